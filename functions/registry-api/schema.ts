@@ -1,0 +1,124 @@
+import { z } from 'zod';
+import { Device, DeviceInput, Enterprise, Outlet, Township } from '../../shared/domain/registry/model.ts';
+import type { RegistryKind } from '../../shared/domain/registry/store.ts';
+import { REGISTRY_READERS, REGISTRY_WRITERS } from '../../shared/domain/roles.ts';
+import { defineRoutes, type RouteContract } from '../../shared/http/contract.ts';
+
+/** The registry API: list, get, create and replace townships, enterprises, outlets and devices. */
+const limit = z.coerce.number().int().min(1).max(100).default(50);
+const cursor = z.string().max(2048).optional();
+const listQuery = z.strictObject({ limit, cursor });
+
+const versioned = <T extends z.ZodType>(item: T) =>
+  z.object({ item, version: z.number().int(), createdAt: z.iso.datetime(), updatedAt: z.iso.datetime() });
+const page = <T extends z.ZodType>(item: T) =>
+  z.object({ items: z.array(versioned(item)), cursor: z.string().optional() });
+
+const uscc = z.string().regex(/^[0-9A-Z]{18}$/, '18-character unified social credit code');
+
+interface KindSpec {
+  kind: RegistryKind;
+  label: string;
+  id: z.ZodType;
+  input: z.ZodType;
+  output: z.ZodType;
+  filters: z.ZodRawShape;
+}
+
+const KINDS: KindSpec[] = [
+  {
+    kind: 'townships',
+    label: '乡镇（街道） townships',
+    id: z.string().regex(/^[a-z]{2,20}$/),
+    input: Township,
+    output: Township,
+    filters: {},
+  },
+  {
+    kind: 'enterprises',
+    label: '排污单位 enterprises',
+    id: uscc,
+    input: Enterprise,
+    output: Enterprise,
+    filters: {
+      township: z
+        .string()
+        .regex(/^[a-z]{2,20}$/)
+        .optional(),
+    },
+  },
+  {
+    kind: 'outlets',
+    label: '排放口 outlets',
+    id: z.string().regex(/^[0-9A-Z]{18}-D[WA]\d{3}$/),
+    input: Outlet,
+    output: Outlet,
+    filters: { enterprise: uscc.optional() },
+  },
+  {
+    kind: 'devices',
+    label: '监测设备 devices',
+    id: z.string().regex(/^[0-9A-Za-z]{1,24}$/),
+    input: DeviceInput,
+    output: Device,
+    filters: { enterprise: uscc.optional() },
+  },
+];
+
+function routesFor(k: KindSpec): Record<string, RouteContract> {
+  const base = `/registry/${k.kind}`;
+  const tags = ['registry'];
+  const params = z.strictObject({ id: k.id });
+  return {
+    [`list_${k.kind}`]: {
+      method: 'GET',
+      path: base,
+      auth: REGISTRY_READERS,
+      tags,
+      summary: `列出${k.label}`,
+      query: listQuery.extend(k.filters),
+      response: page(k.output),
+    },
+    [`get_${k.kind}`]: {
+      method: 'GET',
+      path: `${base}/{id}`,
+      auth: REGISTRY_READERS,
+      tags,
+      summary: `查看${k.label}`,
+      params,
+      response: versioned(k.output),
+    },
+    [`create_${k.kind}`]: {
+      method: 'POST',
+      path: base,
+      auth: REGISTRY_WRITERS,
+      tags,
+      summary: `新增${k.label}`,
+      body: k.input,
+      response: versioned(k.output),
+      status: 201,
+    },
+    [`replace_${k.kind}`]: {
+      method: 'PUT',
+      path: `${base}/{id}`,
+      auth: REGISTRY_WRITERS,
+      tags,
+      summary: `修改${k.label}`,
+      description:
+        'Replaces the whole entry. Send `If-Match: "<version>"` to refuse the change when someone else changed it first (412).',
+      params,
+      body: k.input,
+      response: versioned(k.output),
+    },
+  };
+}
+
+export const registryRoutes = defineRoutes(Object.assign({}, ...KINDS.map(routesFor)) as Record<string, RouteContract>);
+
+/** Which list filter selects a parent: `?township=` for enterprises, `?enterprise=` for outlets and devices. */
+export const PARENT_FILTERS: Record<RegistryKind, { query: string; parent: RegistryKind } | undefined> = {
+  townships: undefined,
+  enterprises: { query: 'township', parent: 'townships' },
+  outlets: { query: 'enterprise', parent: 'enterprises' },
+  devices: { query: 'enterprise', parent: 'enterprises' },
+};

@@ -1,0 +1,88 @@
+import { Stack } from 'aws-cdk-lib';
+import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
+import {
+  HttpApi as CdkHttpApi,
+  CorsHttpMethod,
+  HttpMethod,
+  HttpStage,
+  LogGroupLogDestination,
+} from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import type { RouteContracts } from '../../shared/http/contract.ts';
+
+/**
+ * The HTTP API: one `$default` stage with throttling and access logs, a JWT authorizer whose issuer and audience come
+ * from context (any OIDC issuer: Cognito is not available in AWS China regions). Routes come from the functions'
+ * contracts, so a route exists exactly when a handler implements it. Role checks happen in the handler (claims).
+ */
+export interface HttpApiProps {
+  jwtIssuer: string;
+  jwtAudience: string;
+  rateLimit: number;
+  burstLimit: number;
+}
+
+export class EnvWatchHttpApi extends Construct {
+  public readonly api: CdkHttpApi;
+  public readonly stage: HttpStage;
+  private readonly authorizer: HttpJwtAuthorizer;
+
+  constructor(scope: Construct, id: string, props: HttpApiProps) {
+    super(scope, id);
+    this.api = new CdkHttpApi(this, 'Api', {
+      apiName: `${Stack.of(this).stackName}-api`,
+      createDefaultStage: false,
+      corsPreflight: {
+        allowOrigins: ['*'],
+        allowMethods: [
+          CorsHttpMethod.GET,
+          CorsHttpMethod.POST,
+          CorsHttpMethod.PUT,
+          CorsHttpMethod.PATCH,
+          CorsHttpMethod.DELETE,
+        ],
+        allowHeaders: ['authorization', 'content-type', 'if-match'],
+        exposeHeaders: ['etag', 'location'],
+      },
+    });
+    const accessLogs = new LogGroup(this, 'AccessLogs', { retention: RetentionDays.ONE_YEAR });
+    this.stage = new HttpStage(this, 'Stage', {
+      httpApi: this.api,
+      stageName: '$default',
+      autoDeploy: true,
+      throttle: { rateLimit: props.rateLimit, burstLimit: props.burstLimit },
+      // no client IP in access logs: it could identify a reporter
+      accessLogSettings: {
+        destination: new LogGroupLogDestination(accessLogs),
+        format: AccessLogFormat.custom(
+          JSON.stringify({
+            requestId: '$context.requestId',
+            routeKey: '$context.routeKey',
+            status: '$context.status',
+            latency: '$context.responseLatency',
+            integrationError: '$context.integrationErrorMessage',
+            time: '$context.requestTime',
+          }),
+        ),
+      },
+    });
+    this.authorizer = new HttpJwtAuthorizer('Officials', props.jwtIssuer, { jwtAudience: [props.jwtAudience] });
+  }
+
+  /** Adds one route per contract, all to `fn`; public contracts get no authorizer. */
+  addContracts(name: string, contracts: RouteContracts, fn: IFunction): void {
+    const integration = new HttpLambdaIntegration(`${name}Integration`, fn);
+    for (const contract of Object.values(contracts)) {
+      this.api.addRoutes({
+        path: contract.path,
+        methods: [HttpMethod[contract.method]],
+        integration,
+        ...(contract.auth === 'public' ? {} : { authorizer: this.authorizer }),
+      });
+    }
+  }
+}

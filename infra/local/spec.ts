@@ -1,0 +1,153 @@
+/**
+ * What the embedded local platform runs, derived from the synthesized cloud assembly (cdk.out).
+ * `template.ts` produces a `PlatformSpec`; each service in `services/` consumes its part of it.
+ * Every intrinsic (Ref, GetAtt, ImportValue, Join, Sub) is already resolved to local names and ARNs here.
+ */
+
+export const LOCAL_REGION = 'us-east-1';
+export const LOCAL_ACCOUNT = '000000000000';
+export const LOCAL_PARTITION = 'aws';
+
+/** Invoke a function by logical id, name or ARN, the way Lambda would (in-process, isolated env). */
+export type InvokeFn = (functionRef: string, event: unknown) => Promise<unknown>;
+
+export interface FunctionSpec {
+  /** `${stackName}/${logicalId}` is unique across stacks; `logicalId` alone may not be. */
+  id: string;
+  stackName: string;
+  logicalId: string;
+  functionName: string;
+  arn: string;
+  /** e.g. `index.handler` */
+  handler: string;
+  /** absolute path of the bundled asset directory in cdk.out */
+  assetDir: string;
+  environment: Record<string, string>;
+  timeoutSeconds: number;
+  memoryMb: number;
+  /** CDK construct path, for messages */
+  path: string;
+}
+
+export interface TableSpec {
+  id: string;
+  tableName: string;
+  arn: string;
+  keySchema: { AttributeName: string; KeyType: 'HASH' | 'RANGE' }[];
+  attributeDefinitions: { AttributeName: string; AttributeType: 'S' | 'N' | 'B' }[];
+  globalSecondaryIndexes: {
+    IndexName: string;
+    KeySchema: { AttributeName: string; KeyType: 'HASH' | 'RANGE' }[];
+    Projection: { ProjectionType?: string; NonKeyAttributes?: string[] };
+  }[];
+  ttlAttribute?: string;
+  streamViewType?: string;
+}
+
+export interface BucketSpec {
+  id: string;
+  bucketName: string;
+  arn: string;
+  versioned: boolean;
+  objectLock: boolean;
+}
+
+export interface TopicSpec {
+  id: string;
+  topicName: string;
+  arn: string;
+}
+
+export interface QueueSpec {
+  id: string;
+  queueName: string;
+  arn: string;
+  /** dead-letter target of this queue, if any */
+  deadLetterTargetArn?: string;
+  maxReceiveCount?: number;
+  visibilityTimeoutSeconds?: number;
+}
+
+export interface SubscriptionSpec {
+  topicArn: string;
+  protocol: 'lambda' | 'sqs' | 'sms' | 'email' | 'https' | string;
+  /** function ARN, queue ARN, phone number … */
+  endpoint: string;
+  filterPolicy?: Record<string, unknown>;
+  filterPolicyScope?: 'MessageAttributes' | 'MessageBody';
+  rawMessageDelivery?: boolean;
+}
+
+export interface EventSourceMappingSpec {
+  functionArn: string;
+  queueArn: string;
+  batchSize: number;
+  reportBatchItemFailures: boolean;
+}
+
+export interface RouteSpec {
+  apiId: string;
+  /** e.g. `GET /registry/{kind}/{id}` or `$default` */
+  routeKey: string;
+  functionArn: string;
+  authorizationType: 'NONE' | 'JWT';
+  authorizer?: { name: string; issuer: string; audience: string[]; identitySource: string[] };
+  authorizationScopes?: string[];
+}
+
+export interface ApiSpec {
+  apiId: string;
+  name: string;
+  throttle?: { rateLimit?: number; burstLimit?: number };
+  routes: RouteSpec[];
+}
+
+export type RuleActionSpec =
+  | { kind: 'lambda'; functionArn: string }
+  | { kind: 'sqs'; queueArn: string; useBase64?: boolean }
+  | { kind: 'republish'; topic: string; qos?: number }
+  | { kind: 'sns'; topicArn: string; messageFormat?: 'RAW' | 'JSON' };
+
+export interface TopicRuleSpec {
+  ruleName: string;
+  sql: string;
+  sqlVersion: string;
+  actions: RuleActionSpec[];
+  errorAction?: RuleActionSpec;
+}
+
+export interface StateMachineSpec {
+  id: string;
+  name: string;
+  arn: string;
+  /** ASL with every ARN resolved to local ARNs */
+  definition: Record<string, unknown>;
+  type: 'STANDARD' | 'EXPRESS';
+}
+
+export interface ScheduleSpec {
+  ruleName: string;
+  /** `rate(5 minutes)` or `cron(...)` */
+  scheduleExpression: string;
+  targets: { functionArn: string; input?: unknown }[];
+}
+
+export interface PlatformSpec {
+  functions: FunctionSpec[];
+  tables: TableSpec[];
+  buckets: BucketSpec[];
+  topics: TopicSpec[];
+  queues: QueueSpec[];
+  subscriptions: SubscriptionSpec[];
+  eventSourceMappings: EventSourceMappingSpec[];
+  apis: ApiSpec[];
+  topicRules: TopicRuleSpec[];
+  stateMachines: StateMachineSpec[];
+  schedules: ScheduleSpec[];
+}
+
+/** A started local service. `stop()` must release every port and child process. */
+export interface LocalService {
+  name: string;
+  stop(): Promise<void>;
+}

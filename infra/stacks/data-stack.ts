@@ -1,0 +1,42 @@
+import { Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import { type IKey, Key } from 'aws-cdk-lib/aws-kms';
+import type { Construct } from 'constructs';
+import type { AppConfig } from '../config.ts';
+import { EvidenceStore } from '../constructs/evidence-store.ts';
+import { NotificationTopics } from '../constructs/notification-topics.ts';
+import { Tables } from '../constructs/tables.ts';
+
+/**
+ * Stateful resources, in a stack that is never torn down casually: tables, the evidence bucket, KMS keys, topics.
+ * Two keys: the data key for tables, topics and evidence; a separate identity key that only the reporter-identity
+ * vault uses, so that who can read a reporter's identity is one key policy and one CloudTrail filter.
+ */
+export interface DataStackProps extends StackProps {
+  config: AppConfig;
+}
+
+export class DataStack extends Stack {
+  public readonly dataKey: IKey;
+  public readonly identityKey: IKey;
+  public readonly tables: Tables;
+  public readonly evidence: EvidenceStore;
+  public readonly topics: NotificationTopics;
+
+  constructor(scope: Construct, id: string, props: DataStackProps) {
+    super(scope, id, props);
+    const retain = props.config.stage === 'prod';
+    this.dataKey = new Key(this, 'DataKey', {
+      description: 'EnvWatch data: tables, topics, evidence',
+      enableKeyRotation: true,
+      pendingWindow: Duration.days(30),
+    });
+    this.identityKey = new Key(this, 'IdentityKey', {
+      description: 'EnvWatch reporter identity vault (envelope encryption of real-name reporters)',
+      enableKeyRotation: true,
+      pendingWindow: Duration.days(30),
+    });
+    this.tables = new Tables(this, 'Tables', { key: this.dataKey, retain });
+    this.evidence = new EvidenceStore(this, 'Evidence', { key: this.dataKey, retain, lockDays: retain ? 3650 : 1 });
+    this.topics = new NotificationTopics(this, 'Topics', { key: this.dataKey });
+  }
+}

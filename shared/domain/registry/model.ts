@@ -1,0 +1,208 @@
+import { z } from 'zod';
+import { pollutant } from '../pollutants.ts';
+import { isValidUscc } from './uscc.ts';
+
+/**
+ * The registry: townships, enterprises (排污单位), outlets (排放口) with their permit limits, and monitoring devices
+ * (数采仪, by HJ 212 MN). Every other capability reads it. These schemas are the single definition of each entity:
+ * the API validates with them, the OpenAPI document is generated from them, and the seed data is checked by them.
+ */
+
+/** Qingyuan's extent (domain.md §9.1): E 118°50′–119°30′, N 27°25′–27°51′, with a small margin for border sites. */
+export const COUNTY_BOUNDS = { minLat: 27.4, maxLat: 27.87, minLng: 118.8, maxLng: 119.52 } as const;
+
+export const Location = z
+  .object({
+    lat: z.number().min(-90).max(90).describe('纬度 latitude, WGS-84'),
+    lng: z.number().min(-180).max(180).describe('经度 longitude, WGS-84'),
+  })
+  .refine(
+    (l) =>
+      l.lat >= COUNTY_BOUNDS.minLat &&
+      l.lat <= COUNTY_BOUNDS.maxLat &&
+      l.lng >= COUNTY_BOUNDS.minLng &&
+      l.lng <= COUNTY_BOUNDS.maxLng,
+    { message: 'location is outside Qingyuan county (坐标不在庆元县范围内)' },
+  );
+export type Location = z.infer<typeof Location>;
+
+const text = (max: number) => z.string().trim().min(1).max(max);
+const phone = z
+  .string()
+  .regex(/^(1[3-9]\d{9}|0\d{2,3}-?\d{7,8})$/, 'phone must be a mainland mobile or landline number');
+
+export const TownshipType = z.enum(['街道', '镇', '乡']);
+export const Township = z.object({
+  id: z.string().regex(/^[a-z]{2,20}$/, 'township id is its pinyin in lower case, e.g. songyuan'),
+  name: text(20),
+  type: TownshipType,
+  pinyin: text(40),
+  /** 12-digit statistical division code, when the bureau fills it in */
+  adminCode: z
+    .string()
+    .regex(/^331126\d{6}$/)
+    .optional(),
+  centre: Location.optional(),
+  note: text(200).optional(),
+});
+export type Township = z.infer<typeof Township>;
+
+export const PermitClass = z
+  .enum(['key', 'simplified', 'registration'])
+  .describe('排污许可管理类别：重点管理/简化管理/登记管理');
+export const PERMIT_CLASS_LABELS: Record<z.infer<typeof PermitClass>, string> = {
+  key: '重点管理',
+  simplified: '简化管理',
+  registration: '登记管理',
+};
+
+export const Industry = z
+  .enum([
+    'bamboo_wood',
+    'edible_fungi',
+    'pencil',
+    'wastewater_treatment',
+    'boiler_heating',
+    'paper',
+    'chemical',
+    'other',
+  ])
+  .describe('行业');
+export const INDUSTRY_LABELS: Record<z.infer<typeof Industry>, string> = {
+  bamboo_wood: '竹木制品',
+  edible_fungi: '食用菌',
+  pencil: '铅笔制造',
+  wastewater_treatment: '污水处理',
+  boiler_heating: '锅炉供热',
+  paper: '造纸',
+  chemical: '化工',
+  other: '其他',
+};
+
+export const Enterprise = z.object({
+  id: z
+    .string()
+    .refine(isValidUscc, 'must be a valid 18-character unified social credit code (统一社会信用代码)')
+    .describe('统一社会信用代码'),
+  name: text(100),
+  townshipId: z.string().regex(/^[a-z]{2,20}$/),
+  industry: Industry,
+  address: text(200),
+  location: Location,
+  permitClass: PermitClass,
+  permitNumber: z
+    .string()
+    .regex(/^[0-9A-Z]{18}\d{3}[A-Z]$/, 'permit number is the USCC + 3 digits + a letter, e.g. 91331126…001P')
+    .optional(),
+  /** Zhejiang's 2025 credit grades are not confirmed (domain.md §8.2): kept as the bureau's own label. */
+  credit: z.object({ rating: text(20), ratedAt: z.iso.date().optional() }).optional(),
+  /** 行业主管部门 that hears this unit's alarms, e.g. 庆元县经济商务科技局 */
+  regulator: text(60),
+  responsiblePerson: z.object({ name: text(40), phone }),
+  status: z.enum(['operating', 'suspended', 'closed']).default('operating'),
+});
+export type Enterprise = z.infer<typeof Enterprise>;
+
+export const LimitValue = z
+  .object({
+    pollutant: z.string().refine((c) => pollutant(c) !== undefined, 'unknown HJ 212-2017 pollutant code'),
+    /** upper limit; for pH both min and max */
+    max: z.number().positive().optional(),
+    min: z.number().nonnegative().optional(),
+    unit: text(20),
+    standard: text(60).describe('e.g. GB 8978-1996'),
+    grade: text(40).describe('e.g. 一级 / 表2 新建燃气锅炉'),
+    /** averaging period the limit is judged on */
+    basis: z.enum(['hourly', 'daily', 'instant']).default('hourly'),
+  })
+  .refine((l) => l.max !== undefined || l.min !== undefined, { message: 'a limit needs max, min or both' })
+  .refine((l) => l.min === undefined || l.max === undefined || l.min < l.max, { message: 'min must be below max' });
+export type LimitValue = z.infer<typeof LimitValue>;
+
+export const OutletCode = z
+  .string()
+  .regex(/^D[WA]\d{3}$/, 'outlet code is DW### (废水) or DA### (废气), as in the permit');
+
+export const Outlet = z
+  .object({
+    id: z.string().regex(/^[0-9A-Z]{18}-D[WA]\d{3}$/, 'outlet id is `<USCC>-<code>`'),
+    enterpriseId: z.string().refine(isValidUscc, 'invalid unified social credit code'),
+    code: OutletCode,
+    name: text(60),
+    medium: z.enum(['water', 'air']),
+    location: Location,
+    receivingWater: text(40).optional().describe('受纳水体, e.g. 松源溪'),
+    stackHeightM: z.number().positive().max(300).optional(),
+    inDrinkingWaterProtectionZone: z.boolean().default(false),
+    limits: z.array(LimitValue).max(40).default([]),
+  })
+  .superRefine((o, ctx) => {
+    if (o.id !== `${o.enterpriseId}-${o.code}`) {
+      ctx.addIssue({ code: 'custom', path: ['id'], message: 'id must equal `<enterpriseId>-<code>`' });
+    }
+    if ((o.medium === 'water') !== o.code.startsWith('DW')) {
+      ctx.addIssue({ code: 'custom', path: ['code'], message: 'DW codes are water outlets, DA codes air outlets' });
+    }
+    const seen = new Set<string>();
+    o.limits.forEach((l, i) => {
+      if (seen.has(l.pollutant)) {
+        ctx.addIssue({ code: 'custom', path: ['limits', i, 'pollutant'], message: 'one limit per pollutant' });
+      }
+      seen.add(l.pollutant);
+      const medium = pollutant(l.pollutant)?.medium;
+      if (medium && medium !== o.medium) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['limits', i, 'pollutant'],
+          message: `a ${medium} pollutant on a ${o.medium} outlet`,
+        });
+      }
+    });
+  });
+export type Outlet = z.infer<typeof Outlet>;
+
+export const MINUTE_INTERVALS = [1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30] as const;
+
+/** System codes (ST) used by county devices; domain.md §1.5. */
+export const SystemCode = z.enum(['21', '22', '23', '27', '31', '32', '36', '39', '51', '52']);
+
+export const Device = z.object({
+  mn: z.string().regex(/^[0-9A-Za-z]{1,24}$/, 'MN is up to 24 letters or digits (HJ 212 §6.3.3)'),
+  enterpriseId: z.string().refine(isValidUscc, 'invalid unified social credit code'),
+  outletId: z.string().regex(/^[0-9A-Z]{18}-D[WA]\d{3}$/),
+  st: SystemCode,
+  protocol: z.enum(['hj212-2017', 'hj212-2005', 'json-mqtt']),
+  pollutants: z
+    .array(z.string().refine((c) => pollutant(c) !== undefined, 'unknown HJ 212-2017 pollutant code'))
+    .min(1)
+    .max(40),
+  intervals: z.object({
+    realtimeSeconds: z.number().int().min(30).max(3600).describe('HJ 212 real-time interval, 30–3600 s'),
+    minuteMinutes: z
+      .number()
+      .int()
+      .refine(
+        (m) => (MINUTE_INTERVALS as readonly number[]).includes(m),
+        'minute interval must be 1,2,3,4,5,6,10,12,15,20 or 30',
+      ),
+    hourly: z.boolean().default(true),
+  }),
+  model: text(60).optional(),
+  installedAt: z.iso.date().optional(),
+  status: z.enum(['active', 'maintenance', 'retired']).default('active'),
+});
+export type Device = z.infer<typeof Device>;
+
+/** What a caller sends to create or replace a device: a password instead of its hash. */
+export const DeviceInput = Device.extend({
+  password: z
+    .string()
+    .min(6)
+    .max(32)
+    .regex(/^[\x21-\x7e]+$/, 'password is 6–32 printable ASCII characters')
+    .optional(),
+});
+export type DeviceInput = z.infer<typeof DeviceInput>;
+
+/** A device as stored: the access password only as a salted scrypt hash. */
+export type StoredDevice = Device & { passwordHash: string };

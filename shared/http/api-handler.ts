@@ -1,0 +1,142 @@
+import middy from '@middy/core';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import type { z } from 'zod';
+import {
+  DomainError,
+  ForbiddenError,
+  NotFoundError,
+  PayloadTooLargeError,
+  UnauthorizedError,
+  UnsupportedMediaTypeError,
+  ValidationError,
+} from '../domain/errors.ts';
+import { logger as defaultLogger, type Logger } from '../observability/logger.ts';
+import { type RouteContract, type RouteContracts, routeKey } from './contract.ts';
+import { type Principal, principalFromClaims } from './principal.ts';
+import { problemResponse, toProblem } from './problem.ts';
+import { parseOrThrow } from './validate.ts';
+
+/**
+ * The one HTTP stack every API function uses, in a fixed order:
+ * problem details on error (outermost) → request context for logs → route lookup → auth → body parsing → zod validation → use-case.
+ * A handler file only declares `httpApi(contracts, implementations)`.
+ */
+type Out<S> = S extends z.ZodType ? z.output<S> : undefined;
+
+export interface ApiRequest<C extends RouteContract> {
+  params: Out<C['params']>;
+  query: Out<C['query']>;
+  body: Out<C['body']>;
+  principal: C['auth'] extends 'public' ? Principal | null : Principal;
+  requestId: string;
+  headers: Readonly<Record<string, string | undefined>>;
+}
+
+export interface ApiResult {
+  status?: number;
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+export type Implementations<R extends RouteContracts> = {
+  [K in keyof R]: (req: ApiRequest<R[K]>) => Promise<ApiResult>;
+};
+
+type Event = APIGatewayProxyEventV2 & {
+  requestContext: { authorizer?: { jwt?: { claims?: Record<string, unknown> } } };
+};
+
+const DEFAULT_MAX_BODY = 64 * 1024;
+
+function rawBody(event: Event, max: number): string | undefined {
+  if (event.body === undefined || event.body === null || event.body === '') return undefined;
+  const buf = event.isBase64Encoded ? Buffer.from(event.body, 'base64') : Buffer.from(event.body, 'utf8');
+  if (buf.length > max)
+    throw new PayloadTooLargeError(`request body is ${buf.length} bytes; at most ${max} are accepted`);
+  return buf.toString('utf8');
+}
+
+function parseJsonBody(event: Event, contract: RouteContract): unknown {
+  const text = rawBody(event, contract.maxBodyBytes ?? DEFAULT_MAX_BODY);
+  if (!contract.body) return undefined;
+  if (text === undefined)
+    throw new ValidationError('request body is required', [{ field: 'body', message: 'required' }]);
+  const type = (event.headers?.['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
+  if (type !== 'application/json') {
+    throw new UnsupportedMediaTypeError(`content-type must be application/json, got "${type || 'none'}"`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new ValidationError('request body is not valid JSON', [
+      { field: 'body', message: err instanceof Error ? err.message : 'invalid JSON' },
+    ]);
+  }
+}
+
+function authorize(contract: RouteContract, event: Event): Principal | null {
+  const principal = principalFromClaims(event.requestContext.authorizer?.jwt?.claims);
+  if (contract.auth === 'public') return principal;
+  if (!principal) throw new UnauthorizedError('a valid bearer token is required');
+  if (!principal.roles.some((r) => (contract.auth as readonly string[]).includes(r))) {
+    throw new ForbiddenError(`this action needs one of the roles: ${contract.auth.join(', ')}`);
+  }
+  return principal;
+}
+
+function json(status: number, body: unknown, headers: Record<string, string> = {}): APIGatewayProxyStructuredResultV2 {
+  if (body === undefined) return { statusCode: status, headers: { 'cache-control': 'no-store', ...headers } };
+  return {
+    statusCode: status,
+    headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', ...headers },
+    body: JSON.stringify(body),
+  };
+}
+
+export function httpApi<R extends RouteContracts>(routes: R, impls: Implementations<R>, log: Logger = defaultLogger) {
+  const byKey = new Map<
+    string,
+    { contract: RouteContract; run: (req: ApiRequest<RouteContract>) => Promise<ApiResult> }
+  >();
+  for (const [name, contract] of Object.entries(routes)) {
+    const run = impls[name as keyof R] as unknown as (req: ApiRequest<RouteContract>) => Promise<ApiResult>;
+    byKey.set(routeKey(contract), { contract, run });
+  }
+
+  const base = async (event: Event): Promise<APIGatewayProxyStructuredResultV2> => {
+    const route = byKey.get(event.routeKey);
+    if (!route) throw new NotFoundError(`no route ${event.routeKey}`);
+    const { contract, run } = route;
+    const principal = authorize(contract, event);
+    const body = parseJsonBody(event, contract);
+    const req = {
+      params: contract.params ? parseOrThrow(contract.params, event.pathParameters ?? {}, 'params') : undefined,
+      query: contract.query ? parseOrThrow(contract.query, event.queryStringParameters ?? {}, 'query') : undefined,
+      body: contract.body ? parseOrThrow(contract.body, body, 'body') : undefined,
+      principal,
+      requestId: event.requestContext.requestId,
+      headers: event.headers ?? {},
+    } as ApiRequest<RouteContract>;
+    if (principal) log.append({ actor: principal.sub });
+    const result = await run(req);
+    return json(result.status ?? contract.status ?? 200, result.body, result.headers);
+  };
+
+  return middy<Event, APIGatewayProxyStructuredResultV2, Error, Context>(base)
+    .use({
+      onError: (request) => {
+        const err = request.error;
+        const requestId = request.event?.requestContext?.requestId;
+        if (err instanceof DomainError)
+          log.info('request refused', { status: err.status, problem: err.slug, detail: err.message });
+        else log.error('request failed', { error: err });
+        request.response = problemResponse(toProblem(err, requestId));
+      },
+    })
+    .use({
+      before: (request) => {
+        log.reset();
+        log.append({ requestId: request.event.requestContext?.requestId, route: request.event.routeKey });
+      },
+    });
+}
