@@ -1,7 +1,6 @@
 import { type App, Tags, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { readAppConfig } from './config.ts';
-import { applyNagSuppressions } from './nag-suppressions.ts';
 import { ApiStack } from './stacks/api-stack.ts';
 import { DataStack } from './stacks/data-stack.ts';
 
@@ -30,7 +29,6 @@ export function buildEnvWatch(app: App) {
   });
   Tags.of(app).add('project', 'envwatch');
   Tags.of(app).add('stage', config.stage);
-  applyNagSuppressions({ data, api });
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
   return { config, data, api };
 }

@@ -6,6 +6,8 @@ export interface FieldIssue {
   /** dotted path of the failing field, e.g. `outlets.0.limits.1.value` */
   field: string;
   message: string;
+  /** the same in Chinese, for citizens and officials */
+  messageZh?: string;
 }
 
 export abstract class DomainError extends Error {

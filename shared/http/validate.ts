@@ -1,17 +1,31 @@
-import type { z } from 'zod';
+import { z } from 'zod';
 import { type FieldIssue, ValidationError } from '../domain/errors.ts';
 
-/** zod issues as field issues, with the failing path in dotted form (`body.limits.0.max`). */
+const zh = z.locales.zhCN();
+
+/**
+ * zod issues as field issues: the failing path in dotted form (`body.limits.0.max`), the message in English and Chinese.
+ * Custom (refine) messages are written by us and are used for both. The offending input is never echoed back.
+ */
 export function toFieldIssues(error: z.ZodError, prefix: string): FieldIssue[] {
-  return error.issues.map((issue) => ({
-    field: [prefix, ...issue.path.map(String)].filter(Boolean).join('.'),
-    message: issue.message,
-  }));
+  return error.issues.map((issue) => {
+    const messageZh =
+      issue.code === 'custom' ? issue.message : zh.localeError(issue as Parameters<typeof zh.localeError>[0]);
+    return {
+      field: [prefix, ...issue.path.map(String)].filter(Boolean).join('.'),
+      message: issue.message,
+      ...(typeof messageZh === 'string'
+        ? { messageZh }
+        : typeof messageZh === 'object' && messageZh
+          ? { messageZh: messageZh.message }
+          : {}),
+    };
+  });
 }
 
 /** Parses `value` with `schema` or throws a ValidationError naming every failing field. */
 export function parseOrThrow<S extends z.ZodType>(schema: S, value: unknown, prefix: string): z.output<S> {
-  const result = schema.safeParse(value);
+  const result = schema.safeParse(value, { reportInput: true });
   if (result.success) return result.data;
   const issues = toFieldIssues(result.error, prefix);
   throw new ValidationError(

@@ -1,0 +1,114 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { type Platform, startPlatform } from './platform.ts';
+import { defaultPorts, firstBusyPort } from './ports.ts';
+import { synthEnvWatch } from './synth.ts';
+
+/**
+ * `npm start`: synthesizes the app, starts the embedded platform from the synthesized template, prints where
+ * everything is and runs until Ctrl-C. Problems a user can fix get one line saying what to do.
+ */
+const { values: args } = parseArgs({
+  options: {
+    'data-dir': { type: 'string', default: '.envwatch' },
+    'port-base': { type: 'string', default: '4510' },
+    'no-synth': { type: 'boolean', default: false },
+    quiet: { type: 'boolean', default: false },
+  },
+});
+
+const root = resolve(import.meta.dirname, '..', '..');
+const dataDir = resolve(root, args['data-dir'] ?? '.envwatch');
+const cdkOut = join(dataDir, 'cdk.out');
+const verbose = !args.quiet;
+
+function fail(message: string): never {
+  process.stderr.write(`envwatch: ${message}\n`);
+  process.exit(1);
+}
+
+function javaAvailable(): boolean {
+  try {
+    execFileSync('java', ['-version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function main() {
+  const t0 = performance.now();
+  if (!javaAvailable())
+    fail(
+      'Java 17+ is needed for DynamoDB Local: install it (Debian: apt-get install openjdk-17-jre-headless) and retry.',
+    );
+  const base = Number(args['port-base']);
+  if (!Number.isInteger(base) || base < 1024 || base > 65000)
+    fail('--port-base must be a port number between 1024 and 65000.');
+  const ports = defaultPorts(base);
+  const busy = await firstBusyPort(Object.values(ports));
+  if (busy)
+    fail(
+      `port ${busy} is already in use (is another \`npm start\` running?). Stop it, or start on other ports: npm start -- --port-base ${base + 100}`,
+    );
+
+  if (!args['no-synth'] || !existsSync(join(cdkOut, 'manifest.json'))) {
+    try {
+      const { ms } = synthEnvWatch(cdkOut);
+      if (verbose) process.stdout.write(`synthesized the CDK app in ${(ms / 1000).toFixed(1)} s → ${cdkOut}\n`);
+    } catch (err) {
+      const first = (err instanceof Error ? err.message : String(err)).split('\n')[0];
+      fail(`synth failed: ${first}. Run \`npm run synth\` to see the whole error.`);
+    }
+  }
+
+  let platform: Platform;
+  try {
+    platform = await startPlatform({
+      cdkOut,
+      dataDir,
+      ports,
+      webDir: join(root, 'web', 'dist'),
+      log: verbose ? (line) => process.stdout.write(`  ${line}\n`) : undefined,
+    });
+  } catch (err) {
+    fail(`the local platform did not start: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  const e = platform.endpoints;
+  const ready = ((performance.now() - t0) / 1000).toFixed(1);
+  process.stdout.write(
+    [
+      '',
+      `EnvWatch 本地平台已启动 / local platform ready in ${ready} s`,
+      `  网页 Web pages        ${e.web}`,
+      `  API                   ${e.api}   (token: npm run -s token -- --role admin)`,
+      `  MQTT                  ${e.mqtt}`,
+      `  IoT Data Plane        ${e.iotData}`,
+      `  已发送消息 Messages   ${e.pages.messages}`,
+      `  工作流 Workflows      ${e.pages.executions}`,
+      `  DynamoDB ${e.dynamodb}   S3 ${e.s3}   SNS/SQS ${e.sns}   Step Functions ${e.stepfunctions}`,
+      `  data ${e.dataDir}   function logs ${e.logs}`,
+      `  endpoints written to ${join(dataDir, 'endpoints.json')}`,
+      '按 Ctrl-C 停止 / Ctrl-C to stop',
+      '',
+    ].join('\n'),
+  );
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    process.stdout.write(`\n${signal}: stopping…\n`);
+    const timer = setTimeout(() => fail('stop took longer than 15 s; exiting anyway'), 15_000);
+    await platform.stop();
+    clearTimeout(timer);
+    process.stdout.write('stopped.\n');
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+}
+
+void main();

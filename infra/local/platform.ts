@@ -1,0 +1,219 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DynamoRegistryStore } from '../../shared/adapters/registry-store.ts';
+import { ENV } from '../../shared/config/env-names.ts';
+import { seedRegistry } from '../../shared/domain/registry/seed.ts';
+import { RegistryService } from '../../shared/domain/registry/use-cases.ts';
+import { loadOrCreateKeys } from './jwt.ts';
+import { LambdaRuntime } from './lambda-runtime.ts';
+import { localPages } from './pages.ts';
+import { freePorts, type PlatformPorts } from './ports.ts';
+import { ensureTables, localDynamoDbClient, startDynamoDb } from './services/dynamodb.ts';
+import { startHttpGateway } from './services/http-gateway.ts';
+import { startIot } from './services/iot.ts';
+import { startMessaging } from './services/messaging.ts';
+import { LOCAL_S3_SDK_ENV, startS3 } from './services/s3.ts';
+import { startStepFunctions } from './services/stepfunctions.ts';
+import { LOCAL_REGION, type LocalService, type PlatformSpec } from './spec.ts';
+import { deriveSpec } from './template.ts';
+
+/**
+ * The embedded local platform: everything derived from a synthesized cloud assembly, started in dependency order,
+ * stopped in reverse. Data lives under `dataDir`, so a restart loses nothing.
+ */
+export interface PlatformOptions {
+  cdkOut: string;
+  dataDir: string;
+  host?: string;
+  /** fixed ports; free ones when omitted */
+  ports?: PlatformPorts;
+  /** seed the Qingyuan registry when the template has a registry table (default true) */
+  seed?: boolean;
+  /** divide workflow waits and timeouts (tests) */
+  timeScale?: number;
+  /** static web root served at / */
+  webDir?: string;
+  log?: (line: string) => void;
+}
+
+export interface Endpoints {
+  web: string;
+  api: string;
+  auth: { issuer: string; audience: string };
+  mqtt: string;
+  iotData: string;
+  dynamodb: string;
+  s3: string;
+  sns: string;
+  sqs: string;
+  stepfunctions: string;
+  pages: { overview: string; messages: string; executions: string };
+  dataDir: string;
+  logs: string;
+  startedAt: string;
+}
+
+export interface Platform {
+  endpoints: Endpoints;
+  spec: PlatformSpec;
+  runtime: LambdaRuntime;
+  /** environment that points AWS SDK clients (and the CLI) at the local stand-ins */
+  sdkEnv: Record<string, string>;
+  stop(): Promise<void>;
+}
+
+export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
+  const host = opts.host ?? '127.0.0.1';
+  const log = opts.log ?? (() => {});
+  const dataDir = resolve(opts.dataDir);
+  mkdirSync(dataDir, { recursive: true });
+  const ports = opts.ports ?? (await freePorts(host));
+  const url = (port: number) => `http://${host}:${port}`;
+  const base = {
+    http: url(ports.http),
+    sqs: url(ports.messaging),
+  };
+  const spec = deriveSpec(opts.cdkOut, base);
+
+  const started: LocalService[] = [];
+  const stopAll = async () => {
+    for (const s of [...started].reverse()) {
+      try {
+        await s.stop();
+      } catch (err) {
+        log(`stopping ${s.name} failed: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    }
+  };
+
+  try {
+    const dynamodb = await startDynamoDb({ host, port: ports.dynamodb, dataDir, log });
+    started.push(dynamodb);
+    await ensureTables(dynamodb.endpoint, spec.tables, log);
+
+    const s3 = await startS3({ host, port: ports.s3, dataDir, buckets: spec.buckets, log });
+    started.push(s3);
+
+    const sdkEnv: Record<string, string> = {
+      AWS_REGION: LOCAL_REGION,
+      AWS_DEFAULT_REGION: LOCAL_REGION,
+      AWS_ACCESS_KEY_ID: 'local',
+      AWS_SECRET_ACCESS_KEY: 'local',
+      AWS_EC2_METADATA_DISABLED: 'true',
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+      AWS_ENDPOINT_URL_DYNAMODB: dynamodb.endpoint,
+      AWS_ENDPOINT_URL_S3: s3.endpoint,
+      AWS_ENDPOINT_URL_SNS: url(ports.messaging),
+      AWS_ENDPOINT_URL_SQS: url(ports.messaging),
+      AWS_ENDPOINT_URL_SFN: url(ports.stepfunctions),
+      AWS_ENDPOINT_URL_IOT_DATA_PLANE: url(ports.iotData),
+      AWS_S3_FORCE_PATH_STYLE: 'true',
+      ENVWATCH_LOCAL: 'true',
+      ...LOCAL_S3_SDK_ENV,
+    };
+    const logs = join(dataDir, 'logs');
+    const runtime = new LambdaRuntime({ functions: spec.functions, baseEnv: sdkEnv, logDir: logs });
+    started.push({ name: 'lambda', stop: () => runtime.stop() });
+    const invoke = runtime.invoke;
+
+    const messaging = await startMessaging({
+      host,
+      port: ports.messaging,
+      dataDir,
+      topics: spec.topics,
+      queues: spec.queues,
+      subscriptions: spec.subscriptions,
+      eventSourceMappings: spec.eventSourceMappings,
+      invoke,
+      log,
+    });
+    started.push(messaging);
+
+    const stepfunctions = await startStepFunctions({
+      host,
+      port: ports.stepfunctions,
+      dataDir,
+      stateMachines: spec.stateMachines,
+      invoke,
+      awsEndpoints: { sns: messaging.endpoint, sqs: messaging.endpoint, dynamodb: dynamodb.endpoint },
+      ...(opts.timeScale ? { timeScale: opts.timeScale } : {}),
+      log,
+    });
+    started.push(stepfunctions);
+
+    const iot = await startIot({
+      host,
+      mqttPort: ports.mqtt,
+      dataPlanePort: ports.iotData,
+      rules: spec.topicRules,
+      invoke,
+      awsEndpoints: { sqs: messaging.endpoint, sns: messaging.endpoint },
+      log,
+    });
+    started.push(iot);
+
+    const firstAuth = spec.apis.flatMap((a) => a.routes).find((r) => r.authorizer)?.authorizer;
+    const auth = {
+      issuer: firstAuth?.issuer ?? `${url(ports.http)}/_local/auth`,
+      audience: firstAuth?.audience[0] ?? 'envwatch-console',
+    };
+    let endpoints: Endpoints | undefined;
+    const jwtKeys = await loadOrCreateKeys(dataDir);
+    const gateway = await startHttpGateway({
+      host,
+      port: ports.http,
+      apis: spec.apis,
+      invoke,
+      jwtKeys,
+      ...(opts.webDir ? { staticDirs: [{ prefix: '/', dir: opts.webDir }] } : {}),
+      extraHandlers: [localPages({ endpoints: () => ({ ...endpoints }), messaging, stepfunctions })],
+      log,
+    });
+    started.push(gateway);
+
+    endpoints = {
+      web: `${gateway.url}/`,
+      api: gateway.url,
+      auth,
+      mqtt: iot.mqttUrl,
+      iotData: iot.dataPlaneEndpoint,
+      dynamodb: dynamodb.endpoint,
+      s3: s3.endpoint,
+      sns: messaging.endpoint,
+      sqs: messaging.endpoint,
+      stepfunctions: stepfunctions.endpoint,
+      pages: {
+        overview: `${gateway.url}/_local/`,
+        messages: `${gateway.url}/_local/messages`,
+        executions: `${gateway.url}/_local/executions`,
+      },
+      dataDir,
+      logs,
+      startedAt: new Date().toISOString(),
+    };
+
+    if (opts.seed !== false) await seed(spec, dynamodb.endpoint, log);
+    writeFileSync(join(dataDir, 'endpoints.json'), `${JSON.stringify(endpoints, null, 2)}\n`);
+
+    return { endpoints, spec, runtime, sdkEnv, stop: stopAll };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}
+
+/** Seeds the registry when the template wires a function to registry and audit tables. */
+async function seed(spec: PlatformSpec, endpoint: string, log: (l: string) => void): Promise<void> {
+  const env = spec.functions.map((f) => f.environment).find((e) => e[ENV.registryTable] && e[ENV.auditTable]);
+  if (!env) return;
+  const db = DynamoDBDocumentClient.from(localDynamoDbClient(endpoint), {
+    marshallOptions: { removeUndefinedValues: true },
+  });
+  const registry = new RegistryService(
+    new DynamoRegistryStore(db, env[ENV.registryTable] as string, env[ENV.auditTable] as string),
+  );
+  const { created, kept } = await seedRegistry(registry);
+  log(`registry seed: ${created} created, ${kept} already present`);
+  db.destroy();
+}
