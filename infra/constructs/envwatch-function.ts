@@ -19,6 +19,8 @@ import type { DataTable } from './tables.ts';
 export interface EnvWatchFunctionProps {
   /** folder under functions/, e.g. `registry-api` */
   name: string;
+  /** handler file, when it is not functions/<name>/handler.ts (test fixtures) */
+  entry?: string;
   stage: string;
   logRetentionDays: number;
   memorySize?: number;
@@ -61,7 +63,7 @@ export class EnvWatchFunction extends Construct {
       removalPolicy: props.stage === 'prod' ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
     });
     this.fn = new NodejsFunction(this, 'Fn', {
-      entry: resolve(ROOT, 'functions', props.name, 'handler.ts'),
+      entry: props.entry ?? resolve(ROOT, 'functions', props.name, 'handler.ts'),
       handler: 'handler',
       runtime: Runtime.NODEJS_22_X,
       architecture: Architecture.ARM_64,
