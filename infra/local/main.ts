@@ -70,7 +70,7 @@ async function main() {
       cdkOut,
       dataDir,
       ports,
-      webDir: join(root, 'web', 'dist'),
+      webDir: join(root, 'web', 'public'),
       log: verbose ? (line) => process.stdout.write(`  ${line}\n`) : undefined,
     });
   } catch (err) {
