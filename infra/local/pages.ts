@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ExtraHandler } from './services/http-gateway.ts';
 import type { MessagingService } from './services/messaging.ts';
+import type { SchedulerService } from './services/scheduler.ts';
 import type { StepFunctionsService } from './services/stepfunctions.ts';
 
 /**
@@ -17,7 +18,7 @@ function page(title: string, body: string): string {
   return `<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>${esc(title)} · EnvWatch 本地平台</title>
 <style>body{font:14px/1.5 system-ui,sans-serif;margin:1rem;color:#1b1f23}table{border-collapse:collapse;width:100%}td,th{border:1px solid #ccd;padding:.3rem .5rem;text-align:left;vertical-align:top}th{background:#eef}pre{white-space:pre-wrap;margin:0}nav a{margin-right:1rem}</style>
-</head><body><nav><a href="/_local/">总览 Overview</a><a href="/_local/messages">已发送消息 Messages</a><a href="/_local/executions">工作流 Workflows</a></nav><h1>${esc(title)}</h1>${body}</body></html>`;
+</head><body><nav><a href="/_local/">总览 Overview</a><a href="/_local/messages">已发送消息 Messages</a><a href="/_local/executions">工作流 Workflows</a><a href="/_local/schedules">定时任务 Schedules</a></nav><h1>${esc(title)}</h1>${body}</body></html>`;
 }
 
 function send(res: ServerResponse, status: number, type: string, body: string) {
@@ -29,12 +30,27 @@ export function localPages(deps: {
   endpoints: () => Record<string, unknown>;
   messaging: MessagingService;
   stepfunctions: StepFunctionsService;
+  scheduler: SchedulerService;
 }): ExtraHandler {
   return {
     prefix: '/_local',
-    handle(req: IncomingMessage, res: ServerResponse) {
+    async handle(req: IncomingMessage, res: ServerResponse) {
       const url = new URL(req.url ?? '/', 'http://local');
       const q = url.searchParams;
+      const run = /^\/_local\/schedules\/([^/]+)\/run$/.exec(url.pathname);
+      if (run && req.method === 'POST') {
+        try {
+          await deps.scheduler.runNow(decodeURIComponent(run[1] as string));
+          return send(res, 202, 'application/json; charset=utf-8', JSON.stringify({ fired: run[1] }));
+        } catch (err) {
+          return send(
+            res,
+            404,
+            'application/json; charset=utf-8',
+            JSON.stringify({ message: err instanceof Error ? err.message : 'not found' }),
+          );
+        }
+      }
       switch (url.pathname) {
         case '/_local':
         case '/_local/': {
@@ -97,6 +113,13 @@ export function localPages(deps: {
             ),
           );
         }
+        case '/_local/schedules':
+          return send(
+            res,
+            200,
+            'application/json; charset=utf-8',
+            JSON.stringify({ schedules: deps.scheduler.rules() }),
+          );
         default:
           return send(res, 404, 'application/json; charset=utf-8', JSON.stringify({ message: 'Not Found' }));
       }

@@ -14,6 +14,7 @@ import { startHttpGateway } from './services/http-gateway.ts';
 import { startIot } from './services/iot.ts';
 import { startMessaging } from './services/messaging.ts';
 import { LOCAL_S3_SDK_ENV, startS3 } from './services/s3.ts';
+import { startScheduler } from './services/scheduler.ts';
 import { startStepFunctions } from './services/stepfunctions.ts';
 import { LOCAL_REGION, type LocalService, type PlatformSpec } from './spec.ts';
 import { deriveSpec } from './template.ts';
@@ -48,7 +49,7 @@ export interface Endpoints {
   sns: string;
   sqs: string;
   stepfunctions: string;
-  pages: { overview: string; messages: string; executions: string };
+  pages: { overview: string; messages: string; executions: string; schedules: string };
   dataDir: string;
   logs: string;
   startedAt: string;
@@ -153,6 +154,14 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
     });
     started.push(iot);
 
+    const scheduler = startScheduler({
+      schedules: spec.schedules,
+      invoke,
+      ...(opts.timeScale ? { timeScale: opts.timeScale } : {}),
+      log,
+    });
+    started.push(scheduler);
+
     const firstAuth = spec.apis.flatMap((a) => a.routes).find((r) => r.authorizer)?.authorizer;
     const auth = {
       issuer: firstAuth?.issuer ?? `${url(ports.http)}/_local/auth`,
@@ -167,12 +176,12 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
       invoke,
       jwtKeys,
       ...(opts.webDir ? { staticDirs: [{ prefix: '/', dir: opts.webDir }] } : {}),
-      extraHandlers: [localPages({ endpoints: () => ({ ...endpoints }), messaging, stepfunctions })],
+      extraHandlers: [localPages({ endpoints: () => ({ ...endpoints }), messaging, stepfunctions, scheduler })],
       log,
     });
     started.push(gateway);
 
-    endpoints = {
+    const ready: Endpoints = {
       web: `${gateway.url}/`,
       api: gateway.url,
       auth,
@@ -187,16 +196,18 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
         overview: `${gateway.url}/_local/`,
         messages: `${gateway.url}/_local/messages`,
         executions: `${gateway.url}/_local/executions`,
+        schedules: `${gateway.url}/_local/schedules`,
       },
       dataDir,
       logs,
       startedAt: new Date().toISOString(),
     };
+    endpoints = ready;
 
     if (opts.seed !== false) await seed(spec, dynamodb.endpoint, log);
-    writeFileSync(join(dataDir, 'endpoints.json'), `${JSON.stringify(endpoints, null, 2)}\n`);
+    writeFileSync(join(dataDir, 'endpoints.json'), `${JSON.stringify(ready, null, 2)}\n`);
 
-    return { endpoints, spec, runtime, sdkEnv, stop: stopAll };
+    return { endpoints: ready, spec, runtime, sdkEnv, stop: stopAll };
   } catch (err) {
     await stopAll();
     throw err;

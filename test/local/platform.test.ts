@@ -79,6 +79,19 @@ describe('local platform (fixture app)', () => {
     expect(Buffer.from(String(item?.event.raw), 'base64').toString('utf8')).toBe(packet);
   });
 
+  it('runs a scheduled rule on its rate, and on demand through /_local/schedules', async () => {
+    const [first] = await stored('event', 1);
+    expect(first?.event).toMatchObject({ source: 'aws.events', 'detail-type': 'Scheduled Event' });
+    const { schedules } = (await (await fetch(`${platform.endpoints.api}/_local/schedules`)).json()) as {
+      schedules: { ruleName: string }[];
+    };
+    const rule = schedules[0]?.ruleName as string;
+    const res = await fetch(`${platform.endpoints.api}/_local/schedules/${encodeURIComponent(rule)}/run`, {
+      method: 'POST',
+    });
+    expect(res.status).toBe(202);
+  });
+
   it('keeps every SNS publish readable at /_local/messages.json', async () => {
     const res = await fetch(`${platform.endpoints.api}/notify`, {
       method: 'POST',

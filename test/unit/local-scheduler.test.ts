@@ -1,0 +1,54 @@
+import { describe, expect, it } from 'vitest';
+import { nextCron, parseCron, parseRate, startScheduler } from '../../infra/local/services/scheduler.ts';
+
+describe('local scheduler', () => {
+  it('computes the next run of a cron expression in UTC', () => {
+    const cron = parseCron('0 16 * * ? *'); // 00:00 Beijing time
+    expect(nextCron(cron, new Date('2026-11-29T08:00:00Z'))?.toISOString()).toBe('2026-11-29T16:00:00.000Z');
+    expect(nextCron(cron, new Date('2026-11-29T16:00:00Z'))?.toISOString()).toBe('2026-11-30T16:00:00.000Z');
+  });
+
+  it('handles steps, ranges and weekday names', () => {
+    const cron = parseCron('0/15 1-2 ? * MON-FRI *');
+    // 2026-11-28 is a Saturday: the next match is Monday 01:00
+    expect(nextCron(cron, new Date('2026-11-28T00:00:00Z'))?.toISOString()).toBe('2026-11-30T01:00:00.000Z');
+    expect(nextCron(cron, new Date('2026-11-30T01:00:00Z'))?.toISOString()).toBe('2026-11-30T01:15:00.000Z');
+  });
+
+  it('rejects what it cannot honour with a clear message', () => {
+    expect(() => parseCron('0 12 L * ? *')).toThrow(/L, W and # are not supported/);
+    expect(() => parseCron('0 12 * *')).toThrow(/needs 6 fields/);
+    expect(() => parseRate('1 minutes')).toThrow(/use "1 minute"/);
+    expect(() => parseRate('5 weeks')).toThrow(/must be/);
+    expect(() =>
+      startScheduler({
+        schedules: [{ ruleName: 'r', scheduleExpression: 'every 5 minutes', targets: [] }],
+        invoke: async () => null,
+      }),
+    ).toThrow(/neither rate/);
+  });
+
+  it('parses rates into milliseconds', () => {
+    expect(parseRate('1 minute')).toBe(60_000);
+    expect(parseRate('5 minutes')).toBe(300_000);
+    expect(parseRate('2 hours')).toBe(7_200_000);
+  });
+
+  it('fires a rule on demand with the scheduled-event shape', async () => {
+    const seen: unknown[] = [];
+    const scheduler = startScheduler({
+      schedules: [{ ruleName: 'gaps', scheduleExpression: 'rate(1 day)', targets: [{ functionArn: 'fn' }] }],
+      invoke: async (_ref, event) => {
+        seen.push(event);
+        return null;
+      },
+    });
+    await scheduler.runNow('gaps');
+    await scheduler.stop();
+    expect(seen[0]).toMatchObject({
+      source: 'aws.events',
+      'detail-type': 'Scheduled Event',
+      resources: [expect.stringContaining('rule/gaps')],
+    });
+  });
+});
