@@ -157,7 +157,8 @@ export class EnvWatchFunction extends Construct {
   }
 }
 
-function retentionFor(days: number): RetentionDays {
+/** The shortest CloudWatch retention that keeps logs at least `days`. */
+export function retentionFor(days: number): RetentionDays {
   const allowed = Object.values(RetentionDays)
     .filter((v): v is number => typeof v === 'number' && v > 0)
     .sort((a, b) => a - b);

@@ -1,4 +1,4 @@
-import { Stack } from 'aws-cdk-lib';
+import { RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import {
   HttpApi as CdkHttpApi,
@@ -10,9 +10,10 @@ import {
 import { HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
-import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { RouteContracts } from '../../shared/http/contract.ts';
+import { retentionFor } from './envwatch-function.ts';
 
 /**
  * The HTTP API: one `$default` stage with throttling and access logs, a JWT authorizer whose issuer and audience come
@@ -24,6 +25,8 @@ export interface HttpApiProps {
   jwtAudience: string;
   rateLimit: number;
   burstLimit: number;
+  logRetentionDays: number;
+  retain: boolean;
 }
 
 export class EnvWatchHttpApi extends Construct {
@@ -49,7 +52,10 @@ export class EnvWatchHttpApi extends Construct {
         exposeHeaders: ['etag', 'location'],
       },
     });
-    const accessLogs = new LogGroup(this, 'AccessLogs', { retention: RetentionDays.ONE_YEAR });
+    const accessLogs = new LogGroup(this, 'AccessLogs', {
+      retention: retentionFor(props.logRetentionDays),
+      removalPolicy: props.retain ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+    });
     this.stage = new HttpStage(this, 'Stage', {
       httpApi: this.api,
       stageName: '$default',

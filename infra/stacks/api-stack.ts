@@ -22,6 +22,8 @@ export class ApiStack extends Stack {
       jwtAudience: config.jwtAudience,
       rateLimit: config.publicRateLimit,
       burstLimit: config.publicBurstLimit,
+      logRetentionDays: config.logRetentionDays,
+      retain: config.stage === 'prod',
     });
     new Registry(this, 'Registry', {
       api: this.httpApi,

@@ -1,0 +1,58 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import { ROOT } from './lib.ts';
+
+/**
+ * `npm run bench`: runs every bench file in order (never part of `npm test`), prints one JSON document to stdout and
+ * writes it to bench/results/latest.json (git-ignored). Each bench file exports `run(): Promise<Record<string, unknown>>`;
+ * add new ones to BENCHES. Synth runs first so that its "cold" number is a fresh process's first synth.
+ */
+const BENCHES: { name: string; load: () => Promise<{ run: () => Promise<Record<string, unknown>> }> }[] = [
+  { name: 'synth', load: () => import('./synth.bench.ts') },
+  { name: 'startup', load: () => import('./startup.bench.ts') },
+  { name: 'bundleSize', load: () => import('./bundle-size.bench.ts') },
+];
+
+interface Check {
+  pass?: unknown;
+}
+
+async function main() {
+  const only = process.argv.slice(2);
+  const results: Record<string, unknown> = {};
+  const failed: string[] = [];
+  for (const bench of BENCHES) {
+    if (only.length > 0 && !only.includes(bench.name)) continue;
+    const started = performance.now();
+    try {
+      const { run } = await bench.load();
+      const result = await run();
+      results[bench.name] = { ...result, benchSeconds: Math.round(performance.now() - started) / 1000 };
+      const targets = Array.isArray(result['targets']) ? (result['targets'] as Check[]) : [];
+      if (targets.some((t) => t.pass === false)) failed.push(bench.name);
+    } catch (err) {
+      results[bench.name] = { error: err instanceof Error ? err.message : String(err) };
+      failed.push(bench.name);
+    }
+  }
+  const doc = {
+    when: new Date().toISOString(),
+    machine: {
+      node: process.version,
+      platform: process.platform,
+      arch: process.arch,
+      cpus: cpus().length,
+    },
+    allTargetsPass: failed.length === 0,
+    failed,
+    results,
+  };
+  const json = JSON.stringify(doc, null, 2);
+  const dir = join(ROOT, 'bench', 'results');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'latest.json'), `${json}\n`);
+  process.stdout.write(`${json}\n`);
+}
+
+void main();

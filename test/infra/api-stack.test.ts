@@ -1,0 +1,239 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { registryRoutes } from '../../functions/registry-api/schema.ts';
+import { routeKey } from '../../shared/http/contract.ts';
+import {
+  asArray,
+  idsOfType,
+  isRecord,
+  type Json,
+  logicalId,
+  PROD_CONTEXT,
+  props,
+  resource,
+  type SynthesizedApp,
+  synthForTest,
+} from './helpers.ts';
+
+const READ = [
+  'dynamodb:GetItem',
+  'dynamodb:BatchGetItem',
+  'dynamodb:Query',
+  'dynamodb:ConditionCheckItem',
+  'dynamodb:DescribeTable',
+];
+const WRITE = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'];
+const DATA_KEY_ACTIONS = ['kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey'];
+const XRAY = ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'];
+
+let dev: SynthesizedApp;
+let prod: SynthesizedApp;
+
+beforeAll(() => {
+  dev = synthForTest({ stage: 'dev' });
+  prod = synthForTest({ ...PROD_CONTEXT, publicRateLimit: '7', publicBurstLimit: '9' });
+});
+
+afterAll(() => {
+  dev?.cleanup();
+  prod?.cleanup();
+});
+
+const registryFnId = (s: SynthesizedApp) => {
+  const fns = idsOfType(s.apiTemplate, 'AWS::Lambda::Function').filter((id) => {
+    const env = props(s.apiTemplate, id)['Environment'];
+    const vars = isRecord(env) && isRecord(env['Variables']) ? env['Variables'] : {};
+    return vars['ENVWATCH_SERVICE'] === 'registry-api';
+  });
+  expect(fns).toHaveLength(1);
+  return fns[0] as string;
+};
+
+/** Route key → the Lambda logical ID its integration invokes, for every route of the HTTP API. */
+function routes(s: SynthesizedApp): { key: string; fn: string; auth: Json }[] {
+  return idsOfType(s.apiTemplate, 'AWS::ApiGatewayV2::Route').map((id) => {
+    const p = props(s.apiTemplate, id);
+    const integration = s.render(p['Target']).replace(/^integrations\/\$\{(.+)\}$/, '$1');
+    const uri = s.render(props(s.apiTemplate, integration)['IntegrationUri']);
+    return {
+      key: String(p['RouteKey']),
+      fn: uri.replace(/^\$\{(.+)\.Arn\}$/, '$1'),
+      auth: { type: p['AuthorizationType'], authorizer: p['AuthorizerId'] },
+    };
+  });
+}
+
+interface Statement {
+  actions: string[];
+  resources: string[];
+}
+
+function statements(s: SynthesizedApp, fnId: string): Statement[] {
+  const role = s.render(props(s.apiTemplate, fnId)['Role']).replace(/^\$\{(.+)\.Arn\}$/, '$1');
+  const out: Statement[] = [];
+  for (const id of idsOfType(s.apiTemplate, 'AWS::IAM::Policy')) {
+    const p = props(s.apiTemplate, id);
+    if (!asArray(p['Roles']).some((r) => s.render(r) === `\${${role}}`)) continue;
+    const doc = p['PolicyDocument'];
+    for (const st of asArray(isRecord(doc) ? doc['Statement'] : undefined)) {
+      if (!isRecord(st)) continue;
+      expect(st['Effect']).toBe('Allow');
+      out.push({ actions: asArray(st['Action']).map(String), resources: asArray(st['Resource']).map(s.render) });
+    }
+  }
+  expect(out.length).toBeGreaterThan(0);
+  return out;
+}
+
+/** Every (action, resource) pair the statements grant. */
+const grants = (sts: Statement[]) => sts.flatMap((st) => st.actions.flatMap((a) => st.resources.map((r) => [a, r])));
+
+describe('Api stack', () => {
+  describe('routes', () => {
+    it('creates exactly one route per registry contract, all to the registry function, and nothing else to it', () => {
+      for (const s of [dev, prod]) {
+        const fn = registryFnId(s);
+        const all = routes(s);
+        for (const c of Object.values(registryRoutes)) {
+          expect(
+            all.filter((r) => r.key === routeKey(c)),
+            routeKey(c),
+          ).toHaveLength(1);
+        }
+        expect(
+          all
+            .filter((r) => r.fn === fn)
+            .map((r) => r.key)
+            .sort(),
+        ).toEqual(Object.values(registryRoutes).map(routeKey).sort());
+      }
+    });
+
+    it('puts the JWT authorizer on every non-public route and none on public ones', () => {
+      const byKey = new Map(routes(dev).map((r) => [r.key, r]));
+      const authorizer = idsOfType(dev.apiTemplate, 'AWS::ApiGatewayV2::Authorizer');
+      expect(authorizer).toHaveLength(1);
+      for (const c of Object.values(registryRoutes)) {
+        const r = byKey.get(routeKey(c));
+        if (c.auth === 'public') expect(r?.auth['type'] ?? 'NONE', routeKey(c)).toBe('NONE');
+        else expect(r?.auth, routeKey(c)).toEqual({ type: 'JWT', authorizer: { Ref: authorizer[0] } });
+      }
+    });
+
+    it('takes the authorizer issuer and audience from context', () => {
+      const jwt = (s: SynthesizedApp) => {
+        const id = idsOfType(s.apiTemplate, 'AWS::ApiGatewayV2::Authorizer')[0] as string;
+        const p = props(s.apiTemplate, id);
+        return { type: p['AuthorizerType'], source: p['IdentitySource'], config: p['JwtConfiguration'] };
+      };
+      expect(jwt(prod)).toEqual({
+        type: 'JWT',
+        source: ['$request.header.Authorization'],
+        config: { Issuer: PROD_CONTEXT.jwtIssuer, Audience: [PROD_CONTEXT.jwtAudience] },
+      });
+      // dev without context: the placeholder issuer, still an https URL
+      expect(jwt(dev).config).toEqual({ Issuer: expect.stringMatching(/^https:\/\//), Audience: ['envwatch-console'] });
+    });
+  });
+
+  describe('stage', () => {
+    it('is the $default stage, auto-deployed, throttled from config, with JSON access logs that hold no client IP', () => {
+      for (const [s, rate, burst] of [
+        [dev, 20, 40],
+        [prod, 7, 9],
+      ] as const) {
+        const stages = idsOfType(s.apiTemplate, 'AWS::ApiGatewayV2::Stage');
+        expect(stages).toHaveLength(1);
+        const p = props(s.apiTemplate, stages[0] as string);
+        expect(p['StageName']).toBe('$default');
+        expect(p['AutoDeploy']).toBe(true);
+        expect(p['DefaultRouteSettings']).toEqual({ ThrottlingRateLimit: rate, ThrottlingBurstLimit: burst });
+        const logs = p['AccessLogSettings'];
+        expect(isRecord(logs)).toBe(true);
+        if (!isRecord(logs)) return;
+        const dest = s.render(logs['DestinationArn']).replace(/^\$\{(.+)\.Arn\}$/, '$1');
+        expect(resource(s.apiTemplate, dest)['Type']).toBe('AWS::Logs::LogGroup');
+        expect(props(s.apiTemplate, dest)['RetentionInDays']).toBeGreaterThan(0);
+        const format = JSON.parse(String(logs['Format'])) as Record<string, string>;
+        expect(format).toMatchObject({ requestId: '$context.requestId', status: '$context.status' });
+        expect(String(logs['Format'])).not.toMatch(/sourceIp|identity\./);
+      }
+    });
+  });
+
+  describe('registry function', () => {
+    it('runs nodejs22.x on arm64 with active tracing and its own log group with the stage retention', () => {
+      for (const [s, days] of [
+        [dev, 30],
+        [prod, 365],
+      ] as const) {
+        const p = props(s.apiTemplate, registryFnId(s));
+        expect(p['Runtime']).toBe('nodejs22.x');
+        expect(p['Architectures']).toEqual(['arm64']);
+        expect(p['TracingConfig']).toEqual({ Mode: 'Active' });
+        const logging = p['LoggingConfig'];
+        const group = s.render(isRecord(logging) ? logging['LogGroup'] : undefined).replace(/^\$\{(.+)\}$/, '$1');
+        expect(resource(s.apiTemplate, group)['Type']).toBe('AWS::Logs::LogGroup');
+        expect(props(s.apiTemplate, group)['RetentionInDays']).toBe(days);
+      }
+    });
+
+    it('gets the registry and audit table names and the stage from its environment', () => {
+      for (const s of [dev, prod]) {
+        const env = props(s.apiTemplate, registryFnId(s))['Environment'];
+        const vars = isRecord(env) && isRecord(env['Variables']) ? env['Variables'] : {};
+        expect(s.render(vars['REGISTRY_TABLE'])).toBe(`\${${logicalId(s.data.tables.byName.registry.table)}}`);
+        expect(s.render(vars['AUDIT_TABLE'])).toBe(`\${${logicalId(s.data.tables.byName.audit.table)}}`);
+        expect(vars['ENVWATCH_STAGE']).toBe(s.data.node.tryGetContext('stage'));
+      }
+    });
+
+    it('has no wildcard in its policy except the resource of the X-Ray actions', () => {
+      for (const s of [dev, prod]) {
+        for (const st of statements(s, registryFnId(s))) {
+          for (const a of st.actions) expect(a, 'action').not.toContain('*');
+          const wild = st.resources.filter((r) => r.includes('*'));
+          if (wild.length > 0) {
+            expect(st.resources).toEqual(['*']);
+            expect(st.actions.sort()).toEqual([...XRAY].sort());
+          }
+        }
+      }
+    });
+
+    it('reads and writes only the registry table and its gsi1/gsi2 indexes, and only appends to the audit table', () => {
+      for (const s of [dev, prod]) {
+        const registry = `\${${logicalId(s.data.tables.byName.registry.table)}.Arn}`;
+        const audit = `\${${logicalId(s.data.tables.byName.audit.table)}.Arn}`;
+        const dynamo = grants(statements(s, registryFnId(s))).filter(([a]) => a?.startsWith('dynamodb:'));
+        const on = (res: string) =>
+          dynamo
+            .filter(([, r]) => r === res)
+            .map(([a]) => a)
+            .sort();
+        const expected = [...READ, ...WRITE].sort();
+        expect(on(registry)).toEqual(expected);
+        expect(on(`${registry}/index/gsi1`)).toEqual(expected);
+        expect(on(`${registry}/index/gsi2`)).toEqual(expected);
+        expect(on(audit)).toEqual(['dynamodb:PutItem']);
+        const allowed = new Set([registry, `${registry}/index/gsi1`, `${registry}/index/gsi2`, audit]);
+        expect(dynamo.filter(([, r]) => !allowed.has(r as string))).toEqual([]);
+      }
+    });
+
+    it('uses exactly the KMS actions it needs, on the data key only', () => {
+      for (const s of [dev, prod]) {
+        const kms = grants(statements(s, registryFnId(s))).filter(([a]) => a?.startsWith('kms:'));
+        const dataKey = `\${${logicalId(s.data.dataKey)}.Arn}`;
+        expect(new Set(kms.map(([, r]) => r))).toEqual(new Set([dataKey]));
+        expect([...new Set(kms.map(([a]) => a))].sort()).toEqual(DATA_KEY_ACTIONS);
+      }
+    });
+
+    it('grants nothing beyond DynamoDB, KMS and X-Ray', () => {
+      for (const s of [dev, prod]) {
+        const services = new Set(grants(statements(s, registryFnId(s))).map(([a]) => a?.split(':')[0]));
+        expect([...services].sort()).toEqual(['dynamodb', 'kms', 'xray']);
+      }
+    });
+  });
+});
