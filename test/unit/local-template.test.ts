@@ -50,6 +50,7 @@ const fnResource = {
         TABLE: { 'Fn::ImportValue': 'Data:ThingsName' },
         TABLE_ARN: { 'Fn::ImportValue': 'Data:ThingsArn' },
         GREETING: { 'Fn::Join': ['-', ['hello', { Ref: 'AWS::Region' }]] },
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: CloudFormation Fn::Sub syntax
         SUBBED: { 'Fn::Sub': 'arn:${AWS::Partition}:sns:${AWS::Region}:${AWS::AccountId}:x' },
       },
     },
