@@ -1,6 +1,13 @@
 import { toCurrentCode } from '../pollutants.ts';
 import { crc16, crcHex } from './crc.ts';
-import { type Cp, type DecodeResult, type Hj212Packet, type ProtocolVersion, VALUE_SUFFIXES, type ValueSuffix } from './types.ts';
+import {
+  type Cp,
+  type DecodeResult,
+  type Hj212Packet,
+  type ProtocolVersion,
+  VALUE_SUFFIXES,
+  type ValueSuffix,
+} from './types.ts';
 
 /**
  * HJ 212 frame codec: `##` + 4-digit length (UTF-8 bytes of the data segment) + data segment + CRC16 + CR LF.
@@ -27,7 +34,14 @@ export function beijingToIso(text: string): string | undefined {
   const ms = text.length === 17 ? Number(text.slice(14, 17)) : 0;
   const t = Date.UTC(y, mo - 1, d, h - 8, mi, s, ms);
   const check = new Date(t + 8 * 3_600_000);
-  if (check.getUTCFullYear() !== y || check.getUTCMonth() !== mo - 1 || check.getUTCDate() !== d || h > 23 || mi > 59 || s > 59) {
+  if (
+    check.getUTCFullYear() !== y ||
+    check.getUTCMonth() !== mo - 1 ||
+    check.getUTCDate() !== d ||
+    h > 23 ||
+    mi > 59 ||
+    s > 59
+  ) {
     return undefined;
   }
   return new Date(t).toISOString();
@@ -48,7 +62,12 @@ function versionOf(flag: number | undefined): ProtocolVersion {
 }
 
 type Fail = Extract<DecodeResult, { ok: false }>;
-const fail = (reason: Fail['reason'], detail: string, header: Fail['header'] = {}): Fail => ({ ok: false, reason, detail, header });
+const fail = (reason: Fail['reason'], detail: string, header: Fail['header'] = {}): Fail => ({
+  ok: false,
+  reason,
+  detail,
+  header,
+});
 
 function isDigit(b: number | undefined): boolean {
   return b !== undefined && b >= 0x30 && b <= 0x39;
@@ -64,16 +83,21 @@ export function decodeFrame(input: Uint8Array | string): DecodeResult {
     end -= 1;
     warnings.push('frame ends with LF only');
   }
-  if (end < 10 || bytes[0] !== HASH || bytes[1] !== HASH) return fail('bad-frame', 'a frame starts with ## and a 4-digit length');
+  if (end < 10 || bytes[0] !== HASH || bytes[1] !== HASH)
+    return fail('bad-frame', 'a frame starts with ## and a 4-digit length');
   if (!isDigit(bytes[2]) || !isDigit(bytes[3]) || !isDigit(bytes[4]) || !isDigit(bytes[5])) {
     return fail('bad-frame', 'the 4 characters after ## must be the decimal data length');
   }
-  const declared = (bytes[2] as number) * 1000 + (bytes[3] as number) * 100 + (bytes[4] as number) * 10 + (bytes[5] as number) - 53328;
+  const declared =
+    (bytes[2] as number) * 1000 + (bytes[3] as number) * 100 + (bytes[4] as number) * 10 + (bytes[5] as number) - 53328;
   const segStart = 6;
   const segEnd = end - 4;
   const actual = segEnd - segStart;
   if (actual > MAX_SEGMENT || declared > MAX_SEGMENT) {
-    return fail('oversize', `data segment is ${Math.max(actual, declared)} bytes; HJ 212 allows at most ${MAX_SEGMENT}`);
+    return fail(
+      'oversize',
+      `data segment is ${Math.max(actual, declared)} bytes; HJ 212 allows at most ${MAX_SEGMENT}`,
+    );
   }
   const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const segment = buf.toString('utf8', segStart, segEnd);
@@ -87,7 +111,11 @@ export function decodeFrame(input: Uint8Array | string): DecodeResult {
   if (!/^[0-9A-Fa-f]{4}$/.test(sent)) return fail('bad-frame', `CRC "${sent}" is not 4 hex digits`, header);
   const expected = crc16(bytes, segStart, segEnd);
   if (Number.parseInt(sent, 16) !== expected) {
-    return fail('bad-crc', `CRC ${sent.toUpperCase()} does not match the data (${expected.toString(16).toUpperCase().padStart(4, '0')})`, header);
+    return fail(
+      'bad-crc',
+      `CRC ${sent.toUpperCase()} does not match the data (${expected.toString(16).toUpperCase().padStart(4, '0')})`,
+      header,
+    );
   }
   return decodeSegment(segment, warnings);
 }
@@ -150,11 +178,13 @@ export function decodeSegment(segment: string, warnings: string[] = []): DecodeR
   const cn = fields.CN;
   if (!st) return fail('missing-field', 'the packet has no ST', header);
   if (!cn) return fail('missing-field', 'the packet has no CN', header);
-  if (!/^[0-9A-Z]{2}$/.test(st)) return fail('bad-header', `ST "${st.slice(0, 8)}" is not a 2-character system code`, header);
+  if (!/^[0-9A-Z]{2}$/.test(st))
+    return fail('bad-header', `ST "${st.slice(0, 8)}" is not a 2-character system code`, header);
   if (!/^\d{4}$/.test(cn)) return fail('bad-header', `CN "${cn.slice(0, 8)}" is not a 4-digit command code`, header);
   let flag: number | undefined;
   if (fields.Flag !== undefined) {
-    if (!/^\d{1,3}$/.test(fields.Flag) || Number(fields.Flag) > 255) return fail('bad-header', 'Flag must be an integer 0–255', header);
+    if (!/^\d{1,3}$/.test(fields.Flag) || Number(fields.Flag) > 255)
+      return fail('bad-header', 'Flag must be an integer 0–255', header);
     flag = Number(fields.Flag);
   }
   const version = versionOf(flag);
@@ -316,7 +346,11 @@ export function encodeSegment(f: SegmentFields): string {
 export const encodePacket = (f: SegmentFields): string => encodeFrame(encodeSegment(f));
 
 /** The CP text of a data upload, from readings: `DataTime=…;w01018-Rtd=…,w01018-Flag=N;…`. */
-export function encodeCp(cp: { dataTime?: string; params?: Record<string, string>; pollutants?: Record<string, { values: Partial<Record<ValueSuffix, number>>; flag?: string }> }): string {
+export function encodeCp(cp: {
+  dataTime?: string;
+  params?: Record<string, string>;
+  pollutants?: Record<string, { values: Partial<Record<ValueSuffix, number>>; flag?: string }>;
+}): string {
   const items: string[] = [];
   if (cp.dataTime) items.push(`DataTime=${isoToBeijing(cp.dataTime)}`);
   for (const [k, v] of Object.entries(cp.params ?? {})) items.push(`${k}=${v}`);

@@ -32,7 +32,8 @@ export class FrameStream {
       if (start < 0) {
         // keep a trailing '#' that may begin the next frame
         const keep = buf[buf.length - 1] === HASH ? 1 : 0;
-        if (buf.length - keep > pos) out.push({ kind: 'garbage', bytes: buf.subarray(pos, buf.length - keep), reason: 'bytes outside a frame' });
+        if (buf.length - keep > pos)
+          out.push({ kind: 'garbage', bytes: buf.subarray(pos, buf.length - keep), reason: 'bytes outside a frame' });
         pos = buf.length - keep;
         break;
       }
@@ -45,7 +46,11 @@ export class FrameStream {
       if (end === 'too-long') {
         const next = findStart(buf, start + 2);
         const stop = next < 0 ? buf.length : next;
-        out.push({ kind: 'garbage', bytes: buf.subarray(start, stop), reason: `no frame end within ${this.maxFrame} bytes` });
+        out.push({
+          kind: 'garbage',
+          bytes: buf.subarray(start, stop),
+          reason: `no frame end within ${this.maxFrame} bytes`,
+        });
         pos = stop;
         continue;
       }
@@ -79,9 +84,11 @@ function frameEnd(buf: Buffer, start: number, maxFrame: number): number | 'incom
   const d = (k: number) => (buf[start + k] as number) - 0x30;
   const digits = [d(2), d(3), d(4), d(5)];
   if (digits.every((x) => x >= 0 && x <= 9)) {
-    const declared = (digits[0] as number) * 1000 + (digits[1] as number) * 100 + (digits[2] as number) * 10 + (digits[3] as number);
+    const declared =
+      (digits[0] as number) * 1000 + (digits[1] as number) * 100 + (digits[2] as number) * 10 + (digits[3] as number);
     const byLength = start + 6 + declared + 4;
-    if (declared <= MAX_SEGMENT && byLength + 2 <= buf.length && buf[byLength] === CR && buf[byLength + 1] === LF) return byLength + 2;
+    if (declared <= MAX_SEGMENT && byLength + 2 <= buf.length && buf[byLength] === CR && buf[byLength + 1] === LF)
+      return byLength + 2;
   }
   const limit = Math.min(buf.length, start + maxFrame);
   const lf = buf.indexOf(LF, start + 2);

@@ -19,7 +19,15 @@ export const QN_RTN = {
   unknown: 100,
 } as const;
 
-export const EXE_RTN = { success: 1, failed: 2, conditionError: 3, timeout: 4, busy: 5, systemFault: 6, noData: 100 } as const;
+export const EXE_RTN = {
+  success: 1,
+  failed: 2,
+  conditionError: 3,
+  timeout: 4,
+  busy: 5,
+  systemFault: 6,
+  noData: 100,
+} as const;
 
 type ReplyTo = Partial<Pick<Hj212Packet, 'qn' | 'pw' | 'mn' | 'flag'>>;
 

@@ -46,7 +46,10 @@ export class SplitReassembler {
     g.parts.set(p.pno, p);
     if (g.parts.size < g.pnum) return evicted ? { evicted } : {};
     this.groups.delete(key);
-    return { complete: merge([...g.parts.entries()].sort((a, b) => a[0] - b[0]).map(([, part]) => part)), ...(evicted ? { evicted } : {}) };
+    return {
+      complete: merge([...g.parts.entries()].sort((a, b) => a[0] - b[0]).map(([, part]) => part)),
+      ...(evicted ? { evicted } : {}),
+    };
   }
 
   expire(now: number): ExpiredSplit[] {
@@ -71,7 +74,14 @@ export class SplitReassembler {
 function report(g: Group): ExpiredSplit {
   const parts = [...g.parts.values()];
   const any = parts[0] as Hj212Packet;
-  return { mn: any.mn, ...(any.qn ? { qn: any.qn } : {}), cn: any.cn, pnum: g.pnum, received: [...g.parts.keys()].sort((a, b) => a - b), parts };
+  return {
+    mn: any.mn,
+    ...(any.qn ? { qn: any.qn } : {}),
+    cn: any.cn,
+    pnum: g.pnum,
+    received: [...g.parts.keys()].sort((a, b) => a - b),
+    parts,
+  };
 }
 
 function merge(parts: Hj212Packet[]): Hj212Packet {
@@ -80,7 +90,8 @@ function merge(parts: Hj212Packet[]): Hj212Packet {
   const warnings: string[] = [];
   for (const part of parts) {
     if (!cp.dataTime && part.cp.dataTime) cp.dataTime = part.cp.dataTime;
-    else if (part.cp.dataTime && part.cp.dataTime !== cp.dataTime) warnings.push(`part ${part.pno} has another DataTime`);
+    else if (part.cp.dataTime && part.cp.dataTime !== cp.dataTime)
+      warnings.push(`part ${part.pno} has another DataTime`);
     Object.assign(cp.params, part.cp.params);
     Object.assign(cp.facilities, part.cp.facilities);
     Object.assign(cp.info, part.cp.info);
