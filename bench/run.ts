@@ -12,6 +12,7 @@ const BENCHES: { name: string; load: () => Promise<{ run: () => Promise<Record<s
   { name: 'synth', load: () => import('./synth.bench.ts') },
   { name: 'startup', load: () => import('./startup.bench.ts') },
   { name: 'bundleSize', load: () => import('./bundle-size.bench.ts') },
+  { name: 'codec', load: () => import('./codec.bench.ts') },
 ];
 
 interface Check {

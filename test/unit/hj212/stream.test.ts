@@ -58,7 +58,7 @@ describe('FrameStream', () => {
   it('returns an unfinished frame as garbage on flush', () => {
     const stream = new FrameStream();
     stream.push(Buffer.from((all[0] as string).slice(0, 20)));
-    expect(stream.flush()[0]?.reason).toMatch(/closed inside a frame/);
+    expect((stream.flush()[0] as { reason?: string } | undefined)?.reason).toMatch(/closed inside a frame/);
   });
 });
 
