@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * Deployment settings, from CDK context (`-c stage=prod -c jwtIssuer=… -c jwtAudience=…`, or cdk.json), validated at synth.

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { Device, DeviceInput, Enterprise, Outlet, Township } from '../../shared/domain/registry/model.ts';
 import type { RegistryKind } from '../../shared/domain/registry/store.ts';
 import { REGISTRY_READERS, REGISTRY_WRITERS } from '../../shared/domain/roles.ts';

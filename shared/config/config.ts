@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { EnvName } from './env-names.ts';
 
 const value = z.string().trim().min(1);

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { pollutant } from '../pollutants.ts';
 import { isValidUscc } from './uscc.ts';
 

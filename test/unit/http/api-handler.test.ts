@@ -1,5 +1,5 @@
 import { beforeEach, describe, expect, it, vi } from 'vitest';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ConflictError } from '../../../shared/domain/errors.ts';
 import { REGISTRY_READERS } from '../../../shared/domain/roles.ts';
 import { type ApiRequest, type ApiResult, httpApi } from '../../../shared/http/api-handler.ts';

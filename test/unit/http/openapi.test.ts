@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { z } from 'zod';
+import * as z from 'zod';
 import { registryRoutes } from '../../../functions/registry-api/schema.ts';
 import { CONTRACT_SETS, OPENAPI_PATH, openApiDocument, renderOpenApi } from '../../../scripts/openapi.ts';
 import * as errors from '../../../shared/domain/errors.ts';

@@ -1,0 +1,440 @@
+import { type Command, HELP, parseCommand } from './commands.ts';
+import { findDevice, type SimDevice, seededDevices, syntheticDevices } from './devices.ts';
+import { MqttLink } from './mqtt-link.ts';
+import { buildHj212, buildJson, qnClock } from './packets.ts';
+import { TcpLink } from './tcp-link.ts';
+import { type Emission, Timeline } from './timeline.ts';
+import { emptyInjections, type Injections, ValueGenerator } from './values.ts';
+
+/**
+ * The simulation: a tick loop (simulated time = start + elapsed wall time × speed) that asks each device's Timeline for
+ * what is due, builds the packet and sends it over the device's transport:
+ *   hj212-2017 / hj212-2005 → TCP to the gateway (or, with `mqttHj212`, HJ 212 text to `envwatch/devices/{mn}/hj212`),
+ *   json-mqtt → JSON to `envwatch/devices/{mn}/telemetry`.
+ * Injection commands change a device's `Injections`; counts per device feed the minute report and the summary.
+ */
+export type Transport = 'tcp' | 'mqtt-hj212' | 'mqtt-json';
+
+export interface Endpoints {
+  /** mqtt://host:port */
+  mqtt?: string;
+  /** tcp://host:port of the HJ 212 gateway */
+  hj212?: string;
+}
+
+export interface SimulationOptions {
+  /** simulated seconds per real second (default 1) */
+  speed?: number;
+  /** stop by itself after this much wall time */
+  durationMs?: number;
+  /** RNG seed (default: random) */
+  seed?: number;
+  /** simulated start, epoch ms (default: now) */
+  start?: number;
+  /** HJ 212 devices publish over MQTT instead of TCP */
+  mqttHj212?: boolean;
+  /** add `extraDevices` synthetic devices with unregistered MNs (default 1 when set) */
+  includeUnregistered?: boolean;
+  extraDevices?: number;
+  /** only these devices (MN or suffix) */
+  only?: string[];
+  /** commands applied at start, e.g. `exceed BW01 cod 2` */
+  inject?: string[];
+  /** how often the loop runs (default 200 ms) */
+  tickMs?: number;
+  /** per-device report lines every this many ms of wall time (default 60 000; 0 = none) */
+  reportEveryMs?: number;
+  ackTimeoutMs?: number;
+  retries?: number;
+  backoffBaseMs?: number;
+  log?: (line: string) => void;
+}
+
+export interface DeviceStats {
+  mn: string;
+  label: string;
+  protocol: SimDevice['protocol'];
+  transport: Transport;
+  registered: boolean;
+  connected: boolean;
+  sent: number;
+  acked: number;
+  rejected: number;
+  failed: number;
+  dropped: number;
+  retries: number;
+  byCn: Record<'2011' | '2051' | '2061', number>;
+  rejectReasons: Record<string, number>;
+  injections: string[];
+}
+
+export interface SimSummary {
+  seed: number;
+  speed: number;
+  simStart: string;
+  simNow: string;
+  elapsedMs: number;
+  skipped: string[];
+  devices: DeviceStats[];
+  totals: { sent: number; acked: number; rejected: number; failed: number; dropped: number };
+}
+
+export interface Simulation {
+  readonly devices: SimDevice[];
+  /** runs one command line; returns what to show the user */
+  command(line: string): string;
+  stats(): SimSummary;
+  /** stops (waiting up to `drainMs`, default 1 s, for in-flight acknowledgements) and returns the summary */
+  stop(drainMs?: number): Promise<SimSummary>;
+  /** settles when the simulation has stopped (duration reached, `quit`, or stop()) */
+  readonly done: Promise<SimSummary>;
+}
+
+interface Running {
+  device: SimDevice;
+  transport: Transport;
+  timeline: Timeline;
+  inj: Injections;
+  qn: (t: number) => string;
+  tcp?: TcpLink;
+  mqtt?: MqttLink;
+  stats: DeviceStats;
+  reported: { sent: number; acked: number; rejected: number };
+}
+
+function transportOf(d: SimDevice, mqttHj212: boolean): Transport {
+  if (d.protocol === 'json-mqtt') return 'mqtt-json';
+  return mqttHj212 ? 'mqtt-hj212' : 'tcp';
+}
+
+function parseTcp(url: string): { host: string; port: number } | undefined {
+  try {
+    const u = new URL(url);
+    const port = Number(u.port);
+    return u.hostname && port > 0 ? { host: u.hostname, port } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function describeInjections(inj: Injections): string[] {
+  const out: string[] = [];
+  for (const [c, f] of inj.exceed) out.push(`exceed ${c}×${f}`);
+  for (const [c, l] of inj.flags) out.push(`flag ${c}=${l}`);
+  for (const c of inj.flat.keys()) out.push(`flat ${c}`);
+  if (inj.treatmentOff) out.push('treatment-off');
+  if (inj.badCrc > 0) out.push(`badcrc ×${inj.badCrc}`);
+  return out;
+}
+
+/** Selects the devices; throws with a user-facing message when the selection is wrong. */
+export function selectDevices(
+  opts: Pick<SimulationOptions, 'only' | 'includeUnregistered' | 'extraDevices'>,
+): SimDevice[] {
+  if ((opts.extraDevices ?? 0) > 0 && !opts.includeUnregistered) {
+    throw new Error('synthetic devices use MNs that are not registered: add --include-unregistered to send them');
+  }
+  let devices = seededDevices();
+  if (opts.includeUnregistered) devices = devices.concat(syntheticDevices(opts.extraDevices ?? 1));
+  if (opts.only && opts.only.length > 0) {
+    const picked: SimDevice[] = [];
+    for (const name of opts.only) {
+      const d = findDevice(devices, name);
+      if (typeof d === 'string') throw new Error(d);
+      if (!picked.includes(d)) picked.push(d);
+    }
+    devices = picked;
+  }
+  return devices;
+}
+
+export function runSimulation(opts: SimulationOptions, endpoints: Endpoints): Simulation {
+  const log = opts.log ?? (() => {});
+  const speed = opts.speed ?? 1;
+  if (!(speed > 0)) throw new Error('speed must be positive');
+  const seed = opts.seed ?? Math.floor(Math.random() * 2 ** 31);
+  const realStart = Date.now();
+  const simStart = opts.start ?? realStart;
+  const simNow = () => simStart + (Date.now() - realStart) * speed;
+  const skipped: string[] = [];
+  const tcp = endpoints.hj212 ? parseTcp(endpoints.hj212) : undefined;
+  const running: Running[] = [];
+  const injected = (opts.inject ?? []).map((line) => {
+    const p = parseCommand(line);
+    if (!p.ok) throw new Error(`--inject "${line}": ${p.error}`);
+    return p.command;
+  });
+  const selected = selectDevices(opts);
+
+  for (const device of selected) {
+    const transport = transportOf(device, opts.mqttHj212 ?? false);
+    if (transport === 'tcp' && !tcp) {
+      skipped.push(device.label);
+      continue;
+    }
+    if (transport !== 'tcp' && !endpoints.mqtt) {
+      skipped.push(device.label);
+      continue;
+    }
+    const r: Running = {
+      device,
+      transport,
+      timeline: new Timeline(device, new ValueGenerator(device, seed), simStart),
+      inj: emptyInjections(),
+      qn: qnClock(),
+      stats: {
+        mn: device.mn,
+        label: device.label,
+        protocol: device.protocol,
+        transport,
+        registered: device.registered,
+        connected: false,
+        sent: 0,
+        acked: 0,
+        rejected: 0,
+        failed: 0,
+        dropped: 0,
+        retries: 0,
+        byCn: { '2011': 0, '2051': 0, '2061': 0 },
+        rejectReasons: {},
+        injections: [],
+      },
+      reported: { sent: 0, acked: 0, rejected: 0 },
+    };
+    const onConn = (up: boolean, detail: string) => {
+      r.stats.connected = up;
+      log(`${device.label} ${transport}: ${detail}`);
+    };
+    if (transport === 'tcp' && tcp) {
+      r.tcp = new TcpLink({
+        ...tcp,
+        ...(opts.ackTimeoutMs !== undefined ? { ackTimeoutMs: opts.ackTimeoutMs } : {}),
+        ...(opts.retries !== undefined ? { retries: opts.retries } : {}),
+        ...(opts.backoffBaseMs !== undefined ? { backoffBaseMs: opts.backoffBaseMs } : {}),
+        onConnectionChange: onConn,
+        onRetry: () => {
+          r.stats.retries++;
+        },
+        onUnmatchedReply: (p) => {
+          // e.g. a 9011 answering a 2005 packet, which has no QN to match
+          if (p.cn === '9011' && p.cp.params.QnRtn !== '1') reject(r, `QnRtn=${p.cp.params.QnRtn ?? '?'}`);
+        },
+      });
+      r.tcp.start();
+    } else if (endpoints.mqtt) {
+      r.mqtt = new MqttLink(endpoints.mqtt, device.mn, onConn);
+    }
+    running.push(r);
+  }
+  if (skipped.length > 0) {
+    const why = !tcp
+      ? endpoints.hj212
+        ? `hj212 endpoint "${endpoints.hj212}" is not tcp://host:port`
+        : 'no hj212 endpoint in endpoints.json (the platform has no HJ 212 gateway yet)'
+      : 'no mqtt endpoint';
+    log(`skipping ${skipped.join(', ')}: ${why}`);
+  }
+
+  function reject(r: Running, reason: string): void {
+    r.stats.rejected++;
+    r.stats.rejectReasons[reason] = (r.stats.rejectReasons[reason] ?? 0) + 1;
+  }
+
+  function count(r: Running, outcome: { result: string; reason?: string }): void {
+    const s = r.stats;
+    if (outcome.result === 'acked') s.acked++;
+    else if (outcome.result === 'rejected') reject(r, outcome.reason ?? 'rejected');
+    else if (outcome.result === 'failed') s.failed++;
+    else if (outcome.result === 'dropped') s.dropped++;
+  }
+
+  function send(r: Running, e: Emission): void {
+    const d = r.device;
+    r.stats.sent++;
+    r.stats.byCn[e.cn]++;
+    if (r.transport === 'mqtt-json') {
+      void r.mqtt
+        ?.publish(`envwatch/devices/${d.mn}/telemetry`, JSON.stringify(buildJson(d, e)))
+        .then((o) => count(r, o));
+      return;
+    }
+    const corrupt = r.inj.badCrc > 0;
+    if (corrupt) r.inj.badCrc--;
+    const qn = r.qn(simNow());
+    const frame = buildHj212(d, e, qn, { corruptCrc: corrupt });
+    if (r.transport === 'mqtt-hj212') {
+      void r.mqtt?.publish(`envwatch/devices/${d.mn}/hj212`, frame).then((o) => count(r, o));
+    } else {
+      const legacy = d.protocol === 'hj212-2005';
+      void r.tcp?.send(frame, legacy ? undefined : qn, !legacy).then((o) => count(r, o));
+    }
+  }
+
+  let stopped = false;
+  const tick = () => {
+    const now = simNow();
+    for (const r of running) for (const e of r.timeline.advance(now, r.inj)) send(r, e);
+  };
+
+  /** HJ/T 212-2005 packets have no Flag, so TCP gives no acknowledgement to count */
+  const noAck = (r: Running) => r.transport === 'tcp' && r.device.protocol === 'hj212-2005';
+
+  const report = () => {
+    const clock = new Date().toISOString().slice(11, 19);
+    const sim = new Date(simNow() + 8 * 3_600_000).toISOString().slice(0, 16).replace('T', ' ');
+    for (const r of running) {
+      const s = r.stats;
+      const d = (k: 'sent' | 'acked' | 'rejected') => s[k] - r.reported[k];
+      const inj = describeInjections(r.inj);
+      log(
+        `${clock} [sim ${sim}] ${r.device.label.padEnd(8)} ${r.transport.padEnd(10)} ` +
+          `sent +${d('sent')} acked ${noAck(r) ? 'n/a' : `+${d('acked')}`} rejected +${d('rejected')}  ` +
+          `(total ${s.sent}/${s.acked}/${s.rejected}${s.failed ? `, ${s.failed} unanswered` : ''})` +
+          `${s.connected ? '' : ' [not connected]'}${inj.length ? ` {${inj.join(', ')}}` : ''}`,
+      );
+      r.reported = { sent: s.sent, acked: s.acked, rejected: s.rejected };
+    }
+  };
+
+  const stats = (): SimSummary => {
+    const devices = running.map((r) => ({ ...r.stats, injections: describeInjections(r.inj) }));
+    const sum = (k: 'sent' | 'acked' | 'rejected' | 'failed' | 'dropped') => devices.reduce((a, d) => a + d[k], 0);
+    return {
+      seed,
+      speed,
+      simStart: new Date(simStart).toISOString(),
+      simNow: new Date(simNow()).toISOString(),
+      elapsedMs: Date.now() - realStart,
+      skipped,
+      devices,
+      totals: {
+        sent: sum('sent'),
+        acked: sum('acked'),
+        rejected: sum('rejected'),
+        failed: sum('failed'),
+        dropped: sum('dropped'),
+      },
+    };
+  };
+
+  function status(): string {
+    const lines = [
+      `simulated time ${new Date(simNow() + 8 * 3_600_000).toISOString().slice(0, 19).replace('T', ' ')} (Beijing), speed ×${speed}, seed ${seed}`,
+    ];
+    for (const r of running) {
+      const s = r.stats;
+      const gap = r.inj.gapUntil !== undefined && r.inj.gapUntil > simNow() ? ['silent (gap)'] : [];
+      const inj = [...describeInjections(r.inj), ...gap];
+      lines.push(
+        `  ${r.device.label.padEnd(8)} ${r.device.protocol.padEnd(10)} ${r.transport.padEnd(10)} ${s.connected ? 'up  ' : 'down'} ` +
+          `sent ${s.sent} acked ${s.acked} rejected ${s.rejected} unanswered ${s.failed}` +
+          `${r.device.registered ? '' : ' (unregistered MN)'}${inj.length ? `  {${inj.join(', ')}}` : ''}`,
+      );
+    }
+    return lines.join('\n');
+  }
+
+  let resolveDone: (s: SimSummary) => void = () => {};
+  const done = new Promise<SimSummary>((r) => {
+    resolveDone = r;
+  });
+
+  function apply(c: Command): string {
+    if (c.kind === 'help') return HELP;
+    if (c.kind === 'status') return status();
+    if (c.kind === 'quit') {
+      void stop();
+      return 'stopping…';
+    }
+    const found = findDevice(
+      running.map((r) => r.device),
+      c.device,
+    );
+    if (typeof found === 'string') return found;
+    const r = running.find((x) => x.device === found) as Running;
+    const d = r.device;
+    const hasPollutant = (code: string): string | undefined =>
+      d.pollutants.includes(code)
+        ? undefined
+        : `${d.label} does not measure ${code}; it measures ${d.pollutants.join(', ')}`;
+    switch (c.kind) {
+      case 'exceed': {
+        const missing = hasPollutant(c.pollutant);
+        if (missing) return missing;
+        const limit = d.limits[c.pollutant]?.max;
+        if (limit === undefined) {
+          const limited = Object.keys(d.limits).filter((k) => d.limits[k]?.max !== undefined);
+          return `${d.label}'s outlet has no limit for ${c.pollutant}; limits exist for ${limited.join(', ') || 'nothing'}`;
+        }
+        r.inj.exceed.set(c.pollutant, c.factor);
+        return `${d.label}: ${c.pollutant} at ${c.factor} × ${limit} = ${+(c.factor * limit).toFixed(3)} until \`normal ${d.label}\``;
+      }
+      case 'normal':
+        r.inj.exceed.clear();
+        r.inj.flags.clear();
+        r.inj.flat.clear();
+        r.inj.treatmentOff = false;
+        return `${d.label}: back to normal`;
+      case 'gap':
+        r.inj.gapUntil = simNow() + c.minutes * 60_000;
+        return `${d.label}: silent for ${c.minutes} simulated minutes (${Math.round((c.minutes * 60) / speed)} s real)`;
+      case 'flag': {
+        const missing = hasPollutant(c.pollutant);
+        if (missing) return missing;
+        if (c.letter === 'N') r.inj.flags.delete(c.pollutant);
+        else r.inj.flags.set(c.pollutant, c.letter);
+        return `${d.label}: ${c.pollutant}-Flag=${c.letter}`;
+      }
+      case 'badcrc':
+        if (r.transport === 'mqtt-json') return `${d.label} sends JSON over MQTT: there is no CRC to corrupt`;
+        r.inj.badCrc += c.count;
+        return `${d.label}: the next ${r.inj.badCrc} packet(s) go out with a wrong CRC`;
+      case 'flat': {
+        const missing = hasPollutant(c.pollutant);
+        if (missing) return missing;
+        r.inj.flat.set(c.pollutant, undefined);
+        return `${d.label}: ${c.pollutant} flat-lines from the next sample`;
+      }
+      case 'treatment-off':
+        if (!d.facilities) return `${d.label} reports no facility status (SB1/SB2)`;
+        r.inj.treatmentOff = true;
+        return `${d.label}: SB2-RS=0 (treatment off) while SB1 production runs`;
+    }
+  }
+
+  const command = (line: string): string => {
+    const p = parseCommand(line);
+    return p.ok ? apply(p.command) : p.error;
+  };
+
+  for (const c of injected) log(apply(c));
+
+  const tickTimer = setInterval(tick, opts.tickMs ?? 200);
+  const every = opts.reportEveryMs ?? 60_000;
+  const reportTimer = every > 0 ? setInterval(report, every) : undefined;
+  const durationTimer = opts.durationMs !== undefined ? setTimeout(() => void stop(), opts.durationMs) : undefined;
+  setImmediate(tick);
+
+  let stopping: Promise<SimSummary> | undefined;
+  function stop(drainMs = 1000): Promise<SimSummary> {
+    stopping ??= (async () => {
+      stopped = true;
+      clearInterval(tickTimer);
+      clearInterval(reportTimer);
+      clearTimeout(durationTimer);
+      await Promise.all(running.map((r) => r.tcp?.close(drainMs) ?? r.mqtt?.close(drainMs)));
+      const summary = stats();
+      resolveDone(summary);
+      return summary;
+    })();
+    return stopping;
+  }
+
+  return {
+    devices: running.map((r) => r.device),
+    command: (line) => (stopped ? 'the simulation has stopped' : command(line)),
+    stats,
+    stop,
+    done,
+  };
+}

@@ -1,0 +1,61 @@
+/**
+ * `--scenario demo`: a scripted two-minute run (wall time) at ×60 starting at 09:55 Beijing time, so that production
+ * is running, minute data arrive every 10 s and hourly data at 10:00 and 11:00 (about 5 s and 65 s in). It does one of
+ * each injection and says what to look for on the platform.
+ */
+export interface ScenarioStep {
+  /** wall-clock ms after start */
+  at: number;
+  command: string;
+  lookFor: string;
+}
+
+export const DEMO_SPEED = 60;
+export const DEMO_DURATION_MS = 120_000;
+
+/** Today's 09:55 Beijing time (the day of `now`, in Beijing). */
+export function demoStart(now = Date.now()): number {
+  const day = Math.floor((now + 8 * 3_600_000) / 86_400_000) * 86_400_000 - 8 * 3_600_000;
+  return day + (9 * 60 + 55) * 60_000;
+}
+
+export const DEMO_STEPS: ScenarioStep[] = [
+  {
+    at: 8_000,
+    command: 'exceed BW01 cod 1.6',
+    lookFor:
+      'BW01 (bamboo plant) COD w01018 real-time ≈160 mg/L against a 100 mg/L limit; its minute and 11:00 hourly data exceed too',
+  },
+  {
+    at: 14_000,
+    command: 'badcrc FA01 3',
+    lookFor: 'three FA01 packets rejected with reason bad-crc (QnRtn=9 reply), each kept in the raw archive',
+  },
+  { at: 20_000, command: 'flag GA01 nox D', lookFor: 'GA01 a21002-Flag=D (instrument fault); minute data flagged D' },
+  {
+    at: 30_000,
+    command: 'gap AB01 20',
+    lookFor: 'the WWTP AB01 goes silent for 20 simulated minutes (20 s): a data gap in its readings and last-seen time',
+  },
+  { at: 38_000, command: 'normal BW01', lookFor: 'BW01 COD back to ≈45 mg/L' },
+  {
+    at: 45_000,
+    command: 'flat PA01 nmhc',
+    lookFor: 'PA01 a24088 (NMHC) repeats the same value: a flat line, a falsification pattern',
+  },
+  { at: 55_000, command: 'flag GA01 nox N', lookFor: 'GA01 NOx flags back to N' },
+  {
+    at: 70_000,
+    command: 'treatment-off PW01',
+    lookFor: 'PW01 (pencil plant, HJ/T 212-2005) SB2-RS=0 while SB1-RS=1: treatment off during production',
+  },
+  { at: 100_000, command: 'normal PA01', lookFor: 'PA01 NMHC varies again' },
+  { at: 105_000, command: 'normal PW01', lookFor: 'PW01 SB2-RS=1 again' },
+  { at: 110_000, command: 'status', lookFor: 'counts per device' },
+];
+
+export const DEMO_INTRO = [
+  'demo: 2 minutes of wall time at ×60 from 09:55 Beijing time (one real second = one simulated minute).',
+  'Every device sends real-time data every second or two, minute data every 1–10 s and hourly data at 10:00 and 11:00.',
+  'Watch the readings API and the raw archive as the steps below happen; every HJ 212-2017 packet over TCP should be acknowledged (9014).',
+].join('\n');
