@@ -13,6 +13,7 @@ const BENCHES: { name: string; load: () => Promise<{ run: () => Promise<Record<s
   { name: 'startup', load: () => import('./startup.bench.ts') },
   { name: 'bundleSize', load: () => import('./bundle-size.bench.ts') },
   { name: 'codec', load: () => import('./codec.bench.ts') },
+  { name: 'gateway', load: () => import('./gateway.bench.ts') },
 ];
 
 interface Check {

@@ -3,9 +3,10 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { readAppConfig } from './config.ts';
 import { ApiStack } from './stacks/api-stack.ts';
 import { DataStack } from './stacks/data-stack.ts';
+import { IngestStack } from './stacks/ingest-stack.ts';
 
 /**
- * Builds every EnvWatch stack into `app`. Stacks are split by lifecycle: Data (stateful, kept) and Api (stateless).
+ * Builds every EnvWatch stack into `app`. Stacks are split by lifecycle: Data (stateful, kept), Api and Ingest (stateless).
  * Used by infra/app.ts (`cdk synth` / `cdk deploy`), by the infra tests and by the local platform.
  */
 const STRONG_REFS = '@aws-cdk/core:defaultCrossStackReferences';
@@ -27,8 +28,14 @@ export function buildEnvWatch(app: App) {
     env,
     description: 'EnvWatch HTTP API and its functions',
   });
+  const ingest = new IngestStack(app, `${prefix}-Ingest`, {
+    config,
+    data,
+    env,
+    description: 'EnvWatch device ingestion: IoT rules, ingest function, dead-letter queue, device policy',
+  });
   Tags.of(app).add('project', 'envwatch');
   Tags.of(app).add('stage', config.stage);
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
-  return { config, data, api };
+  return { config, data, api, ingest };
 }

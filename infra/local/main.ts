@@ -86,6 +86,7 @@ async function main() {
       `  API                   ${e.api}   (token: npm run -s token -- --role admin)`,
       `  MQTT                  ${e.mqtt}`,
       `  IoT Data Plane        ${e.iotData}`,
+      ...(e.hj212 ? [`  HJ 212 TCP 数采仪接入  ${e.hj212}`] : []),
       `  已发送消息 Messages   ${e.pages.messages}`,
       `  工作流 Workflows      ${e.pages.executions}`,
       `  DynamoDB ${e.dynamodb}   S3 ${e.s3}   SNS/SQS ${e.sns}   Step Functions ${e.stepfunctions}`,

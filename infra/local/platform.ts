@@ -10,6 +10,7 @@ import { LambdaRuntime } from './lambda-runtime.ts';
 import { localPages } from './pages.ts';
 import { freePorts, type PlatformPorts } from './ports.ts';
 import { ensureTables, localDynamoDbClient, startDynamoDb } from './services/dynamodb.ts';
+import { startLocalGateway } from './services/hj212-gateway.ts';
 import { startHttpGateway } from './services/http-gateway.ts';
 import { startIot } from './services/iot.ts';
 import { startMessaging } from './services/messaging.ts';
@@ -44,6 +45,8 @@ export interface Endpoints {
   auth: { issuer: string; audience: string };
   mqtt: string;
   iotData: string;
+  /** HJ 212 TCP gateway, `tcp://host:port`, when the template has one */
+  hj212?: string;
   dynamodb: string;
   s3: string;
   sns: string;
@@ -154,6 +157,17 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
     });
     started.push(iot);
 
+    const hj212 = await startLocalGateway({
+      host,
+      port: ports.hj212,
+      containers: spec.containers ?? [],
+      dynamodbEndpoint: dynamodb.endpoint,
+      iotDataEndpoint: iot.dataPlaneEndpoint,
+      logDir: join(dataDir, 'logs'),
+      log,
+    });
+    if (hj212) started.push(hj212);
+
     const scheduler = startScheduler({
       schedules: spec.schedules,
       invoke,
@@ -187,6 +201,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
       auth,
       mqtt: iot.mqttUrl,
       iotData: iot.dataPlaneEndpoint,
+      ...(hj212 ? { hj212: hj212.url } : {}),
       dynamodb: dynamodb.endpoint,
       s3: s3.endpoint,
       sns: messaging.endpoint,

@@ -9,6 +9,8 @@ export interface PlatformPorts {
   stepfunctions: number;
   iotData: number;
   mqtt: number;
+  /** HJ 212 TCP gateway (devices connect here) */
+  hj212: number;
 }
 
 export function defaultPorts(base = 4510): PlatformPorts {
@@ -19,6 +21,7 @@ export function defaultPorts(base = 4510): PlatformPorts {
     messaging: base + 3,
     stepfunctions: base + 4,
     iotData: base + 5,
+    hj212: base + 6,
     mqtt: 1883 + (base - 4510),
   };
 }
@@ -36,10 +39,10 @@ export function freePort(host = '127.0.0.1'): Promise<number> {
 }
 
 export async function freePorts(host = '127.0.0.1'): Promise<PlatformPorts> {
-  const [http, dynamodb, s3, messaging, stepfunctions, iotData, mqtt] = await Promise.all(
-    Array.from({ length: 7 }, () => freePort(host)),
+  const [http, dynamodb, s3, messaging, stepfunctions, iotData, mqtt, hj212] = await Promise.all(
+    Array.from({ length: 8 }, () => freePort(host)),
   );
-  return { http, dynamodb, s3, messaging, stepfunctions, iotData, mqtt } as PlatformPorts;
+  return { http, dynamodb, s3, messaging, stepfunctions, iotData, mqtt, hj212 } as PlatformPorts;
 }
 
 /** Resolves to the first port of `ports` that is taken, or undefined when all are free. */

@@ -132,6 +132,24 @@ export interface ScheduleSpec {
   targets: { functionArn: string; input?: unknown }[];
 }
 
+/**
+ * A long-running container (ECS task definition) that the platform runs in-process with its local implementation,
+ * chosen by the container's `ENVWATCH_SERVICE`. Any other container in the template is an error at derivation.
+ */
+export interface ContainerServiceSpec {
+  /** `${stackName}/${taskDefinitionLogicalId}/${containerName}` */
+  id: string;
+  containerName: string;
+  /** the local implementation that runs it */
+  service: 'hj212-gateway';
+  /** the container's environment, every intrinsic resolved */
+  environment: Record<string, string>;
+  /** the first TCP port mapping */
+  containerPort?: number;
+  /** CDK construct path, for messages */
+  path: string;
+}
+
 export interface PlatformSpec {
   functions: FunctionSpec[];
   tables: TableSpec[];
@@ -144,6 +162,8 @@ export interface PlatformSpec {
   topicRules: TopicRuleSpec[];
   stateMachines: StateMachineSpec[];
   schedules: ScheduleSpec[];
+  /** container services (ECS task definitions) the platform runs in-process */
+  containers?: ContainerServiceSpec[];
 }
 
 /** A started local service. `stop()` must release every port and child process. */

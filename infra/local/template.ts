@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import {
   type ApiSpec,
   type BucketSpec,
+  type ContainerServiceSpec,
   type EventSourceMappingSpec,
   type FunctionSpec,
   LOCAL_ACCOUNT,
@@ -336,6 +337,7 @@ export function deriveSpec(cdkOut: string, endpoints: LocalEndpoints): PlatformS
     topicRules: [],
     stateMachines: [],
     schedules: [],
+    containers: [],
   };
 
   for (const stack of stacks) {
@@ -595,8 +597,47 @@ export function deriveSpec(cdkOut: string, endpoints: LocalEndpoints): PlatformS
       };
       spec.schedules.push(schedule);
     }
+
+    for (const [id, res] of resourcesOf(stack, 'AWS::ECS::TaskDefinition')) {
+      spec.containers?.push(...containerServices(r, stack, id, res));
+    }
   }
   return spec;
+}
+
+/** Container services that have a local implementation (by ENVWATCH_SERVICE); any other container is an error. */
+const LOCAL_CONTAINER_SERVICES = ['hj212-gateway'] as const;
+
+function containerServices(r: Resolver, stack: StackDoc, id: string, res: Resource): ContainerServiceSpec[] {
+  const where = r.where(stack, id);
+  const containers = obj(res.Properties).ContainerDefinitions;
+  return (Array.isArray(containers) ? containers : []).map((raw) => {
+    const c = obj(raw);
+    const name = String(c.Name ?? 'container');
+    // only what the local implementation needs is resolved (the image, roles and log options have no local meaning)
+    const environment: Record<string, string> = {};
+    for (const e of (Array.isArray(c.Environment) ? c.Environment : []).map(obj)) {
+      environment[String(e.Name)] = r.str(stack, e.Value ?? '', `${where} container ${name} env ${String(e.Name)}`);
+    }
+    const service = environment.ENVWATCH_SERVICE;
+    const known = LOCAL_CONTAINER_SERVICES.find((s) => s === service);
+    if (!known) {
+      throw new TemplateError(
+        `${where}: container ${name} (ENVWATCH_SERVICE=${service ?? 'unset'}) has no local implementation; the platform runs ${LOCAL_CONTAINER_SERVICES.join(', ')}`,
+      );
+    }
+    const tcp = (Array.isArray(c.PortMappings) ? c.PortMappings : [])
+      .map(obj)
+      .find((m) => m.Protocol === undefined || m.Protocol === 'tcp');
+    return {
+      id: `${stack.stackName}/${id}/${name}`,
+      containerName: name,
+      service: known,
+      environment,
+      ...(tcp?.ContainerPort !== undefined ? { containerPort: Number(tcp.ContainerPort) } : {}),
+      path: String(res.Metadata?.['aws:cdk:path'] ?? id),
+    };
+  });
 }
 
 function findRef(v: Json | undefined): string | undefined {

@@ -1,6 +1,7 @@
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { AppConfig } from '../config.ts';
+import { DeviceData } from '../constructs/device-data.ts';
 import { EnvWatchHttpApi } from '../constructs/http-api.ts';
 import { Registry } from '../constructs/registry.ts';
 import type { DataStack } from './data-stack.ts';
@@ -29,6 +30,15 @@ export class ApiStack extends Stack {
       api: this.httpApi,
       registryTable: data.tables.byName.registry,
       auditTable: data.tables.byName.audit,
+      stage: config.stage,
+      logRetentionDays: config.logRetentionDays,
+    });
+    new DeviceData(this, 'DeviceData', {
+      api: this.httpApi,
+      readingsTable: data.tables.byName.readings,
+      registryTable: data.tables.byName.registry,
+      evidenceBucket: data.evidence.bucket,
+      dataKey: data.dataKey,
       stage: config.stage,
       logRetentionDays: config.logRetentionDays,
     });

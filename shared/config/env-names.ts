@@ -19,6 +19,17 @@ export const ENV = {
   enterpriseTopic: 'ENTERPRISE_TOPIC_ARN',
   opsTopic: 'OPS_TOPIC_ARN',
   identityKey: 'IDENTITY_KEY_ARN',
+  realtimeRetentionDays: 'READINGS_REALTIME_RETENTION_DAYS',
+  minuteRetentionDays: 'READINGS_MINUTE_RETENTION_DAYS',
+  registryCacheSeconds: 'REGISTRY_CACHE_SECONDS',
+  /** HJ 212 gateway: full Basic Ingest topic prefix `$aws/rules/<ruleName>/envwatch/gateway` */
+  gatewayIngestTopic: 'GATEWAY_INGEST_TOPIC',
+  /** HJ 212 gateway: TCP port it listens on */
+  gatewayPort: 'GATEWAY_PORT',
+  /** HJ 212 gateway: idle timeout in seconds (optional) */
+  gatewayIdleTimeoutSeconds: 'GATEWAY_IDLE_TIMEOUT_SECONDS',
+  /** HJ 212 gateway: maximum open connections (optional) */
+  gatewayMaxConnections: 'GATEWAY_MAX_CONNECTIONS',
 } as const;
 
 export type EnvName = (typeof ENV)[keyof typeof ENV];

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * What reaches the ingest function, whichever way a device spoke. IoT topic rules (and the HJ 212 TCP gateway, through
@@ -22,6 +22,11 @@ export const IngestEnvelope = z.object({
   raw: z.string().max(2_000_000),
   /** MQTT client id (`clientid()`), or the gateway's connection id */
   clientId: z.string().max(128).optional(),
+  /**
+   * gateway only: `split-message` carries the data segments of a split message's parts (one per line, PNO order),
+   * reassembled after every part was published (and archived) as its own `frame`; readings come from it.
+   */
+  kind: z.enum(['frame', 'split-message']).default('frame'),
   /** gateway only: its verdict and, when accepted, the decoded packet (re-validated by the function) */
   accepted: z.boolean().optional(),
   reason: z.string().max(64).optional(),
@@ -45,11 +50,19 @@ export const JsonTelemetry = z.object({
         min: z.number().optional(),
         max: z.number().optional(),
         cou: z.number().optional(),
-        flag: z.string().regex(/^[A-Z]$/).default('N'),
+        flag: z
+          .string()
+          .regex(/^[A-Z]$/)
+          .default('N'),
       }),
     )
     .refine((v) => Object.keys(v).length > 0, 'at least one pollutant'),
   /** treatment-facility and production equipment status, e.g. { "SB1": { "rs": 1 } } */
-  facilities: z.record(z.string().regex(/^SB\w{1,8}$/), z.object({ rs: z.number().int().min(0).max(5).optional(), rt: z.number().min(0).max(24).optional() })).optional(),
+  facilities: z
+    .record(
+      z.string().regex(/^SB\w{1,8}$/),
+      z.object({ rs: z.number().int().min(0).max(5).optional(), rt: z.number().min(0).max(24).optional() }),
+    )
+    .optional(),
 });
 export type JsonTelemetry = z.infer<typeof JsonTelemetry>;

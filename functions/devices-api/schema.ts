@@ -1,0 +1,127 @@
+import * as z from 'zod';
+import { READING_KINDS } from '../../shared/domain/readings/model.ts';
+import { ROLES } from '../../shared/domain/roles.ts';
+import { defineRoutes } from '../../shared/http/contract.ts';
+
+/**
+ * Device data for officials: readings of one device by pollutant, kind and time range; its latest values per kind;
+ * verification of its sealed raw archive. Any official role may read.
+ */
+export const DEVICE_DATA_READERS = ROLES;
+
+const mn = z
+  .string()
+  .regex(/^[0-9A-Za-z_]{1,24}$/, 'MN: up to 24 letters or digits (`_unknown` for the unknown-device archive)');
+const params = z.strictObject({ mn });
+const instant = z.iso.datetime({ offset: true });
+const date = z.iso.date();
+
+const Values = z
+  .record(z.string(), z.number())
+  .describe('rtd avg min max cou zsRtd zsAvg zsMin zsMax (pollutants), rs rt (facility), info (i-codes)');
+
+export const ReadingOut = z.object({
+  mn: z.string(),
+  enterpriseId: z.string(),
+  outletId: z.string(),
+  pollutant: z.string().describe('HJ 212-2017 code, SBx for a facility, i33xxx for info'),
+  subject: z.enum(['pollutant', 'facility', 'info']),
+  kind: z.enum(READING_KINDS),
+  dataTime: z.iso.datetime(),
+  values: Values,
+  flag: z.string().optional(),
+  eflag: z.string().optional(),
+  sentCode: z.string().optional(),
+  sampleTime: z.string().optional(),
+  source: z.string(),
+  receivedAt: z.iso.datetime(),
+});
+
+export const KindStateOut = z.object({
+  kind: z.enum(READING_KINDS),
+  lastDataTime: z.iso.datetime(),
+  lastReceivedAt: z.iso.datetime(),
+  values: z.record(z.string(), z.object({ values: Values, flag: z.string().optional(), subject: z.string() })),
+});
+
+export const VerifyReportOut = z.object({
+  chain: z.string(),
+  from: z.string(),
+  to: z.string(),
+  ok: z.boolean(),
+  records: z.number().int(),
+  firstSeq: z.number().int().optional(),
+  lastSeq: z.number().int().optional(),
+  head: z.object({ seq: z.number().int(), lastDate: z.string() }).optional(),
+  breaks: z.array(
+    z.object({
+      kind: z.enum(['changed', 'deleted', 'inserted']),
+      seq: z.number().int(),
+      toSeq: z.number().int().optional(),
+      key: z.string().optional(),
+      message: z.string(),
+    }),
+  ),
+  summary: z.string(),
+});
+
+const tags = ['devices'];
+
+export const deviceDataRoutes = defineRoutes({
+  device_readings: {
+    method: 'GET',
+    path: '/devices/{mn}/readings',
+    auth: DEVICE_DATA_READERS,
+    tags,
+    summary: '查询设备监测数据 readings of a device by pollutant, kind and time',
+    description:
+      'One series: `pollutant` (HJ 212-2017 code; old 2005 codes are stored under the new code) and `kind` ' +
+      '(realtime 2011, minute 2051, hour 2061, day 2031). `from`/`to` are ISO instants (default: the last 24 hours), ' +
+      'inclusive, compared with DataTime (the start of the period for minute/hour/day data). Pages with `cursor`.',
+    params,
+    query: z
+      .strictObject({
+        pollutant: z.string().regex(/^[A-Za-z0-9]{1,12}$/, 'a pollutant code, e.g. w01018'),
+        kind: z.enum(READING_KINDS).default('hour'),
+        from: instant.optional(),
+        to: instant.optional(),
+        order: z.enum(['asc', 'desc']).default('asc'),
+        limit: z.coerce.number().int().min(1).max(500).default(100),
+        cursor: z.string().max(2048).optional(),
+      })
+      .refine((q) => !q.from || !q.to || Date.parse(q.from) <= Date.parse(q.to), {
+        message: 'from must not be after to',
+        path: ['from'],
+      }),
+    response: z.object({ items: z.array(ReadingOut), cursor: z.string().optional() }),
+  },
+  device_latest: {
+    method: 'GET',
+    path: '/devices/{mn}/latest',
+    auth: DEVICE_DATA_READERS,
+    tags,
+    summary: '设备最新数据 latest values and last-seen time of a device, per kind',
+    params,
+    response: z.object({ mn: z.string(), kinds: z.array(KindStateOut) }),
+  },
+  device_archive_verify: {
+    method: 'GET',
+    path: '/devices/{mn}/archive/verify',
+    auth: DEVICE_DATA_READERS,
+    tags,
+    summary: '校验原始报文存证链 verify the sealed raw archive of a device',
+    description:
+      'Recomputes every record hash of the device’s hash chain for the Beijing dates `from`..`to` (at most 31 days), ' +
+      'checks seq continuity and links, compares with the chain head, and reports exactly where the chain breaks. ' +
+      'Use `_unknown` as MN for messages from unregistered devices and garbage.',
+    params,
+    query: z
+      .strictObject({ from: date, to: date })
+      .refine((q) => q.from <= q.to, { message: 'from must not be after to', path: ['from'] })
+      .refine((q) => Date.parse(q.to) - Date.parse(q.from) <= 30 * 86_400_000, {
+        message: 'at most 31 days per request',
+        path: ['to'],
+      }),
+    response: VerifyReportOut,
+  },
+});

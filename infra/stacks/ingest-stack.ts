@@ -1,0 +1,57 @@
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+import type { AppConfig } from '../config.ts';
+import { Hj212Gateway } from '../constructs/hj212-gateway.ts';
+import { IotDevicePolicy } from '../constructs/iot-device-policy.ts';
+import { IotIngest } from '../constructs/iot-ingest.ts';
+import type { DataStack } from './data-stack.ts';
+
+/**
+ * Stateless: device ingestion. IoT Core topic rules (MQTT HJ 212, MQTT JSON, the TCP gateway's Basic Ingest) → the
+ * ingest function (sealed raw archive, readings, device state), a dead-letter queue, the device IoT policy, and the
+ * HJ 212 TCP gateway (Fargate behind an NLB) that publishes through Basic Ingest.
+ * Retention of real-time and minute readings comes from context (`-c readingsRealtimeRetentionDays=30
+ * -c readingsMinuteRetentionDays=180`, the defaults); hourly and daily readings are kept.
+ */
+export interface IngestStackProps extends StackProps {
+  config: AppConfig;
+  data: DataStack;
+}
+
+const days = (v: unknown, fallback: number): number => {
+  const n = Number(v ?? fallback);
+  if (!Number.isInteger(n) || n < 1 || n > 3650) throw new Error(`retention must be 1–3650 days, got ${String(v)}`);
+  return n;
+};
+
+export class IngestStack extends Stack {
+  public readonly ingest: IotIngest;
+  public readonly devicePolicy: IotDevicePolicy;
+  public readonly gateway: Hj212Gateway;
+
+  constructor(scope: Construct, id: string, props: IngestStackProps) {
+    super(scope, id, props);
+    const { config, data } = props;
+    this.ingest = new IotIngest(this, 'Ingest', {
+      stage: config.stage,
+      logRetentionDays: config.logRetentionDays,
+      readingsTable: data.tables.byName.readings,
+      registryTable: data.tables.byName.registry,
+      evidenceBucket: data.evidence.bucket,
+      dataKey: data.dataKey,
+      realtimeRetentionDays: days(this.node.tryGetContext('readingsRealtimeRetentionDays'), 30),
+      minuteRetentionDays: days(this.node.tryGetContext('readingsMinuteRetentionDays'), 180),
+    });
+    this.devicePolicy = new IotDevicePolicy(this, 'DevicePolicy', { stage: config.stage });
+    this.gateway = new Hj212Gateway(this, 'Hj212Gateway', {
+      registryTable: data.tables.byName.registry,
+      ingestTopicPrefix: this.ingest.gatewayIngestTopic,
+      stage: config.stage,
+      logRetentionDays: config.logRetentionDays,
+    });
+    new CfnOutput(this, 'Hj212Endpoint', {
+      value: this.gateway.endpoint,
+      description: 'HJ 212 TCP endpoint for field devices (DAQ)',
+    });
+  }
+}

@@ -1,0 +1,213 @@
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import type { ChainHeadStore, StoredHead } from '../domain/archive/archive.ts';
+import { ValidationError } from '../domain/errors.ts';
+import type { ReadingQuery, ReadingReader, ReadingStore } from '../domain/ingest/ports.ts';
+import {
+  expiresAt,
+  type KindState,
+  READING_KINDS,
+  type Reading,
+  type ReadingKind,
+  type RetentionPolicy,
+  readingIdentity,
+  seriesKey,
+} from '../domain/readings/model.ts';
+import { decodeCursor, encodeCursor, isConditionFailure } from './dynamodb.ts';
+
+/**
+ * Readings, device state and archive chain heads on the `readings` table (pk/sk strings, TTL on `expiresAt`):
+ *   reading      pk `r#<mn>#<pollutant>#<kind>`  sk `<DataTime ISO>`   → Query one series over a time range, no scan;
+ *                conditional put `attribute_not_exists(pk)`: the same reading twice is stored once (first wins);
+ *                real-time and minute readings carry `expiresAt` (TTL), hourly and daily none.
+ *   device state pk `d#<mn>`  sk `state#<kind>`: lastDataTime, lastReceivedAt, one attribute `p_<code>` per pollutant
+ *                with its last values; updated only when not older (condition on lastDataTime).
+ *   chain head   pk `d#<chain>` sk `archive`: seq, hash, lastDate, recent delivery keys (see SealedArchive).
+ * Cost: one write per reading (no GSI is set on readings, so no index write), plus per message one state update and
+ * one head update; no reads in steady state. Single conditional PutItems rather than BatchWriteItem, which cannot
+ * carry a condition: with a batch a resent packet would overwrite the first values (last writer wins) and duplicates
+ * could not be counted; the puts of one message run in parallel, so latency stays one round trip.
+ */
+const PARALLEL = 16;
+const STATE_PREFIX = 'state#';
+
+export const readingKeys = {
+  reading: (r: Pick<Reading, 'mn' | 'pollutant' | 'kind' | 'dataTime'>) => {
+    const id = readingIdentity(r);
+    return { pk: id.series, sk: id.at };
+  },
+  state: (mn: string, kind: ReadingKind) => ({ pk: `d#${mn}`, sk: `${STATE_PREFIX}${kind}` }),
+  head: (chain: string) => ({ pk: `d#${chain}`, sk: 'archive' }),
+};
+
+const READING_FIELDS = [
+  'mn',
+  'enterpriseId',
+  'outletId',
+  'pollutant',
+  'subject',
+  'kind',
+  'dataTime',
+  'values',
+  'flag',
+  'eflag',
+  'sentCode',
+  'sampleTime',
+  'source',
+  'receivedAt',
+] as const;
+
+function toReading(item: Record<string, unknown>): Reading {
+  const out: Record<string, unknown> = {};
+  for (const f of READING_FIELDS) if (item[f] !== undefined) out[f] = item[f];
+  return out as unknown as Reading;
+}
+
+export class DynamoReadingStore implements ReadingStore, ReadingReader, ChainHeadStore {
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    private readonly table: string,
+  ) {}
+
+  async put(readings: Reading[], retention: RetentionPolicy): Promise<{ stored: number; duplicates: number }> {
+    let stored = 0;
+    let duplicates = 0;
+    for (let i = 0; i < readings.length; i += PARALLEL) {
+      const results = await Promise.all(
+        readings.slice(i, i + PARALLEL).map(async (r) => {
+          const ttl = expiresAt(r.kind, r.dataTime, retention);
+          try {
+            await this.db.send(
+              new PutCommand({
+                TableName: this.table,
+                Item: { ...readingKeys.reading(r), ...r, ...(ttl !== undefined ? { expiresAt: ttl } : {}) },
+                ConditionExpression: 'attribute_not_exists(pk)',
+              }),
+            );
+            return true;
+          } catch (err) {
+            if (isConditionFailure(err)) return false;
+            throw err;
+          }
+        }),
+      );
+      for (const ok of results) ok ? stored++ : duplicates++;
+    }
+    return { stored, duplicates };
+  }
+
+  async updateState(
+    mn: string,
+    kind: ReadingKind,
+    dataTime: string,
+    receivedAt: string,
+    readings: Reading[],
+  ): Promise<boolean> {
+    const names: Record<string, string> = {};
+    const values: Record<string, unknown> = { ':t': dataTime, ':r': receivedAt, ':k': kind, ':mn': mn };
+    const sets = ['lastDataTime = :t', 'lastReceivedAt = :r', 'kind = :k', 'mn = :mn'];
+    readings.forEach((r, i) => {
+      names[`#p${i}`] = `p_${r.pollutant}`;
+      values[`:p${i}`] = { values: r.values, subject: r.subject, ...(r.flag !== undefined ? { flag: r.flag } : {}) };
+      sets.push(`#p${i} = :p${i}`);
+    });
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: readingKeys.state(mn, kind),
+          UpdateExpression: `SET ${sets.join(', ')}`,
+          ConditionExpression: 'attribute_not_exists(lastDataTime) OR lastDataTime <= :t',
+          ...(Object.keys(names).length > 0 ? { ExpressionAttributeNames: names } : {}),
+          ExpressionAttributeValues: values,
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (isConditionFailure(err)) return false;
+      throw err;
+    }
+  }
+
+  async query(q: ReadingQuery): Promise<{ items: Reading[]; cursor?: string }> {
+    const start = decodeCursor(q.cursor);
+    if (q.cursor && !start)
+      throw new ValidationError('cursor is not valid', [{ field: 'query.cursor', message: 'malformed' }]);
+    const out = await this.db.send(
+      new QueryCommand({
+        TableName: this.table,
+        KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+        ExpressionAttributeValues: { ':pk': seriesKey(q.mn, q.pollutant, q.kind), ':from': q.from, ':to': q.to },
+        ScanIndexForward: q.order === 'asc',
+        Limit: q.limit,
+        ...(start ? { ExclusiveStartKey: start } : {}),
+      }),
+    );
+    const cursor = encodeCursor(out.LastEvaluatedKey);
+    return { items: (out.Items ?? []).map(toReading), ...(cursor ? { cursor } : {}) };
+  }
+
+  async latest(mn: string): Promise<KindState[]> {
+    const out = await this.db.send(
+      new QueryCommand({
+        TableName: this.table,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :s)',
+        ExpressionAttributeValues: { ':pk': `d#${mn}`, ':s': STATE_PREFIX },
+      }),
+    );
+    const states: KindState[] = [];
+    for (const item of out.Items ?? []) {
+      const kind = String(item.sk).slice(STATE_PREFIX.length) as ReadingKind;
+      if (!READING_KINDS.includes(kind)) continue;
+      const values: KindState['values'] = {};
+      for (const [k, v] of Object.entries(item))
+        if (k.startsWith('p_')) values[k.slice(2)] = v as KindState['values'][string];
+      states.push({
+        kind,
+        lastDataTime: String(item.lastDataTime),
+        lastReceivedAt: String(item.lastReceivedAt),
+        values,
+      });
+    }
+    return states.sort((a, b) => READING_KINDS.indexOf(a.kind) - READING_KINDS.indexOf(b.kind));
+  }
+
+  // ---- chain heads (ChainHeadStore) ----
+
+  async read(chain: string): Promise<StoredHead | undefined> {
+    const out = await this.db.send(
+      new GetCommand({ TableName: this.table, Key: readingKeys.head(chain), ConsistentRead: true }),
+    );
+    const item = out.Item;
+    if (!item) return undefined;
+    return {
+      seq: Number(item.seq),
+      hash: String(item.hash),
+      lastDate: String(item.lastDate),
+      recent: Array.isArray(item.recent) ? (item.recent as StoredHead['recent']) : [],
+    };
+  }
+
+  async advance(chain: string, expectedSeq: number, next: StoredHead): Promise<boolean> {
+    try {
+      await this.db.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: { ...readingKeys.head(chain), chain, ...next, updatedAt: new Date().toISOString() },
+          ...(expectedSeq === 0
+            ? { ConditionExpression: 'attribute_not_exists(pk)' }
+            : { ConditionExpression: 'seq = :prev', ExpressionAttributeValues: { ':prev': expectedSeq } }),
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (isConditionFailure(err)) return false;
+      throw err;
+    }
+  }
+}

@@ -1,0 +1,41 @@
+import type { KindState, Reading, ReadingKind, RetentionPolicy } from '../readings/model.ts';
+import type { DeviceRef } from '../readings/normalize.ts';
+
+/** What the ingest use-case needs from the outside; shared/adapters implements these on DynamoDB and S3. */
+export interface DeviceDirectory {
+  /** the registered device with this MN, or undefined (cached by the adapter) */
+  get(mn: string): Promise<DeviceRef | undefined>;
+}
+
+export interface ReadingStore {
+  /** Stores each reading once (first write wins); a reading already stored is counted as a duplicate, not an error. */
+  put(readings: Reading[], retention: RetentionPolicy): Promise<{ stored: number; duplicates: number }>;
+  /**
+   * Sets the device's last-seen time and last values for one kind, unless newer data of that kind is already recorded
+   * (out-of-order data never moves last-seen backwards). Returns false when it was older.
+   */
+  updateState(
+    mn: string,
+    kind: ReadingKind,
+    dataTime: string,
+    receivedAt: string,
+    readings: Reading[],
+  ): Promise<boolean>;
+}
+
+export interface ReadingQuery {
+  mn: string;
+  pollutant: string;
+  kind: ReadingKind;
+  /** ISO instants, inclusive */
+  from: string;
+  to: string;
+  limit: number;
+  cursor?: string;
+  order: 'asc' | 'desc';
+}
+
+export interface ReadingReader {
+  query(q: ReadingQuery): Promise<{ items: Reading[]; cursor?: string }>;
+  latest(mn: string): Promise<KindState[]>;
+}

@@ -1,0 +1,103 @@
+/**
+ * Normalized readings: one item per device, pollutant (or facility / info code), kind and DataTime, whichever way the
+ * device spoke (HJ 212 over TCP or MQTT, JSON over MQTT). The alarm engine and the officials' API read these.
+ */
+export const READING_KINDS = ['realtime', 'minute', 'hour', 'day'] as const;
+export type ReadingKind = (typeof READING_KINDS)[number];
+
+/** HJ 212 CN → reading kind (domain.md §1.6). 2021 (facility status) is real-time, 2041 (facility run time) daily. */
+const KIND_BY_CN: Record<string, ReadingKind> = {
+  '2011': 'realtime',
+  '2021': 'realtime',
+  '2051': 'minute',
+  '2061': 'hour',
+  '2031': 'day',
+  '2041': 'day',
+};
+
+export const kindOfCn = (cn: string): ReadingKind | undefined => KIND_BY_CN[cn];
+
+/**
+ * Value keys: the HJ 212 suffixes in lower camel case (`rtd avg min max cou zsRtd zsAvg zsMin zsMax`), `rs`/`rt` for a
+ * treatment facility (SBx-RS status, SBx-RT run hours), `info` for a numeric field-information code (i332xx current
+ * and energy, I33400 production load).
+ */
+export type ValueKey =
+  | 'rtd'
+  | 'avg'
+  | 'min'
+  | 'max'
+  | 'cou'
+  | 'zsRtd'
+  | 'zsAvg'
+  | 'zsMin'
+  | 'zsMax'
+  | 'rs'
+  | 'rt'
+  | 'info';
+export type ReadingValues = Partial<Record<ValueKey, number>>;
+
+/** What a reading measures: a pollutant, a treatment facility, or a field-information quantity. */
+export type ReadingSubject = 'pollutant' | 'facility' | 'info';
+
+export interface Reading {
+  mn: string;
+  enterpriseId: string;
+  outletId: string;
+  /** HJ 212-2017 pollutant code (2005 codes mapped), `SBx` for a facility, `i33200` … for info codes */
+  pollutant: string;
+  subject: ReadingSubject;
+  kind: ReadingKind;
+  /** DataTime as an ISO instant (UTC); for minute/hour/day data the start of the period */
+  dataTime: string;
+  values: ReadingValues;
+  /** data flag (N F M S D C T B …); facilities and info carry none */
+  flag?: string;
+  eflag?: string;
+  /** the code as the device sent it, when it was an old (2005) code */
+  sentCode?: string;
+  sampleTime?: string;
+  /** how it arrived and when the platform received it (ISO) */
+  source: string;
+  receivedAt: string;
+}
+
+/**
+ * The dedupe identity of a reading: device, pollutant, kind and DataTime. The same packet delivered twice (MQTT QoS 1
+ * redelivery, a device retrying) yields the same identity and is stored once; the first stored wins, so a later packet
+ * cannot silently replace a value that was already received (the sealed archive keeps both).
+ */
+export function readingIdentity(r: Pick<Reading, 'mn' | 'pollutant' | 'kind' | 'dataTime'>): {
+  series: string;
+  at: string;
+} {
+  return { series: seriesKey(r.mn, r.pollutant, r.kind), at: new Date(r.dataTime).toISOString() };
+}
+
+/** The partition of one device's readings of one pollutant and kind. */
+export const seriesKey = (mn: string, pollutant: string, kind: ReadingKind): string => `r#${mn}#${pollutant}#${kind}`;
+
+/** Retention of raw-ish data: real-time and minute readings expire, hourly and daily are kept. */
+export interface RetentionPolicy {
+  realtimeDays: number;
+  minuteDays: number;
+}
+
+export const DEFAULT_RETENTION: RetentionPolicy = { realtimeDays: 30, minuteDays: 180 };
+
+/** Epoch seconds when a reading expires (DynamoDB TTL), or undefined when it is kept. Counted from its DataTime. */
+export function expiresAt(kind: ReadingKind, dataTime: string, policy: RetentionPolicy): number | undefined {
+  const days = kind === 'realtime' ? policy.realtimeDays : kind === 'minute' ? policy.minuteDays : undefined;
+  if (days === undefined) return undefined;
+  return Math.floor(new Date(dataTime).getTime() / 1000) + days * 86_400;
+}
+
+/** The latest state of one device and kind, for the alarm engine and the API. */
+export interface KindState {
+  kind: ReadingKind;
+  /** DataTime of the newest data of this kind */
+  lastDataTime: string;
+  /** when that data was received */
+  lastReceivedAt: string;
+  values: Record<string, { values: ReadingValues; flag?: string; subject: ReadingSubject }>;
+}

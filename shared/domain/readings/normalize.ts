@@ -1,0 +1,113 @@
+import type { Hj212Packet, ValueSuffix } from '../hj212/types.ts';
+import type { JsonTelemetry } from '../ingest/envelope.ts';
+import { toCurrentCode } from '../pollutants.ts';
+import { kindOfCn, type Reading, type ReadingKind, type ReadingValues, type ValueKey } from './model.ts';
+
+/**
+ * Pure normalization of a decoded HJ 212 packet or a JSON telemetry message into readings, with the outlet and
+ * enterprise of the registered device. Data commands (2011, 2021, 2031, 2041, 2051, 2061) give readings; any other CN
+ * (replies, parameters, logs) gives none. A data command without a DataTime is refused ('missing-datatime').
+ * Facility status (SBx-RS / SBx-RT) and numeric electricity / production info (i332xx, I33400) become readings of
+ * their own, so the alarm engine can relate them to the pollutant values (e.g. treatment off while producing).
+ */
+export interface DeviceRef {
+  mn: string;
+  enterpriseId: string;
+  outletId: string;
+  status?: string;
+}
+
+export interface Received {
+  source: string;
+  /** ISO instant */
+  receivedAt: string;
+}
+
+export type Normalized =
+  | { ok: true; readings: Reading[]; kind?: ReadingKind }
+  | { ok: false; reason: string; detail: string };
+
+const SUFFIX_KEYS: Record<ValueSuffix, ValueKey> = {
+  Rtd: 'rtd',
+  Avg: 'avg',
+  Min: 'min',
+  Max: 'max',
+  Cou: 'cou',
+  ZsRtd: 'zsRtd',
+  ZsAvg: 'zsAvg',
+  ZsMin: 'zsMin',
+  ZsMax: 'zsMax',
+};
+
+/** Info codes kept as readings: electricity (i332xx) and production load (I33400 / i33400). */
+const ENERGY_INFO = /^[iI]33[2-4]\d{2}$/;
+
+export function normalizePacket(packet: Hj212Packet, device: DeviceRef, at: Received): Normalized {
+  const kind = kindOfCn(packet.cn);
+  if (!kind) return { ok: true, readings: [] };
+  const dataTime = packet.cp.dataTime;
+  if (!dataTime) return { ok: false, reason: 'missing-datatime', detail: `CN=${packet.cn} data without DataTime` };
+  const base = { mn: device.mn, enterpriseId: device.enterpriseId, outletId: device.outletId, kind, dataTime, ...at };
+  const readings: Reading[] = [];
+  for (const p of Object.values(packet.cp.pollutants)) {
+    const values: ReadingValues = {};
+    for (const [suffix, v] of Object.entries(p.values) as [ValueSuffix, number][]) values[SUFFIX_KEYS[suffix]] = v;
+    if (Object.keys(values).length === 0) continue;
+    readings.push({
+      ...base,
+      pollutant: p.code,
+      subject: 'pollutant',
+      values,
+      ...(p.flag !== undefined ? { flag: p.flag } : {}),
+      ...(p.eflag !== undefined ? { eflag: p.eflag } : {}),
+      ...(p.sentCode !== undefined ? { sentCode: p.sentCode } : {}),
+      ...(p.sampleTime !== undefined ? { sampleTime: p.sampleTime } : {}),
+    });
+  }
+  for (const [code, f] of Object.entries(packet.cp.facilities)) {
+    const values: ReadingValues = {};
+    if (f.rs !== undefined) values.rs = f.rs;
+    if (f.rt !== undefined) values.rt = f.rt;
+    readings.push({ ...base, pollutant: code, subject: 'facility', values });
+  }
+  for (const [code, text] of Object.entries(packet.cp.info)) {
+    if (!ENERGY_INFO.test(code)) continue;
+    const n = Number(text);
+    if (text.trim() === '' || !Number.isFinite(n)) continue;
+    readings.push({ ...base, pollutant: code, subject: 'info', values: { info: n } });
+  }
+  return { ok: true, readings, kind };
+}
+
+export function normalizeJson(msg: JsonTelemetry, device: DeviceRef, at: Received): Normalized {
+  const kind = kindOfCn(msg.cn);
+  if (!kind) return { ok: false, reason: 'invalid-telemetry', detail: `cn ${msg.cn} is not a data command` };
+  const dataTime = new Date(msg.dataTime).toISOString();
+  const base = { mn: device.mn, enterpriseId: device.enterpriseId, outletId: device.outletId, kind, dataTime, ...at };
+  const readings: Reading[] = [];
+  for (const [sent, v] of Object.entries(msg.values)) {
+    const code = toCurrentCode(sent);
+    const values: ReadingValues = {};
+    if (v.rtd !== undefined) values.rtd = v.rtd;
+    if (v.avg !== undefined) values.avg = v.avg;
+    if (v.min !== undefined) values.min = v.min;
+    if (v.max !== undefined) values.max = v.max;
+    if (v.cou !== undefined) values.cou = v.cou;
+    if (Object.keys(values).length === 0) continue;
+    readings.push({
+      ...base,
+      pollutant: code,
+      subject: 'pollutant',
+      values,
+      flag: v.flag,
+      ...(code !== sent ? { sentCode: sent } : {}),
+    });
+  }
+  for (const [code, f] of Object.entries(msg.facilities ?? {})) {
+    const values: ReadingValues = {};
+    if (f.rs !== undefined) values.rs = f.rs;
+    if (f.rt !== undefined) values.rt = f.rt;
+    if (Object.keys(values).length > 0) readings.push({ ...base, pollutant: code, subject: 'facility', values });
+  }
+  return { ok: true, readings, kind };
+}

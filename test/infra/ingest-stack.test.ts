@@ -1,0 +1,151 @@
+import type { Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { afterAll, describe, expect, it } from 'vitest';
+import { THING } from '../../infra/constructs/iot-device-policy.ts';
+import { RULE_SQL } from '../../infra/constructs/iot-ingest.ts';
+import { buildForTest, idsOfType, props } from './helpers.ts';
+
+/** The Ingest stack: IoT topic rules, their error action and Lambda permissions, the DLQ, the device IoT policy. */
+const built = buildForTest({ stage: 'dev' });
+const stack = built.app.node.findChild('EnvWatch-dev-Ingest') as Stack;
+const t = Template.fromStack(stack);
+const api = Template.fromStack(built.api);
+afterAll(() => built.cleanup());
+
+const ruleIds = idsOfType(t, 'AWS::IoT::TopicRule');
+const payload = (id: string) => props(t, id).TopicRulePayload as Record<string, unknown>;
+const ruleByName = (name: string) => ruleIds.find((id) => props(t, id).RuleName === name) as string;
+const queueId = idsOfType(t, 'AWS::SQS::Queue')[0] as string;
+const fnId = idsOfType(t, 'AWS::Lambda::Function').find((id) =>
+  JSON.stringify(props(t, id)).includes('ingest'),
+) as string;
+
+describe('Ingest stack', () => {
+  it('is a stack of its own named EnvWatch-<stage>-Ingest', () => {
+    expect(stack.stackName).toBe('EnvWatch-dev-Ingest');
+  });
+
+  it.each([
+    ['envwatch_dev_gateway', RULE_SQL.gateway, "SELECT *, 'tcp-gateway' AS source FROM 'envwatch/gateway/+'"],
+    ['envwatch_dev_hj212', RULE_SQL.hj212, 'envwatch/devices/+/hj212'],
+    ['envwatch_dev_json', RULE_SQL.json, 'envwatch/devices/+/telemetry'],
+  ])('has rule %s with its SQL (2016-03-23) invoking the ingest function', (name, sql, expected) => {
+    const id = ruleByName(name);
+    expect(id, name).toBeDefined();
+    const p = payload(id);
+    expect(p.Sql).toBe(sql);
+    expect(String(p.Sql)).toContain(expected);
+    expect(p.AwsIotSqlVersion).toBe('2016-03-23');
+    expect(p.Actions).toEqual([{ Lambda: { FunctionArn: { 'Fn::GetAtt': [fnId, 'Arn'] } } }]);
+  });
+
+  it('keeps the exact bytes of MQTT messages with encode(*, base64) and the MN from the topic', () => {
+    for (const sql of [RULE_SQL.hj212, RULE_SQL.json]) {
+      expect(sql).toMatch(
+        /^SELECT encode\(\*, 'base64'\) AS raw, topic\(3\) AS mn, timestamp\(\) AS receivedAt, clientid\(\) AS clientId, /,
+      );
+    }
+  });
+
+  it('sends failures of every rule to the dead-letter queue through a role IoT assumes', () => {
+    for (const id of ruleIds) {
+      const err = payload(id).ErrorAction as { Sqs: { QueueUrl: unknown; RoleArn: unknown } };
+      expect(err.Sqs.QueueUrl).toEqual({ Ref: queueId });
+      expect(JSON.stringify(err.Sqs.RoleArn)).toContain('ErrorActionRole');
+    }
+    t.hasResourceProperties('AWS::IAM::Role', {
+      AssumeRolePolicyDocument: { Statement: [Match.objectLike({ Principal: { Service: 'iot.amazonaws.com' } })] },
+    });
+    t.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      MaximumRetryAttempts: 2,
+      DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [queueId, 'Arn'] } } },
+    });
+  });
+
+  it('scopes each Lambda permission to its rule ARN', () => {
+    const perms = Object.values(t.findResources('AWS::Lambda::Permission')).map(
+      (r) => r.Properties as Record<string, unknown>,
+    );
+    expect(perms).toHaveLength(3);
+    const sources = perms.map((p) => {
+      expect(p.Principal).toBe('iot.amazonaws.com');
+      expect(p.SourceAccount).toEqual({ Ref: 'AWS::AccountId' });
+      return JSON.stringify(p.SourceArn);
+    });
+    expect(sources.sort()).toEqual(ruleIds.map((id) => JSON.stringify({ 'Fn::GetAtt': [id, 'Arn'] })).sort());
+  });
+
+  it('encrypts the dead-letter queue with the data key, keeps 14 days and refuses plain HTTP', () => {
+    const q = props(t, queueId);
+    expect(JSON.stringify(q.KmsMasterKeyId)).toContain('DataKey');
+    expect(q.MessageRetentionPeriod).toBe(14 * 86_400);
+    t.hasResourceProperties('AWS::SQS::QueuePolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ]),
+      },
+    });
+  });
+
+  it('lets a device connect as its thing name and publish only under its own MN, partition-aware', () => {
+    const policies = Object.values(t.findResources('AWS::IoT::Policy')).map(
+      (r) => r.Properties as Record<string, unknown>,
+    );
+    expect(policies).toHaveLength(1);
+    const doc = JSON.stringify(policies[0]?.PolicyDocument);
+    expect(THING).toBe(['$', '{iot:Connection.Thing.ThingName}'].join(''));
+    expect(doc).toContain(`:client/${THING}`);
+    expect(doc).toContain(`:topic/envwatch/devices/${THING}/*`);
+    expect(doc).toContain(`:topicfilter/envwatch/devices/${THING}/cmd`);
+    expect(doc).toContain(`:topic/envwatch/devices/${THING}/cmd`);
+    expect(doc).toContain('{"Ref":"AWS::Partition"}');
+    expect(doc).not.toContain('arn:aws:');
+    const statements =
+      (policies[0]?.PolicyDocument as { Statement: { Action: string }[] } | undefined)?.Statement ?? [];
+    expect(statements.map((s) => s.Action).sort()).toEqual([
+      'iot:Connect',
+      'iot:Publish',
+      'iot:Receive',
+      'iot:Subscribe',
+    ]);
+  });
+
+  it('gives the ingest function the archive prefix without delete, and retention settings', () => {
+    const env = (props(t, fnId).Environment as { Variables: Record<string, unknown> }).Variables;
+    expect(env).toMatchObject({ READINGS_REALTIME_RETENTION_DAYS: '30', READINGS_MINUTE_RETENTION_DAYS: '180' });
+    const policy = JSON.stringify(t.findResources('AWS::IAM::Policy'));
+    expect(policy).toContain('/raw/*');
+    expect(policy).not.toContain('s3:DeleteObject');
+    expect(policy).not.toMatch(/"s3:\*"|"kms:\*"/);
+  });
+
+  it('adds the device data routes to the HTTP API', () => {
+    const routes = Object.values(api.findResources('AWS::ApiGatewayV2::Route')).map(
+      (r) => (r.Properties as { RouteKey: string }).RouteKey,
+    );
+    expect(routes).toEqual(
+      expect.arrayContaining([
+        'GET /devices/{mn}/readings',
+        'GET /devices/{mn}/latest',
+        'GET /devices/{mn}/archive/verify',
+      ]),
+    );
+  });
+});
+
+describe('Ingest stack: the HJ 212 gateway', () => {
+  it('publishes to the Basic Ingest topic of the gateway rule', () => {
+    const [taskId] = idsOfType(t, 'AWS::ECS::TaskDefinition');
+    const containers = props(t, taskId as string).ContainerDefinitions as {
+      Environment?: { Name: string; Value: unknown }[];
+    }[];
+    const env = Object.fromEntries((containers[0]?.Environment ?? []).map((e) => [e.Name, e.Value]));
+    expect(env.GATEWAY_INGEST_TOPIC).toBe('$aws/rules/envwatch_dev_gateway/envwatch/gateway');
+    expect(ruleByName('envwatch_dev_gateway')).toBeDefined();
+  });
+
+  it('exposes the device endpoint as a stack output', () => {
+    expect(Object.keys(t.findOutputs('Hj212Endpoint'))).toHaveLength(1);
+  });
+});

@@ -1,0 +1,253 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { IoTDataPlaneClient, PublishCommand } from '@aws-sdk/client-iot-data-plane';
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import mqtt, { type MqttClient } from 'mqtt';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadOrCreateKeys, signToken } from '../../infra/local/jwt.ts';
+import { type Platform, startPlatform } from '../../infra/local/platform.ts';
+import { freePorts } from '../../infra/local/ports.ts';
+import { localS3ClientConfig } from '../../infra/local/services/s3.ts';
+import { synthEnvWatch } from '../../infra/local/synth.ts';
+import { ENV } from '../../shared/config/env-names.ts';
+import { beijingDate } from '../../shared/domain/archive/record.ts';
+import { encodePacket, isoToBeijing } from '../../shared/domain/hj212/codec.ts';
+import { eventually, localClientConfig, tempDir } from './helpers.ts';
+
+/**
+ * Device ingestion on the embedded platform, from the real synthesized app: devices publish HJ 212 and JSON over MQTT
+ * (and a gateway-style envelope through Basic Ingest); officials read readings, latest values and verify the archive.
+ */
+const WWTP = '33112600000000000000AB01'; // hj212-2017 water device of the seeded WWTP
+const FUNGI = '33112600000000000000FW01'; // json-mqtt device
+
+describe('device ingestion on the local platform', () => {
+  const tmp = tempDir('ingest');
+  const cdkOut = `${tmp.dir}/cdk.out`;
+  const dataDir = `${tmp.dir}/data`;
+  let platform: Platform;
+  let token: string;
+  let client: MqttClient;
+  let s3: S3Client;
+  let bucket: string;
+  type Rec = { seq: number; accepted: boolean; reason: string | null; mn: string; rawBase64: string };
+  const records = async (chain: string): Promise<{ key: string; rec: Rec }[]> => {
+    const out = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: `raw/${chain}/` }));
+    const keys = (out.Contents ?? []).map((o) => o.Key as string).sort();
+    return Promise.all(
+      keys.map(async (key) => {
+        const obj = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+        return { key, rec: JSON.parse(await (obj.Body?.transformToString() ?? '{}')) as Rec };
+      }),
+    );
+  };
+
+  beforeAll(async () => {
+    synthEnvWatch(cdkOut);
+    platform = await startPlatform({ cdkOut, dataDir, ports: await freePorts() });
+    const keys = await loadOrCreateKeys(dataDir);
+    const { issuer, audience } = platform.endpoints.auth;
+    token = signToken(keys, { iss: issuer, aud: audience, sub: 'analyst-1', roles: ['analyst'] }, 600);
+    s3 = new S3Client(localS3ClientConfig(platform.endpoints.s3));
+    bucket = platform.spec.functions.map((f) => f.environment[ENV.evidenceBucket]).find((b) => b) as string;
+    client = await mqtt.connectAsync(platform.endpoints.mqtt.replace(/^http/, 'mqtt'), {
+      clientId: WWTP,
+      reconnectPeriod: 0,
+    });
+  }, 120_000);
+
+  afterAll(async () => {
+    await client?.endAsync();
+    s3?.destroy();
+    await platform?.stop();
+    tmp.cleanup();
+  });
+
+  const get = async (path: string) => {
+    const res = await fetch(`${platform.endpoints.api}${path}`, { headers: { authorization: `Bearer ${token}` } });
+    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+  };
+
+  const now = new Date();
+  const hour = new Date(Math.floor(now.getTime() / 3_600_000) * 3_600_000 - 3_600_000).toISOString();
+  const packet = (cp: string, cn = '2061', mn = WWTP) =>
+    encodePacket({ qn: isoToBeijing(now, true), st: '32', cn, pw: '123456', mn, flag: 4, cp });
+  const hourly = packet(
+    `DataTime=${isoToBeijing(hour)};w01018-Avg=50.0,w01018-Min=40.1,w01018-Max=61.2,w01018-Flag=N;w21003-Avg=8.2,w21003-Flag=N;SB1-RS=1`,
+  );
+  const range = `from=${encodeURIComponent(new Date(Date.parse(hour) - 60_000).toISOString())}&to=${encodeURIComponent(new Date(Date.parse(hour) + 60_000).toISOString())}`;
+  const today = beijingDate(now.toISOString());
+
+  it('stores readings from raw HJ 212 over MQTT and serves them to officials', async () => {
+    await client.publishAsync(`envwatch/devices/${WWTP}/hj212`, hourly, { qos: 1 });
+    const page = await eventually(
+      async () => {
+        const r = await get(`/devices/${WWTP}/readings?pollutant=w01018&kind=hour&${range}`);
+        return r.status === 200 && (r.body.items as unknown[]).length > 0 ? r.body : undefined;
+      },
+      10_000,
+      'hourly COD reading',
+    );
+    const items = page.items as { values: { avg: number }; flag: string; outletId: string; source: string }[];
+    expect(items).toHaveLength(1);
+    expect(items[0]).toMatchObject({ values: { avg: 50, min: 40.1, max: 61.2 }, flag: 'N', source: 'mqtt-hj212' });
+    expect(items[0]?.outletId).toMatch(/-DW001$/);
+    // the device state is updated right after the readings: wait for it too
+    const hourState = await eventually(
+      async () => {
+        const latest = await get(`/devices/${WWTP}/latest`);
+        const kinds = latest.body.kinds as {
+          kind: string;
+          values: Record<string, { values: Record<string, number> }>;
+        }[];
+        return kinds.find((k) => k.kind === 'hour');
+      },
+      10_000,
+      'hourly device state',
+    );
+    expect(hourState?.values.w21003?.values.avg).toBe(8.2);
+    expect(hourState?.values.SB1?.values.rs).toBe(1);
+  });
+
+  it('stores the same packet delivered twice once, and archives both deliveries', async () => {
+    await client.publishAsync(`envwatch/devices/${WWTP}/hj212`, hourly, { qos: 1 });
+    await eventually(
+      async () => {
+        const v = await get(`/devices/${WWTP}/archive/verify?from=${today}&to=${today}`);
+        return (v.body.records as number) >= 2 ? true : undefined;
+      },
+      10_000,
+      'second archive record',
+    );
+    const r = await get(`/devices/${WWTP}/readings?pollutant=w01018&kind=hour&${range}`);
+    expect(r.body.items).toHaveLength(1);
+  });
+
+  it('stores JSON telemetry of a JSON device', async () => {
+    const json = await mqtt.connectAsync(platform.endpoints.mqtt.replace(/^http/, 'mqtt'), {
+      clientId: FUNGI,
+      reconnectPeriod: 0,
+    });
+    const dataTime = new Date(Math.floor(now.getTime() / 60_000) * 60_000).toISOString();
+    await json.publishAsync(
+      `envwatch/devices/${FUNGI}/telemetry`,
+      JSON.stringify({ cn: '2011', dataTime, values: { w01018: { rtd: 33.3 }, '060': { rtd: 1.5, flag: 'N' } } }),
+      { qos: 1 },
+    );
+    await json.endAsync();
+    const q = `from=${encodeURIComponent(new Date(Date.parse(dataTime) - 1000).toISOString())}&to=${encodeURIComponent(new Date(Date.parse(dataTime) + 1000).toISOString())}`;
+    const r = await eventually(
+      async () => {
+        const x = await get(`/devices/${FUNGI}/readings?pollutant=w21003&kind=realtime&${q}`);
+        return (x.body.items as unknown[] | undefined)?.length ? x.body : undefined;
+      },
+      10_000,
+      'JSON reading',
+    );
+    expect((r.items as { values: { rtd: number }; sentCode: string }[])[0]).toMatchObject({
+      values: { rtd: 1.5 },
+      sentCode: '060',
+    });
+  });
+
+  it('archives a packet of an unknown MN as rejected in the _unknown chain', async () => {
+    const unknown = '33112600000000000000ZZ99';
+    await client.publishAsync(
+      `envwatch/devices/${unknown}/hj212`,
+      packet(`DataTime=${isoToBeijing(hour)};w01018-Avg=1`, '2061', unknown),
+      { qos: 1 },
+    );
+    const report = await eventually(
+      async () => {
+        const v = await get(`/devices/_unknown/archive/verify?from=${today}&to=${today}`);
+        return (v.body.records as number) >= 1 ? v.body : undefined;
+      },
+      10_000,
+      'unknown-MN archive record',
+    );
+    expect(report.ok).toBe(true);
+    const [first] = await records('_unknown');
+    expect(first?.rec).toMatchObject({ accepted: false, reason: 'unknown-mn', mn: unknown });
+  });
+
+  it('takes gateway envelopes through the Basic Ingest rule and keeps the gateway verdict', async () => {
+    const iot = new IoTDataPlaneClient(localClientConfig(platform.endpoints.iotData));
+    const raw = Buffer.from(packet(`DataTime=${isoToBeijing(hour)};w21011-Avg=0.4,w21011-Flag=N`)).toString('base64');
+    const envelope = { mn: WWTP, receivedAt: new Date().toISOString(), raw, clientId: 'tcp-1', accepted: true };
+    await iot.send(
+      new PublishCommand({
+        topic: `$aws/rules/envwatch_dev_gateway/envwatch/gateway/${WWTP}`,
+        payload: Buffer.from(JSON.stringify(envelope)),
+      }),
+    );
+    const refused = {
+      ...envelope,
+      receivedAt: new Date().toISOString(),
+      accepted: false,
+      reason: 'auth-failed',
+      detail: 'wrong PW',
+    };
+    await iot.send(
+      new PublishCommand({
+        topic: `$aws/rules/envwatch_dev_gateway/envwatch/gateway/${WWTP}`,
+        payload: Buffer.from(JSON.stringify(refused)),
+      }),
+    );
+    iot.destroy();
+    const r = await eventually(
+      async () => {
+        const x = await get(`/devices/${WWTP}/readings?pollutant=w21011&kind=hour&${range}`);
+        return (x.body.items as unknown[] | undefined)?.length ? x.body : undefined;
+      },
+      10_000,
+      'gateway reading',
+    );
+    expect((r.items as { source: string }[])[0]?.source).toBe('tcp-gateway');
+    await eventually(
+      async () => {
+        const recs = await records(WWTP);
+        return recs.some((x) => x.rec.reason === 'auth-failed') ? true : undefined;
+      },
+      10_000,
+      'gateway rejection archived',
+    );
+  });
+
+  it('verifies the archive, and reports exactly the seq of an object overwritten in s3rver', async () => {
+    const ok = await get(`/devices/${WWTP}/archive/verify?from=${today}&to=${today}`);
+    expect(ok.status).toBe(200);
+    expect(ok.body).toMatchObject({ ok: true, breaks: [] });
+    const all = await records(WWTP);
+    expect(all.length).toBeGreaterThanOrEqual(3);
+    const victim = all[1] as { key: string; rec: Rec };
+    const rec = { ...victim.rec, rawBase64: Buffer.from('##0000tampered').toString('base64') };
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: victim.key, Body: `${JSON.stringify(rec)}\n` }));
+    const bad = await get(`/devices/${WWTP}/archive/verify?from=${today}&to=${today}`);
+    expect(bad.body.ok).toBe(false);
+    const breaks = bad.body.breaks as { kind: string; seq: number }[];
+    expect(breaks.map((b) => [b.kind, b.seq])).toEqual([['changed', rec.seq]]);
+    // the same through the command line: npm run verify-archive -- --mn … --from … --to …
+    const cli = await promisify(execFile)(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        'scripts/verify-archive.ts',
+        '--mn',
+        WWTP,
+        '--from',
+        today,
+        '--to',
+        today,
+        '--data-dir',
+        dataDir,
+      ],
+      { env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' } },
+    ).then(
+      () => ({ code: 0, stdout: '' }),
+      (err: { code: number; stdout: string }) => ({ code: err.code, stdout: err.stdout }),
+    );
+    expect(cli.code).toBe(1);
+    expect(cli.stdout).toContain(`hash mismatch at seq ${rec.seq}`);
+  });
+});

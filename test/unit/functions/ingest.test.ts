@@ -1,0 +1,157 @@
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import { allCustomMatcher } from 'aws-sdk-client-mock-vitest';
+import type {} from 'aws-sdk-client-mock-vitest/extend';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { encodePacket } from '../../../shared/domain/hj212/codec.ts';
+
+expect.extend(allCustomMatcher);
+
+const ddb = mockClient(DynamoDBDocumentClient);
+const s3 = mockClient(S3Client);
+let handler: (
+  event: unknown,
+) => Promise<{ accepted: boolean; reason?: string; seq: number; stored: number; duplicates: number; chain: string }[]>;
+
+const MN = '33112600000000000000AB01';
+const device = {
+  pk: `devices#${MN}`,
+  sk: '#',
+  mn: MN,
+  enterpriseId: '91331126MA2BX9K3XY',
+  outletId: '91331126MA2BX9K3XY-DW001',
+  status: 'active',
+  version: 1,
+  createdAt: 'x',
+  updatedAt: 'x',
+};
+const frame = encodePacket({
+  qn: '20261129160000000',
+  st: '32',
+  cn: '2061',
+  pw: '123456',
+  mn: MN,
+  flag: 4,
+  cp: 'DataTime=20261129150000;w01018-Avg=50,w01018-Flag=N;w21003-Avg=8.2,w21003-Flag=N',
+});
+const envelope = (raw: string, extra: Record<string, unknown> = {}) => ({
+  raw: Buffer.from(raw).toString('base64'),
+  mn: MN,
+  receivedAt: 1_795_939_205_000,
+  clientId: MN,
+  source: 'mqtt-hj212',
+  ...extra,
+});
+
+describe('ingest handler', () => {
+  beforeAll(async () => {
+    vi.stubEnv('READINGS_TABLE', 'readings-test');
+    vi.stubEnv('REGISTRY_TABLE', 'registry-test');
+    vi.stubEnv('EVIDENCE_BUCKET', 'evidence-test');
+    vi.stubEnv('AWS_REGION', 'us-east-1');
+    vi.stubEnv('LOG_LEVEL', 'error');
+    ({ handler } = (await import('../../../functions/ingest/handler.ts')) as unknown as { handler: typeof handler });
+  });
+  afterAll(() => vi.unstubAllEnvs());
+  beforeEach(() => {
+    ddb.reset();
+    s3.reset();
+    ddb.on(GetCommand, { TableName: 'registry-test' }).resolves({ Item: device });
+    ddb.on(GetCommand, { TableName: 'readings-test' }).resolves({});
+    ddb.on(PutCommand).resolves({});
+    ddb.on(UpdateCommand).resolves({});
+    s3.on(PutObjectCommand).resolves({});
+  });
+
+  it('archives, stores each reading with a conditional put and TTL-free hourly keys, and updates the device state', async () => {
+    const [out] = await handler(envelope(frame, { receivedAt: 1_795_939_205_001 }));
+    expect(out).toMatchObject({ accepted: true, stored: 2, duplicates: 0, chain: MN });
+    expect(ddb).toHaveReceivedCommandWith(PutCommand, {
+      TableName: 'readings-test',
+      Item: expect.objectContaining({
+        pk: `r#${MN}#w01018#hour`,
+        sk: '2026-11-29T07:00:00.000Z',
+        values: { avg: 50 },
+        flag: 'N',
+      }),
+      ConditionExpression: 'attribute_not_exists(pk)',
+    });
+    const readingPuts = ddb.commandCalls(PutCommand).filter((c) => String(c.args[0].input.Item?.pk).startsWith('r#'));
+    expect(readingPuts.every((c) => c.args[0].input.Item?.expiresAt === undefined)).toBe(true);
+    expect(ddb).toHaveReceivedCommandWith(PutCommand, {
+      Item: expect.objectContaining({ pk: `d#${MN}`, sk: 'archive', seq: 1 }),
+      ConditionExpression: 'attribute_not_exists(pk)',
+    });
+    expect(ddb).toHaveReceivedCommandWith(UpdateCommand, {
+      Key: { pk: `d#${MN}`, sk: 'state#hour' },
+      ConditionExpression: 'attribute_not_exists(lastDataTime) OR lastDataTime <= :t',
+    });
+    expect(s3).toHaveReceivedCommandWith(PutObjectCommand, {
+      Bucket: 'evidence-test',
+      Key: expect.stringMatching(new RegExp(`^raw/${MN}/2026-11-29/000000000001-`)),
+    });
+  });
+
+  it('counts readings already stored as duplicates, not errors, and needs no read for the next message', async () => {
+    ddb
+      .on(PutCommand, { TableName: 'readings-test', ConditionExpression: 'attribute_not_exists(pk)' })
+      .callsFake((input: { Item: { pk: string } }) => {
+        if (input.Item.pk.startsWith('r#'))
+          throw new ConditionalCheckFailedException({ message: 'exists', $metadata: {} });
+        return {};
+      });
+    ddb.on(PutCommand, { TableName: 'readings-test', ConditionExpression: 'seq = :prev' }).resolves({});
+    const [out] = await handler(envelope(frame, { receivedAt: 1_795_939_205_002 }));
+    expect(out).toMatchObject({ accepted: true, stored: 0, duplicates: 2 });
+    expect(ddb.commandCalls(GetCommand).filter((c) => c.args[0].input.TableName === 'readings-test')).toHaveLength(0);
+  });
+
+  it('archives a packet whose MN differs from the topic as rejected, and stores no reading', async () => {
+    const [out] = await handler(envelope(frame, { mn: '33112600000000000000BW01', receivedAt: 1_795_939_205_003 }));
+    expect(out).toMatchObject({ accepted: false, reason: 'mn-mismatch' });
+    expect(ddb.commandCalls(PutCommand).filter((c) => String(c.args[0].input.Item?.pk).startsWith('r#'))).toHaveLength(
+      0,
+    );
+    expect(s3).toHaveReceivedCommandTimes(PutObjectCommand, 1);
+  });
+
+  it('archives garbage and an unknown MN in the _unknown chain', async () => {
+    ddb.on(GetCommand, { TableName: 'registry-test' }).resolves({});
+    const [garbage, unknown] = await handler([
+      envelope('not a frame', { mn: 'ZZ', receivedAt: 1_795_939_205_004 }),
+      envelope(
+        encodePacket({
+          st: '32',
+          cn: '2061',
+          mn: '33112600000000000000ZZ99',
+          flag: 4,
+          qn: '20261129160000000',
+          cp: 'DataTime=20261129150000;w01018-Avg=1',
+        }),
+        { mn: '33112600000000000000ZZ99', receivedAt: 1_795_939_205_005 },
+      ),
+    ]);
+    expect(garbage).toMatchObject({ accepted: false, reason: 'bad-frame', chain: '_unknown' });
+    expect(unknown).toMatchObject({ accepted: false, reason: 'unknown-mn', chain: '_unknown' });
+    expect(s3).toHaveReceivedCommandWith(PutObjectCommand, { Key: expect.stringMatching(/^raw\/_unknown\//) });
+  });
+
+  it('keeps the verdict of the TCP gateway', async () => {
+    const [out] = await handler(
+      envelope(frame, {
+        source: 'tcp-gateway',
+        accepted: false,
+        reason: 'auth-failed',
+        clientId: 'conn-1',
+        receivedAt: '2026-11-29T08:00:00.000Z',
+      }),
+    );
+    expect(out).toMatchObject({ accepted: false, reason: 'auth-failed', chain: MN });
+  });
+
+  it('fails on an event that is not an envelope, so it goes to the retry and dead-letter path', async () => {
+    await expect(handler({ hello: 'world' })).rejects.toThrow(/not an IngestEnvelope/);
+  });
+});
