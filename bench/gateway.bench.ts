@@ -1,5 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { connect, type Socket } from 'node:net';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { type Gateway, startGateway } from '../gateway/server.ts';
 import { encodePacket } from '../shared/domain/hj212/codec.ts';
 import type { StoredDevice } from '../shared/domain/registry/model.ts';
@@ -11,10 +13,14 @@ import { atMost } from './lib.ts';
  * connecting, minus before, ÷ connections). Run twice: a publish that resolves at once, and one that takes 5 ms
  * (still well within the in-flight cap), and a saturated run: 5 ms publishes capped at 4 in flight (800/s for 1,000/s
  * offered), where publishes wait their turn and acks queue up but every packet is still acknowledged.
- * Memory per connection is meaningful for the first run (taken right after connecting; `--expose-gc` makes it steadier).
+ * Memory per connection is meaningful for the first run (taken right after connecting, after a forced collection).
  * Authentication is a fake (no scrypt) so the numbers are the gateway's, not the hash's.
  * File descriptors: 2 per connection on loopback (client + server side); the run needs ~4,100 (`ulimit -n`).
  */
+/** A real collection before each memory reading, without needing `node --expose-gc`. */
+setFlagsFromString('--expose-gc');
+const collect = runInNewContext('gc') as () => void;
+
 const CONNECTIONS = Number(process.env.BENCH_GATEWAY_CONNECTIONS ?? 2_000);
 const RATE = 1_000;
 const SECONDS = 10;
@@ -52,7 +58,7 @@ async function scenario(publishMs: number, connections: number, maxPendingPublis
     publish: publishMs > 0 ? () => new Promise((resolve) => setTimeout(resolve, publishMs)) : () => Promise.resolve(),
     limits: { maxConnections: connections + 10, ...(maxPendingPublishes ? { maxPendingPublishes } : {}) },
   });
-  global.gc?.();
+  collect();
   const before = process.memoryUsage();
   const latencies: number[] = [];
   const clients: Client[] = [];
@@ -80,11 +86,14 @@ async function scenario(publishMs: number, connections: number, maxPendingPublis
     }
     // let the server side settle before measuring memory
     await new Promise((r) => setTimeout(r, 500));
-    global.gc?.();
+    collect();
     const after = process.memoryUsage();
     const perConnection = {
       rssBytes: Math.round((after.rss - before.rss) / clients.length),
       heapBytes: Math.round((after.heapUsed - before.heapUsed) / clients.length),
+      externalBytes: Math.round(
+        (after.external + after.arrayBuffers - before.external - before.arrayBuffers) / clients.length,
+      ),
       note: 'client and server sockets live in this one process: the figure covers both ends',
     };
 
