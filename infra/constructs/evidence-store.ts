@@ -14,6 +14,10 @@ import { Construct } from 'constructs';
  * Evidence: photos, videos, the sealed raw archive of device packets, case packages. Versioned with Object Lock
  * (governance mode by default, so an accidental delete or overwrite keeps the original), SSE-KMS, no public access,
  * TLS only, server access logs to a separate bucket.
+ * Citizens' uploads land first in a separate `uploads` bucket (no versioning, no Object Lock, lifecycle expiry of
+ * `uploads/` after 2 days): in the locked bucket an abandoned upload would be retained for the whole lock period, and
+ * a browser PUT into a bucket with default retention needs a Content-MD5/checksum header. Finalize copies each checked
+ * upload into the locked bucket (shared/adapters/evidence-store.ts).
  */
 export interface EvidenceStoreProps {
   key: IKey;
@@ -25,6 +29,8 @@ export interface EvidenceStoreProps {
 export class EvidenceStore extends Construct {
   public readonly bucket: Bucket;
   public readonly accessLogs: Bucket;
+  /** temporary citizen uploads, presigned PUT, expired after 2 days */
+  public readonly uploads: Bucket;
 
   constructor(scope: Construct, id: string, props: EvidenceStoreProps) {
     super(scope, id);
@@ -58,6 +64,29 @@ export class EvidenceStore extends Construct {
         },
       ],
       removalPolicy,
+    });
+    this.uploads = new Bucket(this, 'Uploads', {
+      encryption: BucketEncryption.KMS,
+      encryptionKey: props.key,
+      bucketKeyEnabled: true,
+      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
+      enforceSSL: true,
+      serverAccessLogsBucket: this.accessLogs,
+      serverAccessLogsPrefix: 'uploads/',
+      lifecycleRules: [
+        { id: 'expire-unfinished-uploads', prefix: 'uploads/', expiration: Duration.days(2) },
+        { id: 'abort-multipart', abortIncompleteMultipartUploadAfter: Duration.days(1) },
+      ],
+      cors: [
+        {
+          allowedMethods: [HttpMethods.PUT],
+          allowedOrigins: ['*'],
+          allowedHeaders: ['content-type', 'content-length'],
+          maxAge: 3000,
+        },
+      ],
+      removalPolicy,
+      autoDeleteObjects: false,
     });
   }
 }

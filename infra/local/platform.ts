@@ -13,6 +13,7 @@ import { ensureTables, localDynamoDbClient, startDynamoDb } from './services/dyn
 import { startLocalGateway } from './services/hj212-gateway.ts';
 import { startHttpGateway } from './services/http-gateway.ts';
 import { startIot } from './services/iot.ts';
+import { startKms } from './services/kms.ts';
 import { startMessaging } from './services/messaging.ts';
 import { LOCAL_S3_SDK_ENV, startS3 } from './services/s3.ts';
 import { startScheduler } from './services/scheduler.ts';
@@ -49,6 +50,7 @@ export interface Endpoints {
   hj212?: string;
   dynamodb: string;
   s3: string;
+  kms: string;
   sns: string;
   sqs: string;
   stepfunctions: string;
@@ -99,6 +101,9 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
     const s3 = await startS3({ host, port: ports.s3, dataDir, buckets: spec.buckets, log });
     started.push(s3);
 
+    const kms = await startKms({ host, port: ports.kms, dataDir, keys: spec.keys ?? [], log });
+    started.push(kms);
+
     const sdkEnv: Record<string, string> = {
       AWS_REGION: LOCAL_REGION,
       AWS_DEFAULT_REGION: LOCAL_REGION,
@@ -108,6 +113,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
       AWS_ENDPOINT_URL_DYNAMODB: dynamodb.endpoint,
       AWS_ENDPOINT_URL_S3: s3.endpoint,
+      AWS_ENDPOINT_URL_KMS: kms.endpoint,
       AWS_ENDPOINT_URL_SNS: url(ports.messaging),
       AWS_ENDPOINT_URL_SQS: url(ports.messaging),
       AWS_ENDPOINT_URL_SFN: url(ports.stepfunctions),
@@ -204,6 +210,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
       ...(hj212 ? { hj212: hj212.url } : {}),
       dynamodb: dynamodb.endpoint,
       s3: s3.endpoint,
+      kms: kms.endpoint,
       sns: messaging.endpoint,
       sqs: messaging.endpoint,
       stepfunctions: stepfunctions.endpoint,

@@ -11,6 +11,8 @@ export interface PlatformPorts {
   mqtt: number;
   /** HJ 212 TCP gateway (devices connect here) */
   hj212: number;
+  /** KMS facade (AWS JSON 1.1) */
+  kms: number;
 }
 
 export function defaultPorts(base = 4510): PlatformPorts {
@@ -22,6 +24,7 @@ export function defaultPorts(base = 4510): PlatformPorts {
     stepfunctions: base + 4,
     iotData: base + 5,
     hj212: base + 6,
+    kms: base + 7,
     mqtt: 1883 + (base - 4510),
   };
 }
@@ -39,10 +42,10 @@ export function freePort(host = '127.0.0.1'): Promise<number> {
 }
 
 export async function freePorts(host = '127.0.0.1'): Promise<PlatformPorts> {
-  const [http, dynamodb, s3, messaging, stepfunctions, iotData, mqtt, hj212] = await Promise.all(
-    Array.from({ length: 8 }, () => freePort(host)),
+  const [http, dynamodb, s3, messaging, stepfunctions, iotData, mqtt, hj212, kms] = await Promise.all(
+    Array.from({ length: 9 }, () => freePort(host)),
   );
-  return { http, dynamodb, s3, messaging, stepfunctions, iotData, mqtt, hj212 } as PlatformPorts;
+  return { http, dynamodb, s3, messaging, stepfunctions, iotData, mqtt, hj212, kms } as PlatformPorts;
 }
 
 /** Resolves to the first port of `ports` that is taken, or undefined when all are free. */

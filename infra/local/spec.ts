@@ -150,6 +150,15 @@ export interface ContainerServiceSpec {
   path: string;
 }
 
+/** A symmetric KMS key (AWS::KMS::Key); the local KMS facade holds a 256-bit master key for each. */
+export interface KeySpec {
+  id: string;
+  /** key id as the Resolver produces it (`local-<logicalId>`) */
+  keyId: string;
+  arn: string;
+  description?: string;
+}
+
 export interface PlatformSpec {
   functions: FunctionSpec[];
   tables: TableSpec[];
@@ -164,6 +173,8 @@ export interface PlatformSpec {
   schedules: ScheduleSpec[];
   /** container services (ECS task definitions) the platform runs in-process */
   containers?: ContainerServiceSpec[];
+  /** symmetric KMS keys the local KMS facade serves */
+  keys?: KeySpec[];
 }
 
 /** A started local service. `stop()` must release every port and child process. */

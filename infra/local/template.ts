@@ -6,6 +6,7 @@ import {
   type ContainerServiceSpec,
   type EventSourceMappingSpec,
   type FunctionSpec,
+  type KeySpec,
   LOCAL_ACCOUNT,
   LOCAL_PARTITION,
   LOCAL_REGION,
@@ -338,6 +339,7 @@ export function deriveSpec(cdkOut: string, endpoints: LocalEndpoints): PlatformS
     stateMachines: [],
     schedules: [],
     containers: [],
+    keys: [],
   };
 
   for (const stack of stacks) {
@@ -596,6 +598,17 @@ export function deriveSpec(cdkOut: string, endpoints: LocalEndpoints): PlatformS
           })),
       };
       spec.schedules.push(schedule);
+    }
+
+    for (const [id, res] of resourcesOf(stack, 'AWS::KMS::Key')) {
+      const description = obj(res.Properties).Description;
+      const key: KeySpec = {
+        id: `${stack.stackName}/${id}`,
+        keyId: r.physicalName(stack, id),
+        arn: String(r.getAtt(stack, id, 'Arn')),
+        ...(typeof description === 'string' ? { description } : {}),
+      };
+      spec.keys?.push(key);
     }
 
     for (const [id, res] of resourcesOf(stack, 'AWS::ECS::TaskDefinition')) {

@@ -1,0 +1,89 @@
+import { Stack, Validations } from 'aws-cdk-lib';
+import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import type { IBucket } from 'aws-cdk-lib/aws-s3';
+import { Construct, type IConstruct } from 'constructs';
+import { evidencePublicRoutes } from '../../functions/evidence-public/schema.ts';
+import { ENV } from '../../shared/config/env-names.ts';
+import { EnvWatchFunction } from './envwatch-function.ts';
+import type { EnvWatchHttpApi } from './http-api.ts';
+import type { DataTable } from './tables.ts';
+
+/**
+ * Citizen evidence uploads: the public `POST /evidence/uploads` function (records a slot in the tips table, presigns a
+ * PUT into the uploads bucket) and `grantEvidenceFinalize` for the functions that turn uploads into sealed evidence.
+ * Grants are explicit statements on object prefixes (no `s3:Abort*` / `kms:ReEncrypt*` wildcards from grantPut).
+ */
+export interface EvidenceUploadsProps {
+  api: EnvWatchHttpApi;
+  uploadsBucket: IBucket;
+  tipsTable: DataTable;
+  stage: string;
+  logRetentionDays: number;
+}
+
+export const UPLOADS_PREFIX = 'uploads/';
+export const EVIDENCE_PREFIX = 'evidence/';
+
+export class EvidenceUploads extends Construct {
+  public readonly apiFunction: EnvWatchFunction;
+
+  constructor(scope: Construct, id: string, props: EvidenceUploadsProps) {
+    super(scope, id);
+    this.apiFunction = new EnvWatchFunction(this, 'Api', {
+      name: 'evidence-public',
+      stage: props.stage,
+      logRetentionDays: props.logRetentionDays,
+      description: 'EnvWatch public evidence uploads: presigned upload slots for citizen photos and videos',
+    }).bindTable(props.tipsTable, ENV.tipsTable, 'append');
+    // a presigned PUT is signed with the function's role: PutObject on uploads/* and the bucket key, nothing else
+    this.apiFunction.fn.addEnvironment(ENV.evidenceUploadsBucket, props.uploadsBucket.bucketName);
+    grantObjects(this.apiFunction, props.uploadsBucket, UPLOADS_PREFIX, ['s3:PutObject'], ['kms:GenerateDataKey']);
+    props.api.addContracts('EvidencePublic', evidencePublicRoutes, this.apiFunction.fn);
+  }
+}
+
+/** What `s3EvidenceFinalizer` needs: read and delete uploads, write sealed evidence, read and claim upload slots. */
+export function grantEvidenceFinalize(
+  fn: EnvWatchFunction,
+  props: { uploadsBucket: IBucket; evidenceBucket: IBucket; tipsTable: DataTable },
+): void {
+  fn.fn.addEnvironment(ENV.evidenceUploadsBucket, props.uploadsBucket.bucketName);
+  fn.fn.addEnvironment(ENV.evidenceBucket, props.evidenceBucket.bucketName);
+  grantObjects(fn, props.uploadsBucket, UPLOADS_PREFIX, ['s3:GetObject', 's3:DeleteObject'], ['kms:Decrypt']);
+  grantObjects(fn, props.evidenceBucket, EVIDENCE_PREFIX, ['s3:PutObject'], ['kms:GenerateDataKey', 'kms:Decrypt']);
+  fn.bindTable(props.tipsTable, ENV.tipsTable, 'readwrite');
+}
+
+function grantObjects(fn: EnvWatchFunction, bucket: IBucket, prefix: string, actions: string[], keyActions: string[]) {
+  fn.fn.addToRolePolicy(
+    new PolicyStatement({ effect: Effect.ALLOW, actions, resources: [bucket.arnForObjects(`${prefix}*`)] }),
+  );
+  if (bucket.encryptionKey) {
+    fn.fn.addToRolePolicy(
+      new PolicyStatement({ effect: Effect.ALLOW, actions: keyActions, resources: [bucket.encryptionKey.keyArn] }),
+    );
+  }
+  acknowledgePrefix(fn, bucket, prefix);
+}
+
+/** cdk-nag IAM5 for exactly `<bucket ARN>/<prefix>*`, rendered after reference resolution (as iot-ingest does). */
+function acknowledgePrefix(fn: IConstruct, bucket: IBucket, prefix: string): void {
+  fn.node.addValidation({
+    validate: () => {
+      const arn = Stack.of(fn).resolve(bucket.bucketArn) as unknown;
+      const rendered =
+        typeof arn === 'string'
+          ? arn
+          : arn && typeof arn === 'object' && 'Fn::ImportValue' in arn
+            ? String((arn as Record<string, unknown>)['Fn::ImportValue'])
+            : arn && typeof arn === 'object' && 'Fn::GetAtt' in arn
+              ? `<${((arn as Record<string, unknown>)['Fn::GetAtt'] as string[]).join('.')}>`
+              : JSON.stringify(arn);
+      Validations.of(fn).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::${rendered}/${prefix}*]`,
+        reason: `Evidence objects are one per file under ${prefix}: access is limited to that prefix.`,
+      });
+      return [];
+    },
+  });
+}

@@ -1,0 +1,228 @@
+import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { DynamoDBClient, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
+import {
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import { allCustomMatcher } from 'aws-sdk-client-mock-vitest';
+import type {} from 'aws-sdk-client-mock-vitest/extend';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { createUploadSlots, s3EvidenceFinalizer } from '../../../shared/adapters/evidence-store.ts';
+import { ValidationError } from '../../../shared/domain/errors.ts';
+import { EvidenceError } from '../../../shared/domain/tips/evidence-port.ts';
+import { cleanJpeg, contains, jpegWithMetadata } from '../helpers/images.ts';
+
+expect.extend(allCustomMatcher);
+
+const creds = { region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } };
+const s3 = new S3Client({ ...creds, requestChecksumCalculation: 'WHEN_REQUIRED' });
+const db = DynamoDBDocumentClient.from(new DynamoDBClient(creds));
+const s3m = mockClient(s3);
+const dbm = mockClient(db);
+const NOW = new Date('2025-03-01T08:00:00.000Z');
+const deps = { s3, db, table: 'tips', uploadsBucket: 'uploads-b', evidenceBucket: 'evidence-b', now: () => NOW };
+const owner = { kind: 'tip' as const, id: 'T1' };
+
+const UP = '01JNH8ZB000000000000000001';
+const photo = jpegWithMetadata();
+const slot = (over: Record<string, unknown> = {}) => ({
+  pk: `upload#${UP}`,
+  sk: 'upload',
+  uploadId: UP,
+  key: `uploads/2025-03-01/${UP}`,
+  contentType: 'image/jpeg',
+  bytes: photo.length,
+  createdAt: NOW.toISOString(),
+  expiresAt: NOW.getTime() / 1000 + 3600,
+  ...over,
+});
+/** What the SDK's streaming body offers: async iteration and transformToByteArray. */
+const body = (b: Buffer) =>
+  Object.assign(Readable.from([b]), { transformToByteArray: async () => new Uint8Array(b) }) as never;
+
+function happyObjects(bytes: Buffer = photo) {
+  s3m.on(HeadObjectCommand).resolves({ ContentLength: bytes.length, ContentType: 'image/jpeg' });
+  s3m.on(GetObjectCommand).callsFake((input: { Range?: string }) => ({
+    Body: body(input.Range ? bytes.subarray(0, 16) : bytes),
+  }));
+}
+
+async function refusal(p: Promise<unknown>): Promise<EvidenceError> {
+  try {
+    await p;
+  } catch (err) {
+    if (err instanceof EvidenceError) return err;
+    throw err;
+  }
+  throw new Error('expected an EvidenceError');
+}
+
+beforeEach(() => {
+  s3m.reset();
+  dbm.reset();
+});
+
+describe('createUploadSlots', () => {
+  it('records a slot with a 2-day TTL and presigns a PUT with content type and length signed for 15 minutes', async () => {
+    dbm.on(PutCommand).resolves({});
+    const [s] = await createUploadSlots(deps, [{ contentType: 'image/jpeg', bytes: 1234, fileName: 'IMG_张三.jpg' }]);
+    expect(s?.uploadId).toMatch(/^[0-9A-Z]{26}$/);
+    const url = new URL(s?.url ?? '');
+    expect(url.pathname).toBe(`/uploads/2025-03-01/${s?.uploadId}`);
+    expect(url.searchParams.get('X-Amz-Expires')).toBe('900');
+    expect(url.searchParams.get('X-Amz-SignedHeaders')).toBe('content-length;content-type;host');
+    expect(url.searchParams.has('x-amz-checksum-crc32')).toBe(false);
+    expect(s?.expiresAt).toBe('2025-03-01T08:15:00.000Z');
+    expect(dbm).toHaveReceivedCommandWith(PutCommand, {
+      TableName: 'tips',
+      Item: expect.objectContaining({
+        pk: `upload#${s?.uploadId}`,
+        contentType: 'image/jpeg',
+        bytes: 1234,
+        expiresAt: NOW.getTime() / 1000 + 2 * 24 * 3600,
+      }),
+      ConditionExpression: 'attribute_not_exists(pk)',
+    });
+    expect(JSON.stringify(dbm.commandCalls(PutCommand)[0]?.args[0].input)).not.toContain('张三');
+  });
+
+  it('refuses a wrong type or size before recording anything', async () => {
+    await expect(createUploadSlots(deps, [{ contentType: 'text/html', bytes: 10 }])).rejects.toBeInstanceOf(
+      ValidationError,
+    );
+    expect(dbm).not.toHaveReceivedCommand(PutCommand);
+  });
+});
+
+describe('s3EvidenceFinalizer', () => {
+  const finalizer = s3EvidenceFinalizer(deps);
+
+  it('seals the original, writes a stripped working copy, claims the slot and deletes the upload', async () => {
+    dbm.on(GetCommand).resolves({ Item: slot() });
+    dbm.on(TransactWriteCommand).resolves({});
+    dbm.on(UpdateCommand).resolves({});
+    happyObjects();
+    s3m.on(PutObjectCommand).resolves({});
+    s3m.on(DeleteObjectCommand).resolves({});
+    const [item] = await finalizer.finalize({ owner, uploadIds: [UP] });
+    const sha256 = createHash('sha256').update(photo).digest('hex');
+    expect(item).toMatchObject({ kind: 'photo', contentType: 'image/jpeg', bytes: photo.length, sha256 });
+    expect(item?.originalKey).toBe(`evidence/tip/T1/${item?.id}/original`);
+    expect(item?.workingKey).toBe(`evidence/tip/T1/${item?.id}/working.jpg`);
+    const puts = s3m.commandCalls(PutObjectCommand).map((c) => c.args[0].input);
+    expect(puts.map((p) => [p.Bucket, p.Key])).toEqual([
+      ['evidence-b', item?.originalKey],
+      ['evidence-b', item?.workingKey],
+    ]);
+    expect(Buffer.from(puts[0]?.Body as Uint8Array).equals(photo)).toBe(true);
+    expect(puts[0]?.Metadata).toMatchObject({ sha256 });
+    const working = Buffer.from(puts[1]?.Body as Uint8Array);
+    expect(working.equals(cleanJpeg())).toBe(true);
+    expect(contains(working, 'GPS')).toBe(false);
+    expect(dbm).toHaveReceivedCommandWith(TransactWriteCommand, {
+      TransactItems: [
+        expect.objectContaining({
+          Update: expect.objectContaining({
+            ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(usedBy)',
+          }),
+        }),
+      ],
+    });
+    expect(dbm).toHaveReceivedCommandWith(UpdateCommand, { UpdateExpression: 'SET evidence = :v' });
+    expect(s3m).toHaveReceivedCommandWith(DeleteObjectCommand, { Bucket: 'uploads-b', Key: slot().key });
+  });
+
+  it('refuses a missing slot, naming the upload', async () => {
+    dbm.on(GetCommand).resolves({});
+    const err = await refusal(finalizer.finalize({ owner, uploadIds: [UP] }));
+    expect(err.uploadId).toBe(UP);
+    expect(err.message).toBe(`upload ${UP} does not exist`);
+  });
+
+  it('refuses an upload that was never completed', async () => {
+    dbm.on(GetCommand).resolves({ Item: slot() });
+    s3m.on(HeadObjectCommand).rejects(Object.assign(new Error('NotFound'), { name: 'NotFound' }));
+    expect((await refusal(finalizer.finalize({ owner, uploadIds: [UP] }))).message).toContain('never completed');
+  });
+
+  it('refuses another size than declared', async () => {
+    dbm.on(GetCommand).resolves({ Item: slot({ bytes: 10 }) });
+    happyObjects();
+    const err = await refusal(finalizer.finalize({ owner, uploadIds: [UP] }));
+    expect(err.message).toBe(`upload ${UP} is ${photo.length} bytes, not the 10 declared`);
+  });
+
+  it('refuses content whose magic bytes are not the declared type', async () => {
+    const html = Buffer.from('<html><script>alert(1)</script></html>');
+    dbm.on(GetCommand).resolves({ Item: slot({ bytes: html.length }) });
+    happyObjects(html);
+    const err = await refusal(finalizer.finalize({ owner, uploadIds: [UP] }));
+    expect(err.message).toBe(`upload ${UP} is not a image/jpeg file`);
+    expect(s3m).not.toHaveReceivedCommand(PutObjectCommand);
+  });
+
+  it('refuses an upload already attached to another tip, and one named twice', async () => {
+    dbm.on(GetCommand).resolves({ Item: slot({ usedBy: 'tip#OTHER', evidenceId: 'E0' }) });
+    expect((await refusal(finalizer.finalize({ owner, uploadIds: [UP] }))).message).toContain('already attached');
+    expect((await refusal(finalizer.finalize({ owner, uploadIds: [UP, UP] }))).message).toContain('named twice');
+  });
+
+  it('refuses when a concurrent finalize claimed the slot first', async () => {
+    dbm.on(GetCommand).resolves({ Item: slot() });
+    happyObjects();
+    dbm.on(TransactWriteCommand).rejects(
+      new TransactionCanceledException({
+        message: 'cancelled',
+        $metadata: {},
+        CancellationReasons: [{ Code: 'ConditionalCheckFailed' }],
+      }),
+    );
+    const err = await refusal(finalizer.finalize({ owner, uploadIds: [UP] }));
+    expect(err).toMatchObject({ uploadId: UP, message: `upload ${UP} is already attached` });
+    expect(s3m).not.toHaveReceivedCommand(PutObjectCommand);
+  });
+
+  it('returns the evidence already made when the same owner retries', async () => {
+    const done = {
+      id: 'E1',
+      kind: 'photo',
+      contentType: 'image/jpeg',
+      bytes: 1,
+      sha256: 'x',
+      originalKey: 'k',
+      finalizedAt: 't',
+    };
+    dbm.on(GetCommand).resolves({ Item: slot({ usedBy: 'tip#T1', evidenceId: 'E1', evidence: done }) });
+    expect(await finalizer.finalize({ owner, uploadIds: [UP] })).toEqual([done]);
+    expect(s3m).not.toHaveReceivedCommand(PutObjectCommand);
+  });
+
+  it('refuses an expired slot', async () => {
+    dbm.on(GetCommand).resolves({ Item: slot({ expiresAt: NOW.getTime() / 1000 - 1 }) });
+    expect((await refusal(finalizer.finalize({ owner, uploadIds: [UP] }))).message).toBe(`upload ${UP} has expired`);
+  });
+
+  it('releases the claim when sealing fails', async () => {
+    dbm.on(GetCommand).resolves({ Item: slot() });
+    dbm.on(TransactWriteCommand).resolves({});
+    dbm.on(UpdateCommand).resolves({});
+    happyObjects();
+    s3m.on(PutObjectCommand).rejects(Object.assign(new Error('boom'), { name: 'InternalError' }));
+    const err = await refusal(finalizer.finalize({ owner, uploadIds: [UP] }));
+    expect(err.message).toBe(`upload ${UP} could not be sealed: InternalError`);
+    expect(dbm).toHaveReceivedCommandWith(UpdateCommand, { UpdateExpression: 'REMOVE usedBy, evidenceId, usedAt' });
+    expect(s3m).not.toHaveReceivedCommand(DeleteObjectCommand);
+  });
+});
