@@ -13,8 +13,10 @@ export const TABLES = {
   registry: 2,
   /** append-only audit trail: pk = entity, sk = time#ulid; gsi1 = by actor */
   audit: 1,
-  /** citizen tips: gsi1 = triage queue by status, gsi2 = by unit */
-  tips: 2,
+  /** citizen tips: gsi1 = triage queue by status, gsi2 = by unit, gsi3 = duplicates by category+township+day */
+  tips: 3,
+  /** sealed reporter identities (envelope-encrypted under the identity key): pk = identity#<tipId>; no index */
+  identities: 0,
   /** cases: gsi1 = by status, gsi2 = by unit */
   cases: 2,
   /** hazardous-waste manifests: gsi1 = by producer, gsi2 = by carrier/vehicle */

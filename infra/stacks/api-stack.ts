@@ -2,8 +2,10 @@ import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { AppConfig } from '../config.ts';
 import { DeviceData } from '../constructs/device-data.ts';
+import { EvidenceUploads } from '../constructs/evidence-uploads.ts';
 import { EnvWatchHttpApi } from '../constructs/http-api.ts';
 import { Registry } from '../constructs/registry.ts';
+import { Tips } from '../constructs/tips.ts';
 import type { DataStack } from './data-stack.ts';
 
 /** Stateless: the HTTP API and the functions behind it. Safe to destroy and redeploy. */
@@ -39,6 +41,26 @@ export class ApiStack extends Stack {
       registryTable: data.tables.byName.registry,
       evidenceBucket: data.evidence.bucket,
       dataKey: data.dataKey,
+      stage: config.stage,
+      logRetentionDays: config.logRetentionDays,
+    });
+    new EvidenceUploads(this, 'EvidenceUploads', {
+      api: this.httpApi,
+      uploadsBucket: data.evidence.uploads,
+      tipsTable: data.tables.byName.tips,
+      stage: config.stage,
+      logRetentionDays: config.logRetentionDays,
+    });
+    new Tips(this, 'Tips', {
+      api: this.httpApi,
+      tipsTable: data.tables.byName.tips,
+      identitiesTable: data.tables.byName.identities,
+      auditTable: data.tables.byName.audit,
+      registryTable: data.tables.byName.registry,
+      alarmsTable: data.tables.byName.alarms,
+      identityKey: data.identityKey,
+      uploadsBucket: data.evidence.uploads,
+      evidenceBucket: data.evidence.bucket,
       stage: config.stage,
       logRetentionDays: config.logRetentionDays,
     });

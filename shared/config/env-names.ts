@@ -9,11 +9,15 @@ export const ENV = {
   registryTable: 'REGISTRY_TABLE',
   auditTable: 'AUDIT_TABLE',
   tipsTable: 'TIPS_TABLE',
+  /** sealed reporter identities (tips); only the tips functions get it */
+  identityTable: 'IDENTITY_TABLE',
   casesTable: 'CASES_TABLE',
   manifestsTable: 'MANIFESTS_TABLE',
   readingsTable: 'READINGS_TABLE',
   alarmsTable: 'ALARMS_TABLE',
   evidenceBucket: 'EVIDENCE_BUCKET',
+  /** temporary citizen uploads (presigned PUT), expired after 2 days */
+  evidenceUploadsBucket: 'EVIDENCE_UPLOADS_BUCKET',
   bureauTopic: 'BUREAU_TOPIC_ARN',
   regulatorTopic: 'REGULATOR_TOPIC_ARN',
   enterpriseTopic: 'ENTERPRISE_TOPIC_ARN',

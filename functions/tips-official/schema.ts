@@ -1,0 +1,244 @@
+import * as z from 'zod';
+import type { Role } from '../../shared/domain/roles.ts';
+import {
+  ReporterIdentity,
+  StaffTipInput,
+  SuspectedUnit,
+  TEXT_LIMITS,
+  TipCategory,
+  TipChannel,
+  TipLocation,
+  TipStatus,
+} from '../../shared/domain/tips/model.ts';
+import { defineRoutes } from '../../shared/http/contract.ts';
+import { Submitted } from '../tips-public/schema.ts';
+
+/**
+ * The official tips API: staff intake (phone, letter, visit, patrol), the triage queue, a tip without its reporter's
+ * identity, status changes, assignment, messages to the reporter — and, in its own function with kms:Decrypt,
+ * opening a reporter's identity (reward post only, with a reason).
+ */
+export const TIP_INTAKE_ROLES: readonly Role[] = ['analyst', 'duty_officer'];
+export const TIP_TRIAGE_ROLES: readonly Role[] = ['analyst', 'duty_officer', 'handler', 'section_chief'];
+export const TIP_IDENTITY_ROLES: readonly Role[] = ['reward_post'];
+export const TIP_MERGE_ROLES: readonly Role[] = ['analyst'];
+
+const tags = ['tips'];
+const params = z.strictObject({ id: z.string().regex(/^[0-9A-HJKMNP-TV-Z]{26}$/, 'tip id is a ULID') });
+const text = (max: number) => z.string().trim().min(1).max(max);
+const ifMatchNote = 'Send `If-Match: "<version>"` to refuse the change when someone else changed the tip first (409).';
+
+const Evidence = z.object({
+  id: z.string(),
+  kind: z.enum(['photo', 'video', 'document']),
+  contentType: z.string(),
+  bytes: z.number().int(),
+  sha256: z.string(),
+  originalKey: z.string(),
+  workingKey: z.string().optional(),
+  finalizedAt: z.iso.datetime(),
+});
+
+export const TipSchema = z.object({
+  id: z.string(),
+  channel: TipChannel,
+  category: TipCategory,
+  description: z.string(),
+  location: TipLocation,
+  observedAt: z.string(),
+  suspectedUnit: SuspectedUnit.optional(),
+  reporterKind: z.enum(['anonymous', 'real_name']),
+  insider: z.boolean(),
+  commendationConsent: z.boolean(),
+  evidence: z.array(Evidence),
+  status: TipStatus,
+  assignee: z.string().optional(),
+  enteredBy: z.string().optional(),
+  receivedAt: z.iso.datetime(),
+  updatedAt: z.iso.datetime(),
+  links: z
+    .object({
+      computedAt: z.iso.datetime(),
+      unit: z
+        .object({
+          enterpriseId: z.string(),
+          name: z.string().optional(),
+          basis: z.enum(['named', 'nearest']),
+          distanceM: z.number().int().optional(),
+          reason: z.string().describe('e.g. "named" or "nearest, 640 m"'),
+        })
+        .optional(),
+      alarms: z.array(z.object({ alarmId: z.string(), raisedAt: z.string(), summary: z.string().optional() })),
+      duplicates: z.array(
+        z.object({
+          tipId: z.string(),
+          category: TipCategory,
+          observedAt: z.string(),
+          receivedAt: z.string(),
+          reasons: z.array(z.string()),
+        }),
+      ),
+      incomplete: z.boolean().optional(),
+    })
+    .optional()
+    .describe('研判关联 triage links computed on intake: the unit, open alarms there, likely duplicates'),
+  mergedInto: z.string().optional().describe('merged into this primary tip; out of the queue'),
+  mergedTips: z.array(z.string()).optional(),
+  firstReporterTipId: z.string().optional().describe('earliest valid report of the matter (rewards)'),
+  firstReportedAt: z.string().optional(),
+});
+
+/** Queue listings carry the overdue flags (1 working day to triage, 60 days to a finding). */
+const QueuedTip = () => TipSchema.extend({ overdue: z.object({ triage: z.boolean(), conclusion: z.boolean() }) });
+
+/** A factory: the same schema object nested in two route schemas would be a dangling $ref in the OpenAPI build. */
+const entry = () =>
+  z.discriminatedUnion('type', [
+    z.object({
+      type: z.literal('message'),
+      id: z.string(),
+      at: z.string(),
+      from: z.enum(['handler', 'reporter']),
+      text: z.string(),
+    }),
+    z.object({
+      type: z.literal('info'),
+      id: z.string(),
+      at: z.string(),
+      text: z.string(),
+      evidence: z.array(Evidence),
+    }),
+    z.object({
+      type: z.literal('identity_access'),
+      id: z.string(),
+      at: z.string(),
+      actor: z.string(),
+      role: z.literal('reward_post'),
+      reason: z.string(),
+    }),
+    z.object({
+      type: z.literal('merge'),
+      id: z.string(),
+      at: z.string(),
+      actor: z.string(),
+      direction: z.enum(['merged_into', 'absorbed']),
+      otherTipId: z.string(),
+      reason: z.string(),
+    }),
+  ]);
+
+const Versioned = z.object({ tip: TipSchema, version: z.number().int() });
+
+export const tipsOfficialRoutes = defineRoutes({
+  intake_tip: {
+    method: 'POST',
+    path: '/tips/intake',
+    auth: TIP_INTAKE_ROLES,
+    tags,
+    summary: '录入电话、来信、来访、巡查线索 staff intake',
+    description: 'Same pipeline and protections as the public form; give the receipt code to the reporter.',
+    body: StaffTipInput,
+    response: Submitted,
+    status: 201,
+    maxBodyBytes: 16 * 1024,
+  },
+  list_tips: {
+    method: 'GET',
+    path: '/tips',
+    auth: TIP_TRIAGE_ROLES,
+    tags,
+    summary: '研判队列 triage queue by status, oldest first',
+    query: z.strictObject({
+      status: TipStatus.default('received'),
+      limit: z.coerce.number().int().min(1).max(100).default(50),
+      cursor: z.string().max(2048).optional(),
+    }),
+    response: z.object({ items: z.array(QueuedTip()), cursor: z.string().optional() }),
+  },
+  list_overdue_tips: {
+    method: 'GET',
+    path: '/tips/overdue',
+    auth: TIP_MERGE_ROLES,
+    tags,
+    summary: '超期线索 overdue tips',
+    description:
+      'Tips still received after 1 working day (Mon–Fri with the Chinese holiday table, Beijing dates), or open (received, triaging, verifying) after 60 days. One index query per open status; at most `limit` per status, oldest first.',
+    query: z.strictObject({ limit: z.coerce.number().int().min(1).max(100).default(100) }),
+    response: z.object({ items: z.array(QueuedTip()) }),
+  },
+  merge_tip: {
+    method: 'POST',
+    path: '/tips/{id}/merge',
+    auth: TIP_MERGE_ROLES,
+    tags,
+    summary: '合并重复线索 merge a duplicate into a primary tip',
+    description:
+      'The tip leaves the queue and points to the primary; the primary keeps the earliest valid report as first reporter (firstReporterTipId, for rewards). Both timelines note it; audit entry in the same transaction.',
+    params,
+    body: z.strictObject({
+      into: z.string().regex(/^[0-9A-HJKMNP-TV-Z]{26}$/, 'tip id is a ULID'),
+      reason: text(TEXT_LIMITS.reason),
+    }),
+    response: z.object({
+      primary: z.object({ tip: TipSchema, version: z.number().int() }),
+      merged: z.object({ tip: TipSchema.extend({}), version: z.number().int() }),
+    }),
+  },
+  get_tip: {
+    method: 'GET',
+    path: '/tips/{id}',
+    auth: TIP_TRIAGE_ROLES,
+    tags,
+    summary: '查看线索（不含举报人身份）a tip without identity',
+    params,
+    response: Versioned.extend({ timeline: z.array(entry()) }),
+  },
+  set_tip_status: {
+    method: 'POST',
+    path: '/tips/{id}/status',
+    auth: TIP_TRIAGE_ROLES,
+    tags,
+    summary: '变更线索状态 set status',
+    description: ifMatchNote,
+    params,
+    body: z.strictObject({ status: TipStatus }),
+    response: Versioned,
+  },
+  assign_tip: {
+    method: 'POST',
+    path: '/tips/{id}/assignee',
+    auth: TIP_TRIAGE_ROLES,
+    tags,
+    summary: '分派承办人 assign',
+    description: ifMatchNote,
+    params,
+    body: z.strictObject({ assignee: text(64) }),
+    response: Versioned,
+  },
+  message_tip: {
+    method: 'POST',
+    path: '/tips/{id}/messages',
+    auth: TIP_TRIAGE_ROLES,
+    tags,
+    summary: '给举报人留言 write to the reporter',
+    params,
+    body: z.strictObject({ text: text(TEXT_LIMITS.message) }),
+    response: entry(),
+    status: 201,
+  },
+});
+
+export const tipsIdentityRoutes = defineRoutes({
+  open_tip_identity: {
+    method: 'POST',
+    path: '/tips/{id}/identity/open',
+    auth: TIP_IDENTITY_ROLES,
+    tags,
+    summary: '查看实名举报人身份（举报奖励岗）open the reporter identity',
+    description:
+      'Reward post only, with a reason. The opening is written to the audit trail and to the reporter-visible access log in one transaction before the identity is returned.',
+    params,
+    body: z.strictObject({ reason: text(TEXT_LIMITS.reason) }),
+    response: z.object({ tipId: z.string(), identity: ReporterIdentity, openedAt: z.iso.datetime() }),
+  },
+});

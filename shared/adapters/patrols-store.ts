@@ -1,0 +1,114 @@
+import { type DynamoDBDocumentClient, GetCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { ConflictError, ValidationError } from '../domain/errors.ts';
+import type { Patrol } from '../domain/patrols/model.ts';
+import type { PatrolStore } from '../domain/patrols/use-cases.ts';
+import type { AuditEntry, Page } from '../domain/registry/store.ts';
+import { decodeCursor, encodeCursor, isConditionFailure } from './dynamodb.ts';
+import { auditPut } from './registry-store.ts';
+
+/**
+ * Patrol reports as an item family in the TIPS table (the tips functions already hold it, and evidence for
+ * owner kind `patrol` is tracked there too; no new table or grant):
+ *   patrol: pk `patrol#<id>`, sk `#`; the patrol under `patrol`
+ *           gsi1 `patrols#<sectionId | grid#<gridId>>` / `<endedAt>#<id>` → a section's patrols; latest = newest first
+ * The gsi1 partition prefix `patrols#` never meets the triage queue's `status#`. Audit entries in the same transaction.
+ */
+export const patrolKeys = {
+  patrol: (id: string) => ({ pk: `patrol#${id}`, sk: '#' }),
+  partition: (p: { sectionId?: string; gridId?: string }) =>
+    p.sectionId ? `patrols#${p.sectionId}` : `patrols#grid#${p.gridId}`,
+};
+
+export class DynamoPatrolStore implements PatrolStore {
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    private readonly tables: { tips: string; audit: string },
+  ) {}
+
+  async create(patrol: Patrol, audit: AuditEntry): Promise<void> {
+    await this.db.send(
+      new TransactWriteCommand({
+        TransactItems: [
+          {
+            Put: {
+              TableName: this.tables.tips,
+              Item: {
+                ...patrolKeys.patrol(patrol.id),
+                gsi1pk: patrolKeys.partition(patrol),
+                gsi1sk: `${patrol.endedAt}#${patrol.id}`,
+                kind: 'patrol',
+                patrol,
+              },
+              ConditionExpression: 'attribute_not_exists(pk)',
+            },
+          },
+          auditPut(this.tables.audit, audit),
+        ],
+      }),
+    );
+  }
+
+  async get(id: string): Promise<Patrol | undefined> {
+    const out = await this.db.send(new GetCommand({ TableName: this.tables.tips, Key: patrolKeys.patrol(id) }));
+    return out.Item?.kind === 'patrol' ? (out.Item.patrol as Patrol) : undefined;
+  }
+
+  async bySection(sectionId: string, query: { limit: number; cursor?: string }): Promise<Page<Patrol>> {
+    const start = decodeCursor(query.cursor);
+    if (query.cursor && !start) {
+      throw new ValidationError('cursor is not valid', [{ field: 'query.cursor', message: 'malformed' }]);
+    }
+    const out = await this.db.send(
+      new QueryCommand({
+        TableName: this.tables.tips,
+        IndexName: 'gsi1',
+        KeyConditionExpression: 'gsi1pk = :p',
+        ExpressionAttributeValues: { ':p': patrolKeys.partition({ sectionId }) },
+        ScanIndexForward: false,
+        Limit: query.limit,
+        ExclusiveStartKey: start,
+      }),
+    );
+    const cursor = encodeCursor(out.LastEvaluatedKey);
+    return { items: (out.Items ?? []).map((i) => i.patrol as Patrol), ...(cursor ? { cursor } : {}) };
+  }
+
+  async lastEndedAt(sectionId: string): Promise<string | undefined> {
+    const out = await this.db.send(
+      new QueryCommand({
+        TableName: this.tables.tips,
+        IndexName: 'gsi1',
+        KeyConditionExpression: 'gsi1pk = :p',
+        ExpressionAttributeValues: { ':p': patrolKeys.partition({ sectionId }) },
+        ScanIndexForward: false,
+        Limit: 1,
+      }),
+    );
+    const patrol = out.Items?.[0]?.patrol as Patrol | undefined;
+    return patrol?.endedAt;
+  }
+
+  async markFindingTip(patrolId: string, n: number, tipId: string, audit: AuditEntry): Promise<void> {
+    try {
+      await this.db.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Update: {
+                TableName: this.tables.tips,
+                Key: patrolKeys.patrol(patrolId),
+                UpdateExpression: `SET patrol.findings[${n}].tipId = :t`,
+                ConditionExpression: `attribute_exists(patrol.findings[${n}]) AND attribute_not_exists(patrol.findings[${n}].tipId)`,
+                ExpressionAttributeValues: { ':t': tipId },
+              },
+            },
+            auditPut(this.tables.audit, audit),
+          ],
+        }),
+      );
+    } catch (err) {
+      if (isConditionFailure(err)) throw new ConflictError(`finding ${n} of patrol ${patrolId} already became a tip`);
+      throw err;
+    }
+  }
+}

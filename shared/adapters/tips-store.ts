@@ -1,0 +1,325 @@
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  QueryCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { PreconditionFailedError, ValidationError } from '../domain/errors.ts';
+import type { TimelineEntry, Tip, TipStatus } from '../domain/tips/model.ts';
+import {
+  type AuditEntry,
+  type Page,
+  ReceiptCollisionError,
+  type ReceiptRecord,
+  type TipRecord,
+  type TipStore,
+} from '../domain/tips/ports.ts';
+import type { ReceiptGuard } from '../domain/tips/receipt.ts';
+import { linkedUnitId } from '../domain/tips/triage.ts';
+import type { SealedIdentity } from '../domain/tips/vault.ts';
+import { decodeCursor, encodeCursor, isConditionFailure } from './dynamodb.ts';
+import { auditPut } from './registry-store.ts';
+
+/**
+ * Tips on DynamoDB. Tips table (no reporter identity, phone, receipt code or IP in any attribute):
+ *   tip:      pk `tip#<id>`, sk `#`; the tip under `tip`, plus `version`
+ *             gsi1 `status#<status>` / `<receivedAt>#<id>`               → triage queue by status, oldest first
+ *             (no gsi1 keys once merged into another tip: it leaves the queue)
+ *             gsi2 `unit#<USCC>` / `<receivedAt>#<id>`                   → tips linked to a unit (named, else nearest)
+ *             gsi3 `dup#<category>#<township>` / `<observed day>#<id>`   → likely duplicates (same category, place, days)
+ *   entry:    pk `tip#<id>`, sk `entry#<at>#<entryId>`; messages, added information, identity accesses
+ *   receipt:  pk `receipt#<7-digit selector>`, sk `#`; tipId, scrypt hash of the code, guess guard. Unique by a
+ *             conditional put, looked up by key: no index needed.
+ * Identities table: pk `identity#<tipId>`, sk `#`; the sealed identity (vault.ts) and the open count. Nothing else.
+ * Audit entries go to the audit table in the same transaction as the change they describe.
+ */
+export const tipKeys = {
+  tip: (id: string) => ({ pk: `tip#${id}`, sk: '#' }),
+  receipt: (selector: string) => ({ pk: `receipt#${selector}`, sk: '#' }),
+  identity: (tipId: string) => ({ pk: `identity#${tipId}`, sk: '#' }),
+  entry: (tipId: string, e: TimelineEntry) => ({ pk: `tip#${tipId}`, sk: `entry#${e.at}#${e.id}` }),
+};
+
+export function tipIndexKeys(tip: Tip): Record<string, string> {
+  const order = `${tip.receivedAt}#${tip.id}`;
+  const unit = linkedUnitId(tip);
+  return {
+    // a merged tip leaves the triage queue (and the overdue listing): it has no gsi1 keys
+    ...(tip.mergedInto ? {} : { gsi1pk: `status#${tip.status}`, gsi1sk: order }),
+    ...(unit ? { gsi2pk: `unit#${unit}`, gsi2sk: order } : {}),
+    gsi3pk: `dup#${tip.category}#${tip.location.townshipId}`,
+    gsi3sk: `${tip.observedAt.slice(0, 10)}#${tip.id}`,
+  };
+}
+
+export class DynamoTipStore implements TipStore {
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    private readonly tables: { tips: string; identities: string; audit: string },
+  ) {}
+
+  private tipItem(tip: Tip, version: number) {
+    return { ...tipKeys.tip(tip.id), ...tipIndexKeys(tip), kind: 'tip', tip, version };
+  }
+
+  async create(input: {
+    tip: Tip;
+    receipt: { selector: string; hash: string };
+    identity?: SealedIdentity;
+    audit: AuditEntry;
+  }): Promise<void> {
+    const { tip, receipt, identity, audit } = input;
+    const notExists = 'attribute_not_exists(pk)';
+    try {
+      await this.db.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            { Put: { TableName: this.tables.tips, Item: this.tipItem(tip, 1), ConditionExpression: notExists } },
+            {
+              Put: {
+                TableName: this.tables.tips,
+                Item: {
+                  ...tipKeys.receipt(receipt.selector),
+                  kind: 'receipt',
+                  tipId: tip.id,
+                  hash: receipt.hash,
+                  guard: { failures: 0 },
+                },
+                ConditionExpression: notExists,
+              },
+            },
+            ...(identity
+              ? [
+                  {
+                    Put: {
+                      TableName: this.tables.identities,
+                      Item: { ...tipKeys.identity(tip.id), sealed: identity, openCount: 0 },
+                      ConditionExpression: notExists,
+                    },
+                  },
+                ]
+              : []),
+            auditPut(this.tables.audit, audit),
+          ],
+        }),
+      );
+    } catch (err) {
+      const reasons = (err as { CancellationReasons?: { Code?: string }[] }).CancellationReasons;
+      if (isConditionFailure(err) && reasons?.[1]?.Code === 'ConditionalCheckFailed') throw new ReceiptCollisionError();
+      throw err;
+    }
+  }
+
+  async get(tipId: string): Promise<TipRecord | undefined> {
+    const out = await this.db.send(new GetCommand({ TableName: this.tables.tips, Key: tipKeys.tip(tipId) }));
+    if (out.Item?.kind !== 'tip') return undefined;
+    return { tip: out.Item.tip as Tip, version: Number(out.Item.version) };
+  }
+
+  async timeline(tipId: string): Promise<TimelineEntry[]> {
+    const entries: TimelineEntry[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const out = await this.db.send(
+        new QueryCommand({
+          TableName: this.tables.tips,
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :e)',
+          ExpressionAttributeValues: { ':pk': tipKeys.tip(tipId).pk, ':e': 'entry#' },
+          ExclusiveStartKey: start,
+        }),
+      );
+      for (const item of out.Items ?? []) entries.push(item.entry as TimelineEntry);
+      start = out.LastEvaluatedKey;
+    } while (start);
+    return entries;
+  }
+
+  async receipt(selector: string): Promise<ReceiptRecord | undefined> {
+    const out = await this.db.send(new GetCommand({ TableName: this.tables.tips, Key: tipKeys.receipt(selector) }));
+    if (out.Item?.kind !== 'receipt') return undefined;
+    return {
+      selector,
+      tipId: String(out.Item.tipId),
+      hash: String(out.Item.hash),
+      guard: (out.Item.guard as ReceiptGuard | undefined) ?? { failures: 0 },
+    };
+  }
+
+  async recordReceiptFailure(selector: string, guard: ReceiptGuard, audit?: AuditEntry): Promise<void> {
+    const update = {
+      TableName: this.tables.tips,
+      Key: tipKeys.receipt(selector),
+      UpdateExpression: 'SET guard = :g',
+      ConditionExpression: 'attribute_exists(pk)',
+      ExpressionAttributeValues: { ':g': guard },
+    };
+    if (!audit) {
+      await this.db.send(new UpdateCommand(update));
+      return;
+    }
+    await this.db.send(
+      new TransactWriteCommand({ TransactItems: [{ Update: update }, auditPut(this.tables.audit, audit)] }),
+    );
+  }
+
+  async addEntry(tipId: string, entry: TimelineEntry, audit: AuditEntry): Promise<void> {
+    await this.db.send(
+      new TransactWriteCommand({
+        TransactItems: [
+          {
+            ConditionCheck: {
+              TableName: this.tables.tips,
+              Key: tipKeys.tip(tipId),
+              ConditionExpression: 'attribute_exists(pk)',
+            },
+          },
+          {
+            Put: {
+              TableName: this.tables.tips,
+              Item: { ...tipKeys.entry(tipId, entry), kind: 'entry', entry },
+              ConditionExpression: 'attribute_not_exists(pk)',
+            },
+          },
+          auditPut(this.tables.audit, audit),
+        ],
+      }),
+    );
+  }
+
+  async update(tip: Tip, expectedVersion: number, audit: AuditEntry): Promise<TipRecord> {
+    const version = expectedVersion + 1;
+    try {
+      await this.db.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Put: {
+                TableName: this.tables.tips,
+                Item: this.tipItem(tip, version),
+                ConditionExpression: 'version = :v',
+                ExpressionAttributeValues: { ':v': expectedVersion },
+              },
+            },
+            auditPut(this.tables.audit, audit),
+          ],
+        }),
+      );
+    } catch (err) {
+      if (isConditionFailure(err))
+        throw new PreconditionFailedError(`tip ${tip.id} was changed by someone else; reload`);
+      throw err;
+    }
+    return { tip, version };
+  }
+
+  async queue(status: TipStatus, query: { limit: number; cursor?: string }): Promise<Page<Tip>> {
+    const start = decodeCursor(query.cursor);
+    if (query.cursor && !start) {
+      throw new ValidationError('cursor is not valid', [{ field: 'query.cursor', message: 'malformed' }]);
+    }
+    const out = await this.db.send(
+      new QueryCommand({
+        TableName: this.tables.tips,
+        IndexName: 'gsi1',
+        KeyConditionExpression: 'gsi1pk = :s',
+        ExpressionAttributeValues: { ':s': `status#${status}` },
+        Limit: query.limit,
+        ExclusiveStartKey: start,
+      }),
+    );
+    const cursor = encodeCursor(out.LastEvaluatedKey);
+    return { items: (out.Items ?? []).map((i) => i.tip as Tip), ...(cursor ? { cursor } : {}) };
+  }
+
+  /** Tips in one status received before `before` (exclusive ISO instant), oldest first: one gsi1 query. */
+  async queueBefore(status: TipStatus, before: string, limit: number): Promise<Tip[]> {
+    const out = await this.db.send(
+      new QueryCommand({
+        TableName: this.tables.tips,
+        IndexName: 'gsi1',
+        KeyConditionExpression: 'gsi1pk = :s AND gsi1sk < :b',
+        ExpressionAttributeValues: { ':s': `status#${status}`, ':b': before },
+        Limit: limit,
+      }),
+    );
+    return (out.Items ?? []).map((i) => i.tip as Tip);
+  }
+
+  async merge(input: {
+    primary: TipRecord;
+    duplicate: TipRecord;
+    entries: { primary: TimelineEntry; duplicate: TimelineEntry };
+    audit: AuditEntry;
+  }): Promise<void> {
+    const put = (r: TipRecord) => ({
+      Put: {
+        TableName: this.tables.tips,
+        Item: this.tipItem(r.tip, r.version + 1),
+        ConditionExpression: 'version = :v',
+        ExpressionAttributeValues: { ':v': r.version },
+      },
+    });
+    const entry = (tipId: string, e: TimelineEntry) => ({
+      Put: {
+        TableName: this.tables.tips,
+        Item: { ...tipKeys.entry(tipId, e), kind: 'entry', entry: e },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      },
+    });
+    try {
+      await this.db.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            put(input.primary),
+            put(input.duplicate),
+            entry(input.primary.tip.id, input.entries.primary),
+            entry(input.duplicate.tip.id, input.entries.duplicate),
+            auditPut(this.tables.audit, input.audit),
+          ],
+        }),
+      );
+    } catch (err) {
+      if (isConditionFailure(err))
+        throw new PreconditionFailedError('one of the tips was changed by someone else; reload');
+      throw err;
+    }
+  }
+
+  async sealedIdentity(tipId: string): Promise<SealedIdentity | undefined> {
+    const out = await this.db.send(
+      new GetCommand({ TableName: this.tables.identities, Key: tipKeys.identity(tipId), ConsistentRead: true }),
+    );
+    return out.Item?.sealed as SealedIdentity | undefined;
+  }
+
+  async recordIdentityAccess(
+    tipId: string,
+    entry: Extract<TimelineEntry, { type: 'identity_access' }>,
+    audit: AuditEntry,
+  ): Promise<void> {
+    await this.db.send(
+      new TransactWriteCommand({
+        TransactItems: [
+          auditPut(this.tables.audit, audit),
+          {
+            Put: {
+              TableName: this.tables.tips,
+              Item: { ...tipKeys.entry(tipId, entry), kind: 'entry', entry },
+              ConditionExpression: 'attribute_not_exists(pk)',
+            },
+          },
+          {
+            Update: {
+              TableName: this.tables.identities,
+              Key: tipKeys.identity(tipId),
+              UpdateExpression: 'SET openCount = openCount + :one, lastOpenedAt = :at',
+              ConditionExpression: 'attribute_exists(pk)',
+              ExpressionAttributeValues: { ':one': 1, ':at': entry.at },
+            },
+          },
+        ],
+      }),
+    );
+  }
+}

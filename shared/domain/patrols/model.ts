@@ -1,0 +1,75 @@
+import * as z from 'zod';
+import { Location } from '../registry/model.ts';
+import type { EvidenceItem } from '../tips/evidence-port.ts';
+import { TipCategory, UploadId } from '../tips/model.ts';
+import { RIVER_SECTIONS } from './sections.ts';
+
+/**
+ * Patrol reports by grid members (网格员) and river chiefs (河长): a section or a grid, the route walked as points,
+ * start and end, and findings, each with its text, optional point and photos (evidence owner kind `patrol`).
+ * A finding can become a tip (channel `patrol`, same pipeline).
+ */
+export const MAX_ROUTE_POINTS = 2000;
+export const MAX_FINDINGS = 20;
+
+const sectionId = z.enum(RIVER_SECTIONS.map((s) => s.id) as [string, ...string[]]).describe('河段 river section id');
+
+export const FindingInput = z.strictObject({
+  text: z.string().trim().min(1).max(1000).describe('发现的问题'),
+  point: Location.optional(),
+  uploadIds: z.array(UploadId).max(10).default([]),
+});
+
+export const PatrolInput = z
+  .strictObject({
+    sectionId: sectionId.optional(),
+    gridId: z
+      .string()
+      .regex(/^[a-z0-9-]{2,40}$/, 'grid id: lower-case letters, digits and dashes')
+      .optional(),
+    route: z.array(Location).min(1).max(MAX_ROUTE_POINTS).describe('巡查轨迹'),
+    startedAt: z.iso.datetime({ offset: true }),
+    endedAt: z.iso.datetime({ offset: true }),
+    findings: z.array(FindingInput).max(MAX_FINDINGS).default([]),
+  })
+  .refine((p) => (p.sectionId === undefined) !== (p.gridId === undefined), {
+    path: ['sectionId'],
+    message: 'give exactly one of sectionId or gridId',
+  })
+  .refine((p) => Date.parse(p.endedAt) >= Date.parse(p.startedAt), {
+    path: ['endedAt'],
+    message: 'endedAt must not be before startedAt',
+  });
+export type PatrolInput = z.infer<typeof PatrolInput>;
+
+export interface Finding {
+  text: string;
+  point?: Location;
+  evidence: EvidenceItem[];
+  /** set once the finding became a tip */
+  tipId?: string;
+}
+
+export interface Patrol {
+  id: string;
+  sectionId?: string;
+  gridId?: string;
+  route: Location[];
+  startedAt: string;
+  endedAt: string;
+  findings: Finding[];
+  patrolledBy: string;
+  recordedAt: string;
+}
+
+/** What an officer adds when turning a finding into a tip. */
+export const FindingToTip = z.strictObject({
+  category: TipCategory,
+  townshipId: z
+    .string()
+    .regex(/^[a-z]{2,20}$/)
+    .optional()
+    .describe("defaults to the section's township"),
+  address: z.string().trim().min(1).max(200),
+});
+export type FindingToTip = z.infer<typeof FindingToTip>;

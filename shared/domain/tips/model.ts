@@ -1,0 +1,233 @@
+import * as z from 'zod';
+import { Location } from '../registry/model.ts';
+import { isValidUscc } from '../registry/uscc.ts';
+import type { EvidenceItem } from './evidence-port.ts';
+
+/**
+ * Citizen tips (举报线索): the single definition of what a reporter or a staff member may submit, what is stored
+ * (never the reporter's identity: that lives sealed in the identity vault) and the status lifecycle.
+ * Category ids are stable English slugs; the Chinese labels are what the form and officials see.
+ */
+export const TipCategory = z
+  .enum([
+    'illegal_discharge',
+    'monitoring_fraud',
+    'hazardous_waste_dumping',
+    'drinking_water_source',
+    'air',
+    'water',
+    'noise',
+    'solid_waste',
+    'other',
+  ])
+  .describe('举报类别');
+export type TipCategory = z.infer<typeof TipCategory>;
+export const TIP_CATEGORY_LABELS: Record<TipCategory, string> = {
+  illegal_discharge: '偷排漏排',
+  monitoring_fraud: '篡改伪造监测数据',
+  hazardous_waste_dumping: '非法倾倒危险废物',
+  drinking_water_source: '饮用水水源保护区排污',
+  air: '废气',
+  water: '废水',
+  noise: '噪声',
+  solid_waste: '固体废物',
+  other: '其他',
+};
+
+export const TipChannel = z.enum(['web', 'phone', 'letter', 'visit', 'patrol']).describe('来源渠道');
+export type TipChannel = z.infer<typeof TipChannel>;
+/** Channels staff record on intake; `web` is the public form only. */
+export const StaffChannel = z.enum(['phone', 'letter', 'visit', 'patrol']);
+
+export const TipStatus = z
+  .enum(['received', 'triaging', 'verifying', 'substantiated', 'unsubstantiated', 'case_opened', 'closed'])
+  .describe('线索状态');
+export type TipStatus = z.infer<typeof TipStatus>;
+export const TIP_STATUS_LABELS: Record<TipStatus, string> = {
+  received: '已受理',
+  triaging: '研判中',
+  verifying: '核查中',
+  substantiated: '属实',
+  unsubstantiated: '不属实',
+  case_opened: '已立案',
+  closed: '已办结',
+};
+
+/** Allowed status changes. `closed` is final; a finding can go back to verifying when new information arrives. */
+export const TIP_TRANSITIONS: Record<TipStatus, readonly TipStatus[]> = {
+  received: ['triaging', 'closed'],
+  triaging: ['verifying', 'unsubstantiated', 'closed'],
+  verifying: ['substantiated', 'unsubstantiated'],
+  substantiated: ['case_opened', 'closed', 'verifying'],
+  unsubstantiated: ['closed', 'verifying'],
+  case_opened: ['closed'],
+  closed: [],
+};
+
+export const canTransition = (from: TipStatus, to: TipStatus): boolean => TIP_TRANSITIONS[from].includes(to);
+
+export const TEXT_LIMITS = { description: 2000, address: 200, unitName: 100, info: 2000, message: 1000, reason: 500 };
+/** At most this many evidence files per submission or addition. */
+export const MAX_UPLOADS = 20;
+
+const text = (max: number) => z.string().trim().min(1, 'must not be empty').max(max, `at most ${max} characters`);
+const townshipId = z.string().regex(/^[a-z]{2,20}$/, 'township id is its pinyin in lower case, e.g. songyuan');
+export const UploadId = z.string().regex(/^[0-9A-HJKMNP-TV-Z]{26}$/, 'upload id is a ULID from POST /evidence/uploads');
+export const UploadIds = z.array(UploadId).max(MAX_UPLOADS, `at most ${MAX_UPLOADS} files`).default([]);
+
+export const TipLocation = z.strictObject({
+  townshipId,
+  address: text(TEXT_LIMITS.address).describe('地点描述'),
+  /** from the phone's location when the reporter allows it */
+  point: Location.optional(),
+});
+export type TipLocation = z.infer<typeof TipLocation>;
+
+export const SuspectedUnit = z.discriminatedUnion('kind', [
+  z.strictObject({
+    kind: z.literal('registered'),
+    enterpriseId: z.string().refine(isValidUscc, 'must be a valid unified social credit code (统一社会信用代码)'),
+  }),
+  z.strictObject({ kind: z.literal('unregistered'), name: text(TEXT_LIMITS.unitName) }),
+]);
+export type SuspectedUnit = z.infer<typeof SuspectedUnit>;
+
+export const ReporterIdentity = z.strictObject({
+  name: text(40),
+  phone: z.string().regex(/^(1[3-9]\d{9}|0\d{2,3}-?\d{7,8})$/, 'phone must be a mainland mobile or landline number'),
+  idNumber: z
+    .string()
+    .regex(/^\d{17}[\dX]$/, 'ID number is 18 characters: 17 digits and a digit or X')
+    .optional(),
+});
+export type ReporterIdentity = z.infer<typeof ReporterIdentity>;
+
+export const Reporter = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('anonymous') }),
+  z.strictObject({ kind: z.literal('real_name'), identity: ReporterIdentity }),
+]);
+export type Reporter = z.infer<typeof Reporter>;
+
+const tipFields = {
+  category: TipCategory,
+  description: text(TEXT_LIMITS.description).describe('看到了什么'),
+  location: TipLocation,
+  observedAt: z.iso.datetime({ offset: true }).describe('发现时间'),
+  suspectedUnit: SuspectedUnit.optional(),
+  reporter: Reporter,
+  insider: z.boolean().default(false).describe('是否内部人员'),
+  commendationConsent: z.boolean().default(false).describe('同意公开表彰'),
+  uploadIds: UploadIds,
+};
+
+const consentNeedsName = (t: { reporter: Reporter; commendationConsent: boolean }) =>
+  !(t.commendationConsent && t.reporter.kind === 'anonymous');
+const consentIssue = {
+  path: ['commendationConsent'],
+  message: 'an anonymous reporter cannot be commended publicly (匿名举报无法公开表彰)',
+};
+
+/** What the public form submits. */
+export const TipInput = z.strictObject(tipFields).refine(consentNeedsName, consentIssue);
+export type TipInput = z.infer<typeof TipInput>;
+
+/** What staff enter for a tip received by phone, letter, visit or patrol. */
+export const StaffTipInput = z
+  .strictObject({ ...tipFields, channel: StaffChannel })
+  .refine(consentNeedsName, consentIssue);
+export type StaffTipInput = z.infer<typeof StaffTipInput>;
+
+/** A stored tip as handlers see it: no identity, no receipt. */
+export interface Tip {
+  id: string;
+  channel: TipChannel;
+  category: TipCategory;
+  description: string;
+  location: TipLocation;
+  observedAt: string;
+  suspectedUnit?: SuspectedUnit;
+  reporterKind: Reporter['kind'];
+  insider: boolean;
+  commendationConsent: boolean;
+  evidence: EvidenceItem[];
+  status: TipStatus;
+  assignee?: string;
+  /** staff member who entered it (non-web channels) */
+  enteredBy?: string;
+  receivedAt: string;
+  updatedAt: string;
+  /** triage links computed on intake (shared/domain/tips/triage.ts) */
+  links?: TipLinks;
+  /** set when an analyst merged this tip into another: it left the queue and points to the primary */
+  mergedInto?: string;
+  /** on a primary: the tips merged into it */
+  mergedTips?: string[];
+  /**
+   * On a primary that absorbed duplicates: the earliest valid report of the matter (rewards go to its reporter).
+   * Absent means the tip itself.
+   */
+  firstReporterTipId?: string;
+  firstReportedAt?: string;
+}
+
+/** The registry unit a tip is linked to, and why. */
+export interface UnitLink {
+  enterpriseId: string;
+  name?: string;
+  basis: 'named' | 'nearest';
+  distanceM?: number;
+  /** e.g. "named" or "nearest, 640 m" */
+  reason: string;
+}
+
+/** An open alarm at the linked unit (alarm engine, issue 4). */
+export interface AlarmLink {
+  alarmId: string;
+  raisedAt: string;
+  summary?: string;
+}
+
+export interface DuplicateLink {
+  tipId: string;
+  category: TipCategory;
+  observedAt: string;
+  receivedAt: string;
+  reasons: string[];
+}
+
+export interface TipLinks {
+  computedAt: string;
+  unit?: UnitLink;
+  alarms: AlarmLink[];
+  duplicates: DuplicateLink[];
+  /** a source could not be read on intake; the tip was stored anyway */
+  incomplete?: boolean;
+}
+
+/** Entries under a tip, in time order: messages both ways, information the reporter added, identity accesses. */
+export type TimelineEntry =
+  | { type: 'message'; id: string; at: string; from: 'handler' | 'reporter'; text: string }
+  | { type: 'info'; id: string; at: string; text: string; evidence: EvidenceItem[] }
+  | { type: 'identity_access'; id: string; at: string; actor: string; role: 'reward_post'; reason: string }
+  | {
+      type: 'merge';
+      id: string;
+      at: string;
+      actor: string;
+      /** `merged_into`: this tip was merged into otherTipId; `absorbed`: otherTipId was merged into this one */
+      direction: 'merged_into' | 'absorbed';
+      otherTipId: string;
+      reason: string;
+    };
+
+/** What the reporter sees with the receipt, and nothing else. */
+export interface ReporterView {
+  tipId: string;
+  status: TipStatus;
+  statusLabel: string;
+  category: TipCategory;
+  receivedAt: string;
+  messages: { at: string; from: 'handler' | 'reporter'; text: string }[];
+  addedInfo: { at: string; text: string; files: number }[];
+  identityAccess: { at: string; by: string; reason: string }[];
+}

@@ -1,0 +1,78 @@
+import type { AuditEntry, Page } from '../registry/store.ts';
+import type { TimelineEntry, Tip, TipStatus } from './model.ts';
+import type { ReceiptGuard } from './receipt.ts';
+import type { SealedIdentity } from './vault.ts';
+
+/**
+ * The ports the tip use-cases need. shared/adapters/tips-store.ts implements TipStore on DynamoDB (tips, identities
+ * and audit tables); shared/domain/tips/vault.ts seals identities over a DataKeyService (KMS in
+ * shared/adapters/kms-data-keys.ts). Every write that changes a tip carries its audit entry into the same transaction.
+ */
+export type { AuditEntry, Page };
+
+export interface TipRecord {
+  tip: Tip;
+  version: number;
+}
+
+export interface ReceiptRecord {
+  selector: string;
+  tipId: string;
+  /** scrypt hash of the whole 16-digit code */
+  hash: string;
+  guard: ReceiptGuard;
+}
+
+/** The receipt selector is already taken (1 in 10⁷ per tip): the use-case draws another code. */
+export class ReceiptCollisionError extends Error {
+  constructor() {
+    super('receipt selector already in use');
+    this.name = 'ReceiptCollisionError';
+  }
+}
+
+export interface TipStore {
+  /**
+   * One transaction: the tip, its receipt item (ReceiptCollisionError if the selector exists), the sealed identity
+   * (identities table, real-name tips only) and the audit entry.
+   */
+  create(input: {
+    tip: Tip;
+    receipt: { selector: string; hash: string };
+    identity?: SealedIdentity;
+    audit: AuditEntry;
+  }): Promise<void>;
+  get(tipId: string): Promise<TipRecord | undefined>;
+  timeline(tipId: string): Promise<TimelineEntry[]>;
+  receipt(selector: string): Promise<ReceiptRecord | undefined>;
+  /** Stores the guard after a wrong code; with `audit` (the lock) in the same transaction. */
+  recordReceiptFailure(selector: string, guard: ReceiptGuard, audit?: AuditEntry): Promise<void>;
+  /** Adds a timeline entry (the tip must exist) with its audit entry, in one transaction. */
+  addEntry(tipId: string, entry: TimelineEntry, audit: AuditEntry): Promise<void>;
+  /** Replaces the tip when it is still at `expectedVersion` (PreconditionFailedError otherwise), with its audit entry. */
+  update(tip: Tip, expectedVersion: number, audit: AuditEntry): Promise<TipRecord>;
+  /** The triage queue: tips in one status, oldest first. */
+  queue(status: TipStatus, query: { limit: number; cursor?: string }): Promise<Page<Tip>>;
+  /** Tips in one status received before `before` (exclusive), oldest first, at most `limit`: an index query. */
+  queueBefore(status: TipStatus, before: string, limit: number): Promise<Tip[]>;
+  /**
+   * ONE transaction: both tips at their expected versions (PreconditionFailedError otherwise), a merge note in each
+   * timeline, and the audit entry.
+   */
+  merge(input: {
+    primary: TipRecord;
+    duplicate: TipRecord;
+    entries: { primary: TimelineEntry; duplicate: TimelineEntry };
+    audit: AuditEntry;
+  }): Promise<void>;
+  sealedIdentity(tipId: string): Promise<SealedIdentity | undefined>;
+  /**
+   * Records an identity opening in ONE transaction: the audit entry, the reporter-visible access entry under the tip,
+   * and the grant on the identity item (open count). Throws when any part fails; the caller then returns nothing.
+   */
+  recordIdentityAccess(
+    tipId: string,
+    entry: Extract<TimelineEntry, { type: 'identity_access' }>,
+    audit: AuditEntry,
+  ): Promise<void>;
+}

@@ -1,0 +1,237 @@
+import { addDays, beijingDate, beijingDayStart, nextWorkingDay } from '../calendar/cn-holidays.ts';
+import type { Location } from '../registry/model.ts';
+import {
+  type AlarmLink,
+  type DuplicateLink,
+  TIP_CATEGORY_LABELS,
+  type Tip,
+  type TipLinks,
+  type TipStatus,
+  type UnitLink,
+} from './model.ts';
+
+/**
+ * Triage, pure: which registry unit a tip names or is nearest to, likely duplicates with their reasons, the merge
+ * rule for the first reporter, and overdue flags. The data comes from index queries behind TriageSources
+ * (shared/adapters/triage-sources.ts); nothing here scans.
+ */
+export const NEAREST_UNIT_MAX_M = 2000;
+export const DUPLICATE_PLACE_DAYS = 3;
+export const DUPLICATE_UNIT_DAYS = 7;
+export const CONCLUSION_DAYS = 60;
+
+export interface UnitCandidate {
+  id: string;
+  name: string;
+  location: Location;
+}
+
+/** What triage reads, each by an index query or a key lookup. */
+export interface TriageSources {
+  enterprise(id: string): Promise<UnitCandidate | undefined>;
+  /** registered enterprises of one township */
+  enterprisesInTownship(townshipId: string): Promise<UnitCandidate[]>;
+  /** open alarms at a unit (USCC) */
+  openAlarms(enterpriseId: string): Promise<AlarmLink[]>;
+  /** tips of one category in one township observed between two days (inclusive, YYYY-MM-DD) */
+  tipsByPlace(category: Tip['category'], townshipId: string, fromDay: string, toDay: string): Promise<Tip[]>;
+  /** tips linked to one unit received at or after `since` (ISO) */
+  tipsByUnit(enterpriseId: string, since: string): Promise<Tip[]>;
+}
+
+/** Great-circle distance in metres (WGS-84 points, spherical earth; ample at county scale). */
+export function haversineMeters(a: Location, b: Location): number {
+  const rad = Math.PI / 180;
+  const dLat = (b.lat - a.lat) * rad;
+  const dLng = (b.lng - a.lng) * rad;
+  const h = Math.sin(dLat / 2) ** 2 + Math.cos(a.lat * rad) * Math.cos(b.lat * rad) * Math.sin(dLng / 2) ** 2;
+  return 2 * 6_371_008.8 * Math.asin(Math.min(1, Math.sqrt(h)));
+}
+
+/** The nearest candidate within `maxM` of the point, or undefined. Ties go to the smaller id (stable). */
+export function nearestUnit(point: Location, candidates: UnitCandidate[], maxM = NEAREST_UNIT_MAX_M) {
+  let best: { unit: UnitCandidate; distanceM: number } | undefined;
+  for (const unit of candidates) {
+    const d = haversineMeters(point, unit.location);
+    if (d > maxM) continue;
+    if (!best || d < best.distanceM || (d === best.distanceM && unit.id < best.unit.id)) {
+      best = { unit, distanceM: d };
+    }
+  }
+  return best;
+}
+
+/** The unit link: the registered unit the tip names, else the nearest registered enterprise within 2 km. */
+export function unitLink(tip: Tip, named: UnitCandidate | undefined, township: UnitCandidate[]): UnitLink | undefined {
+  if (tip.suspectedUnit?.kind === 'registered') {
+    const id = tip.suspectedUnit.enterpriseId;
+    return named
+      ? { enterpriseId: id, name: named.name, basis: 'named', reason: 'named' }
+      : { enterpriseId: id, basis: 'named', reason: 'named, not in the registry' };
+  }
+  if (!tip.location.point) return undefined;
+  const near = nearestUnit(tip.location.point, township);
+  if (!near) return undefined;
+  const distanceM = Math.round(near.distanceM);
+  return {
+    enterpriseId: near.unit.id,
+    name: near.unit.name,
+    basis: 'nearest',
+    distanceM,
+    reason: `nearest, ${distanceM} m`,
+  };
+}
+
+/** The unit a stored tip is linked to (named or nearest). */
+export const linkedUnitId = (tip: Tip): string | undefined =>
+  tip.suspectedUnit?.kind === 'registered' ? tip.suspectedUnit.enterpriseId : tip.links?.unit?.enterpriseId;
+
+const dayDiff = (a: string, b: string) => Math.round(Math.abs(Date.parse(a) - Date.parse(b)) / 86_400_000);
+const observedDay = (t: Tip) => t.observedAt.slice(0, 10);
+
+/**
+ * Likely duplicates of `tip` among candidates found by place (same category + township, observed within ±3 days) and
+ * by unit (same linked unit, received within 7 days). Excludes the tip itself and tips already merged away; the
+ * windows are re-checked here, so candidates may be a superset. Sorted by number of reasons, then oldest first.
+ */
+export function duplicateLinks(tip: Tip, byPlace: Tip[], byUnit: Tip[], unitId?: string): DuplicateLink[] {
+  const found = new Map<string, { other: Tip; reasons: string[] }>();
+  const add = (other: Tip, reason: string) => {
+    if (other.id === tip.id || other.mergedInto) return;
+    const hit = found.get(other.id) ?? { other, reasons: [] };
+    if (!hit.reasons.includes(reason)) hit.reasons.push(reason);
+    found.set(other.id, hit);
+  };
+  for (const other of byPlace) {
+    if (other.category !== tip.category || other.location.townshipId !== tip.location.townshipId) continue;
+    const days = dayDiff(`${observedDay(other)}T00:00:00Z`, `${observedDay(tip)}T00:00:00Z`);
+    if (days > DUPLICATE_PLACE_DAYS) continue;
+    let reason = `same category (${TIP_CATEGORY_LABELS[tip.category]}) in ${tip.location.townshipId}, observed ${
+      days === 0 ? 'the same day' : `${days} day${days > 1 ? 's' : ''} apart`
+    }`;
+    if (tip.location.point && other.location.point) {
+      reason += `, ${Math.round(haversineMeters(tip.location.point, other.location.point))} m apart`;
+    }
+    add(other, reason);
+  }
+  if (unitId) {
+    for (const other of byUnit) {
+      if (linkedUnitId(other) !== unitId) continue;
+      const ms = Math.abs(Date.parse(other.receivedAt) - Date.parse(tip.receivedAt));
+      if (ms > DUPLICATE_UNIT_DAYS * 86_400_000) continue;
+      const days = Math.floor(ms / 86_400_000);
+      add(
+        other,
+        `same unit ${unitId}, received ${days === 0 ? 'within a day' : `${days} day${days > 1 ? 's' : ''} apart`}`,
+      );
+    }
+  }
+  return [...found.values()]
+    .sort((a, b) => b.reasons.length - a.reasons.length || a.other.receivedAt.localeCompare(b.other.receivedAt))
+    .map(({ other, reasons }) => ({
+      tipId: other.id,
+      category: other.category,
+      observedAt: other.observedAt,
+      receivedAt: other.receivedAt,
+      reasons,
+    }));
+}
+
+/** Computes a new tip's links from the sources: index queries only. */
+export async function computeLinks(tip: Tip, sources: TriageSources, now: Date): Promise<TipLinks> {
+  const named = tip.suspectedUnit?.kind === 'registered' ? tip.suspectedUnit.enterpriseId : undefined;
+  const [namedUnit, township] = await Promise.all([
+    named ? sources.enterprise(named) : Promise.resolve(undefined),
+    !named && tip.location.point ? sources.enterprisesInTownship(tip.location.townshipId) : Promise.resolve([]),
+  ]);
+  const unit = unitLink(tip, namedUnit, township);
+  const day = observedDay(tip);
+  const since = new Date(Date.parse(tip.receivedAt) - DUPLICATE_UNIT_DAYS * 86_400_000).toISOString();
+  const [alarms, byPlace, byUnit] = await Promise.all([
+    unit ? sources.openAlarms(unit.enterpriseId) : Promise.resolve([]),
+    sources.tipsByPlace(
+      tip.category,
+      tip.location.townshipId,
+      addDays(day, -DUPLICATE_PLACE_DAYS),
+      addDays(day, DUPLICATE_PLACE_DAYS),
+    ),
+    unit ? sources.tipsByUnit(unit.enterpriseId, since) : Promise.resolve([]),
+  ]);
+  return {
+    computedAt: now.toISOString(),
+    ...(unit ? { unit } : {}),
+    alarms,
+    duplicates: duplicateLinks(tip, byPlace, byUnit, unit?.enterpriseId),
+  };
+}
+
+// ---- merge ----
+
+/** A report that cannot earn first-reporter standing: found untrue. */
+const isValidReport = (t: Tip) => t.status !== 'unsubstantiated';
+
+/** The earliest valid report a tip stands for: its recorded first reporter, or itself. */
+function firstReport(t: Tip): { tipId: string; at: string } | undefined {
+  if (t.firstReporterTipId && t.firstReportedAt) return { tipId: t.firstReporterTipId, at: t.firstReportedAt };
+  return isValidReport(t) ? { tipId: t.id, at: t.receivedAt } : undefined;
+}
+
+/**
+ * Merges `duplicate` into `primary`: the duplicate points to the primary, the primary lists it and keeps the EARLIEST
+ * valid report as first reporter (ties: smaller tip id). Pure; the caller checks both exist and writes both.
+ */
+export function mergeTips(primary: Tip, duplicate: Tip, at: string): { primary: Tip; duplicate: Tip } {
+  const candidates = [firstReport(primary), firstReport(duplicate)].filter(
+    (c): c is { tipId: string; at: string } => c !== undefined,
+  );
+  candidates.sort((a, b) => a.at.localeCompare(b.at) || a.tipId.localeCompare(b.tipId));
+  const first = candidates[0];
+  return {
+    primary: {
+      ...primary,
+      mergedTips: [...(primary.mergedTips ?? []), duplicate.id],
+      ...(first ? { firstReporterTipId: first.tipId, firstReportedAt: first.at } : {}),
+      updatedAt: at,
+    },
+    duplicate: { ...duplicate, mergedInto: primary.id, updatedAt: at },
+  };
+}
+
+// ---- overdue ----
+
+export interface OverdueFlags {
+  /** still `received` after the end of the first working day after the day it was received (Beijing) */
+  triage: boolean;
+  /** no finding (substantiated / unsubstantiated / case opened / closed) within 60 days of receipt */
+  conclusion: boolean;
+}
+
+export const OPEN_STATUSES: readonly TipStatus[] = ['received', 'triaging', 'verifying'];
+
+/** The instant a tip received at `receivedAt` becomes overdue for triage. */
+export function triageDeadline(receivedAt: string): Date {
+  return beijingDayStart(addDays(nextWorkingDay(beijingDate(new Date(receivedAt))), 1));
+}
+
+export function overdueFlags(tip: Tip, now: Date): OverdueFlags {
+  if (tip.mergedInto) return { triage: false, conclusion: false };
+  return {
+    triage: tip.status === 'received' && now.getTime() >= triageDeadline(tip.receivedAt).getTime(),
+    conclusion:
+      OPEN_STATUSES.includes(tip.status) && now.getTime() - Date.parse(tip.receivedAt) > CONCLUSION_DAYS * 86_400_000,
+  };
+}
+
+/**
+ * Upper bounds on receivedAt for the overdue index queries: tips received before `triage` are overdue for triage when
+ * still `received`; tips received before `conclusion` are overdue for a finding when still open. The triage bound is
+ * the start of the latest Beijing day whose deadline has passed, plus one day (exclusive).
+ */
+export function overdueCutoffs(now: Date): { triage: string; conclusion: string } {
+  let day = beijingDate(now);
+  while (triageDeadline(beijingDayStart(day).toISOString()).getTime() > now.getTime()) day = addDays(day, -1);
+  return {
+    triage: beijingDayStart(addDays(day, 1)).toISOString(),
+    conclusion: new Date(now.getTime() - CONCLUSION_DAYS * 86_400_000).toISOString(),
+  };
+}

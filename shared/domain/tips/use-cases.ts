@@ -1,0 +1,448 @@
+import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../errors.ts';
+import type { Role } from '../roles.ts';
+import { EvidenceError, type EvidenceFinalizer, type EvidenceItem } from './evidence-port.ts';
+import {
+  canTransition,
+  type ReporterView,
+  type StaffTipInput,
+  TEXT_LIMITS,
+  TIP_STATUS_LABELS,
+  TIP_TRANSITIONS,
+  type TimelineEntry,
+  type Tip,
+  type TipChannel,
+  type TipInput,
+  type TipStatus,
+} from './model.ts';
+import { type AuditEntry, type Page, ReceiptCollisionError, type TipRecord, type TipStore } from './ports.ts';
+import {
+  afterFailure,
+  formatReceipt,
+  generateReceipt,
+  hashReceipt,
+  isLocked,
+  parseReceipt,
+  verifyReceipt,
+} from './receipt.ts';
+import {
+  computeLinks,
+  mergeTips,
+  OPEN_STATUSES,
+  type OverdueFlags,
+  overdueCutoffs,
+  overdueFlags,
+  type TriageSources,
+} from './triage.ts';
+import type { IdentityVault } from './vault.ts';
+
+/**
+ * Tip use-cases. Public: submit, follow with the receipt, add information, answer a handler's message. Staff: intake
+ * from other channels (same pipeline), the triage queue, reading a tip (never the identity), status changes along
+ * TIP_TRANSITIONS, assignment, messages to the reporter. The reward post alone opens an identity, with a reason; the
+ * opening is recorded (audit + the reporter's access log) before the identity is decrypted and returned.
+ * Every failure to resolve a receipt is the same NotFoundError, whatever the cause.
+ */
+export interface Official {
+  sub: string;
+  name?: string;
+  roles: readonly Role[];
+}
+
+export interface TipDeps {
+  store: TipStore;
+  vault: IdentityVault;
+  evidence: EvidenceFinalizer;
+  now?: () => Date;
+  newId: () => string;
+  /** for tests; defaults to the slow scrypt hash */
+  hashReceipt?: (code: string) => Promise<string>;
+  /** triage link sources (registry, alarms, tips indexes); without them a tip is stored without links */
+  triage?: TriageSources;
+  /** told when link computation fails (the tip is stored anyway, marked incomplete); never given tip content */
+  onTriageError?: (err: unknown) => void;
+}
+
+export type QueuedTip = Tip & { overdue: OverdueFlags };
+
+export interface Submitted {
+  tipId: string;
+  /** the 16-digit receipt, grouped by four: shown once, never stored */
+  receipt: string;
+  status: TipStatus;
+}
+
+/** Future observation times are refused beyond this clock skew. */
+const SKEW_MS = 10 * 60 * 1000;
+const RECEIPT_NOT_FOUND = 'no tip matches this receipt code (查询码无效)';
+
+export class TipService {
+  private readonly now: () => Date;
+  private readonly hash: (code: string) => Promise<string>;
+
+  constructor(private readonly deps: TipDeps) {
+    this.now = deps.now ?? (() => new Date());
+    this.hash = deps.hashReceipt ?? hashReceipt;
+  }
+
+  /** A tip from the public form. */
+  submitTip(input: TipInput): Promise<Submitted> {
+    return this.intake(input, 'web', 'public');
+  }
+
+  /** A tip received by phone, letter, visit or patrol, entered by staff: same pipeline and protections. */
+  staffIntake(input: StaffTipInput, actor: Official): Promise<Submitted> {
+    const { channel, ...tip } = input;
+    return this.intake(tip, channel, actor.sub);
+  }
+
+  /**
+   * A patrol finding turned into a tip (channel `patrol`) by the officer who found it: same pipeline, with the
+   * evidence already sealed under the patrol. The officer is not a citizen reporter: anonymous, no reward standing.
+   */
+  patrolIntake(
+    input: Pick<TipInput, 'category' | 'description' | 'location' | 'observedAt'>,
+    evidence: EvidenceItem[],
+    actor: Official,
+  ): Promise<Submitted> {
+    const tip: TipInput = {
+      ...input,
+      reporter: { kind: 'anonymous' },
+      insider: false,
+      commendationConsent: false,
+      uploadIds: [],
+    };
+    return this.intake(tip, 'patrol', actor.sub, evidence);
+  }
+
+  async followTip(receipt: string | undefined): Promise<ReporterView> {
+    const tipId = await this.resolve(receipt);
+    const found = await this.deps.store.get(tipId);
+    if (!found) throw new NotFoundError(RECEIPT_NOT_FOUND);
+    return reporterView(found.tip, await this.deps.store.timeline(tipId));
+  }
+
+  async addInfo(receipt: string | undefined, text: string, uploadIds: string[]): Promise<ReporterView> {
+    const tipId = await this.resolve(receipt);
+    const found = await this.deps.store.get(tipId);
+    if (!found) throw new NotFoundError(RECEIPT_NOT_FOUND);
+    if (found.tip.status === 'closed') throw new ConflictError('this tip is closed; submit a new tip (线索已办结)');
+    const at = this.now().toISOString();
+    const evidence = await this.finalize(tipId, uploadIds, 'body.uploadIds');
+    const entry: TimelineEntry = { type: 'info', id: this.deps.newId(), at, text, evidence };
+    await this.deps.store.addEntry(
+      tipId,
+      entry,
+      this.audit('reporter', 'tip.info_added', tipId, at, { files: evidence.length }),
+    );
+    return this.followTipById(tipId);
+  }
+
+  async replyToMessage(receipt: string | undefined, text: string): Promise<ReporterView> {
+    const tipId = await this.resolve(receipt);
+    const timeline = await this.deps.store.timeline(tipId);
+    if (!timeline.some((e) => e.type === 'message' && e.from === 'handler')) {
+      throw new ConflictError('there is no message from the handler to answer yet (尚无可回复的消息)');
+    }
+    const at = this.now().toISOString();
+    const entry: TimelineEntry = { type: 'message', id: this.deps.newId(), at, from: 'reporter', text };
+    await this.deps.store.addEntry(tipId, entry, this.audit('reporter', 'tip.reporter_replied', tipId, at));
+    return this.followTipById(tipId);
+  }
+
+  // ---- triage (official roles; the routes check the roles) ----
+
+  /** The queue for one status, oldest first, each tip with its overdue flags. */
+  async queue(status: TipStatus, query: { limit: number; cursor?: string }): Promise<Page<QueuedTip>> {
+    const page = await this.deps.store.queue(status, query);
+    const now = this.now();
+    return { ...page, items: page.items.map((tip) => ({ ...tip, overdue: overdueFlags(tip, now) })) };
+  }
+
+  /**
+   * Overdue tips: still `received` past the triage deadline (1 working day), or open past 60 days. One gsi1 query per
+   * open status, bounded by the receipt-time cutoff; at most `limit` per status, oldest first.
+   */
+  async overdue(limit: number): Promise<QueuedTip[]> {
+    const now = this.now();
+    const cut = overdueCutoffs(now);
+    const pages = await Promise.all(
+      OPEN_STATUSES.map((status) =>
+        this.deps.store.queueBefore(status, status === 'received' ? cut.triage : cut.conclusion, limit),
+      ),
+    );
+    return pages
+      .flat()
+      .map((tip) => ({ ...tip, overdue: overdueFlags(tip, now) }))
+      .filter((t) => t.overdue.triage || t.overdue.conclusion)
+      .sort((a, b) => a.receivedAt.localeCompare(b.receivedAt));
+  }
+
+  /**
+   * An analyst merges a duplicate into a primary tip: the duplicate points to the primary and leaves the queue, the
+   * primary keeps the earliest valid report as first reporter; both timelines note it and the audit entry goes in the
+   * same transaction.
+   */
+  async merge(
+    tipId: string,
+    into: string,
+    reason: string,
+    actor: Official,
+  ): Promise<{ primary: TipRecord; merged: TipRecord }> {
+    if (!actor.roles.includes('analyst')) throw new ForbiddenError('only an analyst (研判员) may merge tips');
+    if (tipId === into) {
+      throw new ValidationError('a tip cannot be merged into itself', [
+        { field: 'body.into', message: 'must be another tip', messageZh: '不能合并到自身' },
+      ]);
+    }
+    const [dup, primary] = await Promise.all([this.deps.store.get(tipId), this.deps.store.get(into)]);
+    if (!dup) throw new NotFoundError(`tip ${tipId} does not exist`);
+    if (!primary) throw new NotFoundError(`tip ${into} does not exist`);
+    if (dup.tip.mergedInto) throw new ConflictError(`tip ${tipId} was already merged into ${dup.tip.mergedInto}`);
+    if (primary.tip.mergedInto) {
+      throw new ConflictError(`tip ${into} was itself merged into ${primary.tip.mergedInto}; merge into that one`);
+    }
+    const at = this.now().toISOString();
+    const by = actor.name ?? actor.sub;
+    const why = reason.trim();
+    const merged = mergeTips(primary.tip, dup.tip, at);
+    const note = (direction: 'merged_into' | 'absorbed', otherTipId: string): TimelineEntry => ({
+      type: 'merge',
+      id: this.deps.newId(),
+      at,
+      actor: by,
+      direction,
+      otherTipId,
+      reason: why,
+    });
+    await this.deps.store.merge({
+      primary: { tip: merged.primary, version: primary.version },
+      duplicate: { tip: merged.duplicate, version: dup.version },
+      entries: { primary: note('absorbed', tipId), duplicate: note('merged_into', into) },
+      audit: this.audit(actor.sub, 'tip.merge', tipId, at, {
+        into,
+        reason: why,
+        firstReporterTipId: merged.primary.firstReporterTipId,
+      }),
+    });
+    return {
+      primary: { tip: merged.primary, version: primary.version + 1 },
+      merged: { tip: merged.duplicate, version: dup.version + 1 },
+    };
+  }
+
+  /** A tip as handlers see it: no identity, no receipt; the timeline includes identity accesses (who, why). */
+  async getTip(tipId: string): Promise<TipRecord & { timeline: TimelineEntry[] }> {
+    const found = await this.deps.store.get(tipId);
+    if (!found) throw new NotFoundError(`tip ${tipId} does not exist`);
+    return { ...found, timeline: await this.deps.store.timeline(tipId) };
+  }
+
+  async setStatus(tipId: string, to: TipStatus, expectedVersion: number | undefined, actor: Official) {
+    const found = await this.existing(tipId, expectedVersion);
+    const from = found.tip.status;
+    if (!canTransition(from, to)) {
+      const allowed = TIP_TRANSITIONS[from];
+      throw new ValidationError(`a tip cannot go from ${from} to ${to}`, [
+        {
+          field: 'body.status',
+          message: allowed.length ? `from ${from} only ${allowed.join(', ')}` : `${from} is final`,
+          messageZh: `线索状态不能从"${TIP_STATUS_LABELS[from]}"改为"${TIP_STATUS_LABELS[to]}"`,
+        },
+      ]);
+    }
+    const at = this.now().toISOString();
+    return this.deps.store.update(
+      { ...found.tip, status: to, updatedAt: at },
+      found.version,
+      this.audit(actor.sub, 'tip.status', tipId, at, { from, to }),
+    );
+  }
+
+  async assign(tipId: string, assignee: string, expectedVersion: number | undefined, actor: Official) {
+    const found = await this.existing(tipId, expectedVersion);
+    const at = this.now().toISOString();
+    return this.deps.store.update(
+      { ...found.tip, assignee, updatedAt: at },
+      found.version,
+      this.audit(actor.sub, 'tip.assign', tipId, at, { assignee }),
+    );
+  }
+
+  async postMessage(tipId: string, text: string, actor: Official): Promise<TimelineEntry> {
+    await this.existing(tipId, undefined);
+    const at = this.now().toISOString();
+    const entry: TimelineEntry = { type: 'message', id: this.deps.newId(), at, from: 'handler', text };
+    await this.deps.store.addEntry(tipId, entry, this.audit(actor.sub, 'tip.message', tipId, at));
+    return entry;
+  }
+
+  /**
+   * The reward post opens a real-name reporter's identity. The grant (audit + reporter-visible access entry) is
+   * written first, in one transaction; only then is the identity decrypted and returned. A failed write returns nothing.
+   */
+  async openIdentity(tipId: string, reason: string, actor: Official) {
+    if (!actor.roles.includes('reward_post')) {
+      throw new ForbiddenError('only the reward post (举报奖励岗) may open a reporter identity');
+    }
+    const why = reason.trim();
+    if (why.length < 4 || why.length > TEXT_LIMITS.reason) {
+      throw new ValidationError('a reason is required', [
+        { field: 'body.reason', message: `4 to ${TEXT_LIMITS.reason} characters`, messageZh: '请填写查看理由' },
+      ]);
+    }
+    const found = await this.deps.store.get(tipId);
+    if (!found) throw new NotFoundError(`tip ${tipId} does not exist`);
+    const sealed = found.tip.reporterKind === 'real_name' ? await this.deps.store.sealedIdentity(tipId) : undefined;
+    if (!sealed) throw new NotFoundError(`tip ${tipId} was submitted anonymously; there is no identity`);
+    const at = this.now().toISOString();
+    const by = actor.name ?? actor.sub;
+    await this.deps.store.recordIdentityAccess(
+      tipId,
+      { type: 'identity_access', id: this.deps.newId(), at, actor: by, role: 'reward_post', reason: why },
+      this.audit(actor.sub, 'tip.identity_opened', tipId, at, { reason: why }),
+    );
+    return { tipId, identity: await this.deps.vault.open(sealed), openedAt: at };
+  }
+
+  // ---- internals ----
+
+  private async intake(
+    input: TipInput,
+    channel: TipChannel,
+    actor: string,
+    sealedEvidence?: EvidenceItem[],
+  ): Promise<Submitted> {
+    const now = this.now();
+    if (Date.parse(input.observedAt) > now.getTime() + SKEW_MS) {
+      throw new ValidationError('the observation time is in the future', [
+        { field: 'body.observedAt', message: 'must not be in the future', messageZh: '发现时间不能晚于现在' },
+      ]);
+    }
+    const tipId = this.deps.newId();
+    const at = now.toISOString();
+    const evidence = sealedEvidence ?? (await this.finalize(tipId, input.uploadIds, 'body.uploadIds'));
+    const identity =
+      input.reporter.kind === 'real_name' ? await this.deps.vault.seal(tipId, input.reporter.identity) : undefined;
+    const tip: Tip = {
+      id: tipId,
+      channel,
+      category: input.category,
+      description: input.description,
+      location: input.location,
+      observedAt: input.observedAt,
+      ...(input.suspectedUnit ? { suspectedUnit: input.suspectedUnit } : {}),
+      reporterKind: input.reporter.kind,
+      insider: input.insider,
+      commendationConsent: input.commendationConsent,
+      evidence,
+      status: 'received',
+      ...(actor === 'public' ? {} : { enteredBy: actor }),
+      receivedAt: at,
+      updatedAt: at,
+    };
+    if (this.deps.triage) {
+      try {
+        tip.links = await computeLinks(tip, this.deps.triage, now);
+      } catch (err) {
+        this.deps.onTriageError?.(err);
+        tip.links = { computedAt: at, alarms: [], duplicates: [], incomplete: true };
+      }
+    }
+    const audit = this.audit(actor, 'tip.submit', tipId, at, { channel, category: input.category });
+    for (let attempt = 0; ; attempt++) {
+      const receipt = generateReceipt();
+      try {
+        await this.deps.store.create({
+          tip,
+          receipt: { selector: receipt.selector, hash: await this.hash(receipt.code) },
+          ...(identity ? { identity } : {}),
+          audit,
+        });
+        return { tipId, receipt: formatReceipt(receipt.code), status: tip.status };
+      } catch (err) {
+        if (!(err instanceof ReceiptCollisionError) || attempt >= 4) throw err;
+      }
+    }
+  }
+
+  /** The tip id behind a receipt, or the one NotFoundError for every kind of miss. */
+  private async resolve(raw: string | undefined): Promise<string> {
+    const receipt = parseReceipt(raw);
+    if (!receipt) throw new NotFoundError(RECEIPT_NOT_FOUND);
+    const record = await this.deps.store.receipt(receipt.selector);
+    const now = this.now();
+    if (!record || isLocked(record.guard, now)) {
+      await verifyReceipt(receipt.code, undefined);
+      throw new NotFoundError(RECEIPT_NOT_FOUND);
+    }
+    if (await verifyReceipt(receipt.code, record.hash)) return record.tipId;
+    const { guard, locked } = afterFailure(record.guard, now);
+    await this.deps.store.recordReceiptFailure(
+      receipt.selector,
+      guard,
+      locked ? this.audit('public', 'tip.receipt_locked', record.tipId, now.toISOString()) : undefined,
+    );
+    throw new NotFoundError(RECEIPT_NOT_FOUND);
+  }
+
+  private async followTipById(tipId: string): Promise<ReporterView> {
+    const found = await this.deps.store.get(tipId);
+    if (!found) throw new NotFoundError(RECEIPT_NOT_FOUND);
+    return reporterView(found.tip, await this.deps.store.timeline(tipId));
+  }
+
+  private async existing(tipId: string, expectedVersion: number | undefined): Promise<TipRecord> {
+    const found = await this.deps.store.get(tipId);
+    if (!found) throw new NotFoundError(`tip ${tipId} does not exist`);
+    if (expectedVersion !== undefined && expectedVersion !== found.version) {
+      throw new ConflictError(`tip ${tipId} is at version ${found.version}, not ${expectedVersion}; reload`);
+    }
+    return found;
+  }
+
+  private async finalize(tipId: string, uploadIds: string[], field: string): Promise<EvidenceItem[]> {
+    if (uploadIds.length === 0) return [];
+    try {
+      return await this.deps.evidence.finalize({ owner: { kind: 'tip', id: tipId }, uploadIds });
+    } catch (err) {
+      if (err instanceof EvidenceError) {
+        const i = uploadIds.indexOf(err.uploadId);
+        throw new ValidationError('an evidence file cannot be accepted', [
+          { field: i >= 0 ? `${field}.${i}` : field, message: err.message, messageZh: '证据文件无法接收' },
+        ]);
+      }
+      throw err;
+    }
+  }
+
+  private audit(
+    actor: string,
+    action: string,
+    tipId: string,
+    at: string,
+    detail?: Record<string, unknown>,
+  ): AuditEntry {
+    return { actor, action, entity: `tip/${tipId}`, at, ...(detail ? { detail } : {}) };
+  }
+}
+
+/** Only what the reporter may see: status, messages, their own additions, and who opened their identity and why. */
+export function reporterView(tip: Tip, timeline: TimelineEntry[]): ReporterView {
+  const view: ReporterView = {
+    tipId: tip.id,
+    status: tip.status,
+    statusLabel: TIP_STATUS_LABELS[tip.status],
+    category: tip.category,
+    receivedAt: tip.receivedAt,
+    messages: [],
+    addedInfo: [],
+    identityAccess: [],
+  };
+  for (const e of timeline) {
+    if (e.type === 'message') view.messages.push({ at: e.at, from: e.from, text: e.text });
+    else if (e.type === 'info') view.addedInfo.push({ at: e.at, text: e.text, files: e.evidence.length });
+    else if (e.type === 'identity_access') view.identityAccess.push({ at: e.at, by: e.actor, reason: e.reason });
+    // merge notes are for handlers only: they name another reporter's tip
+  }
+  return view;
+}
