@@ -20,6 +20,7 @@ export default defineConfig({
         test: {
           name: 'local',
           include: ['test/local/**/*.test.ts'],
+          globalSetup: ['test/local/global-setup.ts'],
           environment: 'node',
           env,
           testTimeout: 60_000,

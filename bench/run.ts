@@ -14,6 +14,7 @@ const BENCHES: { name: string; load: () => Promise<{ run: () => Promise<Record<s
   { name: 'bundleSize', load: () => import('./bundle-size.bench.ts') },
   { name: 'codec', load: () => import('./codec.bench.ts') },
   { name: 'gateway', load: () => import('./gateway.bench.ts') },
+  { name: 'formSize', load: () => import('./form-size.bench.ts') },
 ];
 
 interface Check {

@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { inject } from 'vitest';
 
 /** A temporary folder removed by the returned cleanup. */
 export function tempDir(prefix: string): { dir: string; cleanup: () => void } {
@@ -33,3 +34,6 @@ export const localClientConfig = (endpoint: string) => ({
   endpoint,
   credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
 });
+
+/** The real app's assembly, synthesized once for the whole local suite by global-setup.ts. */
+export const realAppAssembly = (): string => inject('envwatchCdkOut');

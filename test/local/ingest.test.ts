@@ -8,11 +8,10 @@ import { loadOrCreateKeys, signToken } from '../../infra/local/jwt.ts';
 import { type Platform, startPlatform } from '../../infra/local/platform.ts';
 import { freePorts } from '../../infra/local/ports.ts';
 import { localS3ClientConfig } from '../../infra/local/services/s3.ts';
-import { synthEnvWatch } from '../../infra/local/synth.ts';
 import { ENV } from '../../shared/config/env-names.ts';
 import { beijingDate } from '../../shared/domain/archive/record.ts';
 import { encodePacket, isoToBeijing } from '../../shared/domain/hj212/codec.ts';
-import { eventually, localClientConfig, tempDir } from './helpers.ts';
+import { eventually, localClientConfig, realAppAssembly, tempDir } from './helpers.ts';
 
 /**
  * Device ingestion on the embedded platform, from the real synthesized app: devices publish HJ 212 and JSON over MQTT
@@ -23,7 +22,7 @@ const FUNGI = '33112600000000000000FW01'; // json-mqtt device
 
 describe('device ingestion on the local platform', () => {
   const tmp = tempDir('ingest');
-  const cdkOut = `${tmp.dir}/cdk.out`;
+  const cdkOut = realAppAssembly();
   const dataDir = `${tmp.dir}/data`;
   let platform: Platform;
   let token: string;
@@ -43,7 +42,6 @@ describe('device ingestion on the local platform', () => {
   };
 
   beforeAll(async () => {
-    synthEnvWatch(cdkOut);
     platform = await startPlatform({ cdkOut, dataDir, ports: await freePorts() });
     const keys = await loadOrCreateKeys(dataDir);
     const { issuer, audience } = platform.endpoints.auth;

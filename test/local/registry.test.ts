@@ -2,15 +2,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadOrCreateKeys, signToken } from '../../infra/local/jwt.ts';
 import { type Platform, startPlatform } from '../../infra/local/platform.ts';
 import { firstBusyPort, freePorts } from '../../infra/local/ports.ts';
-import { synthEnvWatch } from '../../infra/local/synth.ts';
 import { ENTERPRISES, TOWNSHIPS } from '../../shared/domain/registry/qingyuan-seed.ts';
 import { usccCheckChar } from '../../shared/domain/registry/uscc.ts';
-import { tempDir } from './helpers.ts';
+import { realAppAssembly, tempDir } from './helpers.ts';
 
 /** The registry on the embedded platform, from the real synthesized app: as an official with a token would use it. */
 describe('registry API on the local platform', () => {
   const tmp = tempDir('registry');
-  const cdkOut = `${tmp.dir}/cdk.out`;
+  const cdkOut = realAppAssembly();
   const dataDir = `${tmp.dir}/data`;
   let platform: Platform;
   let admin: string;
@@ -25,7 +24,6 @@ describe('registry API on the local platform', () => {
   };
 
   beforeAll(async () => {
-    synthEnvWatch(cdkOut);
     await start();
   });
 

@@ -2,9 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadOrCreateKeys, signToken } from '../../infra/local/jwt.ts';
 import { type Platform, startPlatform } from '../../infra/local/platform.ts';
 import { freePorts } from '../../infra/local/ports.ts';
-import { synthEnvWatch } from '../../infra/local/synth.ts';
 import { runSimulation, type Simulation } from '../../scripts/simulate/runner.ts';
-import { eventually, tempDir } from './helpers.ts';
+import { eventually, realAppAssembly, tempDir } from './helpers.ts';
 
 /**
  * What a new user does: `npm start`, then `npm run simulate`. Simulated DAQs of the seeded units send over TCP
@@ -21,9 +20,8 @@ describe('simulated devices on the local platform', () => {
   let token: string;
 
   beforeAll(async () => {
-    synthEnvWatch(`${tmp.dir}/cdk.out`);
     platform = await startPlatform({
-      cdkOut: `${tmp.dir}/cdk.out`,
+      cdkOut: realAppAssembly(),
       dataDir: `${tmp.dir}/data`,
       ports: await freePorts(),
     });

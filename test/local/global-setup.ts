@@ -1,0 +1,23 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { TestProject } from 'vitest/node';
+import { synthEnvWatch } from '../../infra/local/synth.ts';
+
+/**
+ * Synthesizes the real EnvWatch app once for the whole local suite (as `npm start` does, bundles included); every test
+ * file that boots the platform from it reads the same assembly (`inject('envwatchCdkOut')`) with its own data folder.
+ */
+declare module 'vitest' {
+  export interface ProvidedContext {
+    envwatchCdkOut: string;
+  }
+}
+
+export default function setup(project: TestProject): () => void {
+  const dir = mkdtempSync(join(tmpdir(), 'envwatch-assembly-'));
+  const cdkOut = join(dir, 'cdk.out');
+  synthEnvWatch(cdkOut);
+  project.provide('envwatchCdkOut', cdkOut);
+  return () => rmSync(dir, { recursive: true, force: true });
+}

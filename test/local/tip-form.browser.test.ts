@@ -1,0 +1,222 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadOrCreateKeys, signToken } from '../../infra/local/jwt.ts';
+import { type Platform, startPlatform } from '../../infra/local/platform.ts';
+import { freePorts } from '../../infra/local/ports.ts';
+import { localS3ClientConfig } from '../../infra/local/services/s3.ts';
+import { contains, jpegWithMetadata } from '../unit/helpers/images.ts';
+import { realAppAssembly, tempDir } from './helpers.ts';
+
+/**
+ * The public tip form in Debian's headless Chromium (playwright-core drives it over CDP) against the embedded platform
+ * booted from the real app, at a 360 px phone width: a real-name tip with a phone photo (EXIF + GPS) is submitted, the
+ * receipt read from the page and followed; an analyst triages and writes without ever seeing the identity; the reward
+ * post opens the identity with a reason and the follow page shows that access. The stored working copy has no EXIF.
+ * Needs /usr/bin/chromium (apt install chromium): without it the test fails, it does not skip.
+ */
+const CHROMIUM = '/usr/bin/chromium';
+const FLAGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--disable-quic',
+  '--no-first-run',
+];
+
+interface TipJson {
+  id: string;
+  description: string;
+  evidence: { kind: string; workingKey?: string; originalKey: string }[];
+}
+
+describe('public tip form in headless Chromium', () => {
+  const tmp = tempDir('tip-form');
+  const identity = { name: '李秀英', phone: '13698765432' };
+  const description = '河边排污口夜里排放黑色废水，气味刺鼻';
+  const analystTexts: string[] = [];
+  const pageErrors: string[] = [];
+  let platform: Platform;
+  let context: BrowserContext;
+  let page: Page;
+  let analyst: string;
+  let rewardPost: string;
+  let receipt: string;
+  let tip: TipJson;
+
+  beforeAll(async () => {
+    if (!existsSync(CHROMIUM)) {
+      throw new Error(`${CHROMIUM} is missing: install Debian's Chromium (apt-get install chromium) to run this test`);
+    }
+    const dataDir = `${tmp.dir}/data`;
+    platform = await startPlatform({
+      cdkOut: realAppAssembly(),
+      dataDir,
+      ports: await freePorts(),
+      webDir: join(import.meta.dirname, '..', '..', 'web', 'public'),
+    });
+    const keys = await loadOrCreateKeys(dataDir);
+    const { issuer, audience } = platform.endpoints.auth;
+    analyst = signToken(keys, { iss: issuer, aud: audience, sub: 'analyst-7', roles: ['analyst'] }, 600);
+    rewardPost = signToken(
+      keys,
+      { iss: issuer, aud: audience, sub: 'reward-7', name: '奖励岗', roles: ['reward_post'] },
+      600,
+    );
+    context = await chromium.launchPersistentContext(`${tmp.dir}/chromium-profile`, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: FLAGS,
+      viewport: { width: 360, height: 740 },
+      locale: 'zh-CN',
+    });
+    page = context.pages()[0] ?? (await context.newPage());
+    page.on('pageerror', (e) => pageErrors.push(e.message));
+    // script errors and CSP violations; a refused request (the 400 below) is not a page error
+    page.on('console', (m) => {
+      if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) pageErrors.push(m.text());
+    });
+  }, 60_000);
+
+  afterAll(async () => {
+    await context?.close();
+    await platform?.stop();
+    tmp.cleanup();
+  });
+
+  const official = async (method: string, path: string, token: string, body?: unknown) => {
+    const res = await fetch(`${platform.endpoints.api}${path}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${token}`,
+        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+      },
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+    });
+    const text = await res.text();
+    if (token === analyst) analystTexts.push(text);
+    return { status: res.status, text, json: JSON.parse(text) as Record<string, unknown> };
+  };
+
+  const follow = async () => {
+    await page.goto(`${platform.endpoints.api}/tip/follow.html`);
+    await page.getByLabel('查询码').fill(receipt);
+    await page.getByRole('button', { name: '查询' }).click();
+    await page.locator('#view').waitFor({ state: 'visible' });
+  };
+
+  it('submits a real-name tip with a phone photo and shows the 16-digit receipt once', async () => {
+    await page.goto(platform.endpoints.web);
+    await page.getByRole('link', { name: '我要举报' }).click();
+    await page.waitForURL('**/tip/');
+    expect(await page.evaluate<number>('document.documentElement.scrollWidth')).toBeLessThanOrEqual(360);
+
+    await page.getByLabel('偷排漏排').check();
+    await page.getByLabel('看到了什么').fill(description);
+    await expect.poll(() => page.locator('#description-count').textContent()).toBe(`${description.length} / 2000 字`);
+    await page.getByLabel('所在乡镇（街道）').selectOption({ label: '竹口镇' });
+    await page.getByLabel('具体地点').fill('竹口镇新窑村溪边');
+    expect(await page.getByLabel('发现时间').inputValue()).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d$/);
+    await page.getByLabel('实名举报（可申请举报奖励）').check();
+    await page.getByLabel('姓名').fill(identity.name);
+    await page.getByLabel('联系电话').fill(identity.phone);
+    await page.getByLabel('同意公开表彰（仅实名举报）').check();
+    await page
+      .getByLabel('照片或视频（可选）')
+      .setInputFiles({ name: 'IMG_2044.JPG', mimeType: 'image/jpeg', buffer: jpegWithMetadata() });
+    await page.locator('#previews img').waitFor();
+    expect(await page.locator('#previews img').getAttribute('src')).toMatch(/^blob:/);
+
+    await page.getByRole('button', { name: '提交举报' }).click();
+    const code = page.locator('#receipt-code');
+    await code.waitFor({ state: 'visible' });
+    const groups = await code.locator('span').allTextContents();
+    expect(groups).toHaveLength(4);
+    for (const g of groups) expect(g).toMatch(/^\d{4}$/);
+    receipt = groups.join('');
+    expect(await page.locator('#receipt').textContent()).toContain('它是查询进度和领取奖励的唯一凭证');
+    expect(await page.locator('#tip-form').isHidden()).toBe(true);
+  });
+
+  it('shows the status 已受理 on the follow page for that receipt', async () => {
+    await follow();
+    expect(await page.locator('#statusLabel').textContent()).toBe('已受理（received）');
+    expect(await page.locator('#category').textContent()).toBe('偷排漏排');
+    expect(await page.locator('#access-empty').isVisible()).toBe(true);
+  });
+
+  it("shows the server's field error next to its input when the time is in the future", async () => {
+    await page.goto(`${platform.endpoints.api}/tip/`);
+    await page.getByLabel('废气').check();
+    await page.getByLabel('看到了什么').fill('<img src=x onerror=alert(1)> 烟囱冒黑烟');
+    await page.getByLabel('所在乡镇（街道）').selectOption('songyuan');
+    await page.getByLabel('具体地点').fill('x'.repeat(5));
+    await page.getByLabel('发现时间').fill('2099-01-01T10:00');
+    await page.getByRole('button', { name: '提交举报' }).click();
+    const err = page.locator('#err-observedAt');
+    await err.waitFor({ state: 'visible' });
+    expect(await err.textContent()).toBe('发现时间不能晚于现在');
+    expect(await page.getByLabel('发现时间').getAttribute('aria-invalid')).toBe('true');
+    expect(await page.getByRole('status').textContent()).toContain('请求参数无效');
+    expect(await page.locator('img[src=x]').count()).toBe(0);
+    expect(await page.locator('#receipt').isHidden()).toBe(true);
+  });
+
+  it('lets an analyst triage and write to the reporter without seeing the identity', async () => {
+    const queue = await official('GET', '/tips?status=received', analyst);
+    expect(queue.status).toBe(200);
+    const found = (queue.json.items as TipJson[]).find((t) => t.description === description);
+    expect(found).toBeDefined();
+    const one = await official('GET', `/tips/${found?.id}`, analyst);
+    expect(one.status).toBe(200);
+    tip = (one.json as { tip: TipJson }).tip;
+    expect(tip.evidence).toHaveLength(1);
+    expect(tip.evidence[0]?.kind).toBe('photo');
+    const msg = await official('POST', `/tips/${tip.id}/messages`, analyst, { text: '请问排放一般在几点？' });
+    expect(msg.status, msg.text).toBe(201);
+
+    await follow();
+    const messages = await page.locator('#messages li').allTextContents();
+    expect(messages).toEqual([expect.stringContaining('请问排放一般在几点？')]);
+    await page.getByLabel('回复办理人员').fill('大约晚上十点以后');
+    await page.getByRole('button', { name: '发送回复' }).click();
+    await expect.poll(() => page.locator('#messages li').count()).toBe(2);
+  });
+
+  it('shows the reporter the reward post opening the identity with a reason', async () => {
+    const opened = await official('POST', `/tips/${tip.id}/identity/open`, rewardPost, { reason: '核实身份发放奖励' });
+    expect(opened.status, opened.text).toBe(200);
+    expect(opened.json).toMatchObject({ identity });
+    await follow();
+    const access = await page.locator('#access li').allTextContents();
+    expect(access).toEqual([expect.stringMatching(/奖励岗.*事由：核实身份发放奖励/)]);
+  });
+
+  it('stores a working copy of the photo without EXIF or GPS, and never shows the identity to the analyst', async () => {
+    const bucket = platform.spec.buckets.find((b) => b.objectLock)?.bucketName;
+    const key = tip.evidence[0]?.workingKey;
+    expect(bucket && key).toBeTruthy();
+    const s3 = new S3Client(localS3ClientConfig(platform.endpoints.s3));
+    const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    const working = Buffer.from((await object.Body?.transformToByteArray()) ?? []);
+    s3.destroy();
+    expect(working.subarray(0, 2).equals(Buffer.from([0xff, 0xd8]))).toBe(true);
+    expect(contains(working, 'Exif\0\0')).toBe(false);
+    expect(contains(working, 'GPS')).toBe(false);
+    expect(working.includes(Buffer.from([0xff, 0xe1]))).toBe(false);
+
+    const again = await official('GET', `/tips/${tip.id}`, analyst);
+    expect(again.status).toBe(200);
+    expect(analystTexts.length).toBeGreaterThan(3);
+    for (const text of analystTexts) {
+      expect(text).not.toContain(identity.name);
+      expect(text).not.toContain(identity.phone);
+    }
+    expect(pageErrors).toEqual([]);
+  });
+});

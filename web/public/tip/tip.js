@@ -1,0 +1,290 @@
+/**
+ * The public tip form: evidence slots (POST /evidence/uploads) → PUT each file to its presigned URL with exactly the
+ * signed headers → POST /tips → the receipt, shown once. Nothing is stored in the browser (no cookies, no storage);
+ * file names are not sent. Limits mirror shared/domain/evidence/model.ts and shared/domain/tips/model.ts.
+ */
+import { api, fieldErrors, problemText } from './common.js';
+
+const MB = 1024 * 1024;
+const TYPES = {
+  'image/jpeg': { kind: 'photo', maxBytes: 15 * MB },
+  'image/png': { kind: 'photo', maxBytes: 15 * MB },
+  'video/mp4': { kind: 'video', maxBytes: 200 * MB },
+  'video/quicktime': { kind: 'video', maxBytes: 200 * MB },
+};
+const MAX_FILES = 10;
+const DESCRIPTION_MAX = 2000;
+
+const $ = (id) => document.getElementById(id);
+const form = $('tip-form');
+const status = $('status');
+const submit = $('submit');
+let point;
+let previewUrls = [];
+
+/** `body.location.address` → the input's id. */
+function fieldId(field) {
+  const f = field.replace(/^body\./, '');
+  if (f.startsWith('location.point')) return 'locate';
+  if (f.startsWith('location.townshipId')) return 'township';
+  if (f.startsWith('location.address')) return 'address';
+  if (f.startsWith('suspectedUnit')) return 'unitName';
+  if (f.startsWith('reporter.identity.')) return f.split('.')[2];
+  if (f.startsWith('reporter')) return 'reporterKind';
+  if (f.startsWith('commendationConsent')) return 'commendation';
+  if (f.startsWith('uploadIds') || f.startsWith('files')) return 'files';
+  const top = f.split('.')[0];
+  return ['category', 'description', 'observedAt'].includes(top) ? top : undefined;
+}
+const errors = fieldErrors(document, fieldId);
+
+function say(text, bad = false) {
+  status.textContent = text;
+  status.classList.toggle('bad', bad);
+}
+
+/** `2026-03-01T22:10` (local) → `2026-03-01T22:10:00+08:00`. */
+function withOffset(local) {
+  const d = new Date(local);
+  if (Number.isNaN(d.getTime())) return '';
+  const off = -d.getTimezoneOffset();
+  const pad = (n) => String(Math.floor(Math.abs(n))).padStart(2, '0');
+  const sign = off >= 0 ? '+' : '-';
+  return `${local.length === 16 ? `${local}:00` : local}${sign}${pad(off / 60)}:${pad(off % 60)}`;
+}
+
+function nowLocal() {
+  const d = new Date();
+  d.setMinutes(d.getMinutes() - d.getTimezoneOffset());
+  return d.toISOString().slice(0, 16);
+}
+
+// --- fields that react ---
+const description = $('description');
+const counter = $('description-count');
+const count = () => {
+  counter.textContent = `${description.value.length} / ${DESCRIPTION_MAX} 字`;
+};
+description.addEventListener('input', count);
+count();
+$('observedAt').value = nowLocal();
+$('observedAt').max = nowLocal();
+
+const commendation = $('commendation');
+function reporterChanged() {
+  const real = form.elements.reporterKind.value === 'real_name';
+  $('identity').hidden = !real;
+  commendation.disabled = !real;
+  if (!real) commendation.checked = false;
+}
+for (const r of form.elements.reporterKind) r.addEventListener('change', reporterChanged);
+reporterChanged();
+
+$('locate').addEventListener('click', () => {
+  const out = $('locate-status');
+  if (!navigator.geolocation) {
+    out.textContent = '此浏览器不支持定位，请填写具体地点。';
+    return;
+  }
+  out.textContent = '正在获取位置…';
+  navigator.geolocation.getCurrentPosition(
+    (pos) => {
+      point = { lat: Math.round(pos.coords.latitude * 1e6) / 1e6, lng: Math.round(pos.coords.longitude * 1e6) / 1e6 };
+      out.textContent = `已获取位置（纬度 ${point.lat.toFixed(4)}，经度 ${point.lng.toFixed(4)}），将随举报提交。`;
+      $('unlocate').hidden = false;
+    },
+    () => {
+      point = undefined;
+      out.textContent = '未能获取位置（可能未允许定位），请填写具体地点。';
+    },
+    { enableHighAccuracy: true, timeout: 15000, maximumAge: 60000 },
+  );
+});
+$('unlocate').addEventListener('click', () => {
+  point = undefined;
+  $('unlocate').hidden = true;
+  $('locate-status').textContent = '不附带位置。';
+});
+
+const filesInput = $('files');
+filesInput.addEventListener('change', () => {
+  for (const u of previewUrls) URL.revokeObjectURL(u);
+  previewUrls = [];
+  const list = $('previews');
+  list.replaceChildren();
+  for (const file of filesInput.files) {
+    const li = document.createElement('li');
+    const type = TYPES[file.type];
+    if (type && file.size <= type.maxBytes) {
+      const url = URL.createObjectURL(file);
+      previewUrls.push(url);
+      const media = document.createElement(type.kind === 'photo' ? 'img' : 'video');
+      media.src = url;
+      if (type.kind === 'photo') media.alt = '';
+      else media.muted = true;
+      li.append(media);
+    }
+    const name = document.createElement('span');
+    name.textContent = `${file.name}（${(file.size / MB).toFixed(1)} MB）`;
+    li.append(name);
+    const problem = fileProblem(file);
+    if (problem) {
+      const bad = document.createElement('span');
+      bad.className = 'bad';
+      bad.textContent = ` ${problem}`;
+      li.append(bad);
+    }
+    list.append(li);
+  }
+});
+
+function fileProblem(file) {
+  const type = TYPES[file.type];
+  if (!type) return '只接受 JPEG、PNG 照片和 MP4、MOV 视频';
+  if (file.size === 0) return '文件是空的';
+  if (file.size > type.maxBytes) return `${type.kind === 'photo' ? '照片' : '视频'}不能超过 ${type.maxBytes / MB} MB`;
+  return '';
+}
+
+// --- checks before anything is sent ---
+function localCheck() {
+  const v = (id) => $(id).value.trim();
+  if (!form.elements.category.value) errors.set('category', '请选择举报类别');
+  if (!v('description')) errors.set('description', '请描述看到的情况');
+  if (!v('township')) errors.set('township', '请选择乡镇（街道）');
+  if (!v('address')) errors.set('address', '请填写具体地点');
+  if (!withOffset($('observedAt').value)) errors.set('observedAt', '请填写发现时间');
+  if (form.elements.reporterKind.value === 'real_name') {
+    if (!v('name')) errors.set('name', '实名举报请填写姓名');
+    if (!/^(1[3-9]\d{9}|0\d{2,3}-?\d{7,8})$/.test(v('phone'))) errors.set('phone', '请填写正确的手机或固定电话号码');
+    if (v('idNumber') && !/^\d{17}[\dXx]$/.test(v('idNumber'))) errors.set('idNumber', '身份证号为18位');
+  }
+  const files = [...filesInput.files];
+  if (files.length > MAX_FILES) errors.set('files', `一次最多上传 ${MAX_FILES} 个文件`);
+  for (const f of files) {
+    const p = fileProblem(f);
+    if (p) errors.set('files', `${f.name}：${p}`);
+  }
+}
+
+function tipBody(uploadIds) {
+  const v = (id) => $(id).value.trim();
+  const real = form.elements.reporterKind.value === 'real_name';
+  const unit = v('unitName');
+  const idNumber = v('idNumber').toUpperCase();
+  return {
+    category: form.elements.category.value,
+    description: v('description'),
+    location: { townshipId: v('township'), address: v('address'), ...(point ? { point } : {}) },
+    observedAt: withOffset($('observedAt').value),
+    ...(unit ? { suspectedUnit: { kind: 'unregistered', name: unit } } : {}),
+    reporter: real
+      ? { kind: 'real_name', identity: { name: v('name'), phone: v('phone'), ...(idNumber ? { idNumber } : {}) } }
+      : { kind: 'anonymous' },
+    insider: $('insider').checked,
+    commendationConsent: real && commendation.checked,
+    uploadIds,
+  };
+}
+
+/** Slots, then one PUT per file with exactly the signed headers. Returns the upload ids, or undefined on failure. */
+async function uploadFiles(files) {
+  if (files.length === 0) return [];
+  say(`正在上传 ${files.length} 个文件…`);
+  const res = await api('POST', '/evidence/uploads', {
+    body: { files: files.map((f) => ({ contentType: f.type, bytes: f.size })) },
+  });
+  if (!res.ok) return fail(res);
+  const slots = res.json.uploads;
+  for (const [i, slot] of slots.entries()) {
+    say(`正在上传第 ${i + 1} / ${files.length} 个文件…`);
+    let put;
+    try {
+      put = await fetch(slot.url, { method: slot.method || 'PUT', headers: slot.headers, body: files[i] });
+    } catch {
+      put = { ok: false };
+    }
+    if (!put.ok) {
+      errors.set('files', `${files[i].name} 上传失败，请重试`);
+      return fail({ status: -1 }, '文件上传失败，请重试。');
+    }
+  }
+  return slots.map((s) => s.uploadId);
+}
+
+function fail(res, text) {
+  const rest = res.json ? errors.show(res.json) : [];
+  const first = errors.first();
+  say([text || problemText(res), ...rest].join(' '), true);
+  if (first) $(first)?.focus();
+  return undefined;
+}
+
+form.addEventListener('submit', async (event) => {
+  event.preventDefault();
+  errors.clear();
+  localCheck();
+  if (errors.first()) {
+    say('请检查标出的内容。', true);
+    $(errors.first())?.focus();
+    return;
+  }
+  submit.disabled = true;
+  try {
+    const uploadIds = await uploadFiles([...filesInput.files]);
+    if (!uploadIds) return;
+    say('正在提交…');
+    const res = await api('POST', '/tips', { body: tipBody(uploadIds) });
+    if (!res.ok) {
+      fail(res);
+      return;
+    }
+    showReceipt(String(res.json.receipt));
+  } finally {
+    submit.disabled = false;
+  }
+});
+
+// focusing a fieldset (category, reporter kind) moves focus to its first control
+for (const id of ['category', 'reporterKind']) {
+  $(id).tabIndex = -1;
+  $(id).addEventListener('focus', () => $(id).querySelector('input')?.focus());
+}
+
+function showReceipt(receipt) {
+  const code = $('receipt-code');
+  const digits = receipt.replace(/\D/g, '');
+  code.replaceChildren(
+    ...(digits.match(/\d{1,4}/g) || []).map((g) => {
+      const s = document.createElement('span');
+      s.textContent = g;
+      return s;
+    }),
+  );
+  code.dataset.receipt = digits;
+  form.reset();
+  for (const u of previewUrls) URL.revokeObjectURL(u);
+  previewUrls = [];
+  $('previews').replaceChildren();
+  point = undefined;
+  form.hidden = true;
+  $('receipt').hidden = false;
+  $('receipt').focus();
+  window.scrollTo(0, 0);
+}
+
+$('copy').addEventListener('click', async () => {
+  const code = $('receipt-code');
+  const out = $('copy-status');
+  try {
+    await navigator.clipboard.writeText(code.dataset.receipt || '');
+    out.textContent = '已复制。请另外抄写保存。';
+  } catch {
+    const range = document.createRange();
+    range.selectNodeContents(code);
+    const sel = window.getSelection();
+    sel.removeAllRanges();
+    sel.addRange(range);
+    out.textContent = '已选中查询码，请长按复制或抄写。';
+  }
+});
