@@ -1,11 +1,11 @@
-import { Stack, Validations } from 'aws-cdk-lib';
 import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
-import { Construct, type IConstruct } from 'constructs';
+import { Construct } from 'constructs';
 import { evidencePublicRoutes } from '../../functions/evidence-public/schema.ts';
 import { ENV } from '../../shared/config/env-names.ts';
 import { EnvWatchFunction } from './envwatch-function.ts';
 import type { EnvWatchHttpApi } from './http-api.ts';
+import { acknowledgeBucketPrefix } from './nag.ts';
 import type { DataTable } from './tables.ts';
 
 /**
@@ -63,27 +63,10 @@ function grantObjects(fn: EnvWatchFunction, bucket: IBucket, prefix: string, act
       new PolicyStatement({ effect: Effect.ALLOW, actions: keyActions, resources: [bucket.encryptionKey.keyArn] }),
     );
   }
-  acknowledgePrefix(fn, bucket, prefix);
-}
-
-/** cdk-nag IAM5 for exactly `<bucket ARN>/<prefix>*`, rendered after reference resolution (as iot-ingest does). */
-function acknowledgePrefix(fn: IConstruct, bucket: IBucket, prefix: string): void {
-  fn.node.addValidation({
-    validate: () => {
-      const arn = Stack.of(fn).resolve(bucket.bucketArn) as unknown;
-      const rendered =
-        typeof arn === 'string'
-          ? arn
-          : arn && typeof arn === 'object' && 'Fn::ImportValue' in arn
-            ? String((arn as Record<string, unknown>)['Fn::ImportValue'])
-            : arn && typeof arn === 'object' && 'Fn::GetAtt' in arn
-              ? `<${((arn as Record<string, unknown>)['Fn::GetAtt'] as string[]).join('.')}>`
-              : JSON.stringify(arn);
-      Validations.of(fn).acknowledge({
-        id: `AwsSolutions-IAM5[Resource::${rendered}/${prefix}*]`,
-        reason: `Evidence objects are one per file under ${prefix}: access is limited to that prefix.`,
-      });
-      return [];
-    },
-  });
+  acknowledgeBucketPrefix(
+    fn,
+    bucket,
+    prefix,
+    `Evidence objects are one per file under ${prefix}: access is limited to that prefix.`,
+  );
 }

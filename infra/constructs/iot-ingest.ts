@@ -1,4 +1,4 @@
-import { Aws, Duration, Stack, Validations } from 'aws-cdk-lib';
+import { Aws, Duration, Validations } from 'aws-cdk-lib';
 import { Effect, type IGrantable, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { CfnTopicRule } from 'aws-cdk-lib/aws-iot';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
@@ -8,6 +8,7 @@ import { Construct } from 'constructs';
 import { ENV } from '../../shared/config/env-names.ts';
 import { ARCHIVE_PREFIX } from '../../shared/domain/archive/record.ts';
 import { EnvWatchFunction } from './envwatch-function.ts';
+import { acknowledgeBucketPrefix } from './nag.ts';
 import type { DataTable } from './tables.ts';
 
 /**
@@ -151,7 +152,12 @@ export function grantArchive(fn: EnvWatchFunction, bucket: IBucket, key: IKey, a
       resources: [key.keyArn],
     }),
   );
-  acknowledgeArchivePrefix(fn, bucket);
+  acknowledgeBucketPrefix(
+    fn,
+    bucket,
+    ARCHIVE_PREFIX,
+    'Archive objects are one per message under raw/<device>/<day>/: access is limited to that prefix.',
+  );
 }
 
 /** sqs:SendMessage on the queue and the exact KMS actions SSE-KMS needs (what grantSendMessages gives, without wildcards). */
@@ -166,30 +172,4 @@ function grantSend(grantee: IGrantable, queue: Queue, key: IKey): void {
       resources: [key.keyArn],
     }),
   );
-}
-
-/**
- * Acknowledges cdk-nag's IAM5 finding for exactly `<bucket ARN>/raw/*` on this function. The finding names the bucket
- * ARN as the template renders it (a cross-stack import), known only once references are resolved: so the
- * acknowledgement is added in a validation hook, which runs after reference resolution and before policy validation.
- */
-function acknowledgeArchivePrefix(fn: EnvWatchFunction, bucket: IBucket): void {
-  fn.node.addValidation({
-    validate: () => {
-      const arn = Stack.of(fn).resolve(bucket.bucketArn) as unknown;
-      const rendered =
-        typeof arn === 'string'
-          ? arn
-          : arn && typeof arn === 'object' && 'Fn::ImportValue' in arn
-            ? String((arn as Record<string, unknown>)['Fn::ImportValue'])
-            : arn && typeof arn === 'object' && 'Fn::GetAtt' in arn
-              ? `<${((arn as Record<string, unknown>)['Fn::GetAtt'] as string[]).join('.')}>`
-              : JSON.stringify(arn);
-      Validations.of(fn).acknowledge({
-        id: `AwsSolutions-IAM5[Resource::${rendered}/${ARCHIVE_PREFIX}*]`,
-        reason: 'Archive objects are one per message under raw/<device>/<day>/: access is limited to that prefix.',
-      });
-      return [];
-    },
-  });
 }
