@@ -1,5 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { ValidationError } from '../domain/errors.ts';
 
 /** One DynamoDB document client per module load (Lambda container); AWS_ENDPOINT_URL_DYNAMODB redirects it locally. */
 export const dynamo = DynamoDBDocumentClient.from(new DynamoDBClient({}), {
@@ -17,6 +18,14 @@ export function decodeCursor(cursor: string | undefined): Record<string, unknown
   } catch {
     return undefined;
   }
+}
+
+/** The ExclusiveStartKey a page cursor stands for; a cursor that is not ours is a 400 on `query.cursor`. */
+export function startKeyOf(cursor: string | undefined): Record<string, unknown> | undefined {
+  if (!cursor) return undefined;
+  const key = decodeCursor(cursor);
+  if (!key) throw new ValidationError('cursor is not valid', [{ field: 'query.cursor', message: 'malformed' }]);
+  return key;
 }
 
 /** True when a transaction or conditional write failed on its condition. */

@@ -1,9 +1,9 @@
 import { type DynamoDBDocumentClient, GetCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
-import { ConflictError, ValidationError } from '../domain/errors.ts';
+import { ConflictError } from '../domain/errors.ts';
 import type { Patrol } from '../domain/patrols/model.ts';
 import type { PatrolStore } from '../domain/patrols/use-cases.ts';
 import type { AuditEntry, Page } from '../domain/registry/store.ts';
-import { decodeCursor, encodeCursor, isConditionFailure } from './dynamodb.ts';
+import { encodeCursor, isConditionFailure, startKeyOf } from './dynamodb.ts';
 import { auditPut } from './registry-store.ts';
 
 /**
@@ -54,10 +54,7 @@ export class DynamoPatrolStore implements PatrolStore {
   }
 
   async bySection(sectionId: string, query: { limit: number; cursor?: string }): Promise<Page<Patrol>> {
-    const start = decodeCursor(query.cursor);
-    if (query.cursor && !start) {
-      throw new ValidationError('cursor is not valid', [{ field: 'query.cursor', message: 'malformed' }]);
-    }
+    const start = startKeyOf(query.cursor);
     const out = await this.db.send(
       new QueryCommand({
         TableName: this.tables.tips,

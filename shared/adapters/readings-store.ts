@@ -6,7 +6,6 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { ChainHeadStore, StoredHead } from '../domain/archive/archive.ts';
-import { ValidationError } from '../domain/errors.ts';
 import type { ReadingQuery, ReadingReader, ReadingStore } from '../domain/ingest/ports.ts';
 import {
   expiresAt,
@@ -18,7 +17,7 @@ import {
   readingIdentity,
   seriesKey,
 } from '../domain/readings/model.ts';
-import { decodeCursor, encodeCursor, isConditionFailure } from './dynamodb.ts';
+import { encodeCursor, isConditionFailure, startKeyOf } from './dynamodb.ts';
 
 /**
  * Readings, device state and archive chain heads on the `readings` table (pk/sk strings, TTL on `expiresAt`):
@@ -135,9 +134,7 @@ export class DynamoReadingStore implements ReadingStore, ReadingReader, ChainHea
   }
 
   async query(q: ReadingQuery): Promise<{ items: Reading[]; cursor?: string }> {
-    const start = decodeCursor(q.cursor);
-    if (q.cursor && !start)
-      throw new ValidationError('cursor is not valid', [{ field: 'query.cursor', message: 'malformed' }]);
+    const start = startKeyOf(q.cursor);
     const out = await this.db.send(
       new QueryCommand({
         TableName: this.table,

@@ -1,5 +1,5 @@
 import { type DynamoDBDocumentClient, GetCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
-import { ConflictError, NotFoundError, PreconditionFailedError, ValidationError } from '../domain/errors.ts';
+import { ConflictError, NotFoundError, PreconditionFailedError } from '../domain/errors.ts';
 import { ulid } from '../domain/ids.ts';
 import type {
   AuditEntry,
@@ -10,7 +10,7 @@ import type {
   RegistryStore,
   Versioned,
 } from '../domain/registry/store.ts';
-import { decodeCursor, encodeCursor, isConditionFailure } from './dynamodb.ts';
+import { encodeCursor, isConditionFailure, startKeyOf } from './dynamodb.ts';
 
 /**
  * The registry on one DynamoDB table.
@@ -68,9 +68,7 @@ export class DynamoRegistryStore implements RegistryStore {
   }
 
   async list<T>(kind: RegistryKind, query: ListQuery): Promise<Page<Versioned<T>>> {
-    const start = decodeCursor(query.cursor);
-    if (query.cursor && !start)
-      throw new ValidationError('cursor is not valid', [{ field: 'query.cursor', message: 'malformed' }]);
+    const start = startKeyOf(query.cursor);
     const out = await this.db.send(
       new QueryCommand(
         query.parent

@@ -5,7 +5,7 @@ import {
   TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { PreconditionFailedError, ValidationError } from '../domain/errors.ts';
+import { PreconditionFailedError } from '../domain/errors.ts';
 import type { TimelineEntry, Tip, TipStatus } from '../domain/tips/model.ts';
 import {
   type AuditEntry,
@@ -18,7 +18,7 @@ import {
 import type { ReceiptGuard } from '../domain/tips/receipt.ts';
 import { linkedUnitId } from '../domain/tips/triage.ts';
 import type { SealedIdentity } from '../domain/tips/vault.ts';
-import { decodeCursor, encodeCursor, isConditionFailure } from './dynamodb.ts';
+import { encodeCursor, isConditionFailure, startKeyOf } from './dynamodb.ts';
 import { auditPut } from './registry-store.ts';
 
 /**
@@ -214,10 +214,7 @@ export class DynamoTipStore implements TipStore {
   }
 
   async queue(status: TipStatus, query: { limit: number; cursor?: string }): Promise<Page<Tip>> {
-    const start = decodeCursor(query.cursor);
-    if (query.cursor && !start) {
-      throw new ValidationError('cursor is not valid', [{ field: 'query.cursor', message: 'malformed' }]);
-    }
+    const start = startKeyOf(query.cursor);
     const out = await this.db.send(
       new QueryCommand({
         TableName: this.tables.tips,
