@@ -234,3 +234,56 @@ describe('tip triage on the local platform', () => {
     ).toBe(404);
   });
 });
+
+describe('spam waves on the local platform', () => {
+  const tmp = tempDir('spam');
+  const dataDir = `${tmp.dir}/data`;
+  let platform: Platform;
+  let analyst: string;
+
+  beforeAll(async () => {
+    platform = await startPlatform({ cdkOut: realAppAssembly(), dataDir, ports: await freePorts() });
+    const keys = await loadOrCreateKeys(dataDir);
+    const { issuer, audience } = platform.endpoints.auth;
+    analyst = signToken(keys, { iss: issuer, aud: audience, sub: 'analyst-2', roles: ['analyst'] }, 600);
+  });
+
+  afterAll(async () => {
+    await platform?.stop();
+    tmp.cleanup();
+  });
+
+  const post = async (description: string) => {
+    const res = await fetch(`${platform.endpoints.api}/tips`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        category: 'water',
+        description,
+        location: { townshipId: 'zuoxi', address: '左溪镇溪边' },
+        observedAt: `${new Date(Date.now() + 8 * 3_600_000 - 60_000).toISOString().slice(0, 19)}+08:00`,
+        reporter: { kind: 'anonymous' },
+      }),
+    });
+    expect(res.status).toBe(201);
+    return (await res.json()) as { tipId: string; receipt: string; status: string };
+  };
+  const queue = async (status: string) => {
+    const res = await fetch(`${platform.endpoints.api}/tips?status=${status}&limit=50`, {
+      headers: { authorization: `Bearer ${analyst}` },
+    });
+    return ((await res.json()) as { items: { id: string }[] }).items.map((t) => t.id);
+  };
+
+  it('holds the third near-identical public tip within the hour for review, without telling the reporter', async () => {
+    const a = await post('左溪镇某厂半夜偷排黄色废水，河水发臭！');
+    const b = await post('左溪镇某厂半夜偷排黄色废水，河水发臭!!');
+    const c = await post('左溪镇某厂半夜偷排黄色废水 河水发臭');
+    const honest = await post('左溪上游养猪场粪水直排入河，已持续一周');
+    expect(c.status).toBe('received');
+    expect(await queue('held')).toEqual([c.tipId]);
+    expect(await queue('received')).toEqual(expect.arrayContaining([a.tipId, b.tipId, honest.tipId]));
+    const follow = await fetch(`${platform.endpoints.api}/tips/follow`, { headers: { 'x-receipt': c.receipt } });
+    expect(((await follow.json()) as { status: string }).status).toBe('received');
+  });
+});

@@ -40,11 +40,12 @@ export type TipChannel = z.infer<typeof TipChannel>;
 export const StaffChannel = z.enum(['phone', 'letter', 'visit', 'patrol']);
 
 export const TipStatus = z
-  .enum(['received', 'triaging', 'verifying', 'substantiated', 'unsubstantiated', 'case_opened', 'closed'])
+  .enum(['received', 'held', 'triaging', 'verifying', 'substantiated', 'unsubstantiated', 'case_opened', 'closed'])
   .describe('线索状态');
 export type TipStatus = z.infer<typeof TipStatus>;
 export const TIP_STATUS_LABELS: Record<TipStatus, string> = {
   received: '已受理',
+  held: '待复核（疑似批量重复）',
   triaging: '研判中',
   verifying: '核查中',
   substantiated: '属实',
@@ -56,6 +57,8 @@ export const TIP_STATUS_LABELS: Record<TipStatus, string> = {
 /** Allowed status changes. `closed` is final; a finding can go back to verifying when new information arrives. */
 export const TIP_TRANSITIONS: Record<TipStatus, readonly TipStatus[]> = {
   received: ['triaging', 'closed'],
+  // held back as part of a wave of near-identical tips: an analyst releases it to triage or dismisses it
+  held: ['triaging', 'unsubstantiated', 'closed'],
   triaging: ['verifying', 'unsubstantiated', 'closed'],
   verifying: ['substantiated', 'unsubstantiated'],
   substantiated: ['case_opened', 'closed', 'verifying'],
@@ -195,11 +198,18 @@ export interface DuplicateLink {
   reasons: string[];
 }
 
+export interface SpamWave {
+  similarTipIds: string[];
+  reason: string;
+}
+
 export interface TipLinks {
   computedAt: string;
   unit?: UnitLink;
   alarms: AlarmLink[];
   duplicates: DuplicateLink[];
+  /** part of a wave of near-identical public tips: the tip is held for review instead of entering the queue */
+  spamWave?: SpamWave;
   /** a source could not be read on intake; the tip was stored anyway */
   incomplete?: boolean;
 }

@@ -3,6 +3,7 @@ import type { Location } from '../registry/model.ts';
 import {
   type AlarmLink,
   type DuplicateLink,
+  type SpamWave,
   TIP_CATEGORY_LABELS,
   type Tip,
   type TipLinks,
@@ -157,11 +158,63 @@ export async function computeLinks(tip: Tip, sources: TriageSources, now: Date):
     ),
     unit ? sources.tipsByUnit(unit.enterpriseId, since) : Promise.resolve([]),
   ]);
+  const wave = tip.channel === 'web' ? spamWave(tip, byPlace) : undefined;
   return {
     computedAt: now.toISOString(),
     ...(unit ? { unit } : {}),
     alarms,
     duplicates: duplicateLinks(tip, byPlace, byUnit, unit?.enterpriseId),
+    ...(wave ? { spamWave: wave } : {}),
+  };
+}
+
+// ---- spam waves ----
+
+/** How alike two descriptions must be (Jaccard over character bigrams of the normalized text) to count as copies. */
+export const SPAM_SIMILARITY = 0.8;
+/** A new public tip is held when at least this many near-identical ones came in within the window before it. */
+export const SPAM_WAVE_MIN_OTHERS = 2;
+export const SPAM_WAVE_WINDOW_MS = 60 * 60_000;
+
+function bigrams(text: string): Set<string> {
+  const norm = text.toLowerCase().replace(/[\s\p{P}\p{S}]+/gu, '');
+  const out = new Set<string>();
+  for (let i = 0; i < norm.length - 1; i++) out.add(norm.slice(i, i + 2));
+  if (norm.length === 1) out.add(norm);
+  return out;
+}
+
+/** Jaccard similarity of two texts' character bigrams, 0–1 (whitespace and punctuation ignored). */
+export function textSimilarity(a: string, b: string): number {
+  const x = bigrams(a);
+  const y = bigrams(b);
+  if (x.size === 0 && y.size === 0) return 1;
+  let shared = 0;
+  for (const g of x) if (y.has(g)) shared++;
+  return shared / (x.size + y.size - shared);
+}
+
+/**
+ * A wave of near-identical public tips: the same category and township (the duplicate-search neighbourhood), received
+ * within the hour before this one, with descriptions at least 80 % alike. Real reporters are not blocked: the tip is
+ * stored and its receipt issued as usual, but it waits in the `held` queue for an analyst instead of the triage queue.
+ * False-positive risk: several honest neighbours reporting the same smoke in the same words; an analyst releases them.
+ */
+export function spamWave(tip: Tip, recent: Tip[]): SpamWave | undefined {
+  const t = Date.parse(tip.receivedAt);
+  const similar = recent.filter(
+    (o) =>
+      o.id !== tip.id &&
+      o.category === tip.category &&
+      o.location.townshipId === tip.location.townshipId &&
+      t - Date.parse(o.receivedAt) >= 0 &&
+      t - Date.parse(o.receivedAt) <= SPAM_WAVE_WINDOW_MS &&
+      textSimilarity(o.description, tip.description) >= SPAM_SIMILARITY,
+  );
+  if (similar.length < SPAM_WAVE_MIN_OTHERS) return undefined;
+  return {
+    similarTipIds: similar.map((o) => o.id),
+    reason: `${similar.length} near-identical tips (≥${SPAM_SIMILARITY * 100}% alike) in the same category and township within the hour before`,
   };
 }
 
@@ -206,7 +259,7 @@ export interface OverdueFlags {
   conclusion: boolean;
 }
 
-export const OPEN_STATUSES: readonly TipStatus[] = ['received', 'triaging', 'verifying'];
+export const OPEN_STATUSES: readonly TipStatus[] = ['received', 'held', 'triaging', 'verifying'];
 
 /** The instant a tip received at `receivedAt` becomes overdue for triage. */
 export function triageDeadline(receivedAt: string): Date {
@@ -216,7 +269,8 @@ export function triageDeadline(receivedAt: string): Date {
 export function overdueFlags(tip: Tip, now: Date): OverdueFlags {
   if (tip.mergedInto) return { triage: false, conclusion: false };
   return {
-    triage: tip.status === 'received' && now.getTime() >= triageDeadline(tip.receivedAt).getTime(),
+    triage:
+      (tip.status === 'received' || tip.status === 'held') && now.getTime() >= triageDeadline(tip.receivedAt).getTime(),
     conclusion:
       OPEN_STATUSES.includes(tip.status) && now.getTime() - Date.parse(tip.receivedAt) > CONCLUSION_DAYS * 86_400_000,
   };

@@ -167,7 +167,11 @@ export class TipService {
     const cut = overdueCutoffs(now);
     const pages = await Promise.all(
       OPEN_STATUSES.map((status) =>
-        this.deps.store.queueBefore(status, status === 'received' ? cut.triage : cut.conclusion, limit),
+        this.deps.store.queueBefore(
+          status,
+          status === 'received' || status === 'held' ? cut.triage : cut.conclusion,
+          limit,
+        ),
       ),
     );
     return pages
@@ -347,6 +351,7 @@ export class TipService {
         this.deps.onTriageError?.(err);
         tip.links = { computedAt: at, alarms: [], duplicates: [], incomplete: true };
       }
+      if (tip.links.spamWave) tip.status = 'held';
     }
     const audit = this.audit(actor, 'tip.submit', tipId, at, { channel, category: input.category });
     for (let attempt = 0; ; attempt++) {
@@ -358,7 +363,8 @@ export class TipService {
           ...(identity ? { identity } : {}),
           audit,
         });
-        return { tipId, receipt: formatReceipt(receipt.code), status: tip.status };
+        // the reporter sees 'received' even when the tip is held back in a suspected spam wave
+        return { tipId, receipt: formatReceipt(receipt.code), status: tip.status === 'held' ? 'received' : tip.status };
       } catch (err) {
         if (!(err instanceof ReceiptCollisionError) || attempt >= 4) throw err;
       }
@@ -430,8 +436,9 @@ export class TipService {
 export function reporterView(tip: Tip, timeline: TimelineEntry[]): ReporterView {
   const view: ReporterView = {
     tipId: tip.id,
-    status: tip.status,
-    statusLabel: TIP_STATUS_LABELS[tip.status],
+    // a reporter is never told their tip was held as part of a suspected spam wave
+    status: tip.status === 'held' ? 'received' : tip.status,
+    statusLabel: TIP_STATUS_LABELS[tip.status === 'held' ? 'received' : tip.status],
     category: tip.category,
     receivedAt: tip.receivedAt,
     messages: [],

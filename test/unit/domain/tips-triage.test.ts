@@ -9,7 +9,9 @@ import {
   nearestUnit,
   overdueCutoffs,
   overdueFlags,
+  spamWave,
   type TriageSources,
+  textSimilarity,
   triageDeadline,
   type UnitCandidate,
   unitLink,
@@ -226,5 +228,46 @@ describe('overdue flags', () => {
     expect(overdueFlags(justBefore, now).triage).toBe(true);
     expect(overdueFlags(justAfter, now).triage).toBe(false);
     expect(cut.conclusion).toBe('2026-08-09T02:00:00.000Z');
+  });
+});
+
+describe('spam waves', () => {
+  const base = (id: string, description: string, minutesAgo: number, over: Partial<Tip> = {}): Tip =>
+    ({
+      id,
+      channel: 'web',
+      category: 'water',
+      description,
+      location: { townshipId: 'zuoxi', address: '左溪镇' },
+      observedAt: '2026-11-29T08:00:00+08:00',
+      reporterKind: 'anonymous',
+      insider: false,
+      commendationConsent: false,
+      evidence: [],
+      status: 'received',
+      receivedAt: new Date(Date.parse('2026-11-29T02:00:00Z') - minutesAgo * 60_000).toISOString(),
+      updatedAt: '2026-11-29T02:00:00Z',
+      ...over,
+    }) as Tip;
+  const text = '左溪镇某厂半夜偷排黄色废水，河水发臭！';
+
+  it('scores copies that differ only in punctuation and spacing as alike, other reports as different', () => {
+    expect(textSimilarity(text, '左溪镇某厂半夜偷排黄色废水 河水发臭')).toBe(1);
+    expect(textSimilarity(text, '左溪上游养猪场粪水直排入河，已持续一周')).toBeLessThan(0.3);
+  });
+
+  it('holds a tip when two near-identical ones came within the hour before it', () => {
+    const tip = base('T3', text, 0);
+    const wave = spamWave(tip, [base('T1', text, 30), base('T2', `${text}!`, 10)]);
+    expect(wave?.similarTipIds).toEqual(['T1', 'T2']);
+    expect(wave?.reason).toMatch(/2 near-identical tips/);
+  });
+
+  it('does not hold a tip for one copy, for copies older than an hour, or for another township', () => {
+    const tip = base('T3', text, 0);
+    expect(spamWave(tip, [base('T1', text, 30)])).toBeUndefined();
+    expect(spamWave(tip, [base('T1', text, 90), base('T2', text, 70)])).toBeUndefined();
+    const elsewhere = { location: { townshipId: 'hedi', address: '荷地镇' } } as Partial<Tip>;
+    expect(spamWave(tip, [base('T1', text, 30, elsewhere), base('T2', text, 10, elsewhere)])).toBeUndefined();
   });
 });
