@@ -71,18 +71,7 @@ export class DynamoPatrolStore implements PatrolStore {
   }
 
   async lastEndedAt(sectionId: string): Promise<string | undefined> {
-    const out = await this.db.send(
-      new QueryCommand({
-        TableName: this.tables.tips,
-        IndexName: 'gsi1',
-        KeyConditionExpression: 'gsi1pk = :p',
-        ExpressionAttributeValues: { ':p': patrolKeys.partition({ sectionId }) },
-        ScanIndexForward: false,
-        Limit: 1,
-      }),
-    );
-    const patrol = out.Items?.[0]?.patrol as Patrol | undefined;
-    return patrol?.endedAt;
+    return (await this.bySection(sectionId, { limit: 1 })).items[0]?.endedAt;
   }
 
   async markFindingTip(patrolId: string, n: number, tipId: string, audit: AuditEntry): Promise<void> {
