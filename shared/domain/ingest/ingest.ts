@@ -46,9 +46,10 @@ export interface IngestDeps {
   retention: RetentionPolicy;
 }
 
-const toIso = (at: string | number): string => new Date(at).toISOString();
+export const toIso = (at: string | number): string => new Date(at).toISOString();
 
-type Verdict = {
+/** What the platform makes of one envelope: accepted or not, why, and the normalized readings. */
+export type Verdict = {
   accepted: boolean;
   reason?: string;
   detail?: string;
@@ -66,7 +67,7 @@ export class IngestService {
   async ingest(envelope: IngestEnvelope): Promise<IngestOutcome> {
     const receivedAt = toIso(envelope.receivedAt);
     const raw = Buffer.from(envelope.raw, 'base64');
-    const verdict = await this.judge(envelope, raw, receivedAt);
+    const verdict = await judgeEnvelope(envelope, raw, receivedAt, this.deps.devices);
     const chain = chainFor(verdict.device?.mn, verdict.device !== undefined);
     const appended = await this.deps.archive.append(chain, {
       mn: verdict.claimedMn,
@@ -106,143 +107,148 @@ export class IngestService {
       : false;
     return { ...outcome, readings: readings.length, stored, duplicates, stateUpdated };
   }
+}
 
-  private async judge(envelope: IngestEnvelope, raw: Buffer, receivedAt: string): Promise<Verdict> {
-    const topicMn = envelope.mn;
-    const at = { source: envelope.source, receivedAt };
-    if (envelope.source === 'mqtt-json') {
-      const device = await this.deps.devices.get(topicMn);
-      let json: unknown;
-      try {
-        json = JSON.parse(raw.toString('utf8'));
-      } catch (err) {
-        return {
-          accepted: false,
-          reason: 'bad-json',
-          detail: err instanceof Error ? err.message : 'not JSON',
-          claimedMn: topicMn,
-          ...dev(device),
-        };
-      }
-      const parsed = JsonTelemetry.safeParse(json);
-      if (!parsed.success) {
-        const detail = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
-        return { accepted: false, reason: 'invalid-telemetry', detail, claimedMn: topicMn, ...dev(device) };
-      }
-      if (!device)
-        return { accepted: false, reason: 'unknown-mn', detail: `MN ${topicMn} is not registered`, claimedMn: topicMn };
-      const normalized = normalizeJson(parsed.data, device, at);
-      if (!normalized.ok)
-        return { accepted: false, reason: normalized.reason, detail: normalized.detail, claimedMn: topicMn, device };
-      return { accepted: true, claimedMn: topicMn, device, normalized, cn: parsed.data.cn };
-    }
-
-    if (envelope.kind === 'split-message') return this.judgeSplitMessage(envelope, raw);
-    // HJ 212 (MQTT, or TCP through the gateway): decode the exact bytes again; the codec is pure and cheap
-    const decoded = decodeFrame(raw);
-    const packetMn = decoded.ok ? decoded.packet.mn : decoded.header.mn;
-    const claimedMn = envelope.source === 'tcp-gateway' ? (packetMn ?? topicMn) : topicMn;
-    const device = await this.deps.devices.get(claimedMn);
-    if (envelope.source === 'tcp-gateway' && envelope.accepted === false) {
+export async function judgeEnvelope(
+  envelope: IngestEnvelope,
+  raw: Buffer,
+  receivedAt: string,
+  devices: DeviceDirectory,
+): Promise<Verdict> {
+  const topicMn = envelope.mn;
+  const at = { source: envelope.source, receivedAt };
+  if (envelope.source === 'mqtt-json') {
+    const device = await devices.get(topicMn);
+    let json: unknown;
+    try {
+      json = JSON.parse(raw.toString('utf8'));
+    } catch (err) {
       return {
         accepted: false,
-        reason: envelope.reason ?? 'gateway-rejected',
-        ...(envelope.detail !== undefined ? { detail: envelope.detail } : {}),
-        claimedMn,
+        reason: 'bad-json',
+        detail: err instanceof Error ? err.message : 'not JSON',
+        claimedMn: topicMn,
         ...dev(device),
       };
     }
-    if (!decoded.ok)
-      return { accepted: false, reason: decoded.reason, detail: decoded.detail, claimedMn, ...dev(device) };
-    const packet = decoded.packet;
-    if (packet.mn !== topicMn && !(envelope.source === 'tcp-gateway' && topicMn === 'unknown')) {
-      return {
-        accepted: false,
-        reason: 'mn-mismatch',
-        detail: `the packet says MN ${packet.mn} but arrived for ${topicMn}`,
-        claimedMn,
-        ...dev(device),
-        cn: packet.cn,
-      };
+    const parsed = JsonTelemetry.safeParse(json);
+    if (!parsed.success) {
+      const detail = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+      return { accepted: false, reason: 'invalid-telemetry', detail, claimedMn: topicMn, ...dev(device) };
     }
     if (!device)
-      return {
-        accepted: false,
-        reason: 'unknown-mn',
-        detail: `MN ${claimedMn} is not registered`,
-        claimedMn,
-        cn: packet.cn,
-      };
-    if (packet.split) {
-      // one part of a split message: archived as received; its readings come from the reassembled message
-      const detail = `split part ${packet.pno}/${packet.pnum}; readings come from the reassembled message`;
-      return { accepted: true, claimedMn, device, cn: packet.cn, detail, warnings: packet.warnings };
-    }
-    const normalized = normalizePacket(packet, device, at);
+      return { accepted: false, reason: 'unknown-mn', detail: `MN ${topicMn} is not registered`, claimedMn: topicMn };
+    const normalized = normalizeJson(parsed.data, device, at);
     if (!normalized.ok)
-      return {
-        accepted: false,
-        reason: normalized.reason,
-        detail: normalized.detail,
-        claimedMn,
-        device,
-        cn: packet.cn,
-      };
-    return { accepted: true, claimedMn, device, normalized, cn: packet.cn, warnings: packet.warnings };
+      return { accepted: false, reason: normalized.reason, detail: normalized.detail, claimedMn: topicMn, device };
+    return { accepted: true, claimedMn: topicMn, device, normalized, cn: parsed.data.cn };
   }
 
-  /** A gateway-reassembled split message: decode each part's segment, merge, normalize (parts' CRCs were checked). */
-  private async judgeSplitMessage(envelope: IngestEnvelope, raw: Buffer): Promise<Verdict> {
-    const at = { source: envelope.source, receivedAt: toIso(envelope.receivedAt) };
-    const reassembler = new SplitReassembler();
-    let complete: Hj212Packet | undefined;
-    for (const segment of raw.toString('utf8').split('\n')) {
-      const part = decodeSegment(segment);
-      if (!part.ok)
-        return {
-          accepted: false,
-          reason: 'malformed-split',
-          detail: `${part.reason}: ${part.detail}`,
-          claimedMn: envelope.mn,
-        };
-      complete = reassembler.add(part.packet, 0).complete ?? complete;
-    }
-    if (!complete)
+  if (envelope.kind === 'split-message') return judgeSplitMessage(envelope, raw, devices);
+  // HJ 212 (MQTT, or TCP through the gateway): decode the exact bytes again; the codec is pure and cheap
+  const decoded = decodeFrame(raw);
+  const packetMn = decoded.ok ? decoded.packet.mn : decoded.header.mn;
+  const claimedMn = envelope.source === 'tcp-gateway' ? (packetMn ?? topicMn) : topicMn;
+  const device = await devices.get(claimedMn);
+  if (envelope.source === 'tcp-gateway' && envelope.accepted === false) {
+    return {
+      accepted: false,
+      reason: envelope.reason ?? 'gateway-rejected',
+      ...(envelope.detail !== undefined ? { detail: envelope.detail } : {}),
+      claimedMn,
+      ...dev(device),
+    };
+  }
+  if (!decoded.ok)
+    return { accepted: false, reason: decoded.reason, detail: decoded.detail, claimedMn, ...dev(device) };
+  const packet = decoded.packet;
+  if (packet.mn !== topicMn && !(envelope.source === 'tcp-gateway' && topicMn === 'unknown')) {
+    return {
+      accepted: false,
+      reason: 'mn-mismatch',
+      detail: `the packet says MN ${packet.mn} but arrived for ${topicMn}`,
+      claimedMn,
+      ...dev(device),
+      cn: packet.cn,
+    };
+  }
+  if (!device)
+    return {
+      accepted: false,
+      reason: 'unknown-mn',
+      detail: `MN ${claimedMn} is not registered`,
+      claimedMn,
+      cn: packet.cn,
+    };
+  if (packet.split) {
+    // one part of a split message: archived as received; its readings come from the reassembled message
+    const detail = `split part ${packet.pno}/${packet.pnum}; readings come from the reassembled message`;
+    return { accepted: true, claimedMn, device, cn: packet.cn, detail, warnings: packet.warnings };
+  }
+  const normalized = normalizePacket(packet, device, at);
+  if (!normalized.ok)
+    return {
+      accepted: false,
+      reason: normalized.reason,
+      detail: normalized.detail,
+      claimedMn,
+      device,
+      cn: packet.cn,
+    };
+  return { accepted: true, claimedMn, device, normalized, cn: packet.cn, warnings: packet.warnings };
+}
+
+/** A gateway-reassembled split message: decode each part's segment, merge, normalize (parts' CRCs were checked). */
+async function judgeSplitMessage(envelope: IngestEnvelope, raw: Buffer, devices: DeviceDirectory): Promise<Verdict> {
+  const at = { source: envelope.source, receivedAt: toIso(envelope.receivedAt) };
+  const reassembler = new SplitReassembler();
+  let complete: Hj212Packet | undefined;
+  for (const segment of raw.toString('utf8').split('\n')) {
+    const part = decodeSegment(segment);
+    if (!part.ok)
       return {
         accepted: false,
         reason: 'malformed-split',
-        detail: 'the parts do not make a whole message',
+        detail: `${part.reason}: ${part.detail}`,
         claimedMn: envelope.mn,
       };
-    const device = await this.deps.devices.get(complete.mn);
-    if (!device || complete.mn !== envelope.mn) {
-      return {
-        accepted: false,
-        reason: device ? 'mn-mismatch' : 'unknown-mn',
-        detail: `MN ${complete.mn}`,
-        claimedMn: envelope.mn,
-        ...dev(device),
-      };
-    }
-    const normalized = normalizePacket(complete, device, at);
-    if (!normalized.ok)
-      return {
-        accepted: false,
-        reason: normalized.reason,
-        detail: normalized.detail,
-        claimedMn: complete.mn,
-        device,
-        cn: complete.cn,
-      };
+    complete = reassembler.add(part.packet, 0).complete ?? complete;
+  }
+  if (!complete)
     return {
-      accepted: true,
-      claimedMn: complete.mn,
-      device,
-      normalized,
-      cn: complete.cn,
-      detail: envelope.detail ?? 'reassembled split message',
+      accepted: false,
+      reason: 'malformed-split',
+      detail: 'the parts do not make a whole message',
+      claimedMn: envelope.mn,
+    };
+  const device = await devices.get(complete.mn);
+  if (!device || complete.mn !== envelope.mn) {
+    return {
+      accepted: false,
+      reason: device ? 'mn-mismatch' : 'unknown-mn',
+      detail: `MN ${complete.mn}`,
+      claimedMn: envelope.mn,
+      ...dev(device),
     };
   }
+  const normalized = normalizePacket(complete, device, at);
+  if (!normalized.ok)
+    return {
+      accepted: false,
+      reason: normalized.reason,
+      detail: normalized.detail,
+      claimedMn: complete.mn,
+      device,
+      cn: complete.cn,
+    };
+  return {
+    accepted: true,
+    claimedMn: complete.mn,
+    device,
+    normalized,
+    cn: complete.cn,
+    detail: envelope.detail ?? 'reassembled split message',
+  };
 }
 
 const dev = (device: DeviceRef | undefined) => (device ? { device } : {});

@@ -87,6 +87,12 @@ export function normalizeJson(msg: JsonTelemetry, device: DeviceRef, at: Receive
   const readings: Reading[] = [];
   for (const [sent, v] of Object.entries(msg.values)) {
     const code = toCurrentCode(sent);
+    if (ENERGY_INFO.test(code)) {
+      // a current / power meter (i332xx) or production load (i33400): a field-information reading, like HJ 212's -Info
+      const n = v.rtd ?? v.avg;
+      if (n !== undefined) readings.push({ ...base, pollutant: code, subject: 'info', values: { info: n } });
+      continue;
+    }
     const values: ReadingValues = {};
     if (v.rtd !== undefined) values.rtd = v.rtd;
     if (v.avg !== undefined) values.avg = v.avg;

@@ -188,6 +188,21 @@ export const Device = z.object({
     hourly: z.boolean().default(true),
   }),
   model: text(60).optional(),
+  /**
+   * Production and treatment equipment this device reports (treatment-facility current monitoring, for units under
+   * simplified permit management): HJ 212 facilities `SBx` (status from `SBx-RS`) or current / power meters `i332xx`.
+   */
+  equipment: z
+    .array(
+      z.object({
+        code: z.string().regex(/^(SB\w{1,8}|[iI]33[2-4]\d{2})$/, 'SBx facility or i332xx meter code'),
+        role: z.enum(['production', 'treatment']).describe('生产设施 / 治污设施'),
+        name: text(40),
+        runningAbove: z.number().nonnegative().optional().describe('meters: running at or above this (A or kW)'),
+      }),
+    )
+    .max(20)
+    .optional(),
   installedAt: z.iso.date().optional(),
   status: z.enum(['active', 'maintenance', 'retired']).default('active'),
 });

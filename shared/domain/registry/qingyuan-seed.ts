@@ -250,6 +250,10 @@ export const DEVICES: DeviceInput[] = [
     protocol: 'hj212-2017',
     pollutants: ['w00000', 'w01001', 'w01012', 'w01018', 'w21003'],
     intervals: water,
+    equipment: [
+      { code: 'SB1', role: 'production', name: '竹材蒸煮线' },
+      { code: 'SB2', role: 'treatment', name: '污水处理站' },
+    ],
     status: 'active',
     password: SEED_DEVICE_PASSWORD,
   },
@@ -261,6 +265,10 @@ export const DEVICES: DeviceInput[] = [
     protocol: 'json-mqtt',
     pollutants: ['w00000', 'w01001', 'w01018', 'w21003'],
     intervals: water,
+    equipment: [
+      { code: 'SB1', role: 'production', name: '菌棒灭菌生产线' },
+      { code: 'i33200', role: 'treatment', name: '污水处理曝气风机电流', runningAbove: 5 },
+    ],
     status: 'active',
     password: SEED_DEVICE_PASSWORD,
   },

@@ -117,6 +117,20 @@ describe('normalizeJson', () => {
     expect(byCode.w21003?.sentCode).toBe('060');
     expect(byCode.SB1?.values).toEqual({ rs: 1 });
   });
+
+  it('keeps a current meter (i332xx) in JSON telemetry as an info reading, not a pollutant', () => {
+    const msg = JsonTelemetry.parse({
+      cn: '2011',
+      dataTime: '2026-11-29T16:00:30+08:00',
+      values: { w01018: { rtd: 40 }, i33200: { rtd: 1.2 } },
+    });
+    const r = normalizeJson(msg, device, { source: 'mqtt-json', receivedAt: '2026-11-29T08:00:31.000Z' });
+    if (!r.ok) throw new Error('refused');
+    const meter = r.readings.find((x) => x.pollutant === 'i33200');
+    expect(meter).toMatchObject({ subject: 'info', values: { info: 1.2 } });
+    expect(meter?.flag).toBeUndefined();
+    expect(r.readings.find((x) => x.pollutant === 'w01018')?.subject).toBe('pollutant');
+  });
 });
 
 describe('reading identity and retention', () => {
