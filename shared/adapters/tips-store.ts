@@ -53,15 +53,16 @@ export function tipIndexKeys(tip: Tip): Record<string, string> {
   };
 }
 
+/** The stored item of a tip at a version: its key, its index keys and the tip. The one shape every write uses. */
+export function tipItem(tip: Tip, version: number) {
+  return { ...tipKeys.tip(tip.id), ...tipIndexKeys(tip), kind: 'tip', tip, version };
+}
+
 export class DynamoTipStore implements TipStore {
   constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly tables: { tips: string; identities: string; audit: string },
   ) {}
-
-  private tipItem(tip: Tip, version: number) {
-    return { ...tipKeys.tip(tip.id), ...tipIndexKeys(tip), kind: 'tip', tip, version };
-  }
 
   async create(input: {
     tip: Tip;
@@ -75,7 +76,7 @@ export class DynamoTipStore implements TipStore {
       await this.db.send(
         new TransactWriteCommand({
           TransactItems: [
-            { Put: { TableName: this.tables.tips, Item: this.tipItem(tip, 1), ConditionExpression: notExists } },
+            { Put: { TableName: this.tables.tips, Item: tipItem(tip, 1), ConditionExpression: notExists } },
             {
               Put: {
                 TableName: this.tables.tips,
@@ -196,7 +197,7 @@ export class DynamoTipStore implements TipStore {
             {
               Put: {
                 TableName: this.tables.tips,
-                Item: this.tipItem(tip, version),
+                Item: tipItem(tip, version),
                 ConditionExpression: 'version = :v',
                 ExpressionAttributeValues: { ':v': expectedVersion },
               },
@@ -252,7 +253,7 @@ export class DynamoTipStore implements TipStore {
     const put = (r: TipRecord) => ({
       Put: {
         TableName: this.tables.tips,
-        Item: this.tipItem(r.tip, r.version + 1),
+        Item: tipItem(r.tip, r.version + 1),
         ConditionExpression: 'version = :v',
         ExpressionAttributeValues: { ':v': r.version },
       },

@@ -14,7 +14,8 @@ import { realAppAssembly, tempDir } from './helpers.ts';
  * The public tip form in Debian's headless Chromium (playwright-core drives it over CDP) against the embedded platform
  * booted from the real app, at a 360 px phone width: a real-name tip with a phone photo (EXIF + GPS) is submitted, the
  * receipt read from the page and followed; an analyst triages and writes without ever seeing the identity; the reward
- * post opens the identity with a reason and the follow page shows that access. The stored working copy has no EXIF.
+ * post opens the identity with a reason and the follow page shows that access. The reporter then adds a note and a
+ * photo on the follow page (补充材料), which the analyst sees with its own working copy. Stored working copies have no EXIF.
  * Needs /usr/bin/chromium (apt install chromium): without it the test fails, it does not skip.
  */
 const CHROMIUM = '/usr/bin/chromium';
@@ -29,10 +30,22 @@ const FLAGS = [
   '--no-first-run',
 ];
 
+interface EvidenceJson {
+  kind: string;
+  workingKey?: string;
+  originalKey: string;
+}
+
 interface TipJson {
   id: string;
   description: string;
-  evidence: { kind: string; workingKey?: string; originalKey: string }[];
+  evidence: EvidenceJson[];
+}
+
+interface TimelineJson {
+  type: string;
+  text?: string;
+  evidence?: EvidenceJson[];
 }
 
 describe('public tip form in headless Chromium', () => {
@@ -101,6 +114,20 @@ describe('public tip form in headless Chromium', () => {
     const text = await res.text();
     if (token === analyst) analystTexts.push(text);
     return { status: res.status, text, json: JSON.parse(text) as Record<string, unknown> };
+  };
+
+  /** The working copy of a photo, from the sealed evidence bucket: a JPEG with no EXIF, GPS or APP1 segment left. */
+  const expectStrippedWorkingCopy = async (key: string | undefined) => {
+    const bucket = platform.spec.buckets.find((b) => b.objectLock)?.bucketName;
+    expect(bucket && key).toBeTruthy();
+    const s3 = new S3Client(localS3ClientConfig(platform.endpoints.s3));
+    const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    const working = Buffer.from((await object.Body?.transformToByteArray()) ?? []);
+    s3.destroy();
+    expect(working.subarray(0, 2).equals(Buffer.from([0xff, 0xd8]))).toBe(true);
+    expect(contains(working, 'Exif\0\0')).toBe(false);
+    expect(contains(working, 'GPS')).toBe(false);
+    expect(working.includes(Buffer.from([0xff, 0xe1]))).toBe(false);
   };
 
   const follow = async () => {
@@ -197,18 +224,53 @@ describe('public tip form in headless Chromium', () => {
     expect(access).toEqual([expect.stringMatching(/奖励岗.*事由：核实身份发放奖励/)]);
   });
 
+  it("shows the server's refusal of a file that is not what it claims next to the file field, storing nothing", async () => {
+    await follow();
+    const note = page.getByLabel('补充说明');
+    await note.fill('又看到排放了');
+    await page
+      .getByLabel('照片或视频（可选）')
+      .setInputFiles({ name: 'fake.jpg', mimeType: 'image/jpeg', buffer: Buffer.from('this is not a photo at all') });
+    await page.getByRole('button', { name: '提交补充材料' }).click();
+    const err = page.locator('#err-infoFiles');
+    await err.waitFor({ state: 'visible' });
+    expect(await err.textContent()).toBe('证据文件无法接收');
+    expect(await page.getByLabel('照片或视频（可选）').getAttribute('aria-invalid')).toBe('true');
+    expect(await page.locator('#add-status').textContent()).toContain('请求参数无效');
+    expect(await note.inputValue()).toBe('又看到排放了');
+    expect(await page.locator('#info li').count()).toBe(0);
+  });
+
+  it('lets the reporter add a note and a photo, shown as text only, which the analyst sees with its working copy', async () => {
+    const note = '凌晨两点又排了一次，<img src=x onerror=alert(1)>水是黄色的';
+    await follow();
+    await page.getByLabel('补充说明').fill(note);
+    await expect.poll(() => page.locator('#info-count').textContent()).toBe(`${note.length} / 2000 字`);
+    await page
+      .getByLabel('照片或视频（可选）')
+      .setInputFiles({ name: 'IMG_2051.JPG', mimeType: 'image/jpeg', buffer: jpegWithMetadata() });
+    await page.locator('#infoPreviews img').waitFor();
+    await page.getByRole('button', { name: '提交补充材料' }).click();
+    await expect.poll(() => page.locator('#add-status').textContent()).toBe('补充材料已提交（1 个文件）。');
+    const added = await page.locator('#info li').allTextContents();
+    expect(added).toEqual([expect.stringContaining(`1 个文件${note}`)]);
+    expect(await page.locator('img[src=x]').count()).toBe(0);
+    expect(await page.getByLabel('补充说明').inputValue()).toBe('');
+    expect(await page.locator('#infoPreviews li').count()).toBe(0);
+    expect(await page.locator('#err-infoFiles').isHidden()).toBe(true);
+
+    const seen = await official('GET', `/tips/${tip.id}`, analyst);
+    expect(seen.status).toBe(200);
+    const infos = (seen.json.timeline as TimelineJson[]).filter((e) => e.type === 'info');
+    expect(infos).toEqual([expect.objectContaining({ text: note })]);
+    expect(infos[0]?.evidence).toEqual([expect.objectContaining({ kind: 'photo', contentType: 'image/jpeg' })]);
+    const key = infos[0]?.evidence?.[0]?.workingKey;
+    expect(key).not.toBe(tip.evidence[0]?.workingKey);
+    await expectStrippedWorkingCopy(key);
+  });
+
   it('stores a working copy of the photo without EXIF or GPS, and never shows the identity to the analyst', async () => {
-    const bucket = platform.spec.buckets.find((b) => b.objectLock)?.bucketName;
-    const key = tip.evidence[0]?.workingKey;
-    expect(bucket && key).toBeTruthy();
-    const s3 = new S3Client(localS3ClientConfig(platform.endpoints.s3));
-    const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-    const working = Buffer.from((await object.Body?.transformToByteArray()) ?? []);
-    s3.destroy();
-    expect(working.subarray(0, 2).equals(Buffer.from([0xff, 0xd8]))).toBe(true);
-    expect(contains(working, 'Exif\0\0')).toBe(false);
-    expect(contains(working, 'GPS')).toBe(false);
-    expect(working.includes(Buffer.from([0xff, 0xe1]))).toBe(false);
+    await expectStrippedWorkingCopy(tip.evidence[0]?.workingKey);
 
     const again = await official('GET', `/tips/${tip.id}`, analyst);
     expect(again.status).toBe(200);

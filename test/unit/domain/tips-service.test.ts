@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../../shared/domain/errors.ts';
 import { ulid } from '../../../shared/domain/ids.ts';
-import { hashSecret } from '../../../shared/domain/secrets.ts';
+import { hashSecret, verifySecret } from '../../../shared/domain/secrets.ts';
 import { EvidenceError, type EvidenceFinalizer } from '../../../shared/domain/tips/evidence-port.ts';
 import { type TimelineEntry, type Tip, TipInput, type TipStatus } from '../../../shared/domain/tips/model.ts';
 import {
@@ -12,6 +12,7 @@ import {
   type TipStore,
 } from '../../../shared/domain/tips/ports.ts';
 import { MAX_FAILURES } from '../../../shared/domain/tips/receipt.ts';
+import type { TriageSources } from '../../../shared/domain/tips/triage.ts';
 import { type Official, TipService } from '../../../shared/domain/tips/use-cases.ts';
 import { type DataKeyService, IdentityVault, type SealedIdentity } from '../../../shared/domain/tips/vault.ts';
 
@@ -357,5 +358,74 @@ describe('TipService merge and overdue', () => {
     await service.submitTip(input()); // received now: not overdue
     const overdue = await service.overdue(100);
     expect(overdue.map((t) => [t.id, t.overdue])).toEqual([[a.tipId, { triage: true, conclusion: false }]]);
+  });
+});
+
+describe('TipService intake with the slow receipt hash', () => {
+  const small = (code: string) => hashSecret(code, { N: 1024, r: 8, p: 1, keyLen: 32 });
+  const emptySources = (events: string[]): TriageSources => ({
+    enterprise: async () => undefined,
+    enterprisesInTownship: async () => [],
+    openAlarms: async () => [],
+    tipsByPlace: async () => {
+      events.push('links');
+      return [];
+    },
+    tipsByUnit: async () => [],
+  });
+  const service = (store: MemoryTipStore, hashReceipt: (code: string) => Promise<string>, events: string[]) =>
+    new TipService({
+      store,
+      vault: new IdentityVault(new LocalKeys(), () => NOW),
+      evidence: finalizer,
+      now: () => NOW,
+      newId: () => ulid(),
+      hashReceipt,
+      triage: emptySources(events),
+    });
+
+  it('starts the receipt hash before the triage links are queried, so the two overlap', async () => {
+    const events: string[] = [];
+    const store = new MemoryTipStore();
+    const hash = async (code: string) => {
+      events.push('hash');
+      return small(code);
+    };
+    const out = await service(store, hash, events).submitTip(input());
+    expect(events).toEqual(['hash', 'links']);
+    const code = out.receipt.replaceAll(' ', '');
+    const stored = store.receipts.get(code.slice(0, 7));
+    expect(stored?.tipId).toBe(out.tipId);
+    expect(await verifySecret(code, stored?.hash ?? '')).toBe(true);
+  });
+
+  it('fails with the hash error when the hash fails, and stores nothing', async () => {
+    const store = new MemoryTipStore();
+    const failing = async () => {
+      throw new Error('scrypt: memory limit exceeded');
+    };
+    await expect(service(store, failing, []).submitTip(input())).rejects.toThrow('scrypt: memory limit exceeded');
+    expect(store.tips.size).toBe(0);
+  });
+
+  it('refuses a bad upload with its field while the hash is still running, leaving no unhandled rejection', async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const store = new MemoryTipStore();
+      const slowFailing = () =>
+        new Promise<string>((_, reject) => setTimeout(() => reject(new Error('scrypt failed late')), 20));
+      const err = await service(store, slowFailing, [])
+        .submitTip(input({ uploadIds: ['0BADQ8X7K2M4V6W8Y0A1B2C3D4'] }))
+        .catch((e) => e);
+      expect(err).toBeInstanceOf(ValidationError);
+      expect(err.issues[0].field).toBe('body.uploadIds.0');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(unhandled).toEqual([]);
+      expect(store.tips.size).toBe(0);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
   });
 });

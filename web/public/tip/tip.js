@@ -1,18 +1,10 @@
 /**
- * The public tip form: evidence slots (POST /evidence/uploads) → PUT each file to its presigned URL with exactly the
- * signed headers → POST /tips → the receipt, shown once. Nothing is stored in the browser (no cookies, no storage);
- * file names are not sent. Limits mirror shared/domain/evidence/model.ts and shared/domain/tips/model.ts.
+ * The public tip form: evidence uploads (common.js: slots, then a PUT per file to its presigned URL) → POST /tips →
+ * the receipt, shown once. Nothing is stored in the browser (no cookies, no storage); file names are not sent.
+ * Limits mirror shared/domain/evidence/model.ts (in common.js) and shared/domain/tips/model.ts.
  */
-import { api, fieldErrors, problemText } from './common.js';
+import { api, checkFiles, fieldErrors, filePreviews, problemText, uploadFiles } from './common.js';
 
-const MB = 1024 * 1024;
-const TYPES = {
-  'image/jpeg': { kind: 'photo', maxBytes: 15 * MB },
-  'image/png': { kind: 'photo', maxBytes: 15 * MB },
-  'video/mp4': { kind: 'video', maxBytes: 200 * MB },
-  'video/quicktime': { kind: 'video', maxBytes: 200 * MB },
-};
-const MAX_FILES = 10;
 const DESCRIPTION_MAX = 2000;
 
 const $ = (id) => document.getElementById(id);
@@ -20,7 +12,6 @@ const form = $('tip-form');
 const status = $('status');
 const submit = $('submit');
 let point;
-let previewUrls = [];
 
 /** `body.location.address` → the input's id. */
 function fieldId(field) {
@@ -107,44 +98,7 @@ $('unlocate').addEventListener('click', () => {
 });
 
 const filesInput = $('files');
-filesInput.addEventListener('change', () => {
-  for (const u of previewUrls) URL.revokeObjectURL(u);
-  previewUrls = [];
-  const list = $('previews');
-  list.replaceChildren();
-  for (const file of filesInput.files) {
-    const li = document.createElement('li');
-    const type = TYPES[file.type];
-    if (type && file.size <= type.maxBytes) {
-      const url = URL.createObjectURL(file);
-      previewUrls.push(url);
-      const media = document.createElement(type.kind === 'photo' ? 'img' : 'video');
-      media.src = url;
-      if (type.kind === 'photo') media.alt = '';
-      else media.muted = true;
-      li.append(media);
-    }
-    const name = document.createElement('span');
-    name.textContent = `${file.name}（${(file.size / MB).toFixed(1)} MB）`;
-    li.append(name);
-    const problem = fileProblem(file);
-    if (problem) {
-      const bad = document.createElement('span');
-      bad.className = 'bad';
-      bad.textContent = ` ${problem}`;
-      li.append(bad);
-    }
-    list.append(li);
-  }
-});
-
-function fileProblem(file) {
-  const type = TYPES[file.type];
-  if (!type) return '只接受 JPEG、PNG 照片和 MP4、MOV 视频';
-  if (file.size === 0) return '文件是空的';
-  if (file.size > type.maxBytes) return `${type.kind === 'photo' ? '照片' : '视频'}不能超过 ${type.maxBytes / MB} MB`;
-  return '';
-}
+const previews = filePreviews(filesInput, $('previews'));
 
 // --- checks before anything is sent ---
 function localCheck() {
@@ -159,12 +113,7 @@ function localCheck() {
     if (!/^(1[3-9]\d{9}|0\d{2,3}-?\d{7,8})$/.test(v('phone'))) errors.set('phone', '请填写正确的手机或固定电话号码');
     if (v('idNumber') && !/^\d{17}[\dXx]$/.test(v('idNumber'))) errors.set('idNumber', '身份证号为18位');
   }
-  const files = [...filesInput.files];
-  if (files.length > MAX_FILES) errors.set('files', `一次最多上传 ${MAX_FILES} 个文件`);
-  for (const f of files) {
-    const p = fileProblem(f);
-    if (p) errors.set('files', `${f.name}：${p}`);
-  }
+  checkFiles([...filesInput.files], (message) => errors.set('files', message));
 }
 
 function tipBody(uploadIds) {
@@ -187,29 +136,13 @@ function tipBody(uploadIds) {
   };
 }
 
-/** Slots, then one PUT per file with exactly the signed headers. Returns the upload ids, or undefined on failure. */
-async function uploadFiles(files) {
-  if (files.length === 0) return [];
-  say(`正在上传 ${files.length} 个文件…`);
-  const res = await api('POST', '/evidence/uploads', {
-    body: { files: files.map((f) => ({ contentType: f.type, bytes: f.size })) },
-  });
-  if (!res.ok) return fail(res);
-  const slots = res.json.uploads;
-  for (const [i, slot] of slots.entries()) {
-    say(`正在上传第 ${i + 1} / ${files.length} 个文件…`);
-    let put;
-    try {
-      put = await fetch(slot.url, { method: slot.method || 'PUT', headers: slot.headers, body: files[i] });
-    } catch {
-      put = { ok: false };
-    }
-    if (!put.ok) {
-      errors.set('files', `${files[i].name} 上传失败，请重试`);
-      return fail({ status: -1 }, '文件上传失败，请重试。');
-    }
-  }
-  return slots.map((s) => s.uploadId);
+/** Uploads the chosen files; returns their upload ids, or undefined (with the errors shown) on failure. */
+async function upload(files) {
+  const out = await uploadFiles(files, (text) => say(text));
+  if (out.uploadIds) return out.uploadIds;
+  if (out.res) return fail(out.res);
+  errors.set('files', `${files[out.failed].name} 上传失败，请重试`);
+  return fail({ status: -1 }, '文件上传失败，请重试。');
 }
 
 function fail(res, text) {
@@ -231,7 +164,7 @@ form.addEventListener('submit', async (event) => {
   }
   submit.disabled = true;
   try {
-    const uploadIds = await uploadFiles([...filesInput.files]);
+    const uploadIds = await upload([...filesInput.files]);
     if (!uploadIds) return;
     say('正在提交…');
     const res = await api('POST', '/tips', { body: tipBody(uploadIds) });
@@ -263,9 +196,7 @@ function showReceipt(receipt) {
   );
   code.dataset.receipt = digits;
   form.reset();
-  for (const u of previewUrls) URL.revokeObjectURL(u);
-  previewUrls = [];
-  $('previews').replaceChildren();
+  previews.clear();
   point = undefined;
   form.hidden = true;
   $('receipt').hidden = false;
