@@ -15,6 +15,7 @@ const BENCHES: { name: string; load: () => Promise<{ run: () => Promise<Record<s
   { name: 'codec', load: () => import('./codec.bench.ts') },
   { name: 'gateway', load: () => import('./gateway.bench.ts') },
   { name: 'formSize', load: () => import('./form-size.bench.ts') },
+  { name: 'tips', load: () => import('./tips.bench.ts') },
 ];
 
 interface Check {
