@@ -5,6 +5,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { alarmsRoutes } from '../functions/alarms-api/schema.ts';
 import { deviceDataRoutes } from '../functions/devices-api/schema.ts';
 import { evidencePublicRoutes } from '../functions/evidence-public/schema.ts';
 import { registryRoutes } from '../functions/registry-api/schema.ts';
@@ -22,6 +23,7 @@ export const CONTRACT_SETS: RouteContracts[] = [
   evidencePublicRoutes,
   tipsPublicRoutes,
   tipsOfficialRoutes,
+  alarmsRoutes,
   patrolRoutes,
   tipsIdentityRoutes,
 ];

@@ -2,31 +2,18 @@ import { dynamo } from '../../shared/adapters/dynamodb.ts';
 import { DynamoRegistryStore } from '../../shared/adapters/registry-store.ts';
 import { readConfig } from '../../shared/config/config.ts';
 import { ENV } from '../../shared/config/env-names.ts';
-import { ValidationError } from '../../shared/domain/errors.ts';
 import type { RegistryKind } from '../../shared/domain/registry/store.ts';
 import type { RegistryEntity } from '../../shared/domain/registry/use-cases.ts';
 import { RegistryService } from '../../shared/domain/registry/use-cases.ts';
 import { type ApiRequest, type ApiResult, httpApi } from '../../shared/http/api-handler.ts';
 import type { RouteContract } from '../../shared/http/contract.ts';
+import { etag, ifMatch } from '../../shared/http/versioning.ts';
 import { PARENT_FILTERS, registryRoutes } from './schema.ts';
 
 const config = readConfig({ registryTable: ENV.registryTable, auditTable: ENV.auditTable });
 const registry = new RegistryService(new DynamoRegistryStore(dynamo, config.registryTable, config.auditTable));
 
 type Req = ApiRequest<RouteContract>;
-const etag = (version: number) => ({ etag: `"${version}"` });
-
-function ifMatch(req: Req): number | undefined {
-  const raw = req.headers['if-match'];
-  if (raw === undefined) return undefined;
-  const version = Number(raw.replace(/^W\//, '').replaceAll('"', ''));
-  if (!Number.isInteger(version) || version < 1) {
-    throw new ValidationError('If-Match must be a version, e.g. "3"', [
-      { field: 'headers.if-match', message: 'not a version' },
-    ]);
-  }
-  return version;
-}
 
 function implementationsFor(kind: RegistryKind) {
   const filter = PARENT_FILTERS[kind];
@@ -53,7 +40,7 @@ function implementationsFor(kind: RegistryKind) {
     },
     [`replace_${kind}`]: async (req: Req): Promise<ApiResult> => {
       const { id } = req.params as { id: string };
-      const replaced = await registry.replace(kind, id, req.body as RegistryEntity, ifMatch(req), {
+      const replaced = await registry.replace(kind, id, req.body as RegistryEntity, ifMatch(req.headers), {
         sub: req.principal?.sub ?? 'unknown',
       });
       return { body: replaced, headers: etag(replaced.version) };

@@ -144,9 +144,21 @@ export class EnvWatchFunction extends Construct {
     return this;
   }
 
+  /** sns:Publish on the topic, and the exact KMS actions its encryption key needs (grantPublish would add `*`). */
   bindTopic(topic: ITopic, env: EnvName): this {
     this.fn.addEnvironment(env, topic.topicArn);
-    topic.grantPublish(this.fn);
+    this.fn.addToRolePolicy(
+      new PolicyStatement({ effect: Effect.ALLOW, actions: ['sns:Publish'], resources: [topic.topicArn] }),
+    );
+    if (topic.masterKey) {
+      this.fn.addToRolePolicy(
+        new PolicyStatement({
+          effect: Effect.ALLOW,
+          actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
+          resources: [topic.masterKey.keyArn],
+        }),
+      );
+    }
     return this;
   }
 

@@ -2,6 +2,7 @@ import { Aws, Duration, Validations } from 'aws-cdk-lib';
 import { Effect, type IGrantable, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { CfnTopicRule } from 'aws-cdk-lib/aws-iot';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
@@ -30,6 +31,8 @@ export interface IotIngestProps {
   realtimeRetentionDays: number;
   minuteRetentionDays: number;
   registryCacheSeconds?: number;
+  /** more functions every rule also invokes with the same envelope (the alarm evaluator) */
+  alsoInvoke?: IFunction[];
 }
 
 export const ruleNames = (stage: string) => ({
@@ -103,15 +106,17 @@ export class IotIngest extends Construct {
           awsIotSqlVersion: '2016-03-23',
           sql: RULE_SQL[key],
           ruleDisabled: false,
-          actions: [{ lambda: { functionArn: fn.fn.functionArn } }],
+          actions: [fn.fn, ...(props.alsoInvoke ?? [])].map((f) => ({ lambda: { functionArn: f.functionArn } })),
           errorAction: { sqs: { queueUrl: this.deadLetters.queueUrl, roleArn: role.roleArn, useBase64: false } },
         },
       });
-      fn.fn.addPermission(`Invoke${key}`, {
-        principal: new ServicePrincipal('iot.amazonaws.com'),
-        sourceArn: r.attrArn,
-        sourceAccount: Aws.ACCOUNT_ID,
-      });
+      for (const target of [fn.fn, ...(props.alsoInvoke ?? [])]) {
+        target.addPermission(`Invoke${key}`, {
+          principal: new ServicePrincipal('iot.amazonaws.com'),
+          sourceArn: r.attrArn,
+          sourceAccount: Aws.ACCOUNT_ID,
+        });
+      }
       return r;
     };
     this.rules = {
@@ -161,7 +166,7 @@ export function grantArchive(fn: EnvWatchFunction, bucket: IBucket, key: IKey, a
 }
 
 /** sqs:SendMessage on the queue and the exact KMS actions SSE-KMS needs (what grantSendMessages gives, without wildcards). */
-function grantSend(grantee: IGrantable, queue: Queue, key: IKey): void {
+export function grantSend(grantee: IGrantable, queue: Queue, key: IKey): void {
   grantee.grantPrincipal.addToPrincipalPolicy(
     new PolicyStatement({ effect: Effect.ALLOW, actions: ['sqs:SendMessage'], resources: [queue.queueArn] }),
   );

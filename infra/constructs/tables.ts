@@ -23,8 +23,8 @@ export const TABLES = {
   manifests: 2,
   /** normalized readings: pk = device#pollutant#kind, sk = time */
   readings: 1,
-  /** alarms and their transitions: gsi1 = by state, gsi2 = by unit */
-  alarms: 2,
+  /** alarms, their timelines, active slots, evaluator state and rules: gsi1 = by state, gsi2 = by unit, gsi3 = due */
+  alarms: 3,
 } as const;
 
 export type TableName = keyof typeof TABLES;

@@ -1,6 +1,7 @@
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { AppConfig } from '../config.ts';
+import { AlarmsApi } from '../constructs/alarms-api.ts';
 import { DeviceData } from '../constructs/device-data.ts';
 import { EvidenceUploads } from '../constructs/evidence-uploads.ts';
 import { EnvWatchHttpApi } from '../constructs/http-api.ts';
@@ -61,6 +62,13 @@ export class ApiStack extends Stack {
       identityKey: data.identityKey,
       uploadsBucket: data.evidence.uploads,
       evidenceBucket: data.evidence.bucket,
+      stage: config.stage,
+      logRetentionDays: config.logRetentionDays,
+    });
+    new AlarmsApi(this, 'Alarms', {
+      api: this.httpApi,
+      alarmsTable: data.tables.byName.alarms,
+      auditTable: data.tables.byName.audit,
       stage: config.stage,
       logRetentionDays: config.logRetentionDays,
     });

@@ -1,6 +1,7 @@
-import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, SecretValue, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { AppConfig } from '../config.ts';
+import { AlarmEngine, type SmsConfig } from '../constructs/alarm-engine.ts';
 import { Hj212Gateway } from '../constructs/hj212-gateway.ts';
 import { IotDevicePolicy } from '../constructs/iot-device-policy.ts';
 import { IotIngest } from '../constructs/iot-ingest.ts';
@@ -24,15 +25,48 @@ const days = (v: unknown, fallback: number): number => {
   return n;
 };
 
+/**
+ * SMS for alarms from context: `-c smsProvider=http -c smsHttpUrl=https://… -c smsHttpSecretName=<Secrets Manager
+ * secret>` for a domestic provider (AWS China regions have no SNS SMS); the default `sns` uses SNS direct SMS.
+ */
+function smsConfig(get: (key: string) => unknown): SmsConfig {
+  const provider = String(get('smsProvider') ?? 'sns');
+  if (provider !== 'sns' && provider !== 'http') throw new Error(`smsProvider must be sns or http, got ${provider}`);
+  const senderId = get('smsSenderId') === undefined ? '庆元环保' : String(get('smsSenderId'));
+  if (provider === 'sns') return { provider, senderId };
+  const httpUrl = get('smsHttpUrl');
+  const secretName = get('smsHttpSecretName');
+  if (typeof httpUrl !== 'string' || !/^https:\/\//.test(httpUrl) || typeof secretName !== 'string')
+    throw new Error('smsProvider=http needs -c smsHttpUrl=https://… and -c smsHttpSecretName=<secret name>');
+  return {
+    provider,
+    httpUrl,
+    httpSecret: SecretValue.secretsManager(secretName).unsafeUnwrap(),
+    senderId,
+  };
+}
+
 export class IngestStack extends Stack {
   public readonly ingest: IotIngest;
+  public readonly alarms: AlarmEngine;
   public readonly devicePolicy: IotDevicePolicy;
   public readonly gateway: Hj212Gateway;
 
   constructor(scope: Construct, id: string, props: IngestStackProps) {
     super(scope, id, props);
     const { config, data } = props;
+    this.alarms = new AlarmEngine(this, 'Alarms', {
+      stage: config.stage,
+      logRetentionDays: config.logRetentionDays,
+      alarmsTable: data.tables.byName.alarms,
+      registryTable: data.tables.byName.registry,
+      readingsTable: data.tables.byName.readings,
+      topics: data.topics.byAudience,
+      dataKey: data.dataKey,
+      sms: smsConfig(this.node.tryGetContext.bind(this.node)),
+    });
     this.ingest = new IotIngest(this, 'Ingest', {
+      alsoInvoke: [this.alarms.evaluator.fn],
       stage: config.stage,
       logRetentionDays: config.logRetentionDays,
       readingsTable: data.tables.byName.readings,

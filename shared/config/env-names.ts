@@ -26,6 +26,18 @@ export const ENV = {
   realtimeRetentionDays: 'READINGS_REALTIME_RETENTION_DAYS',
   minuteRetentionDays: 'READINGS_MINUTE_RETENTION_DAYS',
   registryCacheSeconds: 'REGISTRY_CACHE_SECONDS',
+  /** alarm rules (the versioned RuleSet) cached per container for this long */
+  alarmRulesCacheSeconds: 'ALARM_RULES_CACHE_SECONDS',
+  /** SMS for alarms: `sns` (SNS direct SMS; not in AWS China regions) or `http` (a domestic SMS provider) */
+  smsGateway: 'SMS_GATEWAY',
+  /** http SMS provider: endpoint URL (https; http only for localhost) */
+  smsHttpUrl: 'SMS_HTTP_URL',
+  /** http SMS provider: HMAC signing secret, ≥ 16 characters (from Secrets Manager at deploy time) */
+  smsHttpSecret: 'SMS_HTTP_SECRET',
+  /** http SMS provider: request timeout in ms (optional, default 5000) */
+  smsHttpTimeoutMs: 'SMS_HTTP_TIMEOUT_MS',
+  /** SNS SMS sender id (optional) */
+  smsSenderId: 'SMS_SENDER_ID',
   /** HJ 212 gateway: full Basic Ingest topic prefix `$aws/rules/<ruleName>/envwatch/gateway` */
   gatewayIngestTopic: 'GATEWAY_INGEST_TOPIC',
   /** HJ 212 gateway: TCP port it listens on */

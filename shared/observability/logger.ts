@@ -44,14 +44,15 @@ export function createLogger(
     if (LEVELS[lvl] < min) return;
     const fields = extra ? { ...extra } : {};
     if ('error' in fields) fields.error = errorFields(fields.error);
+    // the line's own keys come last: a field called `level` or `message` cannot hide the real ones
     write(
       JSON.stringify({
+        ...(redact(context) as object),
+        ...(redact(fields) as object),
         level: lvl.toUpperCase(),
         time: new Date().toISOString(),
         service,
         message,
-        ...(redact(context) as object),
-        ...(redact(fields) as object),
       }),
     );
   };

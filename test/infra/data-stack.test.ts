@@ -21,7 +21,7 @@ const EXPECTED_TABLES = {
   cases: 2,
   manifests: 2,
   readings: 1,
-  alarms: 2,
+  alarms: 3,
 } as const;
 
 let dev: SynthesizedApp;

@@ -15,10 +15,10 @@ afterAll(() => built.cleanup());
 const ruleIds = idsOfType(t, 'AWS::IoT::TopicRule');
 const payload = (id: string) => props(t, id).TopicRulePayload as Record<string, unknown>;
 const ruleByName = (name: string) => ruleIds.find((id) => props(t, id).RuleName === name) as string;
-const queueId = idsOfType(t, 'AWS::SQS::Queue')[0] as string;
-const fnId = idsOfType(t, 'AWS::Lambda::Function').find((id) =>
-  JSON.stringify(props(t, id)).includes('ingest'),
-) as string;
+const queueId = idsOfType(t, 'AWS::SQS::Queue').find((id) => id.startsWith('IngestDeadLetters')) as string;
+const fnId = idsOfType(t, 'AWS::Lambda::Function').find((id) => id.startsWith('IngestFunction')) as string;
+const evaluatorId = idsOfType(t, 'AWS::Lambda::Function').find((id) => id.startsWith('AlarmsEvaluator')) as string;
+const ingestRuleIds = ruleIds.filter((id) => !String(props(t, id).RuleName).includes('alarm_replay'));
 
 describe('Ingest stack', () => {
   it('is a stack of its own named EnvWatch-<stage>-Ingest', () => {
@@ -29,15 +29,21 @@ describe('Ingest stack', () => {
     ['envwatch_dev_gateway', RULE_SQL.gateway, "SELECT *, 'tcp-gateway' AS source FROM 'envwatch/gateway/+'"],
     ['envwatch_dev_hj212', RULE_SQL.hj212, 'envwatch/devices/+/hj212'],
     ['envwatch_dev_json', RULE_SQL.json, 'envwatch/devices/+/telemetry'],
-  ])('has rule %s with its SQL (2016-03-23) invoking the ingest function', (name, sql, expected) => {
-    const id = ruleByName(name);
-    expect(id, name).toBeDefined();
-    const p = payload(id);
-    expect(p.Sql).toBe(sql);
-    expect(String(p.Sql)).toContain(expected);
-    expect(p.AwsIotSqlVersion).toBe('2016-03-23');
-    expect(p.Actions).toEqual([{ Lambda: { FunctionArn: { 'Fn::GetAtt': [fnId, 'Arn'] } } }]);
-  });
+  ])(
+    'has rule %s with its SQL (2016-03-23) invoking the ingest function and the alarm evaluator',
+    (name, sql, expected) => {
+      const id = ruleByName(name);
+      expect(id, name).toBeDefined();
+      const p = payload(id);
+      expect(p.Sql).toBe(sql);
+      expect(String(p.Sql)).toContain(expected);
+      expect(p.AwsIotSqlVersion).toBe('2016-03-23');
+      expect(p.Actions).toEqual([
+        { Lambda: { FunctionArn: { 'Fn::GetAtt': [fnId, 'Arn'] } } },
+        { Lambda: { FunctionArn: { 'Fn::GetAtt': [evaluatorId, 'Arn'] } } },
+      ]);
+    },
+  );
 
   it('keeps the exact bytes of MQTT messages with encode(*, base64) and the MN from the topic', () => {
     for (const sql of [RULE_SQL.hj212, RULE_SQL.json]) {
@@ -47,8 +53,8 @@ describe('Ingest stack', () => {
     }
   });
 
-  it('sends failures of every rule to the dead-letter queue through a role IoT assumes', () => {
-    for (const id of ruleIds) {
+  it('sends failures of every ingest rule to the dead-letter queue through a role IoT assumes', () => {
+    for (const id of ingestRuleIds) {
       const err = payload(id).ErrorAction as { Sqs: { QueueUrl: unknown; RoleArn: unknown } };
       expect(err.Sqs.QueueUrl).toEqual({ Ref: queueId });
       expect(JSON.stringify(err.Sqs.RoleArn)).toContain('ErrorActionRole');
@@ -63,16 +69,19 @@ describe('Ingest stack', () => {
   });
 
   it('scopes each Lambda permission to its rule ARN', () => {
-    const perms = Object.values(t.findResources('AWS::Lambda::Permission')).map(
-      (r) => r.Properties as Record<string, unknown>,
-    );
-    expect(perms).toHaveLength(3);
+    const perms = Object.values(t.findResources('AWS::Lambda::Permission'))
+      .map((r) => r.Properties as Record<string, unknown>)
+      .filter((p) => p.Principal === 'iot.amazonaws.com');
+    // each ingest rule may invoke the ingest function and the evaluator; the replay rule only the evaluator
+    expect(perms).toHaveLength(ingestRuleIds.length * 2 + 1);
     const sources = perms.map((p) => {
       expect(p.Principal).toBe('iot.amazonaws.com');
       expect(p.SourceAccount).toEqual({ Ref: 'AWS::AccountId' });
       return JSON.stringify(p.SourceArn);
     });
-    expect(sources.sort()).toEqual(ruleIds.map((id) => JSON.stringify({ 'Fn::GetAtt': [id, 'Arn'] })).sort());
+    expect([...new Set(sources)].sort()).toEqual(
+      ruleIds.map((id) => JSON.stringify({ 'Fn::GetAtt': [id, 'Arn'] })).sort(),
+    );
   });
 
   it('encrypts the dead-letter queue with the data key, keeps 14 days and refuses plain HTTP', () => {

@@ -6,8 +6,9 @@
  * - JVM flags keep it small and quick to start: C1 only (`-XX:TieredStopAtLevel=1`), serial GC, a modest heap.
  *   Measured on a 2-core laptop: ready in ~1.7 s and ~100 MB RSS idle, versus ~2.4 s and ~130 MB with JVM defaults.
  *   C1-only code is somewhat slower under sustained heavy load; that is the right trade for a dev platform.
- * - `ensureTables` creates what the template declares (on-demand billing, GSIs, streams, TTL) and only adds
- *   missing GSIs / TTL to existing tables; it never deletes or rewrites anything.
+ * - `ensureTables` creates what the template declares (on-demand billing, GSIs, streams, TTL); an existing table
+ *   that lacks a declared GSI is rebuilt with its items kept (DynamoDB Local cannot add a GSI in place), and missing
+ *   TTL is added. It never drops data.
  *
  * Limits vs real DynamoDB (DynamoDB Local): no IAM, no PITR/backups, BillingModeSummary is always null,
  * throughput is not throttled, TTL deletion of expired items is not guaranteed to match AWS timing.
@@ -18,17 +19,21 @@ import { createRequire } from 'node:module';
 import net from 'node:net';
 import { dirname, join } from 'node:path';
 import {
+  type AttributeValue,
+  BatchWriteItemCommand,
   CreateTableCommand,
   type CreateTableCommandInput,
+  DeleteTableCommand,
   DescribeTableCommand,
   DescribeTimeToLiveCommand,
   DynamoDBClient,
   type GlobalSecondaryIndex,
   ListTablesCommand,
   ResourceNotFoundException,
+  ScanCommand,
   type TableDescription,
-  UpdateTableCommand,
   UpdateTimeToLiveCommand,
+  type WriteRequest,
 } from '@aws-sdk/client-dynamodb';
 import type { LocalService, TableSpec } from '../spec.ts';
 import { LOCAL_REGION } from '../spec.ts';
@@ -269,6 +274,12 @@ async function createTable(client: DynamoDBClient, spec: TableSpec, log: (line: 
   log(`[dynamodb] created table ${spec.tableName}`);
 }
 
+/**
+ * An existing table that lacks GSIs the template now declares is rebuilt: its items are read, the table is created
+ * again with every index, and the items are written back. (DynamoDB Local accepts `UpdateTable` adding a GSI but
+ * its SQLite schema then lacks the index columns, and every later write to the table fails, so adding in place is
+ * not an option.) Items are held in memory while the table is rebuilt: fine for a laptop's data.
+ */
 async function addMissingIndexes(
   client: DynamoDBClient,
   spec: TableSpec,
@@ -276,22 +287,29 @@ async function addMissingIndexes(
   log: (line: string) => void,
 ): Promise<void> {
   const present = new Set((existing.GlobalSecondaryIndexes ?? []).map((i) => i.IndexName));
-  for (const index of spec.globalSecondaryIndexes) {
-    if (present.has(index.IndexName)) continue;
-    const names = new Set(index.KeySchema.map((k) => k.AttributeName));
-    // DynamoDB accepts one GSI creation per UpdateTable call.
-    await client.send(
-      new UpdateTableCommand({
-        TableName: spec.tableName,
-        AttributeDefinitions: spec.attributeDefinitions.filter((a) => names.has(a.AttributeName)),
-        GlobalSecondaryIndexUpdates: [{ Create: gsiInput(index) }],
-      }),
-    );
-    log(`[dynamodb] ${spec.tableName}: added index ${index.IndexName}`);
+  const missing = spec.globalSecondaryIndexes.filter((i) => !present.has(i.IndexName)).map((i) => i.IndexName);
+  if (missing.length === 0) return;
+  const items: Record<string, AttributeValue>[] = [];
+  let start: Record<string, AttributeValue> | undefined;
+  do {
+    const out = await client.send(new ScanCommand({ TableName: spec.tableName, ExclusiveStartKey: start }));
+    items.push(...(out.Items ?? []));
+    start = out.LastEvaluatedKey;
+  } while (start);
+  await client.send(new DeleteTableCommand({ TableName: spec.tableName }));
+  await createTable(client, spec, log);
+  for (let i = 0; i < items.length; i += 25) {
+    let batch: WriteRequest[] = items.slice(i, i + 25).map((Item) => ({ PutRequest: { Item } }));
+    for (let attempt = 0; batch.length > 0 && attempt < 10; attempt++) {
+      const out = await client.send(new BatchWriteItemCommand({ RequestItems: { [spec.tableName]: batch } }));
+      batch = out.UnprocessedItems?.[spec.tableName] ?? [];
+    }
+    if (batch.length > 0) throw new Error(`${spec.tableName}: could not write back ${batch.length} items`);
   }
+  log(`[dynamodb] ${spec.tableName}: rebuilt with index ${missing.join(', ')} (${items.length} items kept)`);
 }
 
-/** Creates missing tables and adds missing GSIs / TTL to existing ones. Idempotent; never deletes. */
+/** Creates missing tables, rebuilds ones that lack GSIs (items kept) and adds TTL. Idempotent; never drops data. */
 export async function ensureTables(endpoint: string, tables: TableSpec[], log?: (line: string) => void): Promise<void> {
   const say = log ?? (() => {});
   const client = localDynamoDbClient(endpoint);

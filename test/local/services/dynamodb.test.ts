@@ -8,6 +8,7 @@ import {
   DynamoDBClient,
   GetItemCommand,
   PutItemCommand,
+  QueryCommand,
 } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DynamoDbService, ensureTables, startDynamoDb } from '../../../infra/local/services/dynamodb.ts';
@@ -112,6 +113,23 @@ describe('dynamodb', () => {
       new GetItemCommand({ TableName: tips.tableName, Key: { pk: { S: 'T#1' }, sk: { S: 'A' } } }),
     );
     expect(item.Item?.pk?.S).toBe('T#1');
+    // the table takes writes that fill the new index, and the index answers (DynamoDB Local's in-place UpdateTable
+    // left the table unwritable, so the table is rebuilt)
+    await ddb.send(
+      new PutItemCommand({
+        TableName: tips.tableName,
+        Item: { pk: { S: 'T#2' }, sk: { S: 'A' }, receipt: { S: 'R-2' }, status: { S: 'received' } },
+      }),
+    );
+    const byReceipt = await ddb.send(
+      new QueryCommand({
+        TableName: tips.tableName,
+        IndexName: 'byReceipt',
+        KeyConditionExpression: 'receipt = :r',
+        ExpressionAttributeValues: { ':r': { S: 'R-2' } },
+      }),
+    );
+    expect(byReceipt.Items?.map((i) => i.pk?.S)).toEqual(['T#2']);
     ddb.destroy();
   });
 

@@ -140,7 +140,9 @@ describe('registry-api handler', () => {
     const res = await handler(event, lambdaContext);
 
     expect(res.statusCode).toBe(400);
-    expect(bodyOf(res).errors).toEqual([{ field: 'headers.if-match', message: 'not a version' }]);
+    expect(bodyOf(res).errors).toEqual([
+      { field: 'headers.if-match', message: 'not a version', messageZh: 'If-Match 须为版本号，例如 "3"' },
+    ]);
   });
 
   it('stores a new device’s password only as a hash and never returns it', async () => {

@@ -31,6 +31,15 @@ describe('logger', () => {
     });
   });
 
+  it('keeps its own level, service and message when a field has the same name (an alarm level, say)', () => {
+    log().warn('alarm opened', { level: 2, message: 'x', service: 'y' });
+    expect(JSON.parse(lines[0] as string)).toMatchObject({
+      level: 'WARN',
+      message: 'alarm opened',
+      service: 'test-svc',
+    });
+  });
+
   it('never writes phone, receipt, reporter, source IP, authorization or password values', () => {
     const logger = log();
     logger.append({ sourceIp: SECRETS.sourceIp });

@@ -1,0 +1,167 @@
+import { Aws, Duration, Validations } from 'aws-cdk-lib';
+import { Rule, RuleTargetInput, Schedule } from 'aws-cdk-lib/aws-events';
+import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
+import { Effect, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { CfnTopicRule } from 'aws-cdk-lib/aws-iot';
+import type { IKey } from 'aws-cdk-lib/aws-kms';
+import type { ITopic } from 'aws-cdk-lib/aws-sns';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { ENV } from '../../shared/config/env-names.ts';
+import { EnvWatchFunction } from './envwatch-function.ts';
+import { grantSend } from './iot-ingest.ts';
+import type { DataTable } from './tables.ts';
+
+/**
+ * The alarm engine (issue 4):
+ *  - `alarm-evaluator`: invoked by the ingest topic rules as their second action (same envelope as ingest), and by
+ *    the replay rule `envwatch_<stage>_alarm_replay` (topic `envwatch/replay/alarms`, what `npm run replay-alarms`
+ *    publishes dead letters back to). Failed invocations (after Lambda's two retries) go to the alarms dead-letter
+ *    queue with the envelope.
+ *  - `alarm-jobs`: EventBridge schedules with a constant input naming the job: the notification sweep every minute
+ *    (reminders, escalations, deliveries that failed), data gaps every 5 minutes, identical series across devices
+ *    every hour.
+ * Both publish to the three audience topics and send SMS through the configured SmsGateway.
+ */
+export interface SmsConfig {
+  provider: 'sns' | 'http';
+  httpUrl?: string;
+  /** the HTTP provider's signing secret, e.g. `SecretValue.secretsManager(...).unsafeUnwrap()` resolved at deploy */
+  httpSecret?: string;
+  senderId?: string;
+}
+
+export interface AlarmEngineProps {
+  stage: string;
+  logRetentionDays: number;
+  alarmsTable: DataTable;
+  registryTable: DataTable;
+  readingsTable: DataTable;
+  topics: { bureau: ITopic; regulator: ITopic; enterprise: ITopic };
+  dataKey: IKey;
+  sms: SmsConfig;
+  registryCacheSeconds?: number;
+  rulesCacheSeconds?: number;
+}
+
+export const alarmReplayRuleName = (stage: string) => `envwatch_${stage}_alarm_replay`;
+export const ALARM_REPLAY_TOPIC = 'envwatch/replay/alarms';
+
+export const ALARM_JOBS = {
+  sweep: 'rate(1 minute)',
+  'data-gaps': 'rate(5 minutes)',
+  'identical-series': 'rate(1 hour)',
+} as const;
+export type AlarmJob = keyof typeof ALARM_JOBS;
+
+export class AlarmEngine extends Construct {
+  public readonly evaluator: EnvWatchFunction;
+  public readonly jobs: EnvWatchFunction;
+  public readonly deadLetters: Queue;
+
+  constructor(scope: Construct, id: string, props: AlarmEngineProps) {
+    super(scope, id);
+    this.deadLetters = new Queue(this, 'DeadLetters', {
+      encryption: QueueEncryption.KMS,
+      encryptionMasterKey: props.dataKey,
+      dataKeyReuse: Duration.hours(1),
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    Validations.of(this.deadLetters).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason: 'This queue is itself the dead-letter queue of the alarm evaluator.',
+    });
+
+    const environment = {
+      [ENV.registryCacheSeconds]: String(props.registryCacheSeconds ?? 60),
+      [ENV.alarmRulesCacheSeconds]: String(props.rulesCacheSeconds ?? 60),
+      [ENV.smsGateway]: props.sms.provider,
+      ...(props.sms.httpUrl ? { [ENV.smsHttpUrl]: props.sms.httpUrl } : {}),
+      ...(props.sms.httpSecret ? { [ENV.smsHttpSecret]: props.sms.httpSecret } : {}),
+      ...(props.sms.senderId ? { [ENV.smsSenderId]: props.sms.senderId } : {}),
+    };
+    const notifying = (fn: EnvWatchFunction) => {
+      fn.bindTopic(props.topics.bureau, ENV.bureauTopic)
+        .bindTopic(props.topics.regulator, ENV.regulatorTopic)
+        .bindTopic(props.topics.enterprise, ENV.enterpriseTopic);
+      if (props.sms.provider === 'sns') {
+        // direct SMS publishes have no topic ARN: SNS authorizes sns:Publish on "*" for a phone number
+        fn.fn.addToRolePolicy(
+          new PolicyStatement({ effect: Effect.ALLOW, actions: ['sns:Publish'], resources: ['*'] }),
+        );
+        Validations.of(fn).acknowledge({
+          id: 'AwsSolutions-IAM5[Resource::*]',
+          reason:
+            'SNS direct SMS (Publish with PhoneNumber) has no resource ARN; topic publishes are granted per topic.',
+        });
+      }
+      return fn;
+    };
+
+    this.evaluator = notifying(
+      new EnvWatchFunction(this, 'Evaluator', {
+        name: 'alarm-evaluator',
+        stage: props.stage,
+        logRetentionDays: props.logRetentionDays,
+        memorySize: 1024,
+        timeout: Duration.seconds(30),
+        description: 'EnvWatch alarm evaluator: IoT rule envelopes → alarm rules → lifecycle → notifications',
+        environment,
+      })
+        .bindTable(props.alarmsTable, ENV.alarmsTable, 'readwrite')
+        .bindTable(props.registryTable, ENV.registryTable, 'read'),
+    );
+    const dlq = this.deadLetters;
+    this.evaluator.fn.configureAsyncInvoke({
+      retryAttempts: 2,
+      onFailure: { bind: () => ({ destination: dlq.queueArn }) },
+    });
+    grantSend(this.evaluator.fn, dlq, props.dataKey);
+
+    this.jobs = notifying(
+      new EnvWatchFunction(this, 'Jobs', {
+        name: 'alarm-jobs',
+        stage: props.stage,
+        logRetentionDays: props.logRetentionDays,
+        memorySize: 1024,
+        timeout: Duration.minutes(5),
+        description: 'EnvWatch alarm jobs: notification sweep, data gaps, identical series across devices',
+        environment,
+      })
+        .bindTable(props.alarmsTable, ENV.alarmsTable, 'readwrite')
+        .bindTable(props.registryTable, ENV.registryTable, 'read')
+        .bindTable(props.readingsTable, ENV.readingsTable, 'read'),
+    );
+    for (const [job, expression] of Object.entries(ALARM_JOBS) as [AlarmJob, string][]) {
+      new Rule(this, `Schedule-${job}`, {
+        description: `EnvWatch alarm job: ${job}`,
+        schedule: Schedule.expression(expression),
+        targets: [new LambdaFunction(this.jobs.fn, { event: RuleTargetInput.fromObject({ job }), retryAttempts: 2 })],
+      });
+    }
+
+    // dead letters go back through this rule (evaluator only: ingestion already has them)
+    const role = new Role(this, 'ReplayErrorActionRole', {
+      assumedBy: new ServicePrincipal('iot.amazonaws.com'),
+      description: 'IoT alarm replay rule: failed replays back to the alarms dead-letter queue',
+    });
+    grantSend(role, dlq, props.dataKey);
+    const replay = new CfnTopicRule(this, 'ReplayRule', {
+      ruleName: alarmReplayRuleName(props.stage),
+      topicRulePayload: {
+        description: 'Dead-lettered alarm envelopes replayed to the alarm evaluator',
+        awsIotSqlVersion: '2016-03-23',
+        sql: `SELECT * FROM '${ALARM_REPLAY_TOPIC}'`,
+        ruleDisabled: false,
+        actions: [{ lambda: { functionArn: this.evaluator.fn.functionArn } }],
+        errorAction: { sqs: { queueUrl: dlq.queueUrl, roleArn: role.roleArn, useBase64: false } },
+      },
+    });
+    this.evaluator.fn.addPermission('InvokeReplay', {
+      principal: new ServicePrincipal('iot.amazonaws.com'),
+      sourceArn: replay.attrArn,
+      sourceAccount: Aws.ACCOUNT_ID,
+    });
+  }
+}

@@ -1,0 +1,32 @@
+import { Construct } from 'constructs';
+import { alarmsRoutes } from '../../functions/alarms-api/schema.ts';
+import { ENV } from '../../shared/config/env-names.ts';
+import { EnvWatchFunction } from './envwatch-function.ts';
+import type { EnvWatchHttpApi } from './http-api.ts';
+import type { DataTable } from './tables.ts';
+
+/** The officials' alarm API: list and filter, timeline, acknowledge, snooze, clear, comment; the versioned rules. */
+export interface AlarmsApiProps {
+  api: EnvWatchHttpApi;
+  alarmsTable: DataTable;
+  auditTable: DataTable;
+  stage: string;
+  logRetentionDays: number;
+}
+
+export class AlarmsApi extends Construct {
+  public readonly apiFunction: EnvWatchFunction;
+
+  constructor(scope: Construct, id: string, props: AlarmsApiProps) {
+    super(scope, id);
+    this.apiFunction = new EnvWatchFunction(this, 'Api', {
+      name: 'alarms-api',
+      stage: props.stage,
+      logRetentionDays: props.logRetentionDays,
+      description: 'EnvWatch alarms API: alarms, timelines, acknowledge/snooze/clear/comment, alarm rules',
+    })
+      .bindTable(props.alarmsTable, ENV.alarmsTable, 'readwrite')
+      .bindTable(props.auditTable, ENV.auditTable, 'append');
+    props.api.addContracts('Alarms', alarmsRoutes, this.apiFunction.fn);
+  }
+}

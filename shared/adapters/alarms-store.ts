@@ -1,0 +1,937 @@
+import {
+  BatchGetCommand,
+  type BatchGetCommandOutput,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  type PutCommandInput,
+  QueryCommand,
+  type QueryCommandInput,
+  TransactWriteCommand,
+  type TransactWriteCommandInput,
+  UpdateCommand,
+  type UpdateCommandInput,
+} from '@aws-sdk/lib-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import {
+  type Alarm,
+  type AlarmEvent,
+  acknowledge,
+  autoClear,
+  changeLevel,
+  clearManually,
+  commentEvent,
+  isOpen,
+  type LifecycleChange,
+  openAlarm,
+  snooze,
+} from '../domain/alarms/lifecycle.ts';
+import type { AlarmLevel, AlarmSource, AlarmState, AlarmType, Transition } from '../domain/alarms/model.ts';
+import { defaultRuleSet, RuleSet, type RuleSetInput } from '../domain/alarms/rules.ts';
+import { NotFoundError, PreconditionFailedError, ValidationError } from '../domain/errors.ts';
+import { ulid } from '../domain/ids.ts';
+import type { AuditEntry, Page } from '../domain/registry/store.ts';
+import { decodeCursor, encodeCursor, isConditionFailure, startKeyOf } from './dynamodb.ts';
+import { auditPut } from './registry-store.ts';
+
+/**
+ * Alarms on one DynamoDB table (pk/sk; gsi1, gsi2, gsi3), plus the audit table for officials' actions.
+ *
+ *   alarm:      pk `alarm#<alarmId>`, sk `alarm`; the Alarm's fields at top level (lifecycle.ts), kind `alarm`
+ *               gsi1 `state#<active|acknowledged|cleared>` / `<raisedAt>#<alarmId>`      → lists by state, by time
+ *               gsi2 `unit#<USCC>` / `<open|closed>#<raisedAt>#<alarmId>`               → a unit's alarms; `open`
+ *                    while active or acknowledged. Tip triage reads this (triage-sources.ts openAlarmsQuery): KEEP.
+ *               gsi3 `due` / `<notifyDue>#<alarmId>`, only while a notification is due   → the notification sweep
+ *   event:      pk `alarm#<alarmId>`, sk `ev#<at ISO>#<ulid>`; the AlarmEvent under `event` (the timeline)
+ *   slot:       pk `slot#<mn>#<type>#<pollutant|->`, sk `slot`; `alarmId` of THE active alarm of that source and key.
+ *               Put with attribute_not_exists when an alarm opens, deleted (condition: same alarmId) when it clears,
+ *               always in the same transaction: two evaluators can never open the same alarm twice.
+ *   evaluator:  pk `eval#<mn>`, sk `state`; `ver` (number), `state` (the engine's EvalState as a JSON string, opaque
+ *               here), `forget` (list of ForgetRef written by manual clears; see below)
+ *   rules:      pk `rules`, sk `current` (the RuleSet under `rules`, `version` at top level);
+ *               pk `rules`, sk `v#<version, 6 digits>` (history, never overwritten)
+ *
+ * Never a Scan: every read is a key lookup or an index query.
+ *
+ * EVALUATOR WRITES (commitEvaluation). Steady state is one conditional PutItem of the state item with
+ * ReturnValuesOnConditionCheckFailure ALL_OLD: on a version conflict the current item comes back with the failure,
+ * no extra read. With transitions, the state write and every alarm write go in ONE TransactWriteItems; level changes
+ * and clears first read the alarms they touch (one consistent BatchGetItem, only on those rare messages) because the
+ * closed gsi2 key needs raisedAt and a cleared alarm must never be touched again.
+ * Several transitions of one alarm or one key in a batch (open then level, clear then a new open) are folded so that
+ * each item is written once: one put per alarm, one write per slot, one put per timeline event.
+ * A transaction holds at most 100 items: 1 for the state + 3 per open or clear (alarm, event, slot), 2 per level
+ * change, i.e. about 33 transitions. One message cannot produce that many (a device reports at most ~20 pollutant
+ * codes and a key rarely moves twice per message), but if it ever does the writes are split, never inside one key's
+ * group, into several transactions in order, each guarded by a ConditionCheck on the state version, the state Put in
+ * the last one. Should a later part fail, the engine's retry meets `slot_taken` / `alarm_closed` conflicts for what the
+ * earlier parts wrote and adopts them.
+ *
+ * MANUAL CLEAR PROTOCOL (the evaluator's state is opaque JSON to this adapter). The official's clear transaction
+ *   1. puts the alarm as cleared (condition: the version the official saw), appends its timeline event and audit entry,
+ *   2. deletes the slot (condition: it still names this alarm),
+ *   3. updates the evaluator item `eval#<mn>`: `ver = ver + 1` (created as 1 if absent) and appends
+ *      `{ key, alarmId, at, by }` to its `forget` list.
+ * The bump makes the evaluator's next conditional write fail; the failure returns the item (ALL_OLD) as
+ * `current: { ver, state, forget }`, and this adapter MERGES the forgotten alarm ids into `current.state.forget`
+ * (engine.ts EvalState.forget): the engine's next `evaluate` drops them from `open` before anything else, and the
+ * caller writes with expectedVer = current.ver. That Put replaces the whole item, which empties the item's `forget`
+ * list (it has been applied). loadEvalState does the same merge. A cached state in another container is stale by
+ * then (the ver moved), so its write fails the same way and learns the same. If the condition still holds on the next
+ * reading, the engine opens a FRESH alarm (lifecycle.ts explains why).
+ *
+ * Other conflicts the engine must handle on `{ ok: false }` (besides `current`):
+ *   slot_taken { key, alarmId, openedAt? }  an alarm for that key is already active: adopt it as open[key] (its
+ *                                level: `get(alarmId)`) instead of opening another
+ *   alarm_closed { alarmId }     the alarm it wanted to re-level or clear is cleared or gone: drop it from `open`
+ *                                (engine.ts forgetAlarms) and re-evaluate
+ *   alarm_changed { alarmId }    an official changed it meanwhile: just re-evaluate and retry (bounded retries)
+ */
+export const alarmKeys = {
+  alarm: (alarmId: string) => ({ pk: `alarm#${alarmId}`, sk: 'alarm' }),
+  event: (alarmId: string, at: string, seq: string) => ({ pk: `alarm#${alarmId}`, sk: `ev#${at}#${seq}` }),
+  slot: (mn: string, key: string) => ({ pk: `slot#${mn}#${key}`, sk: 'slot' }),
+  evalState: (mn: string) => ({ pk: `eval#${mn}`, sk: 'state' }),
+  rules: { pk: 'rules', sk: 'current' },
+  ruleVersion: (version: number) => ({ pk: 'rules', sk: `v#${String(version).padStart(6, '0')}` }),
+};
+
+/** The index keys an alarm carries; gsi3 only while a notification is due. */
+export function alarmIndexKeys(alarm: Alarm): Record<string, string> {
+  const order = `${alarm.raisedAt}#${alarm.alarmId}`;
+  return {
+    gsi1pk: `state#${alarm.state}`,
+    gsi1sk: order,
+    gsi2pk: `unit#${alarm.enterpriseId}`,
+    gsi2sk: `${isOpen(alarm.state) ? 'open' : 'closed'}#${order}`,
+    ...(alarm.notifyDue ? { gsi3pk: 'due', gsi3sk: `${alarm.notifyDue}#${alarm.alarmId}` } : {}),
+  };
+}
+
+/** A manual clear the engine must apply to its `open` map (see MANUAL CLEAR PROTOCOL above). */
+export interface ForgetRef {
+  key: string;
+  alarmId: string;
+  at: string;
+  by: string;
+}
+
+/** The evaluator's stored state: version, the engine's opaque state (undefined when none stored) and pending forgets. */
+export interface EvalSnapshot {
+  ver: number;
+  state: unknown;
+  forget: ForgetRef[];
+}
+
+export type CommitConflict =
+  | { kind: 'slot_taken'; key: string; alarmId: string; openedAt?: string }
+  | { kind: 'alarm_closed'; alarmId: string }
+  | { kind: 'alarm_changed'; alarmId: string };
+
+export type CommitResult =
+  | { ok: true; ver: number; alarms: Alarm[] }
+  | { ok: false; current?: EvalSnapshot; conflicts?: CommitConflict[] };
+
+/** Official list filters; `from`/`to` bound raisedAt (inclusive). */
+export interface AlarmFilter {
+  state?: AlarmState;
+  level?: AlarmLevel;
+  type?: AlarmType;
+  township?: string;
+  enterprise?: string;
+  from?: string;
+  to?: string;
+}
+
+export interface PageQuery {
+  limit: number;
+  cursor?: string;
+}
+
+type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
+
+/** What each transaction item stands for, to read CancellationReasons (same order as TransactItems). */
+type Role =
+  | { kind: 'state' }
+  | { kind: 'slot'; key: string }
+  | { kind: 'alarm'; alarmId: string }
+  | { kind: 'slot_delete'; alarmId: string }
+  | { kind: 'event'; alarmId: string };
+
+interface Tagged {
+  item: TransactItem;
+  role: Role;
+}
+
+export const MAX_TRANSACTION_ITEMS = 100;
+const ITEM_META = ['pk', 'sk', 'kind', 'gsi1pk', 'gsi1sk', 'gsi2pk', 'gsi2sk', 'gsi3pk', 'gsi3sk'] as const;
+
+/** The stored item without keys: an Alarm. */
+export function toAlarm(item: Record<string, unknown>): Alarm {
+  const out: Record<string, unknown> = { ...item };
+  for (const k of ITEM_META) delete out[k];
+  return out as unknown as Alarm;
+}
+
+/**
+ * The stored evaluator item as a snapshot. Pending manual clears are merged into the state's `forget` id list
+ * (engine.ts EvalState.forget), which the engine's next evaluation applies before anything else.
+ */
+function snapshotOf(item: Record<string, unknown>): EvalSnapshot {
+  const raw = item.state;
+  const parsed: unknown = typeof raw === 'string' ? JSON.parse(raw) : raw;
+  const forget = Array.isArray(item.forget) ? (item.forget as ForgetRef[]) : [];
+  return { ver: Number(item.ver ?? 0), state: withForget(parsed, forget), forget };
+}
+
+function withForget(state: unknown, forget: ForgetRef[]): unknown {
+  if (forget.length === 0 || !state || typeof state !== 'object' || Array.isArray(state)) return state;
+  const queued = (state as { forget?: unknown }).forget;
+  const ids = [...(Array.isArray(queued) ? (queued as string[]) : []), ...forget.map((f) => f.alarmId)];
+  return { ...state, forget: [...new Set(ids)] };
+}
+
+/** Splits item groups (one group per transition, never split) into transactions with one slot left for the state. */
+export function chunkGroups<T>(groups: T[][], capacity = MAX_TRANSACTION_ITEMS - 1): T[][] {
+  const chunks: T[][] = [];
+  let current: T[] = [];
+  for (const group of groups) {
+    if (current.length + group.length > capacity && current.length > 0) {
+      chunks.push(current);
+      current = [];
+    }
+    current.push(...group);
+  }
+  if (current.length > 0 || chunks.length === 0) chunks.push(current);
+  return chunks;
+}
+
+const normalizeIso = (value: string, field: string): string => {
+  const ms = Date.parse(value);
+  if (!Number.isFinite(ms)) {
+    throw new ValidationError(`${field} is not a time`, [
+      { field: `query.${field}`, message: 'not an ISO 8601 time', messageZh: '时间格式无效' },
+    ]);
+  }
+  return new Date(ms).toISOString();
+};
+
+export class DynamoAlarmStore {
+  private readonly now: () => Date;
+  private readonly newId: () => string;
+
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    private readonly tables: { alarms: string; audit: string },
+    options: { now?: () => Date; newId?: () => string } = {},
+  ) {
+    this.now = options.now ?? (() => new Date());
+    this.newId = options.newId ?? (() => ulid());
+  }
+
+  // ───────────────────────────── evaluator ─────────────────────────────
+
+  /**
+   * Stores the evaluator's next state at `expectedVer + 1` together with the transitions' alarm writes.
+   * `{ ok: false }` means nothing of this call was written (except in the split case, see the header): re-evaluate
+   * from `current` (undefined: no state stored, start from version 0) after applying its `forget` and `conflicts`.
+   */
+  async commitEvaluation(
+    mn: string,
+    expectedVer: number,
+    nextState: unknown,
+    transitions: Transition[],
+    source: AlarmSource,
+    now: Date,
+    ruleVersion: number,
+  ): Promise<CommitResult> {
+    const state = this.statePut(mn, expectedVer, nextState, now);
+    if (transitions.length === 0) return this.putStateOnly(state);
+
+    const plan = await this.plan(transitions, source, now, ruleVersion);
+    if ('conflicts' in plan) {
+      const current = await this.loadEvalState(mn);
+      return { ok: false, ...(current ? { current } : {}), conflicts: plan.conflicts };
+    }
+    const { groups, alarms } = plan;
+
+    const chunks = chunkGroups(groups);
+    for (const [i, chunk] of chunks.entries()) {
+      const last = i === chunks.length - 1;
+      const guard: Tagged = {
+        item: last ? { Put: state } : { ConditionCheck: this.stateCheck(state) },
+        role: { kind: 'state' },
+      };
+      const tagged = [guard, ...chunk];
+      try {
+        await this.db.send(new TransactWriteCommand({ TransactItems: tagged.map((t) => t.item) }));
+      } catch (err) {
+        const failed = await this.cancelled(mn, err, tagged);
+        if (failed) return failed;
+        throw err;
+      }
+    }
+    return { ok: true, ver: expectedVer + 1, alarms };
+  }
+
+  /**
+   * Folds the transitions into one write per alarm and per slot: one batch of readings may open, re-level and clear
+   * the same key (a backlog of hourly values), and a transaction may touch each item only once. Alarms that level
+   * and clear change are read first (consistent). Items are grouped per alarm key (slot): a group is never split.
+   */
+  private async plan(
+    transitions: Transition[],
+    source: AlarmSource,
+    now: Date,
+    ruleVersion: number,
+  ): Promise<{ groups: Tagged[][]; alarms: Alarm[] } | { conflicts: CommitConflict[] }> {
+    const opened = new Set(transitions.filter((t) => t.kind === 'open').map((t) => t.alarmId));
+    const existing = await this.readAlarms(
+      transitions.filter((t) => t.kind !== 'open' && !opened.has(t.alarmId)).map((t) => t.alarmId),
+    );
+    const work = new Map<string, { before?: Alarm; after: Alarm; events: AlarmEvent[] }>();
+    /** per alarm key: the alarm holding the slot before this commit (as far as we know) and after it */
+    const slots = new Map<string, { initial?: string; final?: string; alarm: Alarm }>();
+    const conflicts: CommitConflict[] = [];
+    for (const t of transitions) {
+      if (t.kind === 'open') {
+        const change = openAlarm({ alarmId: t.alarmId, signal: t.signal, source, now, ruleVersion });
+        work.set(t.alarmId, { after: change.alarm, events: change.events });
+        const slot = slots.get(change.alarm.key);
+        slots.set(change.alarm.key, { ...slot, final: t.alarmId, alarm: change.alarm });
+        continue;
+      }
+      const entry =
+        work.get(t.alarmId) ??
+        (() => {
+          const read = existing.get(t.alarmId);
+          return read ? { before: read, after: read, events: [] as AlarmEvent[] } : undefined;
+        })();
+      if (!entry || entry.after.state === 'cleared') {
+        conflicts.push({ kind: 'alarm_closed', alarmId: t.alarmId });
+        continue;
+      }
+      const change =
+        t.kind === 'level' ? changeLevel(entry.after, t.signal, now) : autoClear(entry.after, t.signal, now);
+      work.set(t.alarmId, { ...entry, after: change.alarm, events: [...entry.events, ...change.events] });
+      if (t.kind === 'clear') {
+        const key = change.alarm.key;
+        const slot = slots.get(key) ?? { initial: t.alarmId, alarm: change.alarm };
+        slots.set(key, { ...slot, final: undefined, alarm: slot.alarm });
+      }
+    }
+    if (conflicts.length > 0) return { conflicts };
+
+    const byKey = new Map<string, Tagged[]>();
+    const add = (key: string, ...items: Tagged[]) => byKey.set(key, [...(byKey.get(key) ?? []), ...items]);
+    for (const [alarmId, w] of work) {
+      add(w.after.key, {
+        item: this.alarmPut(w.after, w.before?.version),
+        role: { kind: 'alarm', alarmId },
+      });
+      add(w.after.key, ...this.eventPuts({ alarm: w.after, events: w.events, changed: true }));
+    }
+    for (const [key, slot] of slots) {
+      const write = this.slotWrite(slot.alarm.mn, key, slot.initial, slot.final, work.get(slot.final ?? '')?.after);
+      if (write) add(key, write);
+    }
+    return { groups: [...byKey.values()], alarms: [...work.values()].map((w) => w.after) };
+  }
+
+  /**
+   * The one write a slot needs: taken (put if absent), freed (delete if it still names the alarm), handed over
+   * within this commit (put if it still names the old alarm), or nothing (opened and cleared in the same batch).
+   */
+  private slotWrite(
+    mn: string,
+    key: string,
+    initial: string | undefined,
+    final: string | undefined,
+    holder: Alarm | undefined,
+  ): Tagged | undefined {
+    if (final && holder) {
+      const put = this.slotPut(holder);
+      if (!initial) return { item: put, role: { kind: 'slot', key } };
+      const handover = {
+        Put: {
+          ...(put.Put as NonNullable<TransactItem['Put']>),
+          ConditionExpression: 'alarmId = :id',
+          ExpressionAttributeValues: { ':id': initial },
+        },
+      };
+      return { item: handover, role: { kind: 'slot_delete', alarmId: initial } };
+    }
+    if (initial) return { item: this.slotDelete(mn, key, initial), role: { kind: 'slot_delete', alarmId: initial } };
+    return undefined;
+  }
+
+  /** The evaluator's stored state (cold start, or a conflict without ALL_OLD); undefined when none is stored. */
+  async loadEvalState(mn: string): Promise<EvalSnapshot | undefined> {
+    const out = await this.db.send(
+      new GetCommand({ TableName: this.tables.alarms, Key: alarmKeys.evalState(mn), ConsistentRead: true }),
+    );
+    return out.Item ? snapshotOf(out.Item) : undefined;
+  }
+
+  private statePut(mn: string, expectedVer: number, nextState: unknown, now: Date): PutCommandInput {
+    return {
+      TableName: this.tables.alarms,
+      Item: {
+        ...alarmKeys.evalState(mn),
+        kind: 'eval',
+        mn,
+        ver: expectedVer + 1,
+        state: JSON.stringify(nextState),
+        updatedAt: now.toISOString(),
+      },
+      ...(expectedVer === 0
+        ? { ConditionExpression: 'attribute_not_exists(pk)' }
+        : { ConditionExpression: 'ver = :ver', ExpressionAttributeValues: { ':ver': expectedVer } }),
+      ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+    };
+  }
+
+  private stateCheck(put: PutCommandInput) {
+    const item = put.Item as Record<string, unknown>;
+    return {
+      TableName: put.TableName,
+      Key: { pk: item.pk, sk: item.sk },
+      ConditionExpression: put.ConditionExpression as string,
+      ...(put.ExpressionAttributeValues ? { ExpressionAttributeValues: put.ExpressionAttributeValues } : {}),
+      ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
+    };
+  }
+
+  private async putStateOnly(put: PutCommandInput): Promise<CommitResult> {
+    try {
+      await this.db.send(new PutCommand(put));
+    } catch (err) {
+      if (err instanceof Error && err.name === 'ConditionalCheckFailedException') {
+        const old = (err as { Item?: Parameters<typeof unmarshall>[0] }).Item;
+        return { ok: false, ...(old ? { current: snapshotOf(unmarshall(old)) } : {}) };
+      }
+      throw err;
+    }
+    return { ok: true, ver: Number((put.Item as { ver: number }).ver), alarms: [] };
+  }
+
+  /** A cancelled evaluator transaction as `{ ok: false }`, or undefined when it is not a condition/conflict failure. */
+  private async cancelled(mn: string, err: unknown, tagged: Tagged[]): Promise<CommitResult | undefined> {
+    if (!(err instanceof Error) || err.name !== 'TransactionCanceledException') return undefined;
+    const reasons =
+      (err as { CancellationReasons?: { Code?: string; Item?: Parameters<typeof unmarshall>[0] }[] })
+        .CancellationReasons ?? [];
+    if (!reasons.some((r) => r.Code === 'ConditionalCheckFailed' || r.Code === 'TransactionConflict')) return undefined;
+    let current: EvalSnapshot | undefined;
+    let stateFailed = false;
+    const conflicts: CommitConflict[] = [];
+    reasons.forEach((reason, i) => {
+      const role = tagged[i]?.role;
+      if (reason.Code !== 'ConditionalCheckFailed' || !role) return;
+      const old = reason.Item ? unmarshall(reason.Item) : undefined;
+      if (role.kind === 'state') {
+        stateFailed = true;
+        current = old ? snapshotOf(old) : undefined;
+      } else if (role.kind === 'slot') {
+        conflicts.push({
+          kind: 'slot_taken',
+          key: role.key,
+          alarmId: String(old?.alarmId ?? ''),
+          ...(typeof old?.openedAt === 'string' ? { openedAt: old.openedAt } : {}),
+        });
+      } else {
+        const alarmId = role.alarmId;
+        if (!conflicts.some((c) => c.kind === 'alarm_changed' && c.alarmId === alarmId))
+          conflicts.push({ kind: 'alarm_changed', alarmId });
+      }
+    });
+    if (!stateFailed) current = await this.loadEvalState(mn);
+    return { ok: false, ...(current ? { current } : {}), ...(conflicts.length > 0 ? { conflicts } : {}) };
+  }
+
+  private async readAlarms(ids: string[]): Promise<Map<string, Alarm>> {
+    const found = new Map<string, Alarm>();
+    const unique = [...new Set(ids)];
+    for (let i = 0; i < unique.length; i += 100) {
+      let keys: Record<string, unknown>[] | undefined = unique.slice(i, i + 100).map((id) => alarmKeys.alarm(id));
+      for (let attempt = 0; keys && keys.length > 0 && attempt < 5; attempt++) {
+        const out: BatchGetCommandOutput = await this.db.send(
+          new BatchGetCommand({ RequestItems: { [this.tables.alarms]: { Keys: keys, ConsistentRead: true } } }),
+        );
+        for (const item of out.Responses?.[this.tables.alarms] ?? []) {
+          const alarm = toAlarm(item);
+          found.set(alarm.alarmId, alarm);
+        }
+        keys = out.UnprocessedKeys?.[this.tables.alarms]?.Keys;
+      }
+      if (keys && keys.length > 0) throw new Error('alarms could not be read (unprocessed keys after retries)');
+    }
+    return found;
+  }
+
+  // ───────────────────────────── item builders ─────────────────────────────
+
+  private alarmItem(alarm: Alarm) {
+    return { ...alarm, ...alarmKeys.alarm(alarm.alarmId), ...alarmIndexKeys(alarm), kind: 'alarm' };
+  }
+
+  /** A new alarm (expected undefined) only if absent; an existing one only at the version read and not cleared. */
+  private alarmPut(alarm: Alarm, expectedVersion: number | undefined): TransactItem {
+    return {
+      Put: {
+        TableName: this.tables.alarms,
+        Item: this.alarmItem(alarm),
+        ...(expectedVersion === undefined
+          ? { ConditionExpression: 'attribute_not_exists(pk)' }
+          : {
+              ConditionExpression: '#version = :v AND #state <> :cleared',
+              ExpressionAttributeNames: { '#version': 'version', '#state': 'state' },
+              ExpressionAttributeValues: { ':v': expectedVersion, ':cleared': 'cleared' },
+            }),
+      },
+    };
+  }
+
+  private slotPut(alarm: Alarm): TransactItem {
+    return {
+      Put: {
+        TableName: this.tables.alarms,
+        Item: {
+          ...alarmKeys.slot(alarm.mn, alarm.key),
+          kind: 'slot',
+          mn: alarm.mn,
+          key: alarm.key,
+          alarmId: alarm.alarmId,
+          openedAt: alarm.openedAt,
+          raisedAt: alarm.raisedAt,
+        },
+        ConditionExpression: 'attribute_not_exists(pk)',
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+      },
+    };
+  }
+
+  private slotDelete(mn: string, key: string, alarmId: string): TransactItem {
+    return {
+      Delete: {
+        TableName: this.tables.alarms,
+        Key: alarmKeys.slot(mn, key),
+        ConditionExpression: 'alarmId = :id',
+        ExpressionAttributeValues: { ':id': alarmId },
+      },
+    };
+  }
+
+  private eventPut(alarmId: string, event: AlarmEvent): TransactItem {
+    return {
+      Put: {
+        TableName: this.tables.alarms,
+        Item: { ...alarmKeys.event(alarmId, event.at, this.newId()), kind: 'event', alarmId, event },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      },
+    };
+  }
+
+  private eventPuts(change: LifecycleChange): Tagged[] {
+    const alarmId = change.alarm.alarmId;
+    return change.events.map((e) => ({ item: this.eventPut(alarmId, e), role: { kind: 'event', alarmId } }));
+  }
+
+  /** The manual-clear notice to the evaluator: bump `ver`, append to `forget` (created if the item is absent). */
+  private forgetUpdate(alarm: Alarm, by: string, at: string): TransactItem {
+    const ref: ForgetRef = { key: alarm.key, alarmId: alarm.alarmId, at, by };
+    return {
+      Update: {
+        TableName: this.tables.alarms,
+        Key: alarmKeys.evalState(alarm.mn),
+        UpdateExpression:
+          'SET ver = if_not_exists(ver, :zero) + :one, forget = list_append(if_not_exists(forget, :empty), :ref)',
+        ExpressionAttributeValues: { ':zero': 0, ':one': 1, ':empty': [], ':ref': [ref] },
+      },
+    };
+  }
+
+  // ───────────────────────────── officials: reads ─────────────────────────────
+
+  async get(alarmId: string, consistent = false): Promise<Alarm | undefined> {
+    const out = await this.db.send(
+      new GetCommand({ TableName: this.tables.alarms, Key: alarmKeys.alarm(alarmId), ConsistentRead: consistent }),
+    );
+    return out.Item?.kind === 'alarm' ? toAlarm(out.Item) : undefined;
+  }
+
+  /** The alarm's timeline, oldest first. */
+  async timeline(alarmId: string, page: PageQuery): Promise<Page<AlarmEvent>> {
+    const pk = alarmKeys.alarm(alarmId).pk;
+    const out = await this.db.send(
+      new QueryCommand({
+        TableName: this.tables.alarms,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :ev)',
+        ExpressionAttributeValues: { ':pk': pk, ':ev': 'ev#' },
+        Limit: page.limit,
+        ExclusiveStartKey: cursorFor(page.cursor, 'pk', pk),
+      }),
+    );
+    const cursor = encodeCursor(out.LastEvaluatedKey);
+    return { items: (out.Items ?? []).map((i) => i.event as AlarmEvent), ...(cursor ? { cursor } : {}) };
+  }
+
+  /**
+   * Alarms, newest first. Index by the most selective key: an enterprise → gsi2 (its `open#`/`closed#` half when a
+   * state is given, time range in the key); otherwise the state (default `active`) → gsi1 with the time range in the
+   * key. Level, type, township (and state or time where the key cannot hold them) are filters, so a page may hold
+   * fewer than `limit` items while a cursor is still returned.
+   */
+  async list(filter: AlarmFilter, page: PageQuery): Promise<Page<Alarm>> {
+    const from = filter.from ? normalizeIso(filter.from, 'from') : undefined;
+    const to = filter.to ? normalizeIso(filter.to, 'to') : undefined;
+    if (from && to && from > to) {
+      throw new ValidationError('from is after to', [
+        { field: 'query.from', message: 'must not be after `to`', messageZh: '开始时间不能晚于结束时间' },
+      ]);
+    }
+    const names: Record<string, string> = {};
+    const values: Record<string, unknown> = {};
+    const filters: string[] = [];
+    const range = (attr: string, prefix: string): string => {
+      if (!from && !to) {
+        if (!prefix) return '';
+        values[':prefix'] = prefix;
+        return ` AND begins_with(${attr}, :prefix)`;
+      }
+      values[':lo'] = `${prefix}${from ?? ''}`;
+      values[':hi'] = `${prefix}${to ? `${to}#~` : '~'}`;
+      return ` AND ${attr} BETWEEN :lo AND :hi`;
+    };
+
+    let index: 'gsi1' | 'gsi2';
+    let key: string;
+    if (filter.enterprise) {
+      index = 'gsi2';
+      values[':pk'] = `unit#${filter.enterprise}`;
+      if (filter.state) {
+        key = `gsi2pk = :pk${range('gsi2sk', filter.state === 'cleared' ? 'closed#' : 'open#')}`;
+        if (filter.state !== 'cleared') {
+          names['#state'] = 'state';
+          values[':state'] = filter.state;
+          filters.push('#state = :state');
+        }
+      } else {
+        key = 'gsi2pk = :pk';
+        if (from) {
+          values[':from'] = from;
+          filters.push('raisedAt >= :from');
+        }
+        if (to) {
+          values[':to'] = to;
+          filters.push('raisedAt <= :to');
+        }
+      }
+    } else {
+      index = 'gsi1';
+      values[':pk'] = `state#${filter.state ?? 'active'}`;
+      key = `gsi1pk = :pk${range('gsi1sk', '')}`;
+    }
+    if (filter.level !== undefined) {
+      names['#level'] = 'level';
+      values[':level'] = filter.level;
+      filters.push('#level = :level');
+    }
+    if (filter.type) {
+      names['#type'] = 'type';
+      values[':type'] = filter.type;
+      filters.push('#type = :type');
+    }
+    if (filter.township) {
+      values[':township'] = filter.township;
+      filters.push('townshipId = :township');
+    }
+
+    const input: QueryCommandInput = {
+      TableName: this.tables.alarms,
+      IndexName: index,
+      KeyConditionExpression: key,
+      ExpressionAttributeValues: values,
+      ...(Object.keys(names).length > 0 ? { ExpressionAttributeNames: names } : {}),
+      ...(filters.length > 0 ? { FilterExpression: filters.join(' AND ') } : {}),
+      ScanIndexForward: false,
+      Limit: page.limit,
+      ExclusiveStartKey: cursorFor(page.cursor, `${index}pk`, String(values[':pk'])),
+    };
+    const out = await this.db.send(new QueryCommand(input));
+    const cursor = encodeCursor(out.LastEvaluatedKey);
+    return { items: (out.Items ?? []).map(toAlarm), ...(cursor ? { cursor } : {}) };
+  }
+
+  // ───────────────────────────── officials: actions ─────────────────────────────
+
+  /** 确认. Idempotent for the same person (returns the alarm unchanged, nothing written). */
+  acknowledge(alarmId: string, by: string, note: string | undefined, expectedVersion?: number): Promise<Alarm> {
+    return this.act(alarmId, expectedVersion, 'alarm.acknowledge', (a, now) => acknowledge(a, by, now, note), by);
+  }
+
+  /** 暂缓提醒 until `until` (≤ 24 h ahead), with a note. */
+  snooze(
+    alarmId: string,
+    by: string,
+    note: string | undefined,
+    until: string,
+    expectedVersion?: number,
+  ): Promise<Alarm> {
+    return this.act(alarmId, expectedVersion, 'alarm.snooze', (a, now) => snooze(a, by, now, until, note), by);
+  }
+
+  /** 人工解除, with a note: also frees the slot and tells the evaluator to forget the alarm (header). */
+  clear(alarmId: string, by: string, note: string | undefined, expectedVersion?: number): Promise<Alarm> {
+    return this.act(
+      alarmId,
+      expectedVersion,
+      'alarm.clear',
+      (a, now) => clearManually(a, by, now, note),
+      by,
+      (before, at) => [this.slotDelete(before.mn, before.key, before.alarmId), this.forgetUpdate(before, by, at)],
+    );
+  }
+
+  /** 备注: a timeline event and its audit entry; the alarm must exist (any state). */
+  async comment(alarmId: string, by: string, note: string | undefined): Promise<AlarmEvent> {
+    const event = commentEvent(by, this.now(), note);
+    try {
+      await this.db.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              ConditionCheck: {
+                TableName: this.tables.alarms,
+                Key: alarmKeys.alarm(alarmId),
+                ConditionExpression: 'attribute_exists(pk)',
+              },
+            },
+            this.eventPut(alarmId, event),
+            auditPut(this.tables.audit, this.audit(by, 'alarm.comment', alarmId, event.at, { note: event.note })),
+          ],
+        }),
+      );
+    } catch (err) {
+      if (isConditionFailure(err)) throw new NotFoundError(`alarm ${alarmId} does not exist`);
+      throw err;
+    }
+    return event;
+  }
+
+  /**
+   * Read (consistent), check If-Match, apply a pure transition, then ONE transaction: the alarm at the version read,
+   * its events, any extra items, and the audit entry.
+   */
+  private async act(
+    alarmId: string,
+    expectedVersion: number | undefined,
+    action: string,
+    apply: (alarm: Alarm, now: Date) => LifecycleChange,
+    by: string,
+    extra: (before: Alarm, at: string) => TransactItem[] = () => [],
+  ): Promise<Alarm> {
+    const current = await this.get(alarmId, true);
+    if (!current) throw new NotFoundError(`alarm ${alarmId} does not exist`);
+    if (expectedVersion !== undefined && expectedVersion !== current.version) {
+      throw new PreconditionFailedError(`alarm ${alarmId} is at version ${current.version}, not ${expectedVersion}`);
+    }
+    const change = apply(current, this.now());
+    if (!change.changed) return current;
+    const at = change.alarm.updatedAt;
+    const noted = change.events.find((e) => e.note !== undefined);
+    const detail = {
+      version: change.alarm.version,
+      ...(noted?.note !== undefined ? { note: noted.note } : {}),
+      ...(change.alarm.snoozedUntil && action === 'alarm.snooze' ? { until: change.alarm.snoozedUntil } : {}),
+    };
+    try {
+      await this.db.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            this.alarmPut(change.alarm, current.version),
+            ...extra(current, at),
+            ...change.events.map((e) => this.eventPut(alarmId, e)),
+            auditPut(this.tables.audit, this.audit(by, action, alarmId, at, detail)),
+          ],
+        }),
+      );
+    } catch (err) {
+      if (isConditionFailure(err))
+        throw new PreconditionFailedError(`alarm ${alarmId} was changed by someone else; reload`);
+      throw err;
+    }
+    return change.alarm;
+  }
+
+  private audit(
+    actor: string,
+    action: string,
+    alarmId: string,
+    at: string,
+    detail: Record<string, unknown>,
+  ): AuditEntry {
+    return { actor, action, entity: `alarm/${alarmId}`, at, detail };
+  }
+
+  // ───────────────────────────── notification sweep ─────────────────────────────
+
+  /** Alarms whose notification is due at or before `now`, earliest first (gsi3; eventually consistent). */
+  async due(now: Date, limit: number): Promise<Alarm[]> {
+    const out = await this.db.send(
+      new QueryCommand({
+        TableName: this.tables.alarms,
+        IndexName: 'gsi3',
+        KeyConditionExpression: 'gsi3pk = :due AND gsi3sk <= :now',
+        ExpressionAttributeValues: { ':due': 'due', ':now': `${now.toISOString()}#~` },
+        Limit: limit,
+      }),
+    );
+    return (out.Items ?? []).map(toAlarm);
+  }
+
+  /**
+   * Stores what the sweep sent: the new notify state, the next due time (undefined: nothing more is due, the alarm
+   * leaves gsi3) and `notified` events — at `expectedVersion` (PreconditionFailedError otherwise: someone changed the
+   * alarm since the sweep read it; re-read and decide again). System action: no audit entry. Returns the new version.
+   */
+  async recordNotified(
+    alarmId: string,
+    expectedVersion: number,
+    notifyState: Record<string, unknown>,
+    nextDueAt: string | undefined,
+    events: AlarmEvent[],
+  ): Promise<number> {
+    const version = expectedVersion + 1;
+    const update: UpdateCommandInput = {
+      TableName: this.tables.alarms,
+      Key: alarmKeys.alarm(alarmId),
+      UpdateExpression: nextDueAt
+        ? 'SET #notify = :notify, #version = :next, notifyDue = :due, gsi3pk = :gsi3pk, gsi3sk = :gsi3sk'
+        : 'SET #notify = :notify, #version = :next REMOVE notifyDue, gsi3pk, gsi3sk',
+      ConditionExpression: '#version = :v',
+      ExpressionAttributeNames: { '#notify': 'notify', '#version': 'version' },
+      ExpressionAttributeValues: {
+        ':notify': notifyState,
+        ':next': version,
+        ':v': expectedVersion,
+        ...(nextDueAt ? { ':due': nextDueAt, ':gsi3pk': 'due', ':gsi3sk': `${nextDueAt}#${alarmId}` } : {}),
+      },
+    };
+    try {
+      if (events.length === 0) await this.db.send(new UpdateCommand(update));
+      else {
+        await this.db.send(
+          new TransactWriteCommand({
+            TransactItems: [{ Update: update }, ...events.map((e) => this.eventPut(alarmId, e))] as TransactItem[],
+          }),
+        );
+      }
+    } catch (err) {
+      if (isConditionFailure(err))
+        throw new PreconditionFailedError(`alarm ${alarmId} changed since version ${expectedVersion}; re-read it`);
+      throw err;
+    }
+    return version;
+  }
+
+  // ───────────────────────────── rules ─────────────────────────────
+
+  /** The rules in force; the defaults (version 1) until officials store a version. */
+  async getRules(): Promise<RuleSet> {
+    const out = await this.db.send(new GetCommand({ TableName: this.tables.alarms, Key: alarmKeys.rules }));
+    return out.Item ? RuleSet.parse(out.Item.rules) : defaultRuleSet();
+  }
+
+  /**
+   * Stores `input` as the next version (current + 1) and in the history, with an audit entry, in one transaction.
+   * With `expectedVersion`, refuses (PreconditionFailedError) when the current version differs; a concurrent writer
+   * is refused the same way. The first stored version also records the defaults it replaces as `v#000001`.
+   */
+  async putRules(input: RuleSetInput, by: string, expectedVersion?: number): Promise<RuleSet> {
+    const out = await this.db.send(
+      new GetCommand({ TableName: this.tables.alarms, Key: alarmKeys.rules, ConsistentRead: true }),
+    );
+    const stored = out.Item ? RuleSet.parse(out.Item.rules) : undefined;
+    const current = stored ?? defaultRuleSet();
+    if (expectedVersion !== undefined && expectedVersion !== current.version) {
+      throw new PreconditionFailedError(`alarm rules are at version ${current.version}, not ${expectedVersion}`);
+    }
+    const at = this.now().toISOString();
+    const next = RuleSet.parse({ ...input, version: current.version + 1, updatedAt: at, updatedBy: by });
+    const history = (rules: RuleSet): TransactItem => ({
+      Put: {
+        TableName: this.tables.alarms,
+        Item: { ...alarmKeys.ruleVersion(rules.version), kind: 'rules', version: rules.version, rules },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      },
+    });
+    try {
+      await this.db.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Put: {
+                TableName: this.tables.alarms,
+                Item: { ...alarmKeys.rules, kind: 'rules', version: next.version, rules: next },
+                ...(stored
+                  ? {
+                      ConditionExpression: '#version = :v',
+                      ExpressionAttributeNames: { '#version': 'version' },
+                      ExpressionAttributeValues: { ':v': stored.version },
+                    }
+                  : { ConditionExpression: 'attribute_not_exists(pk)' }),
+              },
+            },
+            history(next),
+            ...(stored ? [] : [history(current)]),
+            auditPut(this.tables.audit, {
+              actor: by,
+              action: 'alarm_rules.replace',
+              entity: 'alarm-rules',
+              at,
+              detail: { version: next.version, note: next.note },
+            }),
+          ],
+        }),
+      );
+    } catch (err) {
+      if (isConditionFailure(err))
+        throw new PreconditionFailedError('alarm rules were changed by someone else; reload and retry');
+      throw err;
+    }
+    return next;
+  }
+
+  /** Stored rule versions, newest first; the defaults alone while none is stored. */
+  async listRuleVersions(page: PageQuery): Promise<Page<RuleSet>> {
+    const out = await this.db.send(
+      new QueryCommand({
+        TableName: this.tables.alarms,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :v)',
+        ExpressionAttributeValues: { ':pk': alarmKeys.rules.pk, ':v': 'v#' },
+        ScanIndexForward: false,
+        Limit: page.limit,
+        ExclusiveStartKey: cursorFor(page.cursor, 'pk', alarmKeys.rules.pk),
+      }),
+    );
+    const items = (out.Items ?? []).map((i) => RuleSet.parse(i.rules));
+    if (items.length === 0 && !page.cursor) return { items: [defaultRuleSet()] };
+    const cursor = encodeCursor(out.LastEvaluatedKey);
+    return { items, ...(cursor ? { cursor } : {}) };
+  }
+}
+
+/**
+ * The ExclusiveStartKey of a cursor, refusing (400 on `query.cursor`) a cursor from another listing: a key of
+ * another index or partition would otherwise reach DynamoDB as a 500.
+ */
+function cursorFor(cursor: string | undefined, attr: string, expected: string): Record<string, unknown> | undefined {
+  const key = startKeyOf(cursor);
+  if (key && decodeCursor(cursor)?.[attr] !== expected) {
+    throw new ValidationError('cursor belongs to another listing', [
+      { field: 'query.cursor', message: 'belongs to another listing', messageZh: '翻页游标与当前查询不匹配' },
+    ]);
+  }
+  return key;
+}

@@ -1,0 +1,258 @@
+import mqtt, { type MqttClient } from 'mqtt';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadOrCreateKeys, signToken } from '../../infra/local/jwt.ts';
+import { type Platform, startPlatform } from '../../infra/local/platform.ts';
+import { freePorts } from '../../infra/local/ports.ts';
+import { SAMPLE_CONTACTS } from '../../shared/domain/alarms/notify.ts';
+import { encodePacket, isoToBeijing } from '../../shared/domain/hj212/codec.ts';
+import { BAMBOO, FUNGI, WWTP } from '../../shared/domain/registry/qingyuan-seed.ts';
+import { eventually, realAppAssembly, tempDir } from './helpers.ts';
+
+/**
+ * The alarm engine on the local platform, from the real synthesized app: devices publish over MQTT, the IoT rules
+ * feed the evaluator, alarms open at the right level, reach the right people once (the local SNS log), officials
+ * acknowledge through the API, the scheduled data-gap job raises a gap and the device's return clears it.
+ * DataTimes are back-dated so that hours of device time pass in seconds.
+ */
+const BW01 = '33112600000000000000BW01'; // bamboo factory, water, simplified permit, GB 8978 一级 (COD 100)
+const AB01 = '33112600000000000000AB01'; // WWTP, key unit
+const FW01 = '33112600000000000000FW01'; // edible-fungi factory, JSON over MQTT
+
+/** The fields of an alarm (GET /alarms) these tests read. */
+interface AlarmView {
+  alarmId: string;
+  key: string;
+  mn: string;
+  type: string;
+  pollutant?: string;
+  level: number;
+  state: string;
+  summary: string;
+  acknowledgedBy?: string;
+  clearMode?: string;
+  clearedBy?: string;
+  lastSignal: { reasonZh: string; evidence: { pollutant: string; value: number }[] };
+  items?: AlarmView[];
+}
+
+interface Captured {
+  at: string;
+  phoneNumber?: string;
+  topicArn?: string;
+  message: string;
+  messageAttributes?: Record<string, { StringValue?: string }>;
+}
+
+describe('alarm engine on the local platform', () => {
+  const tmp = tempDir('alarms');
+  let platform: Platform;
+  let duty: string;
+  const clients = new Map<string, MqttClient>();
+
+  beforeAll(async () => {
+    platform = await startPlatform({ cdkOut: realAppAssembly(), dataDir: `${tmp.dir}/data`, ports: await freePorts() });
+    const keys = await loadOrCreateKeys(`${tmp.dir}/data`);
+    const { issuer, audience } = platform.endpoints.auth;
+    duty = signToken(keys, { iss: issuer, aud: audience, sub: 'duty-1', roles: ['duty_officer'] }, 600);
+  }, 180_000);
+
+  afterAll(async () => {
+    for (const c of clients.values()) await c.endAsync();
+    await platform?.stop();
+    tmp.cleanup();
+  });
+
+  const client = async (mn: string) => {
+    const existing = clients.get(mn);
+    if (existing) return existing;
+    const c = await mqtt.connectAsync(platform.endpoints.mqtt, { clientId: mn, reconnectPeriod: 0 });
+    clients.set(mn, c);
+    return c;
+  };
+  const hj212 = async (mn: string, cn: string, dataTime: Date, cp: string) => {
+    const packet = encodePacket({
+      qn: isoToBeijing(new Date(), true),
+      st: '32',
+      cn,
+      pw: '123456',
+      mn,
+      flag: 4,
+      cp: `DataTime=${isoToBeijing(dataTime.toISOString())};${cp}`,
+    });
+    await (await client(mn)).publishAsync(`envwatch/devices/${mn}/hj212`, packet, { qos: 1 });
+  };
+  const messages = async (): Promise<Captured[]> => {
+    const res = await fetch(`${platform.endpoints.api}/_local/messages.json`);
+    return ((await res.json()) as { messages: Captured[] }).messages;
+  };
+  const api = async (method: string, path: string, body?: unknown) => {
+    const res = await fetch(`${platform.endpoints.api}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${duty}`, 'content-type': 'application/json' },
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+    });
+    return { status: res.status, json: (await res.json()) as AlarmView };
+  };
+  const alarmsOf = async (enterprise: string) =>
+    (await api('GET', `/alarms?enterprise=${enterprise}`)).json.items ?? [];
+  const alarmOf = (enterprise: string, type: string, state?: string) =>
+    eventually(
+      async () =>
+        (await alarmsOf(enterprise)).find((a) => a.type === type && (state === undefined || a.state === state)),
+      20_000,
+      `${type} alarm at ${enterprise}${state ? ` (${state})` : ''}`,
+    );
+  const pace = () => new Promise((r) => setTimeout(r, 100));
+
+  const hour = (back: number) => new Date(Math.floor(Date.now() / 3_600_000) * 3_600_000 - back * 3_600_000);
+  const minutesAgo = (m: number) => new Date(Math.floor(Date.now() / 60_000) * 60_000 - m * 60_000);
+
+  it('opens one 二级 exceedance for an hourly COD at 2.5× the limit and tells the three audiences once', async () => {
+    const cp = 'w01018-Avg=250.0,w01018-Flag=N;w21003-Avg=3.1,w21003-Flag=N;w00000-Avg=5.2,w00000-Flag=N';
+    await hj212(BW01, '2061', hour(3), cp);
+    const alarm = await alarmOf(BAMBOO, 'exceedance');
+    expect(alarm).toMatchObject({ pollutant: 'w01018', level: 2, state: 'active', mn: BW01 });
+    expect(alarm.summary).toContain('化学需氧量');
+
+    // the same hourly packet delivered three more times: still one alarm, no new message
+    const sent = await eventually(
+      async () => {
+        const all = await messages();
+        return all.filter((m) => m.message.includes(alarm.alarmId)).length === 3 ? all : undefined;
+      },
+      10_000,
+      'three topic messages',
+    );
+    for (let i = 0; i < 3; i++) await hj212(BW01, '2061', hour(3), cp);
+    await new Promise((r) => setTimeout(r, 1500));
+    const after = await messages();
+    expect(after.length).toBe(sent.length);
+    expect((await alarmsOf(BAMBOO)).filter((a) => a.type === 'exceedance')).toHaveLength(1);
+
+    // three topics (bureau, regulator, enterprise) and SMS to the duty officers, the regulator desk and the unit
+    const topics = after.filter((m) => m.topicArn && m.message.includes(alarm.alarmId));
+    expect(topics.map((m) => m.messageAttributes?.audience?.StringValue).sort()).toEqual([
+      'bureau',
+      'enterprise',
+      'regulator',
+    ]);
+    const texts = after.filter((m) => m.phoneNumber && m.message.includes('化学需氧量250'));
+    const phones = texts.map((m) => m.phoneNumber);
+    const bureau = SAMPLE_CONTACTS.bureau[0]?.map((c) => `+86${c.phone}`) ?? [];
+    expect(phones).toEqual(expect.arrayContaining([...bureau, '+8613800000301', '+8613800000101']));
+    expect(new Set(phones).size).toBe(phones.length);
+    const sms = texts[0]?.message ?? '';
+    expect(sms).toMatch(/^【庆元环保】二级超标：.*化学需氧量250mg\/L（限值100）/);
+  });
+
+  it('records who acknowledged, and clears the exceedance once an hourly value is back below 0.9 × the limit', async () => {
+    const alarm = await alarmOf(BAMBOO, 'exceedance', 'active');
+    const ack = await api('POST', `/alarms/${alarm.alarmId}/acknowledge`, { note: '已电话通知企业' });
+    expect(ack.status).toBe(200);
+    expect(ack.json).toMatchObject({ state: 'acknowledged', acknowledgedBy: 'duty-1' });
+
+    // 95 is under the limit but not clearly: the alarm holds (hysteresis)
+    await hj212(BW01, '2061', hour(2), 'w01018-Avg=95.0,w01018-Flag=N;w00000-Avg=5.0,w00000-Flag=N');
+    await new Promise((r) => setTimeout(r, 1500));
+    expect((await api('GET', `/alarms/${alarm.alarmId}`)).json.state).toBe('acknowledged');
+    await hj212(BW01, '2061', hour(1), 'w01018-Avg=42.0,w01018-Flag=N;w00000-Avg=5.1,w00000-Flag=N');
+    const cleared = await eventually(
+      async () => {
+        const a = (await api('GET', `/alarms/${alarm.alarmId}`)).json;
+        return a.state === 'cleared' ? a : undefined;
+      },
+      10_000,
+      'the exceedance to clear',
+    );
+    expect(cleared).toMatchObject({ clearMode: 'auto', clearedBy: 'system' });
+
+    const timeline = (await api('GET', `/alarms/${alarm.alarmId}/timeline`)).json.items as unknown as {
+      type: string;
+      by: string;
+    }[];
+    expect(timeline.map((e) => e.type)).toEqual(expect.arrayContaining(['open', 'notified', 'ack', 'clear']));
+    expect(timeline.find((e) => e.type === 'ack')?.by).toBe('duty-1');
+    // a late copy of the 2.5× hour does not reopen what cleared
+    await hj212(BW01, '2061', hour(3), 'w01018-Avg=250.0,w01018-Flag=N');
+    await new Promise((r) => setTimeout(r, 1500));
+    expect((await alarmsOf(BAMBOO)).filter((a) => a.type === 'exceedance' && a.state !== 'cleared')).toHaveLength(0);
+  });
+
+  it('raises 治污设施异常 when production runs for 30 minutes while the treatment facility is off', async () => {
+    for (let m = 40; m >= 0; m -= 2) {
+      const cod = (60 + ((m * 7) % 11)).toFixed(1);
+      await hj212(
+        BW01,
+        '2011',
+        minutesAgo(m),
+        `w01018-Rtd=${cod},w01018-Flag=N;w00000-Rtd=${(5 + (m % 3) / 10).toFixed(2)},w00000-Flag=N;SB1-RS=1;SB2-RS=0`,
+      );
+      await pace();
+    }
+    const alarm = await alarmOf(BAMBOO, 'facility_abnormal');
+    expect(alarm).toMatchObject({ level: 2, state: 'active' });
+  });
+
+  it('flags a flat-lined suspended-solids analyser at a key unit as suspected falsification (一级)', async () => {
+    for (let m = 45; m >= 0; m--) {
+      const cod = (30 + ((m * 13) % 9) / 2).toFixed(1);
+      await hj212(
+        AB01,
+        '2011',
+        minutesAgo(m),
+        `w01012-Rtd=6.30,w01012-Flag=N;w01018-Rtd=${cod},w01018-Flag=N;w00000-Rtd=${(80 + (m % 5)).toFixed(1)},w00000-Flag=N`,
+      );
+      await pace();
+    }
+    const alarm = await alarmOf(WWTP, 'suspected_falsification');
+    expect(alarm).toMatchObject({ pollutant: 'w01012', level: 1 });
+    expect(alarm.lastSignal.evidence.length).toBeGreaterThan(0);
+    expect(alarm.lastSignal.evidence[0]).toMatchObject({ pollutant: 'w01012', value: 6.3 });
+  });
+
+  it('raises a data gap from the scheduled job and clears it when the device speaks again', async () => {
+    const fungi = await client(FW01);
+    const json = (at: Date, cod: number) =>
+      JSON.stringify({
+        cn: '2011',
+        dataTime: at.toISOString(),
+        values: { w01018: { rtd: cod, flag: 'N' }, w00000: { rtd: 2.1, flag: 'N' } },
+      });
+    await fungi.publishAsync(`envwatch/devices/${FW01}/telemetry`, json(minutesAgo(30), 35), { qos: 1 });
+    await new Promise((r) => setTimeout(r, 1000));
+    const schedules = (await (await fetch(`${platform.endpoints.api}/_local/schedules`)).json()) as {
+      schedules: { ruleName: string }[];
+    };
+    const gaps = schedules.schedules.find((s) => /datagaps/i.test(s.ruleName))?.ruleName as string;
+    const fired = await fetch(`${platform.endpoints.api}/_local/schedules/${encodeURIComponent(gaps)}/run`, {
+      method: 'POST',
+    });
+    expect(fired.status).toBe(202);
+    const gap = await alarmOf(FUNGI, 'data_gap', 'active');
+    expect({ level: gap.level, key: gap.key, reason: gap.lastSignal.reasonZh }).toEqual({
+      level: 3,
+      key: 'data_gap#realtime',
+      reason: expect.stringContaining('实时数据'),
+    });
+
+    await fungi.publishAsync(`envwatch/devices/${FW01}/telemetry`, json(new Date(), 36), { qos: 1 });
+    const cleared = await eventually(
+      async () => {
+        const a = (await api('GET', `/alarms/${gap.alarmId}`)).json;
+        return a.state === 'cleared' ? a : undefined;
+      },
+      10_000,
+      'the gap to clear',
+    );
+    expect(cleared.clearMode).toBe('auto');
+  });
+
+  it('refuses acting on an alarm without an official role, and shows no alarm to the public API', async () => {
+    const anyAlarm = (await alarmsOf(BAMBOO))[0] as { alarmId: string };
+    const anonymous = await fetch(`${platform.endpoints.api}/alarms/${anyAlarm.alarmId}/acknowledge`, {
+      method: 'POST',
+      body: '{}',
+    });
+    expect(anonymous.status).toBe(401);
+  });
+});

@@ -1,0 +1,510 @@
+import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import {
+  DynamoDBDocumentClient,
+  GetCommand,
+  QueryCommand,
+  ScanCommand,
+  TransactWriteCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import { allCustomMatcher } from 'aws-sdk-client-mock-vitest';
+import type {} from 'aws-sdk-client-mock-vitest/extend';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { alarmsRoutes } from '../../../functions/alarms-api/schema.ts';
+import { alarmIndexKeys } from '../../../shared/adapters/alarms-store.ts';
+import { type Alarm, openAlarm } from '../../../shared/domain/alarms/lifecycle.ts';
+import type { AlarmSource } from '../../../shared/domain/alarms/model.ts';
+import { defaultRuleSet } from '../../../shared/domain/alarms/rules.ts';
+import { WWTP } from '../../../shared/domain/registry/qingyuan-seed.ts';
+import { buildOpenApi } from '../../../shared/http/openapi.ts';
+import {
+  bodyOf,
+  type HttpEvent,
+  type HttpResult,
+  lambdaContext,
+  loadEvent,
+  withClaims,
+  withoutClaims,
+} from '../helpers/events.ts';
+
+expect.extend(allCustomMatcher);
+
+// the handler's module-level document client is mocked through the class prototype
+const ddb = mockClient(DynamoDBDocumentClient);
+let handler: (event: HttpEvent, context: typeof lambdaContext) => Promise<HttpResult>;
+
+const A1 = '01JNK3W7Q8D2V5XG9T4HRB6ZME';
+const MN = '33112600000000000000WW01';
+const OPENED = new Date('2025-03-01T09:00:12.345Z');
+
+const source: AlarmSource = {
+  mn: MN,
+  enterpriseId: WWTP,
+  enterpriseName: '庆元县示例城镇污水处理有限公司',
+  outletId: `${WWTP}-DW001`,
+  outletCode: 'DW001',
+  outletName: '尾水排放口',
+  medium: 'water',
+  townshipId: 'mengzhou',
+  industry: 'wastewater_treatment',
+  regulator: '庆元县住房和城乡建设局',
+  permitClass: 'key',
+  inDrinkingWaterProtectionZone: false,
+  limits: {},
+  intervals: { realtimeSeconds: 60, minuteMinutes: 10, hourly: true },
+  equipment: [],
+  deviceStatus: 'active',
+};
+
+const codAlarm = (over: Partial<Alarm> = {}): Alarm => ({
+  ...openAlarm({
+    alarmId: A1,
+    source,
+    now: OPENED,
+    ruleVersion: 1,
+    signal: {
+      key: 'exceedance#w01018',
+      type: 'exceedance',
+      pollutant: 'w01018',
+      level: 2,
+      at: '2025-03-01T09:00:00.000Z',
+      value: 115,
+      limit: 50,
+      unit: 'mg/L',
+      multiple: 2.3,
+      rules: ['exceedance.hourly'],
+      reasonZh: '化学需氧量小时均值115 mg/L，超过限值50 mg/L的2.3倍',
+      reason: 'COD hourly average 115 mg/L is 2.3x the 50 mg/L limit',
+      evidence: [{ pollutant: 'w01018', kind: 'avg', dataTime: '2025-03-01T09:00:00.000Z', value: 115, flag: 'N' }],
+    },
+  }).alarm,
+  ...over,
+});
+const stored = (a: Alarm) => ({ ...a, pk: `alarm#${a.alarmId}`, sk: 'alarm', kind: 'alarm', ...alarmIndexKeys(a) });
+
+const ROLE_SUBS: Record<string, string> = {
+  duty_officer: 'u-duty-01',
+  inspector: 'u-inspector-01',
+  section_chief: 'u-chief-01',
+  admin: 'u-admin-01',
+  reward_post: 'u-reward-01',
+};
+
+/** An HTTP API event for one of the alarm routes, as the JWT authorizer hands it over. */
+function request(
+  method: string,
+  path: string,
+  opts: {
+    role?: string;
+    pathParameters?: Record<string, string>;
+    query?: Record<string, string>;
+    body?: unknown;
+    headers?: Record<string, string>;
+  } = {},
+): HttpEvent {
+  const base = loadEvent('registry-get-device');
+  const routeKey = `${method} ${path}`;
+  const rawPath = Object.entries(opts.pathParameters ?? {}).reduce((p, [k, v]) => p.replace(`{${k}}`, v), path);
+  const role = opts.role ?? 'duty_officer';
+  const event: HttpEvent = {
+    ...base,
+    routeKey,
+    rawPath,
+    headers: {
+      ...base.headers,
+      ...(opts.body !== undefined ? { 'content-type': 'application/json' } : {}),
+      ...opts.headers,
+    },
+    pathParameters: opts.pathParameters ?? {},
+    ...(opts.query ? { queryStringParameters: opts.query } : {}),
+    ...(opts.body !== undefined ? { body: JSON.stringify(opts.body) } : {}),
+    requestContext: { ...base.requestContext, routeKey, http: { ...base.requestContext.http, method, path: rawPath } },
+  };
+  return withClaims(event, { sub: ROLE_SUBS[role] ?? `u-${role}`, roles: `[${role}]` });
+}
+
+const alarmPath = (suffix = '') => `/alarms/{alarmId}${suffix}`;
+const onAlarm = { pathParameters: { alarmId: A1 } };
+
+function cancelled(): TransactionCanceledException {
+  return new TransactionCanceledException({
+    message: 'Transaction cancelled [ConditionalCheckFailed, None, None]',
+    $metadata: {},
+    CancellationReasons: [{ Code: 'ConditionalCheckFailed' }, { Code: 'None' }, { Code: 'None' }],
+  });
+}
+
+describe('alarms-api handler', () => {
+  beforeAll(async () => {
+    vi.stubEnv('ALARMS_TABLE', 'alarms-test');
+    vi.stubEnv('AUDIT_TABLE', 'audit-test');
+    vi.stubEnv('AWS_REGION', 'us-east-1');
+    vi.stubEnv('LOG_LEVEL', 'error');
+    ({ handler } = (await import('../../../functions/alarms-api/handler.ts')) as unknown as {
+      handler: typeof handler;
+    });
+  });
+
+  afterAll(() => {
+    vi.unstubAllEnvs();
+    ddb.restore();
+  });
+
+  beforeEach(() => {
+    ddb.reset();
+  });
+
+  afterEach(() => {
+    expect(ddb).not.toHaveReceivedCommand(ScanCommand);
+  });
+
+  describe('who may call', () => {
+    it('answers 401 without a token', async () => {
+      const res = await handler(withoutClaims(request('GET', '/alarms')), lambdaContext);
+
+      expect(res.statusCode).toBe(401);
+      expect(ddb).not.toHaveReceivedCommand(QueryCommand);
+    });
+
+    it('answers 403 to a role that may not read alarms', async () => {
+      const res = await handler(request('GET', '/alarms', { role: 'reward_post' }), lambdaContext);
+
+      expect(res.statusCode).toBe(403);
+      expect(ddb).not.toHaveReceivedCommand(QueryCommand);
+    });
+
+    it('lets an inspector read alarms but not acknowledge them', async () => {
+      ddb.on(QueryCommand).resolves({ Items: [] });
+
+      const read = await handler(request('GET', '/alarms', { role: 'inspector' }), lambdaContext);
+      const act = await handler(
+        request('POST', alarmPath('/acknowledge'), { ...onAlarm, role: 'inspector', body: {} }),
+        lambdaContext,
+      );
+
+      expect(read.statusCode).toBe(200);
+      expect(act.statusCode).toBe(403);
+      expect(ddb).not.toHaveReceivedCommand(TransactWriteCommand);
+    });
+
+    it('lets only admins and section chiefs replace the rules', async () => {
+      const { version: _v, updatedAt: _u, updatedBy: _b, ...input } = defaultRuleSet();
+
+      const res = await handler(
+        request('PUT', '/alarm-rules', { role: 'duty_officer', body: { ...input, note: '调整' } }),
+        lambdaContext,
+      );
+
+      expect(res.statusCode).toBe(403);
+    });
+  });
+
+  describe('GET /alarms', () => {
+    it('lists with the filters given, newest first', async () => {
+      ddb.on(QueryCommand).resolves({ Items: [stored(codAlarm())] });
+
+      const res = await handler(
+        request('GET', '/alarms', { query: { state: 'active', level: '2', township: 'mengzhou', limit: '10' } }),
+        lambdaContext,
+      );
+
+      expect(res.statusCode).toBe(200);
+      expect(bodyOf(res)).toEqual({ items: [codAlarm()] });
+      expect(ddb).toHaveReceivedCommandWith(QueryCommand, {
+        TableName: 'alarms-test',
+        IndexName: 'gsi1',
+        KeyConditionExpression: 'gsi1pk = :pk',
+        FilterExpression: '#level = :level AND townshipId = :township',
+        ExpressionAttributeValues: { ':pk': 'state#active', ':level': 2, ':township': 'mengzhou' },
+        ScanIndexForward: false,
+        Limit: 10,
+      });
+    });
+
+    it('answers 400 with Chinese messages for a bad filter', async () => {
+      const res = await handler(request('GET', '/alarms', { query: { level: '7', type: 'smoke' } }), lambdaContext);
+
+      expect(res.statusCode).toBe(400);
+      const errors = bodyOf(res).errors as { field: string; messageZh?: string }[];
+      expect(errors.map((e) => e.field).sort()).toEqual(['query.level', 'query.type']);
+      expect(errors.every((e) => typeof e.messageZh === 'string' && e.messageZh.length > 0)).toBe(true);
+      expect(ddb).not.toHaveReceivedCommand(QueryCommand);
+    });
+  });
+
+  describe('GET /alarms/{alarmId} and its timeline', () => {
+    it('returns the alarm with its version as ETag', async () => {
+      ddb.on(GetCommand).resolves({ Item: stored(codAlarm({ version: 3 })) });
+
+      const res = await handler(request('GET', alarmPath(), onAlarm), lambdaContext);
+
+      expect(res.statusCode).toBe(200);
+      expect(res.headers?.etag).toBe('"3"');
+      expect(bodyOf(res)).toMatchObject({ alarmId: A1, summary: expect.stringContaining('化学需氧量') });
+    });
+
+    it('answers 404 for an unknown alarm, also for its timeline', async () => {
+      ddb.on(GetCommand).resolves({});
+
+      const one = await handler(request('GET', alarmPath(), onAlarm), lambdaContext);
+      const timeline = await handler(request('GET', alarmPath('/timeline'), onAlarm), lambdaContext);
+
+      expect(one.statusCode).toBe(404);
+      expect(timeline.statusCode).toBe(404);
+      expect(ddb).not.toHaveReceivedCommand(QueryCommand);
+    });
+
+    it('answers 400 for an alarm id that is not a ULID', async () => {
+      const res = await handler(request('GET', alarmPath(), { pathParameters: { alarmId: 'abc' } }), lambdaContext);
+
+      expect(res.statusCode).toBe(400);
+      expect(bodyOf(res)).toMatchObject({ errors: [{ field: 'params.alarmId' }] });
+    });
+
+    it('returns the timeline oldest first', async () => {
+      const open = {
+        type: 'open',
+        at: OPENED.toISOString(),
+        by: 'system',
+        level: 2,
+        dataTime: '2025-03-01T09:00:00.000Z',
+      };
+      ddb.on(GetCommand).resolves({ Item: stored(codAlarm()) });
+      ddb.on(QueryCommand).resolves({ Items: [{ pk: `alarm#${A1}`, sk: 'ev#x', kind: 'event', event: open }] });
+
+      const res = await handler(request('GET', alarmPath('/timeline'), onAlarm), lambdaContext);
+
+      expect(res.statusCode).toBe(200);
+      expect(bodyOf(res)).toEqual({ items: [open] });
+    });
+  });
+
+  describe('actions', () => {
+    it('acknowledges with If-Match, answering the next version as ETag and writing the audit entry', async () => {
+      ddb.on(GetCommand).resolves({ Item: stored(codAlarm()) });
+      ddb.on(TransactWriteCommand).resolves({});
+
+      const res = await handler(
+        request('POST', alarmPath('/acknowledge'), {
+          ...onAlarm,
+          body: { note: '已电话通知厂方' },
+          headers: { 'if-match': '"1"' },
+        }),
+        lambdaContext,
+      );
+
+      expect(res.statusCode).toBe(200);
+      expect(res.headers?.etag).toBe('"2"');
+      expect(bodyOf(res)).toMatchObject({ state: 'acknowledged', acknowledgedBy: 'u-duty-01' });
+      const items = ddb.commandCalls(TransactWriteCommand)[0]?.args[0].input.TransactItems ?? [];
+      expect(items.map((i) => i.Put?.TableName)).toEqual(['alarms-test', 'alarms-test', 'audit-test']);
+      expect(items[2]?.Put?.Item).toMatchObject({ actor: 'u-duty-01', action: 'alarm.acknowledge' });
+    });
+
+    it('answers 412 when If-Match names a version that is no longer current', async () => {
+      ddb.on(GetCommand).resolves({ Item: stored(codAlarm({ version: 2 })) });
+
+      const res = await handler(
+        request('POST', alarmPath('/acknowledge'), { ...onAlarm, body: {}, headers: { 'if-match': '"1"' } }),
+        lambdaContext,
+      );
+
+      expect(res.statusCode).toBe(412);
+      expect(bodyOf(res)).toMatchObject({ type: '/problems/precondition-failed' });
+      expect(ddb).not.toHaveReceivedCommand(TransactWriteCommand);
+    });
+
+    it('answers 412 when someone else writes between the read and the write', async () => {
+      ddb.on(GetCommand).resolves({ Item: stored(codAlarm()) });
+      ddb.on(TransactWriteCommand).rejects(cancelled());
+
+      const res = await handler(request('POST', alarmPath('/acknowledge'), { ...onAlarm, body: {} }), lambdaContext);
+
+      expect(res.statusCode).toBe(412);
+    });
+
+    it('answers 400 for an If-Match that is not a version', async () => {
+      ddb.on(GetCommand).resolves({ Item: stored(codAlarm()) });
+
+      const res = await handler(
+        request('POST', alarmPath('/acknowledge'), { ...onAlarm, body: {}, headers: { 'if-match': '"abc"' } }),
+        lambdaContext,
+      );
+
+      expect(res.statusCode).toBe(400);
+      expect(bodyOf(res)).toMatchObject({ errors: [{ field: 'headers.if-match', messageZh: expect.any(String) }] });
+    });
+
+    it('answers 409 when acknowledging a cleared alarm', async () => {
+      ddb.on(GetCommand).resolves({ Item: stored(codAlarm({ state: 'cleared', clearedBy: 'system' })) });
+
+      const res = await handler(request('POST', alarmPath('/acknowledge'), { ...onAlarm, body: {} }), lambdaContext);
+
+      expect(res.statusCode).toBe(409);
+      expect(bodyOf(res)).toMatchObject({ type: '/problems/conflict' });
+      expect(ddb).not.toHaveReceivedCommand(TransactWriteCommand);
+    });
+
+    it('answers 404 when acting on an unknown alarm', async () => {
+      ddb.on(GetCommand).resolves({});
+
+      const res = await handler(
+        request('POST', alarmPath('/clear'), { ...onAlarm, body: { note: '已整改' } }),
+        lambdaContext,
+      );
+
+      expect(res.statusCode).toBe(404);
+    });
+
+    it('snoozes for a few hours with a note', async () => {
+      ddb.on(GetCommand).resolves({ Item: stored(codAlarm()) });
+      ddb.on(TransactWriteCommand).resolves({});
+      const until = new Date(Date.now() + 3 * 3_600_000).toISOString();
+
+      const res = await handler(
+        request('POST', alarmPath('/snooze'), { ...onAlarm, body: { until, note: '厂方检修，复测后再报' } }),
+        lambdaContext,
+      );
+
+      expect(res.statusCode).toBe(200);
+      expect(bodyOf(res)).toMatchObject({ snoozedUntil: until, snoozedBy: 'u-duty-01' });
+    });
+
+    it('answers 400 with messageZh for a snooze without a note or beyond 24 hours', async () => {
+      ddb.on(GetCommand).resolves({ Item: stored(codAlarm()) });
+      const tooFar = new Date(Date.now() + 30 * 3_600_000).toISOString();
+
+      const noNote = await handler(
+        request('POST', alarmPath('/snooze'), { ...onAlarm, body: { until: tooFar } }),
+        lambdaContext,
+      );
+      const far = await handler(
+        request('POST', alarmPath('/snooze'), { ...onAlarm, body: { until: tooFar, note: '长期停产' } }),
+        lambdaContext,
+      );
+
+      expect(noNote.statusCode).toBe(400);
+      expect(bodyOf(noNote)).toMatchObject({ errors: [{ field: 'body.note', messageZh: expect.any(String) }] });
+      expect(far.statusCode).toBe(400);
+      expect(bodyOf(far)).toMatchObject({
+        errors: [{ field: 'body.until', messageZh: '暂缓截止时间须晚于当前时间且不超过24小时' }],
+      });
+      expect(ddb).not.toHaveReceivedCommand(TransactWriteCommand);
+    });
+
+    it('clears manually, telling the evaluator to forget the alarm', async () => {
+      ddb.on(GetCommand).resolves({ Item: stored(codAlarm()) });
+      ddb.on(TransactWriteCommand).resolves({});
+
+      const res = await handler(
+        request('POST', alarmPath('/clear'), {
+          ...onAlarm,
+          role: 'section_chief',
+          body: { note: '现场核查：进水冲击已消除' },
+        }),
+        lambdaContext,
+      );
+
+      expect(res.statusCode).toBe(200);
+      expect(bodyOf(res)).toMatchObject({ state: 'cleared', clearMode: 'manual', clearedBy: 'u-chief-01' });
+      const items = ddb.commandCalls(TransactWriteCommand)[0]?.args[0].input.TransactItems ?? [];
+      expect(items.find((i) => i.Update)?.Update?.Key).toEqual({ pk: `eval#${MN}`, sk: 'state' });
+    });
+
+    it('adds a comment (201)', async () => {
+      ddb.on(TransactWriteCommand).resolves({});
+
+      const res = await handler(
+        request('POST', alarmPath('/comments'), { ...onAlarm, body: { note: '与12345热线线索关联' } }),
+        lambdaContext,
+      );
+
+      expect(res.statusCode).toBe(201);
+      expect(bodyOf(res)).toMatchObject({ type: 'comment', by: 'u-duty-01', note: '与12345热线线索关联' });
+    });
+  });
+
+  describe('alarm rules', () => {
+    const { version: _v, updatedAt: _u, updatedBy: _b, ...defaults } = defaultRuleSet();
+
+    it('serves the rules in force with their version as ETag', async () => {
+      ddb.on(GetCommand).resolves({});
+
+      const res = await handler(request('GET', '/alarm-rules', { role: 'inspector' }), lambdaContext);
+
+      expect(res.statusCode).toBe(200);
+      expect(res.headers?.etag).toBe('"1"');
+      expect(bodyOf(res)).toMatchObject({ version: 1, updatedBy: 'system' });
+    });
+
+    it('lists the versions', async () => {
+      ddb.on(QueryCommand).resolves({ Items: [] });
+
+      const res = await handler(request('GET', '/alarm-rules/versions'), lambdaContext);
+
+      expect(res.statusCode).toBe(200);
+      expect((bodyOf(res).items as unknown[]).length).toBe(1);
+    });
+
+    it('replaces the rules for a section chief with a current If-Match', async () => {
+      ddb.on(GetCommand).resolves({});
+      ddb.on(TransactWriteCommand).resolves({});
+
+      const res = await handler(
+        request('PUT', '/alarm-rules', {
+          role: 'section_chief',
+          body: { ...defaults, note: '预警阈值调整' },
+          headers: { 'if-match': '"1"' },
+        }),
+        lambdaContext,
+      );
+
+      expect(res.statusCode).toBe(200);
+      expect(res.headers?.etag).toBe('"2"');
+      expect(bodyOf(res)).toMatchObject({ version: 2, updatedBy: 'u-chief-01', note: '预警阈值调整' });
+    });
+
+    it('answers 412 for a stale If-Match on the rules', async () => {
+      ddb.on(GetCommand).resolves({
+        Item: { pk: 'rules', sk: 'current', version: 3, rules: { ...defaultRuleSet(), version: 3 } },
+      });
+
+      const res = await handler(
+        request('PUT', '/alarm-rules', {
+          role: 'admin',
+          body: { ...defaults, note: '调整' },
+          headers: { 'if-match': '"2"' },
+        }),
+        lambdaContext,
+      );
+
+      expect(res.statusCode).toBe(412);
+      expect(ddb).not.toHaveReceivedCommand(TransactWriteCommand);
+    });
+
+    it('answers 400 with messageZh for rules without a change note', async () => {
+      const res = await handler(
+        request('PUT', '/alarm-rules', { role: 'admin', body: { ...defaults, note: '' } }),
+        lambdaContext,
+      );
+
+      expect(res.statusCode).toBe(400);
+      expect(bodyOf(res)).toMatchObject({ errors: [{ field: 'body.note', messageZh: expect.any(String) }] });
+    });
+  });
+
+  it('builds an OpenAPI document from its contracts', () => {
+    const doc = buildOpenApi([alarmsRoutes], { title: 'alarms', version: '0' });
+    expect(Object.keys(doc.paths).sort()).toEqual([
+      '/alarm-rules',
+      '/alarm-rules/versions',
+      '/alarms',
+      '/alarms/{alarmId}',
+      '/alarms/{alarmId}/acknowledge',
+      '/alarms/{alarmId}/clear',
+      '/alarms/{alarmId}/comments',
+      '/alarms/{alarmId}/snooze',
+      '/alarms/{alarmId}/timeline',
+    ]);
+  });
+});
