@@ -1,5 +1,5 @@
-import { ValidationError } from '../../shared/domain/errors.ts';
 import { type ApiRequest, httpApi } from '../../shared/http/api-handler.ts';
+import { ifMatch } from '../../shared/http/versioning.ts';
 import { tipServiceFromEnv } from '../tips-public/service.ts';
 import { patrolRoutes } from './patrol-schema.ts';
 import { tipsOfficialRoutes } from './schema.ts';
@@ -14,18 +14,6 @@ const patrols = patrolServiceFromEnv(tips);
 const routes = { ...tipsOfficialRoutes, ...patrolRoutes };
 type R = typeof routes;
 
-function ifMatch(headers: Readonly<Record<string, string | undefined>>): number | undefined {
-  const raw = headers['if-match'];
-  if (raw === undefined) return undefined;
-  const version = Number(raw.replace(/^W\//, '').replaceAll('"', ''));
-  if (!Number.isInteger(version) || version < 1) {
-    throw new ValidationError('If-Match must be a version, e.g. "3"', [
-      { field: 'headers.if-match', message: 'not a version' },
-    ]);
-  }
-  return version;
-}
-
 export const handler = httpApi(routes, {
   record_patrol: async (req: ApiRequest<R['record_patrol']>) => ({
     status: 201,
@@ -38,10 +26,10 @@ export const handler = httpApi(routes, {
     }),
   }),
   missed_patrols: async () => ({ body: { items: await patrols.missed() } }),
-  patrol_finding_to_tip: async (req: ApiRequest<R['patrol_finding_to_tip']>) => ({
-    status: 201,
-    body: await patrols.findingToTip(req.params.id, req.params.n, req.body, req.principal),
-  }),
+  patrol_finding_to_tip: async (req: ApiRequest<R['patrol_finding_to_tip']>) => {
+    const out = await patrols.findingToTip(req.params.id, req.params.n, req.body, req.principal);
+    return { status: out.created ? 201 : 200, body: out };
+  },
   intake_tip: async (req: ApiRequest<R['intake_tip']>) => ({
     status: 201,
     body: await tips.staffIntake(req.body, req.principal),

@@ -2,8 +2,8 @@ import * as z from 'zod';
 import { FindingToTip, PatrolInput } from '../../shared/domain/patrols/model.ts';
 import { RIVER_SECTIONS } from '../../shared/domain/patrols/sections.ts';
 import type { Role } from '../../shared/domain/roles.ts';
+import { TipStatus } from '../../shared/domain/tips/model.ts';
 import { defineRoutes } from '../../shared/http/contract.ts';
-import { Submitted } from '../tips-public/schema.ts';
 
 /**
  * Patrol reports (巡查) in the official tips function: grid members and river chiefs record patrols, a finding can
@@ -14,6 +14,14 @@ export const PATROL_READ_ROLES: readonly Role[] = ['grid_member', 'river_chief',
 export const PATROL_TIP_ROLES: readonly Role[] = ['grid_member', 'river_chief', 'analyst'];
 
 const tags = ['patrols'];
+
+/** A finding turned into a tip: 201 with the receipt when this call created it, 200 without when it already had one. */
+export const FindingTip = z.object({
+  tipId: z.string(),
+  status: TipStatus,
+  receipt: z.string().optional().describe('only when this call created the tip: shown once'),
+  created: z.boolean().describe('false: the finding had already become this tip (a retry or another official)'),
+});
 const ulid = z.string().regex(/^[0-9A-HJKMNP-TV-Z]{26}$/, 'patrol id is a ULID');
 const point = () => z.object({ lat: z.number(), lng: z.number() });
 const Patrol = () =>
@@ -86,10 +94,10 @@ export const patrolRoutes = defineRoutes({
     tags,
     summary: '巡查发现转为线索 turn a finding into a tip',
     description:
-      'Channel `patrol`, same pipeline as every tip; the finding’s photos become the tip’s evidence. Once per finding (409 after).',
+      'Channel `patrol`, same pipeline as every tip; the finding’s photos become the tip’s evidence. One tip per finding: a repeated or concurrent conversion answers 200 with the same tipId (no receipt) instead of creating another.',
     params: z.strictObject({ id: ulid, n: z.coerce.number().int().min(0).max(19) }),
     body: FindingToTip,
-    response: Submitted,
+    response: FindingTip,
     status: 201,
   },
 });

@@ -54,7 +54,18 @@ export const TipSchema = z.object({
   status: TipStatus,
   assignee: z.string().optional(),
   enteredBy: z.string().optional(),
-  receivedAt: z.iso.datetime(),
+  receivedAt: z.iso.datetime().describe('stored at (queue order, triage and conclusion clocks)'),
+  reportedAt: z.iso
+    .datetime()
+    .optional()
+    .describe(
+      '收到举报的时间: when the report reached the bureau (a letter received before it was entered keeps its date)',
+    ),
+  finding: z.enum(['substantiated', 'unsubstantiated']).optional().describe('latest finding, kept after closing'),
+  patrolFinding: z
+    .object({ patrolId: z.string(), index: z.number().int() })
+    .optional()
+    .describe('the patrol finding this tip was made from'),
   updatedAt: z.iso.datetime(),
   links: z
     .object({
@@ -84,8 +95,13 @@ export const TipSchema = z.object({
     .describe('研判关联 triage links computed on intake: the unit, open alarms there, likely duplicates'),
   mergedInto: z.string().optional().describe('merged into this primary tip; out of the queue'),
   mergedTips: z.array(z.string()).optional(),
-  firstReporterTipId: z.string().optional().describe('earliest valid report of the matter (rewards)'),
-  firstReportedAt: z.string().optional(),
+  firstReporterTipId: z
+    .string()
+    .optional()
+    .describe(
+      '首个有效举报: the first valid reporter of the merged group (earliest report time among reports not found unsubstantiated and not staff findings), computed on read; absent when none is valid',
+    ),
+  firstReportedAt: z.string().optional().describe('when that first valid report reached the bureau'),
 });
 
 /** Queue listings carry the overdue flags (1 working day to triage, 60 days to a finding). */
@@ -173,7 +189,7 @@ export const tipsOfficialRoutes = defineRoutes({
     tags,
     summary: '合并重复线索 merge a duplicate into a primary tip',
     description:
-      'The tip leaves the queue and points to the primary; the primary keeps the earliest valid report as first reporter (firstReporterTipId, for rewards). Both timelines note it; audit entry in the same transaction.',
+      'The tip leaves the queue and points to the primary. Both timelines note it; audit entry in the same transaction. Both tips in the answer carry the first valid reporter of the merged group (firstReporterTipId), whatever the merge order and whichever tip is the primary.',
     params,
     body: z.strictObject({
       into: z.string().regex(/^[0-9A-HJKMNP-TV-Z]{26}$/, 'tip id is a ULID'),

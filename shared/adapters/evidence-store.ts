@@ -13,6 +13,14 @@
  * and, for photos, writes `…/working.<ext>` with all metadata stripped; (4) records the evidence on the slot and
  * deletes the temporary upload. A failure in (3) releases the claims and throws EvidenceError naming the upload.
  * Retrying finalize for the same owner returns the evidence already made (idempotent).
+ *
+ * Orphans. Sealing runs before the owner's own transaction, and a sealed original cannot be deleted (Object Lock), so
+ * a claim in (2) also marks the slot UNREFERENCED: gsi1 `evidence#unreferenced` / `<usedAt>#<uploadId>`, and its TTL
+ * is removed so the record outlives the upload's two days. The owner's transaction (tip create, timeline entry,
+ * patrol create) clears the mark and restores a TTL in the same transaction (`commitUploads`). A mark that stays is an
+ * orphan record: `listUnreferencedEvidence` lists them for operators (docs/operations.md), each with its owner, the
+ * evidence id and, once sealed, the original's key and SHA-256. A retried submission of the same uploads resumes the
+ * owner id (`unreferencedOwner`), so step (3) is skipped for what is sealed already.
  */
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
@@ -27,11 +35,13 @@ import {
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
+  QueryCommand,
   TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import {
+  type EvidenceOwner,
   evidenceKeys,
   isUploadType,
   UPLOAD_KEEP_SECONDS,
@@ -51,7 +61,7 @@ import {
   type EvidenceItem,
   type EvidenceKind,
 } from '../domain/tips/evidence-port.ts';
-import { isConditionFailure } from './dynamodb.ts';
+import { encodeCursor, isConditionFailure, startKeyOf } from './dynamodb.ts';
 
 export interface EvidenceStoreDeps {
   s3: S3Client;
@@ -84,14 +94,85 @@ interface SlotRecord {
   contentType: string;
   bytes: number;
   createdAt: string;
-  /** epoch seconds (DynamoDB TTL) */
-  expiresAt: number;
+  /** epoch seconds (DynamoDB TTL); absent while the slot is claimed but unreferenced (it must not expire then) */
+  expiresAt?: number;
+  /** `<owner kind>#<owner id>` once claimed */
   usedBy?: string;
+  usedAt?: string;
   evidenceId?: string;
   evidence?: EvidenceItem;
+  /** set (to UNREFERENCED) from the claim until the owner's transaction references the evidence */
+  gsi1pk?: string;
+  gsi1sk?: string;
 }
 
 const slotKey = (uploadId: string) => ({ pk: `upload#${uploadId}`, sk: 'upload' as const });
+const ownerRefOf = (owner: EvidenceOwner) => `${owner.kind}#${owner.id}`;
+/** gsi1 partition of claimed uploads whose owner has not been written (yet): the orphan records */
+export const UNREFERENCED = 'evidence#unreferenced';
+
+function ownerOf(ref: string): EvidenceOwner | undefined {
+  const i = ref.indexOf('#');
+  const kind = ref.slice(0, i);
+  return i > 0 && (kind === 'tip' || kind === 'patrol') ? { kind, id: ref.slice(i + 1) } : undefined;
+}
+
+/**
+ * The transaction items that reference sealed uploads: for each, clear the unreferenced mark and give the slot back a
+ * TTL (two days from `at`; the evidence item now lives in its owner), on the condition that the slot is still claimed
+ * by `owner`. The tips and patrols stores put these into the transaction that writes the owner.
+ */
+export function commitUploads(table: string, owner: EvidenceOwner, uploadIds: readonly string[], at: string) {
+  const expiresAt = Math.floor(Date.parse(at) / 1000) + UPLOAD_KEEP_SECONDS;
+  return uploadIds.map((uploadId) => ({
+    Update: {
+      TableName: table,
+      Key: slotKey(uploadId),
+      UpdateExpression: 'SET expiresAt = :x, referencedAt = :t REMOVE gsi1pk, gsi1sk',
+      ConditionExpression: 'usedBy = :o',
+      ExpressionAttributeValues: { ':x': expiresAt, ':t': at, ':o': ownerRefOf(owner) },
+    },
+  }));
+}
+
+/** An orphan record: an upload claimed (and maybe sealed) for an owner that was never written. */
+export interface UnreferencedUpload {
+  uploadId: string;
+  owner: string;
+  usedAt: string;
+  evidenceId?: string;
+  /** present once sealed: the original's key (Object Lock) and SHA-256 */
+  evidence?: EvidenceItem;
+}
+
+/**
+ * Orphan records claimed before `before` (exclusive ISO instant; give an hour ago so submissions still in flight are
+ * left out), oldest first: one gsi1 query, paged by `cursor`.
+ */
+export async function listUnreferencedEvidence(
+  deps: Pick<EvidenceStoreDeps, 'db' | 'table'>,
+  query: { before: string; limit: number; cursor?: string },
+): Promise<{ items: UnreferencedUpload[]; cursor?: string }> {
+  const out = await deps.db.send(
+    new QueryCommand({
+      TableName: deps.table,
+      IndexName: 'gsi1',
+      KeyConditionExpression: 'gsi1pk = :u AND gsi1sk < :b',
+      ExpressionAttributeValues: { ':u': UNREFERENCED, ':b': query.before },
+      Limit: query.limit,
+      ExclusiveStartKey: startKeyOf(query.cursor),
+    }),
+  );
+  const items = ((out.Items ?? []) as SlotRecord[]).map((slot) => ({
+    uploadId: slot.uploadId,
+    owner: slot.usedBy ?? '',
+    usedAt: slot.usedAt ?? '',
+    ...(slot.evidenceId ? { evidenceId: slot.evidenceId } : {}),
+    ...(slot.evidence ? { evidence: slot.evidence } : {}),
+  }));
+  const cursor = encodeCursor(out.LastEvaluatedKey);
+  return { items, ...(cursor ? { cursor } : {}) };
+}
 
 /** Creates one upload slot per file: validates, records the slot, presigns the PUT. */
 export async function createUploadSlots(
@@ -181,7 +262,9 @@ export function s3EvidenceFinalizer(deps: EvidenceStoreDeps): EvidenceFinalizer 
         return { uploadId, slot, contentType: slot.contentType, done: slot.evidence };
       throw new EvidenceError(`upload ${uploadId} is already attached`, uploadId);
     }
-    if (slot.expiresAt * 1000 < now().getTime()) throw new EvidenceError(`upload ${uploadId} has expired`, uploadId);
+    if ((slot.expiresAt ?? 0) * 1000 < now().getTime()) {
+      throw new EvidenceError(`upload ${uploadId} has expired`, uploadId);
+    }
     let head: { ContentLength?: number; ContentType?: string };
     try {
       head = await deps.s3.send(new HeadObjectCommand({ Bucket: deps.uploadsBucket, Key: slot.key }));
@@ -286,16 +369,17 @@ export function s3EvidenceFinalizer(deps: EvidenceStoreDeps): EvidenceFinalizer 
     return item;
   }
 
-  async function release(claims: { uploadId: string; evidenceId: string }[]): Promise<void> {
+  /** Gives back claims whose sealing did not happen: unclaimed, unmarked, with their TTL again. */
+  async function release(claims: { uploadId: string; evidenceId: string; expiresAt: number }[]): Promise<void> {
     await Promise.allSettled(
       claims.map((c) =>
         deps.db.send(
           new UpdateCommand({
             TableName: deps.table,
             Key: slotKey(c.uploadId),
-            UpdateExpression: 'REMOVE usedBy, evidenceId, usedAt',
+            UpdateExpression: 'SET expiresAt = :x REMOVE usedBy, evidenceId, usedAt, gsi1pk, gsi1sk',
             ConditionExpression: 'evidenceId = :e AND attribute_not_exists(evidence)',
-            ExpressionAttributeValues: { ':e': c.evidenceId },
+            ExpressionAttributeValues: { ':e': c.evidenceId, ':x': c.expiresAt },
           }),
         ),
       ),
@@ -303,28 +387,56 @@ export function s3EvidenceFinalizer(deps: EvidenceStoreDeps): EvidenceFinalizer 
   }
 
   return {
+    async unreferencedOwner(uploadIds) {
+      const slots = await Promise.all(
+        [...new Set(uploadIds)].map(
+          async (id) =>
+            (await deps.db.send(new GetCommand({ TableName: deps.table, Key: slotKey(id), ConsistentRead: true })))
+              .Item as SlotRecord | undefined,
+        ),
+      );
+      const claimed = slots.filter((slot) => slot?.usedBy !== undefined) as SlotRecord[];
+      const owners = new Set(claimed.map((slot) => slot.usedBy));
+      // only sealed, still unreferenced claims of ONE owner can be resumed; anything else is refused by finalize
+      if (owners.size !== 1 || claimed.some((slot) => slot.gsi1pk !== UNREFERENCED || !slot.evidence)) return undefined;
+      return ownerOf(claimed[0]?.usedBy ?? '');
+    },
+
     async finalize({ owner, uploadIds }) {
       const seen = new Set<string>();
       for (const id of uploadIds) {
         if (seen.has(id)) throw new EvidenceError(`upload ${id} is named twice`, id);
         seen.add(id);
       }
-      const ownerRef = `${owner.kind}#${owner.id}`;
+      const ownerRef = ownerRefOf(owner);
       const checked: Checked[] = [];
       for (const id of uploadIds) checked.push(await check(id, ownerRef));
       const todo = checked.filter((c) => !c.done);
-      const claims = todo.map((c) => ({ uploadId: c.uploadId, evidenceId: ulid(now().getTime()) }));
+      const claims = todo.map((c) => ({
+        uploadId: c.uploadId,
+        evidenceId: ulid(now().getTime()),
+        expiresAt: c.slot.expiresAt ?? 0,
+      }));
       if (claims.length > 0) {
+        const at = now().toISOString();
         try {
+          // claimed AND marked unreferenced (no TTL) before anything is sealed: no sealed original without a record
           await deps.db.send(
             new TransactWriteCommand({
               TransactItems: claims.map((c) => ({
                 Update: {
                   TableName: deps.table,
                   Key: slotKey(c.uploadId),
-                  UpdateExpression: 'SET usedBy = :o, evidenceId = :e, usedAt = :t',
+                  UpdateExpression:
+                    'SET usedBy = :o, evidenceId = :e, usedAt = :t, gsi1pk = :u, gsi1sk = :k REMOVE expiresAt',
                   ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(usedBy)',
-                  ExpressionAttributeValues: { ':o': ownerRef, ':e': c.evidenceId, ':t': now().toISOString() },
+                  ExpressionAttributeValues: {
+                    ':o': ownerRef,
+                    ':e': c.evidenceId,
+                    ':t': at,
+                    ':u': UNREFERENCED,
+                    ':k': `${at}#${c.uploadId}`,
+                  },
                 },
               })),
             }),
@@ -340,7 +452,7 @@ export function s3EvidenceFinalizer(deps: EvidenceStoreDeps): EvidenceFinalizer 
       const made = new Map<string, EvidenceItem>();
       for (const c of checked) if (c.done) made.set(c.uploadId, c.done);
       for (const [i, c] of todo.entries()) {
-        const claim = claims[i] as { uploadId: string; evidenceId: string };
+        const claim = claims[i] as (typeof claims)[number];
         try {
           const item = await seal(c, owner, claim.evidenceId);
           await deps.db.send(

@@ -3,7 +3,8 @@ import { ConflictError } from '../domain/errors.ts';
 import type { Patrol } from '../domain/patrols/model.ts';
 import type { PatrolStore } from '../domain/patrols/use-cases.ts';
 import type { AuditEntry, Page } from '../domain/registry/store.ts';
-import { encodeCursor, isConditionFailure, startKeyOf } from './dynamodb.ts';
+import { encodeCursor, startKeyOf } from './dynamodb.ts';
+import { commitUploads } from './evidence-store.ts';
 import { auditPut } from './registry-store.ts';
 
 /**
@@ -12,6 +13,8 @@ import { auditPut } from './registry-store.ts';
  *   patrol: pk `patrol#<id>`, sk `#`; the patrol under `patrol`
  *           gsi1 `patrols#<sectionId | grid#<gridId>>` / `<endedAt>#<id>` → a section's patrols; latest = newest first
  * The gsi1 partition prefix `patrols#` never meets the triage queue's `status#`. Audit entries in the same transaction.
+ * A finding becomes a tip inside the TIP's create transaction (tips-store.ts) through `findingTipUpdate`, so the tip
+ * and the finding's mark are written together or not at all.
  */
 export const patrolKeys = {
   patrol: (id: string) => ({ pk: `patrol#${id}`, sk: '#' }),
@@ -19,37 +22,64 @@ export const patrolKeys = {
     p.sectionId ? `patrols#${p.sectionId}` : `patrols#grid#${p.gridId}`,
 };
 
+/**
+ * The transaction item that marks finding `n` of a patrol as turned into `tipId`, on the condition that the finding
+ * exists and is not marked yet: of two conversions racing, exactly one transaction can pass it.
+ */
+export function findingTipUpdate(table: string, patrolId: string, n: number, tipId: string) {
+  return {
+    Update: {
+      TableName: table,
+      Key: patrolKeys.patrol(patrolId),
+      UpdateExpression: `SET patrol.findings[${n}].tipId = :t`,
+      ConditionExpression: `attribute_exists(patrol.findings[${n}]) AND attribute_not_exists(patrol.findings[${n}].tipId)`,
+      ExpressionAttributeValues: { ':t': tipId },
+    },
+  };
+}
+
 export class DynamoPatrolStore implements PatrolStore {
   constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly tables: { tips: string; audit: string },
   ) {}
 
-  async create(patrol: Patrol, audit: AuditEntry): Promise<void> {
-    await this.db.send(
-      new TransactWriteCommand({
-        TransactItems: [
-          {
-            Put: {
-              TableName: this.tables.tips,
-              Item: {
-                ...patrolKeys.patrol(patrol.id),
-                gsi1pk: patrolKeys.partition(patrol),
-                gsi1sk: `${patrol.endedAt}#${patrol.id}`,
-                kind: 'patrol',
-                patrol,
+  async create(patrol: Patrol, audit: AuditEntry, uploadIds: string[] = []): Promise<void> {
+    try {
+      await this.db.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Put: {
+                TableName: this.tables.tips,
+                Item: {
+                  ...patrolKeys.patrol(patrol.id),
+                  gsi1pk: patrolKeys.partition(patrol),
+                  gsi1sk: `${patrol.endedAt}#${patrol.id}`,
+                  kind: 'patrol',
+                  patrol,
+                },
+                ConditionExpression: 'attribute_not_exists(pk)',
               },
-              ConditionExpression: 'attribute_not_exists(pk)',
             },
-          },
-          auditPut(this.tables.audit, audit),
-        ],
-      }),
-    );
+            auditPut(this.tables.audit, audit),
+            ...commitUploads(this.tables.tips, { kind: 'patrol', id: patrol.id }, uploadIds, patrol.recordedAt),
+          ],
+        }),
+      );
+    } catch (err) {
+      const reasons = (err as { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? [];
+      // a concurrent retry of the same patrol (same photos, resumed id) was written first
+      if (reasons[0]?.Code === 'ConditionalCheckFailed')
+        throw new ConflictError(`patrol ${patrol.id} is already recorded`);
+      throw err;
+    }
   }
 
   async get(id: string): Promise<Patrol | undefined> {
-    const out = await this.db.send(new GetCommand({ TableName: this.tables.tips, Key: patrolKeys.patrol(id) }));
+    const out = await this.db.send(
+      new GetCommand({ TableName: this.tables.tips, Key: patrolKeys.patrol(id), ConsistentRead: true }),
+    );
     return out.Item?.kind === 'patrol' ? (out.Item.patrol as Patrol) : undefined;
   }
 
@@ -72,29 +102,5 @@ export class DynamoPatrolStore implements PatrolStore {
 
   async lastEndedAt(sectionId: string): Promise<string | undefined> {
     return (await this.bySection(sectionId, { limit: 1 })).items[0]?.endedAt;
-  }
-
-  async markFindingTip(patrolId: string, n: number, tipId: string, audit: AuditEntry): Promise<void> {
-    try {
-      await this.db.send(
-        new TransactWriteCommand({
-          TransactItems: [
-            {
-              Update: {
-                TableName: this.tables.tips,
-                Key: patrolKeys.patrol(patrolId),
-                UpdateExpression: `SET patrol.findings[${n}].tipId = :t`,
-                ConditionExpression: `attribute_exists(patrol.findings[${n}]) AND attribute_not_exists(patrol.findings[${n}].tipId)`,
-                ExpressionAttributeValues: { ':t': tipId },
-              },
-            },
-            auditPut(this.tables.audit, audit),
-          ],
-        }),
-      );
-    } catch (err) {
-      if (isConditionFailure(err)) throw new ConflictError(`finding ${n} of patrol ${patrolId} already became a tip`);
-      throw err;
-    }
   }
 }

@@ -10,8 +10,10 @@ import type { TimelineEntry, Tip, TipStatus } from '../domain/tips/model.ts';
 import {
   type AuditEntry,
   type Page,
+  PatrolFindingTakenError,
   ReceiptCollisionError,
   type ReceiptRecord,
+  TipExistsError,
   type TipRecord,
   type TipStore,
 } from '../domain/tips/ports.ts';
@@ -19,6 +21,8 @@ import type { ReceiptGuard } from '../domain/tips/receipt.ts';
 import { linkedUnitId } from '../domain/tips/triage.ts';
 import type { SealedIdentity } from '../domain/tips/vault.ts';
 import { encodeCursor, isConditionFailure, startKeyOf } from './dynamodb.ts';
+import { commitUploads } from './evidence-store.ts';
+import { findingTipUpdate } from './patrols-store.ts';
 import { auditPut } from './registry-store.ts';
 
 /**
@@ -32,7 +36,9 @@ import { auditPut } from './registry-store.ts';
  *   receipt:  pk `receipt#<7-digit selector>`, sk `#`; tipId, scrypt hash of the code, guess guard. Unique by a
  *             conditional put, looked up by key: no index needed.
  * Identities table: pk `identity#<tipId>`, sk `#`; the sealed identity (vault.ts) and the open count. Nothing else.
- * Audit entries go to the audit table in the same transaction as the change they describe.
+ * Audit entries go to the audit table in the same transaction as the change they describe. So do the items a tip
+ * write settles elsewhere in the tips table: the patrol finding it comes from (patrols-store.ts, claimed on the
+ * condition that it is unclaimed) and the upload slots of its evidence (evidence-store.ts, unreferenced mark cleared).
  */
 export const tipKeys = {
   tip: (id: string) => ({ pk: `tip#${id}`, sk: '#' }),
@@ -64,50 +70,59 @@ export class DynamoTipStore implements TipStore {
     private readonly tables: { tips: string; identities: string; audit: string },
   ) {}
 
-  async create(input: {
-    tip: Tip;
-    receipt: { selector: string; hash: string };
-    identity?: SealedIdentity;
-    audit: AuditEntry;
-  }): Promise<void> {
-    const { tip, receipt, identity, audit } = input;
+  async create(input: Parameters<TipStore['create']>[0]): Promise<void> {
+    const { tip, receipt, identity, audit, finding } = input;
     const notExists = 'attribute_not_exists(pk)';
-    try {
-      await this.db.send(
-        new TransactWriteCommand({
-          TransactItems: [
-            { Put: { TableName: this.tables.tips, Item: tipItem(tip, 1), ConditionExpression: notExists } },
+    const own = [
+      { Put: { TableName: this.tables.tips, Item: tipItem(tip, 1), ConditionExpression: notExists } },
+      {
+        Put: {
+          TableName: this.tables.tips,
+          Item: {
+            ...tipKeys.receipt(receipt.selector),
+            kind: 'receipt',
+            tipId: tip.id,
+            hash: receipt.hash,
+            guard: { failures: 0 },
+          },
+          ConditionExpression: notExists,
+        },
+      },
+      ...(identity
+        ? [
             {
               Put: {
-                TableName: this.tables.tips,
-                Item: {
-                  ...tipKeys.receipt(receipt.selector),
-                  kind: 'receipt',
-                  tipId: tip.id,
-                  hash: receipt.hash,
-                  guard: { failures: 0 },
-                },
+                TableName: this.tables.identities,
+                Item: { ...tipKeys.identity(tip.id), sealed: identity, openCount: 0 },
                 ConditionExpression: notExists,
               },
             },
-            ...(identity
-              ? [
-                  {
-                    Put: {
-                      TableName: this.tables.identities,
-                      Item: { ...tipKeys.identity(tip.id), sealed: identity, openCount: 0 },
-                      ConditionExpression: notExists,
-                    },
-                  },
-                ]
-              : []),
-            auditPut(this.tables.audit, audit),
-          ],
-        }),
-      );
+          ]
+        : []),
+      auditPut(this.tables.audit, audit),
+    ];
+    const findingAt = own.length;
+    const items = [
+      ...own,
+      ...(finding
+        ? [
+            findingTipUpdate(this.tables.tips, finding.patrolId, finding.index, tip.id),
+            auditPut(this.tables.audit, finding.audit),
+          ]
+        : []),
+      ...commitUploads(this.tables.tips, { kind: 'tip', id: tip.id }, input.uploadIds ?? [], tip.receivedAt),
+    ];
+    try {
+      await this.db.send(new TransactWriteCommand({ TransactItems: items }));
     } catch (err) {
-      const reasons = (err as { CancellationReasons?: { Code?: string }[] }).CancellationReasons;
-      if (isConditionFailure(err) && reasons?.[1]?.Code === 'ConditionalCheckFailed') throw new ReceiptCollisionError();
+      const reasons = (err as { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? [];
+      const code = (i: number) => reasons[i]?.Code;
+      // the finding first: a lost race for it is the expected failure (a TransactionConflict while the winner commits)
+      if (finding && (code(findingAt) === 'ConditionalCheckFailed' || code(findingAt) === 'TransactionConflict')) {
+        throw new PatrolFindingTakenError(finding.patrolId, finding.index);
+      }
+      if (code(0) === 'ConditionalCheckFailed') throw new TipExistsError(tip.id);
+      if (code(1) === 'ConditionalCheckFailed') throw new ReceiptCollisionError();
       throw err;
     }
   }
@@ -164,7 +179,7 @@ export class DynamoTipStore implements TipStore {
     );
   }
 
-  async addEntry(tipId: string, entry: TimelineEntry, audit: AuditEntry): Promise<void> {
+  async addEntry(tipId: string, entry: TimelineEntry, audit: AuditEntry, uploadIds: string[] = []): Promise<void> {
     await this.db.send(
       new TransactWriteCommand({
         TransactItems: [
@@ -183,6 +198,7 @@ export class DynamoTipStore implements TipStore {
             },
           },
           auditPut(this.tables.audit, audit),
+          ...commitUploads(this.tables.tips, { kind: 'tip', id: tipId }, uploadIds, entry.at),
         ],
       }),
     );

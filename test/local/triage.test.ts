@@ -228,7 +228,17 @@ describe('tip triage on the local platform', () => {
       enteredBy: 'grid-1',
       links: { unit: { enterpriseId: BOILER, basis: 'nearest' } },
     });
-    expect((await call('POST', path, { token: gridMember, body: tipBody })).status).toBe(409);
+    // one tip per finding: converting it again answers 200 with the same tip (no receipt) instead of a second tip
+    const again = await call<{ tipId: string; created: boolean; receipt?: string }>('POST', path, {
+      token: gridMember,
+      body: tipBody,
+    });
+    expect(again.status, again.text).toBe(200);
+    expect(again.json).toEqual({ tipId: made.json.tipId, status: 'received', created: false });
+    const patrols = await call<{ items: { findings: { tipId?: string }[] }[] }>('GET', '/patrols?section=songyuanxi', {
+      token: analyst,
+    });
+    expect(patrols.json.items[0]?.findings[0]?.tipId).toBe(made.json.tipId);
     expect(
       (await call('POST', `/patrols/${recorded.json.id}/findings/5/tip`, { token: gridMember, body: tipBody })).status,
     ).toBe(404);

@@ -1,25 +1,41 @@
 import { ConflictError, NotFoundError, ValidationError } from '../errors.ts';
 import type { AuditEntry, Page } from '../registry/store.ts';
 import { EvidenceError, type EvidenceFinalizer } from '../tips/evidence-port.ts';
-import type { Official, Submitted, TipService } from '../tips/use-cases.ts';
+import type { TipStatus } from '../tips/model.ts';
+import { PatrolFindingTakenError } from '../tips/ports.ts';
+import type { Official, TipService } from '../tips/use-cases.ts';
 import type { FindingToTip, Patrol, PatrolInput } from './model.ts';
 import { missedSections, RIVER_SECTIONS, type RiverSection, sectionById } from './sections.ts';
 
 /**
  * Patrol use-cases: record a patrol (photos sealed through the EvidenceFinalizer, owner kind `patrol`), list a
  * section's patrols, turn a finding into a tip (channel `patrol`, through TipService: same pipeline and
- * protections), and list sections not patrolled on schedule.
+ * protections; at most one tip per finding), and list sections not patrolled on schedule.
  */
 export interface PatrolStore {
-  /** the patrol and its audit entry in one transaction */
-  create(patrol: Patrol, audit: AuditEntry): Promise<void>;
+  /**
+   * The patrol and its audit entry in one transaction; `uploadIds` (the findings' photos) get their unreferenced marks
+   * cleared in it (evidence-port.ts).
+   */
+  create(patrol: Patrol, audit: AuditEntry, uploadIds?: string[]): Promise<void>;
+  /** a strongly consistent read: a conversion that lost a race reads the winner's tip id right after */
   get(id: string): Promise<Patrol | undefined>;
   /** a section's patrols, latest end first */
   bySection(sectionId: string, query: { limit: number; cursor?: string }): Promise<Page<Patrol>>;
   /** end of the latest patrol of a section (one index query, newest first, limit 1) */
   lastEndedAt(sectionId: string): Promise<string | undefined>;
-  /** marks finding `n` as turned into `tipId`; ConflictError when it already was. With its audit entry. */
-  markFindingTip(patrolId: string, n: number, tipId: string, audit: AuditEntry): Promise<void>;
+}
+
+/**
+ * A finding turned into a tip. `created` is false when the finding had already become a tip (a retried request, or
+ * another official converting it at the same moment): then `tipId` is that tip and there is no receipt, which is shown
+ * only once, to whoever created the tip.
+ */
+export interface FindingTip {
+  tipId: string;
+  status: TipStatus;
+  receipt?: string;
+  created: boolean;
 }
 
 export interface PatrolDeps {
@@ -41,8 +57,10 @@ export class PatrolService {
   }
 
   async record(input: PatrolInput, actor: Official): Promise<Patrol> {
-    const id = this.deps.newId();
     const uploadIds = input.findings.flatMap((f) => f.uploadIds);
+    // a retry of a patrol whose write failed resumes its id, so the photos already sealed for it are reused
+    const resumed = uploadIds.length > 0 ? await this.deps.evidence.unreferencedOwner?.(uploadIds) : undefined;
+    const id = resumed?.kind === 'patrol' && !(await this.deps.store.get(resumed.id)) ? resumed.id : this.deps.newId();
     let evidence: Awaited<ReturnType<EvidenceFinalizer['finalize']>> = [];
     if (uploadIds.length > 0) {
       try {
@@ -73,13 +91,17 @@ export class PatrolService {
       patrolledBy: actor.sub,
       recordedAt: at,
     };
-    await this.deps.store.create(patrol, {
-      actor: actor.sub,
-      action: 'patrol.record',
-      entity: `patrol/${id}`,
-      at,
-      detail: { sectionId: input.sectionId, gridId: input.gridId, findings: patrol.findings.length },
-    });
+    await this.deps.store.create(
+      patrol,
+      {
+        actor: actor.sub,
+        action: 'patrol.record',
+        entity: `patrol/${id}`,
+        at,
+        detail: { sectionId: input.sectionId, gridId: input.gridId, findings: patrol.findings.length },
+      },
+      uploadIds,
+    );
     return patrol;
   }
 
@@ -94,36 +116,49 @@ export class PatrolService {
     return missedSections(this.sections, last, this.now());
   }
 
-  /** Turns finding `n` (0-based) into a tip with channel `patrol`; its photos go with it as evidence. */
-  async findingToTip(patrolId: string, n: number, input: FindingToTip, actor: Official): Promise<Submitted> {
+  /**
+   * Turns finding `n` (0-based) into a tip with channel `patrol`; its photos go with it as evidence. Idempotent and
+   * race-free: the finding is claimed in the tip's own transaction on the condition that it is unclaimed, so however
+   * many conversions run (retries, two officials), exactly one tip is written and every caller gets its id.
+   */
+  async findingToTip(patrolId: string, n: number, input: FindingToTip, actor: Official): Promise<FindingTip> {
     const patrol = await this.deps.store.get(patrolId);
     if (!patrol) throw new NotFoundError(`patrol ${patrolId} does not exist`);
     const finding = patrol.findings[n];
     if (!finding) throw new NotFoundError(`patrol ${patrolId} has no finding ${n}`);
-    if (finding.tipId) throw new ConflictError(`finding ${n} already became tip ${finding.tipId}`);
+    if (finding.tipId) return this.existing(finding.tipId);
     const townshipId = input.townshipId ?? (patrol.sectionId ? sectionById(patrol.sectionId)?.townshipId : undefined);
     if (!townshipId) {
       throw new ValidationError('the township is required for a grid patrol', [
         { field: 'body.townshipId', message: 'required', messageZh: '请填写乡镇' },
       ]);
     }
-    const submitted = await this.deps.tips.patrolIntake(
-      {
-        category: input.category,
-        description: finding.text,
-        location: { townshipId, address: input.address, ...(finding.point ? { point: finding.point } : {}) },
-        observedAt: patrol.endedAt,
-      },
-      finding.evidence,
-      actor,
-    );
-    await this.deps.store.markFindingTip(patrolId, n, submitted.tipId, {
-      actor: actor.sub,
-      action: 'patrol.finding_to_tip',
-      entity: `patrol/${patrolId}`,
-      at: this.now().toISOString(),
-      detail: { finding: n, tipId: submitted.tipId },
-    });
-    return submitted;
+    try {
+      const submitted = await this.deps.tips.patrolIntake(
+        {
+          category: input.category,
+          description: finding.text,
+          location: { townshipId, address: input.address, ...(finding.point ? { point: finding.point } : {}) },
+          observedAt: patrol.endedAt,
+        },
+        finding.evidence,
+        actor,
+        { patrolId, index: n },
+      );
+      return { ...submitted, created: true };
+    } catch (err) {
+      if (!(err instanceof PatrolFindingTakenError)) throw err;
+      const winner = (await this.deps.store.get(patrolId))?.findings[n]?.tipId;
+      if (winner) return this.existing(winner);
+      // the other conversion was still committing (or failed): nothing was written by either call yet
+      throw new ConflictError(
+        `finding ${n} is being turned into a tip by someone else; try again (正在转为线索，请稍后重试)`,
+      );
+    }
+  }
+
+  private async existing(tipId: string): Promise<FindingTip> {
+    const { tip } = await this.deps.tips.getTip(tipId);
+    return { tipId, status: tip.status, created: false };
   }
 }

@@ -1,3 +1,5 @@
+import type { EvidenceOwner } from '../evidence/model.ts';
+
 /**
  * The contract between citizen tips and evidence handling. A reporter's browser first asks for upload slots
  * (`POST /evidence/uploads`: content type and size are bound into a presigned POST), uploads the files straight to the
@@ -22,9 +24,26 @@ export interface EvidenceItem {
   finalizedAt: string;
 }
 
+/**
+ * Sealing happens before the owner (tip, patrol) is written, and a sealed original cannot be deleted (Object Lock).
+ * So every upload claimed by `finalize` stays marked UNREFERENCED until the transaction that writes its owner (or the
+ * timeline entry naming it) clears the mark; the store does that in the same transaction (`uploadIds` on TipStore.create
+ * and addEntry, PatrolStore.create). A mark that outlives its request is an orphan record operators can list
+ * (docs/operations.md); a retried submission with the same uploads resumes the same owner id (`unreferencedOwner`), so
+ * the originals already sealed are reused, never sealed twice.
+ */
 export interface EvidenceFinalizer {
-  /** Refuses (EvidenceError) an upload that is missing, of another type or size than declared, or already used. */
-  finalize(input: { owner: { kind: 'tip' | 'patrol'; id: string }; uploadIds: string[] }): Promise<EvidenceItem[]>;
+  /**
+   * Refuses (EvidenceError) an upload that is missing, of another type or size than declared, or already used by
+   * another owner. For the same owner it returns the evidence already sealed (idempotent).
+   */
+  finalize(input: { owner: EvidenceOwner; uploadIds: string[] }): Promise<EvidenceItem[]>;
+  /**
+   * The owner an earlier, failed submission sealed some of these uploads for: defined only when every named upload
+   * that is already claimed is claimed by that one owner, sealed, and still unreferenced. Optional: finalizers that
+   * take no uploads need not implement it.
+   */
+  unreferencedOwner?(uploadIds: string[]): Promise<EvidenceOwner | undefined>;
 }
 
 export class EvidenceError extends Error {

@@ -134,9 +134,18 @@ const consentIssue = {
 export const TipInput = z.strictObject(tipFields).refine(consentNeedsName, consentIssue);
 export type TipInput = z.infer<typeof TipInput>;
 
-/** What staff enter for a tip received by phone, letter, visit or patrol. */
+/**
+ * What staff enter for a tip received by phone, letter, visit or patrol. `reportedAt` is when the citizen's report
+ * reached the bureau (the time of the call, the date a letter was received, the visit): a letter entered days after it
+ * arrived keeps its own date, which is what counts for first-reporter standing (triage.ts, firstValidReporter).
+ * Defaults to the moment of entry; never in the future, never before the observation it reports.
+ */
 export const StaffTipInput = z
-  .strictObject({ ...tipFields, channel: StaffChannel })
+  .strictObject({
+    ...tipFields,
+    channel: StaffChannel,
+    reportedAt: z.iso.datetime({ offset: true }).optional().describe('收到举报的时间（来电时间、来信收到日期）'),
+  })
   .refine(consentNeedsName, consentIssue);
 export type StaffTipInput = z.infer<typeof StaffTipInput>;
 
@@ -157,7 +166,21 @@ export interface Tip {
   assignee?: string;
   /** staff member who entered it (non-web channels) */
   enteredBy?: string;
+  /** when the tip was stored: orders the triage queue and starts the triage and conclusion clocks */
   receivedAt: string;
+  /**
+   * When the citizen's report reached the bureau: `receivedAt` for the web form; for staff intake the time of the call
+   * or the date the letter was received, which may be days before it was entered. First-reporter standing uses this.
+   * Absent on tips stored before the field existed: read it through `reportedAtOf` (triage.ts).
+   */
+  reportedAt?: string;
+  /**
+   * The latest finding on the report (set with the status substantiated / unsubstantiated, kept when the tip is
+   * closed or goes back to verifying, replaced only by a new finding): a closed tip still says whether it was untrue.
+   */
+  finding?: 'substantiated' | 'unsubstantiated';
+  /** a tip made from a patrol finding: which one (at most one tip per finding) */
+  patrolFinding?: { patrolId: string; index: number };
   updatedAt: string;
   /** triage links computed on intake (shared/domain/tips/triage.ts) */
   links?: TipLinks;
@@ -166,8 +189,10 @@ export interface Tip {
   /** on a primary: the tips merged into it */
   mergedTips?: string[];
   /**
-   * On a primary that absorbed duplicates: the earliest valid report of the matter (rewards go to its reporter).
-   * Absent means the tip itself.
+   * Official view only, computed on every read and never stored (a stored copy goes stale as soon as one report of
+   * the group is found untrue): the first valid reporter of the tip's merged group (a lone tip is a group of one) and
+   * when that report reached the bureau. Absent when no report of the group is valid. Rule: triage.ts,
+   * firstValidReporter.
    */
   firstReporterTipId?: string;
   firstReportedAt?: string;

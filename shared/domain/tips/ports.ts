@@ -31,24 +31,54 @@ export class ReceiptCollisionError extends Error {
   }
 }
 
+/** A tip with this id already exists (a concurrent retry of the same submission committed first). */
+export class TipExistsError extends Error {
+  constructor(readonly tipId: string) {
+    super(`tip ${tipId} already exists`);
+    this.name = 'TipExistsError';
+  }
+}
+
+/**
+ * The patrol finding is already marked as turned into a tip, or another conversion of it is committing right now:
+ * nothing was written. The caller re-reads the finding to answer with the tip that won.
+ */
+export class PatrolFindingTakenError extends Error {
+  constructor(
+    readonly patrolId: string,
+    readonly index: number,
+  ) {
+    super(`finding ${index} of patrol ${patrolId} already became a tip`);
+    this.name = 'PatrolFindingTakenError';
+  }
+}
+
 export interface TipStore {
   /**
-   * One transaction: the tip, its receipt item (ReceiptCollisionError if the selector exists), the sealed identity
-   * (identities table, real-name tips only) and the audit entry.
+   * One transaction: the tip (TipExistsError if its id exists), its receipt item (ReceiptCollisionError if the selector
+   * exists), the sealed identity (identities table, real-name tips only) and the audit entry; plus
+   * - `finding` (patrol tips): the patrol finding marked as turned into this tip, on the condition that it is not yet
+   *   marked (PatrolFindingTakenError), with the patrol's audit entry: one tip per finding, however many race;
+   * - `uploadIds`: the uploads sealed for this tip, their unreferenced marks cleared (evidence-port.ts).
    */
   create(input: {
     tip: Tip;
     receipt: { selector: string; hash: string };
     identity?: SealedIdentity;
     audit: AuditEntry;
+    finding?: { patrolId: string; index: number; audit: AuditEntry };
+    uploadIds?: string[];
   }): Promise<void>;
   get(tipId: string): Promise<TipRecord | undefined>;
   timeline(tipId: string): Promise<TimelineEntry[]>;
   receipt(selector: string): Promise<ReceiptRecord | undefined>;
   /** Stores the guard after a wrong code; with `audit` (the lock) in the same transaction. */
   recordReceiptFailure(selector: string, guard: ReceiptGuard, audit?: AuditEntry): Promise<void>;
-  /** Adds a timeline entry (the tip must exist) with its audit entry, in one transaction. */
-  addEntry(tipId: string, entry: TimelineEntry, audit: AuditEntry): Promise<void>;
+  /**
+   * Adds a timeline entry (the tip must exist) with its audit entry, in one transaction; `uploadIds` (evidence added by
+   * the reporter) get their unreferenced marks cleared in the same transaction.
+   */
+  addEntry(tipId: string, entry: TimelineEntry, audit: AuditEntry, uploadIds?: string[]): Promise<void>;
   /** Replaces the tip when it is still at `expectedVersion` (PreconditionFailedError otherwise), with its audit entry. */
   update(tip: Tip, expectedVersion: number, audit: AuditEntry): Promise<TipRecord>;
   /** The triage queue: tips in one status, oldest first. */

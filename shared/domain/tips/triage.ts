@@ -218,35 +218,65 @@ export function spamWave(tip: Tip, recent: Tip[]): SpamWave | undefined {
   };
 }
 
-// ---- merge ----
+// ---- merge and the first valid reporter ----
 
-/** A report that cannot earn first-reporter standing: found untrue. */
-const isValidReport = (t: Tip) => t.status !== 'unsubstantiated';
+/** When the citizen's report reached the bureau (staff intake may give an earlier time than entry); see Tip.reportedAt. */
+export const reportedAtOf = (t: Tip): string => t.reportedAt ?? t.receivedAt;
 
-/** The earliest valid report a tip stands for: its recorded first reporter, or itself. */
-function firstReport(t: Tip): { tipId: string; at: string } | undefined {
-  if (t.firstReporterTipId && t.firstReportedAt) return { tipId: t.firstReporterTipId, at: t.firstReportedAt };
-  return isValidReport(t) ? { tipId: t.id, at: t.receivedAt } : undefined;
+/**
+ * Why a report cannot hold first place in its merged group, or undefined when it can:
+ * - `unsubstantiated`: found untrue, now or in its latest finding (a closed tip keeps its finding);
+ * - `staff_finding`: a patrol finding is the bureau's own discovery, not a citizen's report (no reward standing).
+ */
+export function firstPlaceBar(t: Tip): 'unsubstantiated' | 'staff_finding' | undefined {
+  if (t.status === 'unsubstantiated' || t.finding === 'unsubstantiated') return 'unsubstantiated';
+  if (t.channel === 'patrol') return 'staff_finding';
+  return undefined;
 }
 
 /**
- * Merges `duplicate` into `primary`: the duplicate points to the primary, the primary lists it and keeps the EARLIEST
- * valid report as first reporter (ties: smaller tip id). Pure; the caller checks both exist and writes both.
+ * THE FIRST VALID REPORTER (domain.md §5.1: "same violation reported by several people: the first valid reporter gets
+ * the reward"). Among all reports of one merged group (the primary, every tip merged into it, and tips merged into
+ * those), it is the report that
+ *   1. is valid: not found unsubstantiated and not excluded (firstPlaceBar), and
+ *   2. reached the bureau first: `reportedAt` (a letter's date of receipt or the time of a call, not when staff typed
+ *      it in; `receivedAt` for the web form and for older tips), ties broken by the smaller tip id.
+ * It is computed from the group as it is NOW, on every read: the order in which analysts merged, and which tip they
+ * chose as primary, do not matter; a report later found unsubstantiated loses first place to the next valid one and
+ * regains it if a new finding substantiates it. Validity is per report: whether the matter itself is substantiated
+ * (the primary's status) and whether the reporter is eligible at all (real name, not staff, clue not already known)
+ * remain conditions the reward post checks; this rule only says who is first. Undefined when no report is valid.
+ */
+export function firstValidReporter(group: readonly Tip[]): { tipId: string; reportedAt: string } | undefined {
+  let first: { tipId: string; reportedAt: string } | undefined;
+  for (const t of group) {
+    if (firstPlaceBar(t)) continue;
+    const at = reportedAtOf(t);
+    const ms = Date.parse(at);
+    const best = first ? Date.parse(first.reportedAt) : Number.POSITIVE_INFINITY;
+    if (!first || ms < best || (ms === best && t.id < first.tipId)) first = { tipId: t.id, reportedAt: at };
+  }
+  return first;
+}
+
+/** A tip with its computed first-reporter fields (official view); stale stored copies of them are dropped. */
+export function withFirstReporter(tip: Tip, group: readonly Tip[]): Tip {
+  const { firstReporterTipId: _id, firstReportedAt: _at, ...rest } = tip;
+  const first = firstValidReporter(group);
+  return first ? { ...rest, firstReporterTipId: first.tipId, firstReportedAt: first.reportedAt } : rest;
+}
+
+/**
+ * Merges `duplicate` into `primary`: the duplicate points to the primary, the primary lists it. Pure; the caller checks
+ * both exist and writes both. The first valid reporter is NOT stored here: it is computed on read over the whole group
+ * (firstValidReporter), so merge order and later findings cannot leave a stale answer behind.
  */
 export function mergeTips(primary: Tip, duplicate: Tip, at: string): { primary: Tip; duplicate: Tip } {
-  const candidates = [firstReport(primary), firstReport(duplicate)].filter(
-    (c): c is { tipId: string; at: string } => c !== undefined,
-  );
-  candidates.sort((a, b) => a.at.localeCompare(b.at) || a.tipId.localeCompare(b.tipId));
-  const first = candidates[0];
+  const { firstReporterTipId: _pi, firstReportedAt: _pa, ...p } = primary;
+  const { firstReporterTipId: _di, firstReportedAt: _da, ...d } = duplicate;
   return {
-    primary: {
-      ...primary,
-      mergedTips: [...(primary.mergedTips ?? []), duplicate.id],
-      ...(first ? { firstReporterTipId: first.tipId, firstReportedAt: first.at } : {}),
-      updatedAt: at,
-    },
-    duplicate: { ...duplicate, mergedInto: primary.id, updatedAt: at },
+    primary: { ...p, mergedTips: [...(p.mergedTips ?? []), duplicate.id], updatedAt: at },
+    duplicate: { ...d, mergedInto: primary.id, updatedAt: at },
   };
 }
 

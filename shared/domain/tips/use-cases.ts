@@ -15,7 +15,14 @@ import {
   type TipLinks,
   type TipStatus,
 } from './model.ts';
-import { type AuditEntry, type Page, ReceiptCollisionError, type TipRecord, type TipStore } from './ports.ts';
+import {
+  type AuditEntry,
+  type Page,
+  ReceiptCollisionError,
+  TipExistsError,
+  type TipRecord,
+  type TipStore,
+} from './ports.ts';
 import {
   afterFailure,
   formatReceipt,
@@ -28,12 +35,14 @@ import {
 } from './receipt.ts';
 import {
   computeLinks,
+  firstValidReporter,
   mergeTips,
   OPEN_STATUSES,
   type OverdueFlags,
   overdueCutoffs,
   overdueFlags,
   type TriageSources,
+  withFirstReporter,
 } from './triage.ts';
 import type { IdentityVault } from './vault.ts';
 
@@ -75,6 +84,16 @@ export interface Submitted {
 
 /** Future observation times are refused beyond this clock skew. */
 const SKEW_MS = 10 * 60 * 1000;
+/** A merged group is read whole for the first-reporter rule; this bounds the reads should the data ever loop. */
+const MAX_GROUP = 200;
+
+/** What intake needs beyond the form: evidence already sealed (patrol), the finding it comes from, the report time. */
+interface IntakeOptions {
+  sealedEvidence?: EvidenceItem[];
+  finding?: { patrolId: string; index: number };
+  /** staff intake: when the report reached the bureau (validated here) */
+  reportedAt?: string;
+}
 const RECEIPT_NOT_FOUND = 'no tip matches this receipt code (查询码无效)';
 
 export class TipService {
@@ -93,18 +112,22 @@ export class TipService {
 
   /** A tip received by phone, letter, visit or patrol, entered by staff: same pipeline and protections. */
   staffIntake(input: StaffTipInput, actor: Official): Promise<Submitted> {
-    const { channel, ...tip } = input;
-    return this.intake(tip, channel, actor.sub);
+    const { channel, reportedAt, ...tip } = input;
+    return this.intake(tip, channel, actor.sub, reportedAt ? { reportedAt } : {});
   }
 
   /**
    * A patrol finding turned into a tip (channel `patrol`) by the officer who found it: same pipeline, with the
    * evidence already sealed under the patrol. The officer is not a citizen reporter: anonymous, no reward standing.
+   * The store marks the finding in the tip's own transaction, on the condition that it is unmarked: a second
+   * conversion of the same finding (a retry, or another official at the same moment) writes nothing and gets
+   * PatrolFindingTakenError (ports.ts); PatrolService answers it with the tip that won.
    */
   patrolIntake(
     input: Pick<TipInput, 'category' | 'description' | 'location' | 'observedAt'>,
     evidence: EvidenceItem[],
     actor: Official,
+    finding: { patrolId: string; index: number },
   ): Promise<Submitted> {
     const tip: TipInput = {
       ...input,
@@ -113,7 +136,7 @@ export class TipService {
       commendationConsent: false,
       uploadIds: [],
     };
-    return this.intake(tip, 'patrol', actor.sub, evidence);
+    return this.intake(tip, 'patrol', actor.sub, { sealedEvidence: evidence, finding });
   }
 
   async followTip(receipt: string | undefined): Promise<ReporterView> {
@@ -135,6 +158,7 @@ export class TipService {
       tipId,
       entry,
       this.audit('reporter', 'tip.info_added', tipId, at, { files: evidence.length }),
+      uploadIds,
     );
     return this.followTipById(tipId);
   }
@@ -184,9 +208,10 @@ export class TipService {
   }
 
   /**
-   * An analyst merges a duplicate into a primary tip: the duplicate points to the primary and leaves the queue, the
-   * primary keeps the earliest valid report as first reporter; both timelines note it and the audit entry goes in the
-   * same transaction.
+   * An analyst merges a duplicate into a primary tip: the duplicate points to the primary and leaves the queue; both
+   * timelines note it and the audit entry goes in the same transaction. Which tip is the primary is the analyst's
+   * choice and does not decide who is first: the answer carries the first valid reporter of the merged group
+   * (triage.ts, firstValidReporter), computed over every tip of both groups whatever the merge order.
    */
   async merge(
     tipId: string,
@@ -211,6 +236,15 @@ export class TipService {
     const by = actor.name ?? actor.sub;
     const why = reason.trim();
     const merged = mergeTips(primary.tip, dup.tip, at);
+    // both are group primaries (checked above): the new group is the two subtrees with the merged pair replaced
+    const [below, belowDup] = await Promise.all([this.subtree(primary.tip), this.subtree(dup.tip)]);
+    const group = [
+      ...below.filter((t) => t.id !== into),
+      ...belowDup.filter((t) => t.id !== tipId),
+      merged.primary,
+      merged.duplicate,
+    ];
+    const first = firstValidReporter(group);
     const note = (direction: 'merged_into' | 'absorbed', otherTipId: string): TimelineEntry => ({
       type: 'merge',
       id: this.deps.newId(),
@@ -227,20 +261,24 @@ export class TipService {
       audit: this.audit(actor.sub, 'tip.merge', tipId, at, {
         into,
         reason: why,
-        firstReporterTipId: merged.primary.firstReporterTipId,
+        ...(first ? { firstReporterTipId: first.tipId } : {}),
       }),
     });
     return {
-      primary: { tip: merged.primary, version: primary.version + 1 },
-      merged: { tip: merged.duplicate, version: dup.version + 1 },
+      primary: { tip: withFirstReporter(merged.primary, group), version: primary.version + 1 },
+      merged: { tip: withFirstReporter(merged.duplicate, group), version: dup.version + 1 },
     };
   }
 
-  /** A tip as handlers see it: no identity, no receipt; the timeline includes identity accesses (who, why). */
+  /**
+   * A tip as handlers see it: no identity, no receipt; the timeline includes identity accesses (who, why); and the
+   * first valid reporter of its merged group, computed now (`firstReporterTipId`, `firstReportedAt`).
+   */
   async getTip(tipId: string): Promise<TipRecord & { timeline: TimelineEntry[] }> {
     const found = await this.deps.store.get(tipId);
     if (!found) throw new NotFoundError(`tip ${tipId} does not exist`);
-    return { ...found, timeline: await this.deps.store.timeline(tipId) };
+    const [group, timeline] = await Promise.all([this.groupOf(found.tip), this.deps.store.timeline(tipId)]);
+    return { tip: withFirstReporter(found.tip, group), version: found.version, timeline };
   }
 
   async setStatus(tipId: string, to: TipStatus, expectedVersion: number | undefined, actor: Official) {
@@ -257,8 +295,10 @@ export class TipService {
       ]);
     }
     const at = this.now().toISOString();
+    // a finding stays with the tip until a new one replaces it: closing an untrue report keeps it untrue
+    const finding = to === 'substantiated' || to === 'unsubstantiated' ? to : found.tip.finding;
     return this.deps.store.update(
-      { ...found.tip, status: to, updatedAt: at },
+      { ...found.tip, status: to, ...(finding ? { finding } : {}), updatedAt: at },
       found.version,
       this.audit(actor.sub, 'tip.status', tipId, at, { from, to }),
     );
@@ -312,11 +352,17 @@ export class TipService {
 
   // ---- internals ----
 
+  /**
+   * Steps: check the times; draw the receipt (its slow hash runs meanwhile); choose the tip id (a retry of a submission
+   * whose transaction failed resumes that tip's id, so its sealed originals are reused: evidence-port.ts); seal the
+   * evidence; seal the identity and compute triage links; write everything in one transaction, which also clears the
+   * uploads' unreferenced marks and, for a patrol tip, claims the finding.
+   */
   private async intake(
     input: TipInput,
     channel: TipChannel,
     actor: string,
-    sealedEvidence?: EvidenceItem[],
+    opts: IntakeOptions = {},
   ): Promise<Submitted> {
     const now = this.now();
     if (Date.parse(input.observedAt) > now.getTime() + SKEW_MS) {
@@ -324,11 +370,13 @@ export class TipService {
         { field: 'body.observedAt', message: 'must not be in the future', messageZh: '发现时间不能晚于现在' },
       ]);
     }
-    const tipId = this.deps.newId();
     const at = now.toISOString();
+    const reportedAt = opts.reportedAt ? checkReportedAt(opts.reportedAt, input.observedAt, now) : at;
     // The receipt hash is deliberately slow (scrypt on the thread pool, ~130–250 ms): it runs while the evidence,
     // the identity and the triage links are awaited, not after them (bench/tips.bench.ts measures the submit path).
     let receipt = this.drawReceipt();
+    const sealedEvidence = opts.sealedEvidence;
+    const tipId = sealedEvidence ? this.deps.newId() : await this.tipIdFor(input.uploadIds);
     const evidence = sealedEvidence ?? (await this.finalize(tipId, input.uploadIds, 'body.uploadIds'));
     const sealing =
       input.reporter.kind === 'real_name' ? this.deps.vault.seal(tipId, input.reporter.identity) : undefined;
@@ -347,6 +395,8 @@ export class TipService {
       status: 'received',
       ...(actor === 'public' ? {} : { enteredBy: actor }),
       receivedAt: at,
+      reportedAt,
+      ...(opts.finding ? { patrolFinding: opts.finding } : {}),
       updatedAt: at,
     };
     const [identity, links] = await Promise.all([sealing, this.links(tip, now)]);
@@ -354,7 +404,24 @@ export class TipService {
       tip.links = links;
       if (links.spamWave) tip.status = 'held';
     }
-    const audit = this.audit(actor, 'tip.submit', tipId, at, { channel, category: input.category });
+    const audit = this.audit(actor, 'tip.submit', tipId, at, {
+      channel,
+      category: input.category,
+      // a report time earlier than entry (a letter entered late) decides first place: the audit keeps who claimed it
+      ...(reportedAt !== at ? { reportedAt } : {}),
+    });
+    const finding = opts.finding
+      ? {
+          ...opts.finding,
+          audit: {
+            actor,
+            action: 'patrol.finding_to_tip',
+            entity: `patrol/${opts.finding.patrolId}`,
+            at,
+            detail: { finding: opts.finding.index, tipId },
+          },
+        }
+      : undefined;
     for (let attempt = 0; ; attempt++) {
       try {
         await this.deps.store.create({
@@ -362,14 +429,59 @@ export class TipService {
           receipt: { selector: receipt.selector, hash: await receipt.hash },
           ...(identity ? { identity } : {}),
           audit,
+          ...(finding ? { finding } : {}),
+          ...(sealedEvidence || input.uploadIds.length === 0 ? {} : { uploadIds: input.uploadIds }),
         });
         // the reporter sees 'received' even when the tip is held back in a suspected spam wave
-        return { tipId, receipt: formatReceipt(receipt.code), status: tip.status === 'held' ? 'received' : tip.status };
+        const status: TipStatus = tip.status === 'held' ? 'received' : tip.status;
+        return { tipId, receipt: formatReceipt(receipt.code), status };
       } catch (err) {
+        if (err instanceof TipExistsError) {
+          // a concurrent retry of this same submission (same uploads) committed first and holds the receipt
+          throw new ConflictError('this submission was already received (该举报已受理，请勿重复提交)');
+        }
         if (!(err instanceof ReceiptCollisionError) || attempt >= 4) throw err;
         receipt = this.drawReceipt();
       }
     }
+  }
+
+  /**
+   * A new tip id, or the id of an earlier submission of the same uploads whose transaction never committed: its
+   * uploads are sealed and still unreferenced (evidence-port.ts), and no tip of that id exists. Resuming it makes
+   * `finalize` return the sealed originals instead of refusing them as attached to another owner.
+   */
+  private async tipIdFor(uploadIds: string[]): Promise<string> {
+    if (uploadIds.length === 0) return this.deps.newId();
+    const owner = await this.deps.evidence.unreferencedOwner?.(uploadIds);
+    if (owner?.kind === 'tip' && !(await this.deps.store.get(owner.id))) return owner.id;
+    return this.deps.newId();
+  }
+
+  /** Every tip of the merged group `tip` belongs to: up to the group's primary, then down through `mergedTips`. */
+  private async groupOf(tip: Tip): Promise<Tip[]> {
+    const known = new Map<string, Tip>([[tip.id, tip]]);
+    let root = tip;
+    while (root.mergedInto && !known.has(root.mergedInto) && known.size < MAX_GROUP) {
+      const up = (await this.deps.store.get(root.mergedInto))?.tip;
+      if (!up) break;
+      known.set(up.id, up);
+      root = up;
+    }
+    return this.subtree(root, known);
+  }
+
+  /** `root` and every tip merged into it, directly or through another merged tip (one read per tip, level by level). */
+  private async subtree(root: Tip, known: ReadonlyMap<string, Tip> = new Map()): Promise<Tip[]> {
+    const group = new Map<string, Tip>([[root.id, root]]);
+    let level = [root];
+    while (level.length > 0 && group.size < MAX_GROUP) {
+      const ids = [...new Set(level.flatMap((t) => t.mergedTips ?? []))].filter((id) => !group.has(id));
+      const next = await Promise.all(ids.map(async (id) => known.get(id) ?? (await this.deps.store.get(id))?.tip));
+      level = next.filter((t): t is Tip => t !== undefined);
+      for (const t of level) group.set(t.id, t);
+    }
+    return [...group.values()];
   }
 
   /**
@@ -453,6 +565,29 @@ export class TipService {
   ): AuditEntry {
     return { actor, action, entity: `tip/${tipId}`, at, ...(detail ? { detail } : {}) };
   }
+}
+
+/**
+ * A staff-given report time as UTC ISO: not in the future (beyond clock skew) and not before the observation it
+ * reports; ValidationError on `body.reportedAt` otherwise.
+ */
+function checkReportedAt(reportedAt: string, observedAt: string, now: Date): string {
+  const ms = Date.parse(reportedAt);
+  if (ms > now.getTime() + SKEW_MS) {
+    throw new ValidationError('the report time is in the future', [
+      { field: 'body.reportedAt', message: 'must not be in the future', messageZh: '收到举报的时间不能晚于现在' },
+    ]);
+  }
+  if (ms < Date.parse(observedAt)) {
+    throw new ValidationError('the report time is before the observation', [
+      {
+        field: 'body.reportedAt',
+        message: 'must not be before observedAt',
+        messageZh: '收到举报的时间不能早于发现时间',
+      },
+    ]);
+  }
+  return new Date(ms).toISOString();
 }
 
 /** Only what the reporter may see: status, messages, their own additions, and who opened their identity and why. */

@@ -12,6 +12,7 @@ import {
   DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
+  QueryCommand,
   TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
@@ -19,7 +20,12 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { allCustomMatcher } from 'aws-sdk-client-mock-vitest';
 import type {} from 'aws-sdk-client-mock-vitest/extend';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { createUploadSlots, s3EvidenceFinalizer } from '../../../shared/adapters/evidence-store.ts';
+import {
+  createUploadSlots,
+  listUnreferencedEvidence,
+  s3EvidenceFinalizer,
+  UNREFERENCED,
+} from '../../../shared/adapters/evidence-store.ts';
 import { ValidationError } from '../../../shared/domain/errors.ts';
 import { EvidenceError } from '../../../shared/domain/tips/evidence-port.ts';
 import { cleanJpeg, contains, jpegWithMetadata } from '../helpers/images.ts';
@@ -222,7 +228,104 @@ describe('s3EvidenceFinalizer', () => {
     s3m.on(PutObjectCommand).rejects(Object.assign(new Error('boom'), { name: 'InternalError' }));
     const err = await refusal(finalizer.finalize({ owner, uploadIds: [UP] }));
     expect(err.message).toBe(`upload ${UP} could not be sealed: InternalError`);
-    expect(dbm).toHaveReceivedCommandWith(UpdateCommand, { UpdateExpression: 'REMOVE usedBy, evidenceId, usedAt' });
+    // changed with the orphan records: a released claim also loses its unreferenced mark and gets its TTL back
+    expect(dbm).toHaveReceivedCommandWith(UpdateCommand, {
+      UpdateExpression: 'SET expiresAt = :x REMOVE usedBy, evidenceId, usedAt, gsi1pk, gsi1sk',
+      ExpressionAttributeValues: expect.objectContaining({ ':x': slot().expiresAt }),
+    });
     expect(s3m).not.toHaveReceivedCommand(DeleteObjectCommand);
+  });
+
+  it('marks a claim unreferenced, without TTL, before sealing anything', async () => {
+    const order: string[] = [];
+    dbm.on(GetCommand).resolves({ Item: slot() });
+    dbm.on(TransactWriteCommand).callsFake(async () => {
+      order.push('claim');
+      return {};
+    });
+    dbm.on(UpdateCommand).resolves({});
+    happyObjects();
+    s3m.on(PutObjectCommand).callsFake(async () => {
+      order.push('seal');
+      return {};
+    });
+    s3m.on(DeleteObjectCommand).resolves({});
+    await finalizer.finalize({ owner, uploadIds: [UP] });
+    expect(order[0]).toBe('claim');
+    const claim = dbm.commandCalls(TransactWriteCommand)[0]?.args[0].input.TransactItems?.[0]?.Update;
+    expect(claim?.UpdateExpression).toBe(
+      'SET usedBy = :o, evidenceId = :e, usedAt = :t, gsi1pk = :u, gsi1sk = :k REMOVE expiresAt',
+    );
+    expect(claim?.ExpressionAttributeValues).toMatchObject({
+      ':o': 'tip#T1',
+      ':u': UNREFERENCED,
+      ':k': `${NOW.toISOString()}#${UP}`,
+    });
+  });
+
+  it('returns the sealed evidence to a retry of the same owner even though the claim has no TTL any more', async () => {
+    const done = { id: 'E1', kind: 'photo', contentType: 'image/jpeg', bytes: 1, sha256: 'x', originalKey: 'k' };
+    const { expiresAt: _x, ...claimed } = slot({ usedBy: 'tip#T1', evidenceId: 'E1', evidence: done });
+    dbm.on(GetCommand).resolves({ Item: { ...claimed, gsi1pk: UNREFERENCED } });
+    expect(await finalizer.finalize({ owner, uploadIds: [UP] })).toEqual([done]);
+    expect(dbm).not.toHaveReceivedCommand(TransactWriteCommand);
+  });
+});
+
+describe('unreferenced (orphan) uploads', () => {
+  const finalizer = s3EvidenceFinalizer(deps);
+  const U2 = '01JNH8ZB000000000000000002';
+  const sealed = (usedBy: string, over: Record<string, unknown> = {}) =>
+    slot({ usedBy, evidenceId: 'E', evidence: { id: 'E', originalKey: 'k' }, gsi1pk: UNREFERENCED, ...over });
+  const slots = (a: unknown, b: unknown) => {
+    dbm.on(GetCommand, { Key: { pk: `upload#${UP}`, sk: 'upload' } }).resolves({ Item: a as never });
+    dbm.on(GetCommand, { Key: { pk: `upload#${U2}`, sk: 'upload' } }).resolves({ Item: b as never });
+  };
+
+  it('names the owner a failed submission sealed the uploads for, reading the slots consistently', async () => {
+    slots(sealed('tip#T9'), slot({ uploadId: U2 }));
+    expect(await finalizer.unreferencedOwner?.([UP, U2])).toEqual({ kind: 'tip', id: 'T9' });
+    expect(dbm).toHaveReceivedCommandWith(GetCommand, { ConsistentRead: true });
+    slots(sealed('patrol#P9'), sealed('patrol#P9'));
+    expect(await finalizer.unreferencedOwner?.([UP, U2])).toEqual({ kind: 'patrol', id: 'P9' });
+  });
+
+  it('names no owner when an upload is referenced, still being sealed, claimed by two owners, or not claimed', async () => {
+    const cases: [unknown, unknown][] = [
+      [sealed('tip#T9', { gsi1pk: undefined }), undefined], // committed: its tip exists
+      [sealed('tip#T9', { evidence: undefined }), undefined], // claimed, sealing in flight
+      [sealed('tip#T9'), sealed('tip#T8')], // two failed submissions mixed
+      [slot(), slot({ uploadId: U2 })], // nothing claimed yet
+    ];
+    for (const [a, b] of cases) {
+      dbm.reset();
+      slots(a, b);
+      expect(await finalizer.unreferencedOwner?.([UP, U2])).toBeUndefined();
+    }
+  });
+
+  it('lists orphan records older than a cutoff by one gsi1 query, with owner and sealed original', async () => {
+    dbm.on(QueryCommand).resolves({
+      Items: [sealed('tip#T9', { usedAt: '2026-03-01T00:00:00.000Z' })],
+      LastEvaluatedKey: { pk: 'x' },
+    });
+    const page = await listUnreferencedEvidence(deps, { before: '2026-03-02T00:00:00.000Z', limit: 50 });
+    expect(dbm).toHaveReceivedCommandWith(QueryCommand, {
+      TableName: 'tips',
+      IndexName: 'gsi1',
+      KeyConditionExpression: 'gsi1pk = :u AND gsi1sk < :b',
+      ExpressionAttributeValues: { ':u': 'evidence#unreferenced', ':b': '2026-03-02T00:00:00.000Z' },
+      Limit: 50,
+    });
+    expect(page.items).toEqual([
+      {
+        uploadId: UP,
+        owner: 'tip#T9',
+        usedAt: '2026-03-01T00:00:00.000Z',
+        evidenceId: 'E',
+        evidence: { id: 'E', originalKey: 'k' },
+      },
+    ]);
+    expect(page.cursor).toEqual(expect.any(String));
   });
 });

@@ -1,125 +1,14 @@
-import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../../shared/domain/errors.ts';
 import { ulid } from '../../../shared/domain/ids.ts';
 import { hashSecret, verifySecret } from '../../../shared/domain/secrets.ts';
 import { EvidenceError, type EvidenceFinalizer } from '../../../shared/domain/tips/evidence-port.ts';
-import { type TimelineEntry, type Tip, TipInput, type TipStatus } from '../../../shared/domain/tips/model.ts';
-import {
-  type AuditEntry,
-  ReceiptCollisionError,
-  type ReceiptRecord,
-  type TipStore,
-} from '../../../shared/domain/tips/ports.ts';
+import { TipInput } from '../../../shared/domain/tips/model.ts';
 import { MAX_FAILURES } from '../../../shared/domain/tips/receipt.ts';
 import type { TriageSources } from '../../../shared/domain/tips/triage.ts';
 import { type Official, TipService } from '../../../shared/domain/tips/use-cases.ts';
-import { type DataKeyService, IdentityVault, type SealedIdentity } from '../../../shared/domain/tips/vault.ts';
-
-/** In-memory stand-ins (not mocks): a store with the port's semantics and a key service that wraps keys locally. */
-class MemoryTipStore implements TipStore {
-  tips = new Map<string, { tip: Tip; version: number }>();
-  receipts = new Map<string, ReceiptRecord>();
-  identities = new Map<string, SealedIdentity>();
-  entries = new Map<string, TimelineEntry[]>();
-  audit: AuditEntry[] = [];
-  failNextAccess = false;
-  collisions = 0;
-
-  async create(i: {
-    tip: Tip;
-    receipt: { selector: string; hash: string };
-    identity?: SealedIdentity;
-    audit: AuditEntry;
-  }) {
-    if (this.collisions > 0 || this.receipts.has(i.receipt.selector)) {
-      this.collisions--;
-      throw new ReceiptCollisionError();
-    }
-    this.tips.set(i.tip.id, { tip: i.tip, version: 1 });
-    this.receipts.set(i.receipt.selector, { ...i.receipt, tipId: i.tip.id, guard: { failures: 0 } });
-    if (i.identity) this.identities.set(i.tip.id, i.identity);
-    this.audit.push(i.audit);
-  }
-  async get(id: string) {
-    return this.tips.get(id);
-  }
-  async timeline(id: string) {
-    return this.entries.get(id) ?? [];
-  }
-  async receipt(selector: string) {
-    return this.receipts.get(selector);
-  }
-  async recordReceiptFailure(selector: string, guard: ReceiptRecord['guard'], audit?: AuditEntry) {
-    const r = this.receipts.get(selector);
-    if (r) this.receipts.set(selector, { ...r, guard });
-    if (audit) this.audit.push(audit);
-  }
-  async addEntry(id: string, entry: TimelineEntry, audit: AuditEntry) {
-    if (!this.tips.has(id)) throw new Error('no tip');
-    this.entries.set(id, [...(this.entries.get(id) ?? []), entry]);
-    this.audit.push(audit);
-  }
-  async update(tip: Tip, expectedVersion: number, audit: AuditEntry) {
-    this.tips.set(tip.id, { tip, version: expectedVersion + 1 });
-    this.audit.push(audit);
-    return { tip, version: expectedVersion + 1 };
-  }
-  async queue(status: TipStatus) {
-    return { items: [...this.tips.values()].map((t) => t.tip).filter((t) => t.status === status) };
-  }
-  async queueBefore(status: TipStatus, before: string, limit: number) {
-    return [...this.tips.values()]
-      .map((t) => t.tip)
-      .filter((t) => t.status === status && !t.mergedInto && t.receivedAt < before)
-      .slice(0, limit);
-  }
-  async merge(i: {
-    primary: { tip: Tip; version: number };
-    duplicate: { tip: Tip; version: number };
-    entries: { primary: TimelineEntry; duplicate: TimelineEntry };
-    audit: AuditEntry;
-  }) {
-    for (const r of [i.primary, i.duplicate]) {
-      if (this.tips.get(r.tip.id)?.version !== r.version) throw new Error('version');
-    }
-    for (const r of [i.primary, i.duplicate]) this.tips.set(r.tip.id, { tip: r.tip, version: r.version + 1 });
-    this.entries.set(i.primary.tip.id, [...(this.entries.get(i.primary.tip.id) ?? []), i.entries.primary]);
-    this.entries.set(i.duplicate.tip.id, [...(this.entries.get(i.duplicate.tip.id) ?? []), i.entries.duplicate]);
-    this.audit.push(i.audit);
-  }
-  async sealedIdentity(id: string) {
-    return this.identities.get(id);
-  }
-  async recordIdentityAccess(
-    id: string,
-    entry: Extract<TimelineEntry, { type: 'identity_access' }>,
-    audit: AuditEntry,
-  ) {
-    if (this.failNextAccess) throw new Error('TransactionCanceled');
-    await this.addEntry(id, entry, audit);
-  }
-}
-
-/** Wraps data keys with XOR of a local master (enough to test the envelope; the KMS adapter has its own test). */
-class LocalKeys implements DataKeyService {
-  master = randomBytes(32);
-  decrypts = 0;
-  async generateDataKey(context: Record<string, string>) {
-    const plaintext = randomBytes(32);
-    return { plaintext: Buffer.from(plaintext), encrypted: this.wrap(plaintext, context) };
-  }
-  async decrypt(encrypted: Uint8Array, context: Record<string, string>) {
-    this.decrypts++;
-    const tag = Buffer.from(JSON.stringify(context));
-    const buf = Buffer.from(encrypted);
-    if (!buf.subarray(32).equals(tag)) throw new Error('InvalidCiphertextException');
-    return Buffer.from(buf.subarray(0, 32).map((b, i) => b ^ (this.master[i] ?? 0)));
-  }
-  private wrap(key: Buffer, context: Record<string, string>) {
-    return Buffer.concat([key.map((b, i) => b ^ (this.master[i] ?? 0)), Buffer.from(JSON.stringify(context))]);
-  }
-}
+import { IdentityVault } from '../../../shared/domain/tips/vault.ts';
+import { LocalKeys, MemoryTipStore } from '../helpers/memory-tips.ts';
 
 const finalizer: EvidenceFinalizer = {
   async finalize({ owner, uploadIds }) {

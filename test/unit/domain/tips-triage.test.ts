@@ -4,11 +4,14 @@ import type { Tip } from '../../../shared/domain/tips/model.ts';
 import {
   computeLinks,
   duplicateLinks,
+  firstPlaceBar,
+  firstValidReporter,
   haversineMeters,
   mergeTips,
   nearestUnit,
   overdueCutoffs,
   overdueFlags,
+  reportedAtOf,
   spamWave,
   type TriageSources,
   textSimilarity,
@@ -184,19 +187,79 @@ describe('merge', () => {
   const b = tip({ id: '01JNZ3Q8X7K2M4V6W8Y0A1B2CB', receivedAt: '2026-03-10T10:00:00.000Z' });
   const at = '2026-03-11T02:00:00.000Z';
 
-  it('keeps the earliest report as first reporter, whichever tip is the primary', () => {
-    const out = mergeTips(b, a, at);
-    expect(out.primary).toMatchObject({ id: b.id, mergedTips: [a.id], firstReporterTipId: a.id });
-    expect(out.duplicate).toMatchObject({ id: a.id, mergedInto: b.id });
-    expect(mergeTips(a, b, at).primary.firstReporterTipId).toBe(a.id);
+  // Changed with the first-reporter fix: mergeTips used to store a first-reporter snapshot on the primary, which went
+  // stale as soon as a report of the group was found untrue. It now only links the two tips; the rule is computed on
+  // read (firstValidReporter below).
+  it('links the duplicate to the primary and stores no first-reporter snapshot, dropping a stale one', () => {
+    const stale = { ...b, firstReporterTipId: 'OLD', firstReportedAt: '2026-01-01T00:00:00.000Z' };
+    const out = mergeTips(stale, a, at);
+    expect(out.primary).toMatchObject({ id: b.id, mergedTips: [a.id], updatedAt: at });
+    expect(out.duplicate).toMatchObject({ id: a.id, mergedInto: b.id, updatedAt: at });
+    expect(out.primary).not.toHaveProperty('firstReporterTipId');
+    expect(out.primary).not.toHaveProperty('firstReportedAt');
+  });
+});
+
+describe('firstValidReporter (domain.md §5.1: the first valid reporter gets the reward)', () => {
+  const a = tip({ id: '01JNZ3Q8X7K2M4V6W8Y0A1B2CA', receivedAt: '2026-03-09T10:00:00.000Z' });
+  const b = tip({ id: '01JNZ3Q8X7K2M4V6W8Y0A1B2CB', receivedAt: '2026-03-10T10:00:00.000Z' });
+  const c = tip({ id: '01JNZ3Q8X7K2M4V6W8Y0A1B2CC', receivedAt: '2026-03-11T10:00:00.000Z' });
+
+  it('picks the earliest report whatever the order of the group', () => {
+    for (const group of [
+      [a, b, c],
+      [c, b, a],
+      [b, a, c],
+    ]) {
+      expect(firstValidReporter(group)).toEqual({ tipId: a.id, reportedAt: a.receivedAt });
+    }
   });
 
-  it('skips an unsubstantiated report and carries a first reporter through a second merge', () => {
-    const falseReport = { ...a, status: 'unsubstantiated' as const };
-    expect(mergeTips(b, falseReport, at).primary.firstReporterTipId).toBe(b.id);
-    const c = tip({ id: '01JNZ3Q8X7K2M4V6W8Y0A1B2CC', receivedAt: '2026-03-09T12:00:00.000Z' });
-    const first = mergeTips(b, a, at).primary; // first reporter a (03-09 10:00)
-    expect(mergeTips(c, first, at).primary.firstReporterTipId).toBe(a.id);
+  it('passes first place to the next valid report when the first is found unsubstantiated, even once closed', () => {
+    expect(firstValidReporter([{ ...a, status: 'unsubstantiated' }, b, c])?.tipId).toBe(b.id);
+    // closing an untrue report keeps its finding: it does not become valid again
+    expect(firstValidReporter([{ ...a, status: 'closed', finding: 'unsubstantiated' }, b, c])?.tipId).toBe(b.id);
+    // back to verifying on new information: the finding stands until a new one replaces it
+    expect(firstValidReporter([{ ...a, status: 'verifying', finding: 'unsubstantiated' }, b])?.tipId).toBe(b.id);
+  });
+
+  it('keeps first place for a report that is open, substantiated or closed after being substantiated', () => {
+    for (const status of ['received', 'triaging', 'verifying', 'substantiated', 'case_opened'] as const) {
+      expect(firstValidReporter([{ ...a, status }, b])?.tipId).toBe(a.id);
+    }
+    expect(firstValidReporter([{ ...a, status: 'closed', finding: 'substantiated' }, b])?.tipId).toBe(a.id);
+    // re-verified after an unsubstantiated finding and substantiated: first place comes back
+    expect(firstValidReporter([{ ...a, status: 'substantiated', finding: 'substantiated' }, b])?.tipId).toBe(a.id);
+  });
+
+  it('counts a staff-entered letter from the day the bureau received it, not the day it was entered', () => {
+    const letter = tip({
+      id: '01JNZ3Q8X7K2M4V6W8Y0A1B2CD',
+      channel: 'letter',
+      enteredBy: 'u-duty',
+      reportedAt: '2026-03-08T01:00:00.000Z',
+      receivedAt: '2026-03-12T02:00:00.000Z',
+    });
+    expect(reportedAtOf(letter)).toBe('2026-03-08T01:00:00.000Z');
+    expect(reportedAtOf(a)).toBe(a.receivedAt);
+    expect(firstValidReporter([a, b, letter])).toEqual({ tipId: letter.id, reportedAt: '2026-03-08T01:00:00.000Z' });
+    // entered days later and received after the first web tip: no standing over it
+    const lateLetter = { ...letter, reportedAt: '2026-03-09T12:00:00.000Z' };
+    expect(firstValidReporter([a, lateLetter])?.tipId).toBe(a.id);
+  });
+
+  it("gives a patrol finding no standing: it is the bureau's own discovery", () => {
+    const patrol = tip({ id: '01JNZ3Q8X7K2M4V6W8Y0A1B2CE', channel: 'patrol', receivedAt: '2026-03-01T00:00:00.000Z' });
+    expect(firstPlaceBar(patrol)).toBe('staff_finding');
+    expect(firstPlaceBar(a)).toBeUndefined();
+    expect(firstValidReporter([patrol, b, a])?.tipId).toBe(a.id);
+  });
+
+  it('breaks a tie by the smaller tip id and answers nothing when no report is valid', () => {
+    const twin = { ...b, receivedAt: a.receivedAt };
+    expect(firstValidReporter([twin, a])?.tipId).toBe(a.id);
+    expect(firstValidReporter([{ ...a, status: 'unsubstantiated' }])).toBeUndefined();
+    expect(firstValidReporter([])).toBeUndefined();
   });
 });
 
