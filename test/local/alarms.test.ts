@@ -1,3 +1,4 @@
+import { IoTDataPlaneClient, PublishCommand } from '@aws-sdk/client-iot-data-plane';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadOrCreateKeys, signToken } from '../../infra/local/jwt.ts';
@@ -5,8 +6,8 @@ import { type Platform, startPlatform } from '../../infra/local/platform.ts';
 import { freePorts } from '../../infra/local/ports.ts';
 import { SAMPLE_CONTACTS } from '../../shared/domain/alarms/notify.ts';
 import { encodePacket, isoToBeijing } from '../../shared/domain/hj212/codec.ts';
-import { BAMBOO, FUNGI, WWTP } from '../../shared/domain/registry/qingyuan-seed.ts';
-import { eventually, realAppAssembly, tempDir } from './helpers.ts';
+import { BAMBOO, PENCIL, WWTP } from '../../shared/domain/registry/qingyuan-seed.ts';
+import { eventually, localClientConfig, realAppAssembly, tempDir } from './helpers.ts';
 
 /**
  * The alarm engine on the local platform, from the real synthesized app: devices publish over MQTT, the IoT rules
@@ -16,7 +17,6 @@ import { eventually, realAppAssembly, tempDir } from './helpers.ts';
  */
 const BW01 = '33112600000000000000BW01'; // bamboo factory, water, simplified permit, GB 8978 一级 (COD 100)
 const AB01 = '33112600000000000000AB01'; // WWTP, key unit
-const FW01 = '33112600000000000000FW01'; // edible-fungi factory, JSON over MQTT
 
 /** The fields of an alarm (GET /alarms) these tests read. */
 interface AlarmView {
@@ -211,14 +211,33 @@ describe('alarm engine on the local platform', () => {
   });
 
   it('raises a data gap from the scheduled job and clears it when the device speaks again', async () => {
-    const fungi = await client(FW01);
-    const json = (at: Date, cod: number) =>
-      JSON.stringify({
-        cn: '2011',
-        dataTime: at.toISOString(),
-        values: { w01018: { rtd: cod, flag: 'N' }, w00000: { rtd: 2.1, flag: 'N' } },
-      });
-    await fungi.publishAsync(`envwatch/devices/${FW01}/telemetry`, json(minutesAgo(30), 35), { qos: 1 });
+    // PA01 (pencil factory, flue gas) last reached the platform 30 minutes ago, through the HJ 212 gateway
+    const PA01 = '33112600000000000000PA01';
+    const iot = new IoTDataPlaneClient(localClientConfig(platform.endpoints.iotData));
+    const old = minutesAgo(30);
+    const raw = encodePacket({
+      qn: isoToBeijing(old, true),
+      st: '31',
+      cn: '2011',
+      pw: '123456',
+      mn: PA01,
+      flag: 4,
+      cp: `DataTime=${isoToBeijing(old.toISOString())};a24088-Rtd=12.5,a24088-Flag=N;a00000-Rtd=3.2,a00000-Flag=N`,
+    });
+    const envelope = {
+      mn: PA01,
+      receivedAt: old.toISOString(),
+      raw: Buffer.from(raw).toString('base64'),
+      clientId: 'tcp-9',
+      accepted: true,
+    };
+    await iot.send(
+      new PublishCommand({
+        topic: `$aws/rules/envwatch_dev_gateway/envwatch/gateway/${PA01}`,
+        payload: Buffer.from(JSON.stringify(envelope)),
+      }),
+    );
+    iot.destroy();
     await new Promise((r) => setTimeout(r, 1000));
     const schedules = (await (await fetch(`${platform.endpoints.api}/_local/schedules`)).json()) as {
       schedules: { ruleName: string }[];
@@ -228,14 +247,14 @@ describe('alarm engine on the local platform', () => {
       method: 'POST',
     });
     expect(fired.status).toBe(202);
-    const gap = await alarmOf(FUNGI, 'data_gap', 'active');
+    const gap = await alarmOf(PENCIL, 'data_gap', 'active');
     expect({ level: gap.level, key: gap.key, reason: gap.lastSignal.reasonZh }).toEqual({
       level: 3,
       key: 'data_gap#realtime',
       reason: expect.stringContaining('实时数据'),
     });
 
-    await fungi.publishAsync(`envwatch/devices/${FW01}/telemetry`, json(new Date(), 36), { qos: 1 });
+    await hj212(PA01, '2011', new Date(), 'a24088-Rtd=12.9,a24088-Flag=N;a00000-Rtd=3.1,a00000-Flag=N');
     const cleared = await eventually(
       async () => {
         const a = (await api('GET', `/alarms/${gap.alarmId}`)).json;

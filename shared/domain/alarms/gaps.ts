@@ -7,7 +7,9 @@ import { type AlarmLevel, type AlarmSignal, type AlarmSource, alarmKey } from '.
  * intervals. Missing monitoring data is a violation class of its own (as in the US EPA's ECHO, where a missing
  * monitoring report is itself a violation), so a gap raises an alarm even when nothing was exceeded.
  *
- * A kind is overdue when no data of it has a DataTime later than `now − allowance`, where the allowance is
+ * Silence is measured from when data of a kind last ARRIVED (the ingest's device state, `lastReceivedAt`): a device
+ * whose clock is wrong, or that backfills old hours, is not silent. A kind is overdue when nothing of it arrived
+ * after `now − allowance`, where the allowance is
  *   real-time:  max(realtimeMultiple × interval, realtimeMinMinutes)
  *   minute:     minuteMultiple × minute interval + graceMinutes
  *   hourly:     60 min (the hour itself: DataTime is the start of the hour) + graceMinutes
@@ -32,6 +34,8 @@ export interface LastSeen {
   kind: ReadingKind;
   /** newest DataTime of this kind (ISO) */
   lastDataTime: string;
+  /** when data of this kind last arrived (ISO); silence is measured from it when known */
+  lastReceivedAt?: string;
 }
 
 const KIND_ZH: Record<string, string> = { realtime: '实时数据', minute: '分钟数据', hour: '小时数据' };
@@ -66,7 +70,8 @@ export function gapSignals(input: {
   const kinds = rules.kinds.filter((k) => k !== 'hour' || source.intervals.hourly);
   for (const kind of ['realtime', 'minute', 'hour'] as const) {
     const key = gapKey(kind);
-    const seen = input.lastSeen.find((s) => s.kind === kind)?.lastDataTime;
+    const last = input.lastSeen.find((s) => s.kind === kind);
+    const seen = last?.lastReceivedAt ?? last?.lastDataTime;
     if (!watching || !kinds.includes(kind)) {
       if (openKeys.has(key)) out.push(clear(kind, at, watching ? '不再监视该类数据' : '设备维护或停用'));
       continue;
@@ -85,7 +90,7 @@ export function gapSignals(input: {
         rules: ['data-gap'],
         reasonZh: seen ? `${KIND_ZH[kind]}已${silent}未上传` : `登记后${silent}未收到${KIND_ZH[kind]}`,
         reason: seen
-          ? `no ${kind} data for ${silent.replace('小时', ' h').replace('分钟', ' min')} (last DataTime ${seen})`
+          ? `no ${kind} data for ${silent.replace('小时', ' h').replace('分钟', ' min')} (last arrival ${seen})`
           : `no ${kind} data since the device was registered (${input.registeredAt})`,
         evidence: [],
       });

@@ -1,5 +1,5 @@
 import type { ReadingQuery } from '../ingest/ports.ts';
-import type { Reading } from '../readings/model.ts';
+import type { KindState, Reading } from '../readings/model.ts';
 import type { Device } from '../registry/model.ts';
 import type { Page, Versioned } from '../registry/store.ts';
 import type { AlarmDelivery } from './delivery.ts';
@@ -15,7 +15,8 @@ import type { RuleSet } from './rules.ts';
  * The alarm engine's scheduled jobs (functions/alarm-jobs):
  *  - sweep:            every alarm whose notification is due (a reminder, an escalation, a coalesced change, or a
  *                      delivery that failed) is planned and delivered again (gsi3 query, never a scan);
- *  - data-gaps:        every registered device's last data per kind (from its engine state) against its intervals;
+ *  - data-gaps:        every registered device's last arrival per kind (the ingest's device state, one query per
+ *                      device) against its registered intervals;
  *  - identical-series: the last day of hourly values of every device and pollutant, compared across devices.
  * The two detection jobs raise and clear through the same engine state and conditional write as the evaluator, so a
  * job and an evaluator running at once never open two alarms for one key.
@@ -26,7 +27,10 @@ export interface JobsDeps {
   rules: { current(): Promise<RuleSet> };
   delivery: AlarmDelivery;
   devices: { list(cursor?: string): Promise<Page<Versioned<Device>>> };
-  readings: { query(q: ReadingQuery): Promise<{ items: Reading[]; cursor?: string }> };
+  readings: {
+    query(q: ReadingQuery): Promise<{ items: Reading[]; cursor?: string }>;
+    latest(mn: string): Promise<KindState[]>;
+  };
   newId: () => string;
   now?: () => Date;
 }
@@ -69,10 +73,16 @@ export class AlarmJobs {
       devices++;
       const source = await this.deps.sources.get(d.item.mn);
       if (!source) continue;
+      const arrivals = await this.deps.readings.latest(d.item.mn);
+      const lastSeen = arrivals.map((k) => ({
+        kind: k.kind,
+        lastDataTime: k.lastDataTime,
+        lastReceivedAt: k.lastReceivedAt,
+      }));
       transitions += await this.raise(source, rules, now, (state) =>
         gapSignals({
           source,
-          lastSeen: lastSeenByKind(state),
+          lastSeen: lastSeen.length > 0 ? lastSeen : lastSeenByKind(state),
           registeredAt: d.createdAt,
           rules: rules.dataGaps,
           now,

@@ -42,39 +42,76 @@ const SUFFIX_KEYS: Record<ValueSuffix, ValueKey> = {
 /** Info codes kept as readings: electricity (i332xx) and production load (I33400 / i33400). */
 const ENERGY_INFO = /^[iI]33[2-4]\d{2}$/;
 
+/**
+ * Every reading is built here with the same fields in the same order (absent ones undefined), so they all share one
+ * hidden class: the alarm engine reads millions per second and polymorphic shapes cost it ~3× (bench/alarm-eval).
+ */
+export function buildReading(
+  base: Base,
+  pollutant: string,
+  subject: Reading['subject'],
+  values: ReadingValues,
+  extra?: { flag?: string; eflag?: string; sentCode?: string; sampleTime?: string },
+): Reading {
+  return {
+    mn: base.mn,
+    enterpriseId: base.enterpriseId,
+    outletId: base.outletId,
+    pollutant,
+    subject,
+    kind: base.kind,
+    dataTime: base.dataTime,
+    values,
+    flag: extra?.flag,
+    eflag: extra?.eflag,
+    sentCode: extra?.sentCode,
+    sampleTime: extra?.sampleTime,
+    source: base.source,
+    receivedAt: base.receivedAt,
+  };
+}
+
+export interface Base {
+  mn: string;
+  enterpriseId: string;
+  outletId: string;
+  kind: ReadingKind;
+  dataTime: string;
+  source: string;
+  receivedAt: string;
+}
+
 export function normalizePacket(packet: Hj212Packet, device: DeviceRef, at: Received): Normalized {
   const kind = kindOfCn(packet.cn);
   if (!kind) return { ok: true, readings: [] };
   const dataTime = packet.cp.dataTime;
   if (!dataTime) return { ok: false, reason: 'missing-datatime', detail: `CN=${packet.cn} data without DataTime` };
-  const base = { mn: device.mn, enterpriseId: device.enterpriseId, outletId: device.outletId, kind, dataTime, ...at };
+  const base: Base = {
+    mn: device.mn,
+    enterpriseId: device.enterpriseId,
+    outletId: device.outletId,
+    kind,
+    dataTime,
+    ...at,
+  };
   const readings: Reading[] = [];
   for (const p of Object.values(packet.cp.pollutants)) {
     const values: ReadingValues = {};
     for (const [suffix, v] of Object.entries(p.values) as [ValueSuffix, number][]) values[SUFFIX_KEYS[suffix]] = v;
     if (Object.keys(values).length === 0) continue;
-    readings.push({
-      ...base,
-      pollutant: p.code,
-      subject: 'pollutant',
-      values,
-      ...(p.flag !== undefined ? { flag: p.flag } : {}),
-      ...(p.eflag !== undefined ? { eflag: p.eflag } : {}),
-      ...(p.sentCode !== undefined ? { sentCode: p.sentCode } : {}),
-      ...(p.sampleTime !== undefined ? { sampleTime: p.sampleTime } : {}),
-    });
+    readings.push(buildReading(base, p.code, 'pollutant', values, p));
   }
   for (const [code, f] of Object.entries(packet.cp.facilities)) {
     const values: ReadingValues = {};
     if (f.rs !== undefined) values.rs = f.rs;
     if (f.rt !== undefined) values.rt = f.rt;
-    readings.push({ ...base, pollutant: code, subject: 'facility', values });
+    readings.push(buildReading(base, code, 'facility', values));
   }
   for (const [code, text] of Object.entries(packet.cp.info)) {
     if (!ENERGY_INFO.test(code)) continue;
     const n = Number(text);
     if (text.trim() === '' || !Number.isFinite(n)) continue;
-    readings.push({ ...base, pollutant: code, subject: 'info', values: { info: n } });
+    readings.push(buildReading(base, code, 'info', { info: n }));
   }
   return { ok: true, readings, kind };
 }
@@ -83,14 +120,21 @@ export function normalizeJson(msg: JsonTelemetry, device: DeviceRef, at: Receive
   const kind = kindOfCn(msg.cn);
   if (!kind) return { ok: false, reason: 'invalid-telemetry', detail: `cn ${msg.cn} is not a data command` };
   const dataTime = new Date(msg.dataTime).toISOString();
-  const base = { mn: device.mn, enterpriseId: device.enterpriseId, outletId: device.outletId, kind, dataTime, ...at };
+  const base: Base = {
+    mn: device.mn,
+    enterpriseId: device.enterpriseId,
+    outletId: device.outletId,
+    kind,
+    dataTime,
+    ...at,
+  };
   const readings: Reading[] = [];
   for (const [sent, v] of Object.entries(msg.values)) {
     const code = toCurrentCode(sent);
     if (ENERGY_INFO.test(code)) {
       // a current / power meter (i332xx) or production load (i33400): a field-information reading, like HJ 212's -Info
       const n = v.rtd ?? v.avg;
-      if (n !== undefined) readings.push({ ...base, pollutant: code, subject: 'info', values: { info: n } });
+      if (n !== undefined) readings.push(buildReading(base, code, 'info', { info: n }));
       continue;
     }
     const values: ReadingValues = {};
@@ -100,20 +144,15 @@ export function normalizeJson(msg: JsonTelemetry, device: DeviceRef, at: Receive
     if (v.max !== undefined) values.max = v.max;
     if (v.cou !== undefined) values.cou = v.cou;
     if (Object.keys(values).length === 0) continue;
-    readings.push({
-      ...base,
-      pollutant: code,
-      subject: 'pollutant',
-      values,
-      flag: v.flag,
-      ...(code !== sent ? { sentCode: sent } : {}),
-    });
+    readings.push(
+      buildReading(base, code, 'pollutant', values, { flag: v.flag, ...(code !== sent ? { sentCode: sent } : {}) }),
+    );
   }
   for (const [code, f] of Object.entries(msg.facilities ?? {})) {
     const values: ReadingValues = {};
     if (f.rs !== undefined) values.rs = f.rs;
     if (f.rt !== undefined) values.rt = f.rt;
-    if (Object.keys(values).length > 0) readings.push({ ...base, pollutant: code, subject: 'facility', values });
+    if (Object.keys(values).length > 0) readings.push(buildReading(base, code, 'facility', values));
   }
   return { ok: true, readings, kind };
 }
