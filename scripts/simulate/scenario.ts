@@ -13,10 +13,15 @@ export interface ScenarioStep {
 export const DEMO_SPEED = 60;
 export const DEMO_DURATION_MS = 120_000;
 
-/** Today's 09:55 Beijing time (the day of `now`, in Beijing). */
+/**
+ * 09:55 Beijing time on the latest day where the whole demo (two simulated hours) is already in the past: today, or
+ * yesterday when it is earlier than 11:55 now. Future DataTimes would be refused by the alarm engine (a device clock
+ * ahead of the platform) and would make the demo's data arrive "from the future".
+ */
 export function demoStart(now = Date.now()): number {
   const day = Math.floor((now + 8 * 3_600_000) / 86_400_000) * 86_400_000 - 8 * 3_600_000;
-  return day + (9 * 60 + 55) * 60_000;
+  const start = day + (9 * 60 + 55) * 60_000;
+  return start + DEMO_SPEED * DEMO_DURATION_MS <= now ? start : start - 86_400_000;
 }
 
 export const DEMO_STEPS: ScenarioStep[] = [
@@ -24,31 +29,37 @@ export const DEMO_STEPS: ScenarioStep[] = [
     at: 8_000,
     command: 'exceed BW01 cod 1.6',
     lookFor:
-      'BW01 (bamboo plant) COD w01018 real-time ≈160 mg/L against a 100 mg/L limit; its minute and 11:00 hourly data exceed too',
+      'BW01 (bamboo plant) COD w01018 real-time ≈160 mg/L against a 100 mg/L limit: a 四级 接近限值 pre-warning, then the hourly average exceeds (三级 超标 alarm, SMS on /_local/messages)',
   },
   {
     at: 14_000,
     command: 'badcrc FA01 3',
     lookFor: 'three FA01 packets rejected with reason bad-crc (QnRtn=9 reply), each kept in the raw archive',
   },
-  { at: 20_000, command: 'flag GA01 nox D', lookFor: 'GA01 a21002-Flag=D (instrument fault); minute data flagged D' },
+  {
+    at: 20_000,
+    command: 'flag GA01 nox D',
+    lookFor: 'GA01 a21002-Flag=D (instrument fault): after three flagged values a 三级 设备故障 alarm',
+  },
+  {
+    at: 24_000,
+    command: 'treatment-off PW01',
+    lookFor:
+      'PW01 (pencil plant, HJ/T 212-2005) SB2-RS=0 while SB1-RS=1: after 30 simulated minutes a 二级 治污设施异常 alarm (GET /alarms?type=facility_abnormal)',
+  },
   {
     at: 30_000,
     command: 'gap AB01 20',
-    lookFor: 'the WWTP AB01 goes silent for 20 simulated minutes (20 s): a data gap in its readings and last-seen time',
+    lookFor:
+      'the WWTP AB01 goes silent for 20 simulated minutes (20 s): a gap in its readings; too short in wall time for a data-gap alarm (those are measured on arrival: try `gap AB01 15` at --speed 1)',
   },
   { at: 38_000, command: 'normal BW01', lookFor: 'BW01 COD back to ≈45 mg/L' },
   {
     at: 45_000,
     command: 'flat PA01 nmhc',
-    lookFor: 'PA01 a24088 (NMHC) repeats the same value: a flat line, a falsification pattern',
+    lookFor: 'PA01 a24088 (NMHC) repeats the same value: after 30 values a 三级 数据造假嫌疑 clue (flat values)',
   },
   { at: 55_000, command: 'flag GA01 nox N', lookFor: 'GA01 NOx flags back to N' },
-  {
-    at: 70_000,
-    command: 'treatment-off PW01',
-    lookFor: 'PW01 (pencil plant, HJ/T 212-2005) SB2-RS=0 while SB1-RS=1: treatment off during production',
-  },
   { at: 100_000, command: 'normal PA01', lookFor: 'PA01 NMHC varies again' },
   { at: 105_000, command: 'normal PW01', lookFor: 'PW01 SB2-RS=1 again' },
   { at: 110_000, command: 'status', lookFor: 'counts per device' },

@@ -280,6 +280,10 @@ export const DEVICES: DeviceInput[] = [
     protocol: 'hj212-2017',
     pollutants: ['a00000', 'a01012', 'a19001', 'a21002', 'a21026', 'a34013'],
     intervals: air,
+    equipment: [
+      { code: 'SB1', role: 'production', name: '灭菌锅炉' },
+      { code: 'SB2', role: 'treatment', name: '布袋除尘器' },
+    ],
     status: 'active',
     password: SEED_DEVICE_PASSWORD,
   },
@@ -291,6 +295,10 @@ export const DEVICES: DeviceInput[] = [
     protocol: 'hj212-2005',
     pollutants: ['w00000', 'w01001', 'w01012', 'w01018'],
     intervals: water,
+    equipment: [
+      { code: 'SB1', role: 'production', name: '笔杆涂装线' },
+      { code: 'SB2', role: 'treatment', name: '污水处理设施' },
+    ],
     status: 'active',
     password: SEED_DEVICE_PASSWORD,
   },
@@ -302,6 +310,10 @@ export const DEVICES: DeviceInput[] = [
     protocol: 'hj212-2017',
     pollutants: ['a00000', 'a01012', 'a24088'],
     intervals: air,
+    equipment: [
+      { code: 'SB1', role: 'production', name: '笔杆涂装线' },
+      { code: 'SB2', role: 'treatment', name: '活性炭吸附装置' },
+    ],
     status: 'active',
     password: SEED_DEVICE_PASSWORD,
   },
@@ -325,6 +337,10 @@ export const DEVICES: DeviceInput[] = [
     protocol: 'hj212-2017',
     pollutants: ['a00000', 'a01012', 'a19001', 'a21002', 'a21026', 'a34013'],
     intervals: air,
+    equipment: [
+      { code: 'SB1', role: 'production', name: '燃气锅炉' },
+      { code: 'SB2', role: 'treatment', name: '低氮燃烧与烟气再循环' },
+    ],
     status: 'active',
     password: SEED_DEVICE_PASSWORD,
   },
