@@ -1,0 +1,315 @@
+import { describe, expect, it } from 'vitest';
+import { AlarmDelivery, type Publisher } from '../../../../shared/domain/alarms/delivery.ts';
+import type { EvalState } from '../../../../shared/domain/alarms/engine.ts';
+import { AlarmEvaluator, type EvalSnapshot, type EvalStore } from '../../../../shared/domain/alarms/evaluator.ts';
+import { AlarmJobs } from '../../../../shared/domain/alarms/jobs.ts';
+import {
+  type Alarm,
+  type AlarmEvent,
+  autoClear,
+  changeLevel,
+  clearManually,
+  openAlarm,
+} from '../../../../shared/domain/alarms/lifecycle.ts';
+import type { AlarmSource, Transition } from '../../../../shared/domain/alarms/model.ts';
+import type { OutboundMessage } from '../../../../shared/domain/alarms/notify.ts';
+import { defaultRuleSet } from '../../../../shared/domain/alarms/rules.ts';
+import type { KindState, Reading } from '../../../../shared/domain/readings/model.ts';
+import type { Device } from '../../../../shared/domain/registry/model.ts';
+import { bambooSource, reading } from './engine-fixtures.ts';
+
+/**
+ * The evaluator, delivery and job use-cases over an in-memory alarm store that keeps DynamoDB's semantics that matter:
+ * the engine state is written only when its version matches, and a failed write hands back what is stored.
+ */
+class MemoryAlarmStore implements EvalStore {
+  readonly states = new Map<string, { ver: number; json: string; forget: string[] }>();
+  readonly alarms = new Map<string, Alarm>();
+  readonly events: AlarmEvent[] = [];
+  calls = { commits: 0, failedCommits: 0, loads: 0, gets: 0, recordNotified: 0 };
+
+  async commitEvaluation(
+    mn: string,
+    expectedVer: number,
+    nextState: unknown,
+    transitions: Transition[],
+    source: AlarmSource,
+    now: Date,
+    ruleVersion: number,
+  ) {
+    this.calls.commits++;
+    const stored = this.states.get(mn);
+    if ((stored?.ver ?? 0) !== expectedVer) {
+      this.calls.failedCommits++;
+      return { ok: false as const, ...(stored ? { current: this.snapshot(stored) } : {}) };
+    }
+    const changed: Alarm[] = [];
+    for (const t of transitions) {
+      const before = this.alarms.get(t.alarmId);
+      const change =
+        t.kind === 'open'
+          ? openAlarm({ alarmId: t.alarmId, signal: t.signal, source, now, ruleVersion })
+          : t.kind === 'level'
+            ? changeLevel(before as Alarm, t.signal, now)
+            : autoClear(before as Alarm, t.signal, now);
+      this.alarms.set(t.alarmId, change.alarm);
+      this.events.push(...change.events);
+      changed.push(change.alarm);
+    }
+    const ver = expectedVer + 1;
+    this.states.set(mn, { ver, json: JSON.stringify(nextState), forget: [] });
+    return { ok: true as const, ver, alarms: changed };
+  }
+
+  async loadEvalState(mn: string) {
+    this.calls.loads++;
+    const stored = this.states.get(mn);
+    return stored ? this.snapshot(stored) : undefined;
+  }
+
+  async get(alarmId: string) {
+    this.calls.gets++;
+    return this.alarms.get(alarmId);
+  }
+
+  async due(now: Date) {
+    return [...this.alarms.values()].filter((a) => a.notifyDue !== undefined && a.notifyDue <= now.toISOString());
+  }
+
+  async recordNotified(
+    alarmId: string,
+    expectedVersion: number,
+    notify: Record<string, unknown>,
+    nextDueAt: string | undefined,
+    events: AlarmEvent[],
+  ) {
+    this.calls.recordNotified++;
+    const a = this.alarms.get(alarmId) as Alarm;
+    if (a.version !== expectedVersion) throw new Error('ConditionalCheckFailed');
+    const { notifyDue: _due, ...rest } = a;
+    this.alarms.set(alarmId, {
+      ...rest,
+      notify,
+      version: a.version + 1,
+      ...(nextDueAt ? { notifyDue: nextDueAt } : {}),
+    });
+    this.events.push(...events);
+    return a.version + 1;
+  }
+
+  /** An official's manual clear: the alarm, and the notice to the evaluator (version bump + forget). */
+  clearByHand(alarmId: string, by: string, now: Date) {
+    const a = this.alarms.get(alarmId) as Alarm;
+    this.alarms.set(alarmId, clearManually(a, by, now, '现场核查后人工解除').alarm);
+    const stored = this.states.get(a.mn);
+    if (stored) this.states.set(a.mn, { ...stored, ver: stored.ver + 1, forget: [...stored.forget, alarmId] });
+  }
+
+  private snapshot(stored: { ver: number; json: string; forget: string[] }): EvalSnapshot {
+    const state = JSON.parse(stored.json) as EvalState;
+    if (stored.forget.length > 0) state.forget = [...(state.forget ?? []), ...stored.forget];
+    return { ver: stored.ver, state };
+  }
+}
+
+class RecordingPublisher implements Publisher {
+  sent: OutboundMessage[] = [];
+  failuresLeft = 0;
+
+  async deliver(messages: OutboundMessage[], opts?: { skip?: readonly string[] }) {
+    const skip = new Set(opts?.skip ?? []);
+    const todo = messages.filter((m) => !skip.has(m.dedupeId));
+    if (this.failuresLeft > 0) {
+      this.failuresLeft--;
+      // the first message went out, the rest failed (an SMS provider outage halfway)
+      const [first] = todo;
+      if (first) this.sent.push(first);
+      throw Object.assign(new Error('SMS provider answered 503'), {
+        delivered: first ? [first.dedupeId] : [],
+        retryable: true,
+      });
+    }
+    this.sent.push(...todo);
+    return { delivered: todo.map((m) => m.dedupeId) };
+  }
+}
+
+const source = bambooSource();
+const rules = defaultRuleSet();
+const NOW = new Date('2026-11-29T10:00:00.000Z');
+
+function harness(store = new MemoryAlarmStore(), publisher = new RecordingPublisher()) {
+  let ids = 0;
+  const delivery = new AlarmDelivery(store, publisher);
+  const evaluator = () =>
+    new AlarmEvaluator({
+      sources: { get: async (mn) => (mn === source.mn ? source : undefined) },
+      rules: { current: async () => rules },
+      store,
+      delivery,
+      newId: () => `01KALARM${String(++ids).padStart(18, '0')}`,
+      now: () => NOW,
+    });
+  return { store, publisher, delivery, evaluator };
+}
+
+const hourly = (hour: number, cod: number): Reading[] => [
+  reading(source, {
+    pollutant: 'w01018',
+    at: new Date(Date.parse('2026-11-28T00:00:00.000Z') + hour * 3_600_000).toISOString(),
+    values: { avg: cod },
+  }),
+];
+
+describe('AlarmEvaluator', () => {
+  it('costs one conditional write and no read per message in the steady state', async () => {
+    const h = harness();
+    const ev = h.evaluator();
+    for (let i = 0; i < 20; i++) await ev.evaluate(source.mn, hourly(i, 40 + (i % 5)));
+    expect(h.store.calls).toMatchObject({ commits: 20, failedCommits: 0, loads: 0, gets: 0 });
+    expect(h.store.alarms.size).toBe(0);
+  });
+
+  it('starts a new container with one failed write instead of a read, and keeps what the other one knew', async () => {
+    const h = harness();
+    await h.evaluator().evaluate(source.mn, hourly(0, 250)); // container A opens the exceedance
+    const b = h.evaluator(); // container B has never seen the device
+    const out = await b.evaluate(source.mn, hourly(1, 260));
+    expect(out.attempts).toBe(2);
+    expect(out.transitions).toEqual([]); // still the same open alarm, not a second one
+    expect(h.store.calls).toMatchObject({ failedCommits: 1, loads: 0 });
+    expect([...h.store.alarms.values()].filter((a) => a.state === 'active')).toHaveLength(1);
+  });
+
+  it('opens one alarm when two containers see the same exceedance, however their writes interleave', async () => {
+    const h = harness();
+    const [a, b] = [h.evaluator(), h.evaluator()];
+    for (let i = 0; i < 6; i++) await (i % 2 === 0 ? a : b).evaluate(source.mn, hourly(i, 180 + i));
+    const opened = [...h.store.alarms.values()];
+    expect(opened).toHaveLength(1);
+    expect(opened[0]).toMatchObject({ type: 'exceedance', pollutant: 'w01018', state: 'active' });
+    // 3 h above the limit raised it to 二级 once
+    expect(h.store.events.filter((e) => e.type === 'level')).toHaveLength(1);
+  });
+
+  it('treats a reading delivered three times as one, and sends one set of messages', async () => {
+    const h = harness();
+    const ev = h.evaluator();
+    for (let i = 0; i < 3; i++) await ev.evaluate(source.mn, hourly(0, 250));
+    expect(h.store.alarms.size).toBe(1);
+    const opens = h.publisher.sent.filter((m) => m.kind === 'open');
+    expect(opens.map((m) => m.audience).sort()).toEqual(['bureau', 'enterprise', 'regulator']);
+  });
+
+  it('raises a fresh alarm after an official clears one by hand while the condition persists', async () => {
+    const h = harness();
+    const ev = h.evaluator();
+    await ev.evaluate(source.mn, hourly(0, 250));
+    const first = [...h.store.alarms.keys()][0] as string;
+    h.store.clearByHand(first, 'duty-1', NOW);
+    const out = await ev.evaluate(source.mn, hourly(1, 240));
+    expect(out.transitions.map((t) => t.kind)).toEqual(['open']);
+    expect(out.transitions[0]?.alarmId).not.toBe(first);
+    expect(h.store.alarms.get(first)?.state).toBe('cleared');
+  });
+
+  it('ignores devices the registry does not know', async () => {
+    const h = harness();
+    const out = await h.evaluator().evaluate('NOSUCHMN', hourly(0, 500));
+    expect(out.skipped).toBe('unknown-device');
+    expect(h.store.calls.commits).toBe(0);
+  });
+});
+
+describe('AlarmDelivery', () => {
+  it('retries a partial failure at once without sending anything twice', async () => {
+    const h = harness();
+    h.publisher.failuresLeft = 1;
+    await h.evaluator().evaluate(source.mn, hourly(0, 250));
+    const ids = h.publisher.sent.map((m) => m.dedupeId);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(ids).toHaveLength(3);
+    const alarm = [...h.store.alarms.values()][0] as Alarm;
+    expect(Object.keys((alarm.notify as { audiences: object }).audiences).sort()).toEqual([
+      'bureau',
+      'enterprise',
+      'regulator',
+    ]);
+  });
+
+  it('keeps the alarm due when delivery keeps failing, and the sweep delivers it later', async () => {
+    const h = harness();
+    h.publisher.failuresLeft = 10;
+    const out = await h.evaluator().evaluate(source.mn, hourly(0, 250));
+    expect(out.deliveries[0]?.failed).toContain('503');
+    const alarm = [...h.store.alarms.values()][0] as Alarm;
+    expect(alarm.notifyDue).toBe(NOW.toISOString());
+    expect(h.store.calls.recordNotified).toBe(0);
+
+    h.publisher.failuresLeft = 0;
+    const jobs = new AlarmJobs({
+      store: h.store,
+      sources: { get: async () => source },
+      rules: { current: async () => rules },
+      delivery: h.delivery,
+      devices: { list: async () => ({ items: [] }) },
+      readings: { query: async () => ({ items: [] }), latest: async () => [] },
+      newId: () => 'unused',
+      now: () => new Date(NOW.getTime() + 60_000),
+    });
+    const swept = await jobs.sweep();
+    expect(swept).toMatchObject({ looked: 1, failed: 0 });
+    expect(h.publisher.sent.filter((m) => m.kind === 'open').map((m) => m.audience)).toEqual(
+      expect.arrayContaining(['bureau', 'enterprise', 'regulator']),
+    );
+    expect([...h.store.alarms.values()][0]?.notify).toHaveProperty('audiences.bureau');
+  });
+});
+
+describe('AlarmJobs.dataGaps', () => {
+  const device = {
+    item: { mn: source.mn, status: 'active' } as unknown as Device,
+    version: 1,
+    createdAt: '2026-11-01T00:00:00.000Z',
+    updatedAt: '2026-11-01T00:00:00.000Z',
+  };
+  const jobsFor = (h: ReturnType<typeof harness>, latest: () => KindState[], now: Date) =>
+    new AlarmJobs({
+      store: h.store,
+      sources: { get: async () => source },
+      rules: { current: async () => rules },
+      delivery: h.delivery,
+      devices: { list: async () => ({ items: [device] }) },
+      readings: { query: async () => ({ items: [] }), latest: async () => latest() },
+      newId: (() => {
+        let n = 0;
+        return () => `01KGAP${String(++n).padStart(20, '0')}`;
+      })(),
+      now: () => now,
+    });
+  const arrived = (kind: KindState['kind'], at: string): KindState => ({
+    kind,
+    lastDataTime: at,
+    lastReceivedAt: at,
+    values: {},
+  });
+
+  it('raises one gap per silent kind, does not raise it twice, and clears it when data arrive again', async () => {
+    const h = harness();
+    const now = new Date('2026-11-29T10:00:00.000Z');
+    let latest = [
+      arrived('realtime', '2026-11-29T09:20:00.000Z'), // 40 min ago: silent (allowance 10 min)
+      arrived('minute', '2026-11-29T09:50:00.000Z'), // in time (10-min data, 3 × 10 + 30 min allowed)
+      arrived('hour', '2026-11-29T09:00:00.000Z'),
+    ];
+    const jobs = jobsFor(h, () => latest, now);
+    expect(await jobs.dataGaps()).toEqual({ devices: 1, transitions: 1 });
+    expect(await jobs.dataGaps()).toEqual({ devices: 1, transitions: 0 });
+    const gap = [...h.store.alarms.values()][0] as Alarm;
+    expect(gap).toMatchObject({ type: 'data_gap', key: 'data_gap#realtime', level: 3, state: 'active' });
+
+    latest = [arrived('realtime', '2026-11-29T09:59:30.000Z'), ...latest.slice(1)];
+    expect(await jobs.dataGaps()).toEqual({ devices: 1, transitions: 1 });
+    expect(h.store.alarms.get(gap.alarmId)?.state).toBe('cleared');
+  });
+});
