@@ -67,3 +67,24 @@ export function nextWorkingDay(date: string, table?: Readonly<Record<number, Hol
   while (!isWorkingDay(d, table)) d = addDays(d, 1);
   return d;
 }
+
+/**
+ * The Beijing date `count` working days after `date`, the start day not counted (domain.md §6.2 Art.38: "the first
+ * day is not counted"). Adjusted working weekends count; holidays and ordinary weekends do not. `count` ≥ 0;
+ * 0 returns the date itself.
+ */
+export function addWorkingDays(date: string, count: number, table?: Readonly<Record<number, HolidayYear>>): string {
+  if (!Number.isInteger(count) || count < 0) throw new RangeError(`working-day count must be a whole number ≥ 0`);
+  let d = date;
+  for (let i = 0; i < count; i++) d = nextWorkingDay(d, table);
+  return d;
+}
+
+/**
+ * A Beijing date moved forward to the first working day on or after it: the rule for a period counted in calendar
+ * days whose last day falls on a holiday or rest day (domain.md §6.2 Art.38; 民事诉讼法 第八十五条 期间届满的最后一日
+ * 是法定休假日的，以法定休假日后的第一日为期间届满的日期). A working day is returned unchanged.
+ */
+export function onOrNextWorkingDay(date: string, table?: Readonly<Record<number, HolidayYear>>): string {
+  return isWorkingDay(date, table) ? date : nextWorkingDay(date, table);
+}

@@ -20,7 +20,6 @@ const HASH = 0x23;
 const CR = 0x0d;
 const LF = 0x0a;
 const SUFFIX_SET = new Set<string>(VALUE_SUFFIXES);
-const HEADER_KEYS = new Set(['QN', 'ST', 'CN', 'PW', 'MN', 'Flag', 'PNUM', 'PNO']);
 
 const isoCache = new Map<string, string | undefined>();
 
