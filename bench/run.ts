@@ -17,6 +17,7 @@ const BENCHES: { name: string; load: () => Promise<{ run: () => Promise<Record<s
   { name: 'formSize', load: () => import('./form-size.bench.ts') },
   { name: 'tips', load: () => import('./tips.bench.ts') },
   { name: 'alarmEval', load: () => import('./alarm-eval.bench.ts') },
+  { name: 'alarmLatency', load: () => import('./alarm-latency.bench.ts') },
 ];
 
 interface Check {

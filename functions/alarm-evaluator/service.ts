@@ -1,6 +1,6 @@
 import { SNSClient } from '@aws-sdk/client-sns';
 import { AlarmPublisher } from '../../shared/adapters/alarm-publisher.ts';
-import { CachedAlarmRules, CachedAlarmSources } from '../../shared/adapters/alarm-sources.ts';
+import { CachedAlarmRules, SnapshotAlarmSources } from '../../shared/adapters/alarm-sources.ts';
 import { DynamoAlarmStore } from '../../shared/adapters/alarms-store.ts';
 import { dynamo } from '../../shared/adapters/dynamodb.ts';
 import { DynamoRegistryStore } from '../../shared/adapters/registry-store.ts';
@@ -33,7 +33,7 @@ export function alarmServicesFromEnv() {
   // the alarm store never writes audit entries for system transitions; officials' actions go through alarms-api
   const store = new DynamoAlarmStore(dynamo, { alarms: config.alarmsTable, audit: 'unused-audit-table' });
   const registry = new DynamoRegistryStore(dynamo, config.registryTable, 'unused-audit-table');
-  const sources = new CachedAlarmSources(registry, seconds(ENV.registryCacheSeconds, 60));
+  const sources = new SnapshotAlarmSources(registry, seconds(ENV.registryCacheSeconds, 300));
   const rules = new CachedAlarmRules(store, seconds(ENV.alarmRulesCacheSeconds, 60));
   const sns = new SNSClient({});
   const publisher = new AlarmPublisher({

@@ -15,7 +15,7 @@ import type { DataTable } from './tables.ts';
 /**
  * The alarm engine (issue 4):
  *  - `alarm-evaluator`: invoked by the ingest topic rules as their second action (same envelope as ingest), and by
- *    the replay rule `envwatch_<stage>_alarm_replay` (topic `envwatch/replay/alarms`, what `npm run replay-alarms`
+ *    the replay rule `envwatch_<stage>_alarm_replay` (topic `envwatch/replay/alarms`, what `npm run replay-dead-letters`
  *    publishes dead letters back to). Failed invocations (after Lambda's two retries) go to the alarms dead-letter
  *    queue with the envelope.
  *  - `alarm-jobs`: EventBridge schedules with a constant input naming the job: the notification sweep every minute

@@ -32,8 +32,13 @@ const days = (v: unknown, fallback: number): number => {
 function smsConfig(get: (key: string) => unknown): SmsConfig {
   const provider = String(get('smsProvider') ?? 'sns');
   if (provider !== 'sns' && provider !== 'http') throw new Error(`smsProvider must be sns or http, got ${provider}`);
-  const senderId = get('smsSenderId') === undefined ? '庆元环保' : String(get('smsSenderId'));
-  if (provider === 'sns') return { provider, senderId };
+  // SNS sender ids are 1–11 ASCII letters and digits (and unsupported for mainland numbers); none by default. The
+  // Chinese signature 【庆元环保】 is part of every SMS text instead.
+  const rawSender = get('smsSenderId');
+  const senderId = rawSender === undefined || rawSender === '' ? undefined : String(rawSender);
+  if (senderId !== undefined && !/^(?=.*[A-Za-z])[A-Za-z0-9]{1,11}$/.test(senderId))
+    throw new Error(`smsSenderId must be 1–11 ASCII letters and digits (with a letter), got ${senderId}`);
+  if (provider === 'sns') return { provider, ...(senderId ? { senderId } : {}) };
   const httpUrl = get('smsHttpUrl');
   const secretName = get('smsHttpSecretName');
   if (typeof httpUrl !== 'string' || !/^https:\/\//.test(httpUrl) || typeof secretName !== 'string')
@@ -42,7 +47,7 @@ function smsConfig(get: (key: string) => unknown): SmsConfig {
     provider,
     httpUrl,
     httpSecret: SecretValue.secretsManager(secretName).unsafeUnwrap(),
-    senderId,
+    ...(senderId ? { senderId } : {}),
   };
 }
 

@@ -5,24 +5,70 @@ import type { RegistryStore } from '../domain/registry/store.ts';
 import { TtlCache } from './ttl-cache.ts';
 
 /**
- * What the alarm engine knows about a device, resolved from the registry (device → outlet → enterprise: three key
- * reads) and cached per container for `ttlSeconds`, unknown MNs included. A limit or contact changed in the registry
- * reaches the evaluators within the TTL; in the steady state a reading costs no registry read.
+ * What the alarm engine knows about every device, from a snapshot of the whole registry held per container: devices,
+ * outlets and enterprises are listed (by-kind index queries, 100 a page) and joined into AlarmSources, and the
+ * snapshot is loaded again after `ttlSeconds`. A county has hundreds of devices, not millions, so a snapshot is a few
+ * pages, and its cost does not grow with the message rate: in the steady state a reading costs no registry read,
+ * however rarely each device reports (a per-device cache whose lifetime equals the reporting interval would read
+ * three items for almost every message). A limit or contact changed in the registry reaches the evaluators within
+ * the TTL. An MN missing from the snapshot (registered since) is looked up by key, misses included, under the same TTL.
  */
-export class CachedAlarmSources {
-  private readonly cache: TtlCache<string, AlarmSource | undefined>;
+export class SnapshotAlarmSources {
+  private snapshot: { sources: Map<string, AlarmSource>; until: number } | undefined;
+  private loading: Promise<Map<string, AlarmSource>> | undefined;
+  private readonly misses: TtlCache<string, AlarmSource | undefined>;
 
   constructor(
-    private readonly registry: Pick<RegistryStore, 'get'>,
-    ttlSeconds: number,
-    now: () => number = Date.now,
+    private readonly registry: Pick<RegistryStore, 'get' | 'list'>,
+    private readonly ttlSeconds: number,
+    private readonly now: () => number = Date.now,
   ) {
-    this.cache = new TtlCache(ttlSeconds, now);
+    this.misses = new TtlCache(ttlSeconds, now);
   }
 
-  get(mn: string): Promise<AlarmSource | undefined> {
-    return this.cache.get(mn, (key) => resolveAlarmSource(this.registry, key));
+  async get(mn: string): Promise<AlarmSource | undefined> {
+    const sources = await this.sources();
+    return sources.get(mn) ?? this.misses.get(mn, (key) => resolveAlarmSource(this.registry, key));
   }
+
+  private async sources(): Promise<Map<string, AlarmSource>> {
+    const t = this.now();
+    if (this.snapshot && this.snapshot.until > t) return this.snapshot.sources;
+    this.loading ??= loadAllSources(this.registry).finally(() => {
+      this.loading = undefined;
+    });
+    const sources = await this.loading;
+    this.snapshot = { sources, until: t + this.ttlSeconds * 1000 };
+    return sources;
+  }
+}
+
+/** Every registered device as an AlarmSource: three paged by-kind listings joined in memory. */
+export async function loadAllSources(registry: Pick<RegistryStore, 'list'>): Promise<Map<string, AlarmSource>> {
+  const all = async <T>(kind: 'devices' | 'outlets' | 'enterprises'): Promise<T[]> => {
+    const out: T[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await registry.list<T>(kind, { limit: 100, ...(cursor ? { cursor } : {}) });
+      out.push(...page.items.map((v) => v.item));
+      cursor = page.cursor;
+    } while (cursor);
+    return out;
+  };
+  const [devices, outlets, enterprises] = await Promise.all([
+    all<Device>('devices'),
+    all<Outlet>('outlets'),
+    all<Enterprise>('enterprises'),
+  ]);
+  const outletById = new Map(outlets.map((o) => [o.id, o]));
+  const enterpriseById = new Map(enterprises.map((e) => [e.id, e]));
+  const sources = new Map<string, AlarmSource>();
+  for (const d of devices) {
+    const outlet = outletById.get(d.outletId);
+    const enterprise = enterpriseById.get(d.enterpriseId);
+    if (outlet && enterprise) sources.set(d.mn, toAlarmSource(d, outlet, enterprise));
+  }
+  return sources;
 }
 
 /** The alarm rules in force, cached per container: a new version reaches the evaluators within the TTL. */

@@ -10,13 +10,13 @@ import { registryKeys } from './registry-store.ts';
  *              gsi2sk beginning `enterprises#` (registry-store.ts)
  *   tips:      same category + township by gsi3 `dup#<category>#<township>`, gsi3sk BETWEEN `<from day>#` and
  *              `<to day>#~`; same unit by gsi2 `unit#<USCC>`, gsi2sk >= `<since>` (tips-store.ts)
- *   alarms:    see openAlarmsQuery — the convention the alarm engine (issue 4) must write.
+ *   alarms:    see openAlarmsQuery — the convention the alarm store (alarms-store.ts alarmIndexKeys) writes.
  * Each query reads at most MAX_ITEMS (pages followed); a township or a place with more is truncated, oldest first.
  */
 const MAX_ITEMS = 500;
 
 /**
- * ALARMS KEY CONVENTION (the alarm engine, issue 4, is not built yet; it must write alarms this way):
+ * ALARMS KEY CONVENTION (written by shared/adapters/alarms-store.ts alarmIndexKeys):
  *   alarm item: gsi2pk `unit#<USCC>`, gsi2sk `<state>#<raisedAt ISO>#<alarmId>` where state is `open` while the alarm
  *   is open (and e.g. `closed` afterwards, which moves it out of this query); attributes `alarmId`, `raisedAt`, and an
  *   optional short `summary`. Open alarms at a unit = gsi2 query, gsi2pk = unit, begins_with(gsi2sk, 'open#').

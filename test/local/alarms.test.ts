@@ -266,12 +266,22 @@ describe('alarm engine on the local platform', () => {
     expect(cleared.clearMode).toBe('auto');
   });
 
-  it('refuses acting on an alarm without an official role, and shows no alarm to the public API', async () => {
+  it('refuses alarms to callers without a token, and acting on one to roles that may not', async () => {
     const anyAlarm = (await alarmsOf(BAMBOO))[0] as { alarmId: string };
     const anonymous = await fetch(`${platform.endpoints.api}/alarms/${anyAlarm.alarmId}/acknowledge`, {
       method: 'POST',
       body: '{}',
     });
     expect(anonymous.status).toBe(401);
+    expect((await fetch(`${platform.endpoints.api}/alarms`)).status).toBe(401);
+    const keys = await loadOrCreateKeys(`${tmp.dir}/data`);
+    const { issuer, audience } = platform.endpoints.auth;
+    const rewardPost = signToken(keys, { iss: issuer, aud: audience, sub: 'reward-1', roles: ['reward_post'] }, 600);
+    const res = await fetch(`${platform.endpoints.api}/alarms/${anyAlarm.alarmId}/acknowledge`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${rewardPost}`, 'content-type': 'application/json' },
+      body: '{}',
+    });
+    expect(res.status).toBe(403);
   });
 });
