@@ -1,5 +1,6 @@
 import type { AlarmSource } from '../domain/alarms/model.ts';
 import type { RuleSet } from '../domain/alarms/rules.ts';
+import { pollutant, unitFactor } from '../domain/pollutants.ts';
 import type { Device, Enterprise, LimitValue, Outlet } from '../domain/registry/model.ts';
 import type { RegistryStore } from '../domain/registry/store.ts';
 import { TtlCache } from './ttl-cache.ts';
@@ -106,7 +107,7 @@ export async function resolveAlarmSource(
 /** Pure: the registry entities of one device as the engine's AlarmSource. */
 export function toAlarmSource(device: Device, outlet: Outlet, enterprise: Enterprise): AlarmSource {
   const limits: Record<string, LimitValue> = {};
-  for (const l of outlet.limits) limits[l.pollutant] = l;
+  for (const l of outlet.limits) limits[l.pollutant] = inReportedUnit(l);
   return {
     mn: device.mn,
     enterpriseId: enterprise.id,
@@ -130,5 +131,22 @@ export function toAlarmSource(device: Device, outlet: Outlet, enterprise: Enterp
     })),
     deviceStatus: device.status,
     responsiblePerson: enterprise.responsiblePerson,
+  };
+}
+
+/**
+ * A limit in the unit devices report the pollutant in (pollutants.ts): standards print heavy metals in mg/L, HJ 212
+ * sends μg/L. The registry refuses units that cannot be converted; one that slipped through is kept as it is.
+ */
+export function inReportedUnit(limit: LimitValue): LimitValue {
+  const reported = pollutant(limit.pollutant)?.unit;
+  const factor = reported ? unitFactor(limit.unit, reported) : undefined;
+  if (!reported || factor === undefined || factor === 1) return limit;
+  const scale = (v: number) => Number((v * factor).toPrecision(12));
+  return {
+    ...limit,
+    unit: reported,
+    ...(limit.max !== undefined ? { max: scale(limit.max) } : {}),
+    ...(limit.min !== undefined ? { min: scale(limit.min) } : {}),
   };
 }

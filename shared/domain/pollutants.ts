@@ -114,3 +114,35 @@ export function pollutant(code: string): Pollutant | undefined {
 export function toCurrentCode(code: string): string {
   return BY_CODE.has(code) ? code : (BY_OLD_CODE.get(code)?.code ?? code);
 }
+
+/** Concentration units spelled the ways standards and devices write them, to one canonical spelling. */
+function canonicalUnit(unit: string): string {
+  return unit
+    .trim()
+    .replace(/^ug\//i, 'μg/')
+    .replace(/^µg\//, 'μg/')
+    .replace(/m3$/, 'm³')
+    .replace(/^mg\/l$/i, 'mg/L')
+    .replace(/^μg\/l$/i, 'μg/L');
+}
+
+const MASS_SCALE: Record<string, number> = { 'ng/': 1e-6, 'μg/': 1e-3, 'mg/': 1, 'g/': 1e3 };
+
+/**
+ * The factor that turns a value in `from` into the unit `to` (e.g. mg/L → μg/L = 1000), or undefined when they do
+ * not measure the same thing. Standards print heavy-metal limits in mg/L while HJ 212 devices report μg/L: comparing
+ * the raw numbers would be off by a thousand (and a crime-level multiple with it).
+ */
+export function unitFactor(from: string, to: string): number | undefined {
+  const a = canonicalUnit(from);
+  const b = canonicalUnit(to);
+  if (a === b) return 1;
+  const split = (u: string) => {
+    const m = /^(ng|μg|mg|g)\/(L|m³)$/.exec(u);
+    return m ? { mass: `${m[1]}/`, per: m[2] as string } : undefined;
+  };
+  const x = split(a);
+  const y = split(b);
+  if (!x || !y || x.per !== y.per) return undefined;
+  return (MASS_SCALE[x.mass] as number) / (MASS_SCALE[y.mass] as number);
+}

@@ -43,6 +43,8 @@ export interface DeliveryOutcome {
 }
 
 const DELIVERY_ATTEMPTS = 3;
+/** key in the alarm's notify record: delivery keys of the pending plan that already went out */
+const DELIVERED = 'delivered';
 
 export const toNotifiable = (a: Alarm): NotifiableAlarm => ({
   alarmId: a.alarmId,
@@ -76,9 +78,12 @@ export class AlarmDelivery {
     const notify = NotifyState.parse(alarm.notify ?? {});
     const plan = planNotifications({ event, alarm: toNotifiable(alarm), source, notify, policy, now });
     let sent = 0;
+    let gaveUp: string | undefined;
     if (plan.messages.length > 0) {
-      // a partial failure is retried at once, skipping what went out; after that the sweep plans again from scratch
-      const delivered: string[] = [];
+      // what already went out of this plan on an earlier attempt (the plan and its dedupe ids are deterministic)
+      const notifyRecord = (alarm.notify ?? {}) as Record<string, unknown>;
+      const earlier = Array.isArray(notifyRecord[DELIVERED]) ? (notifyRecord[DELIVERED] as string[]) : [];
+      const delivered: string[] = [...earlier];
       for (let attempt = 1; ; attempt++) {
         try {
           delivered.push(...(await this.publisher.deliver(plan.messages, { skip: delivered })).delivered);
@@ -86,17 +91,21 @@ export class AlarmDelivery {
         } catch (err) {
           const partial = (err as { delivered?: unknown }).delivered;
           if (Array.isArray(partial)) delivered.push(...(partial as string[]));
-          const retryable = (err as { retryable?: unknown }).retryable !== false;
-          if (attempt >= DELIVERY_ATTEMPTS || !retryable) {
-            return {
-              alarmId: alarm.alarmId,
-              sent: delivered.length,
-              failed: err instanceof Error ? err.message : String(err),
-            };
+          const message = err instanceof Error ? err.message : String(err);
+          if ((err as { retryable?: unknown }).retryable === false) {
+            // only permanent failures left (a number that is not a mobile, a refused template): retrying cannot
+            // help, so the plan counts as delivered and the failures are recorded on the timeline
+            gaveUp = message;
+            break;
+          }
+          if (attempt >= DELIVERY_ATTEMPTS) {
+            // remember what went out, so that the sweep's retry does not send it twice; the alarm stays due
+            await this.rememberPartial(alarm, notifyRecord, delivered);
+            return { alarmId: alarm.alarmId, sent: delivered.length - earlier.length, failed: message };
           }
         }
       }
-      sent = delivered.length;
+      sent = delivered.length - earlier.length;
     }
     if (plan.messages.length === 0 && plan.nextDueAt === alarm.notifyDue) return { alarmId: alarm.alarmId, sent };
     const at = now.toISOString();
@@ -106,7 +115,7 @@ export class AlarmDelivery {
       by: 'system',
       audience: m.audience,
       kind: m.kind,
-      note: `${m.kind} L${m.level} tier ${m.tier} → ${m.recipients.length} SMS`,
+      note: `${m.kind} L${m.level} tier ${m.tier} → ${m.recipients.length} SMS${gaveUp ? `; undeliverable: ${gaveUp.slice(0, 300)}` : ''}`,
     }));
     try {
       await this.store.recordNotified(alarm.alarmId, alarm.version, plan.notify, plan.nextDueAt, events);
@@ -123,6 +132,15 @@ export class AlarmDelivery {
       } catch {
         return { alarmId: alarm.alarmId, sent, stale: true, failed: err instanceof Error ? err.message : String(err) };
       }
+    }
+  }
+
+  private async rememberPartial(alarm: Alarm, notify: Record<string, unknown>, delivered: string[]): Promise<void> {
+    try {
+      const due = alarm.notifyDue ?? new Date().toISOString();
+      await this.store.recordNotified(alarm.alarmId, alarm.version, { ...notify, [DELIVERED]: delivered }, due, []);
+    } catch {
+      // the alarm changed meanwhile: the next attempt plans afresh (at worst a message goes out twice)
     }
   }
 }

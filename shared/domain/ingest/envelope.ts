@@ -50,6 +50,11 @@ export const JsonTelemetry = z.object({
         min: z.number().optional(),
         max: z.number().optional(),
         cou: z.number().optional(),
+        /** flue gas: the converted (折算) concentrations, as HJ 212's -ZsRtd / -ZsAvg / -ZsMin / -ZsMax */
+        zsRtd: z.number().optional(),
+        zsAvg: z.number().optional(),
+        zsMin: z.number().optional(),
+        zsMax: z.number().optional(),
         flag: z
           .string()
           .regex(/^[A-Z]$/)

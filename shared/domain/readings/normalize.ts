@@ -143,6 +143,10 @@ export function normalizeJson(msg: JsonTelemetry, device: DeviceRef, at: Receive
     if (v.min !== undefined) values.min = v.min;
     if (v.max !== undefined) values.max = v.max;
     if (v.cou !== undefined) values.cou = v.cou;
+    if (v.zsRtd !== undefined) values.zsRtd = v.zsRtd;
+    if (v.zsAvg !== undefined) values.zsAvg = v.zsAvg;
+    if (v.zsMin !== undefined) values.zsMin = v.zsMin;
+    if (v.zsMax !== undefined) values.zsMax = v.zsMax;
     if (Object.keys(values).length === 0) continue;
     readings.push(
       buildReading(base, code, 'pollutant', values, { flag: v.flag, ...(code !== sent ? { sentCode: sent } : {}) }),

@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { pollutant } from '../pollutants.ts';
+import { pollutant, unitFactor } from '../pollutants.ts';
 import { isValidUscc } from './uscc.ts';
 
 /**
@@ -149,6 +149,14 @@ export const Outlet = z
         ctx.addIssue({ code: 'custom', path: ['limits', i, 'pollutant'], message: 'one limit per pollutant' });
       }
       seen.add(l.pollutant);
+      const reported = pollutant(l.pollutant)?.unit;
+      if (reported && unitFactor(l.unit, reported) === undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['limits', i, 'unit'],
+          message: `limit unit ${l.unit} cannot be compared with ${reported}, the unit HJ 212 devices report ${l.pollutant} in (限值单位与监测单位不一致)`,
+        });
+      }
       const medium = pollutant(l.pollutant)?.medium;
       if (medium && medium !== o.medium) {
         ctx.addIssue({

@@ -118,6 +118,17 @@ describe('normalizeJson', () => {
     expect(byCode.SB1?.values).toEqual({ rs: 1 });
   });
 
+  it('keeps converted flue-gas concentrations from JSON telemetry', () => {
+    const msg = JsonTelemetry.parse({
+      cn: '2061',
+      dataTime: '2026-11-29T16:00:00+08:00',
+      values: { a21026: { avg: 31.2, zsAvg: 38.5, flag: 'N' } },
+    });
+    const r = normalizeJson(msg, device, { source: 'mqtt-json', receivedAt: '2026-11-29T09:00:03.000Z' });
+    if (!r.ok) throw new Error('refused');
+    expect(r.readings[0]?.values).toEqual({ avg: 31.2, zsAvg: 38.5 });
+  });
+
   it('keeps a current meter (i332xx) in JSON telemetry as an info reading, not a pollutant', () => {
     const msg = JsonTelemetry.parse({
       cn: '2011',

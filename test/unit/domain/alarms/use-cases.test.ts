@@ -115,6 +115,7 @@ class MemoryAlarmStore implements EvalStore {
 class RecordingPublisher implements Publisher {
   sent: OutboundMessage[] = [];
   failuresLeft = 0;
+  permanent = false;
 
   async deliver(messages: OutboundMessage[], opts?: { skip?: readonly string[] }) {
     const skip = new Set(opts?.skip ?? []);
@@ -124,9 +125,9 @@ class RecordingPublisher implements Publisher {
       // the first message went out, the rest failed (an SMS provider outage halfway)
       const [first] = todo;
       if (first) this.sent.push(first);
-      throw Object.assign(new Error('SMS provider answered 503'), {
+      throw Object.assign(new Error(this.permanent ? 'SMS provider answered 400' : 'SMS provider answered 503'), {
         delivered: first ? [first.dedupeId] : [],
-        retryable: true,
+        retryable: !this.permanent,
       });
     }
     this.sent.push(...todo);
@@ -244,7 +245,9 @@ describe('AlarmDelivery', () => {
     expect(out.deliveries[0]?.failed).toContain('503');
     const alarm = [...h.store.alarms.values()][0] as Alarm;
     expect(alarm.notifyDue).toBe(NOW.toISOString());
-    expect(h.store.calls.recordNotified).toBe(0);
+    // nothing counts as notified, but what did go out is remembered on the alarm
+    expect(alarm.notify).not.toHaveProperty('audiences.bureau');
+    expect((alarm.notify as { delivered: string[] }).delivered).toHaveLength(3);
 
     h.publisher.failuresLeft = 0;
     const jobs = new AlarmJobs({
@@ -262,7 +265,26 @@ describe('AlarmDelivery', () => {
     expect(h.publisher.sent.filter((m) => m.kind === 'open').map((m) => m.audience)).toEqual(
       expect.arrayContaining(['bureau', 'enterprise', 'regulator']),
     );
-    expect([...h.store.alarms.values()][0]?.notify).toHaveProperty('audiences.bureau');
+    // what went out during the failing attempts was remembered and not sent again by the sweep
+    const ids = h.publisher.sent.map((m) => m.dedupeId);
+    expect(new Set(ids).size).toBe(ids.length);
+    const after = [...h.store.alarms.values()][0] as Alarm;
+    expect(after.notify).toHaveProperty('audiences.bureau');
+    expect(after.notify).not.toHaveProperty('delivered');
+    // next due: the reminder of a 二级 alarm nobody acknowledged (30 minutes after the message)
+    expect(after.notifyDue).toBe('2026-11-29T10:31:00.000Z');
+  });
+
+  it('gives up on permanent failures instead of retrying them every minute, and says so on the timeline', async () => {
+    const h = harness();
+    h.publisher.failuresLeft = 10;
+    h.publisher.permanent = true;
+    const out = await h.evaluator().evaluate(source.mn, hourly(0, 250));
+    expect(out.deliveries[0]?.failed).toBeUndefined();
+    expect(h.store.calls.recordNotified).toBe(1);
+    expect(h.store.events.filter((e) => e.type === 'notified').map((e) => e.note)).toEqual(
+      expect.arrayContaining([expect.stringContaining('undeliverable: SMS provider answered 400')]),
+    );
   });
 });
 

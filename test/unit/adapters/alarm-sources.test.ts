@@ -1,0 +1,111 @@
+import { describe, expect, it } from 'vitest';
+import { inReportedUnit, SnapshotAlarmSources, toAlarmSource } from '../../../shared/adapters/alarm-sources.ts';
+import { unitFactor } from '../../../shared/domain/pollutants.ts';
+import { Device, Outlet } from '../../../shared/domain/registry/model.ts';
+import { DEVICES, ENTERPRISES, OUTLETS } from '../../../shared/domain/registry/qingyuan-seed.ts';
+import type { Page, RegistryKind, Versioned } from '../../../shared/domain/registry/store.ts';
+
+/** The registry as the alarm engine sees it: one snapshot per container, limits in the unit devices report. */
+const versioned = <T>(item: T): Versioned<T> => ({
+  item,
+  version: 1,
+  createdAt: '2026-11-01T00:00:00.000Z',
+  updatedAt: '2026-11-01T00:00:00.000Z',
+});
+
+function fakeRegistry() {
+  const byKind: Record<string, unknown[]> = {
+    devices: DEVICES.map((d) => Device.parse(d)),
+    outlets: OUTLETS,
+    enterprises: ENTERPRISES,
+  };
+  const calls = { list: 0, get: 0 };
+  return {
+    calls,
+    byKind,
+    async list<T>(kind: RegistryKind, q: { limit: number; cursor?: string }): Promise<Page<Versioned<T>>> {
+      calls.list++;
+      const all = (byKind[kind] ?? []) as T[];
+      const start = Number(q.cursor ?? 0);
+      const items = all.slice(start, start + q.limit).map(versioned);
+      return { items, ...(start + q.limit < all.length ? { cursor: String(start + q.limit) } : {}) };
+    },
+    async get<T>(kind: RegistryKind, id: string): Promise<Versioned<T> | undefined> {
+      calls.get++;
+      const all = (byKind[kind] ?? []) as Record<string, unknown>[];
+      const found = all.find((x) => x.mn === id || x.id === id);
+      return found ? versioned(found as T) : undefined;
+    },
+  };
+}
+
+describe('SnapshotAlarmSources', () => {
+  it('answers every device from one snapshot and reloads it only after the TTL, however many messages arrive', async () => {
+    let now = Date.parse('2026-11-29T10:00:00Z');
+    const registry = fakeRegistry();
+    const sources = new SnapshotAlarmSources(registry, 300, () => now);
+    for (let i = 0; i < 200; i++) {
+      for (const d of DEVICES) expect((await sources.get(d.mn))?.mn).toBe(d.mn);
+      now += 60_000 / 200;
+    }
+    expect(registry.calls).toEqual({ list: 3, get: 0 });
+    now += 300_000;
+    await sources.get(DEVICES[0]?.mn as string);
+    expect(registry.calls.list).toBe(6);
+  });
+
+  it('looks up by key a device registered after the snapshot, and remembers a miss', async () => {
+    const registry = fakeRegistry();
+    const sources = new SnapshotAlarmSources(registry, 300, () => 0);
+    await sources.get(DEVICES[0]?.mn as string);
+    const newcomer = Device.parse({ ...DEVICES[0], mn: '33112600000000000000BW02' });
+    registry.byKind.devices?.push(newcomer);
+    expect((await sources.get('33112600000000000000BW02'))?.enterpriseId).toBe(newcomer.enterpriseId);
+    expect(await sources.get('NOSUCHDEVICE')).toBeUndefined();
+    expect(await sources.get('NOSUCHDEVICE')).toBeUndefined();
+    expect(registry.calls.get).toBe(4); // the newcomer: device, outlet, enterprise; the miss: once
+  });
+});
+
+describe('limit units', () => {
+  it('converts between mass concentrations and refuses what does not measure the same thing', () => {
+    expect(unitFactor('mg/L', 'μg/L')).toBe(1000);
+    expect(unitFactor('ug/L', 'mg/L')).toBe(0.001);
+    expect(unitFactor('mg/m3', 'mg/m³')).toBe(1);
+    expect(unitFactor('无量纲', '无量纲')).toBe(1);
+    expect(unitFactor('mg/L', 'mg/m³')).toBeUndefined();
+    expect(unitFactor('mg/L', '无量纲')).toBeUndefined();
+  });
+
+  it('judges a total-lead limit printed in mg/L against the μg/L devices report', () => {
+    const limit = {
+      pollutant: 'w20120',
+      unit: 'mg/L',
+      max: 1.0,
+      standard: 'GB 8978-1996',
+      grade: '表1',
+      basis: 'hourly' as const,
+    };
+    expect(inReportedUnit(limit)).toMatchObject({ unit: 'μg/L', max: 1000 });
+    const bamboo = OUTLETS.find((o) => o.id.endsWith('DW001')) as Outlet;
+    const source = toAlarmSource(
+      Device.parse(DEVICES[0]),
+      { ...bamboo, limits: [...bamboo.limits, limit] },
+      ENTERPRISES.find((e) => e.id === bamboo.enterpriseId) as (typeof ENTERPRISES)[number],
+    );
+    expect(source.limits.w20120).toMatchObject({ unit: 'μg/L', max: 1000 });
+    expect(source.limits.w01018).toMatchObject({ unit: 'mg/L', max: 100 });
+  });
+
+  it('refuses a registry limit whose unit cannot be compared with what devices report', () => {
+    const bamboo = OUTLETS.find((o) => o.id.endsWith('DW001')) as Outlet;
+    const bad = Outlet.safeParse({
+      ...bamboo,
+      limits: [
+        { pollutant: 'w01018', unit: 'mg/m³', max: 100, standard: 'GB 8978-1996', grade: '一级', basis: 'hourly' },
+      ],
+    });
+    expect(bad.success).toBe(false);
+    expect(JSON.stringify(bad.error?.issues)).toContain('limits');
+  });
+});
