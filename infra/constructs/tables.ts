@@ -17,8 +17,8 @@ export const TABLES = {
   tips: 3,
   /** sealed reporter identities (envelope-encrypted under the identity key): pk = identity#<tipId>; no index */
   identities: 0,
-  /** cases: gsi1 = by status, gsi2 = by unit */
-  cases: 2,
+  /** cases, their timelines and workflow tasks: gsi1 = by status, gsi2 = by unit, gsi3 = open tasks and deadlines */
+  cases: 3,
   /** hazardous-waste manifests: gsi1 = by producer, gsi2 = by carrier/vehicle */
   manifests: 2,
   /** normalized readings: pk = device#pollutant#kind, sk = time */

@@ -18,7 +18,7 @@ const EXPECTED_TABLES = {
   audit: 1,
   tips: 3,
   identities: 0,
-  cases: 2,
+  cases: 3,
   manifests: 2,
   readings: 1,
   alarms: 3,
