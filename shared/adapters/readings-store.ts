@@ -109,7 +109,7 @@ export class DynamoReadingStore implements ReadingStore, ReadingReader, ChainHea
   ): Promise<boolean> {
     const names: Record<string, string> = {};
     const values: Record<string, unknown> = { ':t': dataTime, ':r': receivedAt, ':k': kind, ':mn': mn };
-    const sets = ['lastDataTime = :t', 'lastReceivedAt = :r', 'kind = :k', 'mn = :mn'];
+    const sets = ['lastDataTime = :t', 'lastReceivedAt = :r', 'lastArrivalAt = :r', 'kind = :k', 'mn = :mn'];
     readings.forEach((r, i) => {
       names[`#p${i}`] = `p_${r.pollutant}`;
       values[`:p${i}`] = { values: r.values, subject: r.subject, ...(r.flag !== undefined ? { flag: r.flag } : {}) };
@@ -128,9 +128,24 @@ export class DynamoReadingStore implements ReadingStore, ReadingReader, ChainHea
       );
       return true;
     } catch (err) {
-      if (isConditionFailure(err)) return false;
-      throw err;
+      if (!isConditionFailure(err)) throw err;
     }
+    // older data (a backfill, a device clock set back): the last values stay, but the device did speak now, so the
+    // data-gap job must not call it silent (one more write, only for out-of-order messages)
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: readingKeys.state(mn, kind),
+          UpdateExpression: 'SET lastArrivalAt = :r',
+          ConditionExpression: 'attribute_not_exists(lastArrivalAt) OR lastArrivalAt < :r',
+          ExpressionAttributeValues: { ':r': receivedAt },
+        }),
+      );
+    } catch (err) {
+      if (!isConditionFailure(err)) throw err;
+    }
+    return false;
   }
 
   async query(q: ReadingQuery): Promise<{ items: Reading[]; cursor?: string }> {
@@ -168,6 +183,7 @@ export class DynamoReadingStore implements ReadingStore, ReadingReader, ChainHea
         kind,
         lastDataTime: String(item.lastDataTime),
         lastReceivedAt: String(item.lastReceivedAt),
+        ...(typeof item.lastArrivalAt === 'string' ? { lastArrivalAt: item.lastArrivalAt } : {}),
         values,
       });
     }

@@ -210,7 +210,7 @@ describe('alarm engine on the local platform', () => {
     expect(alarm.lastSignal.evidence[0]).toMatchObject({ pollutant: 'w01012', value: 6.3 });
   });
 
-  it('raises a data gap from the scheduled job and clears it when the device speaks again', async () => {
+  it('raises a data gap from the scheduled job and clears it when the device speaks again, even with old data', async () => {
     // PA01 (pencil factory, flue gas) last reached the platform 30 minutes ago, through the HJ 212 gateway
     const PA01 = '33112600000000000000PA01';
     const iot = new IoTDataPlaneClient(localClientConfig(platform.endpoints.iotData));
@@ -254,13 +254,16 @@ describe('alarm engine on the local platform', () => {
       reason: expect.stringContaining('实时数据'),
     });
 
-    await hj212(PA01, '2011', new Date(), 'a24088-Rtd=12.9,a24088-Flag=N;a00000-Rtd=3.1,a00000-Flag=N');
+    // the device speaks again, first with backfilled (older) data: that is not silence either
+    await hj212(PA01, '2011', minutesAgo(45), 'a24088-Rtd=12.9,a24088-Flag=N;a00000-Rtd=3.1,a00000-Flag=N');
     const cleared = await eventually(
       async () => {
+        await fetch(`${platform.endpoints.api}/_local/schedules/${encodeURIComponent(gaps)}/run`, { method: 'POST' });
+        await new Promise((r) => setTimeout(r, 500));
         const a = (await api('GET', `/alarms/${gap.alarmId}`)).json;
         return a.state === 'cleared' ? a : undefined;
       },
-      10_000,
+      15_000,
       'the gap to clear',
     );
     expect(cleared.clearMode).toBe('auto');

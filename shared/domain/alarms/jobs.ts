@@ -77,7 +77,7 @@ export class AlarmJobs {
       const lastSeen = arrivals.map((k) => ({
         kind: k.kind,
         lastDataTime: k.lastDataTime,
-        lastReceivedAt: k.lastReceivedAt,
+        lastReceivedAt: k.lastArrivalAt ?? k.lastReceivedAt,
       }));
       transitions += await this.raise(source, rules, now, (state) =>
         gapSignals({

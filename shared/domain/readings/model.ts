@@ -99,5 +99,7 @@ export interface KindState {
   lastDataTime: string;
   /** when that data was received */
   lastReceivedAt: string;
+  /** when data of this kind last arrived at all, older DataTimes included (a backfill keeps a device "heard") */
+  lastArrivalAt?: string;
   values: Record<string, { values: ReadingValues; flag?: string; subject: ReadingSubject }>;
 }
