@@ -5,11 +5,11 @@ import { Effect, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws
 import { CfnTopicRule } from 'aws-cdk-lib/aws-iot';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
-import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { ENV } from '../../shared/config/env-names.ts';
 import { EnvWatchFunction } from './envwatch-function.ts';
-import { grantSend } from './iot-ingest.ts';
+import { deadLetterQueue, grantSend } from './iot-ingest.ts';
 import type { DataTable } from './tables.ts';
 
 /**
@@ -61,17 +61,7 @@ export class AlarmEngine extends Construct {
 
   constructor(scope: Construct, id: string, props: AlarmEngineProps) {
     super(scope, id);
-    this.deadLetters = new Queue(this, 'DeadLetters', {
-      encryption: QueueEncryption.KMS,
-      encryptionMasterKey: props.dataKey,
-      dataKeyReuse: Duration.hours(1),
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-    });
-    Validations.of(this.deadLetters).acknowledge({
-      id: 'AwsSolutions-SQS3',
-      reason: 'This queue is itself the dead-letter queue of the alarm evaluator.',
-    });
+    this.deadLetters = deadLetterQueue(this, props.dataKey, 'the alarm evaluator');
 
     const environment = {
       [ENV.registryCacheSeconds]: String(props.registryCacheSeconds ?? 60),

@@ -57,17 +57,7 @@ export class IotIngest extends Construct {
 
   constructor(scope: Construct, id: string, props: IotIngestProps) {
     super(scope, id);
-    this.deadLetters = new Queue(this, 'DeadLetters', {
-      encryption: QueueEncryption.KMS,
-      encryptionMasterKey: props.dataKey,
-      dataKeyReuse: Duration.hours(1),
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-    });
-    Validations.of(this.deadLetters).acknowledge({
-      id: 'AwsSolutions-SQS3',
-      reason: 'This queue is itself the dead-letter queue of the ingest rules and function.',
-    });
+    this.deadLetters = deadLetterQueue(this, props.dataKey, 'the ingest rules and function');
 
     const fn = new EnvWatchFunction(this, 'Function', {
       name: 'ingest',
@@ -177,4 +167,20 @@ export function grantSend(grantee: IGrantable, queue: Queue, key: IKey): void {
       resources: [key.keyArn],
     }),
   );
+}
+
+/** A dead-letter queue: SSE with the data key, TLS only, 14 days (it has no dead-letter queue of its own). */
+export function deadLetterQueue(scope: Construct, key: IKey, of: string): Queue {
+  const queue = new Queue(scope, 'DeadLetters', {
+    encryption: QueueEncryption.KMS,
+    encryptionMasterKey: key,
+    dataKeyReuse: Duration.hours(1),
+    enforceSSL: true,
+    retentionPeriod: Duration.days(14),
+  });
+  Validations.of(queue).acknowledge({
+    id: 'AwsSolutions-SQS3',
+    reason: `This queue is itself the dead-letter queue of ${of}.`,
+  });
+  return queue;
 }
