@@ -22,7 +22,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { alarmIndexKeys, chunkGroups, DynamoAlarmStore } from '../../../shared/adapters/alarms-store.ts';
 import { encodeCursor } from '../../../shared/adapters/dynamodb.ts';
 import { type Alarm, openAlarm } from '../../../shared/domain/alarms/lifecycle.ts';
-import type { AlarmSignal, AlarmSource, Transition } from '../../../shared/domain/alarms/model.ts';
+import type { Transition } from '../../../shared/domain/alarms/model.ts';
 import { defaultRuleSet } from '../../../shared/domain/alarms/rules.ts';
 import {
   ConflictError,
@@ -31,6 +31,7 @@ import {
   ValidationError,
 } from '../../../shared/domain/errors.ts';
 import { WWTP } from '../../../shared/domain/registry/qingyuan-seed.ts';
+import { codSignal, WWTP_MN, wwtpAlarmSource } from '../domain/alarms/lifecycle-fixtures.ts';
 
 expect.extend(allCustomMatcher);
 
@@ -42,48 +43,14 @@ const ddb = mockClient(db);
 
 const NOW = new Date('2025-03-01T09:00:12.345Z');
 const LATER = new Date('2025-03-01T11:20:00.000Z');
-const MN = '33112600000000000000WW01';
+const MN = WWTP_MN;
+const source = wwtpAlarmSource;
+const signal = codSignal;
 const A1 = '01JNK3W7Q8D2V5XG9T4HRB6ZME';
 const A2 = '01JNK3W7Q8D2V5XG9T4HRB6ZMF';
 let seq = 0;
 const newId = () => `SEQ${String(++seq).padStart(4, '0')}`;
 const store = new DynamoAlarmStore(db, { alarms: 'alarms', audit: 'audit' }, { now: () => LATER, newId });
-
-const source: AlarmSource = {
-  mn: MN,
-  enterpriseId: WWTP,
-  enterpriseName: '庆元县示例城镇污水处理有限公司',
-  outletId: `${WWTP}-DW001`,
-  outletCode: 'DW001',
-  outletName: '尾水排放口',
-  medium: 'water',
-  townshipId: 'mengzhou',
-  industry: 'wastewater_treatment',
-  regulator: '庆元县住房和城乡建设局',
-  permitClass: 'key',
-  inDrinkingWaterProtectionZone: false,
-  limits: {},
-  intervals: { realtimeSeconds: 60, minuteMinutes: 10, hourly: true },
-  equipment: [],
-  deviceStatus: 'active',
-};
-
-const signal = (over: Partial<AlarmSignal> = {}): AlarmSignal => ({
-  key: 'exceedance#w01018',
-  type: 'exceedance',
-  pollutant: 'w01018',
-  level: 2,
-  at: '2025-03-01T09:00:00.000Z',
-  value: 115,
-  limit: 50,
-  unit: 'mg/L',
-  multiple: 2.3,
-  rules: ['exceedance.hourly'],
-  reasonZh: '化学需氧量小时均值115 mg/L，超过限值50 mg/L的2.3倍',
-  reason: 'COD hourly average 115 mg/L is 2.3x the 50 mg/L limit',
-  evidence: [{ pollutant: 'w01018', kind: 'avg', dataTime: '2025-03-01T09:00:00.000Z', value: 115, flag: 'N' }],
-  ...over,
-});
 
 /** An alarm as opened at NOW (version 1), with overrides. */
 const alarmAt = (over: Partial<Alarm> = {}): Alarm => ({

@@ -13,10 +13,9 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } 
 import { alarmsRoutes } from '../../../functions/alarms-api/schema.ts';
 import { alarmIndexKeys } from '../../../shared/adapters/alarms-store.ts';
 import { type Alarm, openAlarm } from '../../../shared/domain/alarms/lifecycle.ts';
-import type { AlarmSource } from '../../../shared/domain/alarms/model.ts';
 import { defaultRuleSet } from '../../../shared/domain/alarms/rules.ts';
-import { WWTP } from '../../../shared/domain/registry/qingyuan-seed.ts';
 import { buildOpenApi } from '../../../shared/http/openapi.ts';
+import { codSignal, WWTP_MN, wwtpAlarmSource } from '../domain/alarms/lifecycle-fixtures.ts';
 import {
   bodyOf,
   type HttpEvent,
@@ -34,27 +33,9 @@ const ddb = mockClient(DynamoDBDocumentClient);
 let handler: (event: HttpEvent, context: typeof lambdaContext) => Promise<HttpResult>;
 
 const A1 = '01JNK3W7Q8D2V5XG9T4HRB6ZME';
-const MN = '33112600000000000000WW01';
+const MN = WWTP_MN;
+const source = wwtpAlarmSource;
 const OPENED = new Date('2025-03-01T09:00:12.345Z');
-
-const source: AlarmSource = {
-  mn: MN,
-  enterpriseId: WWTP,
-  enterpriseName: '庆元县示例城镇污水处理有限公司',
-  outletId: `${WWTP}-DW001`,
-  outletCode: 'DW001',
-  outletName: '尾水排放口',
-  medium: 'water',
-  townshipId: 'mengzhou',
-  industry: 'wastewater_treatment',
-  regulator: '庆元县住房和城乡建设局',
-  permitClass: 'key',
-  inDrinkingWaterProtectionZone: false,
-  limits: {},
-  intervals: { realtimeSeconds: 60, minuteMinutes: 10, hourly: true },
-  equipment: [],
-  deviceStatus: 'active',
-};
 
 const codAlarm = (over: Partial<Alarm> = {}): Alarm => ({
   ...openAlarm({
@@ -62,21 +43,7 @@ const codAlarm = (over: Partial<Alarm> = {}): Alarm => ({
     source,
     now: OPENED,
     ruleVersion: 1,
-    signal: {
-      key: 'exceedance#w01018',
-      type: 'exceedance',
-      pollutant: 'w01018',
-      level: 2,
-      at: '2025-03-01T09:00:00.000Z',
-      value: 115,
-      limit: 50,
-      unit: 'mg/L',
-      multiple: 2.3,
-      rules: ['exceedance.hourly'],
-      reasonZh: '化学需氧量小时均值115 mg/L，超过限值50 mg/L的2.3倍',
-      reason: 'COD hourly average 115 mg/L is 2.3x the 50 mg/L limit',
-      evidence: [{ pollutant: 'w01018', kind: 'avg', dataTime: '2025-03-01T09:00:00.000Z', value: 115, flag: 'N' }],
-    },
+    signal: codSignal(),
   }).alarm,
   ...over,
 });
