@@ -6,6 +6,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { alarmsRoutes } from '../functions/alarms-api/schema.ts';
+import { casesRoutes } from '../functions/cases-api/schema.ts';
 import { deviceDataRoutes } from '../functions/devices-api/schema.ts';
 import { evidencePublicRoutes } from '../functions/evidence-public/schema.ts';
 import { registryRoutes } from '../functions/registry-api/schema.ts';
@@ -24,6 +25,7 @@ export const CONTRACT_SETS: RouteContracts[] = [
   tipsPublicRoutes,
   tipsOfficialRoutes,
   alarmsRoutes,
+  casesRoutes,
   patrolRoutes,
   tipsIdentityRoutes,
 ];

@@ -12,6 +12,9 @@ export const ENV = {
   /** sealed reporter identities (tips); only the tips functions get it */
   identityTable: 'IDENTITY_TABLE',
   casesTable: 'CASES_TABLE',
+  /** the reward-approval and judicial-transfer state machines (the cases API starts them and answers their tasks) */
+  rewardStateMachine: 'REWARD_STATE_MACHINE_ARN',
+  transferStateMachine: 'TRANSFER_STATE_MACHINE_ARN',
   manifestsTable: 'MANIFESTS_TABLE',
   readingsTable: 'READINGS_TABLE',
   alarmsTable: 'ALARMS_TABLE',

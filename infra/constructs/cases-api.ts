@@ -1,0 +1,52 @@
+import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import { casesRoutes } from '../../functions/cases-api/schema.ts';
+import { ENV } from '../../shared/config/env-names.ts';
+import { EnvWatchFunction } from './envwatch-function.ts';
+import type { EnvWatchHttpApi } from './http-api.ts';
+import type { DataTable } from './tables.ts';
+
+/**
+ * The officials' cases API: open cases from tips, alarms, clues and patrol findings; team, evidence, decisions; the
+ * workflow tasks waiting for the caller's roles (acting on one answers its Step Functions task token); deadlines.
+ * It starts the reward and transfer state machines and may answer their tasks, nothing else.
+ */
+export interface CasesApiProps {
+  api: EnvWatchHttpApi;
+  casesTable: DataTable;
+  auditTable: DataTable;
+  tipsTable: DataTable;
+  alarmsTable: DataTable;
+  registryTable: DataTable;
+  workflows: { reward: IStateMachine; transfer: IStateMachine };
+  stage: string;
+  logRetentionDays: number;
+}
+
+export class CasesApi extends Construct {
+  public readonly apiFunction: EnvWatchFunction;
+
+  constructor(scope: Construct, id: string, props: CasesApiProps) {
+    super(scope, id);
+    this.apiFunction = new EnvWatchFunction(this, 'Api', {
+      name: 'cases-api',
+      stage: props.stage,
+      logRetentionDays: props.logRetentionDays,
+      description: 'EnvWatch cases API: cases, decisions, workflow tasks and deadlines',
+      environment: {
+        [ENV.rewardStateMachine]: props.workflows.reward.stateMachineArn,
+        [ENV.transferStateMachine]: props.workflows.transfer.stateMachineArn,
+      },
+    })
+      .bindTable(props.casesTable, ENV.casesTable, 'readwrite')
+      .bindTable(props.auditTable, ENV.auditTable, 'append')
+      .bindTable(props.tipsTable, ENV.tipsTable, 'read')
+      .bindTable(props.alarmsTable, ENV.alarmsTable, 'read')
+      .bindTable(props.registryTable, ENV.registryTable, 'read');
+    for (const machine of [props.workflows.reward, props.workflows.transfer]) {
+      machine.grantStartExecution(this.apiFunction.fn);
+      machine.grantTaskResponse(this.apiFunction.fn);
+    }
+    props.api.addContracts('Cases', casesRoutes, this.apiFunction.fn);
+  }
+}
