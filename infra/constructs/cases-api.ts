@@ -1,7 +1,7 @@
-import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { casesRoutes } from '../../functions/cases-api/schema.ts';
 import { ENV } from '../../shared/config/env-names.ts';
+import type { CaseWorkflows } from './case-workflows.ts';
 import { EnvWatchFunction } from './envwatch-function.ts';
 import type { EnvWatchHttpApi } from './http-api.ts';
 import type { DataTable } from './tables.ts';
@@ -18,7 +18,7 @@ export interface CasesApiProps {
   tipsTable: DataTable;
   alarmsTable: DataTable;
   registryTable: DataTable;
-  workflows: { reward: IStateMachine; transfer: IStateMachine };
+  workflows: CaseWorkflows;
   stage: string;
   logRetentionDays: number;
 }
@@ -33,20 +33,14 @@ export class CasesApi extends Construct {
       stage: props.stage,
       logRetentionDays: props.logRetentionDays,
       description: 'EnvWatch cases API: cases, decisions, workflow tasks and deadlines',
-      environment: {
-        [ENV.rewardStateMachine]: props.workflows.reward.stateMachineArn,
-        [ENV.transferStateMachine]: props.workflows.transfer.stateMachineArn,
-      },
     })
       .bindTable(props.casesTable, ENV.casesTable, 'readwrite')
       .bindTable(props.auditTable, ENV.auditTable, 'append')
       .bindTable(props.tipsTable, ENV.tipsTable, 'read')
       .bindTable(props.alarmsTable, ENV.alarmsTable, 'read')
       .bindTable(props.registryTable, ENV.registryTable, 'read');
-    for (const machine of [props.workflows.reward, props.workflows.transfer]) {
-      machine.grantStartExecution(this.apiFunction.fn);
-      machine.grantTaskResponse(this.apiFunction.fn);
-    }
+    // the state machines' ARNs, StartExecution and the task responses (SendTaskSuccess/Failure/Heartbeat)
+    props.workflows.bindApi(this.apiFunction);
     props.api.addContracts('Cases', casesRoutes, this.apiFunction.fn);
   }
 }

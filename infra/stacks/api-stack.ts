@@ -2,6 +2,8 @@ import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { AppConfig } from '../config.ts';
 import { AlarmsApi } from '../constructs/alarms-api.ts';
+import { CaseWorkflows } from '../constructs/case-workflows.ts';
+import { CasesApi } from '../constructs/cases-api.ts';
 import { DeviceData } from '../constructs/device-data.ts';
 import { EvidenceUploads } from '../constructs/evidence-uploads.ts';
 import { EnvWatchHttpApi } from '../constructs/http-api.ts';
@@ -17,6 +19,8 @@ export interface ApiStackProps extends StackProps {
 
 export class ApiStack extends Stack {
   public readonly httpApi: EnvWatchHttpApi;
+  /** reward approval and judicial transfer state machines (issue 6), answered through the cases API */
+  public readonly caseWorkflows: CaseWorkflows;
 
   constructor(scope: Construct, id: string, props: ApiStackProps) {
     super(scope, id, props);
@@ -69,6 +73,24 @@ export class ApiStack extends Stack {
       api: this.httpApi,
       alarmsTable: data.tables.byName.alarms,
       auditTable: data.tables.byName.audit,
+      stage: config.stage,
+      logRetentionDays: config.logRetentionDays,
+    });
+    this.caseWorkflows = new CaseWorkflows(this, 'CaseWorkflows', {
+      casesTable: data.tables.byName.cases,
+      auditTable: data.tables.byName.audit,
+      bureauTopic: data.topics.byAudience.bureau,
+      stage: config.stage,
+      logRetentionDays: config.logRetentionDays,
+    });
+    new CasesApi(this, 'Cases', {
+      api: this.httpApi,
+      casesTable: data.tables.byName.cases,
+      auditTable: data.tables.byName.audit,
+      tipsTable: data.tables.byName.tips,
+      alarmsTable: data.tables.byName.alarms,
+      registryTable: data.tables.byName.registry,
+      workflows: this.caseWorkflows,
       stage: config.stage,
       logRetentionDays: config.logRetentionDays,
     });

@@ -1,0 +1,42 @@
+import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
+import type { DynamoCaseStore } from '../../shared/adapters/cases-store.ts';
+import type { BureauMessage, CaseTasksStore } from './use-case.ts';
+
+/**
+ * The I/O of `case-tasks` on top of the cases store: the store's task methods and its timeline (a system step's
+ * choice, a workflow's outcome, written with their audit entry), and the bureau topic message of an escalation
+ * (Chinese text; attributes for subscription filters, and `dedupeId`, since a retried escalation may publish twice).
+ */
+export function caseTasksStore(store: DynamoCaseStore): CaseTasksStore {
+  return {
+    recordTask: (t) => store.recordTask(t),
+    lapseTask: (id) => store.lapseTask(id),
+    workflowEvent: async (e) => {
+      await store.addTimelineEntry(
+        e.caseId,
+        {
+          type: e.workflow === 'reward' ? 'reward_step' : 'transfer_step',
+          note: e.note,
+          data: { event: 'workflow_step', workflow: e.workflow, step: e.step },
+        },
+        { by: 'system', at: e.at },
+        'case.workflow.step',
+      );
+    },
+  };
+}
+
+export function bureauPublisher(sns: SNSClient, topicArn: string): (m: BureauMessage) => Promise<void> {
+  return async (m) => {
+    await sns.send(
+      new PublishCommand({
+        TopicArn: topicArn,
+        Subject: m.subject,
+        Message: m.textZh,
+        MessageAttributes: Object.fromEntries(
+          Object.entries(m.attributes).map(([k, v]) => [k, { DataType: 'String', StringValue: v }]),
+        ),
+      }),
+    );
+  };
+}

@@ -1,0 +1,47 @@
+import { SNSClient } from '@aws-sdk/client-sns';
+import { DynamoCaseStore } from '../../shared/adapters/cases-store.ts';
+import { dynamo } from '../../shared/adapters/dynamodb.ts';
+import { readConfig } from '../../shared/config/config.ts';
+import { ENV } from '../../shared/config/env-names.ts';
+import { DomainError } from '../../shared/domain/errors.ts';
+import { logger } from '../../shared/observability/logger.ts';
+import { bureauPublisher, caseTasksStore } from './adapters.ts';
+import { CaseTaskEvent } from './schema.ts';
+import { caseTasks } from './use-case.ts';
+
+/**
+ * `case-tasks`: the Lambda the two case state machines call (infra/constructs/case-workflows.ts). Errors are named
+ * for the state machine's Retry: `CaseTasksRetryable` (a store or SNS fault: retried, the workflow resumes),
+ * `CaseTasksRejected` (the event is invalid or the case refuses it: not retried, the execution fails). The task
+ * token is never logged.
+ */
+const config = readConfig({ cases: ENV.casesTable, audit: ENV.auditTable, bureauTopic: ENV.bureauTopic });
+const tables = { cases: config.cases, audit: config.audit };
+const run = caseTasks({
+  store: caseTasksStore(new DynamoCaseStore(dynamo, tables)),
+  notifyBureau: bureauPublisher(new SNSClient({}), config.bureauTopic),
+  now: () => new Date(),
+});
+
+const named = (name: string, message: string) => Object.assign(new Error(message), { name });
+
+export async function handler(event: unknown): Promise<unknown> {
+  const parsed = CaseTaskEvent.safeParse(event);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.slice(0, 5).map((i) => `${i.path.join('.')}: ${i.message}`);
+    logger.error('case-tasks event rejected', { issues });
+    throw named('CaseTasksRejected', `invalid case-tasks event: ${issues.join('; ')}`);
+  }
+  const e = parsed.data;
+  const ids = { kind: e.kind, caseId: e.caseId, workflow: e.workflow, step: e.step };
+  try {
+    const result = await run(e);
+    logger.info('case-tasks done', ids);
+    return result;
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    const rejected = err instanceof DomainError || (err instanceof Error && err.message.includes('not a system step'));
+    logger.error('case-tasks failed', { ...ids, error: message, retryable: !rejected });
+    throw named(rejected ? 'CaseTasksRejected' : 'CaseTasksRetryable', message);
+  }
+}

@@ -1,0 +1,184 @@
+import type { WorkflowTask } from '../../shared/adapters/cases-store.ts';
+import type { RewardResult } from '../../shared/domain/cases/reward.ts';
+import { type RewardStep, systemChoice } from '../../shared/domain/cases/reward-flow.ts';
+import type { CaseTaskEvent, WorkflowStateData } from './schema.ts';
+import {
+  ESCALATION_NOTIFIES,
+  ESCALATION_WINDOW_HOURS,
+  enterStep,
+  escalateTimer,
+  type StepTimer,
+  stepOf,
+  taskIdFor,
+} from './timers.ts';
+
+/**
+ * What the case workflows ask of `case-tasks`, one function per event kind (schema.ts):
+ *   timer    → enterStep (timers.ts): the step's deadline, carried in $.Payload.timer
+ *   task     → store.recordTask with the step's actors, the deadline and what the actor needs to see; the task id is
+ *              stable per step entry and escalation level (a re-invoked Lambda records once)
+ *   escalate → store.lapseTask (the timeline says it lapsed), a Chinese message to the bureau topic, the next window
+ *   system   → reward-flow.ts systemChoice on the round the execution carries
+ *   record   → the outcome on the case timeline
+ */
+
+export interface CaseTasksStore {
+  recordTask(task: Omit<WorkflowTask, 'state'>): Promise<void>;
+  lapseTask(taskId: string): Promise<void>;
+  /** a workflow event on the case timeline (by `system`), with its audit entry */
+  workflowEvent(e: {
+    caseId: string;
+    workflow: 'reward' | 'transfer';
+    step: string;
+    note: string;
+    at: string;
+  }): Promise<void>;
+}
+
+export interface BureauMessage {
+  subject: string;
+  textZh: string;
+  attributes: Record<string, string>;
+}
+
+export interface CaseTasksDeps {
+  store: CaseTasksStore;
+  notifyBureau(message: BureauMessage): Promise<void>;
+  now(): Date;
+}
+
+/** The fields of the carried state that an actor never needs to see as the task's input. */
+const INTERNAL = new Set(['Payload', 'lapse', 'decision']);
+
+/** What the task shows its actor: the execution's data (no identity is ever in it), the last decision, the timer. */
+export function taskInput(state: WorkflowStateData, timer: StepTimer): Record<string, unknown> {
+  const shown: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(state)) if (!INTERNAL.has(k)) shown[k] = v;
+  if (state.decision) {
+    shown.previousDecision = {
+      action: state.decision.action,
+      ...(state.decision.comment ? { comment: state.decision.comment } : {}),
+    };
+  }
+  if (timer.dueAt) {
+    shown.deadline = {
+      dueAt: timer.dueAt,
+      ...(timer.warnAt ? { warnAt: timer.warnAt } : {}),
+      ...(timer.basis ? { basis: timer.basis } : {}),
+      ...(timer.labelZh ? { labelZh: timer.labelZh } : {}),
+      escalationLevel: timer.level,
+    };
+  }
+  return shown;
+}
+
+const beijing = (iso: string) => new Date(Date.parse(iso) + 8 * 3_600_000).toISOString().slice(0, 16).replace('T', ' ');
+
+const ROLE_LABELS: Record<(typeof ESCALATION_NOTIFIES)[number], string> = {
+  section_chief: '科室负责人',
+  bureau_head: '分局负责人',
+};
+
+/** The bureau's message for a lapse at `level` (1-based); past `max` the workflow stops. */
+export function escalationMessage(
+  e: { caseId: string; workflow: 'reward' | 'transfer'; step: string },
+  timer: StepTimer,
+  level: number,
+  max: number,
+): BureauMessage {
+  const label = stepOf(e.workflow, e.step).labelZh;
+  const flow = e.workflow === 'reward' ? '举报奖励审批' : '涉嫌犯罪案件移送';
+  const due = timer.dueAt ? `（期限 ${beijing(timer.dueAt)}）` : '';
+  const who = ROLE_LABELS[ESCALATION_NOTIFIES[Math.min(level, ESCALATION_NOTIFIES.length) - 1] ?? 'bureau_head'];
+  const textZh =
+    level > max
+      ? `【案件超期】案件 ${e.caseId} ${flow}「${label}」环节已超期${due}，经${max}次督办仍未办理，流程已终止，请分局负责人组织处理。`
+      : `【案件督办】案件 ${e.caseId} ${flow}「${label}」环节已超期${due}，请${who}督促办理（第${level}次督办，再给${ESCALATION_WINDOW_HOURS}小时）。`;
+  return {
+    subject: level > max ? 'EnvWatch case deadline lapsed' : 'EnvWatch case escalation',
+    textZh,
+    attributes: {
+      kind: level > max ? 'case_deadline_lapsed' : 'case_escalation',
+      caseId: e.caseId,
+      workflow: e.workflow,
+      step: e.step,
+      level: String(level),
+      dedupeId: `${timer.entryId}#${level}`,
+    },
+  };
+}
+
+export function caseTasks(deps: CaseTasksDeps) {
+  return async (e: CaseTaskEvent): Promise<unknown> => {
+    const now = deps.now();
+    switch (e.kind) {
+      case 'timer':
+        return enterStep(
+          e.workflow,
+          e.step,
+          e.state.Payload?.timer,
+          e.state.decision?.action,
+          now,
+          `${e.executionArn}#${e.enteredTime}`,
+        );
+      case 'task': {
+        const step = stepOf(e.workflow, e.step);
+        const timer = e.timer;
+        const taskId = taskIdFor(timer);
+        await deps.store.recordTask({
+          taskId,
+          caseId: e.caseId,
+          workflow: e.workflow,
+          executionArn: e.executionArn,
+          step: e.step,
+          actors: step.actors.filter((a) => a !== 'system'),
+          token: e.token,
+          createdAt: now.toISOString(),
+          ...(timer.dueAt ? { dueAt: timer.dueAt } : {}),
+          ...(timer.warnAt ? { warnAt: timer.warnAt } : {}),
+          input: taskInput(e.input, timer),
+        });
+        return { taskId };
+      }
+      case 'escalate': {
+        try {
+          await deps.store.lapseTask(taskIdFor(e.timer));
+        } catch (err) {
+          // the timer fired before the task was recorded: nothing to lapse, the escalation still goes out
+          if (!(err instanceof Error && err.name === 'NotFoundError')) throw err;
+        }
+        const next = escalateTimer(e.timer, now);
+        await deps.notifyBureau(escalationMessage(e, e.timer, next.level, e.maxEscalations));
+        return next;
+      }
+      case 'system': {
+        const action = systemChoice(e.step as RewardStep, {
+          // systemChoice reads totalFen and approvals[].step only (validated in schema.ts)
+          round: (e.state.reward ?? { totalFen: 0, approvals: [] }) as unknown as Pick<
+            RewardResult,
+            'totalFen' | 'approvals'
+          >,
+          commendationConsent: e.state.commendationConsent ?? false,
+        });
+        const a = stepOf(e.workflow, e.step).actions[action] as { labelZh: string } | undefined;
+        await deps.store.workflowEvent({
+          caseId: e.caseId,
+          workflow: e.workflow,
+          step: e.step,
+          note: `${stepOf(e.workflow, e.step).labelZh}：${a?.labelZh ?? action}`,
+          at: now.toISOString(),
+        });
+        return { action, by: 'system' };
+      }
+      case 'record':
+        await deps.store.workflowEvent({
+          caseId: e.caseId,
+          workflow: e.workflow,
+          step: e.step,
+          note: `流程结束：${stepOf(e.workflow, e.step).labelZh}`,
+          at: now.toISOString(),
+        });
+        return { recorded: true };
+    }
+  };
+}

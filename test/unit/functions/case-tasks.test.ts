@@ -1,0 +1,219 @@
+import { beforeEach, describe, expect, it } from 'vitest';
+import { CaseTaskEvent } from '../../../functions/case-tasks/schema.ts';
+import { enterStep, escalateTimer, seededUlid, taskIdFor } from '../../../functions/case-tasks/timers.ts';
+import {
+  type BureauMessage,
+  type CaseTasksStore,
+  caseTasks,
+  escalationMessage,
+  taskInput,
+} from '../../../functions/case-tasks/use-case.ts';
+import type { WorkflowTask } from '../../../shared/adapters/cases-store.ts';
+import { NotFoundError } from '../../../shared/domain/errors.ts';
+import { ULID_PATTERN } from '../../../shared/domain/ids.ts';
+
+/** The case-tasks use-case with an in-memory store and bureau: what each event kind records, returns and sends. */
+const NOW = new Date('2026-11-30T02:00:00Z'); // Monday 10:00 Beijing
+const CASE = '01KB2N0G5Z8K3M4P6Q7R8S9T0V';
+const EXEC =
+  'arn:aws:states:cn-north-1:123456789012:execution:EnvWatch-prod-Transfer:transfer-01KB2N0G5Z8K3M4P6Q7R8S9T0V';
+
+let recorded: Omit<WorkflowTask, 'state'>[];
+let lapsed: string[];
+let events: Parameters<CaseTasksStore['workflowEvent']>[0][];
+let sent: BureauMessage[];
+let missing: Set<string>;
+
+const run = () =>
+  caseTasks({
+    store: {
+      recordTask: async (t) => {
+        recorded.push(t);
+      },
+      lapseTask: async (id) => {
+        if (missing.has(id)) throw new NotFoundError(`task ${id} does not exist`);
+        lapsed.push(id);
+      },
+      workflowEvent: async (e) => {
+        events.push(e);
+      },
+    },
+    notifyBureau: async (m) => {
+      sent.push(m);
+    },
+    now: () => NOW,
+  });
+
+beforeEach(() => {
+  recorded = [];
+  lapsed = [];
+  events = [];
+  sent = [];
+  missing = new Set();
+});
+
+const base = { caseId: CASE, executionArn: EXEC };
+const parse = (e: unknown) => CaseTaskEvent.parse(e);
+
+describe('case-tasks timers', () => {
+  it('starts the head decision on entry and the 24 h hand-over by the clock', () => {
+    const head = enterStep('transfer', 'head_decision', undefined, 'submit_report', NOW, 'seed');
+    // 3 days after Monday 30 Nov, ending 24:00 Beijing on Thursday 3 Dec
+    expect(head.dueAt).toBe('2026-12-03T16:00:00.000Z');
+    expect(head.timeoutSeconds).toBe((Date.parse('2026-12-03T16:00:00Z') - NOW.getTime()) / 1000);
+    const handover = enterStep('transfer', 'handover', head, 'approve', NOW, 'seed');
+    expect(handover.timeoutSeconds).toBe(86_400);
+    expect(handover.clocks).toMatchObject({ head_decision: NOW.toISOString(), handover: NOW.toISOString() });
+  });
+
+  it('gives the eligibility review 5 working days, skipping National Day and counting the worked Saturday', () => {
+    const at = new Date('2026-09-29T02:00:00Z'); // Tue; 1–7 Oct off, Sat 10 Oct worked
+    const t = enterStep('reward', 'eligibility', undefined, undefined, at, 'seed');
+    // 30 Sep, 8 Oct, 9 Oct, 10 Oct (adjusted working Saturday), 12 Oct → ends 24:00 Beijing on 12 Oct
+    expect(t.dueAt).toBe('2026-10-12T16:00:00.000Z');
+    expect(t.basis).toBe('sla');
+  });
+
+  it('sets no timer where no statute or service level does', () => {
+    const t = enterStep('transfer', 'police_receipt', undefined, 'hand_over', NOW, 'seed');
+    expect(t.timeoutSeconds).toBeUndefined();
+    expect(t.dueAt).toBeUndefined();
+  });
+
+  it('keeps the complex-case extension once chosen, even after a later clue-check request', () => {
+    const complex = enterStep('transfer', 'police_review', undefined, 'extend_complex', NOW, 'a');
+    expect(complex.extension).toBe('complex');
+    expect(enterStep('transfer', 'police_review', complex, 'extend_clue_check', NOW, 'b').extension).toBe('complex');
+  });
+
+  it('derives the same task id for the same entry and level, another for the next level', () => {
+    const t = enterStep('transfer', 'handover', undefined, 'approve', NOW, 'seed');
+    expect(taskIdFor(t)).toBe(taskIdFor({ ...t }));
+    expect(taskIdFor(t)).toMatch(ULID_PATTERN);
+    expect(taskIdFor(escalateTimer(t, NOW))).not.toBe(taskIdFor(t));
+    expect(seededUlid(NOW.getTime(), 'x').slice(0, 10)).toBe(seededUlid(NOW.getTime(), 'y').slice(0, 10));
+  });
+});
+
+describe('case-tasks events', () => {
+  it('refuses a step the workflow does not have, and an event without its token', () => {
+    expect(
+      CaseTaskEvent.safeParse({ kind: 'record', workflow: 'reward', step: 'arrest', ...base, state: { caseId: CASE } })
+        .success,
+    ).toBe(false);
+    const timer = enterStep('transfer', 'handover', undefined, 'approve', NOW, 'seed');
+    expect(
+      CaseTaskEvent.safeParse({ kind: 'task', workflow: 'transfer', step: 'handover', ...base, timer, input: {} })
+        .success,
+    ).toBe(false);
+  });
+});
+
+describe('caseTasks', () => {
+  it('records a task with the step actors, its deadline and what the actor sees, never the timer internals', async () => {
+    const timer = enterStep('transfer', 'head_decision', undefined, 'submit_report', NOW, 'seed');
+    const state = { caseId: CASE, package: { manifestSha256: 'ab'.repeat(32) }, Payload: { timer } };
+    const out = await run()(
+      parse({
+        kind: 'task',
+        workflow: 'transfer',
+        step: 'head_decision',
+        ...base,
+        token: 'tok-1',
+        timer,
+        input: state,
+      }),
+    );
+    expect(out).toEqual({ taskId: taskIdFor(timer) });
+    expect(recorded).toHaveLength(1);
+    expect(recorded[0]).toMatchObject({
+      caseId: CASE,
+      workflow: 'transfer',
+      step: 'head_decision',
+      actors: ['bureau_head'],
+      token: 'tok-1',
+      dueAt: timer.dueAt,
+      warnAt: timer.warnAt,
+    });
+    expect(recorded[0]?.input).toEqual({
+      caseId: CASE,
+      package: { manifestSha256: 'ab'.repeat(32) },
+      deadline: {
+        dueAt: timer.dueAt,
+        warnAt: timer.warnAt,
+        basis: 'head_decision',
+        labelZh: '负责人审批是否移送',
+        escalationLevel: 0,
+      },
+    });
+  });
+
+  it('lapses the task, tells the bureau in Chinese and grants 24 hours more on a first lapse', async () => {
+    const timer = enterStep('transfer', 'handover', undefined, 'approve', NOW, 'seed');
+    const next = (await run()(
+      parse({ kind: 'escalate', workflow: 'transfer', step: 'handover', ...base, timer, maxEscalations: 2 }),
+    )) as { level: number; timeoutSeconds: number };
+    expect(lapsed).toEqual([taskIdFor(timer)]);
+    expect(next).toMatchObject({ level: 1, timeoutSeconds: 86_400 });
+    expect(sent).toHaveLength(1);
+    expect(sent[0]?.textZh).toContain('【案件督办】');
+    expect(sent[0]?.textZh).toContain('科室负责人');
+    expect(sent[0]?.attributes).toMatchObject({ kind: 'case_escalation', caseId: CASE, level: '1' });
+  });
+
+  it('says the workflow stopped after the last escalation, and still escalates when the task was never recorded', async () => {
+    const timer = { ...enterStep('transfer', 'handover', undefined, 'approve', NOW, 'seed'), level: 2 };
+    missing.add(taskIdFor(timer));
+    const next = (await run()(
+      parse({ kind: 'escalate', workflow: 'transfer', step: 'handover', ...base, timer, maxEscalations: 2 }),
+    )) as { level: number };
+    expect(next.level).toBe(3);
+    expect(lapsed).toEqual([]);
+    expect(sent[0]?.textZh).toContain('【案件超期】');
+    expect(sent[0]?.attributes.kind).toBe('case_deadline_lapsed');
+  });
+
+  it('decides the reward system steps from the round and records each choice', async () => {
+    const decide = (step: string, state: Record<string, unknown>) =>
+      run()(parse({ kind: 'system', workflow: 'reward', step, ...base, state: { caseId: CASE, ...state } }));
+    const gov = { totalFen: 30_000_000, approvals: [{ step: 'bureau_head' }, { step: 'county_government' }] };
+    expect(await decide('amount', { reward: gov })).toEqual({ action: 'amount_payable', by: 'system' });
+    expect(await decide('amount', { reward: { totalFen: 0, approvals: [] } })).toMatchObject({
+      action: 'nothing_payable',
+    });
+    expect(await decide('government_route', { reward: gov })).toMatchObject({ action: 'needs_government' });
+    expect(await decide('government_route', { reward: { totalFen: 150_000, approvals: [] } })).toMatchObject({
+      action: 'no_government',
+    });
+    expect(await decide('commendation_route', { commendationConsent: true })).toMatchObject({ action: 'consented' });
+    expect(await decide('commendation_route', {})).toMatchObject({ action: 'no_consent' });
+    expect(events.map((e) => e.note)[0]).toBe('计算奖励金额：有应发奖励');
+  });
+
+  it('records the outcome of a finished workflow on the timeline', async () => {
+    await run()(parse({ kind: 'record', workflow: 'transfer', step: 'concluded', ...base, state: { caseId: CASE } }));
+    expect(events).toEqual([
+      {
+        caseId: CASE,
+        workflow: 'transfer',
+        step: 'concluded',
+        note: '流程结束：刑事判决已生效',
+        at: NOW.toISOString(),
+      },
+    ]);
+  });
+
+  it('shows the previous decision but not the internal fields in a task input', () => {
+    const timer = enterStep('reward', 'payment', undefined, 'approve', NOW, 's');
+    const shown = taskInput(
+      { caseId: CASE, decision: { action: 'approve', comment: '同意', by: 'bureau-head-1' }, lapse: { Error: 'x' } },
+      timer,
+    );
+    expect(shown).toMatchObject({ caseId: CASE, previousDecision: { action: 'approve', comment: '同意' } });
+    expect(shown).not.toHaveProperty('lapse');
+    expect(shown).not.toHaveProperty('decision');
+    expect(escalationMessage({ caseId: CASE, workflow: 'reward', step: 'payment' }, timer, 2, 2).textZh).toContain(
+      '分局负责人',
+    );
+  });
+});
