@@ -35,6 +35,7 @@ import {
   type OpenCaseInput,
   type SourceKind,
 } from '../../shared/domain/cases/model.ts';
+import { approvalChain, rewardLines } from '../../shared/domain/cases/reward.ts';
 import { REWARD_FLOW as REWARD } from '../../shared/domain/cases/reward-flow.ts';
 import { TRANSFER_FLOW as TRANSFER } from '../../shared/domain/cases/transfer.ts';
 import {
@@ -268,6 +269,20 @@ export function checkCitedEvidence(c: Case, recorded: CrimeFactsInput): void {
     ),
   );
   if (issues.length > 0) throw new ValidationError('crime facts cite evidence the case does not hold', issues);
+}
+
+/**
+ * What the reward machine's `amount` and `government_route` Choice steps read (`$.reward.totalFen`,
+ * `$.reward.approvals`): round 1 of a penalty, nothing granted before, computed by reward.ts. Eligibility is not
+ * assumed here: the reward post decides it at the first step, before the amount counts.
+ */
+export function rewardRound(d: { decisionNumber: string; fineFen: number }) {
+  const lines = rewardLines({ penalty: { decisionNumber: d.decisionNumber, fineFen: d.fineFen } });
+  return {
+    lines,
+    totalFen: lines.reduce((t, l) => t + l.amountFen, 0),
+    approvals: approvalChain(lines),
+  };
 }
 
 /** Two decisions are the same decision (a retried request) when their bodies match. */
@@ -622,6 +637,7 @@ export class CasesService {
     const tipIds = c.sources.filter((s) => s.kind === 'tip').map((s) => s.id);
     const starts: { workflow: WorkflowName; input: Record<string, unknown> }[] = [];
     if (decisionCarriesReward(d) && tipIds.length > 0 && d.type === 'administrative_penalty') {
+      const founding = await this.deps.sources.tip(tipIds[0] as string);
       starts.push({
         workflow: 'reward',
         input: {
@@ -632,6 +648,8 @@ export class CasesService {
           decisionNumber: d.decisionNumber,
           decidedOn: d.decidedOn,
           fineFen: d.fineFen,
+          reward: rewardRound(d),
+          commendationConsent: founding?.commendationConsent === true,
         },
       });
     }

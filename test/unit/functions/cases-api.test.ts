@@ -457,6 +457,9 @@ describe('cases-api handler', () => {
   describe('decisions and workflows', () => {
     it('records a penalty on a case from a tip and starts the reward approval, named per case and round', async () => {
       caseGet(baseCase());
+      ddb
+        .on(GetCommand, { TableName: 'tips-test' })
+        .resolves({ Item: { pk: `tip#${TIP_ID}`, sk: '#', kind: 'tip', tip } });
       sfn.on(StartExecutionCommand).resolves({ executionArn: `${REWARD_ARN}:reward-${CASE_ID}-1` });
 
       const res = await handler(
@@ -482,6 +485,17 @@ describe('cases-api handler', () => {
         decisionNumber: '庆环罚〔2026〕8号',
         decidedOn: '2026-04-07',
         fineFen: 12_000_000,
+        // what the machine's Choice steps read: 5% of CNY 120,000 = CNY 6,000, three approvals, the tip's consent
+        reward: {
+          lines: [expect.objectContaining({ component: 'penalty', amountFen: 600_000 })],
+          totalFen: 600_000,
+          approvals: [
+            expect.objectContaining({ step: 'handler' }),
+            expect.objectContaining({ step: 'section_chief' }),
+            expect.objectContaining({ step: 'bureau_head' }),
+          ],
+        },
+        commendationConsent: true,
       });
       // the decision, then the timeline note of the start: each with its audit entry
       expect(ddb).toHaveReceivedCommandTimes(TransactWriteCommand, 2);
@@ -514,6 +528,9 @@ describe('cases-api handler', () => {
           decision: { ...penalty, decidedBy: 'u-chief-01', decidedAt: '2026-04-07T02:00:00.000Z' },
         }),
       );
+      ddb
+        .on(GetCommand, { TableName: 'tips-test' })
+        .resolves({ Item: { pk: `tip#${TIP_ID}`, sk: '#', kind: 'tip', tip } });
       sfn.on(StartExecutionCommand).rejects(new ExecutionAlreadyExists({ message: 'exists', $metadata: {} }));
 
       const res = await handler(

@@ -1,0 +1,319 @@
+import mqtt from 'mqtt';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadOrCreateKeys, signToken } from '../../infra/local/jwt.ts';
+import { type Platform, startPlatform } from '../../infra/local/platform.ts';
+import { freePorts } from '../../infra/local/ports.ts';
+import { encodePacket, isoToBeijing } from '../../shared/domain/hj212/codec.ts';
+import { BAMBOO, PENCIL } from '../../shared/domain/registry/qingyuan-seed.ts';
+import { eventually, realAppAssembly, tempDir } from './helpers.ts';
+
+/**
+ * Issue 6 end to end, as a new user would do it: ONLY the HTTP API with role tokens, on the real synthesized app.
+ *   1. a real-name tip (public API) → the analyst finds it true → a section chief opens a case from it, names two
+ *      handlers, records a penalty with a fine → the reward workflow starts → every approval appears in GET /tasks of
+ *      the right role and is approved with POST /tasks/{id}/act → payment and (consented) commendation → timeline.
+ *   2. an exceedance alarm (HJ 212 over MQTT) → a case from the alarm → a suspected-crime decision on recorded facts →
+ *      the transfer tasks → the police liaison acknowledges, files, feeds back the conviction → timeline, deadlines.
+ * No waits are shortened: nothing here is meant to lapse.
+ */
+const BW01 = '33112600000000000000BW01'; // the bamboo factory's water outlet (COD limit 100 mg/L)
+
+interface TaskItem {
+  taskId: string;
+  caseId: string;
+  workflow: string;
+  step: string;
+  state: string;
+  dueAt?: string;
+  input?: Record<string, unknown>;
+  actions?: { action: string }[];
+}
+
+describe('cases end to end through the API', () => {
+  const tmp = tempDir('cases-e2e');
+  let platform: Platform;
+  const tokens: Record<string, string> = {};
+
+  beforeAll(async () => {
+    platform = await startPlatform({ cdkOut: realAppAssembly(), dataDir: `${tmp.dir}/data`, ports: await freePorts() });
+    const keys = await loadOrCreateKeys(`${tmp.dir}/data`);
+    const { issuer, audience } = platform.endpoints.auth;
+    const people: [string, string[]][] = [
+      ['analyst-1', ['analyst']],
+      ['duty-1', ['duty_officer']],
+      ['handler-li', ['handler']],
+      ['handler-wang', ['handler']],
+      ['handler-zhao', ['handler']], // not on the team
+      ['chief-1', ['section_chief']],
+      ['head-1', ['bureau_head']],
+      ['reward-1', ['reward_post']],
+      ['police-1', ['police_liaison']],
+    ];
+    for (const [sub, roles] of people) {
+      tokens[sub] = signToken(keys, { iss: issuer, aud: audience, sub, roles }, 1800);
+    }
+  }, 180_000);
+
+  afterAll(async () => {
+    await platform?.stop();
+    tmp.cleanup();
+  });
+
+  const call = async (who: string | undefined, method: string, path: string, body?: unknown) => {
+    const res = await fetch(`${platform.endpoints.api}${path}`, {
+      method,
+      headers: {
+        ...(who ? { authorization: `Bearer ${tokens[who]}` } : {}),
+        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+      },
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+    });
+    const text = await res.text();
+    // biome-ignore lint/suspicious/noExplicitAny: the test reads loosely typed API answers
+    return { status: res.status, text, json: (text ? JSON.parse(text) : undefined) as any };
+  };
+
+  /** The task at `step` of `caseId` in GET /tasks of `who`, once the workflow has recorded it. */
+  const waitingFor = (who: string, caseId: string, step: string) =>
+    eventually(
+      async () => {
+        const res = await call(who, 'GET', '/tasks?limit=100');
+        if (res.status !== 200) throw new Error(`GET /tasks ${res.status} ${res.text}`);
+        return (res.json.items as TaskItem[]).find((t) => t.caseId === caseId && t.step === step);
+      },
+      20_000,
+      `${who}'s task ${step} on ${caseId}`,
+    );
+
+  const act = async (who: string, caseId: string, step: string, action: string, comment?: string) => {
+    const task = await waitingFor(who, caseId, step);
+    expect(task.actions?.map((a) => a.action)).toContain(action);
+    const res = await call(who, 'POST', `/tasks/${task.taskId}/act`, { action, ...(comment ? { comment } : {}) });
+    expect(res.status, `${who} ${step} ${action}: ${res.text}`).toBe(200);
+    expect(res.json).toMatchObject({ taskId: task.taskId, state: 'done' });
+    return task;
+  };
+
+  const caseTasks = async (who: string, caseId: string): Promise<TaskItem[]> =>
+    (await call(who, 'GET', `/cases/${caseId}/tasks?limit=100`)).json.items;
+
+  const timelineNotes = async (who: string, caseId: string): Promise<string[]> => {
+    const res = await call(who, 'GET', `/cases/${caseId}/timeline?limit=100`);
+    expect(res.status, res.text).toBe(200);
+    return (res.json.items as { note?: string; type: string }[]).map((e) => `${e.type}:${e.note ?? ''}`);
+  };
+
+  let tipCase: string;
+
+  it('takes a real-name tip through a penalty to a paid reward and a consented commendation', async () => {
+    // 1. the citizen reports (public API, no token)
+    const tip = await call(undefined, 'POST', '/tips', {
+      category: 'illegal_discharge',
+      description: '铅笔厂车间后门夜间用软管向溪沟排放灰黑色废水',
+      location: { townshipId: 'songyuan', address: '松源街道工业园区', point: { lat: 27.61, lng: 119.06 } },
+      observedAt: '2026-11-20T22:10:00+08:00',
+      reporter: {
+        kind: 'real_name',
+        identity: { name: '王小明', phone: '13912345678', idNumber: '33112619900101123X' },
+      },
+      commendationConsent: true,
+    });
+    expect(tip.status, tip.text).toBe(201);
+    const tipId = String(tip.json.tipId);
+
+    // 2. the analyst verifies it and finds it true
+    for (const status of ['triaging', 'verifying', 'substantiated']) {
+      const res = await call('analyst-1', 'POST', `/tips/${tipId}/status`, { status });
+      expect(res.status, `${status}: ${res.text}`).toBe(200);
+    }
+
+    // 3. a section chief opens the case from the tip and names two handlers
+    const opened = await call('chief-1', 'POST', '/cases', {
+      title: '某铅笔厂夜间偷排生产废水',
+      enterpriseId: PENCIL,
+      unitName: '庆元县示例铅笔制造有限公司',
+      townshipId: 'songyuan',
+      sources: [{ kind: 'tip', id: tipId }],
+    });
+    expect(opened.status, opened.text).toBe(201);
+    tipCase = String(opened.json.caseId);
+    const team = await call('chief-1', 'POST', `/cases/${tipCase}/handlers`, {
+      handlers: ['handler-li', 'handler-wang'],
+    });
+    expect(team.status, team.text).toBe(200);
+    expect(team.json).toMatchObject({ status: 'investigating', handlers: ['handler-li', 'handler-wang'] });
+
+    // 4. the penalty: CNY 120,000 fine → 5 % = CNY 6,000 reward
+    const decided = await call('chief-1', 'POST', `/cases/${tipCase}/decision`, {
+      decision: {
+        type: 'administrative_penalty',
+        decisionNumber: '庆环罚〔2026〕31号',
+        decidedOn: '2026-11-25',
+        legalBasis: '《中华人民共和国水污染防治法》第八十三条',
+        fineFen: 12_000_000,
+        items: [{ kind: 'fine' }, { kind: 'order_to_correct' }],
+      },
+    });
+    expect(decided.status, decided.text).toBe(200);
+    expect(decided.json.workflows).toEqual([
+      expect.objectContaining({ workflow: 'reward', executionName: `reward-${tipCase}-1`, started: true }),
+    ]);
+
+    // 5. the approvals, each in the inbox of the right role only
+    const eligibility = await act('reward-1', tipCase, 'eligibility', 'confirm_eligible');
+    expect(eligibility.input).toMatchObject({ caseId: tipCase, reward: { totalFen: 600_000 } });
+    expect(JSON.stringify(eligibility.input)).not.toContain('王小明');
+
+    const forHandler = await waitingFor('handler-li', tipCase, 'handler_approval');
+    // a handler not on the team does not see it and may not act on it; a section chief may not either
+    const zhao = await call('handler-zhao', 'GET', '/tasks?limit=100');
+    expect((zhao.json.items as TaskItem[]).some((t) => t.taskId === forHandler.taskId)).toBe(false);
+    const wrong = await call('chief-1', 'POST', `/tasks/${forHandler.taskId}/act`, { action: 'approve' });
+    expect(wrong.status, wrong.text).toBe(403);
+    await act('handler-li', tipCase, 'handler_approval', 'approve');
+    const again = await call('handler-wang', 'POST', `/tasks/${forHandler.taskId}/act`, { action: 'approve' });
+    expect(again.status, again.text).toBe(409);
+
+    await act('chief-1', tipCase, 'section_chief_approval', 'approve');
+    await act('head-1', tipCase, 'bureau_head_approval', 'approve');
+    // no special amount or bounty: no county government step; payment, then the commendation the reporter agreed to
+    await act('reward-1', tipCase, 'payment', 'paid', '国库集中支付凭证 2026-1187，6000.00元');
+    await act('reward-1', tipCase, 'commendation', 'commended');
+
+    const steps = await eventually(async () => {
+      const tasks = await caseTasks('chief-1', tipCase);
+      return tasks.length === 6 && tasks.every((t) => t.state === 'done') ? tasks.map((t) => t.step) : undefined;
+    });
+    expect(steps).toEqual([
+      'eligibility',
+      'handler_approval',
+      'section_chief_approval',
+      'bureau_head_approval',
+      'payment',
+      'commendation',
+    ]);
+
+    // 6. the audit trail, as the reward post sees it
+    const notes = await eventually(async () => {
+      const n = await timelineNotes('reward-1', tipCase);
+      return n.some((x) => x.includes('流程结束：奖励已办结')) ? n : undefined;
+    });
+    expect(notes.join('\n')).toContain('启动举报奖励审批流程');
+    expect(notes.join('\n')).toContain('计算奖励金额：有应发奖励');
+    expect(notes.join('\n')).toContain('是否报县政府批准：无需县政府批准');
+    expect(notes.join('\n')).toContain('是否公开表彰：举报人同意公开表彰');
+  }, 120_000);
+
+  it('takes a case from an exceedance alarm through a judicial transfer to the police feedback', async () => {
+    // 1. the bamboo factory's outlet reports an hourly COD of 250 mg/L (2.5× the limit)
+    const device = await mqtt.connectAsync(platform.endpoints.mqtt, { clientId: BW01, reconnectPeriod: 0 });
+    const hour = new Date(Math.floor(Date.now() / 3_600_000) * 3_600_000 - 3 * 3_600_000);
+    const packet = encodePacket({
+      qn: isoToBeijing(new Date(), true),
+      st: '32',
+      cn: '2061',
+      pw: '123456',
+      mn: BW01,
+      flag: 4,
+      cp: `DataTime=${isoToBeijing(hour.toISOString())};w01018-Avg=250.0,w01018-Flag=N;w00000-Avg=5.2,w00000-Flag=N`,
+    });
+    await device.publishAsync(`envwatch/devices/${BW01}/hj212`, packet, { qos: 1 });
+    await device.endAsync();
+    const alarm = await eventually(
+      async () => {
+        const res = await call('duty-1', 'GET', `/alarms?enterprise=${BAMBOO}`);
+        return (res.json?.items as { alarmId: string; type: string }[] | undefined)?.find(
+          (a) => a.type === 'exceedance',
+        );
+      },
+      30_000,
+      'the exceedance alarm',
+    );
+
+    // 2. a case from the alarm, with its team and the inspection record of the concealed pipe
+    const opened = await call('chief-1', 'POST', '/cases', {
+      title: '某竹木制品公司超标排放及暗管排放含酚废水',
+      enterpriseId: BAMBOO,
+      unitName: '庆元县示例竹木制品有限公司',
+      townshipId: 'huangtian',
+      sources: [{ kind: 'alarm', id: alarm.alarmId }],
+      handlers: ['handler-li', 'handler-wang'],
+    });
+    expect(opened.status, opened.text).toBe(201);
+    const caseId = String(opened.json.caseId);
+    const team = await call('chief-1', 'POST', `/cases/${caseId}/handlers`, {
+      handlers: ['handler-li', 'handler-wang'],
+    });
+    expect(team.status, team.text).toBe(200);
+    const evidence = await call('handler-li', 'POST', `/cases/${caseId}/evidence`, {
+      type: 'object',
+      kind: 'inspection_record',
+      key: `cases/${caseId}/inspection-2026-11-26.pdf`,
+      sha256: 'b4c1d2'.padEnd(64, '0'),
+      note: '现场检查笔录：厂区东侧发现通往溪沟的暗管',
+    });
+    expect(evidence.status, evidence.text).toBe(201);
+    const evidenceId = String((evidence.json.evidence as { id: string }[]).at(-1)?.id);
+
+    // 3. suspected crime: the platform proposes item5 from the recorded facts, the section chief confirms it
+    const decided = await call('chief-1', 'POST', `/cases/${caseId}/decision`, {
+      decision: {
+        type: 'suspected_crime',
+        proposedItems: [],
+        confirmedItems: [
+          {
+            item: 'item5',
+            facts: '通过暗管向溪沟排放含酚有毒废水，有现场检查笔录为证',
+            confirmedBy: 'chief-1',
+            confirmedAt: new Date().toISOString(),
+          },
+        ],
+      },
+      crimeFacts: {
+        concealedDischarges: [
+          { method: 'concealed_pipe', substance: 'toxic', description: '厂区东侧暗管排放含酚废水', evidenceId },
+        ],
+      },
+    });
+    expect(decided.status, decided.text).toBe(200);
+    expect(decided.json.workflows).toEqual([
+      expect.objectContaining({ workflow: 'transfer', executionName: `transfer-${caseId}-1`, started: true }),
+    ]);
+
+    // 4. the transfer: report, head's approval (3-day deadline), hand-over to the police (24 h)
+    await act('handler-wang', caseId, 'report_drafting', 'submit_report');
+    const head = await waitingFor('head-1', caseId, 'head_decision');
+    expect(head.dueAt).toBeDefined();
+    const due = await call('handler-li', 'GET', '/deadlines');
+    expect(due.status, due.text).toBe(200);
+    expect((due.json.items as { taskId: string }[]).some((d) => d.taskId === head.taskId)).toBe(true);
+    await act('head-1', caseId, 'head_decision', 'approve');
+    await act('handler-li', caseId, 'handover', 'hand_over');
+
+    // 5. the police liaison: receipt, filing; the case team hands over the items; the outcome comes back
+    const receipt = await act('police-1', caseId, 'police_receipt', 'acknowledge');
+    expect(receipt.input).toMatchObject({ caseId, confirmedItems: ['item5'] });
+    await act('police-1', caseId, 'police_review', 'file');
+    await act('handler-li', caseId, 'items_handover', 'hand_over_items');
+    await act('police-1', caseId, 'criminal_proceedings', 'record_conviction');
+
+    const steps = await eventually(async () => {
+      const tasks = await caseTasks('police-1', caseId);
+      return tasks.length === 7 && tasks.every((t) => t.state === 'done') ? tasks.map((t) => t.step) : undefined;
+    });
+    expect(steps).toEqual([
+      'report_drafting',
+      'head_decision',
+      'handover',
+      'police_receipt',
+      'police_review',
+      'items_handover',
+      'criminal_proceedings',
+    ]);
+    const notes = await eventually(async () => {
+      const n = await timelineNotes('police-1', caseId);
+      return n.some((x) => x.includes('流程结束：刑事判决已生效')) ? n : undefined;
+    });
+    expect(notes.join('\n')).toContain('启动涉嫌犯罪案件移送流程');
+  }, 120_000);
+});
