@@ -38,7 +38,7 @@ import type { DataTable } from './tables.ts';
  *
  * Execution input (the cases API starts it): `{ caseId, round?, reward?: { totalFen, approvals: [{ step }] },
  * commendationConsent?, package? }` — shown to the actors as the task input, so never a reporter identity.
- * Names: `reward-<caseId>-<round>`, `transfer-<caseId>`.
+ * Names: `reward-<caseId>-<round>`, `transfer-<caseId>-<round>` (the cases API starts round 1).
  */
 
 export const STATE_MACHINE_ENV = {
