@@ -14,7 +14,7 @@ import {
 } from '../../shared/adapters/cases-store.ts';
 import { decodeCursor, dynamo, encodeCursor } from '../../shared/adapters/dynamodb.ts';
 import { DynamoRegistryStore } from '../../shared/adapters/registry-store.ts';
-import { tipKeys } from '../../shared/adapters/tips-store.ts';
+import { DynamoTipStore, tipKeys } from '../../shared/adapters/tips-store.ts';
 import { readConfig } from '../../shared/config/config.ts';
 import { ENV } from '../../shared/config/env-names.ts';
 import type { Alarm } from '../../shared/domain/alarms/lifecycle.ts';
@@ -45,13 +45,20 @@ import {
   SYSTEM_ACTOR,
   type WorkflowDefinition,
 } from '../../shared/domain/cases/workflow.ts';
-import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../shared/domain/errors.ts';
+import {
+  ConflictError,
+  ForbiddenError,
+  NotFoundError,
+  PreconditionFailedError,
+  ValidationError,
+} from '../../shared/domain/errors.ts';
 import type { Patrol } from '../../shared/domain/patrols/model.ts';
 import type { Enterprise, Outlet } from '../../shared/domain/registry/model.ts';
 import type { Page } from '../../shared/domain/registry/store.ts';
 import type { Role } from '../../shared/domain/roles.ts';
 import type { Tip } from '../../shared/domain/tips/model.ts';
 import type { Principal } from '../../shared/http/principal.ts';
+import { logger } from '../../shared/observability/logger.ts';
 import { type CrimeFactsInput, type DecisionRequest, TASK_ROLES } from './schema.ts';
 
 /**
@@ -150,6 +157,32 @@ export function dynamoSourceReader(tables: { tips: string; alarms: string; regis
     outlet: async (id) => (await registry.get<Outlet>('outlets', id))?.item,
   };
   return reader;
+}
+
+/** Marks tips 已立案 through the tip store (one transaction with its audit entry; a stale version is retried once). */
+export function dynamoTipCaseMarker(tables: { tips: string; identities: string; audit: string }): TipCaseMarker {
+  const store = new DynamoTipStore(dynamo, tables);
+  return {
+    async markCaseOpened(tipId, caseId, by) {
+      for (let attempt = 0; attempt < 2; attempt++) {
+        const found = await store.get(tipId);
+        if (!found || found.tip.status !== 'substantiated') return;
+        const at = new Date().toISOString();
+        try {
+          await store.update({ ...found.tip, status: 'case_opened', updatedAt: at }, found.version, {
+            actor: by,
+            action: 'tip.status',
+            entity: `tip/${tipId}`,
+            at,
+            detail: { from: 'substantiated', to: 'case_opened', caseId },
+          });
+          return;
+        } catch (err) {
+          if (!(err instanceof PreconditionFailedError) || attempt > 0) throw err;
+        }
+      }
+    },
+  };
 }
 
 // ───────────────────────────── pure helpers ─────────────────────────────
@@ -298,11 +331,18 @@ function sameDecision(recorded: Case['decision'], requested: DecisionBody): bool
 
 // ───────────────────────────── use-cases ─────────────────────────────
 
+/** Moves a substantiated tip to 已立案 once a case holds it, so the reporter sees it through the receipt. */
+export interface TipCaseMarker {
+  markCaseOpened(tipId: string, caseId: string, by: string): Promise<void>;
+}
+
 export interface CasesDeps {
   store: DynamoCaseStore;
   sources: CaseSourceReader;
   workflows: Workflows;
+  tips?: TipCaseMarker;
   now?: () => Date;
+  log?: (message: string, fields: Record<string, unknown>) => void;
 }
 
 export class CasesService {
@@ -363,7 +403,21 @@ export class CasesService {
         );
       }
     }
-    return this.deps.store.openCase(input, { by: who.sub });
+    const record = await this.deps.store.openCase(input, { by: who.sub });
+    for (const s of input.sources) if (s.kind === 'tip') await this.markTip(s.id, record.case.caseId, who);
+    return record;
+  }
+
+  /**
+   * The tip's own status follows its case (已立案). Best effort after the case is committed: a tip changed meanwhile
+   * keeps its status and the failure is logged; the case does not depend on it.
+   */
+  private async markTip(tipId: string, caseId: string, who: Principal): Promise<void> {
+    try {
+      await this.deps.tips?.markCaseOpened(tipId, caseId, who.sub);
+    } catch (err) {
+      this.deps.log?.('tip not marked case_opened', { tipId, caseId, error: (err as Error).message });
+    }
   }
 
   async attachSource(
@@ -376,7 +430,9 @@ export class CasesService {
     if (!current) throw new NotFoundError(`case ${caseId} does not exist`);
     this.assertOnTeam(current.case, who);
     const unit = await this.sourceUnit(source.kind, source.id, 'body');
-    return this.deps.store.attachSource(caseId, source, unit, { by: who.sub }, expectedVersion);
+    const record = await this.deps.store.attachSource(caseId, source, unit, { by: who.sub }, expectedVersion);
+    if (source.kind === 'tip') await this.markTip(source.id, caseId, who);
+    return record;
   }
 
   async addEvidence(caseId: string, input: AddEvidenceInput, who: Principal, expectedVersion?: number) {
@@ -716,5 +772,11 @@ export function casesServiceFromEnv(sfn: SFNClient = new SFNClient({})): CasesSe
       audit: config.auditTable,
     }),
     workflows: sfnWorkflows(sfn, arns),
+    tips: dynamoTipCaseMarker({
+      tips: config.tipsTable,
+      identities: 'unused-identities-table',
+      audit: config.auditTable,
+    }),
+    log: (message, fields) => logger.warn(message, fields),
   });
 }

@@ -36,7 +36,7 @@ export class CasesApi extends Construct {
     })
       .bindTable(props.casesTable, ENV.casesTable, 'readwrite')
       .bindTable(props.auditTable, ENV.auditTable, 'append')
-      .bindTable(props.tipsTable, ENV.tipsTable, 'read')
+      .bindTable(props.tipsTable, ENV.tipsTable, 'readwrite')
       .bindTable(props.alarmsTable, ENV.alarmsTable, 'read')
       .bindTable(props.registryTable, ENV.registryTable, 'read');
     // the state machines' ARNs, StartExecution and the task responses (SendTaskSuccess/Failure/Heartbeat)

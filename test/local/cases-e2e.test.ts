@@ -137,6 +137,12 @@ describe('cases end to end through the API', () => {
     });
     expect(opened.status, opened.text).toBe(201);
     tipCase = String(opened.json.caseId);
+    // the reporter sees it through the receipt: 已立案
+    const followed = await fetch(`${platform.endpoints.api}/tips/follow`, {
+      headers: { 'x-receipt': String(tip.json.receipt) },
+    });
+    expect(followed.status).toBe(200);
+    expect(await followed.json()).toMatchObject({ status: 'case_opened', statusLabel: '已立案' });
     const team = await call('chief-1', 'POST', `/cases/${tipCase}/handlers`, {
       handlers: ['handler-li', 'handler-wang'],
     });
