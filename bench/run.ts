@@ -16,6 +16,7 @@ const BENCHES: { name: string; load: () => Promise<{ run: () => Promise<Record<s
   { name: 'gateway', load: () => import('./gateway.bench.ts') },
   { name: 'formSize', load: () => import('./form-size.bench.ts') },
   { name: 'tips', load: () => import('./tips.bench.ts') },
+  { name: 'cases', load: () => import('./cases.bench.ts') },
   { name: 'alarmEval', load: () => import('./alarm-eval.bench.ts') },
   { name: 'alarmLatency', load: () => import('./alarm-latency.bench.ts') },
 ];

@@ -1,5 +1,6 @@
 import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
 import type { DynamoCaseStore } from '../../shared/adapters/cases-store.ts';
+import { canTransition } from '../../shared/domain/cases/model.ts';
 import type { BureauMessage, CaseTasksStore } from './use-case.ts';
 
 /**
@@ -22,6 +23,16 @@ export function caseTasksStore(store: DynamoCaseStore): CaseTasksStore {
         { by: 'system', at: e.at },
         'case.workflow.step',
       );
+    },
+    advanceCase: async (caseId, path, note) => {
+      const current = await store.get(caseId);
+      if (!current) return;
+      const at = path.indexOf(current.case.status);
+      // already at (or past) the end of the path: nothing to do (a retried Lambda)
+      for (const to of at >= 0 ? path.slice(at + 1) : path) {
+        if (!canTransition((await store.get(caseId))?.case.status ?? current.case.status, to)) return;
+        await store.setStatus(caseId, to, { by: 'system', note });
+      }
     },
   };
 }

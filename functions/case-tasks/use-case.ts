@@ -1,4 +1,5 @@
 import type { WorkflowTask } from '../../shared/adapters/cases-store.ts';
+import type { CaseStatus } from '../../shared/domain/cases/model.ts';
 import type { RewardResult } from '../../shared/domain/cases/reward.ts';
 import { type RewardStep, systemChoice } from '../../shared/domain/cases/reward-flow.ts';
 import type { CaseTaskEvent, WorkflowStateData } from './schema.ts';
@@ -33,7 +34,23 @@ export interface CaseTasksStore {
     note: string;
     at: string;
   }): Promise<void>;
+  /**
+   * Moves the case along `path` (e.g. decided → transferred → closed) from wherever it is: steps it has already passed
+   * are skipped, so a retried call changes nothing. Each change is audited by the store.
+   */
+  advanceCase(caseId: string, path: readonly CaseStatus[], note: string): Promise<void>;
 }
+
+/**
+ * How the judicial transfer moves its case: the police's receipt means the case was handed over (transferred); a
+ * conviction or other end of the criminal proceedings closes it; a return sends it back to the bureau to investigate
+ * for an administrative penalty. A transfer the head refused leaves the case decided (the bureau acts on its own).
+ */
+export const TRANSFER_CASE_STATUS: Readonly<Record<string, readonly CaseStatus[]>> = {
+  police_receipt: ['transferred'],
+  concluded: ['transferred', 'closed'],
+  returned: ['transferred', 'investigating'],
+};
 
 export interface BureauMessage {
   subject: string;
@@ -138,6 +155,8 @@ export function caseTasks(deps: CaseTasksDeps) {
           ...(timer.warnAt ? { warnAt: timer.warnAt } : {}),
           input: taskInput(e.input, timer),
         });
+        const path = e.workflow === 'transfer' ? TRANSFER_CASE_STATUS[e.step] : undefined;
+        if (path && e.step === 'police_receipt') await deps.store.advanceCase(e.caseId, path, step.labelZh);
         return { taskId };
       }
       case 'escalate': {
@@ -170,7 +189,7 @@ export function caseTasks(deps: CaseTasksDeps) {
         });
         return { action, by: 'system' };
       }
-      case 'record':
+      case 'record': {
         await deps.store.workflowEvent({
           caseId: e.caseId,
           workflow: e.workflow,
@@ -178,7 +197,10 @@ export function caseTasks(deps: CaseTasksDeps) {
           note: `流程结束：${stepOf(e.workflow, e.step).labelZh}`,
           at: now.toISOString(),
         });
+        const path = e.workflow === 'transfer' ? TRANSFER_CASE_STATUS[e.step] : undefined;
+        if (path) await deps.store.advanceCase(e.caseId, path, stepOf(e.workflow, e.step).labelZh);
         return { recorded: true };
+      }
     }
   };
 }

@@ -321,5 +321,11 @@ describe('cases end to end through the API', () => {
       return n.some((x) => x.includes('流程结束：刑事判决已生效')) ? n : undefined;
     });
     expect(notes.join('\n')).toContain('启动涉嫌犯罪案件移送流程');
+    // handed over at the police's receipt, closed by the conviction
+    const closed = await eventually(async () => {
+      const c = await call('chief-1', 'GET', `/cases/${caseId}`);
+      return c.json.status === 'closed' ? c.json : undefined;
+    });
+    expect(closed.closedAt).toBeDefined();
   }, 120_000);
 });

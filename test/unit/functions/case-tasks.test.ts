@@ -23,6 +23,7 @@ let lapsed: string[];
 let events: Parameters<CaseTasksStore['workflowEvent']>[0][];
 let sent: BureauMessage[];
 let missing: Set<string>;
+let advanced: { caseId: string; path: readonly string[] }[];
 
 const run = () =>
   caseTasks({
@@ -37,6 +38,9 @@ const run = () =>
       workflowEvent: async (e) => {
         events.push(e);
       },
+      advanceCase: async (caseId, path) => {
+        advanced.push({ caseId, path });
+      },
     },
     notifyBureau: async (m) => {
       sent.push(m);
@@ -50,6 +54,7 @@ beforeEach(() => {
   events = [];
   sent = [];
   missing = new Set();
+  advanced = [];
 });
 
 const base = { caseId: CASE, executionArn: EXEC };
@@ -201,6 +206,13 @@ describe('caseTasks', () => {
         at: NOW.toISOString(),
       },
     ]);
+    expect(advanced).toEqual([{ caseId: CASE, path: ['transferred', 'closed'] }]);
+  });
+
+  it('moves the case back to the bureau when the police return it, and leaves a reward round alone', async () => {
+    await run()(parse({ kind: 'record', workflow: 'transfer', step: 'returned', ...base, state: { caseId: CASE } }));
+    await run()(parse({ kind: 'record', workflow: 'reward', step: 'done', ...base, state: { caseId: CASE } }));
+    expect(advanced).toEqual([{ caseId: CASE, path: ['transferred', 'investigating'] }]);
   });
 
   it('shows the previous decision but not the internal fields in a task input', () => {
