@@ -7,6 +7,8 @@ import {
   canonicalInstant,
   type DeadlineView,
   DynamoCaseStore,
+  type RewardGrant,
+  type RewardLedger,
   stepOf,
   type TaskView,
   type WorkflowName,
@@ -35,9 +37,18 @@ import {
   type OpenCaseInput,
   type SourceKind,
 } from '../../shared/domain/cases/model.ts';
-import { approvalChain, rewardLines } from '../../shared/domain/cases/reward.ts';
+import {
+  approvalChain,
+  type GrantedComponent,
+  type RewardClue,
+  type RewardComponent,
+  type RewardDecisions,
+  type RewardReporter,
+  rewardDelta,
+  rewardLines,
+} from '../../shared/domain/cases/reward.ts';
 import { REWARD_FLOW as REWARD } from '../../shared/domain/cases/reward-flow.ts';
-import { TRANSFER_FLOW as TRANSFER } from '../../shared/domain/cases/transfer.ts';
+import { OUTCOME_REWARD, TRANSFER_FLOW as TRANSFER, type TransferAction } from '../../shared/domain/cases/transfer.ts';
 import {
   type ActingOfficial,
   act,
@@ -318,6 +329,65 @@ export function rewardRound(d: { decisionNumber: string; fineFen: number }) {
   };
 }
 
+/**
+ * How the platform sees the reporter and the clue when it sizes a later round: eligible. Eligibility is not the
+ * platform's to assume — the reward post decides it at the round's first step (`eligibility`), exactly as in round 1 —
+ * so the amount is computed as if eligible and the post may still refuse it with reasons.
+ */
+const ASSUMED_ELIGIBLE: { reporter: RewardReporter; clue: RewardClue } = {
+  reporter: {
+    firstValidReporter: true,
+    kind: 'real_name',
+    identityVerified: true,
+    supervisoryStaff: false,
+    closeRelativeOfStaff: false,
+    declined: false,
+  },
+  clue: {
+    alreadyKnown: false,
+    underInvestigation: false,
+    alreadyOrderedToCorrect: false,
+    untrue: false,
+    malicious: false,
+  },
+};
+
+/** The round a reward execution runs, from its name `reward-<caseId>-<n>` (the last part of the execution ARN). */
+export function roundOfExecution(executionArn: string, caseId: string): number | undefined {
+  const name = executionArn.split(':').pop() ?? '';
+  const m = new RegExp(`^reward-${caseId}-(\\d+)$`).exec(name);
+  return m ? Number(m[1]) : undefined;
+}
+
+/**
+ * What a later round pays when a transfer outcome brings `component`: the delta against every component some round
+ * already pays or paid (started rounds count: a component under approval in round 2 is never put into round 3 too),
+ * and against round 1's penalty while the case's penalty decision carries one (round 1 is started by the decision).
+ * The next round number is after every round on the ledger, and at least 2 (round 1 is the penalty's).
+ */
+export function laterRound(
+  c: Pick<Case, 'decision'>,
+  ledger: RewardLedger,
+  component: RewardComponent,
+  reference: string,
+) {
+  const covered: GrantedComponent[] = [
+    ...ledger.granted.map((g) => ({ component: g.component, amountFen: g.amountFen })),
+    ...ledger.rounds.flatMap((r) => r.lines.map((l) => ({ component: l.component, amountFen: l.amountFen }))),
+  ];
+  const decisions: RewardDecisions = { [component]: { reference } };
+  const d = c.decision;
+  if (d?.type === 'administrative_penalty' && decisionCarriesReward(d)) {
+    decisions.penalty = { decisionNumber: d.decisionNumber, fineFen: d.fineFen };
+    covered.push(...rewardRound(d).lines.map((l) => ({ component: l.component, amountFen: l.amountFen })));
+  }
+  // one entry per component: rewardDelta sums repeated entries, and a started round that was then paid is one grant
+  const byComponent = new Map(covered.map((g) => [g.component, g]));
+  const delta = rewardDelta([...byComponent.values()], { ...ASSUMED_ELIGIBLE, decisions });
+  const last = Math.max(1, ...ledger.rounds.map((r) => r.round), ...ledger.granted.map((g) => g.round));
+  return { round: last + 1, lines: delta.lines, totalFen: delta.totalFen, approvals: delta.approvals };
+}
+
 /** Two decisions are the same decision (a retried request) when their bodies match. */
 function sameDecision(recorded: Case['decision'], requested: DecisionBody): boolean {
   if (!recorded || recorded.type !== requested.type) return false;
@@ -578,8 +648,17 @@ export class CasesService {
     );
     const comment = body.comment?.trim();
     const output = { action: body.action, ...(comment ? { comment } : {}), by: who.sub };
+    // the ledger lines are known before the token is handed over: a round whose lines are unknown pays nothing
+    const grant =
+      task.workflow === 'reward' && task.step === 'payment' && body.action === 'paid'
+        ? await this.roundGrant(task, current?.case)
+        : undefined;
     await this.deps.workflows.sendSuccess(task.token, output);
-    const done: WorkflowTask = await this.deps.store.completeTask(taskId, output, { actor: who.sub });
+    const done: WorkflowTask = await this.deps.store.completeTask(taskId, output, { actor: who.sub }, grant);
+    const component = task.workflow === 'transfer' ? OUTCOME_REWARD[body.action as TransferAction] : undefined;
+    if (component && current) {
+      await this.startLaterRound(current.case, component, comment ?? `task ${taskId}`, who);
+    }
     const { token: _token, ...view } = done;
     return taskViewFor(view, officer, team);
   }
@@ -617,6 +696,78 @@ export class CasesService {
   }
 
   // ───────────── internals ─────────────
+
+  /**
+   * The lines a paying `payment` task records as granted: its round's lines from the ledger; round 1 of a penalty,
+   * started by the decision before rounds were claimed, from the case's penalty decision. Unknown: 409, nothing sent.
+   */
+  private async roundGrant(task: WorkflowTask, c: Case | undefined): Promise<RewardGrant> {
+    const round = roundOfExecution(task.executionArn, task.caseId);
+    if (round === undefined) {
+      throw new ConflictError(`task ${task.taskId} belongs to no reward round (无法确定奖励轮次)`);
+    }
+    const ledger = await this.deps.store.rewardLedger(task.caseId);
+    const claimed = ledger.rounds.find((r) => r.round === round);
+    const d = c?.decision;
+    const lines =
+      claimed?.lines ??
+      (round === 1 && d?.type === 'administrative_penalty' && decisionCarriesReward(d)
+        ? rewardRound(d).lines
+        : undefined);
+    if (!lines || lines.length === 0) {
+      throw new ConflictError(
+        `reward round ${round} of case ${task.caseId} has no recorded lines (奖励轮次无发放明细)`,
+      );
+    }
+    return { round, lines: lines.map((l) => ({ component: l.component, amountFen: l.amountFen })) };
+  }
+
+  /**
+   * A transfer outcome that carries a reward component (OUTCOME_REWARD) on a case from a tip starts the next reward
+   * round with only what no round pays yet: claimed on the ledger first (a retry or a race claims nothing and starts
+   * nothing), then started as `reward-<caseId>-<n>` (ExecutionAlreadyExists is success).
+   */
+  private async startLaterRound(
+    c: Case,
+    component: RewardComponent,
+    reference: string,
+    who: Principal,
+  ): Promise<WorkflowStart | undefined> {
+    const tipIds = c.sources.filter((s) => s.kind === 'tip').map((s) => s.id);
+    if (tipIds.length === 0) return undefined;
+    const ledger = await this.deps.store.rewardLedger(c.caseId);
+    const next = laterRound(c, ledger, component, reference);
+    if (next.totalFen <= 0) return undefined;
+    if (!(await this.deps.store.claimRewardRound(c.caseId, next.round, next.lines, { by: who.sub }))) return undefined;
+    const founding = await this.deps.sources.tip(tipIds[0] as string);
+    const name = `reward-${c.caseId}-${next.round}`;
+    const started = await this.deps.workflows.start('reward', name, {
+      caseId: c.caseId,
+      round: next.round,
+      tipIds,
+      trigger: component,
+      reference,
+      reward: { lines: next.lines, totalFen: next.totalFen, approvals: next.approvals },
+      commendationConsent: founding?.commendationConsent === true,
+    });
+    if (started.started) {
+      await this.deps.store.addTimelineEntry(
+        c.caseId,
+        {
+          type: 'reward_step',
+          note: `启动第${next.round}轮举报奖励审批流程`,
+          data: {
+            event: 'workflow_started',
+            executionName: name,
+            ...(started.executionArn ? { executionArn: started.executionArn } : {}),
+          },
+        },
+        { by: who.sub },
+        'case.workflow.start',
+      );
+    }
+    return started;
+  }
 
   /** A handler works only on cases that name them (section chiefs on any). */
   private assertOnTeam(c: Case, who: Principal): void {

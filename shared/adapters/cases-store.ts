@@ -27,6 +27,7 @@ import {
   type SourceKind,
   type TimelineType,
 } from '../domain/cases/model.ts';
+import type { GrantedComponent, RewardComponent, RewardLine } from '../domain/cases/reward.ts';
 import { REWARD_FLOW } from '../domain/cases/reward-flow.ts';
 import { TRANSFER_FLOW } from '../domain/cases/transfer.ts';
 import type { StepDef } from '../domain/cases/workflow.ts';
@@ -75,7 +76,46 @@ export const caseKeys = {
   taskActor: (taskId: string, actor: string) => ({ pk: `task#${taskId}`, sk: `actor#${actor}` }),
   deadline: (taskId: string) => ({ pk: `task#${taskId}`, sk: 'deadline' }),
   token: (token: string) => ({ pk: `tasktoken#${createHash('sha256').update(token).digest('hex')}`, sk: '#' }),
+  /** a reward round started on the case (its lines), beside the case item */
+  rewardRound: (caseId: string, round: number) => ({ pk: `case#${caseId}`, sk: `reward#round#${pad(round)}` }),
+  /** a component some started round pays: at most one per case */
+  rewardClaim: (caseId: string, component: RewardComponent) => ({
+    pk: `case#${caseId}`,
+    sk: `reward#claim#${component}`,
+  }),
+  /** a component paid (the ledger): at most one per case */
+  rewardGranted: (caseId: string, component: RewardComponent) => ({
+    pk: `case#${caseId}`,
+    sk: `reward#granted#${component}`,
+  }),
 };
+
+const pad = (round: number) => String(round).padStart(4, '0');
+
+/** A reward round started on a case: the lines it approves and pays (only components no earlier round pays). */
+export interface RewardRoundRecord {
+  round: number;
+  lines: RewardLine[];
+  startedAt: string;
+}
+
+/** A component paid, with the round that paid it. */
+export interface GrantedRecord extends GrantedComponent {
+  round: number;
+  grantedAt: string;
+}
+
+/** The reward ledger of a case: rounds started (with their lines) and components paid. */
+export interface RewardLedger {
+  rounds: RewardRoundRecord[];
+  granted: GrantedRecord[];
+}
+
+/** What a paying `payment` task writes into the ledger with its completion. */
+export interface RewardGrant {
+  round: number;
+  lines: GrantedComponent[];
+}
 
 /** The gsi3 partition of the open tasks of one actor (a role or `case_team`). */
 export const tasksPartition = (actor: string) => `tasks#${actor}`;
@@ -367,7 +407,12 @@ export class DynamoCaseStore {
    * timeline event and the audit entry: one transaction, on the condition that the task is still open (409 when
    * it is done or lapsed, 404 when unknown).
    */
-  async completeTask(taskId: string, outcome: TaskOutcome, audit: { actor: string }): Promise<WorkflowTask> {
+  async completeTask(
+    taskId: string,
+    outcome: TaskOutcome,
+    audit: { actor: string },
+    grant?: RewardGrant,
+  ): Promise<WorkflowTask> {
     const task = await this.getTask(taskId);
     if (!task) throw new NotFoundError(`task ${taskId} does not exist`);
     if (task.state !== 'open') throw new ConflictError(`task ${taskId} is ${task.state} (任务已处理或已过期)`);
@@ -400,10 +445,22 @@ export class DynamoCaseStore {
                 ...(comment ? { comment } : {}),
               }),
             ),
+            ...(grant ? this.grantItems(task.caseId, grant, audit.actor, at) : []),
           ],
         }),
       );
     } catch (err) {
+      const reasons = (err as { CancellationReasons?: CancellationReason[] }).CancellationReasons ?? [];
+      // positions after the task's own items are the ledger's: a component some earlier round already paid
+      const ledgerFrom = 3 + this.indexDeletes(task, 'delete').length;
+      if (grant && reasons[0]?.Code !== 'ConditionalCheckFailed') {
+        const paid = grant.lines.find((_, i) => reasons[ledgerFrom + 1 + i]?.Code === 'ConditionalCheckFailed');
+        if (paid) {
+          throw new ConflictError(
+            `reward component ${paid.component} of case ${task.caseId} was already paid (该奖励项目已发放，不得重复发放)`,
+          );
+        }
+      }
       if (isConditionFailure(err)) throw new ConflictError(`task ${taskId} was already handled (任务已处理或已过期)`);
       throw err;
     }
@@ -887,6 +944,102 @@ export class DynamoCaseStore {
     });
   }
 
+  /**
+   * The case's reward ledger: the rounds started (their lines) and the components paid. One consistent query of the
+   * case's partition (`reward#…` items); a case without rewards has an empty ledger.
+   */
+  async rewardLedger(caseId: string): Promise<RewardLedger> {
+    const rounds: RewardRoundRecord[] = [];
+    const granted: GrantedRecord[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const out = await this.db.send(
+        new QueryCommand({
+          TableName: this.tables.cases,
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :r)',
+          ExpressionAttributeValues: { ':pk': caseKeys.case(caseId).pk, ':r': 'reward#' },
+          ConsistentRead: true,
+          ...(start ? { ExclusiveStartKey: start } : {}),
+        }),
+      );
+      for (const item of out?.Items ?? []) {
+        if (item.kind === 'reward_round') rounds.push(item.record as RewardRoundRecord);
+        if (item.kind === 'reward_granted') granted.push(item.record as GrantedRecord);
+      }
+      start = out?.LastEvaluatedKey;
+    } while (start);
+    return { rounds: rounds.sort((a, b) => a.round - b.round), granted };
+  }
+
+  /**
+   * Claims a reward round before its workflow starts: the round item and one claim per component, each written only
+   * if absent, with a timeline event and the audit entry, in one transaction. `false` when the round or any of its
+   * components is claimed already (a retry, or a race with another outcome): nothing is written then, and the caller
+   * starts nothing. The case must exist (404).
+   */
+  async claimRewardRound(
+    caseId: string,
+    round: number,
+    lines: readonly RewardLine[],
+    acting: Acting,
+  ): Promise<boolean> {
+    const at = acting.at ?? this.now().toISOString();
+    const record: RewardRoundRecord = { round, lines: [...lines], startedAt: at };
+    const totalFen = lines.reduce((t, l) => t + l.amountFen, 0);
+    try {
+      await this.transact(
+        [
+          {
+            ConditionCheck: {
+              TableName: this.tables.cases,
+              Key: caseKeys.case(caseId),
+              ConditionExpression: 'attribute_exists(pk)',
+            },
+          },
+          {
+            Put: {
+              TableName: this.tables.cases,
+              Item: { ...caseKeys.rewardRound(caseId, round), kind: 'reward_round', record },
+              ConditionExpression: 'attribute_not_exists(pk)',
+            },
+          },
+          ...lines.map((l) => ({
+            Put: {
+              TableName: this.tables.cases,
+              Item: { ...caseKeys.rewardClaim(caseId, l.component), kind: 'reward_claim', round },
+              ConditionExpression: 'attribute_not_exists(pk)',
+            },
+          })),
+          this.eventPut(caseId, {
+            id: ulid(Date.parse(at)),
+            at,
+            by: acting.by,
+            type: 'reward_step',
+            note: `第${round}轮举报奖励：${lines.map((l) => l.labelZh).join('、')}`,
+            data: { event: 'reward_round_claimed', round, components: lines.map((l) => l.component), totalFen },
+          }),
+          auditPut(
+            this.tables.audit,
+            this.audit(acting.by, 'case.reward.round', caseId, at, {
+              round,
+              components: lines.map((l) => l.component),
+              totalFen,
+            }),
+          ),
+        ],
+        (reasons) =>
+          reasons[0]?.Code === 'ConditionalCheckFailed'
+            ? new NotFoundError(`case ${caseId} does not exist`)
+            : undefined,
+      );
+    } catch (err) {
+      if (err instanceof NotFoundError) throw err;
+      if (isConditionFailure(err)) return false;
+      throw err;
+    }
+    return true;
+  }
+
   /** Appends a timeline entry without changing the case (a workflow started, a comment), with its audit entry. */
   async addTimelineEntry(
     caseId: string,
@@ -1025,6 +1178,46 @@ export class DynamoCaseStore {
 
   private caseItem(c: Case) {
     return { ...caseKeys.case(c.caseId), ...caseIndexKeys(c), kind: 'case', case: c, version: c.version };
+  }
+
+  /**
+   * The ledger items of a paying `payment` task: the round's paid marker and one granted item per component, each
+   * written only if absent (a component is never granted twice, whichever round tries), plus the audit entry.
+   */
+  private grantItems(caseId: string, grant: RewardGrant, actor: string, at: string): TransactItem[] {
+    const totalFen = grant.lines.reduce((t, l) => t + l.amountFen, 0);
+    return [
+      {
+        Put: {
+          TableName: this.tables.cases,
+          Item: { pk: `case#${caseId}`, sk: `reward#paid#${pad(grant.round)}`, kind: 'reward_paid', at },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        },
+      },
+      ...grant.lines.map((l) => {
+        const record: GrantedRecord = {
+          component: l.component,
+          amountFen: l.amountFen,
+          round: grant.round,
+          grantedAt: at,
+        };
+        return {
+          Put: {
+            TableName: this.tables.cases,
+            Item: { ...caseKeys.rewardGranted(caseId, l.component), kind: 'reward_granted', record },
+            ConditionExpression: 'attribute_not_exists(pk)',
+          },
+        };
+      }),
+      auditPut(
+        this.tables.audit,
+        this.audit(actor, 'case.reward.granted', caseId, at, {
+          round: grant.round,
+          components: grant.lines.map((l) => l.component),
+          totalFen,
+        }),
+      ),
+    ];
   }
 
   private versionCheck(caseId: string, version: number): TransactItem {

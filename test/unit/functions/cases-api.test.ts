@@ -798,6 +798,261 @@ describe('cases-api handler', () => {
     });
   });
 
+  describe('reward rounds and the ledger', () => {
+    const REWARD_EXEC = (round: number) =>
+      `arn:aws:states:cn-northwest-1:123456789012:execution:envwatch-reward:reward-${CASE_ID}-${round}`;
+    const paymentTask = (round: number, over: Partial<WorkflowTask> = {}) =>
+      task({ workflow: 'reward', executionArn: REWARD_EXEC(round), step: 'payment', actors: ['reward_post'], ...over });
+    const outcomeTask = (over: Partial<WorkflowTask> = {}) =>
+      task({ step: 'criminal_proceedings', actors: ['police_liaison', 'procuratorate_liaison'], ...over });
+    const penalised = baseCase({
+      status: 'decided',
+      decision: { ...penalty, decidedBy: 'u-chief-01', decidedAt: '2026-04-07T02:00:00.000Z' } as Case['decision'],
+    });
+    const roundItem = (round: number, lines: { component: string; amountFen: number; labelZh: string }[]) => ({
+      ...caseKeys.case(CASE_ID),
+      sk: `reward#round#${String(round).padStart(4, '0')}`,
+      kind: 'reward_round',
+      record: { round, lines: lines.map((l) => ({ ...l, basis: 'test' })), startedAt: '2026-05-01T00:00:00.000Z' },
+    });
+    const grantedItem = (component: string, amountFen: number, round: number) => ({
+      ...caseKeys.case(CASE_ID),
+      sk: `reward#granted#${component}`,
+      kind: 'reward_granted',
+      record: { component, amountFen, round, grantedAt: '2026-05-20T00:00:00.000Z' },
+    });
+    const ledger = (items: Record<string, unknown>[]) => {
+      ddb
+        .on(GetCommand, { TableName: 'tips-test' })
+        .resolves({ Item: { pk: `tip#${TIP_ID}`, sk: '#', kind: 'tip', tip } });
+      return ddb.on(QueryCommand).resolves({ Items: items });
+    };
+    const putsOf = (items: ReturnType<typeof transactItems>) =>
+      items.flatMap((i) => (i.Put ? [i.Put as { Item: Record<string, unknown>; ConditionExpression?: string }] : []));
+    const act = (role: string, action: string, comment?: string) =>
+      handler(
+        request('POST', '/tasks/{taskId}/act', {
+          ...onTask,
+          role,
+          body: { action, ...(comment ? { comment } : {}) },
+        }),
+        lambdaContext,
+      );
+
+    it('records round 1’s penalty as granted with the payment, in the task’s own transaction, each item only if absent', async () => {
+      taskGet(paymentTask(1));
+      caseGet(penalised);
+      ledger([]);
+      sfn.on(SendTaskSuccessCommand).resolves({});
+
+      const res = await act('reward_post', 'paid', '庆环奖付〔2026〕3号，2026-05-20转账');
+
+      expect(res.statusCode).toBe(200);
+      expect(ddb).toHaveReceivedCommandTimes(TransactWriteCommand, 1);
+      const items = transactItems(0);
+      expect(items[0]?.Update).toMatchObject({ ConditionExpression: '#state = :open' });
+      const ledgerPuts = putsOf(items).filter((p) => String(p.Item.sk).startsWith('reward#'));
+      expect(ledgerPuts.map((p) => p.Item.sk)).toEqual(['reward#paid#0001', 'reward#granted#penalty']);
+      expect(ledgerPuts.every((p) => p.ConditionExpression === 'attribute_not_exists(pk)')).toBe(true);
+      // 5 % of CNY 120,000 = CNY 6,000
+      expect(ledgerPuts[1]?.Item.record).toMatchObject({ component: 'penalty', amountFen: 600_000, round: 1 });
+      expect(items.some((i) => i.Put?.Item?.action === 'case.reward.granted')).toBe(true);
+    });
+
+    it('records nothing twice: a retried payment is refused (409) and writes no ledger', async () => {
+      taskGet(paymentTask(1, { state: 'done' }));
+      caseGet(penalised);
+      ledger([]);
+
+      const res = await act('reward_post', 'paid', '庆环奖付〔2026〕3号');
+
+      expect(res.statusCode).toBe(409);
+      expect(sfn).not.toHaveReceivedCommand(SendTaskSuccessCommand);
+      expect(ddb).not.toHaveReceivedCommand(TransactWriteCommand);
+    });
+
+    it('answers 409 when a component of the round was paid before, naming it', async () => {
+      taskGet(paymentTask(1));
+      caseGet(penalised);
+      ledger([]);
+      sfn.on(SendTaskSuccessCommand).resolves({});
+      // task update ok, index deletes (actor + deadline) ok, event ok, audit ok, paid marker ok, penalty granted already
+      ddb.on(TransactWriteCommand).rejects(
+        new TransactionCanceledException({
+          message: 'cancelled',
+          $metadata: {},
+          CancellationReasons: [
+            { Code: 'None' },
+            { Code: 'None' },
+            { Code: 'None' },
+            { Code: 'None' },
+            { Code: 'None' },
+            { Code: 'None' },
+            { Code: 'ConditionalCheckFailed' },
+          ],
+        }),
+      );
+
+      const res = await act('reward_post', 'paid', '庆环奖付〔2026〕3号');
+
+      expect(res.statusCode).toBe(409);
+      expect(res.body).toContain('不得重复发放');
+    });
+
+    it('pays a later round only its own lines, from the ledger', async () => {
+      taskGet(paymentTask(2));
+      caseGet(baseCase());
+      ledger([
+        roundItem(2, [{ component: 'conviction', amountFen: 1_000_000, labelZh: '判决有罪奖励' }]),
+        grantedItem('penalty', 600_000, 1),
+      ]);
+      sfn.on(SendTaskSuccessCommand).resolves({});
+
+      const res = await act('reward_post', 'paid', '庆环奖付〔2026〕9号');
+
+      expect(res.statusCode).toBe(200);
+      const granted = putsOf(transactItems(0)).filter((p) => String(p.Item.sk).startsWith('reward#granted#'));
+      expect(granted.map((p) => p.Item.record)).toEqual([
+        expect.objectContaining({ component: 'conviction', amountFen: 1_000_000, round: 2 }),
+      ]);
+    });
+
+    it('refuses (409) a payment whose round has no recorded lines, before handing the token over', async () => {
+      taskGet(paymentTask(3));
+      caseGet(baseCase());
+      ledger([]);
+
+      const res = await act('reward_post', 'paid', '庆环奖付〔2026〕9号');
+
+      expect(res.statusCode).toBe(409);
+      expect(sfn).not.toHaveReceivedCommand(SendTaskSuccessCommand);
+    });
+
+    it('starts round 2 with only the conviction (CNY 10,000) after a paid penalty', async () => {
+      taskGet(outcomeTask());
+      caseGet(baseCase({ status: 'transferred' }));
+      ledger([grantedItem('penalty', 600_000, 1)]);
+      sfn.on(SendTaskSuccessCommand).resolves({});
+      sfn.on(StartExecutionCommand).resolves({ executionArn: REWARD_EXEC(2), startDate: new Date() });
+
+      const res = await act('police_liaison', 'record_conviction', '庆元县人民法院（2026）浙1126刑初45号判决');
+
+      expect(res.statusCode).toBe(200);
+      expect(sfn).toHaveReceivedCommandTimes(StartExecutionCommand, 1);
+      const start = sfn.commandCalls(StartExecutionCommand)[0]?.args[0].input;
+      expect(start?.name).toBe(`reward-${CASE_ID}-2`);
+      expect(start?.stateMachineArn).toBe(REWARD_ARN);
+      const input = JSON.parse(start?.input ?? '{}');
+      expect(input).toMatchObject({
+        caseId: CASE_ID,
+        round: 2,
+        tipIds: [TIP_ID],
+        trigger: 'conviction',
+        commendationConsent: true,
+      });
+      expect(input.reward.totalFen).toBe(1_000_000);
+      expect(input.reward.lines.map((l: { component: string }) => l.component)).toEqual(['conviction']);
+      expect(input.reward.approvals.map((a: { step: string }) => a.step)).toEqual([
+        'handler',
+        'section_chief',
+        'bureau_head',
+      ]);
+      // the round is claimed before it starts: round item and the component's claim, each only if absent
+      const claim = putsOf(transactItems(1)).filter((p) => String(p.Item.sk).startsWith('reward#'));
+      expect(claim.map((p) => p.Item.sk)).toEqual(['reward#round#0002', 'reward#claim#conviction']);
+      expect(claim.every((p) => p.ConditionExpression === 'attribute_not_exists(pk)')).toBe(true);
+    });
+
+    it('puts a conviction after a detention still under approval into round 3, without the detention', async () => {
+      taskGet(outcomeTask());
+      caseGet(baseCase({ status: 'transferred' }));
+      ledger([roundItem(2, [{ component: 'detention', amountFen: 500_000, labelZh: '行政拘留奖励' }])]);
+      sfn.on(SendTaskSuccessCommand).resolves({});
+      sfn.on(StartExecutionCommand).resolves({ executionArn: REWARD_EXEC(3), startDate: new Date() });
+
+      const res = await act('police_liaison', 'record_conviction', '（2026）浙1126刑初45号');
+
+      expect(res.statusCode).toBe(200);
+      const input = JSON.parse(sfn.commandCalls(StartExecutionCommand)[0]?.args[0].input.input ?? '{}');
+      expect(sfn.commandCalls(StartExecutionCommand)[0]?.args[0].input.name).toBe(`reward-${CASE_ID}-3`);
+      expect(input.reward).toMatchObject({
+        totalFen: 1_000_000,
+        lines: [expect.objectContaining({ component: 'conviction' })],
+      });
+    });
+
+    it('starts nothing new for a conviction some round already pays, nor when the claim loses a race', async () => {
+      taskGet(outcomeTask());
+      caseGet(baseCase({ status: 'transferred' }));
+      ledger([roundItem(2, [{ component: 'conviction', amountFen: 1_000_000, labelZh: '判决有罪奖励' }])]);
+      sfn.on(SendTaskSuccessCommand).resolves({});
+
+      const known = await act('police_liaison', 'record_conviction', '（2026）浙1126刑初45号');
+
+      expect(known.statusCode).toBe(200);
+      expect(sfn).not.toHaveReceivedCommand(StartExecutionCommand);
+      expect(ddb).toHaveReceivedCommandTimes(TransactWriteCommand, 1); // the task only, no claim
+
+      ddb.reset();
+      sfn.reset();
+      taskGet(outcomeTask());
+      caseGet(baseCase({ status: 'transferred' }));
+      ledger([]);
+      sfn.on(SendTaskSuccessCommand).resolves({});
+      ddb
+        .on(TransactWriteCommand)
+        .resolvesOnce({})
+        .rejects(
+          new TransactionCanceledException({
+            message: 'cancelled',
+            $metadata: {},
+            CancellationReasons: [{ Code: 'None' }, { Code: 'ConditionalCheckFailed' }],
+          }),
+        );
+
+      const raced = await act('police_liaison', 'record_conviction', '（2026）浙1126刑初45号');
+
+      expect(raced.statusCode).toBe(200);
+      expect(sfn).not.toHaveReceivedCommand(StartExecutionCommand);
+    });
+
+    it('starts nothing on a retried conviction act (the task is done: 409)', async () => {
+      taskGet(outcomeTask({ state: 'done' }));
+      caseGet(baseCase({ status: 'transferred' }));
+      ledger([]);
+
+      const res = await act('police_liaison', 'record_conviction', '（2026）浙1126刑初45号');
+
+      expect(res.statusCode).toBe(409);
+      expect(sfn).not.toHaveReceivedCommand(StartExecutionCommand);
+    });
+
+    it('starts nothing for a case without a tip, nor for an outcome that carries no reward', async () => {
+      const fromAlarm = baseCase({
+        status: 'transferred',
+        sources: [{ kind: 'alarm', id: ALARM_ID, addedAt: '2026-04-01T01:00:00.000Z', addedBy: 'u-handler-01' }],
+      });
+      taskGet(outcomeTask());
+      caseGet(fromAlarm);
+      ledger([]);
+      sfn.on(SendTaskSuccessCommand).resolves({});
+
+      const res = await act('police_liaison', 'record_conviction', '（2026）浙1126刑初45号');
+
+      expect(res.statusCode).toBe(200);
+      expect(sfn).not.toHaveReceivedCommand(StartExecutionCommand);
+      expect(ddb).not.toHaveReceivedCommand(QueryCommand);
+
+      sfn.reset();
+      sfn.on(SendTaskSuccessCommand).resolves({});
+      caseGet(baseCase({ status: 'transferred' }));
+      const returned = await act('police_liaison', 'return_for_penalty', '情节轻微，不起诉');
+
+      expect(returned.statusCode).toBe(200);
+      expect(sfn).not.toHaveReceivedCommand(StartExecutionCommand);
+    });
+  });
+
   describe('deadlines', () => {
     afterEach(() => {
       vi.useRealTimers();
