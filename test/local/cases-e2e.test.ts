@@ -4,7 +4,7 @@ import { loadOrCreateKeys, signToken } from '../../infra/local/jwt.ts';
 import { type Platform, startPlatform } from '../../infra/local/platform.ts';
 import { freePorts } from '../../infra/local/ports.ts';
 import { encodePacket, isoToBeijing } from '../../shared/domain/hj212/codec.ts';
-import { BAMBOO, PENCIL } from '../../shared/domain/registry/qingyuan-seed.ts';
+import { BAMBOO, FUNGI, PENCIL } from '../../shared/domain/registry/qingyuan-seed.ts';
 import { eventually, realAppAssembly, tempDir } from './helpers.ts';
 
 /**
@@ -327,5 +327,68 @@ describe('cases end to end through the API', () => {
       return c.json.status === 'closed' ? c.json : undefined;
     });
     expect(closed.closedAt).toBeDefined();
+  }, 120_000);
+
+  it('pays the conviction of a case that came from a tip as a later reward round of the conviction alone', async () => {
+    // a real-name tip about the fungi base's night-time dumping, found true, becomes a suspected-crime case
+    const tip = await call(undefined, 'POST', '/tips', {
+      category: 'illegal_discharge',
+      description: '菌棒厂深夜用暗管把灭菌废水排进竹口溪支流',
+      location: { townshipId: 'zhukou', address: '竹口镇食用菌园区' },
+      observedAt: '2026-11-21T23:30:00+08:00',
+      reporter: { kind: 'real_name', identity: { name: '叶一平', phone: '13900001111' } },
+    });
+    expect(tip.status, tip.text).toBe(201);
+    const tipId = String(tip.json.tipId);
+    for (const status of ['triaging', 'verifying', 'substantiated']) {
+      expect((await call('analyst-1', 'POST', `/tips/${tipId}/status`, { status })).status).toBe(200);
+    }
+    const opened = await call('chief-1', 'POST', '/cases', {
+      title: '某食用菌企业暗管排放灭菌废水',
+      enterpriseId: FUNGI,
+      unitName: '庆元县示例食用菌有限公司',
+      townshipId: 'zhukou',
+      sources: [{ kind: 'tip', id: tipId }],
+    });
+    expect(opened.status, opened.text).toBe(201);
+    const caseId = String(opened.json.caseId);
+    expect(
+      (await call('chief-1', 'POST', `/cases/${caseId}/handlers`, { handlers: ['handler-li', 'handler-wang'] })).status,
+    ).toBe(200);
+    const evidence = await call('handler-li', 'POST', `/cases/${caseId}/evidence`, {
+      type: 'object',
+      kind: 'inspection_record',
+      key: `cases/${caseId}/inspection.pdf`,
+      sha256: 'c0ffee'.padEnd(64, '0'),
+      note: '现场检查笔录：发现暗管',
+    });
+    expect(evidence.status, evidence.text).toBe(201);
+    const evidenceId = String((evidence.json.evidence as { id: string }[]).at(-1)?.id);
+    const decided = await call('chief-1', 'POST', `/cases/${caseId}/decision`, {
+      decision: {
+        type: 'suspected_crime',
+        proposedItems: [],
+        confirmedItems: [
+          { item: 'item5', facts: '暗管排放有毒废水', confirmedBy: 'chief-1', confirmedAt: new Date().toISOString() },
+        ],
+      },
+      crimeFacts: {
+        concealedDischarges: [{ method: 'concealed_pipe', substance: 'toxic', description: '暗管', evidenceId }],
+      },
+    });
+    expect(decided.status, decided.text).toBe(200);
+
+    await act('handler-wang', caseId, 'report_drafting', 'submit_report');
+    await act('head-1', caseId, 'head_decision', 'approve');
+    await act('handler-li', caseId, 'handover', 'hand_over');
+    await act('police-1', caseId, 'police_receipt', 'acknowledge');
+    await act('police-1', caseId, 'police_review', 'file');
+    await act('handler-li', caseId, 'items_handover', 'hand_over_items');
+    await act('police-1', caseId, 'criminal_proceedings', 'record_conviction', '庆元县人民法院（2026）浙1126刑初88号');
+
+    // the conviction starts round 2 of the reward: CNY 10,000, the conviction alone
+    const eligibility = await waitingFor('reward-1', caseId, 'eligibility');
+    expect(eligibility.input).toMatchObject({ round: 2, reward: { totalFen: 1_000_000 } });
+    expect(JSON.stringify(eligibility.input)).not.toContain('叶一平');
   }, 120_000);
 });
