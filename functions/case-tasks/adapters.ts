@@ -1,6 +1,8 @@
 import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
 import type { DynamoCaseStore } from '../../shared/adapters/cases-store.ts';
+import type { DynamoTipStore } from '../../shared/adapters/tips-store.ts';
 import { canTransition } from '../../shared/domain/cases/model.ts';
+import { ulid } from '../../shared/domain/ids.ts';
 import type { BureauMessage, CaseTasksStore } from './use-case.ts';
 
 /**
@@ -48,6 +50,21 @@ export function bureauPublisher(sns: SNSClient, topicArn: string): (m: BureauMes
           Object.entries(m.attributes).map(([k, v]) => [k, { DataType: 'String', StringValue: v }]),
         ),
       }),
+    );
+  };
+}
+
+/**
+ * A message to a tip's reporter (the follow page shows it), with its audit entry, through the tip store. A retried
+ * Lambda may post it twice; the text says the same thing both times.
+ */
+export function reporterMessenger(tips: DynamoTipStore): (tipId: string, text: string) => Promise<void> {
+  return async (tipId, text) => {
+    const at = new Date().toISOString();
+    await tips.addEntry(
+      tipId,
+      { type: 'message', id: ulid(Date.parse(at)), at, from: 'handler', text },
+      { actor: 'system', action: 'tip.message', entity: `tip/${tipId}`, at, detail: { via: 'reward-workflow' } },
     );
   };
 }

@@ -1,11 +1,12 @@
 import { SNSClient } from '@aws-sdk/client-sns';
 import { DynamoCaseStore } from '../../shared/adapters/cases-store.ts';
 import { dynamo } from '../../shared/adapters/dynamodb.ts';
+import { DynamoTipStore } from '../../shared/adapters/tips-store.ts';
 import { readConfig } from '../../shared/config/config.ts';
 import { ENV } from '../../shared/config/env-names.ts';
 import { DomainError } from '../../shared/domain/errors.ts';
 import { logger } from '../../shared/observability/logger.ts';
-import { bureauPublisher, caseTasksStore } from './adapters.ts';
+import { bureauPublisher, caseTasksStore, reporterMessenger } from './adapters.ts';
 import { CaseTaskEvent } from './schema.ts';
 import { caseTasks } from './use-case.ts';
 
@@ -15,10 +16,18 @@ import { caseTasks } from './use-case.ts';
  * `CaseTasksRejected` (the event is invalid or the case refuses it: not retried, the execution fails). The task
  * token is never logged.
  */
-const config = readConfig({ cases: ENV.casesTable, audit: ENV.auditTable, bureauTopic: ENV.bureauTopic });
+const config = readConfig({
+  cases: ENV.casesTable,
+  audit: ENV.auditTable,
+  tips: ENV.tipsTable,
+  bureauTopic: ENV.bureauTopic,
+});
 const tables = { cases: config.cases, audit: config.audit };
 const run = caseTasks({
   store: caseTasksStore(new DynamoCaseStore(dynamo, tables)),
+  tellReporter: reporterMessenger(
+    new DynamoTipStore(dynamo, { tips: config.tips, identities: 'unused-identities-table', audit: config.audit }),
+  ),
   notifyBureau: bureauPublisher(new SNSClient({}), config.bureauTopic),
   now: () => new Date(),
 });

@@ -58,7 +58,22 @@ export interface BureauMessage {
   attributes: Record<string, string>;
 }
 
+/**
+ * What the reporter reads through the receipt when a reward round ends (a message on each tip of the round; never
+ * the amount's recipient or anyone's identity).
+ */
+export function rewardOutcomeMessage(step: string, state: WorkflowStateData): string | undefined {
+  const yuan = ((state.reward?.totalFen ?? 0) / 100).toFixed(2);
+  if (step === 'done')
+    return `您举报的线索经查属实，举报奖励 ${yuan} 元已审批发放。如需领取或有疑问，请联系生态环境分局举报奖励岗。`;
+  if (step === 'rejected') return '您举报的线索已办结，本次举报奖励经审核未获批准。';
+  if (step === 'no_reward') return '您举报的线索已办结，经审核本次不发放举报奖励。';
+  return undefined;
+}
+
 export interface CaseTasksDeps {
+  /** posts a message to the reporter of a tip (visible through the receipt) */
+  tellReporter?(tipId: string, text: string): Promise<void>;
   store: CaseTasksStore;
   notifyBureau(message: BureauMessage): Promise<void>;
   now(): Date;
@@ -199,6 +214,9 @@ export function caseTasks(deps: CaseTasksDeps) {
         });
         const path = e.workflow === 'transfer' ? TRANSFER_CASE_STATUS[e.step] : undefined;
         if (path) await deps.store.advanceCase(e.caseId, path, stepOf(e.workflow, e.step).labelZh);
+        const text = e.workflow === 'reward' ? rewardOutcomeMessage(e.step, e.state) : undefined;
+        const tipIds = Array.isArray(e.state.tipIds) ? (e.state.tipIds as unknown[]).map(String) : [];
+        if (text && deps.tellReporter) for (const tipId of tipIds) await deps.tellReporter(tipId, text);
         return { recorded: true };
       }
     }

@@ -204,6 +204,8 @@ export function caseWorkflowDefinition(workflow: WorkflowName): Record<string, u
 export interface CaseWorkflowsProps {
   casesTable: DataTable;
   auditTable: DataTable;
+  /** the reward outcome is posted to the reporter's tip (the follow page) */
+  tipsTable: DataTable;
   bureauTopic: ITopic;
   stage: string;
   logRetentionDays: number;
@@ -225,6 +227,7 @@ export class CaseWorkflows extends Construct {
     })
       .bindTable(props.casesTable, ENV.casesTable, 'readwrite')
       .bindTable(props.auditTable, ENV.auditTable, 'append')
+      .bindTable(props.tipsTable, ENV.tipsTable, 'readwrite')
       .bindTopic(props.bureauTopic, ENV.bureauTopic);
 
     const machine = (name: WorkflowName, label: string) => {

@@ -79,6 +79,7 @@ export class ApiStack extends Stack {
     this.caseWorkflows = new CaseWorkflows(this, 'CaseWorkflows', {
       casesTable: data.tables.byName.cases,
       auditTable: data.tables.byName.audit,
+      tipsTable: data.tables.byName.tips,
       bureauTopic: data.topics.byAudience.bureau,
       stage: config.stage,
       logRetentionDays: config.logRetentionDays,

@@ -208,6 +208,16 @@ describe('cases end to end through the API', () => {
     expect(notes.join('\n')).toContain('计算奖励金额：有应发奖励');
     expect(notes.join('\n')).toContain('是否报县政府批准：无需县政府批准');
     expect(notes.join('\n')).toContain('是否公开表彰：举报人同意公开表彰');
+
+    // 7. the reporter reads the outcome through the receipt
+    const view = await eventually(async () => {
+      const res = await fetch(`${platform.endpoints.api}/tips/follow`, {
+        headers: { 'x-receipt': String(tip.json.receipt) },
+      });
+      const body = (await res.json()) as { messages?: { text: string }[] };
+      return body.messages?.some((m) => m.text.includes('举报奖励 6000.00 元已审批发放')) ? body : undefined;
+    });
+    expect(JSON.stringify(view)).not.toContain('handler-li');
   }, 120_000);
 
   it('takes a case from an exceedance alarm through a judicial transfer to the police feedback', async () => {

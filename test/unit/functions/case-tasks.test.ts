@@ -24,6 +24,7 @@ let events: Parameters<CaseTasksStore['workflowEvent']>[0][];
 let sent: BureauMessage[];
 let missing: Set<string>;
 let advanced: { caseId: string; path: readonly string[] }[];
+let told: { tipId: string; text: string }[];
 
 const run = () =>
   caseTasks({
@@ -45,6 +46,9 @@ const run = () =>
     notifyBureau: async (m) => {
       sent.push(m);
     },
+    tellReporter: async (tipId, text) => {
+      told.push({ tipId, text });
+    },
     now: () => NOW,
   });
 
@@ -55,6 +59,7 @@ beforeEach(() => {
   sent = [];
   missing = new Set();
   advanced = [];
+  told = [];
 });
 
 const base = { caseId: CASE, executionArn: EXEC };
@@ -207,6 +212,19 @@ describe('caseTasks', () => {
       },
     ]);
     expect(advanced).toEqual([{ caseId: CASE, path: ['transferred', 'closed'] }]);
+  });
+
+  it('tells the reporter through the receipt how a reward round ended, and nothing else', async () => {
+    const state = {
+      caseId: CASE,
+      tipIds: ['01KB2N0G5Z8K3M4P6Q7R8S9TIP'],
+      reward: { totalFen: 600_000, approvals: [] },
+    };
+    await run()(parse({ kind: 'record', workflow: 'reward', step: 'done', ...base, state }));
+    await run()(parse({ kind: 'record', workflow: 'transfer', step: 'concluded', ...base, state }));
+    expect(told).toEqual([
+      { tipId: '01KB2N0G5Z8K3M4P6Q7R8S9TIP', text: expect.stringContaining('举报奖励 6000.00 元已审批发放') },
+    ]);
   });
 
   it('moves the case back to the bureau when the police return it, and leaves a reward round alone', async () => {
