@@ -27,6 +27,7 @@ import type { DeviceDirectory } from '../shared/domain/ingest/ports.ts';
 import { pollutant as pollutantInfo } from '../shared/domain/pollutants.ts';
 import { BAMBOO, BOILER, DEVICES, FUNGI, OUTLETS, WWTP } from '../shared/domain/registry/qingyuan-seed.ts';
 import { atMost, ratio, tempDir } from './lib.ts';
+import { stats } from './measure.ts';
 
 /**
  * The alarm engine on the embedded platform (booted in-process from a fresh synth, temp data dir, free ports).
@@ -71,17 +72,6 @@ const MIN = 60_000;
 const DAY = 86_400_000;
 
 // ───────────────────────────── shared helpers ─────────────────────────────
-
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return Math.round((sorted[i] as number) * 10) / 10;
-}
-
-function stats(ms: number[]) {
-  const sorted = [...ms].sort((a, b) => a - b);
-  return { n: ms.length, p50Ms: percentile(sorted, 50), p95Ms: percentile(sorted, 95), maxMs: percentile(sorted, 100) };
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -1,6 +1,5 @@
 import { join } from 'node:path';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { BatchWriteCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { loadOrCreateKeys, signToken } from '../infra/local/jwt.ts';
 import { type Platform, startPlatform } from '../infra/local/platform.ts';
 import { freePorts } from '../infra/local/ports.ts';
@@ -23,6 +22,7 @@ import type { Case, CaseStatus, SourceKind } from '../shared/domain/cases/model.
 import { ulid } from '../shared/domain/ids.ts';
 import { TOWNSHIPS } from '../shared/domain/registry/qingyuan-seed.ts';
 import { atMost, tempDir } from './lib.ts';
+import { batchPut, pick, type Recorded, recordingClient, stats, timed, usccOf, weighted } from './measure.ts';
 
 /**
  * Cases and their workflow tasks at county scale on the embedded platform (booted in-process from a fresh synth, temp
@@ -98,30 +98,6 @@ const SOURCES: [SourceKind, number][] = [
 
 // ---- realistic data, deterministic (seeded) ----
 
-function pick<T>(rng: Rng, items: readonly T[]): T {
-  return items[Math.floor(rng.next() * items.length)] as T;
-}
-
-function weighted<T>(rng: Rng, items: readonly [T, number][]): T {
-  const total = items.reduce((n, [, w]) => n + w, 0);
-  let r = rng.next() * total;
-  for (const [item, w] of items) {
-    r -= w;
-    if (r < 0) return item;
-  }
-  return (items[items.length - 1] as [T, number])[0];
-}
-
-/** A sample USCC (Qingyuan 331126) with a valid check character; bodies `MA2C` + 5 digits never meet the seed's. */
-function usccOf(n: number): string {
-  const first17 = `91331126MA2C${String(n).padStart(5, '0')}`;
-  const alphabet = '0123456789ABCDEFGHJKLMNPQRTUWXY';
-  const weights = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
-  let sum = 0;
-  for (let i = 0; i < 17; i++) sum += alphabet.indexOf(first17.charAt(i)) * (weights[i] ?? 0);
-  return first17 + alphabet.charAt((31 - (sum % 31)) % 31);
-}
-
 /** Recent cases are still being worked; most older ones are closed. */
 function statusByAge(rng: Rng, ageDays: number): CaseStatus {
   if (ageDays < 30) {
@@ -177,7 +153,7 @@ function cases(rng: Rng, now: number): Case[] {
     }));
     return {
       caseId: ulid(t),
-      ...(registered ? { enterpriseId: usccOf((i % 400) + 1) } : {}),
+      ...(registered ? { enterpriseId: usccOf('MA2C', (i % 400) + 1) } : {}),
       unitName,
       townshipId,
       title: `${unitName}${pick(rng, MATTERS)}案`,
@@ -294,31 +270,6 @@ function taskItems({ view, deadline }: OpenTask): Item[] {
   ];
 }
 
-async function inParallel<T>(items: T[], width: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: width }, async () => {
-      while (next < items.length) await fn(items[next++] as T);
-    }),
-  );
-}
-
-/** 25 items per BatchWrite (the API's maximum), unprocessed items retried. */
-async function writeItems(db: DynamoDBDocumentClient, table: string, all: Item[]): Promise<void> {
-  const batches: Item[][] = [];
-  for (let i = 0; i < all.length; i += 25) batches.push(all.slice(i, i + 25));
-  await inParallel(batches, 8, async (batch) => {
-    let requests: NonNullable<ConstructorParameters<typeof BatchWriteCommand>[0]['RequestItems']>[string] = batch.map(
-      (Item) => ({ PutRequest: { Item } }),
-    );
-    for (let attempt = 0; requests.length > 0; attempt++) {
-      if (attempt > 10) throw new Error('DynamoDB Local kept items unprocessed');
-      const out = await db.send(new BatchWriteCommand({ RequestItems: { [table]: requests } }));
-      requests = out.UnprocessedItems?.[table] ?? [];
-    }
-  });
-}
-
 // ---- time ----
 
 /** Beijing wall time with its offset, as a browser in 庆元 sends it. */
@@ -335,66 +286,11 @@ export function beijingWeek(now: number): { from: number; to: number } {
 
 // ---- measuring (as tips.bench.ts) ----
 
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return Math.round((sorted[i] as number) * 10) / 10;
-}
-
-function stats(ms: number[]) {
-  const sorted = [...ms].sort((a, b) => a - b);
-  return { n: ms.length, p50Ms: percentile(sorted, 50), p95Ms: percentile(sorted, 95), maxMs: percentile(sorted, 100) };
-}
-
-async function timed<T>(fn: () => Promise<T>): Promise<{ ms: number; value: T }> {
-  const t0 = performance.now();
-  const value = await fn();
-  return { ms: performance.now() - t0, value };
-}
-
 async function get(platform: Platform, path: string, token: string) {
   const res = await fetch(`${platform.endpoints.api}${path}`, { headers: { authorization: `Bearer ${token}` } });
   const text = await res.text();
   if (!res.ok) throw new Error(`GET ${path} answered ${res.status}: ${text.slice(0, 300)}`);
   return JSON.parse(text) as { items: unknown[]; cursor?: string };
-}
-
-/** One DynamoDB call seen by the recording middleware. */
-interface Recorded {
-  command: string;
-  index?: string;
-  keyCondition?: string;
-  filter: boolean;
-  count?: number;
-  scannedCount?: number;
-}
-
-/** A document client whose every command passes a recorder (initialize step: the command's own name and output). */
-function recordingClient(endpoint: string, calls: Recorded[]): DynamoDBDocumentClient {
-  const client = new DynamoDBClient({
-    region: LOCAL_REGION,
-    endpoint,
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-    maxAttempts: 1,
-  });
-  client.middlewareStack.add(
-    (next, context) => async (args) => {
-      const out = await next(args);
-      const input = args.input as Record<string, unknown>;
-      const output = out.output as { Count?: number; ScannedCount?: number };
-      calls.push({
-        command: String(context.commandName),
-        ...(typeof input.IndexName === 'string' ? { index: input.IndexName } : {}),
-        ...(typeof input.KeyConditionExpression === 'string' ? { keyCondition: input.KeyConditionExpression } : {}),
-        filter: input.FilterExpression !== undefined,
-        ...(output.Count !== undefined ? { count: output.Count } : {}),
-        ...(output.ScannedCount !== undefined ? { scannedCount: output.ScannedCount } : {}),
-      });
-      return out;
-    },
-    { step: 'initialize', name: 'benchCommandRecorder' },
-  );
-  return DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
 }
 
 /** The recorded queries of one in-process listing: commands, pages, Count vs ScannedCount. */
@@ -441,7 +337,7 @@ export async function run(): Promise<Record<string, unknown>> {
     const caseList = cases(rng, now);
     const taskList = openTasks(rng, caseList, now);
     const items = [...caseList.map(caseItem), ...taskList.flatMap(taskItems)];
-    const load = await timed(() => writeItems(db as DynamoDBDocumentClient, tables.cases, items));
+    const load = await timed(() => batchPut(db as DynamoDBDocumentClient, tables.cases, items));
     const casesByStatus: Record<string, number> = {};
     for (const c of caseList) casesByStatus[c.status] = (casesByStatus[c.status] ?? 0) + 1;
     const tasksByActor: Record<string, number> = {};

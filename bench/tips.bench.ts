@@ -1,11 +1,9 @@
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { BatchWriteCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { loadOrCreateKeys, signToken } from '../infra/local/jwt.ts';
 import { type Platform, startPlatform } from '../infra/local/platform.ts';
 import { freePorts } from '../infra/local/ports.ts';
-import { LOCAL_REGION } from '../infra/local/spec.ts';
 import { synthEnvWatch } from '../infra/local/synth.ts';
 import { createRng, type Rng } from '../scripts/simulate/rng.ts';
 import { DynamoRegistryStore } from '../shared/adapters/registry-store.ts';
@@ -29,6 +27,17 @@ import {
   unitLink,
 } from '../shared/domain/tips/triage.ts';
 import { atMost, ratio, tempDir } from './lib.ts';
+import {
+  batchPut,
+  inParallel,
+  pick,
+  type Recorded,
+  recordingClient,
+  stats,
+  timed,
+  usccOf,
+  weighted,
+} from './measure.ts';
 
 /**
  * Tips at county scale on the embedded platform (booted in-process from a fresh synth, temp data dir, free ports):
@@ -134,20 +143,6 @@ const INDUSTRIES: [Enterprise['industry'], number][] = [
 
 // ---- realistic data, deterministic (seeded) ----
 
-function pick<T>(rng: Rng, items: readonly T[]): T {
-  return items[Math.floor(rng.next() * items.length)] as T;
-}
-
-function weighted<T>(rng: Rng, items: readonly [T, number][]): T {
-  const total = items.reduce((n, [, w]) => n + w, 0);
-  let r = rng.next() * total;
-  for (const [item, w] of items) {
-    r -= w;
-    if (r < 0) return item;
-  }
-  return (items[items.length - 1] as [T, number])[0];
-}
-
 const TOWNSHIP_WEIGHTS: [string, number][] = TOWNSHIPS.map((t) => [t.id, TOWNSHIP_WEIGHT[t.id] ?? 3]);
 const townshipName = (id: string) => TOWNSHIPS.find((t) => t.id === id)?.name ?? id;
 const near = (rng: Rng, c: { lat: number; lng: number }, spread: number) => ({
@@ -155,23 +150,13 @@ const near = (rng: Rng, c: { lat: number; lng: number }, spread: number) => ({
   lng: Math.round((c.lng + (rng.next() - 0.5) * spread) * 1e6) / 1e6,
 });
 
-/** A sample USCC (Qingyuan 331126) with a valid check character; bodies `MA2B` + 5 digits never meet the seed's. */
-function usccOf(n: number): string {
-  const first17 = `91331126MA2B${String(n).padStart(5, '0')}`;
-  const alphabet = '0123456789ABCDEFGHJKLMNPQRTUWXY';
-  const weights = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
-  let sum = 0;
-  for (let i = 0; i < 17; i++) sum += alphabet.indexOf(first17.charAt(i)) * (weights[i] ?? 0);
-  return first17 + alphabet.charAt((31 - (sum % 31)) % 31);
-}
-
 function units(rng: Rng): Enterprise[] {
   return Array.from({ length: UNITS }, (_, i) => {
     const townshipId = weighted(rng, TOWNSHIP_WEIGHTS);
     const industry = weighted(rng, INDUSTRIES);
     const place = townshipName(townshipId);
     return Enterprise.parse({
-      id: usccOf(i + 1),
+      id: usccOf('MA2B', i + 1),
       name: `庆元县示例${INDUSTRY_LABELS[industry]}${i + 1}号厂（示例）`,
       townshipId,
       industry,
@@ -356,54 +341,7 @@ function tips(rng: Rng, all: Enterprise[], now: number): Tip[] {
 
 // ---- loading ----
 
-async function inParallel<T>(items: T[], width: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: width }, async () => {
-      while (next < items.length) await fn(items[next++] as T);
-    }),
-  );
-}
-
-/** 25 items per BatchWrite (the API's maximum), unprocessed items retried. */
-async function writeTips(db: DynamoDBDocumentClient, table: string, all: Tip[]): Promise<void> {
-  const batches: Tip[][] = [];
-  for (let i = 0; i < all.length; i += 25) batches.push(all.slice(i, i + 25));
-  await inParallel(batches, 8, async (batch) => {
-    let requests: NonNullable<ConstructorParameters<typeof BatchWriteCommand>[0]['RequestItems']>[string] = batch.map(
-      (tip) => ({ PutRequest: { Item: tipItem(tip, 1) } }),
-    );
-    for (let attempt = 0; requests.length > 0; attempt++) {
-      if (attempt > 10) throw new Error('DynamoDB Local kept items unprocessed');
-      const out = await db.send(new BatchWriteCommand({ RequestItems: { [table]: requests } }));
-      requests = out.UnprocessedItems?.[table] ?? [];
-    }
-  });
-}
-
 // ---- measuring ----
-
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return Math.round((sorted[i] as number) * 10) / 10;
-}
-
-function stats(ms: number[]) {
-  const sorted = [...ms].sort((a, b) => a - b);
-  return {
-    n: ms.length,
-    p50Ms: percentile(sorted, 50),
-    p95Ms: percentile(sorted, 95),
-    maxMs: percentile(sorted, 100),
-  };
-}
-
-async function timed<T>(fn: () => Promise<T>): Promise<{ ms: number; value: T }> {
-  const t0 = performance.now();
-  const value = await fn();
-  return { ms: performance.now() - t0, value };
-}
 
 async function http(platform: Platform, method: string, path: string, opts: { token?: string; body?: unknown } = {}) {
   const res = await fetch(`${platform.endpoints.api}${path}`, {
@@ -417,46 +355,6 @@ async function http(platform: Platform, method: string, path: string, opts: { to
   const text = await res.text();
   if (!res.ok) throw new Error(`${method} ${path} answered ${res.status}: ${text.slice(0, 300)}`);
   return JSON.parse(text) as Record<string, unknown>;
-}
-
-/** One DynamoDB call seen by the recording middleware. */
-interface Recorded {
-  command: string;
-  table?: string;
-  index?: string;
-  keyCondition?: string;
-  filter: boolean;
-  count?: number;
-  scannedCount?: number;
-}
-
-/** A document client whose every command passes a recorder (initialize step: the command's own name and output). */
-function recordingClient(endpoint: string, calls: Recorded[]): DynamoDBDocumentClient {
-  const client = new DynamoDBClient({
-    region: LOCAL_REGION,
-    endpoint,
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-    maxAttempts: 1,
-  });
-  client.middlewareStack.add(
-    (next, context) => async (args) => {
-      const out = await next(args);
-      const input = args.input as Record<string, unknown>;
-      const output = out.output as { Count?: number; ScannedCount?: number };
-      calls.push({
-        command: String(context.commandName),
-        ...(typeof input.TableName === 'string' ? { table: input.TableName } : {}),
-        ...(typeof input.IndexName === 'string' ? { index: input.IndexName } : {}),
-        ...(typeof input.KeyConditionExpression === 'string' ? { keyCondition: input.KeyConditionExpression } : {}),
-        filter: input.FilterExpression !== undefined,
-        ...(output.Count !== undefined ? { count: output.Count } : {}),
-        ...(output.ScannedCount !== undefined ? { scannedCount: output.ScannedCount } : {}),
-      });
-      return out;
-    },
-    { step: 'initialize', name: 'benchCommandRecorder' },
-  );
-  return DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
 }
 
 /** Per query shape (command, index, key condition): calls, items returned and read, and whether they always matched. */
@@ -520,7 +418,13 @@ export async function run(): Promise<Record<string, unknown>> {
       }),
     );
     const tipList = tips(rng, unitList, now);
-    const loadTips = await timed(() => writeTips(db as DynamoDBDocumentClient, tables.tips, tipList));
+    const loadTips = await timed(() =>
+      batchPut(
+        db as DynamoDBDocumentClient,
+        tables.tips,
+        tipList.map((tip) => tipItem(tip, 1)),
+      ),
+    );
     const byStatus: Record<string, number> = {};
     for (const t of tipList) byStatus[t.status] = (byStatus[t.status] ?? 0) + 1;
     const withDuplicates = tipList.filter((t) => (t.links?.duplicates.length ?? 0) > 0).length;

@@ -1,0 +1,125 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { BatchWriteCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { LOCAL_REGION } from '../infra/local/spec.ts';
+import type { Rng } from '../scripts/simulate/rng.ts';
+
+/**
+ * What the benches on the local platform share: seeded sample data, bulk loading into DynamoDB Local, latency
+ * statistics, and a document client that records every command (to prove index queries, not scans).
+ */
+
+// ---- realistic data, deterministic (seeded) ----
+
+export function pick<T>(rng: Rng, items: readonly T[]): T {
+  return items[Math.floor(rng.next() * items.length)] as T;
+}
+
+export function weighted<T>(rng: Rng, items: readonly [T, number][]): T {
+  const total = items.reduce((n, [, w]) => n + w, 0);
+  let r = rng.next() * total;
+  for (const [item, w] of items) {
+    r -= w;
+    if (r < 0) return item;
+  }
+  return (items[items.length - 1] as [T, number])[0];
+}
+
+/** A sample USCC (Qingyuan 331126) with a valid check character: `91331126` + a 4-character body + 5 digits. */
+export function usccOf(body: string, n: number): string {
+  const first17 = `91331126${body}${String(n).padStart(5, '0')}`;
+  const alphabet = '0123456789ABCDEFGHJKLMNPQRTUWXY';
+  const weights = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
+  let sum = 0;
+  for (let i = 0; i < 17; i++) sum += alphabet.indexOf(first17.charAt(i)) * (weights[i] ?? 0);
+  return first17 + alphabet.charAt((31 - (sum % 31)) % 31);
+}
+
+// ---- loading ----
+
+export async function inParallel<T>(items: T[], width: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: width }, async () => {
+      while (next < items.length) await fn(items[next++] as T);
+    }),
+  );
+}
+
+/** 25 items per BatchWrite (the API's maximum), 8 in flight, unprocessed items retried. */
+export async function batchPut(
+  db: DynamoDBDocumentClient,
+  table: string,
+  items: readonly Record<string, unknown>[],
+): Promise<void> {
+  const batches: Record<string, unknown>[][] = [];
+  for (let i = 0; i < items.length; i += 25) batches.push(items.slice(i, i + 25));
+  await inParallel(batches, 8, async (batch) => {
+    let requests: NonNullable<ConstructorParameters<typeof BatchWriteCommand>[0]['RequestItems']>[string] = batch.map(
+      (Item) => ({ PutRequest: { Item } }),
+    );
+    for (let attempt = 0; requests.length > 0; attempt++) {
+      if (attempt > 10) throw new Error('DynamoDB Local kept items unprocessed');
+      const out = await db.send(new BatchWriteCommand({ RequestItems: { [table]: requests } }));
+      requests = out.UnprocessedItems?.[table] ?? [];
+    }
+  });
+}
+
+// ---- measuring ----
+
+export function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return Math.round((sorted[i] as number) * 10) / 10;
+}
+
+export function stats(ms: number[]) {
+  const sorted = [...ms].sort((a, b) => a - b);
+  return { n: ms.length, p50Ms: percentile(sorted, 50), p95Ms: percentile(sorted, 95), maxMs: percentile(sorted, 100) };
+}
+
+export async function timed<T>(fn: () => Promise<T>): Promise<{ ms: number; value: T }> {
+  const t0 = performance.now();
+  const value = await fn();
+  return { ms: performance.now() - t0, value };
+}
+
+/** One DynamoDB call seen by the recording middleware. */
+export interface Recorded {
+  command: string;
+  table?: string;
+  index?: string;
+  keyCondition?: string;
+  filter: boolean;
+  count?: number;
+  scannedCount?: number;
+}
+
+/** A document client whose every command passes a recorder (initialize step: the command's own name and output). */
+export function recordingClient(endpoint: string, calls: Recorded[]): DynamoDBDocumentClient {
+  const client = new DynamoDBClient({
+    region: LOCAL_REGION,
+    endpoint,
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    maxAttempts: 1,
+  });
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const out = await next(args);
+      const input = args.input as Record<string, unknown>;
+      const output = out.output as { Count?: number; ScannedCount?: number };
+      calls.push({
+        command: String(context.commandName),
+        ...(typeof input.TableName === 'string' ? { table: input.TableName } : {}),
+        ...(typeof input.IndexName === 'string' ? { index: input.IndexName } : {}),
+        ...(typeof input.KeyConditionExpression === 'string' ? { keyCondition: input.KeyConditionExpression } : {}),
+        filter: input.FilterExpression !== undefined,
+        ...(output.Count !== undefined ? { count: output.Count } : {}),
+        ...(output.ScannedCount !== undefined ? { scannedCount: output.ScannedCount } : {}),
+      });
+      return out;
+    },
+    { step: 'initialize', name: 'benchCommandRecorder' },
+  );
+  return DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+}
