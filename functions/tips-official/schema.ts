@@ -66,6 +66,10 @@ export const TipSchema = z.object({
     .object({ patrolId: z.string(), index: z.number().int() })
     .optional()
     .describe('the patrol finding this tip was made from'),
+  rewardClaimedAt: z.iso
+    .datetime()
+    .optional()
+    .describe('匿名举报人凭查询码申领奖励的时间: the identity is then in the vault, for the reward post only'),
   updatedAt: z.iso.datetime(),
   links: z
     .object({

@@ -2,7 +2,10 @@ import { type ApiRequest, httpApi } from '../../shared/http/api-handler.ts';
 import { RECEIPT_HEADER, tipsPublicRoutes } from './schema.ts';
 import { tipServiceFromEnv } from './service.ts';
 
-/** Public tips: submit, follow, add information, answer the handler. The receipt is read from a header only. */
+/**
+ * Public tips: submit, follow, add information, answer the handler, claim the reward. The receipt is read from a
+ * header only; a claim's identity goes straight to the vault and is never logged.
+ */
 const tips = tipServiceFromEnv({ evidence: true, triage: true });
 type R = typeof tipsPublicRoutes;
 const receipt = (req: { headers: Readonly<Record<string, string | undefined>> }) => req.headers[RECEIPT_HEADER];
@@ -15,5 +18,8 @@ export const handler = httpApi(tipsPublicRoutes, {
   }),
   reply_tip_message: async (req: ApiRequest<R['reply_tip_message']>) => ({
     body: await tips.replyToMessage(receipt(req), req.body.text),
+  }),
+  claim_tip_reward: async (req: ApiRequest<R['claim_tip_reward']>) => ({
+    body: await tips.claimReward(receipt(req), req.body.identity),
   }),
 });

@@ -1,5 +1,12 @@
 import * as z from 'zod';
-import { TEXT_LIMITS, TipCategory, TipInput, TipStatus, UploadIds } from '../../shared/domain/tips/model.ts';
+import {
+  RewardClaimInput,
+  TEXT_LIMITS,
+  TipCategory,
+  TipInput,
+  TipStatus,
+  UploadIds,
+} from '../../shared/domain/tips/model.ts';
 import { defineRoutes } from '../../shared/http/contract.ts';
 
 /**
@@ -25,7 +32,17 @@ export const ReporterViewSchema = z.object({
   receivedAt: z.iso.datetime(),
   messages: z.array(z.object({ at: z.iso.datetime(), from: z.enum(['handler', 'reporter']), text: z.string() })),
   addedInfo: z.array(z.object({ at: z.iso.datetime(), text: z.string(), files: z.number().int() })),
-  identityAccess: z.array(z.object({ at: z.iso.datetime(), by: z.string(), reason: z.string() })),
+  identityAccess: z
+    .array(z.object({ at: z.iso.datetime(), by: z.string(), reason: z.string() }))
+    .describe('身份信息查看记录: every opening of the identity by the reward post'),
+  reward: z
+    .object({
+      claimable: z
+        .boolean()
+        .describe('可申领奖励: an anonymous report found true, not yet claimed (POST /tips/follow/claim)'),
+      claimedAt: z.iso.datetime().optional().describe('when the reward was claimed'),
+    })
+    .describe('举报奖励申领'),
 });
 
 export const tipsPublicRoutes = defineRoutes({
@@ -72,5 +89,20 @@ export const tipsPublicRoutes = defineRoutes({
     body: z.strictObject({ text: text(TEXT_LIMITS.message) }),
     response: ReporterViewSchema,
     maxBodyBytes: 8 * 1024,
+  },
+  claim_tip_reward: {
+    method: 'POST',
+    path: '/tips/follow/claim',
+    auth: 'public',
+    tags,
+    summary: '匿名举报人申领奖励 claim the reward',
+    description:
+      `${receiptNote} Open to an anonymous reporter once the report is found true (\`reward.claimable\`). ` +
+      'The identity is sealed in the identity vault: only the reward post (举报奖励岗) can open it, every opening is ' +
+      'listed in `identityAccess`, and nothing of it is echoed back. Once only: a second claim, a real-name or patrol ' +
+      'tip, or a report not yet found true is a 409 and changes nothing.',
+    body: RewardClaimInput,
+    response: ReporterViewSchema,
+    maxBodyBytes: 4 * 1024,
   },
 });

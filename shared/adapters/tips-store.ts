@@ -13,6 +13,7 @@ import {
   PatrolFindingTakenError,
   ReceiptCollisionError,
   type ReceiptRecord,
+  RewardClaimedError,
   TipExistsError,
   type TipRecord,
   type TipStore,
@@ -32,10 +33,11 @@ import { auditPut } from './registry-store.ts';
  *             (no gsi1 keys once merged into another tip: it leaves the queue)
  *             gsi2 `unit#<USCC>` / `<receivedAt>#<id>`                   → tips linked to a unit (named, else nearest)
  *             gsi3 `dup#<category>#<township>` / `<observed day>#<id>`   → likely duplicates (same category, place, days)
- *   entry:    pk `tip#<id>`, sk `entry#<at>#<entryId>`; messages, added information, identity accesses
+ *   entry:    pk `tip#<id>`, sk `entry#<at>#<entryId>`; messages, added information, identity accesses, reward claims
  *   receipt:  pk `receipt#<7-digit selector>`, sk `#`; tipId, scrypt hash of the code, guess guard. Unique by a
  *             conditional put, looked up by key: no index needed.
  * Identities table: pk `identity#<tipId>`, sk `#`; the sealed identity (vault.ts) and the open count. Nothing else.
+ * A real-name tip's identity is written with the tip; an anonymous reporter's, when they claim the reward.
  * Audit entries go to the audit table in the same transaction as the change they describe. So do the items a tip
  * write settles elsewhere in the tips table: the patrol finding it comes from (patrols-store.ts, claimed on the
  * condition that it is unclaimed) and the upload slots of its evidence (evidence-store.ts, unreferenced mark cleared).
@@ -335,5 +337,47 @@ export class DynamoTipStore implements TipStore {
         ],
       }),
     );
+  }
+
+  async recordRewardClaim(input: Parameters<TipStore['recordRewardClaim']>[0]): Promise<void> {
+    const { tip, expectedVersion, identity, entry, audit } = input;
+    try {
+      await this.db.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Put: {
+                TableName: this.tables.tips,
+                Item: tipItem(tip, expectedVersion + 1),
+                ConditionExpression: 'version = :v',
+                ExpressionAttributeValues: { ':v': expectedVersion },
+              },
+            },
+            {
+              Put: {
+                TableName: this.tables.identities,
+                Item: { ...tipKeys.identity(tip.id), sealed: identity, openCount: 0 },
+                ConditionExpression: 'attribute_not_exists(pk)',
+              },
+            },
+            {
+              Put: {
+                TableName: this.tables.tips,
+                Item: { ...tipKeys.entry(tip.id, entry), kind: 'entry', entry },
+                ConditionExpression: 'attribute_not_exists(pk)',
+              },
+            },
+            auditPut(this.tables.audit, audit),
+          ],
+        }),
+      );
+    } catch (err) {
+      const reasons = (err as { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? [];
+      if (reasons[1]?.Code === 'ConditionalCheckFailed') throw new RewardClaimedError(tip.id);
+      if (reasons[0]?.Code === 'ConditionalCheckFailed') {
+        throw new PreconditionFailedError(`tip ${tip.id} was changed by someone else; reload`);
+      }
+      throw err;
+    }
   }
 }

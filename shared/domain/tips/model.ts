@@ -105,6 +105,17 @@ export const ReporterIdentity = z.strictObject({
 });
 export type ReporterIdentity = z.infer<typeof ReporterIdentity>;
 
+/**
+ * An anonymous reporter's reward claim (申领举报奖励), sent with the receipt: who they are, for the reward post only.
+ * The ID number is required here (payment and the exclusion checks need it), unlike on the tip form.
+ */
+export const RewardClaimInput = z.strictObject({
+  identity: ReporterIdentity.extend({
+    idNumber: z.string().regex(/^\d{17}[\dX]$/, 'ID number is 18 characters: 17 digits and a digit or X'),
+  }),
+});
+export type RewardClaimInput = z.infer<typeof RewardClaimInput>;
+
 export const Reporter = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('anonymous') }),
   z.strictObject({ kind: z.literal('real_name'), identity: ReporterIdentity }),
@@ -181,6 +192,11 @@ export interface Tip {
   finding?: 'substantiated' | 'unsubstantiated';
   /** a tip made from a patrol finding: which one (at most one tip per finding) */
   patrolFinding?: { patrolId: string; index: number };
+  /**
+   * An anonymous reporter claimed the reward with the receipt (when): the identity they gave is sealed in the vault
+   * like a real-name reporter's, and only the reward post opens it. The tip stays `reporterKind: 'anonymous'`.
+   */
+  rewardClaimedAt?: string;
   updatedAt: string;
   /** triage links computed on intake (shared/domain/tips/triage.ts) */
   links?: TipLinks;
@@ -244,6 +260,8 @@ export type TimelineEntry =
   | { type: 'message'; id: string; at: string; from: 'handler' | 'reporter'; text: string }
   | { type: 'info'; id: string; at: string; text: string; evidence: EvidenceItem[] }
   | { type: 'identity_access'; id: string; at: string; actor: string; role: 'reward_post'; reason: string }
+  /** the anonymous reporter claimed the reward with the receipt; the identity itself is only in the vault */
+  | { type: 'reward_claim'; id: string; at: string }
   | {
       type: 'merge';
       id: string;
@@ -265,4 +283,20 @@ export interface ReporterView {
   messages: { at: string; from: 'handler' | 'reporter'; text: string }[];
   addedInfo: { at: string; text: string; files: number }[];
   identityAccess: { at: string; by: string; reason: string }[];
+  /** the reward claim: open to an anonymous reporter of a substantiated tip (rewardClaimable), and when it was made */
+  reward: { claimable: boolean; claimedAt?: string };
+}
+
+/**
+ * Whether the reporter of `tip` may claim the reward with the receipt: the report was anonymous (a real-name reporter
+ * is known already), not the bureau's own patrol finding, not claimed yet, and the report was found true (`finding`
+ * of the tip or, for a tip merged into another, of its group's primary: the finding is made there).
+ */
+export function rewardClaimable(tip: Tip, groupFinding: Tip['finding'] = tip.finding): boolean {
+  return (
+    tip.reporterKind === 'anonymous' &&
+    tip.channel !== 'patrol' &&
+    tip.rewardClaimedAt === undefined &&
+    (tip.finding ?? groupFinding) === 'substantiated'
+  );
 }

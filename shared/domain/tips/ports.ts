@@ -105,4 +105,24 @@ export interface TipStore {
     entry: Extract<TimelineEntry, { type: 'identity_access' }>,
     audit: AuditEntry,
   ): Promise<void>;
+  /**
+   * Records an anonymous reporter's reward claim in ONE transaction: the tip (with `rewardClaimedAt`) at
+   * `expectedVersion` (PreconditionFailedError otherwise), the sealed identity on the condition that the tip has none
+   * (RewardClaimedError otherwise: a second claim changes nothing), the reporter-visible claim entry and the audit entry.
+   */
+  recordRewardClaim(input: {
+    tip: Tip;
+    expectedVersion: number;
+    identity: SealedIdentity;
+    entry: Extract<TimelineEntry, { type: 'reward_claim' }>;
+    audit: AuditEntry;
+  }): Promise<void>;
+}
+
+/** The tip already holds an identity (a claim was recorded, or it was a real-name report): nothing was written. */
+export class RewardClaimedError extends Error {
+  constructor(readonly tipId: string) {
+    super(`tip ${tipId} already holds a reporter identity`);
+    this.name = 'RewardClaimedError';
+  }
 }

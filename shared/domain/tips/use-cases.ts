@@ -1,9 +1,11 @@
-import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../errors.ts';
+import { ConflictError, ForbiddenError, NotFoundError, PreconditionFailedError, ValidationError } from '../errors.ts';
 import type { Role } from '../roles.ts';
 import { EvidenceError, type EvidenceFinalizer, type EvidenceItem } from './evidence-port.ts';
 import {
   canTransition,
+  type ReporterIdentity,
   type ReporterView,
+  rewardClaimable,
   type StaffTipInput,
   TEXT_LIMITS,
   TIP_STATUS_LABELS,
@@ -19,6 +21,7 @@ import {
   type AuditEntry,
   type Page,
   ReceiptCollisionError,
+  RewardClaimedError,
   TipExistsError,
   type TipRecord,
   type TipStore,
@@ -47,7 +50,8 @@ import {
 import type { IdentityVault } from './vault.ts';
 
 /**
- * Tip use-cases. Public: submit, follow with the receipt, add information, answer a handler's message. Staff: intake
+ * Tip use-cases. Public: submit, follow with the receipt, add information, answer a handler's message, claim the reward
+ * (an anonymous reporter of a substantiated tip reveals who they are, sealed for the reward post only). Staff: intake
  * from other channels (same pipeline), the triage queue, reading a tip (never the identity), status changes along
  * TIP_TRANSITIONS, assignment, messages to the reporter. The reward post alone opens an identity, with a reason; the
  * opening is recorded (audit + the reporter's access log) before the identity is decrypted and returned.
@@ -140,10 +144,7 @@ export class TipService {
   }
 
   async followTip(receipt: string | undefined): Promise<ReporterView> {
-    const tipId = await this.resolve(receipt);
-    const found = await this.deps.store.get(tipId);
-    if (!found) throw new NotFoundError(RECEIPT_NOT_FOUND);
-    return reporterView(found.tip, await this.deps.store.timeline(tipId));
+    return this.followTipById(await this.resolve(receipt));
   }
 
   async addInfo(receipt: string | undefined, text: string, uploadIds: string[]): Promise<ReporterView> {
@@ -173,6 +174,39 @@ export class TipService {
     const entry: TimelineEntry = { type: 'message', id: this.deps.newId(), at, from: 'reporter', text };
     await this.deps.store.addEntry(tipId, entry, this.audit('reporter', 'tip.reporter_replied', tipId, at));
     return this.followTipById(tipId);
+  }
+
+  /**
+   * An anonymous reporter claims the reward with the receipt (举报奖励申领): the identity they give is sealed in the
+   * vault under the tip, exactly like a real-name reporter's, so only the reward post opens it (logged, and listed on
+   * the follow page). Only an anonymous, non-patrol tip found true, and only once: a second claim, a retry included,
+   * is a 409 and changes nothing (the view shows when the claim was made). Nothing of the identity is logged, audited
+   * or returned. The tip, the sealed identity, the reporter-visible entry and the audit entry are one transaction.
+   */
+  async claimReward(receipt: string | undefined, identity: ReporterIdentity): Promise<ReporterView> {
+    const tipId = await this.resolve(receipt);
+    for (let attempt = 0; ; attempt++) {
+      const found = await this.deps.store.get(tipId);
+      if (!found) throw new NotFoundError(RECEIPT_NOT_FOUND);
+      const { tip } = found;
+      if (!rewardClaimable(tip, await this.groupFinding(tip))) throw new ConflictError(notClaimable(tip));
+      const at = this.now().toISOString();
+      const sealed = await this.deps.vault.seal(tipId, identity);
+      try {
+        await this.deps.store.recordRewardClaim({
+          tip: { ...tip, rewardClaimedAt: at, updatedAt: at },
+          expectedVersion: found.version,
+          identity: sealed,
+          entry: { type: 'reward_claim', id: this.deps.newId(), at },
+          audit: this.audit('reporter', 'tip.reward_claimed', tipId, at),
+        });
+        return this.followTipById(tipId);
+      } catch (err) {
+        if (err instanceof RewardClaimedError) throw new ConflictError(notClaimable({ ...tip, rewardClaimedAt: at }));
+        // an official changed the tip meanwhile (status, assignment): read it again and re-check
+        if (!(err instanceof PreconditionFailedError) || attempt >= 2) throw err;
+      }
+    }
   }
 
   // ---- triage (official roles; the routes check the roles) ----
@@ -323,7 +357,8 @@ export class TipService {
   }
 
   /**
-   * The reward post opens a real-name reporter's identity. The grant (audit + reporter-visible access entry) is
+   * The reward post opens a reporter's identity: a real-name report's, or an anonymous reporter's who claimed the
+   * reward with the receipt. The grant (audit + reporter-visible access entry) is
    * written first, in one transaction; only then is the identity decrypted and returned. A failed write returns nothing.
    */
   async openIdentity(tipId: string, reason: string, actor: Official) {
@@ -338,8 +373,13 @@ export class TipService {
     }
     const found = await this.deps.store.get(tipId);
     if (!found) throw new NotFoundError(`tip ${tipId} does not exist`);
-    const sealed = found.tip.reporterKind === 'real_name' ? await this.deps.store.sealedIdentity(tipId) : undefined;
-    if (!sealed) throw new NotFoundError(`tip ${tipId} was submitted anonymously; there is no identity`);
+    const known = found.tip.reporterKind === 'real_name' || found.tip.rewardClaimedAt !== undefined;
+    const sealed = known ? await this.deps.store.sealedIdentity(tipId) : undefined;
+    if (!sealed) {
+      throw new NotFoundError(
+        `tip ${tipId} was submitted anonymously and no reward was claimed with its receipt; there is no identity`,
+      );
+    }
     const at = this.now().toISOString();
     const by = actor.name ?? actor.sub;
     await this.deps.store.recordIdentityAccess(
@@ -461,6 +501,11 @@ export class TipService {
   /** Every tip of the merged group `tip` belongs to: up to the group's primary, then down through `mergedTips`. */
   private async groupOf(tip: Tip): Promise<Tip[]> {
     const known = new Map<string, Tip>([[tip.id, tip]]);
+    return this.subtree(await this.rootOf(tip, known), known);
+  }
+
+  /** The primary of the merged group `tip` belongs to (one read per level); each tip read goes into `known`. */
+  private async rootOf(tip: Tip, known: Map<string, Tip>): Promise<Tip> {
     let root = tip;
     while (root.mergedInto && !known.has(root.mergedInto) && known.size < MAX_GROUP) {
       const up = (await this.deps.store.get(root.mergedInto))?.tip;
@@ -468,7 +513,7 @@ export class TipService {
       known.set(up.id, up);
       root = up;
     }
-    return this.subtree(root, known);
+    return root;
   }
 
   /** `root` and every tip merged into it, directly or through another merged tip (one read per tip, level by level). */
@@ -529,7 +574,14 @@ export class TipService {
   private async followTipById(tipId: string): Promise<ReporterView> {
     const found = await this.deps.store.get(tipId);
     if (!found) throw new NotFoundError(RECEIPT_NOT_FOUND);
-    return reporterView(found.tip, await this.deps.store.timeline(tipId));
+    const [timeline, groupFinding] = await Promise.all([this.deps.store.timeline(tipId), this.groupFinding(found.tip)]);
+    return reporterView(found.tip, timeline, groupFinding);
+  }
+
+  /** The finding that counts for a tip: its own, or for a merged tip its group primary's (where findings are made). */
+  private async groupFinding(tip: Tip): Promise<Tip['finding']> {
+    if (tip.finding || !tip.mergedInto) return tip.finding;
+    return (await this.rootOf(tip, new Map([[tip.id, tip]]))).finding;
   }
 
   private async existing(tipId: string, expectedVersion: number | undefined): Promise<TipRecord> {
@@ -590,8 +642,23 @@ function checkReportedAt(reportedAt: string, observedAt: string, now: Date): str
   return new Date(ms).toISOString();
 }
 
-/** Only what the reporter may see: status, messages, their own additions, and who opened their identity and why. */
-export function reporterView(tip: Tip, timeline: TimelineEntry[]): ReporterView {
+/** Why a reward cannot be claimed on `tip` (the 409's text, with the Chinese the follow page shows). */
+function notClaimable(tip: Tip): string {
+  if (tip.rewardClaimedAt) {
+    return `the reward was already claimed on ${tip.rewardClaimedAt} (已提交奖励申领，如需更正请联系举报奖励岗)`;
+  }
+  if (tip.reporterKind === 'real_name') {
+    return 'this report was made under a real name; the reward post already knows the reporter (实名举报无需申领，奖励岗将与您联系)';
+  }
+  if (tip.channel === 'patrol') return 'a patrol finding carries no reward (巡查发现的线索不予奖励)';
+  return 'the report has not been found true yet (线索尚未查实，暂不能申领奖励)';
+}
+
+/**
+ * Only what the reporter may see: status, messages, their own additions, who opened their identity and why, and the
+ * reward claim (`groupFinding`: the finding of a merged tip's group primary, which decides whether it can be claimed).
+ */
+export function reporterView(tip: Tip, timeline: TimelineEntry[], groupFinding?: Tip['finding']): ReporterView {
   const view: ReporterView = {
     tipId: tip.id,
     // a reporter is never told their tip was held as part of a suspected spam wave
@@ -602,12 +669,16 @@ export function reporterView(tip: Tip, timeline: TimelineEntry[]): ReporterView 
     messages: [],
     addedInfo: [],
     identityAccess: [],
+    reward: {
+      claimable: rewardClaimable(tip, groupFinding ?? tip.finding),
+      ...(tip.rewardClaimedAt ? { claimedAt: tip.rewardClaimedAt } : {}),
+    },
   };
   for (const e of timeline) {
     if (e.type === 'message') view.messages.push({ at: e.at, from: e.from, text: e.text });
     else if (e.type === 'info') view.addedInfo.push({ at: e.at, text: e.text, files: e.evidence.length });
     else if (e.type === 'identity_access') view.identityAccess.push({ at: e.at, by: e.actor, reason: e.reason });
-    // merge notes are for handlers only: they name another reporter's tip
+    // merge notes are for handlers only: they name another reporter's tip; the claim shows as `reward.claimedAt`
   }
   return view;
 }

@@ -5,11 +5,13 @@ import { allCustomMatcher } from 'aws-sdk-client-mock-vitest';
 import type {} from 'aws-sdk-client-mock-vitest/extend';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { DynamoTipStore } from '../../../shared/adapters/tips-store.ts';
+import { PreconditionFailedError } from '../../../shared/domain/errors.ts';
 import type { Tip } from '../../../shared/domain/tips/model.ts';
 import {
   type AuditEntry,
   PatrolFindingTakenError,
   ReceiptCollisionError,
+  RewardClaimedError,
   TipExistsError,
 } from '../../../shared/domain/tips/ports.ts';
 
@@ -124,5 +126,52 @@ describe('DynamoTipStore.create', () => {
       Key: { pk: 'upload#U3', sk: 'upload' },
       ExpressionAttributeValues: { ':o': `tip#${TIP_ID}`, ':t': entry.at },
     });
+  });
+});
+
+describe('DynamoTipStore.recordRewardClaim', () => {
+  const at = '2026-04-02T03:00:00.000Z';
+  const claimed: Tip = { ...tip, channel: 'web', status: 'case_opened', finding: 'substantiated', rewardClaimedAt: at };
+  const sealed = {
+    tipId: TIP_ID,
+    algorithm: 'AES-256-GCM' as const,
+    encryptedDataKey: 'a2V5',
+    iv: 'aXY=',
+    tag: 'dGFn',
+    ciphertext: 'Y2lwaGVy',
+    sealedAt: at,
+  };
+  const input = {
+    tip: claimed,
+    expectedVersion: 4,
+    identity: sealed,
+    entry: { type: 'reward_claim' as const, id: 'E1', at },
+    audit: { actor: 'reporter', action: 'tip.reward_claimed', entity: `tip/${TIP_ID}`, at },
+  };
+
+  it('writes the tip at its version, the identity only if none exists, the entry and the audit in one transaction', async () => {
+    ddb.on(TransactWriteCommand).resolves({});
+    await store.recordRewardClaim(input);
+    const items = ddb.commandCalls(TransactWriteCommand)[0]?.args[0].input.TransactItems ?? [];
+    expect(items.map((i) => i.Put?.TableName)).toEqual(['tips', 'identities', 'tips', 'audit']);
+    expect(items[0]?.Put).toMatchObject({
+      Item: { pk: `tip#${TIP_ID}`, version: 5, tip: { rewardClaimedAt: at } },
+      ConditionExpression: 'version = :v',
+      ExpressionAttributeValues: { ':v': 4 },
+    });
+    expect(items[1]?.Put).toMatchObject({
+      Item: { pk: `identity#${TIP_ID}`, sealed, openCount: 0 },
+      ConditionExpression: 'attribute_not_exists(pk)',
+    });
+    expect(items[2]?.Put?.Item).toMatchObject({ sk: `entry#${at}#E1`, entry: { type: 'reward_claim' } });
+  });
+
+  it('tells an identity already there from a tip changed meanwhile', async () => {
+    ddb
+      .on(TransactWriteCommand)
+      .rejectsOnce(cancelled('None', 'ConditionalCheckFailed', 'None', 'None'))
+      .rejectsOnce(cancelled('ConditionalCheckFailed', 'None', 'None', 'None'));
+    await expect(store.recordRewardClaim(input)).rejects.toBeInstanceOf(RewardClaimedError);
+    await expect(store.recordRewardClaim(input)).rejects.toBeInstanceOf(PreconditionFailedError);
   });
 });

@@ -129,6 +129,7 @@ describe('TipService', () => {
       ],
       addedInfo: [{ at: NOW.toISOString(), text: '今晚又排了', files: 1 }],
       identityAccess: [{ at: NOW.toISOString(), by: '奖励岗李四', reason: '发放举报奖励' }],
+      reward: { claimable: false },
     });
   });
 
@@ -316,5 +317,107 @@ describe('TipService intake with the slow receipt hash', () => {
     } finally {
       process.off('unhandledRejection', onUnhandled);
     }
+  });
+});
+
+describe('TipService reward claim by an anonymous reporter', () => {
+  const claimant = { name: '匿名甲', phone: '13700002222', idNumber: '331126199002020021' };
+  const anonymous = () => input({ reporter: { kind: 'anonymous' }, commendationConsent: false });
+  async function substantiated(service: TipService, tipId: string) {
+    for (const to of ['triaging', 'verifying', 'substantiated'] as const) {
+      await service.setStatus(tipId, to, undefined, analyst);
+    }
+  }
+
+  it('is open only once the report is found true, and says so in the view', async () => {
+    const { service } = setup();
+    const { tipId, receipt } = await service.submitTip(anonymous());
+    expect((await service.followTip(receipt)).reward).toEqual({ claimable: false });
+    const early = await service.claimReward(receipt, claimant).catch((e) => e);
+    expect(early).toBeInstanceOf(ConflictError);
+    expect(early.message).toContain('线索尚未查实');
+    await substantiated(service, tipId);
+    expect((await service.followTip(receipt)).reward).toEqual({ claimable: true });
+  });
+
+  it('seals the identity for the reward post only, logs the claim and lets the reporter see every opening', async () => {
+    const { store, keys, service } = setup();
+    const { tipId, receipt } = await service.submitTip(anonymous());
+    await substantiated(service, tipId);
+    await expect(service.openIdentity(tipId, '发放举报奖励', rewardPost)).rejects.toBeInstanceOf(NotFoundError);
+
+    const view = await service.claimReward(receipt, claimant);
+    expect(view.reward).toEqual({ claimable: false, claimedAt: NOW.toISOString() });
+    expect(keys.decrypts).toBe(0);
+    const stored = store.tips.get(tipId);
+    expect(stored?.tip).toMatchObject({ reporterKind: 'anonymous', rewardClaimedAt: NOW.toISOString() });
+    expect(store.audit.at(-1)).toEqual({
+      actor: 'reporter',
+      action: 'tip.reward_claimed',
+      entity: `tip/${tipId}`,
+      at: NOW.toISOString(),
+    });
+    const plain = JSON.stringify({ tips: [...store.tips.values()], entries: [...store.entries], audit: store.audit });
+    for (const secret of Object.values(claimant)) {
+      expect(plain).not.toContain(secret);
+      expect(JSON.stringify(view)).not.toContain(secret);
+      expect(JSON.stringify(store.identities.get(tipId))).not.toContain(secret);
+    }
+
+    await expect(service.openIdentity(tipId, '核实举报人身份', analyst)).rejects.toBeInstanceOf(ForbiddenError);
+    const opened = await service.openIdentity(tipId, '核实举报人身份', rewardPost);
+    expect(opened.identity).toEqual(claimant);
+    expect((await service.followTip(receipt)).identityAccess).toEqual([
+      { at: NOW.toISOString(), by: '奖励岗李四', reason: '核实举报人身份' },
+    ]);
+  });
+
+  it('refuses a second claim, a real-name tip and a tip found untrue, writing nothing', async () => {
+    const { store, service } = setup();
+    const { tipId, receipt } = await service.submitTip(anonymous());
+    await substantiated(service, tipId);
+    await service.claimReward(receipt, claimant);
+    const before = { audit: store.audit.length, identity: JSON.stringify(store.identities.get(tipId)) };
+    const again = await service.claimReward(receipt, { ...claimant, name: '冒领者' }).catch((e) => e);
+    expect(again).toBeInstanceOf(ConflictError);
+    expect(again.message).toContain('已提交奖励申领');
+    expect({ audit: store.audit.length, identity: JSON.stringify(store.identities.get(tipId)) }).toEqual(before);
+
+    const named = await service.submitTip(input());
+    await substantiated(service, named.tipId);
+    const realName = await service.claimReward(named.receipt, claimant).catch((e) => e);
+    expect(realName).toBeInstanceOf(ConflictError);
+    expect(realName.message).toContain('实名举报无需申领');
+
+    const untrue = await service.submitTip(anonymous());
+    for (const to of ['triaging', 'verifying', 'unsubstantiated', 'closed'] as const) {
+      await service.setStatus(untrue.tipId, to, undefined, analyst);
+    }
+    await expect(service.claimReward(untrue.receipt, claimant)).rejects.toBeInstanceOf(ConflictError);
+    await expect(service.claimReward('0000 0000 0000 0000', claimant)).rejects.toBeInstanceOf(NotFoundError);
+  });
+
+  it('stays open after the case is opened and closed, and follows the finding of a merged tip group', async () => {
+    const { service } = setup();
+    const primary = await service.submitTip(anonymous());
+    const dup = await service.submitTip(anonymous());
+    await service.setStatus(dup.tipId, 'triaging', undefined, analyst);
+    await service.merge(dup.tipId, primary.tipId, '同一排污口', analyst);
+    expect((await service.followTip(dup.receipt)).reward.claimable).toBe(false);
+    await substantiated(service, primary.tipId);
+    await service.setStatus(primary.tipId, 'case_opened', undefined, analyst);
+    await service.setStatus(primary.tipId, 'closed', undefined, analyst);
+    expect((await service.followTip(primary.receipt)).reward.claimable).toBe(true);
+    expect((await service.followTip(dup.receipt)).reward.claimable).toBe(true);
+    expect((await service.claimReward(dup.receipt, claimant)).reward.claimedAt).toBe(NOW.toISOString());
+  });
+
+  it('reads the tip again when an official changed it meanwhile', async () => {
+    const { store, service } = setup();
+    const { tipId, receipt } = await service.submitTip(anonymous());
+    await substantiated(service, tipId);
+    store.staleClaims = 1;
+    expect((await service.claimReward(receipt, claimant)).reward.claimedAt).toBe(NOW.toISOString());
+    expect(store.audit.filter((a) => a.action === 'tip.reward_claimed')).toHaveLength(1);
   });
 });

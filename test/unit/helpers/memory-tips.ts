@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { ConflictError } from '../../../shared/domain/errors.ts';
+import { ConflictError, PreconditionFailedError } from '../../../shared/domain/errors.ts';
 import type { Patrol } from '../../../shared/domain/patrols/model.ts';
 import type { PatrolStore } from '../../../shared/domain/patrols/use-cases.ts';
 import type { AuditEntry } from '../../../shared/domain/registry/store.ts';
@@ -9,6 +9,7 @@ import {
   PatrolFindingTakenError,
   ReceiptCollisionError,
   type ReceiptRecord,
+  RewardClaimedError,
   TipExistsError,
   type TipStore,
 } from '../../../shared/domain/tips/ports.ts';
@@ -200,6 +201,19 @@ export class MemoryTipStore implements TipStore {
   ) {
     if (this.failNextAccess) throw new Error('TransactionCanceled');
     await this.addEntry(id, entry, audit);
+  }
+  /** the next N claims lose a race with an official's change: PreconditionFailedError, nothing written */
+  staleClaims = 0;
+  async recordRewardClaim(i: Parameters<TipStore['recordRewardClaim']>[0]) {
+    if (this.identities.has(i.tip.id)) throw new RewardClaimedError(i.tip.id);
+    if (this.staleClaims > 0 || this.tips.get(i.tip.id)?.version !== i.expectedVersion) {
+      this.staleClaims = Math.max(0, this.staleClaims - 1);
+      throw new PreconditionFailedError(`tip ${i.tip.id} was changed by someone else; reload`);
+    }
+    this.tips.set(i.tip.id, { tip: i.tip, version: i.expectedVersion + 1 });
+    this.identities.set(i.tip.id, i.identity);
+    this.entries.set(i.tip.id, [...(this.entries.get(i.tip.id) ?? []), i.entry]);
+    this.audit.push(i.audit);
   }
 }
 
