@@ -281,4 +281,169 @@ describe('public tip form in headless Chromium', () => {
     }
     expect(pageErrors).toEqual([]);
   });
+
+  /**
+   * An anonymous reporter claims the reward (申领举报奖励) on the follow page once the tip is found true: the panel is
+   * hidden before that; a bad ID number is refused next to its field without a request; a valid claim sends only the
+   * identity (not the confirmation) and leaves the panel in its claimed state; the reward post opens exactly what was
+   * typed, and the reporter sees that opening listed while the panel stays claimed.
+   */
+  describe('reward claim by an anonymous reporter on the follow page', () => {
+    const claimant = { name: '王建国', phone: '13512345678', idNumber: '33112619850315002X' };
+    const reason = '核实匿名举报人身份，发放举报奖励';
+    const claimBodies: unknown[] = [];
+    const CLAIMED = /^已于 .+ 提交奖励申领，奖励岗核实后将与您联系。$/;
+    let anonReceipt: string;
+    let anonTipId: string;
+
+    const followWith = async (code: string) => {
+      await page.goto(`${platform.endpoints.api}/tip/follow.html`);
+      await page.getByLabel('查询码').fill(code);
+      await page.getByRole('button', { name: '查询' }).click();
+      await page.locator('#view').waitFor({ state: 'visible' });
+    };
+
+    beforeAll(() => {
+      page.on('request', (r) => {
+        if (r.method() === 'POST' && new URL(r.url()).pathname === '/tips/follow/claim') {
+          claimBodies.push(JSON.parse(r.postData() ?? 'null'));
+        }
+      });
+    });
+
+    it('hides the claim panel for an anonymous tip that is not yet found true', async () => {
+      const res = await fetch(`${platform.endpoints.api}/tips`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          category: 'hazardous_waste_dumping',
+          description: '山坳里有人用货车倾倒几十桶废机油，桶上没有标签',
+          location: { townshipId: 'zhukou', address: '竹口镇黄坑村后山林道尽头' },
+          observedAt: new Date(Date.now() - 3_600_000).toISOString(),
+          reporter: { kind: 'anonymous' },
+        }),
+      });
+      const text = await res.text();
+      expect(res.status, text).toBe(201);
+      const submitted = JSON.parse(text) as { tipId: string; receipt: string };
+      anonTipId = submitted.tipId;
+      anonReceipt = submitted.receipt.replace(/\s/g, '');
+
+      await followWith(anonReceipt);
+      expect(await page.locator('#statusLabel').textContent()).toBe('已受理（received）');
+      expect(await page.locator('#claim').isHidden()).toBe(true);
+      expect(await page.getByRole('button', { name: '提交奖励申领' }).count()).toBe(0);
+    });
+
+    it('lets the reporter claim once the tip is substantiated, refusing a bad ID number next to its field', async () => {
+      for (const status of ['triaging', 'verifying', 'substantiated']) {
+        const res = await official('POST', `/tips/${anonTipId}/status`, analyst, { status });
+        expect(res.status, `${status}: ${res.text}`).toBe(200);
+      }
+
+      await followWith(anonReceipt);
+      const panel = page.locator('#claim');
+      expect(await panel.isVisible()).toBe(true);
+      expect(await panel.getByRole('heading').textContent()).toBe('申领举报奖励');
+      const explained = await panel.textContent();
+      expect(explained).toContain('浙江省');
+      expect(explained).toContain('举报奖励岗');
+      expect(explained).toContain('身份信息查看记录');
+      expect(explained).toContain('选择不申领');
+      expect(await page.locator('#claim-done').isHidden()).toBe(true);
+
+      await page.getByLabel('姓名').fill(claimant.name);
+      await page.getByLabel('手机号码').fill(claimant.phone);
+      await page.getByLabel('身份证号').fill('3311261985031500');
+      await page.getByLabel('本人确认为该线索的举报人，信息真实').check();
+      await page.getByRole('button', { name: '提交奖励申领' }).click();
+      const err = page.locator('#err-claimIdNumber');
+      await err.waitFor({ state: 'visible' });
+      expect(await err.textContent()).toBe('身份证号应为 18 位，最后一位是数字或 X');
+      expect(await page.getByLabel('身份证号').getAttribute('aria-invalid')).toBe('true');
+      expect(await page.evaluate<string>('document.activeElement?.id')).toBe('claimIdNumber');
+      expect(await page.locator('#err-claimName').isHidden()).toBe(true);
+      expect(await page.locator('#err-claimPhone').isHidden()).toBe(true);
+      expect(claimBodies).toEqual([]);
+
+      await page.getByLabel('身份证号').fill(claimant.idNumber);
+      await page.getByRole('button', { name: '提交奖励申领' }).click();
+      const done = page.locator('#claim-done');
+      await done.waitFor({ state: 'visible' });
+      expect(await done.textContent()).toMatch(CLAIMED);
+      expect(await done.locator('time').getAttribute('datetime')).toMatch(/^\d{4}-\d\d-\d\dT/);
+      expect(claimBodies).toEqual([{ identity: claimant }]);
+      expect(await page.locator('#claim-form').isHidden()).toBe(true);
+      expect(await page.locator('#err-claimIdNumber').isHidden()).toBe(true);
+      for (const id of ['claimName', 'claimPhone', 'claimIdNumber']) {
+        expect(await page.locator(`#${id}`).inputValue()).toBe('');
+      }
+      expect(await page.locator('#claimConfirm').isChecked()).toBe(false);
+    });
+
+    it('lets the reward post open exactly the identity typed, which the reporter then sees listed', async () => {
+      const opened = await official('POST', `/tips/${anonTipId}/identity/open`, rewardPost, { reason });
+      expect(opened.status, opened.text).toBe(200);
+      expect((opened.json as { identity: unknown }).identity).toEqual(claimant);
+
+      const seen = await official('GET', `/tips/${anonTipId}`, analyst);
+      expect(seen.status).toBe(200);
+      for (const v of Object.values(claimant)) expect(seen.text).not.toContain(v);
+
+      await followWith(anonReceipt);
+      const access = await page.locator('#access li').allTextContents();
+      expect(access).toEqual([expect.stringMatching(new RegExp(`奖励岗.*事由：${reason}`))]);
+      expect(await page.locator('#access-empty').isHidden()).toBe(true);
+      expect(await page.locator('#claim').isVisible()).toBe(true);
+      expect(await page.locator('#claim-done').textContent()).toMatch(CLAIMED);
+      expect(await page.locator('#claim-open').isHidden()).toBe(true);
+      expect(await page.getByRole('button', { name: '提交奖励申领' }).count()).toBe(0);
+      expect(claimBodies).toHaveLength(1);
+      expect(pageErrors).toEqual([]);
+    });
+
+    it("shows the server's refusal when the reward was claimed meanwhile from another device, keeping the form", async () => {
+      const res = await fetch(`${platform.endpoints.api}/tips`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          category: 'water',
+          description: '养殖场的粪水用水泵直接抽进小溪，溪水发绿发臭',
+          location: { townshipId: 'songyuan', address: '松源街道大济村溪边养殖场' },
+          observedAt: new Date(Date.now() - 7_200_000).toISOString(),
+          reporter: { kind: 'anonymous' },
+        }),
+      });
+      const text = await res.text();
+      expect(res.status, text).toBe(201);
+      const submitted = JSON.parse(text) as { tipId: string; receipt: string };
+      for (const status of ['triaging', 'verifying', 'substantiated']) {
+        const moved = await official('POST', `/tips/${submitted.tipId}/status`, analyst, { status });
+        expect(moved.status, `${status}: ${moved.text}`).toBe(200);
+      }
+      await followWith(submitted.receipt.replace(/\s/g, ''));
+      expect(await page.locator('#claim-form').isVisible()).toBe(true);
+
+      const elsewhere = await fetch(`${platform.endpoints.api}/tips/follow/claim`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-receipt': submitted.receipt },
+        body: JSON.stringify({ identity: { name: '赵六', phone: '0578-1234567', idNumber: '331126197001010011' } }),
+      });
+      expect(elsewhere.status, await elsewhere.text()).toBe(200);
+
+      await page.getByLabel('姓名').fill(claimant.name);
+      await page.getByLabel('手机号码').fill(claimant.phone);
+      await page.getByLabel('身份证号').fill(claimant.idNumber);
+      await page.getByLabel('本人确认为该线索的举报人，信息真实').check();
+      await page.getByRole('button', { name: '提交奖励申领' }).click();
+      await expect
+        .poll(() => page.locator('#claim-status').textContent())
+        .toContain('已提交奖励申领，如需更正请联系举报奖励岗');
+      expect(await page.locator('#claim-status').getAttribute('class')).toContain('bad');
+      expect(await page.locator('#claim-form').isVisible()).toBe(true);
+      expect(await page.getByLabel('身份证号').inputValue()).toBe(claimant.idNumber);
+      expect(claimBodies).toHaveLength(2);
+      expect(pageErrors).toEqual([]);
+    });
+  });
 });

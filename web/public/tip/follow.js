@@ -1,7 +1,9 @@
 /**
  * Follow a tip with its receipt: GET /tips/follow (receipt in the `x-receipt` header, never in the URL), then the
  * status, the handler's messages, the identity access log, a reply box (POST /tips/follow/replies) and added
- * information with photos or videos (补充材料: the tip form's upload flow from common.js, then POST /tips/follow/info).
+ * information with photos or videos (补充材料: the tip form's upload flow from common.js, then POST /tips/follow/info),
+ * and, for an anonymous reporter whose tip was found true, the reward claim (申领举报奖励: POST /tips/follow/claim with
+ * name, phone and ID number, which go to the identity vault and are never shown back).
  * The receipt lives only in this page's memory. Server text is shown with textContent only.
  */
 import { api, checkFiles, fieldErrors, filePreviews, problemText, uploadFiles } from './common.js';
@@ -62,6 +64,7 @@ function render(view) {
   $('add-closed').hidden = view.status !== 'closed';
   $('access').replaceChildren(...view.identityAccess.map((a) => item(`${when(a.at)} · ${a.by}`, `事由：${a.reason}`)));
   $('access-empty').hidden = view.identityAccess.length > 0;
+  renderClaim(view.reward);
   $('view').hidden = false;
 }
 
@@ -93,6 +96,7 @@ $('lookup').addEventListener('submit', async (event) => {
   receipt = digits;
   status.textContent = '查询成功。';
   resetAdd();
+  resetClaim();
   render(res.json);
 });
 
@@ -192,5 +196,98 @@ $('add').addEventListener('submit', async (event) => {
     say(`补充材料已提交${up.uploadIds.length ? `（${up.uploadIds.length} 个文件）` : ''}。`);
   } finally {
     $('add-submit').disabled = false;
+  }
+});
+
+// --- 申领举报奖励: an anonymous reporter of a tip found true gives name, phone and ID number, POST /tips/follow/claim ---
+
+/** Mirrors RewardClaimInput in shared/domain/tips/model.ts. */
+const PHONE = /^(1[3-9]\d{9}|0\d{2,3}-?\d{7,8})$/;
+const ID_NUMBER = /^\d{17}[\dX]$/;
+const CLAIM_FIELDS = { name: 'claimName', phone: 'claimPhone', idNumber: 'claimIdNumber' };
+/** `body.identity.name|phone|idNumber` → its input; anything else goes to the status line. */
+const claimErrors = fieldErrors(document, (field) => {
+  const m = /^body\.identity\.(name|phone|idNumber)(\.|$)/.exec(field);
+  return m ? CLAIM_FIELDS[m[1]] : undefined;
+});
+const claimStatus = $('claim-status');
+
+function sayClaim(text, bad = false) {
+  claimStatus.textContent = text;
+  claimStatus.classList.toggle('bad', bad);
+}
+
+/** Empties the identity inputs (and the confirmation) and any message about them. */
+function resetClaim() {
+  claimErrors.clear();
+  $('claim-form').reset();
+  sayClaim('');
+}
+
+/** The panel: the form while the claim is open, the date it was made once it is; hidden otherwise. */
+function renderClaim(reward) {
+  const claimedAt = reward && typeof reward.claimedAt === 'string' ? reward.claimedAt : '';
+  const claimable = Boolean(reward && reward.claimable === true) && !claimedAt;
+  $('claim').hidden = !claimable && !claimedAt;
+  $('claim-open').hidden = !claimable;
+  const done = $('claim-done');
+  done.hidden = !claimedAt;
+  if (claimedAt) {
+    const time = document.createElement('time');
+    time.dateTime = claimedAt;
+    time.textContent = when(claimedAt);
+    done.replaceChildren('已于 ', time, ' 提交奖励申领，奖励岗核实后将与您联系。');
+  } else {
+    done.replaceChildren();
+  }
+}
+
+/** The Chinese explanation a 409 carries in parentheses in its detail, e.g. "(线索尚未查实，暂不能申领奖励)". */
+function detailZh(res) {
+  const detail = res.json && typeof res.json.detail === 'string' ? res.json.detail : '';
+  const m = /[（(]([^（()）]*[\u4e00-\u9fff][^（()）]*)[)）]\s*$/.exec(detail);
+  return m ? m[1] : '';
+}
+
+$('claim-form').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  claimErrors.clear();
+  const name = $('claimName').value.trim();
+  const phone = $('claimPhone').value.replace(/\s/g, '');
+  const idNumber = $('claimIdNumber').value.replace(/\s/g, '').toUpperCase();
+  if (!name) claimErrors.set('claimName', '请填写姓名');
+  else if (name.length > 40) claimErrors.set('claimName', '姓名不能超过 40 个字');
+  if (!phone) claimErrors.set('claimPhone', '请填写手机号码');
+  else if (!PHONE.test(phone)) claimErrors.set('claimPhone', '请填写正确的手机号码（11 位）或固定电话号码');
+  if (!idNumber) claimErrors.set('claimIdNumber', '请填写身份证号');
+  else if (!ID_NUMBER.test(idNumber)) claimErrors.set('claimIdNumber', '身份证号应为 18 位，最后一位是数字或 X');
+  if (!$('claimConfirm').checked) claimErrors.set('claimConfirm', '请确认您是该线索的举报人，且所填信息真实');
+  if (claimErrors.first()) {
+    sayClaim('请检查标出的内容。', true);
+    $(claimErrors.first())?.focus();
+    return;
+  }
+  $('claim-submit').disabled = true;
+  sayClaim('正在提交…');
+  try {
+    // the confirmation stays on this page: the API takes the identity only
+    const res = await api('POST', '/tips/follow/claim', {
+      body: { identity: { name, phone, idNumber } },
+      headers: { 'x-receipt': receipt },
+    });
+    if (!res.ok) {
+      const rest = res.status === 400 && res.json ? claimErrors.show(res.json) : [];
+      const why = res.status === 409 ? detailZh(res) : '';
+      const next = res.status === 404 ? '查询码已失效或被暂时锁定，请重新查询。' : '';
+      sayClaim([problemText(res), why, next, ...rest].filter(Boolean).join(' '), true);
+      const first = claimErrors.first();
+      if (first) $(first)?.focus();
+      return;
+    }
+    resetClaim();
+    render(res.json);
+    sayClaim('奖励申领已提交。');
+  } finally {
+    $('claim-submit').disabled = false;
   }
 });
