@@ -1,9 +1,12 @@
 import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
 import type { DynamoCaseStore } from '../../shared/adapters/cases-store.ts';
+import { isConditionFailure } from '../../shared/adapters/dynamodb.ts';
 import type { DynamoTipStore } from '../../shared/adapters/tips-store.ts';
 import { canTransition } from '../../shared/domain/cases/model.ts';
 import { ulid } from '../../shared/domain/ids.ts';
-import type { BureauMessage, CaseTasksStore } from './use-case.ts';
+import { rewardClaimable } from '../../shared/domain/tips/model.ts';
+import { seededUlid } from './timers.ts';
+import type { BureauMessage, CaseTasksDeps, CaseTasksStore } from './use-case.ts';
 
 /**
  * The I/O of `case-tasks` on top of the cases store: the store's task methods and its timeline (a system step's
@@ -66,5 +69,34 @@ export function reporterMessenger(tips: DynamoTipStore): (tipId: string, text: s
       { type: 'message', id: ulid(Date.parse(at)), at, from: 'handler', text },
       { actor: 'system', action: 'tip.message', entity: `tip/${tipId}`, at, detail: { via: 'reward-workflow' } },
     );
+  };
+}
+
+/**
+ * The claim invitation (use-case.ts CLAIM_INVITATION) on each tip whose reporter may claim: its entry id is seeded by
+ * the step entry and the tip, and written only if absent, so a retried or escalated task posts it once.
+ */
+export function claimInviter(tips: DynamoTipStore): NonNullable<CaseTasksDeps['inviteClaims']> {
+  return async (tipIds, text, once) => {
+    for (const tipId of tipIds) {
+      const found = await tips.get(tipId);
+      if (!found || !rewardClaimable(found.tip)) continue;
+      const id = seededUlid(Date.parse(once.at), `${once.seed}#claim-invitation#${tipId}`);
+      try {
+        await tips.addEntry(
+          tipId,
+          { type: 'message', id, at: once.at, from: 'handler', text },
+          {
+            actor: 'system',
+            action: 'tip.message',
+            entity: `tip/${tipId}`,
+            at: once.at,
+            detail: { via: 'reward-workflow', kind: 'claim_invitation' },
+          },
+        );
+      } catch (err) {
+        if (!isConditionFailure(err)) throw err;
+      }
+    }
   };
 }

@@ -6,7 +6,7 @@ import { readConfig } from '../../shared/config/config.ts';
 import { ENV } from '../../shared/config/env-names.ts';
 import { DomainError } from '../../shared/domain/errors.ts';
 import { logger } from '../../shared/observability/logger.ts';
-import { bureauPublisher, caseTasksStore, reporterMessenger } from './adapters.ts';
+import { bureauPublisher, caseTasksStore, claimInviter, reporterMessenger } from './adapters.ts';
 import { CaseTaskEvent } from './schema.ts';
 import { caseTasks } from './use-case.ts';
 
@@ -23,11 +23,15 @@ const config = readConfig({
   bureauTopic: ENV.bureauTopic,
 });
 const tables = { cases: config.cases, audit: config.audit };
+const tips = new DynamoTipStore(dynamo, {
+  tips: config.tips,
+  identities: 'unused-identities-table',
+  audit: config.audit,
+});
 const run = caseTasks({
   store: caseTasksStore(new DynamoCaseStore(dynamo, tables)),
-  tellReporter: reporterMessenger(
-    new DynamoTipStore(dynamo, { tips: config.tips, identities: 'unused-identities-table', audit: config.audit }),
-  ),
+  tellReporter: reporterMessenger(tips),
+  inviteClaims: claimInviter(tips),
   notifyBureau: bureauPublisher(new SNSClient({}), config.bureauTopic),
   now: () => new Date(),
 });

@@ -17,7 +17,8 @@ import {
  * What the case workflows ask of `case-tasks`, one function per event kind (schema.ts):
  *   timer    → enterStep (timers.ts): the step's deadline, carried in $.Payload.timer
  *   task     → store.recordTask with the step's actors, the deadline and what the actor needs to see; the task id is
- *              stable per step entry and escalation level (a re-invoked Lambda records once)
+ *              stable per step entry and escalation level (a re-invoked Lambda records once); at a reward round's
+ *              eligibility step, an anonymous reporter is invited to claim through the receipt (CLAIM_INVITATION)
  *   escalate → store.lapseTask (the timeline says it lapsed), a Chinese message to the bureau topic, the next window
  *   system   → reward-flow.ts systemChoice on the round the execution carries
  *   record   → the outcome on the case timeline
@@ -71,9 +72,25 @@ export function rewardOutcomeMessage(step: string, state: WorkflowStateData): st
   return undefined;
 }
 
+/**
+ * What an anonymous reporter of a tip found true reads through the receipt when a reward round waits for the reward
+ * post's eligibility check: how to claim, and that only the reward post sees who they are.
+ */
+export const CLAIM_INVITATION =
+  '您举报的线索经查属实，已作出处理决定，您可能获得举报奖励。您是匿名举报，如需申领，请在本页“申领举报奖励”中填写' +
+  '姓名、手机号码和身份证号。这些信息加密保存，仅举报奖励岗可以查看，每次查看都会在本页留下记录。';
+
+const tipIdsOf = (state: WorkflowStateData): string[] =>
+  Array.isArray(state.tipIds) ? (state.tipIds as unknown[]).map(String) : [];
+
 export interface CaseTasksDeps {
   /** posts a message to the reporter of a tip (visible through the receipt) */
   tellReporter?(tipId: string, text: string): Promise<void>;
+  /**
+   * Posts `text` to the reporters of those tips who may claim the reward with the receipt (anonymous, found true, not
+   * claimed), once per `once.seed` (the step entry): a retried or escalated task posts nothing more.
+   */
+  inviteClaims?(tipIds: string[], text: string, once: { at: string; seed: string }): Promise<void>;
   store: CaseTasksStore;
   notifyBureau(message: BureauMessage): Promise<void>;
   now(): Date;
@@ -172,6 +189,9 @@ export function caseTasks(deps: CaseTasksDeps) {
         });
         const path = e.workflow === 'transfer' ? TRANSFER_CASE_STATUS[e.step] : undefined;
         if (path && e.step === 'police_receipt') await deps.store.advanceCase(e.caseId, path, step.labelZh);
+        if (e.workflow === 'reward' && e.step === 'eligibility' && deps.inviteClaims) {
+          await deps.inviteClaims(tipIdsOf(e.input), CLAIM_INVITATION, { at: timer.enteredAt, seed: timer.entryId });
+        }
         return { taskId };
       }
       case 'escalate': {
@@ -215,8 +235,7 @@ export function caseTasks(deps: CaseTasksDeps) {
         const path = e.workflow === 'transfer' ? TRANSFER_CASE_STATUS[e.step] : undefined;
         if (path) await deps.store.advanceCase(e.caseId, path, stepOf(e.workflow, e.step).labelZh);
         const text = e.workflow === 'reward' ? rewardOutcomeMessage(e.step, e.state) : undefined;
-        const tipIds = Array.isArray(e.state.tipIds) ? (e.state.tipIds as unknown[]).map(String) : [];
-        if (text && deps.tellReporter) for (const tipId of tipIds) await deps.tellReporter(tipId, text);
+        if (text && deps.tellReporter) for (const tipId of tipIdsOf(e.state)) await deps.tellReporter(tipId, text);
         return { recorded: true };
       }
     }

@@ -94,6 +94,8 @@ export interface CaseSourceReader {
   patrol(id: string): Promise<Patrol | undefined>;
   enterprise(id: string): Promise<Enterprise | undefined>;
   outlet(id: string): Promise<Outlet | undefined>;
+  /** whether the reward post has opened the reporter identity of a tip through the vault (an access on its timeline) */
+  identityOpened(tipId: string): Promise<boolean>;
 }
 
 /** Step Functions, as far as cases need it. */
@@ -154,6 +156,8 @@ export function sfnWorkflows(sfn: SFNClient, arns: { reward?: string; transfer?:
 export function dynamoSourceReader(tables: { tips: string; alarms: string; registry: string; audit: string }) {
   const alarms = new DynamoAlarmStore(dynamo, { alarms: tables.alarms, audit: tables.audit });
   const registry = new DynamoRegistryStore(dynamo, tables.registry, tables.audit);
+  // timelines only: this reader never touches the identities table
+  const tipStore = new DynamoTipStore(dynamo, { tips: tables.tips, identities: 'none', audit: tables.audit });
   const reader: CaseSourceReader = {
     async tip(id) {
       const out = await dynamo.send(new GetCommand({ TableName: tables.tips, Key: tipKeys.tip(id) }));
@@ -166,6 +170,7 @@ export function dynamoSourceReader(tables: { tips: string; alarms: string; regis
     },
     enterprise: async (id) => (await registry.get<Enterprise>('enterprises', id))?.item,
     outlet: async (id) => (await registry.get<Outlet>('outlets', id))?.item,
+    identityOpened: async (id) => (await tipStore.timeline(id)).some((e) => e.type === 'identity_access'),
   };
   return reader;
 }
@@ -387,6 +392,33 @@ export function laterRound(
   const last = Math.max(1, ...ledger.rounds.map((r) => r.round), ...ledger.granted.map((g) => g.round));
   return { round: last + 1, lines: delta.lines, totalFen: delta.totalFen, approvals: delta.approvals };
 }
+
+/**
+ * Where a reward round's reporters stand before the reward post confirms eligibility: `verified` when some tip of the
+ * round has a reporter identity (a real-name report, or an anonymous reporter who claimed with the receipt) that the
+ * post has opened through the vault (logged); `not_opened` when one has an identity nobody opened yet; `unclaimed`
+ * when every reporter is anonymous and none has claimed (the reporter was invited to through the receipt).
+ */
+export function reporterStanding(tips: readonly { tip: Tip; opened: boolean }[]): {
+  standing: 'verified' | 'not_opened' | 'unclaimed';
+  /** the tips whose identity the post could open now */
+  toOpen: string[];
+} {
+  const known = tips.filter(({ tip }) => tip.reporterKind === 'real_name' || tip.rewardClaimedAt !== undefined);
+  const toOpen = known.filter((t) => !t.opened).map((t) => t.tip.id);
+  if (known.some((t) => t.opened)) return { standing: 'verified', toOpen };
+  return { standing: known.length > 0 ? 'not_opened' : 'unclaimed', toOpen };
+}
+
+const STANDING_REFUSAL = {
+  not_opened: (ids: string[]) =>
+    `open the reporter's identity through the vault first (POST /tips/{tipId}/identity/open with a reason, logged; tips ${ids.join(', ')}), ` +
+    'then confirm eligibility (请先经身份库核实举报人身份，查看留痕后再确认符合奖励条件)',
+  unclaimed: () =>
+    'the reporter is anonymous and has not claimed the reward with the receipt, so the identity cannot be verified: ' +
+    "wait for the claim (the reporter was told on the follow page), or close with 'ineligible' " +
+    '(匿名举报人尚未凭查询码申领奖励，身份无法核实：可等待申领，或以"不符合奖励条件"办结)',
+};
 
 /** Two decisions are the same decision (a retried request) when their bodies match. */
 function sameDecision(recorded: Case['decision'], requested: DecisionBody): boolean {
@@ -646,6 +678,9 @@ export class CasesService {
         ...(body.comment !== undefined ? { comment: body.comment } : {}),
       },
     );
+    if (task.workflow === 'reward' && task.step === 'eligibility' && body.action === 'confirm_eligible') {
+      await this.requireVerifiedReporter(task, current?.case);
+    }
     const comment = body.comment?.trim();
     const output = { action: body.action, ...(comment ? { comment } : {}), by: who.sub };
     // the ledger lines are known before the token is handed over: a round whose lines are unknown pays nothing
@@ -696,6 +731,27 @@ export class CasesService {
   }
 
   // ───────────── internals ─────────────
+
+  /**
+   * Eligibility needs a verified reporter (reward.ts `identity_not_verified`): the reward post must have opened, through
+   * the vault and logged, the identity of a reporter of the round's tips. Otherwise a 409 says what is missing and
+   * nothing is sent to the workflow.
+   */
+  private async requireVerifiedReporter(task: WorkflowTask, c: Case | undefined): Promise<void> {
+    const carried = Array.isArray(task.input?.tipIds) ? (task.input.tipIds as unknown[]).map(String) : [];
+    const tipIds = carried.length > 0 ? carried : (c?.sources ?? []).filter((s) => s.kind === 'tip').map((s) => s.id);
+    const tips = await Promise.all(
+      tipIds.map(async (id) => {
+        const [tip, opened] = await Promise.all([this.deps.sources.tip(id), this.deps.sources.identityOpened(id)]);
+        return tip ? { tip, opened } : undefined;
+      }),
+    );
+    const { standing, toOpen } = reporterStanding(tips.filter((t) => t !== undefined));
+    if (standing === 'verified') return;
+    throw new ConflictError(
+      standing === 'not_opened' ? STANDING_REFUSAL.not_opened(toOpen) : STANDING_REFUSAL.unclaimed(),
+    );
+  }
 
   /**
    * The lines a paying `payment` task records as granted: its round's lines from the ledger; round 1 of a penalty,

@@ -4,6 +4,7 @@ import { enterStep, escalateTimer, seededUlid, taskIdFor } from '../../../functi
 import {
   type BureauMessage,
   type CaseTasksStore,
+  CLAIM_INVITATION,
   caseTasks,
   escalationMessage,
   taskInput,
@@ -25,6 +26,7 @@ let sent: BureauMessage[];
 let missing: Set<string>;
 let advanced: { caseId: string; path: readonly string[] }[];
 let told: { tipId: string; text: string }[];
+let invited: { tipIds: string[]; text: string; once: { at: string; seed: string } }[];
 
 const run = () =>
   caseTasks({
@@ -49,6 +51,9 @@ const run = () =>
     tellReporter: async (tipId, text) => {
       told.push({ tipId, text });
     },
+    inviteClaims: async (tipIds, text, once) => {
+      invited.push({ tipIds, text, once });
+    },
     now: () => NOW,
   });
 
@@ -60,6 +65,7 @@ beforeEach(() => {
   missing = new Set();
   advanced = [];
   told = [];
+  invited = [];
 });
 
 const base = { caseId: CASE, executionArn: EXEC };
@@ -225,6 +231,29 @@ describe('caseTasks', () => {
     expect(told).toEqual([
       { tipId: '01KB2N0G5Z8K3M4P6Q7R8S9TIP', text: expect.stringContaining('举报奖励 6000.00 元已审批发放') },
     ]);
+  });
+
+  it('invites anonymous reporters to claim once per entry into eligibility, escalations included', async () => {
+    const tipIds = ['01KB2N0G5Z8K3M4P6Q7R8S9TIP'];
+    const timer = enterStep('reward', 'eligibility', undefined, undefined, NOW, 'seed');
+    const task = (t: typeof timer, step = 'eligibility') =>
+      parse({
+        kind: 'task',
+        workflow: 'reward',
+        step,
+        ...base,
+        token: 'tok',
+        timer: t,
+        input: { caseId: CASE, tipIds },
+      });
+    await run()(task(timer));
+    await run()(task(escalateTimer(timer, NOW)));
+    await run()(task(enterStep('reward', 'payment', timer, 'approve', NOW, 'seed'), 'payment'));
+    expect(invited).toEqual([
+      { tipIds, text: CLAIM_INVITATION, once: { at: timer.enteredAt, seed: timer.entryId } },
+      { tipIds, text: CLAIM_INVITATION, once: { at: timer.enteredAt, seed: timer.entryId } },
+    ]);
+    expect(CLAIM_INVITATION).toContain('仅举报奖励岗可以查看');
   });
 
   it('moves the case back to the bureau when the police return it, and leaves a reward round alone', async () => {

@@ -712,6 +712,85 @@ describe('cases-api handler', () => {
       expect(transactItems()[0]?.Update).toMatchObject({ ConditionExpression: '#state = :open' });
     });
 
+    describe('reward eligibility needs a reporter the reward post verified through the vault', () => {
+      const eligibility = () =>
+        task({
+          workflow: 'reward',
+          executionArn: `arn:aws:states:cn-northwest-1:123456789012:execution:envwatch-reward:reward-${CASE_ID}-1`,
+          step: 'eligibility',
+          actors: ['reward_post'],
+          input: { caseId: CASE_ID, tipIds: [TIP_ID] },
+        });
+      const confirm = () =>
+        handler(
+          request('POST', '/tasks/{taskId}/act', {
+            ...onTask,
+            role: 'reward_post',
+            body: { action: 'confirm_eligible' },
+          }),
+          lambdaContext,
+        );
+      const withTip = (t: Tip, opened: boolean) => {
+        taskGet(eligibility());
+        caseGet(baseCase());
+        ddb.on(GetCommand, { TableName: 'tips-test' }).resolves({ Item: { kind: 'tip', tip: t, version: 4 } });
+        ddb.on(QueryCommand, { TableName: 'tips-test' }).resolves({
+          Items: opened
+            ? [
+                {
+                  entry: {
+                    type: 'identity_access',
+                    id: 'E1',
+                    at: '2026-04-08T01:00:00.000Z',
+                    actor: '奖励岗',
+                    role: 'reward_post',
+                    reason: '核实身份',
+                  },
+                },
+              ]
+            : [],
+        });
+        sfn.on(SendTaskSuccessCommand).resolves({});
+      };
+
+      it('refuses an anonymous reporter who has not claimed (409), sending nothing', async () => {
+        withTip({ ...tip, reporterKind: 'anonymous', commendationConsent: false }, false);
+        const res = await confirm();
+        expect(res.statusCode).toBe(409);
+        expect(String(bodyOf(res).detail)).toContain('匿名举报人尚未凭查询码申领奖励');
+        expect(sfn).not.toHaveReceivedCommand(SendTaskSuccessCommand);
+        expect(ddb).not.toHaveReceivedCommand(TransactWriteCommand);
+      });
+
+      it('asks the post to open a known identity first, naming the tip', async () => {
+        withTip(tip, false);
+        const res = await confirm();
+        expect(res.statusCode).toBe(409);
+        expect(String(bodyOf(res).detail)).toContain(`/identity/open with a reason, logged; tips ${TIP_ID}`);
+        expect(sfn).not.toHaveReceivedCommand(SendTaskSuccessCommand);
+      });
+
+      it('lets the post confirm once a claimed identity was opened, and always lets it refuse', async () => {
+        withTip({ ...tip, reporterKind: 'anonymous', rewardClaimedAt: '2026-04-08T00:00:00.000Z' }, true);
+        expect((await confirm()).statusCode).toBe(200);
+        expect(sfn).toHaveReceivedCommandTimes(SendTaskSuccessCommand, 1);
+
+        ddb.reset();
+        sfn.reset();
+        withTip({ ...tip, reporterKind: 'anonymous' }, false);
+        const refused = await handler(
+          request('POST', '/tasks/{taskId}/act', {
+            ...onTask,
+            role: 'reward_post',
+            body: { action: 'ineligible', comment: '举报人逾期未申领' },
+          }),
+          lambdaContext,
+        );
+        expect(refused.statusCode).toBe(200);
+        expect(sfn).toHaveReceivedCommandTimes(SendTaskSuccessCommand, 1);
+      });
+    });
+
     it('refuses the wrong role with 403 and changes nothing', async () => {
       taskGet(task());
       caseGet(baseCase());
