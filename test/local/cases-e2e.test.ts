@@ -14,6 +14,8 @@ import { eventually, realAppAssembly, tempDir } from './helpers.ts';
  *      the right role and is approved with POST /tasks/{id}/act → payment and (consented) commendation → timeline.
  *   2. an exceedance alarm (HJ 212 over MQTT) → a case from the alarm → a suspected-crime decision on recorded facts →
  *      the transfer tasks → the police liaison acknowledges, files, feeds back the conviction → timeline, deadlines.
+ *   3. an anonymous tip: the reporter is invited through the receipt, claims the reward with it, and the identity is
+ *      opened by the reward post only (logged, visible to the reporter) before eligibility is confirmed.
  * No waits are shortened: nothing here is meant to lapse.
  */
 const BW01 = '33112600000000000000BW01'; // the bamboo factory's water outlet (COD limit 100 mg/L)
@@ -165,7 +167,17 @@ describe('cases end to end through the API', () => {
       expect.objectContaining({ workflow: 'reward', executionName: `reward-${tipCase}-1`, started: true }),
     ]);
 
-    // 5. the approvals, each in the inbox of the right role only
+    // 5. the approvals, each in the inbox of the right role only. Eligibility needs the reporter verified: the reward
+    //    post opens the identity through the vault first (logged, and the reporter sees who and why)
+    const early = await waitingFor('reward-1', tipCase, 'eligibility');
+    const unverified = await call('reward-1', 'POST', `/tasks/${early.taskId}/act`, { action: 'confirm_eligible' });
+    expect(unverified.status, unverified.text).toBe(409);
+    expect(unverified.json.detail).toContain('请先经身份库核实举报人身份');
+    const identity = await call('reward-1', 'POST', `/tips/${tipId}/identity/open`, {
+      reason: '核实举报人身份以发放奖励',
+    });
+    expect(identity.status, identity.text).toBe(200);
+    expect(identity.json.identity).toMatchObject({ name: '王小明' });
     const eligibility = await act('reward-1', tipCase, 'eligibility', 'confirm_eligible');
     expect(eligibility.input).toMatchObject({ caseId: tipCase, reward: { totalFen: 600_000 } });
     expect(JSON.stringify(eligibility.input)).not.toContain('王小明');
@@ -218,6 +230,113 @@ describe('cases end to end through the API', () => {
       return body.messages?.some((m) => m.text.includes('举报奖励 6000.00 元已审批发放')) ? body : undefined;
     });
     expect(JSON.stringify(view)).not.toContain('handler-li');
+    expect(view).toMatchObject({ identityAccess: [{ reason: '核实举报人身份以发放奖励' }] });
+  }, 120_000);
+
+  it('lets an anonymous reporter claim with the receipt, revealing the identity to the reward post only', async () => {
+    const follow = async (receipt: string, path = '/tips/follow', body?: unknown) => {
+      const res = await fetch(`${platform.endpoints.api}${path}`, {
+        method: body === undefined ? 'GET' : 'POST',
+        headers: { 'x-receipt': receipt, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+      const text = await res.text();
+      // biome-ignore lint/suspicious/noExplicitAny: the test reads loosely typed API answers
+      return { status: res.status, text, json: JSON.parse(text) as any };
+    };
+    const claimant = { name: '匿名举报人甲', phone: '13600006666', idNumber: '331126198805050055' };
+
+    // an anonymous tip, found true, becomes a case with a CNY 30,000 fine: round 1 pays CNY 1,500
+    const tip = await call(undefined, 'POST', '/tips', {
+      category: 'illegal_discharge',
+      description: '竹木厂晚上把蒸煮废液直接排进屏都溪',
+      location: { townshipId: 'pingdu', address: '屏都街道竹木加工区' },
+      observedAt: '2026-11-22T21:00:00+08:00',
+      reporter: { kind: 'anonymous' },
+    });
+    expect(tip.status, tip.text).toBe(201);
+    const tipId = String(tip.json.tipId);
+    const receipt = String(tip.json.receipt);
+    expect((await follow(receipt, '/tips/follow/claim', { identity: claimant })).status).toBe(409);
+    for (const status of ['triaging', 'verifying', 'substantiated']) {
+      expect((await call('analyst-1', 'POST', `/tips/${tipId}/status`, { status })).status).toBe(200);
+    }
+    const opened = await call('chief-1', 'POST', '/cases', {
+      title: '某竹木制品公司夜间直排蒸煮废液',
+      enterpriseId: BAMBOO,
+      unitName: '庆元县示例竹木制品有限公司',
+      townshipId: 'huangtian',
+      sources: [{ kind: 'tip', id: tipId }],
+      handlers: ['handler-li', 'handler-wang'],
+    });
+    expect(opened.status, opened.text).toBe(201);
+    const caseId = String(opened.json.caseId);
+    expect(
+      (await call('chief-1', 'POST', `/cases/${caseId}/handlers`, { handlers: ['handler-li', 'handler-wang'] })).status,
+    ).toBe(200);
+    const decided = await call('chief-1', 'POST', `/cases/${caseId}/decision`, {
+      decision: {
+        type: 'administrative_penalty',
+        decisionNumber: '庆环罚〔2026〕35号',
+        decidedOn: '2026-11-27',
+        legalBasis: '《中华人民共和国水污染防治法》第八十三条',
+        fineFen: 3_000_000,
+        items: [{ kind: 'fine' }],
+      },
+    });
+    expect(decided.status, decided.text).toBe(200);
+
+    // the reward post cannot confirm an unknown reporter; the reporter is invited through the receipt
+    const early = await waitingFor('reward-1', caseId, 'eligibility');
+    const refused = await call('reward-1', 'POST', `/tasks/${early.taskId}/act`, { action: 'confirm_eligible' });
+    expect(refused.status, refused.text).toBe(409);
+    expect(refused.json.detail).toContain('匿名举报人尚未凭查询码申领奖励');
+    const invited = await eventually(async () => {
+      const v = await follow(receipt);
+      return v.json.messages?.some((m: { text: string }) => m.text.includes('申领举报奖励')) ? v.json : undefined;
+    });
+    expect(invited.reward).toEqual({ claimable: true });
+    expect((await call('reward-1', 'POST', `/tips/${tipId}/identity/open`, { reason: '核实身份' })).status).toBe(404);
+
+    // the claim: a bad ID number is a 400 naming the field; the valid claim is sealed; a second one is a 409
+    const bad = await follow(receipt, '/tips/follow/claim', { identity: { ...claimant, idNumber: '12345' } });
+    expect(bad.status, bad.text).toBe(400);
+    expect(bad.json.errors.map((e: { field: string }) => e.field)).toEqual(['body.identity.idNumber']);
+    const claimed = await follow(receipt, '/tips/follow/claim', { identity: claimant });
+    expect(claimed.status, claimed.text).toBe(200);
+    expect(claimed.json.reward).toEqual({ claimable: false, claimedAt: expect.any(String) });
+    expect(claimed.text).not.toContain(claimant.idNumber);
+    const twice = await follow(receipt, '/tips/follow/claim', { identity: { ...claimant, name: '冒领者' } });
+    expect(twice.status, twice.text).toBe(409);
+
+    // officials see that it was claimed, never who; only the reward post opens it, and the reporter sees that
+    const asAnalyst = await call('analyst-1', 'GET', `/tips/${tipId}`);
+    expect(asAnalyst.json.tip).toMatchObject({ reporterKind: 'anonymous', rewardClaimedAt: expect.any(String) });
+    for (const secret of Object.values(claimant)) expect(asAnalyst.text).not.toContain(secret);
+    expect((await call('analyst-1', 'POST', `/tips/${tipId}/identity/open`, { reason: '核实身份' })).status).toBe(403);
+    const identity = await call('reward-1', 'POST', `/tips/${tipId}/identity/open`, { reason: '核实申领人身份' });
+    expect(identity.status, identity.text).toBe(200);
+    expect(identity.json.identity).toEqual(claimant);
+
+    // now eligible: the round goes through its approvals and is paid
+    await act('reward-1', caseId, 'eligibility', 'confirm_eligible');
+    const approval = await waitingFor('handler-li', caseId, 'handler_approval');
+    expect(approval.input).toMatchObject({ reward: { totalFen: 150_000 } });
+    for (const secret of Object.values(claimant)) expect(JSON.stringify(approval.input)).not.toContain(secret);
+    await act('handler-li', caseId, 'handler_approval', 'approve');
+    await act('chief-1', caseId, 'section_chief_approval', 'approve');
+    await act('head-1', caseId, 'bureau_head_approval', 'approve');
+    await act('reward-1', caseId, 'payment', 'paid', '国库集中支付凭证 2026-1203，1500.00元');
+    const done = await eventually(async () => {
+      const v = await follow(receipt);
+      return v.json.messages?.some((m: { text: string }) => m.text.includes('举报奖励 1500.00 元已审批发放'))
+        ? v.json
+        : undefined;
+    });
+    expect(done.identityAccess).toEqual([expect.objectContaining({ reason: '核实申领人身份' })]);
+    expect(done.messages.filter((m: { text: string }) => m.text.includes('申领举报奖励'))).toHaveLength(1);
+    const notes = (await timelineNotes('reward-1', caseId)).join('\n');
+    for (const secret of Object.values(claimant)) expect(notes).not.toContain(secret);
   }, 120_000);
 
   it('takes a case from an exceedance alarm through a judicial transfer to the police feedback', async () => {
