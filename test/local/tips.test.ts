@@ -140,10 +140,45 @@ describe('tips API on the local platform', () => {
     ]);
   });
 
+  const claimant = { name: '匿名乙', phone: '13611112222', idNumber: '33112619751231004X' };
+  it("seals an anonymous reporter's reward claim like a real-name identity, for the reward post only", async () => {
+    const tip = await call('POST', '/tips', {
+      body: {
+        category: 'air',
+        description: '夜间车间顶部排气筒冒黄烟，气味刺鼻',
+        location: { townshipId: 'songyuan', address: '松源街道工业园区北侧' },
+        observedAt: '2025-03-02T21:00:00+08:00',
+        reporter: { kind: 'anonymous' },
+      },
+    });
+    expect(tip.status, tip.text).toBe(201);
+    const id = String(tip.json.tipId);
+    for (const status of ['triaging', 'verifying', 'substantiated']) {
+      expect((await call('POST', `/tips/${id}/status`, { token: analyst, body: { status } })).status).toBe(200);
+    }
+    const anonymousReceipt = String(tip.json.receipt);
+    const bad = await call('POST', '/tips/follow/claim', {
+      receipt: anonymousReceipt,
+      body: { identity: { ...claimant, phone: '12345' } },
+    });
+    expect(bad.status, bad.text).toBe(400);
+    expect(bad.text).not.toContain(claimant.idNumber);
+    const claimed = await call('POST', '/tips/follow/claim', {
+      receipt: anonymousReceipt,
+      body: { identity: claimant },
+    });
+    expect(claimed.status, claimed.text).toBe(200);
+    const opened = await call('POST', `/tips/${id}/identity/open`, {
+      token: rewardPost,
+      body: { reason: '核实申领人' },
+    });
+    expect(opened.json).toMatchObject({ tipId: id, identity: claimant });
+  });
+
   it('keeps the identity and the receipt out of every table and every log line', async () => {
     const db = new DynamoDBClient(localClientConfig(platform.endpoints.dynamodb));
     const code = receipt.replaceAll(' ', '');
-    const secrets = [...Object.values(identity), code, code.slice(7)];
+    const secrets = [...Object.values(identity), ...Object.values(claimant), code, code.slice(7)];
     const tables = (await db.send(new ListTablesCommand({}))).TableNames ?? [];
     expect(tables.length).toBeGreaterThan(3);
     for (const table of tables) {
