@@ -164,7 +164,34 @@ interface Tagged {
 }
 
 export const MAX_TRANSACTION_ITEMS = 100;
-const ITEM_META = ['pk', 'sk', 'kind', 'gsi1pk', 'gsi1sk', 'gsi2pk', 'gsi2sk', 'gsi3pk', 'gsi3sk'] as const;
+const ITEM_META = [
+  'pk',
+  'sk',
+  'kind',
+  'gsi1pk',
+  'gsi1sk',
+  'gsi2pk',
+  'gsi2sk',
+  'gsi3pk',
+  'gsi3sk',
+  'stateVersion',
+] as const;
+
+/**
+ * The version of the alarm's last change that is not a notification. Every alarm write but the sweep's
+ * `recordNotified` stores it (= the new `version`); a reminder or escalation bumps `version` only. So an official's
+ * `If-Match` taken before a reminder still holds (acceptsIfMatch). Items stored before the attribute existed read as
+ * their `version`.
+ */
+const stateVersionOf = (item: Record<string, unknown>): number => Number(item.stateVersion ?? item.version);
+
+/**
+ * Whether an official's `If-Match` version still describes the alarm: no change but notifications since
+ * (stateVersion ≤ expected ≤ version).
+ */
+export function acceptsIfMatch(expected: number, current: { version: number; stateVersion: number }): boolean {
+  return expected >= current.stateVersion && expected <= current.version;
+}
 
 /** The stored item without keys: an Alarm. */
 export function toAlarm(item: Record<string, unknown>): Alarm {
@@ -472,7 +499,13 @@ export class DynamoAlarmStore {
   // ───────────────────────────── item builders ─────────────────────────────
 
   private alarmItem(alarm: Alarm) {
-    return { ...alarm, ...alarmKeys.alarm(alarm.alarmId), ...alarmIndexKeys(alarm), kind: 'alarm' };
+    return {
+      ...alarm,
+      ...alarmKeys.alarm(alarm.alarmId),
+      ...alarmIndexKeys(alarm),
+      kind: 'alarm',
+      stateVersion: alarm.version,
+    };
   }
 
   /** A new alarm (expected undefined) only if absent; an existing one only at the version read and not cleared. */
@@ -720,8 +753,12 @@ export class DynamoAlarmStore {
   }
 
   /**
-   * Read (consistent), check If-Match, apply a pure transition, then ONE transaction: the alarm at the version read,
-   * its events, any extra items, and the audit entry.
+   * Read (consistent), check If-Match (acceptsIfMatch: notifications since do not make it stale), apply a pure
+   * transition, then ONE transaction: the alarm at the version read, its events, any extra items, and the audit entry.
+   * A write that loses to another writer between the read and the write is read and decided again (up to 3 times):
+   * the notification sweep bumps the version every few minutes while an alarm waits for acknowledgement, and that
+   * must not refuse the official; a real change since If-Match is refused on the re-read (412), and a transition the
+   * new state no longer allows by the lifecycle (409).
    */
   private async act(
     alarmId: string,
@@ -731,37 +768,47 @@ export class DynamoAlarmStore {
     by: string,
     extra: (before: Alarm, at: string) => TransactItem[] = () => [],
   ): Promise<Alarm> {
-    const current = await this.get(alarmId, true);
-    if (!current) throw new NotFoundError(`alarm ${alarmId} does not exist`);
-    if (expectedVersion !== undefined && expectedVersion !== current.version) {
-      throw new PreconditionFailedError(`alarm ${alarmId} is at version ${current.version}, not ${expectedVersion}`);
-    }
-    const change = apply(current, this.now());
-    if (!change.changed) return current;
-    const at = change.alarm.updatedAt;
-    const noted = change.events.find((e) => e.note !== undefined);
-    const detail = {
-      version: change.alarm.version,
-      ...(noted?.note !== undefined ? { note: noted.note } : {}),
-      ...(change.alarm.snoozedUntil && action === 'alarm.snooze' ? { until: change.alarm.snoozedUntil } : {}),
-    };
-    try {
-      await this.db.send(
-        new TransactWriteCommand({
-          TransactItems: [
-            this.alarmPut(change.alarm, current.version),
-            ...extra(current, at),
-            ...change.events.map((e) => this.eventPut(alarmId, e)),
-            auditPut(this.tables.audit, this.audit(by, action, alarmId, at, detail)),
-          ],
-        }),
+    for (let attempt = 1; ; attempt++) {
+      const out = await this.db.send(
+        new GetCommand({ TableName: this.tables.alarms, Key: alarmKeys.alarm(alarmId), ConsistentRead: true }),
       );
-    } catch (err) {
-      if (isConditionFailure(err))
-        throw new PreconditionFailedError(`alarm ${alarmId} was changed by someone else; reload`);
-      throw err;
+      if (out.Item?.kind !== 'alarm') throw new NotFoundError(`alarm ${alarmId} does not exist`);
+      const current = toAlarm(out.Item);
+      const stateVersion = stateVersionOf(out.Item);
+      if (
+        expectedVersion !== undefined &&
+        !acceptsIfMatch(expectedVersion, { version: current.version, stateVersion })
+      ) {
+        throw new PreconditionFailedError(
+          `alarm ${alarmId} changed since version ${expectedVersion} (now ${current.version}); reload`,
+        );
+      }
+      const change = apply(current, this.now());
+      if (!change.changed) return current;
+      const at = change.alarm.updatedAt;
+      const noted = change.events.find((e) => e.note !== undefined);
+      const detail = {
+        version: change.alarm.version,
+        ...(noted?.note !== undefined ? { note: noted.note } : {}),
+        ...(change.alarm.snoozedUntil && action === 'alarm.snooze' ? { until: change.alarm.snoozedUntil } : {}),
+      };
+      try {
+        await this.db.send(
+          new TransactWriteCommand({
+            TransactItems: [
+              this.alarmPut(change.alarm, current.version),
+              ...extra(current, at),
+              ...change.events.map((e) => this.eventPut(alarmId, e)),
+              auditPut(this.tables.audit, this.audit(by, action, alarmId, at, detail)),
+            ],
+          }),
+        );
+        return change.alarm;
+      } catch (err) {
+        if (!isConditionFailure(err)) throw err;
+        if (attempt >= 3) throw new PreconditionFailedError(`alarm ${alarmId} was changed by someone else; reload`);
+      }
     }
-    return change.alarm;
   }
 
   private audit(

@@ -204,6 +204,7 @@ describe('DynamoAlarmStore', () => {
           gsi2sk: `open#${raisedAt}#${A1}`,
           gsi3pk: 'due',
           gsi3sk: `${raisedAt}#${A1}`,
+          stateVersion: 1,
         },
         ConditionExpression: 'attribute_not_exists(pk)',
       });
@@ -659,13 +660,48 @@ describe('DynamoAlarmStore', () => {
       expect(ddb).not.toHaveReceivedCommand(TransactWriteCommand);
     });
 
-    it('answers 412 when someone else wrote between the read and the write', async () => {
+    it('answers 412 when other writers keep winning between the read and the write', async () => {
       ddb.on(GetCommand).resolves({ Item: stored(alarmAt()) });
       ddb
         .on(TransactWriteCommand)
         .rejects(cancelled([{ Code: 'ConditionalCheckFailed' }, { Code: 'None' }, { Code: 'None' }]));
 
       await expect(store.acknowledge(A1, 'u-duty-01', undefined)).rejects.toThrow(PreconditionFailedError);
+      expect(ddb).toHaveReceivedCommandTimes(TransactWriteCommand, 3);
+    });
+
+    it('keeps an If-Match taken before a reminder valid: notifications bump the version, not the state version', async () => {
+      // the official read version 2; the sweep has since sent two reminders (version 4, state still at 2)
+      ddb.on(GetCommand).resolves({ Item: { ...stored(alarmAt({ version: 4 })), stateVersion: 2 } });
+      ddb.on(TransactWriteCommand).resolves({});
+
+      const acked = await store.acknowledge(A1, 'u-duty-01', undefined, 2);
+      expect(acked).toMatchObject({ state: 'acknowledged', version: 5 });
+      const put = ddb.commandCalls(TransactWriteCommand)[0]?.args[0].input.TransactItems?.[0]?.Put;
+      expect(put).toMatchObject({ Item: { version: 5, stateVersion: 5 }, ExpressionAttributeValues: { ':v': 4 } });
+      expect(acked).not.toHaveProperty('stateVersion');
+    });
+
+    it('still refuses an If-Match older than the last real change, or newer than the alarm', async () => {
+      ddb.on(GetCommand).resolves({ Item: { ...stored(alarmAt({ version: 4 })), stateVersion: 3 } });
+
+      await expect(store.acknowledge(A1, 'u-duty-01', undefined, 2)).rejects.toThrow(PreconditionFailedError);
+      await expect(store.acknowledge(A1, 'u-duty-01', undefined, 5)).rejects.toThrow(PreconditionFailedError);
+      expect(ddb).not.toHaveReceivedCommand(TransactWriteCommand);
+    });
+
+    it('reads again and acts when the sweep recorded a reminder between the read and the write', async () => {
+      ddb
+        .on(GetCommand)
+        .resolvesOnce({ Item: { ...stored(alarmAt({ version: 2 })), stateVersion: 2 } })
+        .resolves({ Item: { ...stored(alarmAt({ version: 3 })), stateVersion: 2 } });
+      ddb
+        .on(TransactWriteCommand)
+        .rejectsOnce(cancelled([{ Code: 'ConditionalCheckFailed' }, { Code: 'None' }, { Code: 'None' }]))
+        .resolves({});
+
+      expect(await store.acknowledge(A1, 'u-duty-01', undefined, 2)).toMatchObject({ version: 4 });
+      expect(ddb).toHaveReceivedCommandTimes(TransactWriteCommand, 2);
     });
 
     it('answers 404 for an unknown alarm and 409 for a cleared one', async () => {
