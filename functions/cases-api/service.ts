@@ -689,7 +689,7 @@ export class CasesService {
         ? await this.roundGrant(task, current?.case)
         : undefined;
     await this.deps.workflows.sendSuccess(task.token, output);
-    const done: WorkflowTask = await this.deps.store.completeTask(taskId, output, { actor: who.sub }, grant);
+    const done: WorkflowTask = await this.deps.store.completeTask(taskId, output, { actor: who.sub, at }, grant);
     const component = task.workflow === 'transfer' ? OUTCOME_REWARD[body.action as TransferAction] : undefined;
     if (component && current) {
       await this.startLaterRound(current.case, component, comment ?? `task ${taskId}`, who);

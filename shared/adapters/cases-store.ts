@@ -8,7 +8,7 @@ import {
   TransactWriteCommand,
   type TransactWriteCommandInput,
 } from '@aws-sdk/lib-dynamodb';
-import type { CrimeItem } from '../domain/cases/crime-thresholds.ts';
+import { CRIME_ITEMS, type CrimeItem } from '../domain/cases/crime-thresholds.ts';
 import type { DeadlineKind } from '../domain/cases/deadlines.ts';
 import {
   type AddEvidenceInput,
@@ -404,23 +404,26 @@ export class DynamoCaseStore {
 
   /**
    * Marks an open task done with its outcome, removes it from the open-task and deadline indexes, appends the
-   * timeline event and the audit entry: one transaction, on the condition that the task is still open (409 when
-   * it is done or lapsed, 404 when unknown).
+   * timeline event (in Chinese: the step and the action's label) and the audit entry: one transaction, on the
+   * condition that the task is still open (409 when it is done or lapsed, 404 when unknown). `audit.at` is when the
+   * actor decided (before the workflow was told), so the timeline keeps the decision ahead of what the workflow did next.
    */
   async completeTask(
     taskId: string,
     outcome: TaskOutcome,
-    audit: { actor: string },
+    audit: { actor: string; at?: string },
     grant?: RewardGrant,
   ): Promise<WorkflowTask> {
     const task = await this.getTask(taskId);
     if (!task) throw new NotFoundError(`task ${taskId} does not exist`);
     if (task.state !== 'open') throw new ConflictError(`task ${taskId} is ${task.state} (任务已处理或已过期)`);
-    const at = this.now().toISOString();
+    const at = audit.at ?? this.now().toISOString();
     const comment = outcome.comment?.trim();
     const clean: TaskOutcome = { action: outcome.action, by: outcome.by, ...(comment ? { comment } : {}) };
     const done: WorkflowTask = { ...task, state: 'done', outcome: clean, completedAt: at };
-    const label = stepOf(task.workflow, task.step)?.labelZh ?? task.step;
+    const step = stepOf(task.workflow, task.step);
+    const label = step?.labelZh ?? task.step;
+    const actionLabel = (step?.actions[clean.action] as { labelZh?: string } | undefined)?.labelZh ?? clean.action;
     try {
       await this.db.send(
         new TransactWriteCommand({
@@ -432,7 +435,7 @@ export class DynamoCaseStore {
               at,
               by: outcome.by,
               type: stepType(task.workflow),
-              note: `${label}：${clean.action}${comment ? `（${comment}）` : ''}`,
+              note: `${label}：${actionLabel}${comment ? `（${comment}）` : ''}`,
               data: { event: 'task_done', taskId, step: task.step, action: clean.action },
             }),
             auditPut(
@@ -1324,7 +1327,7 @@ export function decisionNote(d: DecisionBody): string {
     case 'no_violation':
       return '无违法行为';
     case 'suspected_crime':
-      return `涉嫌犯罪，确认入罪标准：${d.confirmedItems.map((i) => i.item).join('、')}`;
+      return `涉嫌犯罪，确认入罪标准：${d.confirmedItems.map((i) => CRIME_ITEMS[i.item].reference).join('、')}`;
   }
 }
 

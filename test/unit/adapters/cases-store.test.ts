@@ -11,7 +11,13 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { allCustomMatcher } from 'aws-sdk-client-mock-vitest';
 import type {} from 'aws-sdk-client-mock-vitest/extend';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { caseIndexKeys, caseKeys, DynamoCaseStore, type WorkflowTask } from '../../../shared/adapters/cases-store.ts';
+import {
+  caseIndexKeys,
+  caseKeys,
+  DynamoCaseStore,
+  decisionNote,
+  type WorkflowTask,
+} from '../../../shared/adapters/cases-store.ts';
 import { encodeCursor } from '../../../shared/adapters/dynamodb.ts';
 import type { Case, DecisionBody } from '../../../shared/domain/cases/model.ts';
 import { BOILER, WWTP } from '../../../shared/domain/registry/qingyuan-seed.ts';
@@ -640,10 +646,14 @@ describe('workflow tasks', () => {
     const done = await store.completeTask(
       TASK_ID,
       { action: 'approve', comment: ' 同意移送 ', by: 'u-head-01' },
-      { actor: 'u-head-01' },
+      { actor: 'u-head-01', at: '2026-04-08T01:00:00.000Z' },
     );
 
-    expect(done).toMatchObject({ state: 'done', outcome: { action: 'approve', comment: '同意移送', by: 'u-head-01' } });
+    expect(done).toMatchObject({
+      state: 'done',
+      completedAt: '2026-04-08T01:00:00.000Z',
+      outcome: { action: 'approve', comment: '同意移送', by: 'u-head-01' },
+    });
     const items = transactItems();
     expect(items[0]?.Update).toMatchObject({
       Key: { pk: `task#${TASK_ID}`, sk: '#' },
@@ -652,7 +662,15 @@ describe('workflow tasks', () => {
     });
     expect(items[1]?.Delete?.Key).toEqual({ pk: `task#${TASK_ID}`, sk: 'actor#bureau_head' });
     expect(items[2]?.Delete?.Key).toEqual({ pk: `task#${TASK_ID}`, sk: 'deadline' });
-    expect(items[3]?.Put?.Item).toMatchObject({ entry: { type: 'transfer_step', by: 'u-head-01' } });
+    // the timeline reads in Chinese: the step and the action's label, with the comment
+    expect(items[3]?.Put?.Item).toMatchObject({
+      entry: {
+        type: 'transfer_step',
+        by: 'u-head-01',
+        at: '2026-04-08T01:00:00.000Z',
+        note: '负责人审批：批准移送（同意移送）',
+      },
+    });
     expect(items[4]?.Put).toMatchObject({
       TableName: 'audit',
       Item: { action: 'case.task.complete', detail: { action: 'approve' } },
@@ -726,5 +744,20 @@ describe('workflow tasks', () => {
       status: 400,
     });
     expect(ddb).not.toHaveReceivedCommand(QueryCommand);
+  });
+});
+
+describe('decisionNote', () => {
+  it('says each decision in one Chinese line, citing the judicial interpretation for a suspected crime', () => {
+    expect(
+      decisionNote({
+        type: 'suspected_crime',
+        proposedItems: [],
+        confirmedItems: [
+          { item: 'item5', facts: '暗管排放', confirmedBy: 'u-chief-01', confirmedAt: '2026-04-08T01:00:00.000Z' },
+        ],
+      }),
+    ).toBe('涉嫌犯罪，确认入罪标准：法释〔2023〕7号 第一条第（五）项');
+    expect(decisionNote({ type: 'no_violation' } as DecisionBody)).toBe('无违法行为');
   });
 });
