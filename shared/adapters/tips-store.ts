@@ -192,13 +192,7 @@ export class DynamoTipStore implements TipStore {
               ConditionExpression: 'attribute_exists(pk)',
             },
           },
-          {
-            Put: {
-              TableName: this.tables.tips,
-              Item: { ...tipKeys.entry(tipId, entry), kind: 'entry', entry },
-              ConditionExpression: 'attribute_not_exists(pk)',
-            },
-          },
+          this.entryPut(tipId, entry),
           auditPut(this.tables.audit, audit),
           ...commitUploads(this.tables.tips, { kind: 'tip', id: tipId }, uploadIds, entry.at),
         ],
@@ -211,17 +205,7 @@ export class DynamoTipStore implements TipStore {
     try {
       await this.db.send(
         new TransactWriteCommand({
-          TransactItems: [
-            {
-              Put: {
-                TableName: this.tables.tips,
-                Item: tipItem(tip, version),
-                ConditionExpression: 'version = :v',
-                ExpressionAttributeValues: { ':v': expectedVersion },
-              },
-            },
-            auditPut(this.tables.audit, audit),
-          ],
+          TransactItems: [this.tipPut(tip, expectedVersion), auditPut(this.tables.audit, audit)],
         }),
       );
     } catch (err) {
@@ -268,29 +252,14 @@ export class DynamoTipStore implements TipStore {
     entries: { primary: TimelineEntry; duplicate: TimelineEntry };
     audit: AuditEntry;
   }): Promise<void> {
-    const put = (r: TipRecord) => ({
-      Put: {
-        TableName: this.tables.tips,
-        Item: tipItem(r.tip, r.version + 1),
-        ConditionExpression: 'version = :v',
-        ExpressionAttributeValues: { ':v': r.version },
-      },
-    });
-    const entry = (tipId: string, e: TimelineEntry) => ({
-      Put: {
-        TableName: this.tables.tips,
-        Item: { ...tipKeys.entry(tipId, e), kind: 'entry', entry: e },
-        ConditionExpression: 'attribute_not_exists(pk)',
-      },
-    });
     try {
       await this.db.send(
         new TransactWriteCommand({
           TransactItems: [
-            put(input.primary),
-            put(input.duplicate),
-            entry(input.primary.tip.id, input.entries.primary),
-            entry(input.duplicate.tip.id, input.entries.duplicate),
+            this.tipPut(input.primary.tip, input.primary.version),
+            this.tipPut(input.duplicate.tip, input.duplicate.version),
+            this.entryPut(input.primary.tip.id, input.entries.primary),
+            this.entryPut(input.duplicate.tip.id, input.entries.duplicate),
             auditPut(this.tables.audit, input.audit),
           ],
         }),
@@ -318,13 +287,7 @@ export class DynamoTipStore implements TipStore {
       new TransactWriteCommand({
         TransactItems: [
           auditPut(this.tables.audit, audit),
-          {
-            Put: {
-              TableName: this.tables.tips,
-              Item: { ...tipKeys.entry(tipId, entry), kind: 'entry', entry },
-              ConditionExpression: 'attribute_not_exists(pk)',
-            },
-          },
+          this.entryPut(tipId, entry),
           {
             Update: {
               TableName: this.tables.identities,
@@ -345,14 +308,7 @@ export class DynamoTipStore implements TipStore {
       await this.db.send(
         new TransactWriteCommand({
           TransactItems: [
-            {
-              Put: {
-                TableName: this.tables.tips,
-                Item: tipItem(tip, expectedVersion + 1),
-                ConditionExpression: 'version = :v',
-                ExpressionAttributeValues: { ':v': expectedVersion },
-              },
-            },
+            this.tipPut(tip, expectedVersion),
             {
               Put: {
                 TableName: this.tables.identities,
@@ -360,13 +316,7 @@ export class DynamoTipStore implements TipStore {
                 ConditionExpression: 'attribute_not_exists(pk)',
               },
             },
-            {
-              Put: {
-                TableName: this.tables.tips,
-                Item: { ...tipKeys.entry(tip.id, entry), kind: 'entry', entry },
-                ConditionExpression: 'attribute_not_exists(pk)',
-              },
-            },
+            this.entryPut(tip.id, entry),
             auditPut(this.tables.audit, audit),
           ],
         }),
@@ -379,5 +329,28 @@ export class DynamoTipStore implements TipStore {
       }
       throw err;
     }
+  }
+
+  /** The tip at the next version, on the condition that it is still at `expectedVersion`. */
+  private tipPut(tip: Tip, expectedVersion: number) {
+    return {
+      Put: {
+        TableName: this.tables.tips,
+        Item: tipItem(tip, expectedVersion + 1),
+        ConditionExpression: 'version = :v',
+        ExpressionAttributeValues: { ':v': expectedVersion },
+      },
+    };
+  }
+
+  /** A new timeline entry under the tip (never overwrites: a seeded entry id written twice fails the condition). */
+  private entryPut(tipId: string, entry: TimelineEntry) {
+    return {
+      Put: {
+        TableName: this.tables.tips,
+        Item: { ...tipKeys.entry(tipId, entry), kind: 'entry', entry },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      },
+    };
   }
 }
