@@ -6,7 +6,7 @@ import { canTransition } from '../../shared/domain/cases/model.ts';
 import { ulid } from '../../shared/domain/ids.ts';
 import { rewardClaimable } from '../../shared/domain/tips/model.ts';
 import { seededUlid } from './timers.ts';
-import type { BureauMessage, CaseTasksDeps, CaseTasksStore } from './use-case.ts';
+import type { BureauMessage, CaseTasksDeps, CaseTasksStore, DeadlineWarnings } from './use-case.ts';
 
 /**
  * The I/O of `case-tasks` on top of the cases store: the store's task methods and its timeline (a system step's
@@ -38,6 +38,27 @@ export function caseTasksStore(store: DynamoCaseStore): CaseTasksStore {
         if (!canTransition((await store.get(caseId))?.case.status ?? current.case.status, to)) return;
         await store.setStatus(caseId, to, { by: 'system', note });
       }
+    },
+  };
+}
+
+/** The deadline-warning sweep's store side, on the cases store. */
+export function deadlineWarnings(store: DynamoCaseStore): DeadlineWarnings {
+  return {
+    due: (now, limit) => store.deadlineWarningsDue(now, limit),
+    claim: (taskId, at) => store.claimDeadlineWarning(taskId, at),
+    release: (taskId) => store.releaseDeadlineWarning(taskId),
+    note: async (d, text, at) => {
+      await store.addTimelineEntry(
+        d.caseId,
+        {
+          type: d.workflow === 'reward' ? 'reward_step' : 'transfer_step',
+          note: text,
+          data: { event: 'deadline_warning', taskId: d.taskId, step: d.step, dueAt: d.dueAt },
+        },
+        { by: 'system', at },
+        'case.deadline.warning',
+      );
     },
   };
 }

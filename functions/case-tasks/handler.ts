@@ -6,12 +6,13 @@ import { readConfig } from '../../shared/config/config.ts';
 import { ENV } from '../../shared/config/env-names.ts';
 import { DomainError } from '../../shared/domain/errors.ts';
 import { logger } from '../../shared/observability/logger.ts';
-import { bureauPublisher, caseTasksStore, claimInviter, reporterMessenger } from './adapters.ts';
-import { CaseTaskEvent } from './schema.ts';
-import { caseTasks } from './use-case.ts';
+import { bureauPublisher, caseTasksStore, claimInviter, deadlineWarnings, reporterMessenger } from './adapters.ts';
+import { CaseTaskEvent, DeadlineWarningsEvent } from './schema.ts';
+import { caseTasks, warnDeadlines } from './use-case.ts';
 
 /**
- * `case-tasks`: the Lambda the two case state machines call (infra/constructs/case-workflows.ts). Errors are named
+ * `case-tasks`: the Lambda the two case state machines call (infra/constructs/case-workflows.ts), and the schedule's
+ * deadline-warning sweep (`{"kind":"deadline_warnings"}`). Errors are named
  * for the state machine's Retry: `CaseTasksRetryable` (a store or SNS fault: retried, the workflow resumes),
  * `CaseTasksRejected` (the event is invalid or the case refuses it: not retried, the execution fails). The task
  * token is never logged.
@@ -23,22 +24,29 @@ const config = readConfig({
   bureauTopic: ENV.bureauTopic,
 });
 const tables = { cases: config.cases, audit: config.audit };
+const cases = new DynamoCaseStore(dynamo, tables);
+const notifyBureau = bureauPublisher(new SNSClient({}), config.bureauTopic);
 const tips = new DynamoTipStore(dynamo, {
   tips: config.tips,
   identities: 'unused-identities-table',
   audit: config.audit,
 });
 const run = caseTasks({
-  store: caseTasksStore(new DynamoCaseStore(dynamo, tables)),
+  store: caseTasksStore(cases),
   tellReporter: reporterMessenger(tips),
   inviteClaims: claimInviter(tips),
-  notifyBureau: bureauPublisher(new SNSClient({}), config.bureauTopic),
+  notifyBureau,
   now: () => new Date(),
 });
 
 const named = (name: string, message: string) => Object.assign(new Error(message), { name });
 
 export async function handler(event: unknown): Promise<unknown> {
+  if (DeadlineWarningsEvent.safeParse(event).success) {
+    const result = await warnDeadlines({ warnings: deadlineWarnings(cases), notifyBureau, now: () => new Date() });
+    logger.info('deadline warnings sent', result);
+    return result;
+  }
   const parsed = CaseTaskEvent.safeParse(event);
   if (!parsed.success) {
     const issues = parsed.error.issues.slice(0, 5).map((i) => `${i.path.join('.')}: ${i.message}`);

@@ -75,3 +75,6 @@ export const CaseTaskEvent = z
   ])
   .refine((e) => e.step in FLOWS[e.workflow].steps, { message: 'unknown step of the workflow', path: ['step'] });
 export type CaseTaskEvent = z.infer<typeof CaseTaskEvent>;
+
+/** The schedule's event (infra/constructs/case-workflows.ts): warn the deadlines whose warning time has come. */
+export const DeadlineWarningsEvent = z.strictObject({ kind: z.literal('deadline_warnings') });

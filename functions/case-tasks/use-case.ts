@@ -1,7 +1,8 @@
-import type { WorkflowTask } from '../../shared/adapters/cases-store.ts';
+import type { DeadlineView, WorkflowTask } from '../../shared/adapters/cases-store.ts';
 import type { CaseStatus } from '../../shared/domain/cases/model.ts';
 import type { RewardResult } from '../../shared/domain/cases/reward.ts';
 import { type RewardStep, systemChoice } from '../../shared/domain/cases/reward-flow.ts';
+import { ROLE_LABELS as ROLE_NAMES, type Role } from '../../shared/domain/roles.ts';
 import type { CaseTaskEvent, WorkflowStateData } from './schema.ts';
 import {
   ESCALATION_NOTIFIES,
@@ -22,6 +23,7 @@ import {
  *   escalate → store.lapseTask (the timeline says it lapsed), a Chinese message to the bureau topic, the next window
  *   system   → reward-flow.ts systemChoice on the round the execution carries
  *   record   → the outcome on the case timeline
+ * and, on a schedule, warnDeadlines: each open deadline whose warning time has come is told to the bureau topic once.
  */
 
 export interface CaseTasksStore {
@@ -240,4 +242,67 @@ export function caseTasks(deps: CaseTasksDeps) {
       }
     }
   };
+}
+
+// ───────────── deadline warnings (a scheduled sweep: infra/constructs/case-workflows.ts) ─────────────
+
+/** The store side of the warning sweep (cases-store.ts deadlineWarningsDue, claim / release, the timeline). */
+export interface DeadlineWarnings {
+  due(now: Date, limit: number): Promise<DeadlineView[]>;
+  /** false when the warning was claimed already, or the task is no longer open */
+  claim(taskId: string, at: string): Promise<boolean>;
+  release(taskId: string): Promise<void>;
+  /** the warning on the case timeline (by `system`), after it went out */
+  note(d: DeadlineView, text: string, at: string): Promise<void>;
+}
+
+const actorLabel = (actor: string) => (actor === 'case_team' ? '专案组' : (ROLE_NAMES[actor as Role] ?? actor));
+
+/** The bureau's message before a deadline lapses: who must act on which step of which case, by when. */
+export function deadlineWarningMessage(d: DeadlineView): BureauMessage {
+  const flow = d.workflow === 'reward' ? '举报奖励审批' : '涉嫌犯罪案件移送';
+  const label = d.stepLabelZh ?? stepOf(d.workflow, d.step).labelZh;
+  const who = [...new Set(d.actors)].map(actorLabel).join('、');
+  return {
+    subject: 'EnvWatch case deadline warning',
+    textZh: `【案件期限提醒】案件 ${d.caseId} ${flow}「${label}」环节将于 ${beijing(d.dueAt)} 到期，请${who}及时办理。`,
+    attributes: {
+      kind: 'case_deadline_warning',
+      caseId: d.caseId,
+      workflow: d.workflow,
+      step: d.step,
+      actors: [...new Set(d.actors)].join(','),
+      dedupeId: `${d.taskId}#warn`,
+    },
+  };
+}
+
+/**
+ * The warning sweep: every open deadline past its `warnAt` and not yet warned is claimed, told to the bureau topic
+ * and noted on the case timeline, once. A message that cannot be sent gives its claim back for the next sweep; the
+ * others still go out, and the sweep then fails so the schedule's retry and the logs show it.
+ */
+export async function warnDeadlines(
+  deps: { warnings: DeadlineWarnings; notifyBureau(m: BureauMessage): Promise<void>; now(): Date },
+  limit = 200,
+): Promise<{ warned: number; failed: number }> {
+  const now = deps.now();
+  const at = now.toISOString();
+  let warned = 0;
+  let failed = 0;
+  for (const d of await deps.warnings.due(now, limit)) {
+    if (!(await deps.warnings.claim(d.taskId, at))) continue;
+    const message = deadlineWarningMessage(d);
+    try {
+      await deps.notifyBureau(message);
+    } catch {
+      failed++;
+      await deps.warnings.release(d.taskId);
+      continue;
+    }
+    await deps.warnings.note(d, message.textZh, at);
+    warned++;
+  }
+  if (failed > 0) throw new Error(`${failed} deadline warning(s) could not be sent; they will be retried`);
+  return { warned, failed };
 }

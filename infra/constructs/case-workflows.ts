@@ -1,4 +1,6 @@
 import { ArnFormat, Aws, Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Rule, RuleTargetInput, Schedule } from 'aws-cdk-lib/aws-events';
+import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
@@ -34,7 +36,8 @@ import type { DataTable } from './tables.ts';
  * step is retried and the workflow resumes; the task id is stable per entry and level, so a retry records once.
  *
  * No HeartbeatSeconds: nobody heartbeats a person's task, so a heartbeat timeout would only fail waits early; the
- * reminder is the task's `warnAt` (the cases store's deadline index), the escalation is the timeout.
+ * reminder is the task's `warnAt` (the cases store's deadline index): every DEADLINE_WARNING_MINUTES a schedule runs
+ * case-tasks' warning sweep, which tells the bureau topic once per deadline; the escalation is the timeout.
  *
  * Execution input (the cases API starts it): `{ caseId, round?, reward?: { totalFen, approvals: [{ step }] },
  * commendationConsent?, package? }` — shown to the actors as the task input, so never a reporter identity.
@@ -201,6 +204,9 @@ export function caseWorkflowDefinition(workflow: WorkflowName): Record<string, u
   };
 }
 
+/** How often the deadline-warning sweep runs: a warning goes out at most this late after its `warnAt`. */
+export const DEADLINE_WARNING_MINUTES = 15;
+
 export interface CaseWorkflowsProps {
   casesTable: DataTable;
   auditTable: DataTable;
@@ -258,6 +264,18 @@ export class CaseWorkflows extends Construct {
     };
     this.reward = machine('reward', 'Reward');
     this.transfer = machine('transfer', 'Transfer');
+
+    // the reminder before a deadline lapses: a sweep of the deadlines past their warning time (case-tasks)
+    new Rule(this, 'DeadlineWarnings', {
+      description: 'EnvWatch case deadlines: warn the bureau before a step lapses',
+      schedule: Schedule.rate(Duration.minutes(DEADLINE_WARNING_MINUTES)),
+      targets: [
+        new LambdaFunction(this.tasks.fn, {
+          event: RuleTargetInput.fromObject({ kind: 'deadline_warnings' }),
+          retryAttempts: 2,
+        }),
+      ],
+    });
 
     Validations.of(this).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',

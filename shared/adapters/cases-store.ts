@@ -7,6 +7,7 @@ import {
   QueryCommand,
   TransactWriteCommand,
   type TransactWriteCommandInput,
+  UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { CRIME_ITEMS, type CrimeItem } from '../domain/cases/crime-thresholds.ts';
 import type { DeadlineKind } from '../domain/cases/deadlines.ts';
@@ -120,6 +121,8 @@ export interface RewardGrant {
 /** The gsi3 partition of the open tasks of one actor (a role or `case_team`). */
 export const tasksPartition = (actor: string) => `tasks#${actor}`;
 export const DEADLINES_PARTITION = 'deadlines';
+/** No deadline warns earlier than this before it is due (deadlines.ts warnInstant: at most one day). */
+export const WARNING_HORIZON_MS = 86_400_000;
 
 /** The index keys a case carries. */
 export function caseIndexKeys(c: Case): Record<string, string> {
@@ -535,6 +538,79 @@ export class DynamoCaseStore {
     );
     const cursor = encodeCursor(out.LastEvaluatedKey);
     return { items: (out.Items ?? []).map((i) => i.deadline as DeadlineView), ...(cursor ? { cursor } : {}) };
+  }
+
+  /**
+   * Open deadlines whose warning time has come (warnAt ≤ now < dueAt) and that were not warned yet: one gsi3 range
+   * query over the deadlines due in the next WARNING_HORIZON_MS (no warning leads by more: deadlines.ts warnInstant),
+   * the rest filtered by the query. At most `limit`, earliest due first.
+   */
+  async deadlineWarningsDue(now: Date, limit: number): Promise<DeadlineView[]> {
+    const from = now.toISOString();
+    const to = new Date(now.getTime() + WARNING_HORIZON_MS).toISOString();
+    const found: DeadlineView[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const out = await this.db.send(
+        new QueryCommand({
+          TableName: this.tables.cases,
+          IndexName: 'gsi3',
+          KeyConditionExpression: 'gsi3pk = :p AND gsi3sk BETWEEN :from AND :to',
+          FilterExpression: 'attribute_not_exists(warnedAt) AND deadline.#state = :open AND deadline.warnAt <= :now',
+          ExpressionAttributeNames: { '#state': 'state' },
+          ExpressionAttributeValues: {
+            ':p': DEADLINES_PARTITION,
+            ':from': `${from}#`,
+            ':to': `${to}#~`,
+            ':open': 'open',
+            ':now': from,
+          },
+          ExclusiveStartKey: start,
+        }),
+      );
+      for (const i of out.Items ?? []) found.push(i.deadline as DeadlineView);
+      start = out.LastEvaluatedKey;
+    } while (start && found.length < limit);
+    return found.slice(0, limit);
+  }
+
+  /**
+   * Claims the warning of a deadline before it is sent: `warnedAt` set on the condition that the deadline is still
+   * there, open and not warned. False when another sweep claimed it, or the task was done or lapsed meanwhile.
+   */
+  async claimDeadlineWarning(taskId: string, at: string): Promise<boolean> {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.tables.cases,
+          Key: caseKeys.deadline(taskId),
+          UpdateExpression: 'SET warnedAt = :at',
+          ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(warnedAt) AND deadline.#state = :open',
+          ExpressionAttributeNames: { '#state': 'state' },
+          ExpressionAttributeValues: { ':at': at, ':open': 'open' },
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (isConditionFailure(err)) return false;
+      throw err;
+    }
+  }
+
+  /** Gives a claimed warning back (it could not be sent): the next sweep tries again. */
+  async releaseDeadlineWarning(taskId: string): Promise<void> {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.tables.cases,
+          Key: caseKeys.deadline(taskId),
+          UpdateExpression: 'REMOVE warnedAt',
+          ConditionExpression: 'attribute_exists(pk)',
+        }),
+      );
+    } catch (err) {
+      if (!isConditionFailure(err)) throw err; // the task was done meanwhile: nothing to give back
+    }
   }
 
   private taskStateUpdate(taskId: string, state: 'done' | 'lapsed', at: string, outcome?: TaskOutcome): TransactItem {

@@ -10,6 +10,7 @@ import {
   type WorkflowName,
 } from '../../functions/case-tasks/timers.ts';
 import {
+  DEADLINE_WARNING_MINUTES,
   entryState,
   escalatedState,
   escalateState,
@@ -261,6 +262,17 @@ describe('case-tasks function', () => {
     const env = (props(s.apiTemplate, logicalId(fn))['Environment'] as Json)['Variables'] as Json;
     expect(Object.keys(env)).toEqual(expect.arrayContaining(['CASES_TABLE', 'AUDIT_TABLE', 'BUREAU_TOPIC_ARN']));
     expect(env['ENVWATCH_SERVICE']).toBe('case-tasks');
+  });
+
+  it('runs the deadline-warning sweep on a schedule', () => {
+    const fn = logicalId(s.api.caseWorkflows.tasks.fn as LambdaFunction);
+    const rules = Object.values(s.apiTemplate.findResources('AWS::Events::Rule')).map((r) => r.Properties as Json);
+    const sweep = rules.filter((r) =>
+      (r['Targets'] as { Input?: string; Arn: unknown }[]).some(
+        (t) => t.Input === JSON.stringify({ kind: 'deadline_warnings' }) && JSON.stringify(t.Arn).includes(fn),
+      ),
+    );
+    expect(sweep.map((r) => r['ScheduleExpression'])).toEqual([`rate(${DEADLINE_WARNING_MINUTES} minutes)`]);
   });
 
   it('names the state machine env vars the cases API reads', () => {

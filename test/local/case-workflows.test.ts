@@ -13,6 +13,7 @@ import { type Platform, startPlatform } from '../../infra/local/platform.ts';
 import { freePorts } from '../../infra/local/ports.ts';
 import { DynamoCaseStore, type TaskView } from '../../shared/adapters/cases-store.ts';
 import { computeDeadline } from '../../shared/domain/cases/deadlines.ts';
+import { ulid } from '../../shared/domain/ids.ts';
 import { eventually, localClientConfig, realAppAssembly, tempDir } from './helpers.ts';
 
 /**
@@ -308,6 +309,49 @@ describe('case workflows on the local platform', () => {
     await taskFor('police_liaison', caseId, 'police_receipt');
     await sfn.send(new StopExecutionCommand({ executionArn, cause: 'test done' }));
   }, 30_000);
+
+  it('warns the bureau once, from the schedule, when a deadline reaches its warning time', async () => {
+    const caseId = await openCase('某竹制品厂超标排放（期限提醒）');
+    const now = Date.now();
+    const taskId = ulid(now);
+    await store.recordTask({
+      taskId,
+      caseId,
+      workflow: 'transfer',
+      executionArn: `arn:aws:states:us-east-1:000000000000:execution:transfer:transfer-${caseId}`,
+      step: 'head_decision',
+      actors: ['bureau_head'],
+      token: `token-${taskId}`,
+      createdAt: new Date(now - 3 * 3_600_000).toISOString(),
+      dueAt: new Date(now + 2 * 3_600_000).toISOString(),
+      warnAt: new Date(now - 60_000).toISOString(),
+      input: { caseId },
+    });
+    const rule = platform.spec.schedules.find((r) =>
+      r.targets.some((t) => JSON.stringify(t.input) === JSON.stringify({ kind: 'deadline_warnings' })),
+    );
+    expect(rule?.scheduleExpression).toBe('rate(15 minutes)');
+    const run = () =>
+      fetch(`${platform.endpoints.api}/_local/schedules/${encodeURIComponent(rule?.ruleName ?? '')}/run`, {
+        method: 'POST',
+      });
+    expect((await run()).status).toBe(202);
+    expect((await run()).status).toBe(202);
+    const warnings = await eventually(async () => {
+      const m = (await bureauMessages(caseId)).filter(
+        (x) => x.messageAttributes?.kind?.StringValue === 'case_deadline_warning',
+      );
+      return m.length > 0 ? m : undefined;
+    });
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]?.message).toContain('【案件期限提醒】');
+    expect(warnings[0]?.message).toContain('请局领导及时办理');
+    expect(warnings[0]?.messageAttributes?.dedupeId?.StringValue).toBe(`${taskId}#warn`);
+    const timeline = (await store.timeline(caseId, { limit: 100 }, { actor: 'section-chief-1' })).items.map(
+      (e) => e.note ?? '',
+    );
+    expect(timeline.filter((n) => n.startsWith('【案件期限提醒】'))).toHaveLength(1);
+  });
 
   it('fails the abandoned transfer with DeadlineLapsed after two escalations', async () => {
     const done = await finished(abandoned.executionArn, 30_000);

@@ -1,4 +1,8 @@
-import { DynamoDBClient, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import {
+  ConditionalCheckFailedException,
+  DynamoDBClient,
+  TransactionCanceledException,
+} from '@aws-sdk/client-dynamodb';
 import {
   BatchGetCommand,
   DynamoDBDocumentClient,
@@ -6,6 +10,7 @@ import {
   QueryCommand,
   ScanCommand,
   TransactWriteCommand,
+  UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { allCustomMatcher } from 'aws-sdk-client-mock-vitest';
@@ -759,5 +764,44 @@ describe('decisionNote', () => {
       }),
     ).toBe('涉嫌犯罪，确认入罪标准：法释〔2023〕7号 第一条第（五）项');
     expect(decisionNote({ type: 'no_violation' } as DecisionBody)).toBe('无违法行为');
+  });
+});
+
+describe('deadline warnings', () => {
+  it('finds the open, unwarned deadlines past their warning time among those due within a day: one index query', async () => {
+    const view = { taskId: TASK_ID, caseId: CASE_ID, workflow: 'transfer', step: 'head_decision', dueAt: 'x' };
+    ddb.on(QueryCommand).resolves({ Items: [{ deadline: view }] });
+
+    expect(await store.deadlineWarningsDue(NOW, 50)).toEqual([view]);
+    expect(ddb).toHaveReceivedCommandWith(QueryCommand, {
+      IndexName: 'gsi3',
+      KeyConditionExpression: 'gsi3pk = :p AND gsi3sk BETWEEN :from AND :to',
+      FilterExpression: 'attribute_not_exists(warnedAt) AND deadline.#state = :open AND deadline.warnAt <= :now',
+      ExpressionAttributeValues: {
+        ':p': 'deadlines',
+        ':from': '2026-04-07T02:00:00.000Z#',
+        ':to': '2026-04-08T02:00:00.000Z#~',
+        ':open': 'open',
+        ':now': '2026-04-07T02:00:00.000Z',
+      },
+    });
+  });
+
+  it('claims a warning once, on the condition that the deadline is open and unwarned, and gives it back', async () => {
+    ddb
+      .on(UpdateCommand)
+      .resolvesOnce({})
+      .rejectsOnce(new ConditionalCheckFailedException({ message: 'conditional request failed', $metadata: {} }))
+      .resolves({});
+    expect(await store.claimDeadlineWarning(TASK_ID, NOW.toISOString())).toBe(true);
+    expect(await store.claimDeadlineWarning(TASK_ID, NOW.toISOString())).toBe(false);
+    await store.releaseDeadlineWarning(TASK_ID);
+    const calls = ddb.commandCalls(UpdateCommand).map((c) => c.args[0].input);
+    expect(calls[0]).toMatchObject({
+      Key: { pk: `task#${TASK_ID}`, sk: 'deadline' },
+      UpdateExpression: 'SET warnedAt = :at',
+      ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(warnedAt) AND deadline.#state = :open',
+    });
+    expect(calls[2]).toMatchObject({ UpdateExpression: 'REMOVE warnedAt' });
   });
 });

@@ -6,10 +6,12 @@ import {
   type CaseTasksStore,
   CLAIM_INVITATION,
   caseTasks,
+  deadlineWarningMessage,
   escalationMessage,
   taskInput,
+  warnDeadlines,
 } from '../../../functions/case-tasks/use-case.ts';
-import type { WorkflowTask } from '../../../shared/adapters/cases-store.ts';
+import type { DeadlineView, WorkflowTask } from '../../../shared/adapters/cases-store.ts';
 import { NotFoundError } from '../../../shared/domain/errors.ts';
 import { ULID_PATTERN } from '../../../shared/domain/ids.ts';
 
@@ -274,5 +276,84 @@ describe('caseTasks', () => {
     expect(escalationMessage({ caseId: CASE, workflow: 'reward', step: 'payment' }, timer, 2, 2).textZh).toContain(
       '分局负责人',
     );
+  });
+});
+
+describe('deadline warnings', () => {
+  const due = (over: Partial<DeadlineView> = {}): DeadlineView => ({
+    taskId: '01KB2N0G5Z8K3M4P6Q7R8S9TK1',
+    caseId: CASE,
+    workflow: 'transfer',
+    step: 'head_decision',
+    stepLabelZh: '负责人审批',
+    kind: 'head_decision',
+    actors: ['bureau_head'],
+    dueAt: '2026-12-03T16:00:00.000Z',
+    warnAt: '2026-12-02T16:00:00.000Z',
+    state: 'open',
+    ...over,
+  });
+
+  it('tells the bureau who must act on which step, by when (Beijing time), with a dedupe id', () => {
+    const m = deadlineWarningMessage(due({ actors: ['case_team'], step: 'handover', stepLabelZh: undefined }));
+    expect(m.textZh).toBe(
+      '【案件期限提醒】案件 01KB2N0G5Z8K3M4P6Q7R8S9T0V 涉嫌犯罪案件移送「向公安机关移送（抄送检察院）」环节将于 2026-12-04 00:00 到期，请专案组及时办理。',
+    );
+    expect(m.attributes).toMatchObject({
+      kind: 'case_deadline_warning',
+      step: 'handover',
+      actors: 'case_team',
+      dedupeId: '01KB2N0G5Z8K3M4P6Q7R8S9TK1#warn',
+    });
+    expect(deadlineWarningMessage(due()).textZh).toContain('请局领导及时办理');
+  });
+
+  const sweep = (found: DeadlineView[], opts: { taken?: string[]; failFor?: string } = {}) => {
+    const log: string[] = [];
+    const messages: BureauMessage[] = [];
+    const run = warnDeadlines({
+      warnings: {
+        due: async () => found,
+        claim: async (id) => {
+          log.push(`claim ${id}`);
+          return !opts.taken?.includes(id);
+        },
+        release: async (id) => {
+          log.push(`release ${id}`);
+        },
+        note: async (d, text) => {
+          log.push(`note ${d.taskId} ${text.slice(0, 8)}`);
+        },
+      },
+      notifyBureau: async (m) => {
+        if (m.attributes.dedupeId?.startsWith(opts.failFor ?? '-')) throw new Error('SNS down');
+        messages.push(m);
+      },
+      now: () => NOW,
+    });
+    return { run, log, messages };
+  };
+
+  it('claims, sends and notes each deadline once, skipping one another sweep claimed', async () => {
+    const a = due();
+    const b = due({ taskId: '01KB2N0G5Z8K3M4P6Q7R8S9TK2' });
+    const { run, log, messages } = sweep([a, b], { taken: [b.taskId] });
+    expect(await run).toEqual({ warned: 1, failed: 0 });
+    expect(messages).toHaveLength(1);
+    expect(log).toEqual([`claim ${a.taskId}`, `note ${a.taskId} 【案件期限提醒】`, `claim ${b.taskId}`]);
+  });
+
+  it('gives a claim back when its message cannot be sent, still sends the others, then fails the sweep', async () => {
+    const a = due();
+    const b = due({ taskId: '01KB2N0G5Z8K3M4P6Q7R8S9TK2' });
+    const { run, log, messages } = sweep([a, b], { failFor: a.taskId });
+    await expect(run).rejects.toThrow('1 deadline warning(s) could not be sent');
+    expect(log).toEqual([
+      `claim ${a.taskId}`,
+      `release ${a.taskId}`,
+      `claim ${b.taskId}`,
+      `note ${b.taskId} 【案件期限提醒】`,
+    ]);
+    expect(messages.map((m) => m.attributes.dedupeId)).toEqual([`${b.taskId}#warn`]);
   });
 });
