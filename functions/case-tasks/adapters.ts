@@ -5,6 +5,7 @@ import type { DynamoTipStore } from '../../shared/adapters/tips-store.ts';
 import { canTransition } from '../../shared/domain/cases/model.ts';
 import { ulid } from '../../shared/domain/ids.ts';
 import { rewardClaimable } from '../../shared/domain/tips/model.ts';
+import { firstValidReporter, mergedGroup } from '../../shared/domain/tips/triage.ts';
 import { seededUlid } from './timers.ts';
 import type { BureauMessage, CaseTasksDeps, CaseTasksStore, DeadlineWarnings } from './use-case.ts';
 
@@ -94,23 +95,30 @@ export function reporterMessenger(tips: DynamoTipStore): (tipId: string, text: s
 }
 
 /**
- * The claim invitation (use-case.ts CLAIM_INVITATION) on each tip whose reporter may claim: its entry id is seeded by
- * the step entry and the tip, and written only if absent, so a retried or escalated task posts it once.
+ * The claim invitation (use-case.ts CLAIM_INVITATION) to the first valid reporter of each tip's merged group
+ * (triage.ts firstValidReporter: the one the reward is for), when that reporter may claim (anonymous, found true,
+ * not claimed). Its entry id is seeded by the step entry and the tip, and written only if absent, so a retried or
+ * escalated task posts it once.
  */
 export function claimInviter(tips: DynamoTipStore): NonNullable<CaseTasksDeps['inviteClaims']> {
+  const read = async (id: string) => (await tips.get(id))?.tip;
   return async (tipIds, text, once) => {
-    for (const tipId of tipIds) {
-      const found = await tips.get(tipId);
-      if (!found || !rewardClaimable(found.tip)) continue;
-      const id = seededUlid(Date.parse(once.at), `${once.seed}#claim-invitation#${tipId}`);
+    for (const rootId of tipIds) {
+      const root = await read(rootId);
+      if (!root) continue;
+      const group = await mergedGroup(root, read, 50);
+      const first = firstValidReporter(group);
+      const tip = group.find((t) => t.id === first?.tipId);
+      if (!tip || !rewardClaimable(tip, root.finding)) continue;
+      const id = seededUlid(Date.parse(once.at), `${once.seed}#claim-invitation#${tip.id}`);
       try {
         await tips.addEntry(
-          tipId,
+          tip.id,
           { type: 'message', id, at: once.at, from: 'handler', text },
           {
             actor: 'system',
             action: 'tip.message',
-            entity: `tip/${tipId}`,
+            entity: `tip/${tip.id}`,
             at: once.at,
             detail: { via: 'reward-workflow', kind: 'claim_invitation' },
           },

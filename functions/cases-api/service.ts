@@ -68,6 +68,7 @@ import type { Enterprise, Outlet } from '../../shared/domain/registry/model.ts';
 import type { Page } from '../../shared/domain/registry/store.ts';
 import type { Role } from '../../shared/domain/roles.ts';
 import type { Tip } from '../../shared/domain/tips/model.ts';
+import { mergedGroup } from '../../shared/domain/tips/triage.ts';
 import type { Principal } from '../../shared/http/principal.ts';
 import { logger } from '../../shared/observability/logger.ts';
 import { type CrimeFactsInput, type DecisionRequest, TASK_ROLES } from './schema.ts';
@@ -734,19 +735,20 @@ export class CasesService {
 
   /**
    * Eligibility needs a verified reporter (reward.ts `identity_not_verified`): the reward post must have opened, through
-   * the vault and logged, the identity of a reporter of the round's tips. Otherwise a 409 says what is missing and
+   * the vault and logged, the identity of a reporter of the round's tips or of the duplicates merged into them. Otherwise a 409 says what is missing and
    * nothing is sent to the workflow.
    */
   private async requireVerifiedReporter(task: WorkflowTask, c: Case | undefined): Promise<void> {
     const carried = Array.isArray(task.input?.tipIds) ? (task.input.tipIds as unknown[]).map(String) : [];
     const tipIds = carried.length > 0 ? carried : (c?.sources ?? []).filter((s) => s.kind === 'tip').map((s) => s.id);
+    // a round's tip is its merged group's primary: the group's other reporters (duplicates merged into it) count too
+    const roots = (await Promise.all(tipIds.map((id) => this.deps.sources.tip(id)))).filter((t) => t !== undefined);
+    const groups = await Promise.all(roots.map((t) => mergedGroup(t, (id) => this.deps.sources.tip(id), 50)));
+    const members = [...new Map(groups.flat().map((t) => [t.id, t])).values()];
     const tips = await Promise.all(
-      tipIds.map(async (id) => {
-        const [tip, opened] = await Promise.all([this.deps.sources.tip(id), this.deps.sources.identityOpened(id)]);
-        return tip ? { tip, opened } : undefined;
-      }),
+      members.map(async (tip) => ({ tip, opened: await this.deps.sources.identityOpened(tip.id) })),
     );
-    const { standing, toOpen } = reporterStanding(tips.filter((t) => t !== undefined));
+    const { standing, toOpen } = reporterStanding(tips);
     if (standing === 'verified') return;
     throw new ConflictError(
       standing === 'not_opened' ? STANDING_REFUSAL.not_opened(toOpen) : STANDING_REFUSAL.unclaimed(),

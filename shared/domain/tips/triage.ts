@@ -259,6 +259,26 @@ export function firstValidReporter(group: readonly Tip[]): { tipId: string; repo
   return first;
 }
 
+/**
+ * `root` and every tip merged into it, directly or through another merged tip: one read per tip, level by level, at
+ * most `max` tips (should the data ever loop). `root` is a group's primary for the whole group.
+ */
+export async function mergedGroup(
+  root: Tip,
+  get: (tipId: string) => Promise<Tip | undefined>,
+  max = 200,
+): Promise<Tip[]> {
+  const group = new Map<string, Tip>([[root.id, root]]);
+  let level = [root];
+  while (level.length > 0 && group.size < max) {
+    const ids = [...new Set(level.flatMap((t) => t.mergedTips ?? []))].filter((id) => !group.has(id));
+    const next = await Promise.all(ids.map(get));
+    level = next.filter((t): t is Tip => t !== undefined);
+    for (const t of level) group.set(t.id, t);
+  }
+  return [...group.values()];
+}
+
 /** A tip with its computed first-reporter fields (official view); stale stored copies of them are dropped. */
 export function withFirstReporter(tip: Tip, group: readonly Tip[]): Tip {
   const { firstReporterTipId: _id, firstReportedAt: _at, ...rest } = tip;

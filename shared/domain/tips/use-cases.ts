@@ -39,6 +39,7 @@ import {
 import {
   computeLinks,
   firstValidReporter,
+  mergedGroup,
   mergeTips,
   OPEN_STATUSES,
   type OverdueFlags,
@@ -516,17 +517,9 @@ export class TipService {
     return root;
   }
 
-  /** `root` and every tip merged into it, directly or through another merged tip (one read per tip, level by level). */
-  private async subtree(root: Tip, known: ReadonlyMap<string, Tip> = new Map()): Promise<Tip[]> {
-    const group = new Map<string, Tip>([[root.id, root]]);
-    let level = [root];
-    while (level.length > 0 && group.size < MAX_GROUP) {
-      const ids = [...new Set(level.flatMap((t) => t.mergedTips ?? []))].filter((id) => !group.has(id));
-      const next = await Promise.all(ids.map(async (id) => known.get(id) ?? (await this.deps.store.get(id))?.tip));
-      level = next.filter((t): t is Tip => t !== undefined);
-      for (const t of level) group.set(t.id, t);
-    }
-    return [...group.values()];
+  /** `root` and every tip merged into it (triage.ts mergedGroup), reading through the store. */
+  private subtree(root: Tip, known: ReadonlyMap<string, Tip> = new Map()): Promise<Tip[]> {
+    return mergedGroup(root, async (id) => known.get(id) ?? (await this.deps.store.get(id))?.tip, MAX_GROUP);
   }
 
   /**

@@ -79,6 +79,27 @@ describe('claimInviter', () => {
     expect(keys[0]).toBe(keys[1]);
   });
 
+  it('invites the first valid reporter of a merged group: an earlier anonymous duplicate, not the primary', async () => {
+    const primary = tip('01KB2N0G5Z8K3M4P6Q7R8S9TB1', {
+      reporterKind: 'real_name',
+      reportedAt: '2026-11-02T00:00:00.000Z',
+      mergedTips: ['01KB2N0G5Z8K3M4P6Q7R8S9TB2'],
+    });
+    const earlier = tip('01KB2N0G5Z8K3M4P6Q7R8S9TB2', {
+      status: 'triaging',
+      finding: undefined,
+      reportedAt: '2026-11-01T00:00:00.000Z',
+      mergedInto: primary.id,
+    });
+    for (const t of [primary, earlier]) {
+      ddb.on(GetCommand, { Key: tipKeys.tip(t.id) }).resolves({ Item: { kind: 'tip', tip: t, version: 2 } });
+    }
+    ddb.on(TransactWriteCommand).resolves({});
+    await invite([primary.id], CLAIM_INVITATION, once);
+    const puts = ddb.commandCalls(TransactWriteCommand).map((c) => c.args[0].input.TransactItems?.[1]?.Put?.Item?.pk);
+    expect(puts).toEqual([`tip#${earlier.id}`]);
+  });
+
   it('passes other failures on, so the Lambda is retried', async () => {
     ddb.on(TransactWriteCommand).rejects(Object.assign(new Error('throttled'), { name: 'ThrottlingException' }));
     await expect(invite([TIPS.anonymous.id], CLAIM_INVITATION, once)).rejects.toThrow('throttled');

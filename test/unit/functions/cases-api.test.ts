@@ -770,6 +770,36 @@ describe('cases-api handler', () => {
         expect(sfn).not.toHaveReceivedCommand(SendTaskSuccessCommand);
       });
 
+      it("counts a duplicate merged into the round's tip: its claimed, opened identity verifies the reporter", async () => {
+        const DUP = '01JNZ3Q8X7K2M4V6W8Y0A1B2T2';
+        withTip({ ...tip, reporterKind: 'anonymous', mergedTips: [DUP] }, false);
+        const dup: Tip = { ...tip, id: DUP, reporterKind: 'anonymous', rewardClaimedAt: '2026-04-08T00:00:00.000Z' };
+        ddb.on(GetCommand, { TableName: 'tips-test', Key: { pk: `tip#${DUP}`, sk: '#' } }).resolves({
+          Item: { kind: 'tip', tip: dup, version: 2 },
+        });
+        ddb
+          .on(QueryCommand, {
+            TableName: 'tips-test',
+            ExpressionAttributeValues: { ':pk': `tip#${DUP}`, ':e': 'entry#' },
+          })
+          .resolves({
+            Items: [
+              {
+                entry: {
+                  type: 'identity_access',
+                  id: 'E2',
+                  at: '2026-04-08T02:00:00.000Z',
+                  actor: '奖励岗',
+                  role: 'reward_post',
+                  reason: '核实',
+                },
+              },
+            ],
+          });
+        expect((await confirm()).statusCode).toBe(200);
+        expect(sfn).toHaveReceivedCommandTimes(SendTaskSuccessCommand, 1);
+      });
+
       it('lets the post confirm once a claimed identity was opened, and always lets it refuse', async () => {
         withTip({ ...tip, reporterKind: 'anonymous', rewardClaimedAt: '2026-04-08T00:00:00.000Z' }, true);
         expect((await confirm()).statusCode).toBe(200);
