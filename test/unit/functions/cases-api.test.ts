@@ -29,8 +29,8 @@ import {
   type HttpEvent,
   type HttpResult,
   lambdaContext,
-  loadEvent,
-  withClaims,
+  type RouteEventOptions,
+  routeEvent,
   withoutClaims,
 } from '../helpers/events.ts';
 
@@ -149,34 +149,13 @@ const penalty: DecisionBody = {
 function request(
   method: string,
   path: string,
-  opts: {
-    role?: string;
-    sub?: string;
-    pathParameters?: Record<string, string>;
-    query?: Record<string, string>;
-    body?: unknown;
-    headers?: Record<string, string>;
-  } = {},
+  opts: Omit<RouteEventOptions, 'claims'> & { role?: string; sub?: string } = {},
 ): HttpEvent {
-  const base = loadEvent('registry-get-device');
-  const routeKey = `${method} ${path}`;
-  const rawPath = Object.entries(opts.pathParameters ?? {}).reduce((p, [k, v]) => p.replace(`{${k}}`, v), path);
   const role = opts.role ?? 'handler';
-  const event: HttpEvent = {
-    ...base,
-    routeKey,
-    rawPath,
-    headers: {
-      ...base.headers,
-      ...(opts.body !== undefined ? { 'content-type': 'application/json' } : {}),
-      ...opts.headers,
-    },
-    pathParameters: opts.pathParameters ?? {},
-    ...(opts.query ? { queryStringParameters: opts.query } : {}),
-    ...(opts.body !== undefined ? { body: JSON.stringify(opts.body) } : {}),
-    requestContext: { ...base.requestContext, routeKey, http: { ...base.requestContext.http, method, path: rawPath } },
-  };
-  return withClaims(event, { sub: opts.sub ?? SUBS[role] ?? `u-${role}`, roles: `[${role}]` });
+  return routeEvent(method, path, {
+    ...opts,
+    claims: { sub: opts.sub ?? SUBS[role] ?? `u-${role}`, roles: `[${role}]` },
+  });
 }
 
 const onCase = { pathParameters: { caseId: CASE_ID } };

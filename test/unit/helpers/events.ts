@@ -27,6 +27,39 @@ export function withClaims(event: HttpEvent, claims: Record<string, unknown>): H
   return { ...event, requestContext: { ...event.requestContext, authorizer: { jwt: { claims, scopes: null } } } };
 }
 
+export interface RouteEventOptions {
+  pathParameters?: Record<string, string>;
+  query?: Record<string, string>;
+  body?: unknown;
+  headers?: Record<string, string>;
+  claims?: Record<string, unknown>;
+}
+
+/**
+ * An HTTP API event for one route (`path` as in the contract, `{name}` filled from `pathParameters`), carrying `claims`
+ * as the JWT authorizer hands them over (none: a public route), with a JSON body when `body` is given.
+ */
+export function routeEvent(method: string, path: string, opts: RouteEventOptions = {}): HttpEvent {
+  const base = loadEvent('registry-get-device');
+  const routeKey = `${method} ${path}`;
+  const rawPath = Object.entries(opts.pathParameters ?? {}).reduce((p, [k, v]) => p.replace(`{${k}}`, v), path);
+  const event: HttpEvent = {
+    ...base,
+    routeKey,
+    rawPath,
+    headers: {
+      ...base.headers,
+      ...(opts.body !== undefined ? { 'content-type': 'application/json' } : {}),
+      ...opts.headers,
+    },
+    pathParameters: opts.pathParameters ?? {},
+    ...(opts.query ? { queryStringParameters: opts.query } : {}),
+    ...(opts.body !== undefined ? { body: JSON.stringify(opts.body) } : {}),
+    requestContext: { ...base.requestContext, routeKey, http: { ...base.requestContext.http, method, path: rawPath } },
+  };
+  return opts.claims ? withClaims(event, opts.claims) : withoutClaims(event);
+}
+
 export function withRoute(event: HttpEvent, routeKey: string): HttpEvent {
   return { ...event, routeKey, requestContext: { ...event.requestContext, routeKey } };
 }
