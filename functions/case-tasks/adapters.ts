@@ -4,8 +4,7 @@ import { isConditionFailure } from '../../shared/adapters/dynamodb.ts';
 import type { DynamoTipStore } from '../../shared/adapters/tips-store.ts';
 import { canTransition } from '../../shared/domain/cases/model.ts';
 import { ulid } from '../../shared/domain/ids.ts';
-import { rewardClaimable } from '../../shared/domain/tips/model.ts';
-import { firstValidReporter, mergedGroup } from '../../shared/domain/tips/triage.ts';
+import { mergedGroup, pendingClaimant } from '../../shared/domain/tips/triage.ts';
 import { seededUlid } from './timers.ts';
 import type { BureauMessage, CaseTasksDeps, CaseTasksStore, DeadlineWarnings } from './use-case.ts';
 
@@ -95,9 +94,8 @@ export function reporterMessenger(tips: DynamoTipStore): (tipId: string, text: s
 }
 
 /**
- * The claim invitation (use-case.ts CLAIM_INVITATION) to the first valid reporter of each tip's merged group
- * (triage.ts firstValidReporter: the one the reward is for), when that reporter may claim (anonymous, found true,
- * not claimed). Its entry id is seeded by the step entry and the tip, and written only if absent, so a retried or
+ * The claim invitation (use-case.ts CLAIM_INVITATION) to the reporter each tip's reward is for, when they may still
+ * claim (triage.ts pendingClaimant: the merged group's first valid reporter, anonymous, found true, not claimed). Its entry id is seeded by the step entry and the tip, and written only if absent, so a retried or
  * escalated task posts it once.
  */
 export function claimInviter(tips: DynamoTipStore): NonNullable<CaseTasksDeps['inviteClaims']> {
@@ -106,10 +104,8 @@ export function claimInviter(tips: DynamoTipStore): NonNullable<CaseTasksDeps['i
     for (const rootId of tipIds) {
       const root = await read(rootId);
       if (!root) continue;
-      const group = await mergedGroup(root, read, 50);
-      const first = firstValidReporter(group);
-      const tip = group.find((t) => t.id === first?.tipId);
-      if (!tip || !rewardClaimable(tip, root.finding)) continue;
+      const tip = pendingClaimant(await mergedGroup(root, read, 50), root);
+      if (!tip) continue;
       const id = seededUlid(Date.parse(once.at), `${once.seed}#claim-invitation#${tip.id}`);
       try {
         await tips.addEntry(

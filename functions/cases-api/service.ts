@@ -16,7 +16,7 @@ import {
 } from '../../shared/adapters/cases-store.ts';
 import { decodeCursor, dynamo, encodeCursor } from '../../shared/adapters/dynamodb.ts';
 import { DynamoRegistryStore } from '../../shared/adapters/registry-store.ts';
-import { DynamoTipStore, tipKeys } from '../../shared/adapters/tips-store.ts';
+import { DynamoTipStore } from '../../shared/adapters/tips-store.ts';
 import { readConfig } from '../../shared/config/config.ts';
 import { ENV } from '../../shared/config/env-names.ts';
 import type { Alarm } from '../../shared/domain/alarms/lifecycle.ts';
@@ -67,7 +67,7 @@ import type { Patrol } from '../../shared/domain/patrols/model.ts';
 import type { Enterprise, Outlet } from '../../shared/domain/registry/model.ts';
 import type { Page } from '../../shared/domain/registry/store.ts';
 import type { Role } from '../../shared/domain/roles.ts';
-import type { Tip } from '../../shared/domain/tips/model.ts';
+import { hasSealedIdentity, type Tip } from '../../shared/domain/tips/model.ts';
 import { mergedGroup } from '../../shared/domain/tips/triage.ts';
 import type { Principal } from '../../shared/http/principal.ts';
 import { logger } from '../../shared/observability/logger.ts';
@@ -157,13 +157,10 @@ export function sfnWorkflows(sfn: SFNClient, arns: { reward?: string; transfer?:
 export function dynamoSourceReader(tables: { tips: string; alarms: string; registry: string; audit: string }) {
   const alarms = new DynamoAlarmStore(dynamo, { alarms: tables.alarms, audit: tables.audit });
   const registry = new DynamoRegistryStore(dynamo, tables.registry, tables.audit);
-  // timelines only: this reader never touches the identities table
+  // tips and their timelines only: this reader never touches the identities table
   const tipStore = new DynamoTipStore(dynamo, { tips: tables.tips, identities: 'none', audit: tables.audit });
   const reader: CaseSourceReader = {
-    async tip(id) {
-      const out = await dynamo.send(new GetCommand({ TableName: tables.tips, Key: tipKeys.tip(id) }));
-      return out.Item?.kind === 'tip' ? (out.Item.tip as Tip) : undefined;
-    },
+    tip: async (id) => (await tipStore.get(id))?.tip,
     alarm: (id) => alarms.get(id),
     async patrol(id) {
       const out = await dynamo.send(new GetCommand({ TableName: tables.tips, Key: { pk: `patrol#${id}`, sk: '#' } }));
@@ -405,7 +402,7 @@ export function reporterStanding(tips: readonly { tip: Tip; opened: boolean }[])
   /** the tips whose identity the post could open now */
   toOpen: string[];
 } {
-  const known = tips.filter(({ tip }) => tip.reporterKind === 'real_name' || tip.rewardClaimedAt !== undefined);
+  const known = tips.filter(({ tip }) => hasSealedIdentity(tip));
   const toOpen = known.filter((t) => !t.opened).map((t) => t.tip.id);
   if (known.some((t) => t.opened)) return { standing: 'verified', toOpen };
   return { standing: known.length > 0 ? 'not_opened' : 'unclaimed', toOpen };
@@ -420,6 +417,10 @@ const STANDING_REFUSAL = {
     "wait for the claim (the reporter was told on the follow page), or close with 'ineligible' " +
     '(匿名举报人尚未凭查询码申领奖励，身份无法核实：可等待申领，或以"不符合奖励条件"办结)',
 };
+
+/** The tips a case came from (their ids, in the order they were added). */
+const tipSources = (c: Pick<Case, 'sources'> | undefined): string[] =>
+  (c?.sources ?? []).filter((s) => s.kind === 'tip').map((s) => s.id);
 
 /** Two decisions are the same decision (a retried request) when their bodies match. */
 function sameDecision(recorded: Case['decision'], requested: DecisionBody): boolean {
@@ -680,7 +681,7 @@ export class CasesService {
       },
     );
     if (task.workflow === 'reward' && task.step === 'eligibility' && body.action === 'confirm_eligible') {
-      await this.requireVerifiedReporter(task, current?.case);
+      await this.requireVerifiedReporter(current?.case);
     }
     const comment = body.comment?.trim();
     const output = { action: body.action, ...(comment ? { comment } : {}), by: who.sub };
@@ -735,14 +736,14 @@ export class CasesService {
 
   /**
    * Eligibility needs a verified reporter (reward.ts `identity_not_verified`): the reward post must have opened, through
-   * the vault and logged, the identity of a reporter of the round's tips or of the duplicates merged into them. Otherwise a 409 says what is missing and
-   * nothing is sent to the workflow.
+   * the vault and logged, the identity of a reporter of the case's tips or of the duplicates merged into them.
+   * Otherwise a 409 says what is missing and nothing is sent to the workflow.
    */
-  private async requireVerifiedReporter(task: WorkflowTask, c: Case | undefined): Promise<void> {
-    const carried = Array.isArray(task.input?.tipIds) ? (task.input.tipIds as unknown[]).map(String) : [];
-    const tipIds = carried.length > 0 ? carried : (c?.sources ?? []).filter((s) => s.kind === 'tip').map((s) => s.id);
-    // a round's tip is its merged group's primary: the group's other reporters (duplicates merged into it) count too
-    const roots = (await Promise.all(tipIds.map((id) => this.deps.sources.tip(id)))).filter((t) => t !== undefined);
+  private async requireVerifiedReporter(c: Case | undefined): Promise<void> {
+    // a case's tip is its merged group's primary: the group's other reporters (duplicates merged into it) count too
+    const roots = (await Promise.all(tipSources(c).map((id) => this.deps.sources.tip(id)))).filter(
+      (t) => t !== undefined,
+    );
     const groups = await Promise.all(roots.map((t) => mergedGroup(t, (id) => this.deps.sources.tip(id), 50)));
     const members = [...new Map(groups.flat().map((t) => [t.id, t])).values()];
     const tips = await Promise.all(
@@ -791,7 +792,7 @@ export class CasesService {
     reference: string,
     who: Principal,
   ): Promise<WorkflowStart | undefined> {
-    const tipIds = c.sources.filter((s) => s.kind === 'tip').map((s) => s.id);
+    const tipIds = tipSources(c);
     if (tipIds.length === 0) return undefined;
     const ledger = await this.deps.store.rewardLedger(c.caseId);
     const next = laterRound(c, ledger, component, reference);
@@ -899,7 +900,7 @@ export class CasesService {
   private async startWorkflows(c: Case, who: Principal): Promise<WorkflowStart[]> {
     const d = c.decision;
     if (!d) return [];
-    const tipIds = c.sources.filter((s) => s.kind === 'tip').map((s) => s.id);
+    const tipIds = tipSources(c);
     const starts: { workflow: WorkflowName; input: Record<string, unknown> }[] = [];
     if (decisionCarriesReward(d) && tipIds.length > 0 && d.type === 'administrative_penalty') {
       const founding = await this.deps.sources.tip(tipIds[0] as string);

@@ -189,7 +189,7 @@ const stateVersionOf = (item: Record<string, unknown>): number => Number(item.st
  * Whether an official's `If-Match` version still describes the alarm: no change but notifications since
  * (stateVersion ≤ expected ≤ version).
  */
-export function acceptsIfMatch(expected: number, current: { version: number; stateVersion: number }): boolean {
+function acceptsIfMatch(expected: number, current: { version: number; stateVersion: number }): boolean {
   return expected >= current.stateVersion && expected <= current.version;
 }
 
@@ -587,10 +587,16 @@ export class DynamoAlarmStore {
   // ───────────────────────────── officials: reads ─────────────────────────────
 
   async get(alarmId: string, consistent = false): Promise<Alarm | undefined> {
+    const item = await this.alarmItemOf(alarmId, consistent);
+    return item ? toAlarm(item) : undefined;
+  }
+
+  /** The stored alarm item (keys and `stateVersion` included), if there is one. */
+  private async alarmItemOf(alarmId: string, consistent: boolean): Promise<Record<string, unknown> | undefined> {
     const out = await this.db.send(
       new GetCommand({ TableName: this.tables.alarms, Key: alarmKeys.alarm(alarmId), ConsistentRead: consistent }),
     );
-    return out.Item?.kind === 'alarm' ? toAlarm(out.Item) : undefined;
+    return out.Item?.kind === 'alarm' ? out.Item : undefined;
   }
 
   /** The alarm's timeline, oldest first. */
@@ -769,12 +775,10 @@ export class DynamoAlarmStore {
     extra: (before: Alarm, at: string) => TransactItem[] = () => [],
   ): Promise<Alarm> {
     for (let attempt = 1; ; attempt++) {
-      const out = await this.db.send(
-        new GetCommand({ TableName: this.tables.alarms, Key: alarmKeys.alarm(alarmId), ConsistentRead: true }),
-      );
-      if (out.Item?.kind !== 'alarm') throw new NotFoundError(`alarm ${alarmId} does not exist`);
-      const current = toAlarm(out.Item);
-      const stateVersion = stateVersionOf(out.Item);
+      const item = await this.alarmItemOf(alarmId, true);
+      if (!item) throw new NotFoundError(`alarm ${alarmId} does not exist`);
+      const current = toAlarm(item);
+      const stateVersion = stateVersionOf(item);
       if (
         expectedVersion !== undefined &&
         !acceptsIfMatch(expectedVersion, { version: current.version, stateVersion })

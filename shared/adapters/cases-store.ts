@@ -10,7 +10,7 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { CRIME_ITEMS, type CrimeItem } from '../domain/cases/crime-thresholds.ts';
-import type { DeadlineKind } from '../domain/cases/deadlines.ts';
+import { type DeadlineKind, MAX_WARNING_LEAD_MS } from '../domain/cases/deadlines.ts';
 import {
   type AddEvidenceInput,
   acceptsSourcesFor,
@@ -121,8 +121,6 @@ export interface RewardGrant {
 /** The gsi3 partition of the open tasks of one actor (a role or `case_team`). */
 export const tasksPartition = (actor: string) => `tasks#${actor}`;
 export const DEADLINES_PARTITION = 'deadlines';
-/** No deadline warns earlier than this before it is due (deadlines.ts warnInstant: at most one day). */
-export const WARNING_HORIZON_MS = 86_400_000;
 
 /** The index keys a case carries. */
 export function caseIndexKeys(c: Case): Record<string, string> {
@@ -542,12 +540,12 @@ export class DynamoCaseStore {
 
   /**
    * Open deadlines whose warning time has come (warnAt ≤ now < dueAt) and that were not warned yet: one gsi3 range
-   * query over the deadlines due in the next WARNING_HORIZON_MS (no warning leads by more: deadlines.ts warnInstant),
+   * query over the deadlines due within deadlines.ts MAX_WARNING_LEAD_MS (no warning leads by more),
    * the rest filtered by the query. At most `limit`, earliest due first.
    */
   async deadlineWarningsDue(now: Date, limit: number): Promise<DeadlineView[]> {
     const from = now.toISOString();
-    const to = new Date(now.getTime() + WARNING_HORIZON_MS).toISOString();
+    const to = new Date(now.getTime() + MAX_WARNING_LEAD_MS).toISOString();
     const found: DeadlineView[] = [];
     let start: Record<string, unknown> | undefined;
     do {

@@ -168,6 +168,8 @@ export interface Deadline {
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
+/** No deadline warns earlier than this before it is due (warnInstant): how far ahead a warning sweep must look. */
+export const MAX_WARNING_LEAD_MS = DAY;
 
 /** The instant a Beijing date ends (24:00 UTC+8 = the next day's start). */
 export const beijingDayEnd = (date: string): Date => beijingDayStart(addDays(date, 1));
@@ -179,7 +181,7 @@ export const beijingDayEnd = (date: string): Date => beijingDayStart(addDays(dat
  */
 export function warnInstant(startedAt: Date, dueAt: Date, counting: Counting = 'hours'): Date {
   const period = dueAt.getTime() - startedAt.getTime();
-  const lead = counting === 'hours' ? Math.min(DAY, Math.floor(period / 4)) : DAY;
+  const lead = counting === 'hours' ? Math.min(MAX_WARNING_LEAD_MS, Math.floor(period / 4)) : MAX_WARNING_LEAD_MS;
   return new Date(dueAt.getTime() - lead);
 }
 

@@ -287,6 +287,10 @@ export interface ReporterView {
   reward: { claimable: boolean; claimedAt?: string };
 }
 
+/** Whether a reporter identity is sealed in the vault for `tip`: a real-name report, or an anonymous one claimed. */
+export const hasSealedIdentity = (tip: Pick<Tip, 'reporterKind' | 'rewardClaimedAt'>): boolean =>
+  tip.reporterKind === 'real_name' || tip.rewardClaimedAt !== undefined;
+
 /**
  * Whether the reporter of `tip` may claim the reward with the receipt: the report was anonymous (a real-name reporter
  * is known already), not the bureau's own patrol finding, not claimed yet, and the report was found true (`finding`

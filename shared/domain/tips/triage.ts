@@ -3,6 +3,7 @@ import type { Location } from '../registry/model.ts';
 import {
   type AlarmLink,
   type DuplicateLink,
+  rewardClaimable,
   type SpamWave,
   TIP_CATEGORY_LABELS,
   type Tip,
@@ -257,6 +258,16 @@ export function firstValidReporter(group: readonly Tip[]): { tipId: string; repo
     if (!first || ms < best || (ms === best && t.id < first.tipId)) first = { tipId: t.id, reportedAt: at };
   }
   return first;
+}
+
+/**
+ * The reporter a reward claim is for in a merged group (`primary` and the tips merged into it): the group's first
+ * valid reporter, when that reporter may still claim with the receipt (model.ts rewardClaimable).
+ */
+export function pendingClaimant(group: readonly Tip[], primary: Tip): Tip | undefined {
+  const first = firstValidReporter(group);
+  const tip = group.find((t) => t.id === first?.tipId);
+  return tip && rewardClaimable(tip, primary.finding) ? tip : undefined;
 }
 
 /**

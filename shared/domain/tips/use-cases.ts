@@ -3,6 +3,7 @@ import type { Role } from '../roles.ts';
 import { EvidenceError, type EvidenceFinalizer, type EvidenceItem } from './evidence-port.ts';
 import {
   canTransition,
+  hasSealedIdentity,
   type ReporterIdentity,
   type ReporterView,
   rewardClaimable,
@@ -48,7 +49,7 @@ import {
   type TriageSources,
   withFirstReporter,
 } from './triage.ts';
-import type { IdentityVault } from './vault.ts';
+import type { IdentityVault, SealedIdentity } from './vault.ts';
 
 /**
  * Tip use-cases. Public: submit, follow with the receipt, add information, answer a handler's message, claim the reward
@@ -186,13 +187,14 @@ export class TipService {
    */
   async claimReward(receipt: string | undefined, identity: ReporterIdentity): Promise<ReporterView> {
     const tipId = await this.resolve(receipt);
+    let sealed: SealedIdentity | undefined; // sealed once, on the first attempt that finds the tip claimable
     for (let attempt = 0; ; attempt++) {
       const found = await this.deps.store.get(tipId);
       if (!found) throw new NotFoundError(RECEIPT_NOT_FOUND);
       const { tip } = found;
       if (!rewardClaimable(tip, await this.groupFinding(tip))) throw new ConflictError(notClaimable(tip));
       const at = this.now().toISOString();
-      const sealed = await this.deps.vault.seal(tipId, identity);
+      sealed ??= await this.deps.vault.seal(tipId, identity);
       try {
         await this.deps.store.recordRewardClaim({
           tip: { ...tip, rewardClaimedAt: at, updatedAt: at },
@@ -203,7 +205,11 @@ export class TipService {
         });
         return this.followTipById(tipId);
       } catch (err) {
-        if (err instanceof RewardClaimedError) throw new ConflictError(notClaimable({ ...tip, rewardClaimedAt: at }));
+        if (err instanceof RewardClaimedError) {
+          // a concurrent claim won: say when it was made, as stored
+          const winner = (await this.deps.store.get(tipId))?.tip;
+          throw new ConflictError(notClaimable(winner?.rewardClaimedAt ? winner : { ...tip, rewardClaimedAt: at }));
+        }
         // an official changed the tip meanwhile (status, assignment): read it again and re-check
         if (!(err instanceof PreconditionFailedError) || attempt >= 2) throw err;
       }
@@ -374,8 +380,7 @@ export class TipService {
     }
     const found = await this.deps.store.get(tipId);
     if (!found) throw new NotFoundError(`tip ${tipId} does not exist`);
-    const known = found.tip.reporterKind === 'real_name' || found.tip.rewardClaimedAt !== undefined;
-    const sealed = known ? await this.deps.store.sealedIdentity(tipId) : undefined;
+    const sealed = hasSealedIdentity(found.tip) ? await this.deps.store.sealedIdentity(tipId) : undefined;
     if (!sealed) {
       throw new NotFoundError(
         `tip ${tipId} was submitted anonymously and no reward was claimed with its receipt; there is no identity`,
