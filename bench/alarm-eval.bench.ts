@@ -1,10 +1,10 @@
-import { type EvalState, emptyEvalState, evaluate } from '../shared/domain/alarms/engine.ts';
-import { FalsificationRules } from '../shared/domain/alarms/falsification.ts';
-import type { AlarmSource, PacketRef } from '../shared/domain/alarms/model.ts';
-import { defaultRuleSet, type RuleSet } from '../shared/domain/alarms/rules.ts';
-import type { Reading, ReadingValues } from '../shared/domain/readings/model.ts';
-import { buildReading } from '../shared/domain/readings/normalize.ts';
-import type { LimitValue } from '../shared/domain/registry/model.ts';
+import { type EvalState, emptyEvalState, evaluate } from '#shared/domain/alarms/engine.ts';
+import { FalsificationRules } from '#shared/domain/alarms/falsification.ts';
+import type { AlarmSource, PacketRef } from '#shared/domain/alarms/model.ts';
+import { defaultRuleSet, type RuleSet } from '#shared/domain/alarms/rules.ts';
+import type { Reading, ReadingValues } from '#shared/domain/readings/model.ts';
+import { buildReading } from '#shared/domain/readings/normalize.ts';
+import type { LimitValue } from '#shared/domain/registry/model.ts';
 
 /**
  * Pure alarm-evaluation throughput on one core: `evaluate` (every rule, the falsification pack included) over a mixed

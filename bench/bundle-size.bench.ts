@@ -101,7 +101,7 @@ async function whyLargest(service: string): Promise<Record<string, unknown>> {
 export async function run(): Promise<Record<string, unknown>> {
   const out = tempDir('bundles');
   try {
-    const { synthEnvWatch } = await import('../infra/local/synth.ts');
+    const { synthEnvWatch } = await import('#infra/local/synth.ts');
     // path metadata (`aws:cdk:path`) is what the CLI turns on; the in-process synth needs it asked for
     synthEnvWatch(out.dir, { 'aws:cdk:enable-path-metadata': true });
     const owners = assetOwners(out.dir);

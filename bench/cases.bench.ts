@@ -1,11 +1,10 @@
 import { join } from 'node:path';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { loadOrCreateKeys, signToken } from '../infra/local/jwt.ts';
-import { type Platform, startPlatform } from '../infra/local/platform.ts';
-import { freePorts } from '../infra/local/ports.ts';
-import { LOCAL_REGION } from '../infra/local/spec.ts';
-import { synthEnvWatch } from '../infra/local/synth.ts';
-import { createRng, type Rng } from '../scripts/simulate/rng.ts';
+import { loadOrCreateKeys, signToken } from '#infra/local/jwt.ts';
+import { type Platform, startPlatform } from '#infra/local/platform.ts';
+import { freePorts } from '#infra/local/ports.ts';
+import { LOCAL_REGION } from '#infra/local/spec.ts';
+import { synthEnvWatch } from '#infra/local/synth.ts';
 import {
   caseIndexKeys,
   caseKeys,
@@ -16,11 +15,12 @@ import {
   type TaskView,
   tasksPartition,
   type WorkflowName,
-} from '../shared/adapters/cases-store.ts';
-import { ENV } from '../shared/config/env-names.ts';
-import type { Case, CaseStatus, SourceKind } from '../shared/domain/cases/model.ts';
-import { ulid } from '../shared/domain/ids.ts';
-import { TOWNSHIPS } from '../shared/domain/registry/qingyuan-seed.ts';
+} from '#shared/adapters/cases-store.ts';
+import { ENV } from '#shared/config/env-names.ts';
+import type { Case, CaseStatus, SourceKind } from '#shared/domain/cases/model.ts';
+import { ulid } from '#shared/domain/ids.ts';
+import { TOWNSHIPS } from '#shared/domain/registry/qingyuan-seed.ts';
+import { createRng, type Rng } from '../scripts/simulate/rng.ts';
 import { atMost, tempDir } from './lib.ts';
 import { batchPut, pick, type Recorded, recordingClient, stats, timed, usccOf, weighted } from './measure.ts';
 

@@ -1,6 +1,6 @@
-import { decodeFrame, encodeCp, encodePacket, isoToBeijing } from '../shared/domain/hj212/codec.ts';
-import { crc16 } from '../shared/domain/hj212/crc.ts';
-import type { ValueSuffix } from '../shared/domain/hj212/types.ts';
+import { decodeFrame, encodeCp, encodePacket, isoToBeijing } from '#shared/domain/hj212/codec.ts';
+import { crc16 } from '#shared/domain/hj212/crc.ts';
+import type { ValueSuffix } from '#shared/domain/hj212/types.ts';
 
 /**
  * HJ 212 codec throughput, side by side in one run:

@@ -2,9 +2,9 @@ import { execFileSync } from 'node:child_process';
 import { connect, type Socket } from 'node:net';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import { encodePacket } from '#shared/domain/hj212/codec.ts';
+import type { StoredDevice } from '#shared/domain/registry/model.ts';
 import { type Gateway, startGateway } from '../gateway/server.ts';
-import { encodePacket } from '../shared/domain/hj212/codec.ts';
-import type { StoredDevice } from '../shared/domain/registry/model.ts';
 import { atMost } from './lib.ts';
 
 /**

@@ -1,6 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { BatchWriteCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { LOCAL_REGION } from '../infra/local/spec.ts';
+import { LOCAL_REGION } from '#infra/local/spec.ts';
 import type { Rng } from '../scripts/simulate/rng.ts';
 
 /**

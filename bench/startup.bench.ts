@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { defaultPorts, firstBusyPort } from '../infra/local/ports.ts';
+import { defaultPorts, firstBusyPort } from '#infra/local/ports.ts';
 import { atMost, ROOT, ratio, seconds, tempDir } from './lib.ts';
 
 /**

@@ -1,4 +1,4 @@
-import { synthEnvWatch } from '../infra/local/synth.ts';
+import { synthEnvWatch } from '#infra/local/synth.ts';
 import { tempDir } from './lib.ts';
 
 /** Child process for synth.bench.ts: one cold synth into a temp dir, prints `{"ms": …}`. */

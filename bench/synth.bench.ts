@@ -27,7 +27,7 @@ export async function run(): Promise<Record<string, unknown>> {
   const b = tempDir('synth-b');
   try {
     const t0 = performance.now();
-    const { synthEnvWatch } = await import('../infra/local/synth.ts');
+    const { synthEnvWatch } = await import('#infra/local/synth.ts');
     const importMs = performance.now() - t0;
     const cold = synthEnvWatch(a.dir).ms;
     const second = synthEnvWatch(b.dir).ms;

@@ -1,22 +1,21 @@
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { loadOrCreateKeys, signToken } from '../infra/local/jwt.ts';
-import { type Platform, startPlatform } from '../infra/local/platform.ts';
-import { freePorts } from '../infra/local/ports.ts';
-import { synthEnvWatch } from '../infra/local/synth.ts';
-import { createRng, type Rng } from '../scripts/simulate/rng.ts';
-import { DynamoRegistryStore } from '../shared/adapters/registry-store.ts';
-import { DynamoTipStore, tipItem } from '../shared/adapters/tips-store.ts';
-import { DynamoTriageSources } from '../shared/adapters/triage-sources.ts';
-import { ENV } from '../shared/config/env-names.ts';
-import { evidenceKeys } from '../shared/domain/evidence/model.ts';
-import { ulid } from '../shared/domain/ids.ts';
-import { Enterprise, INDUSTRY_LABELS } from '../shared/domain/registry/model.ts';
-import { ENTERPRISES, TOWNSHIPS } from '../shared/domain/registry/qingyuan-seed.ts';
-import { RegistryService } from '../shared/domain/registry/use-cases.ts';
-import type { EvidenceItem } from '../shared/domain/tips/evidence-port.ts';
-import type { Tip, TipCategory, TipChannel, TipInput, TipStatus } from '../shared/domain/tips/model.ts';
+import { loadOrCreateKeys, signToken } from '#infra/local/jwt.ts';
+import { type Platform, startPlatform } from '#infra/local/platform.ts';
+import { freePorts } from '#infra/local/ports.ts';
+import { synthEnvWatch } from '#infra/local/synth.ts';
+import { DynamoRegistryStore } from '#shared/adapters/registry-store.ts';
+import { DynamoTipStore, tipItem } from '#shared/adapters/tips-store.ts';
+import { DynamoTriageSources } from '#shared/adapters/triage-sources.ts';
+import { ENV } from '#shared/config/env-names.ts';
+import { evidenceKeys } from '#shared/domain/evidence/model.ts';
+import { ulid } from '#shared/domain/ids.ts';
+import { Enterprise, INDUSTRY_LABELS } from '#shared/domain/registry/model.ts';
+import { ENTERPRISES, TOWNSHIPS } from '#shared/domain/registry/qingyuan-seed.ts';
+import { RegistryService } from '#shared/domain/registry/use-cases.ts';
+import type { EvidenceItem } from '#shared/domain/tips/evidence-port.ts';
+import type { Tip, TipCategory, TipChannel, TipInput, TipStatus } from '#shared/domain/tips/model.ts';
 import {
   computeLinks,
   DUPLICATE_PLACE_DAYS,
@@ -25,7 +24,8 @@ import {
   linkedUnitId,
   type UnitCandidate,
   unitLink,
-} from '../shared/domain/tips/triage.ts';
+} from '#shared/domain/tips/triage.ts';
+import { createRng, type Rng } from '../scripts/simulate/rng.ts';
 import { atMost, ratio, tempDir } from './lib.ts';
 import {
   batchPut,

@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { ENV } from '../shared/config/env-names.ts';
+import { ENV } from '#shared/config/env-names.ts';
 import type { GatewayLimits } from './limits.ts';
 
 /**

@@ -1,11 +1,11 @@
 import type { Socket } from 'node:net';
-import { decodeFrame } from '../shared/domain/hj212/codec.ts';
-import { FrameStream } from '../shared/domain/hj212/frame-stream.ts';
-import { dataAck, QN_RTN, qnRtn, rejectionReply } from '../shared/domain/hj212/replies.ts';
-import { type ExpiredSplit, SplitReassembler } from '../shared/domain/hj212/split.ts';
-import type { DecodeResult, Hj212Packet } from '../shared/domain/hj212/types.ts';
-import type { StoredDevice } from '../shared/domain/registry/model.ts';
-import type { Logger } from '../shared/observability/logger.ts';
+import { decodeFrame } from '#shared/domain/hj212/codec.ts';
+import { FrameStream } from '#shared/domain/hj212/frame-stream.ts';
+import { dataAck, QN_RTN, qnRtn, rejectionReply } from '#shared/domain/hj212/replies.ts';
+import { type ExpiredSplit, SplitReassembler } from '#shared/domain/hj212/split.ts';
+import type { DecodeResult, Hj212Packet } from '#shared/domain/hj212/types.ts';
+import type { StoredDevice } from '#shared/domain/registry/model.ts';
+import type { Logger } from '#shared/observability/logger.ts';
 import type { GatewayLimits } from './limits.ts';
 import type { Metrics } from './metrics.ts';
 

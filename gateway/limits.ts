@@ -1,4 +1,4 @@
-import { MAX_FRAME } from '../shared/domain/hj212/frame-stream.ts';
+import { MAX_FRAME } from '#shared/domain/hj212/frame-stream.ts';
 
 /**
  * The gateway's limits, with the reasons for their defaults. Every limit protects the other connections: a slow,

@@ -1,7 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { IoTDataPlaneClient, PublishCommand } from '@aws-sdk/client-iot-data-plane';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { createLogger } from '../shared/observability/logger.ts';
+import { createLogger } from '#shared/observability/logger.ts';
 import { gatewayConfig } from './config.ts';
 import { cachedRegistry, dynamoDeviceRegistry } from './registry.ts';
 import { startGateway } from './server.ts';

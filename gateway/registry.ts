@@ -1,7 +1,7 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { DynamoRegistryStore } from '../shared/adapters/registry-store.ts';
-import type { StoredDevice } from '../shared/domain/registry/model.ts';
-import { RegistryService } from '../shared/domain/registry/use-cases.ts';
+import { DynamoRegistryStore } from '#shared/adapters/registry-store.ts';
+import type { StoredDevice } from '#shared/domain/registry/model.ts';
+import { RegistryService } from '#shared/domain/registry/use-cases.ts';
 import type { DeviceRegistry } from './connection.ts';
 
 /**

@@ -1,7 +1,7 @@
 import { createServer, type Socket } from 'node:net';
-import { ulid } from '../shared/domain/ids.ts';
-import { verifySecret } from '../shared/domain/secrets.ts';
-import { createLogger, type Logger } from '../shared/observability/logger.ts';
+import { ulid } from '#shared/domain/ids.ts';
+import { verifySecret } from '#shared/domain/secrets.ts';
+import { createLogger, type Logger } from '#shared/observability/logger.ts';
 import { Connection, type DeviceRegistry, type Verdict } from './connection.ts';
 import { DEFAULT_LIMITS, type GatewayLimits } from './limits.ts';
 import { Metrics } from './metrics.ts';

@@ -5,17 +5,17 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { alarmsRoutes } from '../functions/alarms-api/schema.ts';
-import { casesRoutes } from '../functions/cases-api/schema.ts';
-import { deviceDataRoutes } from '../functions/devices-api/schema.ts';
-import { evidencePublicRoutes } from '../functions/evidence-public/schema.ts';
-import { registryRoutes } from '../functions/registry-api/schema.ts';
-import { patrolRoutes } from '../functions/tips-official/patrol-schema.ts';
-import { tipsIdentityRoutes, tipsOfficialRoutes } from '../functions/tips-official/schema.ts';
-import { tipsPublicRoutes } from '../functions/tips-public/schema.ts';
-import { Device, DeviceInput, Enterprise, LimitValue, Outlet, Township } from '../shared/domain/registry/model.ts';
-import type { RouteContracts } from '../shared/http/contract.ts';
-import { buildOpenApi, type OpenApiDocument } from '../shared/http/openapi.ts';
+import { alarmsRoutes } from '#functions/alarms-api/schema.ts';
+import { casesRoutes } from '#functions/cases-api/schema.ts';
+import { deviceDataRoutes } from '#functions/devices-api/schema.ts';
+import { evidencePublicRoutes } from '#functions/evidence-public/schema.ts';
+import { registryRoutes } from '#functions/registry-api/schema.ts';
+import { patrolRoutes } from '#functions/tips-official/patrol-schema.ts';
+import { tipsIdentityRoutes, tipsOfficialRoutes } from '#functions/tips-official/schema.ts';
+import { tipsPublicRoutes } from '#functions/tips-public/schema.ts';
+import { Device, DeviceInput, Enterprise, LimitValue, Outlet, Township } from '#shared/domain/registry/model.ts';
+import type { RouteContracts } from '#shared/http/contract.ts';
+import { buildOpenApi, type OpenApiDocument } from '#shared/http/openapi.ts';
 
 /** Every API function's contracts, in the order they appear in the document. */
 export const CONTRACT_SETS: RouteContracts[] = [

@@ -13,8 +13,8 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { IoTDataPlaneClient, PublishCommand } from '@aws-sdk/client-iot-data-plane';
 import { DeleteMessageCommand, ListQueuesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { ALARM_REPLAY_TOPIC } from '../infra/constructs/alarm-engine.ts';
-import { replayOf } from '../shared/domain/ingest/dead-letter.ts';
+import { ALARM_REPLAY_TOPIC } from '#infra/constructs/alarm-engine.ts';
+import { replayOf } from '#shared/domain/ingest/dead-letter.ts';
 
 async function main(): Promise<number> {
   const { values } = parseArgs({

@@ -12,11 +12,11 @@ import { parseArgs } from 'node:util';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { ListBucketsCommand, S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { S3ArchiveObjects } from '../shared/adapters/archive-objects.ts';
-import { DynamoReadingStore } from '../shared/adapters/readings-store.ts';
-import { ENV } from '../shared/config/env-names.ts';
-import { summarize } from '../shared/domain/archive/verify.ts';
-import { verifyArchive } from '../shared/domain/archive/verify-archive.ts';
+import { S3ArchiveObjects } from '#shared/adapters/archive-objects.ts';
+import { DynamoReadingStore } from '#shared/adapters/readings-store.ts';
+import { ENV } from '#shared/config/env-names.ts';
+import { summarize } from '#shared/domain/archive/verify.ts';
+import { verifyArchive } from '#shared/domain/archive/verify-archive.ts';
 
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 

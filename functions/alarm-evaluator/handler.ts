@@ -1,7 +1,7 @@
-import { sha256Hex } from '../../shared/domain/archive/record.ts';
-import { judgeEnvelope, toIso } from '../../shared/domain/ingest/ingest.ts';
-import { logger } from '../../shared/observability/logger.ts';
-import { IngestEvent } from '../ingest/schema.ts';
+import { IngestEvent } from '#functions/ingest/schema.ts';
+import { sha256Hex } from '#shared/domain/archive/record.ts';
+import { judgeEnvelope, toIso } from '#shared/domain/ingest/ingest.ts';
+import { logger } from '#shared/observability/logger.ts';
 import { alarmServicesFromEnv } from './service.ts';
 
 /**

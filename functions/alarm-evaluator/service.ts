@@ -1,17 +1,17 @@
 import { SNSClient } from '@aws-sdk/client-sns';
-import { AlarmPublisher } from '../../shared/adapters/alarm-publisher.ts';
-import { CachedAlarmRules, SnapshotAlarmSources } from '../../shared/adapters/alarm-sources.ts';
-import { DynamoAlarmStore } from '../../shared/adapters/alarms-store.ts';
-import { dynamo } from '../../shared/adapters/dynamodb.ts';
-import { DynamoRegistryStore } from '../../shared/adapters/registry-store.ts';
-import { smsGatewayFromEnv } from '../../shared/adapters/sms-gateway.ts';
-import { readConfig } from '../../shared/config/config.ts';
-import { ENV } from '../../shared/config/env-names.ts';
-import { AlarmDelivery } from '../../shared/domain/alarms/delivery.ts';
-import { AlarmEvaluator } from '../../shared/domain/alarms/evaluator.ts';
-import { ulid } from '../../shared/domain/ids.ts';
-import type { DeviceDirectory } from '../../shared/domain/ingest/ports.ts';
-import { logger } from '../../shared/observability/logger.ts';
+import { AlarmPublisher } from '#shared/adapters/alarm-publisher.ts';
+import { CachedAlarmRules, SnapshotAlarmSources } from '#shared/adapters/alarm-sources.ts';
+import { DynamoAlarmStore } from '#shared/adapters/alarms-store.ts';
+import { dynamo } from '#shared/adapters/dynamodb.ts';
+import { DynamoRegistryStore } from '#shared/adapters/registry-store.ts';
+import { smsGatewayFromEnv } from '#shared/adapters/sms-gateway.ts';
+import { readConfig } from '#shared/config/config.ts';
+import { ENV } from '#shared/config/env-names.ts';
+import { AlarmDelivery } from '#shared/domain/alarms/delivery.ts';
+import { AlarmEvaluator } from '#shared/domain/alarms/evaluator.ts';
+import { ulid } from '#shared/domain/ids.ts';
+import type { DeviceDirectory } from '#shared/domain/ingest/ports.ts';
+import { logger } from '#shared/observability/logger.ts';
 
 /**
  * The alarm engine's wiring from the function environment, shared by the evaluator and the scheduled jobs: the alarm

@@ -1,13 +1,13 @@
 import * as z from 'zod';
-import { dynamo } from '../../shared/adapters/dynamodb.ts';
-import { DynamoReadingStore } from '../../shared/adapters/readings-store.ts';
-import { readConfig } from '../../shared/config/config.ts';
-import { ENV } from '../../shared/config/env-names.ts';
-import { AlarmJobs } from '../../shared/domain/alarms/jobs.ts';
-import { ulid } from '../../shared/domain/ids.ts';
-import type { Device } from '../../shared/domain/registry/model.ts';
-import { logger } from '../../shared/observability/logger.ts';
-import { alarmServicesFromEnv } from '../alarm-evaluator/service.ts';
+import { alarmServicesFromEnv } from '#functions/alarm-evaluator/service.ts';
+import { dynamo } from '#shared/adapters/dynamodb.ts';
+import { DynamoReadingStore } from '#shared/adapters/readings-store.ts';
+import { readConfig } from '#shared/config/config.ts';
+import { ENV } from '#shared/config/env-names.ts';
+import { AlarmJobs } from '#shared/domain/alarms/jobs.ts';
+import { ulid } from '#shared/domain/ids.ts';
+import type { Device } from '#shared/domain/registry/model.ts';
+import { logger } from '#shared/observability/logger.ts';
 
 /**
  * The alarm engine's scheduled jobs. Each EventBridge schedule passes a constant input naming its job

@@ -1,6 +1,6 @@
-import { NotFoundError } from '../../shared/domain/errors.ts';
-import { type ApiRequest, httpApi } from '../../shared/http/api-handler.ts';
-import { etag, ifMatch } from '../../shared/http/versioning.ts';
+import { NotFoundError } from '#shared/domain/errors.ts';
+import { type ApiRequest, httpApi } from '#shared/http/api-handler.ts';
+import { etag, ifMatch } from '#shared/http/versioning.ts';
 import { alarmsRoutes } from './schema.ts';
 import { alarmStoreFromEnv } from './service.ts';
 

@@ -1,10 +1,10 @@
 import * as z from 'zod';
-import { NOTE_MAX } from '../../shared/domain/alarms/lifecycle.ts';
-import { ALARM_TYPES, type AlarmLevel, AUDIENCES } from '../../shared/domain/alarms/model.ts';
-import { RuleSet, RuleSetInput } from '../../shared/domain/alarms/rules.ts';
-import { ULID_PATTERN } from '../../shared/domain/ids.ts';
-import type { Role } from '../../shared/domain/roles.ts';
-import { defineRoutes } from '../../shared/http/contract.ts';
+import { NOTE_MAX } from '#shared/domain/alarms/lifecycle.ts';
+import { ALARM_TYPES, type AlarmLevel, AUDIENCES } from '#shared/domain/alarms/model.ts';
+import { RuleSet, RuleSetInput } from '#shared/domain/alarms/rules.ts';
+import { ULID_PATTERN } from '#shared/domain/ids.ts';
+import type { Role } from '#shared/domain/roles.ts';
+import { defineRoutes } from '#shared/http/contract.ts';
 
 /**
  * The officials' alarm API: lists and details of alarms with their timelines, the duty desk's actions (确认, 暂缓提醒,

@@ -1,11 +1,11 @@
 import { SNSClient } from '@aws-sdk/client-sns';
-import { DynamoCaseStore } from '../../shared/adapters/cases-store.ts';
-import { dynamo } from '../../shared/adapters/dynamodb.ts';
-import { DynamoTipStore } from '../../shared/adapters/tips-store.ts';
-import { readConfig } from '../../shared/config/config.ts';
-import { ENV } from '../../shared/config/env-names.ts';
-import { DomainError } from '../../shared/domain/errors.ts';
-import { logger } from '../../shared/observability/logger.ts';
+import { DynamoCaseStore } from '#shared/adapters/cases-store.ts';
+import { dynamo } from '#shared/adapters/dynamodb.ts';
+import { DynamoTipStore } from '#shared/adapters/tips-store.ts';
+import { readConfig } from '#shared/config/config.ts';
+import { ENV } from '#shared/config/env-names.ts';
+import { DomainError } from '#shared/domain/errors.ts';
+import { logger } from '#shared/observability/logger.ts';
 import { bureauPublisher, caseTasksStore, claimInviter, deadlineWarnings, reporterMessenger } from './adapters.ts';
 import { CaseTaskEvent, DeadlineWarningsEvent } from './schema.ts';
 import { caseTasks, warnDeadlines } from './use-case.ts';

@@ -1,5 +1,5 @@
-import { type ApiRequest, httpApi } from '../../shared/http/api-handler.ts';
-import { etag, ifMatch } from '../../shared/http/versioning.ts';
+import { type ApiRequest, httpApi } from '#shared/http/api-handler.ts';
+import { etag, ifMatch } from '#shared/http/versioning.ts';
 import { casesRoutes } from './schema.ts';
 import { casesServiceFromEnv, caseView } from './service.ts';
 

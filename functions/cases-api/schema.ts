@@ -6,10 +6,10 @@ import {
   CaseStatus,
   DecisionBody,
   OpenCaseInput,
-} from '../../shared/domain/cases/model.ts';
-import { ULID_PATTERN } from '../../shared/domain/ids.ts';
-import type { Role } from '../../shared/domain/roles.ts';
-import { defineRoutes } from '../../shared/http/contract.ts';
+} from '#shared/domain/cases/model.ts';
+import { ULID_PATTERN } from '#shared/domain/ids.ts';
+import type { Role } from '#shared/domain/roles.ts';
+import { defineRoutes } from '#shared/http/contract.ts';
 
 /**
  * The officials' cases API (案件): open a case from tips, alarms, clues and patrol findings, attach later sources,

@@ -1,6 +1,6 @@
 import { ExecutionAlreadyExists, SendTaskSuccessCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
-import { DynamoAlarmStore } from '../../shared/adapters/alarms-store.ts';
+import { DynamoAlarmStore } from '#shared/adapters/alarms-store.ts';
 import {
   type CaseFilter,
   type CaseRecord,
@@ -13,21 +13,21 @@ import {
   type TaskView,
   type WorkflowName,
   type WorkflowTask,
-} from '../../shared/adapters/cases-store.ts';
-import { decodeCursor, dynamo, encodeCursor } from '../../shared/adapters/dynamodb.ts';
-import { DynamoRegistryStore } from '../../shared/adapters/registry-store.ts';
-import { DynamoTipStore } from '../../shared/adapters/tips-store.ts';
-import { readConfig } from '../../shared/config/config.ts';
-import { ENV } from '../../shared/config/env-names.ts';
-import type { Alarm } from '../../shared/domain/alarms/lifecycle.ts';
+} from '#shared/adapters/cases-store.ts';
+import { decodeCursor, dynamo, encodeCursor } from '#shared/adapters/dynamodb.ts';
+import { DynamoRegistryStore } from '#shared/adapters/registry-store.ts';
+import { DynamoTipStore } from '#shared/adapters/tips-store.ts';
+import { readConfig } from '#shared/config/config.ts';
+import { ENV } from '#shared/config/env-names.ts';
+import type { Alarm } from '#shared/domain/alarms/lifecycle.ts';
 import {
   type CaseCrimeFacts,
   type ExceedanceFact,
   exceedanceFromAlarm,
   type ProposedCrimeItem,
   proposeCrimeItems,
-} from '../../shared/domain/cases/crime-thresholds.ts';
-import { deadlineState } from '../../shared/domain/cases/deadlines.ts';
+} from '#shared/domain/cases/crime-thresholds.ts';
+import { deadlineState } from '#shared/domain/cases/deadlines.ts';
 import {
   type AddEvidenceInput,
   CASE_STATUS_LABELS,
@@ -36,7 +36,7 @@ import {
   decisionCarriesReward,
   type OpenCaseInput,
   type SourceKind,
-} from '../../shared/domain/cases/model.ts';
+} from '#shared/domain/cases/model.ts';
 import {
   approvalChain,
   type GrantedComponent,
@@ -46,31 +46,31 @@ import {
   type RewardReporter,
   rewardDelta,
   rewardLines,
-} from '../../shared/domain/cases/reward.ts';
-import { REWARD_FLOW as REWARD } from '../../shared/domain/cases/reward-flow.ts';
-import { OUTCOME_REWARD, TRANSFER_FLOW as TRANSFER, type TransferAction } from '../../shared/domain/cases/transfer.ts';
+} from '#shared/domain/cases/reward.ts';
+import { REWARD_FLOW as REWARD } from '#shared/domain/cases/reward-flow.ts';
+import { OUTCOME_REWARD, TRANSFER_FLOW as TRANSFER, type TransferAction } from '#shared/domain/cases/transfer.ts';
 import {
   type ActingOfficial,
   act,
   mayAct,
   SYSTEM_ACTOR,
   type WorkflowDefinition,
-} from '../../shared/domain/cases/workflow.ts';
+} from '#shared/domain/cases/workflow.ts';
 import {
   ConflictError,
   ForbiddenError,
   NotFoundError,
   PreconditionFailedError,
   ValidationError,
-} from '../../shared/domain/errors.ts';
-import type { Patrol } from '../../shared/domain/patrols/model.ts';
-import type { Enterprise, Outlet } from '../../shared/domain/registry/model.ts';
-import type { Page } from '../../shared/domain/registry/store.ts';
-import type { Role } from '../../shared/domain/roles.ts';
-import { hasSealedIdentity, type Tip } from '../../shared/domain/tips/model.ts';
-import { mergedGroup } from '../../shared/domain/tips/triage.ts';
-import type { Principal } from '../../shared/http/principal.ts';
-import { logger } from '../../shared/observability/logger.ts';
+} from '#shared/domain/errors.ts';
+import type { Patrol } from '#shared/domain/patrols/model.ts';
+import type { Enterprise, Outlet } from '#shared/domain/registry/model.ts';
+import type { Page } from '#shared/domain/registry/store.ts';
+import type { Role } from '#shared/domain/roles.ts';
+import { hasSealedIdentity, type Tip } from '#shared/domain/tips/model.ts';
+import { mergedGroup } from '#shared/domain/tips/triage.ts';
+import type { Principal } from '#shared/http/principal.ts';
+import { logger } from '#shared/observability/logger.ts';
 import { type CrimeFactsInput, type DecisionRequest, TASK_ROLES } from './schema.ts';
 
 /**

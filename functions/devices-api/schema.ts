@@ -1,7 +1,7 @@
 import * as z from 'zod';
-import { READING_KINDS } from '../../shared/domain/readings/model.ts';
-import { ROLES } from '../../shared/domain/roles.ts';
-import { defineRoutes } from '../../shared/http/contract.ts';
+import { READING_KINDS } from '#shared/domain/readings/model.ts';
+import { ROLES } from '#shared/domain/roles.ts';
+import { defineRoutes } from '#shared/http/contract.ts';
 
 /**
  * Device data for officials: readings of one device by pollutant, kind and time range; its latest values per kind;

@@ -1,9 +1,9 @@
 import { S3Client } from '@aws-sdk/client-s3';
-import { dynamo } from '../../shared/adapters/dynamodb.ts';
-import { createUploadSlots } from '../../shared/adapters/evidence-store.ts';
-import { readConfig } from '../../shared/config/config.ts';
-import { ENV } from '../../shared/config/env-names.ts';
-import { httpApi } from '../../shared/http/api-handler.ts';
+import { dynamo } from '#shared/adapters/dynamodb.ts';
+import { createUploadSlots } from '#shared/adapters/evidence-store.ts';
+import { readConfig } from '#shared/config/config.ts';
+import { ENV } from '#shared/config/env-names.ts';
+import { httpApi } from '#shared/http/api-handler.ts';
 import { evidencePublicRoutes } from './schema.ts';
 
 /** Public evidence API: upload slots for a citizen's photos and videos (see schema.ts). */

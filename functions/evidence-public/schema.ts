@@ -1,6 +1,6 @@
 import * as z from 'zod';
-import { MAX_FILES_PER_REQUEST, UPLOAD_CONTENT_TYPES } from '../../shared/domain/evidence/model.ts';
-import { defineRoutes } from '../../shared/http/contract.ts';
+import { MAX_FILES_PER_REQUEST, UPLOAD_CONTENT_TYPES } from '#shared/domain/evidence/model.ts';
+import { defineRoutes } from '#shared/http/contract.ts';
 
 /**
  * The public evidence API: a citizen's browser asks for upload slots before submitting a tip. Each slot is a presigned

@@ -1,15 +1,15 @@
 import { S3Client } from '@aws-sdk/client-s3';
-import { S3ArchiveObjects } from '../../shared/adapters/archive-objects.ts';
-import { CachedDeviceDirectory } from '../../shared/adapters/device-directory.ts';
-import { dynamo } from '../../shared/adapters/dynamodb.ts';
-import { DynamoReadingStore } from '../../shared/adapters/readings-store.ts';
-import { DynamoRegistryStore } from '../../shared/adapters/registry-store.ts';
-import { readConfig } from '../../shared/config/config.ts';
-import { ENV } from '../../shared/config/env-names.ts';
-import { SealedArchive } from '../../shared/domain/archive/archive.ts';
-import { type IngestOutcome, IngestService } from '../../shared/domain/ingest/ingest.ts';
-import { DEFAULT_RETENTION } from '../../shared/domain/readings/model.ts';
-import { logger } from '../../shared/observability/logger.ts';
+import { S3ArchiveObjects } from '#shared/adapters/archive-objects.ts';
+import { CachedDeviceDirectory } from '#shared/adapters/device-directory.ts';
+import { dynamo } from '#shared/adapters/dynamodb.ts';
+import { DynamoReadingStore } from '#shared/adapters/readings-store.ts';
+import { DynamoRegistryStore } from '#shared/adapters/registry-store.ts';
+import { readConfig } from '#shared/config/config.ts';
+import { ENV } from '#shared/config/env-names.ts';
+import { SealedArchive } from '#shared/domain/archive/archive.ts';
+import { type IngestOutcome, IngestService } from '#shared/domain/ingest/ingest.ts';
+import { DEFAULT_RETENTION } from '#shared/domain/readings/model.ts';
+import { logger } from '#shared/observability/logger.ts';
 import { IngestEvent } from './schema.ts';
 
 /** The ingest function: IoT rule event → IngestService (verdict, sealed archive, readings, device state). */

@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { IngestEnvelope } from '../../shared/domain/ingest/envelope.ts';
+import { IngestEnvelope } from '#shared/domain/ingest/envelope.ts';
 
 /**
  * What an IoT topic rule hands the ingest function: one envelope (the rule's SELECT output). The three rules

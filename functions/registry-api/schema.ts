@@ -1,8 +1,8 @@
 import * as z from 'zod';
-import { Device, DeviceInput, Enterprise, Outlet, Township } from '../../shared/domain/registry/model.ts';
-import type { RegistryKind } from '../../shared/domain/registry/store.ts';
-import { REGISTRY_READERS, REGISTRY_WRITERS } from '../../shared/domain/roles.ts';
-import { defineRoutes, type RouteContract } from '../../shared/http/contract.ts';
+import { Device, DeviceInput, Enterprise, Outlet, Township } from '#shared/domain/registry/model.ts';
+import type { RegistryKind } from '#shared/domain/registry/store.ts';
+import { REGISTRY_READERS, REGISTRY_WRITERS } from '#shared/domain/roles.ts';
+import { defineRoutes, type RouteContract } from '#shared/http/contract.ts';
 
 /** The registry API: list, get, create and replace townships, enterprises, outlets and devices. */
 const limit = z.coerce.number().int().min(1).max(100).default(50);

@@ -1,6 +1,6 @@
-import { type ApiRequest, httpApi } from '../../shared/http/api-handler.ts';
-import { tipsIdentityRoutes } from '../tips-official/schema.ts';
-import { tipServiceFromEnv } from '../tips-public/service.ts';
+import { tipsIdentityRoutes } from '#functions/tips-official/schema.ts';
+import { tipServiceFromEnv } from '#functions/tips-public/service.ts';
+import { type ApiRequest, httpApi } from '#shared/http/api-handler.ts';
 
 /**
  * Opening a reporter's identity: the only function holding kms:Decrypt on the identity key. The route admits the

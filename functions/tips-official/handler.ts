@@ -1,6 +1,6 @@
-import { type ApiRequest, httpApi } from '../../shared/http/api-handler.ts';
-import { ifMatch } from '../../shared/http/versioning.ts';
-import { tipServiceFromEnv } from '../tips-public/service.ts';
+import { tipServiceFromEnv } from '#functions/tips-public/service.ts';
+import { type ApiRequest, httpApi } from '#shared/http/api-handler.ts';
+import { ifMatch } from '#shared/http/versioning.ts';
 import { patrolRoutes } from './patrol-schema.ts';
 import { tipsOfficialRoutes } from './schema.ts';
 import { patrolServiceFromEnv } from './service.ts';

@@ -1,9 +1,9 @@
 import * as z from 'zod';
-import { FindingToTip, PatrolInput } from '../../shared/domain/patrols/model.ts';
-import { RIVER_SECTIONS } from '../../shared/domain/patrols/sections.ts';
-import type { Role } from '../../shared/domain/roles.ts';
-import { TipStatus } from '../../shared/domain/tips/model.ts';
-import { defineRoutes } from '../../shared/http/contract.ts';
+import { FindingToTip, PatrolInput } from '#shared/domain/patrols/model.ts';
+import { RIVER_SECTIONS } from '#shared/domain/patrols/sections.ts';
+import type { Role } from '#shared/domain/roles.ts';
+import { TipStatus } from '#shared/domain/tips/model.ts';
+import { defineRoutes } from '#shared/http/contract.ts';
 
 /**
  * Patrol reports (巡查) in the official tips function: grid members and river chiefs record patrols, a finding can

@@ -1,5 +1,6 @@
 import * as z from 'zod';
-import type { Role } from '../../shared/domain/roles.ts';
+import { Submitted } from '#functions/tips-public/schema.ts';
+import type { Role } from '#shared/domain/roles.ts';
 import {
   ReporterIdentity,
   StaffTipInput,
@@ -9,9 +10,8 @@ import {
   TipChannel,
   TipLocation,
   TipStatus,
-} from '../../shared/domain/tips/model.ts';
-import { defineRoutes } from '../../shared/http/contract.ts';
-import { Submitted } from '../tips-public/schema.ts';
+} from '#shared/domain/tips/model.ts';
+import { defineRoutes } from '#shared/http/contract.ts';
 
 /**
  * The official tips API: staff intake (phone, letter, visit, patrol), the triage queue, a tip without its reporter's

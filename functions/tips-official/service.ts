@@ -1,12 +1,12 @@
 import { S3Client } from '@aws-sdk/client-s3';
-import { dynamo } from '../../shared/adapters/dynamodb.ts';
-import { s3EvidenceFinalizer } from '../../shared/adapters/evidence-store.ts';
-import { DynamoPatrolStore } from '../../shared/adapters/patrols-store.ts';
-import { readConfig } from '../../shared/config/config.ts';
-import { ENV } from '../../shared/config/env-names.ts';
-import { ulid } from '../../shared/domain/ids.ts';
-import { PatrolService } from '../../shared/domain/patrols/use-cases.ts';
-import type { TipService } from '../../shared/domain/tips/use-cases.ts';
+import { dynamo } from '#shared/adapters/dynamodb.ts';
+import { s3EvidenceFinalizer } from '#shared/adapters/evidence-store.ts';
+import { DynamoPatrolStore } from '#shared/adapters/patrols-store.ts';
+import { readConfig } from '#shared/config/config.ts';
+import { ENV } from '#shared/config/env-names.ts';
+import { ulid } from '#shared/domain/ids.ts';
+import { PatrolService } from '#shared/domain/patrols/use-cases.ts';
+import type { TipService } from '#shared/domain/tips/use-cases.ts';
 
 /** Builds the PatrolService from the official tips function's environment (tips table, audit, evidence buckets). */
 export function patrolServiceFromEnv(tips: TipService): PatrolService {

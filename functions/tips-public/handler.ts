@@ -1,4 +1,4 @@
-import { type ApiRequest, httpApi } from '../../shared/http/api-handler.ts';
+import { type ApiRequest, httpApi } from '#shared/http/api-handler.ts';
 import { RECEIPT_HEADER, tipsPublicRoutes } from './schema.ts';
 import { tipServiceFromEnv } from './service.ts';
 

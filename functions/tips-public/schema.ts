@@ -6,8 +6,8 @@ import {
   TipInput,
   TipStatus,
   UploadIds,
-} from '../../shared/domain/tips/model.ts';
-import { defineRoutes } from '../../shared/http/contract.ts';
+} from '#shared/domain/tips/model.ts';
+import { defineRoutes } from '#shared/http/contract.ts';
 
 /**
  * The public tips API (no token; throttled by the stage). The receipt code travels only in the `x-receipt` header,

@@ -1,17 +1,17 @@
 import { KMSClient } from '@aws-sdk/client-kms';
 import { S3Client } from '@aws-sdk/client-s3';
-import { dynamo } from '../../shared/adapters/dynamodb.ts';
-import { s3EvidenceFinalizer } from '../../shared/adapters/evidence-store.ts';
-import { KmsDataKeys } from '../../shared/adapters/kms-data-keys.ts';
-import { DynamoTipStore } from '../../shared/adapters/tips-store.ts';
-import { DynamoTriageSources } from '../../shared/adapters/triage-sources.ts';
-import { readConfig } from '../../shared/config/config.ts';
-import { ENV } from '../../shared/config/env-names.ts';
-import { ulid } from '../../shared/domain/ids.ts';
-import { EvidenceError, type EvidenceFinalizer } from '../../shared/domain/tips/evidence-port.ts';
-import { TipService } from '../../shared/domain/tips/use-cases.ts';
-import { IdentityVault } from '../../shared/domain/tips/vault.ts';
-import { logger } from '../../shared/observability/logger.ts';
+import { dynamo } from '#shared/adapters/dynamodb.ts';
+import { s3EvidenceFinalizer } from '#shared/adapters/evidence-store.ts';
+import { KmsDataKeys } from '#shared/adapters/kms-data-keys.ts';
+import { DynamoTipStore } from '#shared/adapters/tips-store.ts';
+import { DynamoTriageSources } from '#shared/adapters/triage-sources.ts';
+import { readConfig } from '#shared/config/config.ts';
+import { ENV } from '#shared/config/env-names.ts';
+import { ulid } from '#shared/domain/ids.ts';
+import { EvidenceError, type EvidenceFinalizer } from '#shared/domain/tips/evidence-port.ts';
+import { TipService } from '#shared/domain/tips/use-cases.ts';
+import { IdentityVault } from '#shared/domain/tips/vault.ts';
+import { logger } from '#shared/observability/logger.ts';
 
 /**
  * Builds the TipService from the function's environment, shared by the tips functions. Each function gets only the

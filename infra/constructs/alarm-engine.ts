@@ -7,7 +7,7 @@ import type { IKey } from 'aws-cdk-lib/aws-kms';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { ENV } from '../../shared/config/env-names.ts';
+import { ENV } from '#shared/config/env-names.ts';
 import { EnvWatchFunction } from './envwatch-function.ts';
 import { deadLetterQueue, grantSend } from './iot-ingest.ts';
 import type { DataTable } from './tables.ts';

@@ -6,9 +6,9 @@ import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { DefinitionBody, LogLevel, StateMachine, StateMachineType } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { FLOWS, hasTimer, MAX_ESCALATIONS, type WorkflowName } from '../../functions/case-tasks/timers.ts';
-import { ENV } from '../../shared/config/env-names.ts';
-import type { StepDef } from '../../shared/domain/cases/workflow.ts';
+import { FLOWS, hasTimer, MAX_ESCALATIONS, type WorkflowName } from '#functions/case-tasks/timers.ts';
+import { ENV } from '#shared/config/env-names.ts';
+import type { StepDef } from '#shared/domain/cases/workflow.ts';
 import { EnvWatchFunction, retentionFor } from './envwatch-function.ts';
 import type { DataTable } from './tables.ts';
 

@@ -8,7 +8,7 @@ import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import { ENV, type EnvName } from '../../shared/config/env-names.ts';
+import { ENV, type EnvName } from '#shared/config/env-names.ts';
 import type { DataTable } from './tables.ts';
 
 /**

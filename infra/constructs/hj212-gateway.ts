@@ -32,7 +32,7 @@ import {
 import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { ENV } from '../../shared/config/env-names.ts';
+import { ENV } from '#shared/config/env-names.ts';
 import { retentionFor } from './envwatch-function.ts';
 import type { DataTable } from './tables.ts';
 

@@ -12,7 +12,7 @@ import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import type { RouteContracts } from '../../shared/http/contract.ts';
+import type { RouteContracts } from '#shared/http/contract.ts';
 import { retentionFor } from './envwatch-function.ts';
 
 /**

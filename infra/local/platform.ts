@@ -1,10 +1,10 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { DynamoRegistryStore } from '../../shared/adapters/registry-store.ts';
-import { ENV } from '../../shared/config/env-names.ts';
-import { seedRegistry } from '../../shared/domain/registry/seed.ts';
-import { RegistryService } from '../../shared/domain/registry/use-cases.ts';
+import { DynamoRegistryStore } from '#shared/adapters/registry-store.ts';
+import { ENV } from '#shared/config/env-names.ts';
+import { seedRegistry } from '#shared/domain/registry/seed.ts';
+import { RegistryService } from '#shared/domain/registry/use-cases.ts';
 import { loadOrCreateKeys } from './jwt.ts';
 import { LambdaRuntime } from './lambda-runtime.ts';
 import { localPages } from './pages.ts';

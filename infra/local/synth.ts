@@ -1,5 +1,5 @@
 import { App } from 'aws-cdk-lib';
-import { buildEnvWatch } from '../envwatch-app.ts';
+import { buildEnvWatch } from '#infra/envwatch-app.ts';
 
 /**
  * Synthesizes the EnvWatch app into `outdir` in this process (same code as `cdk synth`: stacks, cdk-nag, bundling),

@@ -7,7 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { isRole, ROLE_LABELS, ROLES } from '../../shared/domain/roles.ts';
+import { isRole, ROLE_LABELS, ROLES } from '#shared/domain/roles.ts';
 import { readKeys, signToken } from './jwt.ts';
 
 const USAGE =

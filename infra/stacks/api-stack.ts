@@ -1,14 +1,14 @@
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
-import type { AppConfig } from '../config.ts';
-import { AlarmsApi } from '../constructs/alarms-api.ts';
-import { CaseWorkflows } from '../constructs/case-workflows.ts';
-import { CasesApi } from '../constructs/cases-api.ts';
-import { DeviceData } from '../constructs/device-data.ts';
-import { EvidenceUploads } from '../constructs/evidence-uploads.ts';
-import { EnvWatchHttpApi } from '../constructs/http-api.ts';
-import { Registry } from '../constructs/registry.ts';
-import { Tips } from '../constructs/tips.ts';
+import type { AppConfig } from '#infra/config.ts';
+import { AlarmsApi } from '#infra/constructs/alarms-api.ts';
+import { CaseWorkflows } from '#infra/constructs/case-workflows.ts';
+import { CasesApi } from '#infra/constructs/cases-api.ts';
+import { DeviceData } from '#infra/constructs/device-data.ts';
+import { EvidenceUploads } from '#infra/constructs/evidence-uploads.ts';
+import { EnvWatchHttpApi } from '#infra/constructs/http-api.ts';
+import { Registry } from '#infra/constructs/registry.ts';
+import { Tips } from '#infra/constructs/tips.ts';
 import type { DataStack } from './data-stack.ts';
 
 /** Stateless: the HTTP API and the functions behind it. Safe to destroy and redeploy. */

@@ -1,10 +1,10 @@
 import { Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import { type IKey, Key } from 'aws-cdk-lib/aws-kms';
 import type { Construct } from 'constructs';
-import type { AppConfig } from '../config.ts';
-import { EvidenceStore } from '../constructs/evidence-store.ts';
-import { NotificationTopics } from '../constructs/notification-topics.ts';
-import { Tables } from '../constructs/tables.ts';
+import type { AppConfig } from '#infra/config.ts';
+import { EvidenceStore } from '#infra/constructs/evidence-store.ts';
+import { NotificationTopics } from '#infra/constructs/notification-topics.ts';
+import { Tables } from '#infra/constructs/tables.ts';
 
 /**
  * Stateful resources, in a stack that is never torn down casually: tables, the evidence bucket, KMS keys, topics.

@@ -1,10 +1,10 @@
 import { CfnOutput, SecretValue, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
-import type { AppConfig } from '../config.ts';
-import { AlarmEngine, type SmsConfig } from '../constructs/alarm-engine.ts';
-import { Hj212Gateway } from '../constructs/hj212-gateway.ts';
-import { IotDevicePolicy } from '../constructs/iot-device-policy.ts';
-import { IotIngest } from '../constructs/iot-ingest.ts';
+import type { AppConfig } from '#infra/config.ts';
+import { AlarmEngine, type SmsConfig } from '#infra/constructs/alarm-engine.ts';
+import { Hj212Gateway } from '#infra/constructs/hj212-gateway.ts';
+import { IotDevicePolicy } from '#infra/constructs/iot-device-policy.ts';
+import { IotIngest } from '#infra/constructs/iot-ingest.ts';
 import type { DataStack } from './data-stack.ts';
 
 /**

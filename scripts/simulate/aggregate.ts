@@ -1,4 +1,4 @@
-import { pollutant } from '../../shared/domain/pollutants.ts';
+import { pollutant } from '#shared/domain/pollutants.ts';
 import type { Sample } from './values.ts';
 
 /**

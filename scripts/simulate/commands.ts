@@ -1,4 +1,4 @@
-import { toCurrentCode } from '../../shared/domain/pollutants.ts';
+import { toCurrentCode } from '#shared/domain/pollutants.ts';
 
 /**
  * The injection commands, typed on stdin while the simulator runs or given at start with `--inject "<command>"`.

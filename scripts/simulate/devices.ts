@@ -1,4 +1,4 @@
-import { DEVICES, ENTERPRISES, OUTLETS } from '../../shared/domain/registry/qingyuan-seed.ts';
+import { DEVICES, ENTERPRISES, OUTLETS } from '#shared/domain/registry/qingyuan-seed.ts';
 
 /**
  * The simulated DAQs: the seeded devices of shared/domain/registry/qingyuan-seed.ts (MN, protocol, pollutants,

@@ -1,7 +1,7 @@
-import { encodeCp, encodePacket, isoToBeijing } from '../../shared/domain/hj212/codec.ts';
-import type { ValueSuffix } from '../../shared/domain/hj212/types.ts';
-import type { JsonTelemetry } from '../../shared/domain/ingest/envelope.ts';
-import { POLLUTANTS } from '../../shared/domain/pollutants.ts';
+import { encodeCp, encodePacket, isoToBeijing } from '#shared/domain/hj212/codec.ts';
+import type { ValueSuffix } from '#shared/domain/hj212/types.ts';
+import type { JsonTelemetry } from '#shared/domain/ingest/envelope.ts';
+import { POLLUTANTS } from '#shared/domain/pollutants.ts';
 import type { AggSuffix } from './aggregate.ts';
 import type { SimDevice } from './devices.ts';
 import type { Emission } from './timeline.ts';

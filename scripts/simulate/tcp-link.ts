@@ -1,7 +1,7 @@
 import net from 'node:net';
-import { decodeFrame } from '../../shared/domain/hj212/codec.ts';
-import { FrameStream } from '../../shared/domain/hj212/frame-stream.ts';
-import type { Hj212Packet } from '../../shared/domain/hj212/types.ts';
+import { decodeFrame } from '#shared/domain/hj212/codec.ts';
+import { FrameStream } from '#shared/domain/hj212/frame-stream.ts';
+import type { Hj212Packet } from '#shared/domain/hj212/types.ts';
 
 /**
  * One DAQ's persistent TCP connection to the HJ 212 gateway, behaving like a field device (domain.md §1.6):

@@ -11,9 +11,9 @@
  * SMS twice. Phone numbers never appear in errors, bodies or logs: recipients are named by index.
  */
 import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
-import { ALARM_TYPE_LABELS, type Audience, LEVELS } from '../domain/alarms/model.ts';
-import type { OutboundMessage } from '../domain/alarms/notify.ts';
-import type { Logger } from '../observability/logger.ts';
+import { ALARM_TYPE_LABELS, type Audience, LEVELS } from '#shared/domain/alarms/model.ts';
+import type { OutboundMessage } from '#shared/domain/alarms/notify.ts';
+import type { Logger } from '#shared/observability/logger.ts';
 import { SmsError, type SmsGateway } from './sms-gateway.ts';
 
 export interface AlarmPublisherDeps {

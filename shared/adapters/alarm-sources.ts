@@ -1,8 +1,8 @@
-import type { AlarmSource } from '../domain/alarms/model.ts';
-import type { RuleSet } from '../domain/alarms/rules.ts';
-import { pollutant, unitFactor } from '../domain/pollutants.ts';
-import type { Device, Enterprise, LimitValue, Outlet } from '../domain/registry/model.ts';
-import type { RegistryStore } from '../domain/registry/store.ts';
+import type { AlarmSource } from '#shared/domain/alarms/model.ts';
+import type { RuleSet } from '#shared/domain/alarms/rules.ts';
+import { pollutant, unitFactor } from '#shared/domain/pollutants.ts';
+import type { Device, Enterprise, LimitValue, Outlet } from '#shared/domain/registry/model.ts';
+import type { RegistryStore } from '#shared/domain/registry/store.ts';
 import { TtlCache } from './ttl-cache.ts';
 
 /**

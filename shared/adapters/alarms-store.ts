@@ -25,12 +25,12 @@ import {
   type LifecycleChange,
   openAlarm,
   snooze,
-} from '../domain/alarms/lifecycle.ts';
-import type { AlarmLevel, AlarmSource, AlarmState, AlarmType, Transition } from '../domain/alarms/model.ts';
-import { defaultRuleSet, RuleSet, type RuleSetInput } from '../domain/alarms/rules.ts';
-import { NotFoundError, PreconditionFailedError, ValidationError } from '../domain/errors.ts';
-import { ulid } from '../domain/ids.ts';
-import type { AuditEntry, Page } from '../domain/registry/store.ts';
+} from '#shared/domain/alarms/lifecycle.ts';
+import type { AlarmLevel, AlarmSource, AlarmState, AlarmType, Transition } from '#shared/domain/alarms/model.ts';
+import { defaultRuleSet, RuleSet, type RuleSetInput } from '#shared/domain/alarms/rules.ts';
+import { NotFoundError, PreconditionFailedError, ValidationError } from '#shared/domain/errors.ts';
+import { ulid } from '#shared/domain/ids.ts';
+import type { AuditEntry, Page } from '#shared/domain/registry/store.ts';
 import { decodeCursor, encodeCursor, isConditionFailure, startKeyOf } from './dynamodb.ts';
 import { auditPut } from './registry-store.ts';
 

@@ -5,7 +5,7 @@ import {
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import type { ArchiveObjectStore } from '../domain/archive/archive.ts';
+import type { ArchiveObjectStore } from '#shared/domain/archive/archive.ts';
 
 /**
  * Archive records as S3 objects in the evidence bucket (versioned, Object Lock, SSE-KMS in the cloud: an overwrite or

@@ -9,8 +9,8 @@ import {
   type TransactWriteCommandInput,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { CRIME_ITEMS, type CrimeItem } from '../domain/cases/crime-thresholds.ts';
-import { type DeadlineKind, MAX_WARNING_LEAD_MS } from '../domain/cases/deadlines.ts';
+import { CRIME_ITEMS, type CrimeItem } from '#shared/domain/cases/crime-thresholds.ts';
+import { type DeadlineKind, MAX_WARNING_LEAD_MS } from '#shared/domain/cases/deadlines.ts';
 import {
   type AddEvidenceInput,
   acceptsSourcesFor,
@@ -27,14 +27,14 @@ import {
   type OpenCaseInput,
   type SourceKind,
   type TimelineType,
-} from '../domain/cases/model.ts';
-import type { GrantedComponent, RewardComponent, RewardLine } from '../domain/cases/reward.ts';
-import { REWARD_FLOW } from '../domain/cases/reward-flow.ts';
-import { TRANSFER_FLOW } from '../domain/cases/transfer.ts';
-import type { StepDef } from '../domain/cases/workflow.ts';
-import { ConflictError, NotFoundError, PreconditionFailedError, ValidationError } from '../domain/errors.ts';
-import { ulid } from '../domain/ids.ts';
-import type { AuditEntry, Page } from '../domain/registry/store.ts';
+} from '#shared/domain/cases/model.ts';
+import type { GrantedComponent, RewardComponent, RewardLine } from '#shared/domain/cases/reward.ts';
+import { REWARD_FLOW } from '#shared/domain/cases/reward-flow.ts';
+import { TRANSFER_FLOW } from '#shared/domain/cases/transfer.ts';
+import type { StepDef } from '#shared/domain/cases/workflow.ts';
+import { ConflictError, NotFoundError, PreconditionFailedError, ValidationError } from '#shared/domain/errors.ts';
+import { ulid } from '#shared/domain/ids.ts';
+import type { AuditEntry, Page } from '#shared/domain/registry/store.ts';
 import { encodeCursor, isConditionFailure, startKeyOf } from './dynamodb.ts';
 import { auditPut } from './registry-store.ts';
 

@@ -1,7 +1,7 @@
-import type { DeviceDirectory } from '../domain/ingest/ports.ts';
-import type { DeviceRef } from '../domain/readings/normalize.ts';
-import type { Device } from '../domain/registry/model.ts';
-import type { RegistryStore } from '../domain/registry/store.ts';
+import type { DeviceDirectory } from '#shared/domain/ingest/ports.ts';
+import type { DeviceRef } from '#shared/domain/readings/normalize.ts';
+import type { Device } from '#shared/domain/registry/model.ts';
+import type { RegistryStore } from '#shared/domain/registry/store.ts';
 import { TtlCache } from './ttl-cache.ts';
 
 /**

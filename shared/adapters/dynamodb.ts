@@ -1,6 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { ValidationError } from '../domain/errors.ts';
+import { ValidationError } from '#shared/domain/errors.ts';
 
 /** One DynamoDB document client per module load (Lambda container); AWS_ENDPOINT_URL_DYNAMODB redirects it locally. */
 export const dynamo = DynamoDBDocumentClient.from(new DynamoDBClient({}), {

@@ -51,16 +51,16 @@ import {
   type UploadRequest,
   uploadKey,
   validateUploadRequests,
-} from '../domain/evidence/model.ts';
-import { matchesDeclaredType, SNIFF_BYTES } from '../domain/evidence/sniff.ts';
-import { StripError, stripImageMetadata } from '../domain/evidence/strip.ts';
-import { ulid } from '../domain/ids.ts';
+} from '#shared/domain/evidence/model.ts';
+import { matchesDeclaredType, SNIFF_BYTES } from '#shared/domain/evidence/sniff.ts';
+import { StripError, stripImageMetadata } from '#shared/domain/evidence/strip.ts';
+import { ulid } from '#shared/domain/ids.ts';
 import {
   EvidenceError,
   type EvidenceFinalizer,
   type EvidenceItem,
   type EvidenceKind,
-} from '../domain/tips/evidence-port.ts';
+} from '#shared/domain/tips/evidence-port.ts';
 import { encodeCursor, isConditionFailure, startKeyOf } from './dynamodb.ts';
 
 export interface EvidenceStoreDeps {

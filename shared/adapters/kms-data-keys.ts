@@ -1,5 +1,5 @@
 import { DecryptCommand, GenerateDataKeyCommand, type KMSClient } from '@aws-sdk/client-kms';
-import type { DataKeyService } from '../domain/tips/vault.ts';
+import type { DataKeyService } from '#shared/domain/tips/vault.ts';
 
 /**
  * The vault's data keys from AWS KMS: GenerateDataKey (AES_256) and Decrypt under the identity key, always with the

@@ -1,8 +1,8 @@
 import { type DynamoDBDocumentClient, GetCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
-import { ConflictError } from '../domain/errors.ts';
-import type { Patrol } from '../domain/patrols/model.ts';
-import type { PatrolStore } from '../domain/patrols/use-cases.ts';
-import type { AuditEntry, Page } from '../domain/registry/store.ts';
+import { ConflictError } from '#shared/domain/errors.ts';
+import type { Patrol } from '#shared/domain/patrols/model.ts';
+import type { PatrolStore } from '#shared/domain/patrols/use-cases.ts';
+import type { AuditEntry, Page } from '#shared/domain/registry/store.ts';
 import { encodeCursor, startKeyOf } from './dynamodb.ts';
 import { commitUploads } from './evidence-store.ts';
 import { auditPut } from './registry-store.ts';

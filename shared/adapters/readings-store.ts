@@ -5,8 +5,8 @@ import {
   QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import type { ChainHeadStore, StoredHead } from '../domain/archive/archive.ts';
-import type { ReadingQuery, ReadingReader, ReadingStore } from '../domain/ingest/ports.ts';
+import type { ChainHeadStore, StoredHead } from '#shared/domain/archive/archive.ts';
+import type { ReadingQuery, ReadingReader, ReadingStore } from '#shared/domain/ingest/ports.ts';
 import {
   expiresAt,
   type KindState,
@@ -16,7 +16,7 @@ import {
   type RetentionPolicy,
   readingIdentity,
   seriesKey,
-} from '../domain/readings/model.ts';
+} from '#shared/domain/readings/model.ts';
 import { encodeCursor, isConditionFailure, startKeyOf } from './dynamodb.ts';
 
 /**

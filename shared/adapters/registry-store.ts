@@ -1,6 +1,6 @@
 import { type DynamoDBDocumentClient, GetCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
-import { ConflictError, NotFoundError, PreconditionFailedError } from '../domain/errors.ts';
-import { ulid } from '../domain/ids.ts';
+import { ConflictError, NotFoundError, PreconditionFailedError } from '#shared/domain/errors.ts';
+import { ulid } from '#shared/domain/ids.ts';
 import type {
   AuditEntry,
   ListQuery,
@@ -9,7 +9,7 @@ import type {
   RegistryKind,
   RegistryStore,
   Versioned,
-} from '../domain/registry/store.ts';
+} from '#shared/domain/registry/store.ts';
 import { encodeCursor, isConditionFailure, startKeyOf } from './dynamodb.ts';
 
 /**

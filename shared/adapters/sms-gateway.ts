@@ -9,7 +9,7 @@
 import { createHmac } from 'node:crypto';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import * as z from 'zod';
-import { ENV } from '../config/env-names.ts';
+import { ENV } from '#shared/config/env-names.ts';
 
 export interface SmsMessage {
   /** mainland mobile number, `13800000101` or `+8613800000101` */

@@ -5,8 +5,8 @@ import {
   TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { PreconditionFailedError } from '../domain/errors.ts';
-import type { TimelineEntry, Tip, TipStatus } from '../domain/tips/model.ts';
+import { PreconditionFailedError } from '#shared/domain/errors.ts';
+import type { TimelineEntry, Tip, TipStatus } from '#shared/domain/tips/model.ts';
 import {
   type AuditEntry,
   type Page,
@@ -17,10 +17,10 @@ import {
   TipExistsError,
   type TipRecord,
   type TipStore,
-} from '../domain/tips/ports.ts';
-import type { ReceiptGuard } from '../domain/tips/receipt.ts';
-import { linkedUnitId } from '../domain/tips/triage.ts';
-import type { SealedIdentity } from '../domain/tips/vault.ts';
+} from '#shared/domain/tips/ports.ts';
+import type { ReceiptGuard } from '#shared/domain/tips/receipt.ts';
+import { linkedUnitId } from '#shared/domain/tips/triage.ts';
+import type { SealedIdentity } from '#shared/domain/tips/vault.ts';
 import { encodeCursor, isConditionFailure, startKeyOf } from './dynamodb.ts';
 import { commitUploads } from './evidence-store.ts';
 import { findingTipUpdate } from './patrols-store.ts';

@@ -1,7 +1,7 @@
 import { type DynamoDBDocumentClient, GetCommand, QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
-import type { Location } from '../domain/registry/model.ts';
-import type { AlarmLink, Tip } from '../domain/tips/model.ts';
-import type { TriageSources, UnitCandidate } from '../domain/tips/triage.ts';
+import type { Location } from '#shared/domain/registry/model.ts';
+import type { AlarmLink, Tip } from '#shared/domain/tips/model.ts';
+import type { TriageSources, UnitCandidate } from '#shared/domain/tips/triage.ts';
 import { registryKeys } from './registry-store.ts';
 
 /**

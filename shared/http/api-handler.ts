@@ -9,8 +9,8 @@ import {
   UnauthorizedError,
   UnsupportedMediaTypeError,
   ValidationError,
-} from '../domain/errors.ts';
-import { logger as defaultLogger, type Logger } from '../observability/logger.ts';
+} from '#shared/domain/errors.ts';
+import { logger as defaultLogger, type Logger } from '#shared/observability/logger.ts';
 import { type RouteContract, type RouteContracts, routeKey } from './contract.ts';
 import { type Principal, principalFromClaims } from './principal.ts';
 import { problemResponse, toProblem } from './problem.ts';

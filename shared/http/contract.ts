@@ -1,5 +1,5 @@
 import type * as z from 'zod';
-import type { Role } from '../domain/roles.ts';
+import type { Role } from '#shared/domain/roles.ts';
 
 /**
  * A route's contract: method, path, who may call it, and the zod schemas of what goes in and out.

@@ -9,8 +9,8 @@ import {
   UnauthorizedError,
   UnsupportedMediaTypeError,
   ValidationError,
-} from '../domain/errors.ts';
-import { ROLE_LABELS } from '../domain/roles.ts';
+} from '#shared/domain/errors.ts';
+import { ROLE_LABELS } from '#shared/domain/roles.ts';
 import { type RouteContract, type RouteContracts, routeKey } from './contract.ts';
 import { PROBLEM_CONTENT_TYPE } from './problem.ts';
 

@@ -1,4 +1,4 @@
-import { isRole, type Role } from '../domain/roles.ts';
+import { isRole, type Role } from '#shared/domain/roles.ts';
 
 /** Who is calling, from the JWT claims API Gateway's authorizer passed on. */
 export interface Principal {

@@ -1,5 +1,5 @@
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { DomainError, type FieldIssue, ValidationError } from '../domain/errors.ts';
+import { DomainError, type FieldIssue, ValidationError } from '#shared/domain/errors.ts';
 
 /**
  * RFC 9457 problem details. Only domain errors (all below 500) show their message; anything else is a plain 500

@@ -1,6 +1,6 @@
 import type * as z from 'zod';
 import zhCN from 'zod/v4/locales/zh-CN.js';
-import { type FieldIssue, ValidationError } from '../domain/errors.ts';
+import { type FieldIssue, ValidationError } from '#shared/domain/errors.ts';
 
 // only the Chinese locale: `z.locales` would bundle every language (≈260 KB)
 const zh = zhCN();

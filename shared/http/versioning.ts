@@ -1,4 +1,4 @@
-import { ValidationError } from '../domain/errors.ts';
+import { ValidationError } from '#shared/domain/errors.ts';
 
 /**
  * Optimistic concurrency over HTTP: a versioned resource answers with `ETag: "<version>"`, and a change sent with

@@ -1,7 +1,7 @@
 import type { Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ALARM_JOBS, ALARM_REPLAY_TOPIC } from '../../infra/constructs/alarm-engine.ts';
+import { ALARM_JOBS, ALARM_REPLAY_TOPIC } from '#infra/constructs/alarm-engine.ts';
 import { buildForTest, idsOfType, props } from './helpers.ts';
 
 /** The alarm engine: evaluator fed by the ingest rules, its dead letters and replay rule, the scheduled jobs, the API. */

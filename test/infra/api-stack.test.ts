@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { registryRoutes } from '../../functions/registry-api/schema.ts';
-import { routeKey } from '../../shared/http/contract.ts';
+import { registryRoutes } from '#functions/registry-api/schema.ts';
+import { routeKey } from '#shared/http/contract.ts';
 import {
   asArray,
   idsOfType,

@@ -8,7 +8,7 @@ import {
   MAX_ESCALATIONS,
   REWARD_STEP_SLA,
   type WorkflowName,
-} from '../../functions/case-tasks/timers.ts';
+} from '#functions/case-tasks/timers.ts';
 import {
   DEADLINE_WARNING_MINUTES,
   entryState,
@@ -22,11 +22,11 @@ import {
   STATE_MACHINE_ENV,
   timerState,
   WAIT_FOR_TASK_TOKEN,
-} from '../../infra/constructs/case-workflows.ts';
-import { EnvWatchFunction } from '../../infra/constructs/envwatch-function.ts';
-import { computeDeadline } from '../../shared/domain/cases/deadlines.ts';
-import { TRANSFER_FLOW } from '../../shared/domain/cases/transfer.ts';
-import { stepFunctionsOutline } from '../../shared/domain/cases/workflow.ts';
+} from '#infra/constructs/case-workflows.ts';
+import { EnvWatchFunction } from '#infra/constructs/envwatch-function.ts';
+import { computeDeadline } from '#shared/domain/cases/deadlines.ts';
+import { TRANSFER_FLOW } from '#shared/domain/cases/transfer.ts';
+import { stepFunctionsOutline } from '#shared/domain/cases/workflow.ts';
 import {
   asArray,
   type BuiltApp,

@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { afterAll, describe, expect, it } from 'vitest';
-import { readAppConfig } from '../../infra/config.ts';
-import { buildEnvWatch } from '../../infra/envwatch-app.ts';
+import { readAppConfig } from '#infra/config.ts';
+import { buildEnvWatch } from '#infra/envwatch-app.ts';
 import { PROD_CONTEXT } from './helpers.ts';
 
 const fromContext = (context: Record<string, unknown>) => readAppConfig((key) => context[key]);

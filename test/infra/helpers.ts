@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import { App, CfnElement, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
-import { buildEnvWatch } from '../../infra/envwatch-app.ts';
-import type { ApiStack } from '../../infra/stacks/api-stack.ts';
-import type { DataStack } from '../../infra/stacks/data-stack.ts';
+import { buildEnvWatch } from '#infra/envwatch-app.ts';
+import type { ApiStack } from '#infra/stacks/api-stack.ts';
+import type { DataStack } from '#infra/stacks/data-stack.ts';
 
 /**
  * Shared helpers for the infra tests: build the real EnvWatch app (bundling skipped) into a temp dir, read CloudFormation

@@ -1,7 +1,7 @@
 import { Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { afterAll, describe, expect, it } from 'vitest';
-import { Hj212Gateway } from '../../infra/constructs/hj212-gateway.ts';
+import { Hj212Gateway } from '#infra/constructs/hj212-gateway.ts';
 import {
   asArray,
   type BuiltApp,

@@ -1,8 +1,8 @@
 import type { Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { afterAll, describe, expect, it } from 'vitest';
-import { THING } from '../../infra/constructs/iot-device-policy.ts';
-import { RULE_SQL } from '../../infra/constructs/iot-ingest.ts';
+import { THING } from '#infra/constructs/iot-device-policy.ts';
+import { RULE_SQL } from '#infra/constructs/iot-ingest.ts';
 import { buildForTest, idsOfType, props } from './helpers.ts';
 
 /** The Ingest stack: IoT topic rules, their error action and Lambda permissions, the DLQ, the device IoT policy. */

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tipsIdentityRoutes, tipsOfficialRoutes } from '../../functions/tips-official/schema.ts';
-import { tipsPublicRoutes } from '../../functions/tips-public/schema.ts';
-import { routeKey } from '../../shared/http/contract.ts';
+import { tipsIdentityRoutes, tipsOfficialRoutes } from '#functions/tips-official/schema.ts';
+import { tipsPublicRoutes } from '#functions/tips-public/schema.ts';
+import { routeKey } from '#shared/http/contract.ts';
 import { asArray, idsOfType, isRecord, logicalId, props, type SynthesizedApp, synthForTest } from './helpers.ts';
 
 /** Least privilege of the three tips functions: who may encrypt, who may decrypt, who may read identities. */

@@ -1,12 +1,12 @@
 import { IoTDataPlaneClient, PublishCommand } from '@aws-sdk/client-iot-data-plane';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadOrCreateKeys, signToken } from '../../infra/local/jwt.ts';
-import { type Platform, startPlatform } from '../../infra/local/platform.ts';
-import { freePorts } from '../../infra/local/ports.ts';
-import { SAMPLE_CONTACTS } from '../../shared/domain/alarms/notify.ts';
-import { encodePacket, isoToBeijing } from '../../shared/domain/hj212/codec.ts';
-import { BAMBOO, PENCIL, WWTP } from '../../shared/domain/registry/qingyuan-seed.ts';
+import { loadOrCreateKeys, signToken } from '#infra/local/jwt.ts';
+import { type Platform, startPlatform } from '#infra/local/platform.ts';
+import { freePorts } from '#infra/local/ports.ts';
+import { SAMPLE_CONTACTS } from '#shared/domain/alarms/notify.ts';
+import { encodePacket, isoToBeijing } from '#shared/domain/hj212/codec.ts';
+import { BAMBOO, PENCIL, WWTP } from '#shared/domain/registry/qingyuan-seed.ts';
 import { eventually, localClientConfig, realAppAssembly, tempDir } from './helpers.ts';
 
 /**

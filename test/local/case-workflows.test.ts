@@ -9,11 +9,11 @@ import {
 } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Platform, startPlatform } from '../../infra/local/platform.ts';
-import { freePorts } from '../../infra/local/ports.ts';
-import { DynamoCaseStore, type TaskView } from '../../shared/adapters/cases-store.ts';
-import { computeDeadline } from '../../shared/domain/cases/deadlines.ts';
-import { ulid } from '../../shared/domain/ids.ts';
+import { type Platform, startPlatform } from '#infra/local/platform.ts';
+import { freePorts } from '#infra/local/ports.ts';
+import { DynamoCaseStore, type TaskView } from '#shared/adapters/cases-store.ts';
+import { computeDeadline } from '#shared/domain/cases/deadlines.ts';
+import { ulid } from '#shared/domain/ids.ts';
 import { eventually, localClientConfig, realAppAssembly, tempDir } from './helpers.ts';
 
 /**

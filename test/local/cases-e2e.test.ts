@@ -1,10 +1,10 @@
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadOrCreateKeys, signToken } from '../../infra/local/jwt.ts';
-import { type Platform, startPlatform } from '../../infra/local/platform.ts';
-import { freePorts } from '../../infra/local/ports.ts';
-import { encodePacket, isoToBeijing } from '../../shared/domain/hj212/codec.ts';
-import { BAMBOO, FUNGI, PENCIL } from '../../shared/domain/registry/qingyuan-seed.ts';
+import { loadOrCreateKeys, signToken } from '#infra/local/jwt.ts';
+import { type Platform, startPlatform } from '#infra/local/platform.ts';
+import { freePorts } from '#infra/local/ports.ts';
+import { encodePacket, isoToBeijing } from '#shared/domain/hj212/codec.ts';
+import { BAMBOO, FUNGI, PENCIL } from '#shared/domain/registry/qingyuan-seed.ts';
 import { eventually, realAppAssembly, tempDir } from './helpers.ts';
 
 /**

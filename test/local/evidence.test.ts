@@ -3,13 +3,13 @@ import { DecryptCommand, DescribeKeyCommand, GenerateDataKeyCommand, KMSClient }
 import { GetObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Platform, startPlatform } from '../../infra/local/platform.ts';
-import { freePorts } from '../../infra/local/ports.ts';
-import { localDynamoDbClient } from '../../infra/local/services/dynamodb.ts';
-import { localS3ClientConfig } from '../../infra/local/services/s3.ts';
-import { type EvidenceStoreDeps, s3EvidenceFinalizer } from '../../shared/adapters/evidence-store.ts';
-import { ENV } from '../../shared/config/env-names.ts';
-import { EvidenceError } from '../../shared/domain/tips/evidence-port.ts';
+import { type Platform, startPlatform } from '#infra/local/platform.ts';
+import { freePorts } from '#infra/local/ports.ts';
+import { localDynamoDbClient } from '#infra/local/services/dynamodb.ts';
+import { localS3ClientConfig } from '#infra/local/services/s3.ts';
+import { type EvidenceStoreDeps, s3EvidenceFinalizer } from '#shared/adapters/evidence-store.ts';
+import { ENV } from '#shared/config/env-names.ts';
+import { EvidenceError } from '#shared/domain/tips/evidence-port.ts';
 import { cleanJpeg, cleanPng, contains, jpegWithMetadata, SECRETS } from '../unit/helpers/images.ts';
 import { localClientConfig, realAppAssembly, tempDir } from './helpers.ts';
 

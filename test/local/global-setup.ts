@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { synthEnvWatch } from '../../infra/local/synth.ts';
+import { synthEnvWatch } from '#infra/local/synth.ts';
 
 /**
  * Synthesizes the real EnvWatch app once for the whole local suite (as `npm start` does, bundles included); every test

@@ -4,13 +4,13 @@ import { IoTDataPlaneClient, PublishCommand } from '@aws-sdk/client-iot-data-pla
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadOrCreateKeys, signToken } from '../../infra/local/jwt.ts';
-import { type Platform, startPlatform } from '../../infra/local/platform.ts';
-import { freePorts } from '../../infra/local/ports.ts';
-import { localS3ClientConfig } from '../../infra/local/services/s3.ts';
-import { ENV } from '../../shared/config/env-names.ts';
-import { beijingDate } from '../../shared/domain/archive/record.ts';
-import { encodePacket, isoToBeijing } from '../../shared/domain/hj212/codec.ts';
+import { loadOrCreateKeys, signToken } from '#infra/local/jwt.ts';
+import { type Platform, startPlatform } from '#infra/local/platform.ts';
+import { freePorts } from '#infra/local/ports.ts';
+import { localS3ClientConfig } from '#infra/local/services/s3.ts';
+import { ENV } from '#shared/config/env-names.ts';
+import { beijingDate } from '#shared/domain/archive/record.ts';
+import { encodePacket, isoToBeijing } from '#shared/domain/hj212/codec.ts';
 import { eventually, localClientConfig, realAppAssembly, tempDir } from './helpers.ts';
 
 /**

@@ -9,7 +9,7 @@ import {
 import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Platform, startPlatform } from '../../infra/local/platform.ts';
+import { type Platform, startPlatform } from '#infra/local/platform.ts';
 import { synthFixtureApp } from '../fixtures/local-app/app.ts';
 import { eventually, localClientConfig, tempDir } from './helpers.ts';
 

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadOrCreateKeys, signToken } from '../../infra/local/jwt.ts';
-import { type Platform, startPlatform } from '../../infra/local/platform.ts';
-import { firstBusyPort, freePorts } from '../../infra/local/ports.ts';
-import { ENTERPRISES, TOWNSHIPS } from '../../shared/domain/registry/qingyuan-seed.ts';
-import { usccCheckChar } from '../../shared/domain/registry/uscc.ts';
+import { loadOrCreateKeys, signToken } from '#infra/local/jwt.ts';
+import { type Platform, startPlatform } from '#infra/local/platform.ts';
+import { firstBusyPort, freePorts } from '#infra/local/ports.ts';
+import { ENTERPRISES, TOWNSHIPS } from '#shared/domain/registry/qingyuan-seed.ts';
+import { usccCheckChar } from '#shared/domain/registry/uscc.ts';
 import { realAppAssembly, tempDir } from './helpers.ts';
 
 /** The registry on the embedded platform, from the real synthesized app: as an official with a token would use it. */

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadOrCreateKeys, signToken } from '../../infra/local/jwt.ts';
-import { type Platform, startPlatform } from '../../infra/local/platform.ts';
-import { freePorts } from '../../infra/local/ports.ts';
+import { loadOrCreateKeys, signToken } from '#infra/local/jwt.ts';
+import { type Platform, startPlatform } from '#infra/local/platform.ts';
+import { freePorts } from '#infra/local/ports.ts';
 import { runSimulation, type Simulation } from '../../scripts/simulate/runner.ts';
 import { eventually, realAppAssembly, tempDir } from './helpers.ts';
 

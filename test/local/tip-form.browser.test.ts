@@ -3,10 +3,10 @@ import { join } from 'node:path';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadOrCreateKeys, signToken } from '../../infra/local/jwt.ts';
-import { type Platform, startPlatform } from '../../infra/local/platform.ts';
-import { freePorts } from '../../infra/local/ports.ts';
-import { localS3ClientConfig } from '../../infra/local/services/s3.ts';
+import { loadOrCreateKeys, signToken } from '#infra/local/jwt.ts';
+import { type Platform, startPlatform } from '#infra/local/platform.ts';
+import { freePorts } from '#infra/local/ports.ts';
+import { localS3ClientConfig } from '#infra/local/services/s3.ts';
 import { contains, jpegWithMetadata } from '../unit/helpers/images.ts';
 import { realAppAssembly, tempDir } from './helpers.ts';
 

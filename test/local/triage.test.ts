@@ -1,13 +1,13 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadOrCreateKeys, signToken } from '../../infra/local/jwt.ts';
-import { type Platform, startPlatform } from '../../infra/local/platform.ts';
-import { freePorts } from '../../infra/local/ports.ts';
-import { tipIndexKeys, tipKeys } from '../../shared/adapters/tips-store.ts';
-import { ENV } from '../../shared/config/env-names.ts';
-import { BOILER } from '../../shared/domain/registry/qingyuan-seed.ts';
-import type { TimelineEntry, Tip } from '../../shared/domain/tips/model.ts';
+import { loadOrCreateKeys, signToken } from '#infra/local/jwt.ts';
+import { type Platform, startPlatform } from '#infra/local/platform.ts';
+import { freePorts } from '#infra/local/ports.ts';
+import { tipIndexKeys, tipKeys } from '#shared/adapters/tips-store.ts';
+import { ENV } from '#shared/config/env-names.ts';
+import { BOILER } from '#shared/domain/registry/qingyuan-seed.ts';
+import type { TimelineEntry, Tip } from '#shared/domain/tips/model.ts';
 import { localClientConfig, realAppAssembly, tempDir } from './helpers.ts';
 
 /**

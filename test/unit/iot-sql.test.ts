@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseSql, parseTemplate, topicMatches } from '../../infra/local/services/iot/iot-sql.ts';
+import { parseSql, parseTemplate, topicMatches } from '#infra/local/services/iot/iot-sql.ts';
 import {
   evaluateExpression,
   IotSqlEvalError,
@@ -7,9 +7,9 @@ import {
   runStatement,
   type SqlMessage,
   UNDEFINED,
-} from '../../infra/local/services/iot/iot-sql-eval.ts';
-import { compileRule, parseBasicIngestTopic, queueUrlFromArn } from '../../infra/local/services/iot/rule-engine.ts';
-import type { TopicRuleSpec } from '../../infra/local/spec.ts';
+} from '#infra/local/services/iot/iot-sql-eval.ts';
+import { compileRule, parseBasicIngestTopic, queueUrlFromArn } from '#infra/local/services/iot/rule-engine.ts';
+import type { TopicRuleSpec } from '#infra/local/spec.ts';
 
 function message(payload: string | Buffer, topic = 'devices/dev-1/telemetry'): SqlMessage {
   return {

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { jwks, type LocalJwtKeys, loadOrCreateKeys, signToken, verifyToken } from '../../infra/local/jwt.ts';
+import { jwks, type LocalJwtKeys, loadOrCreateKeys, signToken, verifyToken } from '#infra/local/jwt.ts';
 
 const run = promisify(execFile);
 const ROOT = resolve(import.meta.dirname, '../..');

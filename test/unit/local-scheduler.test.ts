@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { nextCron, parseCron, parseRate, startScheduler } from '../../infra/local/services/scheduler.ts';
+import { nextCron, parseCron, parseRate, startScheduler } from '#infra/local/services/scheduler.ts';
 
 describe('local scheduler', () => {
   it('computes the next run of a cron expression in UTC', () => {

@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { deriveSpec } from '../../infra/local/template.ts';
+import { deriveSpec } from '#infra/local/template.ts';
 
 const endpoints = { http: 'http://127.0.0.1:4510', sqs: 'http://127.0.0.1:4513' };
 let dir: string;

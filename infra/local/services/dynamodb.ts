@@ -35,8 +35,8 @@ import {
   UpdateTimeToLiveCommand,
   type WriteRequest,
 } from '@aws-sdk/client-dynamodb';
-import type { LocalService, TableSpec } from '../spec.ts';
-import { LOCAL_REGION } from '../spec.ts';
+import type { LocalService, TableSpec } from '#infra/local/spec.ts';
+import { LOCAL_REGION } from '#infra/local/spec.ts';
 
 export interface DynamoDbService extends LocalService {
   endpoint: string;

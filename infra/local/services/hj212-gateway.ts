@@ -2,10 +2,10 @@ import { createWriteStream, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { IoTDataPlaneClient, PublishCommand } from '@aws-sdk/client-iot-data-plane';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { type ContainerServiceSpec, LOCAL_REGION, type LocalService } from '#infra/local/spec.ts';
 import { gatewayConfig } from '../../../gateway/config.ts';
 import { cachedRegistry, dynamoDeviceRegistry } from '../../../gateway/registry.ts';
 import { type Gateway, startGateway } from '../../../gateway/server.ts';
-import { type ContainerServiceSpec, LOCAL_REGION, type LocalService } from '../spec.ts';
 import { localDynamoDbClient } from './dynamodb.ts';
 
 /**

@@ -23,8 +23,8 @@ import { realpath, stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { extname, join, resolve, sep } from 'node:path';
-import { jwks, type LocalJwtKeys, verifyToken } from '../jwt.ts';
-import { type ApiSpec, type InvokeFn, LOCAL_ACCOUNT, type LocalService, type RouteSpec } from '../spec.ts';
+import { jwks, type LocalJwtKeys, verifyToken } from '#infra/local/jwt.ts';
+import { type ApiSpec, type InvokeFn, LOCAL_ACCOUNT, type LocalService, type RouteSpec } from '#infra/local/spec.ts';
 
 export interface HttpGatewayService extends LocalService {
   url: string;

@@ -17,7 +17,7 @@
 import type { Server as HttpServer } from 'node:http';
 import net from 'node:net';
 import { Aedes, type AedesPublishPacket, type Client, type PublishPacket } from 'aedes';
-import type { InvokeFn, LocalService, TopicRuleSpec } from '../spec.ts';
+import type { InvokeFn, LocalService, TopicRuleSpec } from '#infra/local/spec.ts';
 import { startDataPlane } from './iot/data-plane.ts';
 import { acceptMqttConnection } from './iot/mqtt-connection.ts';
 import { type CompiledRule, compileRule, createRuleEngine, parseBasicIngestTopic } from './iot/rule-engine.ts';

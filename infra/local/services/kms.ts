@@ -21,7 +21,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { type KeySpec, LOCAL_ACCOUNT, type LocalService } from '../spec.ts';
+import { type KeySpec, LOCAL_ACCOUNT, type LocalService } from '#infra/local/spec.ts';
 
 export interface KmsService extends LocalService {
   endpoint: string;

@@ -48,8 +48,8 @@ import type {
   QueueSpec,
   SubscriptionSpec,
   TopicSpec,
-} from '../spec.ts';
-import { LOCAL_ACCOUNT, LOCAL_REGION } from '../spec.ts';
+} from '#infra/local/spec.ts';
+import { LOCAL_ACCOUNT, LOCAL_REGION } from '#infra/local/spec.ts';
 
 export interface PublishedMessage {
   id: string;

@@ -21,8 +21,8 @@ import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { S3ClientConfig } from '@aws-sdk/client-s3';
-import type { BucketSpec, LocalService } from '../spec.ts';
-import { LOCAL_REGION } from '../spec.ts';
+import type { BucketSpec, LocalService } from '#infra/local/spec.ts';
+import { LOCAL_REGION } from '#infra/local/spec.ts';
 
 export interface S3Service extends LocalService {
   endpoint: string;

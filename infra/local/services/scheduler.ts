@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { type InvokeFn, LOCAL_ACCOUNT, LOCAL_REGION, type LocalService, type ScheduleSpec } from '../spec.ts';
+import { type InvokeFn, LOCAL_ACCOUNT, LOCAL_REGION, type LocalService, type ScheduleSpec } from '#infra/local/spec.ts';
 
 /**
  * EventBridge scheduled rules, locally: `rate(n unit)` and `cron(min hour day-of-month month day-of-week year)` in UTC,

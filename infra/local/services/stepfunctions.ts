@@ -23,7 +23,7 @@ import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { StateMachine } from 'aws-local-stepfunctions';
-import type { InvokeFn, LocalService, StateMachineSpec } from '../spec.ts';
+import type { InvokeFn, LocalService, StateMachineSpec } from '#infra/local/spec.ts';
 import { isObject, type Json, type PreparedMachine, prepareMachine } from './stepfunctions/asl.ts';
 import {
   appendEvent,

@@ -1,6 +1,6 @@
-import { pollutant as pollutantInfo } from '../pollutants.ts';
-import type { Reading, ReadingKind } from '../readings/model.ts';
-import type { LimitValue } from '../registry/model.ts';
+import { pollutant as pollutantInfo } from '#shared/domain/pollutants.ts';
+import type { Reading, ReadingKind } from '#shared/domain/readings/model.ts';
+import type { LimitValue } from '#shared/domain/registry/model.ts';
 import type { EvaluationRules, ExceedanceRules, FaultFlagRule, StatutoryGroup } from './evaluation-rules.ts';
 import { emptyFalsState, type FalsState, observeFalsification } from './falsification.ts';
 import { arrivalClears, gapKey, type LastSeen } from './gaps.ts';

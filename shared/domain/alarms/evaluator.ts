@@ -1,4 +1,4 @@
-import type { Reading } from '../readings/model.ts';
+import type { Reading } from '#shared/domain/readings/model.ts';
 import type { AlarmDelivery, DeliveryOutcome } from './delivery.ts';
 import { type EvalState, emptyEvalState, evaluate, forgetAlarms } from './engine.ts';
 import { type Alarm, isOpen } from './lifecycle.ts';

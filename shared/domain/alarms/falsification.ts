@@ -1,6 +1,6 @@
 import * as z from 'zod';
-import { POLLUTANTS, pollutant as pollutantInfo } from '../pollutants.ts';
-import type { Reading } from '../readings/model.ts';
+import { POLLUTANTS, pollutant as pollutantInfo } from '#shared/domain/pollutants.ts';
+import type { Reading } from '#shared/domain/readings/model.ts';
 import {
   type AlarmLevel,
   type AlarmSignal,

@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import type { ReadingKind } from '../readings/model.ts';
+import type { ReadingKind } from '#shared/domain/readings/model.ts';
 import { type AlarmLevel, type AlarmSignal, type AlarmSource, alarmKey } from './model.ts';
 
 /**

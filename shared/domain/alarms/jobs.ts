@@ -1,7 +1,7 @@
-import type { ReadingQuery } from '../ingest/ports.ts';
-import type { KindState, Reading } from '../readings/model.ts';
-import type { Device } from '../registry/model.ts';
-import type { Page, Versioned } from '../registry/store.ts';
+import type { ReadingQuery } from '#shared/domain/ingest/ports.ts';
+import type { KindState, Reading } from '#shared/domain/readings/model.ts';
+import type { Device } from '#shared/domain/registry/model.ts';
+import type { Page, Versioned } from '#shared/domain/registry/store.ts';
 import type { AlarmDelivery } from './delivery.ts';
 import { applySignals, type EvalState, emptyEvalState, forgetAlarms, lastSeenByKind } from './engine.ts';
 import type { EvalStore } from './evaluator.ts';

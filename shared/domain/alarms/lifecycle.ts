@@ -1,5 +1,5 @@
-import { ConflictError, ValidationError } from '../errors.ts';
-import { pollutant as pollutantInfo } from '../pollutants.ts';
+import { ConflictError, ValidationError } from '#shared/domain/errors.ts';
+import { pollutant as pollutantInfo } from '#shared/domain/pollutants.ts';
 import {
   ALARM_TYPE_LABELS,
   type AlarmLevel,

@@ -1,4 +1,4 @@
-import type { LimitValue } from '../registry/model.ts';
+import type { LimitValue } from '#shared/domain/registry/model.ts';
 
 /**
  * The alarm engine's vocabulary (issue 4). Pure types: the evaluator (engine.ts), the falsification pack

@@ -1,7 +1,7 @@
 import * as z from 'zod';
-import { isoToBeijing } from '../hj212/codec.ts';
-import { pollutant as pollutantInfo } from '../pollutants.ts';
-import { Industry } from '../registry/model.ts';
+import { isoToBeijing } from '#shared/domain/hj212/codec.ts';
+import { pollutant as pollutantInfo } from '#shared/domain/pollutants.ts';
+import { Industry } from '#shared/domain/registry/model.ts';
 import {
   ALARM_TYPE_LABELS,
   ALARM_TYPES,

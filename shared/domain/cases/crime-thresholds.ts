@@ -1,5 +1,5 @@
-import type { Alarm } from '../alarms/lifecycle.ts';
-import { pollutant as pollutantInfo } from '../pollutants.ts';
+import type { Alarm } from '#shared/domain/alarms/lifecycle.ts';
+import { pollutant as pollutantInfo } from '#shared/domain/pollutants.ts';
 
 /**
  * Crime thresholds of "严重污染环境" (法释〔2023〕7号 第一条, domain.md §6.3) checked against what a case holds. The

@@ -6,8 +6,8 @@ import {
   CN_HOLIDAYS,
   type HolidayYear,
   onOrNextWorkingDay,
-} from '../calendar/cn-holidays.ts';
-import { ValidationError } from '../errors.ts';
+} from '#shared/domain/calendar/cn-holidays.ts';
+import { ValidationError } from '#shared/domain/errors.ts';
 
 /**
  * Statutory deadlines of the judicial transfer (两法衔接, domain.md §6.1 国务院令第310号 and §6.2 环环监〔2017〕17号),

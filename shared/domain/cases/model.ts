@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { isValidUscc } from '../registry/uscc.ts';
+import { isValidUscc } from '#shared/domain/registry/uscc.ts';
 import type { CrimeItem } from './crime-thresholds.ts';
 
 /**

@@ -1,4 +1,4 @@
-import { ValidationError } from '../errors.ts';
+import { ValidationError } from '#shared/domain/errors.ts';
 
 /**
  * Reporting rewards (举报奖励) under 《浙江省生态环境违法行为举报奖励办法》 (浙环发〔2020〕15号, domain.md §5.2), pure.

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import type { VerifyReport } from '../archive/verify.ts';
-import { ConflictError } from '../errors.ts';
+import type { VerifyReport } from '#shared/domain/archive/verify.ts';
+import { ConflictError } from '#shared/domain/errors.ts';
 import { computeDeadline, type Deadline, type FilingExtension } from './deadlines.ts';
 import { type Case, type CaseEvidence, MIN_HANDLERS } from './model.ts';
 import type { RewardComponent } from './reward.ts';

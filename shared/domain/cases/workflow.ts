@@ -1,5 +1,5 @@
-import { ConflictError, ForbiddenError, ValidationError } from '../errors.ts';
-import type { Role } from '../roles.ts';
+import { ConflictError, ForbiddenError, ValidationError } from '#shared/domain/errors.ts';
+import type { Role } from '#shared/domain/roles.ts';
 import type { DeadlineKind } from './deadlines.ts';
 
 /**

@@ -3,8 +3,8 @@
  * Pure rules, no AWS: the adapter (shared/adapters/evidence-store.ts) does the S3 and DynamoDB work.
  */
 
-import { type FieldIssue, ValidationError } from '../errors.ts';
-import type { EvidenceKind } from '../tips/evidence-port.ts';
+import { type FieldIssue, ValidationError } from '#shared/domain/errors.ts';
+import type { EvidenceKind } from '#shared/domain/tips/evidence-port.ts';
 
 /** Content types accepted, with their kind and the largest size. WebP is not accepted: no metadata stripper for it. */
 export const UPLOAD_TYPES = {

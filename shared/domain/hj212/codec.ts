@@ -1,4 +1,4 @@
-import { toCurrentCode } from '../pollutants.ts';
+import { toCurrentCode } from '#shared/domain/pollutants.ts';
 import { crc16, crcHex } from './crc.ts';
 import {
   type Cp,

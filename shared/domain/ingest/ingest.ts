@@ -1,10 +1,10 @@
-import type { SealedArchive } from '../archive/archive.ts';
-import { chainFor } from '../archive/record.ts';
-import { decodeFrame, decodeSegment } from '../hj212/codec.ts';
-import { SplitReassembler } from '../hj212/split.ts';
-import type { Hj212Packet } from '../hj212/types.ts';
-import type { RetentionPolicy } from '../readings/model.ts';
-import { type DeviceRef, type Normalized, normalizeJson, normalizePacket } from '../readings/normalize.ts';
+import type { SealedArchive } from '#shared/domain/archive/archive.ts';
+import { chainFor } from '#shared/domain/archive/record.ts';
+import { decodeFrame, decodeSegment } from '#shared/domain/hj212/codec.ts';
+import { SplitReassembler } from '#shared/domain/hj212/split.ts';
+import type { Hj212Packet } from '#shared/domain/hj212/types.ts';
+import type { RetentionPolicy } from '#shared/domain/readings/model.ts';
+import { type DeviceRef, type Normalized, normalizeJson, normalizePacket } from '#shared/domain/readings/normalize.ts';
 import { type IngestEnvelope, JsonTelemetry } from './envelope.ts';
 import type { DeviceDirectory, ReadingStore } from './ports.ts';
 

@@ -1,5 +1,5 @@
-import type { KindState, Reading, ReadingKind, RetentionPolicy } from '../readings/model.ts';
-import type { DeviceRef } from '../readings/normalize.ts';
+import type { KindState, Reading, ReadingKind, RetentionPolicy } from '#shared/domain/readings/model.ts';
+import type { DeviceRef } from '#shared/domain/readings/normalize.ts';
 
 /** What the ingest use-case needs from the outside; shared/adapters implements these on DynamoDB and S3. */
 export interface DeviceDirectory {

@@ -1,7 +1,7 @@
 import * as z from 'zod';
-import { Location } from '../registry/model.ts';
-import type { EvidenceItem } from '../tips/evidence-port.ts';
-import { TipCategory, UploadId } from '../tips/model.ts';
+import { Location } from '#shared/domain/registry/model.ts';
+import type { EvidenceItem } from '#shared/domain/tips/evidence-port.ts';
+import { TipCategory, UploadId } from '#shared/domain/tips/model.ts';
 import { RIVER_SECTIONS } from './sections.ts';
 
 /**

@@ -1,9 +1,9 @@
-import { ConflictError, NotFoundError, ValidationError } from '../errors.ts';
-import type { AuditEntry, Page } from '../registry/store.ts';
-import { EvidenceError, type EvidenceFinalizer } from '../tips/evidence-port.ts';
-import type { TipStatus } from '../tips/model.ts';
-import { PatrolFindingTakenError } from '../tips/ports.ts';
-import type { Official, TipService } from '../tips/use-cases.ts';
+import { ConflictError, NotFoundError, ValidationError } from '#shared/domain/errors.ts';
+import type { AuditEntry, Page } from '#shared/domain/registry/store.ts';
+import { EvidenceError, type EvidenceFinalizer } from '#shared/domain/tips/evidence-port.ts';
+import type { TipStatus } from '#shared/domain/tips/model.ts';
+import { PatrolFindingTakenError } from '#shared/domain/tips/ports.ts';
+import type { Official, TipService } from '#shared/domain/tips/use-cases.ts';
 import type { FindingToTip, Patrol, PatrolInput } from './model.ts';
 import { missedSections, RIVER_SECTIONS, type RiverSection, sectionById } from './sections.ts';
 

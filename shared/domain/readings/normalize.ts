@@ -1,6 +1,6 @@
-import type { Hj212Packet, ValueSuffix } from '../hj212/types.ts';
-import type { JsonTelemetry } from '../ingest/envelope.ts';
-import { toCurrentCode } from '../pollutants.ts';
+import type { Hj212Packet, ValueSuffix } from '#shared/domain/hj212/types.ts';
+import type { JsonTelemetry } from '#shared/domain/ingest/envelope.ts';
+import { toCurrentCode } from '#shared/domain/pollutants.ts';
 import { kindOfCn, type Reading, type ReadingKind, type ReadingValues, type ValueKey } from './model.ts';
 
 /**

@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { pollutant, unitFactor } from '../pollutants.ts';
+import { pollutant, unitFactor } from '#shared/domain/pollutants.ts';
 import { isValidUscc } from './uscc.ts';
 
 /**

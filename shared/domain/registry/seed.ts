@@ -1,4 +1,4 @@
-import { ConflictError } from '../errors.ts';
+import { ConflictError } from '#shared/domain/errors.ts';
 import { DeviceInput, Enterprise, Outlet, Township } from './model.ts';
 import { DEVICES, ENTERPRISES, OUTLETS, TOWNSHIPS } from './qingyuan-seed.ts';
 import type { RegistryService } from './use-cases.ts';

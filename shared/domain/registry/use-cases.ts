@@ -1,6 +1,6 @@
-import { NotFoundError, ValidationError } from '../errors.ts';
-import { pollutant } from '../pollutants.ts';
-import { hashSecret } from '../secrets.ts';
+import { NotFoundError, ValidationError } from '#shared/domain/errors.ts';
+import { pollutant } from '#shared/domain/pollutants.ts';
+import { hashSecret } from '#shared/domain/secrets.ts';
 import type { Device, DeviceInput, Enterprise, Outlet, StoredDevice, Township } from './model.ts';
 import type { ListQuery, Page, ParentKey, RegistryKind, RegistryStore, Versioned } from './store.ts';
 

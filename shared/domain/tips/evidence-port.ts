@@ -1,4 +1,4 @@
-import type { EvidenceOwner } from '../evidence/model.ts';
+import type { EvidenceOwner } from '#shared/domain/evidence/model.ts';
 
 /**
  * The contract between citizen tips and evidence handling. A reporter's browser first asks for upload slots

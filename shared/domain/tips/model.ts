@@ -1,6 +1,6 @@
 import * as z from 'zod';
-import { Location } from '../registry/model.ts';
-import { isValidUscc } from '../registry/uscc.ts';
+import { Location } from '#shared/domain/registry/model.ts';
+import { isValidUscc } from '#shared/domain/registry/uscc.ts';
 import type { EvidenceItem } from './evidence-port.ts';
 
 /**

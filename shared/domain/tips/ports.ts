@@ -1,4 +1,4 @@
-import type { AuditEntry, Page } from '../registry/store.ts';
+import type { AuditEntry, Page } from '#shared/domain/registry/store.ts';
 import type { TimelineEntry, Tip, TipStatus } from './model.ts';
 import type { ReceiptGuard } from './receipt.ts';
 import type { SealedIdentity } from './vault.ts';

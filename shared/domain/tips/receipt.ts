@@ -1,5 +1,5 @@
 import { randomInt } from 'node:crypto';
-import { hashSecret, verifySecret } from '../secrets.ts';
+import { hashSecret, verifySecret } from '#shared/domain/secrets.ts';
 
 /**
  * Receipt codes (查询码): 16 digits handed to the reporter once, at submit, and never stored, logged or shown again.

@@ -1,5 +1,5 @@
-import { addDays, beijingDate, beijingDayStart, nextWorkingDay } from '../calendar/cn-holidays.ts';
-import type { Location } from '../registry/model.ts';
+import { addDays, beijingDate, beijingDayStart, nextWorkingDay } from '#shared/domain/calendar/cn-holidays.ts';
+import type { Location } from '#shared/domain/registry/model.ts';
 import {
   type AlarmLink,
   type DuplicateLink,

@@ -1,5 +1,11 @@
-import { ConflictError, ForbiddenError, NotFoundError, PreconditionFailedError, ValidationError } from '../errors.ts';
-import type { Role } from '../roles.ts';
+import {
+  ConflictError,
+  ForbiddenError,
+  NotFoundError,
+  PreconditionFailedError,
+  ValidationError,
+} from '#shared/domain/errors.ts';
+import type { Role } from '#shared/domain/roles.ts';
 import { EvidenceError, type EvidenceFinalizer, type EvidenceItem } from './evidence-port.ts';
 import {
   canTransition,

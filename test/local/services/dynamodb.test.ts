@@ -11,8 +11,8 @@ import {
   QueryCommand,
 } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type DynamoDbService, ensureTables, startDynamoDb } from '../../../infra/local/services/dynamodb.ts';
-import type { TableSpec } from '../../../infra/local/spec.ts';
+import { type DynamoDbService, ensureTables, startDynamoDb } from '#infra/local/services/dynamodb.ts';
+import type { TableSpec } from '#infra/local/spec.ts';
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

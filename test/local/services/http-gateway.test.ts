@@ -3,14 +3,14 @@ import { request as httpRequest, type OutgoingHttpHeaders } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type LocalJwtKeys, loadOrCreateKeys, signToken } from '../../../infra/local/jwt.ts';
+import { type LocalJwtKeys, loadOrCreateKeys, signToken } from '#infra/local/jwt.ts';
 import {
   type HttpGatewayService,
   startHttpGateway,
   stringifyClaims,
   toGatewayResponse,
-} from '../../../infra/local/services/http-gateway.ts';
-import type { ApiSpec, RouteSpec } from '../../../infra/local/spec.ts';
+} from '#infra/local/services/http-gateway.ts';
+import type { ApiSpec, RouteSpec } from '#infra/local/spec.ts';
 
 const ISSUER = 'http://127.0.0.1/local-issuer';
 const AUDIENCE = 'envwatch-console';

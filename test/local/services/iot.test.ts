@@ -4,8 +4,8 @@ import net from 'node:net';
 import { GetThingShadowCommand, IoTDataPlaneClient, PublishCommand } from '@aws-sdk/client-iot-data-plane';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type IotService, startIot } from '../../../infra/local/services/iot.ts';
-import type { TopicRuleSpec } from '../../../infra/local/spec.ts';
+import { type IotService, startIot } from '#infra/local/services/iot.ts';
+import type { TopicRuleSpec } from '#infra/local/spec.ts';
 
 const ACCOUNT = '000000000000';
 const VERSION = '2016-03-23';

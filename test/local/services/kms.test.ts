@@ -8,8 +8,8 @@ import {
   KMSClient,
 } from '@aws-sdk/client-kms';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type KmsService, startKms } from '../../../infra/local/services/kms.ts';
-import type { KeySpec } from '../../../infra/local/spec.ts';
+import { type KmsService, startKms } from '#infra/local/services/kms.ts';
+import type { KeySpec } from '#infra/local/spec.ts';
 import { localClientConfig, tempDir } from '../helpers.ts';
 
 const identity: KeySpec = {

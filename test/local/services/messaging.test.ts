@@ -16,8 +16,8 @@ import {
   type MessagingService,
   type StartMessagingOptions,
   startMessaging,
-} from '../../../infra/local/services/messaging.ts';
-import type { QueueSpec } from '../../../infra/local/spec.ts';
+} from '#infra/local/services/messaging.ts';
+import type { QueueSpec } from '#infra/local/spec.ts';
 
 const ACCOUNT = '000000000000';
 const topicArn = `arn:aws:sns:us-east-1:${ACCOUNT}:envwatch-alarms`;

@@ -6,8 +6,8 @@ import { Readable } from 'node:stream';
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { localS3ClientConfig, type S3Service, startS3 } from '../../../infra/local/services/s3.ts';
-import type { BucketSpec } from '../../../infra/local/spec.ts';
+import { localS3ClientConfig, type S3Service, startS3 } from '#infra/local/services/s3.ts';
+import type { BucketSpec } from '#infra/local/spec.ts';
 
 const evidence: BucketSpec = {
   id: 'Data/EvidenceBucket',

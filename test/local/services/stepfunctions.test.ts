@@ -17,9 +17,9 @@ import {
   StopExecutionCommand,
 } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mintToken } from '../../../infra/local/services/stepfunctions/runner.ts';
-import { type StepFunctionsService, startStepFunctions } from '../../../infra/local/services/stepfunctions.ts';
-import type { StateMachineSpec } from '../../../infra/local/spec.ts';
+import { mintToken } from '#infra/local/services/stepfunctions/runner.ts';
+import { type StepFunctionsService, startStepFunctions } from '#infra/local/services/stepfunctions.ts';
+import type { StateMachineSpec } from '#infra/local/spec.ts';
 
 const fn = (name: string) => `arn:aws:lambda:us-east-1:000000000000:function:${name}`;
 const smArn = (name: string) => `arn:aws:states:us-east-1:000000000000:stateMachine:${name}`;

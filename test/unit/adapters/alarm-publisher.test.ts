@@ -9,21 +9,21 @@ import {
   deliveryKeys,
   smsKey,
   topicKey,
-} from '../../../shared/adapters/alarm-publisher.ts';
+} from '#shared/adapters/alarm-publisher.ts';
 import {
   type SmsGateway,
   type SmsMessage,
   SmsPermanentError,
   SmsTransientError,
-} from '../../../shared/adapters/sms-gateway.ts';
-import type { AlarmSource } from '../../../shared/domain/alarms/model.ts';
+} from '#shared/adapters/sms-gateway.ts';
+import type { AlarmSource } from '#shared/domain/alarms/model.ts';
 import {
   emptyNotifyState,
   NotificationPolicy,
   type OutboundMessage,
   planNotifications,
-} from '../../../shared/domain/alarms/notify.ts';
-import { BAMBOO } from '../../../shared/domain/registry/qingyuan-seed.ts';
+} from '#shared/domain/alarms/notify.ts';
+import { BAMBOO } from '#shared/domain/registry/qingyuan-seed.ts';
 
 expect.extend(allCustomMatcher);
 

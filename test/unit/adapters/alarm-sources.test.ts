@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { inReportedUnit, SnapshotAlarmSources, toAlarmSource } from '../../../shared/adapters/alarm-sources.ts';
-import { unitFactor } from '../../../shared/domain/pollutants.ts';
-import { Device, Outlet } from '../../../shared/domain/registry/model.ts';
-import { DEVICES, ENTERPRISES, OUTLETS } from '../../../shared/domain/registry/qingyuan-seed.ts';
-import type { Page, RegistryKind, Versioned } from '../../../shared/domain/registry/store.ts';
+import { inReportedUnit, SnapshotAlarmSources, toAlarmSource } from '#shared/adapters/alarm-sources.ts';
+import { unitFactor } from '#shared/domain/pollutants.ts';
+import { Device, Outlet } from '#shared/domain/registry/model.ts';
+import { DEVICES, ENTERPRISES, OUTLETS } from '#shared/domain/registry/qingyuan-seed.ts';
+import type { Page, RegistryKind, Versioned } from '#shared/domain/registry/store.ts';
 
 /** The registry as the alarm engine sees it: one snapshot per container, limits in the unit devices report. */
 const versioned = <T>(item: T): Versioned<T> => ({

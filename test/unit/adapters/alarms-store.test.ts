@@ -19,18 +19,13 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { allCustomMatcher } from 'aws-sdk-client-mock-vitest';
 import type {} from 'aws-sdk-client-mock-vitest/extend';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { alarmIndexKeys, chunkGroups, DynamoAlarmStore } from '../../../shared/adapters/alarms-store.ts';
-import { encodeCursor } from '../../../shared/adapters/dynamodb.ts';
-import { type Alarm, openAlarm } from '../../../shared/domain/alarms/lifecycle.ts';
-import type { Transition } from '../../../shared/domain/alarms/model.ts';
-import { defaultRuleSet } from '../../../shared/domain/alarms/rules.ts';
-import {
-  ConflictError,
-  NotFoundError,
-  PreconditionFailedError,
-  ValidationError,
-} from '../../../shared/domain/errors.ts';
-import { WWTP } from '../../../shared/domain/registry/qingyuan-seed.ts';
+import { alarmIndexKeys, chunkGroups, DynamoAlarmStore } from '#shared/adapters/alarms-store.ts';
+import { encodeCursor } from '#shared/adapters/dynamodb.ts';
+import { type Alarm, openAlarm } from '#shared/domain/alarms/lifecycle.ts';
+import type { Transition } from '#shared/domain/alarms/model.ts';
+import { defaultRuleSet } from '#shared/domain/alarms/rules.ts';
+import { ConflictError, NotFoundError, PreconditionFailedError, ValidationError } from '#shared/domain/errors.ts';
+import { WWTP } from '#shared/domain/registry/qingyuan-seed.ts';
 import { codSignal, WWTP_MN, wwtpAlarmSource } from '../domain/alarms/lifecycle-fixtures.ts';
 
 expect.extend(allCustomMatcher);

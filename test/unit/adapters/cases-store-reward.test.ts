@@ -4,11 +4,11 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { allCustomMatcher } from 'aws-sdk-client-mock-vitest';
 import type {} from 'aws-sdk-client-mock-vitest/extend';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { laterRound, roundOfExecution } from '../../../functions/cases-api/service.ts';
-import { caseKeys, DynamoCaseStore } from '../../../shared/adapters/cases-store.ts';
-import type { Case } from '../../../shared/domain/cases/model.ts';
-import { rewardLines } from '../../../shared/domain/cases/reward.ts';
-import { NotFoundError } from '../../../shared/domain/errors.ts';
+import { laterRound, roundOfExecution } from '#functions/cases-api/service.ts';
+import { caseKeys, DynamoCaseStore } from '#shared/adapters/cases-store.ts';
+import type { Case } from '#shared/domain/cases/model.ts';
+import { rewardLines } from '#shared/domain/cases/reward.ts';
+import { NotFoundError } from '#shared/domain/errors.ts';
 
 expect.extend(allCustomMatcher);
 

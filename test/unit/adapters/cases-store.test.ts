@@ -22,10 +22,10 @@ import {
   DynamoCaseStore,
   decisionNote,
   type WorkflowTask,
-} from '../../../shared/adapters/cases-store.ts';
-import { encodeCursor } from '../../../shared/adapters/dynamodb.ts';
-import type { Case, DecisionBody } from '../../../shared/domain/cases/model.ts';
-import { BOILER, WWTP } from '../../../shared/domain/registry/qingyuan-seed.ts';
+} from '#shared/adapters/cases-store.ts';
+import { encodeCursor } from '#shared/adapters/dynamodb.ts';
+import type { Case, DecisionBody } from '#shared/domain/cases/model.ts';
+import { BOILER, WWTP } from '#shared/domain/registry/qingyuan-seed.ts';
 
 expect.extend(allCustomMatcher);
 

@@ -25,9 +25,9 @@ import {
   listUnreferencedEvidence,
   s3EvidenceFinalizer,
   UNREFERENCED,
-} from '../../../shared/adapters/evidence-store.ts';
-import { ValidationError } from '../../../shared/domain/errors.ts';
-import { EvidenceError } from '../../../shared/domain/tips/evidence-port.ts';
+} from '#shared/adapters/evidence-store.ts';
+import { ValidationError } from '#shared/domain/errors.ts';
+import { EvidenceError } from '#shared/domain/tips/evidence-port.ts';
 import { cleanJpeg, contains, jpegWithMetadata } from '../helpers/images.ts';
 
 expect.extend(allCustomMatcher);

@@ -4,14 +4,9 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { allCustomMatcher } from 'aws-sdk-client-mock-vitest';
 import type {} from 'aws-sdk-client-mock-vitest/extend';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { encodeCursor } from '../../../shared/adapters/dynamodb.ts';
-import { DynamoRegistryStore } from '../../../shared/adapters/registry-store.ts';
-import {
-  ConflictError,
-  NotFoundError,
-  PreconditionFailedError,
-  ValidationError,
-} from '../../../shared/domain/errors.ts';
+import { encodeCursor } from '#shared/adapters/dynamodb.ts';
+import { DynamoRegistryStore } from '#shared/adapters/registry-store.ts';
+import { ConflictError, NotFoundError, PreconditionFailedError, ValidationError } from '#shared/domain/errors.ts';
 
 expect.extend(allCustomMatcher);
 

@@ -21,7 +21,7 @@ import {
   smsGatewayFromEnv,
   TIMESTAMP_HEADER,
   toE164,
-} from '../../../shared/adapters/sms-gateway.ts';
+} from '#shared/adapters/sms-gateway.ts';
 
 expect.extend(allCustomMatcher);
 

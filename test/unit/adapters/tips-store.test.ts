@@ -4,16 +4,16 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { allCustomMatcher } from 'aws-sdk-client-mock-vitest';
 import type {} from 'aws-sdk-client-mock-vitest/extend';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { DynamoTipStore } from '../../../shared/adapters/tips-store.ts';
-import { PreconditionFailedError } from '../../../shared/domain/errors.ts';
-import type { Tip } from '../../../shared/domain/tips/model.ts';
+import { DynamoTipStore } from '#shared/adapters/tips-store.ts';
+import { PreconditionFailedError } from '#shared/domain/errors.ts';
+import type { Tip } from '#shared/domain/tips/model.ts';
 import {
   type AuditEntry,
   PatrolFindingTakenError,
   ReceiptCollisionError,
   RewardClaimedError,
   TipExistsError,
-} from '../../../shared/domain/tips/ports.ts';
+} from '#shared/domain/tips/ports.ts';
 
 expect.extend(allCustomMatcher);
 

@@ -6,13 +6,13 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { allCustomMatcher } from 'aws-sdk-client-mock-vitest';
 import type {} from 'aws-sdk-client-mock-vitest/extend';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { KmsDataKeys } from '../../../shared/adapters/kms-data-keys.ts';
-import { DynamoTipStore } from '../../../shared/adapters/tips-store.ts';
-import { hashSecret } from '../../../shared/domain/secrets.ts';
-import type { EvidenceFinalizer } from '../../../shared/domain/tips/evidence-port.ts';
-import { TipInput } from '../../../shared/domain/tips/model.ts';
-import { TipService } from '../../../shared/domain/tips/use-cases.ts';
-import { IdentityVault, type SealedIdentity } from '../../../shared/domain/tips/vault.ts';
+import { KmsDataKeys } from '#shared/adapters/kms-data-keys.ts';
+import { DynamoTipStore } from '#shared/adapters/tips-store.ts';
+import { hashSecret } from '#shared/domain/secrets.ts';
+import type { EvidenceFinalizer } from '#shared/domain/tips/evidence-port.ts';
+import { TipInput } from '#shared/domain/tips/model.ts';
+import { TipService } from '#shared/domain/tips/use-cases.ts';
+import { IdentityVault, type SealedIdentity } from '#shared/domain/tips/vault.ts';
 
 expect.extend(allCustomMatcher);
 

@@ -4,9 +4,9 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { allCustomMatcher } from 'aws-sdk-client-mock-vitest';
 import type {} from 'aws-sdk-client-mock-vitest/extend';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { DynamoTipStore, tipIndexKeys } from '../../../shared/adapters/tips-store.ts';
-import { DynamoTriageSources, openAlarmsQuery } from '../../../shared/adapters/triage-sources.ts';
-import type { Tip } from '../../../shared/domain/tips/model.ts';
+import { DynamoTipStore, tipIndexKeys } from '#shared/adapters/tips-store.ts';
+import { DynamoTriageSources, openAlarmsQuery } from '#shared/adapters/triage-sources.ts';
+import type { Tip } from '#shared/domain/tips/model.ts';
 
 expect.extend(allCustomMatcher);
 

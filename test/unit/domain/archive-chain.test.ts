@@ -4,7 +4,7 @@ import {
   type ChainHeadStore,
   SealedArchive,
   type StoredHead,
-} from '../../../shared/domain/archive/archive.ts';
+} from '#shared/domain/archive/archive.ts';
 import {
   type ArchiveInput,
   buildRecord,
@@ -12,8 +12,8 @@ import {
   GENESIS,
   recordHash,
   serializeRecord,
-} from '../../../shared/domain/archive/record.ts';
-import { verifyArchive } from '../../../shared/domain/archive/verify-archive.ts';
+} from '#shared/domain/archive/record.ts';
+import { verifyArchive } from '#shared/domain/archive/verify-archive.ts';
 
 /** In-memory stores with the same semantics as the adapters: compare-and-set heads, sorted object listing. */
 class MemoryHeads implements ChainHeadStore {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { replayOf } from '../../../shared/domain/ingest/dead-letter.ts';
+import { replayOf } from '#shared/domain/ingest/dead-letter.ts';
 
 const REPLAY = 'envwatch/replay/alarms';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { ValidationError } from '../../../shared/domain/errors.ts';
-import { evidenceKeys, uploadKey, validateUploadRequests } from '../../../shared/domain/evidence/model.ts';
-import { matchesDeclaredType, sniffContentType } from '../../../shared/domain/evidence/sniff.ts';
+import { ValidationError } from '#shared/domain/errors.ts';
+import { evidenceKeys, uploadKey, validateUploadRequests } from '#shared/domain/evidence/model.ts';
+import { matchesDeclaredType, sniffContentType } from '#shared/domain/evidence/sniff.ts';
 import { cleanJpeg, cleanPng } from '../helpers/images.ts';
 
 const MB = 1024 * 1024;

@@ -1,6 +1,6 @@
 import { inflateSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { StripError, stripImageMetadata } from '../../../shared/domain/evidence/strip.ts';
+import { StripError, stripImageMetadata } from '#shared/domain/evidence/strip.ts';
 import {
   cleanJpeg,
   cleanPng,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ULID_PATTERN, ulid } from '../../../shared/domain/ids.ts';
+import { ULID_PATTERN, ulid } from '#shared/domain/ids.ts';
 
 describe('ulid', () => {
   it('returns 26 Crockford base32 characters', () => {

@@ -4,11 +4,11 @@ import {
   type ChainHeadStore,
   SealedArchive,
   type StoredHead,
-} from '../../../shared/domain/archive/archive.ts';
-import { encodeFrame, encodeSegment } from '../../../shared/domain/hj212/codec.ts';
-import { IngestEnvelope } from '../../../shared/domain/ingest/envelope.ts';
-import { IngestService } from '../../../shared/domain/ingest/ingest.ts';
-import type { Reading } from '../../../shared/domain/readings/model.ts';
+} from '#shared/domain/archive/archive.ts';
+import { encodeFrame, encodeSegment } from '#shared/domain/hj212/codec.ts';
+import { IngestEnvelope } from '#shared/domain/ingest/envelope.ts';
+import { IngestService } from '#shared/domain/ingest/ingest.ts';
+import type { Reading } from '#shared/domain/readings/model.ts';
 
 /** Split HJ 212 messages through the ingest use-case: parts are archived, readings come from the whole message. */
 const MN = '33112600000000000000AB01';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { POLLUTANTS, pollutant, toCurrentCode } from '../../../shared/domain/pollutants.ts';
+import { POLLUTANTS, pollutant, toCurrentCode } from '#shared/domain/pollutants.ts';
 
 describe('toCurrentCode', () => {
   it('maps HJ/T 212-2005 codes to their HJ 212-2017 codes', () => {

@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { decodeFrame, encodePacket } from '../../../shared/domain/hj212/codec.ts';
-import type { Hj212Packet } from '../../../shared/domain/hj212/types.ts';
-import { JsonTelemetry } from '../../../shared/domain/ingest/envelope.ts';
-import { DEFAULT_RETENTION, expiresAt, kindOfCn, readingIdentity } from '../../../shared/domain/readings/model.ts';
-import { normalizeJson, normalizePacket } from '../../../shared/domain/readings/normalize.ts';
+import { decodeFrame, encodePacket } from '#shared/domain/hj212/codec.ts';
+import type { Hj212Packet } from '#shared/domain/hj212/types.ts';
+import { JsonTelemetry } from '#shared/domain/ingest/envelope.ts';
+import { DEFAULT_RETENTION, expiresAt, kindOfCn, readingIdentity } from '#shared/domain/readings/model.ts';
+import { normalizeJson, normalizePacket } from '#shared/domain/readings/normalize.ts';
 
 const device = {
   mn: '33112600000000000000AB01',

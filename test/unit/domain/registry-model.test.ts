@@ -8,8 +8,8 @@ import {
   Location,
   Outlet,
   Township,
-} from '../../../shared/domain/registry/model.ts';
-import { usccCheckChar } from '../../../shared/domain/registry/uscc.ts';
+} from '#shared/domain/registry/model.ts';
+import { usccCheckChar } from '#shared/domain/registry/uscc.ts';
 
 const first17 = '91331126MA2BTE0T1';
 const USCC = first17 + usccCheckChar(first17);

@@ -1,17 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { pollutant } from '../../../shared/domain/pollutants.ts';
-import { DeviceInput, Enterprise, Outlet, Township } from '../../../shared/domain/registry/model.ts';
+import { pollutant } from '#shared/domain/pollutants.ts';
+import { DeviceInput, Enterprise, Outlet, Township } from '#shared/domain/registry/model.ts';
 import {
   DEVICES,
   ENTERPRISES,
   OUTLETS,
   SEED_DEVICE_PASSWORD,
   TOWNSHIPS,
-} from '../../../shared/domain/registry/qingyuan-seed.ts';
-import { seedRegistry } from '../../../shared/domain/registry/seed.ts';
-import { isValidUscc } from '../../../shared/domain/registry/uscc.ts';
-import { RegistryService } from '../../../shared/domain/registry/use-cases.ts';
-import { verifySecret } from '../../../shared/domain/secrets.ts';
+} from '#shared/domain/registry/qingyuan-seed.ts';
+import { seedRegistry } from '#shared/domain/registry/seed.ts';
+import { isValidUscc } from '#shared/domain/registry/uscc.ts';
+import { RegistryService } from '#shared/domain/registry/use-cases.ts';
+import { verifySecret } from '#shared/domain/secrets.ts';
 import { MemoryRegistryStore } from '../helpers/memory-registry-store.ts';
 import { fastHash } from '../helpers/secrets.ts';
 

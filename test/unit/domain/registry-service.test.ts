@@ -1,14 +1,9 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import {
-  ConflictError,
-  NotFoundError,
-  PreconditionFailedError,
-  ValidationError,
-} from '../../../shared/domain/errors.ts';
-import type { DeviceInput, Enterprise, Outlet, Township } from '../../../shared/domain/registry/model.ts';
-import { DEVICES, ENTERPRISES, OUTLETS, TOWNSHIPS } from '../../../shared/domain/registry/qingyuan-seed.ts';
-import { RegistryService } from '../../../shared/domain/registry/use-cases.ts';
-import { verifySecret } from '../../../shared/domain/secrets.ts';
+import { ConflictError, NotFoundError, PreconditionFailedError, ValidationError } from '#shared/domain/errors.ts';
+import type { DeviceInput, Enterprise, Outlet, Township } from '#shared/domain/registry/model.ts';
+import { DEVICES, ENTERPRISES, OUTLETS, TOWNSHIPS } from '#shared/domain/registry/qingyuan-seed.ts';
+import { RegistryService } from '#shared/domain/registry/use-cases.ts';
+import { verifySecret } from '#shared/domain/secrets.ts';
 import { MemoryRegistryStore } from '../helpers/memory-registry-store.ts';
 import { fastHash } from '../helpers/secrets.ts';
 

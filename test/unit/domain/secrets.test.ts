@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { hashSecret, verifySecret } from '../../../shared/domain/secrets.ts';
+import { hashSecret, verifySecret } from '#shared/domain/secrets.ts';
 import { FAST_SCRYPT } from '../helpers/secrets.ts';
 
 describe('hashSecret', () => {

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { ConflictError, ValidationError } from '../../../shared/domain/errors.ts';
-import { ulid } from '../../../shared/domain/ids.ts';
-import { PatrolInput } from '../../../shared/domain/patrols/model.ts';
-import { PatrolService } from '../../../shared/domain/patrols/use-cases.ts';
-import { hashSecret } from '../../../shared/domain/secrets.ts';
-import { TipInput } from '../../../shared/domain/tips/model.ts';
-import { TipService } from '../../../shared/domain/tips/use-cases.ts';
-import { IdentityVault } from '../../../shared/domain/tips/vault.ts';
+import { ConflictError, ValidationError } from '#shared/domain/errors.ts';
+import { ulid } from '#shared/domain/ids.ts';
+import { PatrolInput } from '#shared/domain/patrols/model.ts';
+import { PatrolService } from '#shared/domain/patrols/use-cases.ts';
+import { hashSecret } from '#shared/domain/secrets.ts';
+import { TipInput } from '#shared/domain/tips/model.ts';
+import { TipService } from '#shared/domain/tips/use-cases.ts';
+import { IdentityVault } from '#shared/domain/tips/vault.ts';
 import { LocalKeys, MemoryEvidence, MemoryPatrolStore, MemoryTipStore } from '../helpers/memory-tips.ts';
 
 /**

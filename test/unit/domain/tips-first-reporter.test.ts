@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { ValidationError } from '../../../shared/domain/errors.ts';
-import { ulid } from '../../../shared/domain/ids.ts';
-import { hashSecret } from '../../../shared/domain/secrets.ts';
-import { StaffTipInput, TipInput } from '../../../shared/domain/tips/model.ts';
-import { type Official, TipService } from '../../../shared/domain/tips/use-cases.ts';
-import { IdentityVault } from '../../../shared/domain/tips/vault.ts';
+import { ValidationError } from '#shared/domain/errors.ts';
+import { ulid } from '#shared/domain/ids.ts';
+import { hashSecret } from '#shared/domain/secrets.ts';
+import { StaffTipInput, TipInput } from '#shared/domain/tips/model.ts';
+import { type Official, TipService } from '#shared/domain/tips/use-cases.ts';
+import { IdentityVault } from '#shared/domain/tips/vault.ts';
 import { LocalKeys, MemoryEvidence, MemoryTipStore } from '../helpers/memory-tips.ts';
 
 /**

@@ -7,7 +7,7 @@ import {
   TipCategory,
   TipInput,
   TipStatus,
-} from '../../../shared/domain/tips/model.ts';
+} from '#shared/domain/tips/model.ts';
 import {
   afterFailure,
   formatReceipt,
@@ -19,7 +19,7 @@ import {
   parseReceipt,
   type ReceiptGuard,
   verifyReceipt,
-} from '../../../shared/domain/tips/receipt.ts';
+} from '#shared/domain/tips/receipt.ts';
 
 const valid = {
   category: 'illegal_discharge',

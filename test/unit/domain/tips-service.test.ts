@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../../shared/domain/errors.ts';
-import { ulid } from '../../../shared/domain/ids.ts';
-import { hashSecret, verifySecret } from '../../../shared/domain/secrets.ts';
-import { EvidenceError, type EvidenceFinalizer } from '../../../shared/domain/tips/evidence-port.ts';
-import { TipInput } from '../../../shared/domain/tips/model.ts';
-import { MAX_FAILURES } from '../../../shared/domain/tips/receipt.ts';
-import type { TriageSources } from '../../../shared/domain/tips/triage.ts';
-import { type Official, TipService } from '../../../shared/domain/tips/use-cases.ts';
-import { IdentityVault } from '../../../shared/domain/tips/vault.ts';
+import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '#shared/domain/errors.ts';
+import { ulid } from '#shared/domain/ids.ts';
+import { hashSecret, verifySecret } from '#shared/domain/secrets.ts';
+import { EvidenceError, type EvidenceFinalizer } from '#shared/domain/tips/evidence-port.ts';
+import { TipInput } from '#shared/domain/tips/model.ts';
+import { MAX_FAILURES } from '#shared/domain/tips/receipt.ts';
+import type { TriageSources } from '#shared/domain/tips/triage.ts';
+import { type Official, TipService } from '#shared/domain/tips/use-cases.ts';
+import { IdentityVault } from '#shared/domain/tips/vault.ts';
 import { LocalKeys, MemoryTipStore } from '../helpers/memory-tips.ts';
 
 const finalizer: EvidenceFinalizer = {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { isWorkingDay, nextWorkingDay } from '../../../shared/domain/calendar/cn-holidays.ts';
-import type { Tip } from '../../../shared/domain/tips/model.ts';
+import { isWorkingDay, nextWorkingDay } from '#shared/domain/calendar/cn-holidays.ts';
+import type { Tip } from '#shared/domain/tips/model.ts';
 import {
   computeLinks,
   duplicateLinks,
@@ -18,7 +18,7 @@ import {
   triageDeadline,
   type UnitCandidate,
   unitLink,
-} from '../../../shared/domain/tips/triage.ts';
+} from '#shared/domain/tips/triage.ts';
 
 /** Registry units as in the Qingyuan seed (shared/domain/registry/qingyuan-seed.ts), Songyuan subdistrict. */
 const BOILER: UnitCandidate = {

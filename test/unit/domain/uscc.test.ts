@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ENTERPRISES } from '../../../shared/domain/registry/qingyuan-seed.ts';
-import { isValidUscc, usccCheckChar } from '../../../shared/domain/registry/uscc.ts';
+import { ENTERPRISES } from '#shared/domain/registry/qingyuan-seed.ts';
+import { isValidUscc, usccCheckChar } from '#shared/domain/registry/uscc.ts';
 
 describe('isValidUscc', () => {
   it('accepts published codes whose check character matches', () => {

@@ -10,11 +10,11 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { allCustomMatcher } from 'aws-sdk-client-mock-vitest';
 import type {} from 'aws-sdk-client-mock-vitest/extend';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { alarmsRoutes } from '../../../functions/alarms-api/schema.ts';
-import { alarmIndexKeys } from '../../../shared/adapters/alarms-store.ts';
-import { type Alarm, openAlarm } from '../../../shared/domain/alarms/lifecycle.ts';
-import { defaultRuleSet } from '../../../shared/domain/alarms/rules.ts';
-import { buildOpenApi } from '../../../shared/http/openapi.ts';
+import { alarmsRoutes } from '#functions/alarms-api/schema.ts';
+import { alarmIndexKeys } from '#shared/adapters/alarms-store.ts';
+import { type Alarm, openAlarm } from '#shared/domain/alarms/lifecycle.ts';
+import { defaultRuleSet } from '#shared/domain/alarms/rules.ts';
+import { buildOpenApi } from '#shared/http/openapi.ts';
 import { codSignal, WWTP_MN, wwtpAlarmSource } from '../domain/alarms/lifecycle-fixtures.ts';
 import {
   bodyOf,
@@ -87,7 +87,7 @@ describe('alarms-api handler', () => {
     vi.stubEnv('AUDIT_TABLE', 'audit-test');
     vi.stubEnv('AWS_REGION', 'us-east-1');
     vi.stubEnv('LOG_LEVEL', 'error');
-    ({ handler } = (await import('../../../functions/alarms-api/handler.ts')) as unknown as {
+    ({ handler } = (await import('#functions/alarms-api/handler.ts')) as unknown as {
       handler: typeof handler;
     });
   });

@@ -2,10 +2,10 @@ import { DynamoDBClient, TransactionCanceledException } from '@aws-sdk/client-dy
 import { DynamoDBDocumentClient, GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { claimInviter } from '../../../functions/case-tasks/adapters.ts';
-import { CLAIM_INVITATION } from '../../../functions/case-tasks/use-case.ts';
-import { DynamoTipStore, tipKeys } from '../../../shared/adapters/tips-store.ts';
-import type { Tip } from '../../../shared/domain/tips/model.ts';
+import { claimInviter } from '#functions/case-tasks/adapters.ts';
+import { CLAIM_INVITATION } from '#functions/case-tasks/use-case.ts';
+import { DynamoTipStore, tipKeys } from '#shared/adapters/tips-store.ts';
+import type { Tip } from '#shared/domain/tips/model.ts';
 
 /** The claim invitation through the tip store: only to reporters who may claim, and once per step entry. */
 const db = DynamoDBDocumentClient.from(

@@ -1,6 +1,6 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import { CaseTaskEvent } from '../../../functions/case-tasks/schema.ts';
-import { enterStep, escalateTimer, seededUlid, taskIdFor } from '../../../functions/case-tasks/timers.ts';
+import { CaseTaskEvent } from '#functions/case-tasks/schema.ts';
+import { enterStep, escalateTimer, seededUlid, taskIdFor } from '#functions/case-tasks/timers.ts';
 import {
   type BureauMessage,
   type CaseTasksStore,
@@ -10,10 +10,10 @@ import {
   escalationMessage,
   taskInput,
   warnDeadlines,
-} from '../../../functions/case-tasks/use-case.ts';
-import type { DeadlineView, WorkflowTask } from '../../../shared/adapters/cases-store.ts';
-import { NotFoundError } from '../../../shared/domain/errors.ts';
-import { ULID_PATTERN } from '../../../shared/domain/ids.ts';
+} from '#functions/case-tasks/use-case.ts';
+import type { DeadlineView, WorkflowTask } from '#shared/adapters/cases-store.ts';
+import { NotFoundError } from '#shared/domain/errors.ts';
+import { ULID_PATTERN } from '#shared/domain/ids.ts';
 
 /** The case-tasks use-case with an in-memory store and bureau: what each event kind records, returns and sends. */
 const NOW = new Date('2026-11-30T02:00:00Z'); // Monday 10:00 Beijing

@@ -18,12 +18,12 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { allCustomMatcher } from 'aws-sdk-client-mock-vitest';
 import type {} from 'aws-sdk-client-mock-vitest/extend';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { casesRoutes } from '../../../functions/cases-api/schema.ts';
-import { caseIndexKeys, caseKeys, type WorkflowTask } from '../../../shared/adapters/cases-store.ts';
-import type { Case, DecisionBody } from '../../../shared/domain/cases/model.ts';
-import { WWTP } from '../../../shared/domain/registry/qingyuan-seed.ts';
-import type { Tip } from '../../../shared/domain/tips/model.ts';
-import { buildOpenApi } from '../../../shared/http/openapi.ts';
+import { casesRoutes } from '#functions/cases-api/schema.ts';
+import { caseIndexKeys, caseKeys, type WorkflowTask } from '#shared/adapters/cases-store.ts';
+import type { Case, DecisionBody } from '#shared/domain/cases/model.ts';
+import { WWTP } from '#shared/domain/registry/qingyuan-seed.ts';
+import type { Tip } from '#shared/domain/tips/model.ts';
+import { buildOpenApi } from '#shared/http/openapi.ts';
 import {
   bodyOf,
   type HttpEvent,
@@ -175,7 +175,7 @@ describe('cases-api handler', () => {
     vi.stubEnv('TRANSFER_STATE_MACHINE_ARN', TRANSFER_ARN);
     vi.stubEnv('AWS_REGION', 'us-east-1');
     vi.stubEnv('LOG_LEVEL', 'error');
-    ({ handler } = (await import('../../../functions/cases-api/handler.ts')) as unknown as {
+    ({ handler } = (await import('#functions/cases-api/handler.ts')) as unknown as {
       handler: typeof handler;
     });
   });

@@ -5,7 +5,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { allCustomMatcher } from 'aws-sdk-client-mock-vitest';
 import type {} from 'aws-sdk-client-mock-vitest/extend';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { encodePacket } from '../../../shared/domain/hj212/codec.ts';
+import { encodePacket } from '#shared/domain/hj212/codec.ts';
 
 expect.extend(allCustomMatcher);
 
@@ -52,7 +52,7 @@ describe('ingest handler', () => {
     vi.stubEnv('EVIDENCE_BUCKET', 'evidence-test');
     vi.stubEnv('AWS_REGION', 'us-east-1');
     vi.stubEnv('LOG_LEVEL', 'error');
-    ({ handler } = (await import('../../../functions/ingest/handler.ts')) as unknown as { handler: typeof handler });
+    ({ handler } = (await import('#functions/ingest/handler.ts')) as unknown as { handler: typeof handler });
   });
   afterAll(() => vi.unstubAllEnvs());
   beforeEach(() => {

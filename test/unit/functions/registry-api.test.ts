@@ -4,8 +4,8 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { allCustomMatcher } from 'aws-sdk-client-mock-vitest';
 import type {} from 'aws-sdk-client-mock-vitest/extend';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { OUTLETS, WWTP } from '../../../shared/domain/registry/qingyuan-seed.ts';
-import { verifySecret } from '../../../shared/domain/secrets.ts';
+import { OUTLETS, WWTP } from '#shared/domain/registry/qingyuan-seed.ts';
+import { verifySecret } from '#shared/domain/secrets.ts';
 import {
   bodyOf,
   type HttpEvent,
@@ -54,7 +54,7 @@ describe('registry-api handler', () => {
     vi.stubEnv('AUDIT_TABLE', 'audit-test');
     vi.stubEnv('AWS_REGION', 'us-east-1');
     vi.stubEnv('LOG_LEVEL', 'error');
-    ({ handler } = (await import('../../../functions/registry-api/handler.ts')) as unknown as {
+    ({ handler } = (await import('#functions/registry-api/handler.ts')) as unknown as {
       handler: typeof handler;
     });
   });

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import type { StoredDevice } from '#shared/domain/registry/model.ts';
 import { gatewayConfig } from '../../../gateway/config.ts';
 import { Metrics } from '../../../gateway/metrics.ts';
 import { cachedRegistry } from '../../../gateway/registry.ts';
-import type { StoredDevice } from '../../../shared/domain/registry/model.ts';
 
 /** The gateway's small adapters: environment configuration, the registry cache, EMF metric lines. */
 describe('gatewayConfig', () => {

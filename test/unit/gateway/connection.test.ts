@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { decodeFrame } from '../../../shared/domain/hj212/codec.ts';
+import { decodeFrame } from '#shared/domain/hj212/codec.ts';
 import {
   cnOf,
   type Device,

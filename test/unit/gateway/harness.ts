@@ -1,8 +1,8 @@
 import { connect, type Socket } from 'node:net';
+import { encodePacket } from '#shared/domain/hj212/codec.ts';
+import type { StoredDevice } from '#shared/domain/registry/model.ts';
+import { verifySecret } from '#shared/domain/secrets.ts';
 import { type Gateway, type GatewayOptions, startGateway } from '../../../gateway/server.ts';
-import { encodePacket } from '../../../shared/domain/hj212/codec.ts';
-import type { StoredDevice } from '../../../shared/domain/registry/model.ts';
-import { verifySecret } from '../../../shared/domain/secrets.ts';
 import { fastHash } from '../helpers/secrets.ts';
 
 /**

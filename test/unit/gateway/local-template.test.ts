@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { deriveSpec } from '../../../infra/local/template.ts';
+import { deriveSpec } from '#infra/local/template.ts';
 
 /** Container services in the local platform's template derivation: the gateway is found by ENVWATCH_SERVICE. */
 const dirs: string[] = [];

@@ -1,4 +1,4 @@
-import { ConflictError, NotFoundError, PreconditionFailedError } from '../../../shared/domain/errors.ts';
+import { ConflictError, NotFoundError, PreconditionFailedError } from '#shared/domain/errors.ts';
 import type {
   AuditEntry,
   ListQuery,
@@ -7,7 +7,7 @@ import type {
   RegistryKind,
   RegistryStore,
   Versioned,
-} from '../../../shared/domain/registry/store.ts';
+} from '#shared/domain/registry/store.ts';
 
 /**
  * A RegistryStore in memory for use-case tests: same contract as the DynamoDB adapter (conflict on create,

@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { ConflictError, PreconditionFailedError } from '../../../shared/domain/errors.ts';
-import type { Patrol } from '../../../shared/domain/patrols/model.ts';
-import type { PatrolStore } from '../../../shared/domain/patrols/use-cases.ts';
-import type { AuditEntry } from '../../../shared/domain/registry/store.ts';
-import { EvidenceError, type EvidenceFinalizer, type EvidenceItem } from '../../../shared/domain/tips/evidence-port.ts';
-import type { TimelineEntry, Tip, TipStatus } from '../../../shared/domain/tips/model.ts';
+import { ConflictError, PreconditionFailedError } from '#shared/domain/errors.ts';
+import type { Patrol } from '#shared/domain/patrols/model.ts';
+import type { PatrolStore } from '#shared/domain/patrols/use-cases.ts';
+import type { AuditEntry } from '#shared/domain/registry/store.ts';
+import { EvidenceError, type EvidenceFinalizer, type EvidenceItem } from '#shared/domain/tips/evidence-port.ts';
+import type { TimelineEntry, Tip, TipStatus } from '#shared/domain/tips/model.ts';
 import {
   PatrolFindingTakenError,
   ReceiptCollisionError,
@@ -12,8 +12,8 @@ import {
   RewardClaimedError,
   TipExistsError,
   type TipStore,
-} from '../../../shared/domain/tips/ports.ts';
-import type { DataKeyService, SealedIdentity } from '../../../shared/domain/tips/vault.ts';
+} from '#shared/domain/tips/ports.ts';
+import type { DataKeyService, SealedIdentity } from '#shared/domain/tips/vault.ts';
 
 /**
  * In-memory stand-ins (not mocks) for the tip and patrol use-cases, with the ports' semantics: every "transaction"

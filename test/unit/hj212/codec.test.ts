@@ -6,10 +6,10 @@ import {
   encodeFrame,
   encodePacket,
   isoToBeijing,
-} from '../../../shared/domain/hj212/codec.ts';
-import { crc16, crcHex } from '../../../shared/domain/hj212/crc.ts';
-import { dataAck, exeRtn, QN_RTN, qnRtn, rejectionReply } from '../../../shared/domain/hj212/replies.ts';
-import type { DecodeResult, Hj212Packet } from '../../../shared/domain/hj212/types.ts';
+} from '#shared/domain/hj212/codec.ts';
+import { crc16, crcHex } from '#shared/domain/hj212/crc.ts';
+import { dataAck, exeRtn, QN_RTN, qnRtn, rejectionReply } from '#shared/domain/hj212/replies.ts';
+import type { DecodeResult, Hj212Packet } from '#shared/domain/hj212/types.ts';
 import { samples } from './samples.ts';
 
 const ok = (r: DecodeResult): Hj212Packet => {

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decodeFrame, encodeFrame } from '../../../shared/domain/hj212/codec.ts';
-import { FrameStream, MAX_FRAME } from '../../../shared/domain/hj212/frame-stream.ts';
+import { decodeFrame, encodeFrame } from '#shared/domain/hj212/codec.ts';
+import { FrameStream, MAX_FRAME } from '#shared/domain/hj212/frame-stream.ts';
 import { samples } from './samples.ts';
 
 const REASONS = [

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { decodeFrame, encodeFrame } from '../../../shared/domain/hj212/codec.ts';
-import { FrameStream, MAX_FRAME } from '../../../shared/domain/hj212/frame-stream.ts';
-import { SplitReassembler } from '../../../shared/domain/hj212/split.ts';
-import type { Hj212Packet } from '../../../shared/domain/hj212/types.ts';
+import { decodeFrame, encodeFrame } from '#shared/domain/hj212/codec.ts';
+import { FrameStream, MAX_FRAME } from '#shared/domain/hj212/frame-stream.ts';
+import { SplitReassembler } from '#shared/domain/hj212/split.ts';
+import type { Hj212Packet } from '#shared/domain/hj212/types.ts';
 import { samples } from './samples.ts';
 
 const frames = (items: ReturnType<FrameStream['push']>) =>

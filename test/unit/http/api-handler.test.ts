@@ -1,10 +1,10 @@
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import * as z from 'zod';
-import { ConflictError } from '../../../shared/domain/errors.ts';
-import { REGISTRY_READERS } from '../../../shared/domain/roles.ts';
-import { type ApiRequest, type ApiResult, httpApi } from '../../../shared/http/api-handler.ts';
-import { defineRoutes } from '../../../shared/http/contract.ts';
-import { createLogger } from '../../../shared/observability/logger.ts';
+import { ConflictError } from '#shared/domain/errors.ts';
+import { REGISTRY_READERS } from '#shared/domain/roles.ts';
+import { type ApiRequest, type ApiResult, httpApi } from '#shared/http/api-handler.ts';
+import { defineRoutes } from '#shared/http/contract.ts';
+import { createLogger } from '#shared/observability/logger.ts';
 import {
   bodyOf,
   type HttpEvent,

@@ -1,13 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import * as z from 'zod';
-import { registryRoutes } from '../../../functions/registry-api/schema.ts';
+import { registryRoutes } from '#functions/registry-api/schema.ts';
+import * as errors from '#shared/domain/errors.ts';
+import { Township } from '#shared/domain/registry/model.ts';
+import { ROLES } from '#shared/domain/roles.ts';
+import { defineRoutes } from '#shared/http/contract.ts';
+import { buildOpenApi } from '#shared/http/openapi.ts';
 import { CONTRACT_SETS, OPENAPI_PATH, openApiDocument, renderOpenApi } from '../../../scripts/openapi.ts';
-import * as errors from '../../../shared/domain/errors.ts';
-import { Township } from '../../../shared/domain/registry/model.ts';
-import { ROLES } from '../../../shared/domain/roles.ts';
-import { defineRoutes } from '../../../shared/http/contract.ts';
-import { buildOpenApi } from '../../../shared/http/openapi.ts';
 
 type Operation = {
   operationId: string;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseListClaim, principalFromClaims } from '../../../shared/http/principal.ts';
+import { parseListClaim, principalFromClaims } from '#shared/http/principal.ts';
 
 describe('parseListClaim', () => {
   it('reads API Gateway’s "[a b]" form of an array claim', () => {

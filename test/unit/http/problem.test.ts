@@ -8,8 +8,8 @@ import {
   UnauthorizedError,
   UnsupportedMediaTypeError,
   ValidationError,
-} from '../../../shared/domain/errors.ts';
-import { PROBLEM_CONTENT_TYPE, problemResponse, toProblem } from '../../../shared/http/problem.ts';
+} from '#shared/domain/errors.ts';
+import { PROBLEM_CONTENT_TYPE, problemResponse, toProblem } from '#shared/http/problem.ts';
 
 describe('toProblem', () => {
   it('shows a domain error’s message, title in both languages and instance', () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import * as z from 'zod';
-import { ValidationError } from '../../../shared/domain/errors.ts';
-import { parseOrThrow } from '../../../shared/http/validate.ts';
+import { ValidationError } from '#shared/domain/errors.ts';
+import { parseOrThrow } from '#shared/http/validate.ts';
 
 const Schema = z.object({
   name: z.string().min(2),

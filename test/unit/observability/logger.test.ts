@@ -1,5 +1,5 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import { createLogger, redact } from '../../../shared/observability/logger.ts';
+import { createLogger, redact } from '#shared/observability/logger.ts';
 
 const SECRETS = {
   phone: '13912345678',

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
+import { decodeFrame } from '#shared/domain/hj212/codec.ts';
+import { rejectionReply } from '#shared/domain/hj212/replies.ts';
+import type { Hj212Packet } from '#shared/domain/hj212/types.ts';
+import { JsonTelemetry } from '#shared/domain/ingest/envelope.ts';
 import { type SimDevice, seededDevices } from '../../../scripts/simulate/devices.ts';
 import { beijingIso, buildHj212, buildJson, corruptCrc, qnClock } from '../../../scripts/simulate/packets.ts';
 import { type Emission, Timeline } from '../../../scripts/simulate/timeline.ts';
 import { emptyInjections, ValueGenerator } from '../../../scripts/simulate/values.ts';
-import { decodeFrame } from '../../../shared/domain/hj212/codec.ts';
-import { rejectionReply } from '../../../shared/domain/hj212/replies.ts';
-import type { Hj212Packet } from '../../../shared/domain/hj212/types.ts';
-import { JsonTelemetry } from '../../../shared/domain/ingest/envelope.ts';
 
 const device = (label: string): SimDevice => {
   const d = seededDevices().find((x) => x.label === label);

@@ -1,13 +1,13 @@
 import net from 'node:net';
 import { Aedes } from 'aedes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeFrame, encodePacket } from '#shared/domain/hj212/codec.ts';
+import { FrameStream } from '#shared/domain/hj212/frame-stream.ts';
+import { dataAck, QN_RTN, qnRtn, rejectionReply } from '#shared/domain/hj212/replies.ts';
+import type { Hj212Packet } from '#shared/domain/hj212/types.ts';
+import { JsonTelemetry } from '#shared/domain/ingest/envelope.ts';
 import { runSimulation, type SimSummary, type Simulation } from '../../../scripts/simulate/runner.ts';
 import { TcpLink } from '../../../scripts/simulate/tcp-link.ts';
-import { decodeFrame, encodePacket } from '../../../shared/domain/hj212/codec.ts';
-import { FrameStream } from '../../../shared/domain/hj212/frame-stream.ts';
-import { dataAck, QN_RTN, qnRtn, rejectionReply } from '../../../shared/domain/hj212/replies.ts';
-import type { Hj212Packet } from '../../../shared/domain/hj212/types.ts';
-import { JsonTelemetry } from '../../../shared/domain/ingest/envelope.ts';
 
 /** A stand-in gateway: acknowledges per Flag, answers bad CRC with QnRtn=9 and unknown MNs with QnRtn=4. */
 interface FakeGateway {

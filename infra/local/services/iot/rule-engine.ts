@@ -14,7 +14,7 @@
 import { randomUUID } from 'node:crypto';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { type InvokeFn, LOCAL_REGION, type RuleActionSpec, type TopicRuleSpec } from '../../spec.ts';
+import { type InvokeFn, LOCAL_REGION, type RuleActionSpec, type TopicRuleSpec } from '#infra/local/spec.ts';
 import { IotSqlError, parseSql, parseTemplate, type SqlStatement, type Template, topicMatches } from './iot-sql.ts';
 import { renderTemplate, runStatement, type SelectResult, type SqlMessage } from './iot-sql-eval.ts';
 

@@ -17,7 +17,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { type RunOptions, StateMachine } from 'aws-local-stepfunctions';
-import { LOCAL_ACCOUNT, LOCAL_REGION } from '../../spec.ts';
+import { LOCAL_ACCOUNT, LOCAL_REGION } from '#infra/local/spec.ts';
 import { isObject, type Json, type PreparedMachine, readPath, resumeDefinition, toJson, waitMillis } from './asl.ts';
 import { appendEvent, type ExecutionRecord, type ExecutionStatus, type TokenRecord } from './history.ts';
 import type { ExecutionStore } from './store.ts';

@@ -19,7 +19,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { type InvokeFn, LOCAL_REGION } from '../../spec.ts';
+import { type InvokeFn, LOCAL_REGION } from '#infra/local/spec.ts';
 import { isObject, type Json, toJson } from './asl.ts';
 
 /** A task failure with a Step Functions error name; `message` is the Cause. */

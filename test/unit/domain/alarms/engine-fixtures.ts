@@ -1,10 +1,10 @@
-import { type EvalState, emptyEvalState, evaluate } from '../../../../shared/domain/alarms/engine.ts';
-import { EvaluationRules } from '../../../../shared/domain/alarms/evaluation-rules.ts';
-import type { AlarmSource, PacketRef, Transition } from '../../../../shared/domain/alarms/model.ts';
-import { defaultRuleSet, type RuleSet } from '../../../../shared/domain/alarms/rules.ts';
-import type { Reading, ReadingKind, ReadingValues } from '../../../../shared/domain/readings/model.ts';
-import type { LimitValue } from '../../../../shared/domain/registry/model.ts';
-import { BAMBOO, BOILER } from '../../../../shared/domain/registry/qingyuan-seed.ts';
+import { type EvalState, emptyEvalState, evaluate } from '#shared/domain/alarms/engine.ts';
+import { EvaluationRules } from '#shared/domain/alarms/evaluation-rules.ts';
+import type { AlarmSource, PacketRef, Transition } from '#shared/domain/alarms/model.ts';
+import { defaultRuleSet, type RuleSet } from '#shared/domain/alarms/rules.ts';
+import type { Reading, ReadingKind, ReadingValues } from '#shared/domain/readings/model.ts';
+import type { LimitValue } from '#shared/domain/registry/model.ts';
+import { BAMBOO, BOILER } from '#shared/domain/registry/qingyuan-seed.ts';
 
 /**
  * Sources and readings for the engine tests, after the Qingyuan seed (shared/domain/registry/qingyuan-seed.ts) and the

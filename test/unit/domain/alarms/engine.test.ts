@@ -9,11 +9,11 @@ import {
   lastSeenByKind,
   limitLoad,
   MAX_SERIES,
-} from '../../../../shared/domain/alarms/engine.ts';
-import { EvaluationRules } from '../../../../shared/domain/alarms/evaluation-rules.ts';
-import type { Transition } from '../../../../shared/domain/alarms/model.ts';
-import { decodeFrame, encodeCp, encodePacket, isoToBeijing } from '../../../../shared/domain/hj212/codec.ts';
-import { normalizePacket } from '../../../../shared/domain/readings/normalize.ts';
+} from '#shared/domain/alarms/engine.ts';
+import { EvaluationRules } from '#shared/domain/alarms/evaluation-rules.ts';
+import type { Transition } from '#shared/domain/alarms/model.ts';
+import { decodeFrame, encodeCp, encodePacket, isoToBeijing } from '#shared/domain/hj212/codec.ts';
+import { normalizePacket } from '#shared/domain/readings/normalize.ts';
 import {
   bambooSource,
   boilerSource,

@@ -9,10 +9,10 @@ import {
   identicalSeriesSignal,
   isoMs,
   observeFalsification,
-} from '../../../../shared/domain/alarms/falsification.ts';
-import type { AlarmSignal, AlarmSource, EquipmentMeter } from '../../../../shared/domain/alarms/model.ts';
-import type { Reading, ReadingKind, ReadingValues } from '../../../../shared/domain/readings/model.ts';
-import { DEVICES, ENTERPRISES, OUTLETS } from '../../../../shared/domain/registry/qingyuan-seed.ts';
+} from '#shared/domain/alarms/falsification.ts';
+import type { AlarmSignal, AlarmSource, EquipmentMeter } from '#shared/domain/alarms/model.ts';
+import type { Reading, ReadingKind, ReadingValues } from '#shared/domain/readings/model.ts';
+import { DEVICES, ENTERPRISES, OUTLETS } from '#shared/domain/registry/qingyuan-seed.ts';
 
 /**
  * Realistic series for each falsification rule, on the Qingyuan sample units (registry/qingyuan-seed.ts): the

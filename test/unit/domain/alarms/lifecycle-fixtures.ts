@@ -1,5 +1,5 @@
-import type { AlarmSignal, AlarmSource } from '../../../../shared/domain/alarms/model.ts';
-import { WWTP } from '../../../../shared/domain/registry/qingyuan-seed.ts';
+import type { AlarmSignal, AlarmSource } from '#shared/domain/alarms/model.ts';
+import { WWTP } from '#shared/domain/registry/qingyuan-seed.ts';
 
 /** The seeded WWTP's outlet as the lifecycle, the alarm store and the alarm API tests see it. */
 export const WWTP_MN = '33112600000000000000WW01';

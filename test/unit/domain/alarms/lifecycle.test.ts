@@ -10,9 +10,9 @@ import {
   MAX_SNOOZE_MS,
   openAlarm,
   snooze,
-} from '../../../../shared/domain/alarms/lifecycle.ts';
-import { ConflictError, ValidationError } from '../../../../shared/domain/errors.ts';
-import { WWTP } from '../../../../shared/domain/registry/qingyuan-seed.ts';
+} from '#shared/domain/alarms/lifecycle.ts';
+import { ConflictError, ValidationError } from '#shared/domain/errors.ts';
+import { WWTP } from '#shared/domain/registry/qingyuan-seed.ts';
 import { codSignal, WWTP_MN, wwtpAlarmSource } from './lifecycle-fixtures.ts';
 
 const MN = WWTP_MN;

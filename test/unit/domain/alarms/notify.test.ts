@@ -1,10 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  ALARM_TYPES,
-  type AlarmLevel,
-  type AlarmSource,
-  type Audience,
-} from '../../../../shared/domain/alarms/model.ts';
+import { ALARM_TYPES, type AlarmLevel, type AlarmSource, type Audience } from '#shared/domain/alarms/model.ts';
 import {
   Contact,
   contactTiers,
@@ -21,8 +16,8 @@ import {
   SMS_SINGLE,
   shortEnterpriseName,
   smsText,
-} from '../../../../shared/domain/alarms/notify.ts';
-import { BAMBOO, BOILER, FUNGI, WWTP } from '../../../../shared/domain/registry/qingyuan-seed.ts';
+} from '#shared/domain/alarms/notify.ts';
+import { BAMBOO, BOILER, FUNGI, WWTP } from '#shared/domain/registry/qingyuan-seed.ts';
 
 const MIN = 60_000;
 const T0 = new Date('2026-03-10T06:00:00.000Z'); // 14:00 Beijing

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { AlarmDelivery, type Publisher } from '../../../../shared/domain/alarms/delivery.ts';
-import type { EvalState } from '../../../../shared/domain/alarms/engine.ts';
-import { AlarmEvaluator, type EvalSnapshot, type EvalStore } from '../../../../shared/domain/alarms/evaluator.ts';
-import { AlarmJobs } from '../../../../shared/domain/alarms/jobs.ts';
+import { AlarmDelivery, type Publisher } from '#shared/domain/alarms/delivery.ts';
+import type { EvalState } from '#shared/domain/alarms/engine.ts';
+import { AlarmEvaluator, type EvalSnapshot, type EvalStore } from '#shared/domain/alarms/evaluator.ts';
+import { AlarmJobs } from '#shared/domain/alarms/jobs.ts';
 import {
   type Alarm,
   type AlarmEvent,
@@ -10,12 +10,12 @@ import {
   changeLevel,
   clearManually,
   openAlarm,
-} from '../../../../shared/domain/alarms/lifecycle.ts';
-import type { AlarmSource, Transition } from '../../../../shared/domain/alarms/model.ts';
-import type { OutboundMessage } from '../../../../shared/domain/alarms/notify.ts';
-import { defaultRuleSet } from '../../../../shared/domain/alarms/rules.ts';
-import type { KindState, Reading } from '../../../../shared/domain/readings/model.ts';
-import type { Device } from '../../../../shared/domain/registry/model.ts';
+} from '#shared/domain/alarms/lifecycle.ts';
+import type { AlarmSource, Transition } from '#shared/domain/alarms/model.ts';
+import type { OutboundMessage } from '#shared/domain/alarms/notify.ts';
+import { defaultRuleSet } from '#shared/domain/alarms/rules.ts';
+import type { KindState, Reading } from '#shared/domain/readings/model.ts';
+import type { Device } from '#shared/domain/registry/model.ts';
 import { bambooSource, reading } from './engine-fixtures.ts';
 
 /**

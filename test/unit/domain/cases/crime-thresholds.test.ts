@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Alarm } from '../../../../shared/domain/alarms/lifecycle.ts';
+import type { Alarm } from '#shared/domain/alarms/lifecycle.ts';
 import {
   atLeastMultiple,
   type CaseCrimeFacts,
@@ -7,7 +7,7 @@ import {
   exceedanceFromAlarm,
   metalOf,
   proposeCrimeItems,
-} from '../../../../shared/domain/cases/crime-thresholds.ts';
+} from '#shared/domain/cases/crime-thresholds.ts';
 
 /**
  * 法释〔2023〕7号 第一条 against Qingyuan cases (domain.md §6.3). Limits: GB 8978-1996 Table 1 first-class pollutants

@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { addWorkingDays, onOrNextWorkingDay } from '../../../../shared/domain/calendar/cn-holidays.ts';
+import { addWorkingDays, onOrNextWorkingDay } from '#shared/domain/calendar/cn-holidays.ts';
 import {
   computeDeadline,
   DEADLINE_KINDS,
   deadlineState,
   TRANSFER_DEADLINES,
   warnInstant,
-} from '../../../../shared/domain/cases/deadlines.ts';
-import { ValidationError } from '../../../../shared/domain/errors.ts';
+} from '#shared/domain/cases/deadlines.ts';
+import { ValidationError } from '#shared/domain/errors.ts';
 
 /**
  * Judicial-transfer deadlines across the 2026 holidays (domain.md §6.4): Spring Festival Feb 15–23 with make-up

@@ -10,8 +10,8 @@ import {
   DecisionBody,
   decisionCarriesReward,
   OpenCaseInput,
-} from '../../../../shared/domain/cases/model.ts';
-import { BOILER, PENCIL } from '../../../../shared/domain/registry/qingyuan-seed.ts';
+} from '#shared/domain/cases/model.ts';
+import { BOILER, PENCIL } from '#shared/domain/registry/qingyuan-seed.ts';
 
 /** Case schemas and lifecycle on Qingyuan cases (seed units: the pencil factory, the heating station). */
 const penalty = {

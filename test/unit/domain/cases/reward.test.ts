@@ -9,8 +9,8 @@ import {
   type RewardInput,
   type RewardReporter,
   rewardDelta,
-} from '../../../../shared/domain/cases/reward.ts';
-import { ValidationError } from '../../../../shared/domain/errors.ts';
+} from '#shared/domain/cases/reward.ts';
+import { ValidationError } from '#shared/domain/errors.ts';
 
 /**
  * Zhejiang reward rules (浙环发〔2020〕15号, domain.md §5.2) on Qingyuan cases. All amounts in fen.

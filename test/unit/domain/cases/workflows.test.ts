@@ -1,14 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import type { VerifyReport } from '../../../../shared/domain/archive/verify.ts';
-import type { CaseEvidence } from '../../../../shared/domain/cases/model.ts';
-import { computeReward } from '../../../../shared/domain/cases/reward.ts';
+import type { VerifyReport } from '#shared/domain/archive/verify.ts';
+import type { CaseEvidence } from '#shared/domain/cases/model.ts';
+import { computeReward } from '#shared/domain/cases/reward.ts';
 import {
   advanceSystem,
   REWARD_FLOW,
   type RewardFlowState,
   rewardAct,
   startRewardFlow,
-} from '../../../../shared/domain/cases/reward-flow.ts';
+} from '#shared/domain/cases/reward-flow.ts';
 import {
   buildTransferPackage,
   currentTransferDeadline,
@@ -19,14 +19,14 @@ import {
   type TransferState,
   type TransferStep,
   transferAct,
-} from '../../../../shared/domain/cases/transfer.ts';
+} from '#shared/domain/cases/transfer.ts';
 import {
   type ActingOfficial,
   allowedActions,
   checkDefinition,
   stepFunctionsOutline,
-} from '../../../../shared/domain/cases/workflow.ts';
-import { ConflictError, ForbiddenError, ValidationError } from '../../../../shared/domain/errors.ts';
+} from '#shared/domain/cases/workflow.ts';
+import { ConflictError, ForbiddenError, ValidationError } from '#shared/domain/errors.ts';
 
 /**
  * The two workflows as pure state machines: a lead-exceedance case at the Qingyuan pencil factory transferred to the
