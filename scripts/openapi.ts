@@ -5,14 +5,13 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { alarmsRoutes } from '#functions/alarms-api/schema.ts';
-import { casesRoutes } from '#functions/cases-api/schema.ts';
-import { deviceDataRoutes } from '#functions/devices-api/schema.ts';
-import { evidencePublicRoutes } from '#functions/evidence-public/schema.ts';
-import { registryRoutes } from '#functions/registry-api/schema.ts';
-import { patrolRoutes } from '#functions/tips-official/patrol-schema.ts';
-import { tipsIdentityRoutes, tipsOfficialRoutes } from '#functions/tips-official/schema.ts';
-import { tipsPublicRoutes } from '#functions/tips-public/schema.ts';
+import { alarmsRoutes } from '#shared/contracts/alarms.ts';
+import { casesRoutes } from '#shared/contracts/cases.ts';
+import { deviceDataRoutes } from '#shared/contracts/devices.ts';
+import { evidencePublicRoutes } from '#shared/contracts/evidence.ts';
+import { patrolRoutes } from '#shared/contracts/patrols.ts';
+import { registryRoutes } from '#shared/contracts/registry.ts';
+import { tipsIdentityRoutes, tipsOfficialRoutes, tipsPublicRoutes } from '#shared/contracts/tips.ts';
 import { Device, DeviceInput, Enterprise, LimitValue, Outlet, Township } from '#shared/domain/registry/model.ts';
 import type { RouteContracts } from '#shared/http/contract.ts';
 import { buildOpenApi, type OpenApiDocument } from '#shared/http/openapi.ts';

@@ -1,4 +1,4 @@
-import { IngestEvent } from '#functions/ingest/schema.ts';
+import { IngestEvent } from '#shared/contracts/ingest.ts';
 import { sha256Hex } from '#shared/domain/archive/record.ts';
 import { judgeEnvelope, toIso } from '#shared/domain/ingest/ingest.ts';
 import { logger } from '#shared/observability/logger.ts';

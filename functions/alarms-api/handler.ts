@@ -1,7 +1,7 @@
+import { alarmsRoutes } from '#shared/contracts/alarms.ts';
 import { NotFoundError } from '#shared/domain/errors.ts';
 import { type ApiRequest, httpApi } from '#shared/http/api-handler.ts';
 import { etag, ifMatch } from '#shared/http/versioning.ts';
-import { alarmsRoutes } from './schema.ts';
 import { alarmStoreFromEnv } from './service.ts';
 
 /** Officials' alarms: lists, an alarm and its timeline, ack / snooze / clear / comment, and the alarm rules. */

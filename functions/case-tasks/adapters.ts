@@ -3,9 +3,9 @@ import type { DynamoCaseStore } from '#shared/adapters/cases-store.ts';
 import { isConditionFailure } from '#shared/adapters/dynamodb.ts';
 import type { DynamoTipStore } from '#shared/adapters/tips-store.ts';
 import { canTransition } from '#shared/domain/cases/model.ts';
+import { seededUlid } from '#shared/domain/cases/timers.ts';
 import { ulid } from '#shared/domain/ids.ts';
 import { mergedGroup, pendingClaimant } from '#shared/domain/tips/triage.ts';
-import { seededUlid } from './timers.ts';
 import type { BureauMessage, CaseTasksDeps, CaseTasksStore, DeadlineWarnings } from './use-case.ts';
 
 /**

@@ -4,10 +4,10 @@ import { dynamo } from '#shared/adapters/dynamodb.ts';
 import { DynamoTipStore } from '#shared/adapters/tips-store.ts';
 import { readConfig } from '#shared/config/config.ts';
 import { ENV } from '#shared/config/env-names.ts';
+import { CaseTaskEvent, DeadlineWarningsEvent } from '#shared/contracts/case-tasks.ts';
 import { DomainError } from '#shared/domain/errors.ts';
 import { logger } from '#shared/observability/logger.ts';
 import { bureauPublisher, caseTasksStore, claimInviter, deadlineWarnings, reporterMessenger } from './adapters.ts';
-import { CaseTaskEvent, DeadlineWarningsEvent } from './schema.ts';
 import { caseTasks, warnDeadlines } from './use-case.ts';
 
 /**

@@ -1,9 +1,8 @@
 import type { DeadlineView, WorkflowTask } from '#shared/adapters/cases-store.ts';
+import type { CaseTaskEvent, WorkflowStateData } from '#shared/contracts/case-tasks.ts';
 import type { CaseStatus } from '#shared/domain/cases/model.ts';
 import type { RewardResult } from '#shared/domain/cases/reward.ts';
 import { type RewardStep, systemChoice } from '#shared/domain/cases/reward-flow.ts';
-import { ROLE_LABELS as ROLE_NAMES, type Role } from '#shared/domain/roles.ts';
-import type { CaseTaskEvent, WorkflowStateData } from './schema.ts';
 import {
   ESCALATION_NOTIFIES,
   ESCALATION_WINDOW_HOURS,
@@ -12,7 +11,8 @@ import {
   type StepTimer,
   stepOf,
   taskIdFor,
-} from './timers.ts';
+} from '#shared/domain/cases/timers.ts';
+import { ROLE_LABELS as ROLE_NAMES, type Role } from '#shared/domain/roles.ts';
 
 /**
  * What the case workflows ask of `case-tasks`, one function per event kind (schema.ts):

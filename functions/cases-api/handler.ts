@@ -1,6 +1,6 @@
+import { casesRoutes } from '#shared/contracts/cases.ts';
 import { type ApiRequest, httpApi } from '#shared/http/api-handler.ts';
 import { etag, ifMatch } from '#shared/http/versioning.ts';
-import { casesRoutes } from './schema.ts';
 import { casesServiceFromEnv, caseView } from './service.ts';
 
 /**

@@ -19,6 +19,7 @@ import { DynamoRegistryStore } from '#shared/adapters/registry-store.ts';
 import { DynamoTipStore } from '#shared/adapters/tips-store.ts';
 import { readConfig } from '#shared/config/config.ts';
 import { ENV } from '#shared/config/env-names.ts';
+import { type CrimeFactsInput, type DecisionRequest, TASK_ROLES } from '#shared/contracts/cases.ts';
 import type { Alarm } from '#shared/domain/alarms/lifecycle.ts';
 import {
   type CaseCrimeFacts,
@@ -71,7 +72,6 @@ import { hasSealedIdentity, type Tip } from '#shared/domain/tips/model.ts';
 import { mergedGroup } from '#shared/domain/tips/triage.ts';
 import type { Principal } from '#shared/http/principal.ts';
 import { logger } from '#shared/observability/logger.ts';
-import { type CrimeFactsInput, type DecisionRequest, TASK_ROLES } from './schema.ts';
 
 /**
  * The cases use-cases behind the officials' API. Sources are read from their own tables (tips, alarms, patrols) and

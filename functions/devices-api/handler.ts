@@ -5,6 +5,7 @@ import { DynamoReadingStore } from '#shared/adapters/readings-store.ts';
 import { DynamoRegistryStore } from '#shared/adapters/registry-store.ts';
 import { readConfig } from '#shared/config/config.ts';
 import { ENV } from '#shared/config/env-names.ts';
+import { deviceDataRoutes } from '#shared/contracts/devices.ts';
 import { UNKNOWN_CHAIN } from '#shared/domain/archive/record.ts';
 import { summarize } from '#shared/domain/archive/verify.ts';
 import { verifyArchive } from '#shared/domain/archive/verify-archive.ts';
@@ -12,7 +13,6 @@ import { NotFoundError } from '#shared/domain/errors.ts';
 import type { ReadingKind } from '#shared/domain/readings/model.ts';
 import { type ApiRequest, type ApiResult, httpApi } from '#shared/http/api-handler.ts';
 import type { RouteContract } from '#shared/http/contract.ts';
-import { deviceDataRoutes } from './schema.ts';
 
 /** Officials' device-data API: readings, latest values, archive verification. */
 const config = readConfig({

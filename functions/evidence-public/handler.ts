@@ -3,8 +3,8 @@ import { dynamo } from '#shared/adapters/dynamodb.ts';
 import { createUploadSlots } from '#shared/adapters/evidence-store.ts';
 import { readConfig } from '#shared/config/config.ts';
 import { ENV } from '#shared/config/env-names.ts';
+import { evidencePublicRoutes } from '#shared/contracts/evidence.ts';
 import { httpApi } from '#shared/http/api-handler.ts';
-import { evidencePublicRoutes } from './schema.ts';
 
 /** Public evidence API: upload slots for a citizen's photos and videos (see schema.ts). */
 const config = readConfig({ tipsTable: ENV.tipsTable, uploadsBucket: ENV.evidenceUploadsBucket });

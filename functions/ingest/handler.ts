@@ -6,11 +6,11 @@ import { DynamoReadingStore } from '#shared/adapters/readings-store.ts';
 import { DynamoRegistryStore } from '#shared/adapters/registry-store.ts';
 import { readConfig } from '#shared/config/config.ts';
 import { ENV } from '#shared/config/env-names.ts';
+import { IngestEvent } from '#shared/contracts/ingest.ts';
 import { SealedArchive } from '#shared/domain/archive/archive.ts';
 import { type IngestOutcome, IngestService } from '#shared/domain/ingest/ingest.ts';
 import { DEFAULT_RETENTION } from '#shared/domain/readings/model.ts';
 import { logger } from '#shared/observability/logger.ts';
-import { IngestEvent } from './schema.ts';
 
 /** The ingest function: IoT rule event → IngestService (verdict, sealed archive, readings, device state). */
 const config = readConfig({

@@ -2,13 +2,13 @@ import { dynamo } from '#shared/adapters/dynamodb.ts';
 import { DynamoRegistryStore } from '#shared/adapters/registry-store.ts';
 import { readConfig } from '#shared/config/config.ts';
 import { ENV } from '#shared/config/env-names.ts';
+import { PARENT_FILTERS, registryRoutes } from '#shared/contracts/registry.ts';
 import type { RegistryKind } from '#shared/domain/registry/store.ts';
 import type { RegistryEntity } from '#shared/domain/registry/use-cases.ts';
 import { RegistryService } from '#shared/domain/registry/use-cases.ts';
 import { type ApiRequest, type ApiResult, httpApi } from '#shared/http/api-handler.ts';
 import type { RouteContract } from '#shared/http/contract.ts';
 import { etag, ifMatch } from '#shared/http/versioning.ts';
-import { PARENT_FILTERS, registryRoutes } from './schema.ts';
 
 const config = readConfig({ registryTable: ENV.registryTable, auditTable: ENV.auditTable });
 const registry = new RegistryService(new DynamoRegistryStore(dynamo, config.registryTable, config.auditTable));

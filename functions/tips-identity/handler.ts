@@ -1,5 +1,5 @@
-import { tipsIdentityRoutes } from '#functions/tips-official/schema.ts';
 import { tipServiceFromEnv } from '#functions/tips-public/service.ts';
+import { tipsIdentityRoutes } from '#shared/contracts/tips.ts';
 import { type ApiRequest, httpApi } from '#shared/http/api-handler.ts';
 
 /**

@@ -1,8 +1,8 @@
 import { tipServiceFromEnv } from '#functions/tips-public/service.ts';
+import { patrolRoutes } from '#shared/contracts/patrols.ts';
+import { tipsOfficialRoutes } from '#shared/contracts/tips.ts';
 import { type ApiRequest, httpApi } from '#shared/http/api-handler.ts';
 import { ifMatch } from '#shared/http/versioning.ts';
-import { patrolRoutes } from './patrol-schema.ts';
-import { tipsOfficialRoutes } from './schema.ts';
 import { patrolServiceFromEnv } from './service.ts';
 
 /**

@@ -1,5 +1,5 @@
+import { RECEIPT_HEADER, tipsPublicRoutes } from '#shared/contracts/tips.ts';
 import { type ApiRequest, httpApi } from '#shared/http/api-handler.ts';
-import { RECEIPT_HEADER, tipsPublicRoutes } from './schema.ts';
 import { tipServiceFromEnv } from './service.ts';
 
 /**

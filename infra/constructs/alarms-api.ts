@@ -1,6 +1,6 @@
 import { Construct } from 'constructs';
-import { alarmsRoutes } from '#functions/alarms-api/schema.ts';
 import { ENV } from '#shared/config/env-names.ts';
+import { alarmsRoutes } from '#shared/contracts/alarms.ts';
 import { EnvWatchFunction } from './envwatch-function.ts';
 import type { EnvWatchHttpApi } from './http-api.ts';
 import type { DataTable } from './tables.ts';

@@ -1,6 +1,6 @@
 import { Construct } from 'constructs';
-import { casesRoutes } from '#functions/cases-api/schema.ts';
 import { ENV } from '#shared/config/env-names.ts';
+import { casesRoutes } from '#shared/contracts/cases.ts';
 import type { CaseWorkflows } from './case-workflows.ts';
 import { EnvWatchFunction } from './envwatch-function.ts';
 import type { EnvWatchHttpApi } from './http-api.ts';

@@ -1,8 +1,8 @@
 import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { evidencePublicRoutes } from '#functions/evidence-public/schema.ts';
 import { ENV } from '#shared/config/env-names.ts';
+import { evidencePublicRoutes } from '#shared/contracts/evidence.ts';
 import { EnvWatchFunction } from './envwatch-function.ts';
 import type { EnvWatchHttpApi } from './http-api.ts';
 import { acknowledgeBucketPrefix } from './nag.ts';

@@ -1,6 +1,6 @@
 import { Construct } from 'constructs';
-import { registryRoutes } from '#functions/registry-api/schema.ts';
 import { ENV } from '#shared/config/env-names.ts';
+import { registryRoutes } from '#shared/contracts/registry.ts';
 import { EnvWatchFunction } from './envwatch-function.ts';
 import type { EnvWatchHttpApi } from './http-api.ts';
 import type { DataTable } from './tables.ts';

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { registryRoutes } from '#functions/registry-api/schema.ts';
+import { registryRoutes } from '#shared/contracts/registry.ts';
 import { routeKey } from '#shared/http/contract.ts';
 import {
   asArray,

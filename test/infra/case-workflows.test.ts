@@ -2,14 +2,6 @@ import { Template } from 'aws-cdk-lib/assertions';
 import type { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  enterStep,
-  FLOWS,
-  hasTimer,
-  MAX_ESCALATIONS,
-  REWARD_STEP_SLA,
-  type WorkflowName,
-} from '#functions/case-tasks/timers.ts';
-import {
   DEADLINE_WARNING_MINUTES,
   entryState,
   escalatedState,
@@ -25,6 +17,14 @@ import {
 } from '#infra/constructs/case-workflows.ts';
 import { EnvWatchFunction } from '#infra/constructs/envwatch-function.ts';
 import { computeDeadline } from '#shared/domain/cases/deadlines.ts';
+import {
+  enterStep,
+  FLOWS,
+  hasTimer,
+  MAX_ESCALATIONS,
+  REWARD_STEP_SLA,
+  type WorkflowName,
+} from '#shared/domain/cases/timers.ts';
 import { TRANSFER_FLOW } from '#shared/domain/cases/transfer.ts';
 import { stepFunctionsOutline } from '#shared/domain/cases/workflow.ts';
 import {

@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tipsIdentityRoutes, tipsOfficialRoutes } from '#functions/tips-official/schema.ts';
-import { tipsPublicRoutes } from '#functions/tips-public/schema.ts';
+import { tipsIdentityRoutes, tipsOfficialRoutes, tipsPublicRoutes } from '#shared/contracts/tips.ts';
 import { routeKey } from '#shared/http/contract.ts';
 import { asArray, idsOfType, isRecord, logicalId, props, type SynthesizedApp, synthForTest } from './helpers.ts';
 

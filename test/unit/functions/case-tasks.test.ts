@@ -1,6 +1,4 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import { CaseTaskEvent } from '#functions/case-tasks/schema.ts';
-import { enterStep, escalateTimer, seededUlid, taskIdFor } from '#functions/case-tasks/timers.ts';
 import {
   type BureauMessage,
   type CaseTasksStore,
@@ -12,6 +10,8 @@ import {
   warnDeadlines,
 } from '#functions/case-tasks/use-case.ts';
 import type { DeadlineView, WorkflowTask } from '#shared/adapters/cases-store.ts';
+import { CaseTaskEvent } from '#shared/contracts/case-tasks.ts';
+import { enterStep, escalateTimer, seededUlid, taskIdFor } from '#shared/domain/cases/timers.ts';
 import { NotFoundError } from '#shared/domain/errors.ts';
 import { ULID_PATTERN } from '#shared/domain/ids.ts';
 

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import * as z from 'zod';
-import { registryRoutes } from '#functions/registry-api/schema.ts';
+import { registryRoutes } from '#shared/contracts/registry.ts';
 import * as errors from '#shared/domain/errors.ts';
 import { Township } from '#shared/domain/registry/model.ts';
 import { ROLES } from '#shared/domain/roles.ts';

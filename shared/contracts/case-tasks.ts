@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { FLOWS } from './timers.ts';
+import { FLOWS } from '#shared/domain/cases/timers.ts';
 
 /**
  * The events the two case state machines send to `case-tasks` (infra/constructs/case-workflows.ts builds them):

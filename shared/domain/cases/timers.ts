@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import { addWorkingDays, beijingDate } from '#shared/domain/calendar/cn-holidays.ts';
-import { beijingDayEnd, computeDeadline, type FilingExtension, warnInstant } from '#shared/domain/cases/deadlines.ts';
-import { REWARD_FLOW, type RewardStep } from '#shared/domain/cases/reward-flow.ts';
-import { TRANSFER_FLOW } from '#shared/domain/cases/transfer.ts';
-import type { StepDef, WorkflowDefinition } from '#shared/domain/cases/workflow.ts';
+import { beijingDayEnd, computeDeadline, type FilingExtension, warnInstant } from './deadlines.ts';
+import { REWARD_FLOW, type RewardStep } from './reward-flow.ts';
+import { TRANSFER_FLOW } from './transfer.ts';
+import type { StepDef, WorkflowDefinition } from './workflow.ts';
 
 /**
  * The timers of the two case workflows, pure: what a step's `:timer` state computes on entry (the instant the task
