@@ -15,6 +15,17 @@ const AppConfig = z
     publicRateLimit: z.coerce.number().int().positive(),
     publicBurstLimit: z.coerce.number().int().positive(),
     logRetentionDays: z.coerce.number().int().positive(),
+    /** the gateway VPC's zones (`-c gatewayZones=cn-north-1a,cn-north-1b`); default per region, never looked up */
+    gatewayZones: z
+      .string()
+      .transform((v) =>
+        v
+          .split(',')
+          .map((zone) => zone.trim())
+          .filter(Boolean),
+      )
+      .pipe(z.array(z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d[a-z]$/, 'a zone name such as cn-north-1a')).min(2))
+      .optional(),
   })
   .superRefine((c, ctx) => {
     if (c.stage === 'prod' && c.jwtIssuer.includes('.invalid')) {
@@ -55,6 +66,7 @@ export function readAppConfig(get: (key: string) => unknown): AppConfig {
     publicRateLimit: get('publicRateLimit') ?? d.publicRateLimit,
     publicBurstLimit: get('publicBurstLimit') ?? d.publicBurstLimit,
     logRetentionDays: get('logRetentionDays') ?? d.logRetentionDays,
+    gatewayZones: get('gatewayZones'),
   });
   if (!parsed.success) {
     throw new Error(

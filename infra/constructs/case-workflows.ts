@@ -1,4 +1,4 @@
-import { ArnFormat, Aws, Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import { ArnFormat, Aws, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import { Rule, RuleTargetInput, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
@@ -10,6 +10,7 @@ import { ENV } from '#shared/config/env-names.ts';
 import { FLOWS, hasTimer, MAX_ESCALATIONS, type WorkflowName } from '#shared/domain/cases/timers.ts';
 import type { StepDef } from '#shared/domain/cases/workflow.ts';
 import { EnvWatchFunction, retentionFor } from './envwatch-function.ts';
+import { acknowledgeWildcardResource } from './nag.ts';
 import type { DataTable } from './tables.ts';
 
 /**
@@ -320,26 +321,11 @@ export class CaseWorkflows extends Construct {
           resources: [executions],
         }),
       );
+      acknowledgeWildcardResource(
+        fn,
+        executions,
+        'Executions of one state machine: their names (reward-<caseId>-<round>) are only known at run time.',
+      );
     }
-    fn.node.addValidation({
-      validate: () => {
-        for (const sm of [this.reward, this.transfer]) {
-          const name = stack.resolve(sm.stateMachineName) as unknown;
-          const rendered =
-            name && typeof name === 'object' && 'Fn::GetAtt' in name
-              ? `<${((name as Record<string, unknown>)['Fn::GetAtt'] as string[]).join('.')}>`
-              : JSON.stringify(name);
-          // an env-agnostic stack renders region and account as pseudo parameters, a pinned one literally
-          const region = Token.isUnresolved(stack.region) ? '<AWS::Region>' : stack.region;
-          const account = Token.isUnresolved(stack.account) ? '<AWS::AccountId>' : stack.account;
-          Validations.of(fn).acknowledge({
-            id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:${region}:${account}:execution:${rendered}:*]`,
-            reason:
-              'Executions of one state machine: their names (reward-<caseId>-<round>) are only known at run time.',
-          });
-        }
-        return [];
-      },
-    });
   }
 }

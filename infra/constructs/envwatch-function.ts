@@ -9,6 +9,7 @@ import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { ENV, type EnvName } from '#shared/config/env-names.ts';
+import { bundleHash } from './bundle-hash.ts';
 import type { DataTable } from './tables.ts';
 
 /**
@@ -53,6 +54,17 @@ const TABLE_ACTIONS = {
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
 
+const BUNDLING = {
+  format: OutputFormat.ESM,
+  target: 'node22',
+  platform: 'node',
+  mainFields: ['module', 'main'],
+  sourceMap: true,
+  minify: true,
+  externalModules: [],
+  banner: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
+};
+
 export class EnvWatchFunction extends Construct {
   public readonly fn: NodejsFunction;
 
@@ -62,8 +74,9 @@ export class EnvWatchFunction extends Construct {
       retention: retentionFor(props.logRetentionDays),
       removalPolicy: props.stage === 'prod' ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
     });
+    const entry = props.entry ?? resolve(ROOT, 'functions', props.name, 'handler.ts');
     this.fn = new NodejsFunction(this, 'Fn', {
-      entry: props.entry ?? resolve(ROOT, 'functions', props.name, 'handler.ts'),
+      entry,
       handler: 'handler',
       runtime: Runtime.NODEJS_22_X,
       architecture: Architecture.ARM_64,
@@ -81,16 +94,7 @@ export class EnvWatchFunction extends Construct {
         [ENV.logLevel]: props.stage === 'prod' ? 'info' : 'debug',
         ...props.environment,
       },
-      bundling: {
-        format: OutputFormat.ESM,
-        target: 'node22',
-        platform: 'node',
-        mainFields: ['module', 'main'],
-        sourceMap: true,
-        minify: true,
-        externalModules: [],
-        banner: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
-      },
+      bundling: { ...BUNDLING, assetHash: bundleHash(entry, BUNDLING) },
     });
     Validations.of(this).acknowledge(
       {

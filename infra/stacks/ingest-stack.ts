@@ -1,4 +1,4 @@
-import { CfnOutput, SecretValue, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, SecretValue, Stack, type StackProps, Token } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { AppConfig } from '#infra/config.ts';
 import { AlarmEngine, type SmsConfig } from '#infra/constructs/alarm-engine.ts';
@@ -51,14 +51,36 @@ function smsConfig(get: (key: string) => unknown): SmsConfig {
   };
 }
 
+/**
+ * Zone names that exist in every account of a region, so that synthesis never asks AWS for them (a lookup needs
+ * credentials; an operator's `cdk synth` has none, and `cdk deploy` synthesizes first). Most regions have `<region>a`
+ * and `<region>b`; the exceptions are listed. Override with `-c gatewayZones=<zone>,<zone>` (docs/operations.md).
+ */
+const ZONE_EXCEPTIONS: Readonly<Record<string, readonly string[]>> = {
+  'ap-northeast-1': ['ap-northeast-1a', 'ap-northeast-1c'],
+  'us-west-1': ['us-west-1a', 'us-west-1c'],
+};
+
+export function pinnedZones(region: string): string[] {
+  return [...(ZONE_EXCEPTIONS[region] ?? [`${region}a`, `${region}b`])];
+}
+
 export class IngestStack extends Stack {
   public readonly ingest: IotIngest;
   public readonly alarms: AlarmEngine;
   public readonly devicePolicy: IotDevicePolicy;
   public readonly gateway: Hj212Gateway;
 
+  private readonly zones: string[] | undefined;
+
+  /** the pinned zones when the region is known (never a lookup); CloudFormation's Fn::GetAZs when env-agnostic */
+  override get availabilityZones(): string[] {
+    return this.zones ?? super.availabilityZones;
+  }
+
   constructor(scope: Construct, id: string, props: IngestStackProps) {
     super(scope, id, props);
+    this.zones = props.config.gatewayZones ?? (Token.isUnresolved(this.region) ? undefined : pinnedZones(this.region));
     const { config, data } = props;
     this.alarms = new AlarmEngine(this, 'Alarms', {
       stage: config.stage,
