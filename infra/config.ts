@@ -15,6 +15,15 @@ const AppConfig = z
     publicRateLimit: z.coerce.number().int().positive(),
     publicBurstLimit: z.coerce.number().int().positive(),
     logRetentionDays: z.coerce.number().int().positive(),
+    /** web hosting: `auto` (on in global regions; in China regions only with a domain and certificate), `on`, `off` */
+    web: z.enum(['auto', 'on', 'off']),
+    /** the pages' domain (ICP-filed in China), e.g. `hb.qingyuan.gov.cn` */
+    webDomain: z
+      .string()
+      .regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/, 'a lower-case domain name')
+      .optional(),
+    /** its certificate: an ACM certificate ARN in us-east-1 (global) or an IAM server certificate id (China) */
+    webCertificate: z.string().min(1).optional(),
     /** the gateway VPC's zones (`-c gatewayZones=cn-north-1a,cn-north-1b`); default per region, never looked up */
     gatewayZones: z
       .string()
@@ -33,6 +42,13 @@ const AppConfig = z
         code: 'custom',
         path: ['jwtIssuer'],
         message: 'prod needs a real OIDC issuer: -c jwtIssuer=https://…',
+      });
+    }
+    if ((c.webDomain === undefined) !== (c.webCertificate === undefined)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [c.webDomain === undefined ? 'webDomain' : 'webCertificate'],
+        message: 'webDomain and webCertificate go together',
       });
     }
   });
@@ -67,6 +83,9 @@ export function readAppConfig(get: (key: string) => unknown): AppConfig {
     publicBurstLimit: get('publicBurstLimit') ?? d.publicBurstLimit,
     logRetentionDays: get('logRetentionDays') ?? d.logRetentionDays,
     gatewayZones: get('gatewayZones'),
+    web: get('web') ?? 'auto',
+    webDomain: get('webDomain'),
+    webCertificate: get('webCertificate'),
   });
   if (!parsed.success) {
     throw new Error(

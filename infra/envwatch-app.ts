@@ -1,9 +1,10 @@
-import { type App, Tags, Validations } from 'aws-cdk-lib';
+import { Annotations, type App, Tags, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { readAppConfig } from './config.ts';
+import { type AppConfig, readAppConfig } from './config.ts';
 import { ApiStack } from './stacks/api-stack.ts';
 import { DataStack } from './stacks/data-stack.ts';
 import { IngestStack } from './stacks/ingest-stack.ts';
+import { WebStack } from './stacks/web-stack.ts';
 
 /**
  * Builds every EnvWatch stack into `app`. Stacks are split by lifecycle: Data (stateful, kept), Api and Ingest (stateless).
@@ -34,8 +35,38 @@ export function buildEnvWatch(app: App) {
     env,
     description: 'EnvWatch device ingestion: IoT rules, ingest function, dead-letter queue, device policy',
   });
+  const web = webHosting(app, config, env.region);
+  const webStack = web.on
+    ? new WebStack(app, `${prefix}-Web`, {
+        config,
+        data,
+        api,
+        env,
+        partition: web.partition,
+        description: 'EnvWatch web pages and console: S3 behind CloudFront, /api/* to the HTTP API',
+      })
+    : undefined;
   Tags.of(app).add('project', 'envwatch');
   Tags.of(app).add('stage', config.stage);
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
-  return { config, data, api, ingest };
+  return { config, data, api, ingest, web: webStack };
+}
+
+/**
+ * Whether the Web stack is built, and for which partition. `auto`: always in the global partition; in a China region
+ * only with a domain and certificate (CloudFront there serves nothing without an ICP-filed domain), else a warning says
+ * how to add it. An environment-agnostic synth (no region) is treated as global.
+ */
+function webHosting(app: App, config: AppConfig, region: string | undefined) {
+  const partition = region?.startsWith('cn-') ? ('aws-cn' as const) : ('aws' as const);
+  const configured = config.webDomain !== undefined && config.webCertificate !== undefined;
+  if (config.web === 'off') return { on: false, partition };
+  if (config.web === 'auto' && partition === 'aws-cn' && !configured) {
+    Annotations.of(app).addWarningV2(
+      'envwatch:web-needs-domain',
+      'Web hosting left out: CloudFront in China regions needs an ICP-filed domain and an IAM server certificate (-c webDomain=… -c webCertificate=…; docs/operations.md). -c web=off silences this.',
+    );
+    return { on: false, partition };
+  }
+  return { on: true, partition };
 }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 
 /**
@@ -39,11 +39,23 @@ function treeHash(dir: string): string {
   return digest;
 }
 
-export function bundleHash(entry: string, options: unknown): string {
+/** sha256 over directories (their whole trees) and files, plus a JSON value; paths are absolute. */
+export function inputsHash(paths: readonly string[], extra: unknown): string {
   const hash = createHash('sha256');
-  for (const dir of [dirname(entry), join(ROOT, 'shared')]) hash.update(treeHash(dir));
-  for (const file of ['package-lock.json', 'package.json', 'tsconfig.json'])
-    hash.update(readFileSync(join(ROOT, file)));
-  hash.update(JSON.stringify({ entry: relative(ROOT, entry), options }));
+  for (const path of paths) {
+    hash.update(`${relative(ROOT, path)}\0`);
+    hash.update(statSync(path).isDirectory() ? treeHash(path) : readFileSync(path));
+  }
+  hash.update(JSON.stringify(extra));
   return hash.digest('hex');
+}
+
+/** The lock file, package.json (versions, the import map) and tsconfig.json: inputs of every build. */
+export const BUILD_FILES = ['package-lock.json', 'package.json', 'tsconfig.json'].map((f) => join(ROOT, f));
+
+export function bundleHash(entry: string, options: unknown): string {
+  return inputsHash([dirname(entry), join(ROOT, 'shared'), ...BUILD_FILES], {
+    entry: relative(ROOT, entry),
+    options,
+  });
 }

@@ -16,10 +16,17 @@ import type { RouteContracts } from '#shared/http/contract.ts';
 import { retentionFor } from './envwatch-function.ts';
 
 /**
- * The HTTP API: one `$default` stage with throttling and access logs, a JWT authorizer whose issuer and audience come
- * from context (any OIDC issuer: Cognito is not available in AWS China regions). Routes come from the functions'
- * contracts, so a route exists exactly when a handler implements it. Role checks happen in the handler (claims).
+ * The HTTP API: a JWT authorizer whose issuer and audience come from context (any OIDC issuer: Cognito is not available
+ * in AWS China regions) and two stages with the same throttling and access logs:
+ * - `$default`: the API at the root of its own address, for scripts, the operator and machine clients;
+ * - `api` (WEB_API_STAGE): the same routes under `/api/…`. The web hosting forwards its `/api/*` path to the API as it
+ *   is, and API Gateway strips the stage name: the pages call their own origin (`/api/tips`), with no CORS and no
+ *   path rewriting at the edge (CloudFront in the China regions has no edge functions to do it).
+ * Routes come from the contracts, so a route exists exactly when a handler implements it. Role checks happen in the
+ * handler (claims).
  */
+export const WEB_API_STAGE = 'api';
+
 export interface HttpApiProps {
   jwtIssuer: string;
   jwtAudience: string;
@@ -32,6 +39,8 @@ export interface HttpApiProps {
 export class EnvWatchHttpApi extends Construct {
   public readonly api: CdkHttpApi;
   public readonly stage: HttpStage;
+  /** the same routes under `/api/…`, which the web hosting forwards to */
+  public readonly webStage: HttpStage;
   private readonly authorizer: HttpJwtAuthorizer;
 
   constructor(scope: Construct, id: string, props: HttpApiProps) {
@@ -56,26 +65,30 @@ export class EnvWatchHttpApi extends Construct {
       retention: retentionFor(props.logRetentionDays),
       removalPolicy: props.retain ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
     });
-    this.stage = new HttpStage(this, 'Stage', {
-      httpApi: this.api,
-      stageName: '$default',
-      autoDeploy: true,
-      throttle: { rateLimit: props.rateLimit, burstLimit: props.burstLimit },
-      // no client IP in access logs: it could identify a reporter
-      accessLogSettings: {
-        destination: new LogGroupLogDestination(accessLogs),
-        format: AccessLogFormat.custom(
-          JSON.stringify({
-            requestId: '$context.requestId',
-            routeKey: '$context.routeKey',
-            status: '$context.status',
-            latency: '$context.responseLatency',
-            integrationError: '$context.integrationErrorMessage',
-            time: '$context.requestTime',
-          }),
-        ),
-      },
-    });
+    const stage = (id: string, stageName: string) =>
+      new HttpStage(this, id, {
+        httpApi: this.api,
+        stageName,
+        autoDeploy: true,
+        throttle: { rateLimit: props.rateLimit, burstLimit: props.burstLimit },
+        // no client IP in access logs: it could identify a reporter
+        accessLogSettings: {
+          destination: new LogGroupLogDestination(accessLogs),
+          format: AccessLogFormat.custom(
+            JSON.stringify({
+              requestId: '$context.requestId',
+              stage: '$context.stage',
+              routeKey: '$context.routeKey',
+              status: '$context.status',
+              latency: '$context.responseLatency',
+              integrationError: '$context.integrationErrorMessage',
+              time: '$context.requestTime',
+            }),
+          ),
+        },
+      });
+    this.stage = stage('Stage', '$default');
+    this.webStage = stage('WebStage', WEB_API_STAGE);
     this.authorizer = new HttpJwtAuthorizer('Officials', props.jwtIssuer, { jwtAudience: [props.jwtAudience] });
   }
 

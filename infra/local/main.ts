@@ -70,7 +70,6 @@ async function main() {
       cdkOut,
       dataDir,
       ports,
-      webDir: join(root, 'web', 'public'),
       log: verbose ? (line) => process.stdout.write(`  ${line}\n`) : undefined,
     });
   } catch (err) {

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { WebConfig } from '#infra/constructs/web-hosting.ts';
 import type { ExtraHandler } from './services/http-gateway.ts';
 import type { MessagingService } from './services/messaging.ts';
 import type { SchedulerService } from './services/scheduler.ts';
@@ -123,6 +124,18 @@ export function localPages(deps: {
         default:
           return send(res, 404, 'application/json; charset=utf-8', JSON.stringify({ message: 'Not Found' }));
       }
+    },
+  };
+}
+
+/** `/config.json` as the web hosting writes it at deploy time, with the local platform's own values. */
+export function webConfig(config: WebConfig): ExtraHandler {
+  const body = JSON.stringify(config);
+  return {
+    prefix: '/config.json',
+    async handle(req: IncomingMessage, res: ServerResponse) {
+      if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'application/json; charset=utf-8', '{}');
+      send(res, 200, 'application/json; charset=utf-8', body);
     },
   };
 }

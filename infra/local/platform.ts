@@ -1,13 +1,14 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { WEB_API_STAGE } from '#infra/constructs/http-api.ts';
 import { DynamoRegistryStore } from '#shared/adapters/registry-store.ts';
 import { ENV } from '#shared/config/env-names.ts';
 import { seedRegistry } from '#shared/domain/registry/seed.ts';
 import { RegistryService } from '#shared/domain/registry/use-cases.ts';
 import { loadOrCreateKeys } from './jwt.ts';
 import { LambdaRuntime } from './lambda-runtime.ts';
-import { localPages } from './pages.ts';
+import { localPages, webConfig } from './pages.ts';
 import { freePorts, type PlatformPorts } from './ports.ts';
 import { ensureTables, localDynamoDbClient, startDynamoDb } from './services/dynamodb.ts';
 import { startLocalGateway } from './services/hj212-gateway.ts';
@@ -35,7 +36,7 @@ export interface PlatformOptions {
   seed?: boolean;
   /** divide workflow waits and timeouts (tests) */
   timeScale?: number;
-  /** static web root served at / */
+  /** static web root served at / (default: the web hosting's built site from the assembly) */
   webDir?: string;
   log?: (line: string) => void;
 }
@@ -189,14 +190,22 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
     };
     let endpoints: Endpoints | undefined;
     const jwtKeys = await loadOrCreateKeys(dataDir);
+    const webDir = opts.webDir ?? spec.webRoot;
     const gateway = await startHttpGateway({
       host,
       port: ports.http,
       apis: spec.apis,
       invoke,
       jwtKeys,
-      ...(opts.webDir ? { staticDirs: [{ prefix: '/', dir: opts.webDir }] } : {}),
-      extraHandlers: [localPages({ endpoints: () => ({ ...endpoints }), messaging, stepfunctions, scheduler })],
+      ...(webDir ? { staticDirs: [{ prefix: '/', dir: webDir }] } : {}),
+      extraHandlers: [
+        localPages({ endpoints: () => ({ ...endpoints }), messaging, stepfunctions, scheduler }),
+        webConfig({
+          apiBase: `/${WEB_API_STAGE}`,
+          login: { issuer: auth.issuer, clientId: auth.audience },
+          routerMode: 'history',
+        }),
+      ],
       log,
     });
     started.push(gateway);

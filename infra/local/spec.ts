@@ -99,6 +99,8 @@ export interface ApiSpec {
   apiId: string;
   name: string;
   throttle?: { rateLimit?: number; burstLimit?: number };
+  /** named stages besides `$default`: `/<stage>/<route>` reaches the same routes (API Gateway strips the stage) */
+  stages: string[];
   routes: RouteSpec[];
 }
 
@@ -175,6 +177,8 @@ export interface PlatformSpec {
   containers?: ContainerServiceSpec[];
   /** symmetric KMS keys the local KMS facade serves */
   keys?: KeySpec[];
+  /** what the web hosting deploys to its bucket (its site asset in cdk.out), served at / */
+  webRoot?: string;
 }
 
 /** A started local service. `stop()` must release every port and child process. */

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   type ApiSpec,
@@ -431,7 +431,16 @@ export function deriveSpec(cdkOut: string, endpoints: LocalEndpoints): PlatformS
       spec.subscriptions.push(sub);
     }
 
+    // functions that only serve CloudFormation custom resources run at deploy time (copying the web build, emptying
+    // a bucket): nothing to run on the laptop, where the platform does that work itself
+    const deployTime = new Set(
+      Object.values(stack.template.Resources ?? {})
+        .filter((res) => res.Type.startsWith('Custom::') || res.Type === 'AWS::CloudFormation::CustomResource')
+        .map((res) => findGetAttTarget(obj(res.Properties).ServiceToken))
+        .filter((id): id is string => id !== undefined),
+    );
     for (const [id, res] of resourcesOf(stack, 'AWS::Lambda::Function')) {
+      if (deployTime.has(id)) continue;
       const p = props(id, res);
       const where = r.where(stack, id);
       const assetPath = res.Metadata?.['aws:asset:path'];
@@ -484,9 +493,10 @@ export function deriveSpec(cdkOut: string, endpoints: LocalEndpoints): PlatformS
     );
     for (const [id, res] of resourcesOf(stack, 'AWS::ApiGatewayV2::Api')) {
       const apiId = r.physicalName(stack, id);
-      const stage = resourcesOf(stack, 'AWS::ApiGatewayV2::Stage')
+      const stages = resourcesOf(stack, 'AWS::ApiGatewayV2::Stage')
         .map(([sid, s]) => props(sid, s))
-        .find((s) => s.ApiId === apiId);
+        .filter((s) => s.ApiId === apiId);
+      const stage = stages.find((s) => s.StageName === '$default') ?? stages[0];
       const defaults = obj(stage?.DefaultRouteSettings);
       const api: ApiSpec = {
         apiId,
@@ -499,6 +509,7 @@ export function deriveSpec(cdkOut: string, endpoints: LocalEndpoints): PlatformS
               },
             }
           : {}),
+        stages: stages.map((s) => String(s.StageName)).filter((name) => name !== '$default'),
         routes: [],
       };
       spec.apis.push(api);
@@ -614,8 +625,23 @@ export function deriveSpec(cdkOut: string, endpoints: LocalEndpoints): PlatformS
     for (const [id, res] of resourcesOf(stack, 'AWS::ECS::TaskDefinition')) {
       spec.containers?.push(...containerServices(r, stack, id, res));
     }
+
+    // the web hosting's content: the deployed source asset that holds the landing page
+    for (const [, res] of resourcesOf(stack, 'Custom::CDKBucketDeployment')) {
+      for (const key of (obj(res.Properties).SourceObjectKeys ?? []) as Json[]) {
+        const hash = typeof key === 'string' ? key.replace(/\.zip$/, '') : undefined;
+        const dir = hash ? join(cdkOut, `asset.${hash}`) : undefined;
+        if (dir && existsSync(join(dir, 'index.html'))) spec.webRoot = dir;
+      }
+    }
   }
   return spec;
+}
+
+/** The logical id a `Fn::GetAtt` (a custom resource's ServiceToken) points at. */
+function findGetAttTarget(v: Json | undefined): string | undefined {
+  const att = obj(v)['Fn::GetAtt'];
+  return Array.isArray(att) && typeof att[0] === 'string' ? att[0] : undefined;
 }
 
 /** Container services that have a local implementation (by ENVWATCH_SERVICE); any other container is an error. */

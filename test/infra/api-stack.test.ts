@@ -136,26 +136,27 @@ describe('Api stack', () => {
   });
 
   describe('stage', () => {
-    it('is the $default stage, auto-deployed, throttled from config, with JSON access logs that hold no client IP', () => {
+    it("has the $default stage and the web pages' api stage, each auto-deployed, throttled from config, with JSON access logs that hold no client IP", () => {
       for (const [s, rate, burst] of [
         [dev, 20, 40],
         [prod, 7, 9],
       ] as const) {
         const stages = idsOfType(s.apiTemplate, 'AWS::ApiGatewayV2::Stage');
-        expect(stages).toHaveLength(1);
-        const p = props(s.apiTemplate, stages[0] as string);
-        expect(p['StageName']).toBe('$default');
-        expect(p['AutoDeploy']).toBe(true);
-        expect(p['DefaultRouteSettings']).toEqual({ ThrottlingRateLimit: rate, ThrottlingBurstLimit: burst });
-        const logs = p['AccessLogSettings'];
-        expect(isRecord(logs)).toBe(true);
-        if (!isRecord(logs)) return;
-        const dest = s.render(logs['DestinationArn']).replace(/^\$\{(.+)\.Arn\}$/, '$1');
-        expect(resource(s.apiTemplate, dest)['Type']).toBe('AWS::Logs::LogGroup');
-        expect(props(s.apiTemplate, dest)['RetentionInDays']).toBeGreaterThan(0);
-        const format = JSON.parse(String(logs['Format'])) as Record<string, string>;
-        expect(format).toMatchObject({ requestId: '$context.requestId', status: '$context.status' });
-        expect(String(logs['Format'])).not.toMatch(/sourceIp|identity\./);
+        expect(stages.map((id) => props(s.apiTemplate, id)['StageName']).sort()).toEqual(['$default', 'api']);
+        for (const id of stages) {
+          const p = props(s.apiTemplate, id);
+          expect(p['AutoDeploy']).toBe(true);
+          expect(p['DefaultRouteSettings']).toEqual({ ThrottlingRateLimit: rate, ThrottlingBurstLimit: burst });
+          const logs = p['AccessLogSettings'];
+          expect(isRecord(logs)).toBe(true);
+          if (!isRecord(logs)) return;
+          const dest = s.render(logs['DestinationArn']).replace(/^\$\{(.+)\.Arn\}$/, '$1');
+          expect(resource(s.apiTemplate, dest)['Type']).toBe('AWS::Logs::LogGroup');
+          expect(props(s.apiTemplate, dest)['RetentionInDays']).toBeGreaterThan(0);
+          const format = JSON.parse(String(logs['Format'])) as Record<string, string>;
+          expect(format).toMatchObject({ requestId: '$context.requestId', status: '$context.status' });
+          expect(String(logs['Format'])).not.toMatch(/sourceIp|identity\./);
+        }
       }
     });
   });

@@ -7,6 +7,7 @@ import type { IConstruct } from 'constructs';
 import { buildEnvWatch } from '#infra/envwatch-app.ts';
 import type { ApiStack } from '#infra/stacks/api-stack.ts';
 import type { DataStack } from '#infra/stacks/data-stack.ts';
+import type { WebStack } from '#infra/stacks/web-stack.ts';
 
 /**
  * Shared helpers for the infra tests: build the real EnvWatch app (bundling skipped) into a temp dir, read CloudFormation
@@ -24,6 +25,8 @@ export interface BuiltApp {
   app: App;
   data: DataStack;
   api: ApiStack;
+  /** absent with -c web=off, or in a China region without a domain */
+  web: WebStack | undefined;
   outdir: string;
   cleanup: () => void;
 }
@@ -40,8 +43,8 @@ export function buildForTest(context: Record<string, unknown> = {}): BuiltApp {
       ...context,
     },
   });
-  const { data, api } = buildEnvWatch(app);
-  return { app, data, api, outdir, cleanup: () => rmSync(outdir, { recursive: true, force: true }) };
+  const { data, api, web } = buildEnvWatch(app);
+  return { app, data, api, web, outdir, cleanup: () => rmSync(outdir, { recursive: true, force: true }) };
 }
 
 export interface SynthesizedApp extends BuiltApp {

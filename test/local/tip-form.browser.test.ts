@@ -1,5 +1,4 @@
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -71,7 +70,6 @@ describe('public tip form in headless Chromium', () => {
       cdkOut: realAppAssembly(),
       dataDir,
       ports: await freePorts(),
-      webDir: join(import.meta.dirname, '..', '..', 'web', 'public'),
     });
     const keys = await loadOrCreateKeys(dataDir);
     const { issuer, audience } = platform.endpoints.auth;
@@ -305,7 +303,7 @@ describe('public tip form in headless Chromium', () => {
 
     beforeAll(() => {
       page.on('request', (r) => {
-        if (r.method() === 'POST' && new URL(r.url()).pathname === '/tips/follow/claim') {
+        if (r.method() === 'POST' && new URL(r.url()).pathname === '/api/tips/follow/claim') {
           claimBodies.push(JSON.parse(r.postData() ?? 'null'));
         }
       });

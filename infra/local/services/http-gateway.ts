@@ -25,6 +25,7 @@ import type { AddressInfo } from 'node:net';
 import { extname, join, resolve, sep } from 'node:path';
 import { jwks, type LocalJwtKeys, verifyToken } from '#infra/local/jwt.ts';
 import { type ApiSpec, type InvokeFn, LOCAL_ACCOUNT, type LocalService, type RouteSpec } from '#infra/local/spec.ts';
+import { cacheControlFor } from '#web/cache.ts';
 
 export interface HttpGatewayService extends LocalService {
   url: string;
@@ -256,6 +257,8 @@ interface EventInput {
   route: CompiledRoute;
   pathParameters: Record<string, string>;
   rawPath: string;
+  /** `$default`, or the named stage the request came through */
+  stage?: string;
   rawQueryString: string;
   body: Buffer;
   requestId: string;
@@ -294,7 +297,7 @@ export function buildEvent(input: EventInput): Record<string, unknown> {
     },
     requestId: input.requestId,
     routeKey: route.spec.routeKey,
-    stage: '$default',
+    stage: input.stage ?? '$default',
     time: requestTime(now),
     timeEpoch: now.getTime(),
   };
@@ -493,7 +496,9 @@ async function serveStatic(
       return 'served';
     }
     const size = (await stat(real)).size;
-    res.writeHead(200, { 'content-type': contentTypeFor(real), 'content-length': size, 'cache-control': 'no-cache' });
+    // as the web hosting serves them: content-hashed files for a year, everything else revalidated
+    const cacheControl = cacheControlFor(real);
+    res.writeHead(200, { 'content-type': contentTypeFor(real), 'content-length': size, 'cache-control': cacheControl });
     if (req.method === 'HEAD') {
       res.end();
     } else {
@@ -611,6 +616,7 @@ export async function startHttpGateway(opts: HttpGatewayOptions): Promise<HttpGa
     api: ApiRuntime,
     rawPath: string,
     rawQuery: string,
+    named?: { stage: string; rawPath: string },
   ): Promise<number> {
     const requestId = newRequestId();
     const base = { 'apigw-requestid': requestId };
@@ -662,7 +668,8 @@ export async function startHttpGateway(opts: HttpGatewayOptions): Promise<HttpGa
       api: api.spec,
       route,
       pathParameters,
-      rawPath,
+      rawPath: named?.rawPath ?? rawPath,
+      stage: named?.stage ?? '$default',
       rawQueryString: rawQuery,
       body,
       requestId,
@@ -750,7 +757,11 @@ export async function startHttpGateway(opts: HttpGatewayOptions): Promise<HttpGa
       sendJson(res, 404, { message: 'Not Found' });
       return;
     }
-    const status = await handleApi(req, res, api, apiPath, rawQuery);
+    // a named stage's requests reach the same routes: API Gateway strips `/<stage>`, keeping it in rawPath
+    const first = apiPath.split('/')[1] ?? '';
+    const stage = api.spec.stages.includes(first) ? first : undefined;
+    const routePath = stage ? apiPath.slice(stage.length + 1) || '/' : apiPath;
+    const status = await handleApi(req, res, api, routePath, rawQuery, stage ? { stage, rawPath: apiPath } : undefined);
     log(`http-gateway: ${req.method} ${pathname} → ${status} (${Date.now() - started} ms)`);
   }
 

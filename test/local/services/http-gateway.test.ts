@@ -32,6 +32,7 @@ const route = (routeKey: string, functionArn: string, extra: Partial<RouteSpec> 
 const API: ApiSpec = {
   apiId: 'api1',
   name: 'envwatch',
+  stages: ['api'],
   routes: [
     route('GET /registry/{kind}/{id}', 'echo'),
     route('GET /registry/devices/{id}', 'echo-literal'),
@@ -49,6 +50,7 @@ const THROTTLED: ApiSpec = {
   apiId: 'api2',
   name: 'public',
   throttle: { rateLimit: 0.001, burstLimit: 2 },
+  stages: [],
   routes: [{ ...route('GET /ping', 'echo'), apiId: 'api2' }],
 };
 
@@ -197,6 +199,17 @@ describe('http-gateway events', () => {
     const proxied = await echo('DELETE', '/files/a/b/c.txt');
     expect(proxied.event.pathParameters).toEqual({ proxy: 'a/b/c.txt' });
     expect(proxied.event.routeKey).toBe('ANY /files/{proxy+}');
+  });
+
+  it('reaches the same routes through a named stage, which stays in rawPath and names the stage', async () => {
+    const viaStage = await echo('GET', '/api/registry/devices/D1?x=1');
+    expect(viaStage.ref).toBe('echo-literal');
+    const event = viaStage.event as unknown as { rawPath: string; requestContext: { stage: string } };
+    expect(event.rawPath).toBe('/api/registry/devices/D1');
+    expect(event.requestContext.stage).toBe('api');
+    const root = (await echo('GET', '/registry/devices/D1')).event as unknown as { requestContext: { stage: string } };
+    expect(root.requestContext.stage).toBe('$default');
+    expect((await send('GET', '/nostage/registry/devices/D1')).status).toBe(404);
   });
 
   it('passes a text body as is and a binary body base64-encoded', async () => {

@@ -4,6 +4,12 @@
  * with textContent, never as HTML.
  */
 
+/**
+ * Where the API answers for the pages: on their own origin under /api (the API's `api` stage; the web hosting forwards
+ * /api/* to it, and the local platform serves the same), so no CORS and no configuration.
+ */
+export const API_BASE = '/api';
+
 /** Calls the API; resolves to { ok, status, json } (json undefined when the body is empty or not JSON). */
 export async function api(method, path, { body, headers = {} } = {}) {
   const init = { method, headers: { ...headers }, cache: 'no-store', credentials: 'omit' };
@@ -13,7 +19,7 @@ export async function api(method, path, { body, headers = {} } = {}) {
   }
   let res;
   try {
-    res = await fetch(path, init);
+    res = await fetch(API_BASE + path, init);
   } catch {
     return { ok: false, status: 0, json: undefined };
   }
