@@ -1,5 +1,6 @@
 import type { DeadlineView, WorkflowTask } from '#shared/adapters/cases-store.ts';
 import type { CaseTaskEvent, WorkflowStateData } from '#shared/contracts/case-tasks.ts';
+import { calendarAssumedNoteZh } from '#shared/domain/calendar/cn-holidays.ts';
 import type { CaseStatus } from '#shared/domain/cases/model.ts';
 import type { RewardResult } from '#shared/domain/cases/reward.ts';
 import { type RewardStep, systemChoice } from '#shared/domain/cases/reward-flow.ts';
@@ -117,6 +118,9 @@ export function taskInput(state: WorkflowStateData, timer: StepTimer): Record<st
       ...(timer.warnAt ? { warnAt: timer.warnAt } : {}),
       ...(timer.basis ? { basis: timer.basis } : {}),
       ...(timer.labelZh ? { labelZh: timer.labelZh } : {}),
+      ...(timer.calendarAssumed
+        ? { calendarAssumed: timer.calendarAssumed, calendarNoteZh: calendarAssumedNoteZh(timer.calendarAssumed) }
+        : {}),
       escalationLevel: timer.level,
     };
   }
@@ -124,6 +128,10 @@ export function taskInput(state: WorkflowStateData, timer: StepTimer): Record<st
 }
 
 const beijing = (iso: string) => new Date(Date.parse(iso) + 8 * 3_600_000).toISOString().slice(0, 16).replace('T', ' ');
+
+/** A due time as officials read it, with the calendar note when the count assumed Monday–Friday somewhere. */
+const dueText = (dueAt: string, assumed: readonly number[] | undefined) =>
+  assumed?.length ? `${beijing(dueAt)}（${calendarAssumedNoteZh(assumed)}）` : beijing(dueAt);
 
 const ROLE_LABELS: Record<(typeof ESCALATION_NOTIFIES)[number], string> = {
   section_chief: '科室负责人',
@@ -139,7 +147,7 @@ export function escalationMessage(
 ): BureauMessage {
   const label = stepOf(e.workflow, e.step).labelZh;
   const flow = e.workflow === 'reward' ? '举报奖励审批' : '涉嫌犯罪案件移送';
-  const due = timer.dueAt ? `（期限 ${beijing(timer.dueAt)}）` : '';
+  const due = timer.dueAt ? `（期限 ${dueText(timer.dueAt, timer.calendarAssumed)}）` : '';
   const who = ROLE_LABELS[ESCALATION_NOTIFIES[Math.min(level, ESCALATION_NOTIFIES.length) - 1] ?? 'bureau_head'];
   const textZh =
     level > max
@@ -187,6 +195,7 @@ export function caseTasks(deps: CaseTasksDeps) {
           createdAt: now.toISOString(),
           ...(timer.dueAt ? { dueAt: timer.dueAt } : {}),
           ...(timer.warnAt ? { warnAt: timer.warnAt } : {}),
+          ...(timer.calendarAssumed ? { calendarAssumed: timer.calendarAssumed } : {}),
           input: taskInput(e.input, timer),
         });
         const path = e.workflow === 'transfer' ? TRANSFER_CASE_STATUS[e.step] : undefined;
@@ -265,13 +274,14 @@ export function deadlineWarningMessage(d: DeadlineView): BureauMessage {
   const who = [...new Set(d.actors)].map(actorLabel).join('、');
   return {
     subject: 'EnvWatch case deadline warning',
-    textZh: `【案件期限提醒】案件 ${d.caseId} ${flow}「${label}」环节将于 ${beijing(d.dueAt)} 到期，请${who}及时办理。`,
+    textZh: `【案件期限提醒】案件 ${d.caseId} ${flow}「${label}」环节将于 ${dueText(d.dueAt, d.calendarAssumed)} 到期，请${who}及时办理。`,
     attributes: {
       kind: 'case_deadline_warning',
       caseId: d.caseId,
       workflow: d.workflow,
       step: d.step,
       actors: [...new Set(d.actors)].join(','),
+      ...(d.calendarAssumed?.length ? { calendarAssumed: d.calendarAssumed.join(',') } : {}),
       dedupeId: `${d.taskId}#warn`,
     },
   };

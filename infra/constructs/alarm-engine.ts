@@ -1,5 +1,5 @@
 import { Aws, Duration, Validations } from 'aws-cdk-lib';
-import { Rule, RuleTargetInput, Schedule } from 'aws-cdk-lib/aws-events';
+import { EventField, Rule, RuleTargetInput, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { Effect, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { CfnTopicRule } from 'aws-cdk-lib/aws-iot';
@@ -20,8 +20,11 @@ import type { DataTable } from './tables.ts';
  *    queue with the envelope.
  *  - `alarm-jobs`: EventBridge schedules with a constant input naming the job: the notification sweep every minute
  *    (reminders, escalations, deliveries that failed), data gaps every 5 minutes, identical series across devices
- *    every hour.
- * Both publish to the three audience topics and send SMS through the configured SmsGateway.
+ *    every hour; and once a day (CALENDAR_CHECK) the working-day calendar's coverage, with the scheduled event's time:
+ *    the ops topic hears, once per Beijing day, when this year's or (from 1 November) next year's holiday data is
+ *    missing (shared/domain/calendar/coverage.ts). Its once-claims are items of the alarms table.
+ * Both publish to the three audience topics and send SMS through the configured SmsGateway; only the jobs publish to
+ * the ops topic.
  */
 export interface SmsConfig {
   provider: 'sns' | 'http';
@@ -37,7 +40,7 @@ export interface AlarmEngineProps {
   alarmsTable: DataTable;
   registryTable: DataTable;
   readingsTable: DataTable;
-  topics: { bureau: ITopic; regulator: ITopic; enterprise: ITopic };
+  topics: { bureau: ITopic; regulator: ITopic; enterprise: ITopic; ops: ITopic };
   dataKey: IKey;
   sms: SmsConfig;
   registryCacheSeconds?: number;
@@ -53,6 +56,9 @@ export const ALARM_JOBS = {
   'identical-series': 'rate(1 hour)',
 } as const;
 export type AlarmJob = keyof typeof ALARM_JOBS;
+
+/** The calendar check: 09:00 Beijing (01:00 UTC) every day; the input carries the scheduled event's time. */
+export const CALENDAR_CHECK = { job: 'calendar', schedule: 'cron(0 1 * * ? *)' } as const;
 
 export class AlarmEngine extends Construct {
   public readonly evaluator: EnvWatchFunction;
@@ -121,7 +127,8 @@ export class AlarmEngine extends Construct {
       })
         .bindTable(props.alarmsTable, ENV.alarmsTable, 'readwrite')
         .bindTable(props.registryTable, ENV.registryTable, 'read')
-        .bindTable(props.readingsTable, ENV.readingsTable, 'read'),
+        .bindTable(props.readingsTable, ENV.readingsTable, 'read')
+        .bindTopic(props.topics.ops, ENV.opsTopic),
     );
     for (const [job, expression] of Object.entries(ALARM_JOBS) as [AlarmJob, string][]) {
       new Rule(this, `Schedule-${job}`, {
@@ -130,6 +137,16 @@ export class AlarmEngine extends Construct {
         targets: [new LambdaFunction(this.jobs.fn, { event: RuleTargetInput.fromObject({ job }), retryAttempts: 2 })],
       });
     }
+    new Rule(this, 'Schedule-calendar', {
+      description: 'EnvWatch working-day calendar: tell ops when holiday data is missing',
+      schedule: Schedule.expression(CALENDAR_CHECK.schedule),
+      targets: [
+        new LambdaFunction(this.jobs.fn, {
+          event: RuleTargetInput.fromObject({ job: CALENDAR_CHECK.job, time: EventField.time }),
+          retryAttempts: 2,
+        }),
+      ],
+    });
 
     // dead letters go back through this rule (evaluator only: ingestion already has them)
     const role = new Role(this, 'ReplayErrorActionRole', {

@@ -40,8 +40,21 @@ export function localPages(deps: {
       const q = url.searchParams;
       const run = /^\/_local\/schedules\/([^/]+)\/run$/.exec(url.pathname);
       if (run && req.method === 'POST') {
+        // ?time=<ISO instant>: fire as if scheduled then (the event's time, what an input transformer passes on)
+        const time = q.get('time');
+        if (time !== null && Number.isNaN(Date.parse(time))) {
+          return send(
+            res,
+            400,
+            'application/json; charset=utf-8',
+            JSON.stringify({ message: 'time must be an ISO 8601 instant' }),
+          );
+        }
         try {
-          await deps.scheduler.runNow(decodeURIComponent(run[1] as string));
+          await deps.scheduler.runNow(
+            decodeURIComponent(run[1] as string),
+            time ? { time: new Date(time) } : undefined,
+          );
           return send(res, 202, 'application/json; charset=utf-8', JSON.stringify({ fired: run[1] }));
         } catch (err) {
           return send(

@@ -131,7 +131,13 @@ export interface ScheduleSpec {
   ruleName: string;
   /** `rate(5 minutes)` or `cron(...)` */
   scheduleExpression: string;
-  targets: { functionArn: string; input?: unknown }[];
+  targets: {
+    functionArn: string;
+    /** a constant input (Input) */
+    input?: unknown;
+    /** an input built from the event (InputTransformer): `<name>` in `template` ← the event at `paths[name]` */
+    inputTransformer?: { paths: Record<string, string>; template: string };
+  }[];
 }
 
 /**

@@ -603,10 +603,23 @@ export function deriveSpec(cdkOut: string, endpoints: LocalEndpoints): PlatformS
         targets: ((p.Targets ?? []) as Json[])
           .map((t) => obj(t))
           .filter((t) => String(t.Arn).includes(':lambda:'))
-          .map((t) => ({
-            functionArn: String(t.Arn),
-            ...(t.Input ? { input: JSON.parse(String(t.Input)) as unknown } : {}),
-          })),
+          .map((t) => {
+            const transformer = obj(t.InputTransformer);
+            return {
+              functionArn: String(t.Arn),
+              ...(t.Input ? { input: JSON.parse(String(t.Input)) as unknown } : {}),
+              ...(t.InputTransformer
+                ? {
+                    inputTransformer: {
+                      paths: Object.fromEntries(
+                        Object.entries(obj(transformer.InputPathsMap)).map(([k, v]) => [k, String(v)]),
+                      ),
+                      template: String(transformer.InputTemplate),
+                    },
+                  }
+                : {}),
+            };
+          }),
       };
       spec.schedules.push(schedule);
     }

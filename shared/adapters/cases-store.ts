@@ -9,6 +9,7 @@ import {
   type TransactWriteCommandInput,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import { calendarAssumedNoteZh } from '#shared/domain/calendar/cn-holidays.ts';
 import { CRIME_ITEMS, type CrimeItem } from '#shared/domain/cases/crime-thresholds.ts';
 import { type DeadlineKind, MAX_WARNING_LEAD_MS } from '#shared/domain/cases/deadlines.ts';
 import {
@@ -156,6 +157,8 @@ export interface WorkflowTask {
   createdAt: string;
   dueAt?: string;
   warnAt?: string;
+  /** years the deadline's day count assumed Monday–Friday (no holiday data; deadlines.ts) */
+  calendarAssumed?: number[];
   state: TaskState;
   /** what the step shows the actor (amount, package summary…); never a reporter's identity */
   input?: Record<string, unknown>;
@@ -186,6 +189,8 @@ export interface DeadlineView {
   actors: string[];
   dueAt: string;
   warnAt?: string;
+  /** years the deadline's day count assumed Monday–Friday (no holiday data; deadlines.ts) */
+  calendarAssumed?: number[];
   state: 'open' | 'lapsed';
 }
 
@@ -232,6 +237,7 @@ function deadlineOf(task: Omit<WorkflowTask, 'token'>, state: DeadlineView['stat
     actors: task.actors,
     dueAt: task.dueAt,
     ...(task.warnAt ? { warnAt: task.warnAt } : {}),
+    ...(task.calendarAssumed ? { calendarAssumed: task.calendarAssumed } : {}),
     state,
   };
 }
@@ -335,7 +341,7 @@ export class DynamoCaseStore {
         at: task.createdAt,
         by: 'system',
         type: stepType(task.workflow),
-        note: `待办：${stepLabel ?? task.step}`,
+        note: `待办：${stepLabel ?? task.step}${task.calendarAssumed?.length ? `（${calendarAssumedNoteZh(task.calendarAssumed)}）` : ''}`,
         data: { event: 'task_opened', taskId: task.taskId, step: task.step, actors: task.actors },
       }),
       auditPut(

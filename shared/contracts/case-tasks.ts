@@ -27,6 +27,7 @@ export const StepTimerSchema = z.object({
   timeoutSeconds: z.number().int().positive().optional(),
   basis: z.string().optional(),
   labelZh: z.string().optional(),
+  calendarAssumed: z.array(z.number().int()).optional(),
   clocks: z.record(z.string(), Instant),
   extension: FilingExtension,
 });

@@ -210,6 +210,14 @@ const timelineEntry = () =>
     data: z.record(z.string(), z.unknown()).optional(),
   });
 
+const calendarAssumed = () =>
+  z
+    .array(z.number().int())
+    .optional()
+    .describe(
+      'years without holiday data that the due date’s day count assumed Monday–Friday (按周一至周五估算，待国务院节假日安排公布后核对); absent when every year was known',
+    );
+
 const taskView = () =>
   z.object({
     taskId: z.string(),
@@ -222,6 +230,7 @@ const taskView = () =>
     createdAt: z.string(),
     dueAt: z.string().optional(),
     warnAt: z.string().optional(),
+    calendarAssumed: calendarAssumed(),
     state: z.enum(['open', 'done', 'lapsed']),
     input: z.record(z.string(), z.unknown()).optional(),
     outcome: z.object({ action: z.string(), comment: z.string().optional(), by: z.string() }).optional(),
@@ -405,6 +414,7 @@ export const casesRoutes = defineRoutes({
           actors: z.array(z.string()),
           dueAt: z.string(),
           warnAt: z.string().optional(),
+          calendarAssumed: calendarAssumed(),
           state: z.enum(['open', 'lapsed']),
           status: z.enum(['pending', 'warning', 'overdue']),
         }),

@@ -1,8 +1,8 @@
 import type { Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ALARM_JOBS, ALARM_REPLAY_TOPIC } from '#infra/constructs/alarm-engine.ts';
-import { buildForTest, idsOfType, props } from './helpers.ts';
+import { ALARM_JOBS, ALARM_REPLAY_TOPIC, CALENDAR_CHECK } from '#infra/constructs/alarm-engine.ts';
+import { asArray, buildForTest, idsOfType, isRecord, type Json, props, renderValue } from './helpers.ts';
 
 /** The alarm engine: evaluator fed by the ingest rules, its dead letters and replay rule, the scheduled jobs, the API. */
 const built = buildForTest({ stage: 'dev' });
@@ -33,17 +33,58 @@ describe('alarm engine', () => {
     expect(payload.Actions).toEqual([{ Lambda: { FunctionArn: { 'Fn::GetAtt': [fnId('AlarmsEvaluator'), 'Arn'] } } }]);
   });
 
+  const rules = () =>
+    Object.values(t.findResources('AWS::Events::Rule')).map((r) => r.Properties as Record<string, unknown>);
+  const targetOf = (r: Record<string, unknown>) => (r.Targets as Json[])[0] as Json;
+
   it('schedules each job with a constant input naming it', () => {
-    const rules = Object.values(t.findResources('AWS::Events::Rule')).map(
-      (r) => r.Properties as Record<string, unknown>,
-    );
+    const constant = rules().filter((r) => typeof targetOf(r).Input === 'string');
     const byJob = Object.fromEntries(
-      rules.map((r) => {
-        const target = (r.Targets as { Input: string; Arn: unknown }[])[0];
-        return [JSON.parse(target?.Input ?? '{}').job, r.ScheduleExpression];
-      }),
+      constant.map((r) => [JSON.parse(targetOf(r).Input as string).job, r.ScheduleExpression]),
     );
     expect(byJob).toEqual(ALARM_JOBS);
+  });
+
+  it('checks the working-day calendar daily at 09:00 Beijing, passing the scheduled time, with retries', () => {
+    const calendar = rules().filter((r) => isRecord(targetOf(r).InputTransformer));
+    expect(calendar).toHaveLength(1);
+    const rule = calendar[0] as Record<string, unknown>;
+    expect(rule.ScheduleExpression).toBe('cron(0 1 * * ? *)');
+    expect(CALENDAR_CHECK.schedule).toBe(rule.ScheduleExpression);
+    const target = targetOf(rule);
+    expect(renderValue(target.Arn)).toBe(`\${${fnId('AlarmsJobs')}.Arn}`);
+    expect(target.RetryPolicy).toEqual({ MaximumRetryAttempts: 2 });
+    const transformer = target.InputTransformer as { InputPathsMap: Record<string, string>; InputTemplate: string };
+    const paths = Object.entries(transformer.InputPathsMap);
+    expect(paths).toHaveLength(1);
+    const [name, path] = paths[0] as [string, string];
+    expect(path).toBe('$.time');
+    expect(JSON.parse(transformer.InputTemplate.replace(`<${name}>`, '"2026-11-01T01:00:00Z"'))).toEqual({
+      job: 'calendar',
+      time: '2026-11-01T01:00:00Z',
+    });
+    t.hasResourceProperties('AWS::Lambda::Permission', {
+      Action: 'lambda:InvokeFunction',
+      FunctionName: { 'Fn::GetAtt': [fnId('AlarmsJobs'), 'Arn'] },
+      Principal: 'events.amazonaws.com',
+    });
+  });
+
+  it('lets only the jobs publish to the ops topic, and gives them its ARN', () => {
+    const publishes = (fn: string) => {
+      const role = renderValue(props(t, fnId(fn)).Role).replace(/^\$\{(.+)\.Arn\}$/, '$1');
+      return idsOfType(t, 'AWS::IAM::Policy')
+        .map((id) => props(t, id))
+        .filter((p) => asArray(p.Roles).some((r) => renderValue(r) === `\${${role}}`))
+        .flatMap((p) => asArray(isRecord(p.PolicyDocument) ? p.PolicyDocument.Statement : []).filter(isRecord))
+        .filter((st) => asArray(st.Action).includes('sns:Publish'))
+        .flatMap((st) => asArray(st.Resource).map((r) => JSON.stringify(r)));
+    };
+    const ops = JSON.stringify(env(fnId('AlarmsJobs')).OPS_TOPIC_ARN);
+    expect(ops).toMatch(/ExportsOutputRefTopicsops/); // the Data stack's ops topic
+    expect(publishes('AlarmsJobs')).toContain(ops);
+    expect(publishes('AlarmsEvaluator')).not.toContain(ops);
+    expect(env(fnId('AlarmsEvaluator'))).not.toHaveProperty('OPS_TOPIC_ARN');
   });
 
   it('wires both functions to the alarms table, the three audience topics and SMS over SNS by default', () => {

@@ -5,6 +5,7 @@ import { loadOrCreateKeys, signToken } from '#infra/local/jwt.ts';
 import { type Platform, startPlatform } from '#infra/local/platform.ts';
 import { freePorts } from '#infra/local/ports.ts';
 import { SAMPLE_CONTACTS } from '#shared/domain/alarms/notify.ts';
+import { CN_CALENDAR } from '#shared/domain/calendar/cn-holidays.ts';
 import { encodePacket, isoToBeijing } from '#shared/domain/hj212/codec.ts';
 import { BAMBOO, PENCIL, WWTP } from '#shared/domain/registry/qingyuan-seed.ts';
 import { eventually, localClientConfig, realAppAssembly, tempDir } from './helpers.ts';
@@ -267,6 +268,38 @@ describe('alarm engine on the local platform', () => {
       'the gap to clear',
     );
     expect(cleared.clearMode).toBe('auto');
+  });
+
+  it('tells ops once a day, from 1 November, that next year has no holiday data (the daily calendar check)', async () => {
+    // the last year with data: on its 31 October nothing is missing; from its 1 November, the year after it is
+    const last = Math.max(...CN_CALENDAR.years);
+    const schedules = (await (await fetch(`${platform.endpoints.api}/_local/schedules`)).json()) as {
+      schedules: { ruleName: string; scheduleExpression: string }[];
+    };
+    const rule = schedules.schedules.find((r) => /calendar/i.test(r.ruleName));
+    expect(rule?.scheduleExpression).toBe('cron(0 1 * * ? *)');
+    const fire = async (time: string) =>
+      (
+        await fetch(
+          `${platform.endpoints.api}/_local/schedules/${encodeURIComponent(rule?.ruleName ?? '')}/run?time=${time}`,
+          { method: 'POST' },
+        )
+      ).status;
+    const ops = platform.spec.topics.find((t) => /ops/i.test(t.id))?.arn;
+    const calendarMessages = async () =>
+      (await messages()).filter(
+        (m) => m.topicArn === ops && m.messageAttributes?.kind?.StringValue === 'calendar_missing',
+      );
+
+    expect(await fire(`${last}-10-31T01:00:00Z`)).toBe(202);
+    expect(await fire(`${last}-11-02T01:00:00Z`)).toBe(202);
+    expect(await fire(`${last}-11-02T01:00:00Z`)).toBe(202); // a retried event: the day is claimed already
+    expect(await fire(`${last}-11-03T01:00:00Z`)).toBe(202);
+    const sent = await calendarMessages();
+    expect(sent.map((m) => m.messageAttributes?.day?.StringValue)).toEqual([`${last}-11-02`, `${last}-11-03`]);
+    expect(sent[0]?.messageAttributes?.years?.StringValue).toBe(String(last + 1));
+    expect(sent[0]?.message).toContain(`明年（${last + 1}年）的节假日安排尚未录入`);
+    expect(await fire('not-a-time')).toBe(400);
   });
 
   it('refuses alarms to callers without a token, and acting on one to roles that may not', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { nextCron, parseCron, parseRate, startScheduler } from '#infra/local/services/scheduler.ts';
+import { nextCron, parseCron, parseRate, startScheduler, transformInput } from '#infra/local/services/scheduler.ts';
 
 describe('local scheduler', () => {
   it('computes the next run of a cron expression in UTC', () => {
@@ -50,5 +50,56 @@ describe('local scheduler', () => {
       'detail-type': 'Scheduled Event',
       resources: [expect.stringContaining('rule/gaps')],
     });
+  });
+
+  it("fires as if scheduled at a given time, through the target's input transformer", async () => {
+    const seen: unknown[] = [];
+    const scheduler = startScheduler({
+      schedules: [
+        {
+          ruleName: 'calendar',
+          scheduleExpression: 'cron(0 1 * * ? *)',
+          targets: [
+            {
+              functionArn: 'fn',
+              inputTransformer: { paths: { time: '$.time' }, template: '{"job":"calendar","time":<time>}' },
+            },
+          ],
+        },
+      ],
+      invoke: async (_ref, event) => {
+        seen.push(event);
+        return null;
+      },
+    });
+    await scheduler.runNow('calendar', { time: new Date('2026-11-01T01:00:00Z') });
+    await scheduler.stop();
+    expect(seen).toEqual([{ job: 'calendar', time: '2026-11-01T01:00:00Z' }]);
+  });
+
+  it('transforms like EventBridge: JSON outside strings, text inside, null when absent, predefined names', () => {
+    const event = { time: '2026-11-01T01:00:00Z', detail: { n: 3, s: 'a"b' }, resources: ['arn:rule/r'] };
+    const t = (template: string, paths: Record<string, string> = {}) => transformInput({ paths, template }, event, 'r');
+    expect(t('{"d":<d>,"n":<n>,"x":<x>}', { d: '$.detail', n: '$.detail.n', x: '$.detail.missing' })).toEqual({
+      d: { n: 3, s: 'a"b' },
+      n: 3,
+      x: null,
+    });
+    expect(t('{"m":"at <t> on <aws.events.rule-name>: <s>"}', { t: '$.time', s: '$.detail.s' })).toEqual({
+      m: 'at 2026-11-01T01:00:00Z on r: a"b',
+    });
+    expect(t('{"arn":<aws.events.rule-arn>,"tag":"<b>"}')).toEqual({ arn: 'arn:rule/r', tag: '<b>' });
+    expect(() =>
+      startScheduler({
+        schedules: [
+          {
+            ruleName: 'r',
+            scheduleExpression: 'rate(1 day)',
+            targets: [{ functionArn: 'fn', inputTransformer: { paths: { a: '$.detail[0]' }, template: '<a>' } }],
+          },
+        ],
+        invoke: async () => null,
+      }),
+    ).toThrow(/is not supported locally/);
   });
 });

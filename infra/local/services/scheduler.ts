@@ -3,12 +3,15 @@ import { type InvokeFn, LOCAL_ACCOUNT, LOCAL_REGION, type LocalService, type Sch
 
 /**
  * EventBridge scheduled rules, locally: `rate(n unit)` and `cron(min hour day-of-month month day-of-week year)` in UTC,
- * invoking their Lambda targets with the scheduled-event shape (or the target's constant Input). Supported cron fields:
- * `*`, `?`, numbers, lists, ranges and `/` steps, month and weekday names; `L`, `W` and `#` fail start-up clearly.
- * `runNow(ruleName)` fires a rule at once (the platform exposes it for people and tests).
+ * invoking their Lambda targets with the scheduled-event shape, the target's constant Input, or its InputTransformer
+ * applied to the event (paths `$` and `$.a.b`, and the predefined `aws.events.rule-arn`, `aws.events.rule-name`,
+ * `aws.events.event.ingestion-time`, `aws.events.event`). Supported cron fields: `*`, `?`, numbers, lists, ranges
+ * and `/` steps, month and weekday names; `L`, `W`, `#` and other paths fail start-up clearly.
+ * `runNow(ruleName, { time })` fires a rule at once, as if scheduled at `time` (default now): the event's `time`, and
+ * so what a transformer passes on (the platform exposes it for people and tests).
  */
 export interface SchedulerService extends LocalService {
-  runNow(ruleName: string): Promise<void>;
+  runNow(ruleName: string, options?: { time?: Date }): Promise<void>;
   rules(): { ruleName: string; scheduleExpression: string; next: string | undefined }[];
 }
 
@@ -110,6 +113,53 @@ export function parseRate(expression: string): number {
   return n * { minute: 60_000, hour: 3_600_000, day: 86_400_000 }[unit as 'minute' | 'hour' | 'day'];
 }
 
+type Transformer = NonNullable<ScheduleSpec['targets'][number]['inputTransformer']>;
+
+const PATH = /^\$(\.[A-Za-z0-9_-]+)*$/;
+
+/** Fails start-up on a path the local transformer cannot follow. */
+export function checkTransformer(t: Transformer): void {
+  for (const [name, path] of Object.entries(t.paths)) {
+    if (!PATH.test(path))
+      throw new Error(`InputPathsMap ${name}: "${path}" is not supported locally ($ or $.a.b only)`);
+  }
+}
+
+/**
+ * An InputTransformer's input for `event`, as EventBridge builds it: each `<name>` of the template is replaced by the
+ * value at its path (absent: null) — inside a JSON string by its text, elsewhere by its JSON.
+ */
+export function transformInput(t: Transformer, event: Record<string, unknown>, ruleName: string): unknown {
+  const values: Record<string, unknown> = {
+    'aws.events.rule-arn': (event.resources as string[] | undefined)?.[0],
+    'aws.events.rule-name': ruleName,
+    'aws.events.event.ingestion-time': event.time,
+    'aws.events.event': event,
+  };
+  for (const [name, path] of Object.entries(t.paths)) {
+    let v: unknown = event;
+    for (const key of path.split('.').slice(1))
+      v = v && typeof v === 'object' ? (v as Record<string, unknown>)[key] : undefined;
+    values[name] = v;
+  }
+  let out = '';
+  let inString = false;
+  for (let i = 0; i < t.template.length; i++) {
+    const c = t.template.charAt(i);
+    if (c === '"' && t.template.charAt(i - 1) !== '\\') inString = !inString;
+    const end = c === '<' ? t.template.indexOf('>', i) : -1;
+    const name = end > i ? t.template.slice(i + 1, end) : '';
+    if (name in values) {
+      const v = values[name] ?? null;
+      out += inString ? JSON.stringify(typeof v === 'string' ? v : JSON.stringify(v)).slice(1, -1) : JSON.stringify(v);
+      i = end;
+      continue;
+    }
+    out += c;
+  }
+  return JSON.parse(out);
+}
+
 interface Compiled {
   spec: ScheduleSpec;
   next: (after: Date) => Date | undefined;
@@ -127,6 +177,7 @@ export function startScheduler(opts: {
   const log = opts.log ?? (() => {});
   const scale = opts.timeScale ?? 1;
   const compiled: Compiled[] = opts.schedules.map((spec) => {
+    for (const t of spec.targets) if (t.inputTransformer) checkTransformer(t.inputTransformer);
     const m = /^(rate|cron)\((.*)\)$/.exec(spec.scheduleExpression.trim());
     if (!m)
       throw new Error(`schedule ${spec.ruleName}: "${spec.scheduleExpression}" is neither rate(...) nor cron(...)`);
@@ -142,25 +193,32 @@ export function startScheduler(opts: {
     }
   });
 
-  const fire = async (c: Compiled) => {
+  const fire = async (c: Compiled, at: Date = new Date()) => {
     const event = {
       version: '0',
       id: randomUUID(),
       'detail-type': 'Scheduled Event',
       source: 'aws.events',
       account: LOCAL_ACCOUNT,
-      time: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+      time: at.toISOString().replace(/\.\d{3}Z$/, 'Z'),
       region: LOCAL_REGION,
       resources: [`arn:aws:events:${LOCAL_REGION}:${LOCAL_ACCOUNT}:rule/${c.spec.ruleName}`],
       detail: {},
     };
     await Promise.all(
       c.spec.targets.map((t) =>
-        opts.invoke(t.functionArn, t.input ?? event).catch((err: unknown) => {
-          log(
-            `schedule ${c.spec.ruleName}: target ${t.functionArn} failed: ${err instanceof Error ? err.message : String(err)}`,
-          );
-        }),
+        Promise.resolve()
+          .then(() =>
+            opts.invoke(
+              t.functionArn,
+              t.inputTransformer ? transformInput(t.inputTransformer, event, c.spec.ruleName) : (t.input ?? event),
+            ),
+          )
+          .catch((err: unknown) => {
+            log(
+              `schedule ${c.spec.ruleName}: target ${t.functionArn} failed: ${err instanceof Error ? err.message : String(err)}`,
+            );
+          }),
       ),
     );
   };
@@ -175,7 +233,7 @@ export function startScheduler(opts: {
     c.timer = setTimeout(() => {
       if (c.nextAt && Date.now() + 5 < c.nextAt.getTime()) return arm(c, new Date(c.nextAt.getTime() - 60_000));
       const at = c.nextAt ?? new Date();
-      void fire(c).finally(() => arm(c, at));
+      void fire(c, at).finally(() => arm(c, at));
     }, delay);
     c.timer.unref();
   };
@@ -185,10 +243,10 @@ export function startScheduler(opts: {
 
   return {
     name: 'scheduler',
-    runNow: async (ruleName) => {
+    runNow: async (ruleName, options) => {
       const c = compiled.find((x) => x.spec.ruleName === ruleName);
       if (!c) throw new Error(`no scheduled rule ${ruleName}`);
-      await fire(c);
+      await fire(c, options?.time);
     },
     rules: () =>
       compiled.map((c) => ({

@@ -3,15 +3,17 @@ import {
   addWorkingDays,
   beijingDate,
   beijingDayStart,
-  CN_HOLIDAYS,
-  type HolidayYear,
   onOrNextWorkingDay,
+  type WorkingCalendar,
+  yearsWithoutCalendar,
 } from '#shared/domain/calendar/cn-holidays.ts';
 import { ValidationError } from '#shared/domain/errors.ts';
 
 /**
  * Statutory deadlines of the judicial transfer (两法衔接, domain.md §6.1 国务院令第310号 and §6.2 环环监〔2017〕17号),
- * computed on the China calendar (calendar/cn-holidays.ts: 2026 holidays and adjusted working days as data).
+ * computed on the China calendar (calendar/cn-holidays.ts: each year's holidays and adjusted working days as data,
+ * calendar/years/). A day count that reaches into a year without that data counts it Monday–Friday and says so:
+ * `calendarAssumed` lists those years, and what officials see carries the note (calendarAssumedNoteZh).
  *
  * HOW PERIODS ARE COUNTED (domain.md §6.2 Art.38 of the 2017 办法: "periods are calendar days unless stated as working
  * days; the first day is not counted; a period ending on a holiday rolls to the next working day"; the same rule as
@@ -142,7 +144,7 @@ export interface DeadlineOptions {
   extension?: FilingExtension;
   /** calendar-day periods ending on a non-working day move to the next working day; default true (domain.md §6.2) */
   rollOverHolidays?: boolean;
-  table?: Readonly<Record<number, HolidayYear>>;
+  calendar?: WorkingCalendar;
 }
 
 export interface Deadline {
@@ -159,6 +161,11 @@ export interface Deadline {
   dueDate?: string;
   /** when a calendar-day period ended on a non-working day: the date it would have ended */
   rolledOverFrom?: string;
+  /**
+   * the years the day count looked at that have no holiday data: counted Monday–Friday, to be checked once the State
+   * Council's notice is entered (absent when every year was known, and for hour periods)
+   */
+  calendarAssumed?: number[];
   /** the instant the period lapses */
   dueAt: string;
   warnAt: string;
@@ -199,7 +206,7 @@ function toDate(at: Date | string, field: string): Date {
 export function computeDeadline(kind: DeadlineKind, startedAt: Date | string, options: DeadlineOptions = {}): Deadline {
   const rule: DeadlineRule = TRANSFER_DEADLINES[kind];
   const start = toDate(startedAt, 'startedAt');
-  const table = options.table ?? CN_HOLIDAYS;
+  const calendar = options.calendar;
   const amount = kind === 'filing_decision' ? FILING_DAYS[options.extension ?? 'none'] : rule.amount;
   const base = {
     kind,
@@ -215,14 +222,21 @@ export function computeDeadline(kind: DeadlineKind, startedAt: Date | string, op
     return finish(base, start, due);
   }
   const startDay = beijingDate(start);
+  // the days the count looked up in the calendar: after the start day (working days), or from the plain last day on
+  // (rollover); a calendar-day period without rollover looks nothing up
+  const assumed = (from: string, to: string) => {
+    const years = yearsWithoutCalendar(from, to, calendar);
+    return years.length > 0 ? { calendarAssumed: years } : {};
+  };
   if (rule.counting === 'working_days') {
-    const dueDate = addWorkingDays(startDay, amount, table);
-    return finish({ ...base, dueDate }, start, beijingDayEnd(dueDate));
+    const dueDate = addWorkingDays(startDay, amount, calendar);
+    return finish({ ...base, dueDate, ...assumed(addDays(startDay, 1), dueDate) }, start, beijingDayEnd(dueDate));
   }
   const plain = addDays(startDay, amount);
-  const dueDate = options.rollOverHolidays === false ? plain : onOrNextWorkingDay(plain, table);
+  if (options.rollOverHolidays === false) return finish({ ...base, dueDate: plain }, start, beijingDayEnd(plain));
+  const dueDate = onOrNextWorkingDay(plain, calendar);
   return finish(
-    { ...base, dueDate, ...(dueDate !== plain ? { rolledOverFrom: plain } : {}) },
+    { ...base, dueDate, ...(dueDate !== plain ? { rolledOverFrom: plain } : {}), ...assumed(plain, dueDate) },
     start,
     beijingDayEnd(dueDate),
   );

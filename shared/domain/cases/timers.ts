@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { addWorkingDays, beijingDate } from '#shared/domain/calendar/cn-holidays.ts';
+import { addDays, addWorkingDays, beijingDate, yearsWithoutCalendar } from '#shared/domain/calendar/cn-holidays.ts';
 import { beijingDayEnd, computeDeadline, type FilingExtension, warnInstant } from './deadlines.ts';
 import { REWARD_FLOW, type RewardStep } from './reward-flow.ts';
 import { TRANSFER_FLOW } from './transfer.ts';
@@ -61,6 +61,8 @@ export interface StepTimer {
   /** the deadline kind (deadlines.ts) or `sla` */
   basis?: string;
   labelZh?: string;
+  /** years without holiday data that the period's day count assumed Monday–Friday (deadlines.ts Deadline) */
+  calendarAssumed?: number[];
   /** first entry of each step, for `first_entry` clocks */
   clocks: Record<string, string>;
   extension: FilingExtension;
@@ -139,11 +141,15 @@ export function enterStep(
       timeoutSeconds: secondsUntil(d.dueAt, now),
       basis: d.kind,
       labelZh: d.labelZh,
+      ...(d.calendarAssumed ? { calendarAssumed: d.calendarAssumed } : {}),
     };
   }
   const sla = workflow === 'reward' ? REWARD_STEP_SLA[step as RewardStep] : undefined;
   if (sla !== undefined) {
-    const due = beijingDayEnd(addWorkingDays(beijingDate(now), sla));
+    const today = beijingDate(now);
+    const dueDate = addWorkingDays(today, sla);
+    const due = beijingDayEnd(dueDate);
+    const assumed = yearsWithoutCalendar(addDays(today, 1), dueDate);
     return {
       ...base,
       startedAt: at,
@@ -152,16 +158,18 @@ export function enterStep(
       timeoutSeconds: secondsUntil(due.toISOString(), now),
       basis: 'sla',
       labelZh: `${def.labelZh}（${sla}个工作日）`,
+      ...(assumed.length > 0 ? { calendarAssumed: assumed } : {}),
     };
   }
   return base;
 }
 
-/** After a lapse at `now`: the next level and ESCALATION_WINDOW_HOURS more to act. */
+/** After a lapse at `now`: the next level and ESCALATION_WINDOW_HOURS more to act (hours: no calendar assumed). */
 export function escalateTimer(timer: StepTimer, now: Date): StepTimer {
   const due = new Date(now.getTime() + ESCALATION_WINDOW_HOURS * 3_600_000);
+  const { calendarAssumed: _assumed, ...rest } = timer;
   return {
-    ...timer,
+    ...rest,
     level: timer.level + 1,
     startedAt: now.toISOString(),
     dueAt: due.toISOString(),
