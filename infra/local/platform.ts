@@ -16,6 +16,7 @@ import { startHttpGateway } from './services/http-gateway.ts';
 import { startIot } from './services/iot.ts';
 import { startKms } from './services/kms.ts';
 import { startMessaging } from './services/messaging.ts';
+import { startOidc } from './services/oidc.ts';
 import { LOCAL_S3_SDK_ENV, startS3 } from './services/s3.ts';
 import { startScheduler } from './services/scheduler.ts';
 import { startStepFunctions } from './services/stepfunctions.ts';
@@ -44,7 +45,8 @@ export interface PlatformOptions {
 export interface Endpoints {
   web: string;
   api: string;
-  auth: { issuer: string; audience: string };
+  /** the issuer the template names (tokens from `npm run token`) and the local OIDC provider that stands in for it */
+  auth: { issuer: string; audience: string; oidc: string };
   mqtt: string;
   iotData: string;
   /** HJ 212 TCP gateway, `tcp://host:port`, when the template has one */
@@ -191,18 +193,28 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
     let endpoints: Endpoints | undefined;
     const jwtKeys = await loadOrCreateKeys(dataDir);
     const webDir = opts.webDir ?? spec.webRoot;
+    const oidc = await startOidc({
+      host,
+      port: ports.oidc,
+      keys: jwtKeys,
+      audience: auth.audience,
+      webOrigin: url(ports.http),
+      log,
+    });
+    started.push(oidc);
     const gateway = await startHttpGateway({
       host,
       port: ports.http,
       apis: spec.apis,
       invoke,
       jwtKeys,
+      localIssuer: oidc.issuer,
       ...(webDir ? { staticDirs: [{ prefix: '/', dir: webDir }] } : {}),
       extraHandlers: [
         localPages({ endpoints: () => ({ ...endpoints }), messaging, stepfunctions, scheduler }),
         webConfig({
           apiBase: `/${WEB_API_STAGE}`,
-          login: { issuer: auth.issuer, clientId: auth.audience },
+          login: { issuer: oidc.issuer, clientId: oidc.clientId },
           routerMode: 'history',
         }),
       ],
@@ -213,7 +225,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
     const ready: Endpoints = {
       web: `${gateway.url}/`,
       api: gateway.url,
-      auth,
+      auth: { ...auth, oidc: oidc.issuer },
       mqtt: iot.mqttUrl,
       iotData: iot.dataPlaneEndpoint,
       ...(hj212 ? { hj212: hj212.url } : {}),

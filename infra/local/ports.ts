@@ -13,6 +13,8 @@ export interface PlatformPorts {
   hj212: number;
   /** KMS facade (AWS JSON 1.1) */
   kms: number;
+  /** the local OpenID Connect provider officials sign in with */
+  oidc: number;
 }
 
 export function defaultPorts(base = 4510): PlatformPorts {
@@ -25,6 +27,7 @@ export function defaultPorts(base = 4510): PlatformPorts {
     iotData: base + 5,
     hj212: base + 6,
     kms: base + 7,
+    oidc: base + 8,
     mqtt: 1883 + (base - 4510),
   };
 }
@@ -42,10 +45,10 @@ export function freePort(host = '127.0.0.1'): Promise<number> {
 }
 
 export async function freePorts(host = '127.0.0.1'): Promise<PlatformPorts> {
-  const [http, dynamodb, s3, messaging, stepfunctions, iotData, mqtt, hj212, kms] = await Promise.all(
-    Array.from({ length: 9 }, () => freePort(host)),
+  const [http, dynamodb, s3, messaging, stepfunctions, iotData, mqtt, hj212, kms, oidc] = await Promise.all(
+    Array.from({ length: 10 }, () => freePort(host)),
   );
-  return { http, dynamodb, s3, messaging, stepfunctions, iotData, mqtt, hj212, kms } as PlatformPorts;
+  return { http, dynamodb, s3, messaging, stepfunctions, iotData, mqtt, hj212, kms, oidc } as PlatformPorts;
 }
 
 /** Resolves to the first port of `ports` that is taken, or undefined when all are free. */

@@ -45,6 +45,11 @@ export interface HttpGatewayOptions {
   apis: ApiSpec[];
   invoke: InvokeFn;
   jwtKeys: LocalJwtKeys;
+  /**
+   * The local identity provider's issuer, trusted as the issuer the template names: locally it stands in for the
+   * bureau's OIDC issuer (as the other local services stand in for AWS endpoints), signing with the same local key.
+   */
+  localIssuer?: string;
   staticDirs?: { prefix: string; dir: string }[];
   extraHandlers?: ExtraHandler[];
   log?: (line: string) => void;
@@ -406,6 +411,17 @@ function bucketFor(api: ApiSpec): TokenBucket | undefined {
   return new TokenBucket(rate, burst);
 }
 
+/** The `iss` a token claims (unverified: only to choose which trusted issuer to verify it against). */
+function tokenIssuer(token: string): string | undefined {
+  try {
+    const payload = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as unknown;
+    const iss = typeof payload === 'object' && payload !== null ? (payload as { iss?: unknown }).iss : undefined;
+    return typeof iss === 'string' ? iss : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 // ─── static files ─────────────────────────────────────────────────────────────────────────────────
 
 const CONTENT_TYPES: Record<string, string> = {
@@ -646,7 +662,9 @@ export async function startHttpGateway(opts: HttpGatewayOptions): Promise<HttpGa
       }
       const token = identityToken(req.headers, parseQuery(rawQuery), auth.identitySource);
       if (!token) return reply(401, 'Unauthorized');
-      const verdict = verifyToken(opts.jwtKeys, token, { issuer: auth.issuer, audience: auth.audience });
+      const claimed = tokenIssuer(token);
+      const issuer = opts.localIssuer && claimed === opts.localIssuer ? opts.localIssuer : auth.issuer;
+      const verdict = verifyToken(opts.jwtKeys, token, { issuer, audience: auth.audience });
       if (!verdict.ok) {
         log(`http-gateway: ${route.spec.routeKey} rejected token: ${verdict.reason}`);
         return reply(401, 'Unauthorized', {
