@@ -1,4 +1,16 @@
-import { cpSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { dirname, join, posix, relative, resolve } from 'node:path';
 import { buildSync } from 'esbuild';
 import { HASHED } from './cache.ts';
@@ -20,6 +32,55 @@ export const WEB_DIR = import.meta.dirname;
 const REFERENCE =
   /<(script)\b[^>]*?\bsrc="([^"]+)"[^>]*>|<(link)\b(?=[^>]*\brel="stylesheet")[^>]*?\bhref="([^"]+)"[^>]*>/g;
 const isLocal = (ref: string) => !/^(?:[a-z]+:)?\/\//i.test(ref) && !ref.startsWith('data:') && !ref.startsWith('/');
+
+/** The officials' console (Vue + Element Plus, built by Vite): its own folder, built into `<site>/console/`. */
+export const CONSOLE_SOURCE = resolve(import.meta.dirname, 'console');
+const ROOT = resolve(import.meta.dirname, '..');
+const CACHE = join(ROOT, 'node_modules', '.cache', 'envwatch-console');
+
+/**
+ * Builds the console with Vite, synchronously (CDK's local bundling is synchronous), into `outDir`. Vite takes tens of
+ * seconds, so each build is kept under node_modules/.cache by the hash of its inputs (the console's sources, the lock
+ * file and this file): a synth of unchanged sources copies the last build instead.
+ */
+export function buildConsole(outDir: string): void {
+  const hash = createHash('sha256');
+  const walk = (dir: string) => {
+    for (const name of readdirSync(dir).sort()) {
+      if (name === 'node_modules') continue;
+      const path = join(dir, name);
+      if (statSync(path).isDirectory()) walk(path);
+      else hash.update(`${relative(ROOT, path)}\0`).update(readFileSync(path));
+    }
+  };
+  walk(CONSOLE_SOURCE);
+  hash.update(readFileSync(join(ROOT, 'package-lock.json'))).update(readFileSync(import.meta.filename));
+  const cached = join(CACHE, hash.digest('hex').slice(0, 32));
+  if (!existsSync(join(cached, 'index.html'))) {
+    const building = `${cached}.building-${process.pid}`;
+    rmSync(building, { recursive: true, force: true });
+    const vite = join(ROOT, 'node_modules', 'vite', 'bin', 'vite.js');
+    const run = spawnSync(
+      process.execPath,
+      [
+        vite,
+        'build',
+        '--config',
+        join(CONSOLE_SOURCE, 'vite.config.ts'),
+        '--outDir',
+        building,
+        '--emptyOutDir',
+        '--logLevel',
+        'warn',
+      ],
+      { cwd: CONSOLE_SOURCE, encoding: 'utf8', env: { ...process.env, NODE_ENV: 'production' } },
+    );
+    if (run.status !== 0) throw new Error(`console build failed:\n${run.stdout}\n${run.stderr}`);
+    rmSync(cached, { recursive: true, force: true });
+    renameSync(building, cached);
+  }
+  cpSync(cached, outDir, { recursive: true });
+}
 
 export interface WebBuild {
   /** output path (relative, POSIX) → what kind of caching it gets */
@@ -91,6 +152,7 @@ export function buildWeb(outDir: string, source = WEB_SOURCE): WebBuild {
     mkdirSync(dirname(target), { recursive: true });
     writeFileSync(target, html);
   }
+  if (existsSync(join(CONSOLE_SOURCE, 'index.html'))) buildConsole(join(outDir, 'console'));
   const walk = (dir: string) => {
     for (const name of readdirSync(dir)) {
       const path = join(dir, name);

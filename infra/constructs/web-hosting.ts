@@ -28,7 +28,7 @@ import { BlockPublicAccess, Bucket, BucketEncryption, type IBucket, ObjectOwners
 import { BucketDeployment, CacheControl, Source } from 'aws-cdk-lib/aws-s3-deployment';
 import { Construct, type IConstruct } from 'constructs';
 import { buildWeb, WEB_DIR, WEB_SOURCE } from '#web/build.ts';
-import { IMMUTABLE, REVALIDATE } from '#web/cache.ts';
+import { consoleFallback, IMMUTABLE, REVALIDATE } from '#web/cache.ts';
 import { BUILD_FILES, inputsHash } from './bundle-hash.ts';
 import { WEB_API_STAGE } from './http-api.ts';
 import { acknowledgeCdkOwnedWildcards } from './nag.ts';
@@ -89,14 +89,11 @@ export const WEB_CSP = [
   "frame-ancestors 'none'",
 ].join('; ');
 
-/** `/console/<route>` without a file extension → the console's index.html (history-mode routes survive a reload). */
-const CONSOLE_FALLBACK = `function handler(event) {
-  var request = event.request;
-  var uri = request.uri;
-  if (uri === '/console' || (uri.indexOf('/console/') === 0 && uri.lastIndexOf('.') < uri.lastIndexOf('/'))) {
-    request.uri = '/console/index.html';
-  }
-  return request;
+/** the console's SPA fallback (web/cache.ts), the same function the local platform runs */
+const CONSOLE_FALLBACK = `${consoleFallback.toString()}
+function handler(event) {
+  event.request.uri = consoleFallback(event.request.uri);
+  return event.request;
 }`;
 
 export class WebHosting extends Construct {

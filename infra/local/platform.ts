@@ -6,6 +6,7 @@ import { DynamoRegistryStore } from '#shared/adapters/registry-store.ts';
 import { ENV } from '#shared/config/env-names.ts';
 import { seedRegistry } from '#shared/domain/registry/seed.ts';
 import { RegistryService } from '#shared/domain/registry/use-cases.ts';
+import { consoleFallback } from '#web/cache.ts';
 import { loadOrCreateKeys } from './jwt.ts';
 import { LambdaRuntime } from './lambda-runtime.ts';
 import { localPages, webConfig } from './pages.ts';
@@ -209,7 +210,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
       invoke,
       jwtKeys,
       localIssuer: oidc.issuer,
-      ...(webDir ? { staticDirs: [{ prefix: '/', dir: webDir }] } : {}),
+      ...(webDir ? { staticDirs: [{ prefix: '/', dir: webDir }], staticRewrite: consoleFallback } : {}),
       extraHandlers: [
         localPages({ endpoints: () => ({ ...endpoints }), messaging, stepfunctions, scheduler }),
         webConfig({

@@ -105,7 +105,15 @@ describe('web hosting (global partition)', () => {
   it('answers console routes with the console page through a viewer-request function', () => {
     const [fn] = Object.values(t.findResources('AWS::CloudFront::Function'));
     const code = String(isRecord(fn) && isRecord(fn['Properties']) ? fn['Properties']['FunctionCode'] : '');
-    expect(code).toContain("request.uri = '/console/index.html'");
+    // run the deployed function's code as CloudFront would: console routes get the console page, files themselves
+    const handler = new Function(`${code}; return handler;`)() as (e: { request: { uri: string } }) => {
+      uri: string;
+    };
+    const at = (uri: string) => handler({ request: { uri } }).uri;
+    expect(at('/console/alarms/01J9ZQ')).toBe('/console/index.html');
+    expect(at('/console/')).toBe('/console/index.html');
+    expect(at('/console/assets/index-BkzT2a9x.js')).toBe('/console/assets/index-BkzT2a9x.js');
+    expect(at('/tip/follow.html')).toBe('/tip/follow.html');
     const behavior = distributionConfig(t)['DefaultCacheBehavior'] as Json;
     expect(asArray(behavior['FunctionAssociations'])).toEqual([
       expect.objectContaining({ EventType: 'viewer-request' }),

@@ -51,6 +51,8 @@ export interface HttpGatewayOptions {
    */
   localIssuer?: string;
   staticDirs?: { prefix: string; dir: string }[];
+  /** maps a static path to the file that answers it (the web hosting's console fallback), before the lookup */
+  staticRewrite?: (pathname: string) => string;
   extraHandlers?: ExtraHandler[];
   log?: (line: string) => void;
 }
@@ -756,7 +758,8 @@ export async function startHttpGateway(opts: HttpGatewayOptions): Promise<HttpGa
       sendJson(res, 200, jwks(opts.jwtKeys));
       return;
     }
-    if (staticDirs.length > 0 && (await serveStatic(req, res, pathname, rawQuery, staticDirs)) === 'served') return;
+    const staticPath = opts.staticRewrite ? opts.staticRewrite(pathname) : pathname;
+    if (staticDirs.length > 0 && (await serveStatic(req, res, staticPath, rawQuery, staticDirs)) === 'served') return;
 
     let api = apis[0];
     let apiPath = pathname;

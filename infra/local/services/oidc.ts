@@ -144,7 +144,8 @@ export async function startOidc(opts: OidcOptions): Promise<OidcService> {
       'content-type': 'text/html; charset=utf-8',
       'cache-control': 'no-store',
       'content-security-policy':
-        "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
+        // the sign-in form's POST ends in a redirect to the console: a form-action target too
+        `default-src 'none'; style-src 'unsafe-inline'; form-action 'self' ${opts.webOrigin}; frame-ancestors 'none'`,
     });
     res.end(html);
   };

@@ -7,7 +7,14 @@ import { Township } from '#shared/domain/registry/model.ts';
 import { ROLES } from '#shared/domain/roles.ts';
 import { defineRoutes } from '#shared/http/contract.ts';
 import { buildOpenApi } from '#shared/http/openapi.ts';
-import { CONTRACT_SETS, OPENAPI_PATH, openApiDocument, renderOpenApi } from '../../../scripts/openapi.ts';
+import {
+  CONSOLE_TYPES_PATH,
+  CONTRACT_SETS,
+  OPENAPI_PATH,
+  openApiDocument,
+  renderConsoleTypes,
+  renderOpenApi,
+} from '../../../scripts/openapi.ts';
 
 type Operation = {
   operationId: string;
@@ -37,6 +44,10 @@ function refs(value: unknown, out: string[] = []): string[] {
 describe('docs/openapi.json', () => {
   it('equals what the generator produces now (run `npm run openapi` when this fails)', () => {
     expect(readFileSync(OPENAPI_PATH, 'utf8')).toBe(renderOpenApi());
+  });
+
+  it("gives the console the API's types as generated from it now (run `npm run openapi` when this fails)", async () => {
+    expect(readFileSync(CONSOLE_TYPES_PATH, 'utf8')).toBe(await renderConsoleTypes());
   });
 
   it('has one operation per contract, each with a Chinese summary', () => {

@@ -1,0 +1,11 @@
+import { defineStore } from 'pinia';
+import { computed } from 'vue';
+import { currentSession, signOut } from '../auth.ts';
+
+/** The signed-in official, as the token says (for showing and hiding; the API decides). */
+export const useSession = defineStore('session', () => {
+  const user = computed(() => currentSession()?.user);
+  const countyWide = computed(() => user.value?.townships.includes('*') ?? false);
+  const hasRole = (...roles: string[]) => roles.some((r) => user.value?.roles.includes(r));
+  return { user, countyWide, hasRole, signOut };
+});
