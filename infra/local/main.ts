@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { DEMO_ACCOUNTS, DEMO_PASSWORD } from './demo-accounts.ts';
 import { type Platform, startPlatform } from './platform.ts';
 import { defaultPorts, firstBusyPort } from './ports.ts';
 import { synthEnvWatch } from './synth.ts';
@@ -81,7 +82,9 @@ async function main() {
     [
       '',
       `EnvWatch 本地平台已启动 / local platform ready in ${ready} s`,
-      `  网页 Web pages        ${e.web}`,
+      `  网页 Web pages        ${e.web}   举报 ${e.web}tip/`,
+      `  政务工作台 Console    ${e.web}console/   (sign in at ${e.auth.oidc})`,
+      `  示例账号 demo accounts (password ${DEMO_PASSWORD}): ${DEMO_ACCOUNTS.map((a) => a.username).join(' ')}`,
       `  API                   ${e.api}   (token: npm run -s token -- --role admin)`,
       `  MQTT                  ${e.mqtt}`,
       `  IoT Data Plane        ${e.iotData}`,
