@@ -9,15 +9,13 @@ import {
   caseIndexKeys,
   caseKeys,
   DEADLINES_PARTITION,
-  type DeadlineView,
   DynamoCaseStore,
-  stepOf,
-  type TaskView,
   tasksPartition,
-  type WorkflowName,
 } from '#shared/adapters/cases-store.ts';
 import { ENV } from '#shared/config/env-names.ts';
+import { stepDef as stepOf } from '#shared/domain/cases/changes.ts';
 import type { Case, CaseStatus, SourceKind } from '#shared/domain/cases/model.ts';
+import type { DeadlineView, TaskView, WorkflowName } from '#shared/domain/cases/ports.ts';
 import { ulid } from '#shared/domain/ids.ts';
 import { TOWNSHIPS } from '#shared/domain/registry/qingyuan-seed.ts';
 import { createRng, type Rng } from '../scripts/simulate/rng.ts';

@@ -1,7 +1,8 @@
 import { casesRoutes } from '#shared/contracts/cases.ts';
+import { caseView } from '#shared/domain/cases/rules.ts';
 import { type ApiRequest, httpApi } from '#shared/http/api-handler.ts';
 import { etag, ifMatch } from '#shared/http/versioning.ts';
-import { casesServiceFromEnv, caseView } from './service.ts';
+import { casesServiceFromEnv } from './wiring.ts';
 
 /**
  * Officials' cases: open, list, read (audited), attach sources, name the team, add evidence, decide (starting the

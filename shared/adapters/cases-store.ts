@@ -9,30 +9,32 @@ import {
   type TransactWriteCommandInput,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { calendarAssumedNoteZh } from '#shared/domain/calendar/cn-holidays.ts';
-import { CRIME_ITEMS, type CrimeItem } from '#shared/domain/cases/crime-thresholds.ts';
-import { type DeadlineKind, MAX_WARNING_LEAD_MS } from '#shared/domain/cases/deadlines.ts';
 import {
-  type AddEvidenceInput,
-  acceptsSourcesFor,
+  acceptsSources,
   type Case,
-  type CaseDecision,
-  type CaseEvidence,
   type CaseSource,
-  type CaseStatus,
   type CaseTimelineEntry,
-  canDecide,
-  canTransition,
-  type DecisionBody,
-  MIN_HANDLERS,
-  type OpenCaseInput,
   type SourceKind,
-  type TimelineType,
 } from '#shared/domain/cases/model.ts';
-import type { GrantedComponent, RewardComponent, RewardLine } from '#shared/domain/cases/reward.ts';
-import { REWARD_FLOW } from '#shared/domain/cases/reward-flow.ts';
-import { TRANSFER_FLOW } from '#shared/domain/cases/transfer.ts';
-import type { StepDef } from '#shared/domain/cases/workflow.ts';
+import type {
+  Acting,
+  CaseChange,
+  CaseEventDraft,
+  CaseFilter,
+  CaseRecord,
+  CaseStore,
+  DeadlineView,
+  GrantedRecord,
+  PageQuery,
+  RewardGrant,
+  RewardLedger,
+  RewardRoundRecord,
+  TaskOutcome,
+  TaskState,
+  TaskView,
+  WorkflowTask,
+} from '#shared/domain/cases/ports.ts';
+import type { RewardComponent, RewardLine } from '#shared/domain/cases/reward.ts';
 import { ConflictError, NotFoundError, PreconditionFailedError, ValidationError } from '#shared/domain/errors.ts';
 import { ulid } from '#shared/domain/ids.ts';
 import type { AuditEntry, Page } from '#shared/domain/registry/store.ts';
@@ -94,128 +96,20 @@ export const caseKeys = {
 
 const pad = (round: number) => String(round).padStart(4, '0');
 
-/** A reward round started on a case: the lines it approves and pays (only components no earlier round pays). */
-export interface RewardRoundRecord {
-  round: number;
-  lines: RewardLine[];
-  startedAt: string;
-}
-
-/** A component paid, with the round that paid it. */
-export interface GrantedRecord extends GrantedComponent {
-  round: number;
-  grantedAt: string;
-}
-
-/** The reward ledger of a case: rounds started (with their lines) and components paid. */
-export interface RewardLedger {
-  rounds: RewardRoundRecord[];
-  granted: GrantedRecord[];
-}
-
-/** What a paying `payment` task writes into the ledger with its completion. */
-export interface RewardGrant {
-  round: number;
-  lines: GrantedComponent[];
-}
-
 /** The gsi3 partition of the open tasks of one actor (a role or `case_team`). */
 export const tasksPartition = (actor: string) => `tasks#${actor}`;
 export const DEADLINES_PARTITION = 'deadlines';
 
-/** The index keys a case carries. */
+/** The index keys a case carries (gsi2 `open#` while the case accepts sources: model.ts acceptsSources). */
 export function caseIndexKeys(c: Case): Record<string, string> {
   const order = `${c.openedAt}#${c.caseId}`;
-  const accepting = c.status === 'open' || c.status === 'investigating';
   return {
     gsi1pk: `status#${c.status}`,
     gsi1sk: order,
     ...(c.enterpriseId
-      ? { gsi2pk: `unit#${c.enterpriseId}`, gsi2sk: `${accepting ? 'open' : 'closed'}#${order}` }
+      ? { gsi2pk: `unit#${c.enterpriseId}`, gsi2sk: `${acceptsSources(c.status) ? 'open' : 'closed'}#${order}` }
       : {}),
   };
-}
-
-// ───────────────────────────── workflow tasks (contract with the workflows) ─────────────────────────────
-
-export type WorkflowName = 'reward' | 'transfer';
-export type TaskState = 'open' | 'done' | 'lapsed';
-
-/** One human step of a running workflow, waiting on a Step Functions task token. */
-export interface WorkflowTask {
-  /** ULID */
-  taskId: string;
-  caseId: string;
-  workflow: WorkflowName;
-  executionArn: string;
-  /** step name from REWARD_FLOW / TRANSFER_FLOW */
-  step: string;
-  /** roles (or `case_team`) that may act, from the step definition */
-  actors: string[];
-  /** the Step Functions task token; NEVER returned by the API, never logged */
-  token: string;
-  createdAt: string;
-  dueAt?: string;
-  warnAt?: string;
-  /** years the deadline's day count assumed Monday–Friday (no holiday data; deadlines.ts) */
-  calendarAssumed?: number[];
-  state: TaskState;
-  /** what the step shows the actor (amount, package summary…); never a reporter's identity */
-  input?: Record<string, unknown>;
-  /** set when done */
-  outcome?: TaskOutcome;
-  completedAt?: string;
-  lapsedAt?: string;
-}
-
-export interface TaskOutcome {
-  action: string;
-  comment?: string;
-  by: string;
-}
-
-/** A task as officials see it: everything but the token. */
-export type TaskView = Omit<WorkflowTask, 'token'>;
-
-/** A deadline running on a task (transfer steps by statute; reward approvals by the timeout the workflow sets). */
-export interface DeadlineView {
-  taskId: string;
-  caseId: string;
-  workflow: WorkflowName;
-  step: string;
-  stepLabelZh?: string;
-  /** the statutory period (deadlines.ts), when the step has one */
-  kind?: DeadlineKind;
-  actors: string[];
-  dueAt: string;
-  warnAt?: string;
-  /** years the deadline's day count assumed Monday–Friday (no holiday data; deadlines.ts) */
-  calendarAssumed?: number[];
-  state: 'open' | 'lapsed';
-}
-
-export interface PageQuery {
-  limit: number;
-  cursor?: string;
-}
-
-export interface CaseRecord {
-  case: Case;
-  version: number;
-}
-
-/** Who does something, and when (defaults to now). */
-export interface Acting {
-  by: string;
-  at?: string;
-}
-
-const FLOWS = { reward: REWARD_FLOW, transfer: TRANSFER_FLOW } as const;
-
-/** The step definition of a task, if the step exists in the flow. */
-export function stepOf(workflow: WorkflowName, step: string): StepDef<string, string> | undefined {
-  const steps: Record<string, StepDef<string, string> | undefined> = FLOWS[workflow].steps;
-  return steps[step];
 }
 
 export const viewOf = (task: WorkflowTask): TaskView => {
@@ -223,43 +117,20 @@ export const viewOf = (task: WorkflowTask): TaskView => {
   return view;
 };
 
-function deadlineOf(task: Omit<WorkflowTask, 'token'>, state: DeadlineView['state']): DeadlineView | undefined {
-  if (!task.dueAt) return undefined;
-  const def = stepOf(task.workflow, task.step);
-  const kind = def?.deadline;
-  return {
-    taskId: task.taskId,
-    caseId: task.caseId,
-    workflow: task.workflow,
-    step: task.step,
-    ...(def ? { stepLabelZh: def.labelZh } : {}),
-    ...(kind ? { kind } : {}),
-    actors: task.actors,
-    dueAt: task.dueAt,
-    ...(task.warnAt ? { warnAt: task.warnAt } : {}),
-    ...(task.calendarAssumed ? { calendarAssumed: task.calendarAssumed } : {}),
-    state,
-  };
-}
-
-/** An ISO instant in its canonical form (what the sort keys hold), or a 400 on `query.<field>`. */
-export function canonicalInstant(value: string, field: string): string {
-  const t = Date.parse(value);
-  if (Number.isNaN(t)) {
-    throw new ValidationError(`${field} is not an ISO 8601 instant`, [
-      { field: `query.${field}`, message: 'must be an ISO 8601 instant', messageZh: '时间格式无效' },
-    ]);
-  }
-  return new Date(t).toISOString();
-}
-
 type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
 
-/** Limits that keep a case item far below DynamoDB's 400 KB. */
-export const MAX_EVIDENCE = 200;
-export const MAX_SOURCES = 100;
+interface CancellationReason {
+  Code?: string;
+  /** the item as it was (marshalled), when the item asked for ALL_OLD */
+  Item?: Record<string, unknown>;
+}
 
-export class DynamoCaseStore {
+/**
+ * The DynamoDB CaseStore (shared/domain/cases/ports.ts): I/O only. What a change does is decided by the domain
+ * (shared/domain/cases/changes.ts) before it reaches here; this adapter turns it into items and one transaction, and
+ * the transaction's cancellation reasons into the port's errors.
+ */
+export class DynamoCaseStore implements CaseStore {
   constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly tables: { cases: string; audit: string },
@@ -269,23 +140,17 @@ export class DynamoCaseStore {
   // ───────────────────────────── tasks ─────────────────────────────
 
   /**
-   * Stores a task the workflow waits on, its actor index items and its deadline, with an audit entry and a timeline
-   * event, in one transaction. Idempotent: a retried Lambda (same task id, or same token) changes nothing.
-   * The case must exist (404).
+   * The task, its actor index items, its deadline (when the domain gives one), the timeline entry and the audit
+   * entry in one transaction. Idempotent: a retried Lambda (same task id, or same token) changes nothing.
    */
-  async recordTask(task: Omit<WorkflowTask, 'state'>): Promise<void> {
-    const full: WorkflowTask = { ...task, state: 'open' };
-    const view = viewOf(full);
-    const deadline = deadlineOf(view, 'open');
-    const stepLabel = stepOf(task.workflow, task.step)?.labelZh;
+  async recordTask(
+    task: Omit<WorkflowTask, 'state'>,
+    opened: { entry: CaseEventDraft; deadline?: DeadlineView },
+  ): Promise<void> {
+    const view = viewOf({ ...task, state: 'open' });
+    const { deadline } = opened;
     const items: TransactItem[] = [
-      {
-        ConditionCheck: {
-          TableName: this.tables.cases,
-          Key: caseKeys.case(task.caseId),
-          ConditionExpression: 'attribute_exists(pk)',
-        },
-      },
+      this.caseExists(task.caseId),
       {
         Put: {
           TableName: this.tables.cases,
@@ -336,14 +201,7 @@ export class DynamoCaseStore {
             },
           ]
         : []),
-      this.eventPut(task.caseId, {
-        id: ulid(),
-        at: task.createdAt,
-        by: 'system',
-        type: stepType(task.workflow),
-        note: `待办：${stepLabel ?? task.step}${task.calendarAssumed?.length ? `（${calendarAssumedNoteZh(task.calendarAssumed)}）` : ''}`,
-        data: { event: 'task_opened', taskId: task.taskId, step: task.step, actors: task.actors },
-      }),
+      this.eventPut(task.caseId, { id: ulid(), at: task.createdAt, by: 'system', ...opened.entry }),
       auditPut(
         this.tables.audit,
         this.audit('system', 'case.task.record', task.caseId, task.createdAt, {
@@ -410,59 +268,46 @@ export class DynamoCaseStore {
   }
 
   /**
-   * Marks an open task done with its outcome, removes it from the open-task and deadline indexes, appends the
-   * timeline event (in Chinese: the step and the action's label) and the audit entry: one transaction, on the
-   * condition that the task is still open (409 when it is done or lapsed, 404 when unknown). `audit.at` is when the
-   * actor decided (before the workflow was told), so the timeline keeps the decision ahead of what the workflow did next.
+   * Marks the open task done with its outcome, removes it from the open-task and deadline indexes, appends the
+   * domain's timeline entry and the audit entry: one transaction, on the condition that the task is still open (409
+   * otherwise). With `grant`, the round's paid marker and each granted component only if absent (409 naming a
+   * component some round paid before).
    */
   async completeTask(
-    taskId: string,
+    task: WorkflowTask,
     outcome: TaskOutcome,
-    audit: { actor: string; at?: string },
+    done: { entry: CaseEventDraft; actor: string; at: string },
     grant?: RewardGrant,
   ): Promise<WorkflowTask> {
-    const task = await this.getTask(taskId);
-    if (!task) throw new NotFoundError(`task ${taskId} does not exist`);
-    if (task.state !== 'open') throw new ConflictError(`task ${taskId} is ${task.state} (任务已处理或已过期)`);
-    const at = audit.at ?? this.now().toISOString();
-    const comment = outcome.comment?.trim();
-    const clean: TaskOutcome = { action: outcome.action, by: outcome.by, ...(comment ? { comment } : {}) };
-    const done: WorkflowTask = { ...task, state: 'done', outcome: clean, completedAt: at };
-    const step = stepOf(task.workflow, task.step);
-    const label = step?.labelZh ?? task.step;
-    const actionLabel = (step?.actions[clean.action] as { labelZh?: string } | undefined)?.labelZh ?? clean.action;
+    const { taskId } = task;
+    const { at } = done;
+    const completed: WorkflowTask = { ...task, state: 'done', outcome, completedAt: at };
+    const indexes = this.indexDeletes(task, 'delete');
     try {
       await this.db.send(
         new TransactWriteCommand({
           TransactItems: [
-            this.taskStateUpdate(taskId, 'done', at, clean),
-            ...this.indexDeletes(task, 'delete'),
-            this.eventPut(task.caseId, {
-              id: ulid(),
-              at,
-              by: outcome.by,
-              type: stepType(task.workflow),
-              note: `${label}：${actionLabel}${comment ? `（${comment}）` : ''}`,
-              data: { event: 'task_done', taskId, step: task.step, action: clean.action },
-            }),
+            this.taskStateUpdate(taskId, 'done', at, outcome),
+            ...indexes,
+            this.eventPut(task.caseId, { id: ulid(), at, by: outcome.by, ...done.entry }),
             auditPut(
               this.tables.audit,
-              this.audit(audit.actor, 'case.task.complete', task.caseId, at, {
+              this.audit(done.actor, 'case.task.complete', task.caseId, at, {
                 taskId,
                 workflow: task.workflow,
                 step: task.step,
-                action: clean.action,
-                ...(comment ? { comment } : {}),
+                action: outcome.action,
+                ...(outcome.comment ? { comment: outcome.comment } : {}),
               }),
             ),
-            ...(grant ? this.grantItems(task.caseId, grant, audit.actor, at) : []),
+            ...(grant ? this.grantItems(task.caseId, grant, done.actor, at) : []),
           ],
         }),
       );
     } catch (err) {
       const reasons = (err as { CancellationReasons?: CancellationReason[] }).CancellationReasons ?? [];
       // positions after the task's own items are the ledger's: a component some earlier round already paid
-      const ledgerFrom = 3 + this.indexDeletes(task, 'delete').length;
+      const ledgerFrom = 3 + indexes.length;
       if (grant && reasons[0]?.Code !== 'ConditionalCheckFailed') {
         const paid = grant.lines.find((_, i) => reasons[ledgerFrom + 1 + i]?.Code === 'ConditionalCheckFailed');
         if (paid) {
@@ -474,36 +319,25 @@ export class DynamoCaseStore {
       if (isConditionFailure(err)) throw new ConflictError(`task ${taskId} was already handled (任务已处理或已过期)`);
       throw err;
     }
-    return done;
+    return completed;
   }
 
   /**
    * The step timed out (the workflow's escalation path): the task leaves the open lists; its deadline stays listed
-   * as lapsed. Idempotent: a task already done or lapsed is left as it is. Unknown task: 404.
+   * as lapsed; the domain's timeline entry and the audit entry. A task completed or lapsed meanwhile is left alone.
    */
-  async lapseTask(taskId: string): Promise<void> {
-    const task = await this.getTask(taskId);
-    if (!task) throw new NotFoundError(`task ${taskId} does not exist`);
-    if (task.state !== 'open') return;
-    const at = this.now().toISOString();
-    const label = stepOf(task.workflow, task.step)?.labelZh ?? task.step;
+  async lapseTask(task: WorkflowTask, lapsed: { entry: CaseEventDraft; at: string }): Promise<void> {
+    const { taskId } = task;
     try {
       await this.db.send(
         new TransactWriteCommand({
           TransactItems: [
-            this.taskStateUpdate(taskId, 'lapsed', at),
+            this.taskStateUpdate(taskId, 'lapsed', lapsed.at),
             ...this.indexDeletes(task, 'lapse'),
-            this.eventPut(task.caseId, {
-              id: ulid(),
-              at,
-              by: 'system',
-              type: stepType(task.workflow),
-              note: `${label}：已超期，升级处理`,
-              data: { event: 'task_lapsed', taskId, step: task.step },
-            }),
+            this.eventPut(task.caseId, { id: ulid(), at: lapsed.at, by: 'system', ...lapsed.entry }),
             auditPut(
               this.tables.audit,
-              this.audit('system', 'case.task.lapse', task.caseId, at, {
+              this.audit('system', 'case.task.lapse', task.caseId, lapsed.at, {
                 taskId,
                 workflow: task.workflow,
                 step: task.step,
@@ -518,17 +352,8 @@ export class DynamoCaseStore {
     }
   }
 
-  /**
-   * Deadlines due in [from, to] (ISO instants, inclusive), earliest first, open and lapsed: one gsi3 range query.
-   */
-  async deadlinesDue(fromIso: string, toIso: string, page: PageQuery): Promise<Page<DeadlineView>> {
-    const from = canonicalInstant(fromIso, 'from');
-    const to = canonicalInstant(toIso, 'to');
-    if (from > to) {
-      throw new ValidationError('from is after to', [
-        { field: 'query.from', message: 'must not be after `to`', messageZh: '开始时间不能晚于结束时间' },
-      ]);
-    }
+  /** Deadlines due in [from, to] (canonical ISO instants, inclusive), earliest first: one gsi3 range query. */
+  async deadlinesDue(from: string, to: string, page: PageQuery): Promise<Page<DeadlineView>> {
     const out = await this.db.send(
       new QueryCommand({
         TableName: this.tables.cases,
@@ -545,13 +370,12 @@ export class DynamoCaseStore {
   }
 
   /**
-   * Open deadlines whose warning time has come (warnAt ≤ now < dueAt) and that were not warned yet: one gsi3 range
-   * query over the deadlines due within deadlines.ts MAX_WARNING_LEAD_MS (no warning leads by more),
-   * the rest filtered by the query. At most `limit`, earliest due first.
+   * Open deadlines due in [now, until] whose warning time has come (warnAt ≤ now) and that were not warned yet: one
+   * gsi3 range query, the rest filtered by the query. At most `limit`, earliest due first.
    */
-  async deadlineWarningsDue(now: Date, limit: number): Promise<DeadlineView[]> {
+  async deadlineWarningsDue(now: Date, until: Date, limit: number): Promise<DeadlineView[]> {
     const from = now.toISOString();
-    const to = new Date(now.getTime() + MAX_WARNING_LEAD_MS).toISOString();
+    const to = until.toISOString();
     const found: DeadlineView[] = [];
     let start: Record<string, unknown> | undefined;
     do {
@@ -657,30 +481,12 @@ export class DynamoCaseStore {
   // ───────────────────────────── cases ─────────────────────────────
 
   /**
-   * Opens a case from its sources (already checked by the caller: they exist, they hold up, their units match). Each
-   * source is claimed in the same transaction: one already in another case is a 409 naming that case. With two or
-   * more handlers the case starts `investigating`, otherwise `open`.
+   * A new case (version 1), each of its sources claimed in the same transaction (one already in another case is a
+   * 409 naming that case), its opening events and the audit entry.
    */
-  async openCase(input: OpenCaseInput, acting: Acting & { caseId?: string }): Promise<CaseRecord> {
-    const at = acting.at ?? this.now().toISOString();
-    const caseId = acting.caseId ?? ulid(Date.parse(at));
-    const handlers = [...new Set(input.handlers)];
-    const c: Case = {
-      caseId,
-      ...(input.enterpriseId ? { enterpriseId: input.enterpriseId } : {}),
-      unitName: input.unitName,
-      townshipId: input.townshipId,
-      title: input.title,
-      sources: input.sources.map((s) => ({ kind: s.kind, id: s.id, addedAt: at, addedBy: acting.by })),
-      handlers,
-      status: handlers.length >= MIN_HANDLERS ? 'investigating' : 'open',
-      evidence: [],
-      openedAt: at,
-      openedBy: acting.by,
-      updatedAt: at,
-      version: 1,
-    };
-    const claims = c.sources.map((s) => this.claimPut(s, caseId));
+  async create(input: { case: Case; events: CaseEventDraft[]; detail: Record<string, unknown> }): Promise<CaseRecord> {
+    const c = input.case;
+    const at = c.openedAt;
     const items: TransactItem[] = [
       {
         Put: {
@@ -689,30 +495,15 @@ export class DynamoCaseStore {
           ConditionExpression: 'attribute_not_exists(pk)',
         },
       },
-      ...claims,
-      this.eventPut(caseId, {
-        id: ulid(),
-        at,
-        by: acting.by,
-        type: 'opened',
-        note: `立案：${c.title}`,
-        data: { status: c.status, sources: c.sources.map((s) => `${s.kind}#${s.id}`) },
-      }),
-      auditPut(
-        this.tables.audit,
-        this.audit(acting.by, 'case.open', caseId, at, {
-          status: c.status,
-          sources: c.sources.map((s) => `${s.kind}#${s.id}`),
-          handlers,
-          ...(c.enterpriseId ? { enterpriseId: c.enterpriseId } : {}),
-        }),
-      ),
+      ...c.sources.map((s) => this.claimPut(s, c.caseId)),
+      ...input.events.map((e) => this.eventPut(c.caseId, { id: ulid(), at, by: c.openedBy, ...e })),
+      auditPut(this.tables.audit, this.audit(c.openedBy, 'case.open', c.caseId, at, input.detail)),
     ];
     await this.transact(items, (reasons) => {
-      if (reasons[0]?.Code === 'ConditionalCheckFailed') return new ConflictError(`case ${caseId} already exists`);
+      if (reasons[0]?.Code === 'ConditionalCheckFailed') return new ConflictError(`case ${c.caseId} already exists`);
       return this.claimConflict(reasons, c.sources, 1);
     });
-    return { case: c, version: 1 };
+    return { case: c, version: c.version };
   }
 
   /**
@@ -827,206 +618,6 @@ export class DynamoCaseStore {
     return teams;
   }
 
-  /** Which case a source is in, if any (key lookup of its claim). */
-  async caseOfSource(kind: SourceKind, id: string): Promise<string | undefined> {
-    const out = await this.db.send(
-      new GetCommand({ TableName: this.tables.cases, Key: caseKeys.source(kind, id), ConsistentRead: true }),
-    );
-    return out.Item ? String(out.Item.caseId) : undefined;
-  }
-
-  /**
-   * Attaches a later source to an open case of the same unit (`sourceUnit`: the USCC the source names, undefined
-   * when it names none, which the official may attach to any case still open). 409 when the case no longer accepts
-   * sources, the units differ, or the source is already in a case (this one or another).
-   */
-  async attachSource(
-    caseId: string,
-    source: { kind: SourceKind; id: string },
-    sourceUnit: string | undefined,
-    acting: Acting,
-    expectedVersion?: number,
-  ): Promise<CaseRecord> {
-    return this.change(caseId, expectedVersion, acting, 'case.source.attach', (c, at) => {
-      const accepting = c.status === 'open' || c.status === 'investigating';
-      if (!accepting) {
-        throw new ConflictError(
-          `case ${caseId} is ${c.status} and takes no more sources (案件已作出决定或已结案，不能再关联来源)`,
-        );
-      }
-      // a source naming no unit (a clue, a patrol finding, a tip about an unnamed site) joins on the official's
-      // judgment; one naming a unit joins only that unit's case
-      if (sourceUnit !== undefined && !(c.enterpriseId && acceptsSourcesFor(c, sourceUnit))) {
-        throw new ConflictError(
-          `the source concerns unit ${sourceUnit}, not the unit of case ${caseId} (来源所涉单位与案件不一致)`,
-        );
-      }
-      if (c.sources.some((s) => s.kind === source.kind && s.id === source.id)) {
-        throw new ConflictError(`${source.kind} ${source.id} is already a source of case ${caseId} (来源已关联)`);
-      }
-      if (c.sources.length >= MAX_SOURCES) throw new ConflictError(`a case holds at most ${MAX_SOURCES} sources`);
-      const added: CaseSource = { kind: source.kind, id: source.id, addedAt: at, addedBy: acting.by };
-      return {
-        next: { ...c, sources: [...c.sources, added] },
-        events: [
-          {
-            type: 'source_added',
-            note: `关联来源：${source.kind} ${source.id}`,
-            data: { sourceKind: source.kind, sourceId: source.id },
-          },
-        ],
-        extra: [this.claimPut(added, caseId)],
-        detail: { source: `${source.kind}#${source.id}` },
-        conflict: (reasons) => this.claimConflict(reasons, [added], 1),
-      };
-    });
-  }
-
-  /**
-   * Names the case team (≥ 2 distinct handlers). An open case starts its investigation; a closed case refuses (409).
-   */
-  async assignHandlers(
-    caseId: string,
-    handlers: readonly string[],
-    acting: Acting,
-    expectedVersion?: number,
-  ): Promise<CaseRecord> {
-    const team = [...new Set(handlers)];
-    if (team.length < MIN_HANDLERS) {
-      throw new ValidationError('an investigation needs at least two handlers', [
-        {
-          field: 'body.handlers',
-          message: `at least ${MIN_HANDLERS} distinct handlers`,
-          messageZh: '调查须有两名以上执法人员',
-        },
-      ]);
-    }
-    return this.change(caseId, expectedVersion, acting, 'case.handlers.assign', (c) => {
-      if (c.status === 'closed') throw new ConflictError(`case ${caseId} is closed (案件已结案)`);
-      const status: CaseStatus = c.status === 'open' ? 'investigating' : c.status;
-      return {
-        next: { ...c, handlers: team, status },
-        events: [
-          { type: 'handlers_changed', note: `承办人：${team.join('、')}`, data: { from: c.handlers, to: team } },
-          ...(status !== c.status
-            ? [
-                {
-                  type: 'status_changed' as const,
-                  note: '开始调查',
-                  data: { from: c.status, to: status },
-                },
-              ]
-            : []),
-        ],
-        detail: { handlers: team, ...(status !== c.status ? { status } : {}) },
-      };
-    });
-  }
-
-  /** Adds a sealed S3 object (with its hash) or a raw-archive span to the evidence list; not on a closed case. */
-  async addEvidence(
-    caseId: string,
-    input: AddEvidenceInput,
-    acting: Acting,
-    expectedVersion?: number,
-  ): Promise<CaseRecord & { evidence: CaseEvidence }> {
-    let added: CaseEvidence | undefined;
-    const record = await this.change(caseId, expectedVersion, acting, 'case.evidence.add', (c, at) => {
-      if (c.status === 'closed') throw new ConflictError(`case ${caseId} is closed (案件已结案)`);
-      if (c.evidence.length >= MAX_EVIDENCE) {
-        throw new ConflictError(`a case holds at most ${MAX_EVIDENCE} evidence items (证据数量已达上限)`);
-      }
-      const evidence: CaseEvidence = { ...input, id: ulid(Date.parse(at)), addedAt: at, addedBy: acting.by };
-      added = evidence;
-      const what: TimelineData =
-        evidence.type === 'object'
-          ? { evidenceId: evidence.id, kind: evidence.kind, key: evidence.key, sha256: evidence.sha256 }
-          : { evidenceId: evidence.id, mn: evidence.mn, from: evidence.from, to: evidence.to };
-      return {
-        next: { ...c, evidence: [...c.evidence, evidence] },
-        events: [{ type: 'evidence_added', note: evidence.note ?? '添加证据', data: what }],
-        detail: what,
-      };
-    });
-    return { ...record, evidence: added as CaseEvidence };
-  }
-
-  /**
-   * Records THE decision (model.ts canDecide: an investigation with a team of two or more; otherwise 409). The case
-   * moves to `decided` and leaves its unit's open listing. For a suspected crime, `proposedCrimeItems` is what the
-   * platform proposed from the case's facts (crime-thresholds.ts); it is stored with the case and in the decision.
-   */
-  async recordDecision(
-    caseId: string,
-    decision: DecisionBody,
-    acting: Acting,
-    expectedVersion?: number,
-    proposal?: { proposedCrimeItems: CrimeItem[] },
-  ): Promise<CaseRecord> {
-    return this.change(caseId, expectedVersion, acting, 'case.decide', (c, at): Change => {
-      if (!canDecide(c)) {
-        throw new ConflictError(
-          c.status === 'investigating'
-            ? `case ${caseId} needs at least ${MIN_HANDLERS} handlers before a decision (须有两名以上承办人)`
-            : `case ${caseId} is ${c.status}; a decision is recorded on a case under investigation (案件不在调查阶段)`,
-        );
-      }
-      const recorded: CaseDecision = { ...decision, decidedBy: acting.by, decidedAt: at };
-      const proposed = proposal?.proposedCrimeItems;
-      return {
-        next: {
-          ...c,
-          status: 'decided',
-          decision: recorded,
-          ...(proposed ? { proposedCrimeItems: proposed } : {}),
-        },
-        events: [
-          ...(proposed
-            ? [
-                {
-                  type: 'crime_items_proposed' as const,
-                  note: proposed.length > 0 ? '平台比对入罪标准，提出建议' : '平台未发现达到入罪标准的事实',
-                  data: { items: proposed },
-                },
-              ]
-            : []),
-          {
-            type: 'decision_recorded',
-            note: decisionNote(decision),
-            data: decisionData(decision),
-          },
-          { type: 'status_changed', note: '已作出决定', data: { from: c.status, to: 'decided' } },
-        ],
-        detail: decisionData(decision),
-      };
-    });
-  }
-
-  /**
-   * A status change the workflows make (decided → transferred → investigating when the police return it, → closed):
-   * checked with model.ts canTransition (409 otherwise). Leaving `decided` for `investigating` clears the decision.
-   */
-  async setStatus(caseId: string, to: CaseStatus, acting: Acting & { note?: string }): Promise<CaseRecord> {
-    return this.change(caseId, undefined, acting, 'case.status', (c, at) => {
-      if (!canTransition(c.status, to)) {
-        throw new ConflictError(`case ${caseId} cannot go from ${c.status} to ${to} (案件状态不允许此变更)`);
-      }
-      const { decision: _dropped, ...rest } = c;
-      const next: Case = {
-        ...(to === 'investigating' ? rest : c),
-        status: to,
-        ...(to === 'closed' ? { closedAt: at } : {}),
-      };
-      return {
-        next,
-        events: [
-          { type: 'status_changed', ...(acting.note ? { note: acting.note } : {}), data: { from: c.status, to } },
-        ],
-        detail: { from: c.status, to, ...(acting.note ? { note: acting.note } : {}) },
-      };
-    });
-  }
-
   /**
    * The case's reward ledger: the rounds started (their lines) and the components paid. One consistent query of the
    * case's partition (`reward#…` items); a case without rewards has an empty ledger.
@@ -1056,57 +647,44 @@ export class DynamoCaseStore {
 
   /**
    * Claims a reward round before its workflow starts: the round item and one claim per component, each written only
-   * if absent, with a timeline event and the audit entry, in one transaction. `false` when the round or any of its
-   * components is claimed already (a retry, or a race with another outcome): nothing is written then, and the caller
-   * starts nothing. The case must exist (404).
+   * if absent, with the domain's timeline entry and the audit entry, in one transaction. `false` when the round or
+   * any of its components is claimed already (a retry, or a race with another outcome): nothing is written then.
+   * The case must exist (404).
    */
   async claimRewardRound(
     caseId: string,
-    round: number,
-    lines: readonly RewardLine[],
+    round: { round: number; lines: readonly RewardLine[] },
+    entry: CaseEventDraft,
     acting: Acting,
   ): Promise<boolean> {
     const at = acting.at ?? this.now().toISOString();
-    const record: RewardRoundRecord = { round, lines: [...lines], startedAt: at };
-    const totalFen = lines.reduce((t, l) => t + l.amountFen, 0);
+    const { lines } = round;
+    const record: RewardRoundRecord = { round: round.round, lines: [...lines], startedAt: at };
     try {
       await this.transact(
         [
-          {
-            ConditionCheck: {
-              TableName: this.tables.cases,
-              Key: caseKeys.case(caseId),
-              ConditionExpression: 'attribute_exists(pk)',
-            },
-          },
+          this.caseExists(caseId),
           {
             Put: {
               TableName: this.tables.cases,
-              Item: { ...caseKeys.rewardRound(caseId, round), kind: 'reward_round', record },
+              Item: { ...caseKeys.rewardRound(caseId, round.round), kind: 'reward_round', record },
               ConditionExpression: 'attribute_not_exists(pk)',
             },
           },
           ...lines.map((l) => ({
             Put: {
               TableName: this.tables.cases,
-              Item: { ...caseKeys.rewardClaim(caseId, l.component), kind: 'reward_claim', round },
+              Item: { ...caseKeys.rewardClaim(caseId, l.component), kind: 'reward_claim', round: round.round },
               ConditionExpression: 'attribute_not_exists(pk)',
             },
           })),
-          this.eventPut(caseId, {
-            id: ulid(Date.parse(at)),
-            at,
-            by: acting.by,
-            type: 'reward_step',
-            note: `第${round}轮举报奖励：${lines.map((l) => l.labelZh).join('、')}`,
-            data: { event: 'reward_round_claimed', round, components: lines.map((l) => l.component), totalFen },
-          }),
+          this.eventPut(caseId, { id: ulid(Date.parse(at)), at, by: acting.by, ...entry }),
           auditPut(
             this.tables.audit,
             this.audit(acting.by, 'case.reward.round', caseId, at, {
-              round,
+              round: round.round,
               components: lines.map((l) => l.component),
-              totalFen,
+              totalFen: lines.reduce((t, l) => t + l.amountFen, 0),
             }),
           ),
         ],
@@ -1188,15 +766,16 @@ export class DynamoCaseStore {
   }
 
   /**
-   * Read (consistent), check If-Match, apply, then ONE transaction: the case at the version read, its timeline
-   * events, any extra items (source claims), and the audit entry. A lost race is a 412.
+   * Read (consistent), check If-Match, let the domain decide, then ONE transaction: the case at the version read, its
+   * timeline events, its source claims, and the audit entry. A lost race is a 412; a claimed source a 409 naming the
+   * case that holds it.
    */
-  private async change(
+  async change(
     caseId: string,
     expectedVersion: number | undefined,
     acting: Acting,
     action: string,
-    apply: (c: Case, at: string) => Change,
+    decide: (c: Case, at: string) => CaseChange,
   ): Promise<CaseRecord> {
     const current = await this.read(caseId);
     if (!current) throw new NotFoundError(`case ${caseId} does not exist`);
@@ -1204,10 +783,10 @@ export class DynamoCaseStore {
       throw new PreconditionFailedError(`case ${caseId} is at version ${current.version}, not ${expectedVersion}`);
     }
     const at = acting.at ?? this.now().toISOString();
-    const change = apply(current.case, at);
+    const change = decide(current.case, at);
     const version = current.version + 1;
     const next: Case = { ...change.next, updatedAt: at, version };
-    const extra = change.extra ?? [];
+    const claims = change.claims ?? [];
     await this.transact(
       [
         {
@@ -1218,13 +797,13 @@ export class DynamoCaseStore {
             ExpressionAttributeValues: { ':v': current.version },
           },
         },
-        ...extra,
+        ...claims.map((s) => this.claimPut(s, caseId)),
         ...change.events.map((e) => this.eventPut(caseId, { id: ulid(Date.parse(at)), at, by: acting.by, ...e })),
         auditPut(this.tables.audit, this.audit(acting.by, action, caseId, at, { version, ...change.detail })),
       ],
       (reasons) => {
-        const specific = change.conflict?.(reasons);
-        if (specific) return specific;
+        const claimed = this.claimConflict(reasons, claims, 1);
+        if (claimed) return claimed;
         if (reasons[0]?.Code === 'ConditionalCheckFailed' || reasons[0]?.Code === 'TransactionConflict') {
           return new PreconditionFailedError(`case ${caseId} was changed by someone else; reload (案件已被他人修改)`);
         }
@@ -1303,6 +882,16 @@ export class DynamoCaseStore {
     ];
   }
 
+  private caseExists(caseId: string): TransactItem {
+    return {
+      ConditionCheck: {
+        TableName: this.tables.cases,
+        Key: caseKeys.case(caseId),
+        ConditionExpression: 'attribute_exists(pk)',
+      },
+    };
+  }
+
   private versionCheck(caseId: string, version: number): TransactItem {
     return {
       ConditionCheck: {
@@ -1366,26 +955,6 @@ export class DynamoCaseStore {
   }
 }
 
-type TimelineData = NonNullable<CaseTimelineEntry['data']>;
-
-interface CancellationReason {
-  Code?: string;
-  /** the item as it was (marshalled), when the item asked for ALL_OLD */
-  Item?: Record<string, unknown>;
-}
-
-/** A case filter: by status, or by unit (`open`: only the case(s) still accepting sources). */
-export type CaseFilter = { status: CaseStatus } | { enterpriseId: string; open?: boolean };
-
-/** What one change does: the next case, its timeline events, extra transaction items, the audit detail. */
-interface Change {
-  next: Case;
-  events: Omit<CaseTimelineEntry, 'id' | 'at' | 'by'>[];
-  extra?: TransactItem[];
-  detail: Record<string, unknown>;
-  conflict?: (reasons: CancellationReason[]) => Error | undefined;
-}
-
 /** A cursor of this listing, or a 400 (one of another listing would silently restart elsewhere). */
 function cursorFor(cursor: string | undefined, attr: string, expected: string): Record<string, unknown> | undefined {
   const key = startKeyOf(cursor);
@@ -1396,30 +965,3 @@ function cursorFor(cursor: string | undefined, attr: string, expected: string): 
   }
   return key;
 }
-
-/** The decision in one line for the timeline (no identities: decisions name units, not reporters). */
-export function decisionNote(d: DecisionBody): string {
-  switch (d.type) {
-    case 'administrative_penalty':
-      return `行政处罚决定 ${d.decisionNumber}（${d.decidedOn}），罚款 ${(d.fineFen / 100).toFixed(2)} 元`;
-    case 'minor_not_punished':
-      return `轻微违法不予处罚（${d.listReference}）`;
-    case 'no_violation':
-      return '无违法行为';
-    case 'suspected_crime':
-      return `涉嫌犯罪，确认入罪标准：${d.confirmedItems.map((i) => CRIME_ITEMS[i.item].reference).join('、')}`;
-  }
-}
-
-function decisionData(d: DecisionBody): TimelineData {
-  switch (d.type) {
-    case 'administrative_penalty':
-      return { decision: d.type, decisionNumber: d.decisionNumber, decidedOn: d.decidedOn, fineFen: d.fineFen };
-    case 'suspected_crime':
-      return { decision: d.type, confirmedItems: d.confirmedItems.map((i) => i.item) };
-    default:
-      return { decision: d.type };
-  }
-}
-
-const stepType = (workflow: WorkflowName): TimelineType => (workflow === 'reward' ? 'reward_step' : 'transfer_step');

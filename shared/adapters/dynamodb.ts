@@ -1,5 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { decodeCursor, encodeCursor } from '#shared/domain/cursor.ts';
 import { ValidationError } from '#shared/domain/errors.ts';
 
 /** One DynamoDB document client per module load (Lambda container); AWS_ENDPOINT_URL_DYNAMODB redirects it locally. */
@@ -7,18 +8,7 @@ export const dynamo = DynamoDBDocumentClient.from(new DynamoDBClient({}), {
   marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
 });
 
-export const encodeCursor = (key: Record<string, unknown> | undefined): string | undefined =>
-  key ? Buffer.from(JSON.stringify(key), 'utf8').toString('base64url') : undefined;
-
-export function decodeCursor(cursor: string | undefined): Record<string, unknown> | undefined {
-  if (!cursor) return undefined;
-  try {
-    const parsed: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    return parsed && typeof parsed === 'object' ? (parsed as Record<string, unknown>) : undefined;
-  } catch {
-    return undefined;
-  }
-}
+export { decodeCursor, encodeCursor };
 
 /** The ExclusiveStartKey a page cursor stands for; a cursor that is not ours is a 400 on `query.cursor`. */
 export function startKeyOf(cursor: string | undefined): Record<string, unknown> | undefined {

@@ -66,67 +66,19 @@ export function tipItem(tip: Tip, version: number) {
   return { ...tipKeys.tip(tip.id), ...tipIndexKeys(tip), kind: 'tip', tip, version };
 }
 
-export class DynamoTipStore implements TipStore {
+/**
+ * The tips and their timelines on the tips table, with their audit entries: what a reader or writer of tips that
+ * never touches reporter identities needs (the case functions: shared/adapters/case-sources.ts). DynamoTipStore adds
+ * the identities table.
+ */
+export class DynamoTipRecords {
   constructor(
-    private readonly db: DynamoDBDocumentClient,
-    private readonly tables: { tips: string; identities: string; audit: string },
+    protected readonly db: DynamoDBDocumentClient,
+    protected readonly tables: { tips: string; audit: string },
   ) {}
 
-  async create(input: Parameters<TipStore['create']>[0]): Promise<void> {
-    const { tip, receipt, identity, audit, finding } = input;
-    const notExists = 'attribute_not_exists(pk)';
-    const own = [
-      { Put: { TableName: this.tables.tips, Item: tipItem(tip, 1), ConditionExpression: notExists } },
-      {
-        Put: {
-          TableName: this.tables.tips,
-          Item: {
-            ...tipKeys.receipt(receipt.selector),
-            kind: 'receipt',
-            tipId: tip.id,
-            hash: receipt.hash,
-            guard: { failures: 0 },
-          },
-          ConditionExpression: notExists,
-        },
-      },
-      ...(identity
-        ? [
-            {
-              Put: {
-                TableName: this.tables.identities,
-                Item: { ...tipKeys.identity(tip.id), sealed: identity, openCount: 0 },
-                ConditionExpression: notExists,
-              },
-            },
-          ]
-        : []),
-      auditPut(this.tables.audit, audit),
-    ];
-    const findingAt = own.length;
-    const items = [
-      ...own,
-      ...(finding
-        ? [
-            findingTipUpdate(this.tables.tips, finding.patrolId, finding.index, tip.id),
-            auditPut(this.tables.audit, finding.audit),
-          ]
-        : []),
-      ...commitUploads(this.tables.tips, { kind: 'tip', id: tip.id }, input.uploadIds ?? [], tip.receivedAt),
-    ];
-    try {
-      await this.db.send(new TransactWriteCommand({ TransactItems: items }));
-    } catch (err) {
-      const reasons = (err as { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? [];
-      const code = (i: number) => reasons[i]?.Code;
-      // the finding first: a lost race for it is the expected failure (a TransactionConflict while the winner commits)
-      if (finding && (code(findingAt) === 'ConditionalCheckFailed' || code(findingAt) === 'TransactionConflict')) {
-        throw new PatrolFindingTakenError(finding.patrolId, finding.index);
-      }
-      if (code(0) === 'ConditionalCheckFailed') throw new TipExistsError(tip.id);
-      if (code(1) === 'ConditionalCheckFailed') throw new ReceiptCollisionError();
-      throw err;
-    }
+  get tipsTable(): string {
+    return this.tables.tips;
   }
 
   async get(tipId: string): Promise<TipRecord | undefined> {
@@ -151,34 +103,6 @@ export class DynamoTipStore implements TipStore {
       start = out.LastEvaluatedKey;
     } while (start);
     return entries;
-  }
-
-  async receipt(selector: string): Promise<ReceiptRecord | undefined> {
-    const out = await this.db.send(new GetCommand({ TableName: this.tables.tips, Key: tipKeys.receipt(selector) }));
-    if (out.Item?.kind !== 'receipt') return undefined;
-    return {
-      selector,
-      tipId: String(out.Item.tipId),
-      hash: String(out.Item.hash),
-      guard: (out.Item.guard as ReceiptGuard | undefined) ?? { failures: 0 },
-    };
-  }
-
-  async recordReceiptFailure(selector: string, guard: ReceiptGuard, audit?: AuditEntry): Promise<void> {
-    const update = {
-      TableName: this.tables.tips,
-      Key: tipKeys.receipt(selector),
-      UpdateExpression: 'SET guard = :g',
-      ConditionExpression: 'attribute_exists(pk)',
-      ExpressionAttributeValues: { ':g': guard },
-    };
-    if (!audit) {
-      await this.db.send(new UpdateCommand(update));
-      return;
-    }
-    await this.db.send(
-      new TransactWriteCommand({ TransactItems: [{ Update: update }, auditPut(this.tables.audit, audit)] }),
-    );
   }
 
   async addEntry(tipId: string, entry: TimelineEntry, audit: AuditEntry, uploadIds: string[] = []): Promise<void> {
@@ -214,6 +138,123 @@ export class DynamoTipStore implements TipStore {
       throw err;
     }
     return { tip, version };
+  }
+
+  /** The tip at the next version, on the condition that it is still at `expectedVersion`. */
+  protected tipPut(tip: Tip, expectedVersion: number) {
+    return {
+      Put: {
+        TableName: this.tables.tips,
+        Item: tipItem(tip, expectedVersion + 1),
+        ConditionExpression: 'version = :v',
+        ExpressionAttributeValues: { ':v': expectedVersion },
+      },
+    };
+  }
+
+  /** A new timeline entry under the tip (never overwrites: a seeded entry id written twice fails the condition). */
+  protected entryPut(tipId: string, entry: TimelineEntry) {
+    return {
+      Put: {
+        TableName: this.tables.tips,
+        Item: { ...tipKeys.entry(tipId, entry), kind: 'entry', entry },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      },
+    };
+  }
+}
+
+export class DynamoTipStore extends DynamoTipRecords implements TipStore {
+  private readonly identities: string;
+
+  constructor(db: DynamoDBDocumentClient, tables: { tips: string; identities: string; audit: string }) {
+    super(db, { tips: tables.tips, audit: tables.audit });
+    this.identities = tables.identities;
+  }
+
+  async create(input: Parameters<TipStore['create']>[0]): Promise<void> {
+    const { tip, receipt, identity, audit, finding } = input;
+    const notExists = 'attribute_not_exists(pk)';
+    const own = [
+      { Put: { TableName: this.tables.tips, Item: tipItem(tip, 1), ConditionExpression: notExists } },
+      {
+        Put: {
+          TableName: this.tables.tips,
+          Item: {
+            ...tipKeys.receipt(receipt.selector),
+            kind: 'receipt',
+            tipId: tip.id,
+            hash: receipt.hash,
+            guard: { failures: 0 },
+          },
+          ConditionExpression: notExists,
+        },
+      },
+      ...(identity
+        ? [
+            {
+              Put: {
+                TableName: this.identities,
+                Item: { ...tipKeys.identity(tip.id), sealed: identity, openCount: 0 },
+                ConditionExpression: notExists,
+              },
+            },
+          ]
+        : []),
+      auditPut(this.tables.audit, audit),
+    ];
+    const findingAt = own.length;
+    const items = [
+      ...own,
+      ...(finding
+        ? [
+            findingTipUpdate(this.tables.tips, finding.patrolId, finding.index, tip.id),
+            auditPut(this.tables.audit, finding.audit),
+          ]
+        : []),
+      ...commitUploads(this.tables.tips, { kind: 'tip', id: tip.id }, input.uploadIds ?? [], tip.receivedAt),
+    ];
+    try {
+      await this.db.send(new TransactWriteCommand({ TransactItems: items }));
+    } catch (err) {
+      const reasons = (err as { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? [];
+      const code = (i: number) => reasons[i]?.Code;
+      // the finding first: a lost race for it is the expected failure (a TransactionConflict while the winner commits)
+      if (finding && (code(findingAt) === 'ConditionalCheckFailed' || code(findingAt) === 'TransactionConflict')) {
+        throw new PatrolFindingTakenError(finding.patrolId, finding.index);
+      }
+      if (code(0) === 'ConditionalCheckFailed') throw new TipExistsError(tip.id);
+      if (code(1) === 'ConditionalCheckFailed') throw new ReceiptCollisionError();
+      throw err;
+    }
+  }
+
+  async receipt(selector: string): Promise<ReceiptRecord | undefined> {
+    const out = await this.db.send(new GetCommand({ TableName: this.tables.tips, Key: tipKeys.receipt(selector) }));
+    if (out.Item?.kind !== 'receipt') return undefined;
+    return {
+      selector,
+      tipId: String(out.Item.tipId),
+      hash: String(out.Item.hash),
+      guard: (out.Item.guard as ReceiptGuard | undefined) ?? { failures: 0 },
+    };
+  }
+
+  async recordReceiptFailure(selector: string, guard: ReceiptGuard, audit?: AuditEntry): Promise<void> {
+    const update = {
+      TableName: this.tables.tips,
+      Key: tipKeys.receipt(selector),
+      UpdateExpression: 'SET guard = :g',
+      ConditionExpression: 'attribute_exists(pk)',
+      ExpressionAttributeValues: { ':g': guard },
+    };
+    if (!audit) {
+      await this.db.send(new UpdateCommand(update));
+      return;
+    }
+    await this.db.send(
+      new TransactWriteCommand({ TransactItems: [{ Update: update }, auditPut(this.tables.audit, audit)] }),
+    );
   }
 
   async queue(status: TipStatus, query: { limit: number; cursor?: string }): Promise<Page<Tip>> {
@@ -273,7 +314,7 @@ export class DynamoTipStore implements TipStore {
 
   async sealedIdentity(tipId: string): Promise<SealedIdentity | undefined> {
     const out = await this.db.send(
-      new GetCommand({ TableName: this.tables.identities, Key: tipKeys.identity(tipId), ConsistentRead: true }),
+      new GetCommand({ TableName: this.identities, Key: tipKeys.identity(tipId), ConsistentRead: true }),
     );
     return out.Item?.sealed as SealedIdentity | undefined;
   }
@@ -290,7 +331,7 @@ export class DynamoTipStore implements TipStore {
           this.entryPut(tipId, entry),
           {
             Update: {
-              TableName: this.tables.identities,
+              TableName: this.identities,
               Key: tipKeys.identity(tipId),
               UpdateExpression: 'SET openCount = openCount + :one, lastOpenedAt = :at',
               ConditionExpression: 'attribute_exists(pk)',
@@ -311,7 +352,7 @@ export class DynamoTipStore implements TipStore {
             this.tipPut(tip, expectedVersion),
             {
               Put: {
-                TableName: this.tables.identities,
+                TableName: this.identities,
                 Item: { ...tipKeys.identity(tip.id), sealed: identity, openCount: 0 },
                 ConditionExpression: 'attribute_not_exists(pk)',
               },
@@ -329,28 +370,5 @@ export class DynamoTipStore implements TipStore {
       }
       throw err;
     }
-  }
-
-  /** The tip at the next version, on the condition that it is still at `expectedVersion`. */
-  private tipPut(tip: Tip, expectedVersion: number) {
-    return {
-      Put: {
-        TableName: this.tables.tips,
-        Item: tipItem(tip, expectedVersion + 1),
-        ConditionExpression: 'version = :v',
-        ExpressionAttributeValues: { ':v': expectedVersion },
-      },
-    };
-  }
-
-  /** A new timeline entry under the tip (never overwrites: a seeded entry id written twice fails the condition). */
-  private entryPut(tipId: string, entry: TimelineEntry) {
-    return {
-      Put: {
-        TableName: this.tables.tips,
-        Item: { ...tipKeys.entry(tipId, entry), kind: 'entry', entry },
-        ConditionExpression: 'attribute_not_exists(pk)',
-      },
-    };
   }
 }

@@ -7,6 +7,7 @@ import {
   DecisionBody,
   OpenCaseInput,
 } from '#shared/domain/cases/model.ts';
+import { TASK_ROLES } from '#shared/domain/cases/workflow.ts';
 import { ULID_PATTERN } from '#shared/domain/ids.ts';
 import type { Role } from '#shared/domain/roles.ts';
 import { defineRoutes } from '#shared/http/contract.ts';
@@ -31,15 +32,7 @@ export const CASE_WORKERS: readonly Role[] = ['handler', 'section_chief'];
 export const TEAM_ASSIGNERS: readonly Role[] = ['section_chief', 'bureau_head'];
 /** 行政处罚 and the other decisions are taken by the heads (负责人), not by the handlers. */
 export const DECIDERS: readonly Role[] = ['section_chief', 'bureau_head'];
-/** Roles that act on workflow tasks (workflow.ts actors; `case_team` = a handler on the case). */
-export const TASK_ROLES: readonly Role[] = [
-  'handler',
-  'section_chief',
-  'bureau_head',
-  'reward_post',
-  'police_liaison',
-  'procuratorate_liaison',
-];
+export { TASK_ROLES };
 export const DEADLINE_READERS: readonly Role[] = [
   'handler',
   'section_chief',

@@ -11,8 +11,10 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Platform, startPlatform } from '#infra/local/platform.ts';
 import { freePorts } from '#infra/local/ports.ts';
-import { DynamoCaseStore, type TaskView } from '#shared/adapters/cases-store.ts';
+import { DynamoCaseStore } from '#shared/adapters/cases-store.ts';
+import { cleanOutcome, openedCase, taskDoneEntry, taskOpened } from '#shared/domain/cases/changes.ts';
 import { computeDeadline } from '#shared/domain/cases/deadlines.ts';
+import type { TaskView } from '#shared/domain/cases/ports.ts';
 import { ulid } from '#shared/domain/ids.ts';
 import { eventually, localClientConfig, realAppAssembly, tempDir } from './helpers.ts';
 
@@ -76,15 +78,19 @@ describe('case workflows on the local platform', () => {
   /** A case opened from a tip at a Songyuan bamboo workshop, with a case team of two. */
   const openCase = async (title: string): Promise<string> => {
     seq += 1;
-    const { case: c } = await store.openCase(
-      {
-        title,
-        unitName: '庆元县松源某竹制品加工厂',
-        townshipId: 'songyuan',
-        sources: [{ kind: 'tip', id: `TIP-2026-${String(seq).padStart(4, '0')}` }],
-        handlers: ['handler-li', 'handler-wang'],
-      },
-      { by: 'handler-li' },
+    const at = new Date().toISOString();
+    const { case: c } = await store.create(
+      openedCase(
+        {
+          caseId: ulid(Date.parse(at)),
+          title,
+          unitName: '庆元县松源某竹制品加工厂',
+          townshipId: 'songyuan',
+          sources: [{ kind: 'tip', id: `TIP-2026-${String(seq).padStart(4, '0')}` }],
+          handlers: ['handler-li', 'handler-wang'],
+        },
+        { by: 'handler-li', at },
+      ),
     );
     return c.caseId;
   };
@@ -106,9 +112,14 @@ describe('case workflows on the local platform', () => {
     const view = await taskFor(role, caseId, step);
     const task = await store.getTask(view.taskId);
     const by = `${role}-1`;
-    const output = { action, by, ...(comment ? { comment } : {}) };
-    await sfn.send(new SendTaskSuccessCommand({ taskToken: task?.token, output: JSON.stringify(output) }));
-    await store.completeTask(view.taskId, output, { actor: by });
+    if (!task) throw new Error(`task ${view.taskId} vanished`);
+    const output = cleanOutcome({ action, by, ...(comment ? { comment } : {}) });
+    await sfn.send(new SendTaskSuccessCommand({ taskToken: task.token, output: JSON.stringify(output) }));
+    await store.completeTask(task, output, {
+      entry: taskDoneEntry(task, output),
+      actor: by,
+      at: new Date().toISOString(),
+    });
     return view;
   };
 
@@ -314,10 +325,10 @@ describe('case workflows on the local platform', () => {
     const caseId = await openCase('某竹制品厂超标排放（期限提醒）');
     const now = Date.now();
     const taskId = ulid(now);
-    await store.recordTask({
+    const recorded = {
       taskId,
       caseId,
-      workflow: 'transfer',
+      workflow: 'transfer' as const,
       executionArn: `arn:aws:states:us-east-1:000000000000:execution:transfer:transfer-${caseId}`,
       step: 'head_decision',
       actors: ['bureau_head'],
@@ -326,7 +337,8 @@ describe('case workflows on the local platform', () => {
       dueAt: new Date(now + 2 * 3_600_000).toISOString(),
       warnAt: new Date(now - 60_000).toISOString(),
       input: { caseId },
-    });
+    };
+    await store.recordTask(recorded, taskOpened(recorded));
     const rule = platform.spec.schedules.find((r) =>
       r.targets.some((t) => JSON.stringify(t.input) === JSON.stringify({ kind: 'deadline_warnings' })),
     );

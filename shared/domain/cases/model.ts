@@ -326,9 +326,12 @@ export type AddEvidenceInput = z.infer<typeof AddEvidenceInput>;
 export const RecordDecisionInput = z.strictObject({ decision: DecisionBody });
 export type RecordDecisionInput = z.infer<typeof RecordDecisionInput>;
 
+/** Whether a case in `status` still takes later sources: open or under investigation (not decided, not closed). */
+export const acceptsSources = (status: CaseStatus): boolean => status === 'open' || status === 'investigating';
+
 /** Whether a later source belongs to this case: an open (not decided, not closed) case of the same unit. */
 export function acceptsSourcesFor(c: Pick<Case, 'status' | 'enterpriseId'>, enterpriseId: string): boolean {
-  return (c.status === 'open' || c.status === 'investigating') && c.enterpriseId === enterpriseId;
+  return acceptsSources(c.status) && c.enterpriseId === enterpriseId;
 }
 
 /**

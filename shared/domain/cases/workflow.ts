@@ -66,6 +66,16 @@ export interface ActingOfficial {
 }
 
 /** The workflow itself acting on a `system` step (a Choice state in Step Functions); never an official's token. */
+/** Roles that act on workflow tasks (the steps' actors; `case_team` = a handler on the case). */
+export const TASK_ROLES: readonly Role[] = [
+  'handler',
+  'section_chief',
+  'bureau_head',
+  'reward_post',
+  'police_liaison',
+  'procuratorate_liaison',
+];
+
 export const SYSTEM_ACTOR: ActingOfficial = { sub: 'system', roles: [] };
 
 export function startWorkflow<S extends string, A extends string>(

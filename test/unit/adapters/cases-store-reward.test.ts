@@ -4,9 +4,8 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { allCustomMatcher } from 'aws-sdk-client-mock-vitest';
 import type {} from 'aws-sdk-client-mock-vitest/extend';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { laterRound, roundOfExecution } from '#functions/cases-api/service.ts';
 import { caseKeys, DynamoCaseStore } from '#shared/adapters/cases-store.ts';
-import type { Case } from '#shared/domain/cases/model.ts';
+import { rewardRoundEntry } from '#shared/domain/cases/changes.ts';
 import { rewardLines } from '#shared/domain/cases/reward.ts';
 import { NotFoundError } from '#shared/domain/errors.ts';
 
@@ -21,6 +20,8 @@ const store = new DynamoCaseStore(db, { cases: 'cases', audit: 'audit' }, () => 
 const CASE_ID = '01JQ7Z3K9M2V4X6Y8A0B1C2D3E';
 
 const conviction = rewardLines({ conviction: { reference: '（2026）浙1126刑初45号' } });
+const round2 = { round: 2, lines: conviction };
+const claim = () => store.claimRewardRound(CASE_ID, round2, rewardRoundEntry(round2), { by: 'u-police-01' });
 const cancelled = (codes: string[]) =>
   new TransactionCanceledException({
     message: 'cancelled',
@@ -35,7 +36,7 @@ describe('the reward ledger of a case', () => {
   });
 
   it('claims a round: the round item and one claim per component, each only if absent, with event and audit', async () => {
-    const claimed = await store.claimRewardRound(CASE_ID, 2, conviction, { by: 'u-police-01' });
+    const claimed = await claim();
 
     expect(claimed).toBe(true);
     const items = ddb.commandCalls(TransactWriteCommand)[0]?.args[0].input.TransactItems ?? [];
@@ -55,13 +56,11 @@ describe('the reward ledger of a case', () => {
 
   it('claims nothing (false) when the round or a component is claimed already, and 404s an unknown case', async () => {
     ddb.on(TransactWriteCommand).rejects(cancelled(['None', 'None', 'ConditionalCheckFailed']));
-    await expect(store.claimRewardRound(CASE_ID, 2, conviction, { by: 'u-police-01' })).resolves.toBe(false);
+    await expect(claim()).resolves.toBe(false);
 
     ddb.reset();
     ddb.on(TransactWriteCommand).rejects(cancelled(['ConditionalCheckFailed', 'None', 'None']));
-    await expect(store.claimRewardRound(CASE_ID, 2, conviction, { by: 'u-police-01' })).rejects.toBeInstanceOf(
-      NotFoundError,
-    );
+    await expect(claim()).rejects.toBeInstanceOf(NotFoundError);
   });
 
   it('reads the ledger from the case partition (consistent), rounds in order, granted components', async () => {
@@ -95,59 +94,5 @@ describe('the reward ledger of a case', () => {
     });
     expect(ledger.rounds.map((r) => r.round)).toEqual([2, 3]);
     expect(ledger.granted).toEqual([expect.objectContaining({ component: 'penalty', amountFen: 600_000 })]);
-  });
-});
-
-describe('later rounds (pure)', () => {
-  const noDecision: Pick<Case, 'decision'> = {};
-
-  it('pays only the new component after a paid penalty, as round 2', () => {
-    const next = laterRound(
-      noDecision,
-      {
-        rounds: [],
-        granted: [{ component: 'penalty', amountFen: 600_000, round: 1, grantedAt: '2026-05-20T00:00:00.000Z' }],
-      },
-      'conviction',
-      '（2026）浙1126刑初45号',
-    );
-    expect(next).toMatchObject({ round: 2, totalFen: 1_000_000 });
-    expect(next.lines.map((l) => l.component)).toEqual(['conviction']);
-  });
-
-  it('pays nothing for a component a started round already pays', () => {
-    const next = laterRound(
-      noDecision,
-      { rounds: [{ round: 2, lines: conviction, startedAt: '2026-05-21T00:00:00.000Z' }], granted: [] },
-      'conviction',
-      '（2026）浙1126刑初45号',
-    );
-    expect(next.totalFen).toBe(0);
-    expect(next.lines).toEqual([]);
-  });
-
-  it('never re-pays round 1’s penalty from the case’s penalty decision, paid or not', () => {
-    const decided = {
-      decision: {
-        type: 'administrative_penalty',
-        decisionNumber: '庆环罚〔2026〕8号',
-        decidedOn: '2026-04-07',
-        legalBasis: '《水污染防治法》第八十三条第二项',
-        fineFen: 12_000_000,
-        items: [{ kind: 'fine' }],
-        decidedBy: 'u-chief-01',
-        decidedAt: '2026-04-07T02:00:00.000Z',
-      },
-    } as unknown as Pick<Case, 'decision'>;
-    const next = laterRound(decided, { rounds: [], granted: [] }, 'detention', '庆公（治）决字〔2026〕77号');
-    expect(next).toMatchObject({ round: 2, totalFen: 500_000 });
-    expect(next.lines.map((l) => l.component)).toEqual(['detention']);
-  });
-
-  it('reads the round from a reward execution name, and nothing from another workflow’s', () => {
-    const arn = (name: string) => `arn:aws:states:cn-northwest-1:123456789012:execution:envwatch-reward:${name}`;
-    expect(roundOfExecution(arn(`reward-${CASE_ID}-3`), CASE_ID)).toBe(3);
-    expect(roundOfExecution(arn(`transfer-${CASE_ID}-1`), CASE_ID)).toBeUndefined();
-    expect(roundOfExecution(arn(`reward-01JQ7Z3K9M2V4X6Y8A0B1C2D9Z-1`), CASE_ID)).toBeUndefined();
   });
 });

@@ -2,13 +2,17 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { describe, expect, it } from 'vitest';
-import { caseTasks, deadlineWarningMessage, escalationMessage } from '#functions/case-tasks/use-case.ts';
-import { type DeadlineView, DynamoCaseStore, type WorkflowTask } from '#shared/adapters/cases-store.ts';
+import { DynamoCaseStore } from '#shared/adapters/cases-store.ts';
 import { CaseTaskEvent } from '#shared/contracts/case-tasks.ts';
 import { CN_CALENDAR, compileCalendar } from '#shared/domain/calendar/cn-holidays.ts';
 import { CN_2026 } from '#shared/domain/calendar/years/2026.ts';
+import { taskOpened } from '#shared/domain/cases/changes.ts';
 import { computeDeadline } from '#shared/domain/cases/deadlines.ts';
+import type { Case } from '#shared/domain/cases/model.ts';
+import type { DeadlineView, WorkflowTask } from '#shared/domain/cases/ports.ts';
 import { enterStep, escalateTimer } from '#shared/domain/cases/timers.ts';
+import { caseTasks, deadlineWarningMessage, escalationMessage } from '#shared/domain/cases/workflow-tasks.ts';
+import { MemoryCaseStore } from '../../helpers/memory-cases.ts';
 
 /**
  * A deadline whose day count reaches into a year without holiday data says so (calendarAssumed), from the
@@ -87,21 +91,19 @@ describe('the flag on the workflow timer and task', () => {
 
   it('is recorded on the task, shown in its input and in the escalation text', async () => {
     const timer = enterStep('transfer', 'head_decision', undefined, 'submit_report', at, 'seed');
-    const recorded: Omit<WorkflowTask, 'state'>[] = [];
-    const run = caseTasks({
-      store: {
-        recordTask: async (t) => {
-          recorded.push(t);
-        },
-        lapseTask: async () => {},
-        workflowEvent: async () => {},
-        advanceCase: async () => {},
-      },
-      notifyBureau: async () => {},
-      now: () => at,
-    });
+    const store = new MemoryCaseStore(() => at);
+    store.seed({
+      caseId: 'C-1',
+      status: 'decided',
+      sources: [],
+      handlers: [],
+      evidence: [],
+      version: 1,
+    } as unknown as Case);
+    const run = caseTasks({ store, notifyBureau: async () => {}, now: () => at });
     const e = { workflow: 'transfer', step: 'head_decision', caseId: 'C-1', executionArn: EXEC };
     await run(CaseTaskEvent.parse({ kind: 'task', ...e, token: 't', timer, input: { caseId: 'C-1' } }));
+    const recorded = [...store.tasks.values()];
     expect(recorded[0]?.calendarAssumed).toEqual([NEXT]);
     expect(recorded[0]?.input?.deadline).toMatchObject({
       calendarAssumed: [NEXT],
@@ -140,7 +142,7 @@ describe('the flag in the cases store', () => {
   it('keeps it on the task and its deadline item, and notes it on the case timeline', async () => {
     ddb.reset();
     ddb.on(TransactWriteCommand).resolves({});
-    await store.recordTask({
+    const task: Omit<WorkflowTask, 'state'> = {
       taskId: '01KB2N0G5Z8K3M4P6Q7R8S9TK1',
       caseId: 'C-1',
       workflow: 'transfer',
@@ -152,7 +154,8 @@ describe('the flag in the cases store', () => {
       dueAt: '2027-01-04T16:00:00.000Z',
       warnAt: '2027-01-03T16:00:00.000Z',
       calendarAssumed: [2027],
-    });
+    };
+    await store.recordTask(task, taskOpened(task));
     const items = (ddb.commandCalls(TransactWriteCommand)[0]?.args[0].input.TransactItems ?? []).map(
       (i) => i.Put?.Item ?? {},
     );

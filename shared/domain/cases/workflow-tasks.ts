@@ -1,48 +1,46 @@
-import type { DeadlineView, WorkflowTask } from '#shared/adapters/cases-store.ts';
 import type { CaseTaskEvent, WorkflowStateData } from '#shared/contracts/case-tasks.ts';
 import { calendarAssumedNoteZh } from '#shared/domain/calendar/cn-holidays.ts';
-import type { CaseStatus } from '#shared/domain/cases/model.ts';
-import type { RewardResult } from '#shared/domain/cases/reward.ts';
-import { type RewardStep, systemChoice } from '#shared/domain/cases/reward-flow.ts';
+import { ulid } from '#shared/domain/ids.ts';
+import { ROLE_LABELS as ROLE_NAMES, type Role } from '#shared/domain/roles.ts';
+import { mergedGroup, pendingClaimant } from '#shared/domain/tips/triage.ts';
+import { statusChange, stepType, taskLapsedEntry, taskOpened } from './changes.ts';
+import { MAX_WARNING_LEAD_MS } from './deadlines.ts';
+import { type CaseStatus, canTransition } from './model.ts';
+import type { BureauMessage, BureauNotifier, CaseStore, DeadlineView, ReporterMessages } from './ports.ts';
+import type { RewardResult } from './reward.ts';
+import { type RewardStep, systemChoice } from './reward-flow.ts';
 import {
   ESCALATION_NOTIFIES,
   ESCALATION_WINDOW_HOURS,
   enterStep,
   escalateTimer,
   type StepTimer,
+  seededUlid,
   stepOf,
   taskIdFor,
-} from '#shared/domain/cases/timers.ts';
-import { ROLE_LABELS as ROLE_NAMES, type Role } from '#shared/domain/roles.ts';
+} from './timers.ts';
 
 /**
- * What the case workflows ask of `case-tasks`, one function per event kind (schema.ts):
+ * What the case workflows ask of `case-tasks` (functions/case-tasks), one branch per event kind
+ * (shared/contracts/case-tasks.ts):
  *   timer    → enterStep (timers.ts): the step's deadline, carried in $.Payload.timer
- *   task     → store.recordTask with the step's actors, the deadline and what the actor needs to see; the task id is
- *              stable per step entry and escalation level (a re-invoked Lambda records once); at a reward round's
- *              eligibility step, an anonymous reporter is invited to claim through the receipt (CLAIM_INVITATION)
- *   escalate → store.lapseTask (the timeline says it lapsed), a Chinese message to the bureau topic, the next window
- *   system   → reward-flow.ts systemChoice on the round the execution carries
- *   record   → the outcome on the case timeline
- * and, on a schedule, warnDeadlines: each open deadline whose warning time has come is told to the bureau topic once.
+ *   task     → the task recorded with the step's actors, the deadline and what the actor needs to see; the task id is
+ *              stable per step entry and escalation level (a re-invoked Lambda records once); the police's receipt
+ *              moves the case to `transferred`; at a reward round's eligibility step, the anonymous reporter the
+ *              reward is for is invited to claim through the receipt (CLAIM_INVITATION), once per step entry
+ *   escalate → the open task lapses (the timeline says so), a Chinese message to the bureau topic, the next window
+ *   system   → reward-flow.ts systemChoice on the round the execution carries, noted on the timeline
+ *   record   → the outcome on the case timeline, the case moved along TRANSFER_CASE_STATUS, the reporter told
+ * and, on a schedule, warnDeadlines: each open deadline whose warning time has come is told to the bureau once.
  */
+export type { BureauMessage };
 
-export interface CaseTasksStore {
-  recordTask(task: Omit<WorkflowTask, 'state'>): Promise<void>;
-  lapseTask(taskId: string): Promise<void>;
-  /** a workflow event on the case timeline (by `system`), with its audit entry */
-  workflowEvent(e: {
-    caseId: string;
-    workflow: 'reward' | 'transfer';
-    step: string;
-    note: string;
-    at: string;
-  }): Promise<void>;
-  /**
-   * Moves the case along `path` (e.g. decided → transferred → closed) from wherever it is: steps it has already passed
-   * are skipped, so a retried call changes nothing. Each change is audited by the store.
-   */
-  advanceCase(caseId: string, path: readonly CaseStatus[], note: string): Promise<void>;
+export interface CaseTasksDeps {
+  store: Pick<CaseStore, 'get' | 'change' | 'recordTask' | 'getTask' | 'lapseTask' | 'addTimelineEntry'>;
+  /** the tips' reporters (through the receipt); without it nobody is told or invited */
+  reporters?: ReporterMessages;
+  notifyBureau: BureauNotifier;
+  now(): Date;
 }
 
 /**
@@ -55,12 +53,6 @@ export const TRANSFER_CASE_STATUS: Readonly<Record<string, readonly CaseStatus[]
   concluded: ['transferred', 'closed'],
   returned: ['transferred', 'investigating'],
 };
-
-export interface BureauMessage {
-  subject: string;
-  textZh: string;
-  attributes: Record<string, string>;
-}
 
 /**
  * What the reporter reads through the receipt when a reward round ends (a message on each tip of the round; never
@@ -85,19 +77,6 @@ export const CLAIM_INVITATION =
 
 const tipIdsOf = (state: WorkflowStateData): string[] =>
   Array.isArray(state.tipIds) ? (state.tipIds as unknown[]).map(String) : [];
-
-export interface CaseTasksDeps {
-  /** posts a message to the reporter of a tip (visible through the receipt) */
-  tellReporter?(tipId: string, text: string): Promise<void>;
-  /**
-   * Posts `text` to the reporters of those tips who may claim the reward with the receipt (anonymous, found true, not
-   * claimed), once per `once.seed` (the step entry): a retried or escalated task posts nothing more.
-   */
-  inviteClaims?(tipIds: string[], text: string, once: { at: string; seed: string }): Promise<void>;
-  store: CaseTasksStore;
-  notifyBureau(message: BureauMessage): Promise<void>;
-  now(): Date;
-}
 
 /** The fields of the carried state that an actor never needs to see as the task's input. */
 const INTERNAL = new Set(['Payload', 'lapse', 'decision']);
@@ -168,8 +147,65 @@ export function escalationMessage(
 }
 
 export function caseTasks(deps: CaseTasksDeps) {
+  const { store } = deps;
+
+  /** A workflow event on the case timeline (by `system`), with its audit entry. */
+  const workflowEvent = (
+    e: { caseId: string; workflow: 'reward' | 'transfer'; step: string; note: string },
+    at: string,
+  ) =>
+    store.addTimelineEntry(
+      e.caseId,
+      {
+        type: stepType(e.workflow),
+        note: e.note,
+        data: { event: 'workflow_step', workflow: e.workflow, step: e.step },
+      },
+      { by: 'system', at },
+      'case.workflow.step',
+    );
+
+  /**
+   * Moves the case along `path` (e.g. decided → transferred → closed) from wherever it is: steps it has already
+   * passed are skipped, so a retried call changes nothing; a step the lifecycle does not allow from where the case
+   * stands ends the walk (model.ts canTransition). Each change is audited by the store.
+   */
+  const advanceCase = async (caseId: string, path: readonly CaseStatus[], note: string) => {
+    const current = await store.get(caseId);
+    if (!current) return;
+    const at = path.indexOf(current.case.status);
+    let status = current.case.status;
+    for (const to of at >= 0 ? path.slice(at + 1) : path) {
+      if (!canTransition(status, to)) return;
+      status = (await store.change(caseId, undefined, { by: 'system' }, 'case.status', statusChange(to, note))).case
+        .status;
+    }
+  };
+
+  /**
+   * The claim invitation to the reporter each tip's reward is for, when they may still claim (triage.ts
+   * pendingClaimant: the merged group's first valid reporter, anonymous, found true, not claimed). Its entry id is
+   * seeded by the step entry and the tip, so a retried or escalated task posts it once.
+   */
+  const inviteClaims = async (reporters: ReporterMessages, tipIds: string[], once: { at: string; seed: string }) => {
+    const read = (id: string) => reporters.tip(id);
+    for (const rootId of tipIds) {
+      const root = await read(rootId);
+      if (!root) continue;
+      const tip = pendingClaimant(await mergedGroup(root, read, 50), root);
+      if (!tip) continue;
+      const id = seededUlid(Date.parse(once.at), `${once.seed}#claim-invitation#${tip.id}`);
+      await reporters.post(
+        tip.id,
+        { id, at: once.at, text: CLAIM_INVITATION },
+        { via: 'reward-workflow', kind: 'claim_invitation' },
+      );
+    }
+  };
+
   return async (e: CaseTaskEvent): Promise<unknown> => {
     const now = deps.now();
+    const at = now.toISOString();
     switch (e.kind) {
       case 'timer':
         return enterStep(
@@ -184,7 +220,7 @@ export function caseTasks(deps: CaseTasksDeps) {
         const step = stepOf(e.workflow, e.step);
         const timer = e.timer;
         const taskId = taskIdFor(timer);
-        await deps.store.recordTask({
+        const task = {
           taskId,
           caseId: e.caseId,
           workflow: e.workflow,
@@ -192,33 +228,31 @@ export function caseTasks(deps: CaseTasksDeps) {
           step: e.step,
           actors: step.actors.filter((a) => a !== 'system'),
           token: e.token,
-          createdAt: now.toISOString(),
+          createdAt: at,
           ...(timer.dueAt ? { dueAt: timer.dueAt } : {}),
           ...(timer.warnAt ? { warnAt: timer.warnAt } : {}),
           ...(timer.calendarAssumed ? { calendarAssumed: timer.calendarAssumed } : {}),
           input: taskInput(e.input, timer),
-        });
+        };
+        await store.recordTask(task, taskOpened(task));
         const path = e.workflow === 'transfer' ? TRANSFER_CASE_STATUS[e.step] : undefined;
-        if (path && e.step === 'police_receipt') await deps.store.advanceCase(e.caseId, path, step.labelZh);
-        if (e.workflow === 'reward' && e.step === 'eligibility' && deps.inviteClaims) {
-          await deps.inviteClaims(tipIdsOf(e.input), CLAIM_INVITATION, { at: timer.enteredAt, seed: timer.entryId });
+        if (path && e.step === 'police_receipt') await advanceCase(e.caseId, path, step.labelZh);
+        if (e.workflow === 'reward' && e.step === 'eligibility' && deps.reporters) {
+          await inviteClaims(deps.reporters, tipIdsOf(e.input), { at: timer.enteredAt, seed: timer.entryId });
         }
         return { taskId };
       }
       case 'escalate': {
-        try {
-          await deps.store.lapseTask(taskIdFor(e.timer));
-        } catch (err) {
-          // the timer fired before the task was recorded: nothing to lapse, the escalation still goes out
-          if (!(err instanceof Error && err.name === 'NotFoundError')) throw err;
-        }
+        // the timer may fire before the task was recorded: nothing to lapse, the escalation still goes out
+        const task = await store.getTask(taskIdFor(e.timer));
+        if (task?.state === 'open') await store.lapseTask(task, { entry: taskLapsedEntry(task), at });
         const next = escalateTimer(e.timer, now);
         await deps.notifyBureau(escalationMessage(e, e.timer, next.level, e.maxEscalations));
         return next;
       }
       case 'system': {
         const action = systemChoice(e.step as RewardStep, {
-          // systemChoice reads totalFen and approvals[].step only (validated in schema.ts)
+          // systemChoice reads totalFen and approvals[].step only (validated in the contract)
           round: (e.state.reward ?? { totalFen: 0, approvals: [] }) as unknown as Pick<
             RewardResult,
             'totalFen' | 'approvals'
@@ -226,27 +260,20 @@ export function caseTasks(deps: CaseTasksDeps) {
           commendationConsent: e.state.commendationConsent ?? false,
         });
         const a = stepOf(e.workflow, e.step).actions[action] as { labelZh: string } | undefined;
-        await deps.store.workflowEvent({
-          caseId: e.caseId,
-          workflow: e.workflow,
-          step: e.step,
-          note: `${stepOf(e.workflow, e.step).labelZh}：${a?.labelZh ?? action}`,
-          at: now.toISOString(),
-        });
+        await workflowEvent({ ...e, note: `${stepOf(e.workflow, e.step).labelZh}：${a?.labelZh ?? action}` }, at);
         return { action, by: 'system' };
       }
       case 'record': {
-        await deps.store.workflowEvent({
-          caseId: e.caseId,
-          workflow: e.workflow,
-          step: e.step,
-          note: `流程结束：${stepOf(e.workflow, e.step).labelZh}`,
-          at: now.toISOString(),
-        });
+        await workflowEvent({ ...e, note: `流程结束：${stepOf(e.workflow, e.step).labelZh}` }, at);
         const path = e.workflow === 'transfer' ? TRANSFER_CASE_STATUS[e.step] : undefined;
-        if (path) await deps.store.advanceCase(e.caseId, path, stepOf(e.workflow, e.step).labelZh);
+        if (path) await advanceCase(e.caseId, path, stepOf(e.workflow, e.step).labelZh);
         const text = e.workflow === 'reward' ? rewardOutcomeMessage(e.step, e.state) : undefined;
-        if (text && deps.tellReporter) for (const tipId of tipIdsOf(e.state)) await deps.tellReporter(tipId, text);
+        if (text && deps.reporters) {
+          // a retried Lambda may post it twice; the text says the same thing both times
+          for (const tipId of tipIdsOf(e.state)) {
+            await deps.reporters.post(tipId, { id: ulid(now.getTime()), at, text }, { via: 'reward-workflow' });
+          }
+        }
         return { recorded: true };
       }
     }
@@ -254,16 +281,6 @@ export function caseTasks(deps: CaseTasksDeps) {
 }
 
 // ───────────── deadline warnings (a scheduled sweep: infra/constructs/case-workflows.ts) ─────────────
-
-/** The store side of the warning sweep (cases-store.ts deadlineWarningsDue, claim / release, the timeline). */
-export interface DeadlineWarnings {
-  due(now: Date, limit: number): Promise<DeadlineView[]>;
-  /** false when the warning was claimed already, or the task is no longer open */
-  claim(taskId: string, at: string): Promise<boolean>;
-  release(taskId: string): Promise<void>;
-  /** the warning on the case timeline (by `system`), after it went out */
-  note(d: DeadlineView, text: string, at: string): Promise<void>;
-}
 
 const actorLabel = (actor: string) => (actor === 'case_team' ? '专案组' : (ROLE_NAMES[actor as Role] ?? actor));
 
@@ -288,29 +305,47 @@ export function deadlineWarningMessage(d: DeadlineView): BureauMessage {
 }
 
 /**
- * The warning sweep: every open deadline past its `warnAt` and not yet warned is claimed, told to the bureau topic
- * and noted on the case timeline, once. A message that cannot be sent gives its claim back for the next sweep; the
- * others still go out, and the sweep then fails so the schedule's retry and the logs show it.
+ * The warning sweep: every open deadline past its `warnAt` and not yet warned (among those due within
+ * deadlines.ts MAX_WARNING_LEAD_MS: no warning leads by more) is claimed, told to the bureau topic and noted on the
+ * case timeline, once. A message that cannot be sent gives its claim back for the next sweep; the others still go
+ * out, and the sweep then fails so the schedule's retry and the logs show it.
  */
 export async function warnDeadlines(
-  deps: { warnings: DeadlineWarnings; notifyBureau(m: BureauMessage): Promise<void>; now(): Date },
+  deps: {
+    store: Pick<
+      CaseStore,
+      'deadlineWarningsDue' | 'claimDeadlineWarning' | 'releaseDeadlineWarning' | 'addTimelineEntry'
+    >;
+    notifyBureau: BureauNotifier;
+    now(): Date;
+  },
   limit = 200,
 ): Promise<{ warned: number; failed: number }> {
+  const { store } = deps;
   const now = deps.now();
   const at = now.toISOString();
   let warned = 0;
   let failed = 0;
-  for (const d of await deps.warnings.due(now, limit)) {
-    if (!(await deps.warnings.claim(d.taskId, at))) continue;
+  for (const d of await store.deadlineWarningsDue(now, new Date(now.getTime() + MAX_WARNING_LEAD_MS), limit)) {
+    if (!(await store.claimDeadlineWarning(d.taskId, at))) continue;
     const message = deadlineWarningMessage(d);
     try {
       await deps.notifyBureau(message);
     } catch {
       failed++;
-      await deps.warnings.release(d.taskId);
+      await store.releaseDeadlineWarning(d.taskId);
       continue;
     }
-    await deps.warnings.note(d, message.textZh, at);
+    await store.addTimelineEntry(
+      d.caseId,
+      {
+        type: stepType(d.workflow),
+        note: message.textZh,
+        data: { event: 'deadline_warning', taskId: d.taskId, step: d.step, dueAt: d.dueAt },
+      },
+      { by: 'system', at },
+      'case.deadline.warning',
+    );
     warned++;
   }
   if (failed > 0) throw new Error(`${failed} deadline warning(s) could not be sent; they will be retried`);

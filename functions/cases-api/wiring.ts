@@ -1,0 +1,41 @@
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { dynamoSourceReader } from '#shared/adapters/case-sources.ts';
+import { sfnWorkflows } from '#shared/adapters/case-workflows.ts';
+import { DynamoCaseStore } from '#shared/adapters/cases-store.ts';
+import { dynamo } from '#shared/adapters/dynamodb.ts';
+import { DynamoTipRecords } from '#shared/adapters/tips-store.ts';
+import { readConfig } from '#shared/config/config.ts';
+import { ENV } from '#shared/config/env-names.ts';
+import { CasesService } from '#shared/domain/cases/use-cases.ts';
+import { logger } from '#shared/observability/logger.ts';
+
+/**
+ * Builds the CasesService from the function's environment: CASES_TABLE and AUDIT_TABLE (read/write); TIPS_TABLE
+ * (read, and a tip's status to 已立案; never the identities table), ALARMS_TABLE and REGISTRY_TABLE (read);
+ * REWARD_STATE_MACHINE_ARN and TRANSFER_STATE_MACHINE_ARN (start, send task success).
+ */
+export function casesServiceFromEnv(sfn: SFNClient = new SFNClient({})): CasesService {
+  const config = readConfig({
+    casesTable: ENV.casesTable,
+    auditTable: ENV.auditTable,
+    tipsTable: ENV.tipsTable,
+    alarmsTable: ENV.alarmsTable,
+    registryTable: ENV.registryTable,
+  });
+  const arns = {
+    ...(process.env[ENV.rewardStateMachine] ? { reward: process.env[ENV.rewardStateMachine] as string } : {}),
+    ...(process.env[ENV.transferStateMachine] ? { transfer: process.env[ENV.transferStateMachine] as string } : {}),
+  };
+  const tips = new DynamoTipRecords(dynamo, { tips: config.tipsTable, audit: config.auditTable });
+  return new CasesService({
+    store: new DynamoCaseStore(dynamo, { cases: config.casesTable, audit: config.auditTable }),
+    sources: dynamoSourceReader(
+      dynamo,
+      { alarms: config.alarmsTable, registry: config.registryTable, audit: config.auditTable },
+      tips,
+    ),
+    workflows: sfnWorkflows(sfn, arns),
+    tips,
+    log: (message, fields) => logger.warn(message, fields),
+  });
+}
