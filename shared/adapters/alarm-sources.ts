@@ -1,5 +1,7 @@
 import type { AlarmSource } from '#shared/domain/alarms/model.ts';
+import type { AlarmStore } from '#shared/domain/alarms/ports.ts';
 import type { RuleSet } from '#shared/domain/alarms/rules.ts';
+import { rulesInForce } from '#shared/domain/alarms/use-cases.ts';
 import { pollutant, unitFactor } from '#shared/domain/pollutants.ts';
 import type { Device, Enterprise, LimitValue, Outlet } from '#shared/domain/registry/model.ts';
 import type { RegistryStore } from '#shared/domain/registry/store.ts';
@@ -77,7 +79,7 @@ export class CachedAlarmRules {
   private readonly cache: TtlCache<'current', RuleSet>;
 
   constructor(
-    private readonly store: { getRules(): Promise<RuleSet> },
+    private readonly store: Pick<AlarmStore, 'storedRules'>,
     ttlSeconds: number,
     now: () => number = Date.now,
   ) {
@@ -85,7 +87,7 @@ export class CachedAlarmRules {
   }
 
   current(): Promise<RuleSet> {
-    return this.cache.get('current', () => this.store.getRules());
+    return this.cache.get('current', () => rulesInForce(this.store));
   }
 }
 

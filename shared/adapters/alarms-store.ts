@@ -13,21 +13,22 @@ import {
   type UpdateCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import {
-  type Alarm,
-  type AlarmEvent,
-  acknowledge,
-  autoClear,
-  changeLevel,
-  clearManually,
-  commentEvent,
-  isOpen,
-  type LifecycleChange,
-  openAlarm,
-  snooze,
-} from '#shared/domain/alarms/lifecycle.ts';
-import type { AlarmLevel, AlarmSource, AlarmState, AlarmType, Transition } from '#shared/domain/alarms/model.ts';
-import { defaultRuleSet, RuleSet, type RuleSetInput } from '#shared/domain/alarms/rules.ts';
+import { alarmsToRead, planCommit } from '#shared/domain/alarms/commit-plan.ts';
+import { type Alarm, type AlarmEvent, isOpen, type LifecycleChange } from '#shared/domain/alarms/lifecycle.ts';
+import type { AlarmSource, Transition } from '#shared/domain/alarms/model.ts';
+import type {
+  AlarmChange,
+  AlarmFilter,
+  AlarmStore,
+  CommitConflict,
+  CommitResult,
+  EvalSnapshot,
+  EvalStore,
+  ForgetRef,
+  PageQuery,
+  StoredAlarm,
+} from '#shared/domain/alarms/ports.ts';
+import { RuleSet } from '#shared/domain/alarms/rules.ts';
 import { NotFoundError, PreconditionFailedError, ValidationError } from '#shared/domain/errors.ts';
 import { ulid } from '#shared/domain/ids.ts';
 import type { AuditEntry, Page } from '#shared/domain/registry/store.ts';
@@ -108,46 +109,6 @@ export function alarmIndexKeys(alarm: Alarm): Record<string, string> {
   };
 }
 
-/** A manual clear the engine must apply to its `open` map (see MANUAL CLEAR PROTOCOL above). */
-export interface ForgetRef {
-  key: string;
-  alarmId: string;
-  at: string;
-  by: string;
-}
-
-/** The evaluator's stored state: version, the engine's opaque state (undefined when none stored) and pending forgets. */
-export interface EvalSnapshot {
-  ver: number;
-  state: unknown;
-  forget: ForgetRef[];
-}
-
-export type CommitConflict =
-  | { kind: 'slot_taken'; key: string; alarmId: string; openedAt?: string }
-  | { kind: 'alarm_closed'; alarmId: string }
-  | { kind: 'alarm_changed'; alarmId: string };
-
-export type CommitResult =
-  | { ok: true; ver: number; alarms: Alarm[] }
-  | { ok: false; current?: EvalSnapshot; conflicts?: CommitConflict[] };
-
-/** Official list filters; `from`/`to` bound raisedAt (inclusive). */
-export interface AlarmFilter {
-  state?: AlarmState;
-  level?: AlarmLevel;
-  type?: AlarmType;
-  township?: string;
-  enterprise?: string;
-  from?: string;
-  to?: string;
-}
-
-export interface PageQuery {
-  limit: number;
-  cursor?: string;
-}
-
 type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
 
 /** What each transaction item stands for, to read CancellationReasons (same order as TransactItems). */
@@ -184,14 +145,6 @@ const ITEM_META = [
  * their `version`.
  */
 const stateVersionOf = (item: Record<string, unknown>): number => Number(item.stateVersion ?? item.version);
-
-/**
- * Whether an official's `If-Match` version still describes the alarm: no change but notifications since
- * (stateVersion ≤ expected ≤ version).
- */
-function acceptsIfMatch(expected: number, current: { version: number; stateVersion: number }): boolean {
-  return expected >= current.stateVersion && expected <= current.version;
-}
 
 /** The stored item without keys: an Alarm. */
 export function toAlarm(item: Record<string, unknown>): Alarm {
@@ -233,26 +186,14 @@ export function chunkGroups<T>(groups: T[][], capacity = MAX_TRANSACTION_ITEMS -
   return chunks;
 }
 
-const normalizeIso = (value: string, field: string): string => {
-  const ms = Date.parse(value);
-  if (!Number.isFinite(ms)) {
-    throw new ValidationError(`${field} is not a time`, [
-      { field: `query.${field}`, message: 'not an ISO 8601 time', messageZh: '时间格式无效' },
-    ]);
-  }
-  return new Date(ms).toISOString();
-};
-
-export class DynamoAlarmStore {
-  private readonly now: () => Date;
+export class DynamoAlarmStore implements EvalStore, AlarmStore {
   private readonly newId: () => string;
 
   constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly tables: { alarms: string; audit: string },
-    options: { now?: () => Date; newId?: () => string } = {},
+    options: { newId?: () => string } = {},
   ) {
-    this.now = options.now ?? (() => new Date());
     this.newId = options.newId ?? (() => ulid());
   }
 
@@ -302,9 +243,9 @@ export class DynamoAlarmStore {
   }
 
   /**
-   * Folds the transitions into one write per alarm and per slot: one batch of readings may open, re-level and clear
-   * the same key (a backlog of hourly values), and a transaction may touch each item only once. Alarms that level
-   * and clear change are read first (consistent). Items are grouped per alarm key (slot): a group is never split.
+   * The items of one commit: the alarms that level and clear change are read first (consistent), the domain folds the
+   * transitions into one change per alarm and one move per slot (commit-plan.ts), and this turns them into one write
+   * per alarm, per slot and per event. Items are grouped per alarm key (slot): a group is never split.
    */
   private async plan(
     transitions: Transition[],
@@ -312,42 +253,10 @@ export class DynamoAlarmStore {
     now: Date,
     ruleVersion: number,
   ): Promise<{ groups: Tagged[][]; alarms: Alarm[] } | { conflicts: CommitConflict[] }> {
-    const opened = new Set(transitions.filter((t) => t.kind === 'open').map((t) => t.alarmId));
-    const existing = await this.readAlarms(
-      transitions.filter((t) => t.kind !== 'open' && !opened.has(t.alarmId)).map((t) => t.alarmId),
-    );
-    const work = new Map<string, { before?: Alarm; after: Alarm; events: AlarmEvent[] }>();
-    /** per alarm key: the alarm holding the slot before this commit (as far as we know) and after it */
-    const slots = new Map<string, { initial?: string; final?: string; alarm: Alarm }>();
-    const conflicts: CommitConflict[] = [];
-    for (const t of transitions) {
-      if (t.kind === 'open') {
-        const change = openAlarm({ alarmId: t.alarmId, signal: t.signal, source, now, ruleVersion });
-        work.set(t.alarmId, { after: change.alarm, events: change.events });
-        const slot = slots.get(change.alarm.key);
-        slots.set(change.alarm.key, { ...slot, final: t.alarmId, alarm: change.alarm });
-        continue;
-      }
-      const entry =
-        work.get(t.alarmId) ??
-        (() => {
-          const read = existing.get(t.alarmId);
-          return read ? { before: read, after: read, events: [] as AlarmEvent[] } : undefined;
-        })();
-      if (!entry || entry.after.state === 'cleared') {
-        conflicts.push({ kind: 'alarm_closed', alarmId: t.alarmId });
-        continue;
-      }
-      const change =
-        t.kind === 'level' ? changeLevel(entry.after, t.signal, now) : autoClear(entry.after, t.signal, now);
-      work.set(t.alarmId, { ...entry, after: change.alarm, events: [...entry.events, ...change.events] });
-      if (t.kind === 'clear') {
-        const key = change.alarm.key;
-        const slot = slots.get(key) ?? { initial: t.alarmId, alarm: change.alarm };
-        slots.set(key, { ...slot, final: undefined, alarm: slot.alarm });
-      }
-    }
-    if (conflicts.length > 0) return { conflicts };
+    const existing = await this.readAlarms(alarmsToRead(transitions));
+    const plan = planCommit(transitions, existing, { source, now, ruleVersion });
+    if ('conflicts' in plan) return plan;
+    const { work, slots } = plan;
 
     const byKey = new Map<string, Tagged[]>();
     const add = (key: string, ...items: Tagged[]) => byKey.set(key, [...(byKey.get(key) ?? []), ...items]);
@@ -622,13 +531,7 @@ export class DynamoAlarmStore {
    * fewer than `limit` items while a cursor is still returned.
    */
   async list(filter: AlarmFilter, page: PageQuery): Promise<Page<Alarm>> {
-    const from = filter.from ? normalizeIso(filter.from, 'from') : undefined;
-    const to = filter.to ? normalizeIso(filter.to, 'to') : undefined;
-    if (from && to && from > to) {
-      throw new ValidationError('from is after to', [
-        { field: 'query.from', message: 'must not be after `to`', messageZh: '开始时间不能晚于结束时间' },
-      ]);
-    }
+    const { from, to } = filter;
     const names: Record<string, string> = {};
     const values: Record<string, unknown> = {};
     const filters: string[] = [];
@@ -704,37 +607,8 @@ export class DynamoAlarmStore {
 
   // ───────────────────────────── officials: actions ─────────────────────────────
 
-  /** 确认. Idempotent for the same person (returns the alarm unchanged, nothing written). */
-  acknowledge(alarmId: string, by: string, note: string | undefined, expectedVersion?: number): Promise<Alarm> {
-    return this.act(alarmId, expectedVersion, 'alarm.acknowledge', (a, now) => acknowledge(a, by, now, note), by);
-  }
-
-  /** 暂缓提醒 until `until` (≤ 24 h ahead), with a note. */
-  snooze(
-    alarmId: string,
-    by: string,
-    note: string | undefined,
-    until: string,
-    expectedVersion?: number,
-  ): Promise<Alarm> {
-    return this.act(alarmId, expectedVersion, 'alarm.snooze', (a, now) => snooze(a, by, now, until, note), by);
-  }
-
-  /** 人工解除, with a note: also frees the slot and tells the evaluator to forget the alarm (header). */
-  clear(alarmId: string, by: string, note: string | undefined, expectedVersion?: number): Promise<Alarm> {
-    return this.act(
-      alarmId,
-      expectedVersion,
-      'alarm.clear',
-      (a, now) => clearManually(a, by, now, note),
-      by,
-      (before, at) => [this.slotDelete(before.mn, before.key, before.alarmId), this.forgetUpdate(before, by, at)],
-    );
-  }
-
-  /** 备注: a timeline event and its audit entry; the alarm must exist (any state). */
-  async comment(alarmId: string, by: string, note: string | undefined): Promise<AlarmEvent> {
-    const event = commentEvent(by, this.now(), note);
+  /** A timeline event and its audit entry, on the condition that the alarm exists (any state). */
+  async addEvent(alarmId: string, event: AlarmEvent, audit: AuditEntry): Promise<void> {
     try {
       await this.db.send(
         new TransactWriteCommand({
@@ -747,7 +621,7 @@ export class DynamoAlarmStore {
               },
             },
             this.eventPut(alarmId, event),
-            auditPut(this.tables.audit, this.audit(by, 'alarm.comment', alarmId, event.at, { note: event.note })),
+            auditPut(this.tables.audit, audit),
           ],
         }),
       );
@@ -755,55 +629,38 @@ export class DynamoAlarmStore {
       if (isConditionFailure(err)) throw new NotFoundError(`alarm ${alarmId} does not exist`);
       throw err;
     }
-    return event;
   }
 
   /**
-   * Read (consistent), check If-Match (acceptsIfMatch: notifications since do not make it stale), apply a pure
-   * transition, then ONE transaction: the alarm at the version read, its events, any extra items, and the audit entry.
-   * A write that loses to another writer between the read and the write is read and decided again (up to 3 times):
-   * the notification sweep bumps the version every few minutes while an alarm waits for acknowledgement, and that
-   * must not refuse the official; a real change since If-Match is refused on the re-read (412), and a transition the
-   * new state no longer allows by the lifecycle (409).
+   * Read (consistent), let the domain decide (use-cases.ts officialAction: If-Match, the lifecycle transition), then
+   * ONE transaction: the alarm at the version read, its events, the audit entry and, for a manual clear, the slot
+   * freed and the evaluator told (MANUAL CLEAR PROTOCOL). A write that loses to another writer between the read and
+   * the write is read and decided again (up to 3 times); then it is a 412.
    */
-  private async act(
-    alarmId: string,
-    expectedVersion: number | undefined,
-    action: string,
-    apply: (alarm: Alarm, now: Date) => LifecycleChange,
-    by: string,
-    extra: (before: Alarm, at: string) => TransactItem[] = () => [],
-  ): Promise<Alarm> {
+  async change(alarmId: string, decide: (current: StoredAlarm) => AlarmChange | undefined): Promise<Alarm> {
     for (let attempt = 1; ; attempt++) {
       const item = await this.alarmItemOf(alarmId, true);
       if (!item) throw new NotFoundError(`alarm ${alarmId} does not exist`);
       const current = toAlarm(item);
-      const stateVersion = stateVersionOf(item);
-      if (
-        expectedVersion !== undefined &&
-        !acceptsIfMatch(expectedVersion, { version: current.version, stateVersion })
-      ) {
-        throw new PreconditionFailedError(
-          `alarm ${alarmId} changed since version ${expectedVersion} (now ${current.version}); reload`,
-        );
-      }
-      const change = apply(current, this.now());
-      if (!change.changed) return current;
+      const change = decide({ alarm: current, stateVersion: stateVersionOf(item) });
+      if (!change) return current;
       const at = change.alarm.updatedAt;
-      const noted = change.events.find((e) => e.note !== undefined);
-      const detail = {
-        version: change.alarm.version,
-        ...(noted?.note !== undefined ? { note: noted.note } : {}),
-        ...(change.alarm.snoozedUntil && action === 'alarm.snooze' ? { until: change.alarm.snoozedUntil } : {}),
-      };
       try {
         await this.db.send(
           new TransactWriteCommand({
             TransactItems: [
               this.alarmPut(change.alarm, current.version),
-              ...extra(current, at),
+              ...(change.manualClear
+                ? [
+                    this.slotDelete(current.mn, current.key, current.alarmId),
+                    this.forgetUpdate(current, change.manualClear.by, at),
+                  ]
+                : []),
               ...change.events.map((e) => this.eventPut(alarmId, e)),
-              auditPut(this.tables.audit, this.audit(by, action, alarmId, at, detail)),
+              auditPut(
+                this.tables.audit,
+                this.audit(change.audit.actor, change.audit.action, alarmId, at, change.audit.detail),
+              ),
             ],
           }),
         );
@@ -888,35 +745,30 @@ export class DynamoAlarmStore {
 
   // ───────────────────────────── rules ─────────────────────────────
 
-  /** The rules in force; the defaults (version 1) until officials store a version. */
-  async getRules(): Promise<RuleSet> {
-    const out = await this.db.send(new GetCommand({ TableName: this.tables.alarms, Key: alarmKeys.rules }));
-    return out.Item ? RuleSet.parse(out.Item.rules) : defaultRuleSet();
+  /** The rules officials stored last; undefined while none is stored. */
+  async storedRules(consistent = false): Promise<RuleSet | undefined> {
+    const out = await this.db.send(
+      new GetCommand({
+        TableName: this.tables.alarms,
+        Key: alarmKeys.rules,
+        ...(consistent ? { ConsistentRead: true } : {}),
+      }),
+    );
+    return out.Item ? RuleSet.parse(out.Item.rules) : undefined;
   }
 
   /**
-   * Stores `input` as the next version (current + 1) and in the history, with an audit entry, in one transaction.
-   * With `expectedVersion`, refuses (PreconditionFailedError) when the current version differs; a concurrent writer
-   * is refused the same way. The first stored version also records the defaults it replaces as `v#000001`.
+   * The rules in force (`next`) on the condition that the stored version is still `replacing` (none stored: the
+   * item must be absent), each history version only if absent, and the audit entry: one transaction. A concurrent
+   * writer makes it a 412.
    */
-  async putRules(input: RuleSetInput, by: string, expectedVersion?: number): Promise<RuleSet> {
-    const out = await this.db.send(
-      new GetCommand({ TableName: this.tables.alarms, Key: alarmKeys.rules, ConsistentRead: true }),
-    );
-    const stored = out.Item ? RuleSet.parse(out.Item.rules) : undefined;
-    const current = stored ?? defaultRuleSet();
-    if (expectedVersion !== undefined && expectedVersion !== current.version) {
-      throw new PreconditionFailedError(`alarm rules are at version ${current.version}, not ${expectedVersion}`);
-    }
-    const at = this.now().toISOString();
-    const next = RuleSet.parse({ ...input, version: current.version + 1, updatedAt: at, updatedBy: by });
-    const history = (rules: RuleSet): TransactItem => ({
-      Put: {
-        TableName: this.tables.alarms,
-        Item: { ...alarmKeys.ruleVersion(rules.version), kind: 'rules', version: rules.version, rules },
-        ConditionExpression: 'attribute_not_exists(pk)',
-      },
-    });
+  async putRules(input: {
+    next: RuleSet;
+    replacing: number | undefined;
+    history: RuleSet[];
+    audit: AuditEntry;
+  }): Promise<void> {
+    const { next, replacing } = input;
     try {
       await this.db.send(
         new TransactWriteCommand({
@@ -925,24 +777,23 @@ export class DynamoAlarmStore {
               Put: {
                 TableName: this.tables.alarms,
                 Item: { ...alarmKeys.rules, kind: 'rules', version: next.version, rules: next },
-                ...(stored
+                ...(replacing !== undefined
                   ? {
                       ConditionExpression: '#version = :v',
                       ExpressionAttributeNames: { '#version': 'version' },
-                      ExpressionAttributeValues: { ':v': stored.version },
+                      ExpressionAttributeValues: { ':v': replacing },
                     }
                   : { ConditionExpression: 'attribute_not_exists(pk)' }),
               },
             },
-            history(next),
-            ...(stored ? [] : [history(current)]),
-            auditPut(this.tables.audit, {
-              actor: by,
-              action: 'alarm_rules.replace',
-              entity: 'alarm-rules',
-              at,
-              detail: { version: next.version, note: next.note },
-            }),
+            ...input.history.map((rules) => ({
+              Put: {
+                TableName: this.tables.alarms,
+                Item: { ...alarmKeys.ruleVersion(rules.version), kind: 'rules', version: rules.version, rules },
+                ConditionExpression: 'attribute_not_exists(pk)',
+              },
+            })),
+            auditPut(this.tables.audit, input.audit),
           ],
         }),
       );
@@ -951,11 +802,10 @@ export class DynamoAlarmStore {
         throw new PreconditionFailedError('alarm rules were changed by someone else; reload and retry');
       throw err;
     }
-    return next;
   }
 
-  /** Stored rule versions, newest first; the defaults alone while none is stored. */
-  async listRuleVersions(page: PageQuery): Promise<Page<RuleSet>> {
+  /** Stored rule versions, newest first. */
+  async ruleVersions(page: PageQuery): Promise<Page<RuleSet>> {
     const out = await this.db.send(
       new QueryCommand({
         TableName: this.tables.alarms,
@@ -966,10 +816,8 @@ export class DynamoAlarmStore {
         ExclusiveStartKey: cursorFor(page.cursor, 'pk', alarmKeys.rules.pk),
       }),
     );
-    const items = (out.Items ?? []).map((i) => RuleSet.parse(i.rules));
-    if (items.length === 0 && !page.cursor) return { items: [defaultRuleSet()] };
     const cursor = encodeCursor(out.LastEvaluatedKey);
-    return { items, ...(cursor ? { cursor } : {}) };
+    return { items: (out.Items ?? []).map((i) => RuleSet.parse(i.rules)), ...(cursor ? { cursor } : {}) };
   }
 }
 

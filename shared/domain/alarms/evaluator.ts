@@ -1,8 +1,9 @@
 import type { Reading } from '#shared/domain/readings/model.ts';
 import type { AlarmDelivery, DeliveryOutcome } from './delivery.ts';
 import { type EvalState, emptyEvalState, evaluate, forgetAlarms } from './engine.ts';
-import { type Alarm, isOpen } from './lifecycle.ts';
+import { isOpen } from './lifecycle.ts';
 import type { AlarmSource, PacketRef, Transition } from './model.ts';
+import type { CommitConflict, EvalSnapshot, EvalStore } from './ports.ts';
 import type { RuleSet } from './rules.ts';
 
 /**
@@ -15,32 +16,7 @@ import type { RuleSet } from './rules.ts';
  * that has never seen the device first writes as if the state were new; that fails if it exists and returns it, so a
  * cold start costs one failed write instead of a read.
  */
-export interface EvalSnapshot {
-  ver: number;
-  state: unknown;
-}
-
-export type CommitConflict =
-  | { kind: 'slot_taken'; key: string; alarmId: string; openedAt?: string }
-  | { kind: 'alarm_closed'; alarmId: string }
-  | { kind: 'alarm_changed'; alarmId: string };
-
-export interface EvalStore {
-  commitEvaluation(
-    mn: string,
-    expectedVer: number,
-    nextState: unknown,
-    transitions: Transition[],
-    source: AlarmSource,
-    now: Date,
-    ruleVersion: number,
-  ): Promise<
-    | { ok: true; ver: number; alarms: Alarm[] }
-    | { ok: false; current?: EvalSnapshot; conflicts?: readonly CommitConflict[] }
-  >;
-  loadEvalState(mn: string): Promise<EvalSnapshot | undefined>;
-  get(alarmId: string, consistent?: boolean): Promise<Alarm | undefined>;
-}
+export type { CommitConflict, EvalSnapshot, EvalStore };
 
 export interface EvaluatorDeps {
   sources: { get(mn: string): Promise<AlarmSource | undefined> };

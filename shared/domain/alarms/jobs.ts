@@ -4,11 +4,11 @@ import type { Device } from '#shared/domain/registry/model.ts';
 import type { Page, Versioned } from '#shared/domain/registry/store.ts';
 import type { AlarmDelivery } from './delivery.ts';
 import { applySignals, type EvalState, emptyEvalState, forgetAlarms, lastSeenByKind } from './engine.ts';
-import type { EvalStore } from './evaluator.ts';
 import { type HourlySeries, identicalSeries, identicalSeriesSignal } from './falsification.ts';
 import { gapSignals } from './gaps.ts';
 import type { Alarm } from './lifecycle.ts';
 import type { AlarmSignal, AlarmSource } from './model.ts';
+import type { EvalStore } from './ports.ts';
 import type { RuleSet } from './rules.ts';
 
 /**

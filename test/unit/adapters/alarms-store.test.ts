@@ -24,6 +24,7 @@ import { encodeCursor } from '#shared/adapters/dynamodb.ts';
 import { type Alarm, openAlarm } from '#shared/domain/alarms/lifecycle.ts';
 import type { Transition } from '#shared/domain/alarms/model.ts';
 import { defaultRuleSet } from '#shared/domain/alarms/rules.ts';
+import { AlarmService } from '#shared/domain/alarms/use-cases.ts';
 import { ConflictError, NotFoundError, PreconditionFailedError, ValidationError } from '#shared/domain/errors.ts';
 import { WWTP } from '#shared/domain/registry/qingyuan-seed.ts';
 import { codSignal, WWTP_MN, wwtpAlarmSource } from '../domain/alarms/lifecycle-fixtures.ts';
@@ -45,7 +46,9 @@ const A1 = '01JNK3W7Q8D2V5XG9T4HRB6ZME';
 const A2 = '01JNK3W7Q8D2V5XG9T4HRB6ZMF';
 let seq = 0;
 const newId = () => `SEQ${String(++seq).padStart(4, '0')}`;
-const store = new DynamoAlarmStore(db, { alarms: 'alarms', audit: 'audit' }, { now: () => LATER, newId });
+const store = new DynamoAlarmStore(db, { alarms: 'alarms', audit: 'audit' }, { newId });
+/** the officials' use-case over this store: its actions reach DynamoDB as the commands asserted below */
+const alarms = new AlarmService({ store, now: () => LATER });
 
 /** An alarm as opened at NOW (version 1), with overrides. */
 const alarmAt = (over: Partial<Alarm> = {}): Alarm => ({
@@ -479,7 +482,7 @@ describe('DynamoAlarmStore', () => {
     });
 
     it('lists active alarms newest first from gsi1 by default', async () => {
-      const page = await store.list({}, { limit: 20 });
+      const page = await alarms.list({}, { limit: 20 });
 
       expect(page.items).toEqual([alarmAt()]);
       expect(ddb).toHaveReceivedCommandWith(QueryCommand, {
@@ -493,7 +496,7 @@ describe('DynamoAlarmStore', () => {
     });
 
     it('puts a time range in the gsi1 key (inclusive, normalized) and the rest in a filter', async () => {
-      await store.list(
+      await alarms.list(
         {
           state: 'cleared',
           level: 1,
@@ -522,7 +525,7 @@ describe('DynamoAlarmStore', () => {
     });
 
     it('uses gsi2 for an enterprise, its open half for an open state, keeping the state as a filter', async () => {
-      await store.list({ enterprise: WWTP, state: 'acknowledged' }, { limit: 10 });
+      await alarms.list({ enterprise: WWTP, state: 'acknowledged' }, { limit: 10 });
 
       expect(ddb).toHaveReceivedCommandWith(QueryCommand, {
         IndexName: 'gsi2',
@@ -534,7 +537,7 @@ describe('DynamoAlarmStore', () => {
     });
 
     it('uses the closed half of gsi2 with a time range for an enterprise`s cleared alarms', async () => {
-      await store.list({ enterprise: WWTP, state: 'cleared', from: '2025-02-01T00:00:00.000Z' }, { limit: 10 });
+      await alarms.list({ enterprise: WWTP, state: 'cleared', from: '2025-02-01T00:00:00.000Z' }, { limit: 10 });
 
       const input = ddb.commandCalls(QueryCommand)[0]?.args[0].input;
       expect(input?.KeyConditionExpression).toBe('gsi2pk = :pk AND gsi2sk BETWEEN :lo AND :hi');
@@ -547,7 +550,7 @@ describe('DynamoAlarmStore', () => {
     });
 
     it('filters an enterprise`s alarms of any state by raisedAt', async () => {
-      await store.list({ enterprise: WWTP, to: '2025-03-02T00:00:00.000Z' }, { limit: 10 });
+      await alarms.list({ enterprise: WWTP, to: '2025-03-02T00:00:00.000Z' }, { limit: 10 });
 
       expect(ddb).toHaveReceivedCommandWith(QueryCommand, {
         IndexName: 'gsi2',
@@ -561,7 +564,7 @@ describe('DynamoAlarmStore', () => {
       const last = { pk: `alarm#${A1}`, sk: 'alarm', gsi1pk: 'state#active', gsi1sk: `x#${A1}` };
       ddb.on(QueryCommand).resolves({ Items: [], LastEvaluatedKey: last });
 
-      const page = await store.list({}, { limit: 1, cursor: encodeCursor(last) });
+      const page = await alarms.list({}, { limit: 1, cursor: encodeCursor(last) });
 
       expect(page.cursor).toBe(encodeCursor(last));
       expect(ddb).toHaveReceivedCommandWith(QueryCommand, { ExclusiveStartKey: last });
@@ -570,13 +573,13 @@ describe('DynamoAlarmStore', () => {
     it('refuses a cursor from another listing (400 on query.cursor) without querying', async () => {
       const other = encodeCursor({ pk: `alarm#${A1}`, sk: 'alarm', gsi2pk: `unit#${WWTP}`, gsi2sk: 'x' });
 
-      await expect(store.list({}, { limit: 1, cursor: other })).rejects.toThrow(ValidationError);
+      await expect(alarms.list({}, { limit: 1, cursor: other })).rejects.toThrow(ValidationError);
       expect(ddb).not.toHaveReceivedCommand(QueryCommand);
     });
 
     it('refuses from after to (400)', async () => {
       await expect(
-        store.list({ from: '2025-03-02T00:00:00Z', to: '2025-03-01T00:00:00Z' }, { limit: 10 }),
+        alarms.list({ from: '2025-03-02T00:00:00Z', to: '2025-03-01T00:00:00Z' }, { limit: 10 }),
       ).rejects.toThrow(ValidationError);
     });
   });
@@ -602,7 +605,7 @@ describe('DynamoAlarmStore', () => {
       ddb.on(GetCommand).resolves({ Item: stored(alarmAt()) });
       ddb.on(TransactWriteCommand).resolves({});
 
-      const alarm = await store.acknowledge(A1, 'u-duty-01', '已电话通知厂方', 1);
+      const alarm = await alarms.acknowledge(A1, 'u-duty-01', '已电话通知厂方', 1);
 
       expect(alarm).toMatchObject({ state: 'acknowledged', acknowledgedBy: 'u-duty-01', version: 2 });
       expect(ddb).toHaveReceivedCommandWith(GetCommand, {
@@ -644,14 +647,14 @@ describe('DynamoAlarmStore', () => {
       });
       ddb.on(GetCommand).resolves({ Item: stored(acked) });
 
-      expect(await store.acknowledge(A1, 'u-duty-01', undefined)).toEqual(acked);
+      expect(await alarms.acknowledge(A1, 'u-duty-01', undefined)).toEqual(acked);
       expect(ddb).not.toHaveReceivedCommand(TransactWriteCommand);
     });
 
     it('refuses a stale expected version (412) before writing', async () => {
       ddb.on(GetCommand).resolves({ Item: stored(alarmAt({ version: 3 })) });
 
-      await expect(store.acknowledge(A1, 'u-duty-01', undefined, 2)).rejects.toThrow(PreconditionFailedError);
+      await expect(alarms.acknowledge(A1, 'u-duty-01', undefined, 2)).rejects.toThrow(PreconditionFailedError);
       expect(ddb).not.toHaveReceivedCommand(TransactWriteCommand);
     });
 
@@ -661,7 +664,7 @@ describe('DynamoAlarmStore', () => {
         .on(TransactWriteCommand)
         .rejects(cancelled([{ Code: 'ConditionalCheckFailed' }, { Code: 'None' }, { Code: 'None' }]));
 
-      await expect(store.acknowledge(A1, 'u-duty-01', undefined)).rejects.toThrow(PreconditionFailedError);
+      await expect(alarms.acknowledge(A1, 'u-duty-01', undefined)).rejects.toThrow(PreconditionFailedError);
       expect(ddb).toHaveReceivedCommandTimes(TransactWriteCommand, 3);
     });
 
@@ -670,7 +673,7 @@ describe('DynamoAlarmStore', () => {
       ddb.on(GetCommand).resolves({ Item: { ...stored(alarmAt({ version: 4 })), stateVersion: 2 } });
       ddb.on(TransactWriteCommand).resolves({});
 
-      const acked = await store.acknowledge(A1, 'u-duty-01', undefined, 2);
+      const acked = await alarms.acknowledge(A1, 'u-duty-01', undefined, 2);
       expect(acked).toMatchObject({ state: 'acknowledged', version: 5 });
       const put = ddb.commandCalls(TransactWriteCommand)[0]?.args[0].input.TransactItems?.[0]?.Put;
       expect(put).toMatchObject({ Item: { version: 5, stateVersion: 5 }, ExpressionAttributeValues: { ':v': 4 } });
@@ -680,8 +683,8 @@ describe('DynamoAlarmStore', () => {
     it('still refuses an If-Match older than the last real change, or newer than the alarm', async () => {
       ddb.on(GetCommand).resolves({ Item: { ...stored(alarmAt({ version: 4 })), stateVersion: 3 } });
 
-      await expect(store.acknowledge(A1, 'u-duty-01', undefined, 2)).rejects.toThrow(PreconditionFailedError);
-      await expect(store.acknowledge(A1, 'u-duty-01', undefined, 5)).rejects.toThrow(PreconditionFailedError);
+      await expect(alarms.acknowledge(A1, 'u-duty-01', undefined, 2)).rejects.toThrow(PreconditionFailedError);
+      await expect(alarms.acknowledge(A1, 'u-duty-01', undefined, 5)).rejects.toThrow(PreconditionFailedError);
       expect(ddb).not.toHaveReceivedCommand(TransactWriteCommand);
     });
 
@@ -695,7 +698,7 @@ describe('DynamoAlarmStore', () => {
         .rejectsOnce(cancelled([{ Code: 'ConditionalCheckFailed' }, { Code: 'None' }, { Code: 'None' }]))
         .resolves({});
 
-      expect(await store.acknowledge(A1, 'u-duty-01', undefined, 2)).toMatchObject({ version: 4 });
+      expect(await alarms.acknowledge(A1, 'u-duty-01', undefined, 2)).toMatchObject({ version: 4 });
       expect(ddb).toHaveReceivedCommandTimes(TransactWriteCommand, 2);
     });
 
@@ -705,8 +708,8 @@ describe('DynamoAlarmStore', () => {
         .resolvesOnce({})
         .resolves({ Item: stored(alarmAt({ state: 'cleared' })) });
 
-      await expect(store.acknowledge(A1, 'u-duty-01', undefined)).rejects.toThrow(NotFoundError);
-      await expect(store.acknowledge(A1, 'u-duty-01', undefined)).rejects.toThrow(ConflictError);
+      await expect(alarms.acknowledge(A1, 'u-duty-01', undefined)).rejects.toThrow(NotFoundError);
+      await expect(alarms.acknowledge(A1, 'u-duty-01', undefined)).rejects.toThrow(ConflictError);
     });
 
     it('snoozes with the until time in the audit detail', async () => {
@@ -714,7 +717,7 @@ describe('DynamoAlarmStore', () => {
       ddb.on(TransactWriteCommand).resolves({});
       const until = '2025-03-01T15:20:00.000Z';
 
-      const alarm = await store.snooze(A1, 'u-duty-01', '厂方检修，复测后再报', until);
+      const alarm = await alarms.snooze(A1, 'u-duty-01', '厂方检修，复测后再报', until);
 
       expect(alarm).toMatchObject({ snoozedUntil: until, snoozedBy: 'u-duty-01', state: 'active' });
       expect(transactItems()[2]?.Put?.Item).toMatchObject({
@@ -727,7 +730,7 @@ describe('DynamoAlarmStore', () => {
       ddb.on(GetCommand).resolves({ Item: stored(alarmAt({ notifyDue: undefined })) });
       ddb.on(TransactWriteCommand).resolves({});
 
-      const alarm = await store.clear(A1, 'u-chief-01', '现场核查：进水冲击已消除', 1);
+      const alarm = await alarms.clear(A1, 'u-chief-01', '现场核查：进水冲击已消除', 1);
 
       expect(alarm).toMatchObject({ state: 'cleared', clearMode: 'manual', clearedBy: 'u-chief-01', version: 2 });
       const items = transactItems();
@@ -769,7 +772,7 @@ describe('DynamoAlarmStore', () => {
     it('comments on an alarm in any state: existence check, event and audit entry', async () => {
       ddb.on(TransactWriteCommand).resolves({});
 
-      const event = await store.comment(A1, 'u-analyst-02', '与12345热线线索关联');
+      const event = await alarms.comment(A1, 'u-analyst-02', '与12345热线线索关联');
 
       expect(event).toEqual({
         type: 'comment',
@@ -792,7 +795,7 @@ describe('DynamoAlarmStore', () => {
         .on(TransactWriteCommand)
         .rejects(cancelled([{ Code: 'ConditionalCheckFailed' }, { Code: 'None' }, { Code: 'None' }]));
 
-      await expect(store.comment(A1, 'u-analyst-02', '备注')).rejects.toThrow(NotFoundError);
+      await expect(alarms.comment(A1, 'u-analyst-02', '备注')).rejects.toThrow(NotFoundError);
     });
   });
 
@@ -869,14 +872,14 @@ describe('DynamoAlarmStore', () => {
 
     it('serves the defaults (version 1) while none are stored', async () => {
       ddb.on(GetCommand).resolves({});
-      expect(await store.getRules()).toEqual(defaultRuleSet());
+      expect(await alarms.rules()).toEqual(defaultRuleSet());
     });
 
     it('stores the first version as 2, with the defaults it replaces as history and an audit entry', async () => {
       ddb.on(GetCommand).resolves({});
       ddb.on(TransactWriteCommand).resolves({});
 
-      const rules = await store.putRules(input, 'u-admin-01', 1);
+      const rules = await alarms.replaceRules(input, 'u-admin-01', 1);
 
       expect(rules).toMatchObject({ version: 2, updatedBy: 'u-admin-01', updatedAt: LATER.toISOString() });
       const items = transactItems();
@@ -900,7 +903,7 @@ describe('DynamoAlarmStore', () => {
       ddb.on(GetCommand).resolves({ Item: { pk: 'rules', sk: 'current', version: 4, rules: current } });
       ddb.on(TransactWriteCommand).resolves({});
 
-      await store.putRules(input, 'u-chief-01');
+      await alarms.replaceRules(input, 'u-chief-01');
 
       const items = transactItems();
       expect(items).toHaveLength(3);
@@ -915,13 +918,13 @@ describe('DynamoAlarmStore', () => {
       ddb
         .on(GetCommand)
         .resolves({ Item: { pk: 'rules', sk: 'current', version: 4, rules: { ...defaultRuleSet(), version: 4 } } });
-      await expect(store.putRules(input, 'u-chief-01', 3)).rejects.toThrow(PreconditionFailedError);
+      await expect(alarms.replaceRules(input, 'u-chief-01', 3)).rejects.toThrow(PreconditionFailedError);
       expect(ddb).not.toHaveReceivedCommand(TransactWriteCommand);
 
       ddb
         .on(TransactWriteCommand)
         .rejects(cancelled([{ Code: 'ConditionalCheckFailed' }, { Code: 'None' }, { Code: 'None' }]));
-      await expect(store.putRules(input, 'u-chief-01', 4)).rejects.toThrow(PreconditionFailedError);
+      await expect(alarms.replaceRules(input, 'u-chief-01', 4)).rejects.toThrow(PreconditionFailedError);
     });
 
     it('lists stored versions newest first, or the defaults alone', async () => {
@@ -932,8 +935,8 @@ describe('DynamoAlarmStore', () => {
           Items: [{ pk: 'rules', sk: 'v#000002', version: 2, rules: { ...defaultRuleSet(), version: 2 } }],
         });
 
-      expect(await store.listRuleVersions({ limit: 10 })).toEqual({ items: [defaultRuleSet()] });
-      expect((await store.listRuleVersions({ limit: 10 })).items.map((r) => r.version)).toEqual([2]);
+      expect(await alarms.ruleVersions({ limit: 10 })).toEqual({ items: [defaultRuleSet()] });
+      expect((await alarms.ruleVersions({ limit: 10 })).items.map((r) => r.version)).toEqual([2]);
       expect(ddb).toHaveReceivedCommandWith(QueryCommand, {
         KeyConditionExpression: 'pk = :pk AND begins_with(sk, :v)',
         ExpressionAttributeValues: { ':pk': 'rules', ':v': 'v#' },

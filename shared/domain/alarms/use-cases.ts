@@ -1,0 +1,198 @@
+import { NotFoundError, PreconditionFailedError, ValidationError } from '#shared/domain/errors.ts';
+import {
+  type Alarm,
+  type AlarmEvent,
+  acknowledge,
+  clearManually,
+  commentEvent,
+  type LifecycleChange,
+  snooze,
+} from './lifecycle.ts';
+import type { AlarmChange, AlarmFilter, AlarmStore, Page, PageQuery, StoredAlarm } from './ports.ts';
+import { defaultRuleSet, RuleSet, type RuleSetInput } from './rules.ts';
+
+/**
+ * The officials' alarm use-cases (functions/alarms-api): read and list alarms and their timelines, acknowledge /
+ * snooze / clear / comment, and the alarm rules with their versions. Each action is decided by a pure step — the
+ * If-Match check (acceptsIfMatch) and the lifecycle transition (lifecycle.ts) — that the store runs on the alarm it
+ * read and again on a re-read when its conditional write loses a race (the notification sweep bumps the version
+ * every few minutes while an alarm waits for acknowledgement, and that must not refuse the official).
+ */
+
+/**
+ * Whether an official's `If-Match` version still describes the alarm: no change but notifications since
+ * (stateVersion ≤ expected ≤ version).
+ */
+export function acceptsIfMatch(expected: number, current: { version: number; stateVersion: number }): boolean {
+  return expected >= current.stateVersion && expected <= current.version;
+}
+
+/**
+ * An official's action as the store's decision: refused with 412 when If-Match names a change since; the lifecycle
+ * transition (409 for a state that does not allow it, 400 for bad input); nothing to write when it changes nothing.
+ */
+export function officialAction(
+  expectedVersion: number | undefined,
+  action: string,
+  by: string,
+  transition: (alarm: Alarm) => LifecycleChange,
+  opts: { manualClear?: boolean } = {},
+): (current: StoredAlarm) => AlarmChange | undefined {
+  return ({ alarm, stateVersion }) => {
+    if (expectedVersion !== undefined && !acceptsIfMatch(expectedVersion, { version: alarm.version, stateVersion })) {
+      throw new PreconditionFailedError(
+        `alarm ${alarm.alarmId} changed since version ${expectedVersion} (now ${alarm.version}); reload`,
+      );
+    }
+    const change = transition(alarm);
+    if (!change.changed) return undefined;
+    const noted = change.events.find((e) => e.note !== undefined);
+    return {
+      alarm: change.alarm,
+      events: change.events,
+      audit: {
+        actor: by,
+        action,
+        detail: {
+          version: change.alarm.version,
+          ...(noted?.note !== undefined ? { note: noted.note } : {}),
+          ...(change.alarm.snoozedUntil && action === 'alarm.snooze' ? { until: change.alarm.snoozedUntil } : {}),
+        },
+      },
+      ...(opts.manualClear ? { manualClear: { by } } : {}),
+    };
+  };
+}
+
+/** The rules in force: the stored version, or the defaults (version 1) until officials store one. */
+export const rulesInForce = async (store: Pick<AlarmStore, 'storedRules'>): Promise<RuleSet> =>
+  (await store.storedRules()) ?? defaultRuleSet();
+
+const instant = (value: string, field: string): string => {
+  const ms = Date.parse(value);
+  if (!Number.isFinite(ms)) {
+    throw new ValidationError(`${field} is not a time`, [
+      { field: `query.${field}`, message: 'not an ISO 8601 time', messageZh: '时间格式无效' },
+    ]);
+  }
+  return new Date(ms).toISOString();
+};
+
+export class AlarmService {
+  private readonly now: () => Date;
+
+  constructor(private readonly deps: { store: AlarmStore; now?: () => Date }) {
+    this.now = deps.now ?? (() => new Date());
+  }
+
+  /** An alarm; 404 when unknown. */
+  async get(alarmId: string): Promise<Alarm> {
+    const alarm = await this.deps.store.get(alarmId);
+    if (!alarm) throw new NotFoundError(`alarm ${alarmId} does not exist`);
+    return alarm;
+  }
+
+  /** Alarms matching the filter, newest first; `from`/`to` are instants (400 otherwise, or when from is after to). */
+  async list(filter: AlarmFilter, page: PageQuery): Promise<Page<Alarm>> {
+    const from = filter.from ? instant(filter.from, 'from') : undefined;
+    const to = filter.to ? instant(filter.to, 'to') : undefined;
+    if (from && to && from > to) {
+      throw new ValidationError('from is after to', [
+        { field: 'query.from', message: 'must not be after `to`', messageZh: '开始时间不能晚于结束时间' },
+      ]);
+    }
+    const { from: _f, to: _t, ...rest } = filter;
+    return this.deps.store.list({ ...rest, ...(from ? { from } : {}), ...(to ? { to } : {}) }, page);
+  }
+
+  /** The alarm's timeline, oldest first; 404 when the alarm is unknown. */
+  async timeline(alarmId: string, page: PageQuery): Promise<Page<AlarmEvent>> {
+    await this.get(alarmId);
+    return this.deps.store.timeline(alarmId, page);
+  }
+
+  /** 确认. Idempotent for the same person (the alarm comes back unchanged, nothing written). */
+  acknowledge(alarmId: string, by: string, note: string | undefined, expectedVersion?: number): Promise<Alarm> {
+    return this.deps.store.change(
+      alarmId,
+      officialAction(expectedVersion, 'alarm.acknowledge', by, (a) => acknowledge(a, by, this.now(), note)),
+    );
+  }
+
+  /** 暂缓提醒 until `until` (≤ 24 h ahead), with a note. */
+  snooze(
+    alarmId: string,
+    by: string,
+    note: string | undefined,
+    until: string,
+    expectedVersion?: number,
+  ): Promise<Alarm> {
+    return this.deps.store.change(
+      alarmId,
+      officialAction(expectedVersion, 'alarm.snooze', by, (a) => snooze(a, by, this.now(), until, note)),
+    );
+  }
+
+  /** 人工解除, with a note: the slot is freed and the evaluator told to forget the alarm (lifecycle.ts). */
+  clear(alarmId: string, by: string, note: string | undefined, expectedVersion?: number): Promise<Alarm> {
+    return this.deps.store.change(
+      alarmId,
+      officialAction(expectedVersion, 'alarm.clear', by, (a) => clearManually(a, by, this.now(), note), {
+        manualClear: true,
+      }),
+    );
+  }
+
+  /** 备注: a timeline event and its audit entry; the alarm must exist (any state). */
+  async comment(alarmId: string, by: string, note: string | undefined): Promise<AlarmEvent> {
+    const event = commentEvent(by, this.now(), note);
+    await this.deps.store.addEvent(alarmId, event, {
+      actor: by,
+      action: 'alarm.comment',
+      entity: `alarm/${alarmId}`,
+      at: event.at,
+      detail: { note: event.note },
+    });
+    return event;
+  }
+
+  /** The rules in force; the defaults (version 1) until officials store a version. */
+  rules(): Promise<RuleSet> {
+    return rulesInForce(this.deps.store);
+  }
+
+  /** Stored rule versions, newest first; the defaults alone while none is stored. */
+  async ruleVersions(page: PageQuery): Promise<Page<RuleSet>> {
+    const out = await this.deps.store.ruleVersions(page);
+    if (out.items.length === 0 && !page.cursor) return { items: [defaultRuleSet()] };
+    return out;
+  }
+
+  /**
+   * Stores `input` as the next version (current + 1) and in the history, with an audit entry. With
+   * `expectedVersion`, refuses (412) when the current version differs; a concurrent writer is refused the same way.
+   * The first stored version also records the defaults it replaces as version 1.
+   */
+  async replaceRules(input: RuleSetInput, by: string, expectedVersion?: number): Promise<RuleSet> {
+    const stored = await this.deps.store.storedRules(true);
+    const current = stored ?? defaultRuleSet();
+    if (expectedVersion !== undefined && expectedVersion !== current.version) {
+      throw new PreconditionFailedError(`alarm rules are at version ${current.version}, not ${expectedVersion}`);
+    }
+    const at = this.now().toISOString();
+    const next = RuleSet.parse({ ...input, version: current.version + 1, updatedAt: at, updatedBy: by });
+    await this.deps.store.putRules({
+      next,
+      replacing: stored?.version,
+      history: stored ? [next] : [next, current],
+      audit: {
+        actor: by,
+        action: 'alarm_rules.replace',
+        entity: 'alarm-rules',
+        at,
+        detail: { version: next.version, note: next.note },
+      },
+    });
+    return next;
+  }
+}
