@@ -2,7 +2,7 @@ import { IngestEvent } from '#shared/contracts/ingest.ts';
 import { sha256Hex } from '#shared/domain/archive/record.ts';
 import { judgeEnvelope, toIso } from '#shared/domain/ingest/ingest.ts';
 import { logger } from '#shared/observability/logger.ts';
-import { alarmServicesFromEnv } from './service.ts';
+import { alarmServicesFromEnv } from '#shared/wiring/alarm-engine.ts';
 
 /**
  * The alarm evaluator: the same IoT rule envelopes as ingestion (it is the rules' second action) and replays from the

@@ -1,6 +1,5 @@
 import { SNSClient } from '@aws-sdk/client-sns';
 import * as z from 'zod';
-import { alarmServicesFromEnv } from '#functions/alarm-evaluator/service.ts';
 import { DynamoDailyClaims } from '#shared/adapters/daily-claims.ts';
 import { dynamo } from '#shared/adapters/dynamodb.ts';
 import { DynamoReadingStore } from '#shared/adapters/readings-store.ts';
@@ -12,6 +11,7 @@ import { checkCalendar } from '#shared/domain/calendar/coverage.ts';
 import { ulid } from '#shared/domain/ids.ts';
 import type { Device } from '#shared/domain/registry/model.ts';
 import { logger } from '#shared/observability/logger.ts';
+import { alarmServicesFromEnv } from '#shared/wiring/alarm-engine.ts';
 
 /**
  * The alarm engine's scheduled jobs. Each EventBridge schedule passes an input naming its job

@@ -1,6 +1,6 @@
-import { tipServiceFromEnv } from '#functions/tips-public/service.ts';
 import { tipsIdentityRoutes } from '#shared/contracts/tips.ts';
 import { type ApiRequest, httpApi } from '#shared/http/api-handler.ts';
+import { tipServiceFromEnv } from '#shared/wiring/tips.ts';
 
 /**
  * Opening a reporter's identity: the only function holding kms:Decrypt on the identity key. The route admits the

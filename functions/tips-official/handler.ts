@@ -1,9 +1,9 @@
-import { tipServiceFromEnv } from '#functions/tips-public/service.ts';
 import { patrolRoutes } from '#shared/contracts/patrols.ts';
 import { tipsOfficialRoutes } from '#shared/contracts/tips.ts';
 import { type ApiRequest, httpApi } from '#shared/http/api-handler.ts';
 import { ifMatch } from '#shared/http/versioning.ts';
-import { patrolServiceFromEnv } from './service.ts';
+import { tipServiceFromEnv } from '#shared/wiring/tips.ts';
+import { patrolServiceFromEnv } from './wiring.ts';
 
 /**
  * Official tips: staff intake, triage queue (links, overdue, merge), a tip without identity, status, assignment,

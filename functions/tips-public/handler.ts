@@ -1,6 +1,6 @@
 import { RECEIPT_HEADER, tipsPublicRoutes } from '#shared/contracts/tips.ts';
 import { type ApiRequest, httpApi } from '#shared/http/api-handler.ts';
-import { tipServiceFromEnv } from './service.ts';
+import { tipServiceFromEnv } from '#shared/wiring/tips.ts';
 
 /**
  * Public tips: submit, follow, add information, answer the handler, claim the reward. The receipt is read from a
