@@ -151,7 +151,7 @@ function cases(rng: Rng, now: number): Case[] {
     }));
     return {
       caseId: ulid(t),
-      ...(registered ? { enterpriseId: usccOf('MA2C', (i % 400) + 1) } : {}),
+      ...(registered ? { enterpriseId: usccOf('MA2C', (i % 400) + 1) } : { needsRegistration: true }),
       unitName,
       townshipId,
       title: `${unitName}${pick(rng, MATTERS)}案`,

@@ -5,7 +5,7 @@ import { etag, ifMatch } from '#shared/http/versioning.ts';
 import { casesServiceFromEnv } from './wiring.ts';
 
 /**
- * Officials' cases: open, list, read (audited), attach sources, name the team, add evidence, decide (starting the
+ * Officials' cases: open, list, read (audited), attach sources, name the team, link a registered unit, add evidence, decide (starting the
  * reward or transfer workflow), timeline and workflow history; my tasks and acting on one; deadlines due.
  */
 const cases = casesServiceFromEnv();
@@ -25,10 +25,12 @@ const withEtag = (record: Parameters<typeof caseView>[0], status?: number) => ({
 export const handler = httpApi(casesRoutes, {
   open_case: async (req: ApiRequest<R['open_case']>) => withEtag(await cases.openCase(req.body, req.principal), 201),
   list_cases: async (req: ApiRequest<R['list_cases']>) => {
-    const { status, enterprise, open, limit, cursor } = req.query;
-    const filter = enterprise
-      ? { enterpriseId: enterprise, ...(open !== undefined ? { open } : {}) }
-      : { status: status ?? ('investigating' as const) };
+    const { status, enterprise, open, needsRegistration, limit, cursor } = req.query;
+    const filter = needsRegistration
+      ? { needsRegistration }
+      : enterprise
+        ? { enterpriseId: enterprise, ...(open !== undefined ? { open } : {}) }
+        : { status: status ?? ('investigating' as const) };
     return { body: await cases.listCases(filter, page({ limit, cursor }), req.principal) };
   },
   get_case: async (req: ApiRequest<R['get_case']>) => withEtag(await cases.readCase(req.params.caseId, req.principal)),
@@ -36,6 +38,8 @@ export const handler = httpApi(casesRoutes, {
     withEtag(await cases.attachSource(req.params.caseId, req.body, req.principal, ifMatch(req.headers))),
   assign_handlers: async (req: ApiRequest<R['assign_handlers']>) =>
     withEtag(await cases.assignHandlers(req.params.caseId, req.body.handlers, req.principal, ifMatch(req.headers))),
+  link_unit: async (req: ApiRequest<R['link_unit']>) =>
+    withEtag(await cases.linkUnit(req.params.caseId, req.body.enterpriseId, req.principal, ifMatch(req.headers))),
   add_evidence: async (req: ApiRequest<R['add_evidence']>) =>
     withEtag(await cases.addEvidence(req.params.caseId, req.body, req.principal, ifMatch(req.headers)), 201),
   record_decision: async (req: ApiRequest<R['record_decision']>) => {

@@ -1,6 +1,6 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { CaseSourceReader, ReporterMessages } from '#shared/domain/cases/ports.ts';
-import type { Enterprise, Outlet } from '#shared/domain/registry/model.ts';
+import type { Enterprise, Outlet, Township } from '#shared/domain/registry/model.ts';
 import { DynamoAlarmStore } from './alarms-store.ts';
 import { isConditionFailure } from './dynamodb.ts';
 import { DynamoPatrolStore } from './patrols-store.ts';
@@ -28,6 +28,7 @@ export function dynamoSourceReader(
     patrol: (id) => patrols.get(id),
     enterprise: async (id) => (await registry.get<Enterprise>('enterprises', id))?.item,
     outlet: async (id) => (await registry.get<Outlet>('outlets', id))?.item,
+    township: async (id) => (await registry.get<Township>('townships', id))?.item,
   };
 }
 

@@ -48,7 +48,9 @@ import { auditPut } from './registry-store.ts';
  *              gsi1 `status#<status>` / `<openedAt>#<caseId>`                  → cases by status, oldest first
  *              gsi2 `unit#<USCC>` / `<open|closed>#<openedAt>#<caseId>`        → a unit's cases; `open` while the case
  *                   still accepts sources (open, investigating: model.ts acceptsSourcesFor), so "the open case of this
- *                   unit" a later source attaches to is one begins_with query. No gsi2 for an unregistered site.
+ *                   unit" a later source attaches to is one begins_with query.
+ *              gsi2 `registration#pending` / `<openedAt>#<caseId>`           → cases whose unit is not registered yet
+ *                   (needsRegistration), until the bureau links them to a registered unit
  *   event:     pk `case#<caseId>`, sk `ev#<at>#<ulid>`; a CaseTimelineEntry under `entry` (the timeline, oldest first)
  *   source:    pk `source#<kind>#<sourceId>`, sk `#`; `caseId`. Put with attribute_not_exists in the same transaction
  *              that adds the source to a case: a tip, alarm, clue or patrol finding belongs to ONE case (else 409).
@@ -100,16 +102,21 @@ const pad = (round: number) => String(round).padStart(4, '0');
 export const tasksPartition = (actor: string) => `tasks#${actor}`;
 export const DEADLINES_PARTITION = 'deadlines';
 
-/** The index keys a case carries (gsi2 `open#` while the case accepts sources: model.ts acceptsSources). */
+/** The gsi2 partition of the cases whose unit is not registered yet. */
+export const REGISTRATION_PARTITION = 'registration#pending';
+
+/**
+ * The index keys a case carries: gsi2 under its unit (`open#` while the case accepts sources: model.ts
+ * acceptsSources), or, while its unit is not registered, under REGISTRATION_PARTITION.
+ */
 export function caseIndexKeys(c: Case): Record<string, string> {
   const order = `${c.openedAt}#${c.caseId}`;
-  return {
-    gsi1pk: `status#${c.status}`,
-    gsi1sk: order,
-    ...(c.enterpriseId
-      ? { gsi2pk: `unit#${c.enterpriseId}`, gsi2sk: `${acceptsSources(c.status) ? 'open' : 'closed'}#${order}` }
-      : {}),
-  };
+  const unit: Record<string, string> = c.enterpriseId
+    ? { gsi2pk: `unit#${c.enterpriseId}`, gsi2sk: `${acceptsSources(c.status) ? 'open' : 'closed'}#${order}` }
+    : c.needsRegistration
+      ? { gsi2pk: REGISTRATION_PARTITION, gsi2sk: order }
+      : {};
+  return { gsi1pk: `status#${c.status}`, gsi1sk: order, ...unit };
 }
 
 export const viewOf = (task: WorkflowTask): TaskView => {
@@ -534,14 +541,16 @@ export class DynamoCaseStore implements CaseStore {
   }
 
   /**
-   * Cases by status (gsi1, oldest first) or of one unit (gsi2, oldest first; `open` only those still accepting
-   * sources). The listing is audited (one entry naming the filter and the case ids shown).
+   * Cases by status (gsi1, oldest first), of one unit (gsi2, oldest first; `open` only those still accepting
+   * sources), or whose unit is not registered yet (gsi2). The listing is audited (the filter and the case ids shown).
    */
   async list(filter: CaseFilter, page: PageQuery, reader: { actor: string }): Promise<Page<Case>> {
     const query =
       'status' in filter
         ? { index: 'gsi1', pk: `status#${filter.status}`, prefix: undefined }
-        : { index: 'gsi2', pk: `unit#${filter.enterpriseId}`, prefix: filter.open ? 'open#' : undefined };
+        : 'needsRegistration' in filter
+          ? { index: 'gsi2', pk: REGISTRATION_PARTITION, prefix: undefined }
+          : { index: 'gsi2', pk: `unit#${filter.enterpriseId}`, prefix: filter.open ? 'open#' : undefined };
     const out = await this.db.send(
       new QueryCommand({
         TableName: this.tables.cases,

@@ -5,6 +5,7 @@ import {
   AttachSourceInput,
   CaseStatus,
   DecisionBody,
+  LinkUnitInput,
   OpenCaseInput,
 } from '#shared/domain/cases/model.ts';
 import { TASK_ROLES } from '#shared/domain/cases/workflow.ts';
@@ -175,9 +176,14 @@ const evidence = () =>
 const caseView = () =>
   z.object({
     caseId: z.string(),
-    enterpriseId: z.string().optional(),
-    unitName: z.string(),
+    enterpriseId: z.string().optional().describe('统一社会信用代码 of the registered unit'),
+    unitName: z.string().describe('the registry’s name of the unit (an unregistered site: as the official named it)'),
     townshipId: z.string(),
+    unitAddress: z.string().optional().describe('where an unregistered site is'),
+    needsRegistration: z
+      .boolean()
+      .optional()
+      .describe('true while the unit is not in the registry: register it, then POST /cases/{caseId}/unit'),
     title: z.string(),
     sources: z.array(source()),
     handlers: z.array(z.string()),
@@ -251,7 +257,7 @@ export const casesRoutes = defineRoutes({
     tags,
     summary: '立案 open a case',
     description:
-      'From one or more tips (substantiated), alarms, clues or patrol findings (`<patrolId>#<finding index>`). Every source that names a unit must name the case’s unit (400). A unit with a case still under investigation gets its later sources attached there (409 names it); a source already in a case is a 409. With two or more handlers the case starts under investigation.',
+      'From one or more tips (substantiated), alarms, clues or patrol findings (`<patrolId>#<finding index>`). The party is a registered unit by its credit code, `unit: {kind: "registered", enterpriseId}` (its name and township come from the registry; a code not in the registry is a 400), or, marked as such, a site not registered yet, `unit: {kind: "unregistered", name, townshipId, address?}` (a workshop found by a tip or patrol): that case carries `needsRegistration: true` until it is linked to the registered unit. Every source that names a unit must name the case’s unit (400). A unit with a case still under investigation gets its later sources attached there (409 names it); a source already in a case is a 409. With two or more handlers the case starts under investigation.',
     body: OpenCaseInput,
     response: caseView(),
     status: 201,
@@ -263,7 +269,7 @@ export const casesRoutes = defineRoutes({
     tags,
     summary: '案件列表 cases, oldest first',
     description:
-      'With `enterprise`, that unit’s cases (`open=true`: only those still taking sources); otherwise the cases in `status` (default `investigating`). The listing is audited.',
+      'With `needsRegistration=true`, the cases whose unit is not registered yet; with `enterprise`, that unit’s cases (`open=true`: only those still taking sources); otherwise the cases in `status` (default `investigating`). The listing is audited.',
     query: z.strictObject({
       status: CaseStatus.optional(),
       enterprise: uscc.optional(),
@@ -271,6 +277,11 @@ export const casesRoutes = defineRoutes({
         .enum(['true', 'false'])
         .transform((v) => v === 'true')
         .optional(),
+      needsRegistration: z
+        .enum(['true'])
+        .transform(() => true as const)
+        .optional()
+        .describe('待登记: cases on a unit not in the registry yet'),
       limit,
       cursor,
     }),
@@ -308,6 +319,17 @@ export const casesRoutes = defineRoutes({
     description: `At least two distinct handlers (two officers investigate). An open case starts its investigation. ${ifMatchNote}`,
     params: caseParams,
     body: AssignHandlersInput,
+    response: caseView(),
+  },
+  link_unit: {
+    method: 'POST',
+    path: '/cases/{caseId}/unit',
+    auth: CASE_OPENERS,
+    tags,
+    summary: '关联登记单位 link the case to its registered unit',
+    description: `For a case opened on an unregistered site (\`needsRegistration\`), once the unit is in the registry: the case takes the registry’s credit code, name and township and leaves the registration list; the name it was opened under stays on the timeline. 400 when the code is not registered; 409 when the case refers to a registered unit already, or the unit has another case under way. A handler must be on the case team. ${ifMatchNote}`,
+    params: caseParams,
+    body: LinkUnitInput,
     response: caseView(),
   },
   add_evidence: {

@@ -84,8 +84,7 @@ describe('case workflows on the local platform', () => {
         {
           caseId: ulid(Date.parse(at)),
           title,
-          unitName: '庆元县松源某竹制品加工厂',
-          townshipId: 'songyuan',
+          unit: { name: '庆元县松源某竹制品加工厂', townshipId: 'songyuan' },
           sources: [{ kind: 'tip', id: `TIP-2026-${String(seq).padStart(4, '0')}` }],
           handlers: ['handler-li', 'handler-wang'],
         },

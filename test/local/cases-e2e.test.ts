@@ -4,7 +4,7 @@ import { loadOrCreateKeys, signToken } from '#infra/local/jwt.ts';
 import { type Platform, startPlatform } from '#infra/local/platform.ts';
 import { freePorts } from '#infra/local/ports.ts';
 import { encodePacket, isoToBeijing } from '#shared/domain/hj212/codec.ts';
-import { BAMBOO, FUNGI, PENCIL } from '#shared/domain/registry/qingyuan-seed.ts';
+import { BAMBOO, BOILER, FUNGI, PENCIL } from '#shared/domain/registry/qingyuan-seed.ts';
 import { eventually, realAppAssembly, tempDir } from './helpers.ts';
 
 /**
@@ -132,12 +132,16 @@ describe('cases end to end through the API', () => {
     // 3. a section chief opens the case from the tip and names two handlers
     const opened = await call('chief-1', 'POST', '/cases', {
       title: '某铅笔厂夜间偷排生产废水',
-      enterpriseId: PENCIL,
-      unitName: '庆元县示例铅笔制造有限公司',
-      townshipId: 'songyuan',
+      unit: { kind: 'registered', enterpriseId: PENCIL },
       sources: [{ kind: 'tip', id: tipId }],
     });
     expect(opened.status, opened.text).toBe(201);
+    // the party as the registry has it: name and township are never typed by hand
+    expect(opened.json).toMatchObject({
+      enterpriseId: PENCIL,
+      unitName: '庆元县示例铅笔制造有限公司',
+      townshipId: 'pingdu',
+    });
     tipCase = String(opened.json.caseId);
     // the reporter sees it through the receipt: 已立案
     const followed = await fetch(`${platform.endpoints.api}/tips/follow`, {
@@ -263,9 +267,7 @@ describe('cases end to end through the API', () => {
     }
     const opened = await call('chief-1', 'POST', '/cases', {
       title: '某竹木制品公司夜间直排蒸煮废液',
-      enterpriseId: BAMBOO,
-      unitName: '庆元县示例竹木制品有限公司',
-      townshipId: 'huangtian',
+      unit: { kind: 'registered', enterpriseId: BAMBOO },
       sources: [{ kind: 'tip', id: tipId }],
       handlers: ['handler-li', 'handler-wang'],
     });
@@ -368,9 +370,7 @@ describe('cases end to end through the API', () => {
     // 2. a case from the alarm, with its team and the inspection record of the concealed pipe
     const opened = await call('chief-1', 'POST', '/cases', {
       title: '某竹木制品公司超标排放及暗管排放含酚废水',
-      enterpriseId: BAMBOO,
-      unitName: '庆元县示例竹木制品有限公司',
-      townshipId: 'huangtian',
+      unit: { kind: 'registered', enterpriseId: BAMBOO },
       sources: [{ kind: 'alarm', id: alarm.alarmId }],
       handlers: ['handler-li', 'handler-wang'],
     });
@@ -474,9 +474,7 @@ describe('cases end to end through the API', () => {
     }
     const opened = await call('chief-1', 'POST', '/cases', {
       title: '某食用菌企业暗管排放灭菌废水',
-      enterpriseId: FUNGI,
-      unitName: '庆元县示例食用菌有限公司',
-      townshipId: 'zhukou',
+      unit: { kind: 'registered', enterpriseId: FUNGI },
       sources: [{ kind: 'tip', id: tipId }],
     });
     expect(opened.status, opened.text).toBe(201);
@@ -520,4 +518,57 @@ describe('cases end to end through the API', () => {
     expect(eligibility.input).toMatchObject({ round: 2, reward: { totalFen: 1_000_000 } });
     expect(JSON.stringify(eligibility.input)).not.toContain('叶一平');
   }, 120_000);
+
+  it('opens a case on a workshop a tip found that the registry lacks, flags it, and links it once registered', async () => {
+    const tip = await call(undefined, 'POST', '/tips', {
+      category: 'illegal_discharge',
+      description: '松源街道某村后山一家无招牌的竹筷作坊把蒸煮废水直排山沟',
+      location: { townshipId: 'songyuan', address: '松源街道某村后山' },
+      observedAt: '2026-11-22T09:00:00+08:00',
+      reporter: { kind: 'anonymous' },
+    });
+    expect(tip.status, tip.text).toBe(201);
+    const tipId = String(tip.json.tipId);
+    for (const status of ['triaging', 'verifying', 'substantiated']) {
+      expect((await call('analyst-1', 'POST', `/tips/${tipId}/status`, { status })).status).toBe(200);
+    }
+    // a name and township typed by hand are refused unless the unit is marked as not registered
+    const unmarked = await call('chief-1', 'POST', '/cases', {
+      title: '无名竹筷作坊直排蒸煮废水',
+      unitName: '松源某无名竹筷作坊',
+      townshipId: 'songyuan',
+      sources: [{ kind: 'tip', id: tipId }],
+    });
+    expect(unmarked.status, unmarked.text).toBe(400);
+    const opened = await call('chief-1', 'POST', '/cases', {
+      title: '无名竹筷作坊直排蒸煮废水',
+      unit: { kind: 'unregistered', name: '松源某无名竹筷作坊', townshipId: 'songyuan', address: '松源街道某村后山' },
+      sources: [{ kind: 'tip', id: tipId }],
+    });
+    expect(opened.status, opened.text).toBe(201);
+    const caseId = String(opened.json.caseId);
+    expect(opened.json).toMatchObject({ needsRegistration: true, unitName: '松源某无名竹筷作坊' });
+    const pending = await call('chief-1', 'GET', '/cases?needsRegistration=true');
+    expect(pending.status, pending.text).toBe(200);
+    expect((pending.json.items as { caseId: string }[]).map((c) => c.caseId)).toContain(caseId);
+
+    // a valid credit code the registry does not hold is refused; the bureau registers the workshop (here the seeded
+    // heating station stands in for it) and links the case
+    const stale = await call('chief-1', 'POST', `/cases/${caseId}/unit`, { enterpriseId: '91331126MA2BQY0A2A' });
+    expect(stale.status, stale.text).toBe(400);
+    expect(stale.json.errors[0]).toMatchObject({ field: 'body.enterpriseId' });
+    const linked = await call('chief-1', 'POST', `/cases/${caseId}/unit`, { enterpriseId: BOILER });
+    expect(linked.status, linked.text).toBe(200);
+    expect(linked.json).toMatchObject({
+      enterpriseId: BOILER,
+      unitName: '庆元县示例集中供热站',
+      townshipId: 'songyuan',
+    });
+    expect(linked.json.needsRegistration).toBeUndefined();
+    const after = await call('chief-1', 'GET', '/cases?needsRegistration=true');
+    expect((after.json.items as { caseId: string }[]).map((c) => c.caseId)).not.toContain(caseId);
+    expect((await timelineNotes('chief-1', caseId)).join('\n')).toContain(
+      'unit_linked:当事人已登记：庆元县示例集中供热站',
+    );
+  }, 60_000);
 });

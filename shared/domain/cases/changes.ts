@@ -47,11 +47,12 @@ type TimelineData = NonNullable<CaseTimelineEntry['data']>;
 
 // ───────────────────────────── opening ─────────────────────────────
 
+/** A new case with its party resolved: a registered unit (from the registry) or a site flagged for registration. */
 export interface NewCase {
   caseId: string;
-  enterpriseId?: string;
-  unitName: string;
-  townshipId: string;
+  unit:
+    | { enterpriseId: string; name: string; townshipId: string }
+    | { name: string; townshipId: string; address?: string };
   title: string;
   sources: readonly { kind: SourceKind; id: string }[];
   handlers: readonly string[];
@@ -66,11 +67,15 @@ export function openedCase(
   acting: { by: string; at: string },
 ): { case: Case; events: CaseEventDraft[]; detail: Record<string, unknown> } {
   const handlers = [...new Set(input.handlers)];
+  const { unit } = input;
+  const registered = 'enterpriseId' in unit;
   const c: Case = {
     caseId: input.caseId,
-    ...(input.enterpriseId ? { enterpriseId: input.enterpriseId } : {}),
-    unitName: input.unitName,
-    townshipId: input.townshipId,
+    ...(registered ? { enterpriseId: unit.enterpriseId } : {}),
+    unitName: unit.name,
+    townshipId: unit.townshipId,
+    ...(!registered && unit.address ? { unitAddress: unit.address } : {}),
+    ...(registered ? {} : { needsRegistration: true }),
     title: input.title,
     sources: input.sources.map((s) => ({ kind: s.kind, id: s.id, addedAt: acting.at, addedBy: acting.by })),
     handlers,
@@ -84,12 +89,18 @@ export function openedCase(
   const sources = c.sources.map((s) => `${s.kind}#${s.id}`);
   return {
     case: c,
-    events: [{ type: 'opened', note: `立案：${c.title}`, data: { status: c.status, sources } }],
+    events: [
+      {
+        type: 'opened',
+        note: registered ? `立案：${c.title}` : `立案：${c.title}（当事人未登记，待登记）`,
+        data: { status: c.status, sources, ...(registered ? {} : { needsRegistration: true }) },
+      },
+    ],
     detail: {
       status: c.status,
       sources,
       handlers,
-      ...(c.enterpriseId ? { enterpriseId: c.enterpriseId } : {}),
+      ...(c.enterpriseId ? { enterpriseId: c.enterpriseId } : { needsRegistration: true }),
     },
   };
 }
@@ -184,6 +195,33 @@ export function addEvidenceChange(input: AddEvidenceInput, by: string): (c: Case
       next: { ...c, evidence: [...c.evidence, added] },
       events: [{ type: 'evidence_added', note: added.note ?? '添加证据', data: what }],
       detail: what,
+    };
+  };
+}
+
+/**
+ * Links a case flagged for registration to the unit now in the registry: the case takes the registry's id, name and
+ * township and leaves the registration list (the name it was opened under stays on the timeline). 409 when the case
+ * already refers to a registered unit.
+ */
+export function linkUnitChange(enterprise: { id: string; name: string; townshipId: string }): (c: Case) => CaseChange {
+  return (c) => {
+    if (!c.needsRegistration || c.enterpriseId) {
+      throw new ConflictError(
+        `case ${c.caseId} already refers to registered unit ${c.enterpriseId ?? '?'} (案件当事人已是登记单位)`,
+      );
+    }
+    const { needsRegistration: _flag, unitAddress: _address, ...rest } = c;
+    return {
+      next: { ...rest, enterpriseId: enterprise.id, unitName: enterprise.name, townshipId: enterprise.townshipId },
+      events: [
+        {
+          type: 'unit_linked',
+          note: `当事人已登记：${enterprise.name}（${enterprise.id}）`,
+          data: { enterpriseId: enterprise.id, from: c.unitName },
+        },
+      ],
+      detail: { enterpriseId: enterprise.id, from: c.unitName },
     };
   };
 }

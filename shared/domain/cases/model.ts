@@ -227,6 +227,7 @@ export type TimelineType =
   | 'crime_items_proposed'
   | 'transfer_step'
   | 'reward_step'
+  | 'unit_linked'
   | 'comment';
 
 /** One entry of the case's timeline: every action, who, when. Never an identity of a reporter. */
@@ -244,8 +245,14 @@ export interface Case {
   caseId: string;
   /** USCC of a registered unit; absent for an unregistered site (a dumping ground, a workshop not in the registry) */
   enterpriseId?: string;
+  /** the registry's name of the unit; for an unregistered site, the name the official gave */
   unitName: string;
+  /** the registry's township of the unit; for an unregistered site, where it is */
   townshipId: string;
+  /** where an unregistered site is (as the official described it) */
+  unitAddress?: string;
+  /** the unit is not in the registry yet: the bureau is to register it and link the case (POST /cases/{id}/unit) */
+  needsRegistration?: boolean;
   title: string;
   sources: CaseSource[];
   /** principal ids of the case team; ≥ 2 from `investigating` on */
@@ -266,12 +273,31 @@ export interface Case {
 
 const SourceRef = z.strictObject({ kind: SourceKind, id: z.string().trim().min(1).max(64) });
 
+/**
+ * The party of a case: a unit of the registry by its credit code (its name and township come from the registry), or,
+ * only when marked so, a site not registered yet (a workshop found by a tip or a patrol), named by the official; such
+ * a case is flagged for registration until the bureau links it to the registered unit.
+ */
+export const CaseUnit = z
+  .discriminatedUnion('kind', [
+    z.strictObject({
+      kind: z.literal('registered'),
+      enterpriseId: enterpriseId.describe('统一社会信用代码 of a unit in the registry'),
+    }),
+    z.strictObject({
+      kind: z.literal('unregistered'),
+      name: text(100).describe('当事人名称（未登记的作坊、场所）'),
+      townshipId: townshipId.describe('乡镇（街道）id, e.g. songyuan'),
+      address: text(200).optional().describe('地址或位置描述'),
+    }),
+  ])
+  .describe('当事人：已登记单位（统一社会信用代码），或标明未登记的场所（立案后待登记）');
+export type CaseUnit = z.infer<typeof CaseUnit>;
+
 export const OpenCaseInput = z
   .strictObject({
     title: text(120).describe('案件名称'),
-    enterpriseId: enterpriseId.optional(),
-    unitName: text(100).describe('当事人名称'),
-    townshipId,
+    unit: CaseUnit,
     sources: z
       .array(SourceRef)
       .min(1, 'a case opens from at least one tip, alarm, clue or patrol finding (至少关联一个来源)')
@@ -322,6 +348,11 @@ export const AddEvidenceInput = z.discriminatedUnion('type', [
     }),
 ]);
 export type AddEvidenceInput = z.infer<typeof AddEvidenceInput>;
+
+export const LinkUnitInput = z.strictObject({
+  enterpriseId: enterpriseId.describe('统一社会信用代码 of the unit now in the registry'),
+});
+export type LinkUnitInput = z.infer<typeof LinkUnitInput>;
 
 export const RecordDecisionInput = z.strictObject({ decision: DecisionBody });
 export type RecordDecisionInput = z.infer<typeof RecordDecisionInput>;

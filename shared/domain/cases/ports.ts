@@ -1,6 +1,6 @@
 import type { Alarm } from '#shared/domain/alarms/lifecycle.ts';
 import type { Patrol } from '#shared/domain/patrols/model.ts';
-import type { Enterprise, Outlet } from '#shared/domain/registry/model.ts';
+import type { Enterprise, Outlet, Township } from '#shared/domain/registry/model.ts';
 import type { AuditEntry, Page } from '#shared/domain/registry/store.ts';
 import type { TimelineEntry, Tip } from '#shared/domain/tips/model.ts';
 import type { TipStore } from '#shared/domain/tips/ports.ts';
@@ -37,8 +37,14 @@ export interface Acting {
   at?: string;
 }
 
-/** A case filter: by status, or by unit (`open`: only the case(s) still accepting sources). */
-export type CaseFilter = { status: CaseStatus } | { enterpriseId: string; open?: boolean };
+/**
+ * A case filter: by status, by unit (`open`: only the case(s) still accepting sources), or the cases whose unit is
+ * not registered yet.
+ */
+export type CaseFilter =
+  | { status: CaseStatus }
+  | { enterpriseId: string; open?: boolean }
+  | { needsRegistration: true };
 
 /** A timeline entry before the store stamps it (id, at and by come from the change). */
 export type CaseEventDraft = Omit<CaseTimelineEntry, 'id' | 'at' | 'by'>;
@@ -250,6 +256,7 @@ export interface CaseSourceReader {
   alarm(id: string): Promise<Alarm | undefined>;
   patrol(id: string): Promise<Patrol | undefined>;
   enterprise(id: string): Promise<Enterprise | undefined>;
+  township(id: string): Promise<Township | undefined>;
   outlet(id: string): Promise<Outlet | undefined>;
   /** the tip's timeline as stored (the reward post's identity openings are on it) */
   tipTimeline(tipId: string): Promise<TimelineEntry[]>;

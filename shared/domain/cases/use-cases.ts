@@ -8,6 +8,7 @@ import {
   ValidationError,
 } from '#shared/domain/errors.ts';
 import { ulid } from '#shared/domain/ids.ts';
+import type { Enterprise } from '#shared/domain/registry/model.ts';
 import type { Page } from '#shared/domain/registry/store.ts';
 import type { Role } from '#shared/domain/roles.ts';
 import { mergedGroup } from '#shared/domain/tips/triage.ts';
@@ -17,6 +18,8 @@ import {
   attachSourceChange,
   cleanOutcome,
   decisionChange,
+  linkUnitChange,
+  type NewCase,
   openedCase,
   rewardRoundEntry,
   stepDef,
@@ -31,8 +34,10 @@ import {
 import { deadlineState } from './deadlines.ts';
 import {
   type AddEvidenceInput,
+  acceptsSources,
   type Case,
   type CaseEvidence,
+  type CaseUnit,
   decisionCarriesReward,
   MIN_HANDLERS,
   type OpenCaseInput,
@@ -165,35 +170,95 @@ export class CasesService {
   }
 
   /**
-   * Opens a case: every source must exist and hold up, and name no other unit than the case's; a unit with a case
+   * Opens a case on a unit of the registry (its name and township come from the registry: 400 when the credit code
+   * is not registered) or, when marked so, on a site not registered yet (a known township; the case is flagged for
+   * registration). Every source must exist and hold up, and name no other unit than the case's; a unit with a case
    * still under way refuses a second one (409: attach there). Each source is claimed with the case (409 naming the
    * case holding one already); tips then move to 已立案.
    */
   async openCase(input: OpenCaseInput, who: Caller): Promise<CaseRecord> {
+    const unit = await this.partyOf(input.unit);
+    const enterpriseId = 'enterpriseId' in unit ? unit.enterpriseId : undefined;
     for (const [i, s] of input.sources.entries()) {
-      const unit = await this.sourceUnit(s.kind, s.id, `body.sources.${i}`);
-      if (unit !== undefined && unit !== input.enterpriseId) {
+      const named = await this.sourceUnit(s.kind, s.id, `body.sources.${i}`);
+      if (named !== undefined && named !== enterpriseId) {
         throw fieldError(
           `body.sources.${i}.id`,
-          `the ${s.kind} concerns unit ${unit}, not the case's unit`,
+          `the ${s.kind} concerns unit ${named}, not the case's unit`,
           '来源所涉单位与案件当事人不一致',
         );
       }
     }
-    if (input.enterpriseId) {
-      const open = await this.deps.store.openCaseOfUnit(input.enterpriseId);
+    if (enterpriseId) {
+      const open = await this.deps.store.openCaseOfUnit(enterpriseId);
       if (open) {
         throw new ConflictError(
-          `unit ${input.enterpriseId} already has case ${open.caseId} under way; attach the sources to it (该单位已有在办案件，请关联至该案件)`,
+          `unit ${enterpriseId} already has case ${open.caseId} under way; attach the sources to it (该单位已有在办案件，请关联至该案件)`,
         );
       }
     }
     const at = this.now().toISOString();
     const record = await this.deps.store.create(
-      openedCase({ ...input, caseId: ulid(Date.parse(at)) }, { by: who.sub, at }),
+      openedCase({ ...input, unit, caseId: ulid(Date.parse(at)) }, { by: who.sub, at }),
     );
     for (const s of input.sources) if (s.kind === 'tip') await this.markTip(s.id, record.case.caseId, who);
     return record;
+  }
+
+  /**
+   * Links a case flagged for registration to the unit now in the registry (400 when the credit code is not
+   * registered; 409 when the case refers to a registered unit already, or when the unit has another case still
+   * under way and this one still takes sources). A handler must be on the case team.
+   */
+  async linkUnit(caseId: string, enterpriseId: string, who: Caller, expectedVersion?: number): Promise<CaseRecord> {
+    const current = await this.deps.store.get(caseId);
+    if (!current) throw new NotFoundError(`case ${caseId} does not exist`);
+    if (!who.roles.includes('bureau_head')) this.assertOnTeam(current.case, who);
+    const enterprise = await this.registered(enterpriseId, 'body.enterpriseId');
+    if (acceptsSources(current.case.status)) {
+      const open = await this.deps.store.openCaseOfUnit(enterpriseId);
+      if (open && open.caseId !== caseId) {
+        throw new ConflictError(
+          `unit ${enterpriseId} already has case ${open.caseId} under way (该单位已有在办案件 ${open.caseId}，请先办结其一)`,
+        );
+      }
+    }
+    return this.deps.store.change(
+      caseId,
+      expectedVersion,
+      { by: who.sub },
+      'case.unit.link',
+      linkUnitChange(enterprise),
+    );
+  }
+
+  /** The party of a new case: the registered unit as the registry has it, or the unregistered site as described. */
+  private async partyOf(unit: CaseUnit): Promise<NewCase['unit']> {
+    if (unit.kind === 'registered') {
+      const e = await this.registered(unit.enterpriseId, 'body.unit.enterpriseId');
+      return { enterpriseId: e.id, name: e.name, townshipId: e.townshipId };
+    }
+    if (!(await this.deps.sources.township(unit.townshipId))) {
+      throw fieldError(
+        'body.unit.townshipId',
+        `township ${unit.townshipId} is not in the registry`,
+        '乡镇（街道）不在名录中',
+      );
+    }
+    return { name: unit.name, townshipId: unit.townshipId, ...(unit.address ? { address: unit.address } : {}) };
+  }
+
+  /** A unit of the registry, or a 400 on `field`: a case names registered units by their credit code. */
+  private async registered(enterpriseId: string, field: string): Promise<Enterprise> {
+    const e = await this.deps.sources.enterprise(enterpriseId);
+    if (!e) {
+      throw fieldError(
+        field,
+        `unit ${enterpriseId} is not in the registry; register it first, or open the case on an unregistered site`,
+        '该统一社会信用代码不在污染源名录中：请先登记，或按未登记场所立案',
+      );
+    }
+    return e;
   }
 
   /**

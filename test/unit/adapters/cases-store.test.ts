@@ -108,14 +108,20 @@ describe('key layout', () => {
     const { enterpriseId: _e, ...site } = baseCase();
     expect(caseIndexKeys(site)).not.toHaveProperty('gsi2pk');
   });
+
+  it('lists a case whose unit is not registered yet under the registration partition', () => {
+    const { enterpriseId: _e, ...site } = baseCase({ needsRegistration: true });
+    expect(caseIndexKeys(site)).toMatchObject({
+      gsi2pk: 'registration#pending',
+      gsi2sk: `2026-04-01T01:00:00.000Z#${CASE_ID}`,
+    });
+  });
 });
 
 describe('create', () => {
   const input = {
     title: '污水处理厂尾水化学需氧量超标排放',
-    enterpriseId: WWTP,
-    unitName: '庆元县示例城镇污水处理有限公司',
-    townshipId: 'mengzhou',
+    unit: { enterpriseId: WWTP, name: '庆元县示例城镇污水处理有限公司', townshipId: 'mengzhou' },
     sources: [
       { kind: 'alarm' as const, id: ALARM_ID },
       { kind: 'tip' as const, id: TIP_ID },
@@ -292,6 +298,19 @@ describe('list', () => {
       IndexName: 'gsi2',
       KeyConditionExpression: 'gsi2pk = :pk AND begins_with(gsi2sk, :prefix)',
       ExpressionAttributeValues: { ':pk': `unit#${WWTP}`, ':prefix': 'open#' },
+    });
+  });
+
+  it('lists the cases flagged for registration from their gsi2 partition', async () => {
+    ddb.on(QueryCommand).resolves({ Items: [] });
+    ddb.on(TransactWriteCommand).resolves({});
+
+    await store.list({ needsRegistration: true }, { limit: 20 }, { actor: 'u-chief-01' });
+
+    expect(ddb).toHaveReceivedCommandWith(QueryCommand, {
+      IndexName: 'gsi2',
+      KeyConditionExpression: 'gsi2pk = :pk',
+      ExpressionAttributeValues: { ':pk': 'registration#pending' },
     });
   });
 

@@ -206,6 +206,7 @@ describe('cases-api handler', () => {
       '/cases/{caseId}/sources',
       '/cases/{caseId}/tasks',
       '/cases/{caseId}/timeline',
+      '/cases/{caseId}/unit',
       '/deadlines',
       '/tasks',
       '/tasks/{taskId}/act',
@@ -244,9 +245,7 @@ describe('cases-api handler', () => {
   describe('cases', () => {
     const openBody = {
       title: '污水处理厂尾水化学需氧量超标排放',
-      enterpriseId: WWTP,
-      unitName: '庆元县示例城镇污水处理有限公司',
-      townshipId: 'mengzhou',
+      unit: { kind: 'registered', enterpriseId: WWTP },
       sources: [
         { kind: 'tip', id: TIP_ID },
         { kind: 'alarm', id: ALARM_ID },
@@ -260,6 +259,16 @@ describe('cases-api handler', () => {
       ddb.on(GetCommand, { TableName: 'alarms-test' }).resolves({
         Item: { pk: `alarm#${ALARM_ID}`, sk: 'alarm', kind: 'alarm', alarmId: ALARM_ID, enterpriseId: WWTP },
       });
+      ddb.on(GetCommand, { TableName: 'registry-test' }).resolves({
+        Item: {
+          pk: `enterprises#${WWTP}`,
+          sk: '#',
+          id: WWTP,
+          name: '庆元县示例城镇污水处理有限公司',
+          townshipId: 'mengzhou',
+          version: 1,
+        },
+      });
       ddb.on(QueryCommand).resolves({ Items: [] });
     };
 
@@ -270,7 +279,15 @@ describe('cases-api handler', () => {
 
       expect(res.statusCode).toBe(201);
       expect(res.headers?.etag).toBe('"1"');
-      expect(bodyOf(res)).toMatchObject({ status: 'investigating', statusZh: '调查中', version: 1 });
+      // the unit's name and township come from the registry
+      expect(bodyOf(res)).toMatchObject({
+        status: 'investigating',
+        statusZh: '调查中',
+        version: 1,
+        enterpriseId: WWTP,
+        unitName: '庆元县示例城镇污水处理有限公司',
+        townshipId: 'mengzhou',
+      });
       const written = JSON.stringify(transactItems());
       expect(written).not.toContain(tip.description);
       expect(written).not.toContain(tip.location.address);

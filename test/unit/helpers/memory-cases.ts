@@ -26,7 +26,7 @@ import type {
 import type { RewardLine } from '#shared/domain/cases/reward.ts';
 import { ConflictError, NotFoundError, PreconditionFailedError } from '#shared/domain/errors.ts';
 import type { Patrol } from '#shared/domain/patrols/model.ts';
-import type { Enterprise, Outlet } from '#shared/domain/registry/model.ts';
+import type { Enterprise, Outlet, Township } from '#shared/domain/registry/model.ts';
 import type { AuditEntry, Page } from '#shared/domain/registry/store.ts';
 import type { TimelineEntry, Tip } from '#shared/domain/tips/model.ts';
 import type { TipRecord } from '#shared/domain/tips/ports.ts';
@@ -128,7 +128,9 @@ export class MemoryCaseStore implements CaseStore {
       .filter((c) =>
         'status' in filter
           ? c.status === filter.status
-          : c.enterpriseId === filter.enterpriseId && (!filter.open || acceptsSources(c.status)),
+          : 'needsRegistration' in filter
+            ? c.needsRegistration === true
+            : c.enterpriseId === filter.enterpriseId && (!filter.open || acceptsSources(c.status)),
       )
       .sort((a, b) => (a.openedAt < b.openedAt ? -1 : 1));
     const out = page(all, q);
@@ -363,6 +365,7 @@ export class MemorySources implements CaseSourceReader, ReporterMessages {
   readonly patrols = new Map<string, Patrol>();
   readonly enterprises = new Map<string, Enterprise>();
   readonly outlets = new Map<string, Outlet>();
+  readonly townships = new Map<string, Township>();
   readonly tipAudit: AuditEntry[] = [];
   /** messages posted to reporters (ReporterMessages.post) */
   readonly posted: { tipId: string; id: string; text: string; detail: Record<string, unknown> }[] = [];
@@ -388,6 +391,9 @@ export class MemorySources implements CaseSourceReader, ReporterMessages {
   }
   async outlet(id: string) {
     return this.outlets.get(id);
+  }
+  async township(id: string) {
+    return this.townships.get(id);
   }
 
   /** CaseTips (tips/ports.ts TipStore get and update) */

@@ -5,6 +5,7 @@ import {
   attachSourceChange,
   decisionChange,
   decisionNote,
+  linkUnitChange,
   MAX_EVIDENCE,
   MAX_SOURCES,
   openedCase,
@@ -58,9 +59,7 @@ describe('openedCase', () => {
   const input = {
     caseId: CASE_ID,
     title: '污水处理厂尾水化学需氧量超标排放',
-    enterpriseId: WWTP,
-    unitName: '庆元县示例城镇污水处理有限公司',
-    townshipId: 'mengzhou',
+    unit: { enterpriseId: WWTP, name: '庆元县示例城镇污水处理有限公司', townshipId: 'mengzhou' },
     sources: [
       { kind: 'alarm' as const, id: ALARM_ID },
       { kind: 'tip' as const, id: TIP_ID },
@@ -90,6 +89,47 @@ describe('openedCase', () => {
       },
     ]);
     expect(detail).toMatchObject({ enterpriseId: WWTP, handlers: input.handlers });
+    expect(c).toMatchObject({ unitName: '庆元县示例城镇污水处理有限公司', townshipId: 'mengzhou' });
+    expect(c).not.toHaveProperty('needsRegistration');
+  });
+
+  it('flags a case on an unregistered site for registration, and says so on the timeline', () => {
+    const site = { name: '松源某无名竹制品作坊', townshipId: 'songyuan', address: '松源街道某村后山' };
+    const { case: c, events, detail } = openedCase({ ...input, unit: site }, { by: 'u-chief-01', at: AT });
+    expect(c).toMatchObject({
+      needsRegistration: true,
+      unitName: site.name,
+      townshipId: 'songyuan',
+      unitAddress: site.address,
+    });
+    expect(c).not.toHaveProperty('enterpriseId');
+    expect(events[0]).toMatchObject({
+      note: `立案：${input.title}（当事人未登记，待登记）`,
+      data: { needsRegistration: true },
+    });
+    expect(detail).toMatchObject({ needsRegistration: true });
+  });
+});
+
+describe('linkUnitChange', () => {
+  const enterprise = { id: WWTP, name: '庆元县示例城镇污水处理有限公司', townshipId: 'mengzhou' };
+  const { enterpriseId: _e, ...site } = baseCase({
+    needsRegistration: true,
+    unitName: '某无名作坊',
+    townshipId: 'songyuan',
+    unitAddress: '后山',
+  });
+
+  it('takes the registry’s id, name and township and clears the flag, keeping the old name on the timeline', () => {
+    const change = linkUnitChange(enterprise)(site);
+    expect(change.next).toMatchObject({ enterpriseId: WWTP, unitName: enterprise.name, townshipId: 'mengzhou' });
+    expect(change.next).not.toHaveProperty('needsRegistration');
+    expect(change.next).not.toHaveProperty('unitAddress');
+    expect(change.events[0]).toMatchObject({ type: 'unit_linked', data: { enterpriseId: WWTP, from: '某无名作坊' } });
+  });
+
+  it('refuses a case that already refers to a registered unit (409)', () => {
+    expect(refused(() => linkUnitChange(enterprise)(baseCase()))).toMatchObject({ status: 409 });
   });
 });
 

@@ -41,9 +41,7 @@ describe('OpenCaseInput', () => {
   it('opens from a tip and an alarm at a registered unit', () => {
     const parsed = OpenCaseInput.parse({
       title: '铅笔厂涂装废水总铅超标',
-      enterpriseId: PENCIL,
-      unitName: '庆元县示例铅笔制造有限公司',
-      townshipId: 'songyuan',
+      unit: { kind: 'registered', enterpriseId: PENCIL },
       sources: [
         { kind: 'tip', id: '01KP7Q4XZ3V5B2N8M6C4R0T9WE' },
         { kind: 'alarm', id: '01KP7Q9B1C2D3E4F5G6H7J8K9M' },
@@ -53,8 +51,11 @@ describe('OpenCaseInput', () => {
   });
 
   it('refuses no source, a repeated source and an invalid credit code, in both languages', () => {
-    const base = { title: '锅炉氮氧化物超标', unitName: '庆元县示例集中供热站', townshipId: 'songyuan' };
-    const none = OpenCaseInput.safeParse({ ...base, enterpriseId: BOILER, sources: [] });
+    const base = {
+      title: '锅炉氮氧化物超标',
+      unit: { kind: 'unregistered', name: '某无名作坊', townshipId: 'songyuan' },
+    };
+    const none = OpenCaseInput.safeParse({ ...base, unit: { kind: 'registered', enterpriseId: BOILER }, sources: [] });
     expect(none.error?.issues[0]?.message).toContain('至少关联一个来源');
     const twice = OpenCaseInput.safeParse({
       ...base,
@@ -66,10 +67,29 @@ describe('OpenCaseInput', () => {
     expect(twice.error?.issues[0]?.message).toContain('来源重复');
     const badUscc = OpenCaseInput.safeParse({
       ...base,
-      enterpriseId: '913311260000000000',
+      unit: { kind: 'registered', enterpriseId: '913311260000000000' },
       sources: [{ kind: 'clue', id: 'c1' }],
     });
-    expect(badUscc.error?.issues.map((i) => i.path.join('.'))).toEqual(['enterpriseId']);
+    expect(badUscc.error?.issues.map((i) => i.path.join('.'))).toEqual(['unit.enterpriseId']);
+  });
+
+  it('takes a unit either by credit code alone or marked unregistered with its name and township, nothing between', () => {
+    const sources = [{ kind: 'clue', id: 'c1' }];
+    // a registered unit's name and township come from the registry, never from the request
+    const typed = OpenCaseInput.safeParse({
+      title: 't',
+      unit: { kind: 'registered', enterpriseId: BOILER, name: '随便写的名字', townshipId: 'songyuan' },
+      sources,
+    });
+    expect(typed.success).toBe(false);
+    const unmarked = OpenCaseInput.safeParse({ title: 't', unitName: '某作坊', townshipId: 'songyuan', sources });
+    expect(unmarked.success).toBe(false);
+    const site = OpenCaseInput.parse({
+      title: 't',
+      unit: { kind: 'unregistered', name: '某作坊', townshipId: 'songyuan', address: '后山' },
+      sources,
+    });
+    expect(site.unit).toEqual({ kind: 'unregistered', name: '某作坊', townshipId: 'songyuan', address: '后山' });
   });
 });
 

@@ -102,6 +102,13 @@ const penalty: DecisionBody = {
 };
 
 const alarm = { alarmId: ALARM_ID, enterpriseId: WWTP } as Alarm;
+/** the unit as the registry has it (the fields a case reads) */
+const WWTP_UNIT = {
+  id: WWTP,
+  name: '庆元县示例城镇污水处理有限公司',
+  townshipId: 'mengzhou',
+  permitClass: 'key',
+} as unknown as Enterprise;
 
 let store: MemoryCaseStore;
 let sources: MemorySources;
@@ -118,6 +125,8 @@ beforeEach(() => {
   logged = [];
   sources.addTip(tip);
   sources.alarms.set(ALARM_ID, alarm);
+  sources.enterprises.set(WWTP, WWTP_UNIT);
+  sources.townships.set('songyuan', { id: 'songyuan', name: '松源街道', type: '街道', pinyin: 'songyuan' });
   cases = new CasesService({
     store,
     sources,
@@ -188,9 +197,7 @@ describe('who may read and act', () => {
 describe('opening a case', () => {
   const openBody = {
     title: '污水处理厂尾水化学需氧量超标排放',
-    enterpriseId: WWTP,
-    unitName: '庆元县示例城镇污水处理有限公司',
-    townshipId: 'mengzhou',
+    unit: { kind: 'registered' as const, enterpriseId: WWTP },
     sources: [
       { kind: 'tip' as const, id: TIP_ID },
       { kind: 'alarm' as const, id: ALARM_ID },
@@ -209,6 +216,100 @@ describe('opening a case', () => {
     // the tip follows its case (已立案), with its own audit entry
     expect(sources.tips.get(TIP_ID)).toMatchObject({ tip: { status: 'case_opened' }, version: 2 });
     expect(sources.tipAudit[0]).toMatchObject({ action: 'tip.status', detail: { caseId: c.caseId } });
+  });
+
+  it('takes the unit’s name and township from the registry, and refuses a credit code it does not hold (400)', async () => {
+    const { case: c } = await cases.openCase(openBody, as('section_chief'));
+    expect(c).toMatchObject({ enterpriseId: WWTP, unitName: WWTP_UNIT.name, townshipId: 'mengzhou' });
+    expect(c).not.toHaveProperty('needsRegistration');
+
+    sources.enterprises.clear();
+    const unknown = await failure(
+      cases.openCase({ ...openBody, sources: [{ kind: 'clue', id: 'JB-1' }] }, as('section_chief')),
+    );
+    expect(unknown).toMatchObject({ status: 400 });
+    expect(issuesOf(unknown)[0]).toMatchObject({
+      field: 'body.unit.enterpriseId',
+      messageZh: '该统一社会信用代码不在污染源名录中：请先登记，或按未登记场所立案',
+    });
+  });
+
+  describe('an unregistered site', () => {
+    const site = {
+      kind: 'unregistered' as const,
+      name: '松源某无名竹制品作坊',
+      townshipId: 'songyuan',
+      address: '某村后山',
+    };
+    const FINDING = '01JQ7Z3K9M2V4X6Y8A0B1CPATR';
+    const anonymousTip = { ...tip, suspectedUnit: undefined } as Tip;
+
+    it('opens only when marked so, flagged for registration and listed until linked', async () => {
+      sources.addTip(anonymousTip);
+      const { case: c } = await cases.openCase(
+        { ...openBody, unit: site, sources: [{ kind: 'tip', id: TIP_ID }] },
+        as('section_chief'),
+      );
+      expect(c).toMatchObject({
+        needsRegistration: true,
+        unitName: site.name,
+        townshipId: 'songyuan',
+        unitAddress: '某村后山',
+      });
+      expect(c).not.toHaveProperty('enterpriseId');
+      const pending = await cases.listCases({ needsRegistration: true }, { limit: 10 }, as('section_chief'));
+      expect(pending.items.map((x) => x.caseId)).toEqual([c.caseId]);
+      expect(pending.items[0]).toMatchObject({ needsRegistration: true, statusZh: '调查中' });
+
+      const linked = await cases.linkUnit(c.caseId, WWTP, as('section_chief'), 1);
+      expect(linked.case).toMatchObject({ enterpriseId: WWTP, unitName: WWTP_UNIT.name, townshipId: 'mengzhou' });
+      expect(linked.case).not.toHaveProperty('needsRegistration');
+      expect((await cases.listCases({ needsRegistration: true }, { limit: 10 }, as('section_chief'))).items).toEqual(
+        [],
+      );
+      expect(store.entries(c.caseId).at(-1)).toMatchObject({ type: 'unit_linked', data: { from: site.name } });
+      // a registered case is linked once
+      expect(await failure(cases.linkUnit(c.caseId, WWTP, as('section_chief')))).toMatchObject({ status: 409 });
+    });
+
+    it('refuses an unknown township, a source naming a registered unit, and a link to an unregistered code', async () => {
+      const township = await failure(
+        cases.openCase(
+          { ...openBody, unit: { ...site, townshipId: 'atlantis' }, sources: [{ kind: 'clue', id: 'JB-2' }] },
+          as('section_chief'),
+        ),
+      );
+      expect(issuesOf(township)[0]).toMatchObject({
+        field: 'body.unit.townshipId',
+        messageZh: '乡镇（街道）不在名录中',
+      });
+      // an alarm always names its registered unit: it is no source of an unregistered site
+      const withAlarm = await failure(cases.openCase({ ...openBody, unit: site }, as('section_chief')));
+      expect(issuesOf(withAlarm)[0]).toMatchObject({ field: 'body.sources.0.id' });
+
+      sources.patrols.set(FINDING, { findings: [{}] } as never);
+      const { case: c } = await cases.openCase(
+        { ...openBody, unit: site, sources: [{ kind: 'patrol', id: `${FINDING}#0` }] },
+        as('section_chief'),
+      );
+      const unregistered = await failure(cases.linkUnit(c.caseId, '91331126MA2BG4R36X', as('section_chief')));
+      expect(issuesOf(unregistered)[0]).toMatchObject({ field: 'body.enterpriseId' });
+    });
+
+    it('refuses a link while the unit has another case under way, and a handler off the team', async () => {
+      sources.addTip(anonymousTip);
+      const { case: c } = await cases.openCase(
+        { ...openBody, unit: site, sources: [{ kind: 'tip', id: TIP_ID }] },
+        as('section_chief'),
+      );
+      store.seed(baseCase({ caseId: OTHER_CASE, sources: [] }));
+      const busy = await failure(cases.linkUnit(c.caseId, WWTP, as('section_chief')));
+      expect(busy).toMatchObject({ status: 409 });
+      expect(busy?.message).toContain(OTHER_CASE);
+      expect(await failure(cases.linkUnit(c.caseId, WWTP, as('handler', 'u-handler-09')))).toMatchObject({
+        status: 403,
+      });
+    });
   });
 
   it('answers 409 when the unit already has a case under way (attach there instead)', async () => {

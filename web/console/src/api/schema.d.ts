@@ -759,7 +759,7 @@ export interface paths {
         };
         /**
          * 案件列表 cases, oldest first
-         * @description With `enterprise`, that unit’s cases (`open=true`: only those still taking sources); otherwise the cases in `status` (default `investigating`). The listing is audited.
+         * @description With `needsRegistration=true`, the cases whose unit is not registered yet; with `enterprise`, that unit’s cases (`open=true`: only those still taking sources); otherwise the cases in `status` (default `investigating`). The listing is audited.
          *
          *     角色 Roles: `handler`（案件承办人）, `section_chief`（科室负责人）, `bureau_head`（局领导）, `analyst`（线索研判岗）
          */
@@ -767,7 +767,7 @@ export interface paths {
         put?: never;
         /**
          * 立案 open a case
-         * @description From one or more tips (substantiated), alarms, clues or patrol findings (`<patrolId>#<finding index>`). Every source that names a unit must name the case’s unit (400). A unit with a case still under investigation gets its later sources attached there (409 names it); a source already in a case is a 409. With two or more handlers the case starts under investigation.
+         * @description From one or more tips (substantiated), alarms, clues or patrol findings (`<patrolId>#<finding index>`). The party is a registered unit by its credit code, `unit: {kind: "registered", enterpriseId}` (its name and township come from the registry; a code not in the registry is a 400), or, marked as such, a site not registered yet, `unit: {kind: "unregistered", name, townshipId, address?}` (a workshop found by a tip or patrol): that case carries `needsRegistration: true` until it is linked to the registered unit. Every source that names a unit must name the case’s unit (400). A unit with a case still under investigation gets its later sources attached there (409 names it); a source already in a case is a 409. With two or more handlers the case starts under investigation.
          *
          *     角色 Roles: `handler`（案件承办人）, `section_chief`（科室负责人）, `bureau_head`（局领导）
          */
@@ -838,6 +838,28 @@ export interface paths {
          *     角色 Roles: `section_chief`（科室负责人）, `bureau_head`（局领导）
          */
         post: operations["assign_handlers"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/cases/{caseId}/unit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * 关联登记单位 link the case to its registered unit
+         * @description For a case opened on an unregistered site (`needsRegistration`), once the unit is in the registry: the case takes the registry’s credit code, name and township and leaves the registration list; the name it was opened under stays on the timeline. 400 when the code is not registered; 409 when the case refers to a registered unit already, or the unit has another case under way. A handler must be on the case team. Send `If-Match: "<version>"` (the ETag of GET /cases/{caseId}) to refuse the change when someone else changed the case first (412).
+         *
+         *     角色 Roles: `handler`（案件承办人）, `section_chief`（科室负责人）, `bureau_head`（局领导）
+         */
+        post: operations["link_unit"];
         delete?: never;
         options?: never;
         head?: never;
@@ -7056,6 +7078,8 @@ export interface operations {
                 status?: "open" | "investigating" | "decided" | "transferred" | "closed";
                 enterprise?: string;
                 open?: "true" | "false";
+                /** @description 待登记: cases on a unit not in the registry yet */
+                needsRegistration?: "true";
                 limit?: number;
                 cursor?: string;
             };
@@ -7074,9 +7098,15 @@ export interface operations {
                     "application/json": {
                         items: {
                             caseId: string;
+                            /** @description 统一社会信用代码 of the registered unit */
                             enterpriseId?: string;
+                            /** @description the registry’s name of the unit (an unregistered site: as the official named it) */
                             unitName: string;
                             townshipId: string;
+                            /** @description where an unregistered site is */
+                            unitAddress?: string;
+                            /** @description true while the unit is not in the registry: register it, then POST /cases/{caseId}/unit */
+                            needsRegistration?: boolean;
                             title: string;
                             sources: {
                                 /** @enum {string} */
@@ -7139,10 +7169,22 @@ export interface operations {
                 "application/json": {
                     /** @description 案件名称 */
                     title: string;
-                    enterpriseId?: string;
-                    /** @description 当事人名称 */
-                    unitName: string;
-                    townshipId: string;
+                    /** @description 当事人：已登记单位（统一社会信用代码），或标明未登记的场所（立案后待登记） */
+                    unit: {
+                        /** @constant */
+                        kind: "registered";
+                        /** @description 统一社会信用代码 of a unit in the registry */
+                        enterpriseId: string;
+                    } | {
+                        /** @constant */
+                        kind: "unregistered";
+                        /** @description 当事人名称（未登记的作坊、场所） */
+                        name: string;
+                        /** @description 乡镇（街道）id, e.g. songyuan */
+                        townshipId: string;
+                        /** @description 地址或位置描述 */
+                        address?: string;
+                    };
                     sources: {
                         /**
                          * @description 案件来源：举报/告警/线索/巡查
@@ -7165,9 +7207,15 @@ export interface operations {
                 content: {
                     "application/json": {
                         caseId: string;
+                        /** @description 统一社会信用代码 of the registered unit */
                         enterpriseId?: string;
+                        /** @description the registry’s name of the unit (an unregistered site: as the official named it) */
                         unitName: string;
                         townshipId: string;
+                        /** @description where an unregistered site is */
+                        unitAddress?: string;
+                        /** @description true while the unit is not in the registry: register it, then POST /cases/{caseId}/unit */
+                        needsRegistration?: boolean;
                         title: string;
                         sources: {
                             /** @enum {string} */
@@ -7238,9 +7286,15 @@ export interface operations {
                 content: {
                     "application/json": {
                         caseId: string;
+                        /** @description 统一社会信用代码 of the registered unit */
                         enterpriseId?: string;
+                        /** @description the registry’s name of the unit (an unregistered site: as the official named it) */
                         unitName: string;
                         townshipId: string;
+                        /** @description where an unregistered site is */
+                        unitAddress?: string;
+                        /** @description true while the unit is not in the registry: register it, then POST /cases/{caseId}/unit */
+                        needsRegistration?: boolean;
                         title: string;
                         sources: {
                             /** @enum {string} */
@@ -7320,9 +7374,15 @@ export interface operations {
                 content: {
                     "application/json": {
                         caseId: string;
+                        /** @description 统一社会信用代码 of the registered unit */
                         enterpriseId?: string;
+                        /** @description the registry’s name of the unit (an unregistered site: as the official named it) */
                         unitName: string;
                         townshipId: string;
+                        /** @description where an unregistered site is */
+                        unitAddress?: string;
+                        /** @description true while the unit is not in the registry: register it, then POST /cases/{caseId}/unit */
+                        needsRegistration?: boolean;
                         title: string;
                         sources: {
                             /** @enum {string} */
@@ -7400,9 +7460,102 @@ export interface operations {
                 content: {
                     "application/json": {
                         caseId: string;
+                        /** @description 统一社会信用代码 of the registered unit */
                         enterpriseId?: string;
+                        /** @description the registry’s name of the unit (an unregistered site: as the official named it) */
                         unitName: string;
                         townshipId: string;
+                        /** @description where an unregistered site is */
+                        unitAddress?: string;
+                        /** @description true while the unit is not in the registry: register it, then POST /cases/{caseId}/unit */
+                        needsRegistration?: boolean;
+                        title: string;
+                        sources: {
+                            /** @enum {string} */
+                            kind: "tip" | "alarm" | "clue" | "patrol";
+                            id: string;
+                            addedAt: string;
+                            addedBy: string;
+                        }[];
+                        handlers: string[];
+                        /**
+                         * @description 案件状态
+                         * @enum {string}
+                         */
+                        status: "open" | "investigating" | "decided" | "transferred" | "closed";
+                        statusZh: string;
+                        evidence: {
+                            /** @enum {string} */
+                            type: "object" | "raw_archive";
+                            id: string;
+                            kind?: string;
+                            key?: string;
+                            sha256?: string;
+                            mn?: string;
+                            from?: string;
+                            to?: string;
+                            note?: string;
+                            addedAt: string;
+                            addedBy: string;
+                        }[];
+                        /** @description the decision with decidedBy and decidedAt */
+                        decision?: {
+                            [key: string]: unknown;
+                        };
+                        proposedCrimeItems?: string[];
+                        openedAt: string;
+                        openedBy: string;
+                        updatedAt: string;
+                        closedAt?: string;
+                        version: number;
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    link_unit: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                caseId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description 统一社会信用代码 of the unit now in the registry */
+                    enterpriseId: string;
+                };
+            };
+        };
+        responses: {
+            /** @description 成功 OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        caseId: string;
+                        /** @description 统一社会信用代码 of the registered unit */
+                        enterpriseId?: string;
+                        /** @description the registry’s name of the unit (an unregistered site: as the official named it) */
+                        unitName: string;
+                        townshipId: string;
+                        /** @description where an unregistered site is */
+                        unitAddress?: string;
+                        /** @description true while the unit is not in the registry: register it, then POST /cases/{caseId}/unit */
+                        needsRegistration?: boolean;
                         title: string;
                         sources: {
                             /** @enum {string} */
@@ -7498,9 +7651,15 @@ export interface operations {
                 content: {
                     "application/json": {
                         caseId: string;
+                        /** @description 统一社会信用代码 of the registered unit */
                         enterpriseId?: string;
+                        /** @description the registry’s name of the unit (an unregistered site: as the official named it) */
                         unitName: string;
                         townshipId: string;
+                        /** @description where an unregistered site is */
+                        unitAddress?: string;
+                        /** @description true while the unit is not in the registry: register it, then POST /cases/{caseId}/unit */
+                        needsRegistration?: boolean;
                         title: string;
                         sources: {
                             /** @enum {string} */
@@ -7717,9 +7876,15 @@ export interface operations {
                     "application/json": {
                         case: {
                             caseId: string;
+                            /** @description 统一社会信用代码 of the registered unit */
                             enterpriseId?: string;
+                            /** @description the registry’s name of the unit (an unregistered site: as the official named it) */
                             unitName: string;
                             townshipId: string;
+                            /** @description where an unregistered site is */
+                            unitAddress?: string;
+                            /** @description true while the unit is not in the registry: register it, then POST /cases/{caseId}/unit */
+                            needsRegistration?: boolean;
                             title: string;
                             sources: {
                                 /** @enum {string} */
