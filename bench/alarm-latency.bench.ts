@@ -149,7 +149,11 @@ interface Round {
 async function latency(platform: Platform, dataDir: string, alarmsTable: string) {
   const keys = await loadOrCreateKeys(dataDir);
   const { issuer, audience } = platform.endpoints.auth;
-  const duty = signToken(keys, { iss: issuer, aud: audience, sub: 'bench-duty', roles: ['duty_officer'] }, 3600);
+  const duty = signToken(
+    keys,
+    { iss: issuer, aud: audience, sub: 'bench-duty', roles: ['duty_officer'], townships: ['*'] },
+    3600,
+  );
   const api = async (method: string, path: string, body?: unknown) => {
     const res = await fetch(`${platform.endpoints.api}${path}`, {
       method,

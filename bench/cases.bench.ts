@@ -352,7 +352,13 @@ export async function run(): Promise<Record<string, unknown>> {
     const tokenOf = (role: string) =>
       signToken(
         keys,
-        { iss: issuer, aud: audience, sub: role === 'handler' ? 'handler-01' : `bench-${role}`, roles: [role] },
+        {
+          iss: issuer,
+          aud: audience,
+          sub: role === 'handler' ? 'handler-01' : `bench-${role}`,
+          roles: [role],
+          townships: ['*'],
+        },
         3600,
       );
     const tokens = Object.fromEntries(TASK_ROLES.map((r) => [r, tokenOf(r)]));

@@ -432,7 +432,11 @@ export async function run(): Promise<Record<string, unknown>> {
 
     const keys = await loadOrCreateKeys(dataDir);
     const { issuer, audience } = platform.endpoints.auth;
-    const analyst = signToken(keys, { iss: issuer, aud: audience, sub: 'bench-analyst', roles: ['analyst'] }, 3600);
+    const analyst = signToken(
+      keys,
+      { iss: issuer, aud: audience, sub: 'bench-analyst', roles: ['analyst'], townships: ['*'] },
+      3600,
+    );
 
     // ---- (a) public submissions ----
     const submitRng = createRng(7);

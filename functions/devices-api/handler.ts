@@ -13,6 +13,7 @@ import { NotFoundError } from '#shared/domain/errors.ts';
 import type { ReadingKind } from '#shared/domain/readings/model.ts';
 import { type ApiRequest, type ApiResult, httpApi } from '#shared/http/api-handler.ts';
 import type { RouteContract } from '#shared/http/contract.ts';
+import { registryPlaces } from '#shared/wiring/places.ts';
 
 /** Officials' device-data API: readings, latest values, archive verification. */
 const config = readConfig({
@@ -31,43 +32,47 @@ async function requireDevice(mn: string): Promise<void> {
   if (!(await registry.get('devices', mn))) throw new NotFoundError(`no device with MN ${mn}`);
 }
 
-export const handler = httpApi(deviceDataRoutes, {
-  device_readings: async (req: Req): Promise<ApiResult> => {
-    const { mn } = req.params as { mn: string };
-    const q = req.query as {
-      pollutant: string;
-      kind: ReadingKind;
-      from?: string;
-      to?: string;
-      order: 'asc' | 'desc';
-      limit: number;
-      cursor?: string;
-    };
-    await requireDevice(mn);
-    const to = new Date(q.to ?? Date.now()).toISOString();
-    const from = new Date(q.from ?? Date.parse(to) - 86_400_000).toISOString();
-    const page = await store.query({
-      mn,
-      pollutant: q.pollutant,
-      kind: q.kind,
-      from,
-      to,
-      limit: q.limit,
-      order: q.order,
-      ...(q.cursor ? { cursor: q.cursor } : {}),
-    });
-    return { body: page };
+export const handler = httpApi(
+  deviceDataRoutes,
+  {
+    device_readings: async (req: Req): Promise<ApiResult> => {
+      const { mn } = req.params as { mn: string };
+      const q = req.query as {
+        pollutant: string;
+        kind: ReadingKind;
+        from?: string;
+        to?: string;
+        order: 'asc' | 'desc';
+        limit: number;
+        cursor?: string;
+      };
+      await requireDevice(mn);
+      const to = new Date(q.to ?? Date.now()).toISOString();
+      const from = new Date(q.from ?? Date.parse(to) - 86_400_000).toISOString();
+      const page = await store.query({
+        mn,
+        pollutant: q.pollutant,
+        kind: q.kind,
+        from,
+        to,
+        limit: q.limit,
+        order: q.order,
+        ...(q.cursor ? { cursor: q.cursor } : {}),
+      });
+      return { body: page };
+    },
+    device_latest: async (req: Req): Promise<ApiResult> => {
+      const { mn } = req.params as { mn: string };
+      await requireDevice(mn);
+      return { body: { mn, kinds: await store.latest(mn) } };
+    },
+    device_archive_verify: async (req: Req): Promise<ApiResult> => {
+      const { mn } = req.params as { mn: string };
+      const { from, to } = req.query as { from: string; to: string };
+      if (mn !== UNKNOWN_CHAIN) await requireDevice(mn);
+      const report = await verifyArchive({ objects, heads: store }, mn, from, to);
+      return { body: { ...report, summary: summarize(report) } };
+    },
   },
-  device_latest: async (req: Req): Promise<ApiResult> => {
-    const { mn } = req.params as { mn: string };
-    await requireDevice(mn);
-    return { body: { mn, kinds: await store.latest(mn) } };
-  },
-  device_archive_verify: async (req: Req): Promise<ApiResult> => {
-    const { mn } = req.params as { mn: string };
-    const { from, to } = req.query as { from: string; to: string };
-    if (mn !== UNKNOWN_CHAIN) await requireDevice(mn);
-    const report = await verifyArchive({ objects, heads: store }, mn, from, to);
-    return { body: { ...report, summary: summarize(report) } };
-  },
-});
+  { places: registryPlaces(registry) },
+);

@@ -9,9 +9,11 @@ import { RegistryService } from '#shared/domain/registry/use-cases.ts';
 import { type ApiRequest, type ApiResult, httpApi } from '#shared/http/api-handler.ts';
 import type { RouteContract } from '#shared/http/contract.ts';
 import { etag, ifMatch } from '#shared/http/versioning.ts';
+import { registryPlaces } from '#shared/wiring/places.ts';
 
 const config = readConfig({ registryTable: ENV.registryTable, auditTable: ENV.auditTable });
-const registry = new RegistryService(new DynamoRegistryStore(dynamo, config.registryTable, config.auditTable));
+const store = new DynamoRegistryStore(dynamo, config.registryTable, config.auditTable);
+const registry = new RegistryService(store);
 
 type Req = ApiRequest<RouteContract>;
 
@@ -50,4 +52,6 @@ function implementationsFor(kind: RegistryKind) {
 
 const kinds: RegistryKind[] = ['townships', 'enterprises', 'outlets', 'devices'];
 
-export const handler = httpApi(registryRoutes, Object.assign({}, ...kinds.map(implementationsFor)));
+export const handler = httpApi(registryRoutes, Object.assign({}, ...kinds.map(implementationsFor)), {
+  places: registryPlaces(store),
+});

@@ -7,17 +7,20 @@ import { ENV } from '#shared/config/env-names.ts';
 import { ulid } from '#shared/domain/ids.ts';
 import { PatrolService } from '#shared/domain/patrols/use-cases.ts';
 import type { TipService } from '#shared/domain/tips/use-cases.ts';
+import type { PlaceResolvers } from '#shared/http/scope.ts';
+import { patrolPlaces } from '#shared/wiring/places.ts';
 
 /** Builds the PatrolService from the official tips function's environment (tips table, audit, evidence buckets). */
-export function patrolServiceFromEnv(tips: TipService): PatrolService {
+export function patrolServiceFromEnv(tips: TipService): { patrols: PatrolService; places: PlaceResolvers } {
   const config = readConfig({
     tipsTable: ENV.tipsTable,
     auditTable: ENV.auditTable,
     uploads: ENV.evidenceUploadsBucket,
     evidence: ENV.evidenceBucket,
   });
-  return new PatrolService({
-    store: new DynamoPatrolStore(dynamo, { tips: config.tipsTable, audit: config.auditTable }),
+  const store = new DynamoPatrolStore(dynamo, { tips: config.tipsTable, audit: config.auditTable });
+  const patrols = new PatrolService({
+    store,
     evidence: s3EvidenceFinalizer({
       s3: new S3Client({}),
       db: dynamo,
@@ -28,4 +31,5 @@ export function patrolServiceFromEnv(tips: TipService): PatrolService {
     tips,
     newId: () => ulid(),
   });
+  return { patrols, places: patrolPlaces((id) => store.get(id)) };
 }

@@ -25,7 +25,8 @@ export interface TokenClaims {
   sub: string;
   roles: string[];
   name?: string;
-  township?: string;
+  /** the townships the token may see; `*` = county-wide */
+  townships?: string[];
   [k: string]: unknown;
 }
 

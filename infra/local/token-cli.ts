@@ -1,6 +1,8 @@
 /**
  * Issue a token for the running local platform:
- *   npm run -s token -- --role admin [--role analyst] [--sub id] [--name 张三] [--township code] [--ttl 8h] [--data-dir .envwatch]
+ *   npm run -s token -- --role admin [--role analyst] [--sub id] [--name 张三] [--township code …] [--uscc code]
+ *                       [--department 部门] [--ttl 8h] [--data-dir .envwatch]
+ * The token names the townships it may see: `--township` (repeatable) or, by default, `*` (county-wide, explicitly).
  * Prints only the token on stdout (so `TOKEN=$(npm run -s token -- --role admin)` works); messages go to stderr.
  * Keys come from `<data-dir>/jwt/`, issuer and audience from `<data-dir>/endpoints.json` (both written by `npm start`).
  */
@@ -11,7 +13,7 @@ import { isRole, ROLE_LABELS, ROLES } from '#shared/domain/roles.ts';
 import { readKeys, signToken } from './jwt.ts';
 
 const USAGE =
-  'usage: npm run -s token -- --role <role> [--role <role2>] [--sub id] [--name 张三] [--township code] [--ttl 8h] [--data-dir .envwatch]';
+  'usage: npm run -s token -- --role <role> [--role <role2>] [--sub id] [--name 张三] [--township code …] [--uscc code] [--department 部门] [--ttl 8h] [--data-dir .envwatch]';
 
 class CliError extends Error {}
 
@@ -49,7 +51,9 @@ async function main(argv: string[]): Promise<string> {
       role: { type: 'string', multiple: true },
       sub: { type: 'string' },
       name: { type: 'string' },
-      township: { type: 'string' },
+      township: { type: 'string', multiple: true },
+      uscc: { type: 'string' },
+      department: { type: 'string' },
       ttl: { type: 'string', default: '8h' },
       'data-dir': { type: 'string', default: '.envwatch' },
       help: { type: 'boolean', short: 'h' },
@@ -80,7 +84,9 @@ async function main(argv: string[]): Promise<string> {
       sub: values.sub ?? `local-${first}`,
       roles,
       name: values.name ?? (isRole(first) ? ROLE_LABELS[first] : first),
-      ...(values.township ? { township: values.township } : {}),
+      townships: values.township && values.township.length > 0 ? values.township : ['*'],
+      ...(values.uscc ? { uscc: values.uscc } : {}),
+      ...(values.department ? { department: values.department } : {}),
     },
     ttl,
   );

@@ -544,7 +544,11 @@ export class DynamoCaseStore implements CaseStore {
    * Cases by status (gsi1, oldest first), of one unit (gsi2, oldest first; `open` only those still accepting
    * sources), or whose unit is not registered yet (gsi2). The listing is audited (the filter and the case ids shown).
    */
-  async list(filter: CaseFilter, page: PageQuery, reader: { actor: string }): Promise<Page<Case>> {
+  async list(
+    filter: CaseFilter,
+    page: PageQuery,
+    reader: { actor: string; visible?: (c: Case) => boolean },
+  ): Promise<Page<Case>> {
     const query =
       'status' in filter
         ? { index: 'gsi1', pk: `status#${filter.status}`, prefix: undefined }
@@ -563,7 +567,10 @@ export class DynamoCaseStore implements CaseStore {
         ExclusiveStartKey: cursorFor(page.cursor, `${query.index}pk`, query.pk),
       }),
     );
-    const items = (out.Items ?? []).filter((i) => i.kind === 'case').map((i) => i.case as Case);
+    const items = (out.Items ?? [])
+      .filter((i) => i.kind === 'case')
+      .map((i) => i.case as Case)
+      .filter((c) => reader.visible?.(c) ?? true);
     await this.db.send(
       new TransactWriteCommand({
         TransactItems: [

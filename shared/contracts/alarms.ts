@@ -5,6 +5,7 @@ import { RuleSet, RuleSetInput } from '#shared/domain/alarms/rules.ts';
 import { ULID_PATTERN } from '#shared/domain/ids.ts';
 import type { Role } from '#shared/domain/roles.ts';
 import { defineRoutes } from '#shared/http/contract.ts';
+import { type AlarmPlace, alarmPlace, PLACES } from './places.ts';
 
 /**
  * The officials' alarm API: lists and details of alarms with their timelines, the duty desk's actions (确认, 暂缓提醒,
@@ -113,6 +114,7 @@ const ruleSet = () => RuleSet.extend({});
 export const alarmsRoutes = defineRoutes({
   list_alarms: {
     method: 'GET',
+    scope: { kind: 'list', item: (a: AlarmPlace) => alarmPlace(a) },
     path: '/alarms',
     auth: ALARM_READERS,
     tags,
@@ -146,6 +148,7 @@ export const alarmsRoutes = defineRoutes({
   },
   get_alarm: {
     method: 'GET',
+    scope: { kind: 'entity', param: 'alarmId', place: PLACES.alarm },
     path: '/alarms/{alarmId}',
     auth: ALARM_READERS,
     tags,
@@ -156,6 +159,7 @@ export const alarmsRoutes = defineRoutes({
   },
   alarm_timeline: {
     method: 'GET',
+    scope: { kind: 'entity', param: 'alarmId', place: PLACES.alarm },
     path: '/alarms/{alarmId}/timeline',
     auth: ALARM_READERS,
     tags,
@@ -166,6 +170,7 @@ export const alarmsRoutes = defineRoutes({
   },
   acknowledge_alarm: {
     method: 'POST',
+    scope: { kind: 'entity', param: 'alarmId', place: PLACES.alarm },
     path: '/alarms/{alarmId}/acknowledge',
     auth: ALARM_ACTORS,
     tags,
@@ -177,6 +182,7 @@ export const alarmsRoutes = defineRoutes({
   },
   snooze_alarm: {
     method: 'POST',
+    scope: { kind: 'entity', param: 'alarmId', place: PLACES.alarm },
     path: '/alarms/{alarmId}/snooze',
     auth: ALARM_ACTORS,
     tags,
@@ -188,6 +194,7 @@ export const alarmsRoutes = defineRoutes({
   },
   clear_alarm: {
     method: 'POST',
+    scope: { kind: 'entity', param: 'alarmId', place: PLACES.alarm },
     path: '/alarms/{alarmId}/clear',
     auth: ALARM_ACTORS,
     tags,
@@ -199,6 +206,7 @@ export const alarmsRoutes = defineRoutes({
   },
   comment_alarm: {
     method: 'POST',
+    scope: { kind: 'entity', param: 'alarmId', place: PLACES.alarm },
     path: '/alarms/{alarmId}/comments',
     auth: ALARM_ACTORS,
     tags,
@@ -211,6 +219,7 @@ export const alarmsRoutes = defineRoutes({
   },
   get_alarm_rules: {
     method: 'GET',
+    scope: { kind: 'open', why: 'the rule set is the county’s, the same for every township' },
     path: '/alarm-rules',
     auth: ALARM_READERS,
     tags,
@@ -220,6 +229,7 @@ export const alarmsRoutes = defineRoutes({
   },
   list_alarm_rule_versions: {
     method: 'GET',
+    scope: { kind: 'open', why: 'the rule set is the county’s, the same for every township' },
     path: '/alarm-rules/versions',
     auth: ALARM_READERS,
     tags,
@@ -229,6 +239,7 @@ export const alarmsRoutes = defineRoutes({
   },
   replace_alarm_rules: {
     method: 'PUT',
+    scope: { kind: 'county' },
     path: '/alarm-rules',
     auth: ALARM_RULE_EDITORS,
     tags,

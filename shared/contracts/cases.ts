@@ -12,6 +12,7 @@ import { TASK_ROLES } from '#shared/domain/cases/workflow.ts';
 import { ULID_PATTERN } from '#shared/domain/ids.ts';
 import type { Role } from '#shared/domain/roles.ts';
 import { defineRoutes } from '#shared/http/contract.ts';
+import { casePartyPlace, PLACES } from './places.ts';
 
 /**
  * The officials' cases API (案件): open a case from tips, alarms, clues and patrol findings, attach later sources,
@@ -252,6 +253,7 @@ const workflowStart = () =>
 export const casesRoutes = defineRoutes({
   open_case: {
     method: 'POST',
+    scope: { kind: 'body', place: casePartyPlace },
     path: '/cases',
     auth: CASE_OPENERS,
     tags,
@@ -264,6 +266,13 @@ export const casesRoutes = defineRoutes({
   },
   list_cases: {
     method: 'GET',
+    scope: {
+      kind: 'list',
+      item: (c: { townshipId: string; enterpriseId?: string }) => ({
+        townshipId: c.townshipId,
+        enterpriseId: c.enterpriseId,
+      }),
+    },
     path: '/cases',
     auth: CASE_STAFF,
     tags,
@@ -289,6 +298,7 @@ export const casesRoutes = defineRoutes({
   },
   get_case: {
     method: 'GET',
+    scope: { kind: 'entity', param: 'caseId', place: PLACES.case },
     path: '/cases/{caseId}',
     auth: CASE_READERS,
     tags,
@@ -300,6 +310,7 @@ export const casesRoutes = defineRoutes({
   },
   attach_source: {
     method: 'POST',
+    scope: { kind: 'entity', param: 'caseId', place: PLACES.case },
     path: '/cases/{caseId}/sources',
     auth: CASE_WORKERS,
     tags,
@@ -312,6 +323,7 @@ export const casesRoutes = defineRoutes({
   },
   assign_handlers: {
     method: 'POST',
+    scope: { kind: 'entity', param: 'caseId', place: PLACES.case },
     path: '/cases/{caseId}/handlers',
     auth: TEAM_ASSIGNERS,
     tags,
@@ -323,6 +335,12 @@ export const casesRoutes = defineRoutes({
   },
   link_unit: {
     method: 'POST',
+    scope: {
+      kind: 'entity',
+      param: 'caseId',
+      place: PLACES.case,
+      others: ({ body }) => [{ ref: body?.enterpriseId, place: PLACES.enterprise }],
+    },
     path: '/cases/{caseId}/unit',
     auth: CASE_OPENERS,
     tags,
@@ -334,6 +352,7 @@ export const casesRoutes = defineRoutes({
   },
   add_evidence: {
     method: 'POST',
+    scope: { kind: 'entity', param: 'caseId', place: PLACES.case },
     path: '/cases/{caseId}/evidence',
     auth: CASE_WORKERS,
     tags,
@@ -346,6 +365,7 @@ export const casesRoutes = defineRoutes({
   },
   record_decision: {
     method: 'POST',
+    scope: { kind: 'entity', param: 'caseId', place: PLACES.case },
     path: '/cases/{caseId}/decision',
     auth: DECIDERS,
     tags,
@@ -357,6 +377,7 @@ export const casesRoutes = defineRoutes({
   },
   case_timeline: {
     method: 'GET',
+    scope: { kind: 'entity', param: 'caseId', place: PLACES.case },
     path: '/cases/{caseId}/timeline',
     auth: CASE_READERS,
     tags,
@@ -368,6 +389,7 @@ export const casesRoutes = defineRoutes({
   },
   case_tasks: {
     method: 'GET',
+    scope: { kind: 'entity', param: 'caseId', place: PLACES.case },
     path: '/cases/{caseId}/tasks',
     auth: CASE_READERS,
     tags,
@@ -379,6 +401,7 @@ export const casesRoutes = defineRoutes({
   },
   my_tasks: {
     method: 'GET',
+    scope: { kind: 'list', item: (t: { caseId: string }) => ({ ref: t.caseId, place: PLACES.case }) },
     path: '/tasks',
     auth: TASK_ROLES,
     tags,
@@ -390,6 +413,7 @@ export const casesRoutes = defineRoutes({
   },
   act_on_task: {
     method: 'POST',
+    scope: { kind: 'entity', param: 'taskId', place: PLACES.task },
     path: '/tasks/{taskId}/act',
     auth: TASK_ROLES,
     tags,
@@ -405,6 +429,7 @@ export const casesRoutes = defineRoutes({
   },
   deadlines_due: {
     method: 'GET',
+    scope: { kind: 'list', item: (d: { caseId: string }) => ({ ref: d.caseId, place: PLACES.case }) },
     path: '/deadlines',
     auth: DEADLINE_READERS,
     tags,

@@ -1,13 +1,14 @@
 import * as z from 'zod';
 import { READING_KINDS } from '#shared/domain/readings/model.ts';
-import { ROLES } from '#shared/domain/roles.ts';
+import { REGISTRY_READERS } from '#shared/domain/roles.ts';
 import { defineRoutes } from '#shared/http/contract.ts';
+import { PLACES } from './places.ts';
 
 /**
  * Device data for officials: readings of one device by pollutant, kind and time range; its latest values per kind;
  * verification of its sealed raw archive. Any official role may read.
  */
-export const DEVICE_DATA_READERS = ROLES;
+export const DEVICE_DATA_READERS = REGISTRY_READERS;
 
 const mn = z
   .string()
@@ -70,6 +71,7 @@ const tags = ['devices'];
 export const deviceDataRoutes = defineRoutes({
   device_readings: {
     method: 'GET',
+    scope: { kind: 'entity', param: 'mn', place: PLACES.device },
     path: '/devices/{mn}/readings',
     auth: DEVICE_DATA_READERS,
     tags,
@@ -97,6 +99,7 @@ export const deviceDataRoutes = defineRoutes({
   },
   device_latest: {
     method: 'GET',
+    scope: { kind: 'entity', param: 'mn', place: PLACES.device },
     path: '/devices/{mn}/latest',
     auth: DEVICE_DATA_READERS,
     tags,
@@ -106,6 +109,7 @@ export const deviceDataRoutes = defineRoutes({
   },
   device_archive_verify: {
     method: 'GET',
+    scope: { kind: 'entity', param: 'mn', place: PLACES.device },
     path: '/devices/{mn}/archive/verify',
     auth: DEVICE_DATA_READERS,
     tags,

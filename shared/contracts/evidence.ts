@@ -31,6 +31,7 @@ const UploadSlot = z.object({
 export const evidencePublicRoutes = defineRoutes({
   create_uploads: {
     method: 'POST',
+    scope: { kind: 'open', why: 'public: a citizen’s upload slots' },
     path: '/evidence/uploads',
     auth: 'public',
     tags: ['evidence'],

@@ -4,6 +4,7 @@ import { RIVER_SECTIONS } from '#shared/domain/patrols/sections.ts';
 import type { Role } from '#shared/domain/roles.ts';
 import { TipStatus } from '#shared/domain/tips/model.ts';
 import { defineRoutes } from '#shared/http/contract.ts';
+import { PLACES, patrolPlace } from './places.ts';
 
 /**
  * Patrol reports (巡查) in the official tips function: grid members and river chiefs record patrols, a finding can
@@ -47,6 +48,7 @@ const Patrol = () =>
 export const patrolRoutes = defineRoutes({
   record_patrol: {
     method: 'POST',
+    scope: { kind: 'body', place: patrolPlace },
     path: '/patrols',
     auth: PATROL_WRITE_ROLES,
     tags,
@@ -60,6 +62,7 @@ export const patrolRoutes = defineRoutes({
   },
   list_patrols: {
     method: 'GET',
+    scope: { kind: 'list', item: patrolPlace },
     path: '/patrols',
     auth: PATROL_READ_ROLES,
     tags,
@@ -73,6 +76,7 @@ export const patrolRoutes = defineRoutes({
   },
   missed_patrols: {
     method: 'GET',
+    scope: { kind: 'list', item: (m: { section: { townshipId: string } }) => ({ townshipId: m.section.townshipId }) },
     path: '/patrols/missed',
     auth: PATROL_READ_ROLES,
     tags,
@@ -89,6 +93,7 @@ export const patrolRoutes = defineRoutes({
   },
   patrol_finding_to_tip: {
     method: 'POST',
+    scope: { kind: 'entity', param: 'id', place: PLACES.patrol },
     path: '/patrols/{id}/findings/{n}/tip',
     auth: PATROL_TIP_ROLES,
     tags,

@@ -2,7 +2,10 @@ import * as z from 'zod';
 import { Device, DeviceInput, Enterprise, Outlet, Township } from '#shared/domain/registry/model.ts';
 import type { RegistryKind } from '#shared/domain/registry/store.ts';
 import { REGISTRY_READERS, REGISTRY_WRITERS } from '#shared/domain/roles.ts';
+import type { Place } from '#shared/domain/scope.ts';
 import { defineRoutes, type RouteContract } from '#shared/http/contract.ts';
+import type { PlaceRef } from '#shared/http/scope.ts';
+import { PLACES } from './places.ts';
 
 /** The registry API: list, get, create and replace townships, enterprises, outlets and devices. */
 const limit = z.coerce.number().int().min(1).max(100).default(50);
@@ -23,7 +26,14 @@ interface KindSpec {
   input: z.ZodType;
   output: z.ZodType;
   filters: z.ZodRawShape;
+  /** where an entry belongs, for the caller's scope: nowhere (reference data), or by its place resolver and list item */
+  place?: { resolver: string; item: (entry: { item: Record<string, string> }) => Place | PlaceRef };
 }
+
+const enterpriseOf = (e: { item: Record<string, string> }) => ({
+  ref: e.item['enterpriseId'],
+  place: PLACES.enterprise,
+});
 
 const KINDS: KindSpec[] = [
   {
@@ -40,6 +50,10 @@ const KINDS: KindSpec[] = [
     id: uscc,
     input: Enterprise,
     output: Enterprise,
+    place: {
+      resolver: PLACES.enterprise,
+      item: (e) => ({ townshipId: e.item['townshipId'], enterpriseId: e.item['id'] }),
+    },
     filters: {
       township: z
         .string()
@@ -53,6 +67,7 @@ const KINDS: KindSpec[] = [
     id: z.string().regex(/^[0-9A-Z]{18}-D[WA]\d{3}$/),
     input: Outlet,
     output: Outlet,
+    place: { resolver: PLACES.outlet, item: enterpriseOf },
     filters: { enterprise: uscc.optional() },
   },
   {
@@ -61,6 +76,7 @@ const KINDS: KindSpec[] = [
     id: z.string().regex(/^[0-9A-Za-z]{1,24}$/),
     input: DeviceInput,
     output: Device,
+    place: { resolver: PLACES.device, item: enterpriseOf },
     filters: { enterprise: uscc.optional() },
   },
 ];
@@ -72,6 +88,9 @@ function routesFor(k: KindSpec): Record<string, RouteContract> {
   return {
     [`list_${k.kind}`]: {
       method: 'GET',
+      scope: k.place
+        ? { kind: 'list', item: k.place.item }
+        : { kind: 'open', why: 'reference data every official uses' },
       path: base,
       auth: REGISTRY_READERS,
       tags,
@@ -81,6 +100,9 @@ function routesFor(k: KindSpec): Record<string, RouteContract> {
     },
     [`get_${k.kind}`]: {
       method: 'GET',
+      scope: k.place
+        ? { kind: 'entity', param: 'id', place: k.place.resolver }
+        : { kind: 'open', why: 'reference data every official uses' },
       path: `${base}/{id}`,
       auth: REGISTRY_READERS,
       tags,
@@ -90,6 +112,8 @@ function routesFor(k: KindSpec): Record<string, RouteContract> {
     },
     [`create_${k.kind}`]: {
       method: 'POST',
+      // the registry is kept for the whole county
+      scope: { kind: 'county' },
       path: base,
       auth: REGISTRY_WRITERS,
       tags,
@@ -100,6 +124,7 @@ function routesFor(k: KindSpec): Record<string, RouteContract> {
     },
     [`replace_${k.kind}`]: {
       method: 'PUT',
+      scope: { kind: 'county' },
       path: `${base}/{id}`,
       auth: REGISTRY_WRITERS,
       tags,

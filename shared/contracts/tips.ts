@@ -14,6 +14,7 @@ import {
   UploadIds,
 } from '#shared/domain/tips/model.ts';
 import { defineRoutes } from '#shared/http/contract.ts';
+import { PLACES, tipPlace } from './places.ts';
 
 /**
  * The public tips API (no token; throttled by the stage). The receipt code travels only in the `x-receipt` header,
@@ -54,6 +55,7 @@ export const ReporterViewSchema = z.object({
 export const tipsPublicRoutes = defineRoutes({
   submit_tip: {
     method: 'POST',
+    scope: { kind: 'open', why: 'public: any citizen reports anywhere' },
     path: '/tips',
     auth: 'public',
     tags,
@@ -67,6 +69,7 @@ export const tipsPublicRoutes = defineRoutes({
   },
   follow_tip: {
     method: 'GET',
+    scope: { kind: 'open', why: 'public: the reporter, by the receipt' },
     path: '/tips/follow',
     auth: 'public',
     tags,
@@ -76,6 +79,7 @@ export const tipsPublicRoutes = defineRoutes({
   },
   add_tip_info: {
     method: 'POST',
+    scope: { kind: 'open', why: 'public: the reporter, by the receipt' },
     path: '/tips/follow/info',
     auth: 'public',
     tags,
@@ -87,6 +91,7 @@ export const tipsPublicRoutes = defineRoutes({
   },
   reply_tip_message: {
     method: 'POST',
+    scope: { kind: 'open', why: 'public: the reporter, by the receipt' },
     path: '/tips/follow/replies',
     auth: 'public',
     tags,
@@ -98,6 +103,7 @@ export const tipsPublicRoutes = defineRoutes({
   },
   claim_tip_reward: {
     method: 'POST',
+    scope: { kind: 'open', why: 'public: the reporter, by the receipt' },
     path: '/tips/follow/claim',
     auth: 'public',
     tags,
@@ -252,6 +258,7 @@ const Versioned = z.object({ tip: TipSchema, version: z.number().int() });
 export const tipsOfficialRoutes = defineRoutes({
   intake_tip: {
     method: 'POST',
+    scope: { kind: 'body', place: tipPlace },
     path: '/tips/intake',
     auth: TIP_INTAKE_ROLES,
     tags,
@@ -264,6 +271,7 @@ export const tipsOfficialRoutes = defineRoutes({
   },
   list_tips: {
     method: 'GET',
+    scope: { kind: 'list', item: tipPlace },
     path: '/tips',
     auth: TIP_TRIAGE_ROLES,
     tags,
@@ -277,6 +285,7 @@ export const tipsOfficialRoutes = defineRoutes({
   },
   list_overdue_tips: {
     method: 'GET',
+    scope: { kind: 'list', item: tipPlace },
     path: '/tips/overdue',
     auth: TIP_MERGE_ROLES,
     tags,
@@ -288,6 +297,12 @@ export const tipsOfficialRoutes = defineRoutes({
   },
   merge_tip: {
     method: 'POST',
+    scope: {
+      kind: 'entity',
+      param: 'id',
+      place: PLACES.tip,
+      others: ({ body }) => [{ ref: body?.into, place: PLACES.tip }],
+    },
     path: '/tips/{id}/merge',
     auth: TIP_MERGE_ROLES,
     tags,
@@ -306,6 +321,7 @@ export const tipsOfficialRoutes = defineRoutes({
   },
   get_tip: {
     method: 'GET',
+    scope: { kind: 'entity', param: 'id', place: PLACES.tip },
     path: '/tips/{id}',
     auth: TIP_TRIAGE_ROLES,
     tags,
@@ -315,6 +331,7 @@ export const tipsOfficialRoutes = defineRoutes({
   },
   set_tip_status: {
     method: 'POST',
+    scope: { kind: 'entity', param: 'id', place: PLACES.tip },
     path: '/tips/{id}/status',
     auth: TIP_TRIAGE_ROLES,
     tags,
@@ -326,6 +343,7 @@ export const tipsOfficialRoutes = defineRoutes({
   },
   assign_tip: {
     method: 'POST',
+    scope: { kind: 'entity', param: 'id', place: PLACES.tip },
     path: '/tips/{id}/assignee',
     auth: TIP_TRIAGE_ROLES,
     tags,
@@ -337,6 +355,7 @@ export const tipsOfficialRoutes = defineRoutes({
   },
   message_tip: {
     method: 'POST',
+    scope: { kind: 'entity', param: 'id', place: PLACES.tip },
     path: '/tips/{id}/messages',
     auth: TIP_TRIAGE_ROLES,
     tags,
@@ -351,6 +370,7 @@ export const tipsOfficialRoutes = defineRoutes({
 export const tipsIdentityRoutes = defineRoutes({
   open_tip_identity: {
     method: 'POST',
+    scope: { kind: 'entity', param: 'id', place: PLACES.tip },
     path: '/tips/{id}/identity/open',
     auth: TIP_IDENTITY_ROLES,
     tags,

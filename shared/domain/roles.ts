@@ -12,6 +12,11 @@ export const ROLES = [
   'grid_member',
   'river_chief',
   'inspector',
+  'township_official',
+  'leader',
+  'industry_regulator',
+  'enterprise',
+  'machine',
 ] as const;
 
 export type Role = (typeof ROLES)[number];
@@ -29,13 +34,68 @@ export const ROLE_LABELS: Record<Role, string> = {
   grid_member: '网格员',
   river_chief: '河长',
   inspector: '执法检查人员',
+  township_official: '乡镇（街道）环保员',
+  leader: '县领导',
+  industry_regulator: '行业主管部门',
+  enterprise: '企业用户',
+  machine: '系统对接客户端',
 };
+
+/**
+ * What each role may see (shared/domain/scope.ts decides with it):
+ * - the bureau's staff and the leader see the townships their token names (`*` = the whole county);
+ * - a township official (乡镇环保员), grid member and river chief: their townships only;
+ * - an industry regulator (行业主管部门): the alarms of its industry (`department` claim = the alarm's regulator);
+ * - an enterprise user: its own units only (`uscc` claim = its unified social credit code), never tips or reporters;
+ * - a machine client (OIDC client credentials, e.g. a utility's data feed): only the routes made for it.
+ */
+export const ROLE_SCOPES: Record<Role, 'townships' | 'department' | 'enterprise' | 'none'> = {
+  admin: 'townships',
+  duty_officer: 'townships',
+  analyst: 'townships',
+  handler: 'townships',
+  section_chief: 'townships',
+  bureau_head: 'townships',
+  reward_post: 'townships',
+  police_liaison: 'townships',
+  procuratorate_liaison: 'townships',
+  grid_member: 'townships',
+  river_chief: 'townships',
+  inspector: 'townships',
+  township_official: 'townships',
+  leader: 'townships',
+  industry_regulator: 'department',
+  enterprise: 'enterprise',
+  machine: 'none',
+};
+
+/** The bureau's own officials (every role but the outside parties and machines). */
+export const STAFF_ROLES: readonly Role[] = [
+  'admin',
+  'duty_officer',
+  'analyst',
+  'handler',
+  'section_chief',
+  'bureau_head',
+  'reward_post',
+  'police_liaison',
+  'procuratorate_liaison',
+  'grid_member',
+  'river_chief',
+  'inspector',
+];
 
 export function isRole(value: string): value is Role {
   return (ROLES as readonly string[]).includes(value);
 }
 
-/** Roles that may read the registry; every official role may. */
-export const REGISTRY_READERS: readonly Role[] = ROLES;
+/** Roles that may read the registry: every official, the leader, township officials, and an enterprise (its own). */
+export const REGISTRY_READERS: readonly Role[] = [
+  ...STAFF_ROLES,
+  'township_official',
+  'leader',
+  'industry_regulator',
+  'enterprise',
+];
 /** Roles that may change the registry. */
 export const REGISTRY_WRITERS: readonly Role[] = ['admin'];

@@ -14,6 +14,7 @@ import { logger as defaultLogger, type Logger } from '#shared/observability/logg
 import { type RouteContract, type RouteContracts, routeKey } from './contract.ts';
 import { type Principal, principalFromClaims } from './principal.ts';
 import { problemResponse, toProblem } from './problem.ts';
+import { enforceBefore, filterAfter, type PlaceResolvers, type RequestScope, requestScope } from './scope.ts';
 import { parseOrThrow } from './validate.ts';
 
 /**
@@ -28,6 +29,8 @@ export interface ApiRequest<C extends RouteContract> {
   query: Out<C['query']>;
   body: Out<C['body']>;
   principal: C['auth'] extends 'public' ? Principal | null : Principal;
+  /** the caller's scope, to narrow a query (the contract's `scope` is enforced around the implementation anyway) */
+  scope: C['auth'] extends 'public' ? RequestScope | null : RequestScope;
   requestId: string;
   headers: Readonly<Record<string, string | undefined>>;
 }
@@ -93,7 +96,13 @@ function json(status: number, body: unknown, headers: Record<string, string> = {
   };
 }
 
-export function httpApi<R extends RouteContracts>(routes: R, impls: Implementations<R>, log: Logger = defaultLogger) {
+export function httpApi<R extends RouteContracts>(
+  routes: R,
+  impls: Implementations<R>,
+  options: { places?: PlaceResolvers; log?: Logger } = {},
+) {
+  const log = options.log ?? defaultLogger;
+  const places = options.places ?? {};
   const byKey = new Map<
     string,
     { contract: RouteContract; run: (req: ApiRequest<RouteContract>) => Promise<ApiResult> }
@@ -109,17 +118,25 @@ export function httpApi<R extends RouteContracts>(routes: R, impls: Implementati
     const { contract, run } = route;
     const principal = authorize(contract, event);
     const body = parseJsonBody(event, contract);
+    const scope = principal ? requestScope(principal) : null;
     const req = {
       params: contract.params ? parseOrThrow(contract.params, event.pathParameters ?? {}, 'params') : undefined,
       query: contract.query ? parseOrThrow(contract.query, event.queryStringParameters ?? {}, 'query') : undefined,
       body: contract.body ? parseOrThrow(contract.body, body, 'body') : undefined,
       principal,
+      scope,
       requestId: event.requestContext.requestId,
       headers: event.headers ?? {},
     } as ApiRequest<RouteContract>;
     if (principal) log.append({ actor: principal.sub });
+    if (!scope) {
+      const result = await run(req);
+      return json(result.status ?? contract.status ?? 200, result.body, result.headers);
+    }
+    const lookup = await enforceBefore(contract.scope, req, scope, places);
     const result = await run(req);
-    return json(result.status ?? contract.status ?? 200, result.body, result.headers);
+    const shown = await filterAfter(contract.scope, result.body, scope, lookup);
+    return json(result.status ?? contract.status ?? 200, shown, result.headers);
   };
 
   return middy<Event, APIGatewayProxyStructuredResultV2, Error, Context>(base)

@@ -1,5 +1,6 @@
 import type * as z from 'zod';
 import type { Role } from '#shared/domain/roles.ts';
+import type { ScopeRule } from './scope.ts';
 
 /**
  * A route's contract: method, path, who may call it, and the zod schemas of what goes in and out.
@@ -24,6 +25,8 @@ export interface RouteContract {
   status?: number;
   /** largest accepted body, bytes (default 64 KiB) */
   maxBodyBytes?: number;
+  /** where what the route touches belongs: the caller's townships, unit or department decide (shared/http/scope.ts) */
+  scope: ScopeRule;
 }
 
 export type RouteContracts = Record<string, RouteContract>;

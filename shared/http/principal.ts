@@ -5,7 +5,12 @@ export interface Principal {
   sub: string;
   name?: string;
   roles: Role[];
-  township?: string;
+  /** the townships the token lets the caller see (`*` = county-wide); none when the claim is missing (fail closed) */
+  townships: string[];
+  /** an enterprise user's unified social credit code (`uscc` claim) */
+  uscc?: string;
+  /** an industry regulator's department (`department` claim) */
+  department?: string;
 }
 
 /**
@@ -39,6 +44,9 @@ export function principalFromClaims(claims: Record<string, unknown> | undefined)
     sub: claims.sub,
     roles,
     ...(typeof claims.name === 'string' ? { name: claims.name } : {}),
-    ...(typeof claims.township === 'string' ? { township: claims.township } : {}),
+    // `townships` (a list claim); an older single `township` claim counts as a list of one
+    townships: [...new Set([...parseListClaim(claims.townships), ...parseListClaim(claims.township)])],
+    ...(typeof claims.uscc === 'string' && claims.uscc !== '' ? { uscc: claims.uscc } : {}),
+    ...(typeof claims.department === 'string' && claims.department !== '' ? { department: claims.department } : {}),
   };
 }

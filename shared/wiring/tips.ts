@@ -3,7 +3,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { dynamo } from '#shared/adapters/dynamodb.ts';
 import { s3EvidenceFinalizer } from '#shared/adapters/evidence-store.ts';
 import { KmsDataKeys } from '#shared/adapters/kms-data-keys.ts';
-import { DynamoTipStore } from '#shared/adapters/tips-store.ts';
+import { DynamoTipRecords, DynamoTipStore } from '#shared/adapters/tips-store.ts';
 import { DynamoTriageSources } from '#shared/adapters/triage-sources.ts';
 import { readConfig } from '#shared/config/config.ts';
 import { ENV } from '#shared/config/env-names.ts';
@@ -11,7 +11,9 @@ import { ulid } from '#shared/domain/ids.ts';
 import { EvidenceError, type EvidenceFinalizer } from '#shared/domain/tips/evidence-port.ts';
 import { TipService } from '#shared/domain/tips/use-cases.ts';
 import { IdentityVault } from '#shared/domain/tips/vault.ts';
+import type { PlaceResolvers } from '#shared/http/scope.ts';
 import { logger } from '#shared/observability/logger.ts';
+import { tipPlaces } from './places.ts';
 
 /**
  * Builds the TipService from the function's environment, shared by the tips functions. Each function gets only the
@@ -64,4 +66,11 @@ export function tipServiceFromEnv(opts: { evidence: boolean; triage?: boolean })
         }
       : {}),
   });
+}
+
+/** Where a tip belongs (for the official routes' scope), read through the tips table only. */
+export function tipPlacesFromEnv(): PlaceResolvers {
+  const config = readConfig({ tipsTable: ENV.tipsTable, auditTable: ENV.auditTable });
+  const records = new DynamoTipRecords(dynamo, { tips: config.tipsTable, audit: config.auditTable });
+  return tipPlaces((id) => records.get(id));
 }

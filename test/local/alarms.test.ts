@@ -54,7 +54,11 @@ describe('alarm engine on the local platform', () => {
     platform = await startPlatform({ cdkOut: realAppAssembly(), dataDir: `${tmp.dir}/data`, ports: await freePorts() });
     const keys = await loadOrCreateKeys(`${tmp.dir}/data`);
     const { issuer, audience } = platform.endpoints.auth;
-    duty = signToken(keys, { iss: issuer, aud: audience, sub: 'duty-1', roles: ['duty_officer'] }, 600);
+    duty = signToken(
+      keys,
+      { iss: issuer, aud: audience, sub: 'duty-1', roles: ['duty_officer'], townships: ['*'] },
+      600,
+    );
   }, 180_000);
 
   afterAll(async () => {
@@ -312,7 +316,11 @@ describe('alarm engine on the local platform', () => {
     expect((await fetch(`${platform.endpoints.api}/alarms`)).status).toBe(401);
     const keys = await loadOrCreateKeys(`${tmp.dir}/data`);
     const { issuer, audience } = platform.endpoints.auth;
-    const rewardPost = signToken(keys, { iss: issuer, aud: audience, sub: 'reward-1', roles: ['reward_post'] }, 600);
+    const rewardPost = signToken(
+      keys,
+      { iss: issuer, aud: audience, sub: 'reward-1', roles: ['reward_post'], townships: ['*'] },
+      600,
+    );
     const res = await fetch(`${platform.endpoints.api}/alarms/${anyAlarm.alarmId}/acknowledge`, {
       method: 'POST',
       headers: { authorization: `Bearer ${rewardPost}`, 'content-type': 'application/json' },

@@ -52,7 +52,7 @@ describe('cases end to end through the API', () => {
       ['police-1', ['police_liaison']],
     ];
     for (const [sub, roles] of people) {
-      tokens[sub] = signToken(keys, { iss: issuer, aud: audience, sub, roles }, 1800);
+      tokens[sub] = signToken(keys, { iss: issuer, aud: audience, sub, roles, townships: ['*'] }, 1800);
     }
   }, 180_000);
 

@@ -45,7 +45,11 @@ describe('device ingestion on the local platform', () => {
     platform = await startPlatform({ cdkOut, dataDir, ports: await freePorts() });
     const keys = await loadOrCreateKeys(dataDir);
     const { issuer, audience } = platform.endpoints.auth;
-    token = signToken(keys, { iss: issuer, aud: audience, sub: 'analyst-1', roles: ['analyst'] }, 600);
+    token = signToken(
+      keys,
+      { iss: issuer, aud: audience, sub: 'analyst-1', roles: ['analyst'], townships: ['*'] },
+      600,
+    );
     s3 = new S3Client(localS3ClientConfig(platform.endpoints.s3));
     bucket = platform.spec.functions.map((f) => f.environment[ENV.evidenceBucket]).find((b) => b) as string;
     client = await mqtt.connectAsync(platform.endpoints.mqtt.replace(/^http/, 'mqtt'), {

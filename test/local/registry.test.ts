@@ -19,8 +19,12 @@ describe('registry API on the local platform', () => {
     platform = await startPlatform({ cdkOut, dataDir, ports: await freePorts() });
     const keys = await loadOrCreateKeys(dataDir);
     const { issuer, audience } = platform.endpoints.auth;
-    admin = signToken(keys, { iss: issuer, aud: audience, sub: 'admin-1', roles: ['admin'] }, 600);
-    analyst = signToken(keys, { iss: issuer, aud: audience, sub: 'analyst-1', roles: ['analyst'] }, 600);
+    admin = signToken(keys, { iss: issuer, aud: audience, sub: 'admin-1', roles: ['admin'], townships: ['*'] }, 600);
+    analyst = signToken(
+      keys,
+      { iss: issuer, aud: audience, sub: 'analyst-1', roles: ['analyst'], townships: ['*'] },
+      600,
+    );
   };
 
   beforeAll(async () => {

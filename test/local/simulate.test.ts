@@ -27,7 +27,11 @@ describe('simulated devices on the local platform', () => {
     });
     const keys = await loadOrCreateKeys(`${tmp.dir}/data`);
     const { issuer, audience } = platform.endpoints.auth;
-    token = signToken(keys, { iss: issuer, aud: audience, sub: 'duty-1', roles: ['duty_officer'] }, 600);
+    token = signToken(
+      keys,
+      { iss: issuer, aud: audience, sub: 'duty-1', roles: ['duty_officer'], townships: ['*'] },
+      600,
+    );
   });
 
   afterAll(async () => {

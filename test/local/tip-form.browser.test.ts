@@ -73,10 +73,14 @@ describe('public tip form in headless Chromium', () => {
     });
     const keys = await loadOrCreateKeys(dataDir);
     const { issuer, audience } = platform.endpoints.auth;
-    analyst = signToken(keys, { iss: issuer, aud: audience, sub: 'analyst-7', roles: ['analyst'] }, 600);
+    analyst = signToken(
+      keys,
+      { iss: issuer, aud: audience, sub: 'analyst-7', roles: ['analyst'], townships: ['*'] },
+      600,
+    );
     rewardPost = signToken(
       keys,
-      { iss: issuer, aud: audience, sub: 'reward-7', name: '奖励岗', roles: ['reward_post'] },
+      { iss: issuer, aud: audience, sub: 'reward-7', name: '奖励岗', roles: ['reward_post'], townships: ['*'] },
       600,
     );
     context = await chromium.launchPersistentContext(`${tmp.dir}/chromium-profile`, {

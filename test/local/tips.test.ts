@@ -29,10 +29,14 @@ describe('tips API on the local platform', () => {
     platform = await startPlatform({ cdkOut, dataDir, ports: await freePorts(), log: (l) => logs.push(l) });
     const keys = await loadOrCreateKeys(dataDir);
     const { issuer, audience } = platform.endpoints.auth;
-    analyst = signToken(keys, { iss: issuer, aud: audience, sub: 'analyst-1', roles: ['analyst'] }, 600);
+    analyst = signToken(
+      keys,
+      { iss: issuer, aud: audience, sub: 'analyst-1', roles: ['analyst'], townships: ['*'] },
+      600,
+    );
     rewardPost = signToken(
       keys,
-      { iss: issuer, aud: audience, sub: 'reward-1', name: '奖励岗', roles: ['reward_post'] },
+      { iss: issuer, aud: audience, sub: 'reward-1', name: '奖励岗', roles: ['reward_post'], townships: ['*'] },
       600,
     );
   });

@@ -49,11 +49,19 @@ describe('tip triage on the local platform', () => {
     const { issuer, audience } = platform.endpoints.auth;
     analyst = signToken(
       keys,
-      { iss: issuer, aud: audience, sub: 'analyst-1', name: '研判员', roles: ['analyst'] },
+      { iss: issuer, aud: audience, sub: 'analyst-1', name: '研判员', roles: ['analyst'], townships: ['*'] },
       600,
     );
-    handler = signToken(keys, { iss: issuer, aud: audience, sub: 'handler-1', roles: ['handler'] }, 600);
-    gridMember = signToken(keys, { iss: issuer, aud: audience, sub: 'grid-1', roles: ['grid_member'] }, 600);
+    handler = signToken(
+      keys,
+      { iss: issuer, aud: audience, sub: 'handler-1', roles: ['handler'], townships: ['*'] },
+      600,
+    );
+    gridMember = signToken(
+      keys,
+      { iss: issuer, aud: audience, sub: 'grid-1', roles: ['grid_member'], townships: ['*'] },
+      600,
+    );
     const env = platform.spec.functions.map((f) => f.environment).find((e) => e[ENV.alarmsTable] && e[ENV.tipsTable]);
     tables = { tips: String(env?.[ENV.tipsTable]), alarms: String(env?.[ENV.alarmsTable]) };
     doc = DynamoDBDocumentClient.from(new DynamoDBClient(localClientConfig(platform.endpoints.dynamodb)));
@@ -255,7 +263,11 @@ describe('spam waves on the local platform', () => {
     platform = await startPlatform({ cdkOut: realAppAssembly(), dataDir, ports: await freePorts() });
     const keys = await loadOrCreateKeys(dataDir);
     const { issuer, audience } = platform.endpoints.auth;
-    analyst = signToken(keys, { iss: issuer, aud: audience, sub: 'analyst-2', roles: ['analyst'] }, 600);
+    analyst = signToken(
+      keys,
+      { iss: issuer, aud: audience, sub: 'analyst-2', roles: ['analyst'], townships: ['*'] },
+      600,
+    );
   });
 
   afterAll(async () => {

@@ -142,7 +142,9 @@ describe('token-cli', () => {
       '--name',
       '张三',
       '--township',
-      '331126001',
+      'zhukou',
+      '--township',
+      'hedi',
       '--ttl',
       '2h',
       '--data-dir',
@@ -156,10 +158,18 @@ describe('token-cli', () => {
     expect(result.claims).toMatchObject({
       roles: ['admin', 'analyst'],
       name: '张三',
-      township: '331126001',
+      townships: ['zhukou', 'hedi'],
       sub: 'local-admin',
     });
     expect(Number(result.claims['exp']) - Number(result.claims['iat'])).toBe(7200);
+  });
+
+  it('names the whole county explicitly when no township is given', { timeout: 30_000 }, async () => {
+    await writeFile(join(dataDir, 'endpoints.json'), JSON.stringify({ auth: { issuer: ISSUER, audience: AUDIENCE } }));
+    const r = await cli(['--role', 'duty_officer', '--data-dir', dataDir]);
+    expect(r.code).toBe(0);
+    const result = verifyToken(keys, r.stdout.trim(), EXPECT);
+    expect(result.ok && result.claims['townships']).toEqual(['*']);
   });
 
   it('lists the valid roles when a role is unknown', { timeout: 30_000 }, async () => {

@@ -115,6 +115,11 @@ export async function startOidc(opts: OidcOptions): Promise<OidcService> {
       },
     },
     pkce: { required: () => true },
+    // the console calls the token endpoint from its own origin: the origins of the client's redirect URIs
+    clientBasedCORS: (_ctx, origin, client) =>
+      client.redirectUris?.some((uri) => new URL(uri).origin === origin) ?? false,
+    // sessions, codes and grants live in this process's memory (a restart signs everyone out, as it should locally)
+    adapter: MemoryStore,
     // the console is the bureau's own application: what it asks for is granted with the sign-in, no consent screen
     async loadExistingGrant(ctx: KoaContextWithOIDC) {
       const client = ctx.oidc.client;
@@ -202,6 +207,64 @@ export async function startOidc(opts: OidcOptions): Promise<OidcService> {
         server.closeAllConnections();
       }),
   };
+}
+
+/** oidc-provider's storage, in memory: one Map per model, entries dropped when they expire. */
+class MemoryStore {
+  private static readonly stores = new Map<
+    string,
+    Map<string, { payload: Record<string, unknown>; expires?: number }>
+  >();
+  private readonly store: Map<string, { payload: Record<string, unknown>; expires?: number }>;
+
+  constructor(name: string) {
+    let store = MemoryStore.stores.get(name);
+    if (!store) {
+      store = new Map();
+      MemoryStore.stores.set(name, store);
+    }
+    this.store = store;
+  }
+
+  async upsert(id: string, payload: Record<string, unknown>, expiresIn?: number) {
+    this.store.set(id, { payload, ...(expiresIn ? { expires: Date.now() + expiresIn * 1000 } : {}) });
+  }
+
+  async find(id: string) {
+    const entry = this.store.get(id);
+    if (!entry) return undefined;
+    if (entry.expires !== undefined && entry.expires < Date.now()) {
+      this.store.delete(id);
+      return undefined;
+    }
+    return entry.payload;
+  }
+
+  async findByUserCode(userCode: string) {
+    return this.findBy('userCode', userCode);
+  }
+
+  async findByUid(uid: string) {
+    return this.findBy('uid', uid);
+  }
+
+  async consume(id: string) {
+    const entry = this.store.get(id);
+    if (entry) entry.payload.consumed = Math.floor(Date.now() / 1000);
+  }
+
+  async destroy(id: string) {
+    this.store.delete(id);
+  }
+
+  async revokeByGrantId(grantId: string) {
+    for (const [id, entry] of this.store) if (entry.payload.grantId === grantId) this.store.delete(id);
+  }
+
+  private async findBy(field: string, value: string) {
+    for (const [id, entry] of this.store) if (entry.payload[field] === value) return this.find(id);
+    return undefined;
+  }
 }
 
 function readBody(req: IncomingMessage): Promise<string> {

@@ -159,7 +159,12 @@ export interface CaseStore {
    */
   get(caseId: string, reader?: { actor: string }): Promise<CaseRecord | undefined>;
   /** Cases by status (oldest first) or of one unit; the listing is audited (the filter and the case ids shown). */
-  list(filter: CaseFilter, page: PageQuery, reader: { actor: string }): Promise<Page<Case>>;
+  /** a page of cases; only those `visible` to the reader are returned and named in the listing's audit entry */
+  list(
+    filter: CaseFilter,
+    page: PageQuery,
+    reader: { actor: string; visible?: (c: Case) => boolean },
+  ): Promise<Page<Case>>;
   /** The case of a unit that still accepts sources (open or investigating), if any. */
   openCaseOfUnit(enterpriseId: string): Promise<Case | undefined>;
   /** The case teams of some cases (for `case_team` tasks); not audited: officials' ids only. */

@@ -131,8 +131,13 @@ export class CasesService {
   }
 
   /** Cases by status or by unit; the listing is audited. */
-  async listCases(filter: CaseFilter, page: { limit: number; cursor?: string }, who: Caller) {
-    const out = await this.deps.store.list(filter, page, { actor: who.sub });
+  async listCases(
+    filter: CaseFilter,
+    page: { limit: number; cursor?: string },
+    who: Caller,
+    visible?: (c: Case) => boolean,
+  ) {
+    const out = await this.deps.store.list(filter, page, { actor: who.sub, ...(visible ? { visible } : {}) });
     return {
       items: out.items.map((c) => caseView({ case: c, version: c.version })),
       ...(out.cursor ? { cursor: out.cursor } : {}),

@@ -106,7 +106,7 @@ async function echo(
 function token(extra: Record<string, unknown> = {}): string {
   return signToken(
     keys,
-    { iss: ISSUER, aud: AUDIENCE, sub: 'u-1', roles: ['admin', 'analyst'], name: '张三', ...extra },
+    { iss: ISSUER, aud: AUDIENCE, sub: 'u-1', roles: ['admin', 'analyst'], townships: ['*'], name: '张三', ...extra },
     600,
   );
 }
@@ -392,7 +392,14 @@ describe('http-gateway static files and extras', () => {
 describe('stringifyClaims', () => {
   it('renders every claim as API Gateway does', () => {
     expect(
-      stringifyClaims({ roles: ['a', 'b'], n: 1700000000, f: 1.5, ok: false, s: 'x', o: { b: 1, a: ['y'] } }),
+      stringifyClaims({
+        roles: ['a', 'b'],
+        n: 1700000000,
+        f: 1.5,
+        ok: false,
+        s: 'x',
+        o: { b: 1, a: ['y'] },
+      }),
     ).toEqual({
       roles: '[a b]',
       n: '1700000000',

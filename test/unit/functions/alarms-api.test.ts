@@ -66,7 +66,7 @@ function request(
   const role = opts.role ?? 'duty_officer';
   return routeEvent(method, path, {
     ...opts,
-    claims: { sub: ROLE_SUBS[role] ?? `u-${role}`, roles: `[${role}]` },
+    claims: { sub: ROLE_SUBS[role] ?? `u-${role}`, roles: `[${role}]`, townships: '[*]' },
   });
 }
 

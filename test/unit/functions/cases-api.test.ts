@@ -148,7 +148,7 @@ function request(
   const role = opts.role ?? 'handler';
   return routeEvent(method, path, {
     ...opts,
-    claims: { sub: opts.sub ?? SUBS[role] ?? `u-${role}`, roles: `[${role}]` },
+    claims: { sub: opts.sub ?? SUBS[role] ?? `u-${role}`, roles: `[${role}]`, townships: '[*]' },
   });
 }
 

@@ -121,7 +121,11 @@ export class MemoryCaseStore implements CaseStore {
     return record;
   }
 
-  async list(filter: CaseFilter, q: PageQuery, reader: { actor: string }): Promise<Page<Case>> {
+  async list(
+    filter: CaseFilter,
+    q: PageQuery,
+    reader: { actor: string; visible?: (c: Case) => boolean },
+  ): Promise<Page<Case>> {
     this.calls.push('list');
     const all = [...this.cases.values()]
       .map((r) => r.case)
@@ -133,7 +137,8 @@ export class MemoryCaseStore implements CaseStore {
             : c.enterpriseId === filter.enterpriseId && (!filter.open || acceptsSources(c.status)),
       )
       .sort((a, b) => (a.openedAt < b.openedAt ? -1 : 1));
-    const out = page(all, q);
+    const paged = page(all, q);
+    const out = { ...paged, items: paged.items.filter((c) => reader.visible?.(c) ?? true) };
     this.audit.push({
       actor: reader.actor,
       action: 'case.list',

@@ -28,6 +28,7 @@ const routes = defineRoutes({
     body: Thing,
     status: 201,
     maxBodyBytes: 256,
+    scope: { kind: 'open', why: 'a test route' },
   },
   get_thing: {
     method: 'GET',
@@ -37,8 +38,16 @@ const routes = defineRoutes({
     tags: ['things'],
     params: z.strictObject({ id: z.string().regex(/^t-\d+$/) }),
     query: z.strictObject({ verbose: z.stringbool().default(false), limit: z.coerce.number().int().default(10) }),
+    scope: { kind: 'open', why: 'a test route' },
   },
-  ping: { method: 'GET', path: '/ping', auth: 'public', summary: '探活', tags: ['things'] },
+  ping: {
+    method: 'GET',
+    path: '/ping',
+    auth: 'public',
+    summary: '探活',
+    tags: ['things'],
+    scope: { kind: 'open', why: 'public' },
+  },
 });
 
 const createThing = vi.fn<(req: ApiRequest<typeof routes.create_thing>) => Promise<ApiResult>>();
@@ -49,7 +58,7 @@ const lines: string[] = [];
 const handler = httpApi(
   routes,
   { create_thing: createThing, get_thing: getThing, ping },
-  createLogger('test', 'debug', (line) => lines.push(line)),
+  { log: createLogger('test', 'debug', (line) => lines.push(line)) },
 );
 
 const invoke = (event: HttpEvent) => handler(event, lambdaContext) as Promise<HttpResult>;
@@ -80,7 +89,12 @@ describe('httpApi', () => {
     expect(bodyOf(res)).toEqual({ id: 't-1', name: '松源溪', count: 3 });
     const req = createThing.mock.calls[0]?.[0];
     expect(req?.body).toEqual({ name: '松源溪', count: 3 });
-    expect(req?.principal).toEqual({ sub: 'u-admin-01', name: '王管理', roles: ['admin', 'analyst'] });
+    expect(req?.principal).toEqual({
+      sub: 'u-admin-01',
+      name: '王管理',
+      roles: ['admin', 'analyst'],
+      townships: ['*'],
+    });
     expect(req?.requestId).toBe('Ab3dEf6hIjKLmNo=');
   });
 

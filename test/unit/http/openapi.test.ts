@@ -96,6 +96,7 @@ describe('buildOpenApi', () => {
       tags: ['towns'],
       query: z.strictObject({ limit: z.coerce.number().int().default(50), cursor: z.string().optional() }),
       response: z.object({ items: z.array(Township) }),
+      scope: { kind: 'open', why: 'a test route' },
     },
     replace_town: {
       method: 'PUT',
@@ -107,8 +108,16 @@ describe('buildOpenApi', () => {
       params: z.strictObject({ id: z.string().describe('乡镇编号') }),
       body: Township,
       response: Township,
+      scope: { kind: 'county' },
     },
-    status: { method: 'GET', path: '/status', auth: 'public', summary: '状态', tags: ['ops'] },
+    status: {
+      method: 'GET',
+      path: '/status',
+      auth: 'public',
+      summary: '状态',
+      tags: ['ops'],
+      scope: { kind: 'open', why: 'public' },
+    },
   });
   const doc = buildOpenApi([routes], { title: 'T', version: '1.0.0' }, { models: { Township } });
   const op = (path: string, method: string) => doc.paths[path]?.[method] as Operation;

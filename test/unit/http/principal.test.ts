@@ -37,13 +37,24 @@ describe('parseListClaim', () => {
 });
 
 describe('principalFromClaims', () => {
-  it('builds a principal from sub, roles, name and township', () => {
-    expect(principalFromClaims({ sub: 'u1', roles: '[admin grid_member]', name: '王五', township: 'zhukou' })).toEqual({
-      sub: 'u1',
-      roles: ['admin', 'grid_member'],
-      name: '王五',
-      township: 'zhukou',
-    });
+  it('builds a principal from sub, roles, name and townships', () => {
+    expect(
+      principalFromClaims({ sub: 'u1', roles: '[admin grid_member]', name: '王五', townships: '[zhukou songyuan]' }),
+    ).toEqual({ sub: 'u1', roles: ['admin', 'grid_member'], name: '王五', townships: ['zhukou', 'songyuan'] });
+  });
+
+  it('reads a single township claim as a list of one, and * as county-wide', () => {
+    expect(principalFromClaims({ sub: 'u1', roles: '[analyst]', township: 'zhukou' })?.townships).toEqual(['zhukou']);
+    expect(principalFromClaims({ sub: 'u1', roles: '[analyst]', townships: ['*'] })?.townships).toEqual(['*']);
+  });
+
+  it('carries an enterprise user’s credit code and a regulator’s department', () => {
+    expect(
+      principalFromClaims({ sub: 'e1', roles: '[enterprise]', uscc: '91331126MA2HXXXX1X', department: '' }),
+    ).toEqual({ sub: 'e1', roles: ['enterprise'], townships: [], uscc: '91331126MA2HXXXX1X' });
+    expect(
+      principalFromClaims({ sub: 'r1', roles: '[industry_regulator]', department: '县农业农村局' })?.department,
+    ).toBe('县农业农村局');
   });
 
   it('counts Cognito groups as roles and removes duplicates', () => {
@@ -56,7 +67,8 @@ describe('principalFromClaims', () => {
   });
 
   it('gives a principal with no roles when the token carries none', () => {
-    expect(principalFromClaims({ sub: 'u1' })).toEqual({ sub: 'u1', roles: [] });
+    // and sees no township: a missing claim fails closed
+    expect(principalFromClaims({ sub: 'u1' })).toEqual({ sub: 'u1', roles: [], townships: [] });
   });
 
   it('returns null when there are no claims or no subject', () => {
@@ -66,7 +78,11 @@ describe('principalFromClaims', () => {
     expect(principalFromClaims({ sub: 42, roles: '[admin]' })).toBeNull();
   });
 
-  it('ignores a name or township that is not a string', () => {
-    expect(principalFromClaims({ sub: 'u1', name: 7, township: ['a'] })).toEqual({ sub: 'u1', roles: [] });
+  it('ignores a name, credit code or department that is not a string', () => {
+    expect(principalFromClaims({ sub: 'u1', name: 7, uscc: 12, department: ['x'] })).toEqual({
+      sub: 'u1',
+      roles: [],
+      townships: [],
+    });
   });
 });

@@ -9,7 +9,7 @@ export interface paths {
         };
         /**
          * 列出乡镇（街道） townships
-         * @description 角色 Roles: `admin`（系统管理员）, `duty_officer`（值班人员）, `analyst`（线索研判岗）, `handler`（案件承办人）, `section_chief`（科室负责人）, `bureau_head`（局领导）, `reward_post`（举报奖励岗）, `police_liaison`（公安联络员）, `procuratorate_liaison`（检察联络员）, `grid_member`（网格员）, `river_chief`（河长）, `inspector`（执法检查人员）
+         * @description 角色 Roles: `admin`（系统管理员）, `duty_officer`（值班人员）, `analyst`（线索研判岗）, `handler`（案件承办人）, `section_chief`（科室负责人）, `bureau_head`（局领导）, `reward_post`（举报奖励岗）, `police_liaison`（公安联络员）, `procuratorate_liaison`（检察联络员）, `grid_member`（网格员）, `river_chief`（河长）, `inspector`（执法检查人员）, `township_official`（乡镇（街道）环保员）, `leader`（县领导）, `industry_regulator`（行业主管部门）, `enterprise`（企业用户）
          */
         get: operations["list_townships"];
         put?: never;
@@ -33,7 +33,7 @@ export interface paths {
         };
         /**
          * 查看乡镇（街道） townships
-         * @description 角色 Roles: `admin`（系统管理员）, `duty_officer`（值班人员）, `analyst`（线索研判岗）, `handler`（案件承办人）, `section_chief`（科室负责人）, `bureau_head`（局领导）, `reward_post`（举报奖励岗）, `police_liaison`（公安联络员）, `procuratorate_liaison`（检察联络员）, `grid_member`（网格员）, `river_chief`（河长）, `inspector`（执法检查人员）
+         * @description 角色 Roles: `admin`（系统管理员）, `duty_officer`（值班人员）, `analyst`（线索研判岗）, `handler`（案件承办人）, `section_chief`（科室负责人）, `bureau_head`（局领导）, `reward_post`（举报奖励岗）, `police_liaison`（公安联络员）, `procuratorate_liaison`（检察联络员）, `grid_member`（网格员）, `river_chief`（河长）, `inspector`（执法检查人员）, `township_official`（乡镇（街道）环保员）, `leader`（县领导）, `industry_regulator`（行业主管部门）, `enterprise`（企业用户）
          */
         get: operations["get_townships"];
         /**
@@ -59,7 +59,7 @@ export interface paths {
         };
         /**
          * 列出排污单位 enterprises
-         * @description 角色 Roles: `admin`（系统管理员）, `duty_officer`（值班人员）, `analyst`（线索研判岗）, `handler`（案件承办人）, `section_chief`（科室负责人）, `bureau_head`（局领导）, `reward_post`（举报奖励岗）, `police_liaison`（公安联络员）, `procuratorate_liaison`（检察联络员）, `grid_member`（网格员）, `river_chief`（河长）, `inspector`（执法检查人员）
+         * @description 角色 Roles: `admin`（系统管理员）, `duty_officer`（值班人员）, `analyst`（线索研判岗）, `handler`（案件承办人）, `section_chief`（科室负责人）, `bureau_head`（局领导）, `reward_post`（举报奖励岗）, `police_liaison`（公安联络员）, `procuratorate_liaison`（检察联络员）, `grid_member`（网格员）, `river_chief`（河长）, `inspector`（执法检查人员）, `township_official`（乡镇（街道）环保员）, `leader`（县领导）, `industry_regulator`（行业主管部门）, `enterprise`（企业用户）
          */
         get: operations["list_enterprises"];
         put?: never;
@@ -83,7 +83,7 @@ export interface paths {
         };
         /**
          * 查看排污单位 enterprises
-         * @description 角色 Roles: `admin`（系统管理员）, `duty_officer`（值班人员）, `analyst`（线索研判岗）, `handler`（案件承办人）, `section_chief`（科室负责人）, `bureau_head`（局领导）, `reward_post`（举报奖励岗）, `police_liaison`（公安联络员）, `procuratorate_liaison`（检察联络员）, `grid_member`（网格员）, `river_chief`（河长）, `inspector`（执法检查人员）
+         * @description 角色 Roles: `admin`（系统管理员）, `duty_officer`（值班人员）, `analyst`（线索研判岗）, `handler`（案件承办人）, `section_chief`（科室负责人）, `bureau_head`（局领导）, `reward_post`（举报奖励岗）, `police_liaison`（公安联络员）, `procuratorate_liaison`（检察联络员）, `grid_member`（网格员）, `river_chief`（河长）, `inspector`（执法检查人员）, `township_official`（乡镇（街道）环保员）, `leader`（县领导）, `industry_regulator`（行业主管部门）, `enterprise`（企业用户）
          */
         get: operations["get_enterprises"];
         /**
@@ -109,7 +109,7 @@ export interface paths {
         };
         /**
          * 列出排放口 outlets
-         * @description 角色 Roles: `admin`（系统管理员）, `duty_officer`（值班人员）, `analyst`（线索研判岗）, `handler`（案件承办人）, `section_chief`（科室负责人）, `bureau_head`（局领导）, `reward_post`（举报奖励岗）, `police_liaison`（公安联络员）, `procuratorate_liaison`（检察联络员）, `grid_member`（网格员）, `river_chief`（河长）, `inspector`（执法检查人员）
+         * @description 角色 Roles: `admin`（系统管理员）, `duty_officer`（值班人员）, `analyst`（线索研判岗）, `handler`（案件承办人）, `section_chief`（科室负责人）, `bureau_head`（局领导）, `reward_post`（举报奖励岗）, `police_liaison`（公安联络员）, `procuratorate_liaison`（检察联络员）, `grid_member`（网格员）, `river_chief`（河长）, `inspector`（执法检查人员）, `township_official`（乡镇（街道）环保员）, `leader`（县领导）, `industry_regulator`（行业主管部门）, `enterprise`（企业用户）
          */
         get: operations["list_outlets"];
         put?: never;
@@ -133,7 +133,7 @@ export interface paths {
         };
         /**
          * 查看排放口 outlets
-         * @description 角色 Roles: `admin`（系统管理员）, `duty_officer`（值班人员）, `analyst`（线索研判岗）, `handler`（案件承办人）, `section_chief`（科室负责人）, `bureau_head`（局领导）, `reward_post`（举报奖励岗）, `police_liaison`（公安联络员）, `procuratorate_liaison`（检察联络员）, `grid_member`（网格员）, `river_chief`（河长）, `inspector`（执法检查人员）
+         * @description 角色 Roles: `admin`（系统管理员）, `duty_officer`（值班人员）, `analyst`（线索研判岗）, `handler`（案件承办人）, `section_chief`（科室负责人）, `bureau_head`（局领导）, `reward_post`（举报奖励岗）, `police_liaison`（公安联络员）, `procuratorate_liaison`（检察联络员）, `grid_member`（网格员）, `river_chief`（河长）, `inspector`（执法检查人员）, `township_official`（乡镇（街道）环保员）, `leader`（县领导）, `industry_regulator`（行业主管部门）, `enterprise`（企业用户）
          */
         get: operations["get_outlets"];
         /**
@@ -159,7 +159,7 @@ export interface paths {
         };
         /**
          * 列出监测设备 devices
-         * @description 角色 Roles: `admin`（系统管理员）, `duty_officer`（值班人员）, `analyst`（线索研判岗）, `handler`（案件承办人）, `section_chief`（科室负责人）, `bureau_head`（局领导）, `reward_post`（举报奖励岗）, `police_liaison`（公安联络员）, `procuratorate_liaison`（检察联络员）, `grid_member`（网格员）, `river_chief`（河长）, `inspector`（执法检查人员）
+         * @description 角色 Roles: `admin`（系统管理员）, `duty_officer`（值班人员）, `analyst`（线索研判岗）, `handler`（案件承办人）, `section_chief`（科室负责人）, `bureau_head`（局领导）, `reward_post`（举报奖励岗）, `police_liaison`（公安联络员）, `procuratorate_liaison`（检察联络员）, `grid_member`（网格员）, `river_chief`（河长）, `inspector`（执法检查人员）, `township_official`（乡镇（街道）环保员）, `leader`（县领导）, `industry_regulator`（行业主管部门）, `enterprise`（企业用户）
          */
         get: operations["list_devices"];
         put?: never;
@@ -183,7 +183,7 @@ export interface paths {
         };
         /**
          * 查看监测设备 devices
-         * @description 角色 Roles: `admin`（系统管理员）, `duty_officer`（值班人员）, `analyst`（线索研判岗）, `handler`（案件承办人）, `section_chief`（科室负责人）, `bureau_head`（局领导）, `reward_post`（举报奖励岗）, `police_liaison`（公安联络员）, `procuratorate_liaison`（检察联络员）, `grid_member`（网格员）, `river_chief`（河长）, `inspector`（执法检查人员）
+         * @description 角色 Roles: `admin`（系统管理员）, `duty_officer`（值班人员）, `analyst`（线索研判岗）, `handler`（案件承办人）, `section_chief`（科室负责人）, `bureau_head`（局领导）, `reward_post`（举报奖励岗）, `police_liaison`（公安联络员）, `procuratorate_liaison`（检察联络员）, `grid_member`（网格员）, `river_chief`（河长）, `inspector`（执法检查人员）, `township_official`（乡镇（街道）环保员）, `leader`（县领导）, `industry_regulator`（行业主管部门）, `enterprise`（企业用户）
          */
         get: operations["get_devices"];
         /**
@@ -211,7 +211,7 @@ export interface paths {
          * 查询设备监测数据 readings of a device by pollutant, kind and time
          * @description One series: `pollutant` (HJ 212-2017 code; old 2005 codes are stored under the new code) and `kind` (realtime 2011, minute 2051, hour 2061, day 2031). `from`/`to` are ISO instants (default: the last 24 hours), inclusive, compared with DataTime (the start of the period for minute/hour/day data). Pages with `cursor`.
          *
-         *     角色 Roles: `admin`（系统管理员）, `duty_officer`（值班人员）, `analyst`（线索研判岗）, `handler`（案件承办人）, `section_chief`（科室负责人）, `bureau_head`（局领导）, `reward_post`（举报奖励岗）, `police_liaison`（公安联络员）, `procuratorate_liaison`（检察联络员）, `grid_member`（网格员）, `river_chief`（河长）, `inspector`（执法检查人员）
+         *     角色 Roles: `admin`（系统管理员）, `duty_officer`（值班人员）, `analyst`（线索研判岗）, `handler`（案件承办人）, `section_chief`（科室负责人）, `bureau_head`（局领导）, `reward_post`（举报奖励岗）, `police_liaison`（公安联络员）, `procuratorate_liaison`（检察联络员）, `grid_member`（网格员）, `river_chief`（河长）, `inspector`（执法检查人员）, `township_official`（乡镇（街道）环保员）, `leader`（县领导）, `industry_regulator`（行业主管部门）, `enterprise`（企业用户）
          */
         get: operations["device_readings"];
         put?: never;
@@ -231,7 +231,7 @@ export interface paths {
         };
         /**
          * 设备最新数据 latest values and last-seen time of a device, per kind
-         * @description 角色 Roles: `admin`（系统管理员）, `duty_officer`（值班人员）, `analyst`（线索研判岗）, `handler`（案件承办人）, `section_chief`（科室负责人）, `bureau_head`（局领导）, `reward_post`（举报奖励岗）, `police_liaison`（公安联络员）, `procuratorate_liaison`（检察联络员）, `grid_member`（网格员）, `river_chief`（河长）, `inspector`（执法检查人员）
+         * @description 角色 Roles: `admin`（系统管理员）, `duty_officer`（值班人员）, `analyst`（线索研判岗）, `handler`（案件承办人）, `section_chief`（科室负责人）, `bureau_head`（局领导）, `reward_post`（举报奖励岗）, `police_liaison`（公安联络员）, `procuratorate_liaison`（检察联络员）, `grid_member`（网格员）, `river_chief`（河长）, `inspector`（执法检查人员）, `township_official`（乡镇（街道）环保员）, `leader`（县领导）, `industry_regulator`（行业主管部门）, `enterprise`（企业用户）
          */
         get: operations["device_latest"];
         put?: never;
@@ -253,7 +253,7 @@ export interface paths {
          * 校验原始报文存证链 verify the sealed raw archive of a device
          * @description Recomputes every record hash of the device’s hash chain for the Beijing dates `from`..`to` (at most 31 days), checks seq continuity and links, compares with the chain head, and reports exactly where the chain breaks. Use `_unknown` as MN for messages from unregistered devices and garbage.
          *
-         *     角色 Roles: `admin`（系统管理员）, `duty_officer`（值班人员）, `analyst`（线索研判岗）, `handler`（案件承办人）, `section_chief`（科室负责人）, `bureau_head`（局领导）, `reward_post`（举报奖励岗）, `police_liaison`（公安联络员）, `procuratorate_liaison`（检察联络员）, `grid_member`（网格员）, `river_chief`（河长）, `inspector`（执法检查人员）
+         *     角色 Roles: `admin`（系统管理员）, `duty_officer`（值班人员）, `analyst`（线索研判岗）, `handler`（案件承办人）, `section_chief`（科室负责人）, `bureau_head`（局领导）, `reward_post`（举报奖励岗）, `police_liaison`（公安联络员）, `procuratorate_liaison`（检察联络员）, `grid_member`（网格员）, `river_chief`（河长）, `inspector`（执法检查人员）, `township_official`（乡镇（街道）环保员）, `leader`（县领导）, `industry_regulator`（行业主管部门）, `enterprise`（企业用户）
          */
         get: operations["device_archive_verify"];
         put?: never;
