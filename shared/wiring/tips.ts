@@ -19,7 +19,8 @@ import { logger } from '#shared/observability/logger.ts';
  */
 const noEvidence: EvidenceFinalizer = {
   finalize: async ({ uploadIds }) => {
-    if (uploadIds[0] !== undefined) throw new EvidenceError('this function takes no evidence', uploadIds[0]);
+    if (uploadIds[0] !== undefined)
+      throw new EvidenceError('this function takes no evidence (此处不接收证据文件)', uploadIds[0]);
     return [];
   },
 };
