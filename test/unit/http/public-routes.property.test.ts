@@ -5,6 +5,7 @@ import { ValidationError } from '#shared/domain/errors.ts';
 import { httpApi } from '#shared/http/api-handler.ts';
 import { routeKey } from '#shared/http/contract.ts';
 import { parseOrThrow } from '#shared/http/validate.ts';
+import { createLogger } from '#shared/observability/logger.ts';
 import { lambdaContext } from '../helpers/events.ts';
 import { deepJson, hostileBodies, publicRoutes } from '../helpers/public-bodies.ts';
 
@@ -72,7 +73,12 @@ describe('public routes over the HTTP stack', () => {
   const contracts = Object.fromEntries(routes.map((r) => [r.name, r.contract]));
   const calls = vi.fn(async () => ({ status: 201, body: { ok: true } }));
   const impls = Object.fromEntries(routes.map((r) => [r.name, calls]));
-  const handler = httpApi(contracts, impls as never);
+  // thousands of refusals: their log lines are kept out of the test output
+  const handler = httpApi(
+    contracts,
+    impls as never,
+    createLogger('fuzz', 'error', () => {}),
+  );
 
   const event = (
     route: (typeof routes)[number],
