@@ -19,6 +19,7 @@ const BENCHES: { name: string; load: () => Promise<{ run: () => Promise<Record<s
   { name: 'cases', load: () => import('./cases.bench.ts') },
   { name: 'alarmEval', load: () => import('./alarm-eval.bench.ts') },
   { name: 'alarmLatency', load: () => import('./alarm-latency.bench.ts') },
+  { name: 'fuzzPublic', load: () => import('./fuzz-public.bench.ts') },
 ];
 
 interface Check {

@@ -130,12 +130,13 @@ export function buildWeb(outDir: string, source = WEB_SOURCE): WebBuild {
       built.set(meta.entryPoint, relative(outDir, resolve(source, out)).split('\\').join('/'));
     }
   }
-  // everything esbuild did not read (images, fonts, the pages themselves) is copied; pages are rewritten below
+  // everything esbuild did not read (images, fonts, the pages themselves) is copied; pages are rewritten below.
+  // Type declarations (`text.d.ts`, for the tests that import a page's module) are not served.
   cpSync(source, outDir, {
     recursive: true,
     filter: (src) => {
       const rel = relative(source, src).split('\\').join('/');
-      return rel === '' || statSync(src).isDirectory() || !bundled.has(rel);
+      return rel === '' || statSync(src).isDirectory() || (!bundled.has(rel) && !rel.endsWith('.d.ts'));
     },
   });
   const files = new Map<string, 'immutable' | 'no-cache'>();

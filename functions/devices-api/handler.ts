@@ -29,7 +29,8 @@ const objects = new S3ArchiveObjects(new S3Client({}), config.evidenceBucket);
 type Req = ApiRequest<RouteContract>;
 
 async function requireDevice(mn: string): Promise<void> {
-  if (!(await registry.get('devices', mn))) throw new NotFoundError(`no device with MN ${mn}`);
+  if (!(await registry.get('devices', mn)))
+    throw new NotFoundError(`no device with MN ${mn} (没有 MN 为 ${mn} 的监测设备)`);
 }
 
 export const handler = httpApi(

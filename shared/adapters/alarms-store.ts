@@ -626,7 +626,7 @@ export class DynamoAlarmStore implements EvalStore, AlarmStore {
         }),
       );
     } catch (err) {
-      if (isConditionFailure(err)) throw new NotFoundError(`alarm ${alarmId} does not exist`);
+      if (isConditionFailure(err)) throw new NotFoundError(`alarm ${alarmId} does not exist (告警 ${alarmId} 不存在)`);
       throw err;
     }
   }
@@ -640,7 +640,7 @@ export class DynamoAlarmStore implements EvalStore, AlarmStore {
   async change(alarmId: string, decide: (current: StoredAlarm) => AlarmChange | undefined): Promise<Alarm> {
     for (let attempt = 1; ; attempt++) {
       const item = await this.alarmItemOf(alarmId, true);
-      if (!item) throw new NotFoundError(`alarm ${alarmId} does not exist`);
+      if (!item) throw new NotFoundError(`alarm ${alarmId} does not exist (告警 ${alarmId} 不存在)`);
       const current = toAlarm(item);
       const change = decide({ alarm: current, stateVersion: stateVersionOf(item) });
       if (!change) return current;
@@ -667,7 +667,10 @@ export class DynamoAlarmStore implements EvalStore, AlarmStore {
         return change.alarm;
       } catch (err) {
         if (!isConditionFailure(err)) throw err;
-        if (attempt >= 3) throw new PreconditionFailedError(`alarm ${alarmId} was changed by someone else; reload`);
+        if (attempt >= 3)
+          throw new PreconditionFailedError(
+            `alarm ${alarmId} was changed by someone else; reload (告警已被他人修改，请重新读取)`,
+          );
       }
     }
   }
@@ -737,7 +740,9 @@ export class DynamoAlarmStore implements EvalStore, AlarmStore {
       }
     } catch (err) {
       if (isConditionFailure(err))
-        throw new PreconditionFailedError(`alarm ${alarmId} changed since version ${expectedVersion}; re-read it`);
+        throw new PreconditionFailedError(
+          `alarm ${alarmId} changed since version ${expectedVersion}; re-read it (告警在第 ${expectedVersion} 版之后已被修改，请重新读取)`,
+        );
       throw err;
     }
     return version;
@@ -799,7 +804,9 @@ export class DynamoAlarmStore implements EvalStore, AlarmStore {
       );
     } catch (err) {
       if (isConditionFailure(err))
-        throw new PreconditionFailedError('alarm rules were changed by someone else; reload and retry');
+        throw new PreconditionFailedError(
+          'alarm rules were changed by someone else; reload and retry (告警规则已被他人修改，请重新读取后重试)',
+        );
       throw err;
     }
   }

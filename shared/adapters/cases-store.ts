@@ -223,7 +223,8 @@ export class DynamoCaseStore implements CaseStore {
       await this.db.send(new TransactWriteCommand({ TransactItems: items }));
     } catch (err) {
       const reasons = (err as { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? [];
-      if (reasons[0]?.Code === 'ConditionalCheckFailed') throw new NotFoundError(`case ${task.caseId} does not exist`);
+      if (reasons[0]?.Code === 'ConditionalCheckFailed')
+        throw new NotFoundError(`case ${task.caseId} does not exist (案件 ${task.caseId} 不存在)`);
       // the task (1) or its token (2) is already stored: a retry
       if (reasons[1]?.Code === 'ConditionalCheckFailed' || reasons[2]?.Code === 'ConditionalCheckFailed') return;
       throw err;
@@ -507,7 +508,8 @@ export class DynamoCaseStore implements CaseStore {
       auditPut(this.tables.audit, this.audit(c.openedBy, 'case.open', c.caseId, at, input.detail)),
     ];
     await this.transact(items, (reasons) => {
-      if (reasons[0]?.Code === 'ConditionalCheckFailed') return new ConflictError(`case ${c.caseId} already exists`);
+      if (reasons[0]?.Code === 'ConditionalCheckFailed')
+        return new ConflictError(`case ${c.caseId} already exists (案件 ${c.caseId} 已存在)`);
       return this.claimConflict(reasons, c.sources, 1);
     });
     return { case: c, version: c.version };
@@ -706,7 +708,7 @@ export class DynamoCaseStore implements CaseStore {
         ],
         (reasons) =>
           reasons[0]?.Code === 'ConditionalCheckFailed'
-            ? new NotFoundError(`case ${caseId} does not exist`)
+            ? new NotFoundError(`case ${caseId} does not exist (案件 ${caseId} 不存在)`)
             : undefined,
       );
     } catch (err) {
@@ -742,7 +744,9 @@ export class DynamoCaseStore implements CaseStore {
         ),
       ],
       (reasons) =>
-        reasons[0]?.Code === 'ConditionalCheckFailed' ? new NotFoundError(`case ${caseId} does not exist`) : undefined,
+        reasons[0]?.Code === 'ConditionalCheckFailed'
+          ? new NotFoundError(`case ${caseId} does not exist (案件 ${caseId} 不存在)`)
+          : undefined,
     );
     return full;
   }
@@ -775,7 +779,9 @@ export class DynamoCaseStore implements CaseStore {
         ),
       ],
       (reasons) =>
-        reasons[0]?.Code === 'ConditionalCheckFailed' ? new NotFoundError(`case ${caseId} does not exist`) : undefined,
+        reasons[0]?.Code === 'ConditionalCheckFailed'
+          ? new NotFoundError(`case ${caseId} does not exist (案件 ${caseId} 不存在)`)
+          : undefined,
     );
     const cursor = encodeCursor(out.LastEvaluatedKey);
     return { items, ...(cursor ? { cursor } : {}) };
@@ -794,9 +800,11 @@ export class DynamoCaseStore implements CaseStore {
     decide: (c: Case, at: string) => CaseChange,
   ): Promise<CaseRecord> {
     const current = await this.read(caseId);
-    if (!current) throw new NotFoundError(`case ${caseId} does not exist`);
+    if (!current) throw new NotFoundError(`case ${caseId} does not exist (案件 ${caseId} 不存在)`);
     if (expectedVersion !== undefined && expectedVersion !== current.version) {
-      throw new PreconditionFailedError(`case ${caseId} is at version ${current.version}, not ${expectedVersion}`);
+      throw new PreconditionFailedError(
+        `case ${caseId} is at version ${current.version}, not ${expectedVersion} (案件当前为第 ${current.version} 版，不是第 ${expectedVersion} 版，请重新读取)`,
+      );
     }
     const at = acting.at ?? this.now().toISOString();
     const change = decide(current.case, at);

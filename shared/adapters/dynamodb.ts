@@ -14,7 +14,11 @@ export { decodeCursor, encodeCursor };
 export function startKeyOf(cursor: string | undefined): Record<string, unknown> | undefined {
   if (!cursor) return undefined;
   const key = decodeCursor(cursor);
-  if (!key) throw new ValidationError('cursor is not valid', [{ field: 'query.cursor', message: 'malformed' }]);
+  if (!key) {
+    throw new ValidationError('cursor is not valid (翻页游标无效)', [
+      { field: 'query.cursor', message: 'malformed', messageZh: '翻页游标无效，请使用上一页返回的 cursor' },
+    ]);
+  }
   return key;
 }
 

@@ -255,33 +255,35 @@ export function s3EvidenceFinalizer(deps: EvidenceStoreDeps): EvidenceFinalizer 
       new GetCommand({ TableName: deps.table, Key: slotKey(uploadId), ConsistentRead: true }),
     );
     const slot = got.Item as SlotRecord | undefined;
-    if (!slot) throw new EvidenceError(`upload ${uploadId} does not exist`, uploadId);
-    if (!isUploadType(slot.contentType)) throw new EvidenceError(`upload ${uploadId} has an unknown type`, uploadId);
+    if (!slot) throw new EvidenceError(`upload ${uploadId} does not exist (上传编号 ${uploadId} 不存在)`, uploadId);
+    if (!isUploadType(slot.contentType))
+      throw new EvidenceError(`upload ${uploadId} has an unknown type (文件类型不受支持)`, uploadId);
     if (slot.usedBy !== undefined) {
       if (slot.usedBy === ownerRef && slot.evidence)
         return { uploadId, slot, contentType: slot.contentType, done: slot.evidence };
-      throw new EvidenceError(`upload ${uploadId} is already attached`, uploadId);
+      throw new EvidenceError(`upload ${uploadId} is already attached (该文件已被其他材料使用)`, uploadId);
     }
     if ((slot.expiresAt ?? 0) * 1000 < now().getTime()) {
-      throw new EvidenceError(`upload ${uploadId} has expired`, uploadId);
+      throw new EvidenceError(`upload ${uploadId} has expired (上传地址已过期，请重新上传)`, uploadId);
     }
     let head: { ContentLength?: number; ContentType?: string };
     try {
       head = await deps.s3.send(new HeadObjectCommand({ Bucket: deps.uploadsBucket, Key: slot.key }));
     } catch (err) {
-      if (isNotFound(err)) throw new EvidenceError(`upload ${uploadId} was never completed`, uploadId);
+      if (isNotFound(err))
+        throw new EvidenceError(`upload ${uploadId} was never completed (文件未上传完成，请重新上传)`, uploadId);
       throw err;
     }
     if (head.ContentLength !== slot.bytes) {
       throw new EvidenceError(
-        `upload ${uploadId} is ${head.ContentLength ?? 0} bytes, not the ${slot.bytes} declared`,
+        `upload ${uploadId} is ${head.ContentLength ?? 0} bytes, not the ${slot.bytes} declared (文件大小为 ${head.ContentLength ?? 0} 字节，与申报的 ${slot.bytes} 字节不符)`,
         uploadId,
       );
     }
     const stored = (head.ContentType ?? '').split(';')[0]?.trim().toLowerCase();
     if (stored !== slot.contentType) {
       throw new EvidenceError(
-        `upload ${uploadId} is stored as ${stored || 'no type'}, not ${slot.contentType}`,
+        `upload ${uploadId} is stored as ${stored || 'no type'}, not ${slot.contentType} (文件类型与申报的 ${slot.contentType} 不符)`,
         uploadId,
       );
     }
@@ -289,7 +291,10 @@ export function s3EvidenceFinalizer(deps: EvidenceStoreDeps): EvidenceFinalizer 
       new GetObjectCommand({ Bucket: deps.uploadsBucket, Key: slot.key, Range: `bytes=0-${SNIFF_BYTES - 1}` }),
     );
     if (!matchesDeclaredType(slot.contentType, await readAll(first.Body))) {
-      throw new EvidenceError(`upload ${uploadId} is not a ${slot.contentType} file`, uploadId);
+      throw new EvidenceError(
+        `upload ${uploadId} is not a ${slot.contentType} file (文件内容不是 ${slot.contentType})`,
+        uploadId,
+      );
     }
     return { uploadId, slot, contentType: slot.contentType };
   }
@@ -303,13 +308,17 @@ export function s3EvidenceFinalizer(deps: EvidenceStoreDeps): EvidenceFinalizer 
     if (kind === 'photo') {
       const bytes = await readAll(got.Body);
       if (bytes.length !== c.slot.bytes || !matchesDeclaredType(c.contentType, bytes)) {
-        throw new EvidenceError(`upload ${c.uploadId} changed while it was being sealed`, c.uploadId);
+        throw new EvidenceError(
+          `upload ${c.uploadId} changed while it was being sealed (文件在封存过程中被改动，请重新上传)`,
+          c.uploadId,
+        );
       }
       let working: Uint8Array;
       try {
         working = stripImageMetadata(bytes, c.contentType === 'image/png' ? 'image/png' : 'image/jpeg');
       } catch (err) {
-        if (err instanceof StripError) throw new EvidenceError(`upload ${c.uploadId}: ${err.message}`, c.uploadId);
+        if (err instanceof StripError)
+          throw new EvidenceError(`upload ${c.uploadId}: ${err.message} (图片文件已损坏，无法处理)`, c.uploadId);
         throw err;
       }
       sha256 = createHash('sha256').update(bytes).digest('hex');
@@ -405,7 +414,7 @@ export function s3EvidenceFinalizer(deps: EvidenceStoreDeps): EvidenceFinalizer 
     async finalize({ owner, uploadIds }) {
       const seen = new Set<string>();
       for (const id of uploadIds) {
-        if (seen.has(id)) throw new EvidenceError(`upload ${id} is named twice`, id);
+        if (seen.has(id)) throw new EvidenceError(`upload ${id} is named twice (同一文件被重复引用)`, id);
         seen.add(id);
       }
       const ownerRef = ownerRefOf(owner);
@@ -446,7 +455,7 @@ export function s3EvidenceFinalizer(deps: EvidenceStoreDeps): EvidenceFinalizer 
           const reasons = (err as { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? [];
           const index = reasons.findIndex((r) => r.Code === 'ConditionalCheckFailed');
           const uploadId = claims[Math.max(index, 0)]?.uploadId ?? '';
-          throw new EvidenceError(`upload ${uploadId} is already attached`, uploadId);
+          throw new EvidenceError(`upload ${uploadId} is already attached (该文件已被其他材料使用)`, uploadId);
         }
       }
       const made = new Map<string, EvidenceItem>();
@@ -469,7 +478,7 @@ export function s3EvidenceFinalizer(deps: EvidenceStoreDeps): EvidenceFinalizer 
           await release(claims.slice(i));
           if (err instanceof EvidenceError) throw err;
           throw new EvidenceError(
-            `upload ${c.uploadId} could not be sealed: ${err instanceof Error ? err.name : 'error'}`,
+            `upload ${c.uploadId} could not be sealed: ${err instanceof Error ? err.name : 'error'} (文件封存失败，请重试)`,
             c.uploadId,
           );
         }

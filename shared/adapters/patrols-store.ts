@@ -71,7 +71,7 @@ export class DynamoPatrolStore implements PatrolStore {
       const reasons = (err as { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? [];
       // a concurrent retry of the same patrol (same photos, resumed id) was written first
       if (reasons[0]?.Code === 'ConditionalCheckFailed')
-        throw new ConflictError(`patrol ${patrol.id} is already recorded`);
+        throw new ConflictError(`patrol ${patrol.id} is already recorded (巡查记录 ${patrol.id} 已存在)`);
       throw err;
     }
   }

@@ -1,14 +1,15 @@
 import { type DynamoDBDocumentClient, GetCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { ConflictError, NotFoundError, PreconditionFailedError } from '#shared/domain/errors.ts';
 import { ulid } from '#shared/domain/ids.ts';
-import type {
-  AuditEntry,
-  ListQuery,
-  Page,
-  ParentKey,
-  RegistryKind,
-  RegistryStore,
-  Versioned,
+import {
+  type AuditEntry,
+  type ListQuery,
+  type Page,
+  type ParentKey,
+  REGISTRY_KIND_LABELS,
+  type RegistryKind,
+  type RegistryStore,
+  type Versioned,
 } from '#shared/domain/registry/store.ts';
 import { encodeCursor, isConditionFailure, startKeyOf } from './dynamodb.ts';
 
@@ -112,7 +113,8 @@ export class DynamoRegistryStore implements RegistryStore {
         }),
       );
     } catch (err) {
-      if (isConditionFailure(err)) throw new ConflictError(`${kind} ${id} already exists`);
+      if (isConditionFailure(err))
+        throw new ConflictError(`${kind} ${id} already exists (${REGISTRY_KIND_LABELS[kind]} ${id} 已存在)`);
       throw err;
     }
     return { item, version: 1, createdAt: audit.at, updatedAt: audit.at };
@@ -127,9 +129,11 @@ export class DynamoRegistryStore implements RegistryStore {
     audit: AuditEntry,
   ): Promise<Versioned<T>> {
     const current = await this.get<T>(kind, id);
-    if (!current) throw new NotFoundError(`${kind} ${id} does not exist`);
+    if (!current) throw new NotFoundError(`${kind} ${id} does not exist (${REGISTRY_KIND_LABELS[kind]} ${id} 不存在)`);
     if (expectedVersion !== undefined && expectedVersion !== current.version) {
-      throw new PreconditionFailedError(`${kind} ${id} is at version ${current.version}, not ${expectedVersion}`);
+      throw new PreconditionFailedError(
+        `${kind} ${id} is at version ${current.version}, not ${expectedVersion} (${REGISTRY_KIND_LABELS[kind]}当前为第 ${current.version} 版，不是第 ${expectedVersion} 版，请重新读取)`,
+      );
     }
     const version = current.version + 1;
     const record = this.record(kind, id, item, parent, version, current.createdAt, audit.at);
@@ -151,7 +155,9 @@ export class DynamoRegistryStore implements RegistryStore {
       );
     } catch (err) {
       if (isConditionFailure(err))
-        throw new PreconditionFailedError(`${kind} ${id} was changed by someone else; reload and retry`);
+        throw new PreconditionFailedError(
+          `${kind} ${id} was changed by someone else; reload and retry (${REGISTRY_KIND_LABELS[kind]}已被他人修改，请重新读取后重试)`,
+        );
       throw err;
     }
     return { item, version, createdAt: current.createdAt, updatedAt: audit.at };

@@ -134,7 +134,9 @@ export class DynamoTipRecords {
       );
     } catch (err) {
       if (isConditionFailure(err))
-        throw new PreconditionFailedError(`tip ${tip.id} was changed by someone else; reload`);
+        throw new PreconditionFailedError(
+          `tip ${tip.id} was changed by someone else; reload (线索已被他人修改，请重新读取)`,
+        );
       throw err;
     }
     return { tip, version };
@@ -307,7 +309,9 @@ export class DynamoTipStore extends DynamoTipRecords implements TipStore {
       );
     } catch (err) {
       if (isConditionFailure(err))
-        throw new PreconditionFailedError('one of the tips was changed by someone else; reload');
+        throw new PreconditionFailedError(
+          'one of the tips was changed by someone else; reload (其中一条线索已被他人修改，请重新读取)',
+        );
       throw err;
     }
   }
@@ -366,7 +370,9 @@ export class DynamoTipStore extends DynamoTipRecords implements TipStore {
       const reasons = (err as { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? [];
       if (reasons[1]?.Code === 'ConditionalCheckFailed') throw new RewardClaimedError(tip.id);
       if (reasons[0]?.Code === 'ConditionalCheckFailed') {
-        throw new PreconditionFailedError(`tip ${tip.id} was changed by someone else; reload`);
+        throw new PreconditionFailedError(
+          `tip ${tip.id} was changed by someone else; reload (线索已被他人修改，请重新读取)`,
+        );
       }
       throw err;
     }

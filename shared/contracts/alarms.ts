@@ -4,6 +4,7 @@ import { ALARM_TYPES, type AlarmLevel, AUDIENCES } from '#shared/domain/alarms/m
 import { RuleSet, RuleSetInput } from '#shared/domain/alarms/rules.ts';
 import { ULID_PATTERN } from '#shared/domain/ids.ts';
 import type { Role } from '#shared/domain/roles.ts';
+import { multilineText } from '#shared/domain/text.ts';
 import { defineRoutes } from '#shared/http/contract.ts';
 import { type AlarmPlace, alarmPlace, PLACES } from './places.ts';
 
@@ -32,7 +33,7 @@ export const ALARM_RULE_EDITORS: readonly Role[] = ['admin', 'section_chief'];
 
 const tags = ['alarms'];
 const params = z.strictObject({ alarmId: z.string().regex(ULID_PATTERN, 'alarm id is a ULID') });
-const note = () => z.string().trim().min(1).max(NOTE_MAX);
+const note = () => multilineText(NOTE_MAX);
 const limit = z.coerce.number().int().min(1).max(100).default(50);
 const cursor = z.string().max(2048).optional();
 const time = () => z.iso.datetime({ offset: true });
@@ -133,11 +134,14 @@ export const alarmsRoutes = defineRoutes({
       type: z.enum(ALARM_TYPES).optional(),
       township: z
         .string()
-        .regex(/^[a-z]{2,20}$/)
+        .regex(
+          /^[a-z]{2,20}$/,
+          'township id is its pinyin in lower case, e.g. songyuan (乡镇编号为小写拼音，如 songyuan)',
+        )
         .optional(),
       enterprise: z
         .string()
-        .regex(/^[0-9A-Z]{18}$/, '18-character unified social credit code')
+        .regex(/^[0-9A-Z]{18}$/, '18-character unified social credit code (须为 18 位统一社会信用代码)')
         .optional(),
       from: time().optional(),
       to: time().optional(),

@@ -11,6 +11,7 @@ import {
 import { TASK_ROLES } from '#shared/domain/cases/workflow.ts';
 import { ULID_PATTERN } from '#shared/domain/ids.ts';
 import type { Role } from '#shared/domain/roles.ts';
+import { lineText, multilineText } from '#shared/domain/text.ts';
 import { defineRoutes } from '#shared/http/contract.ts';
 import { casePartyPlace, PLACES } from './places.ts';
 
@@ -51,14 +52,16 @@ const limit = z.coerce.number().int().min(1).max(100).default(50);
 const cursor = z.string().max(2048).optional();
 const ifMatchNote =
   'Send `If-Match: "<version>"` (the ETag of GET /cases/{caseId}) to refuse the change when someone else changed the case first (412).';
-const uscc = z.string().regex(/^[0-9A-HJ-NPQRTUWXY]{18}$/, '18-character unified social credit code');
+const uscc = z
+  .string()
+  .regex(/^[0-9A-HJ-NPQRTUWXY]{18}$/, '18-character unified social credit code (须为 18 位统一社会信用代码)');
 const factSource = z.strictObject({
   evidenceId: ulidOf('evidence id').describe(
     'the case evidence item (lab report, inspection record…) the fact rests on',
   ),
 });
 const substance = z.enum(['toxic', 'radioactive', 'pathogen', 'other']);
-const desc = z.string().trim().min(1).max(500);
+const desc = multilineText(500);
 
 /**
  * Facts a handler records for the crime-threshold check (法释〔2023〕7号 第一条), each citing an evidence item of the
@@ -90,7 +93,7 @@ export const CrimeFactsInput = z.strictObject({
       z.strictObject({
         wasteCode: z
           .string()
-          .regex(/^\d{3}-\d{3}-\d{2}$/, 'hazardous waste code, e.g. 900-041-49')
+          .regex(/^\d{3}-\d{3}-\d{2}$/, 'hazardous waste code, e.g. 900-041-49 (危险废物代码，如 900-041-49)')
           .optional(),
         quantityKg: z.number().positive(),
         description: desc,
@@ -128,7 +131,7 @@ export const CrimeFactsInput = z.strictObject({
   priorPenalties: z
     .array(
       z.strictObject({
-        decisionNumber: z.string().trim().min(1).max(60),
+        decisionNumber: lineText(60),
         decidedOn: z.iso.date(),
         matter: z.enum(['heavy_weather_so2_nox', 'toxic_discharge', 'other']),
       }),
@@ -423,7 +426,7 @@ export const casesRoutes = defineRoutes({
     params: taskParams,
     body: z.strictObject({
       action: z.string().min(1).max(40),
-      comment: z.string().trim().max(2000).optional(),
+      comment: multilineText(2000, { allowEmpty: true }).optional(),
     }),
     response: taskView(),
   },

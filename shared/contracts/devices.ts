@@ -12,7 +12,10 @@ export const DEVICE_DATA_READERS = REGISTRY_READERS;
 
 const mn = z
   .string()
-  .regex(/^[0-9A-Za-z_]{1,24}$/, 'MN: up to 24 letters or digits (`_unknown` for the unknown-device archive)');
+  .regex(
+    /^[0-9A-Za-z_]{1,24}$/,
+    'MN: up to 24 letters or digits; `_unknown` for the unknown-device archive (MN 为 1 至 24 位字母或数字；未登记设备的存档用 _unknown)',
+  );
 const params = z.strictObject({ mn });
 const instant = z.iso.datetime({ offset: true });
 const date = z.iso.date();
@@ -83,7 +86,7 @@ export const deviceDataRoutes = defineRoutes({
     params,
     query: z
       .strictObject({
-        pollutant: z.string().regex(/^[A-Za-z0-9]{1,12}$/, 'a pollutant code, e.g. w01018'),
+        pollutant: z.string().regex(/^[A-Za-z0-9]{1,12}$/, 'a pollutant code, e.g. w01018 (污染物代码，如 w01018)'),
         kind: z.enum(READING_KINDS).default('hour'),
         from: instant.optional(),
         to: instant.optional(),
@@ -92,7 +95,7 @@ export const deviceDataRoutes = defineRoutes({
         cursor: z.string().max(2048).optional(),
       })
       .refine((q) => !q.from || !q.to || Date.parse(q.from) <= Date.parse(q.to), {
-        message: 'from must not be after to',
+        message: 'from must not be after to (开始时间不能晚于结束时间)',
         path: ['from'],
       }),
     response: z.object({ items: z.array(ReadingOut), cursor: z.string().optional() }),
@@ -121,9 +124,12 @@ export const deviceDataRoutes = defineRoutes({
     params,
     query: z
       .strictObject({ from: date, to: date })
-      .refine((q) => q.from <= q.to, { message: 'from must not be after to', path: ['from'] })
+      .refine((q) => q.from <= q.to, {
+        message: 'from must not be after to (开始日期不能晚于结束日期)',
+        path: ['from'],
+      })
       .refine((q) => Date.parse(q.to) - Date.parse(q.from) <= 30 * 86_400_000, {
-        message: 'at most 31 days per request',
+        message: 'at most 31 days per request (每次最多查询 31 天)',
         path: ['to'],
       }),
     response: VerifyReportOut,

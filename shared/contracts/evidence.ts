@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { MAX_FILES_PER_REQUEST, UPLOAD_CONTENT_TYPES } from '#shared/domain/evidence/model.ts';
+import { lineText } from '#shared/domain/text.ts';
 import { defineRoutes } from '#shared/http/contract.ts';
 
 /**
@@ -15,7 +16,7 @@ const UploadFile = z.strictObject({
     .describe(`one of ${UPLOAD_CONTENT_TYPES.join(', ')}`),
   bytes: z.number().int().positive().describe('exact size in bytes; photos ≤ 15 MB, videos ≤ 200 MB'),
   /** accepted for the form's convenience, never stored (a file name can name the reporter) */
-  fileName: z.string().max(255).optional(),
+  fileName: lineText(255).optional(),
 });
 
 const UploadSlot = z.object({

@@ -17,7 +17,7 @@ const versioned = <T extends z.ZodType>(item: T) =>
 const page = <T extends z.ZodType>(item: T) =>
   z.object({ items: z.array(versioned(item)), cursor: z.string().optional() });
 
-const uscc = z.string().regex(/^[0-9A-Z]{18}$/, '18-character unified social credit code');
+const uscc = z.string().regex(/^[0-9A-Z]{18}$/, '18-character unified social credit code (须为 18 位统一社会信用代码)');
 
 interface KindSpec {
   kind: RegistryKind;
@@ -39,7 +39,12 @@ const KINDS: KindSpec[] = [
   {
     kind: 'townships',
     label: '乡镇（街道） townships',
-    id: z.string().regex(/^[a-z]{2,20}$/),
+    id: z
+      .string()
+      .regex(
+        /^[a-z]{2,20}$/,
+        'township id is its pinyin in lower case, e.g. songyuan (乡镇编号为小写拼音，如 songyuan)',
+      ),
     input: Township,
     output: Township,
     filters: {},
@@ -57,14 +62,19 @@ const KINDS: KindSpec[] = [
     filters: {
       township: z
         .string()
-        .regex(/^[a-z]{2,20}$/)
+        .regex(
+          /^[a-z]{2,20}$/,
+          'township id is its pinyin in lower case, e.g. songyuan (乡镇编号为小写拼音，如 songyuan)',
+        )
         .optional(),
     },
   },
   {
     kind: 'outlets',
     label: '排放口 outlets',
-    id: z.string().regex(/^[0-9A-Z]{18}-D[WA]\d{3}$/),
+    id: z
+      .string()
+      .regex(/^[0-9A-Z]{18}-D[WA]\d{3}$/, 'outlet id is `<USCC>-<code>` (排放口编号为“统一社会信用代码-排放口代码”)'),
     input: Outlet,
     output: Outlet,
     place: { resolver: PLACES.outlet, item: enterpriseOf },
@@ -73,7 +83,7 @@ const KINDS: KindSpec[] = [
   {
     kind: 'devices',
     label: '监测设备 devices',
-    id: z.string().regex(/^[0-9A-Za-z]{1,24}$/),
+    id: z.string().regex(/^[0-9A-Za-z]{1,24}$/, 'MN is up to 24 letters or digits (MN 为 1 至 24 位字母或数字)'),
     input: DeviceInput,
     output: Device,
     place: { resolver: PLACES.device, item: enterpriseOf },

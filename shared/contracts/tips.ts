@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import type { Role } from '#shared/domain/roles.ts';
+import { lineText, multilineText } from '#shared/domain/text.ts';
 import {
   ReporterIdentity,
   RewardClaimInput,
@@ -21,7 +22,6 @@ import { PLACES, tipPlace } from './places.ts';
  * never in the URL, so it cannot land in access logs or browser history. Every receipt failure is the same 404.
  */
 const tags = ['tips'];
-const text = (max: number) => z.string().trim().min(1).max(max);
 export const RECEIPT_HEADER = 'x-receipt';
 const receiptNote = `Send the 16-digit receipt code in the \`${RECEIPT_HEADER}\` header (spaces allowed). A wrong, unknown or locked code answers 404.`;
 
@@ -85,7 +85,7 @@ export const tipsPublicRoutes = defineRoutes({
     tags,
     summary: '补充线索信息 add information',
     description: receiptNote,
-    body: z.strictObject({ text: text(TEXT_LIMITS.info), uploadIds: UploadIds }),
+    body: z.strictObject({ text: multilineText(TEXT_LIMITS.info), uploadIds: UploadIds }),
     response: ReporterViewSchema,
     maxBodyBytes: 8 * 1024,
   },
@@ -97,7 +97,7 @@ export const tipsPublicRoutes = defineRoutes({
     tags,
     summary: '回复承办人消息 answer the handler',
     description: receiptNote,
-    body: z.strictObject({ text: text(TEXT_LIMITS.message) }),
+    body: z.strictObject({ text: multilineText(TEXT_LIMITS.message) }),
     response: ReporterViewSchema,
     maxBodyBytes: 8 * 1024,
   },
@@ -131,7 +131,8 @@ export const TIP_TRIAGE_ROLES: readonly Role[] = ['analyst', 'duty_officer', 'ha
 export const TIP_IDENTITY_ROLES: readonly Role[] = ['reward_post'];
 export const TIP_MERGE_ROLES: readonly Role[] = ['analyst'];
 
-const params = z.strictObject({ id: z.string().regex(/^[0-9A-HJKMNP-TV-Z]{26}$/, 'tip id is a ULID') });
+const tipId = z.string().regex(/^[0-9A-HJKMNP-TV-Z]{26}$/, 'tip id is a ULID (线索编号为 26 位 ULID)');
+const params = z.strictObject({ id: tipId });
 const ifMatchNote = 'Send `If-Match: "<version>"` to refuse the change when someone else changed the tip first (409).';
 
 const Evidence = z.object({
@@ -311,8 +312,8 @@ export const tipsOfficialRoutes = defineRoutes({
       'The tip leaves the queue and points to the primary. Both timelines note it; audit entry in the same transaction. Both tips in the answer carry the first valid reporter of the merged group (firstReporterTipId), whatever the merge order and whichever tip is the primary.',
     params,
     body: z.strictObject({
-      into: z.string().regex(/^[0-9A-HJKMNP-TV-Z]{26}$/, 'tip id is a ULID'),
-      reason: text(TEXT_LIMITS.reason),
+      into: tipId,
+      reason: multilineText(TEXT_LIMITS.reason),
     }),
     response: z.object({
       primary: z.object({ tip: TipSchema, version: z.number().int() }),
@@ -350,7 +351,7 @@ export const tipsOfficialRoutes = defineRoutes({
     summary: '分派承办人 assign',
     description: ifMatchNote,
     params,
-    body: z.strictObject({ assignee: text(64) }),
+    body: z.strictObject({ assignee: lineText(64) }),
     response: Versioned,
   },
   message_tip: {
@@ -361,7 +362,7 @@ export const tipsOfficialRoutes = defineRoutes({
     tags,
     summary: '给举报人留言 write to the reporter',
     params,
-    body: z.strictObject({ text: text(TEXT_LIMITS.message) }),
+    body: z.strictObject({ text: multilineText(TEXT_LIMITS.message) }),
     response: entry(),
     status: 201,
   },
@@ -378,7 +379,7 @@ export const tipsIdentityRoutes = defineRoutes({
     description:
       'Reward post only, with a reason. The opening is written to the audit trail and to the reporter-visible access log in one transaction before the identity is returned.',
     params,
-    body: z.strictObject({ reason: text(TEXT_LIMITS.reason) }),
+    body: z.strictObject({ reason: multilineText(TEXT_LIMITS.reason) }),
     response: z.object({ tipId: z.string(), identity: ReporterIdentity, openedAt: z.iso.datetime() }),
   },
 });

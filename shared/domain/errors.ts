@@ -1,13 +1,43 @@
 /**
  * Errors the domain raises. Each names itself; shared/http maps them to RFC 9457 problems in one place.
  * Messages of these errors are shown to callers, so they never carry secrets or identities.
+ * A message says the same in English and Chinese, as `English (中文)`: the problem's `detail` is the message and its
+ * `detailZh` the Chinese part (splitBilingual). A ValidationError may leave its Chinese to its field issues instead.
+ * test/unit/http/error-texts.test.ts checks every message in shared/ and functions/.
  */
 export interface FieldIssue {
   /** dotted path of the failing field, e.g. `outlets.0.limits.1.value` */
   field: string;
   message: string;
-  /** the same in Chinese, for citizens and officials */
-  messageZh?: string;
+  /** the same in Chinese, as specific (bound, unit, format), for citizens and officials */
+  messageZh: string;
+}
+
+const HAN = /\p{Script=Han}/u;
+const OPEN = new Set(['(', '（']);
+const CLOSE = new Set([')', '）']);
+
+/**
+ * The two languages of a message: `must not be empty (不能为空)` → `must not be empty` and `不能为空`; the Chinese is
+ * the last parenthesised part and may hold parentheses of its own. A message in Chinese only is both; an English one
+ * has no `zh`.
+ */
+export function splitBilingual(message: string): { en: string; zh?: string } {
+  const text = message.trimEnd();
+  if (CLOSE.has(text.charAt(text.length - 1))) {
+    let depth = 0;
+    for (let i = text.length - 1; i >= 0; i--) {
+      const c = text.charAt(i);
+      if (CLOSE.has(c)) depth++;
+      else if (OPEN.has(c) && --depth === 0) {
+        const en = text.slice(0, i).trim();
+        const zh = text.slice(i + 1, -1).trim();
+        if (en !== '' && !HAN.test(en) && HAN.test(zh)) return { en, zh };
+        break;
+      }
+    }
+  }
+  return HAN.test(message) ? { en: message, zh: message } : { en: message };
 }
 
 export abstract class DomainError extends Error {

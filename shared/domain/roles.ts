@@ -85,6 +85,13 @@ export const STAFF_ROLES: readonly Role[] = [
   'inspector',
 ];
 
+/** Who else may act on a workflow step: the case's own handlers, or the workflow itself. */
+const OTHER_ACTOR_LABELS: Record<string, string> = { case_team: '本案承办人', system: '系统' };
+
+/** Roles (or workflow actors) in Chinese for a message: `线索研判岗、值班人员`; an unknown id is shown as it is. */
+export const rolesZh = (roles: readonly string[], separator = '、'): string =>
+  roles.map((r) => (isRole(r) ? ROLE_LABELS[r] : (OTHER_ACTOR_LABELS[r] ?? r))).join(separator);
+
 export function isRole(value: string): value is Role {
   return (ROLES as readonly string[]).includes(value);
 }

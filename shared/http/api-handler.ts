@@ -10,6 +10,7 @@ import {
   UnsupportedMediaTypeError,
   ValidationError,
 } from '#shared/domain/errors.ts';
+import { rolesZh } from '#shared/domain/roles.ts';
 import { logger as defaultLogger, type Logger } from '#shared/observability/logger.ts';
 import { type RouteContract, type RouteContracts, routeKey } from './contract.ts';
 import { type Principal, principalFromClaims } from './principal.ts';
@@ -55,7 +56,9 @@ function rawBody(event: Event, max: number): string | undefined {
   if (event.body === undefined || event.body === null || event.body === '') return undefined;
   const buf = event.isBase64Encoded ? Buffer.from(event.body, 'base64') : Buffer.from(event.body, 'utf8');
   if (buf.length > max)
-    throw new PayloadTooLargeError(`request body is ${buf.length} bytes; at most ${max} are accepted`);
+    throw new PayloadTooLargeError(
+      `request body is ${buf.length} bytes; at most ${max} are accepted (请求内容为 ${buf.length} 字节，最多接受 ${max} 字节)`,
+    );
   return buf.toString('utf8');
 }
 
@@ -63,16 +66,22 @@ function parseJsonBody(event: Event, contract: RouteContract): unknown {
   const text = rawBody(event, contract.maxBodyBytes ?? DEFAULT_MAX_BODY);
   if (!contract.body) return undefined;
   if (text === undefined)
-    throw new ValidationError('request body is required', [{ field: 'body', message: 'required' }]);
+    throw new ValidationError('request body is required (缺少请求内容)', [
+      { field: 'body', message: 'required', messageZh: '必填：请以 JSON 发送请求内容' },
+    ]);
   const type = (event.headers?.['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
   if (type !== 'application/json') {
-    throw new UnsupportedMediaTypeError(`content-type must be application/json, got "${type || 'none'}"`);
+    const got = (type || 'none').slice(0, 80);
+    throw new UnsupportedMediaTypeError(
+      `content-type must be application/json, got "${got}" (内容类型须为 application/json，收到的是 "${got}")`,
+    );
   }
   try {
     return JSON.parse(text);
-  } catch (err) {
-    throw new ValidationError('request body is not valid JSON', [
-      { field: 'body', message: err instanceof Error ? err.message : 'invalid JSON' },
+  } catch {
+    // the parser's own message quotes the body: say where instead, never what
+    throw new ValidationError('request body is not valid JSON (请求内容不是有效的 JSON)', [
+      { field: 'body', message: 'not valid JSON', messageZh: '不是有效的 JSON' },
     ]);
   }
 }
@@ -80,9 +89,11 @@ function parseJsonBody(event: Event, contract: RouteContract): unknown {
 function authorize(contract: RouteContract, event: Event): Principal | null {
   const principal = principalFromClaims(event.requestContext.authorizer?.jwt?.claims);
   if (contract.auth === 'public') return principal;
-  if (!principal) throw new UnauthorizedError('a valid bearer token is required');
+  if (!principal) throw new UnauthorizedError('a valid bearer token is required (请先登录：需要有效的访问令牌)');
   if (!principal.roles.some((r) => (contract.auth as readonly string[]).includes(r))) {
-    throw new ForbiddenError(`this action needs one of the roles: ${contract.auth.join(', ')}`);
+    throw new ForbiddenError(
+      `this action needs one of the roles: ${contract.auth.join(', ')} (此操作须由以下角色办理：${rolesZh(contract.auth)})`,
+    );
   }
   return principal;
 }
@@ -114,7 +125,7 @@ export function httpApi<R extends RouteContracts>(
 
   const base = async (event: Event): Promise<APIGatewayProxyStructuredResultV2> => {
     const route = byKey.get(event.routeKey);
-    if (!route) throw new NotFoundError(`no route ${event.routeKey}`);
+    if (!route) throw new NotFoundError(`no route ${event.routeKey} (接口不存在)`);
     const { contract, run } = route;
     const principal = authorize(contract, event);
     const body = parseJsonBody(event, contract);

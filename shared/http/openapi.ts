@@ -59,14 +59,17 @@ export const ProblemSchema = z
     type: z.string().describe('stable relative URI, e.g. `/problems/validation-error` (docs/api.md)'),
     title: z.string().describe('中文 / English'),
     status: z.number().int(),
-    detail: z.string().optional(),
+    detail: z.string().optional().describe('what went wrong, in English with the Chinese in parentheses'),
+    detailZh: z.string().optional().describe('the same in Chinese alone, to show to a citizen or an official'),
     instance: z.string().optional().describe('`/requests/<request id>`; quote it when asking for help'),
     errors: z
       .array(
         z.object({
           field: z.string().describe('dotted path of the failing field, e.g. `body.limits.0.max`'),
           message: z.string(),
-          messageZh: z.string().optional(),
+          messageZh: z
+            .string()
+            .describe('in Chinese, as specific: the bound and its unit, the expected format, the allowed values'),
         }),
       )
       .optional(),

@@ -21,7 +21,8 @@ import { tipPlaces } from './places.ts';
  */
 const noEvidence: EvidenceFinalizer = {
   finalize: async ({ uploadIds }) => {
-    if (uploadIds[0] !== undefined) throw new EvidenceError('this function takes no evidence', uploadIds[0]);
+    if (uploadIds[0] !== undefined)
+      throw new EvidenceError('this function takes no evidence (此处不接收证据文件)', uploadIds[0]);
     return [];
   },
 };

@@ -121,13 +121,13 @@ describe('evidence uploads on the local platform', () => {
       finalizer.finalize({ owner: { kind: 'tip', id: 'T2' }, uploadIds: [disguised.uploadId] }),
     ).rejects.toMatchObject({
       uploadId: disguised.uploadId,
-      message: `upload ${disguised.uploadId} is not a image/jpeg file`,
+      message: `upload ${disguised.uploadId} is not a image/jpeg file (文件内容不是 image/jpeg)`,
     });
     await expect(
       finalizer.finalize({ owner: { kind: 'tip', id: 'T2' }, uploadIds: [never.uploadId] }),
     ).rejects.toMatchObject({
       uploadId: never.uploadId,
-      message: `upload ${never.uploadId} was never completed`,
+      message: `upload ${never.uploadId} was never completed (文件未上传完成，请重新上传)`,
     });
   });
 

@@ -236,7 +236,7 @@ describe('public tip form in headless Chromium', () => {
     await page.getByRole('button', { name: '提交补充材料' }).click();
     const err = page.locator('#err-infoFiles');
     await err.waitFor({ state: 'visible' });
-    expect(await err.textContent()).toBe('证据文件无法接收');
+    expect(await err.textContent()).toBe('证据文件无法接收：文件内容不是 image/jpeg');
     expect(await page.getByLabel('照片或视频（可选）').getAttribute('aria-invalid')).toBe('true');
     expect(await page.locator('#add-status').textContent()).toContain('请求参数无效');
     expect(await note.inputValue()).toBe('又看到排放了');

@@ -100,7 +100,7 @@ export const FAULT_ALARM_TYPES = ['device_fault', 'comm_loss', 'over_range'] as 
 
 export const FaultFlagRule = z.object({
   /** HJ 212 data flag (domain.md §1.8) */
-  flag: z.string().regex(/^[A-Z]$/),
+  flag: z.string().regex(/^[A-Z]$/, 'a data flag is one capital letter (数据标记为一个大写字母)'),
   type: z.enum(FAULT_ALARM_TYPES),
   level: level(3),
 });

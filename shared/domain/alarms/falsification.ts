@@ -145,7 +145,7 @@ export const FlagsAfterHighRule = z.object({
   enabled: z.boolean().default(true),
   /** HJ 212 flags that take a value out of the exceedance judgement: M maintenance, C calibration, D fault */
   flags: z
-    .array(z.string().regex(/^[A-Z]$/))
+    .array(z.string().regex(/^[A-Z]$/, 'a data flag is one capital letter (数据标记为一个大写字母)'))
     .max(10)
     .default(() => ['M', 'C', 'D']),
   /** a flag run starting within this many minutes after a high value … */

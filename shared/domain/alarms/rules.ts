@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { multilineText } from '#shared/domain/text.ts';
 import { EvaluationRules } from './evaluation-rules.ts';
 import { FalsificationRules } from './falsification.ts';
 import { DataGapRules } from './gaps.ts';
@@ -14,7 +15,7 @@ export const RuleSetInput = z.object({
   falsification: FalsificationRules,
   dataGaps: DataGapRules,
   notification: NotificationPolicy,
-  note: z.string().trim().min(1).max(500).describe('why the rules changed (变更说明)'),
+  note: multilineText(500).describe('why the rules changed (变更说明)'),
 });
 export type RuleSetInput = z.infer<typeof RuleSetInput>;
 

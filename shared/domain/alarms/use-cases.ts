@@ -41,7 +41,7 @@ export function officialAction(
   return ({ alarm, stateVersion }) => {
     if (expectedVersion !== undefined && !acceptsIfMatch(expectedVersion, { version: alarm.version, stateVersion })) {
       throw new PreconditionFailedError(
-        `alarm ${alarm.alarmId} changed since version ${expectedVersion} (now ${alarm.version}); reload`,
+        `alarm ${alarm.alarmId} changed since version ${expectedVersion} (now ${alarm.version}); reload (告警已被他人修改，当前为第 ${alarm.version} 版，请重新读取)`,
       );
     }
     const change = transition(alarm);
@@ -72,7 +72,11 @@ const instant = (value: string, field: string): string => {
   const ms = Date.parse(value);
   if (!Number.isFinite(ms)) {
     throw new ValidationError(`${field} is not a time`, [
-      { field: `query.${field}`, message: 'not an ISO 8601 time', messageZh: '时间格式无效' },
+      {
+        field: `query.${field}`,
+        message: 'not an ISO 8601 time',
+        messageZh: '时间格式无效，应为 ISO 8601（如 2026-05-01T08:30:00+08:00）',
+      },
     ]);
   }
   return new Date(ms).toISOString();
@@ -88,7 +92,7 @@ export class AlarmService {
   /** An alarm; 404 when unknown. */
   async get(alarmId: string): Promise<Alarm> {
     const alarm = await this.deps.store.get(alarmId);
-    if (!alarm) throw new NotFoundError(`alarm ${alarmId} does not exist`);
+    if (!alarm) throw new NotFoundError(`alarm ${alarmId} does not exist (告警 ${alarmId} 不存在)`);
     return alarm;
   }
 
@@ -177,7 +181,9 @@ export class AlarmService {
     const stored = await this.deps.store.storedRules(true);
     const current = stored ?? defaultRuleSet();
     if (expectedVersion !== undefined && expectedVersion !== current.version) {
-      throw new PreconditionFailedError(`alarm rules are at version ${current.version}, not ${expectedVersion}`);
+      throw new PreconditionFailedError(
+        `alarm rules are at version ${current.version}, not ${expectedVersion} (告警规则当前为第 ${current.version} 版，不是第 ${expectedVersion} 版)`,
+      );
     }
     const at = this.now().toISOString();
     const next = RuleSet.parse({ ...input, version: current.version + 1, updatedAt: at, updatedBy: by });

@@ -133,7 +133,8 @@ export function attachSourceChange(
     if (c.sources.some((s) => s.kind === source.kind && s.id === source.id)) {
       throw new ConflictError(`${source.kind} ${source.id} is already a source of case ${c.caseId} (来源已关联)`);
     }
-    if (c.sources.length >= MAX_SOURCES) throw new ConflictError(`a case holds at most ${MAX_SOURCES} sources`);
+    if (c.sources.length >= MAX_SOURCES)
+      throw new ConflictError(`a case holds at most ${MAX_SOURCES} sources (一个案件最多关联 ${MAX_SOURCES} 个来源)`);
     const added: CaseSource = { kind: source.kind, id: source.id, addedAt: at, addedBy: by };
     return {
       next: { ...c, sources: [...c.sources, added] },

@@ -196,7 +196,11 @@ function toDate(at: Date | string, field: string): Date {
   const d = typeof at === 'string' ? new Date(at) : at;
   if (Number.isNaN(d.getTime())) {
     throw new ValidationError(`${field} is not a valid instant`, [
-      { field, message: 'must be an ISO 8601 instant', messageZh: '时间格式无效' },
+      {
+        field,
+        message: 'must be an ISO 8601 instant',
+        messageZh: '时间格式无效，应为 ISO 8601（如 2026-05-01T08:30:00+08:00）',
+      },
     ]);
   }
   return d;

@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { isValidUscc } from '#shared/domain/registry/uscc.ts';
+import { multilineText } from '#shared/domain/text.ts';
 import type { CrimeItem } from './crime-thresholds.ts';
 
 /**
@@ -20,12 +21,13 @@ import type { CrimeItem } from './crime-thresholds.ts';
  */
 
 export const ULID = z.string().regex(/^[0-9A-HJKMNP-TV-Z]{26}$/, 'must be a ULID (须为ULID)');
-const text = (max: number) =>
-  z.string().trim().min(1, 'must not be empty (不能为空)').max(max, `at most ${max} characters (不能超过${max}个字符)`);
+const text = (max: number) => multilineText(max);
 const principal = z.string().min(1).max(128).describe('principal id (人员标识)');
 const instant = z.iso.datetime({ offset: true });
 const day = z.iso.date();
-const townshipId = z.string().regex(/^[a-z]{2,20}$/, 'township id is its pinyin in lower case, e.g. songyuan');
+const townshipId = z
+  .string()
+  .regex(/^[a-z]{2,20}$/, 'township id is its pinyin in lower case, e.g. songyuan (乡镇编号为小写拼音，如 songyuan)');
 const enterpriseId = z
   .string()
   .refine(isValidUscc, 'must be a valid unified social credit code (须为有效的统一社会信用代码)');

@@ -265,7 +265,11 @@ export function canonicalInstant(value: string, field: string): string {
   const t = Date.parse(value);
   if (Number.isNaN(t)) {
     throw new ValidationError(`${field} is not an ISO 8601 instant`, [
-      { field: `query.${field}`, message: 'must be an ISO 8601 instant', messageZh: '时间格式无效' },
+      {
+        field: `query.${field}`,
+        message: 'must be an ISO 8601 instant',
+        messageZh: '时间格式无效，应为 ISO 8601（如 2026-05-01T08:30:00+08:00）',
+      },
     ]);
   }
   return new Date(t).toISOString();

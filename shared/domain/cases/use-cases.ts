@@ -10,7 +10,7 @@ import {
 import { ulid } from '#shared/domain/ids.ts';
 import type { Enterprise } from '#shared/domain/registry/model.ts';
 import type { Page } from '#shared/domain/registry/store.ts';
-import type { Role } from '#shared/domain/roles.ts';
+import { type Role, rolesZh } from '#shared/domain/roles.ts';
 import { mergedGroup } from '#shared/domain/tips/triage.ts';
 import {
   addEvidenceChange,
@@ -122,11 +122,11 @@ export class CasesService {
   /** A case the caller may read, audited; 404 when unknown, 403 outside the caller's scope. */
   async readCase(caseId: string, who: Caller): Promise<CaseRecord> {
     const peek = await this.deps.store.get(caseId);
-    if (!peek) throw new NotFoundError(`case ${caseId} does not exist`);
+    if (!peek) throw new NotFoundError(`case ${caseId} does not exist (案件 ${caseId} 不存在)`);
     if (!caseReadable(peek.case, who.roles))
       throw new ForbiddenError(`case ${caseId} is outside your remit (无权查看该案件)`);
     const record = await this.deps.store.get(caseId, { actor: who.sub });
-    if (!record) throw new NotFoundError(`case ${caseId} does not exist`);
+    if (!record) throw new NotFoundError(`case ${caseId} does not exist (案件 ${caseId} 不存在)`);
     return record;
   }
 
@@ -147,7 +147,7 @@ export class CasesService {
   /** The case's timeline, for a reader of the case (audited). */
   async timeline(caseId: string, who: Caller, page: { limit: number; cursor?: string }) {
     const peek = await this.deps.store.get(caseId);
-    if (!peek) throw new NotFoundError(`case ${caseId} does not exist`);
+    if (!peek) throw new NotFoundError(`case ${caseId} does not exist (案件 ${caseId} 不存在)`);
     if (!caseReadable(peek.case, who.roles))
       throw new ForbiddenError(`case ${caseId} is outside your remit (无权查看该案件)`);
     return this.deps.store.timeline(caseId, page, { actor: who.sub });
@@ -217,7 +217,7 @@ export class CasesService {
    */
   async linkUnit(caseId: string, enterpriseId: string, who: Caller, expectedVersion?: number): Promise<CaseRecord> {
     const current = await this.deps.store.get(caseId);
-    if (!current) throw new NotFoundError(`case ${caseId} does not exist`);
+    if (!current) throw new NotFoundError(`case ${caseId} does not exist (案件 ${caseId} 不存在)`);
     if (!who.roles.includes('bureau_head')) this.assertOnTeam(current.case, who);
     const enterprise = await this.registered(enterpriseId, 'body.enterpriseId');
     if (acceptsSources(current.case.status)) {
@@ -308,7 +308,7 @@ export class CasesService {
     expectedVersion?: number,
   ): Promise<CaseRecord> {
     const current = await this.deps.store.get(caseId);
-    if (!current) throw new NotFoundError(`case ${caseId} does not exist`);
+    if (!current) throw new NotFoundError(`case ${caseId} does not exist (案件 ${caseId} 不存在)`);
     this.assertOnTeam(current.case, who);
     const unit = await this.sourceUnit(source.kind, source.id, 'body');
     const record = await this.deps.store.change(
@@ -329,7 +329,7 @@ export class CasesService {
     expectedVersion?: number,
   ): Promise<CaseRecord & { evidence: CaseEvidence }> {
     const current = await this.deps.store.get(caseId);
-    if (!current) throw new NotFoundError(`case ${caseId} does not exist`);
+    if (!current) throw new NotFoundError(`case ${caseId} does not exist (案件 ${caseId} 不存在)`);
     this.assertOnTeam(current.case, who);
     const record = await this.deps.store.change(
       caseId,
@@ -354,7 +354,7 @@ export class CasesService {
     expectedVersion?: number,
   ): Promise<{ record: CaseRecord; workflows: WorkflowStart[] }> {
     const current = await this.deps.store.get(caseId);
-    if (!current) throw new NotFoundError(`case ${caseId} does not exist`);
+    if (!current) throw new NotFoundError(`case ${caseId} does not exist (案件 ${caseId} 不存在)`);
     let record: CaseRecord;
     if (current.case.status !== 'investigating' && sameDecision(current.case.decision, request.decision)) {
       record = current;
@@ -402,7 +402,7 @@ export class CasesService {
   async myTasks(who: Caller, query: { role?: Role; limit: number; cursor?: string }) {
     const mine = who.roles.filter((r) => TASK_ROLES.includes(r));
     if (query.role && !mine.includes(query.role)) {
-      throw new ForbiddenError(`you do not hold the role ${query.role} (您不具有该角色)`);
+      throw new ForbiddenError(`you do not hold the role ${query.role} (您不具有“${rolesZh([query.role])}”角色)`);
     }
     const roles = query.role ? [query.role] : mine;
     const partitions: string[] = [...roles, ...(roles.includes('handler') ? ['case_team'] : [])];
@@ -448,17 +448,19 @@ export class CasesService {
    */
   async actOnTask(taskId: string, body: { action: string; comment?: string | undefined }, who: Caller) {
     const task = await this.deps.store.getTask(taskId);
-    if (!task) throw new NotFoundError(`task ${taskId} does not exist`);
+    if (!task) throw new NotFoundError(`task ${taskId} does not exist (任务 ${taskId} 不存在)`);
     if (task.state !== 'open') throw new ConflictError(`task ${taskId} is ${task.state} (任务已处理或已过期)`);
     const step = stepDef(task.workflow, task.step);
-    if (!step) throw new ConflictError(`task ${taskId} is at an unknown step ${task.step}`);
+    if (!step)
+      throw new ConflictError(`task ${taskId} is at an unknown step ${task.step} (任务所在环节 ${task.step} 不存在)`);
     const current = await this.deps.store.get(task.caseId);
     const team = current?.case.handlers ?? [];
-    if (who.sub === SYSTEM_ACTOR.sub) throw new ForbiddenError('the system principal does not act on tasks');
+    if (who.sub === SYSTEM_ACTOR.sub)
+      throw new ForbiddenError('the system principal does not act on tasks (系统账号不能办理任务)');
     const officer: ActingOfficial = { sub: who.sub, roles: who.roles };
     if (!mayAct(step, officer, team)) {
       throw new ForbiddenError(
-        `step ${task.step} is for ${step.actors.join(' or ')} (当前环节须由${step.labelZh}责任人办理)`,
+        `step ${task.step} is for ${step.actors.join(' or ')} (当前环节“${step.labelZh}”须由${rolesZh(step.actors, '或')}办理)`,
       );
     }
     const at = this.now().toISOString();

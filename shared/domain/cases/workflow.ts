@@ -1,5 +1,5 @@
 import { ConflictError, ForbiddenError, ValidationError } from '#shared/domain/errors.ts';
-import type { Role } from '#shared/domain/roles.ts';
+import { type Role, rolesZh } from '#shared/domain/roles.ts';
 import type { DeadlineKind } from './deadlines.ts';
 
 /**
@@ -144,13 +144,13 @@ export function act<S extends string, A extends string>(
       {
         field: 'body.action',
         message: `allowed: ${Object.keys(current.actions).join(', ')}`,
-        messageZh: '不允许的操作',
+        messageZh: `当前环节只允许：${Object.keys(current.actions).join('、')}`,
       },
     ]);
   }
   if (!mayAct(current, input.who, input.caseTeam)) {
     throw new ForbiddenError(
-      `step ${state.step} is for ${current.actors.join(' or ')} (当前环节须由${current.labelZh}责任人办理)`,
+      `step ${state.step} is for ${current.actors.join(' or ')} (当前环节“${current.labelZh}”须由${rolesZh(current.actors, '或')}办理)`,
     );
   }
   const comment = input.comment?.trim();

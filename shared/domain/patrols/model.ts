@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { Location } from '#shared/domain/registry/model.ts';
+import { lineText, multilineText } from '#shared/domain/text.ts';
 import type { EvidenceItem } from '#shared/domain/tips/evidence-port.ts';
 import { TipCategory, UploadId } from '#shared/domain/tips/model.ts';
 import { RIVER_SECTIONS } from './sections.ts';
@@ -15,9 +16,9 @@ export const MAX_FINDINGS = 20;
 const sectionId = z.enum(RIVER_SECTIONS.map((s) => s.id) as [string, ...string[]]).describe('河段 river section id');
 
 export const FindingInput = z.strictObject({
-  text: z.string().trim().min(1).max(1000).describe('发现的问题'),
+  text: multilineText(1000).describe('发现的问题'),
   point: Location.optional(),
-  uploadIds: z.array(UploadId).max(10).default([]),
+  uploadIds: z.array(UploadId).max(10, 'at most 10 photos per finding (每项发现最多 10 张照片)').default([]),
 });
 
 export const PatrolInput = z
@@ -25,7 +26,10 @@ export const PatrolInput = z
     sectionId: sectionId.optional(),
     gridId: z
       .string()
-      .regex(/^[a-z0-9-]{2,40}$/, 'grid id: lower-case letters, digits and dashes')
+      .regex(
+        /^[a-z0-9-]{2,40}$/,
+        'grid id: 2 to 40 lower-case letters, digits and dashes (网格编号为 2 至 40 位小写字母、数字或连字符)',
+      )
       .optional(),
     route: z.array(Location).min(1).max(MAX_ROUTE_POINTS).describe('巡查轨迹'),
     startedAt: z.iso.datetime({ offset: true }),
@@ -34,11 +38,11 @@ export const PatrolInput = z
   })
   .refine((p) => (p.sectionId === undefined) !== (p.gridId === undefined), {
     path: ['sectionId'],
-    message: 'give exactly one of sectionId or gridId',
+    message: 'give exactly one of sectionId or gridId (河段编号与网格编号须填且只填一个)',
   })
   .refine((p) => Date.parse(p.endedAt) >= Date.parse(p.startedAt), {
     path: ['endedAt'],
-    message: 'endedAt must not be before startedAt',
+    message: 'endedAt must not be before startedAt (结束时间不能早于开始时间)',
   });
 export type PatrolInput = z.infer<typeof PatrolInput>;
 
@@ -67,9 +71,9 @@ export const FindingToTip = z.strictObject({
   category: TipCategory,
   townshipId: z
     .string()
-    .regex(/^[a-z]{2,20}$/)
+    .regex(/^[a-z]{2,20}$/, 'township id is its pinyin in lower case, e.g. songyuan (乡镇编号为小写拼音，如 songyuan)')
     .optional()
     .describe("defaults to the section's township"),
-  address: z.string().trim().min(1).max(200),
+  address: lineText(200),
 });
 export type FindingToTip = z.infer<typeof FindingToTip>;

@@ -1,4 +1,4 @@
-import { ConflictError, NotFoundError, ValidationError } from '#shared/domain/errors.ts';
+import { ConflictError, NotFoundError, splitBilingual, ValidationError } from '#shared/domain/errors.ts';
 import type { AuditEntry, Page } from '#shared/domain/registry/store.ts';
 import { EvidenceError, type EvidenceFinalizer } from '#shared/domain/tips/evidence-port.ts';
 import type { TipStatus } from '#shared/domain/tips/model.ts';
@@ -67,8 +67,9 @@ export class PatrolService {
         evidence = await this.deps.evidence.finalize({ owner: { kind: 'patrol', id }, uploadIds });
       } catch (err) {
         if (err instanceof EvidenceError) {
-          throw new ValidationError('an evidence file cannot be accepted', [
-            { field: 'body.findings', message: `${err.message} (${err.uploadId})`, messageZh: '证据文件无法接收' },
+          const { en, zh } = splitBilingual(err.message);
+          throw new ValidationError('an evidence file cannot be accepted (证据文件无法接收)', [
+            { field: 'body.findings', message: en, messageZh: `证据文件无法接收：${zh ?? en}` },
           ]);
         }
         throw err;
@@ -123,9 +124,9 @@ export class PatrolService {
    */
   async findingToTip(patrolId: string, n: number, input: FindingToTip, actor: Official): Promise<FindingTip> {
     const patrol = await this.deps.store.get(patrolId);
-    if (!patrol) throw new NotFoundError(`patrol ${patrolId} does not exist`);
+    if (!patrol) throw new NotFoundError(`patrol ${patrolId} does not exist (巡查记录 ${patrolId} 不存在)`);
     const finding = patrol.findings[n];
-    if (!finding) throw new NotFoundError(`patrol ${patrolId} has no finding ${n}`);
+    if (!finding) throw new NotFoundError(`patrol ${patrolId} has no finding ${n} (巡查记录没有第 ${n} 项发现)`);
     if (finding.tipId) return this.existing(finding.tipId);
     const townshipId = input.townshipId ?? (patrol.sectionId ? sectionById(patrol.sectionId)?.townshipId : undefined);
     if (!townshipId) {

@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { pollutant, unitFactor } from '#shared/domain/pollutants.ts';
+import { lineText, multilineText } from '#shared/domain/text.ts';
 import { isValidUscc } from './uscc.ts';
 
 /**
@@ -26,24 +27,32 @@ export const Location = z
   );
 export type Location = z.infer<typeof Location>;
 
-const text = (max: number) => z.string().trim().min(1).max(max);
+const text = lineText;
+const UNKNOWN_POLLUTANT = 'unknown HJ 212-2017 pollutant code (不是 HJ 212-2017 的污染物代码)';
+const INVALID_USCC = 'invalid unified social credit code (统一社会信用代码无效)';
+const MEDIUM_ZH: Record<string, string> = { water: '废水', air: '废气', process: '工况', info: '状态信息' };
 const phone = z
   .string()
-  .regex(/^(1[3-9]\d{9}|0\d{2,3}-?\d{7,8})$/, 'phone must be a mainland mobile or landline number');
+  .regex(
+    /^(1[3-9]\d{9}|0\d{2,3}-?\d{7,8})$/,
+    'phone must be a mainland mobile or landline number (请填写正确的 11 位手机号码或固定电话号码)',
+  );
 
 export const TownshipType = z.enum(['街道', '镇', '乡']);
 export const Township = z.object({
-  id: z.string().regex(/^[a-z]{2,20}$/, 'township id is its pinyin in lower case, e.g. songyuan'),
+  id: z
+    .string()
+    .regex(/^[a-z]{2,20}$/, 'township id is its pinyin in lower case, e.g. songyuan (乡镇编号为小写拼音，如 songyuan)'),
   name: text(20),
   type: TownshipType,
   pinyin: text(40),
   /** 12-digit statistical division code, when the bureau fills it in */
   adminCode: z
     .string()
-    .regex(/^331126\d{6}$/)
+    .regex(/^331126\d{6}$/, 'division code is 331126 and 6 digits (区划代码为 331126 加 6 位数字)')
     .optional(),
   centre: Location.optional(),
-  note: text(200).optional(),
+  note: multilineText(200).optional(),
 });
 export type Township = z.infer<typeof Township>;
 
@@ -82,17 +91,22 @@ export const INDUSTRY_LABELS: Record<z.infer<typeof Industry>, string> = {
 export const Enterprise = z.object({
   id: z
     .string()
-    .refine(isValidUscc, 'must be a valid 18-character unified social credit code (统一社会信用代码)')
+    .refine(isValidUscc, 'must be a valid 18-character unified social credit code (须为有效的 18 位统一社会信用代码)')
     .describe('统一社会信用代码'),
   name: text(100),
-  townshipId: z.string().regex(/^[a-z]{2,20}$/),
+  townshipId: z
+    .string()
+    .regex(/^[a-z]{2,20}$/, 'township id is its pinyin in lower case, e.g. songyuan (乡镇编号为小写拼音，如 songyuan)'),
   industry: Industry,
   address: text(200),
   location: Location,
   permitClass: PermitClass,
   permitNumber: z
     .string()
-    .regex(/^[0-9A-Z]{18}\d{3}[A-Z]$/, 'permit number is the USCC + 3 digits + a letter, e.g. 91331126…001P')
+    .regex(
+      /^[0-9A-Z]{18}\d{3}[A-Z]$/,
+      'permit number is the USCC + 3 digits + a letter, e.g. 91331126…001P (排污许可证编号为统一社会信用代码加 3 位数字和 1 个字母)',
+    )
     .optional(),
   /** Zhejiang's 2025 credit grades are not confirmed (domain.md §8.2): kept as the bureau's own label. */
   credit: z.object({ rating: text(20), ratedAt: z.iso.date().optional() }).optional(),
@@ -105,7 +119,7 @@ export type Enterprise = z.infer<typeof Enterprise>;
 
 export const LimitValue = z
   .object({
-    pollutant: z.string().refine((c) => pollutant(c) !== undefined, 'unknown HJ 212-2017 pollutant code'),
+    pollutant: z.string().refine((c) => pollutant(c) !== undefined, UNKNOWN_POLLUTANT),
     /** upper limit; for pH both min and max */
     max: z.number().positive().optional(),
     min: z.number().nonnegative().optional(),
@@ -115,18 +129,27 @@ export const LimitValue = z
     /** averaging period the limit is judged on */
     basis: z.enum(['hourly', 'daily', 'instant']).default('hourly'),
   })
-  .refine((l) => l.max !== undefined || l.min !== undefined, { message: 'a limit needs max, min or both' })
-  .refine((l) => l.min === undefined || l.max === undefined || l.min < l.max, { message: 'min must be below max' });
+  .refine((l) => l.max !== undefined || l.min !== undefined, {
+    message: 'a limit needs max, min or both (限值须填写上限、下限或两者)',
+  })
+  .refine((l) => l.min === undefined || l.max === undefined || l.min < l.max, {
+    message: 'min must be below max (下限须小于上限)',
+  });
 export type LimitValue = z.infer<typeof LimitValue>;
 
 export const OutletCode = z
   .string()
-  .regex(/^D[WA]\d{3}$/, 'outlet code is DW### (废水) or DA### (废气), as in the permit');
+  .regex(
+    /^D[WA]\d{3}$/,
+    'outlet code is DW### for water or DA### for air, as in the permit (排放口代码为 DW###（废水）或 DA###（废气），与排污许可证一致)',
+  );
 
 export const Outlet = z
   .object({
-    id: z.string().regex(/^[0-9A-Z]{18}-D[WA]\d{3}$/, 'outlet id is `<USCC>-<code>`'),
-    enterpriseId: z.string().refine(isValidUscc, 'invalid unified social credit code'),
+    id: z
+      .string()
+      .regex(/^[0-9A-Z]{18}-D[WA]\d{3}$/, 'outlet id is `<USCC>-<code>` (排放口编号为“统一社会信用代码-排放口代码”)'),
+    enterpriseId: z.string().refine(isValidUscc, INVALID_USCC),
     code: OutletCode,
     name: text(60),
     medium: z.enum(['water', 'air']),
@@ -138,15 +161,27 @@ export const Outlet = z
   })
   .superRefine((o, ctx) => {
     if (o.id !== `${o.enterpriseId}-${o.code}`) {
-      ctx.addIssue({ code: 'custom', path: ['id'], message: 'id must equal `<enterpriseId>-<code>`' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['id'],
+        message: 'id must equal `<enterpriseId>-<code>` (编号须为“单位代码-排放口代码”)',
+      });
     }
     if ((o.medium === 'water') !== o.code.startsWith('DW')) {
-      ctx.addIssue({ code: 'custom', path: ['code'], message: 'DW codes are water outlets, DA codes air outlets' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['code'],
+        message: 'DW codes are water outlets, DA codes air outlets (DW 为废水排放口，DA 为废气排放口)',
+      });
     }
     const seen = new Set<string>();
     o.limits.forEach((l, i) => {
       if (seen.has(l.pollutant)) {
-        ctx.addIssue({ code: 'custom', path: ['limits', i, 'pollutant'], message: 'one limit per pollutant' });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['limits', i, 'pollutant'],
+          message: 'one limit per pollutant (每个污染物只能有一个限值)',
+        });
       }
       seen.add(l.pollutant);
       const reported = pollutant(l.pollutant)?.unit;
@@ -162,7 +197,7 @@ export const Outlet = z
         ctx.addIssue({
           code: 'custom',
           path: ['limits', i, 'pollutant'],
-          message: `a ${medium} pollutant on a ${o.medium} outlet`,
+          message: `a ${medium} pollutant on a ${o.medium} outlet (${MEDIUM_ZH[medium]}污染物不能用于${MEDIUM_ZH[o.medium]}排放口)`,
         });
       }
     });
@@ -175,13 +210,17 @@ export const MINUTE_INTERVALS = [1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30] as const;
 export const SystemCode = z.enum(['21', '22', '23', '27', '31', '32', '36', '39', '51', '52']);
 
 export const Device = z.object({
-  mn: z.string().regex(/^[0-9A-Za-z]{1,24}$/, 'MN is up to 24 letters or digits (HJ 212 §6.3.3)'),
-  enterpriseId: z.string().refine(isValidUscc, 'invalid unified social credit code'),
-  outletId: z.string().regex(/^[0-9A-Z]{18}-D[WA]\d{3}$/),
+  mn: z
+    .string()
+    .regex(/^[0-9A-Za-z]{1,24}$/, 'MN is up to 24 letters or digits, HJ 212 §6.3.3 (MN 为 1 至 24 位字母或数字)'),
+  enterpriseId: z.string().refine(isValidUscc, INVALID_USCC),
+  outletId: z
+    .string()
+    .regex(/^[0-9A-Z]{18}-D[WA]\d{3}$/, 'outlet id is `<USCC>-<code>` (排放口编号为“统一社会信用代码-排放口代码”)'),
   st: SystemCode,
   protocol: z.enum(['hj212-2017', 'hj212-2005', 'json-mqtt']),
   pollutants: z
-    .array(z.string().refine((c) => pollutant(c) !== undefined, 'unknown HJ 212-2017 pollutant code'))
+    .array(z.string().refine((c) => pollutant(c) !== undefined, UNKNOWN_POLLUTANT))
     .min(1)
     .max(40),
   intervals: z.object({
@@ -191,7 +230,7 @@ export const Device = z.object({
       .int()
       .refine(
         (m) => (MINUTE_INTERVALS as readonly number[]).includes(m),
-        'minute interval must be 1,2,3,4,5,6,10,12,15,20 or 30',
+        'minute interval must be 1,2,3,4,5,6,10,12,15,20 or 30 (分钟数据间隔须为 1、2、3、4、5、6、10、12、15、20 或 30)',
       ),
     hourly: z.boolean().default(true),
   }),
@@ -203,7 +242,12 @@ export const Device = z.object({
   equipment: z
     .array(
       z.object({
-        code: z.string().regex(/^(SB\w{1,8}|[iI]33[2-4]\d{2})$/, 'SBx facility or i332xx meter code'),
+        code: z
+          .string()
+          .regex(
+            /^(SB\w{1,8}|[iI]33[2-4]\d{2})$/,
+            'SBx facility or i332xx meter code (设施编码为 SBx 或电表编码 i332xx)',
+          ),
         role: z.enum(['production', 'treatment']).describe('生产设施 / 治污设施'),
         name: text(40),
         runningAbove: z.number().nonnegative().optional().describe('meters: running at or above this (A or kW)'),
@@ -222,7 +266,7 @@ export const DeviceInput = Device.extend({
     .string()
     .min(6)
     .max(32)
-    .regex(/^[\x21-\x7e]+$/, 'password is 6–32 printable ASCII characters')
+    .regex(/^[\x21-\x7e]+$/, 'password is 6–32 printable ASCII characters (密码为 6 至 32 位可打印 ASCII 字符)')
     .optional(),
 });
 export type DeviceInput = z.infer<typeof DeviceInput>;

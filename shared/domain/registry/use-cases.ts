@@ -2,7 +2,15 @@ import { NotFoundError, ValidationError } from '#shared/domain/errors.ts';
 import { pollutant } from '#shared/domain/pollutants.ts';
 import { hashSecret } from '#shared/domain/secrets.ts';
 import type { Device, DeviceInput, Enterprise, Outlet, StoredDevice, Township } from './model.ts';
-import type { ListQuery, Page, ParentKey, RegistryKind, RegistryStore, Versioned } from './store.ts';
+import {
+  type ListQuery,
+  type Page,
+  type ParentKey,
+  REGISTRY_KIND_LABELS,
+  type RegistryKind,
+  type RegistryStore,
+  type Versioned,
+} from './store.ts';
 
 /**
  * Registry use-cases. Each create or replace:
@@ -11,6 +19,8 @@ import type { ListQuery, Page, ParentKey, RegistryKind, RegistryStore, Versioned
  *  3. writes the item and its audit entry in one transaction (the store does that).
  * Reads never return a device's password hash.
  */
+const MEDIUM_ZH: Record<string, string> = { water: '废水', air: '废气' };
+
 export interface Actor {
   sub: string;
 }
@@ -26,7 +36,7 @@ export class RegistryService {
 
   async get(kind: RegistryKind, id: string): Promise<Versioned<RegistryEntity>> {
     const found = await this.store.get<RegistryEntity>(kind, id);
-    if (!found) throw new NotFoundError(`${kind} ${id} does not exist`);
+    if (!found) throw new NotFoundError(`${kind} ${id} does not exist (${REGISTRY_KIND_LABELS[kind]} ${id} 不存在)`);
     return publicView(kind, found);
   }
 
@@ -54,12 +64,12 @@ export class RegistryService {
     actor: Actor,
   ) {
     if (idOf(kind, input) !== id) {
-      throw new ValidationError('the id in the path and the body differ', [
-        { field: 'body.id', message: `must be ${id}` },
+      throw new ValidationError('the id in the path and the body differ (路径与请求内容中的编号不一致)', [
+        { field: 'body.id', message: `must be ${id}`, messageZh: `应为 ${id}（与路径中的编号一致）` },
       ]);
     }
     const existing = await this.store.get<RegistryEntity | StoredDevice>(kind, id);
-    if (!existing) throw new NotFoundError(`${kind} ${id} does not exist`);
+    if (!existing) throw new NotFoundError(`${kind} ${id} does not exist (${REGISTRY_KIND_LABELS[kind]} ${id} 不存在)`);
     const { item, parent } = await this.prepare(kind, input, existing.item);
     const replaced = await this.store.replace(
       kind,
@@ -79,9 +89,10 @@ export class RegistryService {
   private async requireExisting<T>(kind: RegistryKind, id: string, field: string): Promise<T> {
     const found = await this.store.get<T>(kind, id);
     if (!found)
-      throw new ValidationError(`${field} refers to a missing ${kind} entry`, [
-        { field, message: `${kind} ${id} does not exist` },
-      ]);
+      throw new ValidationError(
+        `${field} refers to a missing ${kind} entry (所引用的${REGISTRY_KIND_LABELS[kind]}不存在)`,
+        [{ field, message: `${kind} ${id} does not exist`, messageZh: `${REGISTRY_KIND_LABELS[kind]} ${id} 不存在` }],
+      );
     return found.item;
   }
 
@@ -109,8 +120,12 @@ export class RegistryService {
         const { password, ...device } = input as DeviceInput;
         const outlet = await this.requireExisting<Outlet>('outlets', device.outletId, 'body.outletId');
         if (outlet.enterpriseId !== device.enterpriseId) {
-          throw new ValidationError('the outlet belongs to another enterprise', [
-            { field: 'body.outletId', message: `outlet ${outlet.id} belongs to ${outlet.enterpriseId}` },
+          throw new ValidationError('the outlet belongs to another enterprise (排放口属于其他单位)', [
+            {
+              field: 'body.outletId',
+              message: `outlet ${outlet.id} belongs to ${outlet.enterpriseId}`,
+              messageZh: `排放口 ${outlet.id} 属于单位 ${outlet.enterpriseId}`,
+            },
           ]);
         }
         const wrongMedium = device.pollutants
@@ -118,17 +133,18 @@ export class RegistryService {
           .filter((p) => p.medium !== undefined && p.medium !== outlet.medium);
         if (wrongMedium.length > 0) {
           throw new ValidationError(
-            'pollutants do not match the outlet medium',
+            'pollutants do not match the outlet medium (监测因子与排放口类型不符)',
             wrongMedium.map((p) => ({
               field: `body.pollutants.${p.i}`,
               message: `${p.code} is a ${p.medium} code; outlet ${outlet.id} is ${outlet.medium}`,
+              messageZh: `${p.code} 是${MEDIUM_ZH[p.medium as string] ?? p.medium}因子，排放口 ${outlet.id} 是${MEDIUM_ZH[outlet.medium]}排放口`,
             })),
           );
         }
         const previousHash = (existing as StoredDevice | undefined)?.passwordHash;
         if (!password && !previousHash) {
-          throw new ValidationError('a new device needs its access password', [
-            { field: 'body.password', message: 'required' },
+          throw new ValidationError('a new device needs its access password (新设备须设置接入密码)', [
+            { field: 'body.password', message: 'required', messageZh: '必填：新设备须设置接入密码' },
           ]);
         }
         const passwordHash = password ? await this.hash(password) : (previousHash as string);

@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import { Location } from '#shared/domain/registry/model.ts';
 import { isValidUscc } from '#shared/domain/registry/uscc.ts';
+import { lineText, multilineText } from '#shared/domain/text.ts';
 import type { EvidenceItem } from './evidence-port.ts';
 
 /**
@@ -69,18 +70,28 @@ export const TIP_TRANSITIONS: Record<TipStatus, readonly TipStatus[]> = {
 
 export const canTransition = (from: TipStatus, to: TipStatus): boolean => TIP_TRANSITIONS[from].includes(to);
 
+/** Longest accepted free text, in characters (UTF-16 code units, as a browser's maxlength counts); rules: text.ts. */
 export const TEXT_LIMITS = { description: 2000, address: 200, unitName: 100, info: 2000, message: 1000, reason: 500 };
 /** At most this many evidence files per submission or addition. */
 export const MAX_UPLOADS = 20;
 
-const text = (max: number) => z.string().trim().min(1, 'must not be empty').max(max, `at most ${max} characters`);
-const townshipId = z.string().regex(/^[a-z]{2,20}$/, 'township id is its pinyin in lower case, e.g. songyuan');
-export const UploadId = z.string().regex(/^[0-9A-HJKMNP-TV-Z]{26}$/, 'upload id is a ULID from POST /evidence/uploads');
-export const UploadIds = z.array(UploadId).max(MAX_UPLOADS, `at most ${MAX_UPLOADS} files`).default([]);
+const townshipId = z
+  .string()
+  .regex(/^[a-z]{2,20}$/, 'township id is its pinyin in lower case, e.g. songyuan (乡镇编号为小写拼音，如 songyuan)');
+export const UploadId = z
+  .string()
+  .regex(
+    /^[0-9A-HJKMNP-TV-Z]{26}$/,
+    'upload id is a ULID from POST /evidence/uploads (上传编号为 POST /evidence/uploads 返回的 26 位 ULID)',
+  );
+export const UploadIds = z
+  .array(UploadId)
+  .max(MAX_UPLOADS, `at most ${MAX_UPLOADS} files (最多 ${MAX_UPLOADS} 个文件)`)
+  .default([]);
 
 export const TipLocation = z.strictObject({
   townshipId,
-  address: text(TEXT_LIMITS.address).describe('地点描述'),
+  address: lineText(TEXT_LIMITS.address).describe('地点描述'),
   /** from the phone's location when the reporter allows it */
   point: Location.optional(),
 });
@@ -89,19 +100,24 @@ export type TipLocation = z.infer<typeof TipLocation>;
 export const SuspectedUnit = z.discriminatedUnion('kind', [
   z.strictObject({
     kind: z.literal('registered'),
-    enterpriseId: z.string().refine(isValidUscc, 'must be a valid unified social credit code (统一社会信用代码)'),
+    enterpriseId: z
+      .string()
+      .refine(isValidUscc, 'must be a valid unified social credit code (须为有效的统一社会信用代码)'),
   }),
-  z.strictObject({ kind: z.literal('unregistered'), name: text(TEXT_LIMITS.unitName) }),
+  z.strictObject({ kind: z.literal('unregistered'), name: lineText(TEXT_LIMITS.unitName) }),
 ]);
 export type SuspectedUnit = z.infer<typeof SuspectedUnit>;
 
+const PHONE = /^(1[3-9]\d{9}|0\d{2,3}-?\d{7,8})$/;
+const PHONE_MESSAGE = 'phone must be a mainland mobile or landline number (请填写正确的 11 位手机号码或固定电话号码)';
+const ID_NUMBER = /^\d{17}[\dX]$/;
+const ID_NUMBER_MESSAGE =
+  'ID number is 18 characters: 17 digits and a digit or X (身份证号为 18 位：17 位数字加一位数字或 X)';
+
 export const ReporterIdentity = z.strictObject({
-  name: text(40),
-  phone: z.string().regex(/^(1[3-9]\d{9}|0\d{2,3}-?\d{7,8})$/, 'phone must be a mainland mobile or landline number'),
-  idNumber: z
-    .string()
-    .regex(/^\d{17}[\dX]$/, 'ID number is 18 characters: 17 digits and a digit or X')
-    .optional(),
+  name: lineText(40),
+  phone: z.string().regex(PHONE, PHONE_MESSAGE),
+  idNumber: z.string().regex(ID_NUMBER, ID_NUMBER_MESSAGE).optional(),
 });
 export type ReporterIdentity = z.infer<typeof ReporterIdentity>;
 
@@ -111,7 +127,7 @@ export type ReporterIdentity = z.infer<typeof ReporterIdentity>;
  */
 export const RewardClaimInput = z.strictObject({
   identity: ReporterIdentity.extend({
-    idNumber: z.string().regex(/^\d{17}[\dX]$/, 'ID number is 18 characters: 17 digits and a digit or X'),
+    idNumber: z.string().regex(ID_NUMBER, ID_NUMBER_MESSAGE),
   }),
 });
 export type RewardClaimInput = z.infer<typeof RewardClaimInput>;
@@ -124,7 +140,7 @@ export type Reporter = z.infer<typeof Reporter>;
 
 const tipFields = {
   category: TipCategory,
-  description: text(TEXT_LIMITS.description).describe('看到了什么'),
+  description: multilineText(TEXT_LIMITS.description).describe('看到了什么'),
   location: TipLocation,
   observedAt: z.iso.datetime({ offset: true }).describe('发现时间'),
   suspectedUnit: SuspectedUnit.optional(),

@@ -3,6 +3,7 @@ import {
   ForbiddenError,
   NotFoundError,
   PreconditionFailedError,
+  splitBilingual,
   ValidationError,
 } from '#shared/domain/errors.ts';
 import type { Role } from '#shared/domain/roles.ts';
@@ -266,18 +267,24 @@ export class TipService {
     reason: string,
     actor: Official,
   ): Promise<{ primary: TipRecord; merged: TipRecord }> {
-    if (!actor.roles.includes('analyst')) throw new ForbiddenError('only an analyst (研判员) may merge tips');
+    if (!actor.roles.includes('analyst'))
+      throw new ForbiddenError('only an analyst may merge tips (只有线索研判岗可以合并线索)');
     if (tipId === into) {
       throw new ValidationError('a tip cannot be merged into itself', [
         { field: 'body.into', message: 'must be another tip', messageZh: '不能合并到自身' },
       ]);
     }
     const [dup, primary] = await Promise.all([this.deps.store.get(tipId), this.deps.store.get(into)]);
-    if (!dup) throw new NotFoundError(`tip ${tipId} does not exist`);
-    if (!primary) throw new NotFoundError(`tip ${into} does not exist`);
-    if (dup.tip.mergedInto) throw new ConflictError(`tip ${tipId} was already merged into ${dup.tip.mergedInto}`);
+    if (!dup) throw new NotFoundError(`tip ${tipId} does not exist (线索 ${tipId} 不存在)`);
+    if (!primary) throw new NotFoundError(`tip ${into} does not exist (线索 ${into} 不存在)`);
+    if (dup.tip.mergedInto)
+      throw new ConflictError(
+        `tip ${tipId} was already merged into ${dup.tip.mergedInto} (该线索已合并到 ${dup.tip.mergedInto})`,
+      );
     if (primary.tip.mergedInto) {
-      throw new ConflictError(`tip ${into} was itself merged into ${primary.tip.mergedInto}; merge into that one`);
+      throw new ConflictError(
+        `tip ${into} was itself merged into ${primary.tip.mergedInto}; merge into that one (目标线索已合并到 ${primary.tip.mergedInto}，请合并到该线索)`,
+      );
     }
     const at = this.now().toISOString();
     const by = actor.name ?? actor.sub;
@@ -323,7 +330,7 @@ export class TipService {
    */
   async getTip(tipId: string): Promise<TipRecord & { timeline: TimelineEntry[] }> {
     const found = await this.deps.store.get(tipId);
-    if (!found) throw new NotFoundError(`tip ${tipId} does not exist`);
+    if (!found) throw new NotFoundError(`tip ${tipId} does not exist (线索 ${tipId} 不存在)`);
     const [group, timeline] = await Promise.all([this.groupOf(found.tip), this.deps.store.timeline(tipId)]);
     return { tip: withFirstReporter(found.tip, group), version: found.version, timeline };
   }
@@ -376,20 +383,24 @@ export class TipService {
    */
   async openIdentity(tipId: string, reason: string, actor: Official) {
     if (!actor.roles.includes('reward_post')) {
-      throw new ForbiddenError('only the reward post (举报奖励岗) may open a reporter identity');
+      throw new ForbiddenError('only the reward post may open a reporter identity (只有举报奖励岗可以查看举报人身份)');
     }
     const why = reason.trim();
     if (why.length < 4 || why.length > TEXT_LIMITS.reason) {
       throw new ValidationError('a reason is required', [
-        { field: 'body.reason', message: `4 to ${TEXT_LIMITS.reason} characters`, messageZh: '请填写查看理由' },
+        {
+          field: 'body.reason',
+          message: `4 to ${TEXT_LIMITS.reason} characters`,
+          messageZh: `请填写查看理由（4 至 ${TEXT_LIMITS.reason} 个字符）`,
+        },
       ]);
     }
     const found = await this.deps.store.get(tipId);
-    if (!found) throw new NotFoundError(`tip ${tipId} does not exist`);
+    if (!found) throw new NotFoundError(`tip ${tipId} does not exist (线索 ${tipId} 不存在)`);
     const sealed = hasSealedIdentity(found.tip) ? await this.deps.store.sealedIdentity(tipId) : undefined;
     if (!sealed) {
       throw new NotFoundError(
-        `tip ${tipId} was submitted anonymously and no reward was claimed with its receipt; there is no identity`,
+        `tip ${tipId} was submitted anonymously and no reward was claimed with its receipt; there is no identity (匿名举报且未凭查询码申领奖励，没有身份信息)`,
       );
     }
     const at = this.now().toISOString();
@@ -590,9 +601,11 @@ export class TipService {
 
   private async existing(tipId: string, expectedVersion: number | undefined): Promise<TipRecord> {
     const found = await this.deps.store.get(tipId);
-    if (!found) throw new NotFoundError(`tip ${tipId} does not exist`);
+    if (!found) throw new NotFoundError(`tip ${tipId} does not exist (线索 ${tipId} 不存在)`);
     if (expectedVersion !== undefined && expectedVersion !== found.version) {
-      throw new ConflictError(`tip ${tipId} is at version ${found.version}, not ${expectedVersion}; reload`);
+      throw new ConflictError(
+        `tip ${tipId} is at version ${found.version}, not ${expectedVersion}; reload (线索当前为第 ${found.version} 版，不是第 ${expectedVersion} 版，请重新读取)`,
+      );
     }
     return found;
   }
@@ -604,8 +617,9 @@ export class TipService {
     } catch (err) {
       if (err instanceof EvidenceError) {
         const i = uploadIds.indexOf(err.uploadId);
-        throw new ValidationError('an evidence file cannot be accepted', [
-          { field: i >= 0 ? `${field}.${i}` : field, message: err.message, messageZh: '证据文件无法接收' },
+        const { en, zh } = splitBilingual(err.message);
+        throw new ValidationError('an evidence file cannot be accepted (证据文件无法接收)', [
+          { field: i >= 0 ? `${field}.${i}` : field, message: en, messageZh: `证据文件无法接收：${zh ?? en}` },
         ]);
       }
       throw err;

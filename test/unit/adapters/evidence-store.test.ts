@@ -154,7 +154,7 @@ describe('s3EvidenceFinalizer', () => {
     dbm.on(GetCommand).resolves({});
     const err = await refusal(finalizer.finalize({ owner, uploadIds: [UP] }));
     expect(err.uploadId).toBe(UP);
-    expect(err.message).toBe(`upload ${UP} does not exist`);
+    expect(err.message).toBe(`upload ${UP} does not exist (上传编号 ${UP} 不存在)`);
   });
 
   it('refuses an upload that was never completed', async () => {
@@ -167,7 +167,9 @@ describe('s3EvidenceFinalizer', () => {
     dbm.on(GetCommand).resolves({ Item: slot({ bytes: 10 }) });
     happyObjects();
     const err = await refusal(finalizer.finalize({ owner, uploadIds: [UP] }));
-    expect(err.message).toBe(`upload ${UP} is ${photo.length} bytes, not the 10 declared`);
+    expect(err.message).toBe(
+      `upload ${UP} is ${photo.length} bytes, not the 10 declared (文件大小为 ${photo.length} 字节，与申报的 10 字节不符)`,
+    );
   });
 
   it('refuses content whose magic bytes are not the declared type', async () => {
@@ -175,7 +177,7 @@ describe('s3EvidenceFinalizer', () => {
     dbm.on(GetCommand).resolves({ Item: slot({ bytes: html.length }) });
     happyObjects(html);
     const err = await refusal(finalizer.finalize({ owner, uploadIds: [UP] }));
-    expect(err.message).toBe(`upload ${UP} is not a image/jpeg file`);
+    expect(err.message).toBe(`upload ${UP} is not a image/jpeg file (文件内容不是 image/jpeg)`);
     expect(s3m).not.toHaveReceivedCommand(PutObjectCommand);
   });
 
@@ -196,7 +198,7 @@ describe('s3EvidenceFinalizer', () => {
       }),
     );
     const err = await refusal(finalizer.finalize({ owner, uploadIds: [UP] }));
-    expect(err).toMatchObject({ uploadId: UP, message: `upload ${UP} is already attached` });
+    expect(err).toMatchObject({ uploadId: UP, message: `upload ${UP} is already attached (该文件已被其他材料使用)` });
     expect(s3m).not.toHaveReceivedCommand(PutObjectCommand);
   });
 
@@ -217,7 +219,9 @@ describe('s3EvidenceFinalizer', () => {
 
   it('refuses an expired slot', async () => {
     dbm.on(GetCommand).resolves({ Item: slot({ expiresAt: NOW.getTime() / 1000 - 1 }) });
-    expect((await refusal(finalizer.finalize({ owner, uploadIds: [UP] }))).message).toBe(`upload ${UP} has expired`);
+    expect((await refusal(finalizer.finalize({ owner, uploadIds: [UP] }))).message).toBe(
+      `upload ${UP} has expired (上传地址已过期，请重新上传)`,
+    );
   });
 
   it('releases the claim when sealing fails', async () => {
@@ -227,7 +231,7 @@ describe('s3EvidenceFinalizer', () => {
     happyObjects();
     s3m.on(PutObjectCommand).rejects(Object.assign(new Error('boom'), { name: 'InternalError' }));
     const err = await refusal(finalizer.finalize({ owner, uploadIds: [UP] }));
-    expect(err.message).toBe(`upload ${UP} could not be sealed: InternalError`);
+    expect(err.message).toBe(`upload ${UP} could not be sealed: InternalError (文件封存失败，请重试)`);
     // changed with the orphan records: a released claim also loses its unreferenced mark and gets its TTL back
     expect(dbm).toHaveReceivedCommandWith(UpdateCommand, {
       UpdateExpression: 'SET expiresAt = :x REMOVE usedBy, evidenceId, usedAt, gsi1pk, gsi1sk',

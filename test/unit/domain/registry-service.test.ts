@@ -103,7 +103,11 @@ describe('RegistryService', () => {
 
     expect(err).toBeInstanceOf(ValidationError);
     expect((err as ValidationError).issues).toEqual([
-      { field: 'body.townshipId', message: 'townships nowhere does not exist' },
+      {
+        field: 'body.townshipId',
+        message: 'townships nowhere does not exist',
+        messageZh: '乡镇（街道） nowhere 不存在',
+      },
     ]);
     expect(store.rows.size).toBe(0);
   });
@@ -123,7 +127,11 @@ describe('RegistryService', () => {
 
     expect(err).toBeInstanceOf(ValidationError);
     expect((err as ValidationError).issues).toEqual([
-      { field: 'body.outletId', message: `outlet ${waterOutlet.id} belongs to ${enterprise.id}` },
+      {
+        field: 'body.outletId',
+        message: `outlet ${waterOutlet.id} belongs to ${enterprise.id}`,
+        messageZh: `排放口 ${waterOutlet.id} 属于单位 ${enterprise.id}`,
+      },
     ]);
   });
 
@@ -141,7 +149,9 @@ describe('RegistryService', () => {
     const err = await thrown(() => registry.create('devices', deviceWithoutPassword, admin));
 
     expect(err).toBeInstanceOf(ValidationError);
-    expect((err as ValidationError).issues).toEqual([{ field: 'body.password', message: 'required' }]);
+    expect((err as ValidationError).issues).toEqual([
+      { field: 'body.password', message: 'required', messageZh: '必填：新设备须设置接入密码' },
+    ]);
   });
 
   it('stores only a hash of the device password and never returns it', async () => {
@@ -197,7 +207,9 @@ describe('RegistryService', () => {
     const err = await thrown(() => registry.replace('townships', 'mengzhou', township, undefined, admin));
 
     expect(err).toBeInstanceOf(ValidationError);
-    expect((err as ValidationError).issues).toEqual([{ field: 'body.id', message: 'must be mengzhou' }]);
+    expect((err as ValidationError).issues).toEqual([
+      { field: 'body.id', message: 'must be mengzhou', messageZh: '应为 mengzhou（与路径中的编号一致）' },
+    ]);
   });
 
   it('fails with NotFoundError when replacing an entry that does not exist', async () => {

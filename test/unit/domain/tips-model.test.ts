@@ -70,9 +70,9 @@ describe('tip model', () => {
     });
     expect(issues(r)).toEqual(
       expect.arrayContaining([
-        'description: at most 2000 characters',
-        'suspectedUnit.enterpriseId: must be a valid unified social credit code (统一社会信用代码)',
-        'reporter.identity.phone: phone must be a mainland mobile or landline number',
+        'description: at most 2000 characters (不能超过 2000 个字符)',
+        'suspectedUnit.enterpriseId: must be a valid unified social credit code (须为有效的统一社会信用代码)',
+        'reporter.identity.phone: phone must be a mainland mobile or landline number (请填写正确的 11 位手机号码或固定电话号码)',
       ]),
     );
     expect(issues(r).some((i) => i.includes('extra'))).toBe(true);
@@ -80,10 +80,35 @@ describe('tip model', () => {
 
   it('refuses upload ids that are not ULIDs and more than 20 files', () => {
     expect(issues(TipInput.safeParse({ ...valid, uploadIds: ['nope'] }))).toEqual([
-      'uploadIds.0: upload id is a ULID from POST /evidence/uploads',
+      'uploadIds.0: upload id is a ULID from POST /evidence/uploads (上传编号为 POST /evidence/uploads 返回的 26 位 ULID)',
     ]);
     const many = Array.from({ length: 21 }, () => '01JNZ3Q8X7K2M4V6W8Y0A1B2C3');
-    expect(issues(TipInput.safeParse({ ...valid, uploadIds: many }))).toEqual(['uploadIds: at most 20 files']);
+    expect(issues(TipInput.safeParse({ ...valid, uploadIds: many }))).toEqual([
+      'uploadIds: at most 20 files (最多 20 个文件)',
+    ]);
+  });
+
+  it('refuses a description that is a NUL, a lone surrogate or only invisible characters', () => {
+    for (const description of ['\u0000', 'ab\ud800', '\udc00cd', '\u200b\u3000 ', 'a\u202eb']) {
+      expect(issues(TipInput.safeParse({ ...valid, description })), JSON.stringify(description)).toEqual([
+        expect.stringMatching(/^description: .+ \(.*\p{Script=Han}.*\)$/u),
+      ]);
+    }
+  });
+
+  it('keeps line breaks in the description but none in the address or a name', () => {
+    const parsed = TipInput.parse({ ...valid, description: ' 第一行\r\n第二行\t。 ' });
+    expect(parsed.description).toBe('第一行\n第二行\t。');
+
+    const r = TipInput.safeParse({
+      ...valid,
+      location: { ...valid.location, address: '松源\n街道' },
+      reporter: { kind: 'real_name', identity: { name: '张\t三', phone: '13800001111' } },
+    });
+    expect(issues(r)).toEqual([
+      expect.stringMatching(/^location\.address: character 3 is the control character U\+000A/),
+      expect.stringMatching(/^reporter\.identity\.name: character 2 is the control character U\+0009/),
+    ]);
   });
 
   it('lets staff record phone, letter, visit and patrol but not web', () => {

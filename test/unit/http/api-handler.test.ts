@@ -140,7 +140,8 @@ describe('httpApi', () => {
     const res = await invoke(event);
 
     expectProblem(res, 403, 'forbidden');
-    expect(bodyOf(res).detail).toBe('this action needs one of the roles: admin');
+    expect(bodyOf(res).detail).toBe('this action needs one of the roles: admin (此操作须由以下角色办理：系统管理员)');
+    expect(bodyOf(res).detailZh).toBe('此操作须由以下角色办理：系统管理员');
     expect(createThing).not.toHaveBeenCalled();
   });
 
@@ -158,7 +159,8 @@ describe('httpApi', () => {
     const res = await invoke(event);
 
     expectProblem(res, 400, 'validation-error');
-    expect(bodyOf(res).errors).toEqual([{ field: 'body', message: expect.any(String) }]);
+    expect(bodyOf(res).errors).toEqual([{ field: 'body', message: 'not valid JSON', messageZh: '不是有效的 JSON' }]);
+    expect(JSON.stringify(bodyOf(res))).not.toContain('松源溪');
   });
 
   it('answers 400 when a body is required but missing', async () => {
@@ -168,7 +170,9 @@ describe('httpApi', () => {
     const res = await invoke(event);
 
     expectProblem(res, 400, 'validation-error');
-    expect(bodyOf(res).errors).toEqual([{ field: 'body', message: 'required' }]);
+    expect(bodyOf(res).errors).toEqual([
+      { field: 'body', message: 'required', messageZh: '必填：请以 JSON 发送请求内容' },
+    ]);
   });
 
   it('answers 413 when the body is larger than the route accepts', async () => {

@@ -23,16 +23,32 @@ describe('toProblem', () => {
   });
 
   it('lists the failing fields of a validation error', () => {
-    const err = new ValidationError('1 field(s) failed validation: body.name', [
-      { field: 'body.name', message: 'Too small', messageZh: '数值过小' },
+    const err = new ValidationError('1 field(s) failed validation: body.name (1 个字段未通过校验：body.name)', [
+      { field: 'body.name', message: 'at least 2 characters', messageZh: '至少 2 个字符' },
     ]);
     expect(toProblem(err)).toEqual({
       type: '/problems/validation-error',
       title: '请求参数无效 / Invalid request',
       status: 400,
-      detail: '1 field(s) failed validation: body.name',
-      errors: [{ field: 'body.name', message: 'Too small', messageZh: '数值过小' }],
+      detail: '1 field(s) failed validation: body.name (1 个字段未通过校验：body.name)',
+      detailZh: '1 个字段未通过校验：body.name',
+      errors: [{ field: 'body.name', message: 'at least 2 characters', messageZh: '至少 2 个字符' }],
     });
+  });
+
+  it('gives the Chinese of a message written as `English (中文)` as detailZh', () => {
+    expect(toProblem(new ConflictError('this tip is closed; submit a new tip (线索已办结)'))).toMatchObject({
+      detail: 'this tip is closed; submit a new tip (线索已办结)',
+      detailZh: '线索已办结',
+    });
+  });
+
+  it('builds detailZh from the field issues of a validation error written in English', () => {
+    const err = new ValidationError('a note is required', [
+      { field: 'body.note', message: 'a note is required', messageZh: '请填写说明' },
+    ]);
+
+    expect(toProblem(err).detailZh).toBe('body.note：请填写说明');
   });
 
   it('maps every domain error to its status and type', () => {

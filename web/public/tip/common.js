@@ -33,13 +33,18 @@ export async function api(method, path, { body, headers = {} } = {}) {
   return { ok: res.ok, status: res.status, json };
 }
 
-/** A one-line Chinese summary of a failed call. */
+/**
+ * A one-line Chinese summary of a failed call: the problem's own Chinese (`detailZh`) when it explains a refusal
+ * (a 409, a 404); for a 400, the title, with the field errors shown next to their fields.
+ */
 export function problemText(res) {
   if (res.status === 0) return '网络连接失败，请检查网络后重试。';
   if (res.status === 429) return '提交过于频繁，请稍后再试。';
   if (res.status === 413) return '提交内容过大。';
-  const title = res.json && typeof res.json.title === 'string' ? res.json.title.split(' / ')[0] : '';
+  const json = res.json || {};
+  const title = typeof json.title === 'string' ? json.title.split(' / ')[0] : '';
   if (res.status >= 500 || !title) return `提交失败（${res.status}），请稍后再试。`;
+  if (res.status !== 400 && typeof json.detailZh === 'string' && json.detailZh) return `${title}：${json.detailZh}`;
   return title;
 }
 

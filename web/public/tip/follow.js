@@ -7,6 +7,7 @@
  * The receipt lives only in this page's memory. Server text is shown with textContent only.
  */
 import { api, checkFiles, fieldErrors, filePreviews, problemText, uploadFiles } from './common.js';
+import { textProblem } from './text.js';
 
 const CATEGORY = {
   illegal_discharge: '偷排漏排',
@@ -110,8 +111,9 @@ $('reply').addEventListener('submit', async (event) => {
   errors.clear();
   const out = $('reply-status');
   const text = replyText.value.trim();
-  if (!text) {
-    errors.set('replyText', '请填写回复内容');
+  const problem = text ? textProblem(replyText.value, 1000, { multiline: true }) : '请填写回复内容';
+  if (problem) {
+    errors.set('replyText', problem);
     replyText.focus();
     return;
   }
@@ -168,7 +170,8 @@ $('add').addEventListener('submit', async (event) => {
   addErrors.clear();
   const text = infoText.value.trim();
   const files = [...infoFiles.files];
-  if (!text) addErrors.set('infoText', '请填写补充说明');
+  const textIssue = text ? textProblem(infoText.value, 2000, { multiline: true }) : '请填写补充说明';
+  if (textIssue) addErrors.set('infoText', textIssue);
   checkFiles(files, (message) => addErrors.set('infoFiles', message));
   if (addErrors.first()) {
     say('请检查标出的内容。', true);
@@ -242,11 +245,9 @@ function renderClaim(reward) {
   }
 }
 
-/** The Chinese explanation a 409 carries in parentheses in its detail, e.g. "(线索尚未查实，暂不能申领奖励)". */
+/** The Chinese explanation a 409 carries, e.g. "线索尚未查实，暂不能申领奖励". */
 function detailZh(res) {
-  const detail = res.json && typeof res.json.detail === 'string' ? res.json.detail : '';
-  const m = /[（(]([^（()）]*[\u4e00-\u9fff][^（()）]*)[)）]\s*$/.exec(detail);
-  return m ? m[1] : '';
+  return res.json && typeof res.json.detailZh === 'string' ? res.json.detailZh : '';
 }
 
 $('claim-form').addEventListener('submit', async (event) => {
@@ -255,8 +256,8 @@ $('claim-form').addEventListener('submit', async (event) => {
   const name = $('claimName').value.trim();
   const phone = $('claimPhone').value.replace(/\s/g, '');
   const idNumber = $('claimIdNumber').value.replace(/\s/g, '').toUpperCase();
-  if (!name) claimErrors.set('claimName', '请填写姓名');
-  else if (name.length > 40) claimErrors.set('claimName', '姓名不能超过 40 个字');
+  const nameIssue = name ? textProblem($('claimName').value, 40) : '请填写姓名';
+  if (nameIssue) claimErrors.set('claimName', nameIssue);
   if (!phone) claimErrors.set('claimPhone', '请填写手机号码');
   else if (!PHONE.test(phone)) claimErrors.set('claimPhone', '请填写正确的手机号码（11 位）或固定电话号码');
   if (!idNumber) claimErrors.set('claimIdNumber', '请填写身份证号');

@@ -1,11 +1,17 @@
 /**
  * The public tip form: evidence uploads (common.js: slots, then a PUT per file to its presigned URL) → POST /tips →
  * the receipt, shown once. Nothing is stored in the browser (no cookies, no storage); file names are not sent.
- * Limits mirror shared/domain/evidence/model.ts (in common.js) and shared/domain/tips/model.ts.
+ * Limits mirror shared/domain/evidence/model.ts (in common.js) and shared/domain/tips/model.ts; the text rules are
+ * shared/domain/text.ts's (in text.js).
  */
 import { api, checkFiles, fieldErrors, filePreviews, problemText, uploadFiles } from './common.js';
+import { textProblem } from './text.js';
 
+/** TEXT_LIMITS of shared/domain/tips/model.ts, and the identity's name */
 const DESCRIPTION_MAX = 2000;
+const ADDRESS_MAX = 200;
+const UNIT_NAME_MAX = 100;
+const NAME_MAX = 40;
 
 const $ = (id) => document.getElementById(id);
 const form = $('tip-form');
@@ -103,13 +109,23 @@ const previews = filePreviews(filesInput, $('previews'));
 // --- checks before anything is sent ---
 function localCheck() {
   const v = (id) => $(id).value.trim();
+  /** An empty field gets `empty`; text the server would refuse gets its reason (text.js). */
+  const text = (id, max, empty, multiline = false) => {
+    if (!v(id)) {
+      if (empty) errors.set(id, empty);
+      return;
+    }
+    const problem = textProblem($(id).value, max, { multiline });
+    if (problem) errors.set(id, problem);
+  };
   if (!form.elements.category.value) errors.set('category', '请选择举报类别');
-  if (!v('description')) errors.set('description', '请描述看到的情况');
+  text('description', DESCRIPTION_MAX, '请描述看到的情况', true);
   if (!v('township')) errors.set('township', '请选择乡镇（街道）');
-  if (!v('address')) errors.set('address', '请填写具体地点');
+  text('address', ADDRESS_MAX, '请填写具体地点');
+  text('unitName', UNIT_NAME_MAX);
   if (!withOffset($('observedAt').value)) errors.set('observedAt', '请填写发现时间');
   if (form.elements.reporterKind.value === 'real_name') {
-    if (!v('name')) errors.set('name', '实名举报请填写姓名');
+    text('name', NAME_MAX, '实名举报请填写姓名');
     if (!/^(1[3-9]\d{9}|0\d{2,3}-?\d{7,8})$/.test(v('phone'))) errors.set('phone', '请填写正确的手机或固定电话号码');
     if (v('idNumber') && !/^\d{17}[\dXx]$/.test(v('idNumber'))) errors.set('idNumber', '身份证号为18位');
   }

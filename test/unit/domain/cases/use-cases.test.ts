@@ -940,6 +940,9 @@ describe('deadlines', () => {
     expect(backwards).toMatchObject({ status: 400 });
     expect(issuesOf(backwards)[0]?.field).toBe('query.from');
     const notATime = await failure(cases.deadlines({ from: 'next week', to: '2026-04-06T00:00:00Z', limit: 5 }));
-    expect(issuesOf(notATime)[0]).toMatchObject({ field: 'query.from', messageZh: '时间格式无效' });
+    expect(issuesOf(notATime)[0]).toMatchObject({
+      field: 'query.from',
+      messageZh: '时间格式无效，应为 ISO 8601（如 2026-05-01T08:30:00+08:00）',
+    });
   });
 });

@@ -1344,14 +1344,18 @@ export interface components {
             /** @description 中文 / English */
             title: string;
             status: number;
+            /** @description what went wrong, in English with the Chinese in parentheses */
             detail?: string;
+            /** @description the same in Chinese alone, to show to a citizen or an official */
+            detailZh?: string;
             /** @description `/requests/<request id>`; quote it when asking for help */
             instance?: string;
             errors?: {
                 /** @description dotted path of the failing field, e.g. `body.limits.0.max` */
                 field: string;
                 message: string;
-                messageZh?: string;
+                /** @description in Chinese, as specific: the bound and its unit, the expected format, the allowed values */
+                messageZh: string;
             }[];
         };
         Township: {
