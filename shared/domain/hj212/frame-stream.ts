@@ -4,13 +4,13 @@ import { MAX_SEGMENT } from './codec.ts';
  * Splits a TCP byte stream into HJ 212 frames: several frames in one chunk, one frame in several chunks, garbage
  * between frames. Buffered bytes never exceed one maximal frame plus one chunk.
  *
- * Where a frame ends:
- *  - at its declared length, when that lands on CR LF and no complete frame starts inside it (a truncated frame
- *    whose length happens to reach the end of the next frame does not swallow it);
- *  - otherwise the declared length does not hold, and the stream resynchronises: the frame ends at its LF (devices
- *    that count characters instead of bytes), unless the next frame start (`##` and 4 digits) comes first, in which
- *    case the bytes before it are garbage (a truncated or lying frame) and the next frame is read from there.
- * A frame whose length cannot be checked yet waits for more bytes until it can be, or until an LF has arrived.
+ * A frame ends at the first LF after its `##` (frames hold no LF). Once that LF has arrived:
+ *  - when the declared length lands on that CR LF, the bytes are one frame, unless a complete frame (its own length
+ *    landing there) starts inside it: then the first one was cut off, its bytes are garbage and the inner frame is read;
+ *  - otherwise the declared length does not hold: if the next frame start (`##` and 4 digits) comes before the LF, the
+ *    bytes before it are garbage (a truncated or lying frame) and the stream resynchronises there; if not, the bytes up
+ *    to the LF are the frame (a device that counts characters instead of bytes; the codec judges it).
+ * Every decision waits for the LF, so the frames found do not depend on how the stream was cut into chunks.
  */
 export type StreamItem = { kind: 'frame'; bytes: Buffer } | { kind: 'garbage'; bytes: Buffer; reason: string };
 
@@ -84,12 +84,15 @@ export class FrameStream {
   }
 }
 
-/** The next `#` that is, or may become, the start of `##`. */
+/** The next `#` that is, or may become, the start of `##` (the last two of a run of `#`). */
 function findStart(buf: Buffer, from: number): number {
   let i = buf.indexOf(HASH, from);
   while (i >= 0) {
     if (i + 1 >= buf.length) return i; // maybe the first of two
-    if (buf[i + 1] === HASH) return i;
+    if (buf[i + 1] === HASH) {
+      while (i + 2 < buf.length && buf[i + 2] === HASH) i++;
+      return i;
+    }
     i = buf.indexOf(HASH, i + 1);
   }
   return -1;
@@ -127,13 +130,13 @@ function declaredAt(buf: Buffer, start: number): number {
   return n <= MAX_SEGMENT ? n : -1;
 }
 
-/** Where a frame at `start` ends by its declared length, when the bytes are there and it lands on CR LF; else -1. */
-function endByLength(buf: Buffer, start: number, to: number): number {
-  if (to - start < 6) return -1;
+/** Where a frame at `start` ends by its declared length (after its CR LF), or -1. */
+function endByLength(buf: Buffer, start: number): number {
+  if (buf.length - start < 6) return -1;
   const declared = declaredAt(buf, start);
   if (declared < 0) return -1;
   const at = start + 6 + declared + 4;
-  return at + 2 <= to && buf[at] === CR && buf[at + 1] === LF ? at + 2 : -1;
+  return at + 2 <= buf.length && buf[at] === CR && buf[at + 1] === LF ? at + 2 : -1;
 }
 
 /**
@@ -141,29 +144,17 @@ function endByLength(buf: Buffer, start: number, to: number): number {
  * bytes before it are a broken frame.
  */
 function frameEnd(buf: Buffer, start: number, maxFrame: number): number {
-  if (buf.length - start < 6) return INCOMPLETE;
-  const declared = declaredAt(buf, start);
-  if (declared >= 0) {
-    const at = start + 6 + declared + 4;
-    if (at + 2 <= buf.length) {
-      if (buf[at] === CR && buf[at + 1] === LF) {
-        // a complete frame inside (its own length landing within) means this one was cut off before it
-        for (let inner = nextFrameStart(buf, start + 2, at); inner >= 0; inner = nextFrameStart(buf, inner + 1, at)) {
-          if (endByLength(buf, inner, at + 2) >= 0) return -inner;
-        }
-        return at + 2;
-      }
-    } else if (buf.indexOf(LF, start + 2) < 0) {
-      // the length cannot be checked yet and no frame has ended since: wait (a `##` alone does not end a frame that
-      // is still arriving: its data may hold one)
-      return buf.length - start >= maxFrame ? TOO_LONG : INCOMPLETE;
-    }
-  }
-  // the declared length does not hold: the frame ends at its LF, unless the next frame starts first
   const limit = Math.min(buf.length, start + maxFrame);
   const lf = buf.indexOf(LF, start + 2);
-  const next = nextFrameStart(buf, start + 2, limit);
-  if (next >= 0 && (lf < 0 || next < lf)) return -next;
-  if (lf >= 0 && lf < limit) return lf + 1;
-  return buf.length - start >= maxFrame ? TOO_LONG : INCOMPLETE;
+  if (lf < 0 || lf >= limit) return buf.length - start >= maxFrame ? TOO_LONG : INCOMPLETE;
+  const end = lf + 1;
+  if (endByLength(buf, start) === end) {
+    // a complete frame inside, ending here too, means this one was cut off before it
+    for (let inner = nextFrameStart(buf, start + 2, lf); inner >= 0; inner = nextFrameStart(buf, inner + 1, lf)) {
+      if (endByLength(buf, inner) === end) return -inner;
+    }
+    return end;
+  }
+  const next = nextFrameStart(buf, start + 2, lf);
+  return next >= 0 ? -next : end;
 }
