@@ -27,6 +27,7 @@ const SEMI = 0x3b;
 const COMMA = 0x2c;
 const EQ = 0x3d;
 const SLASH = 0x2f;
+const AMP = 0x26;
 
 function versionOf(flag: number | undefined): ProtocolVersion {
   if (flag === undefined) return '2005';
@@ -91,7 +92,8 @@ export function decodeFrame(input: Uint8Array | string): DecodeResult {
     );
   }
   const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const segment = buf.toString('utf8', segStart, segEnd);
+  // UTF-8 (no encoding named: Buffer goes straight to its UTF-8 slice)
+  const segment = buf.toString(undefined, segStart, segEnd);
   if (declared !== actual) {
     // some devices count characters instead of UTF-8 bytes when the segment holds Chinese text
     if (declared === segment.length) warnings.push(`length ${declared} counts characters, not UTF-8 bytes (${actual})`);
@@ -257,7 +259,9 @@ function parseSegment(b: Uint8Array, base: number, segment: string, warnings: st
   if (cpAt > 0 && segment.charCodeAt(cpAt - 1) !== SEMI)
     return fail('bad-header', 'CP must follow a ";"', peekHeader(segment));
   const cpBodyStart = cpAt + 5;
-  const cpEnd = segment.lastIndexOf('&&');
+  // `&&` ends a well-formed segment: look there before searching backwards
+  const n = segment.length;
+  const cpEnd = b[base + n - 1] === AMP && b[base + n - 2] === AMP ? n - 2 : segment.lastIndexOf('&&');
   if (cpEnd < cpBodyStart) return fail('malformed-cp', 'CP is not closed with &&', peekHeader(segment));
   if (cpEnd + 2 !== segment.length) {
     const tail = segment.slice(cpEnd + 2);
