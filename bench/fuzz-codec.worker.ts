@@ -35,6 +35,8 @@ export interface Finding {
 export interface FuzzProgress {
   done: number;
   bytes: number;
+  /** time spent in the codec and splitter (generation excluded) */
+  checkMs: number;
   byKind: Record<string, number>;
   crashes: number;
   hangs: number;
@@ -190,6 +192,7 @@ function fuzz(job: FuzzJob, post: (p: FuzzProgress) => void): void {
   const p: FuzzProgress = {
     done: 0,
     bytes: 0,
+    checkMs: 0,
     byKind: Object.fromEntries(KINDS.map((k) => [k.kind, 0])),
     crashes: 0,
     hangs: 0,
@@ -205,6 +208,7 @@ function fuzz(job: FuzzJob, post: (p: FuzzProgress) => void): void {
     p.byKind[k.kind] = (p.byKind[k.kind] ?? 0) + 1;
     const input = k.make(r);
     let ms = runOne(k, input, s, p);
+    p.checkMs += ms;
     if (ms > job.boundMs) ms = Math.min(ms, again(k, input));
     if (ms > p.slowest.ms) p.slowest = { kind: k.kind, inputSeed: s, ms: Math.round(ms * 1000) / 1000 };
     if (ms > job.boundMs) {
