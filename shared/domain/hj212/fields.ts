@@ -162,6 +162,11 @@ let scans = 0;
 
 /** Starts scanning one CP: returns its number (see PollutantRef). */
 export function beginScan(): number {
+  // numbers restart after 2^30 scans; the table is cleared with them, so no entry can carry an old number
+  if (scans >= 0x3fffffff) {
+    scans = 0;
+    clearPending = true;
+  }
   if (clearPending) {
     slots.fill(undefined);
     used = 0;
@@ -170,8 +175,7 @@ export function beginScan(): number {
     CP_START.alt = undefined;
     clearPending = false;
   }
-  scans = scans >= 0x3fffffff ? 1 : scans + 1;
-  return scans;
+  return ++scans;
 }
 
 /** Stands before the first field of every CP: its `next` is the first field of the last CP. */
