@@ -7,8 +7,14 @@ import { ROOT } from './lib.ts';
  * `npm run bench`: runs every bench file in order (never part of `npm test`), prints one JSON document to stdout and
  * writes it to bench/results/latest.json (git-ignored). Each bench file exports `run(): Promise<Record<string, unknown>>`;
  * add new ones to BENCHES. Synth runs first so that its "cold" number is a fresh process's first synth.
+ * `npm run bench -- <name>` runs one bench, `npm run bench -- <group>` every bench of a group (`fuzz`: each part of the
+ * fuzz run, e.g. fuzzCodec).
  */
-const BENCHES: { name: string; load: () => Promise<{ run: () => Promise<Record<string, unknown>> }> }[] = [
+const BENCHES: {
+  name: string;
+  group?: string;
+  load: () => Promise<{ run: () => Promise<Record<string, unknown>> }>;
+}[] = [
   { name: 'synth', load: () => import('./synth.bench.ts') },
   { name: 'startup', load: () => import('./startup.bench.ts') },
   { name: 'bundleSize', load: () => import('./bundle-size.bench.ts') },
@@ -19,7 +25,8 @@ const BENCHES: { name: string; load: () => Promise<{ run: () => Promise<Record<s
   { name: 'cases', load: () => import('./cases.bench.ts') },
   { name: 'alarmEval', load: () => import('./alarm-eval.bench.ts') },
   { name: 'alarmLatency', load: () => import('./alarm-latency.bench.ts') },
-  { name: 'fuzzPublic', load: () => import('./fuzz-public.bench.ts') },
+  { name: 'fuzzCodec', group: 'fuzz', load: () => import('./fuzz-codec.bench.ts') },
+  { name: 'fuzzPublic', group: 'fuzz', load: () => import('./fuzz-public.bench.ts') },
 ];
 
 interface Check {
@@ -31,7 +38,7 @@ async function main() {
   const results: Record<string, unknown> = {};
   const failed: string[] = [];
   for (const bench of BENCHES) {
-    if (only.length > 0 && !only.includes(bench.name)) continue;
+    if (only.length > 0 && !only.includes(bench.name) && !(bench.group && only.includes(bench.group))) continue;
     const started = performance.now();
     try {
       const { run } = await bench.load();

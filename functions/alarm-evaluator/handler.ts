@@ -1,13 +1,14 @@
 import { IngestEvent } from '#shared/contracts/ingest.ts';
 import { sha256Hex } from '#shared/domain/archive/record.ts';
-import { judgeEnvelope, toIso } from '#shared/domain/ingest/ingest.ts';
+import { decodeMessage, judgeMessage } from '#shared/domain/ingest/ingest.ts';
 import { logger } from '#shared/observability/logger.ts';
 import { alarmServicesFromEnv } from '#shared/wiring/alarm-engine.ts';
 
 /**
  * The alarm evaluator: the same IoT rule envelopes as ingestion (it is the rules' second action) and replays from the
- * alarm replay topic. Each envelope is judged exactly as ingestion judges it (decode, MN, registered device); accepted
- * readings go through the alarm engine; a transition is committed with the engine state and notified at once.
+ * alarm replay topic. Each envelope is decoded once and judged exactly as ingestion judges it (decodeMessage and
+ * judgeMessage: decode, MN, registered device); accepted readings go through the alarm engine; a transition is
+ * committed with the engine state and notified at once.
  * Throwing sends the event to Lambda's retries and then to the alarms dead-letter queue (`npm run replay-dead-letters`).
  */
 const services = alarmServicesFromEnv();
@@ -21,12 +22,11 @@ export async function handler(event: unknown) {
   const envelopes = Array.isArray(parsed.data) ? parsed.data : [parsed.data];
   const outcomes = [];
   for (const envelope of envelopes) {
-    const raw = Buffer.from(envelope.raw, 'base64');
-    const receivedAt = toIso(envelope.receivedAt);
-    const verdict = await judgeEnvelope(envelope, raw, receivedAt, services.devices);
+    const message = decodeMessage(envelope);
+    const verdict = await judgeMessage(message, services.devices);
     const readings = verdict.normalized?.readings ?? [];
     if (!verdict.accepted || !verdict.device || readings.length === 0) continue;
-    const packet = { receivedAt, source: envelope.source, rawSha256: sha256Hex(raw) };
+    const packet = { receivedAt: message.receivedAt, source: envelope.source, rawSha256: sha256Hex(message.raw) };
     const outcome = await services.evaluator.evaluate(verdict.device.mn, readings, packet);
     outcomes.push(outcome);
     if (outcome.transitions.length > 0 || outcome.deliveries.some((d) => d.failed)) {

@@ -7,6 +7,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import type { ChainHeadStore, StoredHead } from '#shared/domain/archive/archive.ts';
 import type { ReadingQuery, ReadingReader, ReadingStore } from '#shared/domain/ingest/ports.ts';
+import { nullRecord } from '#shared/domain/null-record.ts';
 import {
   expiresAt,
   type KindState,
@@ -176,7 +177,8 @@ export class DynamoReadingStore implements ReadingStore, ReadingReader, ChainHea
     for (const item of out.Items ?? []) {
       const kind = String(item.sk).slice(STATE_PREFIX.length) as ReadingKind;
       if (!READING_KINDS.includes(kind)) continue;
-      const values: KindState['values'] = {};
+      // keyed by device-sent codes: a null record, whatever the code
+      const values: KindState['values'] = nullRecord();
       for (const [k, v] of Object.entries(item))
         if (k.startsWith('p_')) values[k.slice(2)] = v as KindState['values'][string];
       states.push({

@@ -1,7 +1,9 @@
 import { execFile } from 'node:child_process';
+import { connect } from 'node:net';
 import { promisify } from 'node:util';
 import { IoTDataPlaneClient, PublishCommand } from '@aws-sdk/client-iot-data-plane';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetQueueAttributesCommand, GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadOrCreateKeys, signToken } from '#infra/local/jwt.ts';
@@ -29,7 +31,7 @@ describe('device ingestion on the local platform', () => {
   let client: MqttClient;
   let s3: S3Client;
   let bucket: string;
-  type Rec = { seq: number; accepted: boolean; reason: string | null; mn: string; rawBase64: string };
+  type Rec = { seq: number; accepted: boolean; reason: string | null; mn: string; rawBase64: string; source: string };
   const records = async (chain: string): Promise<{ key: string; rec: Rec }[]> => {
     const out = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: `raw/${chain}/` }));
     const keys = (out.Contents ?? []).map((o) => o.Key as string).sort();
@@ -213,6 +215,109 @@ describe('device ingestion on the local platform', () => {
       10_000,
       'gateway rejection archived',
     );
+  });
+
+  // HJ 212 packets with a valid CRC whose codes are names an object resolves without owning them
+  const HOSTILE_CP =
+    '__proto__-Avg=1;constructor-Avg=2;toString-Flag=N;hasOwnProperty=3;valueOf-Info=//x//;SBconstructor-RS=1';
+  const hostileCp = (code: string, value: number) =>
+    `DataTime=${isoToBeijing(hour)};${code}-Avg=${value},${code}-Flag=N;${HOSTILE_CP}`;
+  const readingOf = async (mn: string, pollutant: string) =>
+    eventually(
+      async () => {
+        const x = await get(`/devices/${mn}/readings?pollutant=${pollutant}&kind=hour&${range}`);
+        return (x.body.items as { values: { avg: number } }[] | undefined)?.[0];
+      },
+      10_000,
+      `${pollutant} reading of ${mn}`,
+    );
+  const deadLetters = async () => {
+    const sqs = new SQSClient(localClientConfig(platform.endpoints.sqs));
+    try {
+      let n = 0;
+      const queues = platform.spec.queues.filter((x) => x.id.includes('DeadLetters'));
+      expect(queues.length).toBeGreaterThanOrEqual(2); // the ingest rules' and the alarm evaluator's
+      for (const q of queues) {
+        const { QueueUrl } = await sqs.send(new GetQueueUrlCommand({ QueueName: q.queueName }));
+        const a = await sqs.send(
+          new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['ApproximateNumberOfMessages'] }),
+        );
+        n += Number(a.Attributes?.ApproximateNumberOfMessages ?? 0);
+      }
+      return n;
+    } finally {
+      sqs.destroy();
+    }
+  };
+
+  it('archives and accepts an MQTT packet with hostile codes, keeps its good value, and takes the next packet', async () => {
+    const boiler = '33112600000000000000GA01';
+    const letters = await deadLetters();
+    await client.publishAsync(`envwatch/devices/${boiler}/hj212`, packet(hostileCp('a21026', 12.5), '2061', boiler), {
+      qos: 1,
+    });
+    await client.publishAsync(`envwatch/devices/${boiler}/hj212`, packet(hostileCp('a21002', 30.5), '2061', boiler), {
+      qos: 1,
+    });
+    expect((await readingOf(boiler, 'a21026')).values.avg).toBe(12.5);
+    expect((await readingOf(boiler, 'a21002')).values.avg).toBe(30.5);
+    const recs = await eventually(
+      async () => {
+        const all = await records(boiler);
+        return all.length >= 2 ? all : undefined;
+      },
+      10_000,
+      'two archive records',
+    );
+    for (const { rec } of recs) {
+      expect(rec).toMatchObject({ accepted: true, reason: null });
+      expect((rec as Rec & { detail: string }).detail).toMatch(/^warnings: CP field "__proto__-Avg" dropped/);
+    }
+    // neither the ingest function nor the alarm evaluator failed on them
+    expect(await deadLetters()).toBe(letters);
+  });
+
+  it('acknowledges a TCP packet with hostile codes through the gateway, archives it, and keeps the frame after a truncated one', async () => {
+    const bamboo = '33112600000000000000BW01';
+    const letters = await deadLetters();
+    const url = new URL(platform.endpoints.hj212 as string);
+    const socket = connect({ host: url.hostname, port: Number(url.port) });
+    let received = '';
+    socket.on('data', (c: Buffer) => {
+      received += c.toString('utf8');
+    });
+    await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+    const tcp = (cp: string) =>
+      encodePacket({ qn: isoToBeijing(new Date(), true), st: '32', cn: '2061', pw: '123456', mn: bamboo, flag: 5, cp });
+    const hostile = tcp(hostileCp('w01018', 55.5));
+    socket.write(hostile);
+    await eventually(async () => (received.includes('CN=9014') ? true : undefined), 15_000, 'the 9014');
+    const next = tcp(`DataTime=${isoToBeijing(hour)};w21003-Avg=3.5,w21003-Flag=N`);
+    socket.write(`${next.slice(0, 70)}${next}`);
+    await eventually(
+      async () => (received.match(/CN=9014/g)?.length === 2 ? true : undefined),
+      15_000,
+      'a second 9014',
+    );
+    socket.end();
+    expect((await readingOf(bamboo, 'w01018')).values.avg).toBe(55.5);
+    expect((await readingOf(bamboo, 'w21003')).values.avg).toBe(3.5);
+    const raw = (r: Rec) => Buffer.from(r.rawBase64, 'base64').toString('utf8');
+    const recs = (await records(bamboo)).map((x) => x.rec as Rec & { detail: string | null });
+    expect(recs.find((r) => raw(r) === hostile)).toMatchObject({ accepted: true, source: 'tcp-gateway' });
+    expect(recs.find((r) => raw(r) === hostile)?.detail).toMatch(/dropped/);
+    expect(recs.find((r) => raw(r) === next)).toMatchObject({ accepted: true });
+    // the cut-off bytes, published as garbage when the connection closed (their MN is cut: the _unknown chain)
+    const garbage = await eventually(
+      async () => {
+        const all = [...(await records(bamboo)), ...(await records('_unknown'))].map((x) => x.rec);
+        return all.find((r) => r.reason === 'garbage' && raw(r) === next.slice(0, 70));
+      },
+      15_000,
+      'the archived truncated frame',
+    );
+    expect((garbage as Rec & { detail: string }).detail).toContain('resynchronised at the next frame');
+    expect(await deadLetters()).toBe(letters);
   });
 
   it('verifies the archive, and reports exactly the seq of an object overwritten in s3rver', async () => {

@@ -2,8 +2,15 @@ import { MAX_SEGMENT } from './codec.ts';
 
 /**
  * Splits a TCP byte stream into HJ 212 frames: several frames in one chunk, one frame in several chunks, garbage
- * between frames. A frame is found by its declared length when that lands on CR LF, else by the next CR LF (devices
- * that count characters instead of bytes). Buffered bytes never exceed one maximal frame plus one chunk.
+ * between frames. Buffered bytes never exceed one maximal frame plus one chunk.
+ *
+ * A frame ends at the first LF after its `##` (frames hold no LF). Once that LF has arrived:
+ *  - when the declared length lands on that CR LF, the bytes are one frame, unless a complete frame (its own length
+ *    landing there) starts inside it: then the first one was cut off, its bytes are garbage and the inner frame is read;
+ *  - otherwise the declared length does not hold: if the next frame start (`##` and 4 digits) comes before the LF, the
+ *    bytes before it are garbage (a truncated or lying frame) and the stream resynchronises there; if not, the bytes up
+ *    to the LF are the frame (a device that counts characters instead of bytes; the codec judges it).
+ * Every decision waits for the LF, so the frames found do not depend on how the stream was cut into chunks.
  */
 export type StreamItem = { kind: 'frame'; bytes: Buffer } | { kind: 'garbage'; bytes: Buffer; reason: string };
 
@@ -12,6 +19,8 @@ const CR = 0x0d;
 const LF = 0x0a;
 /** `##` + 4 + segment + 4 + CR LF, with room for a length that counts characters */
 export const MAX_FRAME = 2 + 4 + MAX_SEGMENT + 4 + 2;
+
+export const RESYNC_REASON = 'broken frame (no CR LF where its declared length ends); resynchronised at the next frame';
 
 export class FrameStream {
   private buf: Buffer = Buffer.alloc(0);
@@ -39,11 +48,11 @@ export class FrameStream {
       }
       if (start > pos) out.push({ kind: 'garbage', bytes: buf.subarray(pos, start), reason: 'bytes outside a frame' });
       const end = frameEnd(buf, start, this.maxFrame);
-      if (end === 'incomplete') {
+      if (end === INCOMPLETE) {
         pos = start;
         break;
       }
-      if (end === 'too-long') {
+      if (end === TOO_LONG) {
         const next = findStart(buf, start + 2);
         const stop = next < 0 ? buf.length : next;
         out.push({
@@ -52,6 +61,12 @@ export class FrameStream {
           reason: `no frame end within ${this.maxFrame} bytes`,
         });
         pos = stop;
+        continue;
+      }
+      if (end < 0) {
+        // resynchronise: the bytes up to the next `##` (at -end) were a broken frame
+        out.push({ kind: 'garbage', bytes: buf.subarray(start, -end), reason: RESYNC_REASON });
+        pos = -end;
         continue;
       }
       out.push({ kind: 'frame', bytes: buf.subarray(start, end) });
@@ -69,29 +84,77 @@ export class FrameStream {
   }
 }
 
+/** The next `#` that is, or may become, the start of `##` (the last two of a run of `#`). */
 function findStart(buf: Buffer, from: number): number {
   let i = buf.indexOf(HASH, from);
   while (i >= 0) {
     if (i + 1 >= buf.length) return i; // maybe the first of two
-    if (buf[i + 1] === HASH) return i;
+    if (buf[i + 1] === HASH) {
+      while (i + 2 < buf.length && buf[i + 2] === HASH) i++;
+      return i;
+    }
     i = buf.indexOf(HASH, i + 1);
   }
   return -1;
 }
 
-function frameEnd(buf: Buffer, start: number, maxFrame: number): number | 'incomplete' | 'too-long' {
-  if (buf.length - start < 6) return 'incomplete';
-  const d = (k: number) => (buf[start + k] as number) - 0x30;
-  const digits = [d(2), d(3), d(4), d(5)];
-  if (digits.every((x) => x >= 0 && x <= 9)) {
-    const declared =
-      (digits[0] as number) * 1000 + (digits[1] as number) * 100 + (digits[2] as number) * 10 + (digits[3] as number);
-    const byLength = start + 6 + declared + 4;
-    if (declared <= MAX_SEGMENT && byLength + 2 <= buf.length && buf[byLength] === CR && buf[byLength + 1] === LF)
-      return byLength + 2;
+/** The next frame start in `[from, to)`: `##` and 4 digits, all arrived; or -1. */
+function nextFrameStart(buf: Buffer, from: number, to: number): number {
+  let i = buf.indexOf(HASH, from);
+  while (i >= 0 && i < to) {
+    if (buf[i + 1] === HASH && i + 6 <= buf.length && isDigits4(buf, i + 2)) return i;
+    i = buf.indexOf(HASH, i + 1);
   }
+  return -1;
+}
+
+function isDigits4(buf: Buffer, at: number): boolean {
+  for (let k = at; k < at + 4; k++) {
+    const c = buf[k] as number;
+    if (c < 0x30 || c > 0x39) return false;
+  }
+  return true;
+}
+
+const INCOMPLETE = Number.POSITIVE_INFINITY;
+const TOO_LONG = Number.NEGATIVE_INFINITY;
+
+/** The declared data length of a frame at `start`, or -1 when the 4 characters after `##` are not a usable length. */
+function declaredAt(buf: Buffer, start: number): number {
+  let n = 0;
+  for (let k = 2; k < 6; k++) {
+    const d = (buf[start + k] as number) - 0x30;
+    if (d < 0 || d > 9) return -1;
+    n = n * 10 + d;
+  }
+  return n <= MAX_SEGMENT ? n : -1;
+}
+
+/** Where a frame at `start` ends by its declared length (after its CR LF), or -1. */
+function endByLength(buf: Buffer, start: number): number {
+  if (buf.length - start < 6) return -1;
+  const declared = declaredAt(buf, start);
+  if (declared < 0) return -1;
+  const at = start + 6 + declared + 4;
+  return at + 2 <= buf.length && buf[at] === CR && buf[at + 1] === LF ? at + 2 : -1;
+}
+
+/**
+ * The end of the frame at `start` (exclusive), INCOMPLETE, TOO_LONG, or -(index of the next frame start) when the
+ * bytes before it are a broken frame.
+ */
+function frameEnd(buf: Buffer, start: number, maxFrame: number): number {
   const limit = Math.min(buf.length, start + maxFrame);
   const lf = buf.indexOf(LF, start + 2);
-  if (lf >= 0 && lf < limit) return lf + 1;
-  return buf.length - start >= maxFrame ? 'too-long' : 'incomplete';
+  if (lf < 0 || lf >= limit) return buf.length - start >= maxFrame ? TOO_LONG : INCOMPLETE;
+  const end = lf + 1;
+  if (endByLength(buf, start) === end) {
+    // a complete frame inside, ending here too, means this one was cut off before it
+    for (let inner = nextFrameStart(buf, start + 2, lf); inner >= 0; inner = nextFrameStart(buf, inner + 1, lf)) {
+      if (endByLength(buf, inner) === end) return -inner;
+    }
+    return end;
+  }
+  const next = nextFrameStart(buf, start + 2, lf);
+  return next >= 0 ? -next : end;
 }

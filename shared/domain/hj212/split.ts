@@ -1,3 +1,4 @@
+import { nullRecord } from '#shared/domain/null-record.ts';
 import type { Hj212Packet } from './types.ts';
 
 /**
@@ -86,7 +87,14 @@ function report(g: Group): ExpiredSplit {
 
 function merge(parts: Hj212Packet[]): Hj212Packet {
   const first = parts[0] as Hj212Packet;
-  const cp = { params: {}, pollutants: {}, facilities: {}, info: {} } as Hj212Packet['cp'];
+  // device-chosen names are keys here too: null records (assigning any key to one only creates an own property)
+  const cp: Hj212Packet['cp'] = {
+    dataTime: undefined,
+    params: nullRecord(),
+    pollutants: nullRecord(),
+    facilities: nullRecord(),
+    info: nullRecord(),
+  };
   const warnings: string[] = [];
   for (const part of parts) {
     if (!cp.dataTime && part.cp.dataTime) cp.dataTime = part.cp.dataTime;

@@ -28,6 +28,11 @@ export interface FacilityData {
   rt?: number;
 }
 
+/**
+ * The CP data area. Its records are keyed by names the device chose, so they are null records
+ * (shared/domain/null-record.ts): no key, `__proto__` or `constructor` included, reaches Object.prototype. Codes are
+ * HJ 212-shaped (codec fields.ts); a field given twice keeps its first value.
+ */
 export interface Cp {
   /** DataTime as an ISO instant (Beijing time in the packet, +08:00) */
   dataTime?: string;

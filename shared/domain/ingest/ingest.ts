@@ -2,7 +2,7 @@ import type { SealedArchive } from '#shared/domain/archive/archive.ts';
 import { chainFor } from '#shared/domain/archive/record.ts';
 import { decodeFrame, decodeSegment } from '#shared/domain/hj212/codec.ts';
 import { SplitReassembler } from '#shared/domain/hj212/split.ts';
-import type { Hj212Packet } from '#shared/domain/hj212/types.ts';
+import type { DecodeResult, Hj212Packet } from '#shared/domain/hj212/types.ts';
 import type { RetentionPolicy } from '#shared/domain/readings/model.ts';
 import { type DeviceRef, type Normalized, normalizeJson, normalizePacket } from '#shared/domain/readings/normalize.ts';
 import { type IngestEnvelope, JsonTelemetry } from './envelope.ts';
@@ -64,11 +64,12 @@ export type Verdict = {
 export class IngestService {
   constructor(private readonly deps: IngestDeps) {}
 
-  async ingest(envelope: IngestEnvelope): Promise<IngestOutcome> {
-    const receivedAt = toIso(envelope.receivedAt);
-    const raw = Buffer.from(envelope.raw, 'base64');
-    const verdict = await judgeEnvelope(envelope, raw, receivedAt, this.deps.devices);
+  /** `message`: the envelope decoded once (decodeMessage), when the caller has it already. */
+  async ingest(envelope: IngestEnvelope, message: DecodedMessage = decodeMessage(envelope)): Promise<IngestOutcome> {
+    const { raw, receivedAt } = message;
+    const verdict = await judgeMessage(message, this.deps.devices);
     const chain = chainFor(verdict.device?.mn, verdict.device !== undefined);
+    const detail = archiveDetail(verdict);
     const appended = await this.deps.archive.append(chain, {
       mn: verdict.claimedMn,
       receivedAt,
@@ -76,7 +77,7 @@ export class IngestService {
       ...(envelope.clientId !== undefined ? { clientId: envelope.clientId } : {}),
       accepted: verdict.accepted,
       ...(verdict.reason !== undefined ? { reason: verdict.reason } : {}),
-      ...(verdict.detail !== undefined ? { detail: verdict.detail.slice(0, 500) } : {}),
+      ...(detail !== undefined ? { detail: detail.slice(0, 500) } : {}),
       raw,
     });
     const outcome: IngestOutcome = {
@@ -109,44 +110,105 @@ export class IngestService {
   }
 }
 
-export async function judgeEnvelope(
+/**
+ * One envelope decoded once: its exact bytes, when it arrived, and what the bytes hold (an HJ 212 frame, a gateway's
+ * reassembled split message, or JSON telemetry), before any device is looked up. The ingest use-case and the alarm
+ * evaluator judge this same value (judgeMessage); a caller running both on one message decodes it once.
+ */
+export interface DecodedMessage {
+  envelope: IngestEnvelope;
+  raw: Buffer;
+  /** ISO */
+  receivedAt: string;
+  content:
+    | { kind: 'hj212'; decoded: DecodeResult }
+    | { kind: 'split'; decoded: { ok: true; packet: Hj212Packet } | { ok: false; detail: string } }
+    | { kind: 'json'; decoded: { ok: true; telemetry: JsonTelemetry } | { ok: false; reason: string; detail: string } };
+}
+
+/** Decodes an envelope's bytes (pure; never throws on what a device sent). */
+export function decodeMessage(
+  envelope: IngestEnvelope,
+  raw: Buffer = Buffer.from(envelope.raw, 'base64'),
+  receivedAt = toIso(envelope.receivedAt),
+): DecodedMessage {
+  if (envelope.source === 'mqtt-json')
+    return { envelope, raw, receivedAt, content: { kind: 'json', decoded: json(raw) } };
+  if (envelope.kind === 'split-message')
+    return { envelope, raw, receivedAt, content: { kind: 'split', decoded: reassembled(raw) } };
+  // HJ 212 (MQTT, or TCP through the gateway): the exact bytes are decoded again, whatever the gateway found
+  return { envelope, raw, receivedAt, content: { kind: 'hj212', decoded: decodeFrame(raw) } };
+}
+
+function json(raw: Buffer): Extract<DecodedMessage['content'], { kind: 'json' }>['decoded'] {
+  let value: unknown;
+  try {
+    value = JSON.parse(raw.toString('utf8'));
+  } catch (err) {
+    return { ok: false, reason: 'bad-json', detail: err instanceof Error ? err.message : 'not JSON' };
+  }
+  const parsed = JsonTelemetry.safeParse(value);
+  if (parsed.success) return { ok: true, telemetry: parsed.data };
+  const detail = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+  return { ok: false, reason: 'invalid-telemetry', detail };
+}
+
+/** A gateway-reassembled split message: each part's segment decoded (their CRCs were checked) and merged. */
+function reassembled(raw: Buffer): Extract<DecodedMessage['content'], { kind: 'split' }>['decoded'] {
+  const reassembler = new SplitReassembler();
+  let complete: Hj212Packet | undefined;
+  for (const segment of raw.toString('utf8').split('\n')) {
+    const part = decodeSegment(segment);
+    if (!part.ok) return { ok: false, detail: `${part.reason}: ${part.detail}` };
+    complete = reassembler.add(part.packet, 0).complete ?? complete;
+  }
+  return complete ? { ok: true, packet: complete } : { ok: false, detail: 'the parts do not make a whole message' };
+}
+
+/** What the archive record says: the verdict's detail, and for an accepted message what was tolerated or dropped. */
+function archiveDetail(v: Verdict): string | undefined {
+  if (!v.accepted || !v.warnings?.length) return v.detail;
+  const warnings = `warnings: ${v.warnings.join('; ')}`;
+  return v.detail !== undefined ? `${v.detail}; ${warnings}` : warnings;
+}
+
+/** Decodes and judges an envelope (see decodeMessage and judgeMessage). */
+export function judgeEnvelope(
   envelope: IngestEnvelope,
   raw: Buffer,
   receivedAt: string,
   devices: DeviceDirectory,
 ): Promise<Verdict> {
+  return judgeMessage(decodeMessage(envelope, raw, receivedAt), devices);
+}
+
+/** The platform's verdict on a decoded message: MN, registered device, normalized readings. */
+export async function judgeMessage(message: DecodedMessage, devices: DeviceDirectory): Promise<Verdict> {
+  const { envelope, receivedAt, content } = message;
   const topicMn = envelope.mn;
   const at = { source: envelope.source, receivedAt };
-  if (envelope.source === 'mqtt-json') {
+  if (content.kind === 'json') {
     const device = await devices.get(topicMn);
-    let json: unknown;
-    try {
-      json = JSON.parse(raw.toString('utf8'));
-    } catch (err) {
-      return {
-        accepted: false,
-        reason: 'bad-json',
-        detail: err instanceof Error ? err.message : 'not JSON',
-        claimedMn: topicMn,
-        ...dev(device),
-      };
-    }
-    const parsed = JsonTelemetry.safeParse(json);
-    if (!parsed.success) {
-      const detail = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
-      return { accepted: false, reason: 'invalid-telemetry', detail, claimedMn: topicMn, ...dev(device) };
-    }
+    const decoded = content.decoded;
+    if (!decoded.ok)
+      return { accepted: false, reason: decoded.reason, detail: decoded.detail, claimedMn: topicMn, ...dev(device) };
     if (!device)
       return { accepted: false, reason: 'unknown-mn', detail: `MN ${topicMn} is not registered`, claimedMn: topicMn };
-    const normalized = normalizeJson(parsed.data, device, at);
+    const normalized = normalizeJson(decoded.telemetry, device, at);
     if (!normalized.ok)
       return { accepted: false, reason: normalized.reason, detail: normalized.detail, claimedMn: topicMn, device };
-    return { accepted: true, claimedMn: topicMn, device, normalized, cn: parsed.data.cn };
+    return {
+      accepted: true,
+      claimedMn: topicMn,
+      device,
+      normalized,
+      cn: decoded.telemetry.cn,
+      ...(normalized.warnings ? { warnings: normalized.warnings } : {}),
+    };
   }
 
-  if (envelope.kind === 'split-message') return judgeSplitMessage(envelope, raw, devices);
-  // HJ 212 (MQTT, or TCP through the gateway): decode the exact bytes again; the codec is pure and cheap
-  const decoded = decodeFrame(raw);
+  if (content.kind === 'split') return judgeSplitMessage(envelope, content.decoded, receivedAt, devices);
+  const decoded = content.decoded;
   const packetMn = decoded.ok ? decoded.packet.mn : decoded.header.mn;
   const claimedMn = envelope.source === 'tcp-gateway' ? (packetMn ?? topicMn) : topicMn;
   const device = await devices.get(claimedMn);
@@ -195,32 +257,27 @@ export async function judgeEnvelope(
       device,
       cn: packet.cn,
     };
-  return { accepted: true, claimedMn, device, normalized, cn: packet.cn, warnings: packet.warnings };
+  return {
+    accepted: true,
+    claimedMn,
+    device,
+    normalized,
+    cn: packet.cn,
+    warnings: normalized.warnings ? [...packet.warnings, ...normalized.warnings] : packet.warnings,
+  };
 }
 
-/** A gateway-reassembled split message: decode each part's segment, merge, normalize (parts' CRCs were checked). */
-async function judgeSplitMessage(envelope: IngestEnvelope, raw: Buffer, devices: DeviceDirectory): Promise<Verdict> {
-  const at = { source: envelope.source, receivedAt: toIso(envelope.receivedAt) };
-  const reassembler = new SplitReassembler();
-  let complete: Hj212Packet | undefined;
-  for (const segment of raw.toString('utf8').split('\n')) {
-    const part = decodeSegment(segment);
-    if (!part.ok)
-      return {
-        accepted: false,
-        reason: 'malformed-split',
-        detail: `${part.reason}: ${part.detail}`,
-        claimedMn: envelope.mn,
-      };
-    complete = reassembler.add(part.packet, 0).complete ?? complete;
-  }
-  if (!complete)
-    return {
-      accepted: false,
-      reason: 'malformed-split',
-      detail: 'the parts do not make a whole message',
-      claimedMn: envelope.mn,
-    };
+/** A gateway-reassembled split message: normalized from the merged parts. */
+async function judgeSplitMessage(
+  envelope: IngestEnvelope,
+  decoded: Extract<DecodedMessage['content'], { kind: 'split' }>['decoded'],
+  receivedAt: string,
+  devices: DeviceDirectory,
+): Promise<Verdict> {
+  const at = { source: envelope.source, receivedAt };
+  if (!decoded.ok)
+    return { accepted: false, reason: 'malformed-split', detail: decoded.detail, claimedMn: envelope.mn };
+  const complete = decoded.packet;
   const device = await devices.get(complete.mn);
   if (!device || complete.mn !== envelope.mn) {
     return {
@@ -241,6 +298,7 @@ async function judgeSplitMessage(envelope: IngestEnvelope, raw: Buffer, devices:
       device,
       cn: complete.cn,
     };
+  const warnings = normalized.warnings ? [...complete.warnings, ...normalized.warnings] : complete.warnings;
   return {
     accepted: true,
     claimedMn: complete.mn,
@@ -248,6 +306,7 @@ async function judgeSplitMessage(envelope: IngestEnvelope, raw: Buffer, devices:
     normalized,
     cn: complete.cn,
     detail: envelope.detail ?? 'reassembled split message',
+    ...(warnings.length > 0 ? { warnings } : {}),
   };
 }
 

@@ -24,7 +24,7 @@ export interface Received {
 }
 
 export type Normalized =
-  | { ok: true; readings: Reading[]; kind?: ReadingKind }
+  | { ok: true; readings: Reading[]; kind?: ReadingKind; warnings?: string[] }
   | { ok: false; reason: string; detail: string };
 
 const SUFFIX_KEYS: Record<ValueSuffix, ValueKey> = {
@@ -94,26 +94,53 @@ export function normalizePacket(packet: Hj212Packet, device: DeviceRef, at: Rece
     dataTime,
     ...at,
   };
-  const readings: Reading[] = [];
+  const out = new ReadingSet(base);
   for (const p of Object.values(packet.cp.pollutants)) {
     const values: ReadingValues = {};
     for (const [suffix, v] of Object.entries(p.values) as [ValueSuffix, number][]) values[SUFFIX_KEYS[suffix]] = v;
     if (Object.keys(values).length === 0) continue;
-    readings.push(buildReading(base, p.code, 'pollutant', values, p));
+    out.add(p.code, 'pollutant', values, p);
   }
   for (const [code, f] of Object.entries(packet.cp.facilities)) {
     const values: ReadingValues = {};
     if (f.rs !== undefined) values.rs = f.rs;
     if (f.rt !== undefined) values.rt = f.rt;
-    readings.push(buildReading(base, code, 'facility', values));
+    out.add(code, 'facility', values);
   }
   for (const [code, text] of Object.entries(packet.cp.info)) {
     if (!ENERGY_INFO.test(code)) continue;
     const n = Number(text);
     if (text.trim() === '' || !Number.isFinite(n)) continue;
-    readings.push(buildReading(base, code, 'info', { info: n }));
+    out.add(code, 'info', { info: n });
   }
-  return { ok: true, readings, kind };
+  return out.result(kind);
+}
+
+/**
+ * The readings of one message, one per code: a code sent twice (SB1-Rtd and SB1-RS; `060` and `w21003` in JSON) would
+ * give two readings with one identity and two writes of one device-state attribute. The first is kept, with a warning.
+ */
+class ReadingSet {
+  private readonly readings: Reading[] = [];
+  private readonly taken = new Set<string>();
+  private readonly warnings: string[] = [];
+
+  constructor(private readonly base: Base) {}
+
+  add(code: string, subject: Reading['subject'], values: ReadingValues, extra?: Parameters<typeof buildReading>[4]) {
+    if (this.taken.has(code)) {
+      this.warnings.push(`${code} is given twice (as a ${subject} too); the first value is kept`);
+      return;
+    }
+    this.taken.add(code);
+    this.readings.push(buildReading(this.base, code, subject, values, extra));
+  }
+
+  result(kind: ReadingKind): Normalized {
+    return this.warnings.length > 0
+      ? { ok: true, readings: this.readings, kind, warnings: this.warnings }
+      : { ok: true, readings: this.readings, kind };
+  }
 }
 
 export function normalizeJson(msg: JsonTelemetry, device: DeviceRef, at: Received): Normalized {
@@ -128,13 +155,13 @@ export function normalizeJson(msg: JsonTelemetry, device: DeviceRef, at: Receive
     dataTime,
     ...at,
   };
-  const readings: Reading[] = [];
+  const out = new ReadingSet(base);
   for (const [sent, v] of Object.entries(msg.values)) {
     const code = toCurrentCode(sent);
     if (ENERGY_INFO.test(code)) {
       // a current / power meter (i332xx) or production load (i33400): a field-information reading, like HJ 212's -Info
       const n = v.rtd ?? v.avg;
-      if (n !== undefined) readings.push(buildReading(base, code, 'info', { info: n }));
+      if (n !== undefined) out.add(code, 'info', { info: n });
       continue;
     }
     const values: ReadingValues = {};
@@ -148,15 +175,13 @@ export function normalizeJson(msg: JsonTelemetry, device: DeviceRef, at: Receive
     if (v.zsMin !== undefined) values.zsMin = v.zsMin;
     if (v.zsMax !== undefined) values.zsMax = v.zsMax;
     if (Object.keys(values).length === 0) continue;
-    readings.push(
-      buildReading(base, code, 'pollutant', values, { flag: v.flag, ...(code !== sent ? { sentCode: sent } : {}) }),
-    );
+    out.add(code, 'pollutant', values, { flag: v.flag, ...(code !== sent ? { sentCode: sent } : {}) });
   }
   for (const [code, f] of Object.entries(msg.facilities ?? {})) {
     const values: ReadingValues = {};
     if (f.rs !== undefined) values.rs = f.rs;
     if (f.rt !== undefined) values.rt = f.rt;
-    if (Object.keys(values).length > 0) readings.push(buildReading(base, code, 'facility', values));
+    if (Object.keys(values).length > 0) out.add(code, 'facility', values);
   }
-  return { ok: true, readings, kind };
+  return out.result(kind);
 }

@@ -186,6 +186,42 @@ describe('gateway connection: acknowledgements and rejections', () => {
   });
 });
 
+describe('gateway connection: hostile input', () => {
+  it('acknowledges and publishes a packet whose codes are object-prototype names, then a following packet', async () => {
+    h = await startHarness();
+    const d = await open(h);
+    const hostile = upload(MN_A, {
+      cp: 'DataTime=20260301120000;w01018-Rtd=42.5;__proto__-Rtd=1;constructor-Avg=2;toString-Flag=N;hasOwnProperty=3;SBvalueOf-RS=1',
+    });
+    const next = upload(MN_A);
+    d.send(hostile);
+    d.send(next);
+    await until(() => d.replies.length === 2, 'two acks');
+    expect(d.replies.map(cnOf)).toEqual(['9014', '9014']);
+    expect(h.published.map((p) => [p.envelope.accepted, p.bytes.toString()])).toEqual([
+      [true, hostile],
+      [true, next],
+    ]);
+    expect(h.gateway.stats().counters['errors.internal']).toBeUndefined();
+  });
+
+  it('keeps a valid packet that follows a truncated one in the same chunk, and archives the cut-off bytes', async () => {
+    h = await startHarness({ limits: { garbageFlushMs: 50, sweepMs: 20 } });
+    const d = await open(h);
+    const cut = upload(MN_A).slice(0, 60);
+    const valid = upload(MN_A);
+    d.send(cut + valid);
+    await until(() => d.replies.length === 1, 'the ack');
+    expect(cnOf(d.replies[0] as string)).toBe('9014');
+    await until(() => h?.published.some((p) => p.envelope.reason === 'garbage') === true, 'the garbage envelope');
+    const accepted = h.published.filter((p) => p.envelope.accepted);
+    expect(accepted.map((p) => p.bytes.toString())).toEqual([valid]);
+    const garbage = h.published.find((p) => p.envelope.reason === 'garbage');
+    expect(garbage?.bytes.toString()).toBe(cut);
+    expect(garbage?.envelope.detail).toContain('resynchronised at the next frame');
+  });
+});
+
 describe('gateway connection: split messages', () => {
   const part = (pno: number, qn = '20260301120000500') =>
     upload(MN_A, {

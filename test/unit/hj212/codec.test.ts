@@ -88,9 +88,74 @@ describe('decodeFrame on the reference samples', () => {
     expect(history.cp.params).toMatchObject({ BeginTime: '20160801080000', EndTime: '20160801080000' });
   });
 
-  it('accepts lower-case CRC hex', () => {
+  it('accepts lower-case CRC hex, with a warning', () => {
     const frame = sample('1062').replace('1C80\r\n', '1c80\r\n');
-    expect(decodeFrame(frame).ok).toBe(true);
+    expect(ok(decodeFrame(frame)).warnings).toEqual(['CRC is written in lower case']);
+    expect(ok(decodeFrame(sample('1062'))).warnings).toEqual([]);
+  });
+});
+
+describe('decodeFrame on a field given twice in one CP', () => {
+  const head = 'QN=20160801085857223;ST=32;CN=2061;PW=123456;MN=010000A8900016F000169DC0;Flag=4;CP=&&';
+  const decode = (cp: string) => ok(decodeFrame(encodeFrame(`${head}${cp}&&`)));
+
+  it('keeps the first value of a repeated value, flag, DataTime or parameter, with a warning each', () => {
+    const p = decode(
+      'DataTime=20160801080000;DataTime=20160801090000;RtdInterval=30;RtdInterval=60;w01018-Avg=50,w01018-Flag=N;w01018-Avg=99,w01018-Flag=D',
+    );
+    expect(p.cp.dataTime).toBe('2016-08-01T00:00:00.000Z');
+    expect(p.cp.params.RtdInterval).toBe('30');
+    expect(p.cp.pollutants.w01018).toEqual({ code: 'w01018', values: { Avg: 50 }, flag: 'N' });
+    expect(p.warnings).toEqual([
+      'DataTime is given twice; the first value is kept',
+      'RtdInterval is given twice; the first value is kept',
+      'w01018-Avg is given twice; the first value is kept',
+      'w01018-Flag is given twice; the first value is kept',
+    ]);
+  });
+
+  it('counts an HJ/T 212-2005 code and its 2017 code as one pollutant', () => {
+    const p = decode('DataTime=20160801080000;w01018-Avg=50;011-Avg=51;SB1-RS=1;SB1-RS=0;i13001-Info=1;i13001-Info=2');
+    expect(p.cp.pollutants.w01018?.values).toEqual({ Avg: 50 });
+    expect(p.cp.facilities.SB1).toEqual({ rs: 1 });
+    expect(p.cp.info.i13001).toBe('1');
+    expect(p.warnings).toEqual([
+      '011-Avg repeats w01018-Avg; the first value is kept',
+      'SB1-RS is given twice; the first value is kept',
+      'i13001-Info is given twice; the first value is kept',
+    ]);
+  });
+
+  it('still refuses a repeated field whose value is malformed', () => {
+    expect(decodeFrame(encodeFrame(`${head}w01018-Avg=50;w01018-Avg=5x&&`))).toMatchObject({
+      ok: false,
+      reason: 'malformed-cp',
+      detail: 'w01018-Avg="5x" is not a number',
+    });
+  });
+});
+
+describe('decodeFrame on codes', () => {
+  const head = 'ST=32;CN=2011;MN=010000A8900016F000169DC0;CP=&&';
+
+  it('takes HJ 212 codes of every shape: 2017, 2005, 2025 process codes, noise codes without a digit', () => {
+    const p = ok(
+      decodeFrame(encodeFrame(`${head}a34013-Rtd=1;01-Rtd=2;B01-Rtd=3;d20105-Rtd=4;LA-Rtd=5;Leq-Rtd=6;O3-Rtd=7&&`)),
+    );
+    expect(Object.keys(p.cp.pollutants).sort()).toEqual(['LA', 'Leq', 'O3', 'a34013', 'd20105', 'w00000']);
+    expect(p.cp.pollutants.a34013?.values).toEqual({ Rtd: 1 });
+    expect(p.warnings).toEqual(['01-Rtd repeats a34013-Rtd; the first value is kept']);
+  });
+
+  it('drops a field whose code has no digit or a character outside letters and digits, with a warning', () => {
+    const p = ok(decodeFrame(encodeFrame(`${head}COD-Rtd=1;w-01-Rtd=2;w01018-Rtd=3;w01 018-Rtd=4;清-Rtd=5&&`)));
+    expect(Object.keys(p.cp.pollutants)).toEqual(['w01018']);
+    expect(p.warnings).toEqual([
+      'CP field "COD-Rtd" dropped: "COD" is not an HJ 212 code',
+      'CP field "w-01-Rtd" dropped: "w" is not an HJ 212 code',
+      'CP field "w01 018-Rtd" dropped: "w01 018" is not an HJ 212 code',
+      'CP field "清-Rtd" dropped: "清" is not an HJ 212 code',
+    ]);
   });
 });
 

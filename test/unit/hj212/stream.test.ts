@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { decodeFrame, encodeFrame } from '#shared/domain/hj212/codec.ts';
-import { FrameStream, MAX_FRAME } from '#shared/domain/hj212/frame-stream.ts';
+import { FrameStream, MAX_FRAME, RESYNC_REASON } from '#shared/domain/hj212/frame-stream.ts';
 import { SplitReassembler } from '#shared/domain/hj212/split.ts';
 import type { Hj212Packet } from '#shared/domain/hj212/types.ts';
 import { samples } from './samples.ts';
@@ -59,6 +59,67 @@ describe('FrameStream', () => {
     const stream = new FrameStream();
     stream.push(Buffer.from((all[0] as string).slice(0, 20)));
     expect((stream.flush()[0] as { reason?: string } | undefined)?.reason).toMatch(/closed inside a frame/);
+  });
+});
+
+describe('FrameStream resynchronisation', () => {
+  const all = samples().map((s) => s.packet);
+  const big = all[5] as string; // the hourly water sample, 458-byte segment
+  const valid = all[0] as string;
+  /** frames and garbage of a stream cut into `size`-byte chunks (0: whole) */
+  const split = (stream: string, size = 0) => {
+    const s = new FrameStream();
+    const bytes = Buffer.from(stream);
+    const items: ReturnType<FrameStream['push']> = [];
+    for (let i = 0; i < bytes.length; i += size || bytes.length)
+      items.push(...s.push(bytes.subarray(i, i + (size || bytes.length))));
+    expect(s.pending).toBe(0);
+    return { frames: frames(items), garbage: garbage(items).map((g) => [g.bytes.toString('utf8'), g.reason]) };
+  };
+  const lying = (frame: string, length: string) => `##${length}${frame.slice(6)}`;
+  const truncated = big.slice(0, 100);
+  // a truncated frame whose declared length lands exactly on the CR LF of the frame after it
+  const spanning = `##${String(50 + Buffer.byteLength(valid) - 6).padStart(4, '0')}${big.slice(6, 56)}`;
+
+  for (const size of [0, 1, 7, 64]) {
+    const cut = size ? `cut into ${size}-byte chunks` : 'in one chunk';
+    it(`keeps the valid frame after a truncated one (${cut})`, () => {
+      expect(split(truncated + valid, size)).toEqual({ frames: [valid], garbage: [[truncated, RESYNC_REASON]] });
+    });
+
+    it(`keeps the valid frame after a truncated one whose length reaches the end of it (${cut})`, () => {
+      expect(split(spanning + valid, size)).toEqual({ frames: [valid], garbage: [[spanning, RESYNC_REASON]] });
+    });
+
+    it(`keeps the valid frame after frames that claim a longer or shorter length (${cut})`, () => {
+      for (const length of ['0999', '0100', '0000']) {
+        expect(split(lying(big, length) + valid, size)).toEqual({ frames: [lying(big, length), valid], garbage: [] });
+      }
+    });
+
+    it(`keeps the valid frame after ## junk, a bad length, two truncated frames and extra # (${cut})`, () => {
+      expect(split(`##ab##00x1;${truncated}${truncated}#${valid}`, size)).toEqual({
+        frames: [valid],
+        // a frame starts at ## and 4 digits: junk runs to the next one
+        garbage: [
+          ['##ab##00x1;', RESYNC_REASON],
+          [truncated, RESYNC_REASON],
+          [`${truncated}#`, RESYNC_REASON],
+        ],
+      });
+    });
+  }
+
+  it('does not split a valid frame whose data holds ## and digits, even when it arrives byte by byte', () => {
+    const inner = encodeFrame('ST=32;CN=3020;MN=010000A8900016F000169DC0;CP=&&i11001-Info=//##0012 清洗//&&');
+    expect(split(inner + valid, 1).frames).toEqual([inner, valid]);
+  });
+
+  it('waits for the LF of a frame whose length it cannot check yet', () => {
+    const stream = new FrameStream();
+    expect(stream.push(Buffer.from(truncated))).toEqual([]);
+    expect(stream.pending).toBe(truncated.length);
+    expect(frames(stream.push(Buffer.from(valid)))).toEqual([valid]);
   });
 });
 
