@@ -35,6 +35,7 @@ export function buildEnvWatch(app: App) {
     env,
     description: 'EnvWatch device ingestion: IoT rules, ingest function, dead-letter queue, device policy',
   });
+  api.addStackDependency(ingest, 'the registry attaches the device IoT policy the Ingest stack defines');
   const web = webHosting(app, config, env.region);
   const webStack = web.on
     ? new WebStack(app, `${prefix}-Web`, {

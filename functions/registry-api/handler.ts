@@ -1,9 +1,13 @@
+import { IoTClient } from '@aws-sdk/client-iot';
 import { dynamo } from '#shared/adapters/dynamodb.ts';
+import { IotCoreControlPlane } from '#shared/adapters/iot-control-plane.ts';
 import { DynamoRegistryStore } from '#shared/adapters/registry-store.ts';
 import { readConfig } from '#shared/config/config.ts';
 import { ENV } from '#shared/config/env-names.ts';
-import { PARENT_FILTERS, registryRoutes } from '#shared/contracts/registry.ts';
-import type { RegistryKind } from '#shared/domain/registry/store.ts';
+import { type deviceIdentityRoutes, PARENT_FILTERS, registryRoutes } from '#shared/contracts/registry.ts';
+import type { StoredDevice } from '#shared/domain/registry/model.ts';
+import { DeviceOnboarding } from '#shared/domain/registry/onboarding.ts';
+import type { RegistryKind, Versioned } from '#shared/domain/registry/store.ts';
 import type { RegistryEntity } from '#shared/domain/registry/use-cases.ts';
 import { RegistryService } from '#shared/domain/registry/use-cases.ts';
 import { type ApiRequest, type ApiResult, httpApi } from '#shared/http/api-handler.ts';
@@ -11,11 +15,20 @@ import type { RouteContract } from '#shared/http/contract.ts';
 import { etag, ifMatch } from '#shared/http/versioning.ts';
 import { registryPlaces } from '#shared/wiring/places.ts';
 
-const config = readConfig({ registryTable: ENV.registryTable, auditTable: ENV.auditTable });
+const config = readConfig({
+  registryTable: ENV.registryTable,
+  auditTable: ENV.auditTable,
+  devicePolicy: ENV.iotDevicePolicy,
+});
 const store = new DynamoRegistryStore(dynamo, config.registryTable, config.auditTable);
-const registry = new RegistryService(store);
+const onboarding = new DeviceOnboarding(store, new IotCoreControlPlane(new IoTClient({})), config.devicePolicy);
+const registry = new RegistryService(store, undefined, undefined, onboarding);
 
 type Req = ApiRequest<RouteContract>;
+type DeviceRoute = typeof deviceIdentityRoutes;
+const principal = (req: Req) => ({ sub: req.principal?.sub ?? 'unknown' });
+/** A device answer never carries the password hash. */
+const shown = ({ item: { passwordHash: _h, ...item }, ...v }: Versioned<StoredDevice>) => ({ ...v, item });
 
 function implementationsFor(kind: RegistryKind) {
   const filter = PARENT_FILTERS[kind];
@@ -37,14 +50,18 @@ function implementationsFor(kind: RegistryKind) {
       return { body: found, headers: etag(found.version) };
     },
     [`create_${kind}`]: async (req: Req): Promise<ApiResult> => {
-      const created = await registry.create(kind, req.body as RegistryEntity, { sub: req.principal?.sub ?? 'unknown' });
+      const created = await registry.create(kind, req.body as RegistryEntity, principal(req));
       return { status: 201, body: created, headers: etag(created.version) };
     },
     [`replace_${kind}`]: async (req: Req): Promise<ApiResult> => {
       const { id } = req.params as { id: string };
-      const replaced = await registry.replace(kind, id, req.body as RegistryEntity, ifMatch(req.headers), {
-        sub: req.principal?.sub ?? 'unknown',
-      });
+      const replaced = await registry.replace(
+        kind,
+        id,
+        req.body as RegistryEntity,
+        ifMatch(req.headers),
+        principal(req),
+      );
       return { body: replaced, headers: etag(replaced.version) };
     },
   };
@@ -52,6 +69,20 @@ function implementationsFor(kind: RegistryKind) {
 
 const kinds: RegistryKind[] = ['townships', 'enterprises', 'outlets', 'devices'];
 
-export const handler = httpApi(registryRoutes, Object.assign({}, ...kinds.map(implementationsFor)), {
-  places: registryPlaces(store),
-});
+export const handler = httpApi(
+  registryRoutes,
+  {
+    ...Object.assign({}, ...kinds.map(implementationsFor)),
+    issue_device_certificate: async (req: Req): Promise<ApiResult> => {
+      const { params, body } = req as unknown as ApiRequest<DeviceRoute['issue_device_certificate']>;
+      const { device, certificate } = await onboarding.issue(params.id, body, principal(req));
+      return { status: 201, body: { ...shown(device), certificate }, headers: etag(device.version) };
+    },
+    decommission_device: async (req: Req): Promise<ApiResult> => {
+      const { params } = req as unknown as ApiRequest<DeviceRoute['decommission_device']>;
+      const device = await onboarding.decommission(params.id, principal(req));
+      return { body: shown(device), headers: etag(device.version) };
+    },
+  },
+  { places: registryPlaces(store) },
+);

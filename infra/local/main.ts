@@ -16,6 +16,8 @@ const { values: args } = parseArgs({
     'data-dir': { type: 'string', default: '.envwatch' },
     'port-base': { type: 'string', default: '4510' },
     'no-synth': { type: 'boolean', default: false },
+    /** also plain MQTT without authentication, for debugging (IoT Core has none; devices use TLS) */
+    'plain-mqtt': { type: 'boolean', default: false },
     quiet: { type: 'boolean', default: false },
   },
 });
@@ -48,8 +50,10 @@ async function main() {
   const base = Number(args['port-base']);
   if (!Number.isInteger(base) || base < 1024 || base > 65000)
     fail('--port-base must be a port number between 1024 and 65000.');
-  const ports = defaultPorts(base);
-  const busy = await firstBusyPort(Object.values(ports));
+  const plainMqtt = args['plain-mqtt'] === true;
+  const { mqtt: plainPort, ...always } = defaultPorts(base);
+  const ports = { ...always, mqtt: plainPort };
+  const busy = await firstBusyPort([...Object.values(always), ...(plainMqtt ? [plainPort] : [])]);
   if (busy)
     fail(
       `port ${busy} is already in use (is another \`npm start\` running?). Stop it, or start on other ports: npm start -- --port-base ${base + 100}`,
@@ -71,6 +75,7 @@ async function main() {
       cdkOut,
       dataDir,
       ports,
+      plainMqtt,
       log: verbose ? (line) => process.stdout.write(`  ${line}\n`) : undefined,
     });
   } catch (err) {
@@ -86,8 +91,9 @@ async function main() {
       `  政务工作台 Console    ${e.web}console/   (sign in at ${e.auth.oidc})`,
       `  示例账号 demo accounts (password ${DEMO_PASSWORD}): ${DEMO_ACCOUNTS.map((a) => a.username).join(' ')}`,
       `  API                   ${e.api}   (token: npm run -s token -- --role admin)`,
-      `  MQTT                  ${e.mqtt}`,
-      `  IoT Data Plane        ${e.iotData}`,
+      `  MQTT (TLS, 设备证书)   ${e.mqtts}   (CA ${e.mqttCa}; docs/devices.md)`,
+      ...(e.mqtt ? [`  MQTT 明文（仅调试）     ${e.mqtt}   (--plain-mqtt: no authentication)`] : []),
+      `  IoT control plane     ${e.iot}   IoT Data Plane ${e.iotData}`,
       ...(e.hj212 ? [`  HJ 212 TCP 数采仪接入  ${e.hj212}`] : []),
       `  已发送消息 Messages   ${e.pages.messages}`,
       `  工作流 Workflows      ${e.pages.executions}`,

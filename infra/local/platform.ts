@@ -40,6 +40,11 @@ export interface PlatformOptions {
   timeScale?: number;
   /** static web root served at / (default: the web hosting's built site from the assembly) */
   webDir?: string;
+  /**
+   * Also listen for plain MQTT without authentication, for debugging (`npm start -- --plain-mqtt`). Off by default:
+   * IoT Core has no plain MQTT, and devices connect over TLS with their certificate.
+   */
+  plainMqtt?: boolean;
   log?: (line: string) => void;
 }
 
@@ -48,7 +53,14 @@ export interface Endpoints {
   api: string;
   /** the issuer the template names (tokens from `npm run token`) and the local OIDC provider that stands in for it */
   auth: { issuer: string; audience: string; oidc: string };
-  mqtt: string;
+  /** MQTT over TLS with client certificates, `mqtts://host:port` (devices connect here, as to IoT Core) */
+  mqtts: string;
+  /** the local CA's certificate (PEM file): what MQTT clients trust to verify the broker */
+  mqttCa: string;
+  /** plain MQTT without authentication: only with `plainMqtt` (debugging) */
+  mqtt?: string;
+  /** the IoT control plane (things, certificates, policies), AWS_ENDPOINT_URL_IOT */
+  iot: string;
   iotData: string;
   /** HJ 212 TCP gateway, `tcp://host:port`, when the template has one */
   hj212?: string;
@@ -122,6 +134,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
       AWS_ENDPOINT_URL_SQS: url(ports.messaging),
       AWS_ENDPOINT_URL_SFN: url(ports.stepfunctions),
       AWS_ENDPOINT_URL_IOT_DATA_PLANE: url(ports.iotData),
+      AWS_ENDPOINT_URL_IOT: url(ports.iot),
       AWS_S3_FORCE_PATH_STYLE: 'true',
       ENVWATCH_LOCAL: 'true',
       ...LOCAL_S3_SDK_ENV,
@@ -158,7 +171,8 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
 
     const iot = await startIot({
       host,
-      mqttPort: ports.mqtt,
+      ...(opts.plainMqtt ? { mqttPort: ports.mqtt } : {}),
+      identity: { mqttsPort: ports.mqtts, controlPlanePort: ports.iot, dataDir, policies: spec.iotPolicies ?? [] },
       dataPlanePort: ports.iotData,
       rules: spec.topicRules,
       invoke,
@@ -227,7 +241,10 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
       web: `${gateway.url}/`,
       api: gateway.url,
       auth: { ...auth, oidc: oidc.issuer },
-      mqtt: iot.mqttUrl,
+      mqtts: iot.mqttsUrl as string,
+      mqttCa: iot.caFile as string,
+      ...(iot.mqttUrl ? { mqtt: iot.mqttUrl } : {}),
+      iot: iot.controlPlaneEndpoint as string,
       iotData: iot.dataPlaneEndpoint,
       ...(hj212 ? { hj212: hj212.url } : {}),
       dynamodb: dynamodb.endpoint,

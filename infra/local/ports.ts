@@ -8,7 +8,12 @@ export interface PlatformPorts {
   messaging: number;
   stepfunctions: number;
   iotData: number;
+  /** plain MQTT, only with --plain-mqtt (debugging) */
   mqtt: number;
+  /** MQTT over TLS with client certificates (devices connect here, as to IoT Core) */
+  mqtts: number;
+  /** IoT control plane (AWS_ENDPOINT_URL_IOT: things, certificates, policies) */
+  iot: number;
   /** HJ 212 TCP gateway (devices connect here) */
   hj212: number;
   /** KMS facade (AWS JSON 1.1) */
@@ -28,7 +33,9 @@ export function defaultPorts(base = 4510): PlatformPorts {
     hj212: base + 6,
     kms: base + 7,
     oidc: base + 8,
+    iot: base + 9,
     mqtt: 1883 + (base - 4510),
+    mqtts: 8883 + (base - 4510),
   };
 }
 
@@ -45,10 +52,10 @@ export function freePort(host = '127.0.0.1'): Promise<number> {
 }
 
 export async function freePorts(host = '127.0.0.1'): Promise<PlatformPorts> {
-  const [http, dynamodb, s3, messaging, stepfunctions, iotData, mqtt, hj212, kms, oidc] = await Promise.all(
-    Array.from({ length: 10 }, () => freePort(host)),
+  const [http, dynamodb, s3, messaging, stepfunctions, iotData, mqtt, hj212, kms, oidc, mqtts, iot] = await Promise.all(
+    Array.from({ length: 12 }, () => freePort(host)),
   );
-  return { http, dynamodb, s3, messaging, stepfunctions, iotData, mqtt, hj212, kms, oidc } as PlatformPorts;
+  return { http, dynamodb, s3, messaging, stepfunctions, iotData, mqtt, hj212, kms, oidc, mqtts, iot } as PlatformPorts;
 }
 
 /** Resolves to the first port of `ports` that is taken, or undefined when all are free. */

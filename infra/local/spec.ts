@@ -3,6 +3,7 @@
  * `template.ts` produces a `PlatformSpec`; each service in `services/` consumes its part of it.
  * Every intrinsic (Ref, GetAtt, ImportValue, Join, Sub) is already resolved to local names and ARNs here.
  */
+import type { IotPolicyDocument } from './services/iot/policy.ts';
 
 export const LOCAL_REGION = 'us-east-1';
 export const LOCAL_ACCOUNT = '000000000000';
@@ -118,6 +119,13 @@ export interface TopicRuleSpec {
   errorAction?: RuleActionSpec;
 }
 
+/** An IoT policy (AWS::IoT::Policy) the local broker enforces for the certificates it is attached to. */
+export interface IotPolicySpec {
+  policyName: string;
+  /** the policy document, every intrinsic resolved (its `${iot:…}` policy variables are left for the broker) */
+  document: IotPolicyDocument;
+}
+
 export interface StateMachineSpec {
   id: string;
   name: string;
@@ -177,6 +185,8 @@ export interface PlatformSpec {
   eventSourceMappings: EventSourceMappingSpec[];
   apis: ApiSpec[];
   topicRules: TopicRuleSpec[];
+  /** IoT policies; the control plane attaches them, the broker enforces them */
+  iotPolicies?: IotPolicySpec[];
   stateMachines: StateMachineSpec[];
   schedules: ScheduleSpec[];
   /** container services (ECS task definitions) the platform runs in-process */

@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { IotPolicyDocument } from './services/iot/policy.ts';
 import {
   type ApiSpec,
   type BucketSpec,
@@ -24,7 +25,8 @@ import {
 
 /**
  * Reads a synthesized cloud assembly (cdk.out) and derives everything the local platform runs: tables, buckets,
- * topics, queues, functions (bundled assets and environment), HTTP routes, IoT rules, state machines, schedules.
+ * topics, queues, functions (bundled assets and environment), HTTP routes, IoT rules and policies, state machines,
+ * schedules.
  * Intrinsics are resolved to local names and ARNs; an intrinsic or resource the platform cannot honour fails with a
  * message naming the stack, resource and construct path. One source of truth: nothing here is kept by hand.
  */
@@ -130,6 +132,8 @@ class Resolver {
         return fixed('StateMachineName') ?? generated.slice(0, 80);
       case 'AWS::IoT::TopicRule':
         return fixed('RuleName') ?? generated.replace(/[^A-Za-z0-9_]/g, '_');
+      case 'AWS::IoT::Policy':
+        return fixed('PolicyName') ?? generated.slice(0, 128);
       case 'AWS::Events::Rule':
         return fixed('Name') ?? generated.slice(0, 64);
       case 'AWS::Logs::LogGroup':
@@ -336,6 +340,7 @@ export function deriveSpec(cdkOut: string, endpoints: LocalEndpoints): PlatformS
     eventSourceMappings: [],
     apis: [],
     topicRules: [],
+    iotPolicies: [],
     stateMachines: [],
     schedules: [],
     containers: [],
@@ -566,6 +571,12 @@ export function deriveSpec(cdkOut: string, endpoints: LocalEndpoints): PlatformS
         ...(payload.ErrorAction ? { errorAction: ruleAction(obj(payload.ErrorAction), where) } : {}),
       };
       spec.topicRules.push(rule);
+    }
+
+    for (const [id, res] of resourcesOf(stack, 'AWS::IoT::Policy')) {
+      const raw = props(id, res).PolicyDocument;
+      const document: unknown = typeof raw === 'string' ? JSON.parse(raw) : obj(raw);
+      spec.iotPolicies?.push({ policyName: r.physicalName(stack, id), document: document as IotPolicyDocument });
     }
 
     for (const [id, res] of resourcesOf(stack, 'AWS::StepFunctions::StateMachine')) {

@@ -7,6 +7,7 @@ import { CasesApi } from '#infra/constructs/cases-api.ts';
 import { DeviceData } from '#infra/constructs/device-data.ts';
 import { EvidenceUploads } from '#infra/constructs/evidence-uploads.ts';
 import { EnvWatchHttpApi } from '#infra/constructs/http-api.ts';
+import { devicePolicyName } from '#infra/constructs/iot-device-policy.ts';
 import { Registry } from '#infra/constructs/registry.ts';
 import { Tips } from '#infra/constructs/tips.ts';
 import type { DataStack } from './data-stack.ts';
@@ -37,6 +38,8 @@ export class ApiStack extends Stack {
       api: this.httpApi,
       registryTable: data.tables.byName.registry,
       auditTable: data.tables.byName.audit,
+      // the Ingest stack defines the policy; buildEnvWatch deploys it before this stack
+      devicePolicyName: devicePolicyName(config.stage),
       stage: config.stage,
       logRetentionDays: config.logRetentionDays,
     });

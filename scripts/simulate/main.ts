@@ -1,13 +1,19 @@
 /**
  * `npm run simulate -- [options]`: simulated DAQs of the seeded Qingyuan enterprises talking to the running local
- * platform (`npm start`), HJ 212 over TCP to the gateway and MQTT (JSON and HJ 212) to the broker. Endpoints come from
- * `<data-dir>/endpoints.json` (`mqtt`, `hj212`). Type `help` while it runs for the injection commands.
+ * platform (`npm start`), HJ 212 over TCP to the gateway and MQTT (JSON and HJ 212) over TLS to the broker, each MQTT
+ * device with its own certificate from the registry API (credentials.ts, as an installer with an admin token). Endpoints
+ * come from `<data-dir>/endpoints.json` (`mqtts`, `mqttCa`, `api`, `auth`, `hj212`; `mqtt` with --plain-mqtt). Type
+ * `help` while it runs for the injection commands.
  */
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
+import { readKeys, signToken } from '#infra/local/jwt.ts';
 import { HELP, parseDuration } from './commands.ts';
+import { registryCredentials } from './credentials.ts';
+import type { SimDevice } from './devices.ts';
+import type { MqttTls } from './mqtt-link.ts';
 import { type Endpoints, runSimulation, type SimSummary, type SimulationOptions } from './runner.ts';
 import { DEMO_DURATION_MS, DEMO_INTRO, DEMO_SPEED, DEMO_STEPS, demoStart } from './scenario.ts';
 
@@ -18,7 +24,9 @@ const USAGE = `usage: npm run simulate -- [options]
   --seed <n>                deterministic values
   --start <ISO time>        simulated start (default now), e.g. 2026-11-30T07:30:00+08:00
   --only <BW01,GA01>        only these devices (MN or its last characters)
-  --mqtt-hj212              HJ 212 devices publish HJ 212 text over MQTT instead of TCP
+  --mqtt-hj212              HJ 212 devices publish HJ 212 text over MQTT instead of TCP (switched to
+                            transport mqtt in the registry, with a certificate each)
+  --plain-mqtt              MQTT devices use the platform's plain listener (npm start -- --plain-mqtt), no TLS
   --include-unregistered    add synthetic devices with unregistered MNs (rejected by the platform)
   --devices <N>             how many synthetic devices (with --include-unregistered; default 1)
   --inject "<command>"      apply a command at start (repeatable), e.g. --inject "exceed BW01 cod 2"
@@ -29,7 +37,13 @@ ${HELP}`;
 
 class CliError extends Error {}
 
-async function readEndpoints(dataDir: string): Promise<Endpoints> {
+interface PlatformEndpoints extends Endpoints {
+  api?: string;
+  mqttCa?: string;
+  auth?: { issuer?: string; audience?: string };
+}
+
+async function readEndpoints(dataDir: string): Promise<PlatformEndpoints> {
   const file = join(dataDir, 'endpoints.json');
   let text: string;
   try {
@@ -39,10 +53,39 @@ async function readEndpoints(dataDir: string): Promise<Endpoints> {
   }
   const parsed: unknown = JSON.parse(text);
   const o = (typeof parsed === 'object' && parsed !== null ? parsed : {}) as Record<string, unknown>;
+  const str = (k: string) => (typeof o[k] === 'string' ? { [k]: o[k] as string } : {});
   return {
-    ...(typeof o.mqtt === 'string' ? { mqtt: o.mqtt } : {}),
-    ...(typeof o.hj212 === 'string' ? { hj212: o.hj212 } : {}),
+    ...str('mqtt'),
+    ...str('mqtts'),
+    ...str('mqttCa'),
+    ...str('api'),
+    ...str('hj212'),
+    ...(typeof o.auth === 'object' && o.auth !== null ? { auth: o.auth as PlatformEndpoints['auth'] } : {}),
   };
+}
+
+/** MQTT devices' certificates from the registry API, with an admin token of the running platform's local issuer. */
+async function credentialsFor(
+  dataDir: string,
+  e: PlatformEndpoints,
+  log: (line: string) => void,
+): Promise<(device: SimDevice) => Promise<MqttTls>> {
+  const keys = await readKeys(dataDir);
+  if (!keys || !e.api || !e.mqttCa || !e.auth?.issuer || !e.auth.audience)
+    throw new CliError(`${join(dataDir, 'endpoints.json')} lacks api, mqttCa or auth: is the platform up to date?`);
+  const token = signToken(
+    keys,
+    {
+      iss: e.auth.issuer,
+      aud: e.auth.audience,
+      sub: 'simulator-installer',
+      roles: ['admin'],
+      townships: ['*'],
+      name: '模拟安装人员',
+    },
+    3600,
+  );
+  return registryCredentials({ api: e.api, token, dataDir, ca: await readFile(e.mqttCa, 'utf8'), log });
 }
 
 function number(text: string | undefined, name: string): number | undefined {
@@ -86,6 +129,7 @@ async function main(argv: string[]): Promise<number> {
       start: { type: 'string' },
       only: { type: 'string' },
       'mqtt-hj212': { type: 'boolean' },
+      'plain-mqtt': { type: 'boolean' },
       'include-unregistered': { type: 'boolean' },
       devices: { type: 'string' },
       inject: { type: 'string', multiple: true },
@@ -136,9 +180,20 @@ async function main(argv: string[]): Promise<number> {
     log: out,
   };
 
-  const endpoints = await readEndpoints(resolve(values['data-dir'] ?? '.envwatch'));
-  if (!endpoints.mqtt && !endpoints.hj212)
-    throw new CliError('endpoints.json lists neither mqtt nor hj212: is the platform up to date?');
+  const dataDir = resolve(values['data-dir'] ?? '.envwatch');
+  const all = await readEndpoints(dataDir);
+  const plain = values['plain-mqtt'] === true;
+  if (plain && !all.mqtt)
+    throw new CliError(
+      '--plain-mqtt: the platform has no plain MQTT listener; start it with npm start -- --plain-mqtt',
+    );
+  const endpoints: Endpoints = {
+    ...(plain ? { mqtt: all.mqtt } : all.mqtts ? { mqtts: all.mqtts } : {}),
+    ...(all.hj212 ? { hj212: all.hj212 } : {}),
+  };
+  if (!endpoints.mqtts && !endpoints.mqtt && !endpoints.hj212)
+    throw new CliError('endpoints.json lists neither mqtts nor hj212: is the platform up to date?');
+  if (endpoints.mqtts) opts.credentials = await credentialsFor(dataDir, all, out);
   let sim: ReturnType<typeof runSimulation>;
   try {
     sim = runSimulation(opts, endpoints);

@@ -1,6 +1,6 @@
 import { type Command, HELP, parseCommand } from './commands.ts';
 import { findDevice, type SimDevice, seededDevices, syntheticDevices } from './devices.ts';
-import { MqttLink } from './mqtt-link.ts';
+import { MqttLink, type MqttTls } from './mqtt-link.ts';
 import { buildHj212, buildJson, qnClock } from './packets.ts';
 import { TcpLink } from './tcp-link.ts';
 import { type Emission, Timeline } from './timeline.ts';
@@ -16,7 +16,9 @@ import { emptyInjections, type Injections, ValueGenerator } from './values.ts';
 export type Transport = 'tcp' | 'mqtt-hj212' | 'mqtt-json';
 
 export interface Endpoints {
-  /** mqtt://host:port */
+  /** mqtts://host:port: MQTT devices connect with their certificates (SimulationOptions.credentials) */
+  mqtts?: string;
+  /** mqtt://host:port: plain MQTT (the platform's --plain-mqtt debugging listener), when there is no mqtts */
   mqtt?: string;
   /** tcp://host:port of the HJ 212 gateway */
   hj212?: string;
@@ -33,6 +35,8 @@ export interface SimulationOptions {
   start?: number;
   /** HJ 212 devices publish over MQTT instead of TCP */
   mqttHj212?: boolean;
+  /** the key and certificate an MQTT device connects with over mqtts (credentials.ts gets them from the registry) */
+  credentials?: (device: SimDevice) => Promise<MqttTls>;
   /** add `extraDevices` synthetic devices with unregistered MNs (default 1 when set) */
   includeUnregistered?: boolean;
   extraDevices?: number;
@@ -172,7 +176,8 @@ export function runSimulation(opts: SimulationOptions, endpoints: Endpoints): Si
       skipped.push(device.label);
       continue;
     }
-    if (transport !== 'tcp' && !endpoints.mqtt) {
+    const mqttUrl = endpoints.mqtts && opts.credentials ? endpoints.mqtts : endpoints.mqtt;
+    if (transport !== 'tcp' && !mqttUrl) {
       skipped.push(device.label);
       continue;
     }
@@ -221,8 +226,9 @@ export function runSimulation(opts: SimulationOptions, endpoints: Endpoints): Si
         },
       });
       r.tcp.start();
-    } else if (endpoints.mqtt) {
-      r.mqtt = new MqttLink(endpoints.mqtt, device.mn, onConn);
+    } else if (mqttUrl) {
+      const credentials = mqttUrl === endpoints.mqtts ? opts.credentials : undefined;
+      r.mqtt = new MqttLink(mqttUrl, device.mn, onConn, credentials && (() => credentials(device)));
     }
     running.push(r);
   }
@@ -231,7 +237,7 @@ export function runSimulation(opts: SimulationOptions, endpoints: Endpoints): Si
       ? endpoints.hj212
         ? `hj212 endpoint "${endpoints.hj212}" is not tcp://host:port`
         : 'no hj212 endpoint in endpoints.json (the platform has no HJ 212 gateway yet)'
-      : 'no mqtt endpoint';
+      : 'no mqtts endpoint with credentials, nor a plain mqtt one';
     log(`skipping ${skipped.join(', ')}: ${why}`);
   }
 

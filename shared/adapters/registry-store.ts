@@ -1,4 +1,10 @@
-import { type DynamoDBDocumentClient, GetCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  TransactWriteCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { ConflictError, NotFoundError, PreconditionFailedError } from '#shared/domain/errors.ts';
 import { ulid } from '#shared/domain/ids.ts';
 import {
@@ -108,7 +114,7 @@ export class DynamoRegistryStore implements RegistryStore {
         new TransactWriteCommand({
           TransactItems: [
             { Put: { TableName: this.table, Item: record, ConditionExpression: 'attribute_not_exists(pk)' } },
-            auditPut(this.auditTable, { ...audit, detail: { version: 1 } }),
+            auditPut(this.auditTable, { ...audit, detail: { ...audit.detail, version: 1 } }),
           ],
         }),
       );
@@ -149,7 +155,7 @@ export class DynamoRegistryStore implements RegistryStore {
                 ExpressionAttributeValues: { ':v': current.version },
               },
             },
-            auditPut(this.auditTable, { ...audit, detail: { version } }),
+            auditPut(this.auditTable, { ...audit, detail: { ...audit.detail, version } }),
           ],
         }),
       );
@@ -161,6 +167,10 @@ export class DynamoRegistryStore implements RegistryStore {
       throw err;
     }
     return { item, version, createdAt: current.createdAt, updatedAt: audit.at };
+  }
+
+  async audit(entry: AuditEntry): Promise<void> {
+    await this.db.send(new PutCommand(auditPut(this.auditTable, entry).Put));
   }
 
   private record<T>(

@@ -41,6 +41,8 @@ export const ENV = {
   smsHttpTimeoutMs: 'SMS_HTTP_TIMEOUT_MS',
   /** SNS SMS sender id (optional) */
   smsSenderId: 'SMS_SENDER_ID',
+  /** the IoT policy every MQTT device certificate gets (device onboarding, registry API) */
+  iotDevicePolicy: 'IOT_DEVICE_POLICY',
   /** HJ 212 gateway: full Basic Ingest topic prefix `$aws/rules/<ruleName>/envwatch/gateway` */
   gatewayIngestTopic: 'GATEWAY_INGEST_TOPIC',
   /** HJ 212 gateway: TCP port it listens on */

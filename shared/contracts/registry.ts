@@ -1,5 +1,14 @@
 import * as z from 'zod';
-import { Device, DeviceInput, Enterprise, Outlet, Township } from '#shared/domain/registry/model.ts';
+import {
+  Csr,
+  Device,
+  DeviceInput,
+  DeviceRegistration,
+  Enterprise,
+  IssuedCertificate,
+  Outlet,
+  Township,
+} from '#shared/domain/registry/model.ts';
 import type { RegistryKind } from '#shared/domain/registry/store.ts';
 import { REGISTRY_READERS, REGISTRY_WRITERS } from '#shared/domain/roles.ts';
 import type { Place } from '#shared/domain/scope.ts';
@@ -7,7 +16,10 @@ import { defineRoutes, type RouteContract } from '#shared/http/contract.ts';
 import type { PlaceRef } from '#shared/http/scope.ts';
 import { PLACES } from './places.ts';
 
-/** The registry API: list, get, create and replace townships, enterprises, outlets and devices. */
+/**
+ * The registry API: list, get, create and replace townships, enterprises, outlets and devices; and an MQTT device's
+ * certificate and decommissioning (docs/devices.md).
+ */
 const limit = z.coerce.number().int().min(1).max(100).default(50);
 const cursor = z.string().max(2048).optional();
 const listQuery = z.strictObject({ limit, cursor });
@@ -28,12 +40,17 @@ interface KindSpec {
   filters: z.ZodRawShape;
   /** where an entry belongs, for the caller's scope: nowhere (reference data), or by its place resolver and list item */
   place?: { resolver: string; item: (entry: { item: Record<string, string> }) => Place | PlaceRef };
+  /** what create takes and answers, when it differs from replace */
+  create?: { input: z.ZodType; output: z.ZodType; description: string };
 }
 
 const enterpriseOf = (e: { item: Record<string, string> }) => ({
   ref: e.item['enterpriseId'],
   place: PLACES.enterprise,
 });
+
+/** A device with the certificate IoT Core just issued for it: the private key, when IoT made it, only in this answer. */
+const withCertificate = (certificate: z.ZodType) => versioned(Device).extend({ certificate });
 
 const KINDS: KindSpec[] = [
   {
@@ -88,6 +105,12 @@ const KINDS: KindSpec[] = [
     output: Device,
     place: { resolver: PLACES.device, item: enterpriseOf },
     filters: { enterprise: uscc.optional() },
+    create: {
+      input: DeviceRegistration,
+      output: withCertificate(IssuedCertificate.optional()),
+      description:
+        'An MQTT device (`transport: mqtt`; every `json-mqtt` device) is registered with its IoT thing (name = MN) and a certificate: from `csr` when the installer made the key on the device, else a key pair IoT Core generates, whose `certificate.privateKey` is in this answer only. If IoT Core fails half-way the answer is 503 and the device shows a `pending` certificate: the same request again completes it.',
+    },
   },
 ];
 
@@ -128,8 +151,9 @@ function routesFor(k: KindSpec): Record<string, RouteContract> {
       auth: REGISTRY_WRITERS,
       tags,
       summary: `新增${k.label}`,
-      body: k.input,
-      response: versioned(k.output),
+      ...(k.create ? { description: k.create.description } : {}),
+      body: k.create?.input ?? k.input,
+      response: k.create?.output ?? versioned(k.output),
       status: 201,
     },
     [`replace_${k.kind}`]: {
@@ -148,7 +172,49 @@ function routesFor(k: KindSpec): Record<string, RouteContract> {
   };
 }
 
-export const registryRoutes = defineRoutes(Object.assign({}, ...KINDS.map(routesFor)) as Record<string, RouteContract>);
+const deviceParams = z.strictObject({
+  id: z.string().regex(/^[0-9A-Za-z]{1,24}$/, 'MN is up to 24 letters or digits (MN 为 1 至 24 位字母或数字)'),
+});
+
+/** An MQTT device's certificate (issue, complete, rotate) and decommissioning: IoT Core through the registry. */
+export const deviceIdentityRoutes = defineRoutes({
+  issue_device_certificate: {
+    method: 'POST',
+    // certificates are issued and withdrawn for the whole county
+    scope: { kind: 'county' },
+    path: '/registry/devices/{id}/certificate',
+    auth: REGISTRY_WRITERS,
+    tags: ['registry'],
+    summary: '签发设备证书（物联网接入）',
+    description:
+      'Issues the certificate of a registered MQTT device: its first one (a device registered without one, e.g. seeded), a retry after a 503, or with `rotate: true` a replacement (the old certificate is deactivated and detached once the new one is active). 409 when the device is not `mqtt`, is retired, or already has an active certificate and `rotate` is not set. The private key, when IoT Core generates it, is in this answer only.',
+    params: deviceParams,
+    body: z.strictObject({
+      csr: Csr.optional(),
+      rotate: z.boolean().default(false).describe('replace an active certificate'),
+    }),
+    response: withCertificate(IssuedCertificate),
+    status: 201,
+  },
+  decommission_device: {
+    method: 'POST',
+    // certificates are issued and withdrawn for the whole county
+    scope: { kind: 'county' },
+    path: '/registry/devices/{id}/decommission',
+    auth: REGISTRY_WRITERS,
+    tags: ['registry'],
+    summary: '设备停用（吊销接入）',
+    description:
+      'Retires a device: each of its certificates is deactivated (UpdateCertificate INACTIVE) and detached from its thing and from the device policy, then the device is stored with status `retired`. Its connections are refused from then on. Repeating it is harmless. Replacing a device with status `retired` (PUT) does the same.',
+    params: deviceParams,
+    response: versioned(Device),
+  },
+});
+
+export const registryRoutes = defineRoutes({
+  ...Object.assign({}, ...KINDS.map(routesFor)),
+  ...deviceIdentityRoutes,
+} as Record<string, RouteContract>);
 
 /** Which list filter selects a parent: `?township=` for enterprises, `?enterprise=` for outlets and devices. */
 export const PARENT_FILTERS: Record<RegistryKind, { query: string; parent: RegistryKind } | undefined> = {

@@ -1,4 +1,6 @@
+import { Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { IngestStack } from '#infra/stacks/ingest-stack.ts';
 import { registryRoutes } from '#shared/contracts/registry.ts';
 import { routeKey } from '#shared/http/contract.ts';
 import {
@@ -188,14 +190,56 @@ describe('Api stack', () => {
       }
     });
 
-    it('has no wildcard in its policy except the resource of the X-Ray actions', () => {
+    it('gets the device IoT policy that the Ingest stack defines from its environment', () => {
+      for (const s of [dev, prod]) {
+        const env = props(s.apiTemplate, registryFnId(s))['Environment'];
+        const vars = isRecord(env) && isRecord(env['Variables']) ? env['Variables'] : {};
+        const ingest = s.app.node.findAll().find((c) => c instanceof IngestStack) as IngestStack;
+        const policyName = props(Template.fromStack(ingest), ingest.getLogicalId(ingest.devicePolicy.policy))[
+          'PolicyName'
+        ];
+        expect(vars['IOT_DEVICE_POLICY']).toBe(policyName);
+        expect(policyName).toBe(`envwatch-${s.data.node.tryGetContext('stage')}-device`);
+        expect(s.api.dependencies).toContain(ingest);
+      }
+    });
+
+    it('may call exactly the IoT Core actions onboarding needs, on thing and certificate ARNs of its own partition, region and account', () => {
+      const iot = (resource: string) => `arn:\${AWS::Partition}:iot:\${AWS::Region}:\${AWS::AccountId}:${resource}`;
+      for (const s of [dev, prod]) {
+        const granted = grants(statements(s, registryFnId(s)))
+          .filter(([a]) => a?.startsWith('iot:'))
+          .map(([a, r]) => `${a} ${r}`)
+          .sort();
+        expect(granted).toEqual(
+          [
+            `iot:CreateThing ${iot('thing/*')}`,
+            `iot:AttachThingPrincipal ${iot('thing/*')}`,
+            `iot:AttachThingPrincipal ${iot('cert/*')}`,
+            `iot:DetachThingPrincipal ${iot('thing/*')}`,
+            `iot:DetachThingPrincipal ${iot('cert/*')}`,
+            `iot:AttachPolicy ${iot('cert/*')}`,
+            `iot:DetachPolicy ${iot('cert/*')}`,
+            `iot:UpdateCertificate ${iot('cert/*')}`,
+            'iot:CreateKeysAndCertificate *',
+            'iot:CreateCertificateFromCsr *',
+          ].sort(),
+        );
+      }
+    });
+
+    it('has no wildcard in its policy except the X-Ray resource and the IoT thing and certificate resources', () => {
+      const iotCreate = ['iot:CreateCertificateFromCsr', 'iot:CreateKeysAndCertificate'];
       for (const s of [dev, prod]) {
         for (const st of statements(s, registryFnId(s))) {
           for (const a of st.actions) expect(a, 'action').not.toContain('*');
           const wild = st.resources.filter((r) => r.includes('*'));
-          if (wild.length > 0) {
+          if (wild.length === 0) continue;
+          if (st.resources.includes('*')) {
             expect(st.resources).toEqual(['*']);
-            expect(st.actions.sort()).toEqual([...XRAY].sort());
+            expect([[...XRAY].sort(), iotCreate]).toContainEqual(st.actions.sort());
+          } else {
+            for (const r of wild) expect(r).toMatch(/:iot:\$\{AWS::Region\}:\$\{AWS::AccountId\}:(thing|cert)\/\*$/);
           }
         }
       }
@@ -230,10 +274,10 @@ describe('Api stack', () => {
       }
     });
 
-    it('grants nothing beyond DynamoDB, KMS and X-Ray', () => {
+    it('grants nothing beyond DynamoDB, KMS, IoT and X-Ray', () => {
       for (const s of [dev, prod]) {
         const services = new Set(grants(statements(s, registryFnId(s))).map(([a]) => a?.split(':')[0]));
-        expect([...services].sort()).toEqual(['dynamodb', 'kms', 'xray']);
+        expect([...services].sort()).toEqual(['dynamodb', 'iot', 'kms', 'xray']);
       }
     });
   });

@@ -51,7 +51,14 @@ describe('alarm engine on the local platform', () => {
   const clients = new Map<string, MqttClient>();
 
   beforeAll(async () => {
-    platform = await startPlatform({ cdkOut: realAppAssembly(), dataDir: `${tmp.dir}/data`, ports: await freePorts() });
+    // plain MQTT (the debugging listener): devices here publish as their MN without certificates; device
+    // authentication over TLS is device-onboarding.test.ts's subject
+    platform = await startPlatform({
+      cdkOut: realAppAssembly(),
+      dataDir: `${tmp.dir}/data`,
+      ports: await freePorts(),
+      plainMqtt: true,
+    });
     const keys = await loadOrCreateKeys(`${tmp.dir}/data`);
     const { issuer, audience } = platform.endpoints.auth;
     duty = signToken(
@@ -70,7 +77,7 @@ describe('alarm engine on the local platform', () => {
   const client = async (mn: string) => {
     const existing = clients.get(mn);
     if (existing) return existing;
-    const c = await mqtt.connectAsync(platform.endpoints.mqtt, { clientId: mn, reconnectPeriod: 0 });
+    const c = await mqtt.connectAsync(platform.endpoints.mqtt as string, { clientId: mn, reconnectPeriod: 0 });
     clients.set(mn, c);
     return c;
   };

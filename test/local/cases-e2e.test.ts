@@ -37,7 +37,14 @@ describe('cases end to end through the API', () => {
   const tokens: Record<string, string> = {};
 
   beforeAll(async () => {
-    platform = await startPlatform({ cdkOut: realAppAssembly(), dataDir: `${tmp.dir}/data`, ports: await freePorts() });
+    // plain MQTT (the debugging listener) for the bamboo factory's DAQ: device authentication over TLS is
+    // device-onboarding.test.ts's subject
+    platform = await startPlatform({
+      cdkOut: realAppAssembly(),
+      dataDir: `${tmp.dir}/data`,
+      ports: await freePorts(),
+      plainMqtt: true,
+    });
     const keys = await loadOrCreateKeys(`${tmp.dir}/data`);
     const { issuer, audience } = platform.endpoints.auth;
     const people: [string, string[]][] = [
@@ -343,7 +350,7 @@ describe('cases end to end through the API', () => {
 
   it('takes a case from an exceedance alarm through a judicial transfer to the police feedback', async () => {
     // 1. the bamboo factory's outlet reports an hourly COD of 250 mg/L (2.5× the limit)
-    const device = await mqtt.connectAsync(platform.endpoints.mqtt, { clientId: BW01, reconnectPeriod: 0 });
+    const device = await mqtt.connectAsync(platform.endpoints.mqtt as string, { clientId: BW01, reconnectPeriod: 0 });
     const hour = new Date(Math.floor(Date.now() / 3_600_000) * 3_600_000 - 3 * 3_600_000);
     const packet = encodePacket({
       qn: isoToBeijing(new Date(), true),

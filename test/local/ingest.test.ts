@@ -44,7 +44,9 @@ describe('device ingestion on the local platform', () => {
   };
 
   beforeAll(async () => {
-    platform = await startPlatform({ cdkOut, dataDir, ports: await freePorts() });
+    // plain MQTT (the debugging listener): this file is about what ingestion stores; devices authenticating over TLS
+    // with their certificates is device-onboarding.test.ts's subject
+    platform = await startPlatform({ cdkOut, dataDir, ports: await freePorts(), plainMqtt: true });
     const keys = await loadOrCreateKeys(dataDir);
     const { issuer, audience } = platform.endpoints.auth;
     token = signToken(
@@ -54,7 +56,7 @@ describe('device ingestion on the local platform', () => {
     );
     s3 = new S3Client(localS3ClientConfig(platform.endpoints.s3));
     bucket = platform.spec.functions.map((f) => f.environment[ENV.evidenceBucket]).find((b) => b) as string;
-    client = await mqtt.connectAsync(platform.endpoints.mqtt.replace(/^http/, 'mqtt'), {
+    client = await mqtt.connectAsync(platform.endpoints.mqtt as string, {
       clientId: WWTP,
       reconnectPeriod: 0,
     });
@@ -128,7 +130,7 @@ describe('device ingestion on the local platform', () => {
   });
 
   it('stores JSON telemetry of a JSON device', async () => {
-    const json = await mqtt.connectAsync(platform.endpoints.mqtt.replace(/^http/, 'mqtt'), {
+    const json = await mqtt.connectAsync(platform.endpoints.mqtt as string, {
       clientId: FUNGI,
       reconnectPeriod: 0,
     });

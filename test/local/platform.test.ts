@@ -24,7 +24,14 @@ describe('local platform (fixture app)', () => {
   beforeAll(async () => {
     const cdkOut = `${tmp.dir}/cdk.out`;
     synthFixtureApp(cdkOut);
-    platform = await startPlatform({ cdkOut, dataDir: `${tmp.dir}/data`, seed: false, timeScale: 100 });
+    // plain MQTT (the debugging listener): the fixture app has no device policy; these tests are about the rules
+    platform = await startPlatform({
+      cdkOut,
+      dataDir: `${tmp.dir}/data`,
+      seed: false,
+      timeScale: 100,
+      plainMqtt: true,
+    });
     db = DynamoDBDocumentClient.from(new DynamoDBClient(localClientConfig(platform.endpoints.dynamodb)));
     sfn = new SFNClient(localClientConfig(platform.endpoints.stepfunctions));
     table = platform.spec.tables[0]?.tableName as string;
@@ -54,7 +61,7 @@ describe('local platform (fixture app)', () => {
     );
 
   it('routes an MQTT message through the template rule to its function with topic(), timestamp() and clientid()', async () => {
-    const client = await mqtt.connectAsync(platform.endpoints.mqtt, { clientId: 'DAQ-TEST-1' });
+    const client = await mqtt.connectAsync(platform.endpoints.mqtt as string, { clientId: 'DAQ-TEST-1' });
     await client.publishAsync('envwatch/devices/33112600000000000000AB01/telemetry', JSON.stringify({ w01018: 42.5 }), {
       qos: 1,
     });
@@ -72,7 +79,7 @@ describe('local platform (fixture app)', () => {
   it('passes a raw (non-JSON) payload as base64 when the rule encodes it', async () => {
     const packet =
       '##0087QN=20160801085857223;ST=91;CN=9014;PW=123456;MN=010000A8900016F000169DC0;Flag=4;CP=&&&&3240\r\n';
-    const client = await mqtt.connectAsync(platform.endpoints.mqtt);
+    const client = await mqtt.connectAsync(platform.endpoints.mqtt as string);
     await client.publishAsync('envwatch/devices/010000A8900016F000169DC0/hj212', packet, { qos: 1 });
     await client.endAsync();
     const [item] = await stored('raw');

@@ -114,7 +114,7 @@ describe('registry API on the local platform', () => {
 
   it('keeps data across a restart, does not seed twice, and frees its ports on stop', async () => {
     const ports = Object.values(platform.endpoints).filter(
-      (v): v is string => typeof v === 'string' && /^(http|mqtt):\/\//.test(v),
+      (v): v is string => typeof v === 'string' && /^(http|mqtts?):\/\//.test(v),
     );
     await platform.stop();
     const numbers = ports.map((u) => Number(new URL(u).port)).filter((p) => p > 0);

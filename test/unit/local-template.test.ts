@@ -100,6 +100,60 @@ describe('deriveSpec', () => {
     });
   });
 
+  it('derives an IoT policy with its document, ARNs local and policy variables left for the broker', () => {
+    const app = {
+      Resources: {
+        Policy: {
+          Type: 'AWS::IoT::Policy',
+          Properties: {
+            PolicyName: 'envwatch-dev-device',
+            PolicyDocument: {
+              Version: '2012-10-17',
+              Statement: [
+                {
+                  Effect: 'Allow',
+                  Action: 'iot:Connect',
+                  Resource: {
+                    'Fn::Join': [
+                      '',
+                      [
+                        'arn:',
+                        { Ref: 'AWS::Partition' },
+                        ':iot:',
+                        { Ref: 'AWS::Region' },
+                        ':',
+                        { Ref: 'AWS::AccountId' },
+                        // biome-ignore lint/suspicious/noTemplateCurlyInString: an IoT policy variable
+                        ':client/${iot:Connection.Thing.ThingName}',
+                      ],
+                    ],
+                  },
+                },
+              ],
+            },
+          },
+        },
+      },
+    };
+    const spec = deriveSpec(assembly({ Data: data, App: app }), endpoints);
+    expect(spec.iotPolicies).toEqual([
+      {
+        policyName: 'envwatch-dev-device',
+        document: {
+          Version: '2012-10-17',
+          Statement: [
+            {
+              Effect: 'Allow',
+              Action: 'iot:Connect',
+              // biome-ignore lint/suspicious/noTemplateCurlyInString: an IoT policy variable
+              Resource: 'arn:aws:iot:us-east-1:000000000000:client/${iot:Connection.Thing.ThingName}',
+            },
+          ],
+        },
+      },
+    ]);
+  });
+
   it('fails with the construct path when an intrinsic cannot be honoured', () => {
     const bad = {
       Resources: {

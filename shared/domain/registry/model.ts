@@ -209,7 +209,47 @@ export const MINUTE_INTERVALS = [1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30] as const;
 /** System codes (ST) used by county devices; domain.md §1.5. */
 export const SystemCode = z.enum(['21', '22', '23', '27', '31', '32', '36', '39', '51', '52']);
 
-export const Device = z.object({
+/**
+ * How a device reaches the platform: `tcp` to the HJ 212 gateway (authenticated by its access password), or `mqtt` to
+ * AWS IoT Core (authenticated by an X.509 certificate of its IoT thing, whose name is the MN; docs/devices.md).
+ * A `json-mqtt` device is always `mqtt`; HJ 212 devices default to `tcp` and may use `mqtt`.
+ */
+export const Transport = z
+  .enum(['tcp', 'mqtt'])
+  .describe('接入方式：tcp（HJ 212 网关）或 mqtt（物联网平台，证书认证）');
+export type Transport = z.infer<typeof Transport>;
+
+export function transportOf(device: { protocol: string; transport?: Transport | undefined }): Transport {
+  return device.transport ?? (device.protocol === 'json-mqtt' ? 'mqtt' : 'tcp');
+}
+
+/**
+ * One X.509 certificate IoT Core issued for the device, as recorded on it (never its private key).
+ *   pending   created (inactive); its policy, thing attachment and activation may be incomplete
+ *   active    attached to the device policy and the thing, and ACTIVE: the device connects with it
+ *   retiring  replaced by a newer one; to be deactivated and detached
+ *   inactive  deactivated (INACTIVE) and detached from the thing and the policy
+ */
+export const DeviceCertificate = z.object({
+  certificateId: z.string().regex(/^[0-9a-f]{64}$/),
+  certificateArn: z.string().max(2048),
+  status: z.enum(['pending', 'active', 'retiring', 'inactive']),
+  keySource: z.enum(['csr', 'generated']).describe('csr: the installer kept the key; generated: IoT made the key pair'),
+  createdAt: z.iso.datetime(),
+  activatedAt: z.iso.datetime().optional(),
+  retiredAt: z.iso.datetime().optional(),
+  retiredBecause: z.enum(['rotated', 'decommissioned', 'incomplete', 'transport-changed']).optional(),
+});
+export type DeviceCertificate = z.infer<typeof DeviceCertificate>;
+
+/** A device's IoT Core identity: its thing (name = MN) and its certificates, newest last. Set by the platform only. */
+export const DeviceIot = z.object({
+  thingName: z.string(),
+  certificates: z.array(DeviceCertificate),
+});
+export type DeviceIot = z.infer<typeof DeviceIot>;
+
+const DeviceFields = z.object({
   mn: z
     .string()
     .regex(/^[0-9A-Za-z]{1,24}$/, 'MN is up to 24 letters or digits, HJ 212 §6.3.3 (MN 为 1 至 24 位字母或数字)'),
@@ -219,6 +259,7 @@ export const Device = z.object({
     .regex(/^[0-9A-Z]{18}-D[WA]\d{3}$/, 'outlet id is `<USCC>-<code>` (排放口编号为“统一社会信用代码-排放口代码”)'),
   st: SystemCode,
   protocol: z.enum(['hj212-2017', 'hj212-2005', 'json-mqtt']),
+  transport: Transport.optional(),
   pollutants: z
     .array(z.string().refine((c) => pollutant(c) !== undefined, UNKNOWN_POLLUTANT))
     .min(1)
@@ -258,18 +299,70 @@ export const Device = z.object({
   installedAt: z.iso.date().optional(),
   status: z.enum(['active', 'maintenance', 'retired']).default('active'),
 });
+
+const mqttIsJson = (d: { protocol: string; transport?: Transport | undefined }, ctx: z.RefinementCtx) => {
+  if (d.protocol === 'json-mqtt' && d.transport === 'tcp') {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['transport'],
+      message: 'a json-mqtt device connects over mqtt (json-mqtt 设备只能经 mqtt 接入)',
+    });
+  }
+};
+
+/** A device as the API shows it: `transport` is always filled in, `iot` once it has an IoT identity. */
+export const Device = DeviceFields.extend({ iot: DeviceIot.optional() }).superRefine(mqttIsJson);
 export type Device = z.infer<typeof Device>;
 
-/** What a caller sends to create or replace a device: a password instead of its hash. */
-export const DeviceInput = Device.extend({
-  password: z
-    .string()
-    .min(6)
-    .max(32)
-    .regex(/^[\x21-\x7e]+$/, 'password is 6–32 printable ASCII characters (密码为 6 至 32 位可打印 ASCII 字符)')
-    .optional(),
-});
+const password = z
+  .string()
+  .min(6)
+  .max(32)
+  .regex(/^[\x21-\x7e]+$/, 'password is 6–32 printable ASCII characters (密码为 6 至 32 位可打印 ASCII 字符)');
+
+/** What a caller sends to replace a device: a password instead of its hash; never `iot`, which the platform keeps. */
+export const DeviceInput = DeviceFields.extend({ password: password.optional() }).superRefine(mqttIsJson);
 export type DeviceInput = z.infer<typeof DeviceInput>;
+
+/** A PEM certificate signing request (PKCS #10), as `openssl req -new` writes it. */
+export const Csr = z
+  .string()
+  .max(16_384)
+  .regex(
+    /^\s*-----BEGIN (NEW )?CERTIFICATE REQUEST-----\r?\n[A-Za-z0-9+/=\r\n]+-----END (NEW )?CERTIFICATE REQUEST-----\s*$/,
+    'csr must be one PEM certificate signing request, -----BEGIN CERTIFICATE REQUEST----- (须为一个 PEM 格式的证书签名请求)',
+  )
+  .describe('PEM 证书签名请求（设备自行生成密钥时提供）');
+
+/**
+ * What a caller sends to register a device: as DeviceInput, and for an MQTT device optionally the CSR of a key the
+ * installer made on the device (without one, IoT Core generates the key pair and the answer carries the private key once).
+ */
+export const DeviceRegistration = DeviceFields.extend({ password: password.optional(), csr: Csr.optional() })
+  .superRefine(mqttIsJson)
+  .superRefine((d, ctx) => {
+    if (d.csr !== undefined && transportOf(d) !== 'mqtt') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['csr'],
+        message: 'only an mqtt device gets a certificate (只有经 mqtt 接入的设备才签发证书)',
+      });
+    }
+  });
+export type DeviceRegistration = z.infer<typeof DeviceRegistration>;
 
 /** A device as stored: the access password only as a salted scrypt hash. */
 export type StoredDevice = Device & { passwordHash: string };
+
+/** What the platform answers once when IoT Core issued a certificate: the private key only when IoT generated it. */
+export const IssuedCertificate = z.object({
+  thingName: z.string().describe('IoT 物名 = MN；MQTT client id 必须与之相同'),
+  certificateId: z.string(),
+  certificateArn: z.string(),
+  certificatePem: z.string(),
+  keySource: z.enum(['csr', 'generated']),
+  privateKey: z.string().optional().describe('仅在平台生成密钥时返回一次，平台不保存'),
+  publicKey: z.string().optional(),
+  policyName: z.string().describe('attached IoT policy'),
+});
+export type IssuedCertificate = z.infer<typeof IssuedCertificate>;

@@ -59,6 +59,8 @@ export interface RegistryStore {
     expectedVersion: number | undefined,
     audit: AuditEntry,
   ): Promise<Versioned<T>>;
+  /** Appends an audit entry on its own: a step taken outside the registry table (an IoT Core call, say). */
+  audit(entry: AuditEntry): Promise<void>;
 }
 
 /** The parent an item is listed under (enterprise → township; outlet and device → enterprise). */

@@ -1,7 +1,18 @@
-import { NotFoundError, ValidationError } from '#shared/domain/errors.ts';
+import { NotFoundError, PreconditionFailedError, ValidationError } from '#shared/domain/errors.ts';
 import { pollutant } from '#shared/domain/pollutants.ts';
 import { hashSecret } from '#shared/domain/secrets.ts';
-import type { Device, DeviceInput, Enterprise, Outlet, StoredDevice, Township } from './model.ts';
+import {
+  type Device,
+  type DeviceInput,
+  type DeviceRegistration,
+  type Enterprise,
+  type IssuedCertificate,
+  type Outlet,
+  type StoredDevice,
+  type Township,
+  transportOf,
+} from './model.ts';
+import type { Actor, DeviceOnboarding } from './onboarding.ts';
 import {
   type ListQuery,
   type Page,
@@ -15,15 +26,17 @@ import {
 /**
  * Registry use-cases. Each create or replace:
  *  1. checks the references (an enterprise's township, an outlet's enterprise, a device's outlet) exist and agree;
- *  2. derives stored fields (a device's password hash; the previous hash is kept when no new password is given);
+ *  2. derives stored fields (a device's password hash, kept when no new password is given; its transport; its IoT
+ *     record, which only onboarding changes);
  *  3. writes the item and its audit entry in one transaction (the store does that).
+ * With `onboarding` (the registry API), an MQTT device is registered with its first certificate, and a replace that
+ * retires a device or moves it off MQTT deactivates and detaches its certificates first (onboarding.ts). Without it
+ * (the seed), an MQTT device is stored without a certificate and gets one through the API.
  * Reads never return a device's password hash.
  */
 const MEDIUM_ZH: Record<string, string> = { water: '废水', air: '废气' };
 
-export interface Actor {
-  sub: string;
-}
+export type { Actor };
 
 export type RegistryEntity = Township | Enterprise | Outlet | Device;
 
@@ -32,6 +45,7 @@ export class RegistryService {
     private readonly store: RegistryStore,
     private readonly now: () => Date = () => new Date(),
     private readonly hash: (secret: string) => Promise<string> = hashSecret,
+    private readonly onboarding?: DeviceOnboarding,
   ) {}
 
   async get(kind: RegistryKind, id: string): Promise<Versioned<RegistryEntity>> {
@@ -50,8 +64,24 @@ export class RegistryService {
     return (await this.store.get<StoredDevice>('devices', mn))?.item;
   }
 
-  async create(kind: RegistryKind, input: RegistryEntity | DeviceInput, actor: Actor) {
+  async create(
+    kind: RegistryKind,
+    input: RegistryEntity | DeviceRegistration,
+    actor: Actor,
+  ): Promise<Versioned<RegistryEntity> & { certificate?: IssuedCertificate }> {
     const { id, item, parent } = await this.prepare(kind, input, undefined);
+    if (kind === 'devices') {
+      const device = item as StoredDevice;
+      const { csr } = input as DeviceRegistration;
+      if (this.onboarding && transportOf(device) === 'mqtt') {
+        const { device: stored, certificate } = await this.onboarding.register(device, csr, actor);
+        return { ...publicView(kind, stored), certificate };
+      }
+      if (csr !== undefined)
+        throw new ValidationError('certificates are issued through the registry API (证书须经名录接口签发)', [
+          { field: 'body.csr', message: 'not accepted here', messageZh: '此处不接受证书签名请求' },
+        ]);
+    }
     const created = await this.store.create(kind, id, item, parent, this.audit(actor, 'registry.create', kind, id));
     return publicView(kind, created);
   }
@@ -70,7 +100,17 @@ export class RegistryService {
     }
     const existing = await this.store.get<RegistryEntity | StoredDevice>(kind, id);
     if (!existing) throw new NotFoundError(`${kind} ${id} does not exist (${REGISTRY_KIND_LABELS[kind]} ${id} 不存在)`);
+    if (expectedVersion !== undefined && expectedVersion !== existing.version) {
+      throw new PreconditionFailedError(
+        `${kind} ${id} is at version ${existing.version}, not ${expectedVersion} (已被他人修改：当前版本 ${existing.version}，而非 ${expectedVersion})`,
+      );
+    }
     const { item, parent } = await this.prepare(kind, input, existing.item);
+    if (kind === 'devices' && this.onboarding) {
+      const device = item as StoredDevice;
+      const iot = await this.onboarding.retireForReplace(device, device.iot, actor);
+      if (iot) device.iot = iot;
+    }
     const replaced = await this.store.replace(
       kind,
       id,
@@ -98,7 +138,7 @@ export class RegistryService {
 
   private async prepare(
     kind: RegistryKind,
-    input: RegistryEntity | DeviceInput,
+    input: RegistryEntity | DeviceRegistration,
     existing: RegistryEntity | StoredDevice | undefined,
   ): Promise<{ id: string; item: RegistryEntity | StoredDevice; parent: ParentKey | undefined }> {
     switch (kind) {
@@ -117,7 +157,13 @@ export class RegistryService {
         return { id: o.id, item: o, parent: { kind: 'enterprises', id: o.enterpriseId } };
       }
       case 'devices': {
-        const { password, ...device } = input as DeviceInput;
+        const { password, csr: _csr, ...fields } = input as DeviceRegistration;
+        const previous = existing as StoredDevice | undefined;
+        const device: Device = {
+          ...fields,
+          transport: transportOf(fields),
+          ...(previous?.iot ? { iot: previous.iot } : {}),
+        };
         const outlet = await this.requireExisting<Outlet>('outlets', device.outletId, 'body.outletId');
         if (outlet.enterpriseId !== device.enterpriseId) {
           throw new ValidationError('the outlet belongs to another enterprise (排放口属于其他单位)', [

@@ -94,6 +94,10 @@ function listenOn(server: net.Server | Server, port = 0): Promise<number> {
   });
 }
 
+/**
+ * The broker and the rules engine over plain MQTT (the debugging listener, `mqttPort`): clients here have no
+ * certificates. Certificates, TLS and IoT policies are iot-identity.test.ts's subject.
+ */
 describe('iot', () => {
   const calls: Call[] = [];
   const clients: MqttClient[] = [];
@@ -129,7 +133,7 @@ describe('iot', () => {
   let dataPlane: IoTDataPlaneClient;
 
   async function connect(clientId: string, protocolVersion: 4 | 5 = 4): Promise<MqttClient> {
-    const client = await mqtt.connectAsync(iot.mqttUrl, { clientId, protocolVersion, reconnectPeriod: 0 });
+    const client = await mqtt.connectAsync(iot.mqttUrl ?? '', { clientId, protocolVersion, reconnectPeriod: 0 });
     clients.push(client);
     return client;
   }
@@ -320,8 +324,8 @@ describe('iot', () => {
 
   it('frees both ports on stop()', async () => {
     const other = await startIot({ mqttPort: 0, dataPlanePort: 0, rules: [], invoke: async () => null });
-    const client = await mqtt.connectAsync(other.mqttUrl, { clientId: 'leftover', reconnectPeriod: 0 });
-    const ports = [Number(new URL(other.mqttUrl).port), Number(new URL(other.dataPlaneEndpoint).port)];
+    const client = await mqtt.connectAsync(other.mqttUrl ?? '', { clientId: 'leftover', reconnectPeriod: 0 });
+    const ports = [Number(new URL(other.mqttUrl ?? '').port), Number(new URL(other.dataPlaneEndpoint).port)];
 
     await other.stop();
 

@@ -90,4 +90,8 @@ export class MemoryRegistryStore implements RegistryStore {
     this.audits.push(audit);
     return structuredClone(value) as Versioned<T>;
   }
+
+  async audit(entry: AuditEntry): Promise<void> {
+    this.audits.push(structuredClone(entry));
+  }
 }

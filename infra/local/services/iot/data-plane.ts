@@ -6,8 +6,8 @@
  * Limits: no SigV4 verification; MQTT 5 publish properties (user properties, content type …) are ignored.
  */
 
-import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { sendJson } from './rest-json.ts';
 
 /** AWS IoT Core's maximum message payload. */
 const MAX_PAYLOAD_BYTES = 128 * 1024;
@@ -76,18 +76,6 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
 function accessKeyId(req: IncomingMessage): string {
   const m = /Credential=([^/,\s]+)/.exec(req.headers.authorization ?? '');
   return m?.[1] ?? 'anonymous';
-}
-
-function sendJson(res: ServerResponse, status: number, body: unknown, errorType?: string): void {
-  const text = JSON.stringify(body);
-  const headers: Record<string, string | number> = {
-    'content-type': 'application/json',
-    'content-length': Buffer.byteLength(text),
-    'x-amzn-requestid': randomUUID(),
-  };
-  if (errorType) headers['x-amzn-errortype'] = errorType;
-  res.writeHead(status, headers);
-  res.end(text);
 }
 
 function parseQos(value: string | null): 0 | 1 {

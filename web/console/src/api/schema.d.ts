@@ -165,7 +165,9 @@ export interface paths {
         put?: never;
         /**
          * 新增监测设备 devices
-         * @description 角色 Roles: `admin`（系统管理员）
+         * @description An MQTT device (`transport: mqtt`; every `json-mqtt` device) is registered with its IoT thing (name = MN) and a certificate: from `csr` when the installer made the key on the device, else a key pair IoT Core generates, whose `certificate.privateKey` is in this answer only. If IoT Core fails half-way the answer is 503 and the device shows a `pending` certificate: the same request again completes it.
+         *
+         *     角色 Roles: `admin`（系统管理员）
          */
         post: operations["create_devices"];
         delete?: never;
@@ -194,6 +196,50 @@ export interface paths {
          */
         put: operations["replace_devices"];
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/registry/devices/{id}/certificate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * 签发设备证书（物联网接入）
+         * @description Issues the certificate of a registered MQTT device: its first one (a device registered without one, e.g. seeded), a retry after a 503, or with `rotate: true` a replacement (the old certificate is deactivated and detached once the new one is active). 409 when the device is not `mqtt`, is retired, or already has an active certificate and `rotate` is not set. The private key, when IoT Core generates it, is in this answer only.
+         *
+         *     角色 Roles: `admin`（系统管理员）
+         */
+        post: operations["issue_device_certificate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/registry/devices/{id}/decommission": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * 设备停用（吊销接入）
+         * @description Retires a device: each of its certificates is deactivated (UpdateCertificate INACTIVE) and detached from its thing and from the device policy, then the device is stored with status `retired`. Its connections are refused from then on. Repeating it is harmless. Replacing a device with status `retired` (PUT) does the same.
+         *
+         *     角色 Roles: `admin`（系统管理员）
+         */
+        post: operations["decommission_device"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1122,6 +1168,11 @@ export interface components {
             st: "21" | "22" | "23" | "27" | "31" | "32" | "36" | "39" | "51" | "52";
             /** @enum {string} */
             protocol: "hj212-2017" | "hj212-2005" | "json-mqtt";
+            /**
+             * @description 接入方式：tcp（HJ 212 网关）或 mqtt（物联网平台，证书认证）
+             * @enum {string}
+             */
+            transport?: "tcp" | "mqtt";
             pollutants: string[];
             intervals: {
                 /** @description HJ 212 real-time interval, 30–3600 s */
@@ -1149,6 +1200,28 @@ export interface components {
              * @enum {string}
              */
             status: "active" | "maintenance" | "retired";
+            iot?: {
+                thingName: string;
+                certificates: {
+                    certificateId: string;
+                    certificateArn: string;
+                    /** @enum {string} */
+                    status: "pending" | "active" | "retiring" | "inactive";
+                    /**
+                     * @description csr: the installer kept the key; generated: IoT made the key pair
+                     * @enum {string}
+                     */
+                    keySource: "csr" | "generated";
+                    /** Format: date-time */
+                    createdAt: string;
+                    /** Format: date-time */
+                    activatedAt?: string;
+                    /** Format: date-time */
+                    retiredAt?: string;
+                    /** @enum {string} */
+                    retiredBecause?: "rotated" | "decommissioned" | "incomplete" | "transport-changed";
+                }[];
+            };
         };
         DeviceInput: {
             mn: string;
@@ -1158,6 +1231,11 @@ export interface components {
             st: "21" | "22" | "23" | "27" | "31" | "32" | "36" | "39" | "51" | "52";
             /** @enum {string} */
             protocol: "hj212-2017" | "hj212-2005" | "json-mqtt";
+            /**
+             * @description 接入方式：tcp（HJ 212 网关）或 mqtt（物联网平台，证书认证）
+             * @enum {string}
+             */
+            transport?: "tcp" | "mqtt";
             pollutants: string[];
             intervals: {
                 /** @description HJ 212 real-time interval, 30–3600 s */
@@ -1978,7 +2056,50 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["DeviceInput"];
+                "application/json": {
+                    mn: string;
+                    enterpriseId: string;
+                    outletId: string;
+                    /** @enum {string} */
+                    st: "21" | "22" | "23" | "27" | "31" | "32" | "36" | "39" | "51" | "52";
+                    /** @enum {string} */
+                    protocol: "hj212-2017" | "hj212-2005" | "json-mqtt";
+                    /**
+                     * @description 接入方式：tcp（HJ 212 网关）或 mqtt（物联网平台，证书认证）
+                     * @enum {string}
+                     */
+                    transport?: "tcp" | "mqtt";
+                    pollutants: string[];
+                    intervals: {
+                        /** @description HJ 212 real-time interval, 30–3600 s */
+                        realtimeSeconds: number;
+                        minuteMinutes: number;
+                        /** @default true */
+                        hourly?: boolean;
+                    };
+                    model?: string;
+                    equipment?: {
+                        code: string;
+                        /**
+                         * @description 生产设施 / 治污设施
+                         * @enum {string}
+                         */
+                        role: "production" | "treatment";
+                        name: string;
+                        /** @description meters: running at or above this (A or kW) */
+                        runningAbove?: number;
+                    }[];
+                    /** Format: date */
+                    installedAt?: string;
+                    /**
+                     * @default active
+                     * @enum {string}
+                     */
+                    status?: "active" | "maintenance" | "retired";
+                    password?: string;
+                    /** @description PEM 证书签名请求（设备自行生成密钥时提供） */
+                    csr?: string;
+                };
             };
         };
         responses: {
@@ -1995,6 +2116,20 @@ export interface operations {
                         createdAt: string;
                         /** Format: date-time */
                         updatedAt: string;
+                        certificate?: {
+                            /** @description IoT 物名 = MN；MQTT client id 必须与之相同 */
+                            thingName: string;
+                            certificateId: string;
+                            certificateArn: string;
+                            certificatePem: string;
+                            /** @enum {string} */
+                            keySource: "csr" | "generated";
+                            /** @description 仅在平台生成密钥时返回一次，平台不保存 */
+                            privateKey?: string;
+                            publicKey?: string;
+                            /** @description attached IoT policy */
+                            policyName: string;
+                        };
                     };
                 };
             };
@@ -2079,6 +2214,104 @@ export interface operations {
             412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    issue_device_certificate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description PEM 证书签名请求（设备自行生成密钥时提供） */
+                    csr?: string;
+                    /**
+                     * @description replace an active certificate
+                     * @default false
+                     */
+                    rotate?: boolean;
+                };
+            };
+        };
+        responses: {
+            /** @description 已创建 Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        item: components["schemas"]["Device"];
+                        version: number;
+                        /** Format: date-time */
+                        createdAt: string;
+                        /** Format: date-time */
+                        updatedAt: string;
+                        certificate: {
+                            /** @description IoT 物名 = MN；MQTT client id 必须与之相同 */
+                            thingName: string;
+                            certificateId: string;
+                            certificateArn: string;
+                            certificatePem: string;
+                            /** @enum {string} */
+                            keySource: "csr" | "generated";
+                            /** @description 仅在平台生成密钥时返回一次，平台不保存 */
+                            privateKey?: string;
+                            publicKey?: string;
+                            /** @description attached IoT policy */
+                            policyName: string;
+                        };
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    decommission_device: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功 OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        item: components["schemas"]["Device"];
+                        version: number;
+                        /** Format: date-time */
+                        createdAt: string;
+                        /** Format: date-time */
+                        updatedAt: string;
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
             500: components["responses"]["InternalError"];
         };
     };
