@@ -17,7 +17,10 @@ declare module 'vitest' {
 export default function setup(project: TestProject): () => void {
   const dir = mkdtempSync(join(tmpdir(), 'envwatch-assembly-'));
   const cdkOut = join(dir, 'cdk.out');
-  synthEnvWatch(cdkOut);
+  // The dev stage throttles the whole API at 20 requests a second (burst 40), as API Gateway does per stage; the suite
+  // drives hundreds of requests back to back on a fast machine, so it lifts the limit here. Throttling itself is
+  // tested against its own spec in test/local/services/http-gateway.test.ts.
+  synthEnvWatch(cdkOut, { publicRateLimit: 1000, publicBurstLimit: 2000 });
   project.provide('envwatchCdkOut', cdkOut);
   return () => rmSync(dir, { recursive: true, force: true });
 }
