@@ -136,7 +136,15 @@ export async function startOidc(opts: OidcOptions): Promise<OidcService> {
     },
     interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
     cookies: { keys: [randomBytes(32).toString('base64url')] },
-    ttl: { Session: 8 * 3600, Interaction: 600, Grant: 8 * 3600, AuthorizationCode: 60, AccessToken: 3600, IdToken: 3600, RefreshToken: 8 * 3600 },
+    ttl: {
+      Session: 8 * 3600,
+      Interaction: 600,
+      Grant: 8 * 3600,
+      AuthorizationCode: 60,
+      AccessToken: 3600,
+      IdToken: 3600,
+      RefreshToken: 8 * 3600,
+    },
     renderError(ctx, out) {
       ctx.type = 'html';
       ctx.body = page('登录出错', `<p>${esc(out.error_description ?? out.error)}</p>`);
