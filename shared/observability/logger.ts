@@ -143,7 +143,7 @@ export class EnvWatchLogger extends PowertoolsLogger implements Logger {
 export function createLogger(service: string, level: Level = 'info', write?: (line: string) => void): EnvWatchLogger {
   return new EnvWatchLogger({
     serviceName: service,
-    logLevel: level.toUpperCase() as 'INFO',
+    logLevel: level.toUpperCase() as Uppercase<Level>,
     ...(write ? { write } : {}),
   });
 }
@@ -151,8 +151,8 @@ export function createLogger(service: string, level: Level = 'info', write?: (li
 /** The process's logger: service (POWERTOOLS_SERVICE_NAME, else ENVWATCH_SERVICE) and LOG_LEVEL, read once at load. */
 const config = readConfig({
   service: envVar(ENV.powertoolsServiceName, optional),
-  legacyService: envVar(ENV.serviceName, optional),
+  envwatchService: envVar(ENV.serviceName, optional),
   level: envVar(ENV.logLevel, logLevel),
 });
 
-export const logger = createLogger(config.service ?? config.legacyService ?? 'envwatch', config.level);
+export const logger = createLogger(config.service ?? config.envwatchService ?? 'envwatch', config.level);
