@@ -10,9 +10,9 @@ import { LOCAL_REGION } from '#infra/local/spec.ts';
 import { synthEnvWatch } from '#infra/local/synth.ts';
 import { deliveryKeys } from '#shared/adapters/alarm-publisher.ts';
 import { CachedAlarmRules, SnapshotAlarmSources } from '#shared/adapters/alarm-sources.ts';
-import { alarmKeys, DynamoAlarmStore } from '#shared/adapters/alarms-store.ts';
+import { alarmKeys, DynamoAlarmRecords } from '#shared/adapters/alarms-store.ts';
 import { isConditionFailure } from '#shared/adapters/dynamodb.ts';
-import { DynamoRegistryStore } from '#shared/adapters/registry-store.ts';
+import { DynamoRegistryReader } from '#shared/adapters/registry-store.ts';
 import { ENV } from '#shared/config/env-names.ts';
 import { AlarmDelivery, type Publisher } from '#shared/domain/alarms/delivery.ts';
 import { AlarmEvaluator } from '#shared/domain/alarms/evaluator.ts';
@@ -48,7 +48,7 @@ import { stats } from './measure.ts';
  *     their round; topic messages name the alarm id.
  *
  * (2) Steady-state DynamoDB cost of the evaluator, in-process (not through the workers): the real AlarmEvaluator,
- *     DynamoAlarmStore, SnapshotAlarmSources / CachedAlarmRules over the registry store, against the platform's
+ *     DynamoAlarmRecords, SnapshotAlarmSources / CachedAlarmRules over the registry reader, against the platform's
  *     DynamoDB Local through a client whose middleware counts commands by name; delivery goes to a publisher stub that
  *     counts messages. 5 devices × 200 real-time messages of normal data (HJ 212 packets or JSON as the devices send
  *     them, judged by the same `judgeEnvelope` as the Lambda), after 20 warm-up messages per device (the first write
@@ -467,8 +467,8 @@ async function steadyPass(
   let deviceNow = startMs;
   const clock = deviceClock ? () => deviceNow : Date.now;
   try {
-    const store = new DynamoAlarmStore(db, { alarms: tables.alarms, audit: 'unused-audit-table' });
-    const registry = new DynamoRegistryStore(db, tables.registry, 'unused-audit-table');
+    const store = new DynamoAlarmRecords(db, { alarms: tables.alarms });
+    const registry = new DynamoRegistryReader(db, tables.registry);
     const sources = new SnapshotAlarmSources(registry, 300, clock);
     const rules = new CachedAlarmRules(store, 60, clock);
     const published = { messages: 0 };

@@ -1,27 +1,14 @@
 import * as z from 'zod';
+import { envVar, logLevel, readConfig } from '#shared/config/config.ts';
 import { ENV } from '#shared/config/env-names.ts';
 import type { GatewayLimits } from './limits.ts';
 
 /**
  * The gateway's configuration from its environment (the ECS task definition sets it; the local platform reads the
- * same variables from the synthesized template). Invalid or missing values fail at start, with every problem named.
+ * same variables from the synthesized template), read with shared/config/config.ts: invalid or missing values fail at
+ * start, with every problem named.
  */
 export const DEFAULT_GATEWAY_PORT = 9212;
-
-const Schema = z.object({
-  [ENV.gatewayIngestTopic]: z
-    .string()
-    .regex(/^\$aws\/rules\/[A-Za-z0-9_]+\/[^#+]*[^/#+]$/, 'a Basic Ingest prefix: $aws/rules/<ruleName>/<topic>'),
-  [ENV.registryTable]: z.string().min(1),
-  [ENV.gatewayPort]: z.coerce.number().int().min(1).max(65_535).default(DEFAULT_GATEWAY_PORT),
-  [ENV.gatewayIdleTimeoutSeconds]: z.coerce.number().int().min(10).max(86_400).optional(),
-  [ENV.gatewayMaxConnections]: z.coerce.number().int().min(1).max(100_000).optional(),
-  [ENV.logLevel]: z
-    .string()
-    .transform((s) => s.toLowerCase())
-    .pipe(z.enum(['debug', 'info', 'warn', 'error']))
-    .default('info'),
-});
 
 export interface GatewayConfig {
   topicPrefix: string;
@@ -32,23 +19,36 @@ export interface GatewayConfig {
 }
 
 export function gatewayConfig(env: Record<string, string | undefined>): GatewayConfig {
-  const parsed = Schema.safeParse(env);
-  if (!parsed.success) {
-    throw new Error(
-      `invalid gateway environment: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
-    );
-  }
-  const c = parsed.data;
-  const idle = c[ENV.gatewayIdleTimeoutSeconds];
-  const max = c[ENV.gatewayMaxConnections];
+  const c = readConfig(
+    {
+      topicPrefix: envVar(
+        ENV.gatewayIngestTopic,
+        z
+          .string()
+          .regex(
+            /^\$aws\/rules\/[A-Za-z0-9_]+\/[^#+]*[^/#+]$/,
+            'expected a Basic Ingest prefix: $aws/rules/<ruleName>/<topic>',
+          ),
+      ),
+      registryTable: ENV.registryTable,
+      port: envVar(
+        ENV.gatewayPort,
+        z.coerce.number().int().min(1).max(65_535, 'expected a port 1–65535').default(DEFAULT_GATEWAY_PORT),
+      ),
+      idleSeconds: envVar(ENV.gatewayIdleTimeoutSeconds, z.coerce.number().int().min(10).max(86_400).optional()),
+      maxConnections: envVar(ENV.gatewayMaxConnections, z.coerce.number().int().min(1).max(100_000).optional()),
+      logLevel: envVar(ENV.logLevel, logLevel),
+    },
+    env,
+  );
   return {
-    topicPrefix: c[ENV.gatewayIngestTopic],
-    registryTable: c[ENV.registryTable],
-    port: c[ENV.gatewayPort],
-    logLevel: c[ENV.logLevel],
+    topicPrefix: c.topicPrefix,
+    registryTable: c.registryTable,
+    port: c.port,
+    logLevel: c.logLevel,
     limits: {
-      ...(idle !== undefined ? { idleTimeoutMs: idle * 1000 } : {}),
-      ...(max !== undefined ? { maxConnections: max } : {}),
+      ...(c.idleSeconds !== undefined ? { idleTimeoutMs: c.idleSeconds * 1000 } : {}),
+      ...(c.maxConnections !== undefined ? { maxConnections: c.maxConnections } : {}),
     },
   };
 }

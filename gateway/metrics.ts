@@ -1,19 +1,33 @@
+import type { Logger } from '#shared/observability/logger.ts';
+import { GATEWAY_METRICS } from '#shared/observability/metric-names.ts';
+import { EmfMetrics, MetricUnit } from '#shared/observability/metrics.ts';
+
 /**
- * The gateway's counters. `inc` is cheap (a Map update); `flush()` writes one CloudWatch Embedded Metric Format line
- * with the counts since the previous flush (CloudWatch Logs turns it into metrics in namespace `EnvWatch/Gateway`,
- * dimension `Service`), plus the current gauges. `totals()` keeps the cumulative counts for `stats()` and tests.
+ * The gateway's counters. `inc` is cheap (a Map update); `flush()` writes the counts since the previous flush, plus the
+ * current gauges, as one CloudWatch Embedded Metric Format line through the shared Powertools Metrics
+ * (shared/observability/metrics.ts): namespace `EnvWatch/Gateway`, dimension `Service` (metric-names.ts
+ * GATEWAY_METRICS). `totals()` keeps the cumulative counts for `stats()` and tests.
  * Counter names are fixed strings like `frames.accepted` or `rejected.bad-crc`: never a device id (metric cardinality).
  */
-export const METRICS_NAMESPACE = 'EnvWatch/Gateway';
+export const METRICS_NAMESPACE = GATEWAY_METRICS.namespace;
 
 export class Metrics {
   private readonly total = new Map<string, number>();
   private readonly sinceFlush = new Map<string, number>();
+  private readonly emf: EmfMetrics;
+  private written: string[] = [];
 
-  constructor(
-    private readonly service = 'hj212-gateway',
-    private readonly write: (line: string) => void = () => {},
-  ) {}
+  constructor(service: string = GATEWAY_METRICS.service, write: (line: string) => void = () => {}, log?: Logger) {
+    this.emf = new EmfMetrics({
+      namespace: METRICS_NAMESPACE,
+      dimensions: { [GATEWAY_METRICS.dimension]: service },
+      write: (line) => {
+        this.written.push(line);
+        write(line);
+      },
+      ...(log ? { logger: log } : {}),
+    });
+  }
 
   inc(name: string, by = 1): void {
     this.total.set(name, (this.total.get(name) ?? 0) + by);
@@ -34,21 +48,12 @@ export class Metrics {
     this.sinceFlush.clear();
     const names = Object.keys(values);
     if (names.length === 0) return undefined;
-    const line = JSON.stringify({
-      _aws: {
-        Timestamp: now,
-        CloudWatchMetrics: [
-          {
-            Namespace: METRICS_NAMESPACE,
-            Dimensions: [['Service']],
-            Metrics: names.map((Name) => ({ Name, Unit: Name in gauges ? 'None' : 'Count' })),
-          },
-        ],
-      },
-      Service: this.service,
-      ...values,
-    });
-    this.write(line);
-    return line;
+    for (const name of names) {
+      this.emf.addMetric(name, name in gauges ? MetricUnit.NoUnit : MetricUnit.Count, values[name] as number);
+    }
+    this.emf.setTimestamp(now);
+    this.written = [];
+    this.emf.publishStoredMetrics();
+    return this.written.at(-1);
   }
 }

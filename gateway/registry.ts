@@ -1,7 +1,6 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { DynamoRegistryStore } from '#shared/adapters/registry-store.ts';
+import { DynamoRegistryReader } from '#shared/adapters/registry-store.ts';
 import type { StoredDevice } from '#shared/domain/registry/model.ts';
-import { RegistryService } from '#shared/domain/registry/use-cases.ts';
 import type { DeviceRegistry } from './connection.ts';
 
 /**
@@ -11,8 +10,9 @@ import type { DeviceRegistry } from './connection.ts';
  * Concurrent lookups of one MN share one read. Failures are not cached.
  */
 export function dynamoDeviceRegistry(db: DynamoDBDocumentClient, registryTable: string): DeviceRegistry {
-  // the audit table is only written by create/replace, which the gateway never calls
-  return new RegistryService(new DynamoRegistryStore(db, registryTable, 'unused-by-gateway'));
+  const registry = new DynamoRegistryReader(db, registryTable);
+  // the stored device, hash included (as RegistryService.deviceForAuthentication): for authentication only
+  return { deviceForAuthentication: async (mn) => (await registry.get<StoredDevice>('devices', mn))?.item };
 }
 
 export interface CacheOptions {

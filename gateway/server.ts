@@ -62,7 +62,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const now = opts.now ?? Date.now;
   const write = opts.log ?? (() => {});
   const logger: Logger = createLogger('hj212-gateway', opts.logLevel ?? 'info', write);
-  const metrics = new Metrics('hj212-gateway', opts.metricsWrite ?? write);
+  const metrics = new Metrics('hj212-gateway', opts.metricsWrite ?? write, logger);
   const prefix = opts.topicPrefix.replace(/\/+$/, '');
   const connections = new Set<Connection>();
 

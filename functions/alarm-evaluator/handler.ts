@@ -1,6 +1,7 @@
 import { IngestEvent } from '#shared/contracts/ingest.ts';
 import { sha256Hex } from '#shared/domain/archive/record.ts';
 import { decodeMessage, judgeMessage } from '#shared/domain/ingest/ingest.ts';
+import { observedHandler } from '#shared/observability/lambda.ts';
 import { logger } from '#shared/observability/logger.ts';
 import { alarmServicesFromEnv } from '#shared/wiring/alarm-engine.ts';
 
@@ -13,7 +14,7 @@ import { alarmServicesFromEnv } from '#shared/wiring/alarm-engine.ts';
  */
 const services = alarmServicesFromEnv();
 
-export async function handler(event: unknown) {
+export const handler = observedHandler(async (event: unknown) => {
   const parsed = IngestEvent.safeParse(event);
   if (!parsed.success) {
     logger.error('alarm evaluator event is not an envelope', { issues: parsed.error.issues.slice(0, 5) });
@@ -39,4 +40,4 @@ export async function handler(event: unknown) {
     }
   }
   return outcomes;
-}
+});

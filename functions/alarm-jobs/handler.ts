@@ -10,6 +10,7 @@ import { AlarmJobs } from '#shared/domain/alarms/jobs.ts';
 import { checkCalendar } from '#shared/domain/calendar/coverage.ts';
 import { ulid } from '#shared/domain/ids.ts';
 import type { Device } from '#shared/domain/registry/model.ts';
+import { observedHandler } from '#shared/observability/lambda.ts';
 import { logger } from '#shared/observability/logger.ts';
 import { alarmServicesFromEnv } from '#shared/wiring/alarm-engine.ts';
 
@@ -41,7 +42,7 @@ const jobs = new AlarmJobs({
   newId: ulid,
 });
 
-export async function handler(event: unknown) {
+export const handler = observedHandler(async (event: unknown) => {
   const parsed = JobEvent.safeParse(event);
   if (!parsed.success) {
     logger.error('alarm job event names no job', { issues: parsed.error.issues.slice(0, 3) });
@@ -63,4 +64,4 @@ export async function handler(event: unknown) {
             });
   logger.info('alarm job done', { job, ...result });
   return { job, ...result };
-}
+});

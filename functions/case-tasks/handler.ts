@@ -1,5 +1,6 @@
 import { CaseTaskEvent, DeadlineWarningsEvent } from '#shared/contracts/case-tasks.ts';
 import { DomainError } from '#shared/domain/errors.ts';
+import { observedHandler } from '#shared/observability/lambda.ts';
 import { logger } from '#shared/observability/logger.ts';
 import { caseTasksFromEnv } from './wiring.ts';
 
@@ -14,7 +15,7 @@ const { run, warnings } = caseTasksFromEnv();
 
 const named = (name: string, message: string) => Object.assign(new Error(message), { name });
 
-export async function handler(event: unknown): Promise<unknown> {
+export const handler = observedHandler(async (event: unknown): Promise<unknown> => {
   if (DeadlineWarningsEvent.safeParse(event).success) {
     const result = await warnings();
     logger.info('deadline warnings sent', result);
@@ -38,4 +39,4 @@ export async function handler(event: unknown): Promise<unknown> {
     logger.error('case-tasks failed', { ...ids, error: message, retryable: !rejected });
     throw named(rejected ? 'CaseTasksRejected' : 'CaseTasksRetryable', message);
   }
-}
+});

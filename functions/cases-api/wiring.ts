@@ -5,7 +5,7 @@ import { DynamoCaseStore } from '#shared/adapters/cases-store.ts';
 import { dynamo } from '#shared/adapters/dynamodb.ts';
 import { DynamoRegistryStore } from '#shared/adapters/registry-store.ts';
 import { DynamoTipRecords } from '#shared/adapters/tips-store.ts';
-import { readConfig } from '#shared/config/config.ts';
+import { envVar, optional, readConfig } from '#shared/config/config.ts';
 import { ENV } from '#shared/config/env-names.ts';
 import { CasesService } from '#shared/domain/cases/use-cases.ts';
 import type { PlaceResolvers } from '#shared/http/scope.ts';
@@ -27,10 +27,12 @@ export function casesServiceFromEnv(sfn: SFNClient = new SFNClient({})): {
     tipsTable: ENV.tipsTable,
     alarmsTable: ENV.alarmsTable,
     registryTable: ENV.registryTable,
+    reward: envVar(ENV.rewardStateMachine, optional),
+    transfer: envVar(ENV.transferStateMachine, optional),
   });
   const arns = {
-    ...(process.env[ENV.rewardStateMachine] ? { reward: process.env[ENV.rewardStateMachine] as string } : {}),
-    ...(process.env[ENV.transferStateMachine] ? { transfer: process.env[ENV.transferStateMachine] as string } : {}),
+    ...(config.reward ? { reward: config.reward } : {}),
+    ...(config.transfer ? { transfer: config.transfer } : {}),
   };
   const tips = new DynamoTipRecords(dynamo, { tips: config.tipsTable, audit: config.auditTable });
   const store = new DynamoCaseStore(dynamo, { cases: config.casesTable, audit: config.auditTable });

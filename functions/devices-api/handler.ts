@@ -2,7 +2,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { S3ArchiveObjects } from '#shared/adapters/archive-objects.ts';
 import { dynamo } from '#shared/adapters/dynamodb.ts';
 import { DynamoReadingStore } from '#shared/adapters/readings-store.ts';
-import { DynamoRegistryStore } from '#shared/adapters/registry-store.ts';
+import { DynamoRegistryReader } from '#shared/adapters/registry-store.ts';
 import { readConfig } from '#shared/config/config.ts';
 import { ENV } from '#shared/config/env-names.ts';
 import { deviceDataRoutes } from '#shared/contracts/devices.ts';
@@ -22,8 +22,7 @@ const config = readConfig({
   evidenceBucket: ENV.evidenceBucket,
 });
 const store = new DynamoReadingStore(dynamo, config.readingsTable);
-// read-only use of the registry: get() never touches the audit table
-const registry = new DynamoRegistryStore(dynamo, config.registryTable, 'unused-audit-table');
+const registry = new DynamoRegistryReader(dynamo, config.registryTable);
 const objects = new S3ArchiveObjects(new S3Client({}), config.evidenceBucket);
 
 type Req = ApiRequest<RouteContract>;

@@ -3,66 +3,52 @@ import { S3ArchiveObjects } from '#shared/adapters/archive-objects.ts';
 import { CachedDeviceDirectory } from '#shared/adapters/device-directory.ts';
 import { dynamo } from '#shared/adapters/dynamodb.ts';
 import { DynamoReadingStore } from '#shared/adapters/readings-store.ts';
-import { DynamoRegistryStore } from '#shared/adapters/registry-store.ts';
-import { readConfig } from '#shared/config/config.ts';
+import { DynamoRegistryReader } from '#shared/adapters/registry-store.ts';
+import { days, envVar, readConfig, seconds } from '#shared/config/config.ts';
 import { ENV } from '#shared/config/env-names.ts';
 import { IngestEvent } from '#shared/contracts/ingest.ts';
 import { SealedArchive } from '#shared/domain/archive/archive.ts';
 import { type IngestOutcome, IngestService } from '#shared/domain/ingest/ingest.ts';
 import { DEFAULT_RETENTION } from '#shared/domain/readings/model.ts';
+import { observedHandler } from '#shared/observability/lambda.ts';
 import { logger } from '#shared/observability/logger.ts';
+import { INGEST_METRICS } from '#shared/observability/metric-names.ts';
+import { EmfMetrics, MetricUnit } from '#shared/observability/metrics.ts';
 
 /** The ingest function: IoT rule event → IngestService (verdict, sealed archive, readings, device state). */
 const config = readConfig({
   readingsTable: ENV.readingsTable,
   registryTable: ENV.registryTable,
   evidenceBucket: ENV.evidenceBucket,
+  registryCacheSeconds: envVar(ENV.registryCacheSeconds, seconds(60)),
+  realtimeDays: envVar(ENV.realtimeRetentionDays, days(DEFAULT_RETENTION.realtimeDays)),
+  minuteDays: envVar(ENV.minuteRetentionDays, days(DEFAULT_RETENTION.minuteDays)),
 });
-const num = (name: string, fallback: number): number => {
-  const v = Number(process.env[name]);
-  return Number.isFinite(v) && v > 0 ? v : fallback;
-};
 
 const store = new DynamoReadingStore(dynamo, config.readingsTable);
 const service = new IngestService({
   devices: new CachedDeviceDirectory(
-    new DynamoRegistryStore(dynamo, config.registryTable, 'unused-audit-table'),
-    num(ENV.registryCacheSeconds, 60),
+    new DynamoRegistryReader(dynamo, config.registryTable),
+    config.registryCacheSeconds,
   ),
   readings: store,
   archive: new SealedArchive(store, new S3ArchiveObjects(new S3Client({}), config.evidenceBucket)),
-  retention: {
-    realtimeDays: num(ENV.realtimeRetentionDays, DEFAULT_RETENTION.realtimeDays),
-    minuteDays: num(ENV.minuteRetentionDays, DEFAULT_RETENTION.minuteDays),
-  },
+  retention: { realtimeDays: config.realtimeDays, minuteDays: config.minuteDays },
 });
 
-/** CloudWatch embedded metric format: messages by source and outcome, readings stored and duplicates. */
-function metric(o: IngestOutcome): Record<string, unknown> {
-  return {
-    _aws: {
-      Timestamp: Date.now(),
-      CloudWatchMetrics: [
-        {
-          Namespace: 'EnvWatch/Ingest',
-          Dimensions: [['source', 'outcome']],
-          Metrics: [
-            { Name: 'Messages', Unit: 'Count' },
-            { Name: 'ReadingsStored', Unit: 'Count' },
-            { Name: 'ReadingDuplicates', Unit: 'Count' },
-          ],
-        },
-      ],
-    },
-    source: o.source,
-    outcome: o.accepted ? 'accepted' : (o.reason ?? 'rejected'),
-    Messages: 1,
-    ReadingsStored: o.stored,
-    ReadingDuplicates: o.duplicates,
-  };
+/** EnvWatch/Ingest: messages by source and outcome, readings stored and duplicates, one EMF line per message. */
+const metrics = new EmfMetrics({ namespace: INGEST_METRICS.namespace, dimensions: {} });
+
+function count(o: IngestOutcome): void {
+  metrics.addDimension('source', o.source);
+  metrics.addDimension('outcome', o.accepted ? 'accepted' : (o.reason ?? 'rejected'));
+  metrics.addMetric(INGEST_METRICS.messages, MetricUnit.Count, 1);
+  metrics.addMetric(INGEST_METRICS.readingsStored, MetricUnit.Count, o.stored);
+  metrics.addMetric(INGEST_METRICS.readingDuplicates, MetricUnit.Count, o.duplicates);
+  metrics.publishStoredMetrics();
 }
 
-export async function handler(event: unknown): Promise<IngestOutcome[]> {
+export const handler = observedHandler(async (event: unknown): Promise<IngestOutcome[]> => {
   const parsed = IngestEvent.safeParse(event);
   if (!parsed.success) {
     // not an envelope at all: nothing to archive; fail so the invocation goes to the retry / dead-letter path
@@ -75,12 +61,14 @@ export async function handler(event: unknown): Promise<IngestOutcome[]> {
     const outcome = await service.ingest(envelope);
     outcomes.push(outcome);
     const { detail: _d, warnings, ...brief } = outcome;
-    (outcome.accepted ? logger.info : logger.warn)(outcome.accepted ? 'message ingested' : 'message rejected', {
+    const fields = {
       ...brief,
       ...(outcome.detail ? { rejectDetail: outcome.detail } : {}),
       ...(warnings ? { warnings } : {}),
-      ...metric(outcome),
-    });
+    };
+    if (outcome.accepted) logger.info('message ingested', fields);
+    else logger.warn('message rejected', fields);
+    count(outcome);
   }
   return outcomes;
-}
+});

@@ -13,7 +13,7 @@ import { deadLetterQueue, grantSend } from './iot-ingest.ts';
 import type { DataTable } from './tables.ts';
 
 /**
- * The alarm engine (issue 4):
+ * The alarm engine:
  *  - `alarm-evaluator`: invoked by the ingest topic rules as their second action (same envelope as ingest), and by
  *    the replay rule `envwatch_<stage>_alarm_replay` (topic `envwatch/replay/alarms`, what `npm run replay-dead-letters`
  *    publishes dead letters back to). Failed invocations (after Lambda's two retries) go to the alarms dead-letter

@@ -14,7 +14,7 @@ import { acknowledgeWildcardResource } from './nag.ts';
 import type { DataTable } from './tables.ts';
 
 /**
- * The two case workflows (issue 6) as Step Functions STANDARD state machines in JSONPath mode, GENERATED from the
+ * The two case workflows as Step Functions STANDARD state machines in JSONPath mode, GENERATED from the
  * pure tables REWARD_FLOW (shared/domain/cases/reward-flow.ts) and TRANSFER_FLOW (transfer.ts): the tables stay the
  * single source of steps, actors, actions and deadlines. `caseWorkflowDefinition` is the generator; per step:
  *

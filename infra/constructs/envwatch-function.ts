@@ -13,8 +13,9 @@ import { bundleHash } from './bundle-hash.ts';
 import type { DataTable } from './tables.ts';
 
 /**
- * Every EnvWatch Lambda: Node.js 22 on arm64, an ESM bundle with the AWS SDK inside (the deployed SDK is the tested one),
- * source maps, its own log group with retention, X-Ray tracing. `bind*` helpers set the env var and the matching
+ * Every EnvWatch Lambda: Node.js 22 on arm64, an ESM bundle with the AWS SDK and Powertools inside (the deployed SDK is
+ * the tested one), source maps, its own log group with retention, X-Ray tracing (active; the Powertools Tracer adds the
+ * handler and HTTPS subsegments), and the Powertools service name. `bind*` helpers set the env var and the matching
  * least-privilege grant in one call.
  */
 export interface EnvWatchFunctionProps {
@@ -91,6 +92,10 @@ export class EnvWatchFunction extends Construct {
         NODE_OPTIONS: '--enable-source-maps',
         [ENV.stage]: props.stage,
         [ENV.serviceName]: props.name,
+        // Powertools (shared/observability): log lines' `service`, the metrics' `service` dimension, the X-Ray
+        // annotation; handler responses never become X-Ray metadata (a receipt or an identity can be in one)
+        [ENV.powertoolsServiceName]: props.name,
+        [ENV.tracerCaptureResponse]: 'false',
         [ENV.logLevel]: props.stage === 'prod' ? 'info' : 'debug',
         ...props.environment,
       },

@@ -133,6 +133,7 @@ export class Hj212Gateway extends Construct {
       environment: {
         [ENV.stage]: props.stage,
         [ENV.serviceName]: GATEWAY_SERVICE_NAME,
+        [ENV.powertoolsServiceName]: GATEWAY_SERVICE_NAME,
         [ENV.logLevel]: prod ? 'info' : 'debug',
         [ENV.registryTable]: props.registryTable.table.tableName,
         [ENV.gatewayIngestTopic]: props.ingestTopicPrefix,

@@ -137,6 +137,8 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
       AWS_ENDPOINT_URL_IOT: url(ports.iot),
       AWS_S3_FORCE_PATH_STYLE: 'true',
       ENVWATCH_LOCAL: 'true',
+      // the same bundles as in AWS, but no X-Ray daemon here: the Powertools Tracer stays off
+      [ENV.traceEnabled]: 'false',
       ...LOCAL_S3_SDK_ENV,
     };
     const logs = join(dataDir, 'logs');

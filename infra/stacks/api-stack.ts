@@ -20,7 +20,7 @@ export interface ApiStackProps extends StackProps {
 
 export class ApiStack extends Stack {
   public readonly httpApi: EnvWatchHttpApi;
-  /** reward approval and judicial transfer state machines (issue 6), answered through the cases API */
+  /** reward approval and judicial transfer state machines, answered through the cases API */
   public readonly caseWorkflows: CaseWorkflows;
 
   constructor(scope: Construct, id: string, props: ApiStackProps) {

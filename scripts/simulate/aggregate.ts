@@ -2,7 +2,7 @@ import { pollutant } from '#shared/domain/pollutants.ts';
 import type { Sample } from './values.ts';
 
 /**
- * Minute / hourly values from the real-time samples of a window, per domain.md §1.11 (HJ 212-2017 Appendix D) and the
+ * Minute / hourly values from the real-time samples of a window, per docs/domain.md §1.11 (HJ 212-2017 Appendix D) and the
  * flag rules of §1.8:
  * - Only valid (flag N) samples count; when there is none, the values are computed from all samples so that the
  *   packet still says something, and the flag says why it is not valid.

@@ -4,7 +4,7 @@ import { FrameStream } from '#shared/domain/hj212/frame-stream.ts';
 import type { Hj212Packet } from '#shared/domain/hj212/types.ts';
 
 /**
- * One DAQ's persistent TCP connection to the HJ 212 gateway, behaving like a field device (domain.md §1.6):
+ * One DAQ's persistent TCP connection to the HJ 212 gateway, behaving like a field device (docs/domain.md §1.6):
  * one upload in flight at a time; when the packet asks for an answer (Flag A bit) it waits for the 9014 with the same
  * QN, re-sending after `ackTimeoutMs` (HJ 212 default 10 s) up to `retries` times (default 3), then gives up on it.
  * A 9011 reply with QnRtn ≠ 1 (e.g. 3 wrong PW, 4 unknown MN, 9 bad CRC) is a rejection and is not retried.

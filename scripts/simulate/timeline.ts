@@ -5,7 +5,7 @@ import type { Injections, Sample, ValueGenerator } from './values.ts';
 /**
  * One device's clock-driven data (pure, simulated time only): a real-time sample every `realtimeSeconds` (aligned to
  * the clock), a minute packet when its `minuteMinutes` window closes and an hourly packet (CN 2061) at the top of each
- * hour. DataTime of minute and hourly data is the window's start (domain.md §1.9). During a gap the device samples
+ * hour. DataTime of minute and hourly data is the window's start (docs/domain.md §1.9). During a gap the device samples
  * nothing, and a window without samples sends nothing.
  */
 export type DataKind = '2011' | '2051' | '2061';

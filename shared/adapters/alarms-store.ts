@@ -36,7 +36,8 @@ import { decodeCursor, encodeCursor, isConditionFailure, startKeyOf } from './dy
 import { auditPut } from './registry-store.ts';
 
 /**
- * Alarms on one DynamoDB table (pk/sk; gsi1, gsi2, gsi3), plus the audit table for officials' actions.
+ * Alarms on one DynamoDB table (pk/sk; gsi1, gsi2, gsi3), plus the audit table for officials' actions
+ * (DynamoAlarmRecords: the table alone, for the alarm engine; DynamoAlarmStore: with the audit table, for the alarms API).
  *
  *   alarm:      pk `alarm#<alarmId>`, sk `alarm`; the Alarm's fields at top level (lifecycle.ts), kind `alarm`
  *               gsi1 `state#<active|acknowledged|cleared>` / `<raisedAt>#<alarmId>`      → lists by state, by time
@@ -186,12 +187,16 @@ export function chunkGroups<T>(groups: T[][], capacity = MAX_TRANSACTION_ITEMS -
   return chunks;
 }
 
-export class DynamoAlarmStore implements EvalStore, AlarmStore {
-  private readonly newId: () => string;
+/**
+ * The alarms table without the audit table: the evaluator's writes, the notification sweep, reads and the stored
+ * rules. The alarm engine (evaluator, scheduled jobs) uses this: system transitions write no audit entry.
+ */
+export class DynamoAlarmRecords implements EvalStore {
+  protected readonly newId: () => string;
 
   constructor(
-    private readonly db: DynamoDBDocumentClient,
-    private readonly tables: { alarms: string; audit: string },
+    protected readonly db: DynamoDBDocumentClient,
+    protected readonly tables: { alarms: string },
     options: { newId?: () => string } = {},
   ) {
     this.newId = options.newId ?? (() => ulid());
@@ -418,7 +423,7 @@ export class DynamoAlarmStore implements EvalStore, AlarmStore {
   }
 
   /** A new alarm (expected undefined) only if absent; an existing one only at the version read and not cleared. */
-  private alarmPut(alarm: Alarm, expectedVersion: number | undefined): TransactItem {
+  protected alarmPut(alarm: Alarm, expectedVersion: number | undefined): TransactItem {
     return {
       Put: {
         TableName: this.tables.alarms,
@@ -453,7 +458,7 @@ export class DynamoAlarmStore implements EvalStore, AlarmStore {
     };
   }
 
-  private slotDelete(mn: string, key: string, alarmId: string): TransactItem {
+  protected slotDelete(mn: string, key: string, alarmId: string): TransactItem {
     return {
       Delete: {
         TableName: this.tables.alarms,
@@ -464,7 +469,7 @@ export class DynamoAlarmStore implements EvalStore, AlarmStore {
     };
   }
 
-  private eventPut(alarmId: string, event: AlarmEvent): TransactItem {
+  protected eventPut(alarmId: string, event: AlarmEvent): TransactItem {
     return {
       Put: {
         TableName: this.tables.alarms,
@@ -480,7 +485,7 @@ export class DynamoAlarmStore implements EvalStore, AlarmStore {
   }
 
   /** The manual-clear notice to the evaluator: bump `ver`, append to `forget` (created if the item is absent). */
-  private forgetUpdate(alarm: Alarm, by: string, at: string): TransactItem {
+  protected forgetUpdate(alarm: Alarm, by: string, at: string): TransactItem {
     const ref: ForgetRef = { key: alarm.key, alarmId: alarm.alarmId, at, by };
     return {
       Update: {
@@ -501,7 +506,7 @@ export class DynamoAlarmStore implements EvalStore, AlarmStore {
   }
 
   /** The stored alarm item (keys and `stateVersion` included), if there is one. */
-  private async alarmItemOf(alarmId: string, consistent: boolean): Promise<Record<string, unknown> | undefined> {
+  protected async alarmItemOf(alarmId: string, consistent: boolean): Promise<Record<string, unknown> | undefined> {
     const out = await this.db.send(
       new GetCommand({ TableName: this.tables.alarms, Key: alarmKeys.alarm(alarmId), ConsistentRead: consistent }),
     );
@@ -605,7 +610,112 @@ export class DynamoAlarmStore implements EvalStore, AlarmStore {
     return { items: (out.Items ?? []).map(toAlarm), ...(cursor ? { cursor } : {}) };
   }
 
-  // ───────────────────────────── officials: actions ─────────────────────────────
+  // ───────────────────────────── notification sweep ─────────────────────────────
+
+  /** Alarms whose notification is due at or before `now`, earliest first (gsi3; eventually consistent). */
+  async due(now: Date, limit: number): Promise<Alarm[]> {
+    const out = await this.db.send(
+      new QueryCommand({
+        TableName: this.tables.alarms,
+        IndexName: 'gsi3',
+        KeyConditionExpression: 'gsi3pk = :due AND gsi3sk <= :now',
+        ExpressionAttributeValues: { ':due': 'due', ':now': `${now.toISOString()}#~` },
+        Limit: limit,
+      }),
+    );
+    return (out.Items ?? []).map(toAlarm);
+  }
+
+  /**
+   * Stores what the sweep sent: the new notify state, the next due time (undefined: nothing more is due, the alarm
+   * leaves gsi3) and `notified` events — at `expectedVersion` (PreconditionFailedError otherwise: someone changed the
+   * alarm since the sweep read it; re-read and decide again). System action: no audit entry. Returns the new version.
+   */
+  async recordNotified(
+    alarmId: string,
+    expectedVersion: number,
+    notifyState: Record<string, unknown>,
+    nextDueAt: string | undefined,
+    events: AlarmEvent[],
+  ): Promise<number> {
+    const version = expectedVersion + 1;
+    const update: UpdateCommandInput = {
+      TableName: this.tables.alarms,
+      Key: alarmKeys.alarm(alarmId),
+      UpdateExpression: nextDueAt
+        ? 'SET #notify = :notify, #version = :next, notifyDue = :due, gsi3pk = :gsi3pk, gsi3sk = :gsi3sk'
+        : 'SET #notify = :notify, #version = :next REMOVE notifyDue, gsi3pk, gsi3sk',
+      ConditionExpression: '#version = :v',
+      ExpressionAttributeNames: { '#notify': 'notify', '#version': 'version' },
+      ExpressionAttributeValues: {
+        ':notify': notifyState,
+        ':next': version,
+        ':v': expectedVersion,
+        ...(nextDueAt ? { ':due': nextDueAt, ':gsi3pk': 'due', ':gsi3sk': `${nextDueAt}#${alarmId}` } : {}),
+      },
+    };
+    try {
+      if (events.length === 0) await this.db.send(new UpdateCommand(update));
+      else {
+        await this.db.send(
+          new TransactWriteCommand({
+            TransactItems: [{ Update: update }, ...events.map((e) => this.eventPut(alarmId, e))] as TransactItem[],
+          }),
+        );
+      }
+    } catch (err) {
+      if (isConditionFailure(err))
+        throw new PreconditionFailedError(
+          `alarm ${alarmId} changed since version ${expectedVersion}; re-read it (告警在第 ${expectedVersion} 版之后已被修改，请重新读取)`,
+        );
+      throw err;
+    }
+    return version;
+  }
+
+  // ───────────────────────────── rules ─────────────────────────────
+
+  /** The rules officials stored last; undefined while none is stored. */
+  async storedRules(consistent = false): Promise<RuleSet | undefined> {
+    const out = await this.db.send(
+      new GetCommand({
+        TableName: this.tables.alarms,
+        Key: alarmKeys.rules,
+        ...(consistent ? { ConsistentRead: true } : {}),
+      }),
+    );
+    return out.Item ? RuleSet.parse(out.Item.rules) : undefined;
+  }
+
+  /** Stored rule versions, newest first. */
+  async ruleVersions(page: PageQuery): Promise<Page<RuleSet>> {
+    const out = await this.db.send(
+      new QueryCommand({
+        TableName: this.tables.alarms,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :v)',
+        ExpressionAttributeValues: { ':pk': alarmKeys.rules.pk, ':v': 'v#' },
+        ScanIndexForward: false,
+        Limit: page.limit,
+        ExclusiveStartKey: cursorFor(page.cursor, 'pk', alarmKeys.rules.pk),
+      }),
+    );
+    const cursor = encodeCursor(out.LastEvaluatedKey);
+    return { items: (out.Items ?? []).map((i) => RuleSet.parse(i.rules)), ...(cursor ? { cursor } : {}) };
+  }
+}
+
+/** The alarms table and the audit table: everything above plus officials' actions, each with its audit entry. */
+export class DynamoAlarmStore extends DynamoAlarmRecords implements AlarmStore {
+  protected override readonly tables: { alarms: string; audit: string };
+
+  constructor(
+    db: DynamoDBDocumentClient,
+    tables: { alarms: string; audit: string },
+    options: { newId?: () => string } = {},
+  ) {
+    super(db, tables, options);
+    this.tables = tables;
+  }
 
   /** A timeline event and its audit entry, on the condition that the alarm exists (any state). */
   async addEvent(alarmId: string, event: AlarmEvent, audit: AuditEntry): Promise<void> {
@@ -685,83 +795,6 @@ export class DynamoAlarmStore implements EvalStore, AlarmStore {
     return { actor, action, entity: `alarm/${alarmId}`, at, detail };
   }
 
-  // ───────────────────────────── notification sweep ─────────────────────────────
-
-  /** Alarms whose notification is due at or before `now`, earliest first (gsi3; eventually consistent). */
-  async due(now: Date, limit: number): Promise<Alarm[]> {
-    const out = await this.db.send(
-      new QueryCommand({
-        TableName: this.tables.alarms,
-        IndexName: 'gsi3',
-        KeyConditionExpression: 'gsi3pk = :due AND gsi3sk <= :now',
-        ExpressionAttributeValues: { ':due': 'due', ':now': `${now.toISOString()}#~` },
-        Limit: limit,
-      }),
-    );
-    return (out.Items ?? []).map(toAlarm);
-  }
-
-  /**
-   * Stores what the sweep sent: the new notify state, the next due time (undefined: nothing more is due, the alarm
-   * leaves gsi3) and `notified` events — at `expectedVersion` (PreconditionFailedError otherwise: someone changed the
-   * alarm since the sweep read it; re-read and decide again). System action: no audit entry. Returns the new version.
-   */
-  async recordNotified(
-    alarmId: string,
-    expectedVersion: number,
-    notifyState: Record<string, unknown>,
-    nextDueAt: string | undefined,
-    events: AlarmEvent[],
-  ): Promise<number> {
-    const version = expectedVersion + 1;
-    const update: UpdateCommandInput = {
-      TableName: this.tables.alarms,
-      Key: alarmKeys.alarm(alarmId),
-      UpdateExpression: nextDueAt
-        ? 'SET #notify = :notify, #version = :next, notifyDue = :due, gsi3pk = :gsi3pk, gsi3sk = :gsi3sk'
-        : 'SET #notify = :notify, #version = :next REMOVE notifyDue, gsi3pk, gsi3sk',
-      ConditionExpression: '#version = :v',
-      ExpressionAttributeNames: { '#notify': 'notify', '#version': 'version' },
-      ExpressionAttributeValues: {
-        ':notify': notifyState,
-        ':next': version,
-        ':v': expectedVersion,
-        ...(nextDueAt ? { ':due': nextDueAt, ':gsi3pk': 'due', ':gsi3sk': `${nextDueAt}#${alarmId}` } : {}),
-      },
-    };
-    try {
-      if (events.length === 0) await this.db.send(new UpdateCommand(update));
-      else {
-        await this.db.send(
-          new TransactWriteCommand({
-            TransactItems: [{ Update: update }, ...events.map((e) => this.eventPut(alarmId, e))] as TransactItem[],
-          }),
-        );
-      }
-    } catch (err) {
-      if (isConditionFailure(err))
-        throw new PreconditionFailedError(
-          `alarm ${alarmId} changed since version ${expectedVersion}; re-read it (告警在第 ${expectedVersion} 版之后已被修改，请重新读取)`,
-        );
-      throw err;
-    }
-    return version;
-  }
-
-  // ───────────────────────────── rules ─────────────────────────────
-
-  /** The rules officials stored last; undefined while none is stored. */
-  async storedRules(consistent = false): Promise<RuleSet | undefined> {
-    const out = await this.db.send(
-      new GetCommand({
-        TableName: this.tables.alarms,
-        Key: alarmKeys.rules,
-        ...(consistent ? { ConsistentRead: true } : {}),
-      }),
-    );
-    return out.Item ? RuleSet.parse(out.Item.rules) : undefined;
-  }
-
   /**
    * The rules in force (`next`) on the condition that the stored version is still `replacing` (none stored: the
    * item must be absent), each history version only if absent, and the audit entry: one transaction. A concurrent
@@ -809,22 +842,6 @@ export class DynamoAlarmStore implements EvalStore, AlarmStore {
         );
       throw err;
     }
-  }
-
-  /** Stored rule versions, newest first. */
-  async ruleVersions(page: PageQuery): Promise<Page<RuleSet>> {
-    const out = await this.db.send(
-      new QueryCommand({
-        TableName: this.tables.alarms,
-        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :v)',
-        ExpressionAttributeValues: { ':pk': alarmKeys.rules.pk, ':v': 'v#' },
-        ScanIndexForward: false,
-        Limit: page.limit,
-        ExclusiveStartKey: cursorFor(page.cursor, 'pk', alarmKeys.rules.pk),
-      }),
-    );
-    const cursor = encodeCursor(out.LastEvaluatedKey);
-    return { items: (out.Items ?? []).map((i) => RuleSet.parse(i.rules)), ...(cursor ? { cursor } : {}) };
   }
 }
 

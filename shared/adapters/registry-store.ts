@@ -60,11 +60,11 @@ export function auditPut(auditTable: string, audit: AuditEntry) {
   };
 }
 
-export class DynamoRegistryStore implements RegistryStore {
+/** The registry read-only (get and list): for the functions and the gateway that never write it; no audit table. */
+export class DynamoRegistryReader implements Pick<RegistryStore, 'get' | 'list'> {
   constructor(
-    private readonly db: DynamoDBDocumentClient,
-    private readonly table: string,
-    private readonly auditTable: string,
+    protected readonly db: DynamoDBDocumentClient,
+    protected readonly table: string,
   ) {}
 
   async get<T>(kind: RegistryKind, id: string): Promise<Versioned<T> | undefined> {
@@ -99,6 +99,17 @@ export class DynamoRegistryStore implements RegistryStore {
     );
     const cursor = encodeCursor(out.LastEvaluatedKey);
     return { items: (out.Items ?? []).map((i) => toVersioned<T>(i)), ...(cursor ? { cursor } : {}) };
+  }
+}
+
+/** The registry read and written: every create and replace writes its audit entry in the same transaction. */
+export class DynamoRegistryStore extends DynamoRegistryReader implements RegistryStore {
+  constructor(
+    db: DynamoDBDocumentClient,
+    table: string,
+    private readonly auditTable: string,
+  ) {
+    super(db, table);
   }
 
   async create<T>(

@@ -4,7 +4,15 @@
  */
 export const ENV = {
   stage: 'ENVWATCH_STAGE',
+  /** the function's folder name (or `hj212-gateway`): the bench and the local platform find a resource by it */
   serviceName: 'ENVWATCH_SERVICE',
+  /** the same name for Powertools (log lines' `service`, the metrics' `service` dimension, the X-Ray annotation) */
+  powertoolsServiceName: 'POWERTOOLS_SERVICE_NAME',
+  /** `false` turns the Powertools Tracer off (the local platform has no X-Ray daemon); on in Lambda by default */
+  traceEnabled: 'POWERTOOLS_TRACE_ENABLED',
+  /** `false`: handler responses never become X-Ray metadata (they can hold a receipt or an identity) */
+  tracerCaptureResponse: 'POWERTOOLS_TRACER_CAPTURE_RESPONSE',
+  /** debug | info | warn | error */
   logLevel: 'LOG_LEVEL',
   registryTable: 'REGISTRY_TABLE',
   auditTable: 'AUDIT_TABLE',

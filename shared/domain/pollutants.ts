@@ -1,6 +1,6 @@
 /**
  * HJ 212-2017 pollutant codes (Appendix B, from HJ 525-2009 water and HJ 524-2009 air) with the HJ/T 212-2005 code
- * they replace. Source: ../shared/reference/domain.md §1.10. The list covers what county sources and stations send;
+ * they replace. Source: docs/domain.md §1.10. The list covers what county sources and stations send;
  * unknown codes are still accepted by ingestion (kept as-is), but the registry only lets officials set limits on known ones.
  */
 export type Medium = 'water' | 'air' | 'process' | 'info';
@@ -13,7 +13,7 @@ export interface Pollutant {
   oldCode?: string;
   unit: string;
   medium: Medium;
-  /** heavy metal under domain.md §6.3 (crime thresholds at ≥3× / ≥10× the standard) */
+  /** heavy metal under docs/domain.md §6.3 (crime thresholds at ≥3× / ≥10× the standard) */
   heavyMetal?: boolean;
 }
 

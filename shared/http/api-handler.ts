@@ -1,3 +1,6 @@
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import type * as z from 'zod';
@@ -11,7 +14,10 @@ import {
   ValidationError,
 } from '#shared/domain/errors.ts';
 import { rolesZh } from '#shared/domain/roles.ts';
-import { logger as defaultLogger, type Logger } from '#shared/observability/logger.ts';
+import { logger as defaultLogger, type EnvWatchLogger } from '#shared/observability/logger.ts';
+import { API_METRICS } from '#shared/observability/metric-names.ts';
+import { EmfMetrics, MetricUnit } from '#shared/observability/metrics.ts';
+import { tracer } from '#shared/observability/tracer.ts';
 import { type RouteContract, type RouteContracts, routeKey } from './contract.ts';
 import { type Principal, principalFromClaims } from './principal.ts';
 import { problemResponse, toProblem } from './problem.ts';
@@ -20,7 +26,9 @@ import { parseOrThrow } from './validate.ts';
 
 /**
  * The one HTTP stack every API function uses, in a fixed order:
- * problem details on error (outermost) → request context for logs → route lookup → auth → body parsing → zod validation → use-case.
+ * metrics flush (outermost) → problem details on error → request context for logs → Lambda context for logs
+ * (Powertools Logger) → X-Ray handler segment (Powertools Tracer; responses never captured) → route lookup → auth →
+ * body parsing → zod validation → use-case.
  * A handler file only declares `httpApi(contracts, implementations)`.
  */
 type Out<S> = S extends z.ZodType ? z.output<S> : undefined;
@@ -107,12 +115,16 @@ function json(status: number, body: unknown, headers: Record<string, string> = {
   };
 }
 
+/** EnvWatch/Api, dimension `service`: a 500 answer counts in ServerErrors (the function itself succeeds). */
+const apiMetrics = new EmfMetrics({ namespace: API_METRICS.namespace });
+
 export function httpApi<R extends RouteContracts>(
   routes: R,
   impls: Implementations<R>,
-  options: { places?: PlaceResolvers; log?: Logger } = {},
+  options: { places?: PlaceResolvers; log?: EnvWatchLogger; metrics?: EmfMetrics } = {},
 ) {
   const log = options.log ?? defaultLogger;
+  const metrics = options.metrics ?? apiMetrics;
   const places = options.places ?? {};
   const byKey = new Map<
     string,
@@ -151,6 +163,7 @@ export function httpApi<R extends RouteContracts>(
   };
 
   return middy<Event, APIGatewayProxyStructuredResultV2, Error, Context>(base)
+    .use(logMetrics(metrics))
     .use({
       onError: (request) => {
         const err = request.error;
@@ -158,7 +171,9 @@ export function httpApi<R extends RouteContracts>(
         if (err instanceof DomainError)
           log.info('request refused', { status: err.status, problem: err.slug, detail: err.message });
         else log.error('request failed', { error: err });
-        request.response = problemResponse(toProblem(err, requestId));
+        const problem = toProblem(err, requestId);
+        request.response = problemResponse(problem);
+        if (problem.status >= 500) metrics.addMetric(API_METRICS.serverErrors, MetricUnit.Count, 1);
       },
     })
     .use({
@@ -166,5 +181,7 @@ export function httpApi<R extends RouteContracts>(
         log.reset();
         log.append({ requestId: request.event.requestContext?.requestId, route: request.event.routeKey });
       },
-    });
+    })
+    .use(injectLambdaContext(log))
+    .use(captureLambdaHandler(tracer, { captureResponse: false }));
 }

@@ -1,11 +1,11 @@
 import { SNSClient } from '@aws-sdk/client-sns';
 import { AlarmPublisher } from '#shared/adapters/alarm-publisher.ts';
 import { CachedAlarmRules, SnapshotAlarmSources } from '#shared/adapters/alarm-sources.ts';
-import { DynamoAlarmStore } from '#shared/adapters/alarms-store.ts';
+import { DynamoAlarmRecords } from '#shared/adapters/alarms-store.ts';
 import { dynamo } from '#shared/adapters/dynamodb.ts';
-import { DynamoRegistryStore } from '#shared/adapters/registry-store.ts';
+import { DynamoRegistryReader } from '#shared/adapters/registry-store.ts';
 import { smsGatewayFromEnv } from '#shared/adapters/sms-gateway.ts';
-import { readConfig } from '#shared/config/config.ts';
+import { envVar, readConfig, seconds } from '#shared/config/config.ts';
 import { ENV } from '#shared/config/env-names.ts';
 import { AlarmDelivery } from '#shared/domain/alarms/delivery.ts';
 import { AlarmEvaluator } from '#shared/domain/alarms/evaluator.ts';
@@ -25,16 +25,14 @@ export function alarmServicesFromEnv() {
     bureauTopic: ENV.bureauTopic,
     regulatorTopic: ENV.regulatorTopic,
     enterpriseTopic: ENV.enterpriseTopic,
+    registryCacheSeconds: envVar(ENV.registryCacheSeconds, seconds(300)),
+    rulesCacheSeconds: envVar(ENV.alarmRulesCacheSeconds, seconds(60)),
   });
-  const seconds = (name: string, fallback: number) => {
-    const v = Number(process.env[name]);
-    return Number.isFinite(v) && v >= 0 ? v : fallback;
-  };
-  // the alarm store never writes audit entries for system transitions; officials' actions go through alarms-api
-  const store = new DynamoAlarmStore(dynamo, { alarms: config.alarmsTable, audit: 'unused-audit-table' });
-  const registry = new DynamoRegistryStore(dynamo, config.registryTable, 'unused-audit-table');
-  const sources = new SnapshotAlarmSources(registry, seconds(ENV.registryCacheSeconds, 300));
-  const rules = new CachedAlarmRules(store, seconds(ENV.alarmRulesCacheSeconds, 60));
+  // system transitions write no audit entry (officials' actions go through alarms-api): no audit table here
+  const store = new DynamoAlarmRecords(dynamo, { alarms: config.alarmsTable });
+  const registry = new DynamoRegistryReader(dynamo, config.registryTable);
+  const sources = new SnapshotAlarmSources(registry, config.registryCacheSeconds);
+  const rules = new CachedAlarmRules(store, config.rulesCacheSeconds);
   const sns = new SNSClient({});
   const publisher = new AlarmPublisher({
     sns,

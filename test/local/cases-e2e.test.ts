@@ -8,7 +8,7 @@ import { BAMBOO, BOILER, FUNGI, PENCIL } from '#shared/domain/registry/qingyuan-
 import { eventually, realAppAssembly, tempDir } from './helpers.ts';
 
 /**
- * Issue 6 end to end, as a new user would do it: ONLY the HTTP API with role tokens, on the real synthesized app.
+ * Cases and their workflows end to end, as a new user would do it: ONLY the HTTP API with role tokens, on the real synthesized app.
  *   1. a real-name tip (public API) → the analyst finds it true → a section chief opens a case from it, names two
  *      handlers, records a penalty with a fine → the reward workflow starts → every approval appears in GET /tasks of
  *      the right role and is approved with POST /tasks/{id}/act → payment and (consented) commendation → timeline.

@@ -18,7 +18,7 @@ import {
 import type { RuleSet } from './rules.ts';
 
 /**
- * The pure alarm evaluator (issue 4): one device's normalized readings in, alarm transitions out, its state mutated in
+ * The pure alarm evaluator: one device's normalized readings in, alarm transitions out, its state mutated in
  * place. The adapter keeps the state as one DynamoDB item per device and writes it (with the alarm items, when there
  * are transitions) after each call.
  *

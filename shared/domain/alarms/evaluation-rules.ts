@@ -10,8 +10,8 @@ import * as z from 'zod';
  *  - A limit is judged on the data its basis names: `hourly` on hourly averages (CN 2061 `avg`), `daily` on daily
  *    averages (CN 2031 `avg`), `instant` on real-time values (CN 2011 `rtd`). For flue-gas pollutants the converted
  *    (折算) value `zsAvg` / `zsRtd` is judged when the device sends it, since GB 13271 / GB 13223 limits are on the
- *    concentration converted to the reference oxygen content (domain.md §1.11, §4.3).
- *  - Only values flagged N (instrument normal) count; any other flag neither raises nor clears (domain.md §1.8).
+ *    concentration converted to the reference oxygen content (docs/domain.md §1.11, §4.3).
+ *  - Only values flagged N (instrument normal) count; any other flag neither raises nor clears (docs/domain.md §1.8).
  *  - "Load" is how close a value is to its limit: value / max for an upper limit, min / value for a lower limit, and
  *    |value − centre| / half-width for a range such as pH 6–9. Load > 1 is an exceedance; the fractions below are
  *    loads (so for pH 6–9 the pre-warning at 0.8 starts at pH ≥ 8.7 or ≤ 6.3).
@@ -22,7 +22,7 @@ const minutes = (d: number, max = 10_080) => z.number().min(0).max(max).default(
 const count = (d: number, max = 1_000) => z.number().int().min(1).max(max).default(d);
 const level = (d: 1 | 2 | 3 | 4) => z.union([z.literal(1), z.literal(2), z.literal(3), z.literal(4)]).default(d);
 
-/** A group of the crime thresholds of 法释〔2023〕7号 Art.1 (domain.md §6.3 items 3 and 4). */
+/** A group of the crime thresholds of 法释〔2023〕7号 Art.1 (docs/domain.md §6.3 items 3 and 4). */
 export const StatutoryGroup = z.object({
   /** e.g. 第一条第（三）项 */
   item: z.string().min(1).max(40),
@@ -30,7 +30,7 @@ export const StatutoryGroup = z.object({
   elements: z.array(z.string().min(1).max(10)).min(1).max(20),
   /** HJ 212-2017 codes of the listed substances that county devices report */
   codes: z.array(z.string().regex(/^[a-z]\d{5}$/)).max(40),
-  /** judged as C ≥ multiple × L (domain.md §6.3: the judicial reading of "超过标准三倍以上") */
+  /** judged as C ≥ multiple × L (docs/domain.md §6.3: the judicial reading of "超过标准三倍以上") */
   multiple: z.number().gt(1).max(1000),
 });
 export type StatutoryGroup = z.infer<typeof StatutoryGroup>;
@@ -66,7 +66,7 @@ export const ExceedanceRules = z.object({
   level2AfterDays: z.number().int().min(1).max(365).default(2),
   /** crime thresholds → 一级 */
   statutory: z.array(StatutoryGroup).max(20).default(DEFAULT_STATUTORY_GROUPS),
-  /** any exceedance at an outlet in a drinking-water source protection zone → 一级 (domain.md §6.3 item 1) */
+  /** any exceedance at an outlet in a drinking-water source protection zone → 一级 (docs/domain.md §6.3 item 1) */
   drinkingWaterZoneLevel1: z.boolean().default(true),
   /**
    * while an exceedance stays open its level never drops (a 3× lead episode stays 一级 on the duty board even when the
@@ -99,7 +99,7 @@ export type PrewarningRules = z.infer<typeof PrewarningRules>;
 export const FAULT_ALARM_TYPES = ['device_fault', 'comm_loss', 'over_range'] as const;
 
 export const FaultFlagRule = z.object({
-  /** HJ 212 data flag (domain.md §1.8) */
+  /** HJ 212 data flag (docs/domain.md §1.8) */
   flag: z.string().regex(/^[A-Z]$/, 'a data flag is one capital letter (数据标记为一个大写字母)'),
   type: z.enum(FAULT_ALARM_TYPES),
   level: level(3),

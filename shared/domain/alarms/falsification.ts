@@ -15,7 +15,7 @@ import {
  * normalized readings of one message; one batch rule (`identicalSeries`) runs in a scheduled job over stored hourly
  * series. Each hit says which pattern was seen, with the numbers, and carries the readings that made it, so that an
  * analyst can check it against the sealed archive. A hit is a clue (三级), except at a key unit (重点排污单位), where
- * tampering with automatic monitoring data is a crime item (法释〔2023〕7号 第一条第（七）项, domain.md §6.3): 一级.
+ * tampering with automatic monitoring data is a crime item (法释〔2023〕7号 第一条第（七）项, docs/domain.md §6.3): 一级.
  *
  * Hot path: the engine calls `observeFalsification` once per message and must sustain ≥ 500,000 readings/s on one
  * core. The state is therefore a handful of numbers per pollutant plus two small fixed-size rings (hourly values,

@@ -13,7 +13,7 @@ import {
 } from './model.ts';
 
 /**
- * The alarm lifecycle (issue 4): the stored Alarm record, its timeline events, and pure transition functions.
+ * The alarm lifecycle: the stored Alarm record, its timeline events, and pure transition functions.
  *
  *   evaluator:  open ──► level change(s) ──► auto clear         (openAlarm, changeLevel, autoClear)
  *   officials:  active ──ack──► acknowledged                    (acknowledge; idempotent for the same person)

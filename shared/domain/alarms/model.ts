@@ -1,7 +1,7 @@
 import type { LimitValue } from '#shared/domain/registry/model.ts';
 
 /**
- * The alarm engine's vocabulary (issue 4). Pure types: the evaluator (engine.ts), the falsification pack
+ * The alarm engine's vocabulary. Pure types: the evaluator (engine.ts), the falsification pack
  * (falsification.ts), the lifecycle (lifecycle.ts), notification (notify.ts) and the DynamoDB adapter all speak these.
  *
  * Levels follow the Chinese convention: 一级 is the most severe. Who hears about each level is in `LEVELS`.
@@ -88,7 +88,7 @@ export interface AlarmSource {
   townshipId: string;
   industry: string;
   regulator: string;
-  /** 重点管理 (key) units: interfering with their monitoring is a crime item (domain.md §6.3 item 7) */
+  /** 重点管理 (key) units: interfering with their monitoring is a crime item (docs/domain.md §6.3 item 7) */
   permitClass: 'key' | 'simplified' | 'registration';
   inDrinkingWaterProtectionZone: boolean;
   /** permit limits of the outlet, by pollutant code */

@@ -15,7 +15,7 @@ import {
 } from './model.ts';
 
 /**
- * Alarm notification (issue 4): who is told what, and when. Pure: the alarm lifecycle calls `planNotifications` on
+ * Alarm notification: who is told what, and when. Pure: the alarm lifecycle calls `planNotifications` on
  * every transition (open / level / clear) and the scheduled sweep calls it with `tick`; an adapter
  * (shared/adapters/alarm-publisher.ts) delivers the planned messages to the audience topics and by SMS.
  *

@@ -103,7 +103,7 @@ export function nextWorkingDay(date: string, calendar?: WorkingCalendar): string
 }
 
 /**
- * The Beijing date `count` working days after `date`, the start day not counted (domain.md §6.2 Art.38: "the first
+ * The Beijing date `count` working days after `date`, the start day not counted (docs/domain.md §6.2 Art.38: "the first
  * day is not counted"). Adjusted working weekends count; holidays and ordinary weekends do not. `count` ≥ 0;
  * 0 returns the date itself. The days it looked at are those after `date` up to the result.
  */
@@ -116,7 +116,7 @@ export function addWorkingDays(date: string, count: number, calendar?: WorkingCa
 
 /**
  * A Beijing date moved forward to the first working day on or after it: the rule for a period counted in calendar
- * days whose last day falls on a holiday or rest day (domain.md §6.2 Art.38; 民事诉讼法 第八十五条 期间届满的最后一日
+ * days whose last day falls on a holiday or rest day (docs/domain.md §6.2 Art.38; 民事诉讼法 第八十五条 期间届满的最后一日
  * 是法定休假日的，以法定休假日后的第一日为期间届满的日期). A working day is returned unchanged. The days it looked at
  * are `date` up to the result.
  */

@@ -2,7 +2,7 @@ import type { Alarm } from '#shared/domain/alarms/lifecycle.ts';
 import { pollutant as pollutantInfo } from '#shared/domain/pollutants.ts';
 
 /**
- * Crime thresholds of "严重污染环境" (法释〔2023〕7号 第一条, domain.md §6.3) checked against what a case holds. The
+ * Crime thresholds of "严重污染环境" (法释〔2023〕7号 第一条, docs/domain.md §6.3) checked against what a case holds. The
  * platform PROPOSES items with the facts that support each; a person (the case team, then the bureau head) confirms
  * or rejects every item (model.ts, SuspectedCrimeDecision). Nothing here decides that a crime was committed.
  *
@@ -11,7 +11,7 @@ import { pollutant as pollutantInfo } from '#shared/domain/pollutants.ts';
  *          protection zone: a heavy-metal exceedance at an outlet in the zone, or a discharge the handler recorded there
  *   （二）  illegal discharge / dumping / disposal of hazardous waste ≥ 3 t: quantities the handler records (kg)
  *   （三）  Pb, Hg, Cd, Cr, As, Tl, Sb: C ≥ 3 × L          （四） Ni, Cu, Zn, Ag, V, Mn, Co: C ≥ 10 × L
- *          judged as the judicial reading "超过标准三倍以上" = C ≥ k × L (domain.md §6.3 caution; the same reading as
+ *          judged as the judicial reading "超过标准三倍以上" = C ≥ k × L (docs/domain.md §6.3 caution; the same reading as
  *          the alarm engine's 一级, alarms/evaluation-rules.ts DEFAULT_STATUTORY_GROUPS). A value exactly at k × L fires.
  *   （五）  concealed pipes, seepage wells/pits, fissures, karst caves, injection, or an emergency air bypass opened
  *          without an emergency, used to discharge toxic, radioactive or pathogen-containing substances
@@ -19,7 +19,7 @@ import { pollutant as pollutantInfo } from '#shared/domain/pollutants.ts';
  *   （七）  a key unit (重点管理 permit class) tampering with / forging automatic monitoring data or interfering with the
  *          facilities: a SUBSTANTIATED falsification finding (a suspicion alarm alone does not count)
  *   （八）  repeat discharge of toxic, radioactive or pathogen-containing substances after ≥ 2 penalties in 2 years
- * Items （六） and （八） are [MEM, verify] in domain.md: they are proposed with `needsLegalReview: true`.
+ * Items （六） and （八） are [unverified] in docs/domain.md §6.3: they are proposed with `needsLegalReview: true`.
  *
  * Floating point: a value at exactly k × L must fire (0.3 mg/L against 0.1 mg/L is 3×, although 3 * 0.1 in binary is
  * 0.30000000000000004), so the comparison allows a relative tolerance of 1e-9.
@@ -190,7 +190,7 @@ export interface ProposedCrimeItem {
   /** the facts that support it, in Chinese, for the transfer report */
   facts: string[];
   sources: FactSource[];
-  /** domain.md marks the item [MEM, verify]: a lawyer checks the wording before it goes into a transfer letter */
+  /** docs/domain.md §6.3 marks the item [unverified]: a lawyer checks the wording before it goes into a transfer letter */
   needsLegalReview: boolean;
 }
 

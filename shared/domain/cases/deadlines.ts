@@ -10,21 +10,21 @@ import {
 import { ValidationError } from '#shared/domain/errors.ts';
 
 /**
- * Statutory deadlines of the judicial transfer (两法衔接, domain.md §6.1 国务院令第310号 and §6.2 环环监〔2017〕17号),
+ * Statutory deadlines of the judicial transfer (两法衔接, docs/domain.md §6.1 国务院令第310号 and §6.2 环环监〔2017〕17号),
  * computed on the China calendar (calendar/cn-holidays.ts: each year's holidays and adjusted working days as data,
  * calendar/years/). A day count that reaches into a year without that data counts it Monday–Friday and says so:
  * `calendarAssumed` lists those years, and what officials see carries the note (calendarAssumedNoteZh).
  *
- * HOW PERIODS ARE COUNTED (domain.md §6.2 Art.38 of the 2017 办法: "periods are calendar days unless stated as working
+ * HOW PERIODS ARE COUNTED (docs/domain.md §6.2 Art.38 of the 2017 办法: "periods are calendar days unless stated as working
  * days; the first day is not counted; a period ending on a holiday rolls to the next working day"; the same rule as
  * 民事诉讼法 第八十五条 and 行政处罚法 第八十五条):
  *   - `calendar_days`: the day of the triggering event is not counted; the period ends at the end (24:00 Beijing) of
  *     the n-th calendar day after it. If that last day is not a working day (a statutory holiday, or a weekend that is
  *     not an adjusted working day) it ROLLS OVER to the next working day. Rollover is an option (`rollOverHolidays`)
- *     that defaults ON, because domain.md states it for these periods.
+ *     that defaults ON, because docs/domain.md §6.2 states it for these periods.
  *   - `working_days`: the n-th working day after the triggering day (holidays and rest days skipped, adjusted working
  *     weekends counted), ending at 24:00 Beijing. Only reconsideration is stated in working days (2017 Art.11,
- *     domain.md §11); 国务院令第310号 Art.9 says "3 days" for it, the later and more specific 2017 办法 governs.
+ *     docs/domain.md §11); 国务院令第310号 Art.9 says "3 days" for it, the later and more specific 2017 办法 governs.
  *   - `hours`: an exact duration from the triggering instant (24 h hand-over to the police, 24 h notice of missing
  *     materials). Hour periods never roll over: the law counts them by the clock.
  *
@@ -142,7 +142,7 @@ export const FILING_DAYS: Record<FilingExtension, number> = { none: 3, clue_chec
 export interface DeadlineOptions {
   /** filing_decision only */
   extension?: FilingExtension;
-  /** calendar-day periods ending on a non-working day move to the next working day; default true (domain.md §6.2) */
+  /** calendar-day periods ending on a non-working day move to the next working day; default true (docs/domain.md §6.2) */
   rollOverHolidays?: boolean;
   calendar?: WorkingCalendar;
 }

@@ -105,7 +105,7 @@ export type CaseEvidence = z.infer<typeof CaseEvidence>;
 // ---- decisions ----
 
 /**
- * 轻微违法不予处罚 (domain.md §10): 行政处罚法 第三十三条 — (a) a minor violation corrected promptly with no harmful
+ * 轻微违法不予处罚 (docs/domain.md §10): 行政处罚法 第三十三条 — (a) a minor violation corrected promptly with no harmful
  * consequence is not punished; (b) a FIRST violation with slight harm, corrected promptly, may go unpunished. The
  * conditions met are recorded as a checklist; the list item relied on (e.g. the Yangtze-Delta list, effective
  * 2023-07-01) is named. "免罚不免责": the party must still be educated and the correction followed up.
@@ -117,7 +117,7 @@ export const MinorConditions = z.strictObject({
   /** the date set in the order to correct, and when it was done */
   correctionDeadline: day.describe('责令改正期限'),
   correctedOn: day.describe('实际改正日期'),
-  /** e.g. no toxic or hazardous pollutant involved, single factor, < 0.1× over (domain.md §10.2 examples) */
+  /** e.g. no toxic or hazardous pollutant involved, single factor, < 0.1× over (docs/domain.md §10.2 examples) */
   listConditionsMet: z.array(text(200)).max(20).default([]).describe('清单所列其他条件'),
   educated: z.boolean().describe('已进行教育（免罚不免责）'),
 });

@@ -1,7 +1,7 @@
 import { ValidationError } from '#shared/domain/errors.ts';
 
 /**
- * Reporting rewards (举报奖励) under 《浙江省生态环境违法行为举报奖励办法》 (浙环发〔2020〕15号, domain.md §5.2), pure.
+ * Reporting rewards (举报奖励) under 《浙江省生态环境违法行为举报奖励办法》 (浙环发〔2020〕15号, docs/domain.md §5.2), pure.
  *
  * ALL AMOUNTS ARE INTEGER FEN (分). No floating point touches money: 5 % of a fine is `floor(fineFen / 20)`, i.e. the
  * reward is ROUNDED DOWN TO THE FEN (a fine of 1,234,567 fen gives 61,728 fen, not 61,728.35). Rounding down never pays
@@ -14,7 +14,7 @@ import { ValidationError } from '#shared/domain/errors.ts';
  *   conviction  1,000,000 fen (CNY 10,000) when a court convicts
  *   special     especially serious / egregious case: an amount the county government approved, ≤ 50,000,000 fen
  *   bounty      a public bounty (悬赏) the county government approved, ≤ 50,000,000 fen
- * Several components apply to the same report: they stack (domain.md §5.2 "stackable"). Later decisions on the same
+ * Several components apply to the same report: they stack (docs/domain.md §5.2 "stackable"). Later decisions on the same
  * case add only the components not yet granted (`rewardDelta`): a retried or repeated decision never pays twice.
  *
  * DECISION (policy reading, tell the integrator): `special` is modelled as an ADDITIONAL component next to the standard
@@ -22,7 +22,7 @@ import { ValidationError } from '#shared/domain/errors.ts';
  * cases without saying whether it replaces the standard components; the approving government decides the amount with
  * the standard components in view (they are listed in the approval), so the platform never invents the amount.
  *
- * Eligibility (domain.md §5.1 exclusions, typical of provincial rules): the first valid reporter of the clue (computed
+ * Eligibility (docs/domain.md §5.1 exclusions, typical of provincial rules): the first valid reporter of the clue (computed
  * by tips/triage.ts firstValidReporter, taken here as input); not staff with supervisory duties or their close
  * relatives; a verifiable identity (an anonymous reporter may claim with the receipt and reveal the identity to the
  * reward post only, through the identity vault: `identityVerified`); the clue not already known / under investigation /

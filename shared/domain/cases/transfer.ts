@@ -14,7 +14,7 @@ import {
 } from './workflow.ts';
 
 /**
- * The judicial transfer (两法衔接) as a pure, data-driven state machine (domain.md §6.1 国务院令第310号, §6.2
+ * The judicial transfer (两法衔接) as a pure, data-driven state machine (docs/domain.md §6.1 国务院令第310号, §6.2
  * 环环监〔2017〕17号). The Step Functions standard workflow mirrors TRANSFER_FLOW step for step (workflow.ts
  * stepFunctionsOutline); each human step is a `.waitForTaskToken` task whose timer is the step's statutory deadline.
  *

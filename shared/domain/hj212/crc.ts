@@ -1,5 +1,5 @@
 /**
- * HJ 212 CRC16 (HJ 212-2017 Appendix A; domain.md §1.4). Per byte: `reg = (reg >> 8) ^ byte`, then eight shifts with
+ * HJ 212 CRC16 (HJ 212-2017 Appendix A; docs/domain.md §1.4). Per byte: `reg = (reg >> 8) ^ byte`, then eight shifts with
  * 0xA001, starting from 0xFFFF, no final XOR. Not CRC-16/MODBUS.
  *
  * Because the first step leaves only 8 significant bits, one byte's step is a table lookup: `reg = T[(reg >> 8) ^ b]`.

@@ -2,7 +2,7 @@ import { encodePacket } from './codec.ts';
 import type { DecodeResult, Hj212Packet } from './types.ts';
 
 /**
- * Replies the platform sends to a field device (domain.md §1.6, §1.7): 9014 data acknowledgement when the A bit asks
+ * Replies the platform sends to a field device (docs/domain.md §1.6, §1.7): 9014 data acknowledgement when the A bit asks
  * for it, 9011 QnRtn for a request (3 wrong password, 4 wrong MN, 9 bad CRC …), 9012 ExeRtn. A reply echoes QN, PW and
  * MN, uses ST=91 and no A bit; its Flag carries the request's protocol version (none for HJ/T 212-2005).
  */

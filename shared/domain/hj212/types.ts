@@ -1,7 +1,7 @@
 /** HJ 212 packets as EnvWatch understands them (HJ/T 212-2005, HJ 212-2017, HJ 212-2025 flag values). */
 export type ProtocolVersion = '2005' | '2017' | '2025' | 'unknown';
 
-/** Numeric suffixes (domain.md §1.9). */
+/** Numeric suffixes (docs/domain.md §1.9). */
 export const VALUE_SUFFIXES = ['Rtd', 'Avg', 'Min', 'Max', 'Cou', 'ZsRtd', 'ZsAvg', 'ZsMin', 'ZsMax'] as const;
 export type ValueSuffix = (typeof VALUE_SUFFIXES)[number];
 

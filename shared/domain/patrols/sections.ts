@@ -1,6 +1,6 @@
 /**
  * River sections patrolled on a schedule (河长制巡河). Data, not code: the seven main streams of Qingyuan
- * (domain.md §9.3), each as one section for now, with the patrol interval the bureau requires. The intervals and
+ * (docs/domain.md §9.3), each as one section for now, with the patrol interval the bureau requires. The intervals and
  * townships are placeholders to confirm with the river-chief office; an operator extends this list (finer sections,
  * grid ids) without code changes elsewhere.
  */

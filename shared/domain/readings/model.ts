@@ -5,7 +5,7 @@
 export const READING_KINDS = ['realtime', 'minute', 'hour', 'day'] as const;
 export type ReadingKind = (typeof READING_KINDS)[number];
 
-/** HJ 212 CN → reading kind (domain.md §1.6). 2021 (facility status) is real-time, 2041 (facility run time) daily. */
+/** HJ 212 CN → reading kind (docs/domain.md §1.6). 2021 (facility status) is real-time, 2041 (facility run time) daily. */
 const KIND_BY_CN: Record<string, ReadingKind> = {
   '2011': 'realtime',
   '2021': 'realtime',

@@ -9,7 +9,7 @@ import { isValidUscc } from './uscc.ts';
  * the API validates with them, the OpenAPI document is generated from them, and the seed data is checked by them.
  */
 
-/** Qingyuan's extent (domain.md §9.1): E 118°50′–119°30′, N 27°25′–27°51′, with a small margin for border sites. */
+/** Qingyuan's extent (docs/domain.md §9.1): E 118°50′–119°30′, N 27°25′–27°51′, with a small margin for border sites. */
 export const COUNTY_BOUNDS = { minLat: 27.4, maxLat: 27.87, minLng: 118.8, maxLng: 119.52 } as const;
 
 export const Location = z
@@ -108,7 +108,7 @@ export const Enterprise = z.object({
       'permit number is the USCC + 3 digits + a letter, e.g. 91331126…001P (排污许可证编号为统一社会信用代码加 3 位数字和 1 个字母)',
     )
     .optional(),
-  /** Zhejiang's 2025 credit grades are not confirmed (domain.md §8.2): kept as the bureau's own label. */
+  /** Zhejiang's 2025 credit grades are not confirmed (docs/domain.md §8.2): kept as the bureau's own label. */
   credit: z.object({ rating: text(20), ratedAt: z.iso.date().optional() }).optional(),
   /** 行业主管部门 that hears this unit's alarms, e.g. 庆元县经济商务科技局 */
   regulator: text(60),
@@ -206,7 +206,7 @@ export type Outlet = z.infer<typeof Outlet>;
 
 export const MINUTE_INTERVALS = [1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30] as const;
 
-/** System codes (ST) used by county devices; domain.md §1.5. */
+/** System codes (ST) used by county devices; docs/domain.md §1.5. */
 export const SystemCode = z.enum(['21', '22', '23', '27', '31', '32', '36', '39', '51', '52']);
 
 /**

@@ -2,7 +2,7 @@ import type { DeviceInput, Enterprise, LimitValue, Outlet, Township } from './mo
 import { usccCheckChar } from './uscc.ts';
 
 /**
- * Reference data the platform starts with: Qingyuan's 19 township-level divisions (domain.md §9.2, 2022: 3 subdistricts,
+ * Reference data the platform starts with: Qingyuan's 19 township-level divisions (docs/domain.md §9.2, 2022: 3 subdistricts,
  * 6 towns, 10 townships) and a small set of SAMPLE discharging units typical of the county's industries (§9.4) with
  * their outlets, devices and permit limits (§4). The units, people and phone numbers are invented for demonstration
  * (示例数据，非真实单位); coordinates are illustrative points inside the county. Device passwords are the HJ 212
@@ -318,7 +318,7 @@ export const DEVICES: DeviceInput[] = [
     password: SEED_DEVICE_PASSWORD,
   },
   {
-    // the MN of the hourly sample packet in ../shared/reference/hj212-samples.txt
+    // the MN of the hourly sample packet in test/fixtures/hj212/samples.txt
     mn: '33112600000000000000AB01',
     enterpriseId: WWTP,
     outletId: `${WWTP}-DW001`,

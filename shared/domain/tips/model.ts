@@ -240,7 +240,7 @@ export interface UnitLink {
   reason: string;
 }
 
-/** An open alarm at the linked unit (alarm engine, issue 4). */
+/** An open alarm at the linked unit (the alarm engine). */
 export interface AlarmLink {
   alarmId: string;
   raisedAt: string;

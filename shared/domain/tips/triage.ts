@@ -236,7 +236,7 @@ export function firstPlaceBar(t: Tip): 'unsubstantiated' | 'staff_finding' | und
 }
 
 /**
- * THE FIRST VALID REPORTER (domain.md §5.1: "same violation reported by several people: the first valid reporter gets
+ * THE FIRST VALID REPORTER (docs/domain.md §5.1: "same violation reported by several people: the first valid reporter gets
  * the reward"). Among all reports of one merged group (the primary, every tip merged into it, and tips merged into
  * those), it is the report that
  *   1. is valid: not found unsubstantiated and not excluded (firstPlaceBar), and

@@ -9,7 +9,7 @@ import { LocalKeys, MemoryEvidence, MemoryTipStore } from '../helpers/memory-tip
 
 /**
  * The first valid reporter of a merged group, through the use-cases: merge order, later findings and staff-entered
- * report times (domain.md §5.1). Songyuan subdistrict, the boiler house of the Qingyuan seed.
+ * report times (docs/domain.md §5.1). Songyuan subdistrict, the boiler house of the Qingyuan seed.
  */
 const analyst: Official = { sub: 'u-analyst', name: '研判员王五', roles: ['analyst'] };
 const duty: Official = { sub: 'u-duty', roles: ['duty_officer'] };

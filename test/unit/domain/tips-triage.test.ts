@@ -200,7 +200,7 @@ describe('merge', () => {
   });
 });
 
-describe('firstValidReporter (domain.md §5.1: the first valid reporter gets the reward)', () => {
+describe('firstValidReporter (docs/domain.md §5.1: the first valid reporter gets the reward)', () => {
   const a = tip({ id: '01JNZ3Q8X7K2M4V6W8Y0A1B2CA', receivedAt: '2026-03-09T10:00:00.000Z' });
   const b = tip({ id: '01JNZ3Q8X7K2M4V6W8Y0A1B2CB', receivedAt: '2026-03-10T10:00:00.000Z' });
   const c = tip({ id: '01JNZ3Q8X7K2M4V6W8Y0A1B2CC', receivedAt: '2026-03-11T10:00:00.000Z' });

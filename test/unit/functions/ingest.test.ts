@@ -151,6 +151,44 @@ describe('ingest handler', () => {
     expect(out).toMatchObject({ accepted: false, reason: 'auth-failed', chain: MN });
   });
 
+  it('writes one EnvWatch/Ingest EMF line per message, by source and outcome', async () => {
+    const out = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    let written: unknown[][] = [];
+    try {
+      await handler(envelope(frame, { receivedAt: 1_795_939_205_100 }));
+      await handler(envelope('##garbage', { mn: 'NOPE', receivedAt: 1_795_939_205_200 }));
+      written = [...out.mock.calls];
+    } finally {
+      out.mockRestore();
+    }
+    const emf = written
+      .map(([chunk]) => JSON.parse(String(chunk)) as Record<string, unknown> & { _aws?: unknown })
+      .filter((line) => line._aws);
+    expect(emf).toHaveLength(2);
+    expect(emf[0]).toMatchObject({
+      _aws: {
+        CloudWatchMetrics: [
+          {
+            Namespace: 'EnvWatch/Ingest',
+            Dimensions: [['source', 'outcome']],
+            Metrics: [
+              { Name: 'Messages', Unit: 'Count' },
+              { Name: 'ReadingsStored', Unit: 'Count' },
+              { Name: 'ReadingDuplicates', Unit: 'Count' },
+            ],
+          },
+        ],
+      },
+      source: 'mqtt-hj212',
+      outcome: 'accepted',
+      Messages: 1,
+      ReadingsStored: 2,
+      ReadingDuplicates: 0,
+    });
+    expect(emf[1]).toMatchObject({ source: 'mqtt-hj212', Messages: 1, ReadingsStored: 0 });
+    expect(emf[1]?.outcome).not.toBe('accepted');
+  });
+
   it('fails on an event that is not an envelope, so it goes to the retry and dead-letter path', async () => {
     await expect(handler({ hello: 'world' })).rejects.toThrow(/not an IngestEnvelope/);
   });

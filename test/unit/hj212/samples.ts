@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-/** The reference test vectors (../shared/reference/hj212-samples.txt, copied into fixtures): packet + note. */
+/** The reference test vectors (test/fixtures/hj212/samples.txt: packets from HJ 212-2017 itself and synthetic ones, each CRC computed): packet + note. */
 export interface Sample {
   packet: string;
   note: string;

@@ -5,6 +5,7 @@ import { REGISTRY_READERS } from '#shared/domain/roles.ts';
 import { type ApiRequest, type ApiResult, httpApi } from '#shared/http/api-handler.ts';
 import { defineRoutes } from '#shared/http/contract.ts';
 import { createLogger } from '#shared/observability/logger.ts';
+import { EmfMetrics } from '#shared/observability/metrics.ts';
 import {
   bodyOf,
   type HttpEvent,
@@ -258,5 +259,28 @@ describe('httpApi', () => {
     expect(first).toMatchObject({ route: 'POST /things', actor: 'u-admin-01' });
     expect(second?.route).toBe('GET /ping');
     expect(second?.actor).toBeUndefined();
+  });
+
+  it('counts a 500 answer in EnvWatch/Api ServerErrors by service, and a refusal not at all', async () => {
+    const emf: string[] = [];
+    const counted = httpApi(
+      routes,
+      { create_thing: createThing, get_thing: getThing, ping },
+      {
+        log: createLogger('test', 'error', () => {}),
+        metrics: new EmfMetrics({ namespace: 'EnvWatch/Api', service: 'things-api', write: (l) => emf.push(l) }),
+      },
+    );
+    createThing.mockRejectedValueOnce(new ConflictError('exists'));
+    createThing.mockRejectedValueOnce(new Error('DynamoDB is down'));
+
+    expect((await counted(loadEvent('things-create'), lambdaContext))?.statusCode).toBe(409);
+    expect((await counted(loadEvent('things-create'), lambdaContext))?.statusCode).toBe(500);
+    expect((await counted(loadEvent('things-create'), lambdaContext))?.statusCode).toBe(201);
+
+    expect(emf).toHaveLength(1);
+    const doc = JSON.parse(emf[0] as string);
+    expect(doc._aws.CloudWatchMetrics[0]).toMatchObject({ Namespace: 'EnvWatch/Api', Dimensions: [['service']] });
+    expect(doc).toMatchObject({ service: 'things-api', ServerErrors: 1 });
   });
 });

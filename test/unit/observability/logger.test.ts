@@ -1,5 +1,7 @@
+import { Logger as PowertoolsLogger } from '@aws-lambda-powertools/logger';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { createLogger, redact } from '#shared/observability/logger.ts';
+import { lambdaContext, loadEvent } from '../helpers/events.ts';
 
 const SECRETS = {
   phone: '13912345678',
@@ -96,6 +98,72 @@ describe('logger', () => {
     logger.info('b');
 
     expect(lines.map((l) => JSON.parse(l).requestId)).toEqual(['r-1', undefined]);
+  });
+});
+
+describe('logger on Powertools', () => {
+  let lines: string[];
+  const log = () => createLogger('test-svc', 'debug', (line) => lines.push(line));
+
+  beforeEach(() => {
+    lines = [];
+  });
+
+  it('is a Powertools Logger that adds the invocation id and cold start once the context is injected', () => {
+    const logger = log();
+    expect(logger).toBeInstanceOf(PowertoolsLogger);
+
+    logger.addContext(lambdaContext);
+    logger.info('handled');
+
+    expect(JSON.parse(lines[0] as string)).toMatchObject({
+      level: 'INFO',
+      service: 'test-svc',
+      message: 'handled',
+      function_request_id: 'test-request',
+      cold_start: expect.any(Boolean),
+    });
+  });
+
+  it('redacts a whole API Gateway event logged by Powertools (headers, source IP, body fields)', () => {
+    const event = loadEvent('things-create');
+    const withSecrets = {
+      ...event,
+      headers: { ...event.headers, authorization: SECRETS.authorization, 'x-forwarded-for': SECRETS.sourceIp },
+      requestContext: { ...event.requestContext, http: { ...event.requestContext.http, sourceIp: SECRETS.sourceIp } },
+    };
+
+    log().logEventIfEnabled(withSecrets, true);
+
+    const text = lines.join('\n');
+    expect(text).toContain('Lambda invocation event');
+    for (const value of [SECRETS.authorization, SECRETS.sourceIp]) expect(text).not.toContain(value);
+  });
+
+  it('redacts at any depth, in appended keys, in a child logger and whatever the value is', () => {
+    const logger = log();
+    let deep: Record<string, unknown> = { phone: SECRETS.phone };
+    for (let i = 0; i < 40; i++) deep = { level: deep };
+    logger.append({ tip: { receipt: SECRETS.receipt } });
+
+    logger.info('deep', { deep });
+    logger.createChild().warn('child', { reporter: { name: SECRETS.reporter } });
+    logger.error('an error under a sensitive key', { identity: new Error(SECRETS.reporter), password: 123456 });
+
+    const text = lines.join('\n');
+    for (const [key, value] of Object.entries(SECRETS)) expect(text, key).not.toContain(value);
+    expect(text).not.toContain('123456');
+    expect(JSON.parse(lines[2] as string)).toMatchObject({ identity: '[REDACTED]', password: '[REDACTED]' });
+  });
+
+  it('keeps a line whose fields repeat the line keys free of Powertools warnings', () => {
+    const logger = log();
+    logger.append({ service: 'other', message: 'other' });
+
+    logger.info('one line', { level: 7, timestamp: 'x', sampling_rate: 1 });
+
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0] as string)).toMatchObject({ level: 'INFO', service: 'test-svc', message: 'one line' });
   });
 });
 

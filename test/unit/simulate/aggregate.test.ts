@@ -9,7 +9,7 @@ const s = (seconds: number, values: Record<string, [number, string?]>): Sample =
 });
 
 describe('aggregate', () => {
-  it('flow-weights wastewater concentrations and sums volume and load (domain.md §1.11)', () => {
+  it('flow-weights wastewater concentrations and sums volume and load (docs/domain.md §1.11)', () => {
     // 60 s at 2 L/s and COD 40, then 60 s at 6 L/s and COD 80
     const a = aggregate(
       [s(60, { w00000: [2], w01018: [40], w01001: [7] }), s(60, { w00000: [6], w01018: [80], w01001: [8] })],

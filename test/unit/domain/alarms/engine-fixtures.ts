@@ -8,7 +8,7 @@ import { BAMBOO, BOILER } from '#shared/domain/registry/qingyuan-seed.ts';
 
 /**
  * Sources and readings for the engine tests, after the Qingyuan seed (shared/domain/registry/qingyuan-seed.ts) and the
- * limits of domain.md §4: GB 8978-1996 表4 一级 for the bamboo factory, GB 13271-2014 表2 gas boiler for the heating
+ * limits of docs/domain.md §4: GB 8978-1996 表4 一级 for the bamboo factory, GB 13271-2014 表2 gas boiler for the heating
  * station, GB 18918-2002 一级A (daily) for the WWTP, GB 8978 表1 first-class metals at a workshop outlet.
  */
 export { BAMBOO, BOILER };

@@ -10,8 +10,8 @@ import {
 } from '#shared/domain/cases/crime-thresholds.ts';
 
 /**
- * 法释〔2023〕7号 第一条 against Qingyuan cases (domain.md §6.3). Limits: GB 8978-1996 Table 1 first-class pollutants
- * (total Pb 1.0 mg/L, Cr(VI) 0.5 mg/L) and Table 4 grade 1 (total Cu 0.5 mg/L, Zn 2.0 mg/L), domain.md §4.1.
+ * 法释〔2023〕7号 第一条 against Qingyuan cases (docs/domain.md §6.3). Limits: GB 8978-1996 Table 1 first-class pollutants
+ * (total Pb 1.0 mg/L, Cr(VI) 0.5 mg/L) and Table 4 grade 1 (total Cu 0.5 mg/L, Zn 2.0 mg/L), docs/domain.md §4.1.
  */
 const pencil = { name: '庆元县示例铅笔制造有限公司', permitClass: 'simplified' as const };
 const wwtp = { name: '庆元县示例城镇污水处理有限公司', permitClass: 'key' as const };

@@ -10,7 +10,7 @@ import {
 import { ValidationError } from '#shared/domain/errors.ts';
 
 /**
- * Judicial-transfer deadlines across the 2026 holidays (domain.md §6.4): Spring Festival Feb 15–23 with make-up
+ * Judicial-transfer deadlines across the 2026 holidays (docs/domain.md §6.4): Spring Festival Feb 15–23 with make-up
  * Saturdays Feb 14 and Feb 28; National Day Oct 1–7 with make-up Sunday Sep 20 and Saturday Oct 10; New Year Jan 1–3
  * with make-up Sunday Jan 4. Times are written in Beijing time (+08:00).
  */

@@ -13,8 +13,8 @@ import {
 import { ValidationError } from '#shared/domain/errors.ts';
 
 /**
- * Zhejiang reward rules (浙环发〔2020〕15号, domain.md §5.2) on Qingyuan cases. All amounts in fen.
- * Fines follow the penalty scale of domain.md §4.5 (water: CNY 100k–1M under Water Law Art.83).
+ * Zhejiang reward rules (浙环发〔2020〕15号, docs/domain.md §5.2) on Qingyuan cases. All amounts in fen.
+ * Fines follow the penalty scale of docs/domain.md §4.5 (water: CNY 100k–1M under Water Law Art.83).
  */
 const reporter = (over: Partial<RewardReporter> = {}): RewardReporter => ({
   firstValidReporter: true,
