@@ -76,7 +76,11 @@ export const CaseTaskEvent = z
     z.object({ kind: z.literal('follow'), ...base, enteredTime: Instant, state: WorkflowStateSchema }),
     z.object({ kind: z.literal('record'), ...base, state: WorkflowStateSchema }),
   ])
-  .refine((e) => e.step in FLOWS[e.workflow].steps, { message: 'unknown step of the workflow', path: ['step'] });
+  .refine((e) => e.step in FLOWS[e.workflow].steps, { message: 'unknown step of the workflow', path: ['step'] })
+  .refine((e) => e.kind !== 'follow' || FLOWS[e.workflow].steps[e.step]?.followUp === true, {
+    message: 'the step is not followed up',
+    path: ['step'],
+  });
 export type CaseTaskEvent = z.infer<typeof CaseTaskEvent>;
 
 /** The schedule's event (infra/constructs/case-workflows.ts): warn the deadlines whose warning time has come. */

@@ -99,7 +99,7 @@ describe('the transfer handing the criminal proceedings to the follow-up', () =>
     });
   });
 
-  it('refuses a follow event without the entered time or the state', () => {
+  it('refuses a follow event without the entered time or the state, or at a step no follow-up keeps', () => {
     const bad = {
       kind: 'follow',
       workflow: 'transfer',
@@ -108,6 +108,9 @@ describe('the transfer handing the criminal proceedings to the follow-up', () =>
       executionArn: EXEC,
     };
     expect(CaseTaskEvent.safeParse(bad).success).toBe(false);
+    const statutory = { ...bad, step: 'head_decision', enteredTime: ENTERED, state: { caseId: CASE } };
+    expect(CaseTaskEvent.safeParse(statutory).error?.issues[0]?.message).toBe('the step is not followed up');
+    expect(CaseTaskEvent.safeParse({ ...statutory, step: 'criminal_proceedings' }).success).toBe(true);
   });
 });
 
