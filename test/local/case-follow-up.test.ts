@@ -67,7 +67,9 @@ describe('a long judicial step past the execution limit', () => {
       ['police-1', ['police_liaison']],
       ['procurator-1', ['procuratorate_liaison']],
     ];
-    for (const [sub, roles] of people) tokens[sub] = signToken(keys, { iss: issuer, aud: audience, sub, roles }, 1800);
+    for (const [sub, roles] of people) {
+      tokens[sub] = signToken(keys, { iss: issuer, aud: audience, sub, roles, townships: ['*'] }, 1800);
+    }
   }, 180_000);
 
   afterAll(async () => {
