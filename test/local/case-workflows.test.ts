@@ -361,9 +361,13 @@ describe('case workflows on the local platform', () => {
     expect(warnings[0]?.message).toContain('【案件期限提醒】');
     expect(warnings[0]?.message).toContain('请局领导及时办理');
     expect(warnings[0]?.messageAttributes?.dedupeId?.StringValue).toBe(`${taskId}#warn`);
-    const timeline = (await store.timeline(caseId, { limit: 100 }, { actor: 'section-chief-1' })).items.map(
-      (e) => e.note ?? '',
-    );
+    // the sweep notes the warning on the timeline after it is published
+    const timeline = await eventually(async () => {
+      const notes = (await store.timeline(caseId, { limit: 100 }, { actor: 'section-chief-1' })).items.map(
+        (e) => e.note ?? '',
+      );
+      return notes.some((n) => n.startsWith('【案件期限提醒】')) ? notes : undefined;
+    });
     expect(timeline.filter((n) => n.startsWith('【案件期限提醒】'))).toHaveLength(1);
   });
 
