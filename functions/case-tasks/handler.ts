@@ -1,17 +1,18 @@
-import { CaseTaskEvent, DeadlineWarningsEvent } from '#shared/contracts/case-tasks.ts';
+import { CaseTaskEvent, DeadlineWarningsEvent, FollowUpsEvent } from '#shared/contracts/case-tasks.ts';
 import { DomainError } from '#shared/domain/errors.ts';
 import { observedHandler } from '#shared/observability/lambda.ts';
 import { logger } from '#shared/observability/logger.ts';
 import { caseTasksFromEnv } from './wiring.ts';
 
 /**
- * `case-tasks`: the Lambda the two case state machines call (infra/constructs/case-workflows.ts), and the schedule's
- * deadline-warning sweep (`{"kind":"deadline_warnings"}`). Errors are named
+ * `case-tasks`: the Lambda the two case state machines call (infra/constructs/case-workflows.ts), the schedule's
+ * deadline-warning sweep (`{"kind":"deadline_warnings"}`) and the daily follow-up of the criminal proceedings
+ * (`{"kind":"follow_ups","time":…}`). Errors are named
  * for the state machine's Retry: `CaseTasksRetryable` (a store or SNS fault: retried, the workflow resumes),
  * `CaseTasksRejected` (the event is invalid or the case refuses it: not retried, the execution fails). The task
  * token is never logged.
  */
-const { run, warnings } = caseTasksFromEnv();
+const { run, warnings, followUps } = caseTasksFromEnv();
 
 const named = (name: string, message: string) => Object.assign(new Error(message), { name });
 
@@ -19,6 +20,12 @@ export const handler = observedHandler(async (event: unknown): Promise<unknown> 
   if (DeadlineWarningsEvent.safeParse(event).success) {
     const result = await warnings();
     logger.info('deadline warnings sent', result);
+    return result;
+  }
+  const followUp = FollowUpsEvent.safeParse(event);
+  if (followUp.success) {
+    const result = await followUps(new Date(followUp.data.time));
+    logger.info('follow-ups re-armed', result);
     return result;
   }
   const parsed = CaseTaskEvent.safeParse(event);

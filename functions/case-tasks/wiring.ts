@@ -6,6 +6,7 @@ import { dynamo } from '#shared/adapters/dynamodb.ts';
 import { DynamoTipRecords } from '#shared/adapters/tips-store.ts';
 import { readConfig } from '#shared/config/config.ts';
 import { ENV } from '#shared/config/env-names.ts';
+import { sweepFollowUps } from '#shared/domain/cases/follow-up.ts';
 import { caseTasks, warnDeadlines } from '#shared/domain/cases/workflow-tasks.ts';
 
 /**
@@ -30,5 +31,6 @@ export function caseTasksFromEnv() {
       now,
     }),
     warnings: () => warnDeadlines({ store, notifyBureau, now }),
+    followUps: (at: Date) => sweepFollowUps({ store, notifyBureau }, at),
   };
 }

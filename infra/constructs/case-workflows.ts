@@ -1,5 +1,5 @@
 import { ArnFormat, Aws, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
-import { Rule, RuleTargetInput, Schedule } from 'aws-cdk-lib/aws-events';
+import { EventField, Rule, RuleTargetInput, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
@@ -7,7 +7,14 @@ import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { DefinitionBody, LogLevel, StateMachine, StateMachineType } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { ENV } from '#shared/config/env-names.ts';
-import { FLOWS, hasTimer, MAX_ESCALATIONS, type WorkflowName } from '#shared/domain/cases/timers.ts';
+import {
+  FLOWS,
+  FOLLOW_UP_PERIOD,
+  hasTimer,
+  MAX_ESCALATIONS,
+  periodLabelZh,
+  type WorkflowName,
+} from '#shared/domain/cases/timers.ts';
 import type { StepDef } from '#shared/domain/cases/workflow.ts';
 import { EnvWatchFunction, retentionFor } from './envwatch-function.ts';
 import { acknowledgeWildcardResource } from './nag.ts';
@@ -29,6 +36,10 @@ import type { DataTable } from './tables.ts';
  *                              level 3 → `S:lapsed` Fail `DeadlineLapsed`
  *   system step S  `S`        case-tasks {kind:'system'}: reward-flow.ts systemChoice on the round → $.decision
  *                  `S:route`  Choice as above
+ *   followed-up S  `S:follow` case-tasks {kind:'follow'}: the first task of the periodic follow-up (no token) → `S`
+ *                              Succeed. A wait with no end in law (the criminal proceedings) never runs inside an
+ *                              execution, whose life Step Functions caps at one year: the daily FOLLOW_UP schedule
+ *                              re-arms it (shared/domain/cases/follow-up.ts) until a conviction or a return.
  *   terminal S     `S:record` case-tasks {kind:'record'} (the outcome on the case timeline) → `S` Succeed
  *
  * Every action, rejections included, is a SendTaskSuccess: the tables model a rejection as an action leading to a
@@ -83,6 +94,7 @@ export const escalateState = (step: string) => `${step}:escalate`;
 export const escalatedState = (step: string) => `${step}:escalated`;
 export const lapsedState = (step: string) => `${step}:lapsed`;
 export const recordState = (step: string) => `${step}:record`;
+export const followState = (step: string) => `${step}:follow`;
 export const UNKNOWN_ACTION = 'UnknownAction';
 
 const isSystem = (s: StepDef<string, string>) => s.actors.includes('system');
@@ -91,6 +103,7 @@ const isSystem = (s: StepDef<string, string>) => s.actors.includes('system');
 export function entryState(workflow: WorkflowName, step: string): string {
   const def = FLOWS[workflow].steps[step] as StepDef<string, string>;
   if (def.terminal) return recordState(step);
+  if (def.followUp) return followState(step);
   if (isSystem(def)) return step;
   return timerState(step);
 }
@@ -139,6 +152,20 @@ export function caseWorkflowDefinition(workflow: WorkflowName): Record<string, u
         step,
       );
       states[step] = { Type: 'Succeed', Comment: def.labelZh };
+      continue;
+    }
+    if (def.followUp) {
+      const period = FOLLOW_UP_PERIOD[step as keyof typeof FOLLOW_UP_PERIOD];
+      states[followState(step)] = lambdaTask(
+        `转入定期跟踪：${def.labelZh}`,
+        call('follow', step, { 'enteredTime.$': '$$.State.EnteredTime', 'state.$': '$' }),
+        '$.followUp',
+        step,
+      );
+      states[step] = {
+        Type: 'Succeed',
+        Comment: `${def.labelZh}：流程在此结束，由定期跟踪${period ? `（每${periodLabelZh(period)}）` : ''}接续，直至判决或退回`,
+      };
       continue;
     }
     if (isSystem(def)) {
@@ -208,6 +235,9 @@ export function caseWorkflowDefinition(workflow: WorkflowName): Record<string, u
 /** How often the deadline-warning sweep runs: a warning goes out at most this late after its `warnAt`. */
 export const DEADLINE_WARNING_MINUTES = 15;
 
+/** The periodic follow-up of the criminal proceedings: 09:00 Beijing (01:00 UTC) every day, with the event's time. */
+export const FOLLOW_UP_SCHEDULE = 'cron(0 1 * * ? *)';
+
 export interface CaseWorkflowsProps {
   casesTable: DataTable;
   auditTable: DataTable;
@@ -273,6 +303,18 @@ export class CaseWorkflows extends Construct {
       targets: [
         new LambdaFunction(this.tasks.fn, {
           event: RuleTargetInput.fromObject({ kind: 'deadline_warnings' }),
+          retryAttempts: 2,
+        }),
+      ],
+    });
+
+    // the periodic follow-up of the criminal proceedings: re-arms the follow-ups due by the scheduled time
+    new Rule(this, 'FollowUps', {
+      description: 'EnvWatch case follow-ups: remind the bureau and re-arm the criminal proceedings without news',
+      schedule: Schedule.expression(FOLLOW_UP_SCHEDULE),
+      targets: [
+        new LambdaFunction(this.tasks.fn, {
+          event: RuleTargetInput.fromObject({ kind: 'follow_ups', time: EventField.time }),
           retryAttempts: 2,
         }),
       ],

@@ -10,6 +10,8 @@ import { synthEnvWatch } from './synth.ts';
 /**
  * `npm start`: synthesizes the app, starts the embedded platform from the synthesized template, prints where
  * everything is and runs until Ctrl-C. Problems a user can fix get one line saying what to do.
+ * ENVWATCH_SFN_MAX_EXECUTION_SECONDS shortens the Step Functions maximum execution time (default one year, as AWS)
+ * to watch what happens to an execution that outlives it.
  */
 const { values: args } = parseArgs({
   options: {
@@ -69,6 +71,11 @@ async function main() {
     }
   }
 
+  const maxText = process.env.ENVWATCH_SFN_MAX_EXECUTION_SECONDS;
+  const maxExecutionSeconds = maxText ? Number(maxText) : undefined;
+  if (maxExecutionSeconds !== undefined && !(Number.isFinite(maxExecutionSeconds) && maxExecutionSeconds > 0))
+    fail(`ENVWATCH_SFN_MAX_EXECUTION_SECONDS must be a positive number of seconds, not "${maxText}".`);
+
   let platform: Platform;
   try {
     platform = await startPlatform({
@@ -76,6 +83,7 @@ async function main() {
       dataDir,
       ports,
       plainMqtt,
+      ...(maxExecutionSeconds ? { maxExecutionSeconds } : {}),
       log: verbose ? (line) => process.stdout.write(`  ${line}\n`) : undefined,
     });
   } catch (err) {

@@ -38,6 +38,11 @@ export interface PlatformOptions {
   seed?: boolean;
   /** divide workflow waits and timeouts (tests) */
   timeScale?: number;
+  /**
+   * the Step Functions maximum execution time in seconds (default one year, as a Standard workflow on AWS): an
+   * execution running longer ends TIMED_OUT with `States.Timeout`; tests shorten it
+   */
+  maxExecutionSeconds?: number;
   /** static web root served at / (default: the web hosting's built site from the assembly) */
   webDir?: string;
   /**
@@ -167,6 +172,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
       invoke,
       awsEndpoints: { sns: messaging.endpoint, sqs: messaging.endpoint, dynamodb: dynamodb.endpoint },
       ...(opts.timeScale ? { timeScale: opts.timeScale } : {}),
+      ...(opts.maxExecutionSeconds ? { maxExecutionSeconds: opts.maxExecutionSeconds } : {}),
       log,
     });
     started.push(stepfunctions);

@@ -25,6 +25,7 @@ import type {
   CaseStore,
   DeadlineView,
   GrantedRecord,
+  OpenedTask,
   PageQuery,
   RewardGrant,
   RewardLedger,
@@ -54,7 +55,8 @@ import { auditPut } from './registry-store.ts';
  *   event:     pk `case#<caseId>`, sk `ev#<at>#<ulid>`; a CaseTimelineEntry under `entry` (the timeline, oldest first)
  *   source:    pk `source#<kind>#<sourceId>`, sk `#`; `caseId`. Put with attribute_not_exists in the same transaction
  *              that adds the source to a case: a tip, alarm, clue or patrol finding belongs to ONE case (else 409).
- *   task:      pk `task#<taskId>`, sk `#`; the WorkflowTask under `task` (its token under `token`, never in a view),
+ *   task:      pk `task#<taskId>`, sk `#`; the WorkflowTask under `task` (its token, if it has one, under `token`,
+ *              never in a view; a follow-up task has none),
  *              `state` at top level (the completion's condition)
  *              gsi2 `case#<caseId>` / `task#<createdAt>#<taskId>`               → a case's workflow history
  *   task actor: pk `task#<taskId>`, sk `actor#<actor>`; one per actor of the step while the task is OPEN, deleted in
@@ -154,10 +156,31 @@ export class DynamoCaseStore implements CaseStore {
     task: Omit<WorkflowTask, 'state'>,
     opened: { entry: CaseEventDraft; deadline?: DeadlineView },
   ): Promise<void> {
+    const items: TransactItem[] = [this.caseExists(task.caseId), ...this.taskItems({ task, opened })];
+    try {
+      await this.db.send(new TransactWriteCommand({ TransactItems: items }));
+    } catch (err) {
+      const reasons = (err as { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? [];
+      if (reasons[0]?.Code === 'ConditionalCheckFailed')
+        throw new NotFoundError(`case ${task.caseId} does not exist (案件 ${task.caseId} 不存在)`);
+      // the task (1) or its token (2, when it has one) is already stored: a retry
+      if (
+        reasons[1]?.Code === 'ConditionalCheckFailed' ||
+        (task.token && reasons[2]?.Code === 'ConditionalCheckFailed')
+      )
+        return;
+      throw err;
+    }
+  }
+
+  /**
+   * The items of a task to record: the task (only if absent), its token (only if absent; a follow-up task has none),
+   * one per actor, its deadline, the timeline entry and the audit entry. The task and the token come first.
+   */
+  private taskItems({ task, opened }: OpenedTask): TransactItem[] {
     const view = viewOf({ ...task, state: 'open' });
     const { deadline } = opened;
-    const items: TransactItem[] = [
-      this.caseExists(task.caseId),
+    return [
       {
         Put: {
           TableName: this.tables.cases,
@@ -168,18 +191,22 @@ export class DynamoCaseStore implements CaseStore {
             kind: 'task',
             state: 'open',
             task: view,
-            token: task.token,
+            ...(task.token ? { token: task.token } : {}),
           },
           ConditionExpression: 'attribute_not_exists(pk)',
         },
       },
-      {
-        Put: {
-          TableName: this.tables.cases,
-          Item: { ...caseKeys.token(task.token), kind: 'task_token', taskId: task.taskId },
-          ConditionExpression: 'attribute_not_exists(pk)',
-        },
-      },
+      ...(task.token
+        ? [
+            {
+              Put: {
+                TableName: this.tables.cases,
+                Item: { ...caseKeys.token(task.token), kind: 'task_token', taskId: task.taskId },
+                ConditionExpression: 'attribute_not_exists(pk)',
+              },
+            },
+          ]
+        : []),
       ...[...new Set(task.actors)].map((actor) => ({
         Put: {
           TableName: this.tables.cases,
@@ -219,16 +246,6 @@ export class DynamoCaseStore implements CaseStore {
         }),
       ),
     ];
-    try {
-      await this.db.send(new TransactWriteCommand({ TransactItems: items }));
-    } catch (err) {
-      const reasons = (err as { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? [];
-      if (reasons[0]?.Code === 'ConditionalCheckFailed')
-        throw new NotFoundError(`case ${task.caseId} does not exist (案件 ${task.caseId} 不存在)`);
-      // the task (1) or its token (2) is already stored: a retry
-      if (reasons[1]?.Code === 'ConditionalCheckFailed' || reasons[2]?.Code === 'ConditionalCheckFailed') return;
-      throw err;
-    }
   }
 
   /** The open tasks of one actor (a role or `case_team`), oldest first: one gsi3 query, open tasks only. */
@@ -253,7 +270,8 @@ export class DynamoCaseStore implements CaseStore {
       new GetCommand({ TableName: this.tables.cases, Key: caseKeys.task(taskId), ConsistentRead: true }),
     );
     if (out.Item?.kind !== 'task') return undefined;
-    return { ...(out.Item.task as TaskView), state: out.Item.state as TaskState, token: String(out.Item.token) };
+    const token = typeof out.Item.token === 'string' ? { token: out.Item.token } : {};
+    return { ...(out.Item.task as TaskView), state: out.Item.state as TaskState, ...token };
   }
 
   /** A case's workflow tasks (open, done, lapsed), oldest first: its workflows' history. gsi2 query. */
@@ -279,13 +297,14 @@ export class DynamoCaseStore implements CaseStore {
    * Marks the open task done with its outcome, removes it from the open-task and deadline indexes, appends the
    * domain's timeline entry and the audit entry: one transaction, on the condition that the task is still open (409
    * otherwise). With `grant`, the round's paid marker and each granted component only if absent (409 naming a
-   * component some round paid before).
+   * component some round paid before). With `next`, the task that follows (its items after everything else).
    */
   async completeTask(
     task: WorkflowTask,
     outcome: TaskOutcome,
     done: { entry: CaseEventDraft; actor: string; at: string },
     grant?: RewardGrant,
+    next?: OpenedTask,
   ): Promise<WorkflowTask> {
     const { taskId } = task;
     const { at } = done;
@@ -309,6 +328,7 @@ export class DynamoCaseStore implements CaseStore {
               }),
             ),
             ...(grant ? this.grantItems(task.caseId, grant, done.actor, at) : []),
+            ...(next ? this.taskItems(next) : []),
           ],
         }),
       );
@@ -331,10 +351,15 @@ export class DynamoCaseStore implements CaseStore {
   }
 
   /**
-   * The step timed out (the workflow's escalation path): the task leaves the open lists; its deadline stays listed
-   * as lapsed; the domain's timeline entry and the audit entry. A task completed or lapsed meanwhile is left alone.
+   * The step timed out (the workflow's escalation path, or a follow-up's period ran out): the task leaves the open
+   * lists; its deadline stays listed as lapsed; the domain's timeline entry and the audit entry; with `next`, the task
+   * that takes its place. A task completed or lapsed meanwhile is left alone (false, nothing written).
    */
-  async lapseTask(task: WorkflowTask, lapsed: { entry: CaseEventDraft; at: string }): Promise<void> {
+  async lapseTask(
+    task: WorkflowTask,
+    lapsed: { entry: CaseEventDraft; at: string },
+    next?: OpenedTask,
+  ): Promise<boolean> {
     const { taskId } = task;
     try {
       await this.db.send(
@@ -351,11 +376,13 @@ export class DynamoCaseStore implements CaseStore {
                 step: task.step,
               }),
             ),
+            ...(next ? this.taskItems(next) : []),
           ],
         }),
       );
+      return true;
     } catch (err) {
-      if (isConditionFailure(err)) return; // completed or lapsed meanwhile
+      if (isConditionFailure(err)) return false; // completed or lapsed meanwhile
       throw err;
     }
   }

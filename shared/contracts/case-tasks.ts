@@ -7,6 +7,7 @@ import { FLOWS } from '#shared/domain/cases/timers.ts';
  *   task     — the `.waitForTaskToken` invocation: record the task with its token, actors and deadline
  *   escalate — the wait timed out: lapse the task, tell the bureau, grant the next window (→ $.Payload.timer)
  *   system   — a step the workflow decides itself (reward amount, county approval, commendation) (→ $.decision)
+ *   follow   — a followed-up step (the criminal proceedings): its first follow-up task; the execution then ends
  *   record   — a terminal step: the outcome on the case timeline
  * Every event names its case, workflow, step and execution; the step must exist in the workflow's table.
  */
@@ -72,10 +73,21 @@ export const CaseTaskEvent = z
       maxEscalations: z.number().int().min(0),
     }),
     z.object({ kind: z.literal('system'), ...base, state: WorkflowStateSchema }),
+    z.object({ kind: z.literal('follow'), ...base, enteredTime: Instant, state: WorkflowStateSchema }),
     z.object({ kind: z.literal('record'), ...base, state: WorkflowStateSchema }),
   ])
-  .refine((e) => e.step in FLOWS[e.workflow].steps, { message: 'unknown step of the workflow', path: ['step'] });
+  .refine((e) => e.step in FLOWS[e.workflow].steps, { message: 'unknown step of the workflow', path: ['step'] })
+  .refine((e) => e.kind !== 'follow' || FLOWS[e.workflow].steps[e.step]?.followUp === true, {
+    message: 'the step is not followed up',
+    path: ['step'],
+  });
 export type CaseTaskEvent = z.infer<typeof CaseTaskEvent>;
 
 /** The schedule's event (infra/constructs/case-workflows.ts): warn the deadlines whose warning time has come. */
 export const DeadlineWarningsEvent = z.strictObject({ kind: z.literal('deadline_warnings') });
+
+/**
+ * The daily schedule's event (infra/constructs/case-workflows.ts): re-arm the follow-ups due by `time`, the
+ * scheduled event's time (passed by the rule's input transformer).
+ */
+export const FollowUpsEvent = z.strictObject({ kind: z.literal('follow_ups'), time: Instant });

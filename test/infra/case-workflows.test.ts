@@ -6,7 +6,9 @@ import {
   entryState,
   escalatedState,
   escalateState,
+  FOLLOW_UP_SCHEDULE,
   FUNCTION_ARN,
+  followState,
   lapsedState,
   RETRYABLE_ERRORS,
   recordState,
@@ -23,6 +25,7 @@ import {
   hasTimer,
   MAX_ESCALATIONS,
   REWARD_STEP_SLA,
+  TRANSFER_STEP_SLA,
   type WorkflowName,
 } from '#shared/domain/cases/timers.ts';
 import { TRANSFER_FLOW } from '#shared/domain/cases/transfer.ts';
@@ -45,8 +48,9 @@ import {
 /**
  * The case workflows as synthesized: two STANDARD state machines whose definitions follow REWARD_FLOW and
  * TRANSFER_FLOW step for step (workflow.ts stepFunctionsOutline), every human step a waitForTaskToken task whose
- * timer is the step's deadline, every action leading to the next step's entry state, Lambda faults retried, timeouts
- * escalated at most twice, logging and tracing on, cdk-nag clean.
+ * timer is the step's deadline or service level (no task-token wait without a timeout), the criminal proceedings handed
+ * to the periodic follow-up instead of waited on, every action leading to the next step's entry state, Lambda faults
+ * retried, timeouts escalated at most twice, logging and tracing on, cdk-nag clean.
  */
 type Json = Record<string, unknown>;
 
@@ -105,6 +109,33 @@ describe.each(WORKFLOWS)('%s state machine', (workflow) => {
       const record = states[recordState(name)];
       expect(record?.['Next']).toBe(name);
       expect(record?.['Parameters']).toMatchObject({ kind: 'record', step: name });
+      return;
+    }
+    if (o.type === 'FollowUp') {
+      // no execution waits on it: the follow-up's first task is recorded, and the execution ends
+      expect(st?.['Type']).toBe('Succeed');
+      const follow = states[followState(name)];
+      expect(follow).toMatchObject({
+        Type: 'Task',
+        Resource: FUNCTION_ARN,
+        Next: name,
+        Parameters: {
+          kind: 'follow',
+          workflow,
+          step: name,
+          'caseId.$': '$.caseId',
+          'executionArn.$': '$$.Execution.Id',
+          'enteredTime.$': '$$.State.EnteredTime',
+          'state.$': '$',
+        },
+      });
+      expect(states[routeState(name)]).toBeUndefined();
+      expect(
+        Object.values(states).some(
+          (x) =>
+            JSON.stringify(x['Parameters'] ?? {}).includes(`"step":"${name}"`) && x['Resource'] === WAIT_FOR_TASK_TOKEN,
+        ),
+      ).toBe(false);
       return;
     }
     if (o.type === 'Choice') {
@@ -171,6 +202,29 @@ describe.each(WORKFLOWS)('%s state machine', (workflow) => {
       Object.entries(o.choices).map(([action, next]) => [action, entryState(workflow, String(next))]),
     );
     expect(branches).toEqual(expected);
+  });
+
+  it('gives every .waitForTaskToken task a timeout, wherever it is in the definition', () => {
+    // the Resource as deployed: the definition's `${…}` placeholders resolved through its substitutions
+    const subs = props(s.apiTemplate, m().id)['DefinitionSubstitutions'] as Json;
+    const resource = (st: Json) => String(st['Resource']).replace(/\$\{(\w+)\}/g, (_, k: string) => s.render(subs[k]));
+    const waits: string[] = [];
+    const walk = (states: Record<string, Json>) => {
+      for (const [name, st] of Object.entries(states)) {
+        for (const b of asArray(st['Branches'])) walk((b as Json)['States'] as Record<string, Json>);
+        for (const key of ['Iterator', 'ItemProcessor']) {
+          if (isRecord(st[key])) walk((st[key] as Json)['States'] as Record<string, Json>);
+        }
+        if (st['Type'] !== 'Task' || !resource(st).endsWith(':lambda:invoke.waitForTaskToken')) continue;
+        waits.push(name);
+        expect(
+          st['TimeoutSeconds'] !== undefined || st['TimeoutSecondsPath'] !== undefined,
+          `${workflow} state ${name} waits for a task token without a timeout`,
+        ).toBe(true);
+      }
+    };
+    walk(m().states);
+    expect(waits.length).toBe(outline.filter((o) => o.type === 'Task.waitForTaskToken').length);
   });
 
   it('reaches the named next step from every branch (timer → step, record → Succeed, system step directly)', () => {
@@ -247,12 +301,18 @@ describe('deadlines of the human steps', () => {
     expect(again.timeoutSeconds).toBe((Date.parse(again.dueAt ?? '') - later.getTime()) / 1000);
   });
 
-  it('gives reward approvals their service level and leaves the untimed transfer steps without a timeout', () => {
+  it('gives the steps no statute times their service level, escalated as the statutory ones', () => {
     for (const step of Object.keys(REWARD_STEP_SLA)) expect(hasTimer('reward', step), step).toBe(true);
-    for (const step of ['report_drafting', 'police_receipt', 'procuratorate_supervision', 'criminal_proceedings']) {
-      expect(hasTimer('transfer', step), step).toBe(false);
-      expect(machines.transfer.states[step]?.['TimeoutSecondsPath']).toBeUndefined();
+    for (const step of Object.keys(TRANSFER_STEP_SLA)) {
+      expect(hasTimer('transfer', step), step).toBe(true);
+      const st = machines.transfer.states[step];
+      expect(st?.['TimeoutSecondsPath'], step).toBe('$.Payload.timer.timeoutSeconds');
+      expect(st?.['Catch'], step).toEqual([
+        { ErrorEquals: ['States.Timeout'], ResultPath: '$.lapse', Next: escalateState(step) },
+      ]);
     }
+    // the criminal proceedings are no wait of the state machine: the execution ends where they begin
+    expect(machines.transfer.states['criminal_proceedings']).toMatchObject({ Type: 'Succeed' });
   });
 });
 
@@ -273,6 +333,25 @@ describe('case-tasks function', () => {
       ),
     );
     expect(sweep.map((r) => r['ScheduleExpression'])).toEqual([`rate(${DEADLINE_WARNING_MINUTES} minutes)`]);
+  });
+
+  it('runs the follow-up of the criminal proceedings daily at 09:00 Beijing, with the scheduled time', () => {
+    const fn = logicalId(s.api.caseWorkflows.tasks.fn as LambdaFunction);
+    const rules = Object.values(s.apiTemplate.findResources('AWS::Events::Rule')).map((r) => r.Properties as Json);
+    const followUps = rules.filter((r) =>
+      (r['Targets'] as { InputTransformer?: Json; Arn: unknown }[]).some(
+        (t) => JSON.stringify(t.InputTransformer ?? {}).includes('follow_ups') && JSON.stringify(t.Arn).includes(fn),
+      ),
+    );
+    expect(followUps.map((r) => r['ScheduleExpression'])).toEqual([FOLLOW_UP_SCHEDULE]);
+    expect(FOLLOW_UP_SCHEDULE).toBe('cron(0 1 * * ? *)');
+    const targets = (followUps[0]?.['Targets'] ?? []) as { InputTransformer: Json }[];
+    const target = targets[0]?.InputTransformer ?? {};
+    expect(target['InputPathsMap']).toEqual({ time: '$.time' });
+    expect(JSON.parse(String(target['InputTemplate']).replace('<time>', '"2027-02-01T01:00:00Z"'))).toEqual({
+      kind: 'follow_ups',
+      time: '2027-02-01T01:00:00Z',
+    });
   });
 
   it('names the state machine env vars the cases API reads', () => {

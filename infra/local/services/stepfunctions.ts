@@ -8,8 +8,11 @@
  *
  * Tasks: Lambda ARNs and `lambda:invoke` through `invoke`; `sns:publish`, `sqs:sendMessage`, DynamoDB
  * put/get/update/deleteItem through `awsEndpoints`; `.waitForTaskToken` emulated (one opaque token per waiting
- * attempt, `TimeoutSeconds` → States.Timeout, `HeartbeatSeconds` → States.HeartbeatTimeout). `timeScale` divides
- * Wait, Retry and timeout durations. Not supported: JSONata, `Assign`, `.sync`, `aws-sdk:*`, activities, redrive,
+ * attempt, `TimeoutSeconds` → States.Timeout, `HeartbeatSeconds` → States.HeartbeatTimeout). An execution that runs
+ * past its machine's `TimeoutSeconds` or the service's maximum execution time (`maxExecutionSeconds`, one year as a
+ * Standard workflow's unless configured) ends TIMED_OUT with `States.Timeout`, as AWS ends it (the quotas say: "it
+ * will fail with a States.Timeout error and emit a ExecutionsTimedOut CloudWatch metric"). `timeScale` divides
+ * Wait, Retry and timeout durations and the maximum. Not supported: JSONata, `Assign`, `.sync`, `aws-sdk:*`, activities, redrive,
  * versions/aliases, Map `ItemReader`; EXPRESS machines run like STANDARD ones.
  *
  * Persistence: each execution (status, input, output, history, tokens, current top-level state) is a JSON file
@@ -35,11 +38,19 @@ import {
   summarize,
   wireEvent,
 } from './stepfunctions/history.ts';
-import { ExecutionRun, type Outcome, ROLE_ARN, type RunnerContext, tokenExecution } from './stepfunctions/runner.ts';
+import {
+  ExecutionRun,
+  type Outcome,
+  ROLE_ARN,
+  type RunnerContext,
+  STANDARD_MAX_EXECUTION_SECONDS,
+  tokenExecution,
+} from './stepfunctions/runner.ts';
 import { ExecutionStore, ValidationCache } from './stepfunctions/store.ts';
 import { Integrations, parseResource } from './stepfunctions/tasks.ts';
 
 export type { ExecutionStatus } from './stepfunctions/history.ts';
+export { STANDARD_MAX_EXECUTION_SECONDS } from './stepfunctions/runner.ts';
 
 export interface ExecutionSummary {
   executionArn: string;
@@ -75,6 +86,11 @@ export interface StartStepFunctionsOptions {
   awsEndpoints?: { sns?: string; dynamodb?: string; sqs?: string };
   /** divide Wait seconds, Retry intervals, TimeoutSeconds and HeartbeatSeconds by this (tests use e.g. 1000) */
   timeScale?: number;
+  /**
+   * the longest an execution may run, in seconds (scaled like the waits): past it the execution ends TIMED_OUT with
+   * `States.Timeout`. Default STANDARD_MAX_EXECUTION_SECONDS (one year, as AWS); tests shorten it.
+   */
+  maxExecutionSeconds?: number;
   log?: (line: string) => void;
 }
 
@@ -178,6 +194,8 @@ export async function startStepFunctions(opts: StartStepFunctionsOptions): Promi
   polyfillWithResolvers();
   const log = opts.log ?? (() => undefined);
   const timeScale = opts.timeScale && opts.timeScale > 0 ? opts.timeScale : 1;
+  const maxExecutionSeconds = opts.maxExecutionSeconds ?? STANDARD_MAX_EXECUTION_SECONDS;
+  if (!(maxExecutionSeconds > 0)) throw new Error(`maxExecutionSeconds must be positive, not ${maxExecutionSeconds}`);
   const host = opts.host ?? '127.0.0.1';
   const createdAt = Date.now();
   const store = new ExecutionStore(opts.dataDir, log);
@@ -202,6 +220,7 @@ export async function startStepFunctions(opts: StartStepFunctionsOptions): Promi
   const runs = new Map<string, ExecutionRun>();
   const ctx: RunnerContext = {
     timeScale,
+    maxExecutionSeconds,
     integrations,
     store,
     log,

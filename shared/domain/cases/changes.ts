@@ -29,7 +29,7 @@ import type {
   WorkflowTask,
 } from './ports.ts';
 import type { RewardLine } from './reward.ts';
-import { FLOWS } from './timers.ts';
+import { FLOWS, type StepTimer } from './timers.ts';
 import type { StepDef } from './workflow.ts';
 
 /**
@@ -374,6 +374,21 @@ export function taskOpened(task: Omit<WorkflowTask, 'state'>): { entry: CaseEven
       data: { event: 'task_opened', taskId: task.taskId, step: task.step, actors: task.actors },
     },
     ...(deadline ? { deadline } : {}),
+  };
+}
+
+/** The deadline a task shows its actor (`input.deadline`), from the step's timer; none when the step has no clock. */
+export function shownDeadline(timer: StepTimer): Record<string, unknown> | undefined {
+  if (!timer.dueAt) return undefined;
+  return {
+    dueAt: timer.dueAt,
+    ...(timer.warnAt ? { warnAt: timer.warnAt } : {}),
+    ...(timer.basis ? { basis: timer.basis } : {}),
+    ...(timer.labelZh ? { labelZh: timer.labelZh } : {}),
+    ...(timer.calendarAssumed
+      ? { calendarAssumed: timer.calendarAssumed, calendarNoteZh: calendarAssumedNoteZh(timer.calendarAssumed) }
+      : {}),
+    escalationLevel: timer.level,
   };
 }
 

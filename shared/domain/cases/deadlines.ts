@@ -206,25 +206,42 @@ function toDate(at: Date | string, field: string): Date {
   return d;
 }
 
-/** THE DEADLINE of one transfer step, started by the event at `startedAt`. */
-export function computeDeadline(kind: DeadlineKind, startedAt: Date | string, options: DeadlineOptions = {}): Deadline {
-  const rule: DeadlineRule = TRANSFER_DEADLINES[kind];
+/** A period as the rules above count it: `amount` calendar days, working days or hours. */
+export interface Period {
+  counting: Counting;
+  amount: number;
+}
+
+/** Where a period started at `startedAt` ends (the counting rules above), and when it warns. */
+export interface PeriodEnd {
+  /** day periods: the Beijing date of the last day (after any rollover) */
+  dueDate?: string;
+  /** when a calendar-day period ended on a non-working day: the date it would have ended */
+  rolledOverFrom?: string;
+  /** years the day count looked at that have no holiday data (absent when none, and for hour periods) */
+  calendarAssumed?: number[];
+  dueAt: string;
+  warnAt: string;
+}
+
+/**
+ * The end of any period counted as the statutory ones are: the transfer's deadlines (computeDeadline) and the
+ * bureau's service levels where no statute sets one (timers.ts).
+ */
+export function periodEnd(
+  period: Period,
+  startedAt: Date | string,
+  options: Pick<DeadlineOptions, 'rollOverHolidays' | 'calendar'> = {},
+): PeriodEnd {
   const start = toDate(startedAt, 'startedAt');
+  const { counting, amount } = period;
   const calendar = options.calendar;
-  const amount = kind === 'filing_decision' ? FILING_DAYS[options.extension ?? 'none'] : rule.amount;
-  const base = {
-    kind,
-    labelZh: rule.labelZh,
-    actor: rule.actor,
-    basis: rule.basis,
-    counting: rule.counting,
-    amount,
-    startedAt: start.toISOString(),
-  };
-  if (rule.counting === 'hours') {
-    const due = new Date(start.getTime() + amount * HOUR);
-    return finish(base, start, due);
-  }
+  const end = (fields: Omit<PeriodEnd, 'dueAt' | 'warnAt'>, due: Date): PeriodEnd => ({
+    ...fields,
+    dueAt: due.toISOString(),
+    warnAt: warnInstant(start, due, counting).toISOString(),
+  });
+  if (counting === 'hours') return end({}, new Date(start.getTime() + amount * HOUR));
   const startDay = beijingDate(start);
   // the days the count looked up in the calendar: after the start day (working days), or from the plain last day on
   // (rollover); a calendar-day period without rollover looks nothing up
@@ -232,26 +249,35 @@ export function computeDeadline(kind: DeadlineKind, startedAt: Date | string, op
     const years = yearsWithoutCalendar(from, to, calendar);
     return years.length > 0 ? { calendarAssumed: years } : {};
   };
-  if (rule.counting === 'working_days') {
+  if (counting === 'working_days') {
     const dueDate = addWorkingDays(startDay, amount, calendar);
-    return finish({ ...base, dueDate, ...assumed(addDays(startDay, 1), dueDate) }, start, beijingDayEnd(dueDate));
+    return end({ dueDate, ...assumed(addDays(startDay, 1), dueDate) }, beijingDayEnd(dueDate));
   }
   const plain = addDays(startDay, amount);
-  if (options.rollOverHolidays === false) return finish({ ...base, dueDate: plain }, start, beijingDayEnd(plain));
+  if (options.rollOverHolidays === false) return end({ dueDate: plain }, beijingDayEnd(plain));
   const dueDate = onOrNextWorkingDay(plain, calendar);
-  return finish(
-    { ...base, dueDate, ...(dueDate !== plain ? { rolledOverFrom: plain } : {}), ...assumed(plain, dueDate) },
-    start,
+  return end(
+    { dueDate, ...(dueDate !== plain ? { rolledOverFrom: plain } : {}), ...assumed(plain, dueDate) },
     beijingDayEnd(dueDate),
   );
 }
 
-function finish(base: Omit<Deadline, 'dueAt' | 'warnAt' | 'escalateAt'>, start: Date, due: Date): Deadline {
+/** THE DEADLINE of one transfer step, started by the event at `startedAt`. */
+export function computeDeadline(kind: DeadlineKind, startedAt: Date | string, options: DeadlineOptions = {}): Deadline {
+  const rule: DeadlineRule = TRANSFER_DEADLINES[kind];
+  const start = toDate(startedAt, 'startedAt');
+  const amount = kind === 'filing_decision' ? FILING_DAYS[options.extension ?? 'none'] : rule.amount;
+  const end = periodEnd({ counting: rule.counting, amount }, start, options);
   return {
-    ...base,
-    dueAt: due.toISOString(),
-    warnAt: warnInstant(start, due, base.counting).toISOString(),
-    escalateAt: due.toISOString(),
+    kind,
+    labelZh: rule.labelZh,
+    actor: rule.actor,
+    basis: rule.basis,
+    counting: rule.counting,
+    amount,
+    startedAt: start.toISOString(),
+    ...end,
+    escalateAt: end.dueAt,
   };
 }
 

@@ -65,7 +65,10 @@ export interface CaseChange {
 
 export type TaskState = 'open' | 'done' | 'lapsed';
 
-/** One human step of a running workflow, waiting on a Step Functions task token. */
+/**
+ * One human step of a workflow: waiting on a Step Functions task token, or, for a followed-up step (the criminal
+ * proceedings, follow-up.ts), kept by the periodic follow-up after the execution ended, with no token.
+ */
 export interface WorkflowTask {
   /** ULID */
   taskId: string;
@@ -76,8 +79,8 @@ export interface WorkflowTask {
   step: string;
   /** roles (or `case_team`) that may act, from the step definition */
   actors: string[];
-  /** the Step Functions task token; NEVER returned by the API, never logged */
-  token: string;
+  /** the Step Functions task token (absent on a follow-up task); NEVER returned by the API, never logged */
+  token?: string;
   createdAt: string;
   dueAt?: string;
   warnAt?: string;
@@ -96,6 +99,12 @@ export interface TaskOutcome {
   action: string;
   comment?: string;
   by: string;
+}
+
+/** A task to record, with its timeline entry and its deadline (changes.ts taskOpened). */
+export interface OpenedTask {
+  task: Omit<WorkflowTask, 'state'>;
+  opened: { entry: CaseEventDraft; deadline?: DeadlineView };
 }
 
 /** A task as officials see it: everything but the token. */
@@ -218,16 +227,22 @@ export interface CaseStore {
   /**
    * Marks the open task done with its outcome, out of the open lists and the deadlines, with the timeline entry and
    * the audit entry at `at`; with `grant`, the ledger's paid components (each only once per case) in the same
-   * transaction. ConflictError when the task is no longer open, or a component of the grant was paid before.
+   * transaction; with `next`, the task that follows it (a follow-up's next period), recorded in the same transaction.
+   * ConflictError when the task is no longer open, or a component of the grant was paid before.
    */
   completeTask(
     task: WorkflowTask,
     outcome: TaskOutcome,
     done: { entry: CaseEventDraft; actor: string; at: string },
     grant?: RewardGrant,
+    next?: OpenedTask,
   ): Promise<WorkflowTask>;
-  /** The open task lapsed: out of the open lists, its deadline kept as lapsed. A task no longer open is left alone. */
-  lapseTask(task: WorkflowTask, lapsed: { entry: CaseEventDraft; at: string }): Promise<void>;
+  /**
+   * The open task lapsed: out of the open lists, its deadline kept as lapsed; with `next`, the task that takes its
+   * place (a follow-up re-armed), recorded in the same transaction. A task no longer open is left alone (and `next`
+   * is not recorded): `false`.
+   */
+  lapseTask(task: WorkflowTask, lapsed: { entry: CaseEventDraft; at: string }, next?: OpenedTask): Promise<boolean>;
   /** Deadlines due in [from, to] (canonical ISO instants, inclusive), earliest first, open and lapsed. */
   deadlinesDue(from: string, to: string, page: PageQuery): Promise<Page<DeadlineView>>;
   /** Open deadlines due in [now, until] whose warning time has come (warnAt ≤ now) and not warned yet; at most `limit`. */

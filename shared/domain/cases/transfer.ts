@@ -36,6 +36,9 @@ import {
  *          └ reject ─► not_transferred (reasons recorded; the case stays administrative — never 以罚代刑 silently)
  *   criminal_proceedings: outcomes fed back (detention, arrest approved — both stay; convicted ─► concluded;
  *   not prosecuted / no crime / too minor ─► returned for an administrative penalty, 310号 第十三条, 2017 第十七条).
+ *   The proceedings have no end in law and can outlast a Step Functions execution (one year at most), so the step is
+ *   `followUp`: the transfer execution ends when the items are handed over after the filing, and the periodic
+ *   follow-up (follow-up.ts) keeps the liaisons' task open and re-arms it until a conviction or a return.
  *
  * Refused actions (wrong role, stale step, finished workflow, missing reasons) change nothing (workflow.ts act).
  */
@@ -178,6 +181,7 @@ export const TRANSFER_FLOW: WorkflowDefinition<TransferStep, TransferAction> = {
     criminal_proceedings: {
       labelZh: '刑事诉讼进展反馈',
       actors: ['police_liaison', 'procuratorate_liaison'],
+      followUp: true,
       actions: {
         record_detention: { next: 'criminal_proceedings', labelZh: '行政拘留' },
         record_arrest_approved: { next: 'criminal_proceedings', labelZh: '批准逮捕' },

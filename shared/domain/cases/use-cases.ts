@@ -32,6 +32,7 @@ import {
   proposeCrimeItems,
 } from './crime-thresholds.ts';
 import { deadlineState } from './deadlines.ts';
+import { followUpAction } from './follow-up.ts';
 import {
   type AddEvidenceInput,
   acceptsSources,
@@ -50,6 +51,7 @@ import type {
   CaseStore,
   CaseTips,
   DeadlineView,
+  OpenedTask,
   RewardGrant,
   TaskView,
   WorkflowName,
@@ -444,7 +446,9 @@ export class CasesService {
 
   /**
    * Acts on a task: validated by the pure workflow (403 wrong role, 409 done/stale, 400 missing comment or unknown
-   * action), then SendTaskSuccess, then the task is marked done. A refused token is a 409 and changes nothing.
+   * action), then SendTaskSuccess, then the task is marked done. A refused token is a 409 and changes nothing. A
+   * follow-up task (no token: the criminal proceedings, follow-up.ts) has no execution to tell: the follow-up applies
+   * the action (the next period's task, written with the completion; or the end of the transfer) instead.
    */
   async actOnTask(taskId: string, body: { action: string; comment?: string | undefined }, who: Caller) {
     const task = await this.deps.store.getTask(taskId);
@@ -492,12 +496,15 @@ export class CasesService {
       task.workflow === 'reward' && task.step === 'payment' && body.action === 'paid'
         ? await this.roundGrant(task, current?.case)
         : undefined;
-    await this.deps.workflows.sendSuccess(task.token, output);
+    let next: OpenedTask | undefined;
+    if (task.token !== undefined) await this.deps.workflows.sendSuccess(task.token, output);
+    else ({ next } = await followUpAction(this.deps.store, task, output, new Date(at)));
     const done: WorkflowTask = await this.deps.store.completeTask(
       task,
       output,
       { entry: taskDoneEntry(task, output), actor: who.sub, at },
       grant,
+      next,
     );
     const component = task.workflow === 'transfer' ? OUTCOME_REWARD[body.action as TransferAction] : undefined;
     if (component && current) {

@@ -3,9 +3,10 @@ import { calendarAssumedNoteZh } from '#shared/domain/calendar/cn-holidays.ts';
 import { ulid } from '#shared/domain/ids.ts';
 import { ROLE_LABELS as ROLE_NAMES, type Role } from '#shared/domain/roles.ts';
 import { mergedGroup, pendingClaimant } from '#shared/domain/tips/triage.ts';
-import { statusChange, stepType, taskLapsedEntry, taskOpened } from './changes.ts';
+import { shownDeadline, stepType, taskLapsedEntry, taskOpened } from './changes.ts';
 import { MAX_WARNING_LEAD_MS } from './deadlines.ts';
-import { type CaseStatus, canTransition } from './model.ts';
+import { followUpTask } from './follow-up.ts';
+import { advanceCase, recordOutcome, TRANSFER_CASE_STATUS, workflowEvent } from './outcomes.ts';
 import type { BureauMessage, BureauNotifier, CaseStore, DeadlineView, ReporterMessages } from './ports.ts';
 import type { RewardResult } from './reward.ts';
 import { type RewardStep, systemChoice } from './reward-flow.ts';
@@ -14,6 +15,9 @@ import {
   ESCALATION_WINDOW_HOURS,
   enterStep,
   escalateTimer,
+  followUpPeriodOf,
+  followUpTimer,
+  periodLabelZh,
   type StepTimer,
   seededUlid,
   stepOf,
@@ -30,10 +34,14 @@ import {
  *              reward is for is invited to claim through the receipt (CLAIM_INVITATION), once per step entry
  *   escalate → the open task lapses (the timeline says so), a Chinese message to the bureau topic, the next window
  *   system   → reward-flow.ts systemChoice on the round the execution carries, noted on the timeline
- *   record   → the outcome on the case timeline, the case moved along TRANSFER_CASE_STATUS, the reporter told
+ *   follow   → a followed-up step (the criminal proceedings): the follow-up's first task, with no token, for the
+ *              periodic follow-up to keep (follow-up.ts); the execution then ends
+ *   record   → the outcome on the case timeline, the case moved along outcomes.ts TRANSFER_CASE_STATUS, the reporter
+ *              told
  * and, on a schedule, warnDeadlines: each open deadline whose warning time has come is told to the bureau once.
  */
 export type { BureauMessage };
+export { TRANSFER_CASE_STATUS };
 
 export interface CaseTasksDeps {
   store: Pick<CaseStore, 'get' | 'change' | 'recordTask' | 'getTask' | 'lapseTask' | 'addTimelineEntry'>;
@@ -42,17 +50,6 @@ export interface CaseTasksDeps {
   notifyBureau: BureauNotifier;
   now(): Date;
 }
-
-/**
- * How the judicial transfer moves its case: the police's receipt means the case was handed over (transferred); a
- * conviction or other end of the criminal proceedings closes it; a return sends it back to the bureau to investigate
- * for an administrative penalty. A transfer the head refused leaves the case decided (the bureau acts on its own).
- */
-export const TRANSFER_CASE_STATUS: Readonly<Record<string, readonly CaseStatus[]>> = {
-  police_receipt: ['transferred'],
-  concluded: ['transferred', 'closed'],
-  returned: ['transferred', 'investigating'],
-};
 
 /**
  * What the reporter reads through the receipt when a reward round ends (a message on each tip of the round; never
@@ -91,18 +88,8 @@ export function taskInput(state: WorkflowStateData, timer: StepTimer): Record<st
       ...(state.decision.comment ? { comment: state.decision.comment } : {}),
     };
   }
-  if (timer.dueAt) {
-    shown.deadline = {
-      dueAt: timer.dueAt,
-      ...(timer.warnAt ? { warnAt: timer.warnAt } : {}),
-      ...(timer.basis ? { basis: timer.basis } : {}),
-      ...(timer.labelZh ? { labelZh: timer.labelZh } : {}),
-      ...(timer.calendarAssumed
-        ? { calendarAssumed: timer.calendarAssumed, calendarNoteZh: calendarAssumedNoteZh(timer.calendarAssumed) }
-        : {}),
-      escalationLevel: timer.level,
-    };
-  }
+  const deadline = shownDeadline(timer);
+  if (deadline) shown.deadline = deadline;
   return shown;
 }
 
@@ -148,39 +135,6 @@ export function escalationMessage(
 
 export function caseTasks(deps: CaseTasksDeps) {
   const { store } = deps;
-
-  /** A workflow event on the case timeline (by `system`), with its audit entry. */
-  const workflowEvent = (
-    e: { caseId: string; workflow: 'reward' | 'transfer'; step: string; note: string },
-    at: string,
-  ) =>
-    store.addTimelineEntry(
-      e.caseId,
-      {
-        type: stepType(e.workflow),
-        note: e.note,
-        data: { event: 'workflow_step', workflow: e.workflow, step: e.step },
-      },
-      { by: 'system', at },
-      'case.workflow.step',
-    );
-
-  /**
-   * Moves the case along `path` (e.g. decided → transferred → closed) from wherever it is: steps it has already
-   * passed are skipped, so a retried call changes nothing; a step the lifecycle does not allow from where the case
-   * stands ends the walk (model.ts canTransition). Each change is audited by the store.
-   */
-  const advanceCase = async (caseId: string, path: readonly CaseStatus[], note: string) => {
-    const current = await store.get(caseId);
-    if (!current) return;
-    const at = path.indexOf(current.case.status);
-    let status = current.case.status;
-    for (const to of at >= 0 ? path.slice(at + 1) : path) {
-      if (!canTransition(status, to)) return;
-      status = (await store.change(caseId, undefined, { by: 'system' }, 'case.status', statusChange(to, note))).case
-        .status;
-    }
-  };
 
   /**
    * The claim invitation to the reporter each tip's reward is for, when they may still claim (triage.ts
@@ -236,7 +190,7 @@ export function caseTasks(deps: CaseTasksDeps) {
         };
         await store.recordTask(task, taskOpened(task));
         const path = e.workflow === 'transfer' ? TRANSFER_CASE_STATUS[e.step] : undefined;
-        if (path && e.step === 'police_receipt') await advanceCase(e.caseId, path, step.labelZh);
+        if (path && e.step === 'police_receipt') await advanceCase(store, e.caseId, path, step.labelZh);
         if (e.workflow === 'reward' && e.step === 'eligibility' && deps.reporters) {
           await inviteClaims(deps.reporters, tipIdsOf(e.input), { at: timer.enteredAt, seed: timer.entryId });
         }
@@ -260,13 +214,34 @@ export function caseTasks(deps: CaseTasksDeps) {
           commendationConsent: e.state.commendationConsent ?? false,
         });
         const a = stepOf(e.workflow, e.step).actions[action] as { labelZh: string } | undefined;
-        await workflowEvent({ ...e, note: `${stepOf(e.workflow, e.step).labelZh}：${a?.labelZh ?? action}` }, at);
+        await workflowEvent(
+          store,
+          { ...e, note: `${stepOf(e.workflow, e.step).labelZh}：${a?.labelZh ?? action}` },
+          at,
+        );
         return { action, by: 'system' };
       }
+      case 'follow': {
+        // the execution ends here: the follow-up's first task, seeded by the state's entry so a retry records once
+        const entered = new Date(e.enteredTime);
+        const timer = followUpTimer(
+          e.workflow,
+          e.step,
+          entered,
+          `${e.executionArn}#${e.enteredTime}`,
+          0,
+          e.state.Payload?.timer,
+        );
+        const first = followUpTask({ ...e, timer, input: taskInput(e.state, timer), createdAt: at });
+        await store.recordTask(first.task, first.opened);
+        const period = followUpPeriodOf(e.workflow, e.step);
+        const every = period ? `（每${periodLabelZh(period)}）` : '';
+        const note = `移送流程在此结束，「${stepOf(e.workflow, e.step).labelZh}」转入定期跟踪${every}，直至判决或退回`;
+        await workflowEvent(store, { ...e, note }, at);
+        return { taskId: first.task.taskId, dueAt: timer.dueAt };
+      }
       case 'record': {
-        await workflowEvent({ ...e, note: `流程结束：${stepOf(e.workflow, e.step).labelZh}` }, at);
-        const path = e.workflow === 'transfer' ? TRANSFER_CASE_STATUS[e.step] : undefined;
-        if (path) await advanceCase(e.caseId, path, stepOf(e.workflow, e.step).labelZh);
+        await recordOutcome(store, e, at);
         const text = e.workflow === 'reward' ? rewardOutcomeMessage(e.step, e.state) : undefined;
         if (text && deps.reporters) {
           // a retried Lambda may post it twice; the text says the same thing both times

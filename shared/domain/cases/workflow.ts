@@ -34,6 +34,11 @@ export interface StepDef<S extends string, A extends string> {
    * receipt of the case, not from each return of completed materials)
    */
   clock?: 'entry' | 'first_entry';
+  /**
+   * a wait with no end in law (the criminal proceedings): the workflow hands it to the periodic follow-up
+   * (follow-up.ts) and ends there, so no execution waits on it; its actions lead back to it or to a terminal step
+   */
+  followUp?: boolean;
   terminal?: boolean;
 }
 
@@ -205,14 +210,21 @@ export function checkDefinition<S extends string, A extends string>(def: Workflo
     if (step.terminal && count > 0) problems.push(`${s}: terminal step with actions`);
     if (!step.terminal && count === 0) problems.push(`${s}: dead end (no actions, not terminal)`);
     if (!step.terminal && step.actors.length === 0) problems.push(`${s}: nobody may act`);
+    if (step.followUp) {
+      for (const a of Object.values(step.actions) as ActionDef<S>[]) {
+        const next = def.steps[a.next];
+        if (next && a.next !== s && !next.terminal) problems.push(`${s}: a followed-up step may only end or stay`);
+      }
+    }
   }
   return problems;
 }
 
 /**
- * The outline a Step Functions definition must match: per step, a task (waitForTaskToken) or a Succeed state, the
- * roles named in the task input, the Choice branches by action, and the timer (deadline kind) for the heartbeat /
- * escalation. The CDK builder maps this 1:1; an infra test compares the synthesized template with it.
+ * The outline a Step Functions definition must match: per step, a task (waitForTaskToken), a Succeed state, or the
+ * hand-over of a followed-up step (`FollowUp`: the execution records the follow-up and ends), the roles named in the
+ * task input, the Choice branches by action, and the timer (deadline kind) for the escalation. The CDK builder maps
+ * this 1:1; an infra test compares the synthesized template with it.
  */
 export function stepFunctionsOutline<S extends string, A extends string>(def: WorkflowDefinition<S, A>) {
   return (Object.keys(def.steps) as S[]).map((name) => {
@@ -221,9 +233,11 @@ export function stepFunctionsOutline<S extends string, A extends string>(def: Wo
       state: name,
       type: step.terminal
         ? ('Succeed' as const)
-        : step.actors.includes('system')
-          ? ('Choice' as const)
-          : ('Task.waitForTaskToken' as const),
+        : step.followUp
+          ? ('FollowUp' as const)
+          : step.actors.includes('system')
+            ? ('Choice' as const)
+            : ('Task.waitForTaskToken' as const),
       actors: [...step.actors],
       choices: Object.fromEntries(
         (Object.entries(step.actions) as [A, ActionDef<S>][]).map(([action, a]) => [action, a.next]),

@@ -16,9 +16,13 @@ import {
   StartExecutionCommand,
   StopExecutionCommand,
 } from '@aws-sdk/client-sfn';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mintToken } from '#infra/local/services/stepfunctions/runner.ts';
-import { type StepFunctionsService, startStepFunctions } from '#infra/local/services/stepfunctions.ts';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { longTimer, mintToken } from '#infra/local/services/stepfunctions/runner.ts';
+import {
+  STANDARD_MAX_EXECUTION_SECONDS,
+  type StepFunctionsService,
+  startStepFunctions,
+} from '#infra/local/services/stepfunctions.ts';
 import type { StateMachineSpec } from '#infra/local/spec.ts';
 
 const fn = (name: string) => `arn:aws:lambda:us-east-1:000000000000:function:${name}`;
@@ -106,6 +110,23 @@ const machines: StateMachineSpec[] = [
       WrongCatch: { Type: 'Fail', Error: 'Wrong' },
       Expired: { Type: 'Pass', End: true },
     },
+  }),
+  // a wait that catches its own timeout: the execution's time limit is not a task timeout and cannot be caught
+  machine('patient', {
+    StartAt: 'Ask',
+    States: {
+      Ask: callbackTask({
+        TimeoutSeconds: 86_400,
+        Catch: [{ ErrorEquals: ['States.Timeout', 'States.ALL'], ResultPath: '$.error', Next: 'Expired' }],
+        End: true,
+      }),
+      Expired: { Type: 'Pass', End: true },
+    },
+  }),
+  machine('bounded', {
+    TimeoutSeconds: 100,
+    StartAt: 'Ask',
+    States: { Ask: callbackTask({ End: true }) },
   }),
   machine('heartbeat', {
     StartAt: 'Ask',
@@ -440,5 +461,153 @@ describe('stepfunctions', () => {
     await expect(sfn.send(new SendTaskSuccessCommand({ taskToken: token, output: '{}' }))).rejects.toMatchObject({
       name: 'TaskTimedOut',
     });
+  });
+
+  it('times out an execution at its machine’s TimeoutSeconds: TIMED_OUT, States.Timeout, ExecutionTimedOut', async () => {
+    const arn = await start('bounded', { id: 'bounded-1' });
+    const token = await tokenFor('bounded-1');
+    const d = await finished(arn);
+    expect(d).toMatchObject({ status: 'TIMED_OUT', error: 'States.Timeout' });
+    expect(d.cause).toContain('TimeoutSeconds');
+    expect((await history(arn)).at(-1)).toMatchObject({
+      type: 'ExecutionTimedOut',
+      executionTimedOutEventDetails: { error: 'States.Timeout' },
+    });
+    await expect(sfn.send(new SendTaskSuccessCommand({ taskToken: token, output: '{}' }))).rejects.toMatchObject({
+      name: 'TaskTimedOut',
+    });
+  });
+});
+
+describe('stepfunctions: the maximum execution time', () => {
+  const SCALE = 1000;
+  const dir = mkdtempSync(join(tmpdir(), 'envwatch-sfn-max-'));
+  let limited: StepFunctionsService;
+  let client: SFNClient;
+  /** one second of real time at SCALE */
+  const MAX = 1000;
+
+  const boot = async () => {
+    limited = await startStepFunctions({
+      port: 0,
+      dataDir: dir,
+      stateMachines: machines,
+      invoke,
+      timeScale: SCALE,
+      maxExecutionSeconds: MAX,
+    });
+    client = new SFNClient({
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+      endpoint: limited.endpoint,
+      maxAttempts: 1,
+    });
+  };
+  const halt = async () => {
+    client.destroy();
+    await limited.stop();
+  };
+  const run = async (id: string) =>
+    (
+      await client.send(
+        new StartExecutionCommand({ stateMachineArn: smArn('patient'), input: JSON.stringify({ id }), name: id }),
+      )
+    ).executionArn ?? '';
+  const describeIt = (executionArn: string) => client.send(new DescribeExecutionCommand({ executionArn }));
+  const done = (executionArn: string) =>
+    until(async () => {
+      const d = await describeIt(executionArn);
+      return d.status === 'RUNNING' ? undefined : d;
+    }, `${executionArn} to finish`);
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+  beforeAll(boot);
+  afterAll(async () => {
+    await halt();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('defaults to one year, a Standard workflow’s limit', () => {
+    expect(STANDARD_MAX_EXECUTION_SECONDS).toBe(365 * 24 * 3600);
+  });
+
+  it('ends a waiting execution past the maximum TIMED_OUT with States.Timeout, which no Catch sees', async () => {
+    const arn = await run('max-1');
+    const token = await tokenFor('max-1');
+    const d = await done(arn);
+    expect(d).toMatchObject({ status: 'TIMED_OUT', error: 'States.Timeout' });
+    expect(d.cause).toBe('The execution reached the maximum execution time of a Standard workflow (1000 seconds).');
+    const elapsed = (d.stopDate?.getTime() ?? 0) - (d.startDate?.getTime() ?? 0);
+    expect(elapsed).toBeGreaterThanOrEqual((MAX * 1000) / SCALE - 5);
+    const events = await client.send(new GetExecutionHistoryCommand({ executionArn: arn }));
+    expect(types(events.events ?? []).slice(-2)).toEqual(['TaskSubmitted', 'ExecutionTimedOut']);
+    expect(events.events?.at(-1)?.executionTimedOutEventDetails).toEqual({ error: 'States.Timeout', cause: d.cause });
+    // the platform's page shows it, and the token is closed
+    expect(limited.listExecutions().find((e) => e.executionArn === arn)).toMatchObject({
+      status: 'TIMED_OUT',
+      error: 'States.Timeout',
+      waitingTokens: [],
+    });
+    await expect(client.send(new SendTaskSuccessCommand({ taskToken: token, output: '{}' }))).rejects.toMatchObject({
+      name: 'TaskTimedOut',
+    });
+    const timedOut = await client.send(
+      new ListExecutionsCommand({ stateMachineArn: smArn('patient'), statusFilter: 'TIMED_OUT' }),
+    );
+    expect(timedOut.executions?.map((e) => e.name)).toContain('max-1');
+  });
+
+  it('keeps the instant across a restart: a resumed execution times out when it would have, not counted again', async () => {
+    const arn = await run('max-2');
+    await tokenFor('max-2');
+    await halt();
+    await sleep(500);
+    await boot();
+    expect((await describeIt(arn)).status).toBe('RUNNING');
+    const d = await done(arn);
+    expect(d.status).toBe('TIMED_OUT');
+    const elapsed = (d.stopDate?.getTime() ?? 0) - (d.startDate?.getTime() ?? 0);
+    // from the start: a limit counted again from the restart would end it ~500 ms later
+    expect(elapsed).toBeLessThan((MAX * 1000) / SCALE + 400);
+  });
+
+  it('times out at once, running nothing again, an execution whose instant passed while the platform was stopped', async () => {
+    const arn = await run('max-3');
+    await tokenFor('max-3');
+    const started = (await describeIt(arn)).startDate?.getTime() ?? 0;
+    await halt();
+    await sleep(Math.max(0, started + (MAX * 1000) / SCALE + 50 - Date.now()));
+    await boot();
+    const d = await describeIt(arn);
+    expect(d).toMatchObject({ status: 'TIMED_OUT', error: 'States.Timeout' });
+    const events = await client.send(new GetExecutionHistoryCommand({ executionArn: arn }));
+    expect(types(events.events ?? []).filter((t) => t === 'TaskScheduled')).toHaveLength(1);
+    expect(notified.get('max-3')).toHaveLength(1);
+  });
+});
+
+describe('long timers', () => {
+  it('fire once at the instant even past setTimeout’s 24.8-day ceiling, and not before', () => {
+    vi.useFakeTimers();
+    try {
+      let fired = 0;
+      const thirtyDays = 30 * 86_400_000;
+      longTimer(thirtyDays, () => fired++);
+      vi.advanceTimersByTime(1);
+      expect(fired).toBe(0);
+      vi.advanceTimersByTime(thirtyDays - 2);
+      expect(fired).toBe(0);
+      vi.advanceTimersByTime(1);
+      expect(fired).toBe(1);
+      vi.advanceTimersByTime(thirtyDays);
+      expect(fired).toBe(1);
+      const cancelled = longTimer(thirtyDays, () => fired++);
+      vi.advanceTimersByTime(25 * 86_400_000);
+      cancelled.cancel();
+      vi.advanceTimersByTime(thirtyDays);
+      expect(fired).toBe(1);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

@@ -720,7 +720,7 @@ describe('workflow tasks', () => {
   it('lapses an open task: out of the open list, its deadline kept as lapsed; one done meanwhile is left alone', async () => {
     ddb.on(TransactWriteCommand).resolves({});
 
-    await store.lapseTask(open, { entry: taskLapsedEntry(open), at: NOW.toISOString() });
+    expect(await store.lapseTask(open, { entry: taskLapsedEntry(open), at: NOW.toISOString() })).toBe(true);
 
     const items = transactItems();
     expect(items[0]?.Update?.ExpressionAttributeValues).toMatchObject({ ':s': 'lapsed' });
@@ -733,9 +733,102 @@ describe('workflow tasks', () => {
 
     ddb.reset();
     ddb.on(TransactWriteCommand).rejects(cancelled([{ Code: 'ConditionalCheckFailed' }]));
-    await expect(
-      store.lapseTask(open, { entry: taskLapsedEntry(open), at: NOW.toISOString() }),
-    ).resolves.toBeUndefined();
+    await expect(store.lapseTask(open, { entry: taskLapsedEntry(open), at: NOW.toISOString() })).resolves.toBe(false);
+  });
+
+  describe('a follow-up task (no token: the periodic follow-up keeps the criminal proceedings)', () => {
+    const { token: _none, warnAt: _noWarning, ...rest } = task;
+    const followUp: Omit<WorkflowTask, 'state'> = {
+      ...rest,
+      step: 'criminal_proceedings',
+      actors: ['police_liaison', 'procuratorate_liaison'],
+      dueAt: '2026-06-06T16:00:00.000Z',
+    };
+    const NEXT_ID = '01JQ8A2B3C4D5E6F7G8H9JNEXT';
+    const next = {
+      ...followUp,
+      taskId: NEXT_ID,
+      createdAt: '2026-06-07T01:00:00.000Z',
+      dueAt: '2026-08-06T16:00:00.000Z',
+    };
+    const nextItems = (items: ReturnType<typeof transactItems>) =>
+      items.filter((i) => JSON.stringify(i).includes(NEXT_ID));
+
+    it('records it without a token item; a retry is still a no-op, another failure is not', async () => {
+      ddb.on(TransactWriteCommand).resolves({});
+      await store.recordTask(followUp, taskOpened(followUp));
+      const items = transactItems();
+      expect(items[1]?.Put?.Item).toMatchObject({ pk: `task#${TASK_ID}`, state: 'open' });
+      expect(items[1]?.Put?.Item).not.toHaveProperty('token');
+      expect(items.some((i) => String(i.Put?.Item?.pk).startsWith('tasktoken#'))).toBe(false);
+      expect(items[2]?.Put?.Item).toMatchObject({ sk: 'actor#police_liaison' });
+
+      ddb.reset();
+      ddb.on(TransactWriteCommand).rejects(cancelled([{ Code: 'None' }, { Code: 'ConditionalCheckFailed' }]));
+      await expect(store.recordTask(followUp, taskOpened(followUp))).resolves.toBeUndefined();
+      ddb.reset();
+      ddb
+        .on(TransactWriteCommand)
+        .rejects(cancelled([{ Code: 'None' }, { Code: 'None' }, { Code: 'ConditionalCheckFailed' }]));
+      await expect(store.recordTask(followUp, taskOpened(followUp))).rejects.toBeDefined();
+    });
+
+    it('completes it with the next period’s task in the same transaction', async () => {
+      ddb.on(TransactWriteCommand).resolves({});
+      const outcome = { action: 'record_detention', by: 'u-police-01' };
+      await store.completeTask(
+        { ...followUp, state: 'open' },
+        outcome,
+        { entry: taskDoneEntry(followUp, outcome), actor: 'u-police-01', at: '2026-06-07T01:00:00.000Z' },
+        undefined,
+        { task: next, opened: taskOpened(next) },
+      );
+      const items = transactItems();
+      expect(items[0]?.Update?.ExpressionAttributeValues).toMatchObject({ ':s': 'done' });
+      const added = nextItems(items);
+      expect(added[0]?.Put).toMatchObject({
+        Item: { pk: `task#${NEXT_ID}`, state: 'open' },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      });
+      expect(added.map((i) => i.Put?.Item?.sk)).toEqual(
+        expect.arrayContaining(['actor#police_liaison', 'actor#procuratorate_liaison', 'deadline']),
+      );
+    });
+
+    it('lapses it with its successor in the same transaction, and writes neither when it was closed meanwhile', async () => {
+      ddb.on(TransactWriteCommand).resolves({});
+      const lapsed = { ...followUp, state: 'open' as const };
+      const entry = taskLapsedEntry(lapsed);
+      expect(
+        await store.lapseTask(
+          lapsed,
+          { entry, at: '2026-06-07T01:00:00.000Z' },
+          { task: next, opened: taskOpened(next) },
+        ),
+      ).toBe(true);
+      const items = transactItems();
+      expect(items[0]?.Update?.ExpressionAttributeValues).toMatchObject({ ':s': 'lapsed' });
+      expect(nextItems(items)[0]?.Put?.Item).toMatchObject({ pk: `task#${NEXT_ID}` });
+
+      ddb.reset();
+      ddb.on(TransactWriteCommand).rejects(cancelled([{ Code: 'ConditionalCheckFailed' }]));
+      expect(
+        await store.lapseTask(
+          lapsed,
+          { entry, at: '2026-06-07T01:00:00.000Z' },
+          { task: next, opened: taskOpened(next) },
+        ),
+      ).toBe(false);
+    });
+
+    it('reads it back without a token', async () => {
+      ddb.on(GetCommand).resolves({
+        Item: { ...caseKeys.task(TASK_ID), kind: 'task', state: 'open', task: { ...followUp, state: 'open' } },
+      });
+      const read = await store.getTask(TASK_ID);
+      expect(read).toMatchObject({ taskId: TASK_ID, state: 'open', step: 'criminal_proceedings' });
+      expect(read).not.toHaveProperty('token');
+    });
   });
 
   it('reads a task with its token, consistently', async () => {

@@ -11,6 +11,7 @@ import type {
   CaseStore,
   DeadlineView,
   GrantedRecord,
+  OpenedTask,
   PageQuery,
   ReporterMessages,
   RewardGrant,
@@ -232,9 +233,18 @@ export class MemoryCaseStore implements CaseStore {
   async recordTask(task: Omit<WorkflowTask, 'state'>, opened: { entry: CaseEventDraft; deadline?: DeadlineView }) {
     this.calls.push('recordTask');
     if (!this.cases.has(task.caseId)) throw new NotFoundError(`case ${task.caseId} does not exist`);
-    if (this.tasks.has(task.taskId) || this.tokens.has(task.token)) return;
+    if (this.taken({ task, opened })) return;
+    this.put({ task, opened });
+  }
+
+  /** the task or its token is stored already (the store's put conditions) */
+  private taken({ task }: OpenedTask): boolean {
+    return this.tasks.has(task.taskId) || (task.token !== undefined && this.tokens.has(task.token));
+  }
+
+  private put({ task, opened }: OpenedTask): void {
     this.tasks.set(task.taskId, { ...task, state: 'open' });
-    this.tokens.add(task.token);
+    if (task.token !== undefined) this.tokens.add(task.token);
     if (opened.deadline) this.deadlines.set(task.taskId, opened.deadline);
     this.append(task.caseId, [opened.entry], 'system', task.createdAt);
   }
@@ -264,10 +274,11 @@ export class MemoryCaseStore implements CaseStore {
     outcome: TaskOutcome,
     done: { entry: CaseEventDraft; actor: string; at: string },
     grant?: RewardGrant,
+    next?: OpenedTask,
   ) {
     this.calls.push('completeTask');
     const stored = this.tasks.get(task.taskId);
-    if (stored?.state !== 'open')
+    if (stored?.state !== 'open' || (next && this.taken(next)))
       throw new ConflictError(`task ${task.taskId} was already handled (任务已处理或已过期)`);
     const paid = this.granted.get(task.caseId) ?? [];
     const again = grant?.lines.find((l) => paid.some((g) => g.component === l.component));
@@ -286,17 +297,20 @@ export class MemoryCaseStore implements CaseStore {
         ...grant.lines.map((l) => ({ ...l, round: grant.round, grantedAt: done.at })),
       ]);
     }
+    if (next) this.put(next);
     return completed;
   }
 
-  async lapseTask(task: WorkflowTask, lapsed: { entry: CaseEventDraft; at: string }) {
+  async lapseTask(task: WorkflowTask, lapsed: { entry: CaseEventDraft; at: string }, next?: OpenedTask) {
     this.calls.push('lapseTask');
     const stored = this.tasks.get(task.taskId);
-    if (stored?.state !== 'open') return;
+    if (stored?.state !== 'open' || (next && this.taken(next))) return false;
     this.tasks.set(task.taskId, { ...stored, state: 'lapsed', lapsedAt: lapsed.at });
     const d = this.deadlines.get(task.taskId);
     if (d) this.deadlines.set(task.taskId, { ...d, state: 'lapsed' });
     this.append(task.caseId, [lapsed.entry], 'system', lapsed.at);
+    if (next) this.put(next);
+    return true;
   }
 
   async deadlinesDue(from: string, to: string, q: PageQuery) {

@@ -3,9 +3,10 @@
  *
  * - `prepareMachine` checks a definition for what aws-local-stepfunctions cannot run (JSONata, `Assign`,
  *   `Arguments`/`Output`) and rewrites a copy for the library: Wait `Seconds`, Retry `IntervalSeconds` /
- *   `MaxDelaySeconds` and the top-level `TimeoutSeconds` are divided by `timeScale`; every Task gets the
- *   library's largest timeout because the runner applies `TimeoutSeconds` / `HeartbeatSeconds` itself
- *   (the library would otherwise time every task out after 60 s).
+ *   `MaxDelaySeconds` are divided by `timeScale`; every Task gets the library's largest timeout because the runner
+ *   applies `TimeoutSeconds` / `HeartbeatSeconds` itself (the library would otherwise time every task out after
+ *   60 s), and the top-level `TimeoutSeconds` is taken out: the runner times the execution itself (runner.ts), with
+ *   the service's maximum execution time.
  * - `resumeDefinition` re-enters a top-level state after a restart through a hidden Pass state that yields
  *   the state's saved raw input, so `$$.Execution.Input` stays the execution's input.
  * - `readPath` resolves the simple reference paths (`$`, `$.a.b[0]`, `$['a']`) used by `*Path` fields.
@@ -27,7 +28,7 @@ export interface PreparedMachine {
   topStates: Map<string, AslState>;
   /** names of every state, nested included */
   allStateNames: Set<string>;
-  /** scaled top-level TimeoutSeconds, if any */
+  /** the top-level TimeoutSeconds, if any (unscaled: the runner scales and applies it) */
   timeoutSeconds?: number;
   /** reasons the definition cannot run faithfully; executions fail with these */
   problems: string[];
@@ -96,10 +97,8 @@ export function prepareMachine(definition: Record<string, unknown>, timeScale: n
   if (definition.QueryLanguage === 'JSONata') acc.problems.push('the machine uses JSONata; use JSONPath');
   const scaled = scaleMachine(definition, timeScale, acc);
   delete scaled.QueryLanguage;
-  if (typeof definition.TimeoutSeconds === 'number') {
-    acc.timeoutSeconds = definition.TimeoutSeconds / timeScale;
-    scaled.TimeoutSeconds = acc.timeoutSeconds;
-  }
+  delete scaled.TimeoutSeconds;
+  if (typeof definition.TimeoutSeconds === 'number') acc.timeoutSeconds = definition.TimeoutSeconds;
   for (const [name, state] of Object.entries(isObject(definition.States) ? definition.States : {})) {
     if (isObject(state)) acc.topStates.set(name, state);
   }
@@ -112,7 +111,6 @@ export function resumeDefinition(
   prepared: PreparedMachine,
   stateName: string,
   rawInput: Json,
-  remainingTimeoutSeconds: number | undefined,
 ): { definition: Record<string, unknown>; resumeStateName: string } {
   let resumeStateName = RESUME_STATE_PREFIX;
   while (prepared.allStateNames.has(resumeStateName)) resumeStateName += '_';
@@ -125,7 +123,6 @@ export function resumeDefinition(
       [resumeStateName]: { Type: 'Pass', Result: { v: rawInput }, OutputPath: '$.v', Next: stateName },
     },
   };
-  if (remainingTimeoutSeconds !== undefined) definition.TimeoutSeconds = Math.max(remainingTimeoutSeconds, 0.001);
   return { definition, resumeStateName };
 }
 

@@ -44,8 +44,13 @@ export interface ExecutionRecord {
   cause?: string;
   startDate: number;
   stopDate?: number;
-  /** absolute deadline of the machine's TimeoutSeconds (scaled) */
+  /**
+   * the instant (epoch ms, scaled) the execution times out: its machine's TimeoutSeconds or the service's maximum
+   * execution time, whichever comes first; set when it starts, kept across restarts
+   */
   deadlineAt?: number;
+  /** which limit `deadlineAt` is */
+  deadlineReason?: 'TimeoutSeconds' | 'MaxExecutionTime';
   /** the top-level state the execution is in, with its raw input: where a restart resumes */
   position?: { stateName: string; stateType: string; rawInput: string; enteredAt: number; waitUntil?: number };
   tokens: Record<string, TokenRecord>;

@@ -11,6 +11,13 @@
  * - `waitTimeOverrides` is a Proxy that computes each top-level Wait state's (scaled) duration, so `SecondsPath`,
  *   `Timestamp` and a wait resumed after a restart work; nested Wait states only scale `Seconds`.
  *
+ * - The execution's own clock: it times out (TIMED_OUT, `States.Timeout`, an `ExecutionTimedOut` event, as AWS) at
+ *   its machine's `TimeoutSeconds` or at the service's maximum execution time (`maxExecutionSeconds`: a Standard
+ *   workflow's one year unless configured), whichever comes first, scaled like every other wait. The instant is
+ *   fixed when the execution starts and kept in its record, so a restart neither resets nor forgets it: an execution
+ *   whose instant passed while the platform was down times out as soon as it is resumed, without running a state.
+ * - Timers longer than Node's setTimeout ceiling (2^31-1 ms, ~24.8 days) are armed in chunks.
+ *
  * Limits vs AWS: `$$.State.RetryCount` is always 0; after a resume `$$.Execution.StartTime` is the resume time
  * (the library overwrites it) and `$$.State.EnteredTime` the re-entry time; Retry counters restart after a resume; `*SecondsPath` fields take
  * simple paths only.
@@ -25,8 +32,31 @@ import { type Integrations, type ParsedResource, parseResource, TaskError, Uncat
 
 export const ROLE_ARN = `arn:aws:iam::${LOCAL_ACCOUNT}:role/local-stepfunctions`;
 
+/** A Standard workflow's maximum execution time: one year (the Step Functions service quotas). */
+export const STANDARD_MAX_EXECUTION_SECONDS = 365 * 86_400;
+
+/** Node's setTimeout ceiling: a longer delay fires at once, so longer timers are armed in chunks. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+export interface Timer {
+  cancel(): void;
+}
+
+/** Calls `fn` once after `ms`, of any length: beyond setTimeout's ceiling it re-arms until the instant is reached. */
+export function longTimer(ms: number, fn: () => void): Timer {
+  const due = Date.now() + Math.max(0, ms);
+  let handle: NodeJS.Timeout | undefined;
+  const arm = () => {
+    handle = setTimeout(() => (due > Date.now() ? arm() : fn()), Math.min(Math.max(0, due - Date.now()), MAX_TIMER_MS));
+  };
+  arm();
+  return { cancel: () => clearTimeout(handle) };
+}
+
 export interface RunnerContext {
   timeScale: number;
+  /** the service's maximum execution time in (unscaled) seconds */
+  maxExecutionSeconds: number;
   integrations: Integrations;
   store: ExecutionStore;
   log: (line: string) => void;
@@ -91,6 +121,8 @@ const TERMINAL_EVENTS: Record<Exclude<ExecutionStatus, 'RUNNING'>, [string, stri
   TIMED_OUT: ['ExecutionTimedOut', 'executionTimedOutEventDetails'],
 };
 
+const maxTimeText = (seconds: number) => (seconds % 86_400 === 0 ? `${seconds / 86_400} days` : `${seconds} seconds`);
+
 export class ExecutionRun {
   private ended = false;
   private detached = false;
@@ -100,7 +132,7 @@ export class ExecutionRun {
   private hiddenState?: string;
   private stopInfo?: { error?: string; cause?: string };
   private readonly waiters = new Map<string, Waiter>();
-  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly timers = new Set<Timer>();
 
   constructor(
     readonly rec: ExecutionRecord,
@@ -114,16 +146,19 @@ export class ExecutionRun {
 
   start(resume?: ResumePoint): void {
     const input = JSON.parse(this.rec.input) as Json;
+    const deadlineAt = this.deadline();
+    if (deadlineAt <= Date.now()) {
+      this.timeOut(); // it ran out while the platform was stopped: no state runs again
+      return;
+    }
+    this.timer(deadlineAt - Date.now(), () => this.timeOut());
     let definition = this.machine.definition;
     if (resume) {
-      const remaining = this.rec.deadlineAt !== undefined ? (this.rec.deadlineAt - Date.now()) / 1000 : undefined;
-      const r = resumeDefinition(this.machine, resume.stateName, resume.rawInput, remaining);
+      const r = resumeDefinition(this.machine, resume.stateName, resume.rawInput);
       definition = r.definition;
       this.hiddenState = r.resumeStateName;
       this.resume = { ...resume };
       this.pendingToken = resume.token;
-    } else if (this.machine.timeoutSeconds !== undefined) {
-      this.rec.deadlineAt = Date.now() + this.machine.timeoutSeconds * 1000;
     }
     const sm = new StateMachine(definition as never, { validationOptions: { noValidate: true } });
     const original = (StateMachine.prototype as unknown as { execute: ExecuteFn }).execute;
@@ -143,6 +178,34 @@ export class ExecutionRun {
       context: this.contextObject(),
     });
     this.handle.result.catch(() => undefined);
+  }
+
+  /**
+   * The instant the execution times out, fixed at its start: its TimeoutSeconds or the service's maximum, whichever
+   * comes first (an execution recorded before the maximum was emulated gets it from its start date).
+   */
+  private deadline(): number {
+    const rec = this.rec;
+    if (rec.deadlineAt === undefined) {
+      const own = this.machine.timeoutSeconds;
+      const byOwn = own !== undefined && own < this.ctx.maxExecutionSeconds;
+      rec.deadlineAt = rec.startDate + ((byOwn ? own : this.ctx.maxExecutionSeconds) * 1000) / this.ctx.timeScale;
+      rec.deadlineReason = byOwn ? 'TimeoutSeconds' : 'MaxExecutionTime';
+      this.save();
+    }
+    return rec.deadlineAt;
+  }
+
+  /** The execution ran out of time: TIMED_OUT with `States.Timeout`, whatever state it was in (not catchable). */
+  private timeOut(): void {
+    if (!this.running) return;
+    const cause =
+      this.rec.deadlineReason === 'TimeoutSeconds'
+        ? `The execution ran longer than its TimeoutSeconds (${this.machine.timeoutSeconds} s).`
+        : `The execution reached the maximum execution time of a Standard workflow (${maxTimeText(this.ctx.maxExecutionSeconds)}).`;
+    // finish first: the abort below makes the library report an abort, which a finished run ignores
+    this.finish('TIMED_OUT', { error: 'States.Timeout', cause });
+    this.handle?.abort();
   }
 
   /** StopExecution. */
@@ -264,12 +327,6 @@ export class ExecutionRun {
       case 'ExecutionAborted':
         this.finish('ABORTED', {});
         return;
-      case 'ExecutionTimeout':
-        this.finish('TIMED_OUT', {
-          error: 'States.Timeout',
-          cause: 'The execution ran longer than its TimeoutSeconds',
-        });
-        return;
       default:
         return;
     }
@@ -310,25 +367,22 @@ export class ExecutionRun {
   }
 
   private clearTimers(): void {
-    for (const t of this.timers) clearTimeout(t);
+    for (const t of this.timers) t.cancel();
     this.timers.clear();
   }
 
-  private timer(ms: number, fn: () => void): NodeJS.Timeout {
-    const t = setTimeout(
-      () => {
-        this.timers.delete(t);
-        fn();
-      },
-      Math.max(0, ms),
-    );
+  private timer(ms: number, fn: () => void): Timer {
+    const t = longTimer(ms, () => {
+      this.timers.delete(t);
+      fn();
+    });
     this.timers.add(t);
     return t;
   }
 
-  private clear(t: NodeJS.Timeout | undefined): void {
+  private clear(t: Timer | undefined): void {
     if (!t) return;
-    clearTimeout(t);
+    t.cancel();
     this.timers.delete(t);
   }
 
@@ -525,8 +579,8 @@ export class ExecutionRun {
     const timedOut = new Promise<void>((res) => {
       onTimedOut = res;
     });
-    let timeoutTimer: NodeJS.Timeout | undefined;
-    let heartbeatTimer: NodeJS.Timeout | undefined;
+    let timeoutTimer: Timer | undefined;
+    let heartbeatTimer: Timer | undefined;
     const release = () => {
       this.clear(timeoutTimer);
       this.clear(heartbeatTimer);

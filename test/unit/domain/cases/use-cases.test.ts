@@ -141,6 +141,25 @@ const failure = (p: Promise<unknown>) => p.then(() => undefined).catch((e: unkno
 const issuesOf = (e: unknown) => (e as ValidationError).issues;
 const seedTask = (t: WorkflowTask) => store.tasks.set(t.taskId, t);
 
+/** The criminal proceedings' task as the follow-up keeps it: no token (the transfer execution ended), 60 days. */
+const followUp = (over: Partial<WorkflowTask> = {}): WorkflowTask => {
+  const {
+    token: _none,
+    warnAt: _noWarning,
+    ...t
+  } = task({
+    step: 'criminal_proceedings',
+    actors: ['police_liaison', 'procuratorate_liaison'],
+    dueAt: '2026-06-06T16:00:00.000Z',
+    input: {
+      caseId: CASE_ID,
+      confirmedItems: ['item5'],
+      deadline: { dueAt: '2026-06-06T16:00:00.000Z', basis: 'follow_up', escalationLevel: 0 },
+    },
+  });
+  return { ...t, ...over };
+};
+
 describe('who may read and act', () => {
   it('lets a police liaison read a suspected-crime case but not a penalty case', async () => {
     const crime = baseCase({
@@ -741,8 +760,7 @@ describe('reward rounds and the ledger', () => {
     `arn:aws:states:cn-northwest-1:123456789012:execution:envwatch-reward:reward-${CASE_ID}-${round}`;
   const paymentTask = (round: number, over: Partial<WorkflowTask> = {}) =>
     task({ workflow: 'reward', executionArn: REWARD_EXEC(round), step: 'payment', actors: ['reward_post'], ...over });
-  const outcomeTask = (over: Partial<WorkflowTask> = {}) =>
-    task({ step: 'criminal_proceedings', actors: ['police_liaison', 'procuratorate_liaison'], ...over });
+  const outcomeTask = (over: Partial<WorkflowTask> = {}) => followUp(over);
   const penalised = baseCase({
     status: 'decided',
     decision: { ...penalty, decidedBy: 'u-chief-01', decidedAt: '2026-04-07T02:00:00.000Z' } as Case['decision'],
@@ -944,5 +962,89 @@ describe('deadlines', () => {
       field: 'query.from',
       messageZh: '时间格式无效，应为 ISO 8601（如 2026-05-01T08:30:00+08:00）',
     });
+  });
+});
+
+describe('the criminal proceedings, followed after the transfer execution ended', () => {
+  const police = as('police_liaison');
+
+  it('keeps the liaisons’ task going on an outcome the step stays in: done with the next 60 days in one write', async () => {
+    store.seed(baseCase({ status: 'transferred' }));
+    seedTask(followUp());
+    now = new Date('2026-05-20T02:00:00.000Z');
+
+    await cases.actOnTask(TASK_ID, { action: 'record_arrest_approved', comment: '庆检捕〔2026〕12号' }, police);
+
+    expect(workflows.sent).toEqual([]); // no execution waits on it
+    expect(store.tasks.get(TASK_ID)).toMatchObject({ state: 'done', outcome: { action: 'record_arrest_approved' } });
+    const open = [...store.tasks.values()].filter((t) => t.state === 'open');
+    expect(open).toHaveLength(1);
+    expect(open[0]).toMatchObject({
+      step: 'criminal_proceedings',
+      actors: ['police_liaison', 'procuratorate_liaison'],
+      dueAt: '2026-07-20T16:00:00.000Z', // 60 days after 20 May is Sunday 19 July: Monday, 24:00 Beijing
+      createdAt: now.toISOString(),
+      input: {
+        caseId: CASE_ID,
+        previousDecision: { action: 'record_arrest_approved', comment: '庆检捕〔2026〕12号' },
+        deadline: { basis: 'follow_up', escalationLevel: 0, dueAt: '2026-07-20T16:00:00.000Z' },
+      },
+    });
+    expect(open[0]?.token).toBeUndefined();
+    expect(store.deadlines.get(open[0]?.taskId ?? '')).toMatchObject({ state: 'open', dueAt: open[0]?.dueAt });
+    expect(store.calls.filter((c) => c === 'recordTask')).toEqual([]); // written with the completion
+    // the arrest starts its reward round, once
+    expect(workflows.started.map((w) => w.name)).toEqual([`reward-${CASE_ID}-2`]);
+    expect((await cases.myTasks(police, { limit: 50 })).items.map((t) => t.taskId)).toEqual([open[0]?.taskId]);
+  });
+
+  it('ends the transfer on a conviction: the case closes, no task stays open, the round starts once', async () => {
+    store.seed(baseCase({ status: 'transferred' }));
+    seedTask(followUp());
+
+    await cases.actOnTask(TASK_ID, { action: 'record_conviction', comment: '（2026）浙1126刑初45号' }, police);
+
+    expect(store.cases.get(CASE_ID)?.case).toMatchObject({ status: 'closed', closedAt: NOW.toISOString() });
+    expect([...store.tasks.values()].filter((t) => t.state === 'open')).toEqual([]);
+    const notes = store.entries(CASE_ID).map((e) => e.note);
+    expect(notes).toContain('流程结束：刑事判决已生效');
+    expect(notes).toContain('刑事诉讼进展反馈：判决有罪（（2026）浙1126刑初45号）');
+    expect(workflows.started.map((w) => w.name)).toEqual([`reward-${CASE_ID}-2`]);
+
+    // the same act again: the task is done (409), nothing recorded or started twice
+    expect(await failure(cases.actOnTask(TASK_ID, { action: 'record_conviction' }, police))).toMatchObject({
+      status: 409,
+    });
+    expect(workflows.started).toHaveLength(1);
+    expect(notes.filter((n) => n === '流程结束：刑事判决已生效')).toHaveLength(1);
+  });
+
+  it('sends the case back to the bureau on a return for a penalty', async () => {
+    store.seed(baseCase({ status: 'transferred' }));
+    seedTask(followUp());
+    await cases.actOnTask(TASK_ID, { action: 'return_for_penalty', comment: '情节轻微，不起诉' }, police);
+    expect(store.cases.get(CASE_ID)?.case.status).toBe('investigating');
+    expect([...store.tasks.values()].filter((t) => t.state === 'open')).toEqual([]);
+  });
+
+  it('refuses (409) a task without a token at a step no follow-up keeps, changing nothing', async () => {
+    store.seed(baseCase({ status: 'decided' }));
+    const { token: _t, ...tokenless } = task();
+    seedTask(tokenless);
+    expect(await failure(cases.actOnTask(TASK_ID, { action: 'approve' }, as('bureau_head')))).toMatchObject({
+      status: 409,
+    });
+    expect(store.tasks.get(TASK_ID)?.state).toBe('open');
+  });
+
+  it('refuses (409) an act on a follow-up the sweep re-armed meanwhile; the new period’s task takes it', async () => {
+    store.seed(baseCase({ status: 'transferred' }));
+    seedTask(followUp());
+    const stale = store.tasks.get(TASK_ID) as WorkflowTask;
+    seedTask({ ...stale, state: 'lapsed' });
+    expect(await failure(cases.actOnTask(TASK_ID, { action: 'record_detention' }, police))).toMatchObject({
+      status: 409,
+    });
+    expect(workflows.started).toEqual([]);
   });
 });

@@ -101,8 +101,8 @@ describe('case-tasks timers', () => {
     expect(t.basis).toBe('sla');
   });
 
-  it('sets no timer where no statute or service level does', () => {
-    const t = enterStep('transfer', 'police_receipt', undefined, 'hand_over', NOW, 'seed');
+  it('sets no timer on a step that is no wait (the follow-up keeps the criminal proceedings)', () => {
+    const t = enterStep('transfer', 'criminal_proceedings', undefined, 'hand_over_items', NOW, 'seed');
     expect(t.timeoutSeconds).toBeUndefined();
     expect(t.dueAt).toBeUndefined();
   });
