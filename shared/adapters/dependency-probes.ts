@@ -17,11 +17,15 @@ export function tableProbe(db: DynamoDBDocumentClient, table: string): Dependenc
   };
 }
 
+/**
+ * A listing under `prefix` (the grant the work has) of a folder that never holds anything: the bucket answers or not,
+ * and nothing is read (s3rver, the local S3, also fails a listing truncated by MaxKeys, which this never is).
+ */
 export function bucketProbe(s3: S3Client, bucket: string, prefix: string): DependencyProbe {
   return {
     name: `bucket ${bucket}/${prefix}`,
     async check() {
-      await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, MaxKeys: 1 }));
+      await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: `${prefix}.probe/`, MaxKeys: 1 }));
     },
   };
 }

@@ -94,7 +94,12 @@ describe('dead-letter redrive (Ingest stack)', () => {
       }
     }
     const dlqs = [arnOf(built.ingest.ingest.deadLetters), arnOf(built.ingest.alarms.deadLetters)].sort();
-    for (const a of ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility', 'sqs:GetQueueAttributes'])
+    for (const a of [
+      'sqs:ReceiveMessage',
+      'sqs:DeleteMessage',
+      'sqs:ChangeMessageVisibility',
+      'sqs:GetQueueAttributes',
+    ])
       expect(grants.get(a), a).toEqual(dlqs);
     expect(grants.get('sqs:SendMessage')).toEqual([arnOf(redrive.parked)]);
     const tables = built.data.tables.byName;
@@ -187,7 +192,9 @@ describe('Ops stack', () => {
       ),
     );
     expect(fns.length).toBe(withService.length);
-    expect(fns.map((f) => f.service)).toEqual(expect.arrayContaining(['ingest', 'alarm-evaluator', 'dead-letter-redrive']));
+    expect(fns.map((f) => f.service)).toEqual(
+      expect.arrayContaining(['ingest', 'alarm-evaluator', 'dead-letter-redrive']),
+    );
     for (const f of fns) {
       const dimensions = { FunctionName: ref(f.fn) };
       expect(shape(alarm(`Lambda-${f.service}-Errors`))).toEqual({
@@ -270,7 +277,11 @@ describe('Ops stack', () => {
       ClusterName: ref(g.cluster),
       ServiceName: `\${${logicalId(g.service)}.Name}`,
     };
-    expect(tasks).toMatchObject({ Threshold: 1, EvaluationPeriods: 5, ComparisonOperator: 'GreaterThanOrEqualToThreshold' });
+    expect(tasks).toMatchObject({
+      Threshold: 1,
+      EvaluationPeriods: 5,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+    });
     expect(math(tasks)).toMatchObject({
       expr_1: 'desired - running',
       desired: { namespace: 'ECS/ContainerInsights', metric: 'DesiredTaskCount', dimensions: service, period: 60 },

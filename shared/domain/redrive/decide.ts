@@ -46,14 +46,14 @@ export function failedAttempt(
   };
 }
 
-/** The probes' verdict: all answered (replay, and forget the backoff), or not (back off longer). */
+/** The probes' verdict: all answered (replay, and forget the backoff), or not (back off longer, naming what failed). */
 export function afterProbes(
   state: BackoffState | undefined,
   probes: readonly ProbeResult[],
   now: Date,
   policy: RedrivePolicy,
 ): { healthy: true; state: BackoffState } | { healthy: false; state: BackoffState } {
-  const failing = probes.filter((p) => !p.ok).map((p) => p.name);
+  const failing = probes.filter((p) => !p.ok).map((p) => (p.error ? `${p.name}: ${p.error}` : p.name));
   if (failing.length === 0) return { healthy: true, state: { failures: 0 } };
   return { healthy: false, state: failedAttempt(state, failing, now, policy) };
 }

@@ -57,7 +57,12 @@ describe('SqsDeadLetterQueue', () => {
   it('receives at most 10, hidden for the visibility timeout, with their attributes', async () => {
     sqsMock.on(ReceiveMessageCommand).resolves({
       Messages: [
-        { MessageId: 'a', ReceiptHandle: 'ha', Body: '{}', MessageAttributes: { reason: { DataType: 'String', StringValue: 'x' } } },
+        {
+          MessageId: 'a',
+          ReceiptHandle: 'ha',
+          Body: '{}',
+          MessageAttributes: { reason: { DataType: 'String', StringValue: 'x' } },
+        },
         { MessageId: 'b', Body: 'no handle: cannot be deleted, skipped' },
       ],
     });
@@ -91,7 +96,9 @@ describe('SqsDeadLetterQueue', () => {
     sqsMock.on(ChangeMessageVisibilityBatchCommand).resolves({
       Failed: [{ Id: '0', Code: 'ReceiptHandleIsInvalid', SenderFault: true }],
     });
-    await expect(queue.release([{ messageId: 'a', body: '', handle: 'stale' }])).rejects.toThrow('could not be released');
+    await expect(queue.release([{ messageId: 'a', body: '', handle: 'stale' }])).rejects.toThrow(
+      'could not be released',
+    );
   });
 });
 
@@ -142,7 +149,7 @@ describe('iotReplayPublisher', () => {
 });
 
 describe('dependency probes', () => {
-  it('probe a table with one read of a key that never exists, and a bucket with a one-key listing of the prefix', async () => {
+  it('probe a table with one read of a key that never exists, and a bucket with a listing of an empty folder under the prefix', async () => {
     ddb.on(GetCommand).resolves({});
     s3Mock.on(ListObjectsV2Command).resolves({ KeyCount: 0 });
     await tableProbe(db, 'readings').check();
@@ -151,7 +158,11 @@ describe('dependency probes', () => {
       TableName: 'readings',
       Key: { pk: 'probe#redrive', sk: 'probe' },
     });
-    expect(s3Mock).toHaveReceivedCommandWith(ListObjectsV2Command, { Bucket: 'evidence', Prefix: 'raw/', MaxKeys: 1 });
+    expect(s3Mock).toHaveReceivedCommandWith(ListObjectsV2Command, {
+      Bucket: 'evidence',
+      Prefix: 'raw/.probe/',
+      MaxKeys: 1,
+    });
   });
 
   it('fail when the dependency answers with an error', async () => {

@@ -48,12 +48,12 @@ describe('redrive decisions', () => {
     expect(attemptDue(state, new Date(at(10).getTime() - 31_000), DEFAULT_POLICY).due).toBe(false);
   });
 
-  it('backs off longer when a probe fails, naming it, and forgets the backoff when all answer', () => {
+  it('backs off longer when a probe fails, naming it and its error, and forgets the backoff when all answer', () => {
     const first = afterProbes(
       undefined,
       [
         { name: 'table readings', ok: true },
-        { name: 'bucket evidence/raw/', ok: false },
+        { name: 'bucket evidence/raw/', ok: false, error: 'NoSuchBucket: gone' },
       ],
       T0,
       DEFAULT_POLICY,
@@ -63,7 +63,7 @@ describe('redrive decisions', () => {
       state: {
         failures: 1,
         nextAttemptAt: at(5).toISOString(),
-        failing: ['bucket evidence/raw/'],
+        failing: ['bucket evidence/raw/: NoSuchBucket: gone'],
         since: T0.toISOString(),
       },
     });
@@ -172,7 +172,11 @@ describe('RedriveService', () => {
     for (const p of ['##A', '##B', '##C']) s.queue.push(ruleError(p));
     s.bucket.up = false;
 
-    expect(await s.run(0)).toMatchObject({ status: 'unhealthy', depth: 3, failing: ['bucket evidence/raw/'] });
+    expect(await s.run(0)).toMatchObject({
+      status: 'unhealthy',
+      depth: 3,
+      failing: ['bucket evidence/raw/: Error: does not answer'],
+    });
     expect(await s.run(5)).toMatchObject({ status: 'unhealthy', nextAttemptAt: at(15).toISOString() });
     const checks = s.bucket.checks;
     // backing off: the run at 10 minutes does not even probe

@@ -107,6 +107,6 @@ export class SwitchProbe implements DependencyProbe {
 
   async check() {
     this.checks++;
-    if (!this.up) throw new Error(`${this.name} does not answer`);
+    if (!this.up) throw new Error('does not answer');
   }
 }
