@@ -1,15 +1,13 @@
-import * as z from 'zod';
+import { RedriveEvent } from '#shared/contracts/redrive.ts';
 import { logger } from '#shared/observability/logger.ts';
-import { redriveService } from './service.ts';
+import { redriveServiceFromEnv } from './wiring.ts';
 
 /**
- * The dead-letter redrive (infra/constructs/dead-letter-redrive.ts): an EventBridge schedule every 5 minutes passes the
- * scheduled time; the run replays what the ingest and alarms dead-letter queues hold once their dependencies answer,
- * backs off while they do not, and parks what cannot be replayed (shared/domain/redrive/use-cases.ts).
+ * The dead-letter redrive (infra/constructs/dead-letter-redrive.ts): every 5 minutes, with the scheduled time, it
+ * replays what the ingest and alarms dead-letter queues hold once their dependencies answer, backs off while they do
+ * not, and parks what cannot be replayed (shared/domain/redrive/use-cases.ts). One log line per queue.
  */
-export const RedriveEvent = z.object({ time: z.iso.datetime({ offset: true }).optional() });
-
-const service = redriveService();
+const service = redriveServiceFromEnv();
 
 export async function handler(event: unknown) {
   const parsed = RedriveEvent.safeParse(event ?? {});
@@ -17,8 +15,7 @@ export async function handler(event: unknown) {
     logger.error('redrive event is not { time? }', { issues: parsed.error.issues.slice(0, 3) });
     throw new Error('redrive event must be { "time"?: ISO 8601 instant }');
   }
-  const now = parsed.data.time ? new Date(parsed.data.time) : new Date();
-  const outcome = await service.run(now);
+  const outcome = await service.run(parsed.data.time ? new Date(parsed.data.time) : new Date());
   if (!outcome.ran) logger.warn('redrive skipped', { reason: outcome.reason });
   else {
     for (const s of outcome.sources) {

@@ -35,7 +35,7 @@ export function redrivePolicy(): RedrivePolicy {
   };
 }
 
-export function redriveService(): RedriveService {
+export function redriveServiceFromEnv(): RedriveService {
   const config = readConfig({
     ingestDeadLetters: ENV.ingestDeadLetterQueue,
     alarmsDeadLetters: ENV.alarmsDeadLetterQueue,
