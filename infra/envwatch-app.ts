@@ -54,6 +54,7 @@ export function buildEnvWatch(app: App) {
     data,
     api,
     ingest,
+    web: webStack,
     env,
     description: 'EnvWatch operations: CloudWatch alarms to the ops topic, one dashboard',
   });

@@ -1,4 +1,4 @@
-import { Duration } from 'aws-cdk-lib';
+import { Duration, Stack } from 'aws-cdk-lib';
 import type { HttpStage } from 'aws-cdk-lib/aws-apigatewayv2';
 import {
   Alarm,
@@ -27,7 +27,7 @@ import type { EnvWatchFunction } from './envwatch-function.ts';
 import { GATEWAY_SERVICE_NAME } from './hj212-gateway.ts';
 
 /**
- * The platform's CloudWatch alarms, all to the ops topic, and one dashboard (`EnvWatch-<stage>-Ops`). What each alarm
+ * The platform's CloudWatch alarms, all to the ops topic, and one dashboard (`EnvWatch-<stage>-Ops-<region>`). What each alarm
  * means and what to do: docs/operations.md「告警一览」. Thresholds and periods: infra/ops-settings.ts.
  *
  *   Lambda      Errors and Throttles of every EnvWatch function
@@ -278,7 +278,8 @@ export class OpsMonitoring extends Construct {
     // the dashboard
     const graph = (title: string, left: IMetric[], width = 12) => new GraphWidget({ title, left, width, height: 6 });
     this.dashboard = new Dashboard(this, 'Dashboard', {
-      dashboardName: `EnvWatch-${stage}-Ops`,
+      // dashboards are named per account, not per region: the region keeps two deployments of a stage apart
+      dashboardName: `EnvWatch-${stage}-Ops-${Stack.of(this).region}`,
       defaultInterval: Duration.hours(6),
     });
     this.dashboard.addWidgets(

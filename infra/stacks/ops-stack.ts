@@ -7,6 +7,7 @@ import { readOpsAlarmSettings } from '#infra/ops-settings.ts';
 import type { ApiStack } from './api-stack.ts';
 import type { DataStack } from './data-stack.ts';
 import type { IngestStack } from './ingest-stack.ts';
+import type { WebStack } from './web-stack.ts';
 
 /**
  * Operations: CloudWatch alarms to the ops topic and one dashboard over the other stacks (infra/constructs/
@@ -19,6 +20,8 @@ export interface OpsStackProps extends StackProps {
   data: DataStack;
   api: ApiStack;
   ingest: IngestStack;
+  /** when built: any EnvWatch function in it is watched too */
+  web?: WebStack | undefined;
 }
 
 /** Every EnvWatch function inside the given stacks, in construct order. */
@@ -37,7 +40,7 @@ export class OpsStack extends Stack {
       stage: config.stage,
       topic: data.topics.byAudience.ops,
       settings: readOpsAlarmSettings(this.node.tryGetContext('opsAlarms')),
-      functions: envWatchFunctions(api, ingest),
+      functions: envWatchFunctions(api, ingest, ...(props.web ? [props.web] : [])),
       deadLetterQueues: [
         { name: 'ingest', queue: ingest.ingest.deadLetters },
         { name: 'alarms', queue: ingest.alarms.deadLetters },
