@@ -4,10 +4,12 @@ import { type AppConfig, readAppConfig } from './config.ts';
 import { ApiStack } from './stacks/api-stack.ts';
 import { DataStack } from './stacks/data-stack.ts';
 import { IngestStack } from './stacks/ingest-stack.ts';
+import { OpsStack } from './stacks/ops-stack.ts';
 import { WebStack } from './stacks/web-stack.ts';
 
 /**
- * Builds every EnvWatch stack into `app`. Stacks are split by lifecycle: Data (stateful, kept), Api and Ingest (stateless).
+ * Builds every EnvWatch stack into `app`. Stacks are split by lifecycle: Data (stateful, kept), Api, Ingest and Web
+ * (stateless), and Ops (alarms and a dashboard over the others).
  * Used by infra/app.ts (`cdk synth` / `cdk deploy`), by the infra tests and by the local platform.
  */
 const STRONG_REFS = '@aws-cdk/core:defaultCrossStackReferences';
@@ -47,10 +49,19 @@ export function buildEnvWatch(app: App) {
         description: 'EnvWatch web pages and console: S3 behind CloudFront, /api/* to the HTTP API',
       })
     : undefined;
+  const ops = new OpsStack(app, `${prefix}-Ops`, {
+    config,
+    data,
+    api,
+    ingest,
+    web: webStack,
+    env,
+    description: 'EnvWatch operations: CloudWatch alarms to the ops topic, one dashboard',
+  });
   Tags.of(app).add('project', 'envwatch');
   Tags.of(app).add('stage', config.stage);
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
-  return { config, data, api, ingest, web: webStack };
+  return { config, data, api, ingest, web: webStack, ops };
 }
 
 /**

@@ -8,6 +8,7 @@ import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { ENV } from '#shared/config/env-names.ts';
+import { ALARM_REPLAY_TOPIC } from '#shared/domain/ingest/dead-letter.ts';
 import { EnvWatchFunction } from './envwatch-function.ts';
 import { deadLetterQueue, grantSend } from './iot-ingest.ts';
 import type { DataTable } from './tables.ts';
@@ -15,8 +16,8 @@ import type { DataTable } from './tables.ts';
 /**
  * The alarm engine:
  *  - `alarm-evaluator`: invoked by the ingest topic rules as their second action (same envelope as ingest), and by
- *    the replay rule `envwatch_<stage>_alarm_replay` (topic `envwatch/replay/alarms`, what `npm run replay-dead-letters`
- *    publishes dead letters back to). Failed invocations (after Lambda's two retries) go to the alarms dead-letter
+ *    the replay rule `envwatch_<stage>_alarm_replay` (topic `envwatch/replay/alarms`, where the dead-letter redrive and
+ *    `npm run replay-dead-letters` publish the evaluator's failed envelopes back to). Failed invocations (after Lambda's two retries) go to the alarms dead-letter
  *    queue with the envelope.
  *  - `alarm-jobs`: EventBridge schedules with a constant input naming the job: the notification sweep every minute
  *    (reminders, escalations, deliveries that failed), data gaps every 5 minutes, identical series across devices
@@ -48,7 +49,7 @@ export interface AlarmEngineProps {
 }
 
 export const alarmReplayRuleName = (stage: string) => `envwatch_${stage}_alarm_replay`;
-export const ALARM_REPLAY_TOPIC = 'envwatch/replay/alarms';
+export { ALARM_REPLAY_TOPIC };
 
 export const ALARM_JOBS = {
   sweep: 'rate(1 minute)',
@@ -64,6 +65,8 @@ export class AlarmEngine extends Construct {
   public readonly evaluator: EnvWatchFunction;
   public readonly jobs: EnvWatchFunction;
   public readonly deadLetters: Queue;
+  /** dead-lettered envelopes replayed to the evaluator alone (ALARM_REPLAY_TOPIC) */
+  public readonly replayRule: CfnTopicRule;
 
   constructor(scope: Construct, id: string, props: AlarmEngineProps) {
     super(scope, id);
@@ -170,5 +173,6 @@ export class AlarmEngine extends Construct {
       sourceArn: replay.attrArn,
       sourceAccount: Aws.ACCOUNT_ID,
     });
+    this.replayRule = replay;
   }
 }

@@ -68,9 +68,12 @@ const BUNDLING = {
 
 export class EnvWatchFunction extends Construct {
   public readonly fn: NodejsFunction;
+  /** its folder under functions/ (the service name in its logs), e.g. `registry-api` */
+  public readonly service: string;
 
   constructor(scope: Construct, id: string, props: EnvWatchFunctionProps) {
     super(scope, id);
+    this.service = props.name;
     const logGroup = new LogGroup(this, 'Logs', {
       retention: retentionFor(props.logRetentionDays),
       removalPolicy: props.stage === 'prod' ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,

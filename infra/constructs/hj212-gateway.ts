@@ -81,6 +81,8 @@ export const GATEWAY_IMAGE_CONTEXT = [
 
 export class Hj212Gateway extends Construct {
   public readonly port: number;
+  /** tasks the service keeps running (the Ops stack alarms below it) */
+  public readonly desiredCount: number;
   public readonly vpc: Vpc;
   public readonly cluster: Cluster;
   public readonly taskDefinition: FargateTaskDefinition;
@@ -99,6 +101,7 @@ export class Hj212Gateway extends Construct {
     const port = props.port ?? DEFAULT_GATEWAY_PORT;
     this.port = port;
     const prod = props.stage === 'prod';
+    this.desiredCount = props.desiredCount ?? (prod ? 2 : 1);
     const removalPolicy = prod ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
     const retention = retentionFor(props.logRetentionDays);
 
@@ -189,7 +192,7 @@ export class Hj212Gateway extends Construct {
     this.service = new FargateService(this, 'Service', {
       cluster: this.cluster,
       taskDefinition: this.taskDefinition,
-      desiredCount: props.desiredCount ?? (prod ? 2 : 1),
+      desiredCount: this.desiredCount,
       assignPublicIp: true,
       vpcSubnets: { subnetType: SubnetType.PUBLIC },
       securityGroups: [this.securityGroup],

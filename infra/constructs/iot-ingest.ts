@@ -8,6 +8,7 @@ import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { ENV } from '#shared/config/env-names.ts';
 import { ARCHIVE_PREFIX } from '#shared/domain/archive/record.ts';
+import { INGEST_REPLAY_TOPIC, RULE_TOPICS } from '#shared/domain/ingest/dead-letter.ts';
 import { EnvWatchFunction } from './envwatch-function.ts';
 import { acknowledgeBucketPrefix } from './nag.ts';
 import type { DataTable } from './tables.ts';
@@ -18,8 +19,10 @@ import type { DataTable } from './tables.ts';
  *   envwatch_<stage>_hj212    raw HJ 212 text on `envwatch/devices/<mn>/hj212` (bytes kept: encode(*, 'base64'))
  *   envwatch_<stage>_json     JSON telemetry on `envwatch/devices/<mn>/telemetry` (bytes kept the same way)
  * Every rule has an error action to one dead-letter queue (SSE with the data key, TLS only, 14 days), and the
- * function's asynchronous invocations that still fail after Lambda's retries go to the same queue. The Lambda
- * permission for each rule is scoped to that rule's ARN.
+ * function's asynchronous invocations that still fail after Lambda's retries go to the same queue. A fourth rule,
+ * `envwatch_<stage>_ingest_replay` (topic INGEST_REPLAY_TOPIC), takes those failed envelopes back to the ingest
+ * function alone when the dead-letter redrive replays them (dead-letter-redrive.ts). The Lambda permission for each
+ * rule is scoped to that rule's ARN.
  */
 export interface IotIngestProps {
   stage: string;
@@ -41,17 +44,22 @@ export const ruleNames = (stage: string) => ({
   json: `envwatch_${stage}_json`,
 });
 
+export const ingestReplayRuleName = (stage: string) => `envwatch_${stage}_ingest_replay`;
+
+const MQTT_SELECT =
+  "SELECT encode(*, 'base64') AS raw, topic(3) AS mn, timestamp() AS receivedAt, clientid() AS clientId";
 export const RULE_SQL = {
-  gateway: "SELECT *, 'tcp-gateway' AS source FROM 'envwatch/gateway/+'",
-  hj212:
-    "SELECT encode(*, 'base64') AS raw, topic(3) AS mn, timestamp() AS receivedAt, clientid() AS clientId, 'mqtt-hj212' AS source FROM 'envwatch/devices/+/hj212'",
-  json: "SELECT encode(*, 'base64') AS raw, topic(3) AS mn, timestamp() AS receivedAt, clientid() AS clientId, 'mqtt-json' AS source FROM 'envwatch/devices/+/telemetry'",
+  gateway: `SELECT *, 'tcp-gateway' AS source FROM '${RULE_TOPICS.gateway}'`,
+  hj212: `${MQTT_SELECT}, 'mqtt-hj212' AS source FROM '${RULE_TOPICS.hj212}'`,
+  json: `${MQTT_SELECT}, 'mqtt-json' AS source FROM '${RULE_TOPICS.json}'`,
 } as const;
 
 export class IotIngest extends Construct {
   public readonly function: EnvWatchFunction;
   public readonly deadLetters: Queue;
   public readonly rules: Record<keyof typeof RULE_SQL, CfnTopicRule>;
+  /** failed ingest envelopes replayed to the ingest function alone (INGEST_REPLAY_TOPIC) */
+  public readonly replayRule: CfnTopicRule;
   /** what the TCP gateway publishes to: `$aws/rules/<gateway rule>/envwatch/gateway` (append `/<mn>`) */
   public readonly gatewayIngestTopic: string;
 
@@ -88,20 +96,20 @@ export class IotIngest extends Construct {
     grantSend(role, this.deadLetters, props.dataKey);
 
     const names = ruleNames(props.stage);
-    const rule = (key: keyof typeof RULE_SQL, description: string) => {
-      const r = new CfnTopicRule(this, `${key[0]?.toUpperCase()}${key.slice(1)}Rule`, {
-        ruleName: names[key],
+    const rule = (id: string, ruleName: string, sql: string, targets: IFunction[], description: string) => {
+      const r = new CfnTopicRule(this, id, {
+        ruleName,
         topicRulePayload: {
           description,
           awsIotSqlVersion: '2016-03-23',
-          sql: RULE_SQL[key],
+          sql,
           ruleDisabled: false,
-          actions: [fn.fn, ...(props.alsoInvoke ?? [])].map((f) => ({ lambda: { functionArn: f.functionArn } })),
+          actions: targets.map((f) => ({ lambda: { functionArn: f.functionArn } })),
           errorAction: { sqs: { queueUrl: this.deadLetters.queueUrl, roleArn: role.roleArn, useBase64: false } },
         },
       });
-      for (const target of [fn.fn, ...(props.alsoInvoke ?? [])]) {
-        target.addPermission(`Invoke${key}`, {
+      for (const target of targets) {
+        target.addPermission(`Invoke${ruleName.replace(`envwatch_${props.stage}_`, '')}`, {
           principal: new ServicePrincipal('iot.amazonaws.com'),
           sourceArn: r.attrArn,
           sourceAccount: Aws.ACCOUNT_ID,
@@ -109,11 +117,26 @@ export class IotIngest extends Construct {
       }
       return r;
     };
+    const device = (key: keyof typeof RULE_SQL, description: string) =>
+      rule(
+        `${key[0]?.toUpperCase()}${key.slice(1)}Rule`,
+        names[key],
+        RULE_SQL[key],
+        [fn.fn, ...(props.alsoInvoke ?? [])],
+        description,
+      );
     this.rules = {
-      gateway: rule('gateway', 'HJ 212 TCP gateway envelopes (Basic Ingest) to the ingest function'),
-      hj212: rule('hj212', 'Raw HJ 212 over MQTT to the ingest function'),
-      json: rule('json', 'JSON telemetry over MQTT to the ingest function'),
+      gateway: device('gateway', 'HJ 212 TCP gateway envelopes (Basic Ingest) to the ingest function'),
+      hj212: device('hj212', 'Raw HJ 212 over MQTT to the ingest function'),
+      json: device('json', 'JSON telemetry over MQTT to the ingest function'),
     };
+    this.replayRule = rule(
+      'ReplayRule',
+      ingestReplayRuleName(props.stage),
+      `SELECT * FROM '${INGEST_REPLAY_TOPIC}'`,
+      [fn.fn],
+      'Dead-lettered ingest envelopes replayed to the ingest function',
+    );
     this.gatewayIngestTopic = `$aws/rules/${names.gateway}/envwatch/gateway`;
   }
 }

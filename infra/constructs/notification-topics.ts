@@ -18,13 +18,14 @@ export type Audience = keyof typeof AUDIENCES;
 export class NotificationTopics extends Construct {
   public readonly byAudience: Record<Audience, Topic>;
 
-  constructor(scope: Construct, id: string, props: { key: IKey }) {
+  /** `key` encrypts every topic but those given their own in `keys` (the ops topic: CloudWatch alarms publish to it) */
+  constructor(scope: Construct, id: string, props: { key: IKey; keys?: Partial<Record<Audience, IKey>> }) {
     super(scope, id);
     const out = {} as Record<Audience, Topic>;
     for (const [audience, label] of Object.entries(AUDIENCES) as [Audience, string][]) {
       out[audience] = new Topic(this, audience, {
         displayName: `EnvWatch ${label}`.slice(0, 100),
-        masterKey: props.key,
+        masterKey: props.keys?.[audience] ?? props.key,
         enforceSSL: true,
       });
     }

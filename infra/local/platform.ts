@@ -7,6 +7,7 @@ import { ENV } from '#shared/config/env-names.ts';
 import { seedRegistry } from '#shared/domain/registry/seed.ts';
 import { RegistryService } from '#shared/domain/registry/use-cases.ts';
 import { consoleFallback } from '#web/cache.ts';
+import { asyncInvoker } from './async-invoke.ts';
 import { loadOrCreateKeys } from './jwt.ts';
 import { LambdaRuntime } from './lambda-runtime.ts';
 import { localPages, webConfig } from './pages.ts';
@@ -177,13 +178,22 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
     });
     started.push(stepfunctions);
 
+    // IoT rules invoke Lambda asynchronously: retries and on-failure destinations as the template configures them
+    const asyncInvoke = asyncInvoker({
+      configs: spec.asyncInvokeConfigs ?? [],
+      invoke,
+      sqsEndpoint: messaging.endpoint,
+      log,
+    });
+    started.push({ name: 'lambda-async', stop: () => asyncInvoke.close() });
+
     const iot = await startIot({
       host,
       ...(opts.plainMqtt ? { mqttPort: ports.mqtt } : {}),
       identity: { mqttsPort: ports.mqtts, controlPlanePort: ports.iot, dataDir, policies: spec.iotPolicies ?? [] },
       dataPlanePort: ports.iotData,
       rules: spec.topicRules,
-      invoke,
+      invoke: asyncInvoke.invoke,
       awsEndpoints: { sqs: messaging.endpoint, sns: messaging.endpoint },
       log,
     });

@@ -79,6 +79,16 @@ export interface SubscriptionSpec {
   rawMessageDelivery?: boolean;
 }
 
+/**
+ * How a function's asynchronous invocations end (AWS::Lambda::EventInvokeConfig): retries, and where a failure record
+ * goes when they are exhausted (an SQS queue ARN; other destination kinds are not run locally).
+ */
+export interface AsyncInvokeSpec {
+  functionArn: string;
+  maximumRetryAttempts: number;
+  onFailure?: string;
+}
+
 export interface EventSourceMappingSpec {
   functionArn: string;
   queueArn: string;
@@ -183,6 +193,8 @@ export interface PlatformSpec {
   queues: QueueSpec[];
   subscriptions: SubscriptionSpec[];
   eventSourceMappings: EventSourceMappingSpec[];
+  /** functions whose asynchronous invocations (by IoT rules) retry and send failures to a destination */
+  asyncInvokeConfigs?: AsyncInvokeSpec[];
   apis: ApiSpec[];
   topicRules: TopicRuleSpec[];
   /** IoT policies; the control plane attaches them, the broker enforces them */

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { IotPolicyDocument } from './services/iot/policy.ts';
 import {
   type ApiSpec,
+  type AsyncInvokeSpec,
   type BucketSpec,
   type ContainerServiceSpec,
   type EventSourceMappingSpec,
@@ -330,6 +331,7 @@ const obj = (v: Json | undefined): Record<string, Json> => (v && typeof v === 'o
 export function deriveSpec(cdkOut: string, endpoints: LocalEndpoints): PlatformSpec {
   const stacks = readAssembly(cdkOut);
   const r = new Resolver(stacks, endpoints);
+  const asyncInvokeConfigs: AsyncInvokeSpec[] = [];
   const spec: PlatformSpec = {
     functions: [],
     tables: [],
@@ -338,6 +340,7 @@ export function deriveSpec(cdkOut: string, endpoints: LocalEndpoints): PlatformS
     queues: [],
     subscriptions: [],
     eventSourceMappings: [],
+    asyncInvokeConfigs,
     apis: [],
     topicRules: [],
     iotPolicies: [],
@@ -472,6 +475,23 @@ export function deriveSpec(cdkOut: string, endpoints: LocalEndpoints): PlatformS
         path: String(res.Metadata?.['aws:cdk:path'] ?? id),
       };
       spec.functions.push(fn);
+    }
+
+    for (const [id, res] of resourcesOf(stack, 'AWS::Lambda::EventInvokeConfig')) {
+      const p = props(id, res);
+      const fnName = String(p.FunctionName);
+      const onFailure = obj(obj(p.DestinationConfig).OnFailure).Destination;
+      const config: AsyncInvokeSpec = {
+        functionArn: fnName.startsWith('arn:') ? fnName : arn('lambda', `function:${fnName}`),
+        maximumRetryAttempts: p.MaximumRetryAttempts === undefined ? 2 : Number(p.MaximumRetryAttempts),
+        ...(typeof onFailure === 'string' ? { onFailure } : {}),
+      };
+      if (config.onFailure && !config.onFailure.startsWith(`arn:${LOCAL_PARTITION}:sqs:`)) {
+        throw new TemplateError(
+          `${r.where(stack, id)}: only SQS on-failure destinations run locally (got ${onFailure})`,
+        );
+      }
+      asyncInvokeConfigs.push(config);
     }
 
     for (const [id, res] of resourcesOf(stack, 'AWS::Lambda::EventSourceMapping')) {

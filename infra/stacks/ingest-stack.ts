@@ -2,6 +2,7 @@ import { CfnOutput, SecretValue, Stack, type StackProps, Token } from 'aws-cdk-l
 import type { Construct } from 'constructs';
 import type { AppConfig } from '#infra/config.ts';
 import { AlarmEngine, type SmsConfig } from '#infra/constructs/alarm-engine.ts';
+import { DeadLetterRedrive } from '#infra/constructs/dead-letter-redrive.ts';
 import { Hj212Gateway } from '#infra/constructs/hj212-gateway.ts';
 import { IotDevicePolicy } from '#infra/constructs/iot-device-policy.ts';
 import { IotIngest } from '#infra/constructs/iot-ingest.ts';
@@ -9,8 +10,9 @@ import type { DataStack } from './data-stack.ts';
 
 /**
  * Stateless: device ingestion. IoT Core topic rules (MQTT HJ 212, MQTT JSON, the TCP gateway's Basic Ingest) → the
- * ingest function (sealed raw archive, readings, device state), a dead-letter queue, the device IoT policy, and the
- * HJ 212 TCP gateway (Fargate behind an NLB) that publishes through Basic Ingest.
+ * ingest function (sealed raw archive, readings, device state), a dead-letter queue, the device IoT policy, the
+ * HJ 212 TCP gateway (Fargate behind an NLB) that publishes through Basic Ingest, and the dead-letter redrive that
+ * replays both dead-letter queues once their dependencies answer.
  * Retention of real-time and minute readings comes from context (`-c readingsRealtimeRetentionDays=30
  * -c readingsMinuteRetentionDays=180`, the defaults); hourly and daily readings are kept.
  */
@@ -70,6 +72,7 @@ export class IngestStack extends Stack {
   public readonly alarms: AlarmEngine;
   public readonly devicePolicy: IotDevicePolicy;
   public readonly gateway: Hj212Gateway;
+  public readonly redrive: DeadLetterRedrive;
 
   private readonly zones: string[] | undefined;
 
@@ -109,6 +112,17 @@ export class IngestStack extends Stack {
       ingestTopicPrefix: this.ingest.gatewayIngestTopic,
       stage: config.stage,
       logRetentionDays: config.logRetentionDays,
+    });
+    this.redrive = new DeadLetterRedrive(this, 'Redrive', {
+      stage: config.stage,
+      logRetentionDays: config.logRetentionDays,
+      deadLetters: { ingest: this.ingest.deadLetters, alarms: this.alarms.deadLetters },
+      gatewayIngestTopic: this.ingest.gatewayIngestTopic,
+      readingsTable: data.tables.byName.readings,
+      registryTable: data.tables.byName.registry,
+      alarmsTable: data.tables.byName.alarms,
+      evidenceBucket: data.evidence.bucket,
+      dataKey: data.dataKey,
     });
     new CfnOutput(this, 'Hj212Endpoint', {
       value: this.gateway.endpoint,

@@ -144,7 +144,11 @@ export class AlarmPublisher {
       });
     }
     if (failed.length > 0) {
-      this.deps.log?.warn('alarm notification deliveries failed', { failed });
+      // smsFailures: what the Ops stack's metric filter counts (EnvWatch/Alarms SmsFailures, infra/constructs/ops-alarms.ts)
+      this.deps.log?.warn('alarm notification deliveries failed', {
+        failed,
+        smsFailures: failed.filter((f) => f.channel === 'sms').length,
+      });
       throw new AlarmDeliveryError(failed, delivered);
     }
     return { delivered };

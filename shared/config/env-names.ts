@@ -59,6 +59,16 @@ export const ENV = {
   gatewayIdleTimeoutSeconds: 'GATEWAY_IDLE_TIMEOUT_SECONDS',
   /** HJ 212 gateway: maximum open connections (optional) */
   gatewayMaxConnections: 'GATEWAY_MAX_CONNECTIONS',
+  /** dead-letter redrive: the two dead-letter queues it empties and the queue it parks poison messages on */
+  ingestDeadLetterQueue: 'INGEST_DEAD_LETTER_QUEUE_URL',
+  alarmsDeadLetterQueue: 'ALARMS_DEAD_LETTER_QUEUE_URL',
+  parkedQueue: 'PARKED_QUEUE_URL',
+  /** dead-letter redrive: comma-separated MQTT filters of the topics it may publish to (its IAM grant is the same list) */
+  redriveReplayTopics: 'REDRIVE_REPLAY_TOPICS',
+  /** dead-letter redrive policy (optional; defaults in shared/domain/redrive/model.ts) */
+  redriveCapPerRun: 'REDRIVE_CAP_PER_RUN',
+  redriveMaxReplays: 'REDRIVE_MAX_REPLAYS',
+  redriveBackoffMaxMinutes: 'REDRIVE_BACKOFF_MAX_MINUTES',
 } as const;
 
 export type EnvName = (typeof ENV)[keyof typeof ENV];

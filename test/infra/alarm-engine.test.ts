@@ -46,7 +46,9 @@ describe('alarm engine', () => {
   });
 
   it('checks the working-day calendar daily at 09:00 Beijing, passing the scheduled time, with retries', () => {
-    const calendar = rules().filter((r) => isRecord(targetOf(r).InputTransformer));
+    const calendar = rules().filter(
+      (r) => isRecord(targetOf(r).InputTransformer) && renderValue(targetOf(r).Arn).includes('AlarmsJobs'),
+    );
     expect(calendar).toHaveLength(1);
     const rule = calendar[0] as Record<string, unknown>;
     expect(rule.ScheduleExpression).toBe('cron(0 1 * * ? *)');

@@ -96,10 +96,22 @@ describe('Data stack', () => {
   });
 
   describe('keys', () => {
-    it('has two customer-managed keys, both rotated, and the identity key encrypts no table', () => {
+    it('lets CloudWatch alarms use the ops key (and only that key) to publish to the encrypted ops topic', () => {
+      const statements = (id: string) =>
+        JSON.stringify((props(dev.dataTemplate, id)['KeyPolicy'] as { Statement: unknown[] }).Statement);
+      expect(statements(logicalId(dev.data.opsKey))).toContain('"Service":"cloudwatch.amazonaws.com"');
+      expect(statements(logicalId(dev.data.opsKey))).toContain('"kms:GenerateDataKey*"');
+      for (const other of [dev.data.dataKey, dev.data.identityKey]) {
+        expect(statements(logicalId(other))).not.toContain('cloudwatch.amazonaws.com');
+      }
+    });
+
+    it('has three customer-managed keys, all rotated, and the identity key encrypts no table', () => {
       for (const s of [dev, prod]) {
         const keys = idsOfType(s.dataTemplate, 'AWS::KMS::Key');
-        expect(keys.sort()).toEqual([logicalId(s.data.dataKey), logicalId(s.data.identityKey)].sort());
+        expect(keys.sort()).toEqual(
+          [logicalId(s.data.dataKey), logicalId(s.data.identityKey), logicalId(s.data.opsKey)].sort(),
+        );
         for (const k of keys) expect(props(s.dataTemplate, k)['EnableKeyRotation'], k).toBe(true);
         const identity = `\${${logicalId(s.data.identityKey)}.Arn}`;
         for (const t of idsOfType(s.dataTemplate, 'AWS::DynamoDB::Table')) {
@@ -184,7 +196,8 @@ describe('Data stack', () => {
         expect(idsOfType(s.dataTemplate, 'AWS::SNS::Topic')).toHaveLength(4);
         for (const topic of topics) {
           const id = logicalId(topic);
-          expect(s.render(props(s.dataTemplate, id)['KmsMasterKeyId']), id).toBe(dataKeyArn(s));
+          const key = topic === s.data.topics.byAudience.ops ? `\${${logicalId(s.data.opsKey)}.Arn}` : dataKeyArn(s);
+          expect(s.render(props(s.dataTemplate, id)['KmsMasterKeyId']), id).toBe(key);
           s.dataTemplate.hasResourceProperties('AWS::SNS::TopicPolicy', {
             Topics: Match.arrayWith([{ Ref: id }]),
             PolicyDocument: {

@@ -7,6 +7,8 @@ import type { IConstruct } from 'constructs';
 import { buildEnvWatch } from '#infra/envwatch-app.ts';
 import type { ApiStack } from '#infra/stacks/api-stack.ts';
 import type { DataStack } from '#infra/stacks/data-stack.ts';
+import type { IngestStack } from '#infra/stacks/ingest-stack.ts';
+import type { OpsStack } from '#infra/stacks/ops-stack.ts';
 import type { WebStack } from '#infra/stacks/web-stack.ts';
 
 /**
@@ -25,6 +27,8 @@ export interface BuiltApp {
   app: App;
   data: DataStack;
   api: ApiStack;
+  ingest: IngestStack;
+  ops: OpsStack;
   /** absent with -c web=off, or in a China region without a domain */
   web: WebStack | undefined;
   outdir: string;
@@ -43,8 +47,8 @@ export function buildForTest(context: Record<string, unknown> = {}): BuiltApp {
       ...context,
     },
   });
-  const { data, api, web } = buildEnvWatch(app);
-  return { app, data, api, web, outdir, cleanup: () => rmSync(outdir, { recursive: true, force: true }) };
+  const { data, api, ingest, ops, web } = buildEnvWatch(app);
+  return { app, data, api, ingest, ops, web, outdir, cleanup: () => rmSync(outdir, { recursive: true, force: true }) };
 }
 
 export interface SynthesizedApp extends BuiltApp {
@@ -94,7 +98,7 @@ export function idsOfType(t: Template, type: string): string[] {
 
 export const asArray = (v: unknown): unknown[] => (Array.isArray(v) ? v : v === undefined ? [] : [v]);
 
-function exportsOf(t: Template): Map<string, unknown> {
+export function exportsOf(t: Template): Map<string, unknown> {
   const out = new Map<string, unknown>();
   const outputs = t.toJSON()['Outputs'];
   if (!isRecord(outputs)) return out;

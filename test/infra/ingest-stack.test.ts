@@ -3,6 +3,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { afterAll, describe, expect, it } from 'vitest';
 import { THING } from '#infra/constructs/iot-device-policy.ts';
 import { RULE_SQL } from '#infra/constructs/iot-ingest.ts';
+import { INGEST_REPLAY_TOPIC } from '#shared/domain/ingest/dead-letter.ts';
 import { buildForTest, idsOfType, props } from './helpers.ts';
 
 /** The Ingest stack: IoT topic rules, their error action and Lambda permissions, the DLQ, the device IoT policy. */
@@ -18,7 +19,7 @@ const ruleByName = (name: string) => ruleIds.find((id) => props(t, id).RuleName 
 const queueId = idsOfType(t, 'AWS::SQS::Queue').find((id) => id.startsWith('IngestDeadLetters')) as string;
 const fnId = idsOfType(t, 'AWS::Lambda::Function').find((id) => id.startsWith('IngestFunction')) as string;
 const evaluatorId = idsOfType(t, 'AWS::Lambda::Function').find((id) => id.startsWith('AlarmsEvaluator')) as string;
-const ingestRuleIds = ruleIds.filter((id) => !String(props(t, id).RuleName).includes('alarm_replay'));
+const ingestRuleIds = ruleIds.filter((id) => !String(props(t, id).RuleName).endsWith('_replay'));
 
 describe('Ingest stack', () => {
   it('is a stack of its own named EnvWatch-<stage>-Ingest', () => {
@@ -68,12 +69,20 @@ describe('Ingest stack', () => {
     });
   });
 
+  it('replays failed ingest envelopes through a rule that invokes only the ingest function', () => {
+    const id = ruleByName('envwatch_dev_ingest_replay');
+    const p = payload(id);
+    expect(p.Sql).toBe(`SELECT * FROM '${INGEST_REPLAY_TOPIC}'`);
+    expect(p.Actions).toEqual([{ Lambda: { FunctionArn: { 'Fn::GetAtt': [fnId, 'Arn'] } } }]);
+    expect((p.ErrorAction as { Sqs: { QueueUrl: unknown } }).Sqs.QueueUrl).toEqual({ Ref: queueId });
+  });
+
   it('scopes each Lambda permission to its rule ARN', () => {
     const perms = Object.values(t.findResources('AWS::Lambda::Permission'))
       .map((r) => r.Properties as Record<string, unknown>)
       .filter((p) => p.Principal === 'iot.amazonaws.com');
-    // each ingest rule may invoke the ingest function and the evaluator; the replay rule only the evaluator
-    expect(perms).toHaveLength(ingestRuleIds.length * 2 + 1);
+    // each device rule may invoke the ingest function and the evaluator; each replay rule only its own function
+    expect(perms).toHaveLength(ingestRuleIds.length * 2 + 2);
     const sources = perms.map((p) => {
       expect(p.Principal).toBe('iot.amazonaws.com');
       expect(p.SourceAccount).toEqual({ Ref: 'AWS::AccountId' });

@@ -131,12 +131,13 @@ describe('evidence uploads on the local platform', () => {
     });
   });
 
-  it("serves the template's KMS keys (data and identity) to the real KMSClient at the platform's endpoint", async () => {
+  it("serves the template's KMS keys (data, identity, ops) to the real KMSClient at the platform's endpoint", async () => {
     const kms = new KMSClient(localClientConfig(platform.endpoints.kms));
     const keys = platform.spec.keys ?? [];
     expect(keys.map((k) => k.id.split('/')[1]).sort()).toEqual([
       expect.stringMatching(/^DataKey/),
       expect.stringMatching(/^IdentityKey/),
+      expect.stringMatching(/^OpsKey/),
     ]);
     for (const key of keys) {
       expect((await kms.send(new DescribeKeyCommand({ KeyId: key.arn }))).KeyMetadata?.Arn).toBe(key.arn);

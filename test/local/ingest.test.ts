@@ -1,9 +1,20 @@
 import { execFile } from 'node:child_process';
+import { renameSync } from 'node:fs';
 import { connect } from 'node:net';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { IoTDataPlaneClient, PublishCommand } from '@aws-sdk/client-iot-data-plane';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { GetQueueAttributesCommand, GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs';
+import {
+  GetQueueAttributesCommand,
+  GetQueueUrlCommand,
+  type MessageAttributeValue,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
+import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadOrCreateKeys, signToken } from '#infra/local/jwt.ts';
@@ -18,6 +29,8 @@ import { eventually, localClientConfig, realAppAssembly, tempDir } from './helpe
 /**
  * Device ingestion on the embedded platform, from the real synthesized app: devices publish HJ 212 and JSON over MQTT
  * (and a gateway-style envelope through Basic Ingest); officials read readings, latest values and verify the archive.
+ * A transient outage of the evidence bucket sends messages to the dead-letter queue, and the scheduled redrive brings
+ * them back once the bucket answers; poison is parked with its reason.
  */
 const WWTP = '33112600000000000000AB01'; // hj212-2017 water device of the seeded WWTP
 const FUNGI = '33112600000000000000FW01'; // json-mqtt device
@@ -320,6 +333,183 @@ describe('device ingestion on the local platform', () => {
     );
     expect((garbage as Rec & { detail: string }).detail).toContain('resynchronised at the next frame');
     expect(await deadLetters()).toBe(letters);
+  });
+
+  describe('dead letters', () => {
+    const redrive = () =>
+      platform.spec.functions.find((f) => f.environment.PARKED_QUEUE_URL) as {
+        arn: string;
+        environment: Record<string, string>;
+      };
+    const sqs = () => new SQSClient(localClientConfig(platform.endpoints.sqs));
+    const depth = async (url: string) => {
+      const client = sqs();
+      const out = await client.send(
+        new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['ApproximateNumberOfMessages'] }),
+      );
+      client.destroy();
+      return Number(out.Attributes?.ApproximateNumberOfMessages ?? 0);
+    };
+    const depthIs = (url: string, n: number, what: string) =>
+      eventually(async () => ((await depth(url)) === n ? true : undefined), 15_000, what);
+    /** fires the redrive's EventBridge rule through the local scheduler, as if scheduled at `time` */
+    const fire = async (time: Date) => {
+      const rule = platform.spec.schedules.find((s) => s.targets.some((t) => t.functionArn === redrive().arn));
+      const res = await fetch(
+        `${platform.endpoints.api}/_local/schedules/${encodeURIComponent(rule?.ruleName ?? '')}/run?time=${time.toISOString()}`,
+        { method: 'POST' },
+      );
+      expect(res.status).toBe(202);
+    };
+    const backoff = async () => {
+      const db = DynamoDBDocumentClient.from(new DynamoDBClient(localClientConfig(platform.endpoints.dynamodb)));
+      const out = await db.send(
+        new GetCommand({
+          TableName: redrive().environment.ALARMS_TABLE,
+          Key: { pk: 'redrive#state#ingest', sk: 'state' },
+          ConsistentRead: true,
+        }),
+      );
+      db.destroy();
+      return out.Item as { failures: number; nextAttemptAt?: string; failing?: string[] } | undefined;
+    };
+    // runs as if an hour ahead and later, so that the platform's own 5-minute runs never come between
+    const T = Date.now() + 3_600_000;
+    const at = (minutes: number) => new Date(T + minutes * 60_000);
+
+    it('brings back every message of a transient bucket outage once the bucket answers, each ingested once', async () => {
+      const dlq = redrive().environment.INGEST_DEAD_LETTER_QUEUE_URL as string;
+      const hours = [5, 6, 7].map((h) => new Date(Math.floor(now.getTime() / 3_600_000) * 3_600_000 - h * 3_600_000));
+      const packets = hours.map((h, i) =>
+        packet(`DataTime=${isoToBeijing(h.toISOString())};w01018-Avg=${20 + i}.0,w01018-Flag=N`),
+      );
+      const hourQuery = (h: Date) =>
+        `/devices/${WWTP}/readings?pollutant=w01018&kind=hour&from=${encodeURIComponent(new Date(h.getTime() - 60_000).toISOString())}&to=${encodeURIComponent(new Date(h.getTime() + 60_000).toISOString())}`;
+
+      // the outage: the evidence bucket is gone for s3rver (NoSuchBucket), as if S3 failed; ingest archives first, so
+      // every message fails, and after Lambda's two retries its failure record (the envelope) is dead-lettered
+      const bucketDir = join(dataDir, 's3', bucket);
+      renameSync(bucketDir, `${bucketDir}.away`);
+      try {
+        for (const p of packets) await client.publishAsync(`envwatch/devices/${WWTP}/hj212`, p, { qos: 1 });
+        await depthIs(dlq, 3, 'three dead letters');
+        await fire(at(0));
+        const down = await backoff();
+        expect(down?.failures).toBeGreaterThanOrEqual(1);
+        expect(down?.failing).toEqual([`bucket ${bucket}/raw/: NoSuchBucket: The specified bucket does not exist`]);
+        expect(await depth(dlq)).toBe(3);
+      } finally {
+        renameSync(`${bucketDir}.away`, bucketDir);
+      }
+      // the bucket answers again, but the source backs off: a run before nextAttemptAt replays nothing
+      const state = (await backoff()) as { nextAttemptAt: string };
+      await fire(new Date(Date.parse(state.nextAttemptAt) - 120_000));
+      expect(await depth(dlq)).toBe(3);
+      for (const h of hours) expect((await get(hourQuery(h))).body.items).toEqual([]);
+
+      await fire(new Date(state.nextAttemptAt));
+      await depthIs(dlq, 0, 'the dead-letter queue emptied');
+      expect(await depth(redrive().environment.ALARMS_DEAD_LETTER_QUEUE_URL as string)).toBe(0);
+      for (const [i, h] of hours.entries()) {
+        const page = await eventually(
+          async () => {
+            const r = await get(hourQuery(h));
+            return (r.body.items as unknown[]).length > 0 ? r.body : undefined;
+          },
+          10_000,
+          `reading of ${h.toISOString()}`,
+        );
+        expect(page.items).toHaveLength(1);
+        expect((page.items as { values: { avg: number } }[])[0]?.values.avg).toBe(20 + i);
+      }
+      expect(await backoff()).toMatchObject({ failures: 0 });
+      // archived once each: the chain head advanced during the outage; the replayed envelope is the same delivery, so
+      // the archive wrote the missing objects at their seq (the archive check below finds no gap)
+      const archived = (await records(WWTP)).filter((r) =>
+        packets.some((p) => Buffer.from(p).toString('base64') === r.rec.rawBase64),
+      );
+      expect(archived.map((r) => Buffer.from(r.rec.rawBase64, 'base64').toString()).sort()).toEqual(
+        [...packets].sort(),
+      );
+      expect(new Set(archived.map((r) => r.rec.seq)).size).toBe(3);
+    });
+
+    it('parks what cannot be read, and what failed again after three replays, with the reason', async () => {
+      const env = redrive().environment;
+      const dlq = env.INGEST_DEAD_LETTER_QUEUE_URL as string;
+      const parked = env.PARKED_QUEUE_URL as string;
+      const client = sqs();
+      await client.send(new SendMessageCommand({ QueueUrl: dlq, MessageBody: 'garbage, not a dead letter' }));
+      // an async-invocation failure record whose envelope the ingest function refuses every time
+      const poison = {
+        requestContext: { condition: 'RetriesExhausted' },
+        requestPayload: { hello: 'not an envelope' },
+      };
+      await client.send(new SendMessageCommand({ QueueUrl: dlq, MessageBody: JSON.stringify(poison) }));
+      let parkedMessages: {
+        Body?: string;
+        MessageId?: string;
+        MessageAttributes?: Record<string, MessageAttributeValue>;
+      }[] = [];
+      for (let run = 1; run <= 6 && parkedMessages.length < 2; run++) {
+        await fire(at(10 + 5 * run));
+        if ((await depth(parked)) < 2) {
+          // replayed: the ingest function refuses it again (three attempts) and its failure record is back
+          await depthIs(dlq, 1, 'the poison back in the dead-letter queue');
+          continue;
+        }
+        // both, however SQS splits them over receives (left visible, for the operator's look below)
+        parkedMessages = await eventually(async () => {
+          const out = await client.send(
+            new ReceiveMessageCommand({
+              QueueUrl: parked,
+              MaxNumberOfMessages: 10,
+              MessageAttributeNames: ['All'],
+              VisibilityTimeout: 0,
+            }),
+          );
+          for (const m of out.Messages ?? [])
+            if (!parkedMessages.some((p) => p.MessageId === m.MessageId)) parkedMessages.push(m);
+          return parkedMessages.length >= 2 ? parkedMessages : undefined;
+        });
+      }
+      const attr = (m: (typeof parkedMessages)[number], k: string) => m.MessageAttributes?.[k]?.StringValue;
+      const byCode = Object.fromEntries(parkedMessages.map((m) => [attr(m, 'reasonCode'), m]));
+      expect(Object.keys(byCode).sort()).toEqual(['replay-limit', 'unparseable']);
+      const garbage = byCode.unparseable as (typeof parkedMessages)[number];
+      expect(garbage.Body).toBe('garbage, not a dead letter');
+      expect(attr(garbage, 'reason')).toBe('not JSON');
+      expect(attr(garbage, 'source')).toBe('ingest');
+      const spent = byCode['replay-limit'] as (typeof parkedMessages)[number];
+      expect(attr(spent, 'replays')).toBe('3');
+      expect(attr(spent, 'reason')).toMatch(/^replayed 3 times and failed again/);
+      // the dead letter as it last arrived: the function's failure record, with the refused envelope
+      expect(JSON.parse(spent.Body ?? '{}')).toMatchObject({
+        requestContext: { condition: 'RetriesExhausted' },
+        requestPayload: poison.requestPayload,
+        responsePayload: { errorMessage: 'ingest event is not an IngestEnvelope' },
+      });
+      expect(await depth(dlq)).toBe(0);
+      client.destroy();
+
+      // an operator reads the parked queue and discards the garbage (npm run replay-dead-letters -- --parked …)
+      const cli = (args: string[]) =>
+        promisify(execFile)(
+          process.execPath,
+          ['--import', 'tsx', 'scripts/replay-dead-letters.ts', ...args, '--data-dir', dataDir],
+          {
+            env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+          },
+        );
+      // one pass lists every parked message with its reason, and deletes the one named
+      const { stdout } = await cli(['--parked', '--discard', garbage.MessageId as string]);
+      expect(stdout).toContain(`${garbage.MessageId}  parked`);
+      expect(stdout).toContain('from ingest: unparseable (not JSON), replays 0');
+      expect(stdout).toContain(`${spent.MessageId}  parked`);
+      expect(stdout).toContain('replay-limit (replayed 3 times');
+      expect(stdout).toContain(`${garbage.MessageId}  discarded`);
+      await depthIs(parked, 1, 'one parked message left');
+    });
   });
 
   it('verifies the archive, and reports exactly the seq of an object overwritten in s3rver', async () => {

@@ -154,6 +154,31 @@ describe('deriveSpec', () => {
     ]);
   });
 
+  it('derives how a function’s asynchronous invocations end: retries and the on-failure queue', () => {
+    const app = {
+      Resources: {
+        Fn: fnResource,
+        Dlq: { Type: 'AWS::SQS::Queue', Properties: {} },
+        Invoke: {
+          Type: 'AWS::Lambda::EventInvokeConfig',
+          Properties: {
+            FunctionName: { Ref: 'Fn' },
+            Qualifier: '$LATEST',
+            MaximumRetryAttempts: 2,
+            DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': ['Dlq', 'Arn'] } } },
+          },
+        },
+      },
+    };
+    expect(deriveSpec(assembly({ Data: data, App: app }), endpoints).asyncInvokeConfigs).toEqual([
+      {
+        functionArn: 'arn:aws:lambda:us-east-1:000000000000:function:App-Fn',
+        maximumRetryAttempts: 2,
+        onFailure: 'arn:aws:sqs:us-east-1:000000000000:App-Dlq',
+      },
+    ]);
+  });
+
   it('fails with the construct path when an intrinsic cannot be honoured', () => {
     const bad = {
       Resources: {

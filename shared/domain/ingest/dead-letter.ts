@@ -1,12 +1,42 @@
 import * as z from 'zod';
 
 /**
+ * The device topics the ingest rules listen on (infra/constructs/iot-ingest.ts builds its rule SQL from these), in MQTT
+ * filter syntax (`+` = one level).
+ */
+export const RULE_TOPICS = {
+  gateway: 'envwatch/gateway/+',
+  hj212: 'envwatch/devices/+/hj212',
+  json: 'envwatch/devices/+/telemetry',
+} as const;
+
+/** Where Lambda failure records go back to: each replay rule feeds exactly one function, the one that failed. */
+export const INGEST_REPLAY_TOPIC = 'envwatch/replay/ingest';
+export const ALARM_REPLAY_TOPIC = 'envwatch/replay/alarms';
+
+/**
+ * Every topic a dead letter may be replayed to: the three device topics, the gateway's Basic Ingest topics
+ * (`<gatewayIngestTopic>/+`, `$aws/rules/<gateway rule>/envwatch/gateway/+`) and the two replay topics. The redrive
+ * parks anything else instead of publishing it (its IAM grant is this same list).
+ */
+export function replayTopicFilters(gatewayIngestTopic: string): string[] {
+  return [
+    ...Object.values(RULE_TOPICS),
+    `${gatewayIngestTopic.replace(/\/+$/, '')}/+`,
+    INGEST_REPLAY_TOPIC,
+    ALARM_REPLAY_TOPIC,
+  ];
+}
+
+/**
  * What a dead letter of the device pipeline holds, and where it goes back to. Two shapes reach the dead-letter queues:
  *  - an IoT rule error action: `{ ruleName, topic, base64OriginalPayload, failures: [...] }` — the device's original
  *    message; replayed by publishing it again to its original topic (ingestion and evaluation are both idempotent:
  *    the archive recognises the replay, readings are first-write-wins, the evaluator skips what it has seen);
  *  - a Lambda asynchronous-invocation failure record: `{ requestContext, requestPayload, responseContext }` — the
- *    envelope the rule built; replayed to the alarm replay topic, which feeds only the evaluator.
+ *    envelope the rule built; replayed to the replay topic of the queue it came from (`replayTopic`: the ingest
+ *    dead-letter queue's records to INGEST_REPLAY_TOPIC, which feeds only the ingest function; the alarms queue's to
+ *    ALARM_REPLAY_TOPIC, only the evaluator).
  */
 const ErrorActionRecord = z.object({
   ruleName: z.string().optional(),

@@ -24,6 +24,7 @@ import {
   planNotifications,
 } from '#shared/domain/alarms/notify.ts';
 import { BAMBOO } from '#shared/domain/registry/qingyuan-seed.ts';
+import { createLogger } from '#shared/observability/logger.ts';
 
 expect.extend(allCustomMatcher);
 
@@ -184,6 +185,18 @@ describe('AlarmPublisher', () => {
     expect(failure.delivered).toHaveLength(7 - 3);
     expect(sms.sent.map((s) => s.phone)).toEqual(['13800000201', '13800000301']);
     expect(failure.message).not.toMatch(/1380000\d{4}/);
+  });
+
+  it('logs the count of failed SMS on the failure line, which the Ops stack turns into a metric', async () => {
+    const lines: string[] = [];
+    const logged = new AlarmPublisher({ sns, topics, sms, log: createLogger('t', 'info', (l) => lines.push(l)) });
+    snsMock.on(PublishCommand, { TopicArn: topics.regulator }).rejects(new Error('Service unavailable'));
+    sms.failures.set('13800000202', new SmsTransientError('timeout', 3));
+    sms.failures.set('13800000101', new SmsPermanentError('rejected', 400));
+    await logged.deliver(messages).catch(() => undefined);
+    const failure = lines.map((l) => JSON.parse(l)).find((l) => l.message === 'alarm notification deliveries failed');
+    expect(failure).toMatchObject({ level: 'WARN', smsFailures: 2 });
+    expect(lines.join('\n')).not.toMatch(/1380000\d{4}/);
   });
 
   it('on retry, skips what was already delivered', async () => {
