@@ -1,4 +1,5 @@
 import { RedriveEvent } from '#shared/contracts/redrive.ts';
+import { observedHandler } from '#shared/observability/lambda.ts';
 import { logger } from '#shared/observability/logger.ts';
 import { redriveServiceFromEnv } from './wiring.ts';
 
@@ -9,7 +10,7 @@ import { redriveServiceFromEnv } from './wiring.ts';
  */
 const service = redriveServiceFromEnv();
 
-export async function handler(event: unknown) {
+export const handler = observedHandler(async (event: unknown) => {
   const parsed = RedriveEvent.safeParse(event ?? {});
   if (!parsed.success) {
     logger.error('redrive event is not { time? }', { issues: parsed.error.issues.slice(0, 3) });
@@ -23,4 +24,4 @@ export async function handler(event: unknown) {
     }
   }
   return outcome;
-}
+});

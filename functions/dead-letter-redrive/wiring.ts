@@ -3,11 +3,12 @@ import { IoTDataPlaneClient } from '@aws-sdk/client-iot-data-plane';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import * as z from 'zod';
 import { SqsDeadLetterQueue, SqsParkedQueue } from '#shared/adapters/dead-letter-queues.ts';
 import { bucketProbe, tableProbe } from '#shared/adapters/dependency-probes.ts';
 import { DynamoRedriveLedger } from '#shared/adapters/redrive-ledger.ts';
 import { iotReplayPublisher } from '#shared/adapters/replay-publisher.ts';
-import { readConfig } from '#shared/config/config.ts';
+import { envVar, readConfig } from '#shared/config/config.ts';
 import { ENV } from '#shared/config/env-names.ts';
 import { ARCHIVE_PREFIX } from '#shared/domain/archive/record.ts';
 import { ALARM_REPLAY_TOPIC, INGEST_REPLAY_TOPIC } from '#shared/domain/ingest/dead-letter.ts';
@@ -21,17 +22,28 @@ import { RedriveService } from '#shared/domain/redrive/use-cases.ts';
  *   alarms  the alarms and registry tables (functions/alarm-evaluator)
  * The ledger (backoff and replay counts) is in the alarms table; reading it is the redrive's own first probe.
  */
-const positive = (name: string, fallback: number): number => {
-  const v = Number(process.env[name]);
-  return Number.isInteger(v) && v > 0 ? v : fallback;
-};
+/** A whole number ≥ 1, `fallback` when unset; a set but invalid value fails the load (shared/config/config.ts). */
+const count = (fallback: number) =>
+  z.coerce
+    .number({ error: 'expected a whole number ≥ 1' })
+    .int('expected a whole number ≥ 1')
+    .min(1, 'expected a whole number ≥ 1')
+    .default(fallback);
 
-export function redrivePolicy(): RedrivePolicy {
+export function redrivePolicy(env: Readonly<Record<string, string | undefined>> = process.env): RedrivePolicy {
+  const limits = readConfig(
+    {
+      capPerRun: envVar(ENV.redriveCapPerRun, count(DEFAULT_POLICY.capPerRun)),
+      maxReplays: envVar(ENV.redriveMaxReplays, count(DEFAULT_POLICY.maxReplays)),
+      backoffMaxMinutes: envVar(ENV.redriveBackoffMaxMinutes, count(DEFAULT_POLICY.backoffMaxMs / 60_000)),
+    },
+    env,
+  );
   return {
     ...DEFAULT_POLICY,
-    capPerRun: positive(ENV.redriveCapPerRun, DEFAULT_POLICY.capPerRun),
-    maxReplays: positive(ENV.redriveMaxReplays, DEFAULT_POLICY.maxReplays),
-    backoffMaxMs: positive(ENV.redriveBackoffMaxMinutes, DEFAULT_POLICY.backoffMaxMs / 60_000) * 60_000,
+    capPerRun: limits.capPerRun,
+    maxReplays: limits.maxReplays,
+    backoffMaxMs: limits.backoffMaxMinutes * 60_000,
   };
 }
 

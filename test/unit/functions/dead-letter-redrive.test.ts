@@ -2,10 +2,12 @@ import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { BatchGetCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { lambdaContext } from '../helpers/events.ts';
 
 const sqs = mockClient(SQSClient);
 const ddb = mockClient(DynamoDBDocumentClient);
-let handler: (event: unknown) => Promise<unknown>;
+let handle: (event: unknown, context: typeof lambdaContext) => Promise<unknown>;
+const handler = (event: unknown) => handle(event, lambdaContext);
 
 const ENV = {
   INGEST_DEAD_LETTER_QUEUE_URL: 'https://sqs.cn-north-1.amazonaws.com.cn/1/ingest-dlq',
@@ -21,7 +23,7 @@ const ENV = {
 
 beforeAll(async () => {
   for (const [k, v] of Object.entries(ENV)) vi.stubEnv(k, v);
-  ({ handler } = await import('#functions/dead-letter-redrive/handler.ts'));
+  ({ handler: handle } = await import('#functions/dead-letter-redrive/handler.ts'));
 });
 afterAll(() => vi.unstubAllEnvs());
 beforeEach(() => {
@@ -52,5 +54,13 @@ describe('dead-letter-redrive handler', () => {
   it('refuses an event that is not the schedule’s', async () => {
     await expect(handler({ time: 'yesterday' })).rejects.toThrow('redrive event must be');
     await expect(handler({ job: 'sweep' })).rejects.toThrow('redrive event must be');
+  });
+
+  it('fails its load on a set but invalid limit, naming the variable', async () => {
+    const { redrivePolicy } = await import('#functions/dead-letter-redrive/wiring.ts');
+    expect(redrivePolicy({ REDRIVE_CAP_PER_RUN: '25' }).capPerRun).toBe(25);
+    expect(() => redrivePolicy({ REDRIVE_CAP_PER_RUN: 'many' })).toThrow(
+      /REDRIVE_CAP_PER_RUN \(expected a whole number/,
+    );
   });
 });
