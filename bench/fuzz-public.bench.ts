@@ -264,7 +264,11 @@ export async function run(): Promise<Record<string, unknown>> {
     );
     const keys = await loadOrCreateKeys(dataDir);
     const { issuer, audience } = p.endpoints.auth;
-    const analyst = signToken(keys, { iss: issuer, aud: audience, sub: 'bench-analyst', roles: ['analyst'] }, 7200);
+    const analyst = signToken(
+      keys,
+      { iss: issuer, aud: audience, sub: 'bench-analyst', roles: ['analyst'], townships: ['*'] },
+      7200,
+    );
 
     const routes = publicRoutes({ realistic: true });
     const byName = Object.fromEntries(routes.map((r) => [r.name, r])) as Record<string, PublicRoute>;
