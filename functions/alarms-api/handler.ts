@@ -1,5 +1,8 @@
 import { alarmsRoutes } from '#shared/contracts/alarms.ts';
+import { type AlarmViewer, BUREAU } from '#shared/domain/alarms/use-cases.ts';
+import { ROLE_SCOPES } from '#shared/domain/roles.ts';
 import { type ApiRequest, httpApi } from '#shared/http/api-handler.ts';
+import type { Principal } from '#shared/http/principal.ts';
 import { etag, ifMatch } from '#shared/http/versioning.ts';
 import { alarmServiceFromEnv } from './wiring.ts';
 
@@ -14,6 +17,12 @@ const page = (q: { limit: number; cursor?: string | undefined }) => ({
 
 const withEtag = <T extends { version: number }>(body: T) => ({ body, headers: etag(body.version) });
 
+/** A caller with no bureau scope but the enterprise role reads as its unit (an enterprise without `uscc`: nothing). */
+const viewerOf = (p: Principal): AlarmViewer =>
+  p.roles.some((r) => ROLE_SCOPES[r] === 'townships' || ROLE_SCOPES[r] === 'department')
+    ? BUREAU
+    : { kind: 'enterprise', uscc: p.uscc ?? '' };
+
 export const handler = httpApi(
   alarmsRoutes,
   {
@@ -23,9 +32,10 @@ export const handler = httpApi(
       const own = req.scope.townships;
       const narrowed =
         !filter.township && own !== 'all' && own?.length === 1 ? { ...filter, township: own[0] } : filter;
-      return { body: await alarms.list(narrowed, page({ limit, cursor })) };
+      return { body: await alarms.list(narrowed, page({ limit, cursor }), viewerOf(req.principal)) };
     },
-    get_alarm: async (req: ApiRequest<R['get_alarm']>) => withEtag(await alarms.get(req.params.alarmId)),
+    get_alarm: async (req: ApiRequest<R['get_alarm']>) =>
+      withEtag(await alarms.get(req.params.alarmId, viewerOf(req.principal))),
     alarm_timeline: async (req: ApiRequest<R['alarm_timeline']>) => ({
       body: await alarms.timeline(req.params.alarmId, page(req.query)),
     }),
@@ -41,6 +51,22 @@ export const handler = httpApi(
       status: 201,
       body: await alarms.comment(req.params.alarmId, req.principal.sub, req.body.note),
     }),
+    get_alarm_response: async (req: ApiRequest<R['get_alarm_response']>) =>
+      withEtag(await alarms.response(req.params.alarmId, viewerOf(req.principal))),
+    answer_alarm: async (req: ApiRequest<R['answer_alarm']>) =>
+      withEtag(
+        await alarms.respond(
+          req.params.alarmId,
+          viewerOf(req.principal),
+          req.principal.sub,
+          req.body,
+          ifMatch(req.headers),
+        ),
+      ),
+    review_alarm_response: async (req: ApiRequest<R['review_alarm_response']>) => {
+      const { decision, note } = req.body;
+      return withEtag(await alarms.review(req.params.alarmId, req.principal.sub, decision, note, ifMatch(req.headers)));
+    },
     get_alarm_rules: async () => withEtag(await alarms.rules()),
     list_alarm_rule_versions: async (req: ApiRequest<R['list_alarm_rule_versions']>) => ({
       body: await alarms.ruleVersions(page(req.query)),

@@ -28,6 +28,7 @@ import type {
   PageQuery,
   StoredAlarm,
 } from '#shared/domain/alarms/ports.ts';
+import type { AlarmResponse } from '#shared/domain/alarms/response.ts';
 import { RuleSet } from '#shared/domain/alarms/rules.ts';
 import { NotFoundError, PreconditionFailedError, ValidationError } from '#shared/domain/errors.ts';
 import { ulid } from '#shared/domain/ids.ts';
@@ -45,6 +46,8 @@ import { auditPut } from './registry-store.ts';
  *                    while active or acknowledged. Tip triage reads this (triage-sources.ts openAlarmsQuery): KEEP.
  *               gsi3 `due` / `<notifyDue>#<alarmId>`, only while a notification is due   → the notification sweep
  *   event:      pk `alarm#<alarmId>`, sk `ev#<at ISO>#<ulid>`; the AlarmEvent under `event` (the timeline)
+ *   response:   pk `alarm#<alarmId>`, sk `response`; the enterprise's answer (response.ts) under `response`, `version`
+ *               at top level (its own version: the answer's ETag)
  *   slot:       pk `slot#<mn>#<type>#<pollutant|->`, sk `slot`; `alarmId` of THE active alarm of that source and key.
  *               Put with attribute_not_exists when an alarm opens, deleted (condition: same alarmId) when it clears,
  *               always in the same transaction: two evaluators can never open the same alarm twice.
@@ -94,6 +97,7 @@ export const alarmKeys = {
   event: (alarmId: string, at: string, seq: string) => ({ pk: `alarm#${alarmId}`, sk: `ev#${at}#${seq}` }),
   slot: (mn: string, key: string) => ({ pk: `slot#${mn}#${key}`, sk: 'slot' }),
   evalState: (mn: string) => ({ pk: `eval#${mn}`, sk: 'state' }),
+  response: (alarmId: string) => ({ pk: `alarm#${alarmId}`, sk: 'response' }),
   rules: { pk: 'rules', sk: 'current' },
   ruleVersion: (version: number) => ({ pk: 'rules', sk: `v#${String(version).padStart(6, '0')}` }),
 };
@@ -782,6 +786,57 @@ export class DynamoAlarmStore extends DynamoAlarmRecords implements AlarmStore {
             `alarm ${alarmId} was changed by someone else; reload (告警已被他人修改，请重新读取)`,
           );
       }
+    }
+  }
+
+  async getResponse(alarmId: string, consistent = false): Promise<AlarmResponse | undefined> {
+    const out = await this.db.send(
+      new GetCommand({ TableName: this.tables.alarms, Key: alarmKeys.response(alarmId), ConsistentRead: consistent }),
+    );
+    return out.Item?.kind === 'response' ? (out.Item.response as AlarmResponse) : undefined;
+  }
+
+  /** The answer at `replacing` (absent when undefined), its timeline event and audit entry: one transaction. */
+  async putResponse(input: {
+    response: AlarmResponse;
+    replacing: number | undefined;
+    event: AlarmEvent;
+    audit: AuditEntry;
+  }): Promise<void> {
+    const { response, replacing } = input;
+    try {
+      await this.db.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Put: {
+                TableName: this.tables.alarms,
+                Item: {
+                  ...alarmKeys.response(response.alarmId),
+                  kind: 'response',
+                  version: response.version,
+                  response,
+                },
+                ...(replacing !== undefined
+                  ? {
+                      ConditionExpression: '#version = :v',
+                      ExpressionAttributeNames: { '#version': 'version' },
+                      ExpressionAttributeValues: { ':v': replacing },
+                    }
+                  : { ConditionExpression: 'attribute_not_exists(pk)' }),
+              },
+            },
+            this.eventPut(response.alarmId, input.event),
+            auditPut(this.tables.audit, input.audit),
+          ],
+        }),
+      );
+    } catch (err) {
+      if (isConditionFailure(err))
+        throw new PreconditionFailedError(
+          `the answer to alarm ${response.alarmId} was changed by someone else; reload (企业情况说明已被他人更新，请刷新后重试)`,
+        );
+      throw err;
     }
   }
 

@@ -1,10 +1,11 @@
 import * as z from 'zod';
 import { NOTE_MAX } from '#shared/domain/alarms/lifecycle.ts';
 import { ALARM_TYPES, type AlarmLevel, AUDIENCES } from '#shared/domain/alarms/model.ts';
+import { EXPLANATION_MAX, RESPONSE_EVIDENCE_MAX, REVIEW_NOTE_MAX } from '#shared/domain/alarms/response.ts';
 import { RuleSet, RuleSetInput } from '#shared/domain/alarms/rules.ts';
 import { ULID_PATTERN } from '#shared/domain/ids.ts';
 import type { Role } from '#shared/domain/roles.ts';
-import { multilineText } from '#shared/domain/text.ts';
+import { lineText, multilineText } from '#shared/domain/text.ts';
 import { defineRoutes } from '#shared/http/contract.ts';
 import { type AlarmPlace, alarmPlace, PLACES } from './places.ts';
 
@@ -30,6 +31,12 @@ export const ALARM_ACTORS: readonly Role[] = [
   'admin',
 ];
 export const ALARM_RULE_EDITORS: readonly Role[] = ['admin', 'section_chief'];
+/** Who reads alarms: the bureau's readers, and an enterprise user its own unit's (redacted; never withheld types). */
+export const ALARM_VIEWERS: readonly Role[] = [...ALARM_READERS, 'enterprise'];
+/** Who answers an alarm (企业情况说明): the enterprise itself. */
+export const ALARM_RESPONDERS: readonly Role[] = ['enterprise'];
+/** Who accepts or sends back the enterprise's answer. */
+export const ALARM_RESPONSE_REVIEWERS: readonly Role[] = ALARM_ACTORS;
 
 const tags = ['alarms'];
 const params = z.strictObject({ alarmId: z.string().regex(ULID_PATTERN, 'alarm id is a ULID') });
@@ -107,8 +114,39 @@ const event = () =>
     z.object({ ...base, type: z.literal('snooze'), until: z.string() }),
     z.object({ ...base, type: z.literal('clear'), mode: z.enum(['auto', 'manual']), dataTime: z.string().optional() }),
     z.object({ ...base, type: z.literal('comment') }),
-    z.object({ ...base, type: z.literal('notified'), audience: z.enum(AUDIENCES), kind: z.string() }),
+    z.object({
+      ...base,
+      type: z.literal('notified'),
+      audience: z.enum(AUDIENCES),
+      kind: z.string(),
+      recipients: z
+        .array(z.object({ name: z.string(), role: z.string().optional(), phone: z.string().describe('masked') }))
+        .optional()
+        .describe('who the SMS went to (numbers masked); absent on events recorded before the log'),
+      sms: z.string().optional().describe('the SMS text as sent'),
+    }),
+    z.object({ ...base, type: z.literal('response'), round: z.number().int(), rectifyBy: z.string() }),
+    z.object({ ...base, type: z.literal('response_review'), decision: z.enum(['accept', 'return']) }),
   ]);
+
+const responseView = () =>
+  z.object({
+    alarmId: z.string(),
+    enterpriseId: z.string(),
+    status: z.enum(['submitted', 'accepted', 'returned']).describe('待审核 / 已认可 / 已退回'),
+    explanation: z.string().describe('情况说明'),
+    rectifyBy: z.string().describe('承诺整改完成日期 (Beijing date)'),
+    evidence: z.array(z.object({ name: z.string(), sha256: z.string().optional() })),
+    round: z.number().int().describe('1 for the first answer; +1 after each return'),
+    submittedBy: z.string(),
+    submittedAt: z.string(),
+    reviewedBy: z.string().optional(),
+    reviewedAt: z.string().optional(),
+    reviewNote: z.string().optional(),
+    version: z.number().int(),
+  });
+const responseIfMatch =
+  'Send `If-Match: "<version>"` (the ETag of GET /alarms/{alarmId}/response) to refuse the change when the answer changed first (412).';
 
 const ruleSet = () => RuleSet.extend({});
 
@@ -117,11 +155,11 @@ export const alarmsRoutes = defineRoutes({
     method: 'GET',
     scope: { kind: 'list', item: (a: AlarmPlace) => alarmPlace(a) },
     path: '/alarms',
-    auth: ALARM_READERS,
+    auth: ALARM_VIEWERS,
     tags,
     summary: '告警列表 alarms, newest first',
     description:
-      'With `enterprise`, that unit’s alarms (any state unless `state` is given); otherwise the alarms in `state` (default `active`). `from`/`to` bound raisedAt. Other filters may leave a page short of `limit` while a `cursor` is still returned: follow it.',
+      'With `enterprise`, that unit’s alarms (any state unless `state` is given); otherwise the alarms in `state` (default `active`). `from`/`to` bound raisedAt. Other filters may leave a page short of `limit` while a `cursor` is still returned: follow it. An enterprise user always gets its own unit’s alarms, without the bureau’s bookkeeping and without the types withheld from enterprises (suspected falsification by default).',
     query: z.strictObject({
       state: AlarmStateSchema.optional(),
       level: z.coerce
@@ -154,7 +192,7 @@ export const alarmsRoutes = defineRoutes({
     method: 'GET',
     scope: { kind: 'entity', param: 'alarmId', place: PLACES.alarm },
     path: '/alarms/{alarmId}',
-    auth: ALARM_READERS,
+    auth: ALARM_VIEWERS,
     tags,
     summary: '查看告警 an alarm',
     description: 'The ETag is the alarm version, for If-Match on the actions.',
@@ -220,6 +258,56 @@ export const alarmsRoutes = defineRoutes({
     body: z.strictObject({ note: note() }),
     response: event(),
     status: 201,
+  },
+  get_alarm_response: {
+    method: 'GET',
+    scope: { kind: 'entity', param: 'alarmId', place: PLACES.alarm },
+    path: '/alarms/{alarmId}/response',
+    auth: ALARM_VIEWERS,
+    tags,
+    summary: '企业情况说明 the enterprise’s answer to an alarm',
+    description: '404 while the enterprise has not answered. The ETag is the answer’s version.',
+    params,
+    response: responseView(),
+  },
+  answer_alarm: {
+    method: 'PUT',
+    scope: { kind: 'entity', param: 'alarmId', place: PLACES.alarm },
+    path: '/alarms/{alarmId}/response',
+    auth: ALARM_RESPONDERS,
+    tags,
+    summary: '提交情况说明 the enterprise answers its alarm',
+    description: `The unit’s explanation, the date by which it commits to have rectified (today to a year ahead, Beijing date) and the evidence it names. Answering again replaces the answer (after a return it counts as a new round); refused (409) once the bureau accepted it. ${responseIfMatch}`,
+    params,
+    body: z.strictObject({
+      explanation: multilineText(EXPLANATION_MAX).describe('情况说明'),
+      rectifyBy: z.iso.date().describe('承诺整改完成日期, YYYY-MM-DD'),
+      evidence: z
+        .array(
+          z.strictObject({
+            name: lineText(120).describe('材料名称'),
+            sha256: z
+              .string()
+              .regex(/^[0-9a-f]{64}$/, 'SHA-256 in lower-case hex (须为小写十六进制 SHA-256)')
+              .optional(),
+          }),
+        )
+        .max(RESPONSE_EVIDENCE_MAX)
+        .default([]),
+    }),
+    response: responseView(),
+  },
+  review_alarm_response: {
+    method: 'POST',
+    scope: { kind: 'entity', param: 'alarmId', place: PLACES.alarm },
+    path: '/alarms/{alarmId}/response/review',
+    auth: ALARM_RESPONSE_REVIEWERS,
+    tags,
+    summary: '审核情况说明 accept or send back the enterprise’s answer',
+    description: `\`accept\`, or \`return\` with a reason the enterprise sees. Only a submitted answer (409 otherwise). ${responseIfMatch}`,
+    params,
+    body: z.strictObject({ decision: z.enum(['accept', 'return']), note: multilineText(REVIEW_NOTE_MAX).optional() }),
+    response: responseView(),
   },
   get_alarm_rules: {
     method: 'GET',

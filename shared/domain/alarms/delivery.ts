@@ -1,4 +1,4 @@
-import type { Alarm, AlarmEvent } from './lifecycle.ts';
+import { type Alarm, type AlarmEvent, maskPhone } from './lifecycle.ts';
 import type { AlarmSource } from './model.ts';
 import {
   type NotifiableAlarm,
@@ -116,6 +116,12 @@ export class AlarmDelivery {
       audience: m.audience,
       kind: m.kind,
       note: `${m.kind} L${m.level} tier ${m.tier} → ${m.recipients.length} SMS${gaveUp ? `; undeliverable: ${gaveUp.slice(0, 300)}` : ''}`,
+      recipients: m.recipients.map((r) => ({
+        name: r.name,
+        ...(r.role ? { role: r.role } : {}),
+        phone: maskPhone(r.phone),
+      })),
+      sms: m.sms,
     }));
     try {
       await this.store.recordNotified(alarm.alarmId, alarm.version, plan.notify, plan.nextDueAt, events);

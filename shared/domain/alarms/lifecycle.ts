@@ -114,7 +114,29 @@ export type AlarmEvent =
   | (EventBase & { type: 'snooze'; until: string; note: string })
   | (EventBase & { type: 'clear'; mode: 'auto' | 'manual'; dataTime?: string })
   | (EventBase & { type: 'comment'; note: string })
-  | (EventBase & { type: 'notified'; audience: Audience; kind: string });
+  | (EventBase & {
+      type: 'notified';
+      audience: Audience;
+      kind: string;
+      /** who the SMS went to (name and post; numbers masked), recorded since the console shows the log */
+      recipients?: NotifiedRecipient[];
+      /** the SMS text as sent */
+      sms?: string;
+    })
+  | (EventBase & { type: 'response'; round: number; rectifyBy: string })
+  | (EventBase & { type: 'response_review'; decision: 'accept' | 'return' });
+
+/** One recipient of an alarm SMS as the notification log shows it: a masked number, never the whole one. */
+export interface NotifiedRecipient {
+  name: string;
+  role?: string;
+  /** `138****0201` */
+  phone: string;
+}
+
+/** A mobile number as the notification log shows it: the first three and last four digits. */
+export const maskPhone = (phone: string): string =>
+  phone.length >= 7 ? `${phone.slice(0, 3)}****${phone.slice(-4)}` : '****';
 
 export type AlarmEventType = AlarmEvent['type'];
 

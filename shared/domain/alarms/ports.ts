@@ -1,6 +1,7 @@
 import type { AuditEntry, Page } from '#shared/domain/registry/store.ts';
 import type { Alarm, AlarmEvent } from './lifecycle.ts';
 import type { AlarmLevel, AlarmSource, AlarmState, AlarmType, Transition } from './model.ts';
+import type { AlarmResponse } from './response.ts';
 import type { RuleSet } from './rules.ts';
 
 /**
@@ -121,4 +122,16 @@ export interface AlarmStore {
   }): Promise<void>;
   /** Stored rule versions, newest first. */
   ruleVersions(page: PageQuery): Promise<Page<RuleSet>>;
+  /** The enterprise's answer to the alarm (企业情况说明), if there is one. */
+  getResponse(alarmId: string, consistent?: boolean): Promise<AlarmResponse | undefined>;
+  /**
+   * Stores the answer on the condition that the stored one is still at `replacing` (undefined: none stored), with
+   * its timeline event and audit entry, in one transaction (PreconditionFailedError when it changed meanwhile).
+   */
+  putResponse(input: {
+    response: AlarmResponse;
+    replacing: number | undefined;
+    event: AlarmEvent;
+    audit: AuditEntry;
+  }): Promise<void>;
 }

@@ -1,4 +1,4 @@
-import { NotFoundError, PreconditionFailedError, ValidationError } from '#shared/domain/errors.ts';
+import { ForbiddenError, NotFoundError, PreconditionFailedError, ValidationError } from '#shared/domain/errors.ts';
 import {
   type Alarm,
   type AlarmEvent,
@@ -9,7 +9,20 @@ import {
   snooze,
 } from './lifecycle.ts';
 import type { AlarmChange, AlarmFilter, AlarmStore, Page, PageQuery, StoredAlarm } from './ports.ts';
+import {
+  type AlarmResponse,
+  enterpriseMaySee,
+  enterpriseView,
+  type ResponseChange,
+  type ResponseInput,
+  reviewResponse,
+  submitResponse,
+} from './response.ts';
 import { defaultRuleSet, RuleSet, type RuleSetInput } from './rules.ts';
+
+/** Who reads: the bureau (everything its scope shows) or an enterprise user (its unit's alarms, redacted). */
+export type AlarmViewer = { kind: 'bureau' } | { kind: 'enterprise'; uscc: string };
+export const BUREAU: AlarmViewer = { kind: 'bureau' };
 
 /**
  * The officials' alarm use-cases (functions/alarms-api): read and list alarms and their timelines, acknowledge /
@@ -89,15 +102,35 @@ export class AlarmService {
     this.now = deps.now ?? (() => new Date());
   }
 
-  /** An alarm; 404 when unknown. */
-  async get(alarmId: string): Promise<Alarm> {
+  /**
+   * An alarm; 404 when unknown. An enterprise viewer sees its own unit's alarms only, never a type withheld from
+   * enterprises (the same 404), and without the bureau's bookkeeping (response.ts enterpriseView).
+   */
+  async get(alarmId: string, viewer: AlarmViewer = BUREAU): Promise<Alarm> {
     const alarm = await this.deps.store.get(alarmId);
     if (!alarm) throw new NotFoundError(`alarm ${alarmId} does not exist (告警 ${alarmId} 不存在)`);
-    return alarm;
+    if (viewer.kind === 'bureau') return alarm;
+    if (alarm.enterpriseId !== viewer.uscc || !enterpriseMaySee(alarm, (await this.rules()).notification)) {
+      throw new NotFoundError(`alarm ${alarmId} does not exist (告警 ${alarmId} 不存在)`);
+    }
+    return enterpriseView(alarm);
   }
 
-  /** Alarms matching the filter, newest first; `from`/`to` are instants (400 otherwise, or when from is after to). */
-  async list(filter: AlarmFilter, page: PageQuery): Promise<Page<Alarm>> {
+  /**
+   * Alarms matching the filter, newest first; `from`/`to` are instants (400 otherwise, or when from is after to).
+   * An enterprise viewer's list is always its own unit's (any state unless one is asked), redacted, without the
+   * types withheld from enterprises.
+   */
+  async list(filter: AlarmFilter, page: PageQuery, viewer: AlarmViewer = BUREAU): Promise<Page<Alarm>> {
+    if (viewer.kind === 'enterprise') {
+      const out = await this.listAll({ ...filter, enterprise: viewer.uscc }, page);
+      const policy = (await this.rules()).notification;
+      return { ...out, items: out.items.filter((a) => enterpriseMaySee(a, policy)).map(enterpriseView) };
+    }
+    return this.listAll(filter, page);
+  }
+
+  private async listAll(filter: AlarmFilter, page: PageQuery): Promise<Page<Alarm>> {
     const from = filter.from ? instant(filter.from, 'from') : undefined;
     const to = filter.to ? instant(filter.to, 'to') : undefined;
     if (from && to && from > to) {
@@ -158,6 +191,66 @@ export class AlarmService {
       detail: { note: event.note },
     });
     return event;
+  }
+
+  /** The enterprise's answer to the alarm; 404 when the alarm is unknown (or not the viewer's) or has no answer. */
+  async response(alarmId: string, viewer: AlarmViewer = BUREAU): Promise<AlarmResponse> {
+    await this.get(alarmId, viewer);
+    const found = await this.deps.store.getResponse(alarmId);
+    if (!found) throw new NotFoundError(`alarm ${alarmId} has no answer yet (该告警尚无企业情况说明)`);
+    return found;
+  }
+
+  /** 企业提交情况说明: only the unit of the alarm (the route's scope and this check), see response.ts. */
+  async respond(
+    alarmId: string,
+    viewer: AlarmViewer,
+    by: string,
+    input: ResponseInput,
+    expectedVersion?: number,
+  ): Promise<AlarmResponse> {
+    if (viewer.kind !== 'enterprise') {
+      throw new ForbiddenError('only the enterprise itself answers its alarm (情况说明须由企业本身提交)');
+    }
+    const alarm = await this.get(alarmId, viewer);
+    const current = await this.deps.store.getResponse(alarmId, true);
+    const change = submitResponse(alarm, current, input, by, this.now(), expectedVersion);
+    return this.storeResponse(change, current, 'alarm.response.submit');
+  }
+
+  /** 分局审核情况说明: accept, or send back with a reason (response.ts). */
+  async review(
+    alarmId: string,
+    by: string,
+    decision: 'accept' | 'return',
+    note: string | undefined,
+    expectedVersion?: number,
+  ): Promise<AlarmResponse> {
+    await this.get(alarmId);
+    const current = await this.deps.store.getResponse(alarmId, true);
+    const change = reviewResponse(alarmId, current, decision, note, by, this.now(), expectedVersion);
+    return this.storeResponse(change, current, `alarm.response.${decision}`);
+  }
+
+  private async storeResponse(
+    change: ResponseChange,
+    current: AlarmResponse | undefined,
+    action: string,
+  ): Promise<AlarmResponse> {
+    const { response, event } = change;
+    await this.deps.store.putResponse({
+      response,
+      replacing: current?.version,
+      event,
+      audit: {
+        actor: event.by,
+        action,
+        entity: `alarm/${response.alarmId}`,
+        at: event.at,
+        detail: { version: response.version, status: response.status, round: response.round },
+      },
+    });
+    return response;
   }
 
   /** The rules in force; the defaults (version 1) until officials store a version. */

@@ -17,6 +17,7 @@ import { CONTRACT_SETS } from '../../../scripts/openapi.ts';
 const HERE = 'zhukou';
 const THERE = 'hedi';
 const UNIT = '91331126MA2HT7XX1A';
+const OTHER = '91331126MA2HT7YY2B';
 
 /** A thing in a township: every field any route's place function reads (items, bodies, entities). */
 const thingIn = (townshipId: string) => ({
@@ -45,11 +46,13 @@ function resolvers(calls: string[]): PlaceResolvers {
 
 const official = (role: Role, townships: string[]): Principal => ({ sub: 'u-1', roles: [role], townships });
 
-/** The first role of a route that is scoped by township (every official route has one). */
-function townshipRole(contract: RouteContract): Role {
+/** The first role of a route that is scoped by township (every official route has one but the enterprise's own). */
+function townshipRole(contract: RouteContract): Role | undefined {
   const roles = contract.auth === 'public' ? [] : contract.auth;
   const role = roles.find((r) => ROLE_SCOPES[r] === 'townships');
-  if (!role) throw new Error(`${contract.method} ${contract.path}: no township-scoped role`);
+  if (!role && !roles.every((r) => ROLE_SCOPES[r] === 'enterprise')) {
+    throw new Error(`${contract.method} ${contract.path}: no township-scoped role`);
+  }
   return role;
 }
 
@@ -75,6 +78,27 @@ describe('the scope of every official route', () => {
   for (const [id, contract] of routes) {
     const rule = contract.scope;
     const role = townshipRole(contract);
+    if (!role) {
+      // a route of the enterprise alone (its answer to an alarm): its own unit's thing, nothing of another unit's
+      it(`${id} (${rule.kind}, enterprise only): own unit, another unit`, async () => {
+        expect(rule.kind).toBe('entity');
+        const places: PlaceResolvers = Object.fromEntries(
+          Object.values(PLACES).map((name) => [
+            name,
+            async (id: string): Promise<Place> => ({
+              townshipId: HERE,
+              enterpriseId: id.endsWith(THERE) ? OTHER : UNIT,
+            }),
+          ]),
+        );
+        const own = requestScope({ sub: 'e-1', roles: ['enterprise'], townships: [], uscc: UNIT });
+        await expect(enforceBefore(rule, request(contract, HERE), own, places)).resolves.toBeDefined();
+        await expect(enforceBefore(rule, request(contract, THERE), own, places)).rejects.toBeInstanceOf(NotFoundError);
+        const county = requestScope(official('duty_officer', ['*']));
+        await expect(enforceBefore(rule, request(contract, THERE), county, places)).resolves.toBeDefined();
+      });
+      continue;
+    }
 
     it(`${id} (${rule.kind}): in scope, out of scope, county-wide`, async () => {
       const calls: string[] = [];

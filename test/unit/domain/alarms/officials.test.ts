@@ -1,80 +1,9 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import { type Alarm, type AlarmEvent, openAlarm } from '#shared/domain/alarms/lifecycle.ts';
-import type {
-  AlarmChange,
-  AlarmFilter,
-  AlarmStore,
-  AuditEntry,
-  PageQuery,
-  StoredAlarm,
-} from '#shared/domain/alarms/ports.ts';
-import { defaultRuleSet, type RuleSet } from '#shared/domain/alarms/rules.ts';
+import { type Alarm, openAlarm } from '#shared/domain/alarms/lifecycle.ts';
+import { defaultRuleSet } from '#shared/domain/alarms/rules.ts';
 import { AlarmService, acceptsIfMatch } from '#shared/domain/alarms/use-cases.ts';
-import { NotFoundError, PreconditionFailedError } from '#shared/domain/errors.ts';
+import { MemoryAlarmStore } from '../../helpers/memory-alarms.ts';
 import { codSignal, wwtpAlarmSource } from './lifecycle-fixtures.ts';
-
-/**
- * The officials' alarm use-cases over an in-memory store with the port's semantics: a change is decided on the alarm
- * read and written at its version; a reminder between the read and the write makes the store read and decide again.
- */
-class MemoryAlarmStore implements AlarmStore {
-  alarms = new Map<string, StoredAlarm>();
-  events: { alarmId: string; event: AlarmEvent }[] = [];
-  audit: AuditEntry[] = [];
-  manualClears: string[] = [];
-  rules: RuleSet[] = [];
-  filters: AlarmFilter[] = [];
-  /** a reminder the sweep records between the next read and its write (version + 1, state version kept) */
-  reminderBeforeWrite = false;
-
-  async get(alarmId: string) {
-    return this.alarms.get(alarmId)?.alarm;
-  }
-  async list(filter: AlarmFilter, _page: PageQuery) {
-    this.filters.push(filter);
-    return { items: [...this.alarms.values()].map((s) => s.alarm) };
-  }
-  async timeline(alarmId: string) {
-    return { items: this.events.filter((e) => e.alarmId === alarmId).map((e) => e.event) };
-  }
-  async change(alarmId: string, decide: (current: StoredAlarm) => AlarmChange | undefined) {
-    for (let attempt = 1; ; attempt++) {
-      const read = this.alarms.get(alarmId);
-      if (!read) throw new NotFoundError(`alarm ${alarmId} does not exist`);
-      const change = decide(read);
-      if (!change) return read.alarm;
-      if (this.reminderBeforeWrite) {
-        this.reminderBeforeWrite = false;
-        this.alarms.set(alarmId, { ...read, alarm: { ...read.alarm, version: read.alarm.version + 1 } });
-      }
-      if (this.alarms.get(alarmId)?.alarm.version !== read.alarm.version) {
-        if (attempt >= 3) throw new PreconditionFailedError('changed by someone else');
-        continue;
-      }
-      this.alarms.set(alarmId, { alarm: change.alarm, stateVersion: change.alarm.version });
-      for (const event of change.events) this.events.push({ alarmId, event });
-      this.audit.push({ ...change.audit, entity: `alarm/${alarmId}`, at: change.alarm.updatedAt });
-      if (change.manualClear) this.manualClears.push(alarmId);
-      return change.alarm;
-    }
-  }
-  async addEvent(alarmId: string, event: AlarmEvent, audit: AuditEntry) {
-    if (!this.alarms.has(alarmId)) throw new NotFoundError(`alarm ${alarmId} does not exist`);
-    this.events.push({ alarmId, event });
-    this.audit.push(audit);
-  }
-  async storedRules() {
-    return this.rules.at(-1);
-  }
-  async putRules(input: { next: RuleSet; replacing: number | undefined; history: RuleSet[]; audit: AuditEntry }) {
-    if (input.replacing !== this.rules.at(-1)?.version) throw new PreconditionFailedError('rules changed');
-    this.rules.push(input.next);
-    this.audit.push(input.audit);
-  }
-  async ruleVersions() {
-    return { items: [...this.rules].reverse() };
-  }
-}
 
 const A1 = '01JNK3W7Q8D2V5XG9T4HRB6ZME';
 const OPENED = new Date('2025-03-01T09:00:12.345Z');

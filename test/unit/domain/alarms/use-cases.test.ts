@@ -202,6 +202,23 @@ describe('AlarmEvaluator', () => {
     expect(opens.map((m) => m.audience).sort()).toEqual(['bureau', 'enterprise', 'regulator']);
   });
 
+  it('logs who got which SMS on the timeline, with the text and masked numbers only', async () => {
+    const h = harness();
+    await h.evaluator().evaluate(source.mn, hourly(0, 250));
+    const sent = h.publisher.sent.find((m) => m.audience === 'bureau');
+    const logged = h.store.events.find((e) => e.type === 'notified' && e.audience === 'bureau');
+    expect(sent?.recipients.length).toBeGreaterThan(0);
+    expect(logged).toMatchObject({
+      sms: sent?.sms,
+      recipients: sent?.recipients.map((r) => ({
+        name: r.name,
+        role: r.role,
+        phone: `${r.phone.slice(0, 3)}****${r.phone.slice(-4)}`,
+      })),
+    });
+    expect(JSON.stringify(logged)).not.toContain(sent?.recipients[0]?.phone);
+  });
+
   it('raises a fresh alarm after an official clears one by hand while the condition persists', async () => {
     const h = harness();
     const ev = h.evaluator();

@@ -605,9 +605,9 @@ export interface paths {
         };
         /**
          * 告警列表 alarms, newest first
-         * @description With `enterprise`, that unit’s alarms (any state unless `state` is given); otherwise the alarms in `state` (default `active`). `from`/`to` bound raisedAt. Other filters may leave a page short of `limit` while a `cursor` is still returned: follow it.
+         * @description With `enterprise`, that unit’s alarms (any state unless `state` is given); otherwise the alarms in `state` (default `active`). `from`/`to` bound raisedAt. Other filters may leave a page short of `limit` while a `cursor` is still returned: follow it. An enterprise user always gets its own unit’s alarms, without the bureau’s bookkeeping and without the types withheld from enterprises (suspected falsification by default).
          *
-         *     角色 Roles: `duty_officer`（值班人员）, `analyst`（线索研判岗）, `handler`（案件承办人）, `section_chief`（科室负责人）, `bureau_head`（局领导）, `inspector`（执法检查人员）, `admin`（系统管理员）
+         *     角色 Roles: `duty_officer`（值班人员）, `analyst`（线索研判岗）, `handler`（案件承办人）, `section_chief`（科室负责人）, `bureau_head`（局领导）, `inspector`（执法检查人员）, `admin`（系统管理员）, `enterprise`（企业用户）
          */
         get: operations["list_alarms"];
         put?: never;
@@ -629,7 +629,7 @@ export interface paths {
          * 查看告警 an alarm
          * @description The ETag is the alarm version, for If-Match on the actions.
          *
-         *     角色 Roles: `duty_officer`（值班人员）, `analyst`（线索研判岗）, `handler`（案件承办人）, `section_chief`（科室负责人）, `bureau_head`（局领导）, `inspector`（执法检查人员）, `admin`（系统管理员）
+         *     角色 Roles: `duty_officer`（值班人员）, `analyst`（线索研判岗）, `handler`（案件承办人）, `section_chief`（科室负责人）, `bureau_head`（局领导）, `inspector`（执法检查人员）, `admin`（系统管理员）, `enterprise`（企业用户）
          */
         get: operations["get_alarm"];
         put?: never;
@@ -742,6 +742,56 @@ export interface paths {
          *     角色 Roles: `duty_officer`（值班人员）, `analyst`（线索研判岗）, `handler`（案件承办人）, `section_chief`（科室负责人）, `bureau_head`（局领导）, `admin`（系统管理员）
          */
         post: operations["comment_alarm"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/alarms/{alarmId}/response": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * 企业情况说明 the enterprise’s answer to an alarm
+         * @description 404 while the enterprise has not answered. The ETag is the answer’s version.
+         *
+         *     角色 Roles: `duty_officer`（值班人员）, `analyst`（线索研判岗）, `handler`（案件承办人）, `section_chief`（科室负责人）, `bureau_head`（局领导）, `inspector`（执法检查人员）, `admin`（系统管理员）, `enterprise`（企业用户）
+         */
+        get: operations["get_alarm_response"];
+        /**
+         * 提交情况说明 the enterprise answers its alarm
+         * @description The unit’s explanation, the date by which it commits to have rectified (today to a year ahead, Beijing date) and the evidence it names. Answering again replaces the answer (after a return it counts as a new round); refused (409) once the bureau accepted it. Send `If-Match: "<version>"` (the ETag of GET /alarms/{alarmId}/response) to refuse the change when the answer changed first (412).
+         *
+         *     角色 Roles: `enterprise`（企业用户）
+         */
+        put: operations["answer_alarm"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/alarms/{alarmId}/response/review": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * 审核情况说明 accept or send back the enterprise’s answer
+         * @description `accept`, or `return` with a reason the enterprise sees. Only a submitted answer (409 otherwise). Send `If-Match: "<version>"` (the ETag of GET /alarms/{alarmId}/response) to refuse the change when the answer changed first (412).
+         *
+         *     角色 Roles: `duty_officer`（值班人员）, `analyst`（线索研判岗）, `handler`（案件承办人）, `section_chief`（科室负责人）, `bureau_head`（局领导）, `admin`（系统管理员）
+         */
+        post: operations["review_alarm_response"];
         delete?: never;
         options?: never;
         head?: never;
@@ -4501,6 +4551,33 @@ export interface operations {
                             /** @enum {string} */
                             audience: "bureau" | "regulator" | "enterprise";
                             kind: string;
+                            /** @description who the SMS went to (numbers masked); absent on events recorded before the log */
+                            recipients?: {
+                                name: string;
+                                role?: string;
+                                /** @description masked */
+                                phone: string;
+                            }[];
+                            /** @description the SMS text as sent */
+                            sms?: string;
+                        } | {
+                            at: string;
+                            /** @description principal id or 'system' */
+                            by: string;
+                            note?: string;
+                            /** @constant */
+                            type: "response";
+                            round: number;
+                            rectifyBy: string;
+                        } | {
+                            at: string;
+                            /** @description principal id or 'system' */
+                            by: string;
+                            note?: string;
+                            /** @constant */
+                            type: "response_review";
+                            /** @enum {string} */
+                            decision: "accept" | "return";
                         })[];
                         cursor?: string;
                     };
@@ -4890,6 +4967,218 @@ export interface operations {
                         /** @enum {string} */
                         audience: "bureau" | "regulator" | "enterprise";
                         kind: string;
+                        /** @description who the SMS went to (numbers masked); absent on events recorded before the log */
+                        recipients?: {
+                            name: string;
+                            role?: string;
+                            /** @description masked */
+                            phone: string;
+                        }[];
+                        /** @description the SMS text as sent */
+                        sms?: string;
+                    } | {
+                        at: string;
+                        /** @description principal id or 'system' */
+                        by: string;
+                        note?: string;
+                        /** @constant */
+                        type: "response";
+                        round: number;
+                        rectifyBy: string;
+                    } | {
+                        at: string;
+                        /** @description principal id or 'system' */
+                        by: string;
+                        note?: string;
+                        /** @constant */
+                        type: "response_review";
+                        /** @enum {string} */
+                        decision: "accept" | "return";
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    get_alarm_response: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                alarmId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功 OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        alarmId: string;
+                        enterpriseId: string;
+                        /**
+                         * @description 待审核 / 已认可 / 已退回
+                         * @enum {string}
+                         */
+                        status: "submitted" | "accepted" | "returned";
+                        /** @description 情况说明 */
+                        explanation: string;
+                        /** @description 承诺整改完成日期 (Beijing date) */
+                        rectifyBy: string;
+                        evidence: {
+                            name: string;
+                            sha256?: string;
+                        }[];
+                        /** @description 1 for the first answer; +1 after each return */
+                        round: number;
+                        submittedBy: string;
+                        submittedAt: string;
+                        reviewedBy?: string;
+                        reviewedAt?: string;
+                        reviewNote?: string;
+                        version: number;
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    answer_alarm: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                alarmId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description 情况说明 */
+                    explanation: string;
+                    /**
+                     * Format: date
+                     * @description 承诺整改完成日期, YYYY-MM-DD
+                     */
+                    rectifyBy: string;
+                    /** @default [] */
+                    evidence?: {
+                        /** @description 材料名称 */
+                        name: string;
+                        sha256?: string;
+                    }[];
+                };
+            };
+        };
+        responses: {
+            /** @description 成功 OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        alarmId: string;
+                        enterpriseId: string;
+                        /**
+                         * @description 待审核 / 已认可 / 已退回
+                         * @enum {string}
+                         */
+                        status: "submitted" | "accepted" | "returned";
+                        /** @description 情况说明 */
+                        explanation: string;
+                        /** @description 承诺整改完成日期 (Beijing date) */
+                        rectifyBy: string;
+                        evidence: {
+                            name: string;
+                            sha256?: string;
+                        }[];
+                        /** @description 1 for the first answer; +1 after each return */
+                        round: number;
+                        submittedBy: string;
+                        submittedAt: string;
+                        reviewedBy?: string;
+                        reviewedAt?: string;
+                        reviewNote?: string;
+                        version: number;
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            412: components["responses"]["PreconditionFailed"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    review_alarm_response: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                alarmId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @enum {string} */
+                    decision: "accept" | "return";
+                    note?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description 成功 OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        alarmId: string;
+                        enterpriseId: string;
+                        /**
+                         * @description 待审核 / 已认可 / 已退回
+                         * @enum {string}
+                         */
+                        status: "submitted" | "accepted" | "returned";
+                        /** @description 情况说明 */
+                        explanation: string;
+                        /** @description 承诺整改完成日期 (Beijing date) */
+                        rectifyBy: string;
+                        evidence: {
+                            name: string;
+                            sha256?: string;
+                        }[];
+                        /** @description 1 for the first answer; +1 after each return */
+                        round: number;
+                        submittedBy: string;
+                        submittedAt: string;
+                        reviewedBy?: string;
+                        reviewedAt?: string;
+                        reviewNote?: string;
+                        version: number;
                     };
                 };
             };

@@ -1,0 +1,92 @@
+import type { AlarmEvent } from '#shared/domain/alarms/lifecycle.ts';
+import type {
+  AlarmChange,
+  AlarmFilter,
+  AlarmStore,
+  AuditEntry,
+  PageQuery,
+  StoredAlarm,
+} from '#shared/domain/alarms/ports.ts';
+import type { AlarmResponse } from '#shared/domain/alarms/response.ts';
+import type { RuleSet } from '#shared/domain/alarms/rules.ts';
+import { NotFoundError, PreconditionFailedError } from '#shared/domain/errors.ts';
+
+/**
+ * The officials' alarm use-cases over an in-memory store with the port's semantics: a change is decided on the alarm
+ * read and written at its version; a reminder between the read and the write makes the store read and decide again.
+ */
+export class MemoryAlarmStore implements AlarmStore {
+  alarms = new Map<string, StoredAlarm>();
+  events: { alarmId: string; event: AlarmEvent }[] = [];
+  audit: AuditEntry[] = [];
+  manualClears: string[] = [];
+  rules: RuleSet[] = [];
+  responses = new Map<string, AlarmResponse>();
+  filters: AlarmFilter[] = [];
+  /** a reminder the sweep records between the next read and its write (version + 1, state version kept) */
+  reminderBeforeWrite = false;
+
+  async get(alarmId: string) {
+    return this.alarms.get(alarmId)?.alarm;
+  }
+  async list(filter: AlarmFilter, _page: PageQuery) {
+    this.filters.push(filter);
+    return { items: [...this.alarms.values()].map((s) => s.alarm) };
+  }
+  async timeline(alarmId: string) {
+    return { items: this.events.filter((e) => e.alarmId === alarmId).map((e) => e.event) };
+  }
+  async change(alarmId: string, decide: (current: StoredAlarm) => AlarmChange | undefined) {
+    for (let attempt = 1; ; attempt++) {
+      const read = this.alarms.get(alarmId);
+      if (!read) throw new NotFoundError(`alarm ${alarmId} does not exist`);
+      const change = decide(read);
+      if (!change) return read.alarm;
+      if (this.reminderBeforeWrite) {
+        this.reminderBeforeWrite = false;
+        this.alarms.set(alarmId, { ...read, alarm: { ...read.alarm, version: read.alarm.version + 1 } });
+      }
+      if (this.alarms.get(alarmId)?.alarm.version !== read.alarm.version) {
+        if (attempt >= 3) throw new PreconditionFailedError('changed by someone else');
+        continue;
+      }
+      this.alarms.set(alarmId, { alarm: change.alarm, stateVersion: change.alarm.version });
+      for (const event of change.events) this.events.push({ alarmId, event });
+      this.audit.push({ ...change.audit, entity: `alarm/${alarmId}`, at: change.alarm.updatedAt });
+      if (change.manualClear) this.manualClears.push(alarmId);
+      return change.alarm;
+    }
+  }
+  async addEvent(alarmId: string, event: AlarmEvent, audit: AuditEntry) {
+    if (!this.alarms.has(alarmId)) throw new NotFoundError(`alarm ${alarmId} does not exist`);
+    this.events.push({ alarmId, event });
+    this.audit.push(audit);
+  }
+  async storedRules() {
+    return this.rules.at(-1);
+  }
+  async putRules(input: { next: RuleSet; replacing: number | undefined; history: RuleSet[]; audit: AuditEntry }) {
+    if (input.replacing !== this.rules.at(-1)?.version) throw new PreconditionFailedError('rules changed');
+    this.rules.push(input.next);
+    this.audit.push(input.audit);
+  }
+  async ruleVersions() {
+    return { items: [...this.rules].reverse() };
+  }
+  async getResponse(alarmId: string) {
+    return this.responses.get(alarmId);
+  }
+  async putResponse(input: {
+    response: AlarmResponse;
+    replacing: number | undefined;
+    event: AlarmEvent;
+    audit: AuditEntry;
+  }) {
+    if (this.responses.get(input.response.alarmId)?.version !== input.replacing) {
+      throw new PreconditionFailedError('answer changed');
+    }
+    this.responses.set(input.response.alarmId, input.response);
+    this.events.push({ alarmId: input.response.alarmId, event: input.event });
+    this.audit.push(input.audit);
+  }
+}
