@@ -1,3 +1,4 @@
+import { PENCIL } from '#shared/domain/registry/qingyuan-seed.ts';
 import type { Role } from '#shared/domain/roles.ts';
 
 /**
@@ -13,6 +14,8 @@ export interface DemoAccount {
   name: string;
   roles: Role[];
   townships: string[];
+  /** an enterprise user's unified social credit code (the `uscc` claim): the unit it answers for */
+  uscc?: string;
 }
 
 export const DEMO_PASSWORD = 'Qingyuan-2026';
@@ -37,6 +40,14 @@ export const DEMO_ACCOUNTS: readonly DemoAccount[] = [
   { username: 'grid.zhukou', name: '网格员 张伟', roles: ['grid_member'], townships: ['zhukou'] },
   { username: 'river.songyuan', name: '河长 郑海', roles: ['river_chief'], townships: ['songyuan'] },
   { username: 'inspector', name: '执法检查员 胡斌', roles: ['inspector'], townships: county },
+  // the seeded pencil factory (屏都街道): sees its own unit's alarms and answers them, nothing else
+  {
+    username: 'enterprise.pencil',
+    name: '庆元县示例铅笔制造有限公司 环保专员 陈立新',
+    roles: ['enterprise'],
+    townships: [],
+    uscc: PENCIL,
+  },
 ];
 
 export function findDemoAccount(username: string): DemoAccount | undefined {

@@ -13,7 +13,8 @@ import { esc } from '../pages.ts';
  * (Keycloak, Authing, Cognito). What the API needs from a token, and what production issuers must be configured to
  * put in it (docs/operations.md):
  *   - access tokens are JWTs (RS256) for the API: `aud` = the API's audience (the console's client id), `sub`,
- *     `name`, `roles` (array of role ids) and `townships` (array of township ids, `*` = county-wide);
+ *     `name`, `roles` (array of role ids) and `townships` (array of township ids, `*` = county-wide), and for an
+ *     enterprise user `uscc` (its unified social credit code);
  *   - the console is a public client (no secret) that must use PKCE (S256).
  * Signed with the platform's local key (`<dataDir>/jwt/`), the key the local JWT authorizer verifies and
  * `npm run token` signs with, so scripts keep working beside real sign-ins.
@@ -50,7 +51,12 @@ function passwordCheck() {
 }
 
 function accountClaims(account: DemoAccount) {
-  return { name: account.name, roles: account.roles, townships: account.townships };
+  return {
+    name: account.name,
+    roles: account.roles,
+    townships: account.townships,
+    ...(account.uscc ? { uscc: account.uscc } : {}),
+  };
 }
 
 export async function startOidc(opts: OidcOptions): Promise<OidcService> {
@@ -87,7 +93,7 @@ export async function startOidc(opts: OidcOptions): Promise<OidcService> {
     ],
     jwks: { keys: [jwk] },
     scopes: ['openid', 'profile', API_SCOPE, 'offline_access'],
-    claims: { openid: ['sub'], profile: ['name'], [API_SCOPE]: ['roles', 'townships'] },
+    claims: { openid: ['sub'], profile: ['name'], [API_SCOPE]: ['roles', 'townships', 'uscc'] },
     async findAccount(_ctx, id) {
       const account = byId.get(id);
       if (!account) return undefined;
@@ -129,7 +135,7 @@ export async function startOidc(opts: OidcOptions): Promise<OidcService> {
       if (existing) return ctx.oidc.provider.Grant.find(existing);
       const grant = new ctx.oidc.provider.Grant({ clientId: client.clientId, accountId: session.accountId });
       grant.addOIDCScope(`openid profile ${API_SCOPE} offline_access`);
-      grant.addOIDCClaims(['name', 'roles', 'townships']);
+      grant.addOIDCClaims(['name', 'roles', 'townships', 'uscc']);
       grant.addResourceScope(API_RESOURCE, API_SCOPE);
       await grant.save();
       return grant;

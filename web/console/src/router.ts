@@ -15,6 +15,13 @@ const routes: RouteRecordRaw[] = [
     children: [
       { path: '', name: 'home', component: () => import('./pages/Home.vue'), meta: { title: '工作台' } },
       { path: 'alarms', name: 'alarms', component: () => import('./pages/Alarms.vue'), meta: { title: '告警中心' } },
+      {
+        path: 'alarms/:alarmId',
+        name: 'alarm',
+        component: () => import('./pages/AlarmDetail.vue'),
+        meta: { title: '告警详情' },
+      },
+      { path: 'devices', name: 'devices', component: () => import('./pages/Devices.vue'), meta: { title: '监测数据' } },
     ],
   },
   { path: '/:rest(.*)', redirect: '/' },

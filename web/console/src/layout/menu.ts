@@ -11,7 +11,12 @@ export const MENU: MenuItem[] = [
   {
     path: '/alarms',
     label: '告警中心',
-    roles: ['duty_officer', 'analyst', 'handler', 'section_chief', 'bureau_head', 'admin', 'inspector'],
+    roles: ['duty_officer', 'analyst', 'handler', 'section_chief', 'bureau_head', 'admin', 'inspector', 'enterprise'],
+  },
+  {
+    path: '/devices',
+    label: '监测数据',
+    roles: ['duty_officer', 'analyst', 'handler', 'section_chief', 'bureau_head', 'admin', 'inspector', 'enterprise'],
   },
 ];
 
