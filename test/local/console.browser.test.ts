@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe } from 'vitest';
 import { loadOrCreateKeys } from '#infra/local/jwt.ts';
 import { startPlatform } from '#infra/local/platform.ts';
 import { freePorts } from '#infra/local/ports.ts';
+import { alarmFlows } from './console/alarms.flow.ts';
 import type { ConsoleContext } from './console/context.ts';
 import { scopeFlows } from './console/scope.flow.ts';
 import { realAppAssembly, tempDir } from './helpers.ts';
@@ -47,4 +48,5 @@ describe('officials console in headless Chromium', () => {
   });
 
   scopeFlows(context);
+  alarmFlows(context);
 });
