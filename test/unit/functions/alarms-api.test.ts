@@ -440,6 +440,139 @@ describe('alarms-api handler', () => {
     });
   });
 
+  describe('the enterprise’s side', () => {
+    const enterprise =
+      (uscc: string, opts: Omit<RouteEventOptions, 'claims'> = {}) =>
+      (method: string, path: string) =>
+        routeEvent(method, path, { ...opts, claims: { sub: 'ent-01', roles: '[enterprise]', townships: '[]', uscc } });
+    const alarmKey = { pk: `alarm#${A1}`, sk: 'alarm' };
+    const responseKey = { pk: `alarm#${A1}`, sk: 'response' };
+    const answer = {
+      alarmId: A1,
+      enterpriseId: source.enterpriseId,
+      status: 'submitted',
+      explanation: '曝气风机故障，已更换',
+      rectifyBy: '2099-01-01',
+      evidence: [],
+      round: 1,
+      submittedBy: 'ent-01',
+      submittedAt: OPENED.toISOString(),
+      version: 1,
+    };
+
+    it('lists only the unit’s own alarms, whatever unit the query names, without the bureau’s bookkeeping', async () => {
+      ddb.on(GetCommand).resolves({});
+      ddb.on(QueryCommand).resolves({
+        Items: [
+          stored(
+            codAlarm({ state: 'acknowledged', acknowledgedBy: 'u-duty-01', acknowledgedAt: OPENED.toISOString() }),
+          ),
+        ],
+      });
+
+      const res = await handler(
+        enterprise(source.enterpriseId, { query: { enterprise: '91331126MA2BQY0A1X' } })('GET', '/alarms'),
+        lambdaContext,
+      );
+
+      expect(res.statusCode).toBe(200);
+      const items = bodyOf(res).items as Alarm[];
+      expect(items).toHaveLength(1);
+      expect(items[0]?.acknowledgedBy).toBeUndefined();
+      expect(items[0]?.notify).toEqual({});
+      expect(ddb).toHaveReceivedCommandWith(QueryCommand, {
+        IndexName: 'gsi2',
+        ExpressionAttributeValues: { ':pk': `unit#${source.enterpriseId}` },
+      });
+    });
+
+    it('answers 404 for another unit’s alarm and 403 for the timeline', async () => {
+      ddb.on(GetCommand).resolves({ Item: stored(codAlarm()) });
+      const other = enterprise('91331126MA2BQY0A1X', onAlarm);
+
+      expect((await handler(other('GET', alarmPath()), lambdaContext)).statusCode).toBe(404);
+      expect((await handler(other('GET', alarmPath('/response')), lambdaContext)).statusCode).toBe(404);
+      const own = enterprise(source.enterpriseId, onAlarm);
+      expect((await handler(own('GET', alarmPath('/timeline')), lambdaContext)).statusCode).toBe(403);
+    });
+
+    it('stores the unit’s answer as version 1 with its event and audit entry', async () => {
+      ddb.on(GetCommand, { Key: alarmKey }).resolves({ Item: stored(codAlarm()) });
+      ddb.on(GetCommand, { Key: responseKey }).resolves({});
+      ddb.on(GetCommand, { Key: { pk: 'rules', sk: 'current' } }).resolves({});
+      ddb.on(TransactWriteCommand).resolves({});
+
+      const res = await handler(
+        enterprise(source.enterpriseId, {
+          ...onAlarm,
+          body: { explanation: answer.explanation, rectifyBy: answer.rectifyBy },
+        })('PUT', alarmPath('/response')),
+        lambdaContext,
+      );
+
+      expect(res.statusCode, JSON.stringify(bodyOf(res))).toBe(400);
+      expect(bodyOf(res)).toMatchObject({
+        errors: [{ field: 'body.rectifyBy', messageZh: expect.stringContaining('整改期限') }],
+      });
+      expect(ddb).not.toHaveReceivedCommand(TransactWriteCommand);
+
+      const today = new Date(Date.now() + 8 * 3_600_000).toISOString().slice(0, 10);
+      const ok = await handler(
+        enterprise(source.enterpriseId, {
+          ...onAlarm,
+          body: { explanation: answer.explanation, rectifyBy: today, evidence: [{ name: '更换照片' }] },
+        })('PUT', alarmPath('/response')),
+        lambdaContext,
+      );
+      expect(ok.statusCode).toBe(200);
+      expect(ok.headers?.etag).toBe('"1"');
+      const items = ddb.commandCalls(TransactWriteCommand)[0]?.args[0].input.TransactItems ?? [];
+      expect(items[0]?.Put).toMatchObject({
+        Item: { ...responseKey, kind: 'response', version: 1 },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      });
+      expect(items[2]?.Put?.Item).toMatchObject({ actor: 'ent-01', action: 'alarm.response.submit' });
+    });
+
+    it('refuses an answer from the bureau (403) and lets the duty officer accept one with If-Match', async () => {
+      ddb.on(GetCommand, { Key: alarmKey }).resolves({ Item: stored(codAlarm()) });
+      ddb
+        .on(GetCommand, { Key: responseKey })
+        .resolves({ Item: { ...responseKey, kind: 'response', version: 1, response: answer } });
+      ddb.on(TransactWriteCommand).resolves({});
+
+      const bureau = await handler(
+        request('PUT', alarmPath('/response'), { ...onAlarm, body: { explanation: 'x', rectifyBy: '2099-01-01' } }),
+        lambdaContext,
+      );
+      expect(bureau.statusCode).toBe(403);
+
+      const stale = await handler(
+        request('POST', alarmPath('/response/review'), {
+          ...onAlarm,
+          body: { decision: 'accept' },
+          headers: { 'if-match': '"2"' },
+        }),
+        lambdaContext,
+      );
+      expect(stale.statusCode).toBe(412);
+
+      const res = await handler(
+        request('POST', alarmPath('/response/review'), {
+          ...onAlarm,
+          body: { decision: 'accept' },
+          headers: { 'if-match': '"1"' },
+        }),
+        lambdaContext,
+      );
+      expect(res.statusCode).toBe(200);
+      expect(res.headers?.etag).toBe('"2"');
+      expect(bodyOf(res)).toMatchObject({ status: 'accepted', reviewedBy: 'u-duty-01' });
+      const items = ddb.commandCalls(TransactWriteCommand)[0]?.args[0].input.TransactItems ?? [];
+      expect(items[0]?.Put?.ConditionExpression).toBe('#version = :v');
+    });
+  });
+
   it('builds an OpenAPI document from its contracts', () => {
     const doc = buildOpenApi([alarmsRoutes], { title: 'alarms', version: '0' });
     expect(Object.keys(doc.paths).sort()).toEqual([
@@ -450,6 +583,8 @@ describe('alarms-api handler', () => {
       '/alarms/{alarmId}/acknowledge',
       '/alarms/{alarmId}/clear',
       '/alarms/{alarmId}/comments',
+      '/alarms/{alarmId}/response',
+      '/alarms/{alarmId}/response/review',
       '/alarms/{alarmId}/snooze',
       '/alarms/{alarmId}/timeline',
     ]);
