@@ -52,6 +52,8 @@ export function alarmFlows(context: ContextRef) {
             ...outlet,
             id: `${HOSTILE_UNIT}-DW001`,
             enterpriseId: HOSTILE_UNIT,
+            // in a drinking-water source protection zone: its exceedance is 一级, which sounds on the console
+            inDrinkingWaterProtectionZone: true,
           })
         ).status,
       ).toBe(201);
@@ -112,8 +114,9 @@ export function alarmFlows(context: ContextRef) {
       await expect.poll(() => page.getByTestId('alarm-state').textContent()).toContain('未处理');
       // the chart: the four readings, the permit limit, the missing hour shaded
       const chart = page.getByTestId('series-chart');
-      await expect.poll(() => chart.getAttribute('aria-label'), { timeout: 10_000 }).toMatch(/共 4 个数据/);
-      expect(await chart.getAttribute('aria-label')).toMatch(/许可限值 500mg\/L，超过限值 1 个，数据缺失 \d+ 段/);
+      await expect
+        .poll(() => chart.getAttribute('aria-label'), { timeout: 10_000 })
+        .toMatch(/共 4 个数据，许可限值 500mg\/L，超过限值 1 个，数据缺失 \d+ 段/);
       expect(await chart.locator('canvas').count()).toBe(1);
       // the notification log: who got the SMS (numbers masked) and its text
       const log = page.getByTestId('notifications');
@@ -140,6 +143,24 @@ export function alarmFlows(context: ContextRef) {
       await page.getByRole('dialog', { name: '确认告警' }).getByRole('button', { name: '确定' }).click();
       await expect.poll(() => page.getByTestId('alarm-state').textContent()).toContain('已确认');
       await expect.poll(() => page.getByText('处置时间线').locator('..').textContent()).toContain('确认');
+      await page.close();
+    });
+
+    it('sounds a 一级 alarm once allowed, until it is opened', async () => {
+      const ctx = context();
+      const page = await ctx.browser.newPage();
+      await signIn(ctx, page, 'duty', '/alarms');
+      const banner = page.getByTestId('urgent-banner');
+      await expect.poll(() => banner.textContent(), { timeout: 10_000 }).toContain('示例厂');
+      expect(await banner.getAttribute('data-ringing')).toBe('false');
+      await page.getByRole('button', { name: '开启声音提醒' }).click();
+      await expect.poll(() => banner.getAttribute('data-ringing')).toBe('true');
+      await banner.getByRole('link').first().click();
+      await page.waitForURL(`**/console/alarms/${hostileAlarm.alarmId}`);
+      await expect.poll(() => page.getByTestId('alarm-state').textContent()).toContain('未处理');
+      await page.goBack();
+      await expect.poll(() => page.getByRole('button', { name: '关闭声音提醒' }).count()).toBe(1);
+      await expect.poll(() => banner.count()).toBe(0);
       await page.close();
     });
 
@@ -202,6 +223,34 @@ export function alarmFlows(context: ContextRef) {
       await page.close();
     });
 
+    it('shows the enterprise its devices: latest values with flags, the series with its limit, the archive verified', async () => {
+      const ctx = context();
+      const page = await ctx.browser.newPage();
+      await signIn(ctx, page, 'enterprise.pencil', '/devices');
+      await page.goto(`${ctx.platform.endpoints.web}console/devices?unit=${PENCIL}&mn=${PW01}`);
+      await expect
+        .poll(() => page.getByRole('region', { name: /^最新数据/ }).textContent(), { timeout: 10_000 })
+        .toContain('化学需氧量');
+      expect(await page.getByRole('region', { name: /^最新数据/ }).textContent()).toContain('正常（N）');
+      const chart = page.getByTestId('series-chart');
+      await expect.poll(() => chart.getAttribute('aria-label'), { timeout: 10_000 }).toContain('小时数据');
+      // Element Plus opens a select from its wrapper (the placeholder covers the input)
+      await page.locator('.el-select', { has: page.getByRole('combobox', { name: '监测因子' }) }).click();
+      await page.getByRole('option', { name: '化学需氧量' }).click();
+      await expect
+        .poll(() => chart.getAttribute('aria-label'), { timeout: 10_000 })
+        .toMatch(/化学需氧量 · 小时数据：.* 共 4 个数据，许可限值 500mg\/L，超过限值 1 个/);
+      const today = beijingDate(new Date());
+      await page.getByPlaceholder('开始日期').fill(today);
+      await page.getByPlaceholder('结束日期').fill(today);
+      await page.getByPlaceholder('结束日期').press('Enter');
+      await page.getByRole('button', { name: '校验', exact: true }).click();
+      await expect
+        .poll(() => page.getByTestId('verify-result').textContent(), { timeout: 10_000 })
+        .toMatch(/存证完整：\d+ 条记录/);
+      await page.close();
+    });
+
     it('shows the enterprise nothing of another unit: not in its list, 404 for the alarm, no timeline', async () => {
       const ctx = context();
       const page = await ctx.browser.newPage();
@@ -227,6 +276,12 @@ export function alarmFlows(context: ContextRef) {
       await page.goto(`${ctx.platform.endpoints.web}console/alarms/${hostileAlarm.alarmId}`);
       await expect.poll(() => page.getByRole('alert').first().textContent()).toContain('未找到该告警');
       await page.close();
+      // leave the county without this file's 一级 alarm for the flows after it
+      const county = tokenFor(ctx, 'duty-setup', ['duty_officer']);
+      const cleared = await api(ctx, county, 'POST', `/alarms/${hostileAlarm.alarmId}/clear`, {
+        note: '测试结束，人工解除',
+      });
+      expect(cleared.status).toBe(200);
     });
   });
 }
