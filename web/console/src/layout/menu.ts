@@ -18,6 +18,13 @@ export const MENU: MenuItem[] = [
     label: '监测数据',
     roles: ['duty_officer', 'analyst', 'handler', 'section_chief', 'bureau_head', 'admin', 'inspector', 'enterprise'],
   },
+  { path: '/map', label: '一张图', roles: [] },
+  { path: '/registry', label: '名录', roles: [] },
+  {
+    path: '/patrols',
+    label: '巡查',
+    roles: ['grid_member', 'river_chief', 'duty_officer', 'analyst', 'section_chief'],
+  },
 ];
 
 export const visibleMenu = (roles: readonly string[]) =>

@@ -1,0 +1,63 @@
+import { ApiProblem, problemText } from './api/client.ts';
+
+/**
+ * A refused form, for showing: each field the API named (`body.location.lat` → `location.lat`) with its Chinese
+ * message, and one sentence for the top of the form (what is wrong overall, or the problem itself when no field is
+ * named: a 403, a 409 or a network failure).
+ */
+export interface FormFailure {
+  fields: Record<string, string>;
+  message: string;
+}
+
+export function formFailure(err: unknown): FormFailure {
+  if (!(err instanceof ApiProblem) || err.fields.length === 0) return { fields: {}, message: problemText(err) };
+  const fields: Record<string, string> = {};
+  for (const f of err.fields) {
+    const path = f.field.replace(/^body\.?/, '');
+    fields[path] ??= f.messageZh ?? f.message;
+  }
+  return { fields, message: `有 ${Object.keys(fields).length} 处填写有误，请按标红处修改后再提交` };
+}
+
+/** The message for a form item showing `path`, or for anything under it (`location` shows `location.lat`'s). */
+export function errorAt(fields: Record<string, string>, path: string): string | undefined {
+  if (fields[path]) return fields[path];
+  const under = Object.keys(fields).find((k) => k.startsWith(`${path}.`));
+  return under ? fields[under] : undefined;
+}
+
+/** Reads a dotted path (`location.lat`, `intervals.hourly`) of a plain object. */
+export function getPath(obj: Record<string, unknown>, path: string): unknown {
+  return path
+    .split('.')
+    .reduce<unknown>((o, k) => (o && typeof o === 'object' ? (o as Record<string, unknown>)[k] : undefined), obj);
+}
+
+/** Writes a dotted path, creating the objects on the way. */
+export function setPath(obj: Record<string, unknown>, path: string, value: unknown): void {
+  const keys = path.split('.');
+  let o = obj;
+  for (const k of keys.slice(0, -1)) {
+    if (!o[k] || typeof o[k] !== 'object') o[k] = {};
+    o = o[k] as Record<string, unknown>;
+  }
+  o[keys.at(-1) as string] = value;
+}
+
+/** What a form sends: empty strings, nulls and objects left empty are not sent (the API's optional fields). */
+export function compact(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(compact);
+  if (value && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) {
+      const c = compact(v);
+      if (c === undefined || c === null || c === '') continue;
+      if (c && typeof c === 'object' && !Array.isArray(c) && Object.keys(c).length === 0) continue;
+      out[k] = c;
+    }
+    return out;
+  }
+  if (typeof value === 'string') return value.trim();
+  return value;
+}
