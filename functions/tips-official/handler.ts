@@ -28,6 +28,7 @@ export const handler = httpApi(
         ...(req.query.cursor ? { cursor: req.query.cursor } : {}),
       }),
     }),
+    list_patrol_sections: async () => ({ body: { items: patrols.sectionList() } }),
     missed_patrols: async () => ({ body: { items: await patrols.missed() } }),
     patrol_finding_to_tip: async (req: ApiRequest<R['patrol_finding_to_tip']>) => {
       const out = await patrols.findingToTip(req.params.id, req.params.n, req.body, req.principal);

@@ -11,8 +11,15 @@ import { PLACES, patrolPlace } from './places.ts';
  * become a tip (channel `patrol`), and sections not patrolled on schedule are listed.
  */
 export const PATROL_WRITE_ROLES: readonly Role[] = ['grid_member', 'river_chief'];
-export const PATROL_READ_ROLES: readonly Role[] = ['grid_member', 'river_chief', 'analyst', 'section_chief'];
-export const PATROL_TIP_ROLES: readonly Role[] = ['grid_member', 'river_chief', 'analyst'];
+/** the duty officer too: findings phoned in while on duty are read and turned into tips there (docs/decisions.md) */
+export const PATROL_READ_ROLES: readonly Role[] = [
+  'grid_member',
+  'river_chief',
+  'analyst',
+  'section_chief',
+  'duty_officer',
+];
+export const PATROL_TIP_ROLES: readonly Role[] = ['grid_member', 'river_chief', 'analyst', 'duty_officer'];
 
 const tags = ['patrols'];
 
@@ -73,6 +80,21 @@ export const patrolRoutes = defineRoutes({
       cursor: z.string().max(2048).optional(),
     }),
     response: z.object({ items: z.array(Patrol()), cursor: z.string().optional() }),
+  },
+  list_patrol_sections: {
+    method: 'GET',
+    scope: { kind: 'list', item: (s: { townshipId: string }) => ({ townshipId: s.townshipId }) },
+    path: '/patrols/sections',
+    auth: PATROL_READ_ROLES,
+    tags,
+    summary: '巡查河段 river sections patrolled on a schedule',
+    description:
+      'The sections a patrol report may name (`sectionId`), with their township and patrol interval; the caller’s townships only.',
+    response: z.object({
+      items: z.array(
+        z.object({ id: z.string(), name: z.string(), townshipId: z.string(), intervalDays: z.number().int() }),
+      ),
+    }),
   },
   missed_patrols: {
     method: 'GET',

@@ -110,6 +110,11 @@ export class PatrolService {
     return this.deps.store.bySection(sectionId, query);
   }
 
+  /** the river sections patrolled on a schedule (a report names one of them) */
+  sectionList(): RiverSection[] {
+    return [...this.sections];
+  }
+
   async missed() {
     const last = new Map(
       await Promise.all(this.sections.map(async (s) => [s.id, await this.deps.store.lastEndedAt(s.id)] as const)),

@@ -197,3 +197,29 @@ describe('PatrolService.findingToTip: one tip per finding', () => {
     expect(tipStore.tips.size).toBe(2);
   });
 });
+
+describe('PatrolService.sectionList', () => {
+  it('lists the sections a report may name, as configured, and a copy the caller cannot change', () => {
+    const evidence = new MemoryEvidence();
+    const sections = [{ id: 'zhukouxi', name: '竹口溪', townshipId: 'zhukou', intervalDays: 10 }];
+    const service = new PatrolService({
+      store: new MemoryPatrolStore(evidence),
+      evidence,
+      tips: {} as TipService,
+      newId: () => ulid(),
+      sections,
+    });
+    const listed = service.sectionList();
+    expect(listed).toEqual(sections);
+    listed.pop();
+    expect(service.sectionList()).toHaveLength(1);
+    expect(
+      new PatrolService({
+        store: new MemoryPatrolStore(evidence),
+        evidence,
+        tips: {} as TipService,
+        newId: () => ulid(),
+      }).sectionList(),
+    ).toEqual([...RIVER_SECTIONS]);
+  });
+});

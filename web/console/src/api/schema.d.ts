@@ -1125,7 +1125,7 @@ export interface paths {
         };
         /**
          * 河段巡查记录 patrols of a section, latest first
-         * @description 角色 Roles: `grid_member`（网格员）, `river_chief`（河长）, `analyst`（线索研判岗）, `section_chief`（科室负责人）
+         * @description 角色 Roles: `grid_member`（网格员）, `river_chief`（河长）, `analyst`（线索研判岗）, `section_chief`（科室负责人）, `duty_officer`（值班人员）
          */
         get: operations["list_patrols"];
         put?: never;
@@ -1142,6 +1142,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/patrols/sections": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * 巡查河段 river sections patrolled on a schedule
+         * @description The sections a patrol report may name (`sectionId`), with their township and patrol interval; the caller’s townships only.
+         *
+         *     角色 Roles: `grid_member`（网格员）, `river_chief`（河长）, `analyst`（线索研判岗）, `section_chief`（科室负责人）, `duty_officer`（值班人员）
+         */
+        get: operations["list_patrol_sections"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/patrols/missed": {
         parameters: {
             query?: never;
@@ -1151,7 +1173,7 @@ export interface paths {
         };
         /**
          * 未按期巡查河段 sections not patrolled on schedule
-         * @description 角色 Roles: `grid_member`（网格员）, `river_chief`（河长）, `analyst`（线索研判岗）, `section_chief`（科室负责人）
+         * @description 角色 Roles: `grid_member`（网格员）, `river_chief`（河长）, `analyst`（线索研判岗）, `section_chief`（科室负责人）, `duty_officer`（值班人员）
          */
         get: operations["missed_patrols"];
         put?: never;
@@ -1175,7 +1197,7 @@ export interface paths {
          * 巡查发现转为线索 turn a finding into a tip
          * @description Channel `patrol`, same pipeline as every tip; the finding’s photos become the tip’s evidence. One tip per finding: a repeated or concurrent conversion answers 200 with the same tipId (no receipt) instead of creating another.
          *
-         *     角色 Roles: `grid_member`（网格员）, `river_chief`（河长）, `analyst`（线索研判岗）
+         *     角色 Roles: `grid_member`（网格员）, `river_chief`（河长）, `analyst`（线索研判岗）, `duty_officer`（值班人员）
          */
         post: operations["patrol_finding_to_tip"];
         delete?: never;
@@ -8910,6 +8932,36 @@ export interface operations {
             409: components["responses"]["Conflict"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    list_patrol_sections: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功 OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: {
+                            id: string;
+                            name: string;
+                            townshipId: string;
+                            intervalDays: number;
+                        }[];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             500: components["responses"]["InternalError"];
         };
     };
