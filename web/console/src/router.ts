@@ -24,6 +24,18 @@ const routes: RouteRecordRaw[] = [
       { path: 'devices', name: 'devices', component: () => import('./pages/Devices.vue'), meta: { title: '监测数据' } },
       { path: 'map', name: 'map', component: () => import('./pages/MapView.vue'), meta: { title: '一张图' } },
       {
+        path: 'patrols',
+        name: 'patrols',
+        component: () => import('./pages/patrols/Patrols.vue'),
+        meta: { title: '巡查' },
+      },
+      {
+        path: 'patrols/new',
+        name: 'patrol-report',
+        component: () => import('./pages/patrols/PatrolReport.vue'),
+        meta: { title: '填报巡查' },
+      },
+      {
         path: 'registry/:kind(townships|enterprises|outlets|devices)?',
         name: 'registry',
         component: () => import('./pages/registry/RegistryList.vue'),

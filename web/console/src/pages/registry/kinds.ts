@@ -123,10 +123,6 @@ const labelOf = (options: Option[], value: unknown) =>
   options.find((o) => o.value === value)?.label ?? String(value ?? '');
 const str = (v: unknown) => (v === undefined || v === null ? '' : String(v));
 const at = (item: Item, path: string) => str(getPath(item, path));
-const coords = (item: Item, path: string) => {
-  const l = getPath(item, path) as { lat?: number; lng?: number } | undefined;
-  return l?.lat !== undefined ? `${l.lat}, ${l.lng}` : '';
-};
 
 /** The registry's township names, for columns; set by the pages once loaded. */
 export const names = { township: (id: string) => id, enterprise: (id: string) => id };
