@@ -18,7 +18,7 @@ const lishui = JSON.parse(readFileSync(source, 'utf8')) as {
   features: { properties: { name: string }; geometry: { type: string; coordinates: number[][][] } }[];
 };
 const county = lishui.features.find((f) => f.properties.name === '庆元县');
-if (!county || county.geometry.type !== 'Polygon') throw new Error('no Polygon named 庆元县 in the source');
+if (county?.geometry.type !== 'Polygon') throw new Error('no Polygon named 庆元县 in the source');
 const round = (n: number) => Math.round(n * 1e4) / 1e4;
 const out = {
   type: 'FeatureCollection',

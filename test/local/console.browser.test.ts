@@ -4,8 +4,10 @@ import { afterAll, beforeAll, describe } from 'vitest';
 import { loadOrCreateKeys } from '#infra/local/jwt.ts';
 import { startPlatform } from '#infra/local/platform.ts';
 import { freePorts } from '#infra/local/ports.ts';
+import { a11yFlows } from './console/a11y.flow.ts';
 import { alarmFlows } from './console/alarms.flow.ts';
 import type { ConsoleContext } from './console/context.ts';
+import { registryFlows } from './console/registry.flow.ts';
 import { scopeFlows } from './console/scope.flow.ts';
 import { realAppAssembly, tempDir } from './helpers.ts';
 
@@ -49,4 +51,6 @@ describe('officials console in headless Chromium', () => {
 
   scopeFlows(context);
   alarmFlows(context);
+  registryFlows(context);
+  a11yFlows(context);
 });

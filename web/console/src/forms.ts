@@ -27,6 +27,28 @@ export function errorAt(fields: Record<string, string>, path: string): string | 
   return under ? fields[under] : undefined;
 }
 
+/**
+ * Puts each field error where the form shows it: on its field, on a field under it, or, for an error of a group the
+ * form shows as several fields (`location` for `location.lat` and `location.lng`), on the group's first field.
+ * `rest` are the errors no field of the form shows; the form lists them in its top message.
+ */
+export function placeErrors(
+  fields: Record<string, string>,
+  paths: readonly string[],
+): { at: Record<string, string>; rest: string[] } {
+  const at: Record<string, string> = {};
+  const rest: string[] = [];
+  for (const [key, message] of Object.entries(fields)) {
+    const target =
+      paths.find((p) => p === key) ??
+      paths.find((p) => key.startsWith(`${p}.`)) ??
+      paths.find((p) => p.startsWith(`${key}.`));
+    if (target) at[target] ??= message;
+    else rest.push(message);
+  }
+  return { at, rest };
+}
+
 /** Reads a dotted path (`location.lat`, `intervals.hourly`) of a plain object. */
 export function getPath(obj: Record<string, unknown>, path: string): unknown {
   return path

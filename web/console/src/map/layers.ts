@@ -29,5 +29,5 @@ export type MapLayer =
   | { kind: 'lines'; name: string; colour: string; lines: MapLine[] };
 
 /** The colours of alarm levels on the map and in its legend (一级 red … 四级 green), and of a unit without one. */
-export const LEVEL_COLOURS: Record<number, string> = { 1: '#c0392b', 2: '#d35400', 3: '#b7950b', 4: '#2e6f40' };
+export const LEVEL_COLOURS: Record<number, string> = { 1: '#c0392b', 2: '#b34700', 3: '#876a00', 4: '#2e6f40' };
 export const NO_ALARM_COLOUR = '#2f6fb0';
