@@ -21,6 +21,7 @@ const BENCHES: {
   { name: 'codec', load: () => import('./codec.bench.ts') },
   { name: 'gateway', load: () => import('./gateway.bench.ts') },
   { name: 'formSize', load: () => import('./form-size.bench.ts') },
+  { name: 'console', load: () => import('./console.bench.ts') },
   { name: 'tips', load: () => import('./tips.bench.ts') },
   { name: 'cases', load: () => import('./cases.bench.ts') },
   { name: 'alarmEval', load: () => import('./alarm-eval.bench.ts') },
