@@ -15,13 +15,14 @@ const OUT = join(import.meta.dirname, '..', 'docs', 'console');
 /** the file name of a menu path: `/` → home, `/registry` → registry */
 const fileOf = (path: string) => (path === '/' ? 'home' : path.replace(/^\//, '').replace(/\//g, '-'));
 
-/** who shows a page best: a county-wide account with one of its roles (the duty officer for pages everyone sees) */
+/** who shows a page best: the county-wide duty officer where the page is theirs, else a county-wide account with its role */
 function accountFor(roles: readonly string[]): string {
   const fits = (a: (typeof DEMO_ACCOUNTS)[number]) => roles.length === 0 || a.roles.some((r) => roles.includes(r));
-  const county = DEMO_ACCOUNTS.find(
-    (a) => fits(a) && a.townships.includes('*') && (roles.length > 0 || a.username === 'duty'),
+  const duty = DEMO_ACCOUNTS.find((a) => a.username === 'duty');
+  if (duty && fits(duty)) return duty.username;
+  return (
+    (DEMO_ACCOUNTS.find((a) => fits(a) && a.townships.includes('*')) ?? DEMO_ACCOUNTS.find(fits))?.username ?? 'admin'
   );
-  return (county ?? DEMO_ACCOUNTS.find(fits))?.username ?? 'admin';
 }
 
 async function main() {

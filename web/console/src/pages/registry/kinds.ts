@@ -159,7 +159,7 @@ export const KINDS: Record<Kind, KindSpec> = {
     title: (i) => at(i, 'name'),
     columns: [
       { label: '单位名称', value: (i) => at(i, 'name') },
-      { label: '统一社会信用代码', value: (i) => at(i, 'id'), width: 190 },
+      { label: '统一社会信用代码', value: (i) => at(i, 'id'), width: 215 },
       { label: '乡镇', value: (i) => names.township(at(i, 'townshipId')), width: 110 },
       { label: '行业', value: (i) => labelOf(INDUSTRIES, i['industry']), width: 100 },
       { label: '管理类别', value: (i) => labelOf(PERMIT_CLASSES, i['permitClass']), width: 100 },
