@@ -6,6 +6,25 @@ export interface MenuItem {
   roles: string[];
 }
 
+/** every official who reads the registry (the enterprise user sees its own units under 告警中心 and 监测数据 instead) */
+const OFFICIALS = [
+  'admin',
+  'duty_officer',
+  'analyst',
+  'handler',
+  'section_chief',
+  'bureau_head',
+  'reward_post',
+  'police_liaison',
+  'procuratorate_liaison',
+  'grid_member',
+  'river_chief',
+  'inspector',
+  'township_official',
+  'leader',
+  'industry_regulator',
+];
+
 export const MENU: MenuItem[] = [
   { path: '/', label: '工作台', roles: [] },
   {
@@ -18,8 +37,8 @@ export const MENU: MenuItem[] = [
     label: '监测数据',
     roles: ['duty_officer', 'analyst', 'handler', 'section_chief', 'bureau_head', 'admin', 'inspector', 'enterprise'],
   },
-  { path: '/map', label: '一张图', roles: [] },
-  { path: '/registry', label: '名录', roles: [] },
+  { path: '/map', label: '一张图', roles: OFFICIALS },
+  { path: '/registry', label: '名录', roles: OFFICIALS },
   {
     path: '/patrols',
     label: '巡查',
