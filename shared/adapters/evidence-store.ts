@@ -56,10 +56,12 @@ import { matchesDeclaredType, SNIFF_BYTES } from '#shared/domain/evidence/sniff.
 import { StripError, stripImageMetadata } from '#shared/domain/evidence/strip.ts';
 import { ulid } from '#shared/domain/ids.ts';
 import {
+  EVIDENCE_LINK_SECONDS,
   EvidenceError,
   type EvidenceFinalizer,
   type EvidenceItem,
   type EvidenceKind,
+  type EvidenceViewer,
 } from '#shared/domain/tips/evidence-port.ts';
 import { encodeCursor, isConditionFailure, startKeyOf } from './dynamodb.ts';
 
@@ -489,6 +491,32 @@ export function s3EvidenceFinalizer(deps: EvidenceStoreDeps): EvidenceFinalizer 
         });
       }
       return uploadIds.map((id) => made.get(id) as EvidenceItem);
+    },
+  };
+}
+
+/**
+ * Short-lived read links to evidence (presigned GET, EVIDENCE_LINK_SECONDS): the tips use-case asks only for
+ * metadata-stripped working copies, and the official function's role may read only `…/working.*` keys
+ * (infra/constructs/tips.ts), so an original cannot be linked even by mistake. The answer is served as an attachment
+ * of the stored type, never sniffed.
+ */
+export function s3EvidenceViewer(deps: { s3: S3Client; evidenceBucket: string; now?: () => Date }): EvidenceViewer {
+  return {
+    async link(key, contentType) {
+      const now = deps.now?.() ?? new Date();
+      if (!/\/working\.[a-z0-9]+$/.test(key)) throw new Error('only working copies are linked');
+      const url = await getSignedUrl(
+        deps.s3,
+        new GetObjectCommand({
+          Bucket: deps.evidenceBucket,
+          Key: key,
+          ResponseContentType: contentType,
+          ResponseCacheControl: 'private, no-store',
+        }),
+        { expiresIn: EVIDENCE_LINK_SECONDS, signingDate: now },
+      );
+      return { url, expiresAt: new Date(now.getTime() + EVIDENCE_LINK_SECONDS * 1000).toISOString() };
     },
   };
 }
