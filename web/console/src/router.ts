@@ -1,6 +1,7 @@
 import { createRouter, createWebHashHistory, createWebHistory, type RouteRecordRaw } from 'vue-router';
 import { currentSession, signIn } from './auth.ts';
 import Shell from './layout/Shell.vue';
+import { socialRoutes } from './social/routes.ts';
 
 /**
  * The console's pages. Every page but the sign-in callback needs a session; without one the router sends the user
@@ -22,6 +23,7 @@ const routes: RouteRecordRaw[] = [
         meta: { title: '告警详情' },
       },
       { path: 'devices', name: 'devices', component: () => import('./pages/Devices.vue'), meta: { title: '监测数据' } },
+      ...socialRoutes,
     ],
   },
   { path: '/:rest(.*)', redirect: '/' },

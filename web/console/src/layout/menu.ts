@@ -1,3 +1,5 @@
+import { SOCIAL_MENU } from '../social/routes.ts';
+
 /** The console's sections and who sees them in the menu (the API still decides every call). */
 export interface MenuItem {
   path: string;
@@ -18,6 +20,7 @@ export const MENU: MenuItem[] = [
     label: '监测数据',
     roles: ['duty_officer', 'analyst', 'handler', 'section_chief', 'bureau_head', 'admin', 'inspector', 'enterprise'],
   },
+  ...SOCIAL_MENU,
 ];
 
 export const visibleMenu = (roles: readonly string[]) =>
