@@ -1074,6 +1074,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/cases/{caseId}/transfer-package": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * 移送材料下载 the transfer package of a suspected-crime case
+         * @description One ZIP (base64 in `zipBase64`) of the documents in Chinese: the index, the case summary with the articles of 法释〔2023〕7号 relied on, the evidence list with each item’s SHA-256 (CSV, cells that would start a formula kept as text), the case timeline and the transfer steps, all times in Beijing time; with each file’s SHA-256 and the archive’s. The sealed originals stay in the evidence store. 409 on a case without a suspected-crime decision. The read is audited.
+         *
+         *     角色 Roles: `police_liaison`（公安联络员）, `procuratorate_liaison`（检察联络员）, `handler`（案件承办人）, `section_chief`（科室负责人）, `bureau_head`（局领导）
+         */
+        get: operations["transfer_package"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/cases/{caseId}/tasks": {
         parameters: {
             query?: never;
@@ -8767,6 +8789,47 @@ export interface operations {
                             };
                         }[];
                         cursor?: string;
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    transfer_package: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                caseId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功 OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        fileName: string;
+                        /** @constant */
+                        contentType: "application/zip";
+                        /** @description of the ZIP */
+                        sha256: string;
+                        zipBase64: string;
+                        files: {
+                            name: string;
+                            bytes: number;
+                            sha256: string;
+                        }[];
+                        /** Format: date-time */
+                        generatedAt: string;
                     };
                 };
             };
