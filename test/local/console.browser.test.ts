@@ -7,6 +7,7 @@ import { freePorts } from '#infra/local/ports.ts';
 import { alarmFlows } from './console/alarms.flow.ts';
 import type { ConsoleContext } from './console/context.ts';
 import { scopeFlows } from './console/scope.flow.ts';
+import { socialFlows } from './console/social.flow.ts';
 import { realAppAssembly, tempDir } from './helpers.ts';
 
 /**
@@ -49,4 +50,5 @@ describe('officials console in headless Chromium', () => {
 
   scopeFlows(context);
   alarmFlows(context);
+  socialFlows(context);
 });
