@@ -24,6 +24,7 @@ import {
   createUploadSlots,
   listUnreferencedEvidence,
   s3EvidenceFinalizer,
+  s3EvidenceViewer,
   UNREFERENCED,
 } from '#shared/adapters/evidence-store.ts';
 import { ValidationError } from '#shared/domain/errors.ts';
@@ -331,5 +332,26 @@ describe('unreferenced (orphan) uploads', () => {
       },
     ]);
     expect(page.cursor).toEqual(expect.any(String));
+  });
+});
+
+describe('s3EvidenceViewer', () => {
+  const viewer = s3EvidenceViewer({ s3, evidenceBucket: 'evidence', now: () => new Date('2026-03-19T04:00:00.000Z') });
+
+  it('presigns a 5-minute GET of a working copy, served as its stored type and never cached', async () => {
+    const key = 'evidence/tip/01JNZ3Q8X7K2M4V6W8Y0A1B2T1/01JNZ3Q8X7K2M4V6W8Y0A1B2C3/working.jpg';
+    const { url, expiresAt } = await viewer.link(key, 'image/jpeg');
+    const u = new URL(url);
+    expect(u.pathname).toContain(key);
+    expect(u.searchParams.get('X-Amz-Expires')).toBe('300');
+    expect(u.searchParams.get('response-content-type')).toBe('image/jpeg');
+    expect(u.searchParams.get('response-cache-control')).toBe('private, no-store');
+    expect(expiresAt).toBe('2026-03-19T04:05:00.000Z');
+  });
+
+  it('refuses to link anything but a working copy', async () => {
+    await expect(
+      viewer.link('evidence/tip/01JNZ3Q8X7K2M4V6W8Y0A1B2T1/01JNZ3Q8X7K2M4V6W8Y0A1B2C3/original', 'image/jpeg'),
+    ).rejects.toThrow('only working copies are linked');
   });
 });
