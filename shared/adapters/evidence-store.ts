@@ -54,6 +54,7 @@ import {
 } from '#shared/domain/evidence/model.ts';
 import { matchesDeclaredType, SNIFF_BYTES } from '#shared/domain/evidence/sniff.ts';
 import { StripError, stripImageMetadata } from '#shared/domain/evidence/strip.ts';
+import { stripVideoStream } from '#shared/domain/evidence/strip-video.ts';
 import { ulid } from '#shared/domain/ids.ts';
 import {
   EVIDENCE_LINK_SECONDS,
@@ -343,6 +344,29 @@ export function s3EvidenceFinalizer(deps: EvidenceStoreDeps): EvidenceFinalizer 
         }),
       );
     } else {
+      // the working copy first, streamed through the metadata stripper (sizes unchanged): a video that is not a
+      // well-formed box sequence is refused before anything of it is sealed
+      const again = await deps.s3.send(new GetObjectCommand({ Bucket: deps.uploadsBucket, Key: c.slot.key }));
+      const body = again.Body as AsyncIterable<Uint8Array> | undefined;
+      if (!body) throw new Error('S3 returned no body');
+      try {
+        await deps.s3.send(
+          new PutObjectCommand({
+            Bucket: deps.evidenceBucket,
+            Key: keys.workingKey,
+            Body: Readable.from(stripVideoStream(body)),
+            ContentLength: c.slot.bytes,
+            ContentType: c.contentType,
+            Metadata: { 'evidence-id': evidenceId },
+          }),
+        );
+      } catch (err) {
+        // the stripper's error reaches here as it is, or as the cause of the aborted upload
+        const strip = err instanceof StripError ? err : (err as { cause?: unknown })?.cause;
+        if (strip instanceof StripError)
+          throw new EvidenceError(`upload ${c.uploadId}: ${strip.message} (视频文件已损坏，无法处理)`, c.uploadId);
+        throw err;
+      }
       // videos (up to 200 MB) stream once through the hash into the sealed original: what is hashed is what is kept
       const hash = createHash('sha256');
       const source = got.Body as AsyncIterable<Uint8Array> | undefined;

@@ -759,7 +759,8 @@ function checkReportedAt(reportedAt: string, observedAt: string, now: Date): str
 
 /** Why an evidence file has no link: only metadata-stripped copies are shown, and this one has none. */
 function withheldReason(item: EvidenceItem): string {
-  if (item.kind === 'video') return '视频未生成去除元数据的副本，为保护举报人不提供原件；如需查看请按证据调取程序办理';
+  if (item.kind === 'video')
+    return '该视频封存时尚未生成去除元数据的副本，为保护举报人不提供原件；如需查看请按证据调取程序办理';
   if (item.kind === 'document')
     return '文件未生成去除元数据的副本，为保护举报人不提供原件；如需查看请按证据调取程序办理';
   return '该照片暂无去除元数据的副本，不提供原件';

@@ -3,7 +3,7 @@ import { strFromU8, unzipSync } from 'fflate';
 import type { Locator, Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import { BOILER, PENCIL } from '#shared/domain/registry/qingyuan-seed.ts';
-import { contains, jpegWithMetadata, SECRETS } from '../../unit/helpers/images.ts';
+import { contains, GPS, jpegWithMetadata, MODEL, SECRETS, videoWithMetadata } from '../../unit/helpers/images.ts';
 import { eventually } from '../helpers.ts';
 import { api, type ConsoleContext, type ContextRef, signIn, tableRows, tokenFor } from './context.ts';
 
@@ -24,28 +24,31 @@ interface TaskItem {
   state: string;
 }
 
-/** A real-name tip from the public API, about 600 m north-east of the heating station, with one photo. */
+/** A real-name tip from the public API, about 600 m north-east of the heating station, with a photo and a video. */
 async function submitTip(ctx: ConsoleContext): Promise<string> {
-  const photo = jpegWithMetadata();
+  const files = [
+    { contentType: 'image/jpeg', bytes: jpegWithMetadata() },
+    { contentType: 'video/mp4', bytes: videoWithMetadata() },
+  ];
   const slots = await api<{ uploads: { uploadId: string; url: string; headers: Record<string, string> }[] }>(
     ctx,
     '',
     'POST',
     '/evidence/uploads',
-    { files: [{ contentType: 'image/jpeg', bytes: photo.length }] },
+    { files: files.map((f) => ({ contentType: f.contentType, bytes: f.bytes.length })) },
   );
   expect(slots.status).toBe(201);
-  const slot = slots.json.uploads[0];
-  if (!slot) throw new Error('no upload slot');
-  const put = await fetch(slot.url, { method: 'PUT', headers: slot.headers, body: photo });
-  expect(put.status).toBe(200);
+  for (const [i, slot] of slots.json.uploads.entries()) {
+    const put = await fetch(slot.url, { method: 'PUT', headers: slot.headers, body: files[i]?.bytes });
+    expect(put.status).toBe(200);
+  }
   const tip = await api<{ tipId: string }>(ctx, '', 'POST', '/tips', {
     category: 'air',
     description: '供热站烟囱夜里冒黑烟，气味刺鼻（控制台测试）',
     location: { townshipId: 'songyuan', address: '松源街道供热站东北侧', point: { lat: 27.6185, lng: 119.0625 } },
     observedAt: new Date(Date.now() - 6 * 3_600_000).toISOString(),
     reporter: { kind: 'real_name', identity: REPORTER },
-    uploadIds: [slot.uploadId],
+    uploadIds: slots.json.uploads.map((u) => u.uploadId),
   });
   expect(tip.status).toBe(201);
   return tip.json.tipId;
@@ -88,7 +91,7 @@ export function socialFlows(context: ContextRef) {
     let tipId: string;
     let caseId: string;
 
-    it('lets the analyst find a tip, see its stripped photo, link the suggested unit and find it true', async () => {
+    it('lets the analyst find a tip, see its stripped photo and video, link the suggested unit and find it true', async () => {
       const ctx = context();
       tipId = await submitTip(ctx);
       const page = await newPage(ctx);
@@ -99,24 +102,30 @@ export function socialFlows(context: ContextRef) {
       await page.getByRole('button', { name: '查询' }).click();
       const row = tableRows(page).filter({ hasText: tipId.slice(-8) });
       await row.first().waitFor({ timeout: 10_000 });
-      // the console fetches the stripped copy through its short-lived link, never the original
-      const fetched = page.waitForResponse((r) => r.url().includes('/working.'), { timeout: 10_000 });
+      // the console fetches the stripped copies through their short-lived links, never an original
+      const copies: { url: string; status: number }[] = [];
+      page.on('response', (r) => {
+        if (r.url().includes('/working.')) copies.push({ url: r.url(), status: r.status() });
+      });
       await row.first().getByRole('link').click();
       await page.waitForURL(`**/console/tips/${tipId}`);
-      const copy = await fetched;
-      expect(copy.url()).not.toContain('/original');
-      expect(copy.status()).toBe(200);
-      // what the link serves (read again here: the page keeps the bytes to itself)
-      const bytes = Buffer.from(await (await fetch(copy.url())).arrayBuffer());
-      expect(bytes.subarray(0, 2)).toEqual(Buffer.from([0xff, 0xd8]));
-      for (const secret of SECRETS) expect(contains(bytes, secret), secret).toBe(false);
-      // and shows it from memory
+      // and shows them from memory: the photo inline, the video in a player
       const img = page.getByRole('img', { name: /举报照片/ });
       await img.waitFor();
       expect(await img.getAttribute('src')).toMatch(/^blob:/);
       await expect
         .poll(() => img.evaluate((i) => (i as unknown as { naturalWidth: number }).naturalWidth))
         .toBeGreaterThan(0);
+      const player = page.getByLabel(/举报视频/);
+      await player.waitFor();
+      expect(await player.getAttribute('src')).toMatch(/^blob:/);
+      expect(copies.map((c) => c.status)).toEqual([200, 200]);
+      for (const copy of copies) {
+        expect(copy.url).not.toContain('/original');
+        // what the link serves (read again here: the page keeps the bytes to itself)
+        const bytes = Buffer.from(await (await fetch(copy.url)).arrayBuffer());
+        for (const secret of [...SECRETS, GPS, MODEL]) expect(contains(bytes, secret), secret).toBe(false);
+      }
 
       // the suggested unit, with its reason, linked by one click
       const suggested = page.getByTestId('suggested-unit');
