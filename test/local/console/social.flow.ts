@@ -272,14 +272,17 @@ export function socialFlows(context: ContextRef) {
         const res = await api(ctx, people.analyst, 'POST', `/tips/${tip.json.tipId}/status`, { status });
         expect(res.status).toBe(200);
       }
-      const opened = await api<{ caseId: string }>(ctx, people.chief, 'POST', '/cases', {
-        title: '某铅笔厂暗管排放有毒废水',
-        unit: { kind: 'registered', enterpriseId: PENCIL },
-        sources: [{ kind: 'tip', id: tip.json.tipId }],
-        handlers: ['handler1', 'handler2'],
-      });
-      expect(opened.status).toBe(201);
-      const transferCase = opened.json.caseId;
+      // the section chief opens it from the case list's 立案 form, as another page links to it (`?open=<kind>:<id>`)
+      const chief = await newPage(ctx);
+      await signIn(ctx, chief, 'chief', '/cases');
+      await chief.goto(`${ctx.platform.endpoints.web}console/cases?open=tip:${tip.json.tipId}&unit=${PENCIL}`);
+      const dialog = chief.getByRole('dialog', { name: '立案' });
+      await dialog.getByLabel('案件名称').fill('某铅笔厂暗管排放有毒废水');
+      await dialog.getByLabel('承办人（两名以上即开始调查，用逗号分隔）').fill('handler1, handler2');
+      await dialog.getByRole('button', { name: '确认立案' }).click();
+      await chief.waitForURL(/\/console\/cases\/[0-9A-Z]{26}$/);
+      const transferCase = chief.url().split('/').at(-1) as string;
+      await chief.close();
       const evidence = await api<{ evidence: { id: string }[] }>(
         ctx,
         people.handler,
