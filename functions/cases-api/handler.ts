@@ -1,3 +1,4 @@
+import { zipFiles } from '#shared/adapters/zip-archive.ts';
 import { casesRoutes } from '#shared/contracts/cases.ts';
 import { caseView } from '#shared/domain/cases/rules.ts';
 import { type ApiRequest, httpApi } from '#shared/http/api-handler.ts';
@@ -60,6 +61,20 @@ export const handler = httpApi(
     case_timeline: async (req: ApiRequest<R['case_timeline']>) => ({
       body: await cases.timeline(req.params.caseId, req.principal, page(req.query)),
     }),
+    transfer_package: async (req: ApiRequest<R['transfer_package']>) => {
+      const out = await cases.transferPackage(req.params.caseId, req.principal);
+      const zip = zipFiles(out.files, out.at);
+      return {
+        body: {
+          fileName: `移送材料-${out.case.caseId}.zip`,
+          contentType: 'application/zip' as const,
+          sha256: zip.sha256,
+          zipBase64: Buffer.from(zip.bytes).toString('base64'),
+          files: zip.files,
+          generatedAt: out.at.toISOString(),
+        },
+      };
+    },
     case_tasks: async (req: ApiRequest<R['case_tasks']>) => ({
       body: await cases.caseTasks(req.params.caseId, req.principal, page(req.query)),
     }),

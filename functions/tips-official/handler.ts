@@ -9,7 +9,7 @@ import { patrolServiceFromEnv } from './wiring.ts';
  * Official tips: staff intake, triage queue (links, overdue, merge), a tip without identity, status, assignment,
  * messages to the reporter; and patrol reports (a finding becomes a tip through the same TipService).
  */
-const tips = tipServiceFromEnv({ evidence: true, triage: true });
+const tips = tipServiceFromEnv({ evidence: true, triage: true, viewer: true });
 const { patrols, places: patrolPlaces } = patrolServiceFromEnv(tips);
 const places = { ...tipPlacesFromEnv(), ...patrolPlaces };
 const routes = { ...tipsOfficialRoutes, ...patrolRoutes };
@@ -38,12 +38,16 @@ export const handler = httpApi(
       status: 201,
       body: await tips.staffIntake(req.body, req.principal),
     }),
-    list_tips: async (req: ApiRequest<R['list_tips']>) => ({
-      body: await tips.queue(req.query.status, {
-        limit: req.query.limit,
-        ...(req.query.cursor ? { cursor: req.query.cursor } : {}),
-      }),
-    }),
+    list_tips: async (req: ApiRequest<R['list_tips']>) => {
+      const { status, limit, cursor, township, category, from, to } = req.query;
+      const filter = {
+        ...(township ? { townshipId: township } : {}),
+        ...(category ? { category } : {}),
+        ...(from ? { from } : {}),
+        ...(to ? { to } : {}),
+      };
+      return { body: await tips.queue(status, { limit, ...(cursor ? { cursor } : {}), filter }) };
+    },
     list_overdue_tips: async (req: ApiRequest<R['list_overdue_tips']>) => ({
       body: { items: await tips.overdue(req.query.limit) },
     }),
@@ -62,6 +66,15 @@ export const handler = httpApi(
       const out = await tips.assign(req.params.id, req.body.assignee, ifMatch(req.headers), req.principal);
       return { body: out, headers: { etag: `"${out.version}"` } };
     },
+    link_tip_unit: async (req: ApiRequest<R['link_tip_unit']>) => {
+      const out = await tips.linkUnit(req.params.id, req.body.enterpriseId, ifMatch(req.headers), req.principal, (p) =>
+        req.scope.sees(p),
+      );
+      return { body: out, headers: { etag: `"${out.version}"` } };
+    },
+    tip_evidence: async (req: ApiRequest<R['tip_evidence']>) => ({
+      body: { items: await tips.evidenceLinks(req.params.id) },
+    }),
     message_tip: async (req: ApiRequest<R['message_tip']>) => ({
       status: 201,
       body: await tips.postMessage(req.params.id, req.body.text, req.principal),

@@ -62,6 +62,9 @@ export class EvidenceStore extends Construct {
           allowedHeaders: ['content-type', 'content-length', 'x-amz-*'],
           maxAge: 3000,
         },
+        // the console fetches the stripped copies through presigned links (GET /tips/{id}/evidence) and shows them
+        // from memory (its CSP allows blob: images and media, not the bucket's origin)
+        { allowedMethods: [HttpMethods.GET], allowedOrigins: ['*'], maxAge: 3000 },
       ],
       removalPolicy,
     });

@@ -6,14 +6,16 @@ import { ENV } from '#shared/config/env-names.ts';
 import { patrolRoutes } from '#shared/contracts/patrols.ts';
 import { tipsIdentityRoutes, tipsOfficialRoutes, tipsPublicRoutes } from '#shared/contracts/tips.ts';
 import { EnvWatchFunction } from './envwatch-function.ts';
-import { grantEvidenceFinalize } from './evidence-uploads.ts';
+import { EVIDENCE_PREFIX, grantEvidenceFinalize } from './evidence-uploads.ts';
 import type { EnvWatchHttpApi } from './http-api.ts';
+import { acknowledgeWildcardResource } from './nag.ts';
 import type { DataTable } from './tables.ts';
 
 /**
  * Citizen tips: three functions, so that key rights follow the routes.
  *   tips-public   (public routes): tips read/write, identities append-only, audit append, identity key GenerateDataKey.
- *   tips-official (staff intake + triage + patrol reports): the same; never reads the identities table, cannot Decrypt identities.
+ *   tips-official (staff intake + triage + patrol reports): the same; never reads the identities table, cannot Decrypt identities;
+ *                 reads the evidence's metadata-stripped copies (`…/working.*`) to sign officials' short-lived links.
  *   tips-identity (POST /tips/{id}/identity/open, reward post): the ONLY holder of kms:Decrypt on the identity key;
  *                 reads identities and updates only their open count, reads tips and appends the access entry.
  * Both intake functions read the registry and alarms tables (index queries) for triage links (triage.ts).
@@ -74,6 +76,17 @@ export class Tips extends Construct {
         name: 'tips-official',
         description: 'EnvWatch official tips: staff intake, triage queue, status, assignment, messages',
       }),
+    );
+    // officials view evidence through short-lived links to the metadata-stripped copies (GET /tips/{id}/evidence): the
+    // role that signs them reads `…/working.*` keys only, never an original
+    const workingCopies = props.evidenceBucket.arnForObjects(`${EVIDENCE_PREFIX}*/working.*`);
+    this.officialFunction.fn.addToRolePolicy(
+      new PolicyStatement({ effect: Effect.ALLOW, actions: ['s3:GetObject'], resources: [workingCopies] }),
+    );
+    acknowledgeWildcardResource(
+      this.officialFunction,
+      workingCopies,
+      'Officials read the metadata-stripped working copies only, one per evidence file under evidence/.',
     );
     props.api.addContracts('TipsOfficial', tipsOfficialRoutes, this.officialFunction.fn);
     // patrol reports: an item family in the tips table (shared/adapters/patrols-store.ts), same function and grants

@@ -54,12 +54,15 @@ import {
 } from '#shared/domain/evidence/model.ts';
 import { matchesDeclaredType, SNIFF_BYTES } from '#shared/domain/evidence/sniff.ts';
 import { StripError, stripImageMetadata } from '#shared/domain/evidence/strip.ts';
+import { stripVideoStream } from '#shared/domain/evidence/strip-video.ts';
 import { ulid } from '#shared/domain/ids.ts';
 import {
+  EVIDENCE_LINK_SECONDS,
   EvidenceError,
   type EvidenceFinalizer,
   type EvidenceItem,
   type EvidenceKind,
+  type EvidenceViewer,
 } from '#shared/domain/tips/evidence-port.ts';
 import { encodeCursor, isConditionFailure, startKeyOf } from './dynamodb.ts';
 
@@ -341,6 +344,29 @@ export function s3EvidenceFinalizer(deps: EvidenceStoreDeps): EvidenceFinalizer 
         }),
       );
     } else {
+      // the working copy first, streamed through the metadata stripper (sizes unchanged): a video that is not a
+      // well-formed box sequence is refused before anything of it is sealed
+      const again = await deps.s3.send(new GetObjectCommand({ Bucket: deps.uploadsBucket, Key: c.slot.key }));
+      const body = again.Body as AsyncIterable<Uint8Array> | undefined;
+      if (!body) throw new Error('S3 returned no body');
+      try {
+        await deps.s3.send(
+          new PutObjectCommand({
+            Bucket: deps.evidenceBucket,
+            Key: keys.workingKey,
+            Body: Readable.from(stripVideoStream(body)),
+            ContentLength: c.slot.bytes,
+            ContentType: c.contentType,
+            Metadata: { 'evidence-id': evidenceId },
+          }),
+        );
+      } catch (err) {
+        // the stripper's error reaches here as it is, or as the cause of the aborted upload
+        const strip = err instanceof StripError ? err : (err as { cause?: unknown })?.cause;
+        if (strip instanceof StripError)
+          throw new EvidenceError(`upload ${c.uploadId}: ${strip.message} (视频文件已损坏，无法处理)`, c.uploadId);
+        throw err;
+      }
       // videos (up to 200 MB) stream once through the hash into the sealed original: what is hashed is what is kept
       const hash = createHash('sha256');
       const source = got.Body as AsyncIterable<Uint8Array> | undefined;
@@ -489,6 +515,32 @@ export function s3EvidenceFinalizer(deps: EvidenceStoreDeps): EvidenceFinalizer 
         });
       }
       return uploadIds.map((id) => made.get(id) as EvidenceItem);
+    },
+  };
+}
+
+/**
+ * Short-lived read links to evidence (presigned GET, EVIDENCE_LINK_SECONDS): the tips use-case asks only for
+ * metadata-stripped working copies, and the official function's role may read only `…/working.*` keys
+ * (infra/constructs/tips.ts), so an original cannot be linked even by mistake. The answer is served as an attachment
+ * of the stored type, never sniffed.
+ */
+export function s3EvidenceViewer(deps: { s3: S3Client; evidenceBucket: string; now?: () => Date }): EvidenceViewer {
+  return {
+    async link(key, contentType) {
+      const now = deps.now?.() ?? new Date();
+      if (!/\/working\.[a-z0-9]+$/.test(key)) throw new Error('only working copies are linked');
+      const url = await getSignedUrl(
+        deps.s3,
+        new GetObjectCommand({
+          Bucket: deps.evidenceBucket,
+          Key: key,
+          ResponseContentType: contentType,
+          ResponseCacheControl: 'private, no-store',
+        }),
+        { expiresIn: EVIDENCE_LINK_SECONDS, signingDate: now },
+      );
+      return { url, expiresAt: new Date(now.getTime() + EVIDENCE_LINK_SECONDS * 1000).toISOString() };
     },
   };
 }

@@ -6,7 +6,7 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { PreconditionFailedError } from '#shared/domain/errors.ts';
-import type { TimelineEntry, Tip, TipStatus } from '#shared/domain/tips/model.ts';
+import type { TimelineEntry, Tip, TipFilter, TipStatus } from '#shared/domain/tips/model.ts';
 import {
   type AuditEntry,
   type Page,
@@ -25,6 +25,9 @@ import { encodeCursor, isConditionFailure, startKeyOf } from './dynamodb.ts';
 import { commitUploads } from './evidence-store.ts';
 import { findingTipUpdate } from './patrols-store.ts';
 import { auditPut } from './registry-store.ts';
+
+/** Index reads one filtered queue page may take before it answers with what it found and a cursor. */
+const QUEUE_ROUNDS = 5;
 
 /**
  * Tips on DynamoDB. Tips table (no reporter identity, phone, receipt code or IP in any attribute):
@@ -259,20 +262,48 @@ export class DynamoTipStore extends DynamoTipRecords implements TipStore {
     );
   }
 
-  async queue(status: TipStatus, query: { limit: number; cursor?: string }): Promise<Page<Tip>> {
-    const start = startKeyOf(query.cursor);
-    const out = await this.db.send(
-      new QueryCommand({
-        TableName: this.tables.tips,
-        IndexName: 'gsi1',
-        KeyConditionExpression: 'gsi1pk = :s',
-        ExpressionAttributeValues: { ':s': `status#${status}` },
-        Limit: query.limit,
-        ExclusiveStartKey: start,
-      }),
-    );
-    const cursor = encodeCursor(out.LastEvaluatedKey);
-    return { items: (out.Items ?? []).map((i) => i.tip as Tip), ...(cursor ? { cursor } : {}) };
+  async queue(status: TipStatus, query: { limit: number; cursor?: string; filter?: TipFilter }): Promise<Page<Tip>> {
+    const { townshipId, category, from, to } = query.filter ?? {};
+    // the time range is a key condition on the index (received time first in the sort key); township and category a
+    // filter: each round reads at most what is still missing, so a page never holds more than `limit` tips
+    const range =
+      from && to ? ' AND gsi1sk BETWEEN :from AND :to' : from ? ' AND gsi1sk >= :from' : to ? ' AND gsi1sk < :to' : '';
+    const filters = [
+      ...(townshipId ? ['#tip.#location.#township = :township'] : []),
+      ...(category ? ['#tip.#category = :category'] : []),
+    ];
+    const names = {
+      ...(townshipId ? { '#tip': 'tip', '#location': 'location', '#township': 'townshipId' } : {}),
+      ...(category ? { '#tip': 'tip', '#category': 'category' } : {}),
+    };
+    const values = {
+      ':s': `status#${status}`,
+      ...(from ? { ':from': new Date(from).toISOString() } : {}),
+      // BETWEEN is inclusive: stop just before `to` (`<instant>#<id>` sorts after the bare instant)
+      ...(to ? { ':to': from ? `${new Date(Date.parse(to) - 1).toISOString()}#~` : new Date(to).toISOString() } : {}),
+      ...(townshipId ? { ':township': townshipId } : {}),
+      ...(category ? { ':category': category } : {}),
+    };
+    const items: Tip[] = [];
+    let start = startKeyOf(query.cursor);
+    for (let round = 0; round < QUEUE_ROUNDS; round++) {
+      const out = await this.db.send(
+        new QueryCommand({
+          TableName: this.tables.tips,
+          IndexName: 'gsi1',
+          KeyConditionExpression: `gsi1pk = :s${range}`,
+          ...(filters.length ? { FilterExpression: filters.join(' AND '), ExpressionAttributeNames: names } : {}),
+          ExpressionAttributeValues: values,
+          Limit: query.limit - items.length,
+          ExclusiveStartKey: start,
+        }),
+      );
+      items.push(...(out.Items ?? []).map((i) => i.tip as Tip));
+      start = out.LastEvaluatedKey;
+      if (!start || items.length >= query.limit || filters.length === 0) break;
+    }
+    const cursor = encodeCursor(start);
+    return { items, ...(cursor ? { cursor } : {}) };
   }
 
   /** Tips in one status received before `before` (exclusive ISO instant), oldest first: one gsi1 query. */

@@ -100,5 +100,10 @@ export class DynamoTriageSources implements TriageSources {
 function toCandidate(item: Record<string, unknown>): UnitCandidate | undefined {
   const loc = item.location as Partial<Location> | undefined;
   if (typeof item.id !== 'string' || typeof loc?.lat !== 'number' || typeof loc.lng !== 'number') return undefined;
-  return { id: item.id, name: String(item.name ?? ''), location: { lat: loc.lat, lng: loc.lng } };
+  return {
+    id: item.id,
+    name: String(item.name ?? ''),
+    location: { lat: loc.lat, lng: loc.lng },
+    ...(typeof item.townshipId === 'string' ? { townshipId: item.townshipId } : {}),
+  };
 }

@@ -36,6 +36,14 @@ export const TEAM_ASSIGNERS: readonly Role[] = ['section_chief', 'bureau_head'];
 /** 行政处罚 and the other decisions are taken by the heads (负责人), not by the handlers. */
 export const DECIDERS: readonly Role[] = ['section_chief', 'bureau_head'];
 export { TASK_ROLES };
+/** The transfer package: the liaisons who receive it and the bureau staff who prepare it. */
+export const TRANSFER_PACKAGE_READERS: readonly Role[] = [
+  'police_liaison',
+  'procuratorate_liaison',
+  'handler',
+  'section_chief',
+  'bureau_head',
+];
 export const DEADLINE_READERS: readonly Role[] = [
   'handler',
   'section_chief',
@@ -389,6 +397,25 @@ export const casesRoutes = defineRoutes({
     params: caseParams,
     query: z.strictObject({ limit: z.coerce.number().int().min(1).max(100).default(100), cursor }),
     response: z.object({ items: z.array(timelineEntry()), cursor: z.string().optional() }),
+  },
+  transfer_package: {
+    method: 'GET',
+    scope: { kind: 'entity', param: 'caseId', place: PLACES.case },
+    path: '/cases/{caseId}/transfer-package',
+    auth: TRANSFER_PACKAGE_READERS,
+    tags,
+    summary: '移送材料下载 the transfer package of a suspected-crime case',
+    description:
+      'One ZIP (base64 in `zipBase64`) of the documents in Chinese: the index, the case summary with the articles of 法释〔2023〕7号 relied on, the evidence list with each item’s SHA-256 (CSV, cells that would start a formula kept as text), the case timeline and the transfer steps, all times in Beijing time; with each file’s SHA-256 and the archive’s. The sealed originals stay in the evidence store. 409 on a case without a suspected-crime decision. The read is audited.',
+    params: caseParams,
+    response: z.object({
+      fileName: z.string(),
+      contentType: z.literal('application/zip'),
+      sha256: z.string().describe('of the ZIP'),
+      zipBase64: z.string(),
+      files: z.array(z.object({ name: z.string(), bytes: z.number().int(), sha256: z.string() })),
+      generatedAt: z.iso.datetime(),
+    }),
   },
   case_tasks: {
     method: 'GET',

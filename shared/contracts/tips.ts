@@ -277,8 +277,17 @@ export const tipsOfficialRoutes = defineRoutes({
     auth: TIP_TRIAGE_ROLES,
     tags,
     summary: '研判队列 triage queue by status, oldest first',
+    description:
+      'Narrowed by where the tip was seen (`township`), its `category` and when it was received (`from` inclusive, `to` exclusive). With a township or category a page may hold fewer than `limit` tips while `cursor` goes on.',
     query: z.strictObject({
       status: TipStatus.default('received'),
+      township: z
+        .string()
+        .regex(/^[a-z]{2,20}$/, 'township id is its pinyin in lower case (乡镇编号为小写拼音)')
+        .optional(),
+      category: TipCategory.optional(),
+      from: z.iso.datetime({ offset: true }).optional().describe('received at or after'),
+      to: z.iso.datetime({ offset: true }).optional().describe('received before'),
       limit: z.coerce.number().int().min(1).max(100).default(50),
       cursor: z.string().max(2048).optional(),
     }),
@@ -353,6 +362,47 @@ export const tipsOfficialRoutes = defineRoutes({
     params,
     body: z.strictObject({ assignee: lineText(64) }),
     response: Versioned,
+  },
+  link_tip_unit: {
+    method: 'POST',
+    scope: { kind: 'entity', param: 'id', place: PLACES.tip },
+    path: '/tips/{id}/unit',
+    auth: TIP_TRIAGE_ROLES,
+    tags,
+    summary: '关联被举报单位 link the tip to a registered unit',
+    description: `Usually the unit triage suggested (\`links.unit\`), confirmed: the tip then names it as its suspected unit, and a case opened from it must be on that unit. A code not in the registry (or outside the caller's townships) is a 400 on \`enterpriseId\`; a tip already in a case or closed is a 409. ${ifMatchNote}`,
+    params,
+    body: z.strictObject({ enterpriseId: SuspectedUnit.options[0].shape.enterpriseId }),
+    response: Versioned,
+  },
+  tip_evidence: {
+    method: 'GET',
+    scope: { kind: 'entity', param: 'id', place: PLACES.tip },
+    path: '/tips/{id}/evidence',
+    auth: TIP_TRIAGE_ROLES,
+    tags,
+    summary: '查看线索证据（去除元数据的副本）evidence links',
+    description:
+      'Every evidence file of the tip (sent with it or added later by the reporter) with a link to its metadata-stripped copy that lives 5 minutes (fetch it; do not store it). Originals are never linked: a file without a stripped copy is listed with `withheld`, the reason.',
+    params,
+    response: z.object({
+      items: z.array(
+        z.object({
+          evidenceId: z.string(),
+          kind: z.enum(['photo', 'video', 'document']),
+          contentType: z.string(),
+          bytes: z.number().int(),
+          sha256: z.string(),
+          source: z.enum(['tip', 'info']).describe('sent with the report, or added later by the reporter'),
+          addedAt: z.string(),
+          link: z.object({ url: z.string(), expiresAt: z.iso.datetime() }).optional(),
+          withheld: z
+            .string()
+            .optional()
+            .describe('why there is no link (no stripped copy; originals are never shown)'),
+        }),
+      ),
+    }),
   },
   message_tip: {
     method: 'POST',

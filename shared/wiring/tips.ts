@@ -1,7 +1,7 @@
 import { KMSClient } from '@aws-sdk/client-kms';
 import { S3Client } from '@aws-sdk/client-s3';
 import { dynamo } from '#shared/adapters/dynamodb.ts';
-import { s3EvidenceFinalizer } from '#shared/adapters/evidence-store.ts';
+import { s3EvidenceFinalizer, s3EvidenceViewer } from '#shared/adapters/evidence-store.ts';
 import { KmsDataKeys } from '#shared/adapters/kms-data-keys.ts';
 import { DynamoTipRecords, DynamoTipStore } from '#shared/adapters/tips-store.ts';
 import { DynamoTriageSources } from '#shared/adapters/triage-sources.ts';
@@ -27,26 +27,31 @@ const noEvidence: EvidenceFinalizer = {
   },
 };
 
-/** `triage`: compute links on intake (needs the registry and alarms tables, read-only). */
-export function tipServiceFromEnv(opts: { evidence: boolean; triage?: boolean }): TipService {
+/**
+ * `triage`: compute links on intake (needs the registry and alarms tables, read-only); `viewer`: officials' links to
+ * the stripped copies of evidence (needs the evidence bucket's `…/working.*` keys, read-only).
+ */
+export function tipServiceFromEnv(opts: { evidence: boolean; triage?: boolean; viewer?: boolean }): TipService {
   const config = readConfig({
     tipsTable: ENV.tipsTable,
     identityTable: ENV.identityTable,
     auditTable: ENV.auditTable,
     identityKey: ENV.identityKey,
   });
-  const evidence = opts.evidence
-    ? (() => {
-        const buckets = readConfig({ uploads: ENV.evidenceUploadsBucket, evidence: ENV.evidenceBucket });
-        return s3EvidenceFinalizer({
-          s3: new S3Client({}),
+  const buckets = opts.evidence
+    ? readConfig({ uploads: ENV.evidenceUploadsBucket, evidence: ENV.evidenceBucket })
+    : undefined;
+  const s3 = buckets ? new S3Client({}) : undefined;
+  const evidence =
+    buckets && s3
+      ? s3EvidenceFinalizer({
+          s3,
           db: dynamo,
           table: config.tipsTable,
           uploadsBucket: buckets.uploads,
           evidenceBucket: buckets.evidence,
-        });
-      })()
-    : noEvidence;
+        })
+      : noEvidence;
   return new TipService({
     store: new DynamoTipStore(dynamo, {
       tips: config.tipsTable,
@@ -55,6 +60,8 @@ export function tipServiceFromEnv(opts: { evidence: boolean; triage?: boolean })
     }),
     vault: new IdentityVault(new KmsDataKeys(new KMSClient({}), config.identityKey)),
     evidence,
+    // the official function views the stripped copies it sealed (its role reads only `…/working.*`)
+    ...(buckets && s3 && opts.viewer ? { viewer: s3EvidenceViewer({ s3, evidenceBucket: buckets.evidence }) } : {}),
     newId: () => ulid(),
     ...(opts.triage
       ? {

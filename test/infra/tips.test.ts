@@ -113,4 +113,14 @@ describe('Tips construct', () => {
     ]);
     expect(g.filter(([a]) => a.startsWith('s3:'))).toEqual([]);
   });
+
+  it('lets only the official function read evidence, and only the metadata-stripped working copies', () => {
+    const reads = (service: string) => grants(service).filter(([a]) => a === 's3:GetObject');
+    const official = reads('tips-official').map(([, r]) => r);
+    const working = official.filter((r) => r.endsWith('/evidence/*/working.*'));
+    expect(working).toHaveLength(1);
+    // its other reads are the citizens' temporary uploads (finalize), never the sealed originals
+    expect(official.filter((r) => r !== working[0]).every((r) => r.endsWith('/uploads/*'))).toBe(true);
+    expect(reads('tips-public').some(([, r]) => r.includes('working'))).toBe(false);
+  });
 });

@@ -9,6 +9,7 @@ import { alarmFlows } from './console/alarms.flow.ts';
 import type { ConsoleContext } from './console/context.ts';
 import { registryFlows } from './console/registry.flow.ts';
 import { scopeFlows } from './console/scope.flow.ts';
+import { socialFlows } from './console/social.flow.ts';
 import { realAppAssembly, tempDir } from './helpers.ts';
 
 /**
@@ -52,5 +53,6 @@ describe('officials console in headless Chromium', () => {
   scopeFlows(context);
   alarmFlows(context);
   registryFlows(context);
+  socialFlows(context);
   a11yFlows(context);
 });

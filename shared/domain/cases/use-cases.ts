@@ -38,6 +38,7 @@ import {
   acceptsSources,
   type Case,
   type CaseEvidence,
+  type CaseTimelineEntry,
   type CaseUnit,
   decisionCarriesReward,
   MIN_HANDLERS,
@@ -82,6 +83,7 @@ import {
   tipUnit,
 } from './rules.ts';
 import { OUTCOME_REWARD, TRANSFER_FLOW as TRANSFER, type TransferAction } from './transfer.ts';
+import { type PackageFile, transferPackageFiles } from './transfer-package.ts';
 import { type ActingOfficial, act, mayAct, SYSTEM_ACTOR, TASK_ROLES, type WorkflowDefinition } from './workflow.ts';
 
 /**
@@ -114,6 +116,9 @@ export interface CasesDeps {
   now?: () => Date;
   log?: (message: string, fields: Record<string, unknown>) => void;
 }
+
+/** Pages of 100 a transfer package reads at most of a case's timeline and of its tasks. */
+const PACKAGE_PAGES = 20;
 
 export class CasesService {
   private readonly now: () => Date;
@@ -537,6 +542,46 @@ export class CasesService {
             : deadlineState({ dueAt: d.dueAt, warnAt: d.warnAt ?? d.dueAt }, now),
       })),
       ...(page.cursor ? { cursor: page.cursor } : {}),
+    };
+  }
+
+  /**
+   * 移送材料: the documents of a suspected-crime case for the police (and the procuratorate's copy), built from the case,
+   * its whole timeline and its tasks (transfer-package.ts). For a reader of the case (the liaisons see only
+   * suspected-crime cases); the case read is audited as every read. 409 on a case without that decision.
+   */
+  async transferPackage(caseId: string, who: Caller): Promise<{ case: Case; files: PackageFile[]; at: Date }> {
+    const record = await this.readCase(caseId, who);
+    if (record.case.decision?.type !== 'suspected_crime') {
+      throw new ConflictError(
+        `case ${caseId} has no suspected-crime decision; there is nothing to transfer (该案件未作出涉嫌犯罪移送决定，没有移送材料)`,
+      );
+    }
+    const timeline: CaseTimelineEntry[] = [];
+    const tasks: TaskView[] = [];
+    let cursor: string | undefined;
+    for (let i = 0; i < PACKAGE_PAGES; i++) {
+      const page = await this.deps.store.timeline(
+        caseId,
+        { limit: 100, ...(cursor ? { cursor } : {}) },
+        { actor: who.sub },
+      );
+      timeline.push(...page.items);
+      cursor = page.cursor;
+      if (!cursor) break;
+    }
+    cursor = undefined;
+    for (let i = 0; i < PACKAGE_PAGES; i++) {
+      const page = await this.deps.store.tasksOf(caseId, { limit: 100, ...(cursor ? { cursor } : {}) });
+      tasks.push(...page.items);
+      cursor = page.cursor;
+      if (!cursor) break;
+    }
+    const at = this.now();
+    return {
+      case: record.case,
+      files: transferPackageFiles(record.case, timeline, tasks, { at: at.toISOString(), by: who.sub }),
+      at,
     };
   }
 

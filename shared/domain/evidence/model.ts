@@ -82,5 +82,9 @@ export interface EvidenceOwner {
 export function evidenceKeys(owner: EvidenceOwner, evidenceId: string, contentType: UploadContentType) {
   const base = `evidence/${owner.kind}/${owner.id}/${evidenceId}`;
   const { kind, ext } = UPLOAD_TYPES[contentType];
-  return { originalKey: `${base}/original`, ...(kind === 'photo' ? { workingKey: `${base}/working.${ext}` } : {}) };
+  // photos and videos get a metadata-stripped working copy (strip.ts, strip-video.ts): the only copy officials see
+  return {
+    originalKey: `${base}/original`,
+    ...(kind === 'photo' || kind === 'video' ? { workingKey: `${base}/working.${ext}` } : {}),
+  };
 }

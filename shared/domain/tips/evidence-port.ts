@@ -55,3 +55,14 @@ export class EvidenceError extends Error {
     this.name = 'EvidenceError';
   }
 }
+
+/**
+ * Short-lived read links for officials (shared/adapters/evidence-store.ts presigns a GET): only ever asked for a
+ * metadata-stripped working copy, never an original (the use-case picks the key; the function's role may read nothing
+ * else). A link lives `EVIDENCE_LINK_SECONDS`.
+ */
+export interface EvidenceViewer {
+  link(key: string, contentType: string): Promise<{ url: string; expiresAt: string }>;
+}
+
+export const EVIDENCE_LINK_SECONDS = 300;

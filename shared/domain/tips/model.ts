@@ -230,6 +230,14 @@ export interface Tip {
   firstReportedAt?: string;
 }
 
+/** Narrows the triage queue: where the tip was seen, its category, when it was received (ISO, from inclusive, to exclusive). */
+export interface TipFilter {
+  townshipId?: string;
+  category?: TipCategory;
+  from?: string;
+  to?: string;
+}
+
 /** The registry unit a tip is linked to, and why. */
 export interface UnitLink {
   enterpriseId: string;

@@ -1,5 +1,5 @@
 import type { AuditEntry, Page } from '#shared/domain/registry/store.ts';
-import type { TimelineEntry, Tip, TipStatus } from './model.ts';
+import type { TimelineEntry, Tip, TipFilter, TipStatus } from './model.ts';
 import type { ReceiptGuard } from './receipt.ts';
 import type { SealedIdentity } from './vault.ts';
 
@@ -81,8 +81,11 @@ export interface TipStore {
   addEntry(tipId: string, entry: TimelineEntry, audit: AuditEntry, uploadIds?: string[]): Promise<void>;
   /** Replaces the tip when it is still at `expectedVersion` (PreconditionFailedError otherwise), with its audit entry. */
   update(tip: Tip, expectedVersion: number, audit: AuditEntry): Promise<TipRecord>;
-  /** The triage queue: tips in one status, oldest first. */
-  queue(status: TipStatus, query: { limit: number; cursor?: string }): Promise<Page<Tip>>;
+  /**
+   * The triage queue: tips in one status, oldest first; `filter` narrows it by township, category and the time the
+   * tip was received (a page may then hold fewer than `limit` tips while the cursor goes on).
+   */
+  queue(status: TipStatus, query: { limit: number; cursor?: string; filter?: TipFilter }): Promise<Page<Tip>>;
   /** Tips in one status received before `before` (exclusive), oldest first, at most `limit`: an index query. */
   queueBefore(status: TipStatus, before: string, limit: number): Promise<Tip[]>;
   /**

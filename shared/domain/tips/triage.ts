@@ -26,6 +26,8 @@ export interface UnitCandidate {
   id: string;
   name: string;
   location: Location;
+  /** the township the registry files it under (scope of a link an official confirms) */
+  townshipId?: string;
 }
 
 /** What triage reads, each by an index query or a key lookup. */

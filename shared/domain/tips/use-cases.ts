@@ -7,7 +7,7 @@ import {
   ValidationError,
 } from '#shared/domain/errors.ts';
 import type { Role } from '#shared/domain/roles.ts';
-import { EvidenceError, type EvidenceFinalizer, type EvidenceItem } from './evidence-port.ts';
+import { EvidenceError, type EvidenceFinalizer, type EvidenceItem, type EvidenceViewer } from './evidence-port.ts';
 import {
   canTransition,
   hasSealedIdentity,
@@ -21,6 +21,7 @@ import {
   type TimelineEntry,
   type Tip,
   type TipChannel,
+  type TipFilter,
   type TipInput,
   type TipLinks,
   type TipStatus,
@@ -84,6 +85,23 @@ export interface TipDeps {
   triage?: TriageSources;
   /** told when link computation fails (the tip is stored anyway, marked incomplete); never given tip content */
   onTriageError?: (err: unknown) => void;
+  /** short-lived links to the metadata-stripped copies, for officials; without it no evidence is shown */
+  viewer?: EvidenceViewer;
+}
+
+/** One evidence file of a tip as an official may see it: a link to its stripped copy, or why there is none. */
+export interface EvidenceView {
+  evidenceId: string;
+  kind: EvidenceItem['kind'];
+  contentType: string;
+  bytes: number;
+  sha256: string;
+  /** `tip`: sent with the report; `info`: added later by the reporter (with the entry's time) */
+  source: 'tip' | 'info';
+  addedAt: string;
+  link?: { url: string; expiresAt: string };
+  /** why no link is given (no stripped copy exists: originals are never shown) */
+  withheld?: string;
 }
 
 export type QueuedTip = Tip & { overdue: OverdueFlags };
@@ -225,8 +243,17 @@ export class TipService {
 
   // ---- triage (official roles; the routes check the roles) ----
 
-  /** The queue for one status, oldest first, each tip with its overdue flags. */
-  async queue(status: TipStatus, query: { limit: number; cursor?: string }): Promise<Page<QueuedTip>> {
+  /** The queue for one status, oldest first, each tip with its overdue flags; `filter` narrows it. */
+  async queue(
+    status: TipStatus,
+    query: { limit: number; cursor?: string; filter?: TipFilter },
+  ): Promise<Page<QueuedTip>> {
+    const { from, to } = query.filter ?? {};
+    if (from && to && Date.parse(from) >= Date.parse(to)) {
+      throw new ValidationError('the time range is empty', [
+        { field: 'query.to', message: 'must be after from', messageZh: '结束时间须晚于开始时间' },
+      ]);
+    }
     const page = await this.deps.store.queue(status, query);
     const now = this.now();
     return { ...page, items: page.items.map((tip) => ({ ...tip, overdue: overdueFlags(tip, now) })) };
@@ -365,6 +392,76 @@ export class TipService {
       { ...found.tip, assignee, updatedAt: at },
       found.version,
       this.audit(actor.sub, 'tip.assign', tipId, at, { assignee }),
+    );
+  }
+
+  /**
+   * Links a tip to a registered unit (研判关联单位): usually the unit triage suggested, confirmed by the analyst. The
+   * tip then names it as its suspected unit (a case opened from it must be on that unit). `visible` is the caller's
+   * scope: a unit outside it is answered as unknown.
+   */
+  async linkUnit(
+    tipId: string,
+    enterpriseId: string,
+    expectedVersion: number | undefined,
+    actor: Official,
+    visible: (place: { townshipId?: string; enterpriseId?: string }) => boolean = () => true,
+  ): Promise<TipRecord> {
+    const found = await this.existing(tipId, expectedVersion);
+    const unit = await this.deps.triage?.enterprise(enterpriseId);
+    if (!unit || !visible({ townshipId: unit.townshipId, enterpriseId })) {
+      throw new ValidationError(`unit ${enterpriseId} is not in the registry (该单位未在名录中登记)`, [
+        { field: 'body.enterpriseId', message: 'not a registered unit', messageZh: '该单位未在名录中登记' },
+      ]);
+    }
+    if (found.tip.status === 'closed' || found.tip.status === 'case_opened') {
+      throw new ConflictError(
+        `tip ${tipId} is ${found.tip.status}; its unit is the case's now (线索已${TIP_STATUS_LABELS[found.tip.status]}，不能再更改关联单位)`,
+      );
+    }
+    const at = this.now().toISOString();
+    return this.deps.store.update(
+      { ...found.tip, suspectedUnit: { kind: 'registered', enterpriseId }, updatedAt: at },
+      found.version,
+      this.audit(actor.sub, 'tip.unit_linked', tipId, at, {
+        enterpriseId,
+        ...(found.tip.suspectedUnit ? { before: found.tip.suspectedUnit } : {}),
+      }),
+    );
+  }
+
+  /**
+   * The evidence of a tip (sent with it and added later) for an official: a short-lived link to each file's
+   * metadata-stripped copy. An original is never linked: a file without a stripped copy (a video, a document) is
+   * listed with the reason it is withheld.
+   */
+  async evidenceLinks(tipId: string): Promise<EvidenceView[]> {
+    const found = await this.deps.store.get(tipId);
+    if (!found) throw new NotFoundError(`tip ${tipId} does not exist (线索 ${tipId} 不存在)`);
+    const timeline = await this.deps.store.timeline(tipId);
+    const files: { item: EvidenceItem; source: 'tip' | 'info'; addedAt: string }[] = [
+      ...found.tip.evidence.map((item) => ({ item, source: 'tip' as const, addedAt: found.tip.receivedAt })),
+      ...timeline.flatMap((e) =>
+        e.type === 'info' ? e.evidence.map((item) => ({ item, source: 'info' as const, addedAt: e.at })) : [],
+      ),
+    ];
+    return Promise.all(
+      files.map(async ({ item, source, addedAt }): Promise<EvidenceView> => {
+        const base = {
+          evidenceId: item.id,
+          kind: item.kind,
+          contentType: item.contentType,
+          bytes: item.bytes,
+          sha256: item.sha256,
+          source,
+          addedAt,
+        };
+        if (!item.workingKey || !this.deps.viewer) {
+          return { ...base, withheld: withheldReason(item) };
+        }
+        const type = item.workingKey.endsWith('.png') ? 'image/png' : item.contentType;
+        return { ...base, link: await this.deps.viewer.link(item.workingKey, type) };
+      }),
     );
   }
 
@@ -658,6 +755,15 @@ function checkReportedAt(reportedAt: string, observedAt: string, now: Date): str
     ]);
   }
   return new Date(ms).toISOString();
+}
+
+/** Why an evidence file has no link: only metadata-stripped copies are shown, and this one has none. */
+function withheldReason(item: EvidenceItem): string {
+  if (item.kind === 'video')
+    return '该视频封存时尚未生成去除元数据的副本，为保护举报人不提供原件；如需查看请按证据调取程序办理';
+  if (item.kind === 'document')
+    return '文件未生成去除元数据的副本，为保护举报人不提供原件；如需查看请按证据调取程序办理';
+  return '该照片暂无去除元数据的副本，不提供原件';
 }
 
 /** Why a reward cannot be claimed on `tip` (the 409's text, with the Chinese the follow page shows). */

@@ -40,7 +40,7 @@ export function tokenFor(ctx: ConsoleContext, sub: string, roles: Role[], townsh
   return signToken(ctx.keys, { iss: issuer, aud: audience, sub, roles, townships }, 1800);
 }
 
-/** Calls the API on the web origin (`/api`, as the console does). */
+/** Calls the API on the web origin (`/api`, as the console does); an empty token calls a public route. */
 export async function api<T = unknown>(
   ctx: ConsoleContext,
   token: string,
@@ -51,7 +51,7 @@ export async function api<T = unknown>(
   const res = await fetch(`${ctx.platform.endpoints.api}/api${path}`, {
     method,
     headers: {
-      authorization: `Bearer ${token}`,
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
       ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
     },
     ...(body !== undefined ? { body: JSON.stringify(body) } : {}),

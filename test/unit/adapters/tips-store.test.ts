@@ -1,5 +1,5 @@
 import { DynamoDBClient, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { allCustomMatcher } from 'aws-sdk-client-mock-vitest';
 import type {} from 'aws-sdk-client-mock-vitest/extend';
@@ -173,5 +173,52 @@ describe('DynamoTipStore.recordRewardClaim', () => {
       .rejectsOnce(cancelled('ConditionalCheckFailed', 'None', 'None', 'None'));
     await expect(store.recordRewardClaim(input)).rejects.toBeInstanceOf(RewardClaimedError);
     await expect(store.recordRewardClaim(input)).rejects.toBeInstanceOf(PreconditionFailedError);
+  });
+});
+
+describe('DynamoTipStore.queue', () => {
+  const key = (n: number) => ({ pk: `tip#${n}`, sk: '#', gsi1pk: 'status#received', gsi1sk: `t#${n}` });
+
+  it('narrows by time on the index key and by township and category in a filter, reading on until the page is full', async () => {
+    ddb
+      .on(QueryCommand)
+      .resolvesOnce({ Items: [{ tip }], LastEvaluatedKey: key(1) })
+      .resolvesOnce({ Items: [{ tip: { ...tip, id: 'T2' } }], LastEvaluatedKey: key(2) });
+    const page = await store.queue('received', {
+      limit: 2,
+      filter: {
+        townshipId: 'songyuan',
+        category: 'water',
+        from: '2026-03-19T00:00:00+08:00',
+        to: '2026-03-20T00:00:00+08:00',
+      },
+    });
+    expect(page.items.map((t) => t.id)).toEqual([TIP_ID, 'T2']);
+    expect(page.cursor).toBeDefined();
+    const calls = ddb.commandCalls(QueryCommand).map((c) => c.args[0].input);
+    expect(calls).toHaveLength(2);
+    expect(calls[0]).toMatchObject({
+      IndexName: 'gsi1',
+      KeyConditionExpression: 'gsi1pk = :s AND gsi1sk BETWEEN :from AND :to',
+      FilterExpression: '#tip.#location.#township = :township AND #tip.#category = :category',
+      ExpressionAttributeValues: {
+        ':s': 'status#received',
+        ':from': '2026-03-18T16:00:00.000Z',
+        ':to': '2026-03-19T15:59:59.999Z#~',
+        ':township': 'songyuan',
+        ':category': 'water',
+      },
+      Limit: 2,
+    });
+    // the second round asks only for what is still missing, from where the first stopped
+    expect(calls[1]).toMatchObject({ Limit: 1, ExclusiveStartKey: key(1) });
+  });
+
+  it('reads one round without a filter', async () => {
+    ddb.on(QueryCommand).resolves({ Items: [], LastEvaluatedKey: key(1) });
+    const page = await store.queue('received', { limit: 5 });
+    expect(page).toEqual({ items: [], cursor: expect.any(String) });
+    expect(ddb.commandCalls(QueryCommand)).toHaveLength(1);
+    expect(ddb.commandCalls(QueryCommand)[0]?.args[0].input).not.toHaveProperty('FilterExpression');
   });
 });

@@ -67,6 +67,7 @@ describe('keys', () => {
     });
     expect(evidenceKeys({ kind: 'patrol', id: 'P1' }, 'E2', 'video/mp4')).toEqual({
       originalKey: 'evidence/patrol/P1/E2/original',
+      workingKey: 'evidence/patrol/P1/E2/working.mp4',
     });
   });
 });

@@ -10,6 +10,7 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { allCustomMatcher } from 'aws-sdk-client-mock-vitest';
 import type {} from 'aws-sdk-client-mock-vitest/extend';
+import { strFromU8, unzipSync } from 'fflate';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { caseIndexKeys, caseKeys } from '#shared/adapters/cases-store.ts';
 import { casesRoutes } from '#shared/contracts/cases.ts';
@@ -206,6 +207,7 @@ describe('cases-api handler', () => {
       '/cases/{caseId}/sources',
       '/cases/{caseId}/tasks',
       '/cases/{caseId}/timeline',
+      '/cases/{caseId}/transfer-package',
       '/cases/{caseId}/unit',
       '/deadlines',
       '/tasks',
@@ -338,6 +340,53 @@ describe('cases-api handler', () => {
         TableName: 'audit-test',
         Item: { actor: 'u-chief-01', action: 'case.read' },
       });
+    });
+  });
+
+  describe('transfer package', () => {
+    const crime = baseCase({
+      status: 'decided',
+      decision: {
+        type: 'suspected_crime',
+        proposedItems: [{ item: 'item5', reference: '法释〔2023〕7号 第一条第（五）项' }],
+        confirmedItems: [
+          { item: 'item5', facts: '暗管排放', confirmedBy: 'u-head-01', confirmedAt: '2026-04-07T02:00:00.000Z' },
+        ],
+        decidedBy: 'u-head-01',
+        decidedAt: '2026-04-07T02:00:00.000Z',
+      },
+    });
+
+    it('gives the police liaison the documents of a suspected-crime case as one ZIP, the read audited', async () => {
+      caseGet(crime);
+      ddb.on(QueryCommand).resolves({ Items: [] });
+
+      const res = await handler(
+        request('GET', '/cases/{caseId}/transfer-package', { ...onCase, role: 'police_liaison' }),
+        lambdaContext,
+      );
+
+      expect(res.statusCode).toBe(200);
+      const body = bodyOf(res) as { fileName: string; zipBase64: string; sha256: string; files: { name: string }[] };
+      expect(body.fileName).toBe(`移送材料-${CASE_ID}.zip`);
+      const zip = unzipSync(new Uint8Array(Buffer.from(body.zipBase64, 'base64')));
+      expect(Object.keys(zip)).toEqual(body.files.map((f) => f.name));
+      expect(strFromU8(zip['03-证据清单.csv'] as Uint8Array)).toContain('b'.repeat(64));
+      expect(transactItems()[1]?.Put).toMatchObject({ Item: { actor: 'u-police-01', action: 'case.read' } });
+    });
+
+    it('answers 409 for a case without a suspected-crime decision, and 403 to the reward post', async () => {
+      caseGet(baseCase());
+      const res = await handler(
+        request('GET', '/cases/{caseId}/transfer-package', { ...onCase, role: 'section_chief' }),
+        lambdaContext,
+      );
+      expect(res.statusCode).toBe(409);
+      const refused = await handler(
+        request('GET', '/cases/{caseId}/transfer-package', { ...onCase, role: 'reward_post' }),
+        lambdaContext,
+      );
+      expect(refused.statusCode).toBe(403);
     });
   });
 

@@ -154,3 +154,41 @@ export function pngWithMetadata(): Buffer {
 
 /** Byte-level search, for asserting that a marker string is gone. */
 export const contains = (b: Uint8Array, text: string): boolean => Buffer.from(b).includes(Buffer.from(text, 'latin1'));
+
+/** An ISO BMFF box of `type` around `parts`. */
+export const box = (type: string, ...parts: Buffer[]) => {
+  const body = Buffer.concat(parts);
+  const head = Buffer.alloc(8);
+  head.writeUInt32BE(8 + body.length, 0);
+  head.write(type, 4, 'latin1');
+  return Buffer.concat([head, body]);
+};
+/** a version-0 full box with creation and modification times */
+export const timed = (type: string) => {
+  const body = Buffer.alloc(24);
+  body.writeUInt32BE(0xe1234567, 4);
+  body.writeUInt32BE(0xe7654321, 8);
+  body.writeUInt32BE(600, 12);
+  return box(type, body);
+};
+export const GPS = '+27.6185+119.0625/';
+export const MODEL = 'FAKEPHONE X9';
+export const MEDIA = Buffer.from('media samples: frames and audio '.repeat(50));
+
+/** A phone video as it is saved: GPS, model, Apple keys, XMP and recording times around real-looking boxes. */
+export function videoWithMetadata(): Buffer {
+  const stco = box('stco', Buffer.from([0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0x40]));
+  const trak = box(
+    'trak',
+    timed('tkhd'),
+    box('mdia', timed('mdhd'), box('minf', box('stbl', stco))),
+    box('meta', Buffer.alloc(4), box('keys', Buffer.from('com.apple.quicktime.model'))),
+  );
+  const udta = box('udta', box('\xa9xyz', Buffer.from(GPS)), box('\xa9mod', Buffer.from(MODEL)));
+  return Buffer.concat([
+    box('ftyp', Buffer.from('isom\0\0\0\0isomavc1')),
+    box('moov', timed('mvhd'), trak, udta),
+    box('mdat', MEDIA),
+    box('uuid', Buffer.from('BE7ACFCB97A942E89C71999491E3AFAC<x:xmpmeta>Zhang San</x:xmpmeta>')),
+  ]);
+}

@@ -4,7 +4,7 @@ import type { Patrol } from '#shared/domain/patrols/model.ts';
 import type { PatrolStore } from '#shared/domain/patrols/use-cases.ts';
 import type { AuditEntry } from '#shared/domain/registry/store.ts';
 import { EvidenceError, type EvidenceFinalizer, type EvidenceItem } from '#shared/domain/tips/evidence-port.ts';
-import type { TimelineEntry, Tip, TipStatus } from '#shared/domain/tips/model.ts';
+import type { TimelineEntry, Tip, TipFilter, TipStatus } from '#shared/domain/tips/model.ts';
 import {
   PatrolFindingTakenError,
   ReceiptCollisionError,
@@ -173,8 +173,21 @@ export class MemoryTipStore implements TipStore {
     this.audit.push(audit);
     return { tip, version: expectedVersion + 1 };
   }
-  async queue(status: TipStatus) {
-    return { items: [...this.tips.values()].map((t) => t.tip).filter((t) => t.status === status) };
+  async queue(status: TipStatus, query: { limit: number; filter?: TipFilter } = { limit: 100 }) {
+    const f = query.filter ?? {};
+    const items = [...this.tips.values()]
+      .map((t) => t.tip)
+      .filter(
+        (t) =>
+          t.status === status &&
+          !t.mergedInto &&
+          (!f.townshipId || t.location.townshipId === f.townshipId) &&
+          (!f.category || t.category === f.category) &&
+          (!f.from || Date.parse(t.receivedAt) >= Date.parse(f.from)) &&
+          (!f.to || Date.parse(t.receivedAt) < Date.parse(f.to)),
+      )
+      .sort((a, b) => a.receivedAt.localeCompare(b.receivedAt));
+    return { items: items.slice(0, query.limit) };
   }
   async queueBefore(status: TipStatus, before: string, limit: number) {
     return [...this.tips.values()]

@@ -1,6 +1,7 @@
 import { createRouter, createWebHashHistory, createWebHistory, type RouteRecordRaw } from 'vue-router';
 import { currentSession, signIn } from './auth.ts';
 import Shell from './layout/Shell.vue';
+import { socialRoutes } from './social/routes.ts';
 
 /**
  * The console's pages. Every page but the sign-in callback needs a session; without one the router sends the user
@@ -47,6 +48,7 @@ const routes: RouteRecordRaw[] = [
         component: () => import('./pages/registry/RegistryEntry.vue'),
         meta: { title: '名录' },
       },
+      ...socialRoutes,
     ],
   },
   { path: '/:rest(.*)', redirect: '/' },

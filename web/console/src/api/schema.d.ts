@@ -341,7 +341,9 @@ export interface paths {
         };
         /**
          * 研判队列 triage queue by status, oldest first
-         * @description 角色 Roles: `analyst`（线索研判岗）, `duty_officer`（值班人员）, `handler`（案件承办人）, `section_chief`（科室负责人）
+         * @description Narrowed by where the tip was seen (`township`), its `category` and when it was received (`from` inclusive, `to` exclusive). With a township or category a page may hold fewer than `limit` tips while `cursor` goes on.
+         *
+         *     角色 Roles: `analyst`（线索研判岗）, `duty_officer`（值班人员）, `handler`（案件承办人）, `section_chief`（科室负责人）
          */
         get: operations["list_tips"];
         put?: never;
@@ -570,6 +572,50 @@ export interface paths {
          *     角色 Roles: `analyst`（线索研判岗）, `duty_officer`（值班人员）, `handler`（案件承办人）, `section_chief`（科室负责人）
          */
         post: operations["assign_tip"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/tips/{id}/unit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * 关联被举报单位 link the tip to a registered unit
+         * @description Usually the unit triage suggested (`links.unit`), confirmed: the tip then names it as its suspected unit, and a case opened from it must be on that unit. A code not in the registry (or outside the caller's townships) is a 400 on `enterpriseId`; a tip already in a case or closed is a 409. Send `If-Match: "<version>"` to refuse the change when someone else changed the tip first (409).
+         *
+         *     角色 Roles: `analyst`（线索研判岗）, `duty_officer`（值班人员）, `handler`（案件承办人）, `section_chief`（科室负责人）
+         */
+        post: operations["link_tip_unit"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/tips/{id}/evidence": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * 查看线索证据（去除元数据的副本）evidence links
+         * @description Every evidence file of the tip (sent with it or added later by the reporter) with a link to its metadata-stripped copy that lives 5 minutes (fetch it; do not store it). Originals are never linked: a file without a stripped copy is listed with `withheld`, the reason.
+         *
+         *     角色 Roles: `analyst`（线索研判岗）, `duty_officer`（值班人员）, `handler`（案件承办人）, `section_chief`（科室负责人）
+         */
+        get: operations["tip_evidence"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1020,6 +1066,28 @@ export interface paths {
          *     角色 Roles: `handler`（案件承办人）, `section_chief`（科室负责人）, `bureau_head`（局领导）, `analyst`（线索研判岗）, `reward_post`（举报奖励岗）, `police_liaison`（公安联络员）, `procuratorate_liaison`（检察联络员）
          */
         get: operations["case_timeline"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/cases/{caseId}/transfer-package": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * 移送材料下载 the transfer package of a suspected-crime case
+         * @description One ZIP (base64 in `zipBase64`) of the documents in Chinese: the index, the case summary with the articles of 法释〔2023〕7号 relied on, the evidence list with each item’s SHA-256 (CSV, cells that would start a formula kept as text), the case timeline and the transfer steps, all times in Beijing time; with each file’s SHA-256 and the archive’s. The sealed originals stay in the evidence store. 409 on a case without a suspected-crime decision. The read is audited.
+         *
+         *     角色 Roles: `police_liaison`（公安联络员）, `procuratorate_liaison`（检察联络员）, `handler`（案件承办人）, `section_chief`（科室负责人）, `bureau_head`（局领导）
+         */
+        get: operations["transfer_package"];
         put?: never;
         post?: never;
         delete?: never;
@@ -2604,6 +2672,13 @@ export interface operations {
             query?: {
                 /** @description 线索状态 */
                 status?: "received" | "held" | "triaging" | "verifying" | "substantiated" | "unsubstantiated" | "case_opened" | "closed";
+                township?: string;
+                /** @description 举报类别 */
+                category?: "illegal_discharge" | "monitoring_fraud" | "hazardous_waste_dumping" | "drinking_water_source" | "air" | "water" | "noise" | "solid_waste" | "other";
+                /** @description received at or after */
+                from?: string;
+                /** @description received before */
+                to?: string;
                 limit?: number;
                 cursor?: string;
             };
@@ -4221,6 +4296,216 @@ export interface operations {
             409: components["responses"]["Conflict"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    link_tip_unit: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    enterpriseId: string;
+                };
+            };
+        };
+        responses: {
+            /** @description 成功 OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        tip: {
+                            id: string;
+                            /**
+                             * @description 来源渠道
+                             * @enum {string}
+                             */
+                            channel: "web" | "phone" | "letter" | "visit" | "patrol";
+                            /**
+                             * @description 举报类别
+                             * @enum {string}
+                             */
+                            category: "illegal_discharge" | "monitoring_fraud" | "hazardous_waste_dumping" | "drinking_water_source" | "air" | "water" | "noise" | "solid_waste" | "other";
+                            description: string;
+                            location: {
+                                townshipId: string;
+                                /** @description 地点描述 */
+                                address: string;
+                                point?: {
+                                    /** @description 纬度 latitude, WGS-84 */
+                                    lat: number;
+                                    /** @description 经度 longitude, WGS-84 */
+                                    lng: number;
+                                };
+                            };
+                            observedAt: string;
+                            suspectedUnit?: {
+                                /** @constant */
+                                kind: "registered";
+                                enterpriseId: string;
+                            } | {
+                                /** @constant */
+                                kind: "unregistered";
+                                name: string;
+                            };
+                            /** @enum {string} */
+                            reporterKind: "anonymous" | "real_name";
+                            insider: boolean;
+                            commendationConsent: boolean;
+                            evidence: {
+                                id: string;
+                                /** @enum {string} */
+                                kind: "photo" | "video" | "document";
+                                contentType: string;
+                                bytes: number;
+                                sha256: string;
+                                originalKey: string;
+                                workingKey?: string;
+                                /** Format: date-time */
+                                finalizedAt: string;
+                            }[];
+                            /**
+                             * @description 线索状态
+                             * @enum {string}
+                             */
+                            status: "received" | "held" | "triaging" | "verifying" | "substantiated" | "unsubstantiated" | "case_opened" | "closed";
+                            assignee?: string;
+                            enteredBy?: string;
+                            /**
+                             * Format: date-time
+                             * @description stored at (queue order, triage and conclusion clocks)
+                             */
+                            receivedAt: string;
+                            /**
+                             * Format: date-time
+                             * @description 收到举报的时间: when the report reached the bureau (a letter received before it was entered keeps its date)
+                             */
+                            reportedAt?: string;
+                            /**
+                             * @description latest finding, kept after closing
+                             * @enum {string}
+                             */
+                            finding?: "substantiated" | "unsubstantiated";
+                            /** @description the patrol finding this tip was made from */
+                            patrolFinding?: {
+                                patrolId: string;
+                                index: number;
+                            };
+                            /**
+                             * Format: date-time
+                             * @description 匿名举报人凭查询码申领奖励的时间: the identity is then in the vault, for the reward post only
+                             */
+                            rewardClaimedAt?: string;
+                            /** Format: date-time */
+                            updatedAt: string;
+                            /** @description 研判关联 triage links computed on intake: the unit, open alarms there, likely duplicates */
+                            links?: {
+                                /** Format: date-time */
+                                computedAt: string;
+                                unit?: {
+                                    enterpriseId: string;
+                                    name?: string;
+                                    /** @enum {string} */
+                                    basis: "named" | "nearest";
+                                    distanceM?: number;
+                                    /** @description e.g. "named" or "nearest, 640 m" */
+                                    reason: string;
+                                };
+                                alarms: {
+                                    alarmId: string;
+                                    raisedAt: string;
+                                    summary?: string;
+                                }[];
+                                duplicates: {
+                                    tipId: string;
+                                    /**
+                                     * @description 举报类别
+                                     * @enum {string}
+                                     */
+                                    category: "illegal_discharge" | "monitoring_fraud" | "hazardous_waste_dumping" | "drinking_water_source" | "air" | "water" | "noise" | "solid_waste" | "other";
+                                    observedAt: string;
+                                    receivedAt: string;
+                                    reasons: string[];
+                                }[];
+                                incomplete?: boolean;
+                            };
+                            /** @description merged into this primary tip; out of the queue */
+                            mergedInto?: string;
+                            mergedTips?: string[];
+                            /** @description 首个有效举报: the first valid reporter of the merged group (earliest report time among reports not found unsubstantiated and not staff findings), computed on read; absent when none is valid */
+                            firstReporterTipId?: string;
+                            /** @description when that first valid report reached the bureau */
+                            firstReportedAt?: string;
+                        };
+                        version: number;
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    tip_evidence: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功 OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: {
+                            evidenceId: string;
+                            /** @enum {string} */
+                            kind: "photo" | "video" | "document";
+                            contentType: string;
+                            bytes: number;
+                            sha256: string;
+                            /**
+                             * @description sent with the report, or added later by the reporter
+                             * @enum {string}
+                             */
+                            source: "tip" | "info";
+                            addedAt: string;
+                            link?: {
+                                url: string;
+                                /** Format: date-time */
+                                expiresAt: string;
+                            };
+                            /** @description why there is no link (no stripped copy; originals are never shown) */
+                            withheld?: string;
+                        }[];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
             500: components["responses"]["InternalError"];
         };
     };
@@ -8526,6 +8811,47 @@ export interface operations {
                             };
                         }[];
                         cursor?: string;
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    transfer_package: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                caseId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功 OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        fileName: string;
+                        /** @constant */
+                        contentType: "application/zip";
+                        /** @description of the ZIP */
+                        sha256: string;
+                        zipBase64: string;
+                        files: {
+                            name: string;
+                            bytes: number;
+                            sha256: string;
+                        }[];
+                        /** Format: date-time */
+                        generatedAt: string;
                     };
                 };
             };

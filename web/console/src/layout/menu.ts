@@ -44,6 +44,10 @@ export const MENU: MenuItem[] = [
     label: '巡查',
     roles: ['grid_member', 'river_chief', 'duty_officer', 'analyst', 'section_chief'],
   },
+  // who sees an entry follows the API's roles: the triage roles for tips, the case staff for the case list (the reward
+  // post and the liaisons reach their cases from 我的待办 on the home page)
+  { path: '/tips', label: '线索研判', roles: ['analyst', 'duty_officer', 'handler', 'section_chief'] },
+  { path: '/cases', label: '案件', roles: ['handler', 'section_chief', 'bureau_head', 'analyst'] },
 ];
 
 export const visibleMenu = (roles: readonly string[]) =>
