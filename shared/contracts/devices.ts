@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { READING_KINDS } from '#shared/domain/readings/model.ts';
+import { READING_KINDS, READING_SUBJECTS } from '#shared/domain/readings/model.ts';
 import { REGISTRY_READERS } from '#shared/domain/roles.ts';
 import { defineRoutes } from '#shared/http/contract.ts';
 import { PLACES } from './places.ts';
@@ -22,14 +22,20 @@ const date = z.iso.date();
 
 const Values = z
   .record(z.string(), z.number())
-  .describe('rtd avg min max cou zsRtd zsAvg zsMin zsMax (pollutants), rs rt (facility), info (i-codes)');
+  .describe(
+    'rtd avg min max cou zsRtd zsAvg zsMin zsMax (pollutants, electricity meters, conditions), rs rt (facility), info (i-codes)',
+  );
 
 export const ReadingOut = z.object({
   mn: z.string(),
   enterpriseId: z.string(),
   outletId: z.string(),
-  pollutant: z.string().describe('HJ 212-2017 code, SBx for a facility, i33xxx for info'),
-  subject: z.enum(['pollutant', 'facility', 'info']),
+  pollutant: z
+    .string()
+    .describe('HJ 212-2017 code, SBx for a facility, i33xxx for info, d2xxxx/d3xxxx electricity, pxxxxx condition'),
+  subject: z
+    .enum(READING_SUBJECTS)
+    .describe('pollutant, facility (SBx), info (i-codes), power (ST=44 electricity), condition (ST=45)'),
   kind: z.enum(READING_KINDS),
   dataTime: z.iso.datetime(),
   values: Values,
@@ -45,7 +51,10 @@ export const KindStateOut = z.object({
   kind: z.enum(READING_KINDS),
   lastDataTime: z.iso.datetime(),
   lastReceivedAt: z.iso.datetime(),
-  values: z.record(z.string(), z.object({ values: Values, flag: z.string().optional(), subject: z.string() })),
+  values: z.record(
+    z.string(),
+    z.object({ values: Values, flag: z.string().optional(), subject: z.enum(READING_SUBJECTS) }),
+  ),
 });
 
 export const VerifyReportOut = z.object({

@@ -1262,7 +1262,7 @@ export interface components {
                  */
                 role: "production" | "treatment";
                 name: string;
-                /** @description meters: running at or above this (A or kW) */
+                /** @description meters and conditions: running at or above this (A, kW or the condition mark) */
                 runningAbove?: number;
             }[];
             /** Format: date */
@@ -1325,7 +1325,7 @@ export interface components {
                  */
                 role: "production" | "treatment";
                 name: string;
-                /** @description meters: running at or above this (A or kW) */
+                /** @description meters and conditions: running at or above this (A, kW or the condition mark) */
                 runningAbove?: number;
             }[];
             /** Format: date */
@@ -2158,7 +2158,7 @@ export interface operations {
                          */
                         role: "production" | "treatment";
                         name: string;
-                        /** @description meters: running at or above this (A or kW) */
+                        /** @description meters and conditions: running at or above this (A, kW or the condition mark) */
                         runningAbove?: number;
                     }[];
                     /** Format: date */
@@ -2417,15 +2417,18 @@ export interface operations {
                             mn: string;
                             enterpriseId: string;
                             outletId: string;
-                            /** @description HJ 212-2017 code, SBx for a facility, i33xxx for info */
+                            /** @description HJ 212-2017 code, SBx for a facility, i33xxx for info, d2xxxx/d3xxxx electricity, pxxxxx condition */
                             pollutant: string;
-                            /** @enum {string} */
-                            subject: "pollutant" | "facility" | "info";
+                            /**
+                             * @description pollutant, facility (SBx), info (i-codes), power (ST=44 electricity), condition (ST=45)
+                             * @enum {string}
+                             */
+                            subject: "pollutant" | "facility" | "info" | "power" | "condition";
                             /** @enum {string} */
                             kind: "realtime" | "minute" | "hour" | "day";
                             /** Format: date-time */
                             dataTime: string;
-                            /** @description rtd avg min max cou zsRtd zsAvg zsMin zsMax (pollutants), rs rt (facility), info (i-codes) */
+                            /** @description rtd avg min max cou zsRtd zsAvg zsMin zsMax (pollutants, electricity meters, conditions), rs rt (facility), info (i-codes) */
                             values: {
                                 [key: string]: number;
                             };
@@ -2476,12 +2479,13 @@ export interface operations {
                             lastReceivedAt: string;
                             values: {
                                 [key: string]: {
-                                    /** @description rtd avg min max cou zsRtd zsAvg zsMin zsMax (pollutants), rs rt (facility), info (i-codes) */
+                                    /** @description rtd avg min max cou zsRtd zsAvg zsMin zsMax (pollutants, electricity meters, conditions), rs rt (facility), info (i-codes) */
                                     values: {
                                         [key: string]: number;
                                     };
                                     flag?: string;
-                                    subject: string;
+                                    /** @enum {string} */
+                                    subject: "pollutant" | "facility" | "info" | "power" | "condition";
                                 };
                             };
                         }[];
