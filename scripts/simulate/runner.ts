@@ -1,10 +1,10 @@
 import { type Command, HELP, parseCommand } from './commands.ts';
 import { findDevice, type SimDevice, seededDevices, syntheticDevices } from './devices.ts';
 import { MqttLink, type MqttTls } from './mqtt-link.ts';
-import { buildHj212, buildJson, qnClock } from './packets.ts';
+import { buildHj212, buildJson, buildPower, qnClock } from './packets.ts';
 import { TcpLink } from './tcp-link.ts';
 import { type Emission, Timeline } from './timeline.ts';
-import { emptyInjections, type Injections, ValueGenerator } from './values.ts';
+import { emptyInjections, type Injections, type Sample, ValueGenerator } from './values.ts';
 
 /**
  * The simulation: a tick loop (simulated time = start + elapsed wall time × speed) that asks each device's Timeline for
@@ -274,6 +274,20 @@ export function runSimulation(opts: SimulationOptions, endpoints: Endpoints): Si
       const legacy = d.protocol === 'hj212-2005';
       void r.tcp?.send(frame, legacy ? undefined : qn, !legacy).then((o) => count(r, o));
     }
+    if (e.cn === '2011') sendPower(r, e.sample);
+  }
+
+  /** the ST=44 electricity packet beside a real-time packet (devices with meters) */
+  function sendPower(r: Running, sample: Sample): void {
+    const qn = r.qn(simNow());
+    const frame = buildPower(r.device, sample, qn);
+    if (frame === undefined) return;
+    r.stats.sent++;
+    if (r.transport === 'mqtt-hj212') {
+      void r.mqtt?.publish(`envwatch/devices/${r.device.mn}/hj212`, frame).then((o) => count(r, o));
+    } else if (r.transport === 'tcp') {
+      void r.tcp?.send(frame, qn, true).then((o) => count(r, o));
+    }
   }
 
   let stopped = false;
@@ -402,7 +416,11 @@ export function runSimulation(opts: SimulationOptions, endpoints: Endpoints): Si
         return `${d.label}: ${c.pollutant} flat-lines from the next sample`;
       }
       case 'treatment-off':
-        if (!d.facilities) return `${d.label} reports no facility status (SB1/SB2)`;
+        if (d.power) {
+          r.inj.treatmentOff = true;
+          return `${d.label}: treatment meter ${d.power.treatment} reads 0 kW while production (${d.power.production}) draws power`;
+        }
+        if (!d.facilities) return `${d.label} reports no facility status (SB1/SB2) nor electricity meters`;
         r.inj.treatmentOff = true;
         return `${d.label}: SB2-RS=0 (treatment off) while SB1 production runs`;
     }
