@@ -143,14 +143,8 @@ export class CommandService {
   }
 
   /** A device's 9011 / 9012: true when it answered one of the platform's commands (and was recorded). */
-  async answer(mn: string, qn: string | undefined, answer: CommandAnswer): Promise<boolean> {
-    if (qn === undefined) return false;
-    for (let i = 0; i < 3; i++) {
-      const command = await this.deps.store.get(mn, qn);
-      if (!command) return false;
-      if (await this.deps.store.update(withAnswer(command, answer), command)) return true;
-    }
-    return false;
+  answer(mn: string, qn: string | undefined, answer: CommandAnswer): Promise<boolean> {
+    return recordAnswer(this.deps.store, mn, qn, answer);
   }
 
   async get(mn: string, qn: string): Promise<CommandView> {
@@ -164,6 +158,22 @@ export class CommandService {
     const now = this.now();
     return { items: page.items.map((c) => view(c, now)), ...(page.cursor ? { cursor: page.cursor } : {}) };
   }
+}
+
+/** Records a device's 9011 / 9012 against the command its QN names (ingest calls this); false when none does. */
+export async function recordAnswer(
+  store: Pick<CommandStore, 'get' | 'update'>,
+  mn: string,
+  qn: string | undefined,
+  answer: CommandAnswer,
+): Promise<boolean> {
+  if (qn === undefined) return false;
+  for (let i = 0; i < 3; i++) {
+    const command = await store.get(mn, qn);
+    if (!command) return false;
+    if (await store.update(withAnswer(command, answer), command)) return true;
+  }
+  return false;
 }
 
 function view(c: DeviceCommand, now: number): CommandView {
