@@ -6,7 +6,8 @@ import {
   TransactWriteCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { DeviceCommand } from '#shared/domain/commands/model.ts';
-import type { AuditEntry, CommandStore, Page } from '#shared/domain/commands/ports.ts';
+import type { AuditEntry, CommandDevices, CommandStore, Page } from '#shared/domain/commands/ports.ts';
+import { type Device, transportOf } from '#shared/domain/registry/model.ts';
 import { encodeCursor, isConditionFailure, startKeyOf } from './dynamodb.ts';
 import { auditPut } from './registry-store.ts';
 
@@ -86,4 +87,18 @@ export class DynamoCommandStore implements CommandStore {
       ...(next ? { cursor: next } : {}),
     };
   }
+}
+
+/** The registry's devices as the command capability needs them (transport filled in as the registry defaults it). */
+export function registryCommandDevices(registry: {
+  get<T>(kind: 'devices', id: string): Promise<{ item: T } | undefined>;
+}): CommandDevices {
+  return {
+    async device(mn) {
+      const found = await registry.get<Device>('devices', mn);
+      if (!found) return undefined;
+      const d = found.item;
+      return { mn: d.mn, st: d.st, protocol: d.protocol, transport: transportOf(d), status: d.status };
+    },
+  };
 }
