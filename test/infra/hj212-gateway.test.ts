@@ -74,7 +74,7 @@ describe('Hj212Gateway', () => {
       'kms:Decrypt',
       'kms:DescribeKey',
     ]);
-    const iot = 'arn:${AWS::Partition}:iot:${AWS::Region}:${AWS::AccountId}';
+    const iot = `arn:\${AWS::Partition}:iot:\${AWS::Region}:\${AWS::AccountId}`;
     const on = (action: string) => s.find((x) => x.actions.includes(action))?.resources;
     expect(on('iot:Connect')).toEqual([`${iot}:client/envwatch-gateway-*`]);
     expect(on('iot:Subscribe')).toEqual([`${iot}:topicfilter/envwatch/gateway/cmd/+`]);
