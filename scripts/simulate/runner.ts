@@ -1,3 +1,5 @@
+import { decodeFrame } from '#shared/domain/hj212/codec.ts';
+import { answerCommand } from './answers.ts';
 import { type Command, HELP, parseCommand } from './commands.ts';
 import { findDevice, type SimDevice, seededDevices, syntheticDevices } from './devices.ts';
 import { MqttLink, type MqttTls } from './mqtt-link.ts';
@@ -220,6 +222,7 @@ export function runSimulation(opts: SimulationOptions, endpoints: Endpoints): Si
         onRetry: () => {
           r.stats.retries++;
         },
+        onRequest: (p) => answered(r, answerCommand(device, p), p.cn),
         onUnmatchedReply: (p) => {
           // e.g. a 9011 answering a 2005 packet, which has no QN to match
           if (p.cn === '9011' && p.cp.params.QnRtn !== '1') reject(r, `QnRtn=${p.cp.params.QnRtn ?? '?'}`);
@@ -228,7 +231,14 @@ export function runSimulation(opts: SimulationOptions, endpoints: Endpoints): Si
       r.tcp.start();
     } else if (mqttUrl) {
       const credentials = mqttUrl === endpoints.mqtts ? opts.credentials : undefined;
-      r.mqtt = new MqttLink(mqttUrl, device.mn, onConn, credentials && (() => credentials(device)));
+      const onCommand =
+        transport === 'mqtt-hj212'
+          ? (frame: string) => {
+              const d = decodeFrame(frame);
+              return d.ok ? answered(r, answerCommand(device, d.packet), d.packet.cn) : [];
+            }
+          : undefined;
+      r.mqtt = new MqttLink(mqttUrl, device.mn, onConn, credentials && (() => credentials(device)), onCommand);
     }
     running.push(r);
   }
@@ -239,6 +249,15 @@ export function runSimulation(opts: SimulationOptions, endpoints: Endpoints): Si
         : 'no hj212 endpoint in endpoints.json (the platform has no HJ 212 gateway yet)'
       : 'no mqtts endpoint with credentials, nor a plain mqtt one';
     log(`skipping ${skipped.join(', ')}: ${why}`);
+  }
+
+  /** logs a platform command and the answers going back */
+  function answered(r: Running, frames: string[], cn: string): string[] {
+    if (frames.length > 0) {
+      const codes = frames.map((f) => /(QnRtn|ExeRtn)=\d+/.exec(f)?.[0]).join(', ');
+      log(`${r.device.label}: platform command CN=${cn} → ${codes}`);
+    }
+    return frames;
   }
 
   function reject(r: Running, reason: string): void {
