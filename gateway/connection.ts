@@ -58,6 +58,8 @@ export interface ConnectionContext {
   logger: Logger;
   now: () => number;
   onClose: (conn: Connection, reason: string) => void;
+  /** a device's MN and PW were verified on this connection (commands for it may now come here) */
+  onAuthenticated?: (conn: Connection, mn: string) => void;
 }
 
 const REPLY_CNS = new Set(['9011', '9012', '9013', '9014']);
@@ -268,6 +270,7 @@ export class Connection {
     }
     this.verified.set(p.mn, p.pw);
     this.primaryMn ??= p.mn;
+    this.ctx.onAuthenticated?.(this, p.mn);
     this.authFailures = 0;
     this.ctx.metrics.inc('auth.ok');
     this.ctx.logger.info('device authenticated', { connection: this.id, mn: p.mn });
@@ -390,6 +393,17 @@ export class Connection {
       reason: 'split-incomplete',
       detail: `${why}: CN=${s.cn} QN=${s.qn ?? '-'} PNUM=${s.pnum}, received parts ${s.received.join(',')}; the parts were published as received`,
     });
+  }
+
+  /**
+   * Writes a platform command for device `mn` with the PW that device logged in with on this connection (the
+   * platform keeps only a hash of it); false when the device is not (or no longer) verified here or the socket is gone.
+   */
+  sendCommand(mn: string, frame: (pw: string) => string): boolean {
+    const pw = this.verified.get(mn);
+    if (pw === undefined || this.closed || this.socket.destroyed || !this.socket.writable) return false;
+    this.reply(frame(pw));
+    return true;
   }
 
   private reply(text: string): void {

@@ -2,6 +2,7 @@ import { createServer, type Socket } from 'node:net';
 import { ulid } from '#shared/domain/ids.ts';
 import { verifySecret } from '#shared/domain/secrets.ts';
 import { createLogger, type Logger } from '#shared/observability/logger.ts';
+import { type CommandFeed, CommandRouter } from './commands.ts';
 import { Connection, type DeviceRegistry, type Verdict } from './connection.ts';
 import { DEFAULT_LIMITS, type GatewayLimits } from './limits.ts';
 import { Metrics } from './metrics.ts';
@@ -16,6 +17,8 @@ import { Metrics } from './metrics.ts';
  * Publishes in flight are capped (`maxPendingPublishes`); above the cap they wait, the waiting connections' queues
  * fill and their sockets pause (TCP backpressure), while other connections carry on. `stop()` drains: stops
  * accepting and reading, lets received frames be published and acknowledged (up to `drainMs`), then closes.
+ * With a command feed (`commands`), platform commands for the devices verified on its connections are written to them
+ * (commands.ts); their answers (9011/9012) come back as any packet does.
  */
 export interface GatewayOptions {
   host?: string;
@@ -35,6 +38,8 @@ export interface GatewayOptions {
   /** password check (default: scrypt verifySecret) */
   verify?: (secret: string, hash: string) => Promise<boolean>;
   now?: () => number;
+  /** platform commands for the devices connected here (commands.ts); none: the gateway only receives */
+  commands?: CommandFeed;
 }
 
 export interface GatewayStats {
@@ -121,9 +126,13 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     now,
     onClose: (conn: Connection, reason: string) => {
       connections.delete(conn);
+      router.detach(conn);
       logger.debug('connection closed', { connection: conn.id, reason });
     },
+    onAuthenticated: (conn: Connection, mn: string) => router.attach(conn, mn),
   };
+  const router = new CommandRouter(metrics, logger);
+  await opts.commands?.start((topic, payload) => router.deliver(topic, payload));
 
   const server = createServer({ noDelay: true }, (socket: Socket) => {
     if (stopping || connections.size >= limits.maxConnections) {
@@ -195,6 +204,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       await within(limits.drainMs, Promise.all(all.map((c) => c.finished)));
       for (const c of all) c.socket.destroy();
       await closing;
+      await opts.commands?.stop().catch((err: unknown) => logger.warn('command feed stop failed', { error: err }));
       metrics.flush(gauges());
       logger.info('HJ 212 gateway stopped', { counters: metrics.totals() });
     })();

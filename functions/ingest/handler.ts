@@ -1,5 +1,6 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import { S3ArchiveObjects } from '#shared/adapters/archive-objects.ts';
+import { DynamoCommandStore } from '#shared/adapters/commands-store.ts';
 import { CachedDeviceDirectory } from '#shared/adapters/device-directory.ts';
 import { dynamo } from '#shared/adapters/dynamodb.ts';
 import { DynamoReadingStore } from '#shared/adapters/readings-store.ts';
@@ -8,6 +9,7 @@ import { days, envVar, readConfig, seconds } from '#shared/config/config.ts';
 import { ENV } from '#shared/config/env-names.ts';
 import { IngestEvent } from '#shared/contracts/ingest.ts';
 import { SealedArchive } from '#shared/domain/archive/archive.ts';
+import { recordAnswer } from '#shared/domain/commands/use-cases.ts';
 import { type IngestOutcome, IngestService } from '#shared/domain/ingest/ingest.ts';
 import { DEFAULT_RETENTION } from '#shared/domain/readings/model.ts';
 import { observedHandler } from '#shared/observability/lambda.ts';
@@ -15,7 +17,7 @@ import { logger } from '#shared/observability/logger.ts';
 import { INGEST_METRICS } from '#shared/observability/metric-names.ts';
 import { EmfMetrics, MetricUnit } from '#shared/observability/metrics.ts';
 
-/** The ingest function: IoT rule event → IngestService (verdict, sealed archive, readings, device state). */
+/** The ingest function: IoT rule event → IngestService (verdict, sealed archive, readings, device state, answers to commands). */
 const config = readConfig({
   readingsTable: ENV.readingsTable,
   registryTable: ENV.registryTable,
@@ -26,6 +28,7 @@ const config = readConfig({
 });
 
 const store = new DynamoReadingStore(dynamo, config.readingsTable);
+const commands = new DynamoCommandStore(dynamo, { readings: config.readingsTable });
 const service = new IngestService({
   devices: new CachedDeviceDirectory(
     new DynamoRegistryReader(dynamo, config.registryTable),
@@ -34,6 +37,7 @@ const service = new IngestService({
   readings: store,
   archive: new SealedArchive(store, new S3ArchiveObjects(new S3Client({}), config.evidenceBucket)),
   retention: { realtimeDays: config.realtimeDays, minuteDays: config.minuteDays },
+  answers: { answer: (mn, qn, a) => recordAnswer(commands, mn, qn, a) },
 });
 
 /** EnvWatch/Ingest: messages by source and outcome, readings stored and duplicates, one EMF line per message. */

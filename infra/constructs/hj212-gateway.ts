@@ -33,6 +33,7 @@ import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { ENV } from '#shared/config/env-names.ts';
+import { GATEWAY_COMMAND_PREFIX } from '#shared/domain/commands/delivery.ts';
 import { retentionFor } from './envwatch-function.ts';
 import { acknowledgeWildcardResource } from './nag.ts';
 import type { DataTable } from './tables.ts';
@@ -177,6 +178,29 @@ export class Hj212Gateway extends Construct {
       ingestTopics,
       'One Basic Ingest topic per device MN under the gateway rule: the wildcard is the MN, nothing wider.',
     );
+
+    // platform commands (gateway/commands.ts): connect as envwatch-gateway-<uuid>, subscribe to the command filter,
+    // receive on the per-device command topics; find the account's IoT endpoint once at start
+    const iot = (resource: string) => `arn:${Aws.PARTITION}:iot:${Aws.REGION}:${Aws.ACCOUNT_ID}:${resource}`;
+    const commandGrants: [string, string, string][] = [
+      [
+        'iot:Connect',
+        iot('client/envwatch-gateway-*'),
+        'The task connects with a client id of its own under this prefix.',
+      ],
+      ['iot:Subscribe', iot(`topicfilter/${GATEWAY_COMMAND_PREFIX}/+`), 'The one command filter: + is the MN.'],
+      ['iot:Receive', iot(`topic/${GATEWAY_COMMAND_PREFIX}/*`), 'Command topics are one per device MN.'],
+    ];
+    for (const [action, resource, why] of commandGrants) {
+      role.addToPrincipalPolicy(
+        new PolicyStatement({ effect: Effect.ALLOW, actions: [action], resources: [resource] }),
+      );
+      acknowledgeWildcardResource(role, resource, why);
+    }
+    role.addToPrincipalPolicy(
+      new PolicyStatement({ effect: Effect.ALLOW, actions: ['iot:DescribeEndpoint'], resources: ['*'] }),
+    );
+    acknowledgeWildcardResource(role, '*', 'iot:DescribeEndpoint has no resource type: IAM accepts only *.');
 
     this.securityGroup = new SecurityGroup(this, 'TaskSecurityGroup', {
       vpc: this.vpc,

@@ -205,6 +205,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
       containers: spec.containers ?? [],
       dynamodbEndpoint: dynamodb.endpoint,
       iotDataEndpoint: iot.dataPlaneEndpoint,
+      subscribe: (filter, deliver) => iot.subscribe(filter, deliver),
       logDir: join(dataDir, 'logs'),
       log,
     });

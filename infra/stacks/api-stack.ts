@@ -47,6 +47,7 @@ export class ApiStack extends Stack {
       api: this.httpApi,
       readingsTable: data.tables.byName.readings,
       registryTable: data.tables.byName.registry,
+      auditTable: data.tables.byName.audit,
       evidenceBucket: data.evidence.bucket,
       dataKey: data.dataKey,
       stage: config.stage,

@@ -28,6 +28,11 @@ export interface SimDevice {
   pattern: Pattern;
   /** sends SB1 (production) and SB2 (treatment facility) running status */
   facilities: boolean;
+  /**
+   * HJ 212-2025 electricity monitoring (ST=44): the device's registered production (`d2xxxx`) and treatment
+   * (`d3xxxx`) meters, sent as their own ST=44 real-time packet beside each real-time packet
+   */
+  power?: { production: string; treatment: string };
   limits: Record<string, Limit>;
   enterpriseName: string;
   registered: boolean;
@@ -55,6 +60,9 @@ export function seededDevices(): SimDevice[] {
       };
     }
     const pattern = patternOf(enterprise?.industry);
+    const meter = (side: '2' | '3') => d.equipment?.find((e) => e.code.startsWith(`d${side}`))?.code;
+    const production = meter('2');
+    const treatment = meter('3');
     return {
       mn: d.mn,
       label: d.mn.slice(-4),
@@ -66,7 +74,8 @@ export function seededDevices(): SimDevice[] {
       minuteMinutes: d.intervals.minuteMinutes,
       medium: outlet?.medium === 'air' ? 'air' : 'water',
       pattern,
-      facilities: pattern !== 'wwtp',
+      facilities: pattern !== 'wwtp' && (d.equipment ?? []).some((e) => e.code.startsWith('SB')),
+      ...(production !== undefined && treatment !== undefined ? { power: { production, treatment } } : {}),
       limits,
       enterpriseName: enterprise?.name ?? d.enterpriseId,
       registered: true,

@@ -13,7 +13,8 @@ export interface MqttTls {
  * broker. With `tls` (mqtts://) it first obtains its certificate, then connects as a device does to IoT Core; without,
  * it connects to a plain MQTT listener (the platform's --plain-mqtt, for debugging). Over MQTT the platform cannot answer
  * per packet, so rejections (bad CRC, unknown MN) show up only in the archive and metrics, not here. mqtt.js reconnects
- * by itself and keeps QoS 1 messages queued while offline.
+ * by itself and keeps QoS 1 messages queued while offline. With `onCommand` it subscribes to its command topic and
+ * answers the platform's commands on its hj212 topic.
  */
 export class MqttLink {
   private client: MqttClient | undefined;
@@ -25,6 +26,8 @@ export class MqttLink {
     readonly mn: string,
     onConnectionChange?: (connected: boolean, detail: string) => void,
     tls?: () => Promise<MqttTls>,
+    /** a command on the device's topic `envwatch/devices/<MN>/cmd`: the frames to answer with on its hj212 topic */
+    onCommand?: (frame: string) => string[],
   ) {
     const open = (credentials?: MqttTls) => {
       const client = mqtt.connect(url, {
@@ -41,6 +44,15 @@ export class MqttLink {
       client.on('error', (err) => {
         if (/Not authorized/.test(err.message)) onConnectionChange?.(false, `refused: ${err.message}`);
       });
+      if (onCommand) {
+        const commands = `envwatch/devices/${mn}/cmd`;
+        client.on('connect', () => void client.subscribeAsync(commands, { qos: 1 }).catch(() => {}));
+        client.on('message', (topic, payload) => {
+          if (topic !== commands) return;
+          for (const answer of onCommand(payload.toString('utf8')))
+            void this.publish(`envwatch/devices/${mn}/hj212`, answer);
+        });
+      }
       this.client = client;
     };
     this.ready = tls

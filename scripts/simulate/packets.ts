@@ -5,13 +5,15 @@ import { POLLUTANTS } from '#shared/domain/pollutants.ts';
 import type { AggSuffix } from './aggregate.ts';
 import type { SimDevice } from './devices.ts';
 import type { Emission } from './timeline.ts';
+import type { Sample } from './values.ts';
 
 /**
  * What a simulated DAQ puts on the wire, built with the project's codec (encodePacket / encodeCp):
  * - HJ 212-2017: `QN=<simulated time, ms>;ST;CN;PW;MN;Flag=5` (2017 + acknowledgement wanted → the platform answers 9014);
  * - HJ/T 212-2005: no QN and no Flag (so no acknowledgement), old pollutant codes (011, 060, B01 …);
  * - JSON for `envwatch/devices/{mn}/telemetry` (schema JsonTelemetry).
- * Factory devices add `SB1-RS` (production) and `SB2-RS` (treatment facility) to real-time and minute data.
+ * Factory devices add `SB1-RS` (production) and `SB2-RS` (treatment facility) to real-time and minute data; devices with
+ * electricity meters send an ST=44 real-time packet (`buildPower`) beside each real-time packet.
  */
 export const FLAG_2017_ACK = 5;
 const AGG_ORDER: AggSuffix[] = ['Cou', 'Min', 'Avg', 'Max'];
@@ -54,6 +56,28 @@ export function buildHj212(device: SimDevice, e: Emission, qn: string, opts: { c
     cp: cpOf(device, e),
   });
   return opts.corruptCrc ? corruptCrc(frame) : frame;
+}
+
+/**
+ * HJ 212-2025 Flag with an answer wanted (version bits 000010, A=1): the ST=44 electricity data is a 2025 system, so
+ * its packets say so whatever the device's other packets use (docs/devices.md).
+ */
+export const FLAG_2025_ACK = 9;
+
+/** The ST=44 real-time electricity packet (CN 2011) of a sample with `power`, or undefined (with CR LF). */
+export function buildPower(device: SimDevice, sample: Sample, qn: string): string | undefined {
+  if (!sample.power) return undefined;
+  const pollutants: CpPollutants = {};
+  for (const [code, kw] of Object.entries(sample.power)) pollutants[code] = { values: { Rtd: kw }, flag: 'N' };
+  return encodePacket({
+    qn,
+    flag: FLAG_2025_ACK,
+    st: '44',
+    cn: '2011',
+    pw: device.password,
+    mn: device.mn,
+    cp: encodeCp({ dataTime: new Date(sample.t).toISOString(), params: {}, pollutants }),
+  });
 }
 
 /** The same frame with a CRC that cannot match (every bit of the sent CRC flipped). */

@@ -1,10 +1,12 @@
+import { decodeFrame } from '#shared/domain/hj212/codec.ts';
+import { answerCommand } from './answers.ts';
 import { type Command, HELP, parseCommand } from './commands.ts';
 import { findDevice, type SimDevice, seededDevices, syntheticDevices } from './devices.ts';
 import { MqttLink, type MqttTls } from './mqtt-link.ts';
-import { buildHj212, buildJson, qnClock } from './packets.ts';
+import { buildHj212, buildJson, buildPower, qnClock } from './packets.ts';
 import { TcpLink } from './tcp-link.ts';
 import { type Emission, Timeline } from './timeline.ts';
-import { emptyInjections, type Injections, ValueGenerator } from './values.ts';
+import { emptyInjections, type Injections, type Sample, ValueGenerator } from './values.ts';
 
 /**
  * The simulation: a tick loop (simulated time = start + elapsed wall time × speed) that asks each device's Timeline for
@@ -220,6 +222,7 @@ export function runSimulation(opts: SimulationOptions, endpoints: Endpoints): Si
         onRetry: () => {
           r.stats.retries++;
         },
+        onRequest: (p) => answered(r, answerCommand(device, p), p.cn),
         onUnmatchedReply: (p) => {
           // e.g. a 9011 answering a 2005 packet, which has no QN to match
           if (p.cn === '9011' && p.cp.params.QnRtn !== '1') reject(r, `QnRtn=${p.cp.params.QnRtn ?? '?'}`);
@@ -228,7 +231,14 @@ export function runSimulation(opts: SimulationOptions, endpoints: Endpoints): Si
       r.tcp.start();
     } else if (mqttUrl) {
       const credentials = mqttUrl === endpoints.mqtts ? opts.credentials : undefined;
-      r.mqtt = new MqttLink(mqttUrl, device.mn, onConn, credentials && (() => credentials(device)));
+      const onCommand =
+        transport === 'mqtt-hj212'
+          ? (frame: string) => {
+              const d = decodeFrame(frame);
+              return d.ok ? answered(r, answerCommand(device, d.packet), d.packet.cn) : [];
+            }
+          : undefined;
+      r.mqtt = new MqttLink(mqttUrl, device.mn, onConn, credentials && (() => credentials(device)), onCommand);
     }
     running.push(r);
   }
@@ -239,6 +249,15 @@ export function runSimulation(opts: SimulationOptions, endpoints: Endpoints): Si
         : 'no hj212 endpoint in endpoints.json (the platform has no HJ 212 gateway yet)'
       : 'no mqtts endpoint with credentials, nor a plain mqtt one';
     log(`skipping ${skipped.join(', ')}: ${why}`);
+  }
+
+  /** logs a platform command and the answers going back */
+  function answered(r: Running, frames: string[], cn: string): string[] {
+    if (frames.length > 0) {
+      const codes = frames.map((f) => /(QnRtn|ExeRtn)=\d+/.exec(f)?.[0]).join(', ');
+      log(`${r.device.label}: platform command CN=${cn} → ${codes}`);
+    }
+    return frames;
   }
 
   function reject(r: Running, reason: string): void {
@@ -273,6 +292,20 @@ export function runSimulation(opts: SimulationOptions, endpoints: Endpoints): Si
     } else {
       const legacy = d.protocol === 'hj212-2005';
       void r.tcp?.send(frame, legacy ? undefined : qn, !legacy).then((o) => count(r, o));
+    }
+    if (e.cn === '2011') sendPower(r, e.sample);
+  }
+
+  /** the ST=44 electricity packet beside a real-time packet (devices with meters) */
+  function sendPower(r: Running, sample: Sample): void {
+    const qn = r.qn(simNow());
+    const frame = buildPower(r.device, sample, qn);
+    if (frame === undefined) return;
+    r.stats.sent++;
+    if (r.transport === 'mqtt-hj212') {
+      void r.mqtt?.publish(`envwatch/devices/${r.device.mn}/hj212`, frame).then((o) => count(r, o));
+    } else if (r.transport === 'tcp') {
+      void r.tcp?.send(frame, qn, true).then((o) => count(r, o));
     }
   }
 
@@ -402,7 +435,11 @@ export function runSimulation(opts: SimulationOptions, endpoints: Endpoints): Si
         return `${d.label}: ${c.pollutant} flat-lines from the next sample`;
       }
       case 'treatment-off':
-        if (!d.facilities) return `${d.label} reports no facility status (SB1/SB2)`;
+        if (d.power) {
+          r.inj.treatmentOff = true;
+          return `${d.label}: treatment meter ${d.power.treatment} reads 0 kW while production (${d.power.production}) draws power`;
+        }
+        if (!d.facilities) return `${d.label} reports no facility status (SB1/SB2) nor electricity meters`;
         r.inj.treatmentOff = true;
         return `${d.label}: SB2-RS=0 (treatment off) while SB1 production runs`;
     }

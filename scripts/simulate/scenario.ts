@@ -48,6 +48,12 @@ export const DEMO_STEPS: ScenarioStep[] = [
       'PW01 (pencil plant, HJ/T 212-2005) SB2-RS=0 while SB1-RS=1: after 30 simulated minutes a 二级 治污设施异常 alarm (GET /alarms?type=facility_abnormal)',
   },
   {
+    at: 26_000,
+    command: 'treatment-off GA01',
+    lookFor:
+      'GA01 (heating station) ST=44 electricity: the recirculation fan meter d30106 reads 0 kW while the boiler d20105 draws power: after 30 simulated minutes a 二级 治污设施异常 alarm from electricity data (GET /alarms?type=facility_abnormal)',
+  },
+  {
     at: 30_000,
     command: 'gap AB01 20',
     lookFor:
@@ -62,6 +68,7 @@ export const DEMO_STEPS: ScenarioStep[] = [
   { at: 55_000, command: 'flag GA01 nox N', lookFor: 'GA01 NOx flags back to N' },
   { at: 100_000, command: 'normal PA01', lookFor: 'PA01 NMHC varies again' },
   { at: 105_000, command: 'normal PW01', lookFor: 'PW01 SB2-RS=1 again' },
+  { at: 107_000, command: 'normal GA01', lookFor: 'GA01 d30106 draws power again' },
   { at: 110_000, command: 'status', lookFor: 'counts per device' },
 ];
 

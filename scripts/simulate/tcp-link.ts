@@ -29,6 +29,8 @@ export interface TcpLinkOptions {
   maxQueue?: number;
   /** a reply that answers no packet in flight (e.g. a 9011 to a 2005 packet without QN) */
   onUnmatchedReply?: (packet: Hj212Packet) => void;
+  /** a request from the platform (a command): the frames to answer it with, written at once */
+  onRequest?: (packet: Hj212Packet) => string[];
   onConnectionChange?: (connected: boolean, detail: string) => void;
   /** counts each re-sent packet */
   onRetry?: () => void;
@@ -53,7 +55,9 @@ export class TcpLink {
   private ackTimer: NodeJS.Timeout | undefined;
   private reconnectTimer: NodeJS.Timeout | undefined;
   private stream = new FrameStream();
-  private readonly o: Required<Omit<TcpLinkOptions, 'onUnmatchedReply' | 'onConnectionChange' | 'onRetry'>> &
+  private readonly o: Required<
+    Omit<TcpLinkOptions, 'onUnmatchedReply' | 'onConnectionChange' | 'onRetry' | 'onRequest'>
+  > &
     TcpLinkOptions;
 
   constructor(opts: TcpLinkOptions) {
@@ -174,6 +178,11 @@ export class TcpLink {
       const r = decodeFrame(item.bytes);
       if (!r.ok) continue;
       const reply = r.packet;
+      if (!reply.cn.startsWith('90')) {
+        // a command from the platform: answered on the spot, beside the upload in flight
+        for (const answer of this.o.onRequest?.(reply) ?? []) this.socket?.write(answer);
+        continue;
+      }
       const p = this.inflight;
       const matches = p?.ack && (p.qn === undefined || reply.qn === p.qn);
       if (matches && reply.cn === '9014') {

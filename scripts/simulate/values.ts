@@ -10,6 +10,7 @@ import { createRng, deviceSeed, type Rng } from './rng.ts';
  * - The gas-fired heating boiler runs around the clock with morning and evening peaks: NOx, SO2 and particulate track
  *   the load, O2 moves inversely between about 3.5 and 6 %, flue-gas temperature and flow follow the load.
  * Each value = profile × (1 + slow AR(1) drift + white noise); concentrations normally stay well under the outlet's limit.
+ * Devices with electricity meters (ST=44) draw production power with the load and treatment power with production.
  * Injections (exceed, flag, flat, treatment-off) are applied on top; see `Injections`.
  */
 export interface Reading {
@@ -25,6 +26,8 @@ export interface Sample {
   values: Record<string, Reading>;
   /** SBx-RS: SB1 production, SB2 treatment facility (factory devices only) */
   facilities?: Record<string, number>;
+  /** ST=44 electricity, kW: the production and treatment meters (devices with `power`) */
+  power?: Record<string, number>;
 }
 
 export interface Injections {
@@ -188,6 +191,15 @@ export class ValueGenerator {
     if (d.facilities) {
       const sb1 = producing(d, t) ? 1 : 0;
       sample.facilities = { SB1: sb1, SB2: inj.treatmentOff ? 0 : sb1 };
+    }
+    if (d.power) {
+      // production draws with the load (a little standby when stopped); treatment runs with production, or reads 0
+      const on = producing(d, t);
+      const kw = (base: number) => round(Math.max(0, base * (1 + 0.03 * this.rng.normal())), 1);
+      sample.power = {
+        [d.power.production]: on ? kw(20 + 60 * l) : kw(1.5),
+        [d.power.treatment]: inj.treatmentOff ? 0 : on ? kw(6 + 4 * l) : kw(0.3),
+      };
     }
     return sample;
   }

@@ -1,14 +1,24 @@
 import * as z from 'zod';
-import { READING_KINDS } from '#shared/domain/readings/model.ts';
-import { REGISTRY_READERS } from '#shared/domain/roles.ts';
+import { COMMAND_STATES, CommandRequest } from '#shared/domain/commands/model.ts';
+import { READING_KINDS, READING_SUBJECTS } from '#shared/domain/readings/model.ts';
+import { REGISTRY_READERS, type Role } from '#shared/domain/roles.ts';
 import { defineRoutes } from '#shared/http/contract.ts';
 import { PLACES } from './places.ts';
 
 /**
  * Device data for officials: readings of one device by pollutant, kind and time range; its latest values per kind;
- * verification of its sealed raw archive. Any official role may read.
+ * verification of its sealed raw archive; commands to the device and its answers. Any official role may read; the
+ * DEVICE_COMMANDERS may send commands.
  */
 export const DEVICE_DATA_READERS = REGISTRY_READERS;
+
+/** Who may send commands to devices (calibrate, retain a sample, start a check): docs/decisions.md. */
+export const DEVICE_COMMANDERS = [
+  'admin',
+  'duty_officer',
+  'section_chief',
+  'inspector',
+] as const satisfies readonly Role[];
 
 const mn = z
   .string()
@@ -22,14 +32,20 @@ const date = z.iso.date();
 
 const Values = z
   .record(z.string(), z.number())
-  .describe('rtd avg min max cou zsRtd zsAvg zsMin zsMax (pollutants), rs rt (facility), info (i-codes)');
+  .describe(
+    'rtd avg min max cou zsRtd zsAvg zsMin zsMax (pollutants, electricity meters, conditions), rs rt (facility), info (i-codes)',
+  );
 
 export const ReadingOut = z.object({
   mn: z.string(),
   enterpriseId: z.string(),
   outletId: z.string(),
-  pollutant: z.string().describe('HJ 212-2017 code, SBx for a facility, i33xxx for info'),
-  subject: z.enum(['pollutant', 'facility', 'info']),
+  pollutant: z
+    .string()
+    .describe('HJ 212-2017 code, SBx for a facility, i33xxx for info, d2xxxx/d3xxxx electricity, pxxxxx condition'),
+  subject: z
+    .enum(READING_SUBJECTS)
+    .describe('pollutant, facility (SBx), info (i-codes), power (ST=44 electricity), condition (ST=45)'),
   kind: z.enum(READING_KINDS),
   dataTime: z.iso.datetime(),
   values: Values,
@@ -45,7 +61,10 @@ export const KindStateOut = z.object({
   kind: z.enum(READING_KINDS),
   lastDataTime: z.iso.datetime(),
   lastReceivedAt: z.iso.datetime(),
-  values: z.record(z.string(), z.object({ values: Values, flag: z.string().optional(), subject: z.string() })),
+  values: z.record(
+    z.string(),
+    z.object({ values: Values, flag: z.string().optional(), subject: z.enum(READING_SUBJECTS) }),
+  ),
 });
 
 export const VerifyReportOut = z.object({
@@ -68,6 +87,25 @@ export const VerifyReportOut = z.object({
   ),
   summary: z.string(),
 });
+
+/** A command as officials see it (a function: each route gets its own schema, as the OpenAPI converter wants). */
+export const commandOut = () =>
+  z.object({
+    mn: z.string(),
+    qn: z.string().describe('the request’s QN, echoed by the device’s 9011 / 9012'),
+    st: z.string(),
+    cn: z.string(),
+    flag: z.number().int(),
+    cp: z.string().describe('CP as sent (a pushed key is shown redacted)'),
+    route: z.enum(['tcp', 'mqtt']),
+    status: z.enum(COMMAND_STATES),
+    requestedBy: z.string(),
+    requestedAt: z.iso.datetime(),
+    answerBy: z.iso.datetime(),
+    executeBy: z.iso.datetime(),
+    answers: z.array(z.object({ cn: z.enum(['9011', '9012']), code: z.number().int(), at: z.iso.datetime() })),
+    reason: z.string().optional(),
+  });
 
 const tags = ['devices'];
 
@@ -133,5 +171,51 @@ export const deviceDataRoutes = defineRoutes({
         path: ['to'],
       }),
     response: VerifyReportOut,
+  },
+  device_command_send: {
+    method: 'POST',
+    scope: { kind: 'entity', param: 'mn', place: PLACES.device },
+    path: '/devices/{mn}/commands',
+    auth: DEVICE_COMMANDERS,
+    tags,
+    summary:
+      '向设备下发命令 send a command to a device (3011 calibration, 3022 retain a sample, 3024 standard-sample check)',
+    description:
+      'Sends an HJ 212 request to a registered HJ 212 device (TCP through the gateway task holding its connection, or ' +
+      'MQTT on its command topic) and records it (201, status `sent`, or `undelivered` when it could not be published). ' +
+      'The device answers 9011 (QnRtn) and 9012 (ExeRtn); read the command to follow it: `acknowledged`, `executed`, ' +
+      '`failed` (with the reason) or `timed_out` (no 9011 within 60 s, no 9012 within 30 min). 404 for an unknown ' +
+      'device, 409 for a retired or JSON-over-MQTT device. Audited.',
+    params,
+    body: CommandRequest,
+    response: commandOut(),
+    status: 201,
+  },
+  device_commands: {
+    method: 'GET',
+    scope: { kind: 'entity', param: 'mn', place: PLACES.device },
+    path: '/devices/{mn}/commands',
+    auth: DEVICE_DATA_READERS,
+    tags,
+    summary: '设备命令记录 commands sent to a device, newest first',
+    params,
+    query: z.strictObject({
+      limit: z.coerce.number().int().min(1).max(100).default(20),
+      cursor: z.string().max(2048).optional(),
+    }),
+    response: z.object({ items: z.array(commandOut()), cursor: z.string().optional() }),
+  },
+  device_command: {
+    method: 'GET',
+    scope: { kind: 'entity', param: 'mn', place: PLACES.device },
+    path: '/devices/{mn}/commands/{qn}',
+    auth: DEVICE_DATA_READERS,
+    tags,
+    summary: '命令及设备应答 one command and the device’s answers',
+    params: z.strictObject({
+      mn,
+      qn: z.string().regex(/^\d{17}$/, 'QN: 17 digits, YYYYMMDDhhmmsszzz (QN 为 17 位数字)'),
+    }),
+    response: commandOut(),
   },
 });

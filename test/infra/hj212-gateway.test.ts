@@ -58,13 +58,27 @@ const statements = (): Json[] =>
   });
 
 describe('Hj212Gateway', () => {
-  it('lets the task role read only the registry table, decrypt with its key and publish to its Basic Ingest topics', () => {
+  it('lets the task role read only the registry table, decrypt with its key, publish to its Basic Ingest topics and take commands', () => {
     const s = statements().map((st) => ({
       actions: asArray(st.Action).map(String).sort(),
       resources: asArray(st.Resource).map((r) => renderValue(r)),
     }));
     const all = s.flatMap((x) => x.actions).sort();
-    expect(all).toEqual(['dynamodb:GetItem', 'iot:Publish', 'kms:Decrypt', 'kms:DescribeKey']);
+    expect(all).toEqual([
+      'dynamodb:GetItem',
+      'iot:Connect',
+      'iot:DescribeEndpoint',
+      'iot:Publish',
+      'iot:Receive',
+      'iot:Subscribe',
+      'kms:Decrypt',
+      'kms:DescribeKey',
+    ]);
+    const iot = `arn:\${AWS::Partition}:iot:\${AWS::Region}:\${AWS::AccountId}`;
+    const on = (action: string) => s.find((x) => x.actions.includes(action))?.resources;
+    expect(on('iot:Connect')).toEqual([`${iot}:client/envwatch-gateway-*`]);
+    expect(on('iot:Subscribe')).toEqual([`${iot}:topicfilter/envwatch/gateway/cmd/+`]);
+    expect(on('iot:Receive')).toEqual([`${iot}:topic/envwatch/gateway/cmd/*`]);
     const publish = s.find((x) => x.actions.includes('iot:Publish'));
     expect(publish?.resources).toEqual([
       `arn:\${AWS::Partition}:iot:\${AWS::Region}:\${AWS::AccountId}:topic/${PREFIX}/*`,

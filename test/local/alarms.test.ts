@@ -7,7 +7,7 @@ import { freePorts } from '#infra/local/ports.ts';
 import { SAMPLE_CONTACTS } from '#shared/domain/alarms/notify.ts';
 import { CN_CALENDAR } from '#shared/domain/calendar/cn-holidays.ts';
 import { encodePacket, isoToBeijing } from '#shared/domain/hj212/codec.ts';
-import { BAMBOO, PENCIL, WWTP } from '#shared/domain/registry/qingyuan-seed.ts';
+import { BAMBOO, BOILER, PENCIL, WWTP } from '#shared/domain/registry/qingyuan-seed.ts';
 import { eventually, localClientConfig, realAppAssembly, tempDir } from './helpers.ts';
 
 /**
@@ -81,14 +81,14 @@ describe('alarm engine on the local platform', () => {
     clients.set(mn, c);
     return c;
   };
-  const hj212 = async (mn: string, cn: string, dataTime: Date, cp: string) => {
+  const hj212 = async (mn: string, cn: string, dataTime: Date, cp: string, st = '32', flag = 4) => {
     const packet = encodePacket({
       qn: isoToBeijing(new Date(), true),
-      st: '32',
+      st,
       cn,
       pw: '123456',
       mn,
-      flag: 4,
+      flag,
       cp: `DataTime=${isoToBeijing(dataTime.toISOString())};${cp}`,
     });
     await (await client(mn)).publishAsync(`envwatch/devices/${mn}/hj212`, packet, { qos: 1 });
@@ -203,6 +203,27 @@ describe('alarm engine on the local platform', () => {
     }
     const alarm = await alarmOf(BAMBOO, 'facility_abnormal');
     expect(alarm).toMatchObject({ level: 2, state: 'active' });
+  });
+
+  it('raises 治污设施异常 from HJ 212-2025 electricity (ST=44): the treatment meter at zero while production draws power', async () => {
+    // GA01 (heating station) registers d20105 (boiler, production, ≥ 10 kW) and d30106 (recirculation fan, treatment)
+    const GA01 = '33112600000000000000GA01';
+    for (let m = 40; m >= 0; m -= 2) {
+      const kw = (60 + (m % 7)).toFixed(1);
+      await hj212(GA01, '2011', minutesAgo(m), `d20105-Rtd=${kw},d20105-Flag=N;d30106-Rtd=0,d30106-Flag=N`, '44', 8);
+      await pace();
+    }
+    const alarm = await alarmOf(BOILER, 'facility_abnormal');
+    expect(alarm).toMatchObject({ level: 2, state: 'active', mn: GA01 });
+    expect(alarm.lastSignal.reasonZh).toContain('烟气再循环风机用电');
+    expect(alarm.lastSignal.evidence.find((e) => e.pollutant === 'd30106')).toMatchObject({ value: 0 });
+    // and the meters are on the device's data, as power readings
+    const latest = (await api('GET', `/devices/${GA01}/latest`)).json as unknown as {
+      kinds: { kind: string; values: Record<string, { subject: string; values: { rtd?: number } }> }[];
+    };
+    const realtime = latest.kinds.find((k) => k.kind === 'realtime')?.values ?? {};
+    expect(realtime.d30106).toMatchObject({ subject: 'power', values: { rtd: 0 } });
+    expect(realtime.d20105?.subject).toBe('power');
   });
 
   it('flags a flat-lined suspended-solids analyser at a key unit as suspected falsification (一级)', async () => {

@@ -549,4 +549,68 @@ describe('device ingestion on the local platform', () => {
     expect(cli.code).toBe(1);
     expect(cli.stdout).toContain(`hash mismatch at seq ${rec.seq}`);
   });
+  it('sends a 3022 to a TCP device through the gateway task holding its connection and records its 9011 / 9012', async () => {
+    const pencil = '33112600000000000000PA01';
+    const keys = await loadOrCreateKeys(dataDir);
+    const { issuer, audience } = platform.endpoints.auth;
+    const duty = signToken(
+      keys,
+      { iss: issuer, aud: audience, sub: 'duty-7', roles: ['duty_officer'], townships: ['*'] },
+      600,
+    );
+    const api = async (method: string, path: string, body?: unknown, bearer = duty) => {
+      const res = await fetch(`${platform.endpoints.api}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${bearer}`, 'content-type': 'application/json' },
+        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+      });
+      return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+    };
+    // the device logs in by sending data; the gateway then holds it
+    const url = new URL(platform.endpoints.hj212 as string);
+    const socket = connect({ host: url.hostname, port: Number(url.port) });
+    let received = '';
+    socket.on('data', (c: Buffer) => {
+      received += c.toString('utf8');
+    });
+    await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+    const frame = (cn: string, qn: string, cp: string, flag: number) =>
+      encodePacket({ qn, st: cn.startsWith('90') ? '91' : '31', cn, pw: '123456', mn: pencil, flag, cp });
+    socket.write(
+      frame('2011', isoToBeijing(new Date(), true), `DataTime=${isoToBeijing(hour)};a24088-Rtd=12.5,a24088-Flag=N`, 5),
+    );
+    await eventually(async () => (received.includes('CN=9014') ? true : undefined), 15_000, 'the 9014');
+
+    // an analyst may read commands but not send them
+    expect((await api('POST', `/devices/${pencil}/commands`, { cn: '3022', polId: 'a24088' }, token)).status).toBe(403);
+    const sent = await api('POST', `/devices/${pencil}/commands`, { cn: '3022', polId: 'a24088' });
+    expect(sent.status).toBe(201);
+    expect(sent.body).toMatchObject({ cn: '3022', route: 'tcp', status: 'sent', requestedBy: 'duty-7' });
+    const qn = String(sent.body.qn);
+    const command = await eventually(
+      async () => received.split('\r\n').find((l) => l.includes('CN=3022')),
+      15_000,
+      'the 3022 on the device connection',
+    );
+    expect(command).toContain(`QN=${qn};ST=31;CN=3022;PW=123456;MN=${pencil};Flag=9;CP=&&PolId=a24088&&`);
+
+    socket.write(frame('9011', qn, 'QnRtn=1', 8));
+    socket.write(frame('9012', qn, 'ExeRtn=1', 8));
+    const done = await eventually(
+      async () => {
+        const c = await api('GET', `/devices/${pencil}/commands/${qn}`, undefined, token);
+        // the two answers may be ingested in either order (two invocations): wait for both
+        return c.body.status === 'executed' && (c.body.answers as unknown[]).length === 2 ? c.body : undefined;
+      },
+      15_000,
+      'the command executed with both answers',
+    );
+    expect((done.answers as { cn: string; code: number }[]).map((a) => [a.cn, a.code]).sort()).toEqual([
+      ['9011', 1],
+      ['9012', 1],
+    ]);
+    const list = await api('GET', `/devices/${pencil}/commands`, undefined, token);
+    expect((list.body.items as { qn: string }[])[0]?.qn).toBe(qn);
+    socket.end();
+  });
 });

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { IoTDataPlaneClient, PublishCommand } from '@aws-sdk/client-iot-data-plane';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { type ContainerServiceSpec, LOCAL_REGION, type LocalService } from '#infra/local/spec.ts';
+import { COMMAND_FILTER, type CommandFeed } from '../../../gateway/commands.ts';
 import { gatewayConfig } from '../../../gateway/config.ts';
 import { cachedRegistry, dynamoDeviceRegistry } from '../../../gateway/registry.ts';
 import { type Gateway, startGateway } from '../../../gateway/server.ts';
@@ -14,7 +15,8 @@ import { localDynamoDbClient } from './dynamodb.ts';
  * registry lookups against DynamoDB Local and publishes through the local IoT Data Plane facade, which honours
  * `$aws/rules/<rule>/…` Basic Ingest. Differences from the cloud: it listens on the platform's `hj212` port instead of
  * the container port behind an NLB; the registry cache is short (5 s) so devices registered a moment ago connect;
- * its JSON log and metric lines go to `<logDir>/hj212-gateway.log`.
+ * its JSON log and metric lines go to `<logDir>/hj212-gateway.log`. Platform commands come through the same topic
+ * filter as in the cloud (`envwatch/gateway/cmd/+`), subscribed in-process on the local broker instead of over MQTT.
  */
 export interface LocalGatewayService extends LocalService {
   /** tcp://host:port */
@@ -28,6 +30,8 @@ export interface StartLocalGatewayOptions {
   containers: ContainerServiceSpec[];
   dynamodbEndpoint: string;
   iotDataEndpoint: string;
+  /** the local broker's in-process subscription, for the gateway's platform commands (gateway/commands.ts) */
+  subscribe?: (filter: string, deliver: (topic: string, payload: Buffer) => void) => Promise<() => Promise<void>>;
   logDir: string;
   log?: (line: string) => void;
 }
@@ -68,6 +72,7 @@ export async function startLocalGateway(opts: StartLocalGatewayOptions): Promise
       log: write,
       logLevel: config.logLevel,
       limits: config.limits,
+      ...(opts.subscribe ? { commands: localCommandFeed(opts.subscribe) } : {}),
     });
   } catch (err) {
     db.destroy();
@@ -86,6 +91,19 @@ export async function startLocalGateway(opts: StartLocalGatewayOptions): Promise
       db.destroy();
       iot.destroy();
       await new Promise<void>((resolve) => logFile.end(() => resolve()));
+    },
+  };
+}
+
+/** The gateway's command feed on the local broker: the same filter, subscribed in-process. */
+function localCommandFeed(subscribe: NonNullable<StartLocalGatewayOptions['subscribe']>): CommandFeed {
+  let unsubscribe: (() => Promise<void>) | undefined;
+  return {
+    async start(deliver) {
+      unsubscribe = await subscribe(COMMAND_FILTER, deliver);
+    },
+    async stop() {
+      await unsubscribe?.();
     },
   };
 }

@@ -57,6 +57,11 @@ export interface IotService extends LocalService {
   controlPlaneEndpoint?: string;
   /** base URL for `new IoTDataPlaneClient({ endpoint })` */
   dataPlaneEndpoint: string;
+  /**
+   * An in-process subscriber (QoS 1) for services that run inside the platform, as the gateway task subscribes over
+   * its own MQTT connection in AWS (its role's IoT permissions are not evaluated here); returns the unsubscribe.
+   */
+  subscribe(filter: string, deliver: (topic: string, payload: Buffer) => void): Promise<() => Promise<void>>;
 }
 
 export interface IotIdentityOptions {
@@ -356,6 +361,18 @@ export async function startIot(opts: StartIotOptions): Promise<IotService> {
     ...(ca ? { caFile: ca.caFile } : {}),
     ...(controlPlaneEndpoint ? { controlPlaneEndpoint } : {}),
     dataPlaneEndpoint,
+    async subscribe(filter, deliver) {
+      const fn = (packet: AedesPublishPacket, cb: () => void) => {
+        const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
+        try {
+          deliver(packet.topic, payload);
+        } finally {
+          cb();
+        }
+      };
+      await new Promise<void>((resolve) => broker.subscribe(filter, fn, () => resolve()));
+      return () => new Promise<void>((resolve) => broker.unsubscribe(filter, fn, () => resolve()));
+    },
     async stop() {
       if (stopped) return;
       stopped = true;

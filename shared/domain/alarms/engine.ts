@@ -33,8 +33,9 @@ import type { RuleSet } from './rules.ts';
  *     A limit is judged on the data its basis names (hourly → hourly `avg`, daily → daily `avg`, instant → real-time
  *     `rtd`), using the converted value (`zsAvg` / `zsRtd`) of an air pollutant when the device sends one: flue-gas
  *     limits (GB 13271, GB 13223) are on the concentration converted to reference O2. Pre-warnings use real-time data.
- *  4. Facility status (SBx-RS) and current / power meters (i332xx) update the equipment picture; after the batch the
- *     treatment-facility rule looks at it.
+ *  4. Facility status (SBx-RS), current / power meters (i332xx), HJ 212-2025 electricity meters (ST=44 d2xxxx /
+ *     d3xxxx) and production conditions (ST=45 pxxxxx) of the device's registered equipment update the equipment
+ *     picture; after the batch the treatment-facility rule looks at it.
  * After the batch: arrivals clear open data-gap alarms (gaps.ts), and the falsification rules (falsification.ts) see
  * the fresh readings. Every rule's signals are reconciled against `state.open` at once, in order: open when the key is
  * not open, level change when the level differs (up or down), clear only for an open key.
@@ -802,7 +803,9 @@ function onEquipment(run: Run, r: Reading, t: number, eq: EquipmentMeter): void 
   } else {
     v = vals.info ?? vals.rtd ?? vals.avg;
     if (v === undefined) return;
-    st = eq.runningAbove === undefined ? -1 : v >= eq.runningAbove ? 1 : 0;
+    // a meter or condition value flagged other than N (fault, calibration, maintenance …) tells nothing either way
+    const valid = r.flag === undefined || r.flag === 'N';
+    st = eq.runningAbove === undefined || !valid ? -1 : v >= eq.runningAbove ? 1 : 0;
   }
   const all = run.state.facility.eq;
   const e = all[eq.code];

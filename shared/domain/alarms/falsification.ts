@@ -558,16 +558,17 @@ function observeContext(m: Msg, r: Reading, t: number, i: number): void {
     }
     return;
   }
-  // facility status (SBx-RS, CN 2021) or a current / power meter (i332xx) of production equipment
+  // facility status (SBx-RS, CN 2021), a current / power meter (i332xx, ST=44 d2xxxx) or a production condition
+  // (ST=45 pxxxxx) of production equipment
   if (r.kind !== 'realtime' || (r.subject === 'facility' && r.values.rs === undefined)) return;
+  const meter = r.values.info ?? r.values.rtd;
+  if (r.subject !== 'facility' && (meter === undefined || !isValid(r.flag))) return;
   const eq = m.source.equipment;
   for (let j = 0; j < eq.length; j++) {
     const e = eq[j];
     if (e === undefined || e.code !== r.pollutant || e.role !== 'production') continue;
     const running =
-      r.subject === 'facility'
-        ? r.values.rs === 1
-        : r.values.info !== undefined && r.values.info > 0 && r.values.info >= (e.runningAbove ?? 0);
+      r.subject === 'facility' ? r.values.rs === 1 : meter !== undefined && meter > 0 && meter >= (e.runningAbove ?? 0);
     if (t > d[PRT]) {
       d[PRT] = t;
       d[PRON] = running ? 1 : 0;
@@ -1084,7 +1085,7 @@ function productionZeroFlow(m: Msg, t: number, rs: readonly Reading[]): void {
   const flow = m.iFlow >= 0 ? rs[m.iFlow] : undefined;
   const prod = m.iProd >= 0 ? rs[m.iProd] : undefined;
   if (flow) evidence.push(current(m, flow, d[FLV]));
-  if (prod) evidence.push(current(m, prod, prod.values.rs ?? prod.values.info ?? 1));
+  if (prod) evidence.push(current(m, prod, prod.values.rs ?? prod.values.info ?? prod.values.rtd ?? 1));
   const minutesZero = Math.round((t - d[PZS]) / 60_000);
   const names = m.source.equipment
     .filter((e) => e.role === 'production')

@@ -6,7 +6,7 @@ import type { DecodeResult, Hj212Packet } from '#shared/domain/hj212/types.ts';
 import type { RetentionPolicy } from '#shared/domain/readings/model.ts';
 import { type DeviceRef, type Normalized, normalizeJson, normalizePacket } from '#shared/domain/readings/normalize.ts';
 import { type IngestEnvelope, JsonTelemetry } from './envelope.ts';
-import type { DeviceDirectory, ReadingStore } from './ports.ts';
+import type { CommandAnswers, DeviceDirectory, ReadingStore } from './ports.ts';
 
 /**
  * The ingest use-case: one envelope in (from an IoT rule: MQTT HJ 212, MQTT JSON, or the TCP gateway), and
@@ -14,7 +14,8 @@ import type { DeviceDirectory, ReadingStore } from './ports.ts';
  *     ('mn-mismatch'), the device must be registered ('unknown-mn'); the gateway's own refusal (accepted=false) is kept;
  *  2. the sealed archive: every message, accepted or not, appended to its device's hash chain (unknown devices and
  *     garbage to the `_unknown` chain) before anything else;
- *  3. for accepted data: normalized readings stored once each, and the device's per-kind state.
+ *  3. for accepted data: normalized readings stored once each, and the device's per-kind state;
+ *  4. a device's 9011 / 9012 answers to the platform's commands recorded against the command (by QN).
  *
  * Authentication: MQTT devices are authenticated by IoT Core (X.509 certificate, thing name = MN, a policy that lets a
  * device publish only under its own MN), so the PW inside an MQTT message is informational and not checked here
@@ -37,6 +38,8 @@ export interface IngestOutcome {
   stateUpdated?: boolean;
   cn?: string;
   warnings?: string[];
+  /** a 9011 / 9012 that answered one of the platform's commands */
+  answered?: boolean;
 }
 
 export interface IngestDeps {
@@ -44,6 +47,8 @@ export interface IngestDeps {
   readings: ReadingStore;
   archive: SealedArchive;
   retention: RetentionPolicy;
+  /** where a device's 9011 / 9012 answers to the platform's commands go (the device-command capability) */
+  answers?: CommandAnswers;
 }
 
 export const toIso = (at: string | number): string => new Date(at).toISOString();
@@ -96,6 +101,8 @@ export class IngestService {
       ...(verdict.cn !== undefined ? { cn: verdict.cn } : {}),
       ...(verdict.warnings?.length ? { warnings: verdict.warnings } : {}),
     };
+    const answered = await this.recordAnswer(verdict, message);
+    if (answered) outcome.answered = true;
     const normalized = verdict.normalized;
     if (!verdict.accepted || !normalized || !verdict.device || normalized.readings.length === 0 || !normalized.kind) {
       return outcome;
@@ -107,6 +114,18 @@ export class IngestService {
       ? await this.deps.readings.updateState(verdict.device.mn, normalized.kind, first.dataTime, receivedAt, readings)
       : false;
     return { ...outcome, readings: readings.length, stored, duplicates, stateUpdated };
+  }
+
+  /** 4. An accepted 9011 (QnRtn) or 9012 (ExeRtn) from a registered device answers one of the platform's commands. */
+  private async recordAnswer(verdict: Verdict, message: DecodedMessage): Promise<boolean> {
+    const answers = this.deps.answers;
+    const decoded = message.content.kind === 'hj212' ? message.content.decoded : undefined;
+    if (!answers || !verdict.accepted || !verdict.device || !decoded?.ok) return false;
+    const p = decoded.packet;
+    if (p.cn !== '9011' && p.cn !== '9012') return false;
+    const code = Number(p.cp.params[p.cn === '9011' ? 'QnRtn' : 'ExeRtn']);
+    if (!Number.isInteger(code)) return false;
+    return answers.answer(verdict.device.mn, p.qn, { cn: p.cn, code, at: message.receivedAt });
   }
 }
 

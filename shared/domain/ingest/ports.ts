@@ -39,3 +39,12 @@ export interface ReadingReader {
   query(q: ReadingQuery): Promise<{ items: Reading[]; cursor?: string }>;
   latest(mn: string): Promise<KindState[]>;
 }
+
+/** The device-command capability, as ingest sees it: a 9011 / 9012 answer (true when it answered a command). */
+export interface CommandAnswers {
+  answer(
+    mn: string,
+    qn: string | undefined,
+    answer: { cn: '9011' | '9012'; code: number; at: string },
+  ): Promise<boolean>;
+}

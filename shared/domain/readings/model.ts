@@ -37,14 +37,32 @@ export type ValueKey =
   | 'info';
 export type ReadingValues = Partial<Record<ValueKey, number>>;
 
-/** What a reading measures: a pollutant, a treatment facility, or a field-information quantity. */
-export type ReadingSubject = 'pollutant' | 'facility' | 'info';
+/**
+ * What a reading measures: a pollutant, a treatment facility, a field-information quantity, an electricity meter of
+ * HJ 212-2025's electricity monitoring (ST=44, `d2xxxx` production and `d3xxxx` treatment facilities) or a key
+ * production condition (ST=45, `pxxxxx`). Electricity and condition readings keep their suffixes (`rtd`, `avg` …) and
+ * flag like a pollutant's; docs/devices.md.
+ */
+export type ReadingSubject = 'pollutant' | 'facility' | 'info' | 'power' | 'condition';
+export const READING_SUBJECTS = ['pollutant', 'facility', 'info', 'power', 'condition'] as const;
+
+/** Electricity monitoring codes (HJ 212-2025, ST=44): `d2xxxx` production facilities, `d3xxxx` treatment facilities. */
+export const POWER_CODE = /^d[23]\d{4}$/;
+/** Key production condition codes (HJ 212-2025, ST=45), e.g. `p99101`. */
+export const CONDITION_CODE = /^p\d{5}$/;
+
+/** The subject of a code sent with value suffixes: electricity, a production condition, or a pollutant. */
+export const valueSubject = (code: string): 'pollutant' | 'power' | 'condition' =>
+  POWER_CODE.test(code) ? 'power' : CONDITION_CODE.test(code) ? 'condition' : 'pollutant';
 
 export interface Reading {
   mn: string;
   enterpriseId: string;
   outletId: string;
-  /** HJ 212-2017 pollutant code (2005 codes mapped), `SBx` for a facility, `i33200` … for info codes */
+  /**
+   * HJ 212-2017 pollutant code (2005 codes mapped), `SBx` for a facility, `i33200` … for info codes, `d20105` … for
+   * an electricity meter, `p99101` … for a production condition
+   */
   pollutant: string;
   subject: ReadingSubject;
   kind: ReadingKind;

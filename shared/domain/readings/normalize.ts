@@ -1,14 +1,16 @@
 import type { Hj212Packet, ValueSuffix } from '#shared/domain/hj212/types.ts';
 import type { JsonTelemetry } from '#shared/domain/ingest/envelope.ts';
 import { toCurrentCode } from '#shared/domain/pollutants.ts';
-import { kindOfCn, type Reading, type ReadingKind, type ReadingValues, type ValueKey } from './model.ts';
+import { kindOfCn, type Reading, type ReadingKind, type ReadingValues, type ValueKey, valueSubject } from './model.ts';
 
 /**
  * Pure normalization of a decoded HJ 212 packet or a JSON telemetry message into readings, with the outlet and
  * enterprise of the registered device. Data commands (2011, 2021, 2031, 2041, 2051, 2061) give readings; any other CN
  * (replies, parameters, logs) gives none. A data command without a DataTime is refused ('missing-datatime').
  * Facility status (SBx-RS / SBx-RT) and numeric electricity / production info (i332xx, I33400) become readings of
- * their own, so the alarm engine can relate them to the pollutant values (e.g. treatment off while producing).
+ * their own, so the alarm engine can relate them to the pollutant values (e.g. treatment off while producing); so do
+ * HJ 212-2025's electricity meters (`d2xxxx`/`d3xxxx`, ST=44) and production conditions (`pxxxxx`, ST=45), recognised
+ * by their code whatever the packet's ST, with their values and flag as sent.
  */
 export interface DeviceRef {
   mn: string;
@@ -99,7 +101,7 @@ export function normalizePacket(packet: Hj212Packet, device: DeviceRef, at: Rece
     const values: ReadingValues = {};
     for (const [suffix, v] of Object.entries(p.values) as [ValueSuffix, number][]) values[SUFFIX_KEYS[suffix]] = v;
     if (Object.keys(values).length === 0) continue;
-    out.add(p.code, 'pollutant', values, p);
+    out.add(p.code, valueSubject(p.code), values, p);
   }
   for (const [code, f] of Object.entries(packet.cp.facilities)) {
     const values: ReadingValues = {};
@@ -175,7 +177,7 @@ export function normalizeJson(msg: JsonTelemetry, device: DeviceRef, at: Receive
     if (v.zsMin !== undefined) values.zsMin = v.zsMin;
     if (v.zsMax !== undefined) values.zsMax = v.zsMax;
     if (Object.keys(values).length === 0) continue;
-    out.add(code, 'pollutant', values, { flag: v.flag, ...(code !== sent ? { sentCode: sent } : {}) });
+    out.add(code, valueSubject(code), values, { flag: v.flag, ...(code !== sent ? { sentCode: sent } : {}) });
   }
   for (const [code, f] of Object.entries(msg.facilities ?? {})) {
     const values: ReadingValues = {};

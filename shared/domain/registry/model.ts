@@ -278,21 +278,41 @@ const DeviceFields = z.object({
   model: text(60).optional(),
   /**
    * Production and treatment equipment this device reports (treatment-facility current monitoring, for units under
-   * simplified permit management): HJ 212 facilities `SBx` (status from `SBx-RS`) or current / power meters `i332xx`.
+   * simplified permit management): HJ 212 facilities `SBx` (status from `SBx-RS`), current / power meters `i332xx`,
+   * HJ 212-2025 electricity meters (ST=44: `d2xxxx` production, `d3xxxx` treatment facility) or production
+   * conditions (ST=45: `pxxxxx`). One mapping for all of them: the alarm engine's treatment-facility rule reads it.
    */
   equipment: z
     .array(
-      z.object({
-        code: z
-          .string()
-          .regex(
-            /^(SB\w{1,8}|[iI]33[2-4]\d{2})$/,
-            'SBx facility or i332xx meter code (设施编码为 SBx 或电表编码 i332xx)',
-          ),
-        role: z.enum(['production', 'treatment']).describe('生产设施 / 治污设施'),
-        name: text(40),
-        runningAbove: z.number().nonnegative().optional().describe('meters: running at or above this (A or kW)'),
-      }),
+      z
+        .object({
+          code: z
+            .string()
+            .regex(
+              /^(SB\w{1,8}|[iI]33[2-4]\d{2}|d[23]\d{4}|p\d{5})$/,
+              'SBx facility, i332xx or d2xxxx/d3xxxx meter, or pxxxxx condition code (设施编码为 SBx，电表编码为 i332xx 或 d2xxxx/d3xxxx，工况编码为 pxxxxx)',
+            ),
+          role: z.enum(['production', 'treatment']).describe('生产设施 / 治污设施'),
+          name: text(40),
+          runningAbove: z
+            .number()
+            .nonnegative()
+            .optional()
+            .describe('meters and conditions: running at or above this (A, kW or the condition mark)'),
+        })
+        .superRefine((e, ctx) => {
+          // HJ 212-2025 electricity codes name their side: d2… production facilities, d3… treatment facilities
+          const side = /^d([23])\d{4}$/.exec(e.code)?.[1];
+          if (side === undefined || (side === '2') === (e.role === 'production')) return;
+          ctx.addIssue({
+            code: 'custom',
+            path: ['role'],
+            message:
+              side === '2'
+                ? 'a d2xxxx meter is a production facility (d2xxxx 电表属于生产设施)'
+                : 'a d3xxxx meter is a treatment facility (d3xxxx 电表属于治污设施)',
+          });
+        }),
     )
     .max(20)
     .optional(),

@@ -337,9 +337,10 @@ export const DEVICES: DeviceInput[] = [
     protocol: 'hj212-2017',
     pollutants: ['a00000', 'a01012', 'a19001', 'a21002', 'a21026', 'a34013'],
     intervals: air,
+    // HJ 212-2025 electricity monitoring (ST=44): the boiler's and the flue-gas recirculation fan's meters, kW
     equipment: [
-      { code: 'SB1', role: 'production', name: '燃气锅炉' },
-      { code: 'SB2', role: 'treatment', name: '低氮燃烧与烟气再循环' },
+      { code: 'd20105', role: 'production', name: '燃气锅炉用电', runningAbove: 10 },
+      { code: 'd30106', role: 'treatment', name: '烟气再循环风机用电', runningAbove: 2 },
     ],
     status: 'active',
     password: SEED_DEVICE_PASSWORD,

@@ -7,13 +7,13 @@ import {
 } from '#shared/domain/archive/archive.ts';
 import { encodeFrame, encodeSegment } from '#shared/domain/hj212/codec.ts';
 import { IngestEnvelope } from '#shared/domain/ingest/envelope.ts';
-import { IngestService } from '#shared/domain/ingest/ingest.ts';
+import { type IngestDeps, IngestService } from '#shared/domain/ingest/ingest.ts';
 import type { Reading } from '#shared/domain/readings/model.ts';
 
 /** Split HJ 212 messages through the ingest use-case: parts are archived, readings come from the whole message. */
 const MN = '33112600000000000000AB01';
 
-function fakes() {
+function fakes(answers?: IngestDeps['answers']) {
   const heads = new Map<string, StoredHead>();
   const objects = new Map<string, string>();
   const headStore: ChainHeadStore = {
@@ -45,6 +45,7 @@ function fakes() {
     },
     archive: new SealedArchive(headStore, objectStore),
     retention: { realtimeDays: 30, minuteDays: 180 },
+    ...(answers ? { answers } : {}),
   });
   return { service, stored, objects };
 }
@@ -94,5 +95,37 @@ describe('ingest of split HJ 212 messages', () => {
     const outcome = await service.ingest(envelope(parts[0] as string, { kind: 'split-message' }));
     expect(outcome).toMatchObject({ accepted: false, reason: 'malformed-split' });
     expect(stored).toEqual([]);
+  });
+});
+
+describe('ingest of answers to the platform commands', () => {
+  it('hands a 9011 and a 9012 with their codes and QN to the command capability, and archives them', async () => {
+    const got: unknown[] = [];
+    const { service, objects } = fakes({
+      answer: async (mn, qn, a) => {
+        got.push({ mn, qn, ...a });
+        return true;
+      },
+    });
+    const reply = (cn: string, cp: string) =>
+      encodeFrame(encodeSegment({ qn: '20261206090000000', st: '91', cn, pw: '123456', mn: MN, flag: 8, cp }));
+    expect(await service.ingest(envelope(reply('9011', 'QnRtn=1')))).toMatchObject({ accepted: true, answered: true });
+    await service.ingest(envelope(reply('9012', 'ExeRtn=2')));
+    await service.ingest(envelope(reply('9014', '')));
+    expect(got).toEqual([
+      { mn: MN, qn: '20261206090000000', cn: '9011', code: 1, at: '2026-11-29T02:00:01.000Z' },
+      { mn: MN, qn: '20261206090000000', cn: '9012', code: 2, at: '2026-11-29T02:00:01.000Z' },
+    ]);
+    expect(objects.size).toBe(3);
+  });
+
+  it('does not hand on an answer the gateway refused', async () => {
+    const got: unknown[] = [];
+    const { service } = fakes({ answer: async (...a) => got.push(a) > 0 });
+    const raw = encodeFrame(
+      encodeSegment({ qn: '20261206090000000', st: '91', cn: '9011', mn: MN, flag: 8, cp: 'QnRtn=1' }),
+    );
+    await service.ingest(envelope(raw, { accepted: false, reason: 'auth-failed' }));
+    expect(got).toEqual([]);
   });
 });

@@ -82,6 +82,36 @@ describe('normalizePacket', () => {
     expect(byCode.i11001).toBeUndefined();
   });
 
+  it('reads HJ 212-2025 electricity (ST=44) and production conditions (ST=45) as power and condition readings', () => {
+    const power = encodePacket({
+      qn: '20260601085857223',
+      st: '44',
+      cn: '2011',
+      pw: '123456',
+      mn: device.mn,
+      flag: 8,
+      cp: 'DataTime=20260601085800;d20105-Rtd=52.4,d20105-Flag=N;d30106-Rtd=0,d30106-Flag=D',
+    });
+    const r = normalizePacket(decode(power), device, at);
+    if (!r.ok) throw new Error('refused');
+    expect(r.readings.map((x) => [x.pollutant, x.subject, x.values, x.flag])).toEqual([
+      ['d20105', 'power', { rtd: 52.4 }, 'N'],
+      ['d30106', 'power', { rtd: 0 }, 'D'],
+    ]);
+    const condition = encodePacket({
+      qn: '20260601085857224',
+      st: '45',
+      cn: '2011',
+      pw: '123456',
+      mn: device.mn,
+      flag: 8,
+      cp: 'DataTime=20260601085800;p99101-Rtd=1',
+    });
+    const c = normalizePacket(decode(condition), device, at);
+    if (!c.ok) throw new Error('refused');
+    expect(c.readings).toMatchObject([{ pollutant: 'p99101', subject: 'condition', values: { rtd: 1 } }]);
+  });
+
   it('gives no readings for a command that is not data, and refuses data without DataTime', () => {
     const ack = samples.find((s) => s.includes('CN=9014')) as string;
     expect(normalizePacket(decode(ack), device, at)).toEqual({ ok: true, readings: [] });
@@ -141,6 +171,17 @@ describe('normalizeJson', () => {
     expect(meter).toMatchObject({ subject: 'info', values: { info: 1.2 } });
     expect(meter?.flag).toBeUndefined();
     expect(r.readings.find((x) => x.pollutant === 'w01018')?.subject).toBe('pollutant');
+  });
+
+  it('keeps electricity meters sent as JSON as power readings with their flag', () => {
+    const msg = JsonTelemetry.parse({
+      cn: '2011',
+      dataTime: '2026-11-29T16:00:30+08:00',
+      values: { d30106: { rtd: 0.2, flag: 'N' } },
+    });
+    const r = normalizeJson(msg, device, { source: 'mqtt-json', receivedAt: '2026-11-29T08:00:31.000Z' });
+    if (!r.ok) throw new Error('refused');
+    expect(r.readings).toMatchObject([{ pollutant: 'd30106', subject: 'power', values: { rtd: 0.2 }, flag: 'N' }]);
   });
 });
 

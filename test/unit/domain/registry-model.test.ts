@@ -132,6 +132,33 @@ describe('registry model schemas', () => {
     ]);
   });
 
+  it('maps HJ 212-2025 electricity meters and conditions in the one equipment list, d2 production and d3 treatment', () => {
+    const equipment = [
+      { code: 'SB1', role: 'production', name: '蒸煮线' },
+      { code: 'd20105', role: 'production', name: '蒸煮线用电', runningAbove: 10 },
+      { code: 'p99101', role: 'production', name: '蒸煮线工况', runningAbove: 1 },
+      { code: 'd30106', role: 'treatment', name: '污水站用电', runningAbove: 2 },
+    ];
+    expect(issuesOf(Device, { ...device, equipment })).toEqual([]);
+    expect(
+      issuesOf(Device, {
+        ...device,
+        equipment: [
+          { code: 'd30106', role: 'production', name: '错配' },
+          { code: 'd20105', role: 'treatment', name: '错配' },
+          { code: 'd40106', role: 'treatment', name: '未知' },
+        ],
+      }),
+    ).toEqual([
+      { path: 'equipment.0.role', message: 'a d3xxxx meter is a treatment facility' },
+      { path: 'equipment.1.role', message: 'a d2xxxx meter is a production facility' },
+      {
+        path: 'equipment.2.code',
+        message: 'SBx facility, i332xx or d2xxxx/d3xxxx meter, or pxxxxx condition code',
+      },
+    ]);
+  });
+
   it('rejects a minute interval that does not divide the hour', () => {
     expect(issuesOf(Device, { ...device, intervals: { realtimeSeconds: 60, minuteMinutes: 7 } })).toEqual([
       { path: 'intervals.minuteMinutes', message: 'minute interval must be 1,2,3,4,5,6,10,12,15,20 or 30' },

@@ -4,7 +4,14 @@ import { rejectionReply } from '#shared/domain/hj212/replies.ts';
 import type { Hj212Packet } from '#shared/domain/hj212/types.ts';
 import { JsonTelemetry } from '#shared/domain/ingest/envelope.ts';
 import { type SimDevice, seededDevices } from '../../../scripts/simulate/devices.ts';
-import { beijingIso, buildHj212, buildJson, corruptCrc, qnClock } from '../../../scripts/simulate/packets.ts';
+import {
+  beijingIso,
+  buildHj212,
+  buildJson,
+  buildPower,
+  corruptCrc,
+  qnClock,
+} from '../../../scripts/simulate/packets.ts';
 import { type Emission, Timeline } from '../../../scripts/simulate/timeline.ts';
 import { emptyInjections, ValueGenerator } from '../../../scripts/simulate/values.ts';
 
@@ -109,6 +116,23 @@ describe('buildHj212', () => {
     expect(r.header.mn).toBe(d.mn);
     expect(decoded(rejectionReply(r) ?? '').cp.params.QnRtn).toBe('9');
     expect(decodeFrame(corruptCrc(bad)).ok).toBe(true);
+  });
+});
+
+describe('buildPower', () => {
+  it('sends the ST=44 electricity meters of a real-time sample as a 2025 CN 2011 packet that wants an answer', () => {
+    const d = device('GA01');
+    const e = emissions(d).find((x) => x.cn === '2011');
+    if (e?.cn !== '2011') throw new Error('no real-time emission');
+    const p = decoded(buildPower(d, e.sample, '20261130090000000') ?? '');
+    expect(p).toMatchObject({ st: '44', cn: '2011', version: '2025', ack: true, mn: d.mn, warnings: [] });
+    expect(Date.parse(p.cp.dataTime ?? '')).toBe(e.dataTime);
+    expect(Object.keys(p.cp.pollutants)).toEqual(['d20105', 'd30106']);
+    expect(p.cp.pollutants.d30106).toMatchObject({ values: { Rtd: e.sample.power?.d30106 }, flag: 'N' });
+    const bw = device('BW01');
+    const other = emissions(bw).find((x) => x.cn === '2011');
+    if (other?.cn !== '2011') throw new Error('no real-time emission');
+    expect(buildPower(bw, other.sample, '20261130090000000')).toBeUndefined();
   });
 });
 

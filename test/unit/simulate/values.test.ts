@@ -102,4 +102,20 @@ describe('ValueGenerator', () => {
     expect(samples[0]?.values.a00000?.flag).toBe('N');
     expect(samples[0]?.facilities).toEqual({ SB1: 1, SB2: 0 });
   });
+
+  it('gives the gas boiler ST=44 meters: production draws with the load, treatment reads 0 kW when turned off', () => {
+    const d = device('GA01');
+    expect(d.power).toEqual({ production: 'd20105', treatment: 'd30106' });
+    expect(d.facilities).toBe(false);
+    const gen = new ValueGenerator(d, 1);
+    const on = gen.sample(at(7.5));
+    expect(on.power?.d20105).toBeGreaterThan(50);
+    expect(on.power?.d30106).toBeGreaterThan(5);
+    const inj = emptyInjections();
+    inj.treatmentOff = true;
+    const off = gen.sample(at(7.5) + 30_000, inj);
+    expect(off.power?.d20105).toBeGreaterThan(50);
+    expect(off.power?.d30106).toBe(0);
+    expect(gen.sample(at(10)).facilities).toBeUndefined();
+  });
 });

@@ -497,6 +497,94 @@ describe('evaluate — treatment facility abnormal (治污设施异常)', () => 
   });
 });
 
+describe('evaluate — treatment facility abnormal from HJ 212-2025 electricity (ST=44)', () => {
+  const powered = () =>
+    bambooSource({
+      equipment: [
+        { code: 'd20105', role: 'production', name: '蒸煮锅炉用电', runningAbove: 10 },
+        { code: 'd30106', role: 'treatment', name: '污水处理站用电', runningAbove: 2 },
+      ],
+    });
+  /** one minute of ST=44 real-time data: production and treatment kW, with the treatment meter's flag */
+  const minute = (d: Device, at: string, productionKw: number, treatmentKw: number, flag = 'N') =>
+    d.feed(
+      [
+        reading(d.source, {
+          pollutant: 'd20105',
+          subject: 'power',
+          kind: 'realtime',
+          at,
+          values: { rtd: productionKw },
+          flag: 'N',
+        }),
+        reading(d.source, {
+          pollutant: 'd30106',
+          subject: 'power',
+          kind: 'realtime',
+          at,
+          values: { rtd: treatmentKw },
+          flag,
+        }),
+      ],
+      PACKET,
+    );
+  const minutes = (d: Device, n: number, productionKw: number, treatmentKw: number, flag = 'N') => {
+    const out: Transition[] = [];
+    for (let i = 0; i < n; i++) {
+      out.push(...minute(d, new Date(Date.parse(DAY0) + i * 60_000).toISOString(), productionKw, treatmentKw, flag));
+    }
+    return out;
+  };
+
+  it('opens 二级 when production draws power while the treatment meter reads zero for 30 minutes', () => {
+    const d = new Device(powered());
+    const out = minutes(d, 31, 55, 0);
+    expect(kinds(out)).toEqual(['open:facility_abnormal#-@2']);
+    const open = only(out);
+    expect(open.signal.reasonZh).toContain('污水处理站用电');
+    expect(open.signal.evidence.map((e) => [e.pollutant, e.value])).toEqual([
+      ['d20105', 55],
+      ['d30106', 0],
+    ]);
+  });
+
+  it('concludes nothing from a treatment meter flagged other than N', () => {
+    const d = new Device(powered());
+    expect(minutes(d, 60, 55, 0, 'D')).toEqual([]);
+  });
+
+  it('does not fire while the treatment facility draws power above its threshold', () => {
+    const d = new Device(powered());
+    expect(minutes(d, 60, 55, 6.5)).toEqual([]);
+  });
+
+  it('uses ST=45 production conditions as the production side', () => {
+    const d = new Device(
+      bambooSource({
+        equipment: [
+          { code: 'p99101', role: 'production', name: '焚烧炉工况', runningAbove: 1 },
+          { code: 'd30106', role: 'treatment', name: '脱硝系统用电', runningAbove: 2 },
+        ],
+      }),
+    );
+    for (let i = 0; i <= 30; i++) {
+      const at = new Date(Date.parse(DAY0) + i * 60_000).toISOString();
+      d.feed([
+        reading(d.source, { pollutant: 'p99101', subject: 'condition', kind: 'realtime', at, values: { rtd: 1 } }),
+        reading(d.source, {
+          pollutant: 'd30106',
+          subject: 'power',
+          kind: 'realtime',
+          at,
+          values: { rtd: 0 },
+          flag: 'N',
+        }),
+      ]);
+    }
+    expect(kinds(d.transitions)).toEqual(['open:facility_abnormal#-@2']);
+  });
+});
+
 describe('evaluate — state housekeeping', () => {
   it('clears an open data-gap alarm when data of that kind arrives', () => {
     const d = new Device(bambooSource());

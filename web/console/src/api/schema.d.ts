@@ -310,6 +310,52 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/devices/{mn}/commands": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * 设备命令记录 commands sent to a device, newest first
+         * @description 角色 Roles: `admin`（系统管理员）, `duty_officer`（值班人员）, `analyst`（线索研判岗）, `handler`（案件承办人）, `section_chief`（科室负责人）, `bureau_head`（局领导）, `reward_post`（举报奖励岗）, `police_liaison`（公安联络员）, `procuratorate_liaison`（检察联络员）, `grid_member`（网格员）, `river_chief`（河长）, `inspector`（执法检查人员）, `township_official`（乡镇（街道）环保员）, `leader`（县领导）, `industry_regulator`（行业主管部门）, `enterprise`（企业用户）
+         */
+        get: operations["device_commands"];
+        put?: never;
+        /**
+         * 向设备下发命令 send a command to a device (3011 calibration, 3022 retain a sample, 3024 standard-sample check)
+         * @description Sends an HJ 212 request to a registered HJ 212 device (TCP through the gateway task holding its connection, or MQTT on its command topic) and records it (201, status `sent`, or `undelivered` when it could not be published). The device answers 9011 (QnRtn) and 9012 (ExeRtn); read the command to follow it: `acknowledged`, `executed`, `failed` (with the reason) or `timed_out` (no 9011 within 60 s, no 9012 within 30 min). 404 for an unknown device, 409 for a retired or JSON-over-MQTT device. Audited.
+         *
+         *     角色 Roles: `admin`（系统管理员）, `duty_officer`（值班人员）, `section_chief`（科室负责人）, `inspector`（执法检查人员）
+         */
+        post: operations["device_command_send"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/devices/{mn}/commands/{qn}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * 命令及设备应答 one command and the device’s answers
+         * @description 角色 Roles: `admin`（系统管理员）, `duty_officer`（值班人员）, `analyst`（线索研判岗）, `handler`（案件承办人）, `section_chief`（科室负责人）, `bureau_head`（局领导）, `reward_post`（举报奖励岗）, `police_liaison`（公安联络员）, `procuratorate_liaison`（检察联络员）, `grid_member`（网格员）, `river_chief`（河长）, `inspector`（执法检查人员）, `township_official`（乡镇（街道）环保员）, `leader`（县领导）, `industry_regulator`（行业主管部门）, `enterprise`（企业用户）
+         */
+        get: operations["device_command"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/evidence/uploads": {
         parameters: {
             query?: never;
@@ -1330,7 +1376,7 @@ export interface components {
                  */
                 role: "production" | "treatment";
                 name: string;
-                /** @description meters: running at or above this (A or kW) */
+                /** @description meters and conditions: running at or above this (A, kW or the condition mark) */
                 runningAbove?: number;
             }[];
             /** Format: date */
@@ -1393,7 +1439,7 @@ export interface components {
                  */
                 role: "production" | "treatment";
                 name: string;
-                /** @description meters: running at or above this (A or kW) */
+                /** @description meters and conditions: running at or above this (A, kW or the condition mark) */
                 runningAbove?: number;
             }[];
             /** Format: date */
@@ -2226,7 +2272,7 @@ export interface operations {
                          */
                         role: "production" | "treatment";
                         name: string;
-                        /** @description meters: running at or above this (A or kW) */
+                        /** @description meters and conditions: running at or above this (A, kW or the condition mark) */
                         runningAbove?: number;
                     }[];
                     /** Format: date */
@@ -2485,15 +2531,18 @@ export interface operations {
                             mn: string;
                             enterpriseId: string;
                             outletId: string;
-                            /** @description HJ 212-2017 code, SBx for a facility, i33xxx for info */
+                            /** @description HJ 212-2017 code, SBx for a facility, i33xxx for info, d2xxxx/d3xxxx electricity, pxxxxx condition */
                             pollutant: string;
-                            /** @enum {string} */
-                            subject: "pollutant" | "facility" | "info";
+                            /**
+                             * @description pollutant, facility (SBx), info (i-codes), power (ST=44 electricity), condition (ST=45)
+                             * @enum {string}
+                             */
+                            subject: "pollutant" | "facility" | "info" | "power" | "condition";
                             /** @enum {string} */
                             kind: "realtime" | "minute" | "hour" | "day";
                             /** Format: date-time */
                             dataTime: string;
-                            /** @description rtd avg min max cou zsRtd zsAvg zsMin zsMax (pollutants), rs rt (facility), info (i-codes) */
+                            /** @description rtd avg min max cou zsRtd zsAvg zsMin zsMax (pollutants, electricity meters, conditions), rs rt (facility), info (i-codes) */
                             values: {
                                 [key: string]: number;
                             };
@@ -2544,12 +2593,13 @@ export interface operations {
                             lastReceivedAt: string;
                             values: {
                                 [key: string]: {
-                                    /** @description rtd avg min max cou zsRtd zsAvg zsMin zsMax (pollutants), rs rt (facility), info (i-codes) */
+                                    /** @description rtd avg min max cou zsRtd zsAvg zsMin zsMax (pollutants, electricity meters, conditions), rs rt (facility), info (i-codes) */
                                     values: {
                                         [key: string]: number;
                                     };
                                     flag?: string;
-                                    subject: string;
+                                    /** @enum {string} */
+                                    subject: "pollutant" | "facility" | "info" | "power" | "condition";
                                 };
                             };
                         }[];
@@ -2604,6 +2654,211 @@ export interface operations {
                             message: string;
                         }[];
                         summary: string;
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    device_commands: {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                mn: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功 OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: {
+                            mn: string;
+                            /** @description the request’s QN, echoed by the device’s 9011 / 9012 */
+                            qn: string;
+                            st: string;
+                            cn: string;
+                            flag: number;
+                            /** @description CP as sent (a pushed key is shown redacted) */
+                            cp: string;
+                            /** @enum {string} */
+                            route: "tcp" | "mqtt";
+                            /** @enum {string} */
+                            status: "sent" | "acknowledged" | "executed" | "failed" | "undelivered" | "timed_out";
+                            requestedBy: string;
+                            /** Format: date-time */
+                            requestedAt: string;
+                            /** Format: date-time */
+                            answerBy: string;
+                            /** Format: date-time */
+                            executeBy: string;
+                            answers: {
+                                /** @enum {string} */
+                                cn: "9011" | "9012";
+                                code: number;
+                                /** Format: date-time */
+                                at: string;
+                            }[];
+                            reason?: string;
+                        }[];
+                        cursor?: string;
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    device_command_send: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                mn: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * @description 零点/量程校准 zero or span calibration
+                     * @constant
+                     */
+                    cn: "3011";
+                    polId: string;
+                    /**
+                     * @description CalibrationType 0 zero (零点), 1 span (量程)
+                     * @enum {string}
+                     */
+                    calibrationType: "zero" | "span";
+                } | {
+                    /**
+                     * @description 即时留样 retain a sample now
+                     * @constant
+                     */
+                    cn: "3022";
+                    polId: string;
+                } | {
+                    /**
+                     * @description 启动标样核查 start a standard-sample check
+                     * @constant
+                     */
+                    cn: "3024";
+                    polId: string;
+                };
+            };
+        };
+        responses: {
+            /** @description 已创建 Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        mn: string;
+                        /** @description the request’s QN, echoed by the device’s 9011 / 9012 */
+                        qn: string;
+                        st: string;
+                        cn: string;
+                        flag: number;
+                        /** @description CP as sent (a pushed key is shown redacted) */
+                        cp: string;
+                        /** @enum {string} */
+                        route: "tcp" | "mqtt";
+                        /** @enum {string} */
+                        status: "sent" | "acknowledged" | "executed" | "failed" | "undelivered" | "timed_out";
+                        requestedBy: string;
+                        /** Format: date-time */
+                        requestedAt: string;
+                        /** Format: date-time */
+                        answerBy: string;
+                        /** Format: date-time */
+                        executeBy: string;
+                        answers: {
+                            /** @enum {string} */
+                            cn: "9011" | "9012";
+                            code: number;
+                            /** Format: date-time */
+                            at: string;
+                        }[];
+                        reason?: string;
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    device_command: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                mn: string;
+                qn: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功 OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        mn: string;
+                        /** @description the request’s QN, echoed by the device’s 9011 / 9012 */
+                        qn: string;
+                        st: string;
+                        cn: string;
+                        flag: number;
+                        /** @description CP as sent (a pushed key is shown redacted) */
+                        cp: string;
+                        /** @enum {string} */
+                        route: "tcp" | "mqtt";
+                        /** @enum {string} */
+                        status: "sent" | "acknowledged" | "executed" | "failed" | "undelivered" | "timed_out";
+                        requestedBy: string;
+                        /** Format: date-time */
+                        requestedAt: string;
+                        /** Format: date-time */
+                        answerBy: string;
+                        /** Format: date-time */
+                        executeBy: string;
+                        answers: {
+                            /** @enum {string} */
+                            cn: "9011" | "9012";
+                            code: number;
+                            /** Format: date-time */
+                            at: string;
+                        }[];
+                        reason?: string;
                     };
                 };
             };

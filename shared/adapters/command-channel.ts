@@ -1,0 +1,11 @@
+import { type IoTDataPlaneClient, PublishCommand } from '@aws-sdk/client-iot-data-plane';
+import type { CommandChannel } from '#shared/domain/commands/ports.ts';
+
+/** Commands to devices through the IoT Data Plane (QoS 1): the gateway's per-device topic or the device's own. */
+export class IotCommandChannel implements CommandChannel {
+  constructor(private readonly iot: IoTDataPlaneClient) {}
+
+  async publish(topic: string, payload: string): Promise<void> {
+    await this.iot.send(new PublishCommand({ topic, qos: 1, payload: Buffer.from(payload, 'utf8') }));
+  }
+}

@@ -1,0 +1,44 @@
+import * as z from 'zod';
+import { encodePacket } from '#shared/domain/hj212/codec.ts';
+import type { CommandRoute } from './model.ts';
+
+/**
+ * How a command reaches its device (docs/devices.md §7):
+ * - TCP: the gateway tasks behind the load balancer each subscribe to `envwatch/gateway/cmd/<MN>` for the devices
+ *   connected to them (and unsubscribe when the connection ends), so whichever task holds the device's connection gets
+ *   the command and writes the frame on it, with the PW the device logged in with on that connection (the platform
+ *   keeps only a hash of it). The message is the JSON below.
+ * - MQTT: the HJ 212 frame itself on the device's own topic `envwatch/devices/<MN>/cmd` (its policy lets it receive
+ *   there only); it carries no PW: the certificate authenticates the platform's topic.
+ * The device answers 9011 / 9012 as it sends data (TCP, or `envwatch/devices/<MN>/hj212`); ingest hands them back.
+ */
+export const GATEWAY_COMMAND_PREFIX = 'envwatch/gateway/cmd';
+export const gatewayCommandTopic = (mn: string): string => `${GATEWAY_COMMAND_PREFIX}/${mn}`;
+export const deviceCommandTopic = (mn: string): string => `envwatch/devices/${mn}/cmd`;
+
+/** The message a gateway task receives for a device connected to it. */
+export const GatewayCommand = z.strictObject({
+  mn: z.string().regex(/^[0-9A-Za-z_-]{1,64}$/),
+  qn: z.string().regex(/^\d{17}$/),
+  st: z.string().regex(/^[0-9A-Z]{2}$/),
+  cn: z.string().regex(/^\d{4}$/),
+  flag: z.number().int().min(0).max(255),
+  /** the CP data area without `&&`: printable ASCII, no `&&` */
+  cp: z
+    .string()
+    .max(950)
+    .regex(/^[\x20-\x7e]*$/)
+    .refine((cp) => !cp.includes('&&')),
+});
+export type GatewayCommand = z.infer<typeof GatewayCommand>;
+
+/** The HJ 212 frame of a command (CR LF included); `pw` when the sender knows the device's PW (the gateway). */
+export const commandFrame = (c: GatewayCommand, pw?: string): string =>
+  encodePacket({ qn: c.qn, st: c.st, cn: c.cn, ...(pw !== undefined ? { pw } : {}), mn: c.mn, flag: c.flag, cp: c.cp });
+
+/** The topic and payload that carry a command on its route. */
+export function outgoing(route: CommandRoute, c: GatewayCommand): { topic: string; payload: string } {
+  return route === 'tcp'
+    ? { topic: gatewayCommandTopic(c.mn), payload: JSON.stringify(c) }
+    : { topic: deviceCommandTopic(c.mn), payload: commandFrame(c) };
+}
