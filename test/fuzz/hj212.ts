@@ -91,6 +91,7 @@ export interface ExpectedPacket {
   split: boolean;
   pnum?: number;
   pno?: number;
+  resent: boolean;
   cp: {
     dataTime?: string;
     params: Record<string, string>;
@@ -253,6 +254,7 @@ function tryPacket(r: Rng): GeneratedPacket | undefined {
       ack: flag !== undefined && (flag & 1) === 1,
       split: flag !== undefined && (flag & 2) === 2,
       ...(pnum !== undefined ? { pnum, pno } : {}),
+      resent: false,
       cp,
     },
   };

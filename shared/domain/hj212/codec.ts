@@ -2,8 +2,17 @@ import { nullRecord } from '#shared/domain/null-record.ts';
 import { crc16, crcHex } from './crc.ts';
 import { beginScan, CP_START, type FieldInfo, fieldAt, HASH_SEED, isFieldAt, Kind } from './fields.ts';
 import { numberEnd, scanNumber } from './numbers.ts';
+import { SM4_BLOCK, sm4DecryptBlocks, sm4EncryptBlocks } from './sm4.ts';
 import { isoToBeijing, timeIso, timeKey } from './times.ts';
-import type { Cp, DecodeResult, Hj212Packet, PollutantData, ProtocolVersion, ValueSuffix } from './types.ts';
+import type {
+  Cp,
+  DecodeOptions,
+  DecodeResult,
+  Hj212Packet,
+  PollutantData,
+  ProtocolVersion,
+  ValueSuffix,
+} from './types.ts';
 
 export { beijingToIso, isoToBeijing } from './times.ts';
 
@@ -65,9 +74,202 @@ function isDigit(b: number | undefined): boolean {
   return b !== undefined && b >= 0x30 && b <= 0x39;
 }
 
-/** Decodes one frame (with or without its CR LF). */
-export function decodeFrame(input: Uint8Array | string): DecodeResult {
+/**
+ * Decodes one frame (with or without its CR LF). An HJ 212-2025 frame whose CP is SM4-encrypted is opened with the
+ * keys in `opts` (decrypt first, then the CRC: see decodeEncrypted); without keys it is refused as `no-key`.
+ */
+export function decodeFrame(input: Uint8Array | string, opts?: DecodeOptions): DecodeResult {
   const bytes = typeof input === 'string' ? Buffer.from(input, 'utf8') : input;
+  if (opts !== undefined && (opts.keys?.length || opts.requireEncryption)) return decodeEncrypted(bytes, opts);
+  const plain = decodePlain(bytes);
+  if (plain.ok) return plain;
+  const cp = locateCp(bytes);
+  if (cp !== undefined && cp.encryptable && (cp.form === 'text' || (cp.version === '2025' && !cp.printable))) {
+    return fail(
+      'no-key',
+      `the CP is SM4-encrypted (${cp.form === 'text' ? '{0x..} text' : 'ciphertext bytes'}) and no key of this device is known`,
+      cp.header,
+    );
+  }
+  return plain;
+}
+
+/** CN whose CP a device encrypts (HJ 212-2025 §6.4.4): data 2000–2999, key 1014, field information 3020. */
+export function isEncryptableCn(cn: string | undefined): boolean {
+  if (cn === undefined || cn.length !== 4) return false;
+  return (cn >= '2000' && cn <= '2999') || cn === '1014' || cn === '3020';
+}
+
+/** Where a frame's CP lies and in which form, read from the header (ASCII) before anything is decoded. */
+interface CpLayout {
+  header: Fail['header'];
+  version: ProtocolVersion;
+  encryptable: boolean;
+  /** index of the first byte after `CP=&&` */
+  body: number;
+  /** index of the closing `&&` (the last two bytes of the segment) */
+  close: number;
+  /** index of the CRC */
+  crcAt: number;
+  form: 'text' | 'binary';
+  /** every byte of the CP area is printable ASCII or part of UTF-8 text (plaintext looks like this; ciphertext not) */
+  printable: boolean;
+}
+
+const CP_MARK = Buffer.from('CP=&&');
+/** the `{0x..,}` text form takes up to 5 characters per byte: a 1024-byte segment becomes at most about 5 KiB */
+export const MAX_TEXT_FORM_SEGMENT = 6 * MAX_SEGMENT;
+
+function locateCp(bytes: Uint8Array): CpLayout | undefined {
+  let end = bytes.length;
+  if (end >= 2 && bytes[end - 2] === CR && bytes[end - 1] === LF) end -= 2;
+  else if (end >= 1 && bytes[end - 1] === LF) end -= 1;
+  if (end < 10 || bytes[0] !== HASH || bytes[1] !== HASH) return undefined;
+  const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const crcAt = end - 4;
+  const at = buf.indexOf(CP_MARK, 6);
+  if (at < 0 || at + 5 > crcAt - 2 || buf[crcAt - 1] !== AMP || buf[crcAt - 2] !== AMP) return undefined;
+  const header = peekHeader(buf.toString('latin1', 6, at + 3));
+  const body = at + 5;
+  const close = crcAt - 2;
+  const form =
+    buf[body] === 0x7b && buf[body + 1] === 0x30 && ((buf[body + 2] as number) | 0x20) === 0x78 ? 'text' : 'binary';
+  let printable = true;
+  for (let i = body; i < close; i++) {
+    const c = buf[i] as number;
+    if (c < 0x20 || c === 0x7f) {
+      printable = false;
+      break;
+    }
+  }
+  if (printable && buf.toString('utf8', body, close).includes('\ufffd')) printable = false;
+  return {
+    header,
+    version: versionOf(header.flag),
+    encryptable: isEncryptableCn(header.cn),
+    body,
+    close,
+    crcAt,
+    form,
+    printable,
+  };
+}
+
+/** The bytes of a `{0xE4,0x3E,…}` list from `from` (at `{`), and where the text after its `}` starts; or an error. */
+function hexList(buf: Buffer, from: number, to: number): { bytes: Buffer; after: number } | string {
+  const out: number[] = [];
+  let i = from + 1;
+  for (;;) {
+    while (i < to && buf[i] === 0x20) i++;
+    if (i + 4 > to || buf[i] !== 0x30 || ((buf[i + 1] as number) | 0x20) !== 0x78)
+      return 'the {0x..} ciphertext is not a list of 0xHH bytes';
+    const hi = hexDigit(buf[i + 2] as number);
+    const lo = hexDigit(buf[i + 3] as number);
+    if (hi < 0 || lo < 0) return 'the {0x..} ciphertext is not a list of 0xHH bytes';
+    out.push(hi * 16 + lo);
+    i += 4;
+    while (i < to && buf[i] === 0x20) i++;
+    if (buf[i] === COMMA) i++;
+    else if (buf[i] === 0x7d) return { bytes: Buffer.from(out), after: i + 1 };
+    else return 'the {0x..} ciphertext is not closed with }';
+  }
+}
+
+const hexDigit = (c: number): number =>
+  c >= 48 && c <= 57 ? c - 48 : c >= 65 && c <= 70 ? c - 55 : c >= 97 && c <= 102 ? c - 87 : -1;
+
+/**
+ * HJ 212-2025 §6.4 with the device's keys: the CP area between `CP=&&` and `&&` is SM4-ECB over whole 16-byte blocks, a
+ * shorter tail in clear, and the CRC covers the plaintext. Two wire forms are accepted (docs/devices.md):
+ *  - binary: the ciphertext bytes themselves; the length counts them (it equals the plaintext's, SM4 without padding);
+ *  - text: `{0xE4,0x3E,…}` followed by the clear tail; the length counts the plaintext (the standard's printed
+ *    example) or the characters on the wire (some implementations): both are accepted.
+ * Each key is tried in order (current first); the first whose plaintext passes the CRC opens the packet. A frame of an
+ * encryptable command in clear passes its CRC as it is: refused as `plaintext-refused` when the device must encrypt.
+ */
+function decodeEncrypted(bytes: Uint8Array, opts: DecodeOptions): DecodeResult {
+  const keys = opts.keys ?? [];
+  const cp = locateCp(bytes);
+  if (cp === undefined || !cp.encryptable) return decodePlain(bytes);
+  const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (cp.form === 'binary') {
+    const plain = decodePlain(bytes);
+    if (plain.ok) {
+      if (opts.requireEncryption)
+        return fail(
+          'plaintext-refused',
+          `CN ${plain.packet.cn} arrived in clear from a device registered as encrypting (SM4, HJ 212-2025 §6.4)`,
+          cp.header,
+        );
+      return plain;
+    }
+    if (plain.reason !== 'bad-crc') return plain;
+    if (keys.length === 0)
+      return fail('no-key', 'the CP is SM4-encrypted and no key of this device is known', cp.header);
+    const region = buf.subarray(cp.body, cp.close);
+    for (let k = 0; k < keys.length; k++) {
+      const copy = Buffer.from(buf);
+      sm4DecryptBlocks(keys[k] as Uint8Array, region).copy(copy, cp.body);
+      const r = decodePlain(copy);
+      if (r.ok) {
+        r.packet.encryption = { form: 'binary', key: k };
+        return r;
+      }
+      if (r.reason !== 'bad-crc') return r;
+    }
+    return fail(
+      'decrypt-failed',
+      `the CRC fails after SM4 decryption with each of the device's ${keys.length} key(s) (wrong key or damaged data)`,
+      cp.header,
+    );
+  }
+  // text form
+  const list = hexList(buf, cp.body, cp.close);
+  if (typeof list === 'string') return fail('decrypt-failed', list, cp.header);
+  if (list.bytes.length === 0 || list.bytes.length % SM4_BLOCK !== 0)
+    return fail(
+      'decrypt-failed',
+      `the ciphertext has ${list.bytes.length} bytes, not whole ${SM4_BLOCK}-byte blocks (a shorter tail is sent in clear)`,
+      cp.header,
+    );
+  if (keys.length === 0)
+    return fail('no-key', 'the CP is SM4-encrypted ({0x..} text) and no key of this device is known', cp.header);
+  const declared = Number(buf.toString('latin1', 2, 6));
+  const wire = cp.crcAt - 6;
+  const plainLength = cp.body - 6 + list.bytes.length + (cp.close - list.after) + 2;
+  if (wire > MAX_TEXT_FORM_SEGMENT) return fail('oversize', `data segment is ${wire} bytes`, cp.header);
+  if (declared !== plainLength && declared !== wire)
+    return fail(
+      'length-mismatch',
+      `declared length ${declared} is neither the plaintext's ${plainLength} bytes nor the ${wire} on the wire`,
+      cp.header,
+    );
+  const length = Buffer.from(String(plainLength).padStart(4, '0'), 'latin1');
+  for (let k = 0; k < keys.length; k++) {
+    const frame = Buffer.concat([
+      buf.subarray(0, 2),
+      length,
+      buf.subarray(6, cp.body),
+      sm4DecryptBlocks(keys[k] as Uint8Array, list.bytes),
+      buf.subarray(list.after, cp.crcAt),
+      buf.subarray(cp.crcAt, cp.crcAt + 4),
+    ]);
+    const r = decodePlain(frame);
+    if (r.ok) {
+      r.packet.encryption = { form: 'text', key: k };
+      return r;
+    }
+    if (r.reason !== 'bad-crc') return r;
+  }
+  return fail(
+    'decrypt-failed',
+    `the CRC fails after SM4 decryption with each of the device's ${keys.length} key(s) (wrong key or damaged data)`,
+    cp.header,
+  );
+}
+
+/** Decodes one frame whose CP is in clear. */
+function decodePlain(bytes: Uint8Array): DecodeResult {
   let end = bytes.length;
   const warnings: string[] = [];
   if (end >= 2 && bytes[end - 2] === CR && bytes[end - 1] === LF) end -= 2;
@@ -218,7 +420,7 @@ function commandCodeAt(b: Uint8Array, from: number, to: number): string | undefi
 const shown = (name: string): string => (/^[0-9A-Za-z]{1,40}$/.test(name) ? name : JSON.stringify(name.slice(0, 40)));
 
 /** Header fields, as small integers so the scanner compares bytes, not strings. */
-const Head = { Unknown: 0, QN: 1, ST: 2, CN: 3, PW: 4, MN: 5, Flag: 6, PNUM: 7, PNO: 8 } as const;
+const Head = { Unknown: 0, QN: 1, ST: 2, CN: 3, PW: 4, MN: 5, Flag: 6, PNUM: 7, PNO: 8, RF: 9 } as const;
 type Head = (typeof Head)[keyof typeof Head];
 
 /** Which header field `b[from, eq)` names. */
@@ -232,6 +434,7 @@ function headerKey(b: Uint8Array, from: number, eq: number): Head {
       if (c0 === 67 && c1 === 78) return Head.CN;
       if (c0 === 80 && c1 === 87) return Head.PW;
       if (c0 === 77 && c1 === 78) return Head.MN;
+      if (c0 === 82 && c1 === 70) return Head.RF;
       return Head.Unknown;
     case 3:
       return c0 === 80 && c1 === 78 && b[from + 2] === 79 ? Head.PNO : Head.Unknown;
@@ -285,6 +488,7 @@ function parseSegment(b: Uint8Array, base: number, segment: string, warnings: st
   let flagEnd = 0;
   let pnumText: string | undefined;
   let pnoText: string | undefined;
+  let rfText: string | undefined;
   let from = base;
   const headEnd = base + cpAt - 1;
   while (from < headEnd) {
@@ -337,6 +541,9 @@ function parseSegment(b: Uint8Array, base: number, segment: string, warnings: st
       case Head.PNO:
         pnoText = segment.slice(eq + 1 - base, semi - base);
         break;
+      case Head.RF:
+        rfText = segment.slice(eq + 1 - base, semi - base);
+        break;
       default:
         warnings.push(`unknown header field ${shown(segment.slice(from - base, eq - base))}`);
     }
@@ -383,10 +590,11 @@ function parseSegment(b: Uint8Array, base: number, segment: string, warnings: st
     }
     if (!split) warnings.push('PNUM/PNO without the D flag');
   }
+  if (rfText !== undefined && rfText !== '1') warnings.push(`RF=${shown(rfText)}: only RF=1 (re-sent) has a meaning`);
   const qn = qnAt >= 0 ? segment.slice(qnAt - base, qnEnd - base) : undefined;
   const pw = pwAt >= 0 ? segment.slice(pwAt - base, pwEnd - base) : undefined;
   const mn = segment.slice(mnAt - base, mnEnd - base);
-  const cp = scanCp(b, base + cpBodyStart, base + cpEnd, segment, base, warnings);
+  const cp = scanCp(b, base + cpBodyStart, base + cpEnd, segment, base, warnings, version === '2025');
   if (typeof cp === 'string') return fail('malformed-cp', cp, peekHeader(segment));
   const packet: Hj212Packet = {
     qn,
@@ -400,6 +608,7 @@ function parseSegment(b: Uint8Array, base: number, segment: string, warnings: st
     split,
     pnum,
     pno,
+    resent: rfText === '1',
     cp,
     segment,
     warnings,
@@ -437,11 +646,20 @@ const twice = (f: FieldInfo): string =>
 
 /**
  * The CP data area `b[from, to)` (characters of `text` at `index - base`), or the reason it is malformed. Items are
- * `name=value`, separated by `;` or `,`. A field name is first compared with the field that followed the previous one
+ * `name=value`, separated by `;` or `,`. In an HJ 212-2025 packet (`sentinel`), a converted (Zs) value of +9999.99 is
+ * "not computable" (§8.1.1 d), kept as a name in `notComputable`, not as a number. A field name is first compared with the field that followed the previous one
  * last time (devices repeat their layout; fields.ts) and only hashed and looked up when that guess is wrong; numbers
  * are read in place (numbers.ts).
  */
-function scanCp(b: Uint8Array, from: number, to: number, text: string, base: number, warnings: string[]): Cp | string {
+function scanCp(
+  b: Uint8Array,
+  from: number,
+  to: number,
+  text: string,
+  base: number,
+  warnings: string[],
+  sentinel = false,
+): Cp | string {
   const cp: Cp = {
     dataTime: undefined,
     params: nullRecord(),
@@ -495,7 +713,11 @@ function scanCp(b: Uint8Array, from: number, to: number, text: string, base: num
         if (stop === v) warnings.push(`${f.name} is empty`);
         else if (Number.isNaN(num))
           return `${f.name}="${text.slice(v - base, Math.min(stop, v + 20) - base)}" is not a number`;
-        else if (!setValue(pollutant.values, f.slot, num)) warnings.push(twice(f));
+        else if (sentinel && num === NOT_COMPUTABLE && f.slot >= ZS_SLOT) {
+          // HJ 212-2025 §8.1.1 d): a converted value that cannot be computed is sent as +9999.99; never a number
+          pollutant.notComputable ??= [];
+          pollutant.notComputable.push(f.suffix as ValueSuffix);
+        } else if (!setValue(pollutant.values, f.slot, num)) warnings.push(twice(f));
         break;
       }
       case Kind.Flag:
@@ -567,6 +789,10 @@ function scanCp(b: Uint8Array, from: number, to: number, text: string, base: num
   }
   return cp;
 }
+
+/** HJ 212-2025's sentinel for a converted (Zs) value that cannot be computed, and the first Zs slot of VALUE_SUFFIXES. */
+const NOT_COMPUTABLE = 9999.99;
+const ZS_SLOT = 5;
 
 /** The field that followed `prev` before, when it is the one at `b[start…]`. */
 function guess(prev: FieldInfo, b: Uint8Array, start: number, to: number): FieldInfo | undefined {
@@ -662,6 +888,33 @@ export function encodeFrame(segment: string): string {
   return `##${String(bytes.length).padStart(4, '0')}${segment}${crcHex(bytes)}\r\n`;
 }
 
+/**
+ * Wraps a data segment into an HJ 212-2025 frame with its CP SM4-encrypted under `key` (sm4.ts): the length and the CRC
+ * are those of the plaintext, whole 16-byte blocks of the CP area are encrypted and a shorter tail stays in clear.
+ * `binary` puts the ciphertext bytes on the wire, `text` writes them as `{0xE4,0x3E,…}` (the length still counts the
+ * plaintext, as the standard's example prints it).
+ */
+export function encodeEncryptedFrame(segment: string, key: Uint8Array, form: 'binary' | 'text' = 'binary'): Buffer {
+  const plain = Buffer.from(encodeFrame(segment), 'utf8');
+  const at = plain.indexOf(CP_MARK, 6);
+  if (at < 0) throw new RangeError('the segment has no CP=&&');
+  const body = at + 5;
+  const close = plain.length - 2 - 4 - 2;
+  const region = plain.subarray(body, close);
+  const full = region.length - (region.length % SM4_BLOCK);
+  const sealed = sm4EncryptBlocks(key, region);
+  if (form === 'binary') {
+    sealed.copy(plain, body);
+    return plain;
+  }
+  const list = Array.from(sealed.subarray(0, full), (b) => `0x${b.toString(16).toUpperCase().padStart(2, '0')}`);
+  return Buffer.concat([
+    plain.subarray(0, body),
+    Buffer.from(`{${list.join(',')}}`, 'latin1'),
+    plain.subarray(body + full),
+  ]);
+}
+
 export interface SegmentFields {
   qn?: string;
   st: string;
@@ -671,6 +924,8 @@ export interface SegmentFields {
   flag?: number;
   pnum?: number;
   pno?: number;
+  /** HJ 212-2025: a re-sent (补传) packet carries `RF=1` */
+  resent?: boolean;
   /** the CP data area without `&&` */
   cp: string;
 }
@@ -683,6 +938,7 @@ export function encodeSegment(f: SegmentFields): string {
   parts.push(`MN=${f.mn}`);
   if (f.flag !== undefined) parts.push(`Flag=${f.flag}`);
   if (f.pnum !== undefined) parts.push(`PNUM=${f.pnum}`, `PNO=${f.pno}`);
+  if (f.resent) parts.push('RF=1');
   return `${parts.join(';')};CP=&&${f.cp}&&`;
 }
 

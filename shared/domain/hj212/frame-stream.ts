@@ -1,4 +1,4 @@
-import { MAX_SEGMENT } from './codec.ts';
+import { MAX_SEGMENT, MAX_TEXT_FORM_SEGMENT } from './codec.ts';
 
 /**
  * Splits a TCP byte stream into HJ 212 frames: several frames in one chunk, one frame in several chunks, garbage
@@ -11,6 +11,15 @@ import { MAX_SEGMENT } from './codec.ts';
  *    bytes before it are garbage (a truncated or lying frame) and the stream resynchronises there; if not, the bytes up
  *    to the LF are the frame (a device that counts characters instead of bytes; the codec judges it).
  * Every decision waits for the LF, so the frames found do not depend on how the stream was cut into chunks.
+ *
+ * HJ 212-2025 frames with an SM4-encrypted CP (codec.ts, docs/devices.md §2.1):
+ *  - binary ciphertext may hold any byte, LF and CR included. When the first LF after `##` lies inside the CP of a
+ *    frame whose Flag says 2025 and before the frame's declared end, the declared length decides: the splitter waits
+ *    for it, and a CR LF there ends the frame (unless a complete frame starting inside ends there too: then, as above,
+ *    the outer one was cut off). Without CR LF at the declared end, the LF rules above apply.
+ *  - the `{0x..}` text form holds no LF, and its declared length counts the plaintext, which ends inside the hex
+ *    text: it is never cut there; it ends at its LF, like a length that counts characters. Such a frame (its CP starts
+ *    with `{0x`) may be up to `maxTextFrame` bytes long, the ciphertext being written 5 characters per byte.
  */
 export type StreamItem = { kind: 'frame'; bytes: Buffer } | { kind: 'garbage'; bytes: Buffer; reason: string };
 
@@ -19,13 +28,18 @@ const CR = 0x0d;
 const LF = 0x0a;
 /** `##` + 4 + segment + 4 + CR LF, with room for a length that counts characters */
 export const MAX_FRAME = 2 + 4 + MAX_SEGMENT + 4 + 2;
+/** the same for a frame whose encrypted CP is written as `{0x..}` text */
+export const MAX_TEXT_FRAME = 2 + 4 + MAX_TEXT_FORM_SEGMENT + 4 + 2;
 
 export const RESYNC_REASON = 'broken frame (no CR LF where its declared length ends); resynchronised at the next frame';
 
 export class FrameStream {
   private buf: Buffer = Buffer.alloc(0);
 
-  constructor(private readonly maxFrame = MAX_FRAME) {}
+  constructor(
+    private readonly maxFrame = MAX_FRAME,
+    private readonly maxTextFrame = Math.max(maxFrame, MAX_TEXT_FRAME),
+  ) {}
 
   /** bytes waiting for the rest of a frame */
   get pending(): number {
@@ -47,7 +61,7 @@ export class FrameStream {
         break;
       }
       if (start > pos) out.push({ kind: 'garbage', bytes: buf.subarray(pos, start), reason: 'bytes outside a frame' });
-      const end = frameEnd(buf, start, this.maxFrame);
+      const end = frameEnd(buf, start, this.maxFrame, this.maxTextFrame);
       if (end === INCOMPLETE) {
         pos = start;
         break;
@@ -58,7 +72,7 @@ export class FrameStream {
         out.push({
           kind: 'garbage',
           bytes: buf.subarray(start, stop),
-          reason: `no frame end within ${this.maxFrame} bytes`,
+          reason: `no frame end within ${cpOf(buf, start).text ? this.maxTextFrame : this.maxFrame} bytes`,
         });
         pos = stop;
         continue;
@@ -139,15 +153,61 @@ function endByLength(buf: Buffer, start: number): number {
   return at + 2 <= buf.length && buf[at] === CR && buf[at + 1] === LF ? at + 2 : -1;
 }
 
+/** The header is at most this long (QN … PNO, RF and separators, with room): `CP=&&` is looked for within it. */
+const HEADER_MAX = 256;
+const CP_MARK = Buffer.from('CP=&&');
+
+/**
+ * Where the CP area of the frame at `start` begins (-1 when `CP=&&` has not arrived within the header), whether it is
+ * the `{0x..}` text form, and whether the header's Flag says HJ 212-2025.
+ */
+function cpOf(buf: Buffer, start: number): { body: number; text: boolean; v2025: boolean } {
+  const at = buf.indexOf(CP_MARK, start + 6);
+  if (at < 0 || at > start + HEADER_MAX) return { body: -1, text: false, v2025: false };
+  const body = at + 5;
+  const text = buf[body] === 0x7b && buf[body + 1] === 0x30 && ((buf[body + 2] ?? 0) | 0x20) === 0x78;
+  const flagAt = buf.lastIndexOf('Flag=', at);
+  let flag = -1;
+  if (flagAt > start) {
+    flag = 0;
+    for (let i = flagAt + 5; i < at; i++) {
+      const d = (buf[i] as number) - 0x30;
+      if (d < 0 || d > 9) break;
+      flag = flag * 10 + d;
+    }
+  }
+  return { body, text, v2025: flag >= 0 && flag >> 2 === 2 };
+}
+
 /**
  * The end of the frame at `start` (exclusive), INCOMPLETE, TOO_LONG, or -(index of the next frame start) when the
  * bytes before it are a broken frame.
  */
-function frameEnd(buf: Buffer, start: number, maxFrame: number): number {
-  const limit = Math.min(buf.length, start + maxFrame);
+function frameEnd(buf: Buffer, start: number, maxFrame: number, maxTextFrame: number): number {
+  const cp = cpOf(buf, start);
+  const max = cp.text ? maxTextFrame : maxFrame;
+  const limit = Math.min(buf.length, start + max);
   const lf = buf.indexOf(LF, start + 2);
-  if (lf < 0 || lf >= limit) return buf.length - start >= maxFrame ? TOO_LONG : INCOMPLETE;
+  if (lf < 0 || lf >= limit) return buf.length - start >= max ? TOO_LONG : INCOMPLETE;
   const end = lf + 1;
+  if (cp.v2025 && !cp.text && cp.body >= 0 && lf >= cp.body) {
+    // binary ciphertext may hold LF: the declared length decides (see above)
+    const declared = declaredAt(buf, start);
+    const at = declared < 0 ? -1 : start + 6 + declared + 4;
+    // a complete frame starting inside and ending at this LF means this one was cut off (as below)
+    for (let inner = nextFrameStart(buf, start + 2, lf); inner >= 0; inner = nextFrameStart(buf, inner + 1, lf)) {
+      if (endByLength(buf, inner) === end) return -inner;
+    }
+    if (at > lf) {
+      if (at + 2 > buf.length) return at + 2 - start <= max ? INCOMPLETE : TOO_LONG;
+      if (buf[at] === CR && buf[at + 1] === LF) {
+        for (let inner = nextFrameStart(buf, start + 2, at); inner >= 0; inner = nextFrameStart(buf, inner + 1, at)) {
+          if (endByLength(buf, inner) === at + 2) return -inner;
+        }
+        return at + 2;
+      }
+    }
+  }
   if (endByLength(buf, start) === end) {
     // a complete frame inside, ending here too, means this one was cut off before it
     for (let inner = nextFrameStart(buf, start + 2, lf); inner >= 0; inner = nextFrameStart(buf, inner + 1, lf)) {

@@ -17,8 +17,13 @@ export interface PollutantData {
   /** ISO instant */
   sampleTime?: string;
   sn?: string;
-  /** suffixes with no fixed meaning, kept as sent (e.g. ValidNum, TotalNum) */
+  /** suffixes with no fixed meaning, kept as sent (e.g. ValidNum, TotalNum, and HJ 212-2025's RawAvg) */
   extra?: Record<string, string>;
+  /**
+   * converted (折算) values the device could not compute: HJ 212-2025 §8.1.1 d) sends +9999.99 for them; the codec
+   * keeps no number for such a suffix and names it here
+   */
+  notComputable?: ValueSuffix[];
 }
 
 export interface FacilityData {
@@ -59,8 +64,15 @@ export interface Hj212Packet {
   split: boolean;
   pnum?: number;
   pno?: number;
+  /** HJ 212-2025 `RF=1`: a re-sent (补传) packet; absent (never `RF=0`) on a packet sent when its data was fresh */
+  resent: boolean;
+  /**
+   * the CP arrived SM4-encrypted (HJ 212-2025 §6.4): in which wire form (`binary`: the ciphertext bytes themselves;
+   * `text`: the `{0x..,0x..}` form) and which of the keys given to the decoder opened it (0 = the first)
+   */
+  encryption?: { form: 'binary' | 'text'; key: number };
   cp: Cp;
-  /** the data segment as received */
+  /** the data segment as received (for an encrypted CP: after decryption, the text the CRC covers) */
   segment: string;
   /** deviations from the standard that still had a clear meaning */
   warnings: string[];
@@ -74,7 +86,21 @@ export type RejectReason =
   | 'missing-mn'
   | 'missing-field'
   | 'bad-header'
-  | 'malformed-cp';
+  | 'malformed-cp'
+  /** an encrypted CP (HJ 212-2025) and no key to open it */
+  | 'no-key'
+  /** an encrypted CP whose CRC fails after decryption with every key given (or whose ciphertext is malformed) */
+  | 'decrypt-failed'
+  /** a device that encrypts sent data (CN 2000–2999, 1014, 3020) in clear: no downgrade */
+  | 'plaintext-refused';
+
+/** What the decoder may use to open an SM4-encrypted CP (HJ 212-2025 §6.4). */
+export interface DecodeOptions {
+  /** the device's SM4 keys to try, in order: the current one first, then those still in their grace window */
+  keys?: readonly Uint8Array[];
+  /** the device is registered as encrypting: an encryptable command (CN 2000–2999, 1014, 3020) in clear is refused */
+  requireEncryption?: boolean;
+}
 
 export type DecodeResult =
   | { ok: true; packet: Hj212Packet }
