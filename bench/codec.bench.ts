@@ -1,4 +1,12 @@
-import { decodeFrame, encodeCp, encodePacket, isoToBeijing } from '#shared/domain/hj212/codec.ts';
+import { randomBytes } from 'node:crypto';
+import {
+  decodeFrame,
+  encodeCp,
+  encodeEncryptedFrame,
+  encodePacket,
+  encodeSegment,
+  isoToBeijing,
+} from '#shared/domain/hj212/codec.ts';
 import { crc16 } from '#shared/domain/hj212/crc.ts';
 import type { ValueSuffix } from '#shared/domain/hj212/types.ts';
 
@@ -7,7 +15,10 @@ import type { ValueSuffix } from '#shared/domain/hj212/types.ts';
  *  - decodeFrame (framing, length, CRC, header and CP validation, 2005 code mapping) in bytes/s,
  *  - V8's JSON.parse on the same readings written as JSON, in bytes/s (target: decode ≥ 1.0× of it),
  *  - a naive split-based decoder without any checks (a reference point, ≈0.4×),
- *  - CRC16 alone in MB/s (target ≥ 300 MB/s).
+ *  - CRC16 alone in MB/s (target ≥ 300 MB/s),
+ *  - HJ 212-2025 with the CP SM4-encrypted (the same readings, Flag=8, ciphertext bytes on the wire, one random key per
+ *    device; decodeFrame given the device's current key: decrypt, CRC, decode), and the same with two keys where the
+ *    first is the wrong one (a device still on its previous key during a rotation's grace window), beside 2017 plain.
  * Rates are the median of 15 interleaved passes after a warm-up; ratios the median of the ratios within each round.
  */
 const DEVICES = 200;
@@ -15,6 +26,8 @@ const PACKETS = 20_000;
 
 function workload() {
   const frames: Buffer[] = [];
+  const encrypted: { frame: Buffer; keys: Uint8Array[]; graceKeys: Uint8Array[] }[] = [];
+  const deviceKeys = Array.from({ length: DEVICES }, () => randomBytes(16));
   const jsons: string[] = [];
   const start = Date.parse('2026-11-29T00:00:00Z');
   for (let i = 0; i < PACKETS; i++) {
@@ -44,8 +57,19 @@ function workload() {
       ),
     );
     jsons.push(JSON.stringify({ qn, st: '32', cn, pw: '123456', mn, flag: 5, dataTime, pollutants }));
+    const key = deviceKeys[i % DEVICES] as Uint8Array;
+    const segment = encodeSegment({
+      qn,
+      st: '32',
+      cn,
+      pw: '123456',
+      mn,
+      flag: 8,
+      cp: encodeCp({ dataTime, pollutants }),
+    });
+    encrypted.push({ frame: encodeEncryptedFrame(segment, key), keys: [key], graceKeys: [randomBytes(16), key] });
   }
-  return { frames, jsons };
+  return { frames, jsons, encrypted };
 }
 
 /** What a quick parser does: split on separators, no CRC, no length, no validation. */
@@ -95,11 +119,12 @@ const ratioOf = (aBytes: number, a: number[], bBytes: number, b: number[]) =>
   median(a.map((t, r) => aBytes / t / (bBytes / (b[r] as number))));
 
 export async function run(): Promise<Record<string, unknown>> {
-  const { frames, jsons } = workload();
+  const { frames, jsons, encrypted } = workload();
   const hjBytes = frames.reduce((n, f) => n + f.length, 0);
+  const encBytes = encrypted.reduce((n, e) => n + e.frame.length, 0);
   const jsonBytes = jsons.reduce((n, j) => n + Buffer.byteLength(j), 0);
   let sink = 0;
-  const [decodeTimes = [], jsonTimes = [], naiveTimes = []] = timings(
+  const [decodeTimes = [], jsonTimes = [], naiveTimes = [], encTimes = [], graceTimes = []] = timings(
     [
       {
         pass: () => {
@@ -119,9 +144,29 @@ export async function run(): Promise<Record<string, unknown>> {
           for (const f of frames) sink += Object.keys(naiveDecode(f)).length;
         },
       },
+      {
+        pass: () => {
+          for (const e of encrypted) {
+            const r = decodeFrame(e.frame, { keys: e.keys, requireEncryption: true });
+            if (r.ok) sink += r.packet.mn.length;
+            else throw new Error(r.detail);
+          }
+        },
+      },
+      {
+        pass: () => {
+          for (const e of encrypted) {
+            const r = decodeFrame(e.frame, { keys: e.graceKeys, requireEncryption: true });
+            if (r.ok) sink += r.packet.mn.length;
+            else throw new Error(r.detail);
+          }
+        },
+      },
     ],
     15,
   );
+  const encRate = rateOf(encBytes, encTimes);
+  const graceRate = rateOf(encBytes, graceTimes);
   const decodeRate = rateOf(hjBytes, decodeTimes);
   const jsonRate = rateOf(jsonBytes, jsonTimes);
   const naiveRate = rateOf(hjBytes, naiveTimes);
@@ -143,7 +188,13 @@ export async function run(): Promise<Record<string, unknown>> {
     jsonParseMBps: mb(jsonRate),
     naiveSplitMBps: mb(naiveRate),
     crc16MBps: mb(crcRate),
+    hj2025EncryptedDecodeMBps: mb(encRate),
+    hj2025EncryptedSecondKeyDecodeMBps: mb(graceRate),
     ratios: {
+      packetsPerSecond2017Plain: Math.round(decodeRate / (hjBytes / PACKETS)),
+      packetsPerSecond2025Encrypted: Math.round(encRate / (encBytes / PACKETS)),
+      packetsPerSecond2025EncryptedSecondKey: Math.round(graceRate / (encBytes / PACKETS)),
+      encrypted2025VsPlain2017: Math.round(ratioOf(encBytes, encTimes, hjBytes, decodeTimes) * 100) / 100,
       decodeVsJsonParse: Math.round(ratio * 100) / 100,
       naiveVsJsonParse: Math.round(ratioOf(hjBytes, naiveTimes, jsonBytes, jsonTimes) * 100) / 100,
       decodeVsNaive: Math.round(ratioOf(hjBytes, decodeTimes, hjBytes, naiveTimes) * 100) / 100,

@@ -84,7 +84,7 @@ export function decodeFrame(input: Uint8Array | string, opts?: DecodeOptions): D
   const plain = decodePlain(bytes);
   if (plain.ok) return plain;
   const cp = locateCp(bytes);
-  if (cp !== undefined && cp.encryptable && (cp.form === 'text' || (cp.version === '2025' && !cp.printable))) {
+  if (cp?.encryptable && (cp.form === 'text' || (cp.version === '2025' && !cp.printable))) {
     return fail(
       'no-key',
       `the CP is SM4-encrypted (${cp.form === 'text' ? '{0x..} text' : 'ciphertext bytes'}) and no key of this device is known`,
@@ -193,20 +193,26 @@ function decodeEncrypted(bytes: Uint8Array, opts: DecodeOptions): DecodeResult {
   if (cp === undefined || !cp.encryptable) return decodePlain(bytes);
   const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (cp.form === 'binary') {
-    const plain = decodePlain(bytes);
-    if (plain.ok) {
-      if (opts.requireEncryption)
-        return fail(
-          'plaintext-refused',
-          `CN ${plain.packet.cn} arrived in clear from a device registered as encrypting (SM4, HJ 212-2025 §6.4)`,
-          cp.header,
-        );
-      return plain;
+    // a CP in clear is text; a ciphertext almost never is (16 random bytes all printable: ~1e-7), and if it is, its
+    // CRC fails as it stands and the keys are tried all the same. (A ciphertext passes the CRC as it stands once in
+    // 65,536 frames: it is never read as plaintext, being no text.)
+    if (cp.printable) {
+      const plain = decodePlain(bytes);
+      if (plain.ok) {
+        if (opts.requireEncryption)
+          return fail(
+            'plaintext-refused',
+            `CN ${plain.packet.cn} arrived in clear from a device registered as encrypting (SM4, HJ 212-2025 §6.4)`,
+            cp.header,
+          );
+        return plain;
+      }
+      if (plain.reason !== 'bad-crc') return plain;
     }
-    if (plain.reason !== 'bad-crc') return plain;
     if (keys.length === 0)
       return fail('no-key', 'the CP is SM4-encrypted and no key of this device is known', cp.header);
     const region = buf.subarray(cp.body, cp.close);
+    let other: DecodeResult | undefined;
     for (let k = 0; k < keys.length; k++) {
       const copy = Buffer.from(buf);
       sm4DecryptBlocks(keys[k] as Uint8Array, region).copy(copy, cp.body);
@@ -215,8 +221,10 @@ function decodeEncrypted(bytes: Uint8Array, opts: DecodeOptions): DecodeResult {
         r.packet.encryption = { form: 'binary', key: k };
         return r;
       }
-      if (r.reason !== 'bad-crc') return r;
+      // a wrong key passes the 16-bit CRC once in 65,536 tries and then reads as garbage: the next key may open it
+      if (r.reason !== 'bad-crc') other ??= r;
     }
+    if (other !== undefined) return other;
     return fail(
       'decrypt-failed',
       `the CRC fails after SM4 decryption with each of the device's ${keys.length} key(s) (wrong key or damaged data)`,
@@ -245,6 +253,7 @@ function decodeEncrypted(bytes: Uint8Array, opts: DecodeOptions): DecodeResult {
       cp.header,
     );
   const length = Buffer.from(String(plainLength).padStart(4, '0'), 'latin1');
+  let other: DecodeResult | undefined;
   for (let k = 0; k < keys.length; k++) {
     const frame = Buffer.concat([
       buf.subarray(0, 2),
@@ -259,8 +268,9 @@ function decodeEncrypted(bytes: Uint8Array, opts: DecodeOptions): DecodeResult {
       r.packet.encryption = { form: 'text', key: k };
       return r;
     }
-    if (r.reason !== 'bad-crc') return r;
+    if (r.reason !== 'bad-crc') other ??= r;
   }
+  if (other !== undefined) return other;
   return fail(
     'decrypt-failed',
     `the CRC fails after SM4 decryption with each of the device's ${keys.length} key(s) (wrong key or damaged data)`,

@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, getCiphers } from 'node:crypto';
+import { type Cipher, createCipheriv, createDecipheriv, type Decipher, getCiphers } from 'node:crypto';
 
 /**
  * SM4 (GB/T 32907) as HJ 212-2025 §6.4.2 and Appendix A.2 use it: a 16-byte key, ECB, no padding, over the CP data
@@ -23,15 +23,31 @@ function check(key: Uint8Array): void {
   if (!sm4Available()) throw new Error('this Node.js has no sm4-ecb cipher (OpenSSL 3 with SM4 is required)');
 }
 
+/**
+ * ECB has no state between blocks, so one cipher object per key serves every call through `update` on whole blocks
+ * (never `final`): creating an OpenSSL context per packet would cost more than decrypting it. Held weakly by the key
+ * object, so a key dropped by its owner takes its cipher with it.
+ */
+const encryptors = new WeakMap<Uint8Array, Cipher>();
+const decryptors = new WeakMap<Uint8Array, Decipher>();
+
+function cipherFor(encrypt: boolean, key: Uint8Array): Cipher | Decipher {
+  const cache = encrypt ? encryptors : decryptors;
+  let c = cache.get(key);
+  if (c === undefined) {
+    check(key);
+    c = encrypt ? createCipheriv('sm4-ecb', key, null) : createDecipheriv('sm4-ecb', key, null);
+    c.setAutoPadding(false);
+    cache.set(key, c);
+  }
+  return c;
+}
+
 function run(encrypt: boolean, key: Uint8Array, data: Uint8Array): Buffer {
   check(key);
   const full = data.length - (data.length % SM4_BLOCK);
-  const c = encrypt ? createCipheriv('sm4-ecb', key, null) : createDecipheriv('sm4-ecb', key, null);
-  c.setAutoPadding(false);
   const out = Buffer.allocUnsafe(data.length);
-  const head = c.update(data.subarray(0, full));
-  head.copy(out, 0);
-  c.final();
+  if (full > 0) cipherFor(encrypt, key).update(data.subarray(0, full)).copy(out, 0);
   out.set(data.subarray(full), full);
   return out;
 }
