@@ -5,7 +5,7 @@ import { DEVICES, ENTERPRISES, OUTLETS } from '#shared/domain/registry/qingyuan-
  * intervals, password, the outlet's permit limits) plus optional synthetic clones whose MNs are NOT registered
  * (the platform must reject them; that is what they are for).
  */
-export type Protocol = 'hj212-2017' | 'hj212-2005' | 'json-mqtt';
+export type Protocol = 'hj212-2025' | 'hj212-2017' | 'hj212-2005' | 'json-mqtt';
 /** how the device's day looks: a factory on day shift, the town's WWTP, the heating station running around the clock */
 export type Pattern = 'factory' | 'wwtp' | 'heating';
 

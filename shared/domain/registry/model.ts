@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import { pollutant, unitFactor } from '#shared/domain/pollutants.ts';
 import { lineText, multilineText } from '#shared/domain/text.ts';
+import type { DeviceKeyRing } from './device-keys.ts';
 import { isValidUscc } from './uscc.ts';
 
 /**
@@ -258,7 +259,9 @@ const DeviceFields = z.object({
     .string()
     .regex(/^[0-9A-Z]{18}-D[WA]\d{3}$/, 'outlet id is `<USCC>-<code>` (排放口编号为“统一社会信用代码-排放口代码”)'),
   st: SystemCode,
-  protocol: z.enum(['hj212-2017', 'hj212-2005', 'json-mqtt']),
+  protocol: z
+    .enum(['hj212-2025', 'hj212-2017', 'hj212-2005', 'json-mqtt'])
+    .describe('the version the logger was installed with; each HJ 212 packet is read by its own Flag version bits'),
   transport: Transport.optional(),
   pollutants: z
     .array(z.string().refine((c) => pollutant(c) !== undefined, UNKNOWN_POLLUTANT))
@@ -330,8 +333,46 @@ const mqttIsJson = (d: { protocol: string; transport?: Transport | undefined }, 
   }
 };
 
-/** A device as the API shows it: `transport` is always filled in, `iot` once it has an IoT identity. */
-export const Device = DeviceFields.extend({ iot: DeviceIot.optional() }).superRefine(mqttIsJson);
+/** One version of an HJ 212-2025 device's SM4 key, as the API shows it: its state, never the key (device-keys.ts). */
+export const DeviceKeyVersionView = z.object({
+  version: z.number().int(),
+  status: z.enum(['pending', 'current', 'previous', 'failed']),
+  source: z.enum(['registration', 'device-request', 'scheduled', 'admin']),
+  createdAt: z.iso.datetime(),
+  activatedAt: z.iso.datetime().optional(),
+  supersededAt: z.iso.datetime().optional(),
+  pushQn: z.string().optional(),
+  pushedAt: z.iso.datetime().optional(),
+});
+
+/** An HJ 212-2025 device's encryption, set by the platform only: whether it must encrypt, and its keys' states. */
+export const DeviceKeysView = z
+  .object({
+    encrypting: z.boolean().describe('须 SM4 加密上传数据（明文数据拒收）'),
+    nextRotationAt: z.iso.datetime().optional().describe('当前密钥到期轮换时间（90 天）'),
+    rotationRequestedAt: z.iso.datetime().optional(),
+    versions: z.array(DeviceKeyVersionView),
+  })
+  .describe('HJ 212-2025 SM4 加密与密钥状态（不含密钥本身）');
+
+/**
+ * The HJ 212 version of the device's last accepted packet (HJ 212-2025 §6: a logger may be upgraded in place, so the
+ * version belongs to each packet), set by the platform when it changes.
+ */
+export const ProtocolSeen = z.object({
+  version: z.enum(['2005', '2017', '2025', 'unknown']),
+  at: z.iso.datetime(),
+});
+
+/**
+ * A device as the API shows it: `transport` is always filled in, `iot` once it has an IoT identity, `sm4` once it
+ * encrypts, `protocolSeen` once it has sent.
+ */
+export const Device = DeviceFields.extend({
+  iot: DeviceIot.optional(),
+  sm4: DeviceKeysView.optional(),
+  protocolSeen: ProtocolSeen.optional(),
+}).superRefine(mqttIsJson);
 export type Device = z.infer<typeof Device>;
 
 const password = z
@@ -358,9 +399,24 @@ export const Csr = z
  * What a caller sends to register a device: as DeviceInput, and for an MQTT device optionally the CSR of a key the
  * installer made on the device (without one, IoT Core generates the key pair and the answer carries the private key once).
  */
-export const DeviceRegistration = DeviceFields.extend({ password: password.optional(), csr: Csr.optional() })
+export const DeviceRegistration = DeviceFields.extend({
+  password: password.optional(),
+  csr: Csr.optional(),
+  sm4Key: z
+    .string()
+    .max(64)
+    .optional()
+    .describe('HJ 212-2025 设备的 SM4 初始密钥（16 位字符）；填写即表示该设备加密上传，平台只保存其密文，不再返回'),
+})
   .superRefine(mqttIsJson)
   .superRefine((d, ctx) => {
+    if (d.sm4Key !== undefined && d.protocol === 'json-mqtt') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['sm4Key'],
+        message: 'SM4 keys are for HJ 212 devices (SM4 密钥只用于 HJ 212 设备)',
+      });
+    }
     if (d.csr !== undefined && transportOf(d) !== 'mqtt') {
       ctx.addIssue({
         code: 'custom',
@@ -371,8 +427,11 @@ export const DeviceRegistration = DeviceFields.extend({ password: password.optio
   });
 export type DeviceRegistration = z.infer<typeof DeviceRegistration>;
 
-/** A device as stored: the access password only as a salted scrypt hash. */
-export type StoredDevice = Device & { passwordHash: string };
+/**
+ * A device as stored: the access password only as a salted scrypt hash; an HJ 212-2025 device's SM4 keys only sealed
+ * (device-keys.ts). Neither is ever in an API answer.
+ */
+export type StoredDevice = Omit<Device, 'sm4'> & { passwordHash: string; sm4?: DeviceKeyRing };
 
 /** What the platform answers once when IoT Core issued a certificate: the private key only when IoT generated it. */
 export const IssuedCertificate = z.object({

@@ -1,6 +1,8 @@
 import { NotFoundError, PreconditionFailedError, ValidationError } from '#shared/domain/errors.ts';
 import { pollutant } from '#shared/domain/pollutants.ts';
 import { hashSecret } from '#shared/domain/secrets.ts';
+import { DEFAULT_KEY_SETTINGS, ringView } from './device-keys.ts';
+import type { KeyLifecycle } from './key-lifecycle.ts';
 import {
   type Device,
   type DeviceInput,
@@ -46,6 +48,7 @@ export class RegistryService {
     private readonly now: () => Date = () => new Date(),
     private readonly hash: (secret: string) => Promise<string> = hashSecret,
     private readonly onboarding?: DeviceOnboarding,
+    private readonly keys?: KeyLifecycle,
   ) {}
 
   async get(kind: RegistryKind, id: string): Promise<Versioned<RegistryEntity>> {
@@ -72,7 +75,15 @@ export class RegistryService {
     const { id, item, parent } = await this.prepare(kind, input, undefined);
     if (kind === 'devices') {
       const device = item as StoredDevice;
-      const { csr } = input as DeviceRegistration;
+      const { csr, sm4Key } = input as DeviceRegistration;
+      if (sm4Key !== undefined) {
+        // HJ 212-2025 encryption: the installer's key, checked and sealed before anything is stored
+        if (!this.keys)
+          throw new ValidationError('SM4 keys are entered through the registry API (SM4 密钥须经名录接口录入)', [
+            { field: 'body.sm4Key', message: 'not accepted here', messageZh: '此处不接受密钥' },
+          ]);
+        device.sm4 = await this.keys.initialRing(device.mn, sm4Key);
+      }
       if (this.onboarding && transportOf(device) === 'mqtt') {
         const { device: stored, certificate } = await this.onboarding.register(device, csr, actor);
         return { ...publicView(kind, stored), certificate };
@@ -157,12 +168,23 @@ export class RegistryService {
         return { id: o.id, item: o, parent: { kind: 'enterprises', id: o.enterpriseId } };
       }
       case 'devices': {
-        const { password, csr: _csr, ...fields } = input as DeviceRegistration;
+        const {
+          password,
+          csr: _csr,
+          sm4Key: _key,
+          sm4: _view,
+          protocolSeen: _seen,
+          ...fields
+        } = input as DeviceRegistration & Pick<Device, 'sm4' | 'protocolSeen'>;
         const previous = existing as StoredDevice | undefined;
-        const device: Device = {
+        const device: StoredDevice = {
           ...fields,
           transport: transportOf(fields),
           ...(previous?.iot ? { iot: previous.iot } : {}),
+          // set by the platform only: the keys (key-lifecycle.ts) and the version last seen are kept as they are
+          ...(previous?.sm4 ? { sm4: previous.sm4 } : {}),
+          ...(previous?.protocolSeen ? { protocolSeen: previous.protocolSeen } : {}),
+          passwordHash: '',
         };
         const outlet = await this.requireExisting<Outlet>('outlets', device.outletId, 'body.outletId');
         if (outlet.enterpriseId !== device.enterpriseId) {
@@ -210,6 +232,7 @@ export function idOf(kind: RegistryKind, item: RegistryEntity | DeviceInput): st
 
 function publicView<T>(kind: RegistryKind, v: Versioned<T>): Versioned<T> {
   if (kind !== 'devices') return v;
-  const { passwordHash: _hidden, ...rest } = v.item as T & { passwordHash?: string };
-  return { ...v, item: rest as T };
+  const { passwordHash: _hidden, sm4, ...rest } = v.item as T & Pick<StoredDevice, 'passwordHash' | 'sm4'>;
+  const keys = ringView(sm4, DEFAULT_KEY_SETTINGS);
+  return { ...v, item: (keys ? { ...rest, sm4: keys } : rest) as T };
 }

@@ -1352,8 +1352,11 @@ export interface components {
             outletId: string;
             /** @enum {string} */
             st: "21" | "22" | "23" | "27" | "31" | "32" | "36" | "39" | "51" | "52";
-            /** @enum {string} */
-            protocol: "hj212-2017" | "hj212-2005" | "json-mqtt";
+            /**
+             * @description the version the logger was installed with; each HJ 212 packet is read by its own Flag version bits
+             * @enum {string}
+             */
+            protocol: "hj212-2025" | "hj212-2017" | "hj212-2005" | "json-mqtt";
             /**
              * @description 接入方式：tcp（HJ 212 网关）或 mqtt（物联网平台，证书认证）
              * @enum {string}
@@ -1408,6 +1411,40 @@ export interface components {
                     retiredBecause?: "rotated" | "decommissioned" | "incomplete" | "transport-changed";
                 }[];
             };
+            /** @description HJ 212-2025 SM4 加密与密钥状态（不含密钥本身） */
+            sm4?: {
+                /** @description 须 SM4 加密上传数据（明文数据拒收） */
+                encrypting: boolean;
+                /**
+                 * Format: date-time
+                 * @description 当前密钥到期轮换时间（90 天）
+                 */
+                nextRotationAt?: string;
+                /** Format: date-time */
+                rotationRequestedAt?: string;
+                versions: {
+                    version: number;
+                    /** @enum {string} */
+                    status: "pending" | "current" | "previous" | "failed";
+                    /** @enum {string} */
+                    source: "registration" | "device-request" | "scheduled" | "admin";
+                    /** Format: date-time */
+                    createdAt: string;
+                    /** Format: date-time */
+                    activatedAt?: string;
+                    /** Format: date-time */
+                    supersededAt?: string;
+                    pushQn?: string;
+                    /** Format: date-time */
+                    pushedAt?: string;
+                }[];
+            };
+            protocolSeen?: {
+                /** @enum {string} */
+                version: "2005" | "2017" | "2025" | "unknown";
+                /** Format: date-time */
+                at: string;
+            };
         };
         DeviceInput: {
             mn: string;
@@ -1415,8 +1452,11 @@ export interface components {
             outletId: string;
             /** @enum {string} */
             st: "21" | "22" | "23" | "27" | "31" | "32" | "36" | "39" | "51" | "52";
-            /** @enum {string} */
-            protocol: "hj212-2017" | "hj212-2005" | "json-mqtt";
+            /**
+             * @description the version the logger was installed with; each HJ 212 packet is read by its own Flag version bits
+             * @enum {string}
+             */
+            protocol: "hj212-2025" | "hj212-2017" | "hj212-2005" | "json-mqtt";
             /**
              * @description 接入方式：tcp（HJ 212 网关）或 mqtt（物联网平台，证书认证）
              * @enum {string}
@@ -2248,8 +2288,11 @@ export interface operations {
                     outletId: string;
                     /** @enum {string} */
                     st: "21" | "22" | "23" | "27" | "31" | "32" | "36" | "39" | "51" | "52";
-                    /** @enum {string} */
-                    protocol: "hj212-2017" | "hj212-2005" | "json-mqtt";
+                    /**
+                     * @description the version the logger was installed with; each HJ 212 packet is read by its own Flag version bits
+                     * @enum {string}
+                     */
+                    protocol: "hj212-2025" | "hj212-2017" | "hj212-2005" | "json-mqtt";
                     /**
                      * @description 接入方式：tcp（HJ 212 网关）或 mqtt（物联网平台，证书认证）
                      * @enum {string}
@@ -2285,6 +2328,8 @@ export interface operations {
                     password?: string;
                     /** @description PEM 证书签名请求（设备自行生成密钥时提供） */
                     csr?: string;
+                    /** @description HJ 212-2025 设备的 SM4 初始密钥（16 位字符）；填写即表示该设备加密上传，平台只保存其密文，不再返回 */
+                    sm4Key?: string;
                 };
             };
         };

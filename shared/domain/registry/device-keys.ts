@@ -1,0 +1,157 @@
+import { randomBytes } from 'node:crypto';
+
+/**
+ * HJ 212-2025 device keys (§6.4.3; docs/devices.md §2.2): each encrypting device has a ring of SM4 keys, every one
+ * kept sealed under a KMS key (never in plain fields, never logged), as long as the archive it opens. A key is 16
+ * characters whose ASCII bytes are the SM4 key (CN 1014 carries it as `NewSK`).
+ *
+ * Versions, newest last:
+ *   pending   pushed to the device (CN 1014) and not yet confirmed by its 9012 (or not delivered yet)
+ *   current   the key the device encrypts with
+ *   previous  replaced; still opens packets during the grace window after it was replaced, and the archive forever
+ *   failed    a push the device refused (9012 ExeRtn ≠ 1) or a newer push replaced before confirmation
+ * Pure rules here; key-lifecycle.ts has the use-cases.
+ */
+export type KeyStatus = 'pending' | 'current' | 'previous' | 'failed';
+export type KeySource = 'registration' | 'device-request' | 'scheduled' | 'admin';
+
+export interface SealedKeyVersion {
+  version: number;
+  /** the 16 key bytes sealed by the KeySealer (KMS), base64; opened only to decrypt or encrypt a packet */
+  sealed: string;
+  status: KeyStatus;
+  source: KeySource;
+  createdAt: string;
+  activatedAt?: string;
+  /** when a newer key became current: the grace window runs from here */
+  supersededAt?: string;
+  /** QN of the CN 1014 push, which the device's 9012 echoes */
+  pushQn?: string;
+  pushedAt?: string;
+}
+
+export interface DeviceKeyRing {
+  /** the device encrypts CN 2000–2999, 1014 and 3020: the same commands in clear are refused (no downgrade) */
+  encrypting: boolean;
+  versions: SealedKeyVersion[];
+  /** an administrator asked for a new key; pushed when the gateway next hears from the device */
+  rotationRequestedAt?: string;
+  rotationRequestedBy?: string;
+}
+
+export interface KeySettings {
+  /** a current key older than this is replaced (HJ 212-2025 §6.4.3: every 90 days) */
+  rotationDays: number;
+  /** the replaced key still opens packets this long (devices in flight, a late switch) */
+  graceHours: number;
+  /** a push not confirmed after this long is sent again */
+  pushRetryMinutes: number;
+}
+
+export const DEFAULT_KEY_SETTINGS: KeySettings = { rotationDays: 90, graceHours: 72, pushRetryMinutes: 10 };
+
+const DAY = 86_400_000;
+/** characters a key may use: printable ASCII without the CP separators `;` `,` `=` `&` (it travels as `NewSK=`) */
+const KEY_CHARS = /^[!-%'-+\--:<>-~]{16}$/;
+/** what the platform generates from: letters and digits */
+const ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+
+/**
+ * Why a key may not be used (English (中文)), or undefined. HJ 212-2025 §6.4.3 f–g forbid fixed and patterned keys: a
+ * key with fewer than 8 different characters, one that repeats a block of up to 8 characters, one with a run of 6 or
+ * more steps in one direction (`012345`, `fedcba`), or a key printed in the standard or a manual (`0000000000000000`,
+ * `1234567890123456`) is refused.
+ */
+export function keyProblem(text: string): string | undefined {
+  if (!KEY_CHARS.test(text))
+    return 'an SM4 key is 16 printable ASCII characters without ; , = & (SM4 密钥须为 16 位可打印 ASCII 字符，不含 ; , = &)';
+  if (new Set(text).size < 8) return 'the key has fewer than 8 different characters (密钥过于简单：不同字符少于 8 个)';
+  for (let p = 1; p <= 8; p++) {
+    let periodic = true;
+    for (let i = p; i < text.length && periodic; i++) periodic = text[i] === text[i - p];
+    if (periodic) return 'the key repeats a pattern (密钥为重复模式)';
+  }
+  let run = 1;
+  for (let i = 2; i < text.length; i++) {
+    const step = text.charCodeAt(i) - text.charCodeAt(i - 1);
+    run = step === text.charCodeAt(i - 1) - text.charCodeAt(i - 2) && Math.abs(step) === 1 ? run + 1 : 1;
+    if (run >= 5) return 'the key holds a run of consecutive characters (密钥含连续字符序列)';
+  }
+  if (KNOWN_KEYS.has(text)) return 'the key is a published example (密钥为公开示例，不得使用)';
+  return undefined;
+}
+
+const KNOWN_KEYS = new Set(['0000000000000000', '1234567890123456', 'msbE74gsiSHSEh5e', '1234567812345678']);
+
+/** A fresh key: 16 letters and digits from the system's CSPRNG (no modulo bias), never a patterned one. */
+export function generateKeyText(random: (n: number) => Uint8Array = randomBytes): string {
+  for (;;) {
+    let out = '';
+    while (out.length < 16) {
+      for (const b of random(32)) {
+        if (b < 248 && out.length < 16) out += ALPHABET[b % 62];
+      }
+    }
+    if (keyProblem(out) === undefined) return out;
+  }
+}
+
+export const keyBytes = (text: string): Buffer => Buffer.from(text, 'latin1');
+
+export const currentOf = (ring: DeviceKeyRing | undefined): SealedKeyVersion | undefined =>
+  ring?.versions.findLast((v) => v.status === 'current');
+export const pendingOf = (ring: DeviceKeyRing | undefined): SealedKeyVersion | undefined =>
+  ring?.versions.findLast((v) => v.status === 'pending');
+
+/**
+ * The keys that open a packet now, in the order to try them: the current key, a pushed key not yet confirmed (the
+ * device may switch before its 9012 arrives), then replaced keys within their grace window, newest first.
+ */
+export function decryptionOrder(ring: DeviceKeyRing, now: Date, settings: KeySettings): SealedKeyVersion[] {
+  const out: SealedKeyVersion[] = [];
+  const current = currentOf(ring);
+  if (current) out.push(current);
+  const pending = pendingOf(ring);
+  if (pending) out.push(pending);
+  const graceMs = settings.graceHours * 3_600_000;
+  for (const v of [...ring.versions].reverse()) {
+    if (v.status === 'previous' && v.supersededAt && Date.parse(v.supersededAt) + graceMs > now.getTime()) out.push(v);
+  }
+  return out;
+}
+
+/**
+ * Why a new key should be pushed now, or undefined: an administrator asked, the current key is older than the rotation
+ * period, or a push went unconfirmed for longer than the retry interval.
+ */
+export function pushDue(ring: DeviceKeyRing | undefined, now: Date, settings: KeySettings): KeySource | undefined {
+  const current = currentOf(ring);
+  if (!ring?.encrypting || !current) return undefined;
+  const pending = pendingOf(ring);
+  if (pending) {
+    const since = Date.parse(pending.pushedAt ?? pending.createdAt);
+    return now.getTime() - since >= settings.pushRetryMinutes * 60_000 ? pending.source : undefined;
+  }
+  if (ring.rotationRequestedAt) return 'admin';
+  const since = Date.parse(current.activatedAt ?? current.createdAt);
+  return now.getTime() - since >= settings.rotationDays * DAY ? 'scheduled' : undefined;
+}
+
+/** When the current key is due for rotation (ISO), for the device's page. */
+export function nextRotationAt(ring: DeviceKeyRing | undefined, settings: KeySettings): string | undefined {
+  const current = currentOf(ring);
+  if (!current) return undefined;
+  return new Date(Date.parse(current.activatedAt ?? current.createdAt) + settings.rotationDays * DAY).toISOString();
+}
+
+/** The ring without sealed material, for an API answer. */
+export function ringView(ring: DeviceKeyRing | undefined, settings: KeySettings) {
+  if (!ring) return undefined;
+  const rotation = nextRotationAt(ring, settings);
+  return {
+    encrypting: ring.encrypting,
+    ...(rotation ? { nextRotationAt: rotation } : {}),
+    ...(ring.rotationRequestedAt ? { rotationRequestedAt: ring.rotationRequestedAt } : {}),
+    versions: ring.versions.map(({ sealed: _sealed, ...v }) => v),
+  };
+}
