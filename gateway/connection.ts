@@ -1,9 +1,11 @@
 import type { Socket } from 'node:net';
 import { decodeFrame } from '#shared/domain/hj212/codec.ts';
 import { FrameStream } from '#shared/domain/hj212/frame-stream.ts';
-import { dataAck, QN_RTN, qnRtn, rejectionReply } from '#shared/domain/hj212/replies.ts';
+import { dataAck, noticeAck, QN_RTN, qnRtn, rejectionReply } from '#shared/domain/hj212/replies.ts';
 import { type ExpiredSplit, SplitReassembler } from '#shared/domain/hj212/split.ts';
-import type { DecodeResult, Hj212Packet } from '#shared/domain/hj212/types.ts';
+import type { DecodeOptions, DecodeResult, Hj212Packet } from '#shared/domain/hj212/types.ts';
+import { type KeySettings, type KeySource, pushDue } from '#shared/domain/registry/device-keys.ts';
+import type { DeviceLink, KeyPush } from '#shared/domain/registry/key-lifecycle.ts';
 import type { StoredDevice } from '#shared/domain/registry/model.ts';
 import type { Logger } from '#shared/observability/logger.ts';
 import type { GatewayLimits } from './limits.ts';
@@ -27,6 +29,13 @@ import type { Metrics } from './metrics.ts';
  * - Garbage (bytes outside frames, runs longer than a frame) is aggregated: one envelope per `garbageEnvelopeBytes`
  *   kept or per `garbageFlushMs`, whichever comes first, with the total counted in `detail` and the metrics. A
  *   connection whose bad bytes pass `garbageMinBytes` and `garbageMaxRatio` of all its bytes is closed.
+ * - HJ 212-2025 (docs/devices.md §2.1–2.3): a device registered as encrypting has its packets opened with its keys
+ *   (current, pushed-but-unconfirmed, replaced within the grace window) before anything else: a packet that does not
+ *   open (`decrypt-failed`: QnRtn=9, the CRC failing after decryption) or data sent in clear (`plaintext-refused`) is
+ *   archived as received and refused. Its key request (CN 1014) is answered with 9013 and a new key pushed (CN 1014,
+ *   encrypted under the current key) on this connection; a due rotation (90 days, an administrator's request, an
+ *   unconfirmed push) is pushed when the device next sends; its 9012 to a push makes the new key current. Heartbeats
+ *   (CN 9015) keep the connection alive and are answered with 9013 when Flag asks; they are counted, not archived.
  * - Split messages (Flag D=1): every part is published (and acknowledged) as it arrives, as received; the
  *   SplitReassembler tracks completeness, and a message still incomplete after `splitTimeoutMs` (or at close) is
  *   published as a rejected `split-incomplete` envelope with empty `raw` (its parts were archived already).
@@ -34,6 +43,19 @@ import type { Metrics } from './metrics.ts';
 
 export interface DeviceRegistry {
   deviceForAuthentication(mn: string): Promise<StoredDevice | undefined>;
+  /** forgets a cached device (its keys changed); optional for registries without a cache */
+  invalidate?(mn: string): void;
+}
+
+/** HJ 212-2025 keys (registry key-lifecycle.ts behind a cache of opened keys); without it the gateway opens none. */
+export interface GatewayKeys {
+  /** the keys that open the device's packets now, in order */
+  open(device: StoredDevice): Promise<Uint8Array[]>;
+  /** pushes a new key when one is due, or `force` says why */
+  pushIfDue(mn: string, link: DeviceLink, force?: KeySource): Promise<KeyPush | undefined>;
+  /** the device's 9012 to a push */
+  confirm(mn: string, qn: string, exeRtn: string): Promise<boolean>;
+  settings: KeySettings;
 }
 
 /** The gateway's verdict on bytes it received; the server turns it into an IngestEnvelope and a topic. */
@@ -60,9 +82,25 @@ export interface ConnectionContext {
   onClose: (conn: Connection, reason: string) => void;
   /** a device's MN and PW were verified on this connection (commands for it may now come here) */
   onAuthenticated?: (conn: Connection, mn: string) => void;
+  keys?: GatewayKeys;
 }
 
 const REPLY_CNS = new Set(['9011', '9012', '9013', '9014']);
+/** notifications a device sends, answered with 9013 rather than the data acknowledgement 9014 */
+const NOTICE_CNS = new Set(['9015', '1014', '1013', '1001']);
+const HEARTBEAT = '9015';
+/** a device whose key rotation is not due is asked again after this long */
+const KEY_CHECK_MS = 60_000;
+const MN_MARK = Buffer.from(';MN=');
+
+/** The MN in a frame's header, read from its bytes (the header is ASCII even when the CP is encrypted). */
+function headerMn(frame: Buffer): string | undefined {
+  const at = frame.indexOf(MN_MARK, 6);
+  if (at < 0 || at > 200) return undefined;
+  const end = frame.indexOf(0x3b, at + 4);
+  if (end < 0 || end - at - 4 > 24) return undefined;
+  return frame.toString('latin1', at + 4, end);
+}
 const SAFE_MN = /^[0-9A-Za-z_-]{1,64}$/;
 const safeMn = (mn: string | undefined): string | undefined => (mn && SAFE_MN.test(mn) ? mn : undefined);
 
@@ -83,6 +121,7 @@ export class Connection {
   private processing: Promise<void> | undefined;
   private readonly verified = new Map<string, string>();
   private authFailures = 0;
+  private readonly keyCheckedAt = new Map<string, number>();
   private primaryMn: string | undefined;
   private lastActivity: number;
   private partialSince: number | undefined;
@@ -191,10 +230,27 @@ export class Connection {
 
   private async handleFrame(frame: Buffer): Promise<void> {
     this.ctx.metrics.inc('frames.received');
-    const result = decodeFrame(frame);
+    const opts = await this.decodeOptions(frame);
+    if (opts === 'unavailable') return;
+    let result = decodeFrame(frame, opts?.options);
+    if (!result.ok && result.reason === 'decrypt-failed' && opts?.device) {
+      // the keys may have changed since the device was cached (a rotation confirmed elsewhere): once more, fresh
+      this.ctx.registry.invalidate?.(opts.device.mn);
+      const fresh = await this.decodeOptions(frame);
+      if (fresh === 'unavailable') return;
+      result = decodeFrame(frame, fresh?.options);
+    }
     if (!result.ok) return this.rejectFrame(frame, result);
     const packet = result.packet;
     if (!(await this.authenticate(packet, frame))) return;
+    if (packet.encryption) this.ctx.metrics.inc('frames.decrypted');
+    if (packet.cn === HEARTBEAT) {
+      // alive: the connection's activity is what a heartbeat proves; nothing to archive or evaluate
+      this.ctx.metrics.inc('heartbeats');
+      if (packet.ack) this.reply(noticeAck(packet));
+      await this.keyDuties(packet, opts?.device);
+      return;
+    }
     let detail: string | undefined;
     let completed: Hj212Packet | undefined;
     if (packet.split && packet.pnum !== undefined) {
@@ -227,8 +283,90 @@ export class Connection {
       });
     }
     if (packet.ack && !REPLY_CNS.has(packet.cn)) {
-      this.reply(dataAck(packet));
-      this.ctx.metrics.inc('replies.9014');
+      if (NOTICE_CNS.has(packet.cn)) {
+        this.reply(noticeAck(packet));
+        this.ctx.metrics.inc('replies.9013');
+      } else {
+        this.reply(dataAck(packet));
+        this.ctx.metrics.inc('replies.9014');
+      }
+    }
+    await this.keyDuties(packet, opts?.device);
+  }
+
+  /**
+   * What decoding a frame needs: for a device registered as encrypting, its keys (when the gateway has keys at all).
+   * 'unavailable' when the registry or the key service could not be read: the frame is archived, not answered.
+   */
+  private async decodeOptions(
+    frame: Buffer,
+  ): Promise<{ options: DecodeOptions; device: StoredDevice } | undefined | 'unavailable'> {
+    const keys = this.ctx.keys;
+    if (!keys) return undefined;
+    const mn = headerMn(frame);
+    if (!mn) return undefined;
+    try {
+      const device = await this.ctx.registry.deviceForAuthentication(mn);
+      if (!device?.sm4?.encrypting) return undefined;
+      return { options: { keys: await keys.open(device), requireEncryption: true }, device };
+    } catch (err) {
+      this.ctx.metrics.inc('keys.unavailable');
+      this.ctx.logger.error('device keys could not be read', { connection: this.id, mn, error: err });
+      await this.ctx.publish(this.id, {
+        mn: safeMn(mn) ?? 'unknown',
+        raw: frame,
+        accepted: false,
+        reason: 'keys-unavailable',
+        detail: 'the device keys could not be read; the packet was not acknowledged',
+      });
+      return 'unavailable';
+    }
+  }
+
+  /**
+   * The key lifecycle's part of an accepted packet of an encrypting device: a key request (CN 1014) gets a new key,
+   * a 9012 may confirm a push, and a due rotation is pushed (checked on the cached record, at most once a minute).
+   */
+  private async keyDuties(packet: Hj212Packet, device: StoredDevice | undefined): Promise<void> {
+    const keys = this.ctx.keys;
+    if (!keys || !device?.sm4?.encrypting) return;
+    const mn = packet.mn;
+    const link: DeviceLink = {
+      sendToDevice: async (_mn, frame) => {
+        if (this.closed || this.socket.destroyed || !this.socket.writable) return false;
+        this.reply(frame);
+        return true;
+      },
+    };
+    try {
+      if (packet.cn === '9012' && packet.qn !== undefined) {
+        if (await keys.confirm(mn, packet.qn, packet.cp.params.ExeRtn ?? '')) {
+          this.ctx.metrics.inc('keys.activated');
+          this.ctx.logger.info('device key rotated', { connection: this.id, mn });
+        }
+        this.ctx.registry.invalidate?.(mn);
+        return;
+      }
+      const now = this.ctx.now();
+      let force: KeySource | undefined;
+      if (packet.cn === '1014' && packet.cp.params.NewSK === undefined) force = 'device-request';
+      else if ((this.keyCheckedAt.get(mn) ?? -Infinity) + KEY_CHECK_MS > now) return;
+      this.keyCheckedAt.set(mn, now);
+      if (!force && !pushDue(device.sm4, new Date(now), keys.settings)) return;
+      const push = await keys.pushIfDue(mn, link, force);
+      if (push) {
+        this.ctx.registry.invalidate?.(mn);
+        this.ctx.metrics.inc(push.delivered ? 'keys.pushed' : 'keys.pushUndelivered');
+        this.ctx.logger.info('device key pushed', {
+          connection: this.id,
+          mn,
+          version: push.version,
+          source: push.source,
+        });
+      }
+    } catch (err) {
+      this.ctx.metrics.inc('keys.errors');
+      this.ctx.logger.error('device key lifecycle failed', { connection: this.id, mn, error: err });
     }
   }
 
@@ -406,7 +544,7 @@ export class Connection {
     return true;
   }
 
-  private reply(text: string): void {
+  private reply(text: string | Buffer): void {
     const s = this.socket;
     if (s.destroyed || !s.writable) return;
     s.write(text);

@@ -30,6 +30,9 @@ export function cachedRegistry(inner: DeviceRegistry, opts: CacheOptions = {}): 
   const cache = new Map<string, { device: StoredDevice | undefined; until: number }>();
   const inFlight = new Map<string, Promise<StoredDevice | undefined>>();
   return {
+    invalidate(mn: string) {
+      cache.delete(mn);
+    },
     async deviceForAuthentication(mn: string) {
       const hit = cache.get(mn);
       if (hit && hit.until > now()) return hit.device;

@@ -3,7 +3,7 @@ import { ulid } from '#shared/domain/ids.ts';
 import { verifySecret } from '#shared/domain/secrets.ts';
 import { createLogger, type Logger } from '#shared/observability/logger.ts';
 import { type CommandFeed, CommandRouter } from './commands.ts';
-import { Connection, type DeviceRegistry, type Verdict } from './connection.ts';
+import { Connection, type DeviceRegistry, type GatewayKeys, type Verdict } from './connection.ts';
 import { DEFAULT_LIMITS, type GatewayLimits } from './limits.ts';
 import { Metrics } from './metrics.ts';
 
@@ -27,6 +27,8 @@ export interface GatewayOptions {
   /** full Basic Ingest prefix, e.g. `$aws/rules/envwatch_dev_gateway/envwatch/gateway` (env GATEWAY_INGEST_TOPIC) */
   topicPrefix: string;
   registry: DeviceRegistry;
+  /** HJ 212-2025 device keys (connection.ts); without them encrypted packets are refused as `no-key` */
+  keys?: GatewayKeys;
   publish: (topic: string, payload: string) => Promise<void>;
   /** structured JSON log lines (default: silent) */
   log?: (line: string) => void;
@@ -119,6 +121,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const ctx = {
     limits,
     registry: opts.registry,
+    ...(opts.keys ? { keys: opts.keys } : {}),
     verify: opts.verify ?? verifySecret,
     publish: publishVerdict,
     metrics,

@@ -98,7 +98,16 @@ export function registryCommandDevices(registry: {
       const found = await registry.get<Device>('devices', mn);
       if (!found) return undefined;
       const d = found.item;
-      return { mn: d.mn, st: d.st, protocol: d.protocol, transport: transportOf(d), status: d.status };
+      const seen = d.protocolSeen?.version;
+      return {
+        mn: d.mn,
+        st: d.st,
+        protocol: d.protocol,
+        transport: transportOf(d),
+        status: d.status,
+        // the version the device last used (the gateway records it), which commands follow
+        ...(seen === '2005' || seen === '2017' || seen === '2025' ? { version: seen } : {}),
+      };
     },
   };
 }

@@ -7,7 +7,7 @@ export type { AuditEntry, Page };
 export interface CommandDevice {
   mn: string;
   st: string;
-  protocol: 'hj212-2017' | 'hj212-2005' | 'json-mqtt';
+  protocol: 'hj212-2025' | 'hj212-2017' | 'hj212-2005' | 'json-mqtt';
   transport: 'tcp' | 'mqtt';
   status: 'active' | 'maintenance' | 'retired';
   /** the HJ 212 version the device last used, when the registry knows it */

@@ -185,5 +185,5 @@ function view(c: DeviceCommand, now: number): CommandView {
 function versionFor(device: CommandDevice, cn: string, cp: string): '2005' | '2017' | '2025' {
   if (CNS_2025.has(cn) || (cn === '3011' && cp.includes('CalibrationType='))) return '2025';
   if (device.version) return device.version;
-  return device.protocol === 'hj212-2005' ? '2005' : '2017';
+  return device.protocol === 'hj212-2005' ? '2005' : device.protocol === 'hj212-2025' ? '2025' : '2017';
 }

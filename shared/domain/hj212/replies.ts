@@ -50,6 +50,8 @@ function reply(to: ReplyTo, cn: string, cp: string): string {
 }
 
 export const dataAck = (to: ReplyTo): string => reply(to, '9014', '');
+/** 9013 notification acknowledgement: to a heartbeat (9015), a key request (1014), a time-calibration request (1013) … */
+export const noticeAck = (to: ReplyTo): string => reply(to, '9013', '');
 export const qnRtn = (to: ReplyTo, code: number): string => reply(to, '9011', `QnRtn=${code}`);
 export const exeRtn = (to: ReplyTo, code: number): string => reply(to, '9012', `ExeRtn=${code}`);
 
@@ -57,9 +59,9 @@ export const exeRtn = (to: ReplyTo, code: number): string => reply(to, '9012', `
 export function rejectionReply(result: Extract<DecodeResult, { ok: false }>): string | undefined {
   if (!result.header.mn) return undefined;
   const code =
-    result.reason === 'bad-crc'
+    result.reason === 'bad-crc' || result.reason === 'decrypt-failed'
       ? QN_RTN.crcError
-      : result.reason === 'bad-header' || result.reason === 'missing-field'
+      : result.reason === 'bad-header' || result.reason === 'missing-field' || result.reason === 'plaintext-refused'
         ? QN_RTN.rejected
         : QN_RTN.unknown;
   return qnRtn(result.header, code);
