@@ -1,6 +1,6 @@
 import type { DeviceDirectory } from '#shared/domain/ingest/ports.ts';
 import type { DeviceRef } from '#shared/domain/readings/normalize.ts';
-import type { Device } from '#shared/domain/registry/model.ts';
+import type { StoredDevice } from '#shared/domain/registry/model.ts';
 import type { RegistryStore } from '#shared/domain/registry/store.ts';
 import { TtlCache } from './ttl-cache.ts';
 
@@ -21,16 +21,25 @@ export class CachedDeviceDirectory implements DeviceDirectory {
   }
 
   get(mn: string): Promise<DeviceRef | undefined> {
-    return this.cache.get(mn, async () => {
-      const found = mn.length <= 64 ? await this.registry.get<Device>('devices', mn) : undefined;
-      return found
-        ? {
-            mn: found.item.mn,
-            enterpriseId: found.item.enterpriseId,
-            outletId: found.item.outletId,
-            status: found.item.status,
-          }
-        : undefined;
-    });
+    return this.cache.get(mn, () => this.read(mn));
+  }
+
+  async fresh(mn: string): Promise<DeviceRef | undefined> {
+    const device = await this.read(mn);
+    this.cache.set(mn, device);
+    return device;
+  }
+
+  private async read(mn: string): Promise<DeviceRef | undefined> {
+    const found = mn.length <= 64 ? await this.registry.get<StoredDevice>('devices', mn) : undefined;
+    return found
+      ? {
+          mn: found.item.mn,
+          enterpriseId: found.item.enterpriseId,
+          outletId: found.item.outletId,
+          status: found.item.status,
+          ...(found.item.sm4 ? { sm4: found.item.sm4 } : {}),
+        }
+      : undefined;
   }
 }

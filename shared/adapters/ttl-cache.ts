@@ -21,4 +21,10 @@ export class TtlCache<K, V> {
     this.entries.set(key, { value, until: t + this.ttlSeconds * 1000 });
     return value;
   }
+
+  /** Puts a value read just now (replacing what was cached). */
+  set(key: K, value: V): void {
+    if (this.entries.size >= this.maxEntries) this.entries.clear();
+    this.entries.set(key, { value, until: this.now() + this.ttlSeconds * 1000 });
+  }
 }

@@ -6,7 +6,7 @@ import type { DecodeResult, Hj212Packet } from '#shared/domain/hj212/types.ts';
 import type { RetentionPolicy } from '#shared/domain/readings/model.ts';
 import { type DeviceRef, type Normalized, normalizeJson, normalizePacket } from '#shared/domain/readings/normalize.ts';
 import { type IngestEnvelope, JsonTelemetry } from './envelope.ts';
-import type { CommandAnswers, DeviceDirectory, ReadingStore } from './ports.ts';
+import type { CommandAnswers, DeviceDirectory, DeviceKeyOpener, ReadingStore } from './ports.ts';
 
 /**
  * The ingest use-case: one envelope in (from an IoT rule: MQTT HJ 212, MQTT JSON, or the TCP gateway), and
@@ -16,6 +16,11 @@ import type { CommandAnswers, DeviceDirectory, ReadingStore } from './ports.ts';
  *     garbage to the `_unknown` chain) before anything else;
  *  3. for accepted data: normalized readings stored once each, and the device's per-kind state;
  *  4. a device's 9011 / 9012 answers to the platform's commands recorded against the command (by QN).
+ *
+ * HJ 212-2025 (docs/devices.md §2.1): the frame of a device registered as encrypting is decoded again with its keys
+ * (`keys`, the registry's sealed ring opened by KMS; once more with the device read fresh when they do not open): data
+ * in clear is refused (`plaintext-refused`), a frame that does not open is refused (`decrypt-failed`), both archived as
+ * received. Without `keys`, such a frame is refused as `no-key`.
  *
  * Authentication: MQTT devices are authenticated by IoT Core (X.509 certificate, thing name = MN, a policy that lets a
  * device publish only under its own MN), so the PW inside an MQTT message is informational and not checked here
@@ -49,6 +54,8 @@ export interface IngestDeps {
   retention: RetentionPolicy;
   /** where a device's 9011 / 9012 answers to the platform's commands go (the device-command capability) */
   answers?: CommandAnswers;
+  /** opens HJ 212-2025 device keys; without it encrypted frames are refused as `no-key` */
+  keys?: DeviceKeyOpener;
 }
 
 export const toIso = (at: string | number): string => new Date(at).toISOString();
@@ -72,7 +79,7 @@ export class IngestService {
   /** `message`: the envelope decoded once (decodeMessage), when the caller has it already. */
   async ingest(envelope: IngestEnvelope, message: DecodedMessage = decodeMessage(envelope)): Promise<IngestOutcome> {
     const { raw, receivedAt } = message;
-    const verdict = await judgeMessage(message, this.deps.devices);
+    const verdict = await judgeMessage(message, this.deps.devices, this.deps.keys);
     const chain = chainFor(verdict.device?.mn, verdict.device !== undefined);
     const detail = archiveDetail(verdict);
     const appended = await this.deps.archive.append(chain, {
@@ -197,12 +204,17 @@ export function judgeEnvelope(
   raw: Buffer,
   receivedAt: string,
   devices: DeviceDirectory,
+  keys?: DeviceKeyOpener,
 ): Promise<Verdict> {
-  return judgeMessage(decodeMessage(envelope, raw, receivedAt), devices);
+  return judgeMessage(decodeMessage(envelope, raw, receivedAt), devices, keys);
 }
 
 /** The platform's verdict on a decoded message: MN, registered device, normalized readings. */
-export async function judgeMessage(message: DecodedMessage, devices: DeviceDirectory): Promise<Verdict> {
+export async function judgeMessage(
+  message: DecodedMessage,
+  devices: DeviceDirectory,
+  keys?: DeviceKeyOpener,
+): Promise<Verdict> {
   const { envelope, receivedAt, content } = message;
   const topicMn = envelope.mn;
   const at = { source: envelope.source, receivedAt };
@@ -227,10 +239,21 @@ export async function judgeMessage(message: DecodedMessage, devices: DeviceDirec
   }
 
   if (content.kind === 'split') return judgeSplitMessage(envelope, content.decoded, receivedAt, devices);
-  const decoded = content.decoded;
+  let decoded = content.decoded;
   const packetMn = decoded.ok ? decoded.packet.mn : decoded.header.mn;
   const claimedMn = envelope.source === 'tcp-gateway' ? (packetMn ?? topicMn) : topicMn;
-  const device = await devices.get(claimedMn);
+  let device = await devices.get(claimedMn);
+  if (device?.sm4?.encrypting && keys && envelope.accepted !== false) {
+    decoded = decodeFrame(message.raw, { keys: await keys.open(device), requireEncryption: true });
+    if (!decoded.ok && decoded.reason === 'decrypt-failed' && devices.fresh) {
+      // the keys may have changed since the device was cached (a rotation): once more, read now
+      const fresh = await devices.fresh(claimedMn);
+      if (fresh?.sm4) {
+        device = fresh;
+        decoded = decodeFrame(message.raw, { keys: await keys.open(fresh), requireEncryption: true });
+      }
+    }
+  }
   if (envelope.source === 'tcp-gateway' && envelope.accepted === false) {
     return {
       accepted: false,

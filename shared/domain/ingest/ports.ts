@@ -5,6 +5,13 @@ import type { DeviceRef } from '#shared/domain/readings/normalize.ts';
 export interface DeviceDirectory {
   /** the registered device with this MN, or undefined (cached by the adapter) */
   get(mn: string): Promise<DeviceRef | undefined>;
+  /** the same, read again now (its keys changed since it was cached); optional for directories without a cache */
+  fresh?(mn: string): Promise<DeviceRef | undefined>;
+}
+
+/** Opens an HJ 212-2025 device's sealed keys (registry key-lifecycle.ts, KMS), in the order to try them. */
+export interface DeviceKeyOpener {
+  open(device: DeviceRef): Promise<Uint8Array[]>;
 }
 
 export interface ReadingStore {

@@ -1,6 +1,7 @@
 import type { Hj212Packet, ValueSuffix } from '#shared/domain/hj212/types.ts';
 import type { JsonTelemetry } from '#shared/domain/ingest/envelope.ts';
 import { toCurrentCode } from '#shared/domain/pollutants.ts';
+import type { DeviceKeyRing } from '#shared/domain/registry/device-keys.ts';
 import { kindOfCn, type Reading, type ReadingKind, type ReadingValues, type ValueKey, valueSubject } from './model.ts';
 
 /**
@@ -17,6 +18,8 @@ export interface DeviceRef {
   enterpriseId: string;
   outletId: string;
   status?: string;
+  /** an HJ 212-2025 device's sealed keys (registry device-keys.ts), when it encrypts */
+  sm4?: DeviceKeyRing;
 }
 
 export interface Received {
