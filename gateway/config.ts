@@ -13,6 +13,8 @@ export const DEFAULT_GATEWAY_PORT = 9212;
 export interface GatewayConfig {
   topicPrefix: string;
   registryTable: string;
+  /** HJ 212-2025 device keys: the KMS key that seals them and the audit table of their changes (both or neither) */
+  deviceKeys?: { keyId: string; auditTable: string };
   port: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   limits: Partial<GatewayLimits>;
@@ -31,6 +33,8 @@ export function gatewayConfig(env: Record<string, string | undefined>): GatewayC
           ),
       ),
       registryTable: ENV.registryTable,
+      deviceKeysKey: envVar(ENV.deviceKeysKey, z.string().min(1).optional()),
+      auditTable: envVar(ENV.auditTable, z.string().min(1).optional()),
       port: envVar(
         ENV.gatewayPort,
         z.coerce.number().int().min(1).max(65_535, 'expected a port 1–65535').default(DEFAULT_GATEWAY_PORT),
@@ -44,6 +48,7 @@ export function gatewayConfig(env: Record<string, string | undefined>): GatewayC
   return {
     topicPrefix: c.topicPrefix,
     registryTable: c.registryTable,
+    ...(c.deviceKeysKey && c.auditTable ? { deviceKeys: { keyId: c.deviceKeysKey, auditTable: c.auditTable } } : {}),
     port: c.port,
     logLevel: c.logLevel,
     limits: {

@@ -1,11 +1,13 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DescribeEndpointCommand, IoTClient } from '@aws-sdk/client-iot';
 import { IoTDataPlaneClient, PublishCommand } from '@aws-sdk/client-iot-data-plane';
+import { KMSClient } from '@aws-sdk/client-kms';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createLogger } from '#shared/observability/logger.ts';
 import type { CommandFeed } from './commands.ts';
 import { gatewayConfig } from './config.ts';
 import { iotCommandFeed } from './iot-feed.ts';
+import { gatewayKeys } from './keys.ts';
 import { cachedRegistry, dynamoDeviceRegistry } from './registry.ts';
 import { startGateway } from './server.ts';
 
@@ -25,11 +27,13 @@ async function main() {
   const db = DynamoDBDocumentClient.from(new DynamoDBClient({}));
   const iot = new IoTDataPlaneClient({});
   const commands = await commandFeed(iot);
+  const kms = new KMSClient({});
   const gateway = await startGateway({
     host: '0.0.0.0',
     port: config.port,
     topicPrefix: config.topicPrefix,
     registry: cachedRegistry(dynamoDeviceRegistry(db, config.registryTable)),
+    ...(config.deviceKeys ? { keys: gatewayKeys(db, kms, config.registryTable, config.deviceKeys) } : {}),
     publish: async (topic, payload) => {
       await iot.send(new PublishCommand({ topic, qos: 1, payload: Buffer.from(payload, 'utf8') }));
     },
@@ -46,6 +50,7 @@ async function main() {
     await gateway.stop();
     db.destroy();
     iot.destroy();
+    kms.destroy();
     process.exit(0);
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));

@@ -24,7 +24,7 @@ export const handler = observedHandler(async (event: unknown) => {
   const outcomes = [];
   for (const envelope of envelopes) {
     const message = decodeMessage(envelope);
-    const verdict = await judgeMessage(message, services.devices);
+    const verdict = await judgeMessage(message, services.devices, services.keys);
     const readings = verdict.normalized?.readings ?? [];
     if (!verdict.accepted || !verdict.device || readings.length === 0) continue;
     const packet = { receivedAt: message.receivedAt, source: envelope.source, rawSha256: sha256Hex(message.raw) };

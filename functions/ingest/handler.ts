@@ -1,8 +1,11 @@
+import { KMSClient } from '@aws-sdk/client-kms';
 import { S3Client } from '@aws-sdk/client-s3';
+import * as z from 'zod';
 import { S3ArchiveObjects } from '#shared/adapters/archive-objects.ts';
 import { DynamoCommandStore } from '#shared/adapters/commands-store.ts';
 import { CachedDeviceDirectory } from '#shared/adapters/device-directory.ts';
 import { dynamo } from '#shared/adapters/dynamodb.ts';
+import { CachingKeyOpener, KmsKeySealer } from '#shared/adapters/kms-key-sealer.ts';
 import { DynamoReadingStore } from '#shared/adapters/readings-store.ts';
 import { DynamoRegistryReader } from '#shared/adapters/registry-store.ts';
 import { days, envVar, readConfig, seconds } from '#shared/config/config.ts';
@@ -25,6 +28,7 @@ const config = readConfig({
   registryCacheSeconds: envVar(ENV.registryCacheSeconds, seconds(60)),
   realtimeDays: envVar(ENV.realtimeRetentionDays, days(DEFAULT_RETENTION.realtimeDays)),
   minuteDays: envVar(ENV.minuteRetentionDays, days(DEFAULT_RETENTION.minuteDays)),
+  deviceKeysKey: envVar(ENV.deviceKeysKey, z.string().min(1).optional()),
 });
 
 const store = new DynamoReadingStore(dynamo, config.readingsTable);
@@ -38,6 +42,9 @@ const service = new IngestService({
   archive: new SealedArchive(store, new S3ArchiveObjects(new S3Client({}), config.evidenceBucket)),
   retention: { realtimeDays: config.realtimeDays, minuteDays: config.minuteDays },
   answers: { answer: (mn, qn, a) => recordAnswer(commands, mn, qn, a) },
+  ...(config.deviceKeysKey
+    ? { keys: new CachingKeyOpener(new KmsKeySealer(new KMSClient({}), config.deviceKeysKey)) }
+    : {}),
 });
 
 /** EnvWatch/Ingest: messages by source and outcome, readings stored and duplicates, one EMF line per message. */

@@ -1,10 +1,16 @@
 import { IoTClient } from '@aws-sdk/client-iot';
+import { KMSClient } from '@aws-sdk/client-kms';
+import * as z from 'zod';
 import { dynamo } from '#shared/adapters/dynamodb.ts';
 import { IotCoreControlPlane } from '#shared/adapters/iot-control-plane.ts';
+import { KmsKeySealer } from '#shared/adapters/kms-key-sealer.ts';
 import { DynamoRegistryStore } from '#shared/adapters/registry-store.ts';
-import { readConfig } from '#shared/config/config.ts';
+import { envVar, readConfig } from '#shared/config/config.ts';
 import { ENV } from '#shared/config/env-names.ts';
 import { type deviceIdentityRoutes, PARENT_FILTERS, registryRoutes } from '#shared/contracts/registry.ts';
+import { ConflictError } from '#shared/domain/errors.ts';
+import { DEFAULT_KEY_SETTINGS, ringView } from '#shared/domain/registry/device-keys.ts';
+import { KeyLifecycle } from '#shared/domain/registry/key-lifecycle.ts';
 import type { StoredDevice } from '#shared/domain/registry/model.ts';
 import { DeviceOnboarding } from '#shared/domain/registry/onboarding.ts';
 import type { RegistryKind, Versioned } from '#shared/domain/registry/store.ts';
@@ -19,16 +25,27 @@ const config = readConfig({
   registryTable: ENV.registryTable,
   auditTable: ENV.auditTable,
   devicePolicy: ENV.iotDevicePolicy,
+  deviceKeysKey: envVar(ENV.deviceKeysKey, z.string().min(1).optional()),
 });
 const store = new DynamoRegistryStore(dynamo, config.registryTable, config.auditTable);
 const onboarding = new DeviceOnboarding(store, new IotCoreControlPlane(new IoTClient({})), config.devicePolicy);
-const registry = new RegistryService(store, undefined, undefined, onboarding);
+const keys = config.deviceKeysKey
+  ? new KeyLifecycle(store, new KmsKeySealer(new KMSClient({}), config.deviceKeysKey))
+  : undefined;
+const registry = new RegistryService(store, undefined, undefined, onboarding, keys);
+const requireKeys = (): KeyLifecycle => {
+  if (!keys) throw new ConflictError('device keys are not configured here (本环境未配置设备密钥)');
+  return keys;
+};
 
 type Req = ApiRequest<RouteContract>;
 type DeviceRoute = typeof deviceIdentityRoutes;
 const principal = (req: Req) => ({ sub: req.principal?.sub ?? 'unknown' });
-/** A device answer never carries the password hash. */
-const shown = ({ item: { passwordHash: _h, ...item }, ...v }: Versioned<StoredDevice>) => ({ ...v, item });
+/** A device answer never carries the password hash nor sealed keys (only their states). */
+const shown = ({ item: { passwordHash: _h, sm4, ...item }, ...v }: Versioned<StoredDevice>) => {
+  const keyStates = ringView(sm4, DEFAULT_KEY_SETTINGS);
+  return { ...v, item: keyStates ? { ...item, sm4: keyStates } : item };
+};
 
 function implementationsFor(kind: RegistryKind) {
   const filter = PARENT_FILTERS[kind];
@@ -82,6 +99,18 @@ export const handler = httpApi(
       const { params } = req as unknown as ApiRequest<DeviceRoute['decommission_device']>;
       const device = await onboarding.decommission(params.id, principal(req));
       return { body: shown(device), headers: etag(device.version) };
+    },
+    enroll_device_key: async (req: Req): Promise<ApiResult> => {
+      const { params, body } = req as unknown as ApiRequest<DeviceRoute['enroll_device_key']>;
+      await requireKeys().enroll(params.id, body.sm4Key, principal(req));
+      const device = await registry.get('devices', params.id);
+      return { body: device, headers: etag(device.version) };
+    },
+    rotate_device_key: async (req: Req): Promise<ApiResult> => {
+      const { params } = req as unknown as ApiRequest<DeviceRoute['rotate_device_key']>;
+      await requireKeys().requestRotation(params.id, principal(req));
+      const device = await registry.get('devices', params.id);
+      return { body: device, headers: etag(device.version) };
     },
   },
   { places: registryPlaces(store) },

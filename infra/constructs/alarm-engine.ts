@@ -46,6 +46,8 @@ export interface AlarmEngineProps {
   sms: SmsConfig;
   registryCacheSeconds?: number;
   rulesCacheSeconds?: number;
+  /** opens HJ 212-2025 device keys to read encrypted frames: Decrypt only */
+  deviceKeysKey?: IKey;
 }
 
 export const alarmReplayRuleName = (stage: string) => `envwatch_${stage}_alarm_replay`;
@@ -117,6 +119,7 @@ export class AlarmEngine extends Construct {
       onFailure: { bind: () => ({ destination: dlq.queueArn }) },
     });
     grantSend(this.evaluator.fn, dlq, props.dataKey);
+    if (props.deviceKeysKey) this.evaluator.bindKey(props.deviceKeysKey, ENV.deviceKeysKey, ['kms:Decrypt']);
 
     this.jobs = notifying(
       new EnvWatchFunction(this, 'Jobs', {

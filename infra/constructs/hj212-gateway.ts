@@ -30,6 +30,7 @@ import {
   type NetworkTargetGroup,
 } from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { ENV } from '#shared/config/env-names.ts';
@@ -63,6 +64,11 @@ export interface Hj212GatewayProps {
   desiredCount?: number;
   /** close idle device connections after this many seconds (default: the gateway's 300) */
   idleTimeoutSeconds?: number;
+  /**
+   * HJ 212-2025 device keys: the KMS key that seals them (Encrypt for a pushed key, Decrypt to open packets) and the
+   * audit table; with them the task may also write device records (a push, a confirmation) with their audit entries
+   */
+  deviceKeys?: { key: IKey; auditTable: DataTable };
 }
 
 export const DEFAULT_GATEWAY_PORT = 9212;
@@ -143,6 +149,12 @@ export class Hj212Gateway extends Construct {
         [ENV.gatewayIngestTopic]: props.ingestTopicPrefix,
         [ENV.gatewayPort]: String(port),
         ...(props.idleTimeoutSeconds ? { [ENV.gatewayIdleTimeoutSeconds]: String(props.idleTimeoutSeconds) } : {}),
+        ...(props.deviceKeys
+          ? {
+              [ENV.deviceKeysKey]: props.deviceKeys.key.keyArn,
+              [ENV.auditTable]: props.deviceKeys.auditTable.table.tableName,
+            }
+          : {}),
       },
       portMappings: [{ containerPort: port, protocol: Protocol.TCP }],
       readonlyRootFilesystem: true,
@@ -166,6 +178,43 @@ export class Hj212Gateway extends Construct {
           effect: Effect.ALLOW,
           actions: ['kms:Decrypt', 'kms:DescribeKey'],
           resources: [key.keyArn],
+        }),
+      );
+    }
+    if (props.deviceKeys) {
+      // HJ 212-2025 keys: a push or a confirmation rewrites the device record (conditional on its version) with an
+      // audit entry in one transaction; the device-key KMS key seals a pushed key and opens a device's keys
+      const { key: deviceKey, auditTable } = props.deviceKeys;
+      role.addToPrincipalPolicy(
+        new PolicyStatement({
+          effect: Effect.ALLOW,
+          actions: ['dynamodb:PutItem', 'dynamodb:ConditionCheckItem'],
+          resources: [props.registryTable.table.tableArn],
+        }),
+      );
+      role.addToPrincipalPolicy(
+        new PolicyStatement({
+          effect: Effect.ALLOW,
+          actions: ['dynamodb:PutItem'],
+          resources: [auditTable.table.tableArn],
+        }),
+      );
+      const tableKeys = [props.registryTable.table.encryptionKey, auditTable.table.encryptionKey].filter(
+        (k): k is NonNullable<typeof k> => k !== undefined,
+      );
+      if (tableKeys.length > 0)
+        role.addToPrincipalPolicy(
+          new PolicyStatement({
+            effect: Effect.ALLOW,
+            actions: ['kms:Encrypt', 'kms:GenerateDataKey'],
+            resources: [...new Set(tableKeys.map((k) => k.keyArn))],
+          }),
+        );
+      role.addToPrincipalPolicy(
+        new PolicyStatement({
+          effect: Effect.ALLOW,
+          actions: ['kms:Encrypt', 'kms:Decrypt'],
+          resources: [deviceKey.keyArn],
         }),
       );
     }

@@ -36,6 +36,8 @@ export interface IotIngestProps {
   registryCacheSeconds?: number;
   /** more functions every rule also invokes with the same envelope (the alarm evaluator) */
   alsoInvoke?: IFunction[];
+  /** opens HJ 212-2025 device keys to read encrypted frames: Decrypt only */
+  deviceKeysKey?: IKey;
 }
 
 export const ruleNames = (stage: string) => ({
@@ -82,6 +84,7 @@ export class IotIngest extends Construct {
     })
       .bindTable(props.readingsTable, ENV.readingsTable, 'readwrite')
       .bindTable(props.registryTable, ENV.registryTable, 'read');
+    if (props.deviceKeysKey) fn.bindKey(props.deviceKeysKey, ENV.deviceKeysKey, ['kms:Decrypt']);
     this.function = fn;
     grantArchive(fn, props.evidenceBucket, props.dataKey, 'write');
     // failed async invocations (after Lambda's own retries) go to the dead-letter queue; explicit grants, no wildcards

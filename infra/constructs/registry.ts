@@ -1,5 +1,6 @@
 import { Stack } from 'aws-cdk-lib';
 import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 import { ENV } from '#shared/config/env-names.ts';
 import { registryRoutes } from '#shared/contracts/registry.ts';
@@ -19,6 +20,8 @@ export interface RegistryProps {
   auditTable: DataTable;
   /** the IoT policy every device certificate gets (IotDevicePolicy.policyName) */
   devicePolicyName: string;
+  /** seals HJ 212-2025 device keys (registration, enrolment): Encrypt only */
+  deviceKeysKey?: IKey;
   stage: string;
   logRetentionDays: number;
 }
@@ -49,6 +52,7 @@ export class Registry extends Construct {
     })
       .bindTable(props.registryTable, ENV.registryTable, 'readwrite')
       .bindTable(props.auditTable, ENV.auditTable, 'append');
+    if (props.deviceKeysKey) this.apiFunction.bindKey(props.deviceKeysKey, ENV.deviceKeysKey, ['kms:Encrypt']);
     this.grantOnboarding();
     props.api.addContracts('Registry', registryRoutes, this.apiFunction.fn);
   }

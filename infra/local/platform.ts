@@ -206,6 +206,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
       dynamodbEndpoint: dynamodb.endpoint,
       iotDataEndpoint: iot.dataPlaneEndpoint,
       subscribe: (filter, deliver) => iot.subscribe(filter, deliver),
+      kmsEndpoint: kms.endpoint,
       logDir: join(dataDir, 'logs'),
       log,
     });

@@ -40,6 +40,7 @@ export class ApiStack extends Stack {
       auditTable: data.tables.byName.audit,
       // the Ingest stack defines the policy; buildEnvWatch deploys it before this stack
       devicePolicyName: devicePolicyName(config.stage),
+      deviceKeysKey: data.deviceKeysKey,
       stage: config.stage,
       logRetentionDays: config.logRetentionDays,
     });

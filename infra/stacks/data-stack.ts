@@ -21,6 +21,8 @@ export interface DataStackProps extends StackProps {
 export class DataStack extends Stack {
   public readonly dataKey: IKey;
   public readonly identityKey: IKey;
+  /** seals HJ 212-2025 devices' SM4 keys on their registry records (registry device-keys.ts) */
+  public readonly deviceKeysKey: IKey;
   /** the ops topic's key; CloudWatch alarm notifications may use it */
   public readonly opsKey: IKey;
   public readonly tables: Tables;
@@ -37,6 +39,11 @@ export class DataStack extends Stack {
     });
     this.identityKey = new Key(this, 'IdentityKey', {
       description: 'EnvWatch reporter identity vault (envelope encryption of real-name reporters)',
+      enableKeyRotation: true,
+      pendingWindow: Duration.days(30),
+    });
+    this.deviceKeysKey = new Key(this, 'DeviceKeysKey', {
+      description: "EnvWatch HJ 212-2025 devices' SM4 keys, sealed on their registry records (never stored in clear)",
       enableKeyRotation: true,
       pendingWindow: Duration.days(30),
     });

@@ -100,6 +100,7 @@ export class IngestStack extends Stack {
       readingsTable: data.tables.byName.readings,
       topics: data.topics.byAudience,
       dataKey: data.dataKey,
+      deviceKeysKey: data.deviceKeysKey,
       sms: smsConfig(this.node.tryGetContext.bind(this.node)),
     });
     this.ingest = new IotIngest(this, 'Ingest', {
@@ -112,11 +113,13 @@ export class IngestStack extends Stack {
       dataKey: data.dataKey,
       realtimeRetentionDays: days(this.node.tryGetContext('readingsRealtimeRetentionDays'), 30),
       minuteRetentionDays: days(this.node.tryGetContext('readingsMinuteRetentionDays'), 180),
+      deviceKeysKey: data.deviceKeysKey,
     });
     this.devicePolicy = new IotDevicePolicy(this, 'DevicePolicy', { stage: config.stage });
     this.gateway = new Hj212Gateway(this, 'Hj212Gateway', {
       registryTable: data.tables.byName.registry,
       ingestTopicPrefix: this.ingest.gatewayIngestTopic,
+      deviceKeys: { key: data.deviceKeysKey, auditTable: data.tables.byName.audit },
       stage: config.stage,
       logRetentionDays: config.logRetentionDays,
     });

@@ -34,6 +34,8 @@ export const ENV = {
   enterpriseTopic: 'ENTERPRISE_TOPIC_ARN',
   opsTopic: 'OPS_TOPIC_ARN',
   identityKey: 'IDENTITY_KEY_ARN',
+  /** the KMS key that seals HJ 212-2025 devices' SM4 keys (registry device-keys.ts) */
+  deviceKeysKey: 'DEVICE_KEYS_KEY_ARN',
   realtimeRetentionDays: 'READINGS_REALTIME_RETENTION_DAYS',
   minuteRetentionDays: 'READINGS_MINUTE_RETENTION_DAYS',
   registryCacheSeconds: 'REGISTRY_CACHE_SECONDS',

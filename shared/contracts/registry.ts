@@ -209,6 +209,32 @@ export const deviceIdentityRoutes = defineRoutes({
     params: deviceParams,
     response: versioned(Device),
   },
+  enroll_device_key: {
+    method: 'POST',
+    // device keys, like certificates, are managed for the whole county
+    scope: { kind: 'county' },
+    path: '/registry/devices/{id}/sm4-key',
+    auth: REGISTRY_WRITERS,
+    tags: ['registry'],
+    summary: '录入设备 SM4 密钥（HJ 212-2025 加密传输）',
+    description:
+      "Enters the installer's SM4 key of a registered HJ 212 device upgraded to HJ 212-2025 (a new device gives `sm4Key` at registration): 16 characters, refused when patterned or fixed (fewer than 8 different characters, a repeated block, a run of consecutive characters, a published example). The key is sealed under the device-key KMS key and never shown again; from then on the device's data (CN 2000–2999, 1014, 3020) must arrive encrypted. 409 when the device has a key already (a new one comes by rotation).",
+    params: deviceParams,
+    body: z.strictObject({ sm4Key: z.string().max(64).describe('16 位 SM4 密钥') }),
+    response: versioned(Device),
+  },
+  rotate_device_key: {
+    method: 'POST',
+    scope: { kind: 'county' },
+    path: '/registry/devices/{id}/sm4-key/rotation',
+    auth: REGISTRY_WRITERS,
+    tags: ['registry'],
+    summary: '立即轮换设备 SM4 密钥',
+    description:
+      'Asks for a new SM4 key for an encrypting device now, besides the 90-day schedule: the gateway pushes it (CN 1014, encrypted under the current key) when it next hears from the device, and the key becomes current once the device confirms it (9012). The device record shows `sm4.rotationRequestedAt` until then. 409 when the device does not encrypt.',
+    params: deviceParams,
+    response: versioned(Device),
+  },
 });
 
 export const registryRoutes = defineRoutes({

@@ -1,8 +1,12 @@
+import { KMSClient } from '@aws-sdk/client-kms';
 import { SNSClient } from '@aws-sdk/client-sns';
+import * as z from 'zod';
 import { AlarmPublisher } from '#shared/adapters/alarm-publisher.ts';
 import { CachedAlarmRules, SnapshotAlarmSources } from '#shared/adapters/alarm-sources.ts';
 import { DynamoAlarmRecords } from '#shared/adapters/alarms-store.ts';
+import { CachedDeviceDirectory } from '#shared/adapters/device-directory.ts';
 import { dynamo } from '#shared/adapters/dynamodb.ts';
+import { CachingKeyOpener, KmsKeySealer } from '#shared/adapters/kms-key-sealer.ts';
 import { DynamoRegistryReader } from '#shared/adapters/registry-store.ts';
 import { smsGatewayFromEnv } from '#shared/adapters/sms-gateway.ts';
 import { envVar, readConfig, seconds } from '#shared/config/config.ts';
@@ -11,6 +15,7 @@ import { AlarmDelivery } from '#shared/domain/alarms/delivery.ts';
 import { AlarmEvaluator } from '#shared/domain/alarms/evaluator.ts';
 import { ulid } from '#shared/domain/ids.ts';
 import type { DeviceDirectory } from '#shared/domain/ingest/ports.ts';
+import type { DeviceRef } from '#shared/domain/readings/normalize.ts';
 import { logger } from '#shared/observability/logger.ts';
 
 /**
@@ -27,6 +32,7 @@ export function alarmServicesFromEnv() {
     enterpriseTopic: ENV.enterpriseTopic,
     registryCacheSeconds: envVar(ENV.registryCacheSeconds, seconds(300)),
     rulesCacheSeconds: envVar(ENV.alarmRulesCacheSeconds, seconds(60)),
+    deviceKeysKey: envVar(ENV.deviceKeysKey, z.string().min(1).optional()),
   });
   // system transitions write no audit entry (officials' actions go through alarms-api): no audit table here
   const store = new DynamoAlarmRecords(dynamo, { alarms: config.alarmsTable });
@@ -42,12 +48,24 @@ export function alarmServicesFromEnv() {
   });
   const delivery = new AlarmDelivery(store, publisher);
   const evaluator = new AlarmEvaluator({ sources, rules, store, delivery, newId: ulid });
-  /** the ingest verdict's device lookup, answered from the same cache */
-  const devices: DeviceDirectory = {
-    get: async (mn) => {
-      const s = await sources.get(mn);
-      return s && { mn: s.mn, enterpriseId: s.enterpriseId, outletId: s.outletId, status: s.deviceStatus };
-    },
+  /**
+   * the ingest verdict's device lookup, answered from the same cache; with device keys configured, an HJ 212-2025
+   * device's sealed keys come from the registry record (cached alike, read fresh when they do not open a frame)
+   */
+  const keyed = config.deviceKeysKey ? new CachedDeviceDirectory(registry, config.registryCacheSeconds) : undefined;
+  const withKeys = async (mn: string, lookup?: (mn: string) => Promise<DeviceRef | undefined>) => {
+    const s = await sources.get(mn);
+    if (!s) return undefined;
+    const ref: DeviceRef = { mn: s.mn, enterpriseId: s.enterpriseId, outletId: s.outletId, status: s.deviceStatus };
+    const sm4 = lookup ? (await lookup(mn))?.sm4 : undefined;
+    return sm4 ? { ...ref, sm4 } : ref;
   };
-  return { store, registry, sources, rules, delivery, evaluator, devices };
+  const devices: DeviceDirectory = {
+    get: (mn) => withKeys(mn, keyed ? (m) => keyed.get(m) : undefined),
+    ...(keyed ? { fresh: (mn: string) => withKeys(mn, (m) => keyed.fresh(m)) } : {}),
+  };
+  const keys = config.deviceKeysKey
+    ? new CachingKeyOpener(new KmsKeySealer(new KMSClient({}), config.deviceKeysKey))
+    : undefined;
+  return { store, registry, sources, rules, delivery, evaluator, devices, keys };
 }

@@ -1,10 +1,12 @@
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { IoTDataPlaneClient, PublishCommand } from '@aws-sdk/client-iot-data-plane';
+import { KMSClient } from '@aws-sdk/client-kms';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { type ContainerServiceSpec, LOCAL_REGION, type LocalService } from '#infra/local/spec.ts';
 import { COMMAND_FILTER, type CommandFeed } from '../../../gateway/commands.ts';
 import { gatewayConfig } from '../../../gateway/config.ts';
+import { gatewayKeys } from '../../../gateway/keys.ts';
 import { cachedRegistry, dynamoDeviceRegistry } from '../../../gateway/registry.ts';
 import { type Gateway, startGateway } from '../../../gateway/server.ts';
 import { localDynamoDbClient } from './dynamodb.ts';
@@ -32,6 +34,8 @@ export interface StartLocalGatewayOptions {
   iotDataEndpoint: string;
   /** the local broker's in-process subscription, for the gateway's platform commands (gateway/commands.ts) */
   subscribe?: (filter: string, deliver: (topic: string, payload: Buffer) => void) => Promise<() => Promise<void>>;
+  /** the local KMS facade (HJ 212-2025 device keys) */
+  kmsEndpoint?: string;
   logDir: string;
   log?: (line: string) => void;
 }
@@ -56,6 +60,9 @@ export async function startLocalGateway(opts: StartLocalGatewayOptions): Promise
   }
   const db = DynamoDBDocumentClient.from(localDynamoDbClient(opts.dynamodbEndpoint));
   const iot = new IoTDataPlaneClient({ region: LOCAL_REGION, credentials, endpoint: opts.iotDataEndpoint });
+  const kms = opts.kmsEndpoint
+    ? new KMSClient({ region: LOCAL_REGION, credentials, endpoint: opts.kmsEndpoint })
+    : undefined;
   mkdirSync(opts.logDir, { recursive: true });
   const logFile = createWriteStream(join(opts.logDir, 'hj212-gateway.log'), { flags: 'a' });
   const write = (line: string) => logFile.write(`${line}\n`);
@@ -66,6 +73,7 @@ export async function startLocalGateway(opts: StartLocalGatewayOptions): Promise
       port: opts.port,
       topicPrefix: config.topicPrefix,
       registry: cachedRegistry(dynamoDeviceRegistry(db, config.registryTable), { ttlMs: 5_000, negativeTtlMs: 2_000 }),
+      ...(config.deviceKeys && kms ? { keys: gatewayKeys(db, kms, config.registryTable, config.deviceKeys) } : {}),
       publish: async (topic, payload) => {
         await iot.send(new PublishCommand({ topic, qos: 1, payload: Buffer.from(payload, 'utf8') }));
       },
@@ -77,6 +85,7 @@ export async function startLocalGateway(opts: StartLocalGatewayOptions): Promise
   } catch (err) {
     db.destroy();
     iot.destroy();
+    kms?.destroy();
     logFile.end();
     throw err;
   }
@@ -90,6 +99,7 @@ export async function startLocalGateway(opts: StartLocalGatewayOptions): Promise
       await gateway.stop();
       db.destroy();
       iot.destroy();
+      kms?.destroy();
       await new Promise<void>((resolve) => logFile.end(() => resolve()));
     },
   };

@@ -246,6 +246,50 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/registry/devices/{id}/sm4-key": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * 录入设备 SM4 密钥（HJ 212-2025 加密传输）
+         * @description Enters the installer's SM4 key of a registered HJ 212 device upgraded to HJ 212-2025 (a new device gives `sm4Key` at registration): 16 characters, refused when patterned or fixed (fewer than 8 different characters, a repeated block, a run of consecutive characters, a published example). The key is sealed under the device-key KMS key and never shown again; from then on the device's data (CN 2000–2999, 1014, 3020) must arrive encrypted. 409 when the device has a key already (a new one comes by rotation).
+         *
+         *     角色 Roles: `admin`（系统管理员）
+         */
+        post: operations["enroll_device_key"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/registry/devices/{id}/sm4-key/rotation": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * 立即轮换设备 SM4 密钥
+         * @description Asks for a new SM4 key for an encrypting device now, besides the 90-day schedule: the gateway pushes it (CN 1014, encrypted under the current key) when it next hears from the device, and the key becomes current once the device confirms it (9012). The device record shows `sm4.rotationRequestedAt` until then. 409 when the device does not encrypt.
+         *
+         *     角色 Roles: `admin`（系统管理员）
+         */
+        post: operations["rotate_device_key"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/devices/{mn}/readings": {
         parameters: {
             query?: never;
@@ -2512,6 +2556,85 @@ export interface operations {
         };
     };
     decommission_device: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功 OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        item: components["schemas"]["Device"];
+                        version: number;
+                        /** Format: date-time */
+                        createdAt: string;
+                        /** Format: date-time */
+                        updatedAt: string;
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    enroll_device_key: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description 16 位 SM4 密钥 */
+                    sm4Key: string;
+                };
+            };
+        };
+        responses: {
+            /** @description 成功 OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        item: components["schemas"]["Device"];
+                        version: number;
+                        /** Format: date-time */
+                        createdAt: string;
+                        /** Format: date-time */
+                        updatedAt: string;
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    rotate_device_key: {
         parameters: {
             query?: never;
             header?: never;
