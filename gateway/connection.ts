@@ -89,7 +89,7 @@ const REPLY_CNS = new Set(['9011', '9012', '9013', '9014']);
 /** notifications a device sends, answered with 9013 rather than the data acknowledgement 9014 */
 const NOTICE_CNS = new Set(['9015', '1014', '1013', '1001']);
 const HEARTBEAT = '9015';
-/** a device whose key rotation is not due is asked again after this long */
+/** while a device's cached record says a push is due, the lifecycle is asked at most this often */
 const KEY_CHECK_MS = 60_000;
 const MN_MARK = Buffer.from(';MN=');
 
@@ -325,7 +325,7 @@ export class Connection {
 
   /**
    * The key lifecycle's part of an accepted packet of an encrypting device: a key request (CN 1014) gets a new key,
-   * a 9012 may confirm a push, and a due rotation is pushed (checked on the cached record, at most once a minute).
+   * a 9012 may confirm a push, and a due rotation is pushed (judged on the cached record; the lifecycle asked at most once a minute).
    */
   private async keyDuties(packet: Hj212Packet, device: StoredDevice | undefined): Promise<void> {
     const keys = this.ctx.keys;
@@ -348,11 +348,13 @@ export class Connection {
         return;
       }
       const now = this.ctx.now();
-      let force: KeySource | undefined;
-      if (packet.cn === '1014' && packet.cp.params.NewSK === undefined) force = 'device-request';
-      else if ((this.keyCheckedAt.get(mn) ?? -Infinity) + KEY_CHECK_MS > now) return;
-      this.keyCheckedAt.set(mn, now);
+      const force: KeySource | undefined =
+        packet.cn === '1014' && packet.cp.params.NewSK === undefined ? 'device-request' : undefined;
+      // judged on the cached record (no read); the lifecycle decides again on the record read now
       if (!force && !pushDue(device.sm4, new Date(now), keys.settings)) return;
+      // a push is asked at most once a minute per device while the cached record still says it is due
+      if (!force && (this.keyCheckedAt.get(mn) ?? Number.NEGATIVE_INFINITY) + KEY_CHECK_MS > now) return;
+      this.keyCheckedAt.set(mn, now);
       const push = await keys.pushIfDue(mn, link, force);
       if (push) {
         this.ctx.registry.invalidate?.(mn);

@@ -265,12 +265,16 @@ describe('Api stack', () => {
       }
     });
 
-    it('uses exactly the KMS actions it needs, on the data key only', () => {
+    it('uses exactly the KMS actions it needs: the data key for its tables, and only Encrypt on the device-key key', () => {
       for (const s of [dev, prod]) {
         const kms = grants(statements(s, registryFnId(s))).filter(([a]) => a?.startsWith('kms:'));
         const dataKey = `\${${logicalId(s.data.dataKey)}.Arn}`;
-        expect(new Set(kms.map(([, r]) => r))).toEqual(new Set([dataKey]));
-        expect([...new Set(kms.map(([a]) => a))].sort()).toEqual(DATA_KEY_ACTIONS);
+        const deviceKeys = `\${${logicalId(s.data.deviceKeysKey)}.Arn}`;
+        expect(new Set(kms.map(([, r]) => r))).toEqual(new Set([dataKey, deviceKeys]));
+        const on = (res: string) => [...new Set(kms.filter(([, r]) => r === res).map(([a]) => a))].sort();
+        expect(on(dataKey)).toEqual(DATA_KEY_ACTIONS);
+        // it seals installers' keys; it never opens one
+        expect(on(deviceKeys)).toEqual(['kms:Encrypt']);
       }
     });
 

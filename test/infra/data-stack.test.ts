@@ -106,11 +106,16 @@ describe('Data stack', () => {
       }
     });
 
-    it('has three customer-managed keys, all rotated, and the identity key encrypts no table', () => {
+    it('has four customer-managed keys, all rotated, and the identity key encrypts no table', () => {
       for (const s of [dev, prod]) {
         const keys = idsOfType(s.dataTemplate, 'AWS::KMS::Key');
         expect(keys.sort()).toEqual(
-          [logicalId(s.data.dataKey), logicalId(s.data.identityKey), logicalId(s.data.opsKey)].sort(),
+          [
+            logicalId(s.data.dataKey),
+            logicalId(s.data.identityKey),
+            logicalId(s.data.opsKey),
+            logicalId(s.data.deviceKeysKey),
+          ].sort(),
         );
         for (const k of keys) expect(props(s.dataTemplate, k)['EnableKeyRotation'], k).toBe(true);
         const identity = `\${${logicalId(s.data.identityKey)}.Arn}`;
