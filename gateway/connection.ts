@@ -56,6 +56,8 @@ export interface GatewayKeys {
   /** the device's 9012 to a push */
   confirm(mn: string, qn: string, exeRtn: string): Promise<boolean>;
   settings: KeySettings;
+  /** records the HJ 212 version a device last used on its registry record, when it changes (protocol-seen.ts) */
+  recordProtocol?(mn: string, version: Hj212Packet['version']): Promise<boolean>;
 }
 
 /** The gateway's verdict on bytes it received; the server turns it into an IngestEnvelope and a topic. */
@@ -122,6 +124,8 @@ export class Connection {
   private readonly verified = new Map<string, string>();
   private authFailures = 0;
   private readonly keyCheckedAt = new Map<string, number>();
+  /** the version recorded for each MN by this connection (one write per change, not per packet) */
+  private readonly versionSeen = new Map<string, string>();
   private primaryMn: string | undefined;
   private lastActivity: number;
   private partialSince: number | undefined;
@@ -244,6 +248,7 @@ export class Connection {
     const packet = result.packet;
     if (!(await this.authenticate(packet, frame))) return;
     if (packet.encryption) this.ctx.metrics.inc('frames.decrypted');
+    await this.recordVersion(packet);
     if (packet.cn === HEARTBEAT) {
       // alive: the connection's activity is what a heartbeat proves; nothing to archive or evaluate
       this.ctx.metrics.inc('heartbeats');
@@ -292,6 +297,19 @@ export class Connection {
       }
     }
     await this.keyDuties(packet, opts?.device);
+  }
+
+  /** Records the packet's HJ 212 version on the device when it differs from what this connection recorded last. */
+  private async recordVersion(packet: Hj212Packet): Promise<void> {
+    const record = this.ctx.keys?.recordProtocol;
+    if (!record || this.versionSeen.get(packet.mn) === packet.version) return;
+    this.versionSeen.set(packet.mn, packet.version);
+    try {
+      if (await record(packet.mn, packet.version)) this.ctx.metrics.inc('devices.protocolChanged');
+    } catch (err) {
+      this.versionSeen.delete(packet.mn);
+      this.ctx.logger.warn('device protocol version not recorded', { connection: this.id, mn: packet.mn, error: err });
+    }
   }
 
   /**

@@ -4,6 +4,7 @@ import { CachingKeyOpener, KmsKeySealer } from '#shared/adapters/kms-key-sealer.
 import { DynamoRegistryStore } from '#shared/adapters/registry-store.ts';
 import { DEFAULT_KEY_SETTINGS } from '#shared/domain/registry/device-keys.ts';
 import { KeyLifecycle } from '#shared/domain/registry/key-lifecycle.ts';
+import { recordProtocolSeen } from '#shared/domain/registry/protocol-seen.ts';
 import type { GatewayKeys } from './connection.ts';
 
 /**
@@ -17,12 +18,14 @@ export function gatewayKeys(
   deviceKeys: { keyId: string; auditTable: string },
 ): GatewayKeys {
   const sealer = new KmsKeySealer(kms, deviceKeys.keyId);
-  const lifecycle = new KeyLifecycle(new DynamoRegistryStore(db, registryTable, deviceKeys.auditTable), sealer);
+  const store = new DynamoRegistryStore(db, registryTable, deviceKeys.auditTable);
+  const lifecycle = new KeyLifecycle(store, sealer);
   const opener = new CachingKeyOpener(sealer, DEFAULT_KEY_SETTINGS);
   return {
     open: (device) => opener.open(device),
     pushIfDue: (mn, link, force) => lifecycle.pushIfDue(mn, link, force),
     confirm: (mn, qn, exeRtn) => lifecycle.confirm(mn, qn, exeRtn),
     settings: DEFAULT_KEY_SETTINGS,
+    recordProtocol: (mn, version) => recordProtocolSeen(store, mn, version, new Date()),
   };
 }

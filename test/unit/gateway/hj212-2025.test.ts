@@ -12,6 +12,7 @@ import type { Hj212Packet } from '#shared/domain/hj212/types.ts';
 import { DEFAULT_KEY_SETTINGS, type DeviceKeyRing } from '#shared/domain/registry/device-keys.ts';
 import { KeyLifecycle } from '#shared/domain/registry/key-lifecycle.ts';
 import type { DeviceRegistration, Enterprise, Outlet, StoredDevice } from '#shared/domain/registry/model.ts';
+import { recordProtocolSeen } from '#shared/domain/registry/protocol-seen.ts';
 import { DEVICES, ENTERPRISES, OUTLETS, TOWNSHIPS } from '#shared/domain/registry/qingyuan-seed.ts';
 import { RegistryService } from '#shared/domain/registry/use-cases.ts';
 import { verifySecret } from '#shared/domain/secrets.ts';
@@ -100,6 +101,7 @@ describe('gateway with HJ 212-2025 devices', () => {
         pushIfDue: (mn, link, force) => keys.pushIfDue(mn, link, force),
         confirm: (mn, q, exe) => keys.confirm(mn, q, exe),
         settings: DEFAULT_KEY_SETTINGS,
+        recordProtocol: (mn, version) => recordProtocolSeen(store, mn, version, new Date()),
       },
       verify: verifySecret,
       publish: async (_topic, payload) => {
@@ -131,6 +133,12 @@ describe('gateway with HJ 212-2025 devices', () => {
     expect(published).toHaveLength(1);
     expect(published[0]).toMatchObject({ accepted: true, mn: MN });
     expect(published[0]?.raw.equals(frame as Buffer)).toBe(true);
+    // the registry records the version the device last used, once per change
+    await until(() => (store.raw('devices', MN) as StoredDevice).protocolSeen !== undefined, 'protocolSeen');
+    expect((store.raw('devices', MN) as StoredDevice).protocolSeen?.version).toBe('2025');
+    c.send(encodeFrame(encodeSegment({ st: '32', cn: '1011', pw: PW, mn: MN, flag: 5, cp: '' })));
+    await until(() => (store.raw('devices', MN) as StoredDevice).protocolSeen?.version === '2017', '2017 seen');
+    expect(store.audits.filter((a) => a.action === 'registry.device.protocol-seen')).toHaveLength(2);
   });
 
   it('refuses data in clear and data under a wrong key, archiving each with its reason', async () => {
