@@ -131,11 +131,12 @@ describe('evidence uploads on the local platform', () => {
     });
   });
 
-  it("serves the template's KMS keys (data, identity, ops) to the real KMSClient at the platform's endpoint", async () => {
+  it("serves the template's KMS keys (data, identity, ops, device keys) to the real KMSClient at the platform's endpoint", async () => {
     const kms = new KMSClient(localClientConfig(platform.endpoints.kms));
     const keys = platform.spec.keys ?? [];
     expect(keys.map((k) => k.id.split('/')[1]).sort()).toEqual([
       expect.stringMatching(/^DataKey/),
+      expect.stringMatching(/^DeviceKeysKey/),
       expect.stringMatching(/^IdentityKey/),
       expect.stringMatching(/^OpsKey/),
     ]);
