@@ -1,43 +1,13 @@
 import { randomBytes } from 'node:crypto';
+import type { DeviceKeyRing, KeySource, SealedKeyVersion } from './device-key-types.ts';
 
 /**
  * HJ 212-2025 device keys (§6.4.3; docs/devices.md §2.2): each encrypting device has a ring of SM4 keys, every one
  * kept sealed under a KMS key (never in plain fields, never logged), as long as the archive it opens. A key is 16
- * characters whose ASCII bytes are the SM4 key (CN 1014 carries it as `NewSK`).
- *
- * Versions, newest last:
- *   pending   pushed to the device (CN 1014) and not yet confirmed by its 9012 (or not delivered yet)
- *   current   the key the device encrypts with
- *   previous  replaced; still opens packets during the grace window after it was replaced, and the archive forever
- *   failed    a push the device refused (9012 ExeRtn ≠ 1) or a newer push replaced before confirmation
- * Pure rules here; key-lifecycle.ts has the use-cases.
+ * characters whose ASCII bytes are the SM4 key (CN 1014 carries it as `NewSK`). The ring's shapes and the meaning of
+ * each version's status are in device-key-types.ts. Pure rules here; key-lifecycle.ts has the use-cases.
  */
-export type KeyStatus = 'pending' | 'current' | 'previous' | 'failed';
-export type KeySource = 'registration' | 'device-request' | 'scheduled' | 'admin';
-
-export interface SealedKeyVersion {
-  version: number;
-  /** the 16 key bytes sealed by the KeySealer (KMS), base64; opened only to decrypt or encrypt a packet */
-  sealed: string;
-  status: KeyStatus;
-  source: KeySource;
-  createdAt: string;
-  activatedAt?: string;
-  /** when a newer key became current: the grace window runs from here */
-  supersededAt?: string;
-  /** QN of the CN 1014 push, which the device's 9012 echoes */
-  pushQn?: string;
-  pushedAt?: string;
-}
-
-export interface DeviceKeyRing {
-  /** the device encrypts CN 2000–2999, 1014 and 3020: the same commands in clear are refused (no downgrade) */
-  encrypting: boolean;
-  versions: SealedKeyVersion[];
-  /** an administrator asked for a new key; pushed when the gateway next hears from the device */
-  rotationRequestedAt?: string;
-  rotationRequestedBy?: string;
-}
+export type { DeviceKeyRing, KeySource, KeyStatus, SealedKeyVersion } from './device-key-types.ts';
 
 export interface KeySettings {
   /** a current key older than this is replaced (HJ 212-2025 §6.4.3: every 90 days) */
@@ -98,10 +68,15 @@ export function generateKeyText(random: (n: number) => Uint8Array = randomBytes)
 
 export const keyBytes = (text: string): Buffer => Buffer.from(text, 'latin1');
 
-export const currentOf = (ring: DeviceKeyRing | undefined): SealedKeyVersion | undefined =>
-  ring?.versions.findLast((v) => v.status === 'current');
-export const pendingOf = (ring: DeviceKeyRing | undefined): SealedKeyVersion | undefined =>
-  ring?.versions.findLast((v) => v.status === 'pending');
+/** The newest version of the ring in this state. */
+function newest(ring: DeviceKeyRing | undefined, status: SealedKeyVersion['status']): SealedKeyVersion | undefined {
+  const versions = ring?.versions ?? [];
+  for (let i = versions.length - 1; i >= 0; i--) if (versions[i]?.status === status) return versions[i];
+  return undefined;
+}
+
+export const currentOf = (ring: DeviceKeyRing | undefined): SealedKeyVersion | undefined => newest(ring, 'current');
+export const pendingOf = (ring: DeviceKeyRing | undefined): SealedKeyVersion | undefined => newest(ring, 'pending');
 
 /**
  * The keys that open a packet now, in the order to try them: the current key, a pushed key not yet confirmed (the

@@ -1,7 +1,7 @@
 import * as z from 'zod';
 import { pollutant, unitFactor } from '#shared/domain/pollutants.ts';
 import { lineText, multilineText } from '#shared/domain/text.ts';
-import type { DeviceKeyRing } from './device-keys.ts';
+import type { DeviceKeyRing } from './device-key-types.ts';
 import { isValidUscc } from './uscc.ts';
 
 /**
