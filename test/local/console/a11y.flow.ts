@@ -26,6 +26,8 @@ const EXTRA: Visit[] = [
   { path: '/registry/devices/new', account: 'admin' },
   { path: `/registry/enterprises/${FUNGI}`, account: 'admin' },
   { path: `/registry/outlets/${FUNGI}-DW001`, account: 'admin' },
+  // a device entry: the admin's certificate and decommission actions
+  { path: '/registry/devices/33112600000000000000FW01', account: 'admin' },
 ];
 
 /** a demo account that sees a menu item: the county-wide duty officer where it is theirs (the admin has the forms) */

@@ -1,8 +1,12 @@
 import ExcelJS from 'exceljs';
 import { describe, expect, it } from 'vitest';
 import { beijingDate } from '#shared/domain/calendar/cn-holidays.ts';
+import { encodePacket, isoToBeijing } from '#shared/domain/hj212/codec.ts';
 import { ENTERPRISES, OUTLETS, PENCIL } from '#shared/domain/registry/qingyuan-seed.ts';
 import { usccCheckChar } from '#shared/domain/registry/uscc.ts';
+import { answerCommand } from '../../../scripts/simulate/answers.ts';
+import { seededDevices } from '../../../scripts/simulate/devices.ts';
+import { TcpLink } from '../../../scripts/simulate/tcp-link.ts';
 import { eventually } from '../helpers.ts';
 import { accessToken, api, type ContextRef, hourAgo, publishPacket, signIn, tableRows, tokenFor } from './context.ts';
 
@@ -13,6 +17,7 @@ import { accessToken, api, type ContextRef, hourAgo, publishPacket, signIn, tabl
  * answer; the enterprise sees nothing of another unit.
  */
 const PW01 = '33112600000000000000PW01'; // pencil factory, 屏都街道, waste water to the sewer (COD limit 500 mg/L)
+const PA01 = '33112600000000000000PA01'; // pencil factory, its coating line's air DAQ on TCP
 const HOSTILE_MN = '33112600000000000000XH01';
 const HOSTILE_NAME = '=HYPERLINK("http://evil.example","点这里")示例厂';
 const first17 = '91331126MA2BXH0E1';
@@ -248,7 +253,46 @@ export function alarmFlows(context: ContextRef) {
       await expect
         .poll(() => page.getByTestId('verify-result').textContent(), { timeout: 10_000 })
         .toMatch(/存证完整：\d+ 条记录/);
+      // an enterprise may not command its devices: no panel (the API refuses too)
+      expect(await page.getByRole('region', { name: '远程指令' }).count()).toBe(0);
       await page.close();
+    });
+
+    it('lets the duty officer retain a sample (3022) at a TCP device and see the device execute it', async () => {
+      const ctx = context();
+      // the pencil factory's air DAQ as the simulator runs it: logged in on the gateway by its data, answering commands
+      const device = seededDevices().find((d) => d.mn === PA01);
+      if (!device) throw new Error(`${PA01} is not a seeded device`);
+      const gateway = new URL(String(ctx.platform.endpoints.hj212));
+      const link = new TcpLink({
+        host: gateway.hostname,
+        port: Number(gateway.port),
+        onRequest: (p) => answerCommand(device, p),
+      });
+      link.start();
+      try {
+        const qn = isoToBeijing(new Date(), true);
+        const cp = `DataTime=${isoToBeijing(new Date().toISOString())};a24088-Rtd=3.1,a24088-Flag=N`;
+        const login = encodePacket({ qn, st: '31', cn: '2011', pw: device.password, mn: PA01, flag: 5, cp });
+        expect((await link.send(login, qn, true)).result).toBe('acked');
+
+        const page = await ctx.browser.newPage();
+        await signIn(ctx, page, 'duty', '/devices');
+        await page.goto(`${ctx.platform.endpoints.web}console/devices?unit=${PENCIL}&mn=${PA01}`);
+        const panel = page.getByRole('region', { name: '远程指令' });
+        await expect.poll(() => panel.textContent(), { timeout: 10_000 }).toContain('尚未向该设备下发指令');
+        await panel.getByRole('button', { name: '留样' }).click();
+        const confirm = page.getByRole('dialog', { name: '确认下发指令' });
+        expect(await confirm.textContent()).toContain('即时留样（3022）');
+        await confirm.getByRole('button', { name: '下发' }).click();
+        const status = panel.getByTestId('command-status').first();
+        // the list is read again every 3 s while the command waits for the device's 9011 / 9012
+        await expect.poll(() => status.textContent(), { timeout: 15_000 }).toContain('执行成功');
+        expect(await panel.locator('tbody tr').first().textContent()).toContain('留样 · ');
+        await page.close();
+      } finally {
+        await link.close();
+      }
     });
 
     it('shows the enterprise nothing of another unit: not in its list, 404 for the alarm, no timeline', async () => {

@@ -11,6 +11,7 @@ import { api, type ContextRef, signIn, tokenFor } from './context.ts';
  */
 const body17 = '91331126MA2CR7T40';
 const UNIT = `${body17}${usccCheckChar(body17) ?? '0'}`;
+const MQTT_DEVICE = '33112600000000000000FW01'; // seeded without a certificate
 const FINDING = '竹口溪大桥下游左岸排口有黄色泡沫，气味刺鼻';
 
 interface Tip {
@@ -73,6 +74,45 @@ export function registryFlows(context: ContextRef) {
         `/registry/outlets/${UNIT}-DW001`,
       );
       expect(stored.json.item.limits).toEqual([expect.objectContaining({ pollutant: 'w01018', max: 100 })]);
+      await page.close();
+    });
+
+    it('lets the admin rotate an MQTT device’s certificate: the key shown once and kept nowhere in the browser', async () => {
+      const ctx = context();
+      const admin = tokenFor(ctx, 'admin-setup', ['admin']);
+      // the seeded MQTT device gets its first certificate through the API; the console replaces it
+      expect((await api(ctx, admin, 'POST', `/registry/devices/${MQTT_DEVICE}/certificate`, {})).status).toBe(201);
+      const page = await ctx.browser.newPage();
+      await signIn(ctx, page, 'admin', `/registry/devices/${MQTT_DEVICE}`);
+      await page.getByRole('button', { name: '更换证书' }).click();
+      const dialog = page.getByRole('dialog', { name: '更换证书' });
+      await expect.poll(() => dialog.getByLabel('证书签名请求 CSR（PEM，可选）').isVisible()).toBe(true);
+      await dialog.getByRole('button', { name: '更换', exact: true }).click();
+      const issued = page.getByTestId('issued-certificate');
+      await expect.poll(() => issued.textContent(), { timeout: 10_000 }).toContain('只显示这一次，平台不保存');
+      const key = await issued.getByLabel('设备私钥（仅显示一次）').inputValue();
+      expect(key).toContain('PRIVATE KEY');
+      const [file] = await Promise.all([
+        page.waitForEvent('download'),
+        issued.getByRole('button', { name: '下载证书（PEM）' }).click(),
+      ]);
+      expect(file.suggestedFilename()).toMatch(new RegExp(`^${MQTT_DEVICE}-.+\\.cert\\.pem$`));
+      const stored = await page.evaluate('JSON.stringify([{ ...localStorage }, { ...sessionStorage }])');
+      expect(String(stored)).not.toContain(key.split('\n')[1]);
+      await issued.getByRole('button', { name: '我已保存私钥，关闭' }).click();
+      expect(await issued.count()).toBe(0);
+      const certificates = page
+        .getByRole('table', { name: '证书记录' })
+        .or(page.locator('.el-table', { hasText: '已更换' }));
+      await expect.poll(() => certificates.first().textContent()).toContain('已更换');
+
+      const device = await api<{ item: { iot: { certificates: { status: string }[] } } }>(
+        ctx,
+        admin,
+        'GET',
+        `/registry/devices/${MQTT_DEVICE}`,
+      );
+      expect(device.json.item.iot.certificates.map((c) => c.status).sort()).toEqual(['active', 'inactive']);
       await page.close();
     });
 
