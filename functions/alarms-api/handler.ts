@@ -1,4 +1,5 @@
 import { alarmsRoutes } from '#shared/contracts/alarms.ts';
+import { responseView } from '#shared/domain/alarms/response.ts';
 import { type AlarmViewer, BUREAU } from '#shared/domain/alarms/use-cases.ts';
 import { ROLE_SCOPES } from '#shared/domain/roles.ts';
 import { type ApiRequest, httpApi } from '#shared/http/api-handler.ts';
@@ -6,7 +7,10 @@ import type { Principal } from '#shared/http/principal.ts';
 import { etag, ifMatch } from '#shared/http/versioning.ts';
 import { alarmServiceFromEnv } from './wiring.ts';
 
-/** Officials' alarms: lists, an alarm and its timeline, ack / snooze / clear / comment, and the alarm rules. */
+/**
+ * Officials' alarms: lists, an alarm and its timeline, ack / snooze / clear / comment, the enterprise's answer with its
+ * evidence files, and the alarm rules.
+ */
 const { alarms, places } = alarmServiceFromEnv();
 type R = typeof alarmsRoutes;
 
@@ -52,20 +56,27 @@ export const handler = httpApi(
       body: await alarms.comment(req.params.alarmId, req.principal.sub, req.body.note),
     }),
     get_alarm_response: async (req: ApiRequest<R['get_alarm_response']>) =>
-      withEtag(await alarms.response(req.params.alarmId, viewerOf(req.principal))),
+      withEtag(responseView(await alarms.response(req.params.alarmId, viewerOf(req.principal)))),
     answer_alarm: async (req: ApiRequest<R['answer_alarm']>) =>
       withEtag(
-        await alarms.respond(
-          req.params.alarmId,
-          viewerOf(req.principal),
-          req.principal.sub,
-          req.body,
-          ifMatch(req.headers),
+        responseView(
+          await alarms.respond(
+            req.params.alarmId,
+            viewerOf(req.principal),
+            req.principal.sub,
+            req.body,
+            ifMatch(req.headers),
+          ),
         ),
       ),
+    alarm_response_evidence: async (req: ApiRequest<R['alarm_response_evidence']>) => ({
+      body: { items: await alarms.responseEvidence(req.params.alarmId) },
+    }),
     review_alarm_response: async (req: ApiRequest<R['review_alarm_response']>) => {
       const { decision, note } = req.body;
-      return withEtag(await alarms.review(req.params.alarmId, req.principal.sub, decision, note, ifMatch(req.headers)));
+      return withEtag(
+        responseView(await alarms.review(req.params.alarmId, req.principal.sub, decision, note, ifMatch(req.headers))),
+      );
     },
     get_alarm_rules: async () => withEtag(await alarms.rules()),
     list_alarm_rule_versions: async (req: ApiRequest<R['list_alarm_rule_versions']>) => ({

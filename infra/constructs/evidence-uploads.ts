@@ -5,7 +5,7 @@ import { ENV } from '#shared/config/env-names.ts';
 import { evidencePublicRoutes } from '#shared/contracts/evidence.ts';
 import { EnvWatchFunction } from './envwatch-function.ts';
 import type { EnvWatchHttpApi } from './http-api.ts';
-import { acknowledgeBucketPrefix } from './nag.ts';
+import { acknowledgeBucketPrefix, acknowledgeWildcardResource } from './nag.ts';
 import type { DataTable } from './tables.ts';
 
 /**
@@ -52,6 +52,50 @@ export function grantEvidenceFinalize(
   grantObjects(fn, props.uploadsBucket, UPLOADS_PREFIX, ['s3:GetObject', 's3:DeleteObject'], ['kms:Decrypt']);
   grantObjects(fn, props.evidenceBucket, EVIDENCE_PREFIX, ['s3:PutObject'], ['kms:GenerateDataKey', 'kms:Decrypt']);
   fn.bindTable(props.tipsTable, ENV.tipsTable, 'readwrite');
+}
+
+/**
+ * What the alarms function needs for the enterprise's evidence files (owner kind `response`): read and delete
+ * uploads, write sealed evidence under `evidence/response/` only and read its working copies (the bureau's links),
+ * and read and claim upload slots only (`upload#…` items of the tips table: it reads no tip).
+ */
+export function grantResponseEvidence(
+  fn: EnvWatchFunction,
+  props: { uploadsBucket: IBucket; evidenceBucket: IBucket; tipsTable: DataTable },
+): void {
+  const prefix = `${EVIDENCE_PREFIX}response/`;
+  fn.fn.addEnvironment(ENV.evidenceUploadsBucket, props.uploadsBucket.bucketName);
+  fn.fn.addEnvironment(ENV.evidenceBucket, props.evidenceBucket.bucketName);
+  fn.fn.addEnvironment(ENV.tipsTable, props.tipsTable.table.tableName);
+  grantObjects(fn, props.uploadsBucket, UPLOADS_PREFIX, ['s3:GetObject', 's3:DeleteObject'], ['kms:Decrypt']);
+  grantObjects(fn, props.evidenceBucket, prefix, ['s3:PutObject'], ['kms:GenerateDataKey', 'kms:Decrypt']);
+  const workingCopies = props.evidenceBucket.arnForObjects(`${prefix}*/working.*`);
+  fn.fn.addToRolePolicy(
+    new PolicyStatement({ effect: Effect.ALLOW, actions: ['s3:GetObject'], resources: [workingCopies] }),
+  );
+  acknowledgeWildcardResource(
+    fn,
+    workingCopies,
+    'The bureau reads the metadata-stripped working copies of answers only, one per file under evidence/response/.',
+  );
+  fn.fn.addToRolePolicy(
+    new PolicyStatement({
+      effect: Effect.ALLOW,
+      actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+      resources: [props.tipsTable.table.tableArn],
+      conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['upload#*'] } },
+    }),
+  );
+  const key = props.tipsTable.table.encryptionKey;
+  if (key) {
+    fn.fn.addToRolePolicy(
+      new PolicyStatement({
+        effect: Effect.ALLOW,
+        actions: ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey'],
+        resources: [key.keyArn],
+      }),
+    );
+  }
 }
 
 function grantObjects(fn: EnvWatchFunction, bucket: IBucket, prefix: string, actions: string[], keyActions: string[]) {

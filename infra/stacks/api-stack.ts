@@ -78,6 +78,9 @@ export class ApiStack extends Stack {
       api: this.httpApi,
       alarmsTable: data.tables.byName.alarms,
       auditTable: data.tables.byName.audit,
+      tipsTable: data.tables.byName.tips,
+      uploadsBucket: data.evidence.uploads,
+      evidenceBucket: data.evidence.bucket,
       stage: config.stage,
       logRetentionDays: config.logRetentionDays,
     });

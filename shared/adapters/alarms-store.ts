@@ -34,6 +34,7 @@ import { NotFoundError, PreconditionFailedError, ValidationError } from '#shared
 import { ulid } from '#shared/domain/ids.ts';
 import type { AuditEntry, Page } from '#shared/domain/registry/store.ts';
 import { decodeCursor, encodeCursor, isConditionFailure, startKeyOf } from './dynamodb.ts';
+import { commitUploads } from './evidence-store.ts';
 import { auditPut } from './registry-store.ts';
 
 /**
@@ -47,7 +48,10 @@ import { auditPut } from './registry-store.ts';
  *               gsi3 `due` / `<notifyDue>#<alarmId>`, only while a notification is due   → the notification sweep
  *   event:      pk `alarm#<alarmId>`, sk `ev#<at ISO>#<ulid>`; the AlarmEvent under `event` (the timeline)
  *   response:   pk `alarm#<alarmId>`, sk `response`; the enterprise's answer (response.ts) under `response`, `version`
- *               at top level (its own version: the answer's ETag)
+ *               at top level (its own version: the answer's ETag); while it waits for review (status submitted)
+ *               gsi1 `response#submitted` / `<submittedAt>#<alarmId>`                  → the bureau's review queue.
+ *               Its files are sealed upload slots in the tips table (evidence-store.ts), referenced in the same
+ *               transaction (commitUploads).
  *   slot:       pk `slot#<mn>#<type>#<pollutant|->`, sk `slot`; `alarmId` of THE active alarm of that source and key.
  *               Put with attribute_not_exists when an alarm opens, deleted (condition: same alarmId) when it clears,
  *               always in the same transaction: two evaluators can never open the same alarm twice.
@@ -92,6 +96,9 @@ import { auditPut } from './registry-store.ts';
  *                                (engine.ts forgetAlarms) and re-evaluate
  *   alarm_changed { alarmId }    an official changed it meanwhile: just re-evaluate and retry (bounded retries)
  */
+/** gsi1 partition of answers waiting for the bureau's review */
+const AWAITING_REVIEW = 'response#submitted';
+
 export const alarmKeys = {
   alarm: (alarmId: string) => ({ pk: `alarm#${alarmId}`, sk: 'alarm' }),
   event: (alarmId: string, at: string, seq: string) => ({ pk: `alarm#${alarmId}`, sk: `ev#${at}#${seq}` }),
@@ -394,7 +401,7 @@ export class DynamoAlarmRecords implements EvalStore {
     return { ok: false, ...(current ? { current } : {}), ...(conflicts.length > 0 ? { conflicts } : {}) };
   }
 
-  private async readAlarms(ids: string[]): Promise<Map<string, Alarm>> {
+  protected async readAlarms(ids: string[]): Promise<Map<string, Alarm>> {
     const found = new Map<string, Alarm>();
     const unique = [...new Set(ids)];
     for (let i = 0; i < unique.length; i += 100) {
@@ -710,11 +717,12 @@ export class DynamoAlarmRecords implements EvalStore {
 
 /** The alarms table and the audit table: everything above plus officials' actions, each with its audit entry. */
 export class DynamoAlarmStore extends DynamoAlarmRecords implements AlarmStore {
-  protected override readonly tables: { alarms: string; audit: string };
+  protected override readonly tables: { alarms: string; audit: string; uploads?: string };
 
+  /** `uploads`: the tips table, which holds the evidence upload slots an answer's files are sealed from */
   constructor(
     db: DynamoDBDocumentClient,
-    tables: { alarms: string; audit: string },
+    tables: { alarms: string; audit: string; uploads?: string },
     options: { newId?: () => string } = {},
   ) {
     super(db, tables, options);
@@ -799,11 +807,15 @@ export class DynamoAlarmStore extends DynamoAlarmRecords implements AlarmStore {
   /** The answer at `replacing` (absent when undefined), its timeline event and audit entry: one transaction. */
   async putResponse(input: {
     response: AlarmResponse;
+    uploadIds?: readonly string[];
     replacing: number | undefined;
     event: AlarmEvent;
     audit: AuditEntry;
   }): Promise<void> {
     const { response, replacing } = input;
+    const uploadIds = input.uploadIds ?? [];
+    if (uploadIds.length > 0 && !this.tables.uploads) throw new Error('no uploads table for the answer’s files');
+    const owner = { kind: 'response' as const, id: response.alarmId };
     try {
       await this.db.send(
         new TransactWriteCommand({
@@ -816,6 +828,9 @@ export class DynamoAlarmStore extends DynamoAlarmRecords implements AlarmStore {
                   kind: 'response',
                   version: response.version,
                   response,
+                  ...(response.status === 'submitted'
+                    ? { gsi1pk: AWAITING_REVIEW, gsi1sk: `${response.submittedAt}#${response.alarmId}` }
+                    : {}),
                 },
                 ...(replacing !== undefined
                   ? {
@@ -828,6 +843,9 @@ export class DynamoAlarmStore extends DynamoAlarmRecords implements AlarmStore {
             },
             this.eventPut(response.alarmId, input.event),
             auditPut(this.tables.audit, input.audit),
+            ...(uploadIds.length > 0
+              ? commitUploads(this.tables.uploads ?? '', owner, uploadIds, response.submittedAt)
+              : []),
           ],
         }),
       );
@@ -838,6 +856,28 @@ export class DynamoAlarmStore extends DynamoAlarmRecords implements AlarmStore {
         );
       throw err;
     }
+  }
+
+  /**
+   * The alarms whose answer waits for the bureau's review, latest answer first: a gsi1 page of answers, then their
+   * alarms in one consistent batch read.
+   */
+  async awaitingReview(page: PageQuery): Promise<Page<Alarm>> {
+    const out = await this.db.send(
+      new QueryCommand({
+        TableName: this.tables.alarms,
+        IndexName: 'gsi1',
+        KeyConditionExpression: 'gsi1pk = :pk',
+        ExpressionAttributeValues: { ':pk': AWAITING_REVIEW },
+        ScanIndexForward: false,
+        Limit: page.limit,
+        ExclusiveStartKey: cursorFor(page.cursor, 'gsi1pk', AWAITING_REVIEW),
+      }),
+    );
+    const ids = (out.Items ?? []).map((i) => String((i.response as AlarmResponse).alarmId));
+    const found = await this.readAlarms(ids);
+    const cursor = encodeCursor(out.LastEvaluatedKey);
+    return { items: ids.flatMap((id) => found.get(id) ?? []), ...(cursor ? { cursor } : {}) };
   }
 
   private audit(

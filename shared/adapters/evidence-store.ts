@@ -117,13 +117,15 @@ export const UNREFERENCED = 'evidence#unreferenced';
 function ownerOf(ref: string): EvidenceOwner | undefined {
   const i = ref.indexOf('#');
   const kind = ref.slice(0, i);
-  return i > 0 && (kind === 'tip' || kind === 'patrol') ? { kind, id: ref.slice(i + 1) } : undefined;
+  return i > 0 && (kind === 'tip' || kind === 'patrol' || kind === 'response')
+    ? { kind, id: ref.slice(i + 1) }
+    : undefined;
 }
 
 /**
  * The transaction items that reference sealed uploads: for each, clear the unreferenced mark and give the slot back a
  * TTL (two days from `at`; the evidence item now lives in its owner), on the condition that the slot is still claimed
- * by `owner`. The tips and patrols stores put these into the transaction that writes the owner.
+ * by `owner`. The tips, patrols and alarms stores put these into the transaction that writes the owner.
  */
 export function commitUploads(table: string, owner: EvidenceOwner, uploadIds: readonly string[], at: string) {
   const expiresAt = Math.floor(Date.parse(at) / 1000) + UPLOAD_KEEP_SECONDS;
@@ -302,7 +304,7 @@ export function s3EvidenceFinalizer(deps: EvidenceStoreDeps): EvidenceFinalizer 
     return { uploadId, slot, contentType: slot.contentType };
   }
 
-  async function seal(c: Checked, owner: { kind: 'tip' | 'patrol'; id: string }, evidenceId: string) {
+  async function seal(c: Checked, owner: EvidenceOwner, evidenceId: string) {
     const { kind } = UPLOAD_TYPES[c.contentType];
     const keys = evidenceKeys(owner, evidenceId, c.contentType);
     const got = await deps.s3.send(new GetObjectCommand({ Bucket: deps.uploadsBucket, Key: c.slot.key }));

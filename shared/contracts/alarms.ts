@@ -136,7 +136,16 @@ const responseView = () =>
     status: z.enum(['submitted', 'accepted', 'returned']).describe('待审核 / 已认可 / 已退回'),
     explanation: z.string().describe('情况说明'),
     rectifyBy: z.string().describe('承诺整改完成日期 (Beijing date)'),
-    evidence: z.array(z.object({ name: z.string(), sha256: z.string().optional() })),
+    evidence: z.array(
+      z.object({
+        name: z.string(),
+        sha256: z.string().optional().describe('SHA-256 of the sealed original (hex)'),
+        evidenceId: z.string().optional().describe('absent on items an earlier answer only named'),
+        kind: z.enum(['photo', 'video', 'document']).optional(),
+        contentType: z.string().optional(),
+        bytes: z.number().int().optional(),
+      }),
+    ),
     round: z.number().int().describe('1 for the first answer; +1 after each return'),
     submittedBy: z.string(),
     submittedAt: z.string(),
@@ -159,7 +168,7 @@ export const alarmsRoutes = defineRoutes({
     tags,
     summary: '告警列表 alarms, newest first',
     description:
-      'With `enterprise`, that unit’s alarms (any state unless `state` is given); otherwise the alarms in `state` (default `active`). `from`/`to` bound raisedAt. Other filters may leave a page short of `limit` while a `cursor` is still returned: follow it. An enterprise user always gets its own unit’s alarms, without the bureau’s bookkeeping and without the types withheld from enterprises (suspected falsification by default).',
+      'With `enterprise`, that unit’s alarms (any state unless `state` is given); otherwise the alarms in `state` (default `active`). `from`/`to` bound raisedAt. `response=submitted`: the alarms whose enterprise answer waits for review (the other filters then apply to each page). Other filters may leave a page short of `limit` while a `cursor` is still returned: follow it. An enterprise user always gets its own unit’s alarms, without the bureau’s bookkeeping and without the types withheld from enterprises (suspected falsification by default).',
     query: z.strictObject({
       state: AlarmStateSchema.optional(),
       level: z.coerce
@@ -183,6 +192,10 @@ export const alarmsRoutes = defineRoutes({
         .optional(),
       from: time().optional(),
       to: time().optional(),
+      response: z
+        .literal('submitted')
+        .optional()
+        .describe('only alarms whose enterprise answer waits for review (待审核), latest answer first'),
       limit,
       cursor,
     }),
@@ -277,25 +290,55 @@ export const alarmsRoutes = defineRoutes({
     auth: ALARM_RESPONDERS,
     tags,
     summary: '提交情况说明 the enterprise answers its alarm',
-    description: `The unit’s explanation, the date by which it commits to have rectified (today to a year ahead, Beijing date) and the evidence it names. Answering again replaces the answer (after a return it counts as a new round); refused (409) once the bureau accepted it. ${responseIfMatch}`,
+    description: `The unit’s explanation, the date by which it commits to have rectified (today to a year ahead, Beijing date) and its evidence files: each a new upload (\`uploadId\` from POST /evidence/uploads; photos and videos, sealed with their SHA-256 and given a metadata-stripped copy) or a file of the current answer it keeps (\`evidenceId\`). Answering again replaces the answer (after a return it counts as a new round); refused (409) once the bureau accepted it. ${responseIfMatch}`,
     params,
     body: z.strictObject({
       explanation: multilineText(EXPLANATION_MAX).describe('情况说明'),
       rectifyBy: z.iso.date().describe('承诺整改完成日期, YYYY-MM-DD'),
       evidence: z
         .array(
-          z.strictObject({
-            name: lineText(120).describe('材料名称'),
-            sha256: z
-              .string()
-              .regex(/^[0-9a-f]{64}$/, 'SHA-256 in lower-case hex (须为小写十六进制 SHA-256)')
-              .optional(),
-          }),
+          z.union([
+            z.strictObject({
+              name: lineText(120).describe('材料名称'),
+              uploadId: z
+                .string()
+                .regex(ULID_PATTERN, 'upload id is a ULID from POST /evidence/uploads (上传编号须为 26 位 ULID)'),
+            }),
+            z.strictObject({
+              name: lineText(120).describe('材料名称'),
+              evidenceId: z.string().min(1).max(64).describe('a file of the current answer, kept'),
+            }),
+          ]),
         )
         .max(RESPONSE_EVIDENCE_MAX)
         .default([]),
     }),
     response: responseView(),
+  },
+  alarm_response_evidence: {
+    method: 'GET',
+    scope: { kind: 'entity', param: 'alarmId', place: PLACES.alarm },
+    path: '/alarms/{alarmId}/response/evidence',
+    auth: ALARM_READERS,
+    tags,
+    summary: '查看情况说明材料（去除元数据的副本）links to the answer’s files',
+    description:
+      'Every file of the enterprise’s answer with a link to its metadata-stripped copy that lives 5 minutes (fetch it; do not store it). Originals are never linked; an item an earlier answer only named, or a file without a stripped copy, is listed with `withheld`, the reason. 404 while there is no answer.',
+    params,
+    response: z.object({
+      items: z.array(
+        z.object({
+          name: z.string(),
+          evidenceId: z.string().optional(),
+          kind: z.enum(['photo', 'video', 'document']).optional(),
+          contentType: z.string().optional(),
+          bytes: z.number().int().optional(),
+          sha256: z.string().optional(),
+          link: z.object({ url: z.string(), expiresAt: z.iso.datetime() }).optional(),
+          withheld: z.string().optional().describe('why there is no link'),
+        }),
+      ),
+    }),
   },
   review_alarm_response: {
     method: 'POST',

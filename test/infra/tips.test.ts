@@ -123,4 +123,20 @@ describe('Tips construct', () => {
     expect(official.filter((r) => r !== working[0]).every((r) => r.endsWith('/uploads/*'))).toBe(true);
     expect(reads('tips-public').some(([, r]) => r.includes('working'))).toBe(false);
   });
+
+  it('gives the alarms function the answers’ evidence only: its own prefix, working copies, upload slots', () => {
+    const g = grants('alarms-api');
+    const reads = g.filter(([a]) => a === 's3:GetObject').map(([, r]) => r);
+    expect(reads.filter((r) => r.includes('/evidence/'))).toEqual([
+      expect.stringMatching(/\/evidence\/response\/\*\/working\.\*$/),
+    ]);
+    expect(reads.filter((r) => !r.includes('/evidence/')).every((r) => r.endsWith('/uploads/*'))).toBe(true);
+    const writes = g.filter(([a]) => a === 's3:PutObject').map(([, r]) => r);
+    expect(writes).toEqual([expect.stringMatching(/\/evidence\/response\/\*$/)]);
+    const tips = `\${${logicalId(s.data.tables.byName.tips.table)}.Arn}`;
+    expect(on(g, tips)).toEqual(['dynamodb:GetItem', 'dynamodb:UpdateItem']);
+    // no query of the tips table nor of its indexes: the role reads upload slots by key (LeadingKeys upload#*)
+    expect(g.some(([a, r]) => r.startsWith(tips) && a === 'dynamodb:Query')).toBe(false);
+    expect(JSON.stringify(s.apiTemplate)).toContain('"dynamodb:LeadingKeys":["upload#*"]');
+  });
 });

@@ -67,6 +67,8 @@ export interface AlarmFilter {
   enterprise?: string;
   from?: string;
   to?: string;
+  /** only alarms whose enterprise answer waits for the bureau's review (the other filters apply to that page) */
+  response?: 'submitted';
 }
 
 export interface PageQuery {
@@ -122,14 +124,18 @@ export interface AlarmStore {
   }): Promise<void>;
   /** Stored rule versions, newest first. */
   ruleVersions(page: PageQuery): Promise<Page<RuleSet>>;
+  /** Alarms whose enterprise answer waits for review, latest answer first (a page of answers, then their alarms). */
+  awaitingReview(page: PageQuery): Promise<Page<Alarm>>;
   /** The enterprise's answer to the alarm (企业情况说明), if there is one. */
   getResponse(alarmId: string, consistent?: boolean): Promise<AlarmResponse | undefined>;
   /**
    * Stores the answer on the condition that the stored one is still at `replacing` (undefined: none stored), with
-   * its timeline event and audit entry, in one transaction (PreconditionFailedError when it changed meanwhile).
+   * its timeline event and audit entry, in one transaction (PreconditionFailedError when it changed meanwhile). The
+   * same transaction references the sealed uploads `uploadIds` (owner `response`, the alarm's id: evidence-port.ts).
    */
   putResponse(input: {
     response: AlarmResponse;
+    uploadIds?: readonly string[];
     replacing: number | undefined;
     event: AlarmEvent;
     audit: AuditEntry;

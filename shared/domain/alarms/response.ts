@@ -1,11 +1,13 @@
 import { addDays, beijingDate } from '#shared/domain/calendar/cn-holidays.ts';
 import { ConflictError, PreconditionFailedError, ValidationError } from '#shared/domain/errors.ts';
+import type { EvidenceItem } from '#shared/domain/tips/evidence-port.ts';
 import type { Alarm, AlarmEvent } from './lifecycle.ts';
 import type { NotificationPolicy } from './notify.ts';
 
 /**
  * The enterprise's answer to an alarm (企业情况说明): the unit explains what happened, commits to a rectification
- * deadline (整改期限) and names its evidence; the bureau accepts the answer or sends it back with a reason, and the
+ * deadline (整改期限) and uploads its evidence files (sealed by the evidence store under `evidence/response/<alarmId>/`:
+ * the SHA-256 original kept, a metadata-stripped working copy for the bureau); the bureau accepts the answer or sends it back with a reason, and the
  * unit answers again. Kept beside the alarm, not on it: an alarm that cleared by itself still needs an answer, and the
  * answer's version (its ETag) moves independently of the alarm's notifications.
  *
@@ -30,13 +32,21 @@ export const RESPONSE_STATUS_ZH: Record<ResponseStatus, string> = {
   returned: '已退回',
 };
 
-/** A piece of evidence the unit names: what it is, and where the bureau finds it (a file the unit keeps or sent). */
+/**
+ * A piece of evidence of the answer: its name and the sealed file (original's SHA-256, keys of the original and of
+ * the metadata-stripped working copy). Answers stored before files were uploaded name their evidence only (`file`
+ * absent, `sha256` as the unit typed it).
+ */
 export interface ResponseEvidence {
   /** 材料名称, e.g. 整改前后照片、第三方检测报告 */
   name: string;
-  /** optional fingerprint of the file (SHA-256, hex), so the copy the bureau receives can be checked */
+  /** SHA-256 (hex) of the sealed original, or the fingerprint a named-only item was given */
   sha256?: string;
+  file?: EvidenceItem;
 }
+
+/** How an answer names a file: a new upload (POST /evidence/uploads) or a file of the current answer it keeps. */
+export type ResponseEvidenceRef = { name: string } & ({ uploadId: string } | { evidenceId: string });
 
 export interface AlarmResponse {
   alarmId: string;
@@ -217,4 +227,16 @@ export function reviewResponse(
 export function enterpriseView(alarm: Alarm): Alarm {
   const { acknowledgedBy: _a, snoozedBy: _s, clearedBy: _c, notifyDue: _d, snoozedUntil: _u, ...rest } = alarm;
   return { ...rest, notify: {} };
+}
+
+/** The answer as the API shows it: each file by its id, type, size and SHA-256, never its storage keys. */
+export function responseView(r: AlarmResponse) {
+  return {
+    ...r,
+    evidence: r.evidence.map(({ name, sha256, file }) => ({
+      name,
+      ...(sha256 ? { sha256 } : {}),
+      ...(file ? { evidenceId: file.id, kind: file.kind, contentType: file.contentType, bytes: file.bytes } : {}),
+    })),
+  };
 }

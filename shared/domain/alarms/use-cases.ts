@@ -1,4 +1,16 @@
-import { ForbiddenError, NotFoundError, PreconditionFailedError, ValidationError } from '#shared/domain/errors.ts';
+import {
+  ForbiddenError,
+  NotFoundError,
+  PreconditionFailedError,
+  splitBilingual,
+  ValidationError,
+} from '#shared/domain/errors.ts';
+import {
+  EvidenceError,
+  type EvidenceFinalizer,
+  type EvidenceItem,
+  type EvidenceViewer,
+} from '#shared/domain/tips/evidence-port.ts';
 import {
   type Alarm,
   type AlarmEvent,
@@ -14,7 +26,8 @@ import {
   enterpriseMaySee,
   enterpriseView,
   type ResponseChange,
-  type ResponseInput,
+  type ResponseEvidence,
+  type ResponseEvidenceRef,
   reviewResponse,
   submitResponse,
 } from './response.ts';
@@ -23,6 +36,25 @@ import { defaultRuleSet, RuleSet, type RuleSetInput } from './rules.ts';
 /** Who reads: the bureau (everything its scope shows) or an enterprise user (its unit's alarms, redacted). */
 export type AlarmViewer = { kind: 'bureau' } | { kind: 'enterprise'; uscc: string };
 export const BUREAU: AlarmViewer = { kind: 'bureau' };
+
+/** The enterprise's answer as it comes in: its files named by new upload ids or by the ids of files it keeps. */
+export interface ResponseRequest {
+  explanation: string;
+  rectifyBy: string;
+  evidence: ResponseEvidenceRef[];
+}
+
+/** One evidence file of an answer as the bureau sees it: a short-lived link to its stripped copy, or why none. */
+export interface ResponseEvidenceView {
+  name: string;
+  evidenceId?: string;
+  kind?: EvidenceItem['kind'];
+  contentType?: string;
+  bytes?: number;
+  sha256?: string;
+  link?: { url: string; expiresAt: string };
+  withheld?: string;
+}
 
 /**
  * The officials' alarm use-cases (functions/alarms-api): read and list alarms and their timelines, acknowledge /
@@ -98,7 +130,16 @@ const instant = (value: string, field: string): string => {
 export class AlarmService {
   private readonly now: () => Date;
 
-  constructor(private readonly deps: { store: AlarmStore; now?: () => Date }) {
+  constructor(
+    private readonly deps: {
+      store: AlarmStore;
+      now?: () => Date;
+      /** seals the answer's uploads (owner `response`, the alarm's id); without it an answer with files is refused */
+      evidence?: EvidenceFinalizer;
+      /** short-lived links to the working copies, for the bureau; without it no file is linked */
+      viewer?: EvidenceViewer;
+    },
+  ) {
     this.now = deps.now ?? (() => new Date());
   }
 
@@ -138,7 +179,20 @@ export class AlarmService {
         { field: 'query.from', message: 'must not be after `to`', messageZh: '开始时间不能晚于结束时间' },
       ]);
     }
-    const { from: _f, to: _t, ...rest } = filter;
+    const { from: _f, to: _t, response, ...rest } = filter;
+    if (response === 'submitted') {
+      // the review queue is short: its page is filtered here (a page may come back short with a cursor)
+      const out = await this.deps.store.awaitingReview(page);
+      const keep = (a: Alarm) =>
+        (!rest.state || a.state === rest.state) &&
+        (rest.level === undefined || a.level === rest.level) &&
+        (!rest.type || a.type === rest.type) &&
+        (!rest.township || a.townshipId === rest.township) &&
+        (!rest.enterprise || a.enterpriseId === rest.enterprise) &&
+        (!from || a.raisedAt >= from) &&
+        (!to || a.raisedAt <= to);
+      return { ...out, items: out.items.filter(keep) };
+    }
     return this.deps.store.list({ ...rest, ...(from ? { from } : {}), ...(to ? { to } : {}) }, page);
   }
 
@@ -201,12 +255,16 @@ export class AlarmService {
     return found;
   }
 
-  /** 企业提交情况说明: only the unit of the alarm (the route's scope and this check), see response.ts. */
+  /**
+   * 企业提交情况说明: only the unit of the alarm (the route's scope and this check), see response.ts. The answer is
+   * checked before any file is sealed; new uploads are sealed under the alarm (owner `response`) and referenced in the
+   * transaction that stores the answer; files of the current answer may be kept by their evidence id.
+   */
   async respond(
     alarmId: string,
     viewer: AlarmViewer,
     by: string,
-    input: ResponseInput,
+    input: ResponseRequest,
     expectedVersion?: number,
   ): Promise<AlarmResponse> {
     if (viewer.kind !== 'enterprise') {
@@ -214,8 +272,89 @@ export class AlarmService {
     }
     const alarm = await this.get(alarmId, viewer);
     const current = await this.deps.store.getResponse(alarmId, true);
-    const change = submitResponse(alarm, current, input, by, this.now(), expectedVersion);
-    return this.storeResponse(change, current, 'alarm.response.submit');
+    const now = this.now();
+    const text = { explanation: input.explanation, rectifyBy: input.rectifyBy };
+    submitResponse(alarm, current, { ...text, evidence: [] }, by, now, expectedVersion); // refuses before sealing
+    const { evidence, uploadIds } = await this.sealEvidence(alarmId, current, input.evidence);
+    const change = submitResponse(alarm, current, { ...text, evidence }, by, now, expectedVersion);
+    return this.storeResponse(change, current, 'alarm.response.submit', uploadIds);
+  }
+
+  private async sealEvidence(
+    alarmId: string,
+    current: AlarmResponse | undefined,
+    refs: ResponseEvidenceRef[],
+  ): Promise<{ evidence: ResponseEvidence[]; uploadIds: string[] }> {
+    const kept = new Map<string, EvidenceItem>();
+    for (const e of current?.evidence ?? []) if (e.file) kept.set(e.file.id, e.file);
+    const seen = new Set<string>();
+    refs.forEach((ref, i) => {
+      const id = 'uploadId' in ref ? ref.uploadId : ref.evidenceId;
+      if (seen.has(id)) {
+        throw new ValidationError('a file is named twice', [
+          { field: `body.evidence.${i}`, message: 'named twice', messageZh: '同一文件被重复引用' },
+        ]);
+      }
+      seen.add(id);
+      if ('evidenceId' in ref && !kept.has(ref.evidenceId)) {
+        throw new ValidationError('not a file of the current answer', [
+          {
+            field: `body.evidence.${i}.evidenceId`,
+            message: 'not a file of the current answer; upload it again',
+            messageZh: '该文件不属于当前情况说明，请重新上传',
+          },
+        ]);
+      }
+    });
+    const uploadIds = refs.flatMap((r) => ('uploadId' in r ? [r.uploadId] : []));
+    const sealed = new Map<string, EvidenceItem>();
+    if (uploadIds.length > 0) {
+      if (!this.deps.evidence) throw new Error('no evidence store is configured for alarm answers');
+      try {
+        const items = await this.deps.evidence.finalize({ owner: { kind: 'response', id: alarmId }, uploadIds });
+        for (const [i, id] of uploadIds.entries()) sealed.set(id, items[i] as EvidenceItem);
+      } catch (err) {
+        if (!(err instanceof EvidenceError)) throw err;
+        const i = refs.findIndex((r) => 'uploadId' in r && r.uploadId === err.uploadId);
+        const { en, zh } = splitBilingual(err.message);
+        throw new ValidationError('an evidence file cannot be accepted (证据文件无法接收)', [
+          {
+            field: i >= 0 ? `body.evidence.${i}.uploadId` : 'body.evidence',
+            message: en,
+            messageZh: `证据文件无法接收：${zh ?? en}`,
+          },
+        ]);
+      }
+    }
+    const evidence = refs.map((ref): ResponseEvidence => {
+      const file = ('uploadId' in ref ? sealed.get(ref.uploadId) : kept.get(ref.evidenceId)) as EvidenceItem;
+      return { name: ref.name.trim() || '证明材料', sha256: file.sha256, file };
+    });
+    return { evidence, uploadIds };
+  }
+
+  /**
+   * The answer's files for the bureau: a short-lived link to each metadata-stripped working copy (never an
+   * original); a file named only (answers from before uploads) or without a working copy is listed with the reason.
+   */
+  async responseEvidence(alarmId: string): Promise<ResponseEvidenceView[]> {
+    const answer = await this.response(alarmId, BUREAU);
+    return Promise.all(
+      answer.evidence.map(async ({ name, sha256, file }): Promise<ResponseEvidenceView> => {
+        if (!file) return { name, ...(sha256 ? { sha256 } : {}), withheld: '企业仅列出了材料名称，未上传文件' };
+        const base = {
+          name,
+          evidenceId: file.id,
+          kind: file.kind,
+          contentType: file.contentType,
+          bytes: file.bytes,
+          sha256: file.sha256,
+        };
+        if (!file.workingKey || !this.deps.viewer)
+          return { ...base, withheld: '该文件没有去除元数据的副本，不提供原件' };
+        return { ...base, link: await this.deps.viewer.link(file.workingKey, file.contentType) };
+      }),
+    );
   }
 
   /** 分局审核情况说明: accept, or send back with a reason (response.ts). */
@@ -236,10 +375,12 @@ export class AlarmService {
     change: ResponseChange,
     current: AlarmResponse | undefined,
     action: string,
+    uploadIds: string[] = [],
   ): Promise<AlarmResponse> {
     const { response, event } = change;
     await this.deps.store.putResponse({
       response,
+      uploadIds,
       replacing: current?.version,
       event,
       audit: {
@@ -247,7 +388,12 @@ export class AlarmService {
         action,
         entity: `alarm/${response.alarmId}`,
         at: event.at,
-        detail: { version: response.version, status: response.status, round: response.round },
+        detail: {
+          version: response.version,
+          status: response.status,
+          round: response.round,
+          files: response.evidence.filter((e) => e.file).length,
+        },
       },
     });
     return response;

@@ -73,8 +73,9 @@ export function validateUploadRequests(files: UploadRequest[]): { contentType: U
 /** `uploads/<yyyy-mm-dd>/<uploadId>`: the temporary object in the uploads bucket. */
 export const uploadKey = (uploadId: string, at: Date): string => `uploads/${at.toISOString().slice(0, 10)}/${uploadId}`;
 
+/** What evidence belongs to: a tip, a patrol, or an enterprise's answer to an alarm (`response`, id = the alarm's). */
 export interface EvidenceOwner {
-  kind: 'tip' | 'patrol';
+  kind: 'tip' | 'patrol' | 'response';
   id: string;
 }
 

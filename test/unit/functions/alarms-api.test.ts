@@ -1,5 +1,6 @@
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
+  BatchGetCommand,
   DynamoDBDocumentClient,
   GetCommand,
   QueryCommand,
@@ -85,6 +86,11 @@ describe('alarms-api handler', () => {
   beforeAll(async () => {
     vi.stubEnv('ALARMS_TABLE', 'alarms-test');
     vi.stubEnv('AUDIT_TABLE', 'audit-test');
+    vi.stubEnv('TIPS_TABLE', 'tips-test');
+    vi.stubEnv('EVIDENCE_UPLOADS_BUCKET', 'uploads-test');
+    vi.stubEnv('EVIDENCE_BUCKET', 'evidence-test');
+    vi.stubEnv('AWS_ACCESS_KEY_ID', 'AKIDTEST');
+    vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'secret-test');
     vi.stubEnv('AWS_REGION', 'us-east-1');
     vi.stubEnv('LOG_LEVEL', 'error');
     ({ handler } = (await import('#functions/alarms-api/handler.ts')) as unknown as {
@@ -517,10 +523,21 @@ describe('alarms-api handler', () => {
       expect(ddb).not.toHaveReceivedCommand(TransactWriteCommand);
 
       const today = new Date(Date.now() + 8 * 3_600_000).toISOString().slice(0, 10);
-      const ok = await handler(
+      // a file is named by its upload (or a kept file's id), never by a name alone
+      const named = await handler(
         enterprise(source.enterpriseId, {
           ...onAlarm,
           body: { explanation: answer.explanation, rectifyBy: today, evidence: [{ name: '更换照片' }] },
+        })('PUT', alarmPath('/response')),
+        lambdaContext,
+      );
+      expect(named.statusCode).toBe(400);
+      expect(ddb).not.toHaveReceivedCommand(TransactWriteCommand);
+
+      const ok = await handler(
+        enterprise(source.enterpriseId, {
+          ...onAlarm,
+          body: { explanation: answer.explanation, rectifyBy: today },
         })('PUT', alarmPath('/response')),
         lambdaContext,
       );
@@ -528,7 +545,7 @@ describe('alarms-api handler', () => {
       expect(ok.headers?.etag).toBe('"1"');
       const items = ddb.commandCalls(TransactWriteCommand)[0]?.args[0].input.TransactItems ?? [];
       expect(items[0]?.Put).toMatchObject({
-        Item: { ...responseKey, kind: 'response', version: 1 },
+        Item: { ...responseKey, kind: 'response', version: 1, gsi1pk: 'response#submitted' },
         ConditionExpression: 'attribute_not_exists(pk)',
       });
       expect(items[2]?.Put?.Item).toMatchObject({ actor: 'ent-01', action: 'alarm.response.submit' });
@@ -570,6 +587,52 @@ describe('alarms-api handler', () => {
       expect(bodyOf(res)).toMatchObject({ status: 'accepted', reviewedBy: 'u-duty-01' });
       const items = ddb.commandCalls(TransactWriteCommand)[0]?.args[0].input.TransactItems ?? [];
       expect(items[0]?.Put?.ConditionExpression).toBe('#version = :v');
+      // reviewed: out of the review queue's index
+      expect(items[0]?.Put?.Item?.gsi1pk).toBeUndefined();
+    });
+
+    it('lists the alarms whose answer waits for review from the answers’ index', async () => {
+      ddb.on(QueryCommand).resolves({ Items: [{ ...responseKey, kind: 'response', version: 1, response: answer }] });
+      ddb.on(BatchGetCommand).resolves({ Responses: { 'alarms-test': [stored(codAlarm())] } });
+
+      const res = await handler(request('GET', '/alarms', { query: { response: 'submitted' } }), lambdaContext);
+
+      expect(res.statusCode).toBe(200);
+      expect((bodyOf(res).items as Alarm[]).map((a) => a.alarmId)).toEqual([A1]);
+      expect(ddb).toHaveReceivedCommandWith(QueryCommand, {
+        IndexName: 'gsi1',
+        ExpressionAttributeValues: { ':pk': 'response#submitted' },
+      });
+    });
+
+    it('links the bureau to the working copy of the answer’s files, and the enterprise to none (403)', async () => {
+      const file = {
+        id: 'E1',
+        kind: 'photo',
+        contentType: 'image/jpeg',
+        bytes: 1000,
+        sha256: 'c'.repeat(64),
+        originalKey: `evidence/response/${A1}/E1/original`,
+        workingKey: `evidence/response/${A1}/E1/working.jpg`,
+        finalizedAt: OPENED.toISOString(),
+      };
+      const withFile = { ...answer, evidence: [{ name: '更换照片', sha256: file.sha256, file }] };
+      ddb.on(GetCommand, { Key: alarmKey }).resolves({ Item: stored(codAlarm()) });
+      ddb
+        .on(GetCommand, { Key: responseKey })
+        .resolves({ Item: { ...responseKey, kind: 'response', response: withFile } });
+
+      const res = await handler(request('GET', alarmPath('/response/evidence'), onAlarm), lambdaContext);
+      expect(res.statusCode, JSON.stringify(bodyOf(res))).toBe(200);
+      const [item] = bodyOf(res).items as { link: { url: string }; sha256: string }[];
+      expect(item?.sha256).toBe(file.sha256);
+      expect(item?.link.url).toContain(`/evidence/response/${A1}/E1/working.jpg?`);
+      expect(item?.link.url).toContain('X-Amz-Expires=300');
+      const view = await handler(request('GET', alarmPath('/response'), onAlarm), lambdaContext);
+      expect(JSON.stringify(bodyOf(view))).not.toContain('original');
+
+      const own = enterprise(source.enterpriseId, onAlarm);
+      expect((await handler(own('GET', alarmPath('/response/evidence')), lambdaContext)).statusCode).toBe(403);
     });
   });
 
@@ -584,6 +647,7 @@ describe('alarms-api handler', () => {
       '/alarms/{alarmId}/clear',
       '/alarms/{alarmId}/comments',
       '/alarms/{alarmId}/response',
+      '/alarms/{alarmId}/response/evidence',
       '/alarms/{alarmId}/response/review',
       '/alarms/{alarmId}/snooze',
       '/alarms/{alarmId}/timeline',

@@ -10,6 +10,7 @@ import type {
 import type { AlarmResponse } from '#shared/domain/alarms/response.ts';
 import type { RuleSet } from '#shared/domain/alarms/rules.ts';
 import { NotFoundError, PreconditionFailedError } from '#shared/domain/errors.ts';
+import type { MemoryEvidence } from './memory-tips.ts';
 
 /**
  * The officials' alarm use-cases over an in-memory store with the port's semantics: a change is decided on the alarm
@@ -25,6 +26,9 @@ export class MemoryAlarmStore implements AlarmStore {
   filters: AlarmFilter[] = [];
   /** a reminder the sweep records between the next read and its write (version + 1, state version kept) */
   reminderBeforeWrite = false;
+
+  /** `evidence`: the upload slots an answer's transaction references (its condition and its commit) */
+  constructor(private readonly evidence?: MemoryEvidence) {}
 
   async get(alarmId: string) {
     return this.alarms.get(alarmId)?.alarm;
@@ -76,14 +80,28 @@ export class MemoryAlarmStore implements AlarmStore {
   async getResponse(alarmId: string) {
     return this.responses.get(alarmId);
   }
+  async awaitingReview(page: PageQuery) {
+    const waiting = [...this.responses.values()]
+      .filter((r) => r.status === 'submitted')
+      .sort((a, b) => b.submittedAt.localeCompare(a.submittedAt));
+    const items = waiting.flatMap((r) => this.alarms.get(r.alarmId)?.alarm ?? []).slice(0, page.limit);
+    return { items };
+  }
   async putResponse(input: {
     response: AlarmResponse;
+    uploadIds?: readonly string[];
     replacing: number | undefined;
     event: AlarmEvent;
     audit: AuditEntry;
   }) {
     if (this.responses.get(input.response.alarmId)?.version !== input.replacing) {
       throw new PreconditionFailedError('answer changed');
+    }
+    const uploads = input.uploadIds ?? [];
+    if (uploads.length > 0) {
+      if (!this.evidence) throw new Error('no evidence store');
+      this.evidence.checkCommit(`response#${input.response.alarmId}`, uploads);
+      this.evidence.commit(uploads);
     }
     this.responses.set(input.response.alarmId, input.response);
     this.events.push({ alarmId: input.response.alarmId, event: input.event });

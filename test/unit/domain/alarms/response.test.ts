@@ -1,6 +1,6 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { type Alarm, openAlarm } from '#shared/domain/alarms/lifecycle.ts';
-import { enterpriseView } from '#shared/domain/alarms/response.ts';
+import { enterpriseView, responseView } from '#shared/domain/alarms/response.ts';
 import { AlarmService, type AlarmViewer, BUREAU } from '#shared/domain/alarms/use-cases.ts';
 import {
   ConflictError,
@@ -10,7 +10,9 @@ import {
   ValidationError,
 } from '#shared/domain/errors.ts';
 import { WWTP } from '#shared/domain/registry/qingyuan-seed.ts';
+import type { EvidenceViewer } from '#shared/domain/tips/evidence-port.ts';
 import { MemoryAlarmStore } from '../../helpers/memory-alarms.ts';
+import { MemoryEvidence } from '../../helpers/memory-tips.ts';
 import { codSignal, wwtpAlarmSource } from './lifecycle-fixtures.ts';
 
 /** The enterprise's answer to an alarm (企业情况说明) and the bureau's review, over the in-memory alarm store. */
@@ -26,21 +28,30 @@ const alarm = (alarmId = A1, over: Partial<Alarm> = {}): Alarm => ({
 });
 const answer = { explanation: '曝气风机故障导致出水超标，已更换风机。', rectifyBy: '2025-03-10', evidence: [] };
 
+const U1 = '01JNK3W7Q8D2V5XG9T4HRB6ZU1';
+const U2 = '01JNK3W7Q8D2V5XG9T4HRB6ZU2';
+/** links as the S3 viewer signs them: refuses anything but a working copy */
+const viewer: EvidenceViewer = {
+  async link(key) {
+    if (!/\/working\.[a-z0-9]+$/.test(key)) throw new Error('only working copies are linked');
+    return { url: `https://evidence.example/${key}?sig`, expiresAt: '2025-03-01T11:25:00.000Z' };
+  },
+};
+
 let store: MemoryAlarmStore;
+let evidence: MemoryEvidence;
 let alarms: AlarmService;
 beforeEach(() => {
-  store = new MemoryAlarmStore();
-  alarms = new AlarmService({ store, now: () => NOW });
+  evidence = new MemoryEvidence();
+  store = new MemoryAlarmStore(evidence);
+  alarms = new AlarmService({ store, now: () => NOW, evidence, viewer });
   store.alarms.set(A1, { alarm: alarm(), stateVersion: 1 });
 });
 const failure = (p: Promise<unknown>) => p.then(() => undefined).catch((e: unknown) => e);
 
 describe('AlarmService enterprise answers', () => {
   it('stores the first answer as round 1, version 1, with a timeline event and an audit entry', async () => {
-    const out = await alarms.respond(A1, UNIT, 'ent-1', {
-      ...answer,
-      evidence: [{ name: '风机更换照片', sha256: 'a'.repeat(64) }],
-    });
+    const out = await alarms.respond(A1, UNIT, 'ent-1', answer);
     expect(out).toMatchObject({
       status: 'submitted',
       round: 1,
@@ -102,6 +113,112 @@ describe('AlarmService enterprise answers', () => {
   it('refuses a review before any answer (409), and answers 404 for the answer while there is none', async () => {
     expect(await failure(alarms.review(A1, 'duty-1', 'accept', undefined))).toBeInstanceOf(ConflictError);
     expect(await failure(alarms.response(A1))).toBeInstanceOf(NotFoundError);
+  });
+});
+
+describe('AlarmService enterprise evidence files', () => {
+  it('seals the uploads under the alarm and references them in the answer’s transaction', async () => {
+    const out = await alarms.respond(A1, UNIT, 'ent-1', {
+      ...answer,
+      evidence: [
+        { name: '风机更换照片', uploadId: U1 },
+        { name: ' ', uploadId: U2 },
+      ],
+    });
+    expect(out.evidence.map((e) => [e.name, e.sha256, e.file?.originalKey])).toEqual([
+      ['风机更换照片', 'a'.repeat(64), `evidence/response/${A1}/E-${U1}/original`],
+      ['证明材料', 'a'.repeat(64), `evidence/response/${A1}/E-${U2}/original`],
+    ]);
+    expect(evidence.unreferenced()).toEqual([]);
+    expect(store.audit[0]?.detail).toMatchObject({ files: 2 });
+    // the API's view names each file by id, type, size and hash, never its storage keys
+    expect(JSON.stringify(responseView(out))).not.toContain('evidence/response');
+    expect(responseView(out).evidence[0]).toEqual({
+      name: '风机更换照片',
+      sha256: 'a'.repeat(64),
+      evidenceId: `E-${U1}`,
+      kind: 'photo',
+      contentType: 'image/jpeg',
+      bytes: 1000,
+    });
+  });
+
+  it('seals nothing when the answer itself is refused, and names the upload that cannot be accepted', async () => {
+    const late = await failure(
+      alarms.respond(A1, UNIT, 'ent-1', {
+        ...answer,
+        rectifyBy: '2024-01-01',
+        evidence: [{ name: 'x', uploadId: U1 }],
+      }),
+    );
+    expect(late).toBeInstanceOf(ValidationError);
+    expect(evidence.sealed).toBe(0);
+    const bad = await failure(
+      alarms.respond(A1, UNIT, 'ent-1', {
+        ...answer,
+        evidence: [
+          { name: '照片', uploadId: U1 },
+          { name: '报告', uploadId: '0BADW7Q8D2V5XG9T4HRB6ZU3XX' },
+        ],
+      }),
+    );
+    expect(bad).toBeInstanceOf(ValidationError);
+    expect((bad as ValidationError).issues[0]).toMatchObject({ field: 'body.evidence.1.uploadId' });
+    expect((bad as ValidationError).issues[0]?.messageZh).toMatch(/^证据文件无法接收/);
+    expect(store.responses.size).toBe(0);
+  });
+
+  it('keeps a file of the current answer by its id when the unit answers again, and refuses a foreign id', async () => {
+    const first = await alarms.respond(A1, UNIT, 'ent-1', { ...answer, evidence: [{ name: '照片', uploadId: U1 }] });
+    const id = first.evidence[0]?.file?.id as string;
+    await alarms.review(A1, 'duty-1', 'return', '请补充检测报告');
+    const again = await alarms.respond(A1, UNIT, 'ent-1', {
+      ...answer,
+      evidence: [
+        { name: '照片', evidenceId: id },
+        { name: '检测报告', uploadId: U2 },
+      ],
+    });
+    expect(again.evidence.map((e) => e.file?.id)).toEqual([id, `E-${U2}`]);
+    expect(evidence.sealed).toBe(2);
+    const foreign = await failure(
+      alarms.respond(A1, UNIT, 'ent-1', { ...answer, evidence: [{ name: '照片', evidenceId: 'E-other' }] }),
+    );
+    expect((foreign as ValidationError).issues[0]).toMatchObject({ field: 'body.evidence.0.evidenceId' });
+    const twice = await failure(
+      alarms.respond(A1, UNIT, 'ent-1', {
+        ...answer,
+        evidence: [
+          { name: 'a', evidenceId: id },
+          { name: 'b', evidenceId: id },
+        ],
+      }),
+    );
+    expect((twice as ValidationError).issues[0]).toMatchObject({ field: 'body.evidence.1' });
+  });
+
+  it('links the bureau to working copies only, and says why a named-only item has no file', async () => {
+    await alarms.respond(A1, UNIT, 'ent-1', { ...answer, evidence: [{ name: '照片', uploadId: U1 }] });
+    const stored = store.responses.get(A1);
+    if (!stored) throw new Error('no answer');
+    store.responses.set(A1, { ...stored, evidence: [...stored.evidence, { name: '旧材料', sha256: 'b'.repeat(64) }] });
+    const views = await alarms.responseEvidence(A1);
+    expect(views[0]?.link?.url).toBe(`https://evidence.example/evidence/response/${A1}/E-${U1}/working.jpg?sig`);
+    expect(views[1]).toEqual({ name: '旧材料', sha256: 'b'.repeat(64), withheld: '企业仅列出了材料名称，未上传文件' });
+  });
+});
+
+describe('AlarmService review queue', () => {
+  it('lists the alarms whose answer waits for review, and drops them once reviewed', async () => {
+    store.alarms.set(A2, { alarm: alarm(A2, { townshipId: 'other' }), stateVersion: 1 });
+    await alarms.respond(A1, UNIT, 'ent-1', answer);
+    await alarms.respond(A2, UNIT, 'ent-1', answer);
+    const ids = async (f = {}) =>
+      (await alarms.list({ response: 'submitted', ...f }, { limit: 50 })).items.map((a) => a.alarmId).sort();
+    expect(await ids()).toEqual([A1, A2]);
+    expect(await ids({ township: 'other' })).toEqual([A2]);
+    await alarms.review(A1, 'duty-1', 'accept', undefined);
+    expect(await ids()).toEqual([A2]);
   });
 });
 

@@ -741,7 +741,7 @@ export interface paths {
         };
         /**
          * 告警列表 alarms, newest first
-         * @description With `enterprise`, that unit’s alarms (any state unless `state` is given); otherwise the alarms in `state` (default `active`). `from`/`to` bound raisedAt. Other filters may leave a page short of `limit` while a `cursor` is still returned: follow it. An enterprise user always gets its own unit’s alarms, without the bureau’s bookkeeping and without the types withheld from enterprises (suspected falsification by default).
+         * @description With `enterprise`, that unit’s alarms (any state unless `state` is given); otherwise the alarms in `state` (default `active`). `from`/`to` bound raisedAt. `response=submitted`: the alarms whose enterprise answer waits for review (the other filters then apply to each page). Other filters may leave a page short of `limit` while a `cursor` is still returned: follow it. An enterprise user always gets its own unit’s alarms, without the bureau’s bookkeeping and without the types withheld from enterprises (suspected falsification by default).
          *
          *     角色 Roles: `duty_officer`（值班人员）, `analyst`（线索研判岗）, `handler`（案件承办人）, `section_chief`（科室负责人）, `bureau_head`（局领导）, `inspector`（执法检查人员）, `admin`（系统管理员）, `enterprise`（企业用户）
          */
@@ -900,11 +900,33 @@ export interface paths {
         get: operations["get_alarm_response"];
         /**
          * 提交情况说明 the enterprise answers its alarm
-         * @description The unit’s explanation, the date by which it commits to have rectified (today to a year ahead, Beijing date) and the evidence it names. Answering again replaces the answer (after a return it counts as a new round); refused (409) once the bureau accepted it. Send `If-Match: "<version>"` (the ETag of GET /alarms/{alarmId}/response) to refuse the change when the answer changed first (412).
+         * @description The unit’s explanation, the date by which it commits to have rectified (today to a year ahead, Beijing date) and its evidence files: each a new upload (`uploadId` from POST /evidence/uploads; photos and videos, sealed with their SHA-256 and given a metadata-stripped copy) or a file of the current answer it keeps (`evidenceId`). Answering again replaces the answer (after a return it counts as a new round); refused (409) once the bureau accepted it. Send `If-Match: "<version>"` (the ETag of GET /alarms/{alarmId}/response) to refuse the change when the answer changed first (412).
          *
          *     角色 Roles: `enterprise`（企业用户）
          */
         put: operations["answer_alarm"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/alarms/{alarmId}/response/evidence": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * 查看情况说明材料（去除元数据的副本）links to the answer’s files
+         * @description Every file of the enterprise’s answer with a link to its metadata-stripped copy that lives 5 minutes (fetch it; do not store it). Originals are never linked; an item an earlier answer only named, or a file without a stripped copy, is listed with `withheld`, the reason. 404 while there is no answer.
+         *
+         *     角色 Roles: `duty_officer`（值班人员）, `analyst`（线索研判岗）, `handler`（案件承办人）, `section_chief`（科室负责人）, `bureau_head`（局领导）, `inspector`（执法检查人员）, `admin`（系统管理员）
+         */
+        get: operations["alarm_response_evidence"];
+        put?: never;
         post?: never;
         delete?: never;
         options?: never;
@@ -5023,6 +5045,8 @@ export interface operations {
                 enterprise?: string;
                 from?: string;
                 to?: string;
+                /** @description only alarms whose enterprise answer waits for review (待审核), latest answer first */
+                response?: "submitted";
                 limit?: number;
                 cursor?: string;
             };
@@ -5768,7 +5792,14 @@ export interface operations {
                         rectifyBy: string;
                         evidence: {
                             name: string;
+                            /** @description SHA-256 of the sealed original (hex) */
                             sha256?: string;
+                            /** @description absent on items an earlier answer only named */
+                            evidenceId?: string;
+                            /** @enum {string} */
+                            kind?: "photo" | "video" | "document";
+                            contentType?: string;
+                            bytes?: number;
                         }[];
                         /** @description 1 for the first answer; +1 after each return */
                         round: number;
@@ -5808,11 +5839,16 @@ export interface operations {
                      */
                     rectifyBy: string;
                     /** @default [] */
-                    evidence?: {
+                    evidence?: ({
                         /** @description 材料名称 */
                         name: string;
-                        sha256?: string;
-                    }[];
+                        uploadId: string;
+                    } | {
+                        /** @description 材料名称 */
+                        name: string;
+                        /** @description a file of the current answer, kept */
+                        evidenceId: string;
+                    })[];
                 };
             };
         };
@@ -5837,7 +5873,14 @@ export interface operations {
                         rectifyBy: string;
                         evidence: {
                             name: string;
+                            /** @description SHA-256 of the sealed original (hex) */
                             sha256?: string;
+                            /** @description absent on items an earlier answer only named */
+                            evidenceId?: string;
+                            /** @enum {string} */
+                            kind?: "photo" | "video" | "document";
+                            contentType?: string;
+                            bytes?: number;
                         }[];
                         /** @description 1 for the first answer; +1 after each return */
                         round: number;
@@ -5857,6 +5900,50 @@ export interface operations {
             412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    alarm_response_evidence: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                alarmId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功 OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: {
+                            name: string;
+                            evidenceId?: string;
+                            /** @enum {string} */
+                            kind?: "photo" | "video" | "document";
+                            contentType?: string;
+                            bytes?: number;
+                            sha256?: string;
+                            link?: {
+                                url: string;
+                                /** Format: date-time */
+                                expiresAt: string;
+                            };
+                            /** @description why there is no link */
+                            withheld?: string;
+                        }[];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
             500: components["responses"]["InternalError"];
         };
     };
@@ -5899,7 +5986,14 @@ export interface operations {
                         rectifyBy: string;
                         evidence: {
                             name: string;
+                            /** @description SHA-256 of the sealed original (hex) */
                             sha256?: string;
+                            /** @description absent on items an earlier answer only named */
+                            evidenceId?: string;
+                            /** @enum {string} */
+                            kind?: "photo" | "video" | "document";
+                            contentType?: string;
+                            bytes?: number;
                         }[];
                         /** @description 1 for the first answer; +1 after each return */
                         round: number;

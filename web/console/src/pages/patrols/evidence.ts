@@ -1,11 +1,14 @@
 import { ApiProblem, api, data } from '../../api/client.ts';
 
 /**
- * Photos for a patrol finding, as the public tip form uploads them: upload slots from POST /evidence/uploads (type and
+ * Photos for a patrol finding (and an enterprise's evidence files for its answer), as the public tip form uploads them: upload slots from POST /evidence/uploads (type and
  * size signed), then one PUT per file to its presigned URL; the report names the upload ids and the API seals them
  * (metadata stripped, hashed) when the patrol is recorded.
  */
-export async function uploadPhotos(files: File[]): Promise<string[]> {
+export async function uploadPhotos(
+  files: File[],
+  opts: { field: string; noun: string; measure: string } = { field: 'body.findings', noun: '照片', measure: '张' },
+): Promise<string[]> {
   if (files.length === 0) return [];
   const { uploads } = await data(
     api().POST('/evidence/uploads', {
@@ -16,8 +19,12 @@ export async function uploadPhotos(files: File[]): Promise<string[]> {
     uploads.map(async (slot, i) => {
       const res = await fetch(slot.url, { method: slot.method, headers: slot.headers, body: files[i] ?? null });
       if (!res.ok) {
-        throw new ApiProblem(res.status, '照片上传失败', undefined, [
-          { field: 'body.findings', message: 'upload failed', messageZh: `第 ${i + 1} 张照片上传失败，请重试` },
+        throw new ApiProblem(res.status, `${opts.noun}上传失败`, undefined, [
+          {
+            field: opts.field,
+            message: 'upload failed',
+            messageZh: `第 ${i + 1} ${opts.measure}${opts.noun}上传失败，请重试`,
+          },
         ]);
       }
     }),
