@@ -866,6 +866,59 @@ describe('DynamoAlarmStore', () => {
     });
   });
 
+  describe('the enterprise’s answer', () => {
+    const withUploads = new DynamoAlarmStore(db, { alarms: 'alarms', audit: 'audit', uploads: 'tips' }, { newId });
+    const response = {
+      alarmId: A1,
+      enterpriseId: WWTP,
+      status: 'submitted' as const,
+      explanation: '已更换风机',
+      rectifyBy: '2025-03-10',
+      evidence: [],
+      round: 1,
+      submittedBy: 'ent-1',
+      submittedAt: LATER.toISOString(),
+      version: 1,
+    };
+    const event = {
+      type: 'response' as const,
+      at: LATER.toISOString(),
+      by: 'ent-1',
+      round: 1,
+      rectifyBy: '2025-03-10',
+    };
+    const audit = {
+      actor: 'ent-1',
+      action: 'alarm.response.submit',
+      entity: `alarm/${A1}`,
+      at: LATER.toISOString(),
+      detail: {},
+    };
+
+    it('references the sealed uploads in the answer’s transaction, on the condition they are still the answer’s', async () => {
+      ddb.on(TransactWriteCommand).resolves({});
+      await withUploads.putResponse({ response, uploadIds: ['U1'], replacing: undefined, event, audit });
+      const items = transactItems();
+      expect(items[0]?.Put?.Item).toMatchObject({
+        gsi1pk: 'response#submitted',
+        gsi1sk: `${LATER.toISOString()}#${A1}`,
+      });
+      expect(items[3]?.Update).toMatchObject({
+        TableName: 'tips',
+        Key: { pk: 'upload#U1', sk: 'upload' },
+        ConditionExpression: 'usedBy = :o',
+        ExpressionAttributeValues: expect.objectContaining({ ':o': `response#${A1}` }),
+      });
+    });
+
+    it('refuses files without an uploads table, writing nothing', async () => {
+      await expect(
+        store.putResponse({ response, uploadIds: ['U1'], replacing: undefined, event, audit }),
+      ).rejects.toThrow(/uploads table/);
+      expect(ddb).not.toHaveReceivedCommand(TransactWriteCommand);
+    });
+  });
+
   describe('rules', () => {
     const { version: _v, updatedAt: _u, updatedBy: _b, ...defaults } = defaultRuleSet();
     const input = { ...defaults, note: '预警阈值调整为限值的80%' };
