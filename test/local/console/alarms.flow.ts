@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import ExcelJS from 'exceljs';
 import { describe, expect, it } from 'vitest';
 import { beijingDate } from '#shared/domain/calendar/cn-holidays.ts';
@@ -7,14 +8,16 @@ import { usccCheckChar } from '#shared/domain/registry/uscc.ts';
 import { answerCommand } from '../../../scripts/simulate/answers.ts';
 import { seededDevices } from '../../../scripts/simulate/devices.ts';
 import { TcpLink } from '../../../scripts/simulate/tcp-link.ts';
+import { contains, GPS, jpegWithMetadata, MODEL, SECRETS } from '../../unit/helpers/images.ts';
 import { eventually } from '../helpers.ts';
 import { accessToken, api, type ContextRef, hourAgo, publishPacket, signIn, tableRows, tokenFor } from './context.ts';
 
 /**
  * 告警中心 and 企业端 in the browser: the duty officer opens an alarm a packet raised, sees the readings on the chart and
  * the notification log, acknowledges it (after a stale attempt is refused with a Chinese message) and exports the list
- * to XLSX (a hostile unit name comes out as text); the enterprise answers its alarm and the duty officer accepts the
- * answer; the enterprise sees nothing of another unit.
+ * to XLSX (a hostile unit name comes out as text); the enterprise answers its alarm with a photo it uploads, the duty
+ * officer finds the answer in the list's 待审核 filter, opens the photo's link (the metadata-stripped copy) and accepts
+ * the answer; the enterprise sees nothing of another unit.
  */
 const PW01 = '33112600000000000000PW01'; // pencil factory, 屏都街道, waste water to the sewer (COD limit 500 mg/L)
 const PA01 = '33112600000000000000PA01'; // pencil factory, its coating line's air DAQ on TCP
@@ -194,7 +197,7 @@ export function alarmFlows(context: ContextRef) {
       await page.close();
     });
 
-    it('lets the enterprise answer its alarm, and the duty officer accept the answer', async () => {
+    it('lets the enterprise answer its alarm with a photo, and the duty officer open the photo and accept', async () => {
       const ctx = context();
       const page = await ctx.browser.newPage();
       await signIn(ctx, page, 'enterprise.pencil', '/alarms');
@@ -207,17 +210,39 @@ export function alarmFlows(context: ContextRef) {
       const rectifyBy = beijingDate(new Date(Date.now() + 14 * 86_400_000));
       await page.getByLabel('承诺整改完成日期').fill(rectifyBy);
       await page.getByLabel('承诺整改完成日期').press('Enter');
+      const photo = jpegWithMetadata();
+      await page.locator('#a-files').setInputFiles({ name: '加药泵更换.jpg', mimeType: 'image/jpeg', buffer: photo });
       await page.getByRole('button', { name: '提交情况说明' }).click();
       await expect.poll(() => page.getByTestId('answer-status').textContent()).toContain('待审核');
+      // sealed: the answer names the file with the SHA-256 of the original the browser sent
+      const sha256 = createHash('sha256').update(photo).digest('hex');
+      expect(await page.getByTestId('answer-files').textContent()).toContain(sha256.slice(0, 16));
       // the enterprise sees nothing of the bureau's side
       expect(await page.getByText('通知记录').count()).toBe(0);
       expect(await page.getByRole('group', { name: '告警处置' }).count()).toBe(0);
 
       const duty = await ctx.browser.newPage();
-      await signIn(ctx, duty, 'duty', `/alarms/${pencilAlarm.alarmId}`);
+      // the review queue: the list's 待审核 filter shows the alarm whatever its state
+      await signIn(ctx, duty, 'duty', '/alarms');
+      await duty.getByText('仅看待审核情况说明').click();
+      await duty.getByRole('button', { name: '查询' }).click();
+      await duty.waitForURL(/response=submitted/);
+      // the only answer waiting is the one just sent (the list was of active alarms by default: this one is too)
+      await expect.poll(() => duty.getByTestId('awaiting-tag').count(), { timeout: 10_000 }).toBe(1);
+      await tableRows(duty).first().getByRole('link').click();
+      await duty.waitForURL(`**/console/alarms/${pencilAlarm.alarmId}`);
       const answer = duty.getByTestId('answer');
       await expect.poll(() => answer.textContent(), { timeout: 10_000 }).toContain('加药泵故障');
       expect(await answer.textContent()).toContain(rectifyBy);
+      // the photo's link serves the working copy: the same picture without the metadata
+      const link = answer.getByTestId('answer-file-link');
+      await expect.poll(() => link.count(), { timeout: 10_000 }).toBe(1);
+      const href = (await link.getAttribute('href')) ?? '';
+      expect(href).toContain(`/evidence/response/${pencilAlarm.alarmId}/`);
+      expect(href).toContain('/working.jpg');
+      const served = Buffer.from(await (await fetch(href)).arrayBuffer());
+      expect(served.subarray(0, 3)).toEqual(Buffer.from([0xff, 0xd8, 0xff]));
+      for (const secret of [...SECRETS, GPS, MODEL]) expect(contains(served, secret), secret).toBe(false);
       await answer.getByRole('button', { name: '认可' }).click();
       await expect.poll(() => duty.getByTestId('answer-status').textContent()).toContain('已认可');
       await duty.close();
