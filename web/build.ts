@@ -38,7 +38,7 @@ export const CONSOLE_SOURCE = resolve(import.meta.dirname, 'console');
 const ROOT = resolve(import.meta.dirname, '..');
 const CACHE = join(ROOT, 'node_modules', '.cache', 'envwatch-console');
 /** files outside web/console the console's build reads (its imports of the platform's own vocabulary) */
-const CONSOLE_SHARED = ['shared/domain/alarms/model.ts', 'shared/domain/pollutants.ts'];
+const CONSOLE_SHARED = ['shared/domain/alarms/model.ts', 'shared/domain/pollutants.ts', 'shared/domain/roles.ts'];
 
 /**
  * Builds the console with Vite, synchronously (CDK's local bundling is synchronous), into `outDir`. Vite takes tens of
@@ -56,7 +56,7 @@ export function buildConsole(outDir: string): void {
     }
   };
   walk(CONSOLE_SOURCE);
-  // the platform vocabulary the console imports from shared/ (alarm types, pollutant names)
+  // the platform vocabulary the console imports from shared/ (alarm types, pollutant names, roles)
   for (const shared of CONSOLE_SHARED) hash.update(readFileSync(join(ROOT, shared)));
   hash.update(readFileSync(join(ROOT, 'package-lock.json'))).update(readFileSync(import.meta.filename));
   const cached = join(CACHE, hash.digest('hex').slice(0, 32));

@@ -1,3 +1,5 @@
+import { ROLES } from '../../../../shared/domain/roles.ts';
+
 /** The console's sections and who sees them in the menu (the API still decides every call). */
 export interface MenuItem {
   path: string;
@@ -7,23 +9,7 @@ export interface MenuItem {
 }
 
 /** every official who reads the registry (the enterprise user sees its own units under 告警中心 and 监测数据 instead) */
-const OFFICIALS = [
-  'admin',
-  'duty_officer',
-  'analyst',
-  'handler',
-  'section_chief',
-  'bureau_head',
-  'reward_post',
-  'police_liaison',
-  'procuratorate_liaison',
-  'grid_member',
-  'river_chief',
-  'inspector',
-  'township_official',
-  'leader',
-  'industry_regulator',
-];
+const OFFICIALS: string[] = ROLES.filter((r) => r !== 'enterprise' && r !== 'machine');
 
 export const MENU: MenuItem[] = [
   { path: '/', label: '工作台', roles: [] },
