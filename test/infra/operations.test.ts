@@ -363,7 +363,7 @@ describe('Ops stack', () => {
   it('has one dashboard with the alarms and a graph for each group', () => {
     const dashboards = Object.values(ops.findResources('AWS::CloudWatch::Dashboard')).map((r) => r.Properties as Json);
     expect(dashboards).toHaveLength(1);
-    expect(render(dashboards[0]?.DashboardName)).toBe('EnvWatch-dev-Ops-${AWS::Region}');
+    expect(render(dashboards[0]?.DashboardName)).toBe(`EnvWatch-dev-Ops-\${AWS::Region}`);
     const body = render(dashboards[0]?.DashboardBody);
     for (const title of [
       'Alarms',

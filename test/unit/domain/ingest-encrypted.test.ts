@@ -1,17 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { CachingKeyOpener } from '#shared/adapters/kms-key-sealer.ts';
-import {
-  type ArchiveObjectStore,
-  type ChainHeadStore,
-  SealedArchive,
-  type StoredHead,
-} from '#shared/domain/archive/archive.ts';
+import { SealedArchive } from '#shared/domain/archive/archive.ts';
 import { encodeEncryptedFrame, encodeFrame, encodeSegment } from '#shared/domain/hj212/codec.ts';
 import { IngestEnvelope } from '#shared/domain/ingest/envelope.ts';
 import { IngestService } from '#shared/domain/ingest/ingest.ts';
 import type { Reading } from '#shared/domain/readings/model.ts';
 import type { DeviceRef } from '#shared/domain/readings/normalize.ts';
 import { type DeviceKeyRing, keyBytes } from '#shared/domain/registry/device-keys.ts';
+import { memoryArchive } from '../helpers/memory-archive.ts';
 import { MemoryKeySealer } from '../helpers/memory-key-sealer.ts';
 
 /** HJ 212-2025 encrypted frames through the ingest use-case: opened with the device's keys, or refused and archived. */
@@ -20,22 +16,7 @@ const OLD = 'q7Rk2pXv9LmZ4tBw';
 const NEW = 'Zx8Wq3Lp5Rt7Vn2K';
 
 async function fakes() {
-  const heads = new Map<string, StoredHead>();
-  const objects = new Map<string, string>();
-  const headStore: ChainHeadStore = {
-    read: async (c) => heads.get(c),
-    advance: async (c, expected, next) => {
-      if ((heads.get(c)?.seq ?? 0) !== expected) return false;
-      heads.set(c, next);
-      return true;
-    },
-  };
-  const objectStore: ArchiveObjectStore = {
-    put: async (k, b) => void objects.set(k, b),
-    get: async (k) => objects.get(k),
-    exists: async (k) => objects.has(k),
-    list: async (p) => [...objects.keys()].filter((k) => k.startsWith(p)).sort(),
-  };
+  const { objects, headStore, objectStore } = memoryArchive();
   const sealer = new MemoryKeySealer();
   const at = '2026-03-01T00:00:00.000Z';
   const ringOf = async (...texts: string[]): Promise<DeviceKeyRing> => ({

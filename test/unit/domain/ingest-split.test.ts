@@ -1,35 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import {
-  type ArchiveObjectStore,
-  type ChainHeadStore,
-  SealedArchive,
-  type StoredHead,
-} from '#shared/domain/archive/archive.ts';
+import { SealedArchive } from '#shared/domain/archive/archive.ts';
 import { encodeFrame, encodeSegment } from '#shared/domain/hj212/codec.ts';
 import { IngestEnvelope } from '#shared/domain/ingest/envelope.ts';
 import { type IngestDeps, IngestService } from '#shared/domain/ingest/ingest.ts';
 import type { Reading } from '#shared/domain/readings/model.ts';
+import { memoryArchive } from '../helpers/memory-archive.ts';
 
 /** Split HJ 212 messages through the ingest use-case: parts are archived, readings come from the whole message. */
 const MN = '33112600000000000000AB01';
 
 function fakes(answers?: IngestDeps['answers']) {
-  const heads = new Map<string, StoredHead>();
-  const objects = new Map<string, string>();
-  const headStore: ChainHeadStore = {
-    read: async (c) => heads.get(c),
-    advance: async (c, expected, next) => {
-      if ((heads.get(c)?.seq ?? 0) !== expected) return false;
-      heads.set(c, next);
-      return true;
-    },
-  };
-  const objectStore: ArchiveObjectStore = {
-    put: async (k, b) => void objects.set(k, b),
-    get: async (k) => objects.get(k),
-    exists: async (k) => objects.has(k),
-    list: async (p) => [...objects.keys()].filter((k) => k.startsWith(p)).sort(),
-  };
+  const { objects, headStore, objectStore } = memoryArchive();
   const stored: Reading[] = [];
   const service = new IngestService({
     devices: {

@@ -1,11 +1,6 @@
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import {
-  type ArchiveObjectStore,
-  type ChainHeadStore,
-  SealedArchive,
-  type StoredHead,
-} from '#shared/domain/archive/archive.ts';
+import { SealedArchive } from '#shared/domain/archive/archive.ts';
 import { decodeFrame, encodeFrame } from '#shared/domain/hj212/codec.ts';
 import { IngestEnvelope } from '#shared/domain/ingest/envelope.ts';
 import { decodeMessage, IngestService, judgeMessage } from '#shared/domain/ingest/ingest.ts';
@@ -14,6 +9,7 @@ import type { Reading } from '#shared/domain/readings/model.ts';
 import { HOSTILE_NAMES, hostilePacket } from '../../fuzz/hj212.ts';
 import { prototypeFingerprint } from '../../fuzz/prototypes.ts';
 import { bambooSource, Device } from '../domain/alarms/engine-fixtures.ts';
+import { memoryArchive } from '../helpers/memory-archive.ts';
 
 /**
  * HJ 212 packets with a valid CRC whose codes are names an object resolves without owning them (`__proto__`,
@@ -28,22 +24,7 @@ const segment = (cp: string) =>
   `QN=20261129100000001;ST=32;CN=2011;PW=123456;MN=${MN};Flag=5;CP=&&DataTime=20261129100000;w01018-Rtd=150.5,w01018-Flag=N;${cp}&&`;
 
 function fakes() {
-  const heads = new Map<string, StoredHead>();
-  const objects = new Map<string, string>();
-  const headStore: ChainHeadStore = {
-    read: async (c) => heads.get(c),
-    advance: async (c, expected, next) => {
-      if ((heads.get(c)?.seq ?? 0) !== expected) return false;
-      heads.set(c, next);
-      return true;
-    },
-  };
-  const objectStore: ArchiveObjectStore = {
-    put: async (k, b) => void objects.set(k, b),
-    get: async (k) => objects.get(k),
-    exists: async (k) => objects.has(k),
-    list: async (p) => [...objects.keys()].filter((k) => k.startsWith(p)).sort(),
-  };
+  const { objects, headStore, objectStore } = memoryArchive();
   const stored: Reading[] = [];
   const states: { kind: string; readings: Reading[] }[] = [];
   const source = bambooSource();
