@@ -8,11 +8,13 @@ import { ROOT } from './lib.ts';
  * writes it to bench/results/latest.json (git-ignored). Each bench file exports `run(): Promise<Record<string, unknown>>`;
  * add new ones to BENCHES. Synth runs first so that its "cold" number is a fresh process's first synth.
  * `npm run bench -- <name>` runs one bench, `npm run bench -- <group>` every bench of a group (`fuzz`: each part of the
- * fuzz run, e.g. fuzzCodec).
+ * fuzz run, e.g. fuzzCodec). `load` (the platform under 2,000 devices for ten minutes) runs only when named.
  */
 const BENCHES: {
   name: string;
   group?: string;
+  /** runs only when named (long runs: `npm run bench -- load`) */
+  explicit?: boolean;
   load: () => Promise<{ run: () => Promise<Record<string, unknown>> }>;
 }[] = [
   { name: 'synth', load: () => import('./synth.bench.ts') },
@@ -26,6 +28,7 @@ const BENCHES: {
   { name: 'cases', load: () => import('./cases.bench.ts') },
   { name: 'alarmEval', load: () => import('./alarm-eval.bench.ts') },
   { name: 'alarmLatency', load: () => import('./alarm-latency.bench.ts') },
+  { name: 'load', explicit: true, load: () => import('./load.bench.ts') },
   { name: 'fuzzCodec', group: 'fuzz', load: () => import('./fuzz-codec.bench.ts') },
   { name: 'fuzzPublic', group: 'fuzz', load: () => import('./fuzz-public.bench.ts') },
 ];
@@ -39,6 +42,7 @@ async function main() {
   const results: Record<string, unknown> = {};
   const failed: string[] = [];
   for (const bench of BENCHES) {
+    if (only.length === 0 && bench.explicit) continue;
     if (only.length > 0 && !only.includes(bench.name) && !(bench.group && only.includes(bench.group))) continue;
     const started = performance.now();
     try {

@@ -122,8 +122,25 @@ export interface LambdaRuntimeOptions {
   maxConcurrency?: number;
 }
 
+/** What one function's execution environments have done so far (`/_local/stats.json`; the load bench reads it). */
+export interface FunctionStats {
+  functionName: string;
+  invocations: number;
+  errors: number;
+  /** environments (workers) alive / busy now */
+  environments: number;
+  busy: number;
+  /** invocations waiting for a free environment now: a queue that keeps growing means the function falls behind */
+  queued: number;
+  /** the most invocations that ever waited at once */
+  maxQueued: number;
+  /** summed invocation time (ms), waiting excluded */
+  busyMs: number;
+}
+
 export class LambdaRuntime {
   private readonly byRef = new Map<string, FunctionSpec>();
+  private readonly counters = new Map<string, Omit<FunctionStats, 'environments' | 'busy' | 'queued'>>();
   private readonly pools = new Map<string, ExecutionEnvironment[]>();
   private readonly waiters = new Map<string, ((e: ExecutionEnvironment) => void)[]>();
   private readonly logs = new Map<string, WriteStream>();
@@ -147,14 +164,44 @@ export class LambdaRuntime {
     const fn = this.find(ref);
     if (!fn) throw new LambdaError('ResourceNotFoundException', `Function not found: ${ref}`);
     if (this.stopped) throw new LambdaError('ServiceException', 'the local platform is stopping');
+    const counter = this.counterOf(fn);
     const env = await this.acquire(fn);
+    const started = performance.now();
+    counter.invocations++;
     try {
       // a structured clone, as a real invocation serializes the event
       return await env.invoke(JSON.parse(JSON.stringify(event ?? null)));
+    } catch (err) {
+      counter.errors++;
+      throw err;
     } finally {
+      counter.busyMs += performance.now() - started;
       this.release(fn, env);
     }
   };
+
+  /** Per function: invocations, errors, environments, busy and queued now (see FunctionStats). */
+  stats(): FunctionStats[] {
+    return [...this.counters.entries()].map(([id, c]) => {
+      const pool = this.pools.get(id) ?? [];
+      return {
+        ...c,
+        busyMs: Math.round(c.busyMs),
+        environments: pool.length,
+        busy: pool.filter((e) => e.busy).length,
+        queued: this.waiters.get(id)?.length ?? 0,
+      };
+    });
+  }
+
+  private counterOf(fn: FunctionSpec) {
+    let c = this.counters.get(fn.id);
+    if (!c) {
+      c = { functionName: fn.functionName, invocations: 0, errors: 0, maxQueued: 0, busyMs: 0 };
+      this.counters.set(fn.id, c);
+    }
+    return c;
+  }
 
   private acquire(fn: FunctionSpec): Promise<ExecutionEnvironment> {
     const pool = this.pools.get(fn.id) ?? [];
@@ -177,6 +224,8 @@ export class LambdaRuntime {
       const queue = this.waiters.get(fn.id) ?? [];
       queue.push(resolve);
       this.waiters.set(fn.id, queue);
+      const counter = this.counterOf(fn);
+      counter.maxQueued = Math.max(counter.maxQueued, queue.length);
     });
   }
 

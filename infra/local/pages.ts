@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { WebConfig } from '#infra/constructs/web-hosting.ts';
+import type { LambdaRuntime } from './lambda-runtime.ts';
 import type { ExtraHandler } from './services/http-gateway.ts';
 import type { MessagingService } from './services/messaging.ts';
 import type { SchedulerService } from './services/scheduler.ts';
@@ -32,6 +33,8 @@ export function localPages(deps: {
   messaging: MessagingService;
   stepfunctions: StepFunctionsService;
   scheduler: SchedulerService;
+  /** the local Lambda runtime: `/_local/stats.json` shows each function's invocations and queue (load runs read it) */
+  lambdas?: Pick<LambdaRuntime, 'stats'>;
 }): ExtraHandler {
   return {
     prefix: '/_local',
@@ -76,6 +79,13 @@ export function localPages(deps: {
             .join('');
           return send(res, 200, 'text/html; charset=utf-8', page('EnvWatch 本地平台', `<table>${rows}</table>`));
         }
+        case '/_local/stats.json':
+          return send(
+            res,
+            200,
+            'application/json; charset=utf-8',
+            JSON.stringify({ at: new Date().toISOString(), functions: deps.lambdas?.stats() ?? [] }),
+          );
         case '/_local/endpoints.json':
           return send(res, 200, 'application/json; charset=utf-8', JSON.stringify(deps.endpoints(), null, 2));
         case '/_local/messages.json':

@@ -246,7 +246,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
       localIssuer: oidc.issuer,
       ...(webDir ? { staticDirs: [{ prefix: '/', dir: webDir }], staticRewrite: consoleFallback } : {}),
       extraHandlers: [
-        localPages({ endpoints: () => ({ ...endpoints }), messaging, stepfunctions, scheduler }),
+        localPages({ endpoints: () => ({ ...endpoints }), messaging, stepfunctions, scheduler, lambdas: runtime }),
         webConfig({
           apiBase: `/${WEB_API_STAGE}`,
           login: { issuer: oidc.issuer, clientId: oidc.clientId },

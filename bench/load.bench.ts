@@ -1,0 +1,607 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { webcrypto } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import mqtt, { type MqttClient } from 'mqtt';
+import { loadOrCreateKeys, signToken } from '#infra/local/jwt.ts';
+import { defaultPorts, firstBusyPort } from '#infra/local/ports.ts';
+import { x509 } from '#infra/local/services/iot/x509.ts';
+import { synthEnvWatch } from '#infra/local/synth.ts';
+import { encodeCp, encodePacket, isoToBeijing } from '#shared/domain/hj212/codec.ts';
+import { DEVICES, OUTLETS } from '#shared/domain/registry/qingyuan-seed.ts';
+import { TcpLink } from '../scripts/simulate/tcp-link.ts';
+import { atMost, ROOT, tempDir } from './lib.ts';
+import { stats } from './measure.ts';
+
+/**
+ * `npm run bench -- load` (never in `npm test`): the embedded platform, started as `npm start` starts it (its own
+ * process: synthesized template, DynamoDB Local, the gateway, the MQTT broker, the functions in worker threads), under
+ * the traffic of many data loggers at once, driven from this process:
+ *
+ * 1. Registration: ENVWATCH_LOAD_DEVICES devices (default 2,000 = 10× the county's 200) through the registry API as an
+ *    installer registers them, half HJ 212-2017 over TCP through the gateway (a password, hashed by the registry), half
+ *    HJ 212 over MQTT with a certificate signed from the device's own CSR (an EC P-256 key made here). Clones of two
+ *    seeded outlets: water (5 pollutants, the bamboo mill's permit) and flue gas (6, the fungus boiler's).
+ * 2. Connections ramp up at ENVWATCH_LOAD_RAMP per second (default 25: each TCP login costs the gateway a password
+ *    hash, each MQTT connection a TLS handshake), then every device sends one real-time packet (CN 2011, all its
+ *    pollutants) every ENVWATCH_LOAD_INTERVAL_SECONDS (default 30), spread evenly over the interval, for
+ *    ENVWATCH_LOAD_MINUTES (default 10) after the ramp. TCP packets ask for the 9014 answer, MQTT publishes are QoS 1.
+ * 3. Alarms under load: one device in ten (at most 120) sends, once, at a moment spread over the run from minute 2, an
+ *    hourly packet (CN 2061, the last full hour) with a permit-limited pollutant at 3× its limit. Latency = that send →
+ *    the first message of the alarm it opens in the platform's SNS log (`/_local/messages.json`, same machine clock).
+ * 4. Every 10 s: resident memory (VmRSS) of the platform process and of DynamoDB Local, their CPU, and each function's
+ *    invocations and queue (`/_local/stats.json`: an invocation queue that keeps growing is the pipeline falling behind).
+ * 5. After the run: every function's queue drained; for every device, its archive chain verified over the run's dates
+ *    (records = messages it sent: nothing lost, nothing archived twice, the chain intact) and its real-time readings of
+ *    one pollutant counted (= packets sent: no reading lost or stored twice).
+ * 6. Knee (ENVWATCH_LOAD_KNEE, default on): after the run, the same devices send faster in steps of one minute
+ *    (2×, 3×, 4×, 6×, 8× the run's rate) until, in a step, the functions' queue ends the step higher than it started and
+ *    higher than one second of messages, or the TCP acknowledgements' p95 exceeds 2 s: that step's rate is the knee, and
+ *    the report says which queue grew and which process used the CPU.
+ *
+ * Short run for a smoke: `ENVWATCH_LOAD_DEVICES=100 ENVWATCH_LOAD_MINUTES=2 ENVWATCH_LOAD_KNEE=off npm run bench -- load`.
+ */
+const N = Number(process.env.ENVWATCH_LOAD_DEVICES ?? 2000);
+const MINUTES = Number(process.env.ENVWATCH_LOAD_MINUTES ?? 10);
+const INTERVAL_S = Number(process.env.ENVWATCH_LOAD_INTERVAL_SECONDS ?? 30);
+const RAMP_PER_S = Number(process.env.ENVWATCH_LOAD_RAMP ?? 25);
+const KNEE = process.env.ENVWATCH_LOAD_KNEE !== 'off';
+const KNEE_FACTORS = [2, 3, 4, 6, 8];
+const KNEE_STEP_MS = 60_000;
+const SAMPLE_MS = 10_000;
+const LATENCY_TARGET_MS = 200;
+const RSS_GROWTH_TARGET = 0.1;
+const STAGE_THROTTLE = { publicRateLimit: 10_000, publicBurstLimit: 10_000 };
+const PASSWORD = 'load-pw-7K2q';
+const HOUR = 3_600_000;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+// ───────────────────────────── the devices ─────────────────────────────
+
+interface Template {
+  seed: (typeof DEVICES)[number];
+  limits: Record<string, number>;
+  /** normal values: a third of the limit, or a plausible reading */
+  normal: Record<string, number>;
+  air: boolean;
+}
+
+function template(mn: string): Template {
+  const seed = DEVICES.find((d) => d.mn === mn);
+  if (!seed) throw new Error(`no seeded device ${mn}`);
+  const outlet = OUTLETS.find((o) => o.id === seed.outletId);
+  const limits: Record<string, number> = {};
+  for (const l of outlet?.limits ?? []) if (l.max !== undefined) limits[l.pollutant] = l.max;
+  const plausible: Record<string, number> = { w00000: 5.2, w01001: 7.2, a00000: 3.1, a01012: 65, a19001: 9 };
+  const normal: Record<string, number> = {};
+  for (const p of seed.pollutants)
+    normal[p] = limits[p] !== undefined ? (limits[p] as number) / 3 : (plausible[p] ?? 1);
+  return { seed, limits, normal, air: outlet?.medium === 'air' };
+}
+
+interface LoadDevice {
+  mn: string;
+  tcp: boolean;
+  t: Template;
+  /** offset of its sends within the interval */
+  phaseMs: number;
+  sent: number;
+  realtime: number;
+  failed: number;
+  link?: TcpLink;
+  client?: MqttClient;
+  key?: string;
+  cert?: string;
+  alarmAt?: number;
+  alarmSentAt?: number;
+  lastQn: number;
+  /** when its next real-time packet is due (ms) */
+  nextAt: number;
+}
+
+const mnOf = (i: number) => `3311260000000000LD${String(i).padStart(6, '0')}`;
+
+function qnAfter(d: LoadDevice, t: number): string {
+  d.lastQn = Math.max(d.lastQn + 1, t);
+  return isoToBeijing(new Date(d.lastQn), true);
+}
+
+function realtimeFrame(d: LoadDevice, t: number): string {
+  const pollutants: Record<string, { values: { Rtd: number }; flag: string }> = {};
+  for (const [code, v] of Object.entries(d.t.normal))
+    pollutants[code] = { values: { Rtd: Math.round(v * (0.9 + Math.random() * 0.2) * 100) / 100 }, flag: 'N' };
+  const cp = encodeCp({ dataTime: new Date(t).toISOString(), params: {}, pollutants });
+  return encodePacket({ qn: qnAfter(d, t), flag: 5, st: d.t.seed.st, cn: '2011', pw: PASSWORD, mn: d.mn, cp });
+}
+
+/** The last full hour's average with the first limited pollutant at 3× its limit (converted value for flue gas). */
+function exceedanceFrame(d: LoadDevice, t: number): string {
+  const [code, limit] = Object.entries(d.t.limits)[0] as [string, number];
+  const v = (limit * 3).toFixed(1);
+  const hour = Math.floor(t / HOUR) * HOUR - HOUR;
+  const cp = d.t.air
+    ? `DataTime=${isoToBeijing(new Date(hour))};${code}-Avg=${(limit * 2.5).toFixed(1)},${code}-ZsAvg=${v},${code}-Flag=N;a19001-Avg=9.0,a19001-Flag=N;a00000-Avg=3.1,a00000-Flag=N`
+    : `DataTime=${isoToBeijing(new Date(hour))};${code}-Avg=${v},${code}-Flag=N;w00000-Avg=5.2,w00000-Flag=N`;
+  return encodePacket({ qn: qnAfter(d, t), flag: 5, st: d.t.seed.st, cn: '2061', pw: PASSWORD, mn: d.mn, cp });
+}
+
+async function csrFor(mn: string): Promise<{ csr: string; key: string }> {
+  const alg = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
+  const keys = (await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
+  const csr = await x509.Pkcs10CertificateRequestGenerator.create({
+    name: `CN=${mn}`,
+    keys: keys as never,
+    signingAlgorithm: alg,
+  });
+  const pkcs8 = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey)).toString('base64');
+  const lines = pkcs8.match(/.{1,64}/g)?.join('\n') ?? pkcs8;
+  return { csr: csr.toString('pem'), key: `-----BEGIN PRIVATE KEY-----\n${lines}\n-----END PRIVATE KEY-----\n` };
+}
+
+// ───────────────────────────── the platform, in its own process ─────────────────────────────
+
+interface Endpoints {
+  api: string;
+  mqtts: string;
+  mqttCa: string;
+  hj212: string;
+  dynamodb: string;
+  s3: string;
+  auth: { issuer: string; audience: string };
+}
+
+async function startPlatform(
+  dataDir: string,
+): Promise<{ child: ChildProcess; endpoints: Endpoints; stop: () => Promise<void> }> {
+  let base = 6110;
+  while (await firstBusyPort(Object.values(defaultPorts(base)))) base += 20;
+  synthEnvWatch(join(dataDir, 'cdk.out'), STAGE_THROTTLE);
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      'infra/local/main.ts',
+      '--data-dir',
+      dataDir,
+      '--port-base',
+      String(base),
+      '--no-synth',
+      '--quiet',
+    ],
+    {
+      cwd: ROOT,
+      stdio: ['ignore', 'ignore', 'pipe'],
+      env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+    },
+  );
+  let stderr = '';
+  child.stderr?.on('data', (b: Buffer) => {
+    stderr = (stderr + b.toString('utf8')).slice(-4000);
+  });
+  const file = join(dataDir, 'endpoints.json');
+  const deadline = Date.now() + 180_000;
+  while (!existsSync(file)) {
+    if (child.exitCode !== null) throw new Error(`the platform exited (${child.exitCode}): ${stderr}`);
+    if (Date.now() > deadline) throw new Error(`the platform did not start in 180 s: ${stderr}`);
+    await sleep(250);
+  }
+  await sleep(500);
+  const endpoints = JSON.parse(readFileSync(file, 'utf8')) as Endpoints;
+  const stop = async () => {
+    if (child.exitCode !== null) return;
+    child.kill('SIGINT');
+    for (let i = 0; i < 100 && child.exitCode === null; i++) await sleep(100);
+    if (child.exitCode === null) child.kill('SIGKILL');
+  };
+  return { child, endpoints, stop };
+}
+
+/** A process's resident memory (kB) and CPU time (ticks), from /proc. */
+function procSample(pid: number): { rssKb: number; cpuTicks: number } | undefined {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const rssKb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return { rssKb, cpuTicks: Number(fields[11]) + Number(fields[12]) };
+  } catch {
+    return undefined;
+  }
+}
+
+/** The platform's DynamoDB Local: the java process among its descendants (a launcher shell may sit between). */
+function javaChildOf(pid: number): number | undefined {
+  const parent = new Map<number, number>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      parent.set(Number(entry), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+    } catch {}
+  }
+  const descends = (p: number): boolean => {
+    for (let q = parent.get(p); q !== undefined && q > 1; q = parent.get(q)) if (q === pid) return true;
+    return false;
+  };
+  for (const p of parent.keys()) {
+    if (!descends(p)) continue;
+    try {
+      const exe = readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0')[0] ?? '';
+      if (/(^|\/)java$/.test(exe)) return p;
+    } catch {}
+  }
+  return undefined;
+}
+
+interface FunctionStats {
+  functionName: string;
+  invocations: number;
+  errors: number;
+  queued: number;
+  maxQueued: number;
+  busyMs: number;
+}
+
+// ───────────────────────────── run ─────────────────────────────
+
+export async function run(): Promise<Record<string, unknown>> {
+  const tmp = tempDir('load');
+  const dataDir = join(tmp.dir, 'data');
+  const platform = await startPlatform(dataDir);
+  const { endpoints } = platform;
+  const clients: MqttClient[] = [];
+  const links: TcpLink[] = [];
+  try {
+    const jwt = await loadOrCreateKeys(dataDir);
+    const claims = { iss: endpoints.auth.issuer, aud: endpoints.auth.audience, townships: ['*'] };
+    const admin = signToken(jwt, { ...claims, sub: 'load-admin', roles: ['admin'] }, 4 * 3600);
+    const api = async (method: string, path: string, body?: unknown) => {
+      const res = await fetch(`${endpoints.api}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
+        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+      });
+      const text = await res.text();
+      if (!res.ok) throw new Error(`${method} ${path} answered ${res.status}: ${text.slice(0, 300)}`);
+      return JSON.parse(text) as Record<string, unknown>;
+    };
+    const functionStats = async (): Promise<FunctionStats[]> =>
+      ((await (await fetch(`${endpoints.api}/_local/stats.json`)).json()) as { functions: FunctionStats[] }).functions;
+
+    // 1. registration
+    const templates = [template('33112600000000000000BW01'), template('33112600000000000000FA01')];
+    const devices: LoadDevice[] = Array.from({ length: N }, (_, i) => ({
+      mn: mnOf(i + 1),
+      tcp: i % 2 === 0,
+      t: templates[Math.floor(i / 2) % 2] as Template,
+      phaseMs: Math.floor(((i * 7919) % N) * ((INTERVAL_S * 1000) / N)),
+      sent: 0,
+      realtime: 0,
+      failed: 0,
+      lastQn: 0,
+      nextAt: 0,
+    }));
+    const registerStart = performance.now();
+    const registerOne = async (d: LoadDevice) => {
+      const s = d.t.seed;
+      const body: Record<string, unknown> = {
+        mn: d.mn,
+        enterpriseId: s.enterpriseId,
+        outletId: s.outletId,
+        st: s.st,
+        protocol: 'hj212-2017',
+        pollutants: s.pollutants,
+        intervals: { realtimeSeconds: INTERVAL_S, minuteMinutes: 10, hourly: true },
+        status: 'active',
+        password: PASSWORD,
+        transport: d.tcp ? 'tcp' : 'mqtt',
+      };
+      if (!d.tcp) {
+        const made = await csrFor(d.mn);
+        body.csr = made.csr;
+        d.key = made.key;
+      }
+      const res = await api('POST', '/registry/devices', body);
+      if (!d.tcp) d.cert = (res.certificate as { certificatePem: string }).certificatePem;
+    };
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: 6 }, async () => {
+        while (next < devices.length) await registerOne(devices[next++] as LoadDevice);
+      }),
+    );
+    const registerSeconds = (performance.now() - registerStart) / 1000;
+
+    // 2. connections, ramped
+    const ca = readFileSync(endpoints.mqttCa, 'utf8');
+    const gateway = new URL(endpoints.hj212.replace(/^tcp:/, 'http:'));
+    const ackMs: number[] = [];
+    const pubackMs: number[] = [];
+    let stepAck: number[] = [];
+    const send = (d: LoadDevice, frame: string, kind: 'realtime' | 'alarm') => {
+      const t0 = performance.now();
+      d.sent++;
+      if (kind === 'realtime') d.realtime++;
+      if (d.tcp) {
+        const qn = /QN=(\d+)/.exec(frame)?.[1];
+        void (d.link as TcpLink).send(frame, qn, true).then((o) => {
+          if (o.result !== 'acked') d.failed++;
+          const ms = performance.now() - t0;
+          ackMs.push(ms);
+          stepAck.push(ms);
+        });
+      } else {
+        void (d.client as MqttClient).publishAsync(`envwatch/devices/${d.mn}/hj212`, frame, { qos: 1 }).then(
+          () => pubackMs.push(performance.now() - t0),
+          () => d.failed++,
+        );
+      }
+    };
+    const rampStart = performance.now();
+    for (let i = 0; i < devices.length; i++) {
+      const d = devices[i] as LoadDevice;
+      if (d.tcp) {
+        d.link = new TcpLink({ host: gateway.hostname, port: Number(gateway.port), ackTimeoutMs: 10_000 });
+        d.link.start();
+        links.push(d.link);
+      } else {
+        const client = mqtt.connect(endpoints.mqtts, {
+          clientId: d.mn,
+          key: d.key as string,
+          cert: d.cert as string,
+          ca,
+          reconnectPeriod: 2000,
+          connectTimeout: 30_000,
+        });
+        d.client = client;
+        clients.push(client);
+      }
+      // a first packet logs the TCP device in (the gateway checks its password once per connection)
+      const wait = rampStart + ((i + 1) * 1000) / RAMP_PER_S - performance.now();
+      if (wait > 0) await sleep(wait);
+    }
+    const connectDeadline = Date.now() + 120_000;
+    while (clients.some((c) => !c.connected) && Date.now() < connectDeadline) await sleep(200);
+    const rampSeconds = (performance.now() - rampStart) / 1000;
+
+    // 3. steady traffic, with the alarm probes
+    const alarmDevices = devices.filter((_, i) => i % 10 === 5).slice(0, 120);
+    const runMs = MINUTES * 60_000;
+    const steadyStart = Date.now();
+    alarmDevices.forEach((d, i) => {
+      d.alarmAt = steadyStart + Math.min(2 * 60_000, runMs / 5) + Math.floor((i * (runMs * 0.7)) / alarmDevices.length);
+    });
+    const samples: Record<string, unknown>[] = [];
+    const platformPid = platform.child.pid as number;
+    const javaPid = javaChildOf(platformPid);
+    let prev = { at: Date.now(), node: procSample(platformPid), java: javaPid ? procSample(javaPid) : undefined };
+    const sample = async (phase: string) => {
+      const now = Date.now();
+      const node = procSample(platformPid);
+      const java = javaPid ? procSample(javaPid) : undefined;
+      const seconds = (now - prev.at) / 1000;
+      const cpu = (a?: { cpuTicks: number }, b?: { cpuTicks: number }) =>
+        a && b ? Math.round(((b.cpuTicks - a.cpuTicks) / 100 / seconds) * 100) : null;
+      const fns = await functionStats();
+      const s = {
+        phase,
+        atSeconds: Math.round((now - steadyStart) / 1000),
+        platformRssMb: node ? Math.round(node.rssKb / 1024) : null,
+        dynamodbLocalRssMb: java ? Math.round(java.rssKb / 1024) : null,
+        platformCpuPct: cpu(prev.node, node),
+        dynamodbLocalCpuPct: cpu(prev.java, java),
+        queued: Object.fromEntries(fns.filter((f) => f.queued > 0).map((f) => [f.functionName, f.queued])),
+        invocations: fns.reduce((a, f) => a + f.invocations, 0),
+        sent: devices.reduce((a, d) => a + d.sent, 0),
+      };
+      prev = { at: now, node, java };
+      samples.push(s);
+      return s;
+    };
+
+    for (const d of devices) d.nextAt = steadyStart + d.phaseMs;
+    let factor = 1;
+    let running = true;
+    const pump = (async () => {
+      while (running) {
+        const now = Date.now();
+        const period = (INTERVAL_S * 1000) / factor;
+        for (const d of devices) {
+          if (d.nextAt > now) continue;
+          // DataTime: the due second (periods are ≥ 3.75 s apart, so every packet of a device has its own DataTime)
+          send(d, realtimeFrame(d, Math.floor(d.nextAt / 1000) * 1000), 'realtime');
+          d.nextAt += period;
+          if (d.alarmAt !== undefined && d.alarmSentAt === undefined && now >= d.alarmAt) {
+            d.alarmSentAt = Date.now();
+            send(d, exceedanceFrame(d, now), 'alarm');
+          }
+        }
+        await sleep(50);
+      }
+    })();
+    while (Date.now() - steadyStart < runMs) {
+      await sleep(SAMPLE_MS);
+      await sample('steady');
+    }
+    const steadyAck = stats(ackMs.splice(0));
+    const steadyPuback = stats(pubackMs.splice(0));
+
+    // 6. knee
+    const knee: Record<string, unknown>[] = [];
+    let kneeAt: Record<string, unknown> | undefined;
+    if (KNEE) {
+      for (const f of KNEE_FACTORS) {
+        factor = f;
+        stepAck = [];
+        const before = await sample(`knee ×${f}`);
+        const startQueued = Object.values(before.queued as Record<string, number>).reduce((a, b) => a + b, 0);
+        const stepStart = Date.now();
+        while (Date.now() - stepStart < KNEE_STEP_MS) {
+          await sleep(SAMPLE_MS);
+          await sample(`knee ×${f}`);
+        }
+        const after = samples[samples.length - 1] as {
+          queued: Record<string, number>;
+          platformCpuPct: number;
+          dynamodbLocalCpuPct: number;
+        };
+        const endQueued = Object.values(after.queued).reduce((a, b) => a + b, 0);
+        const rate = (N * f) / INTERVAL_S;
+        const ack = stats(stepAck);
+        const step = {
+          factor: f,
+          messagesPerSecond: Math.round(rate * 10) / 10,
+          queuedAtStart: startQueued,
+          queuedAtEnd: endQueued,
+          queuedByFunction: after.queued,
+          tcpAckP95Ms: ack.p95Ms,
+          platformCpuPct: after.platformCpuPct,
+          dynamodbLocalCpuPct: after.dynamodbLocalCpuPct,
+        };
+        knee.push(step);
+        if ((endQueued > startQueued && endQueued > rate) || (ack.p95Ms ?? 0) > 2000) {
+          kneeAt = step;
+          break;
+        }
+      }
+      factor = 1;
+    }
+    running = false;
+    await pump;
+
+    // 5. drain, then count
+    const drainStart = Date.now();
+    for (;;) {
+      const fns = await functionStats();
+      const inFlight = links.reduce((a, l) => a + l.backlog, 0);
+      if (fns.every((f) => f.queued === 0) && inFlight === 0) break;
+      if (Date.now() - drainStart > 300_000) break;
+      await sleep(1000);
+    }
+    await sleep(3000);
+    const drainSeconds = (Date.now() - drainStart) / 1000;
+    // alarms: the first SNS message of each alarm opened by a probe
+    const probes = new Map(alarmDevices.filter((d) => d.alarmSentAt).map((d) => [d.mn, d]));
+    const alarmOf = new Map<string, string>();
+    let cursor: string | undefined;
+    do {
+      const page = await api(
+        'GET',
+        `/alarms?state=active&limit=100${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+      );
+      for (const a of page.items as { alarmId: string; mn: string }[])
+        if (probes.has(a.mn)) alarmOf.set(a.alarmId, a.mn);
+      cursor = page.cursor as string | undefined;
+    } while (cursor);
+    const firstMessage = new Map<string, number>();
+    const messages = (
+      (await (
+        await fetch(
+          `${endpoints.api}/_local/messages.json?since=${encodeURIComponent(new Date(steadyStart).toISOString())}&limit=100000`,
+        )
+      ).json()) as { messages: { at: string; message: string }[] }
+    ).messages;
+    for (const m of messages) {
+      let id: string | undefined;
+      try {
+        id = (JSON.parse(m.message) as { alarmId?: string }).alarmId;
+      } catch {}
+      const mn = id ? alarmOf.get(id) : undefined;
+      if (!mn) continue;
+      const at = Date.parse(m.at);
+      if (!firstMessage.has(mn) || at < (firstMessage.get(mn) as number)) firstMessage.set(mn, at);
+    }
+    const latencies = [...probes.values()].flatMap((d) => {
+      const at = firstMessage.get(d.mn);
+      return at === undefined ? [] : [at - (d.alarmSentAt as number)];
+    });
+    const alarmLatency = stats(latencies);
+
+    // archive and readings per device
+    const verify = await import('./load-verify.ts');
+    const counts = await verify.countArchiveAndReadings(
+      endpoints,
+      devices.map((d) => ({ mn: d.mn, pollutant: Object.keys(d.t.normal)[0] as string })),
+      steadyStart - HOUR,
+      Date.now(),
+    );
+    let lost = 0;
+    let extra = 0;
+    let broken = 0;
+    let readingsMissing = 0;
+    let readingsExtra = 0;
+    for (const d of devices) {
+      const c = counts.get(d.mn);
+      const archived = c?.records ?? 0;
+      if (archived < d.sent) lost += d.sent - archived;
+      if (archived > d.sent) extra += archived - d.sent;
+      if (c && !c.ok) broken++;
+      const readings = c?.realtimeReadings ?? 0;
+      if (readings < d.realtime) readingsMissing += d.realtime - readings;
+      if (readings > d.realtime) readingsExtra += readings - d.realtime;
+    }
+    const sent = devices.reduce((a, d) => a + d.sent, 0);
+    const steady = samples.filter((s) => s.phase === 'steady') as {
+      atSeconds: number;
+      platformRssMb: number;
+      dynamodbLocalRssMb: number;
+    }[];
+    const at = (second: number) => steady.find((s) => s.atSeconds >= second) ?? steady[steady.length - 1];
+    const rss2 = at(120);
+    const rssEnd = steady[steady.length - 1];
+    const growth = rss2 && rssEnd ? (rssEnd.platformRssMb - rss2.platformRssMb) / rss2.platformRssMb : null;
+    const fns = await functionStats();
+    const result = {
+      what: 'the embedded platform in its own process under many data loggers (TCP through the gateway and MQTT with certificates); archive, readings, alarm latency, memory, knee',
+      devices: N,
+      tcp: devices.filter((d) => d.tcp).length,
+      mqtt: devices.filter((d) => !d.tcp).length,
+      intervalSeconds: INTERVAL_S,
+      messagesPerSecond: Math.round((N / INTERVAL_S) * 10) / 10,
+      minutes: MINUTES,
+      registerSeconds: Math.round(registerSeconds),
+      rampSeconds: Math.round(rampSeconds),
+      drainSeconds: Math.round(drainSeconds),
+      sent,
+      failedSends: devices.reduce((a, d) => a + d.failed, 0),
+      archive: { lost, archivedTwice: extra, brokenChains: broken },
+      readings: { missing: readingsMissing, extra: readingsExtra },
+      alarmProbes: { sent: probes.size, alarmsFound: alarmOf.size, ...alarmLatency },
+      tcpAck: steadyAck,
+      mqttPuback: steadyPuback,
+      rss: {
+        platformMbAtMinute2: rss2?.platformRssMb ?? null,
+        platformMbAtEnd: rssEnd?.platformRssMb ?? null,
+        growth: growth === null ? null : Math.round(growth * 1000) / 1000,
+        dynamodbLocalMbAtMinute2: rss2?.dynamodbLocalRssMb ?? null,
+        dynamodbLocalMbAtEnd: rssEnd?.dynamodbLocalRssMb ?? null,
+      },
+      functions: fns.map((f) => ({
+        name: f.functionName,
+        invocations: f.invocations,
+        errors: f.errors,
+        maxQueued: f.maxQueued,
+        meanMs: f.invocations ? Math.round(f.busyMs / f.invocations) : null,
+      })),
+      knee: { steps: knee, at: kneeAt ?? null },
+      samples,
+      targets: [
+        atMost('messages lost (archive count < sent)', lost, 0, 'messages'),
+        atMost('messages archived twice', extra, 0, 'messages'),
+        atMost('broken chains', broken, 0, 'chains'),
+        atMost('real-time readings missing or stored twice', readingsMissing + readingsExtra, 0, 'readings'),
+        atMost('alarm latency p95 under load', alarmLatency.p95Ms ?? Number.POSITIVE_INFINITY, LATENCY_TARGET_MS, 'ms'),
+        atMost('platform RSS growth minute 2 → end', growth ?? Number.POSITIVE_INFINITY, RSS_GROWTH_TARGET, 'ratio'),
+      ],
+    };
+    writeFileSync(join(ROOT, 'bench', 'results', 'load.json'), `${JSON.stringify(result, null, 2)}\n`);
+    return result;
+  } finally {
+    for (const c of clients) c.end(true);
+    await Promise.all(links.map((l) => l.close(0)));
+    await platform.stop();
+    tmp.remove();
+  }
+}
