@@ -14,6 +14,8 @@ import { verifyArchive } from '#shared/domain/archive/verify-archive.ts';
 export interface DeviceCount {
   records: number;
   ok: boolean;
+  /** the verifier's breaks, when not ok (the first three) */
+  breaks?: unknown[];
   realtimeReadings: number;
 }
 
@@ -64,7 +66,12 @@ export async function countArchiveAndReadings(
           realtimeReadings += page.items.length;
           cursor = page.cursor;
         } while (cursor);
-        out.set(d.mn, { records: report.records, ok: report.ok, realtimeReadings });
+        out.set(d.mn, {
+          records: report.records,
+          ok: report.ok,
+          ...(report.ok ? {} : { breaks: report.breaks.slice(0, 3) }),
+          realtimeReadings,
+        });
       }
     };
     await Promise.all(Array.from({ length: 4 }, worker));

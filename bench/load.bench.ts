@@ -49,6 +49,8 @@ const KNEE = process.env.ENVWATCH_LOAD_KNEE !== 'off';
 const KNEE_FACTORS = [2, 3, 4, 6, 8];
 const KNEE_STEP_MS = 60_000;
 const SAMPLE_MS = 10_000;
+/** after the traffic, how long the platform may take to work off what it queued before the count */
+const DRAIN_MAX_MS = 20 * 60_000;
 const LATENCY_TARGET_MS = 200;
 const RSS_GROWTH_TARGET = 0.1;
 const STAGE_THROTTLE = { publicRateLimit: 10_000, publicBurstLimit: 10_000 };
@@ -86,7 +88,10 @@ interface LoadDevice {
   t: Template;
   /** offset of its sends within the interval */
   phaseMs: number;
+  /** packets it meant to send */
   sent: number;
+  /** packets on the wire: a TCP packet unanswered for 10 s is sent again, as a DAQ does, and archived again */
+  wire: number;
   realtime: number;
   failed: number;
   link?: TcpLink;
@@ -239,6 +244,7 @@ interface FunctionStats {
   functionName: string;
   invocations: number;
   errors: number;
+  busy: number;
   queued: number;
   maxQueued: number;
   busyMs: number;
@@ -278,6 +284,7 @@ export async function run(): Promise<Record<string, unknown>> {
       t: templates[Math.floor(i / 2) % 2] as Template,
       phaseMs: Math.floor(((i * 7919) % N) * ((INTERVAL_S * 1000) / N)),
       sent: 0,
+      wire: 0,
       realtime: 0,
       failed: 0,
       lastQn: 0,
@@ -323,11 +330,13 @@ export async function run(): Promise<Record<string, unknown>> {
     const send = (d: LoadDevice, frame: string, kind: 'realtime' | 'alarm') => {
       const t0 = performance.now();
       d.sent++;
+      d.wire++;
       if (kind === 'realtime') d.realtime++;
       if (d.tcp) {
         const qn = /QN=(\d+)/.exec(frame)?.[1];
         void (d.link as TcpLink).send(frame, qn, true).then((o) => {
           if (o.result !== 'acked') d.failed++;
+          if (o.result === 'dropped') d.wire--; // the link's queue overflowed: it never went out
           const ms = performance.now() - t0;
           ackMs.push(ms);
           stepAck.push(ms);
@@ -343,7 +352,12 @@ export async function run(): Promise<Record<string, unknown>> {
     for (let i = 0; i < devices.length; i++) {
       const d = devices[i] as LoadDevice;
       if (d.tcp) {
-        d.link = new TcpLink({ host: gateway.hostname, port: Number(gateway.port), ackTimeoutMs: 10_000 });
+        d.link = new TcpLink({
+          host: gateway.hostname,
+          port: Number(gateway.port),
+          ackTimeoutMs: 10_000,
+          onRetry: () => d.wire++,
+        });
         d.link.start();
         links.push(d.link);
       } else {
@@ -476,8 +490,8 @@ export async function run(): Promise<Record<string, unknown>> {
     for (;;) {
       const fns = await functionStats();
       const inFlight = links.reduce((a, l) => a + l.backlog, 0);
-      if (fns.every((f) => f.queued === 0) && inFlight === 0) break;
-      if (Date.now() - drainStart > 300_000) break;
+      if (fns.every((f) => f.queued === 0 && f.busy === 0) && inFlight === 0) break;
+      if (Date.now() - drainStart > DRAIN_MAX_MS) break;
       await sleep(1000);
     }
     await sleep(3000);
@@ -530,19 +544,24 @@ export async function run(): Promise<Record<string, unknown>> {
     let lost = 0;
     let extra = 0;
     let broken = 0;
+    const breaks: { mn: string; breaks: unknown }[] = [];
     let readingsMissing = 0;
     let readingsExtra = 0;
     for (const d of devices) {
       const c = counts.get(d.mn);
       const archived = c?.records ?? 0;
-      if (archived < d.sent) lost += d.sent - archived;
-      if (archived > d.sent) extra += archived - d.sent;
-      if (c && !c.ok) broken++;
+      if (archived < d.wire) lost += d.wire - archived;
+      if (archived > d.wire) extra += archived - d.wire;
+      if (c && !c.ok) {
+        broken++;
+        if (breaks.length < 5) breaks.push({ mn: d.mn, breaks: c.breaks });
+      }
       const readings = c?.realtimeReadings ?? 0;
       if (readings < d.realtime) readingsMissing += d.realtime - readings;
       if (readings > d.realtime) readingsExtra += readings - d.realtime;
     }
     const sent = devices.reduce((a, d) => a + d.sent, 0);
+    const resent = devices.reduce((a, d) => a + d.wire - d.sent, 0);
     const steady = samples.filter((s) => s.phase === 'steady') as {
       atSeconds: number;
       platformRssMb: number;
@@ -565,8 +584,9 @@ export async function run(): Promise<Record<string, unknown>> {
       rampSeconds: Math.round(rampSeconds),
       drainSeconds: Math.round(drainSeconds),
       sent,
+      resentAfterAckTimeout: resent,
       failedSends: devices.reduce((a, d) => a + d.failed, 0),
-      archive: { lost, archivedTwice: extra, brokenChains: broken },
+      archive: { lost, archivedTwice: extra, brokenChains: broken, firstBreaks: breaks },
       readings: { missing: readingsMissing, extra: readingsExtra },
       alarmProbes: { sent: probes.size, alarmsFound: alarmOf.size, ...alarmLatency },
       tcpAck: steadyAck,
@@ -588,8 +608,8 @@ export async function run(): Promise<Record<string, unknown>> {
       knee: { steps: knee, at: kneeAt ?? null },
       samples,
       targets: [
-        atMost('messages lost (archive count < sent)', lost, 0, 'messages'),
-        atMost('messages archived twice', extra, 0, 'messages'),
+        atMost('messages lost (archive records < packets on the wire)', lost, 0, 'messages'),
+        atMost('packets archived more than once', extra, 0, 'messages'),
         atMost('broken chains', broken, 0, 'chains'),
         atMost('real-time readings missing or stored twice', readingsMissing + readingsExtra, 0, 'readings'),
         atMost('alarm latency p95 under load', alarmLatency.p95Ms ?? Number.POSITIVE_INFINITY, LATENCY_TARGET_MS, 'ms'),
