@@ -39,6 +39,7 @@ import { stats } from './measure.ts';
  *    higher than one second of messages, or the TCP acknowledgements' p95 exceeds 2 s: that step's rate is the knee, and
  *    the report says which queue grew and which process used the CPU.
  *
+ * ENVWATCH_LAMBDA_CONCURRENCY (passed on to the platform) sets the worker threads per function (default 4).
  * Short run for a smoke: `ENVWATCH_LOAD_DEVICES=100 ENVWATCH_LOAD_MINUTES=2 ENVWATCH_LOAD_KNEE=off npm run bench -- load`.
  */
 const N = Number(process.env.ENVWATCH_LOAD_DEVICES ?? 2000);
@@ -578,6 +579,7 @@ export async function run(): Promise<Record<string, unknown>> {
       tcp: devices.filter((d) => d.tcp).length,
       mqtt: devices.filter((d) => !d.tcp).length,
       intervalSeconds: INTERVAL_S,
+      lambdaWorkersPerFunction: Number(process.env.ENVWATCH_LAMBDA_CONCURRENCY ?? 4),
       messagesPerSecond: Math.round((N / INTERVAL_S) * 10) / 10,
       minutes: MINUTES,
       registerSeconds: Math.round(registerSeconds),

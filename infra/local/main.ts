@@ -11,7 +11,8 @@ import { synthEnvWatch } from './synth.ts';
  * `npm start`: synthesizes the app, starts the embedded platform from the synthesized template, prints where
  * everything is and runs until Ctrl-C. Problems a user can fix get one line saying what to do.
  * ENVWATCH_SFN_MAX_EXECUTION_SECONDS shortens the Step Functions maximum execution time (default one year, as AWS)
- * to watch what happens to an execution that outlives it.
+ * to watch what happens to an execution that outlives it. ENVWATCH_LAMBDA_CONCURRENCY sets how many worker threads each
+ * function may use at once (default 4; the load bench explores it).
  */
 const { values: args } = parseArgs({
   options: {
@@ -76,6 +77,16 @@ async function main() {
   if (maxExecutionSeconds !== undefined && !(Number.isFinite(maxExecutionSeconds) && maxExecutionSeconds > 0))
     fail(`ENVWATCH_SFN_MAX_EXECUTION_SECONDS must be a positive number of seconds, not "${maxText}".`);
 
+  const concurrencyText = process.env.ENVWATCH_LAMBDA_CONCURRENCY;
+  const lambdaConcurrency = concurrencyText ? Number(concurrencyText) : undefined;
+  if (
+    lambdaConcurrency !== undefined &&
+    !(Number.isInteger(lambdaConcurrency) && lambdaConcurrency >= 1 && lambdaConcurrency <= 64)
+  )
+    fail(
+      `ENVWATCH_LAMBDA_CONCURRENCY must be a whole number of workers per function from 1 to 64, not "${concurrencyText}".`,
+    );
+
   let platform: Platform;
   try {
     platform = await startPlatform({
@@ -84,6 +95,7 @@ async function main() {
       ports,
       plainMqtt,
       ...(maxExecutionSeconds ? { maxExecutionSeconds } : {}),
+      ...(lambdaConcurrency ? { lambdaConcurrency } : {}),
       log: verbose ? (line) => process.stdout.write(`  ${line}\n`) : undefined,
     });
   } catch (err) {

@@ -51,6 +51,11 @@ export interface PlatformOptions {
    * IoT Core has no plain MQTT, and devices connect over TLS with their certificate.
    */
   plainMqtt?: boolean;
+  /**
+   * warm execution environments (worker threads) per function, at most (default 4): Lambda scales a function out
+   * much further; locally each one is a worker thread on the same cores (`ENVWATCH_LAMBDA_CONCURRENCY` for `npm start`)
+   */
+  lambdaConcurrency?: number;
   log?: (line: string) => void;
 }
 
@@ -148,7 +153,12 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
       ...LOCAL_S3_SDK_ENV,
     };
     const logs = join(dataDir, 'logs');
-    const runtime = new LambdaRuntime({ functions: spec.functions, baseEnv: sdkEnv, logDir: logs });
+    const runtime = new LambdaRuntime({
+      functions: spec.functions,
+      baseEnv: sdkEnv,
+      logDir: logs,
+      ...(opts.lambdaConcurrency !== undefined ? { maxConcurrency: opts.lambdaConcurrency } : {}),
+    });
     started.push({ name: 'lambda', stop: () => runtime.stop() });
     const invoke = runtime.invoke;
 
