@@ -604,6 +604,9 @@ export class DynamoAlarmRecords implements EvalStore {
       values[':township'] = filter.township;
       filters.push('townshipId = :township');
     }
+    if (filter.retrospective !== undefined) {
+      filters.push(filter.retrospective ? 'attribute_exists(retrospective)' : 'attribute_not_exists(retrospective)');
+    }
 
     const input: QueryCommandInput = {
       TableName: this.tables.alarms,
@@ -774,7 +777,10 @@ export class DynamoAlarmStore extends DynamoAlarmRecords implements AlarmStore {
               this.alarmPut(change.alarm, current.version),
               ...(change.manualClear
                 ? [
-                    this.slotDelete(current.mn, current.key, current.alarmId),
+                    // a retrospective record (补传超标) holds no slot; the evaluator is told all the same
+                    ...(current.retrospective === undefined
+                      ? [this.slotDelete(current.mn, current.key, current.alarmId)]
+                      : []),
                     this.forgetUpdate(current, change.manualClear.by, at),
                   ]
                 : []),

@@ -103,6 +103,19 @@ const alarm = () =>
     notifyDue: z.string().optional(),
     summary: z.string(),
     ruleVersion: z.number().int(),
+    retrospective: z
+      .object({
+        from: z.string().describe('DataTime of the first violating value'),
+        to: z.string().describe('DataTime of the last violating value'),
+        kind: z.string().describe('the kind of data judged (hour, realtime, furnace …)'),
+        count: z.number().int().describe('violating values in the window'),
+        peak: z.number().describe('the value furthest beyond the limit'),
+        resent: z.boolean().describe('true: HJ 212-2025 RF=1 re-sent data; false: late data without RF'),
+      })
+      .optional()
+      .describe(
+        '补传超标: a retrospective, non-paging record of a violation found in data judged long after its DataTime (docs/alarms.md); absent on live alarms',
+      ),
   });
 
 const base = { at: z.string(), by: z.string().describe("principal id or 'system'"), note: z.string().optional() };
@@ -168,7 +181,7 @@ export const alarmsRoutes = defineRoutes({
     tags,
     summary: '告警列表 alarms, newest first',
     description:
-      'With `enterprise`, that unit’s alarms (any state unless `state` is given); otherwise the alarms in `state` (default `active`). `from`/`to` bound raisedAt. `response=submitted`: the alarms whose enterprise answer waits for review (the other filters then apply to each page). Other filters may leave a page short of `limit` while a `cursor` is still returned: follow it. An enterprise user always gets its own unit’s alarms, without the bureau’s bookkeeping and without the types withheld from enterprises (suspected falsification by default).',
+      'With `enterprise`, that unit’s alarms (any state unless `state` is given); otherwise the alarms in `state` (default `active`). `from`/`to` bound raisedAt. `response=submitted`: the alarms whose enterprise answer waits for review (the other filters then apply to each page). `retrospective=true`: only the retrospective records (补传超标: violations found in re-sent or late data, recorded for review and never paged; they carry `retrospective`). Other filters may leave a page short of `limit` while a `cursor` is still returned: follow it. An enterprise user always gets its own unit’s alarms, without the bureau’s bookkeeping and without the types withheld from enterprises (suspected falsification by default).',
     query: z.strictObject({
       state: AlarmStateSchema.optional(),
       level: z.coerce
@@ -196,6 +209,11 @@ export const alarmsRoutes = defineRoutes({
         .literal('submitted')
         .optional()
         .describe('only alarms whose enterprise answer waits for review (待审核), latest answer first'),
+      retrospective: z
+        .enum(['true', 'false'])
+        .transform((v) => v === 'true')
+        .optional()
+        .describe('true: only retrospective records (补传超标, never paged); false: only live alarms; absent: both'),
       limit,
       cursor,
     }),

@@ -1,4 +1,12 @@
-import { type Alarm, type AlarmEvent, autoClear, changeLevel, openAlarm } from './lifecycle.ts';
+import {
+  type Alarm,
+  type AlarmEvent,
+  autoClear,
+  changeLevel,
+  extendRetrospective,
+  openAlarm,
+  openRetrospective,
+} from './lifecycle.ts';
 import type { AlarmSource, Transition } from './model.ts';
 import type { CommitConflict } from './ports.ts';
 
@@ -30,9 +38,11 @@ export type CommitPlan =
 
 /** The alarm ids whose current record the plan needs: every alarm a transition re-levels or clears, not one it opens. */
 export function alarmsToRead(transitions: readonly Transition[]): string[] {
-  const opened = new Set(transitions.filter((t) => t.kind === 'open').map((t) => t.alarmId));
-  return transitions.filter((t) => t.kind !== 'open' && !opened.has(t.alarmId)).map((t) => t.alarmId);
+  const opened = new Set(transitions.filter(isOpening).map((t) => t.alarmId));
+  return transitions.filter((t) => !isOpening(t) && !opened.has(t.alarmId)).map((t) => t.alarmId);
 }
+
+const isOpening = (t: Transition): boolean => t.kind === 'open' || (t.kind === 'retro' && !t.extend);
 
 export function planCommit(
   transitions: readonly Transition[],
@@ -43,6 +53,19 @@ export function planCommit(
   const slots = new Map<string, SlotMove>();
   const conflicts: CommitConflict[] = [];
   for (const t of transitions) {
+    if (t.kind === 'retro' && !t.extend) {
+      // a retrospective record (补传超标) takes no slot: the live alarm of its key is unaffected
+      const change = openRetrospective({
+        alarmId: t.alarmId,
+        signal: t.signal,
+        window: t.window,
+        source: ctx.source,
+        now: ctx.now,
+        ruleVersion: ctx.ruleVersion,
+      });
+      work.set(t.alarmId, { after: change.alarm, events: change.events });
+      continue;
+    }
     if (t.kind === 'open') {
       const change = openAlarm({
         alarmId: t.alarmId,
@@ -67,7 +90,11 @@ export function planCommit(
       continue;
     }
     const change =
-      t.kind === 'level' ? changeLevel(entry.after, t.signal, ctx.now) : autoClear(entry.after, t.signal, ctx.now);
+      t.kind === 'retro'
+        ? extendRetrospective(entry.after, t.signal, t.window, ctx.now)
+        : t.kind === 'level'
+          ? changeLevel(entry.after, t.signal, ctx.now)
+          : autoClear(entry.after, t.signal, ctx.now);
     work.set(t.alarmId, { ...entry, after: change.alarm, events: [...entry.events, ...change.events] });
     if (t.kind === 'clear') {
       const key = change.alarm.key;

@@ -75,6 +75,8 @@ export class AlarmDelivery {
     policy: NotificationPolicy,
     now: Date,
   ): Promise<DeliveryOutcome> {
+    // 补传超标: a retrospective record is never paged (it is never due either; this guards the sweep)
+    if (alarm.retrospective !== undefined) return { alarmId: alarm.alarmId, sent: 0 };
     const notify = NotifyState.parse(alarm.notify ?? {});
     const plan = planNotifications({ event, alarm: toNotifiable(alarm), source, notify, policy, now });
     let sent = 0;

@@ -13,6 +13,7 @@ import {
   type EvidencePoint,
   type OpenRef,
   type PacketRef,
+  type RetrospectiveWindow,
   type Transition,
 } from './model.ts';
 import type { RuleSet } from './rules.ts';
@@ -36,6 +37,15 @@ import type { RuleSet } from './rules.ts';
  *  4. Facility status (SBx-RS), current / power meters (i332xx), HJ 212-2025 electricity meters (ST=44 d2xxxx /
  *     d3xxxx) and production conditions (ST=45 pxxxxx) of the device's registered equipment update the equipment
  *     picture; after the batch the treatment-facility rule looks at it.
+ *  5. HJ 212-2025 standard-sample checks (CN 2062, kind `check`) open / clear `standard_check_failed`; furnace
+ *     temperature 5-minute averages (CN 2111, kind `furnace`) at a registered incinerator open / clear
+ *     `furnace_low_temperature` (evaluation-rules.ts StandardCheckRules, FurnaceRules).
+ *  6. Retrospective data: a reading of an `RF=1` (re-sent) packet, or one dated more than
+ *     `retrospective.lateAfterMinutes` before its series' watermark, never touches the live state (watermark, streaks,
+ *     open alarms, falsification); when it violates a limit (or the furnace minimum) and no live alarm covered that
+ *     time, it becomes or grows a retrospective record (补传超标): a `retro` transition, never paged. Each series keeps
+ *     the windows it recorded (`state.retro`), so data re-sent again inside a window records nothing (idempotent) and
+ *     data adjacent to one (within 1.5 periods) grows it.
  * After the batch: arrivals clear open data-gap alarms (gaps.ts), and the falsification rules (falsification.ts) see
  * the fresh readings. Every rule's signals are reconciled against `state.open` at once, in order: open when the key is
  * not open, level change when the level differs (up or down), clear only for an open key.
@@ -97,6 +107,15 @@ export interface RecentExceedance {
   clearedAt?: string;
 }
 
+/**
+ * A retrospective record's window as the evaluator remembers it: DataTime (ms) of its first and last violating value,
+ * the record's alarm id ('' once officials closed it: the window still covers its times, but no longer grows), the
+ * number of violating values, and the value furthest beyond the limit.
+ */
+export type RetroWindowState = [from: number, to: number, alarmId: string, count: number, peak: number];
+/** windows remembered per `<type>#<code>#<kind>` (the oldest are dropped first) */
+export const MAX_RETRO_WINDOWS = 24;
+
 /** One device's evaluator state: JSON-serializable, a few KB (see bench/alarm-eval.bench.ts). */
 export interface EvalState {
   v: 1;
@@ -106,6 +125,8 @@ export interface EvalState {
   recentExceedances: Record<string, RecentExceedance>;
   facility: FacilityState;
   fals: FalsState;
+  /** retrospective records' windows by `<type>#<code>#<kind>` (absent until the first one) */
+  retro?: Record<string, RetroWindowState[]>;
   /**
    * alarm ids officials cleared by hand (lifecycle.ts, MANUAL CLEAR): the adapter appends them here, the next
    * evaluation drops them from `open` first, so a condition that persists raises a fresh alarm
@@ -227,7 +248,11 @@ function load(lp: LimitPlan, v: number): number {
 
 // ───────────────────────────── compiled plan ─────────────────────────────
 
-const KINDS: readonly ReadingKind[] = ['realtime', 'minute', 'hour', 'day'];
+const KINDS: readonly ReadingKind[] = ['realtime', 'minute', 'hour', 'day', 'check', 'furnace'];
+/** the first index past the kinds of monitoring data proper (checks and furnace averages follow) */
+const DATA_KIND_COUNT = 4;
+const CHECK = 4;
+const FURNACE = 5;
 const JUDGE_KIND: Record<LimitBasis, ReadingKind> = { hourly: 'hour', daily: 'day', instant: 'realtime' };
 
 /** The index of a kind in KINDS (-1: not a kind), from its first letter: no string hashing on the hot path. */
@@ -241,6 +266,10 @@ function kindIndex(kind: string): number {
       return kind === 'hour' ? 2 : -1;
     case 100: // d
       return kind === 'day' ? 3 : -1;
+    case 99: // c
+      return kind === 'check' ? CHECK : -1;
+    case 102: // f
+      return kind === 'furnace' ? FURNACE : -1;
     default:
       return -1;
   }
@@ -285,7 +314,7 @@ function planFor(er: EvaluationRules, source: AlarmSource): Plan {
     er,
     source,
     byCode: new Map(),
-    periodMs: [source.intervals.realtimeSeconds * 1000, source.intervals.minuteMinutes * MIN, HOUR, DAY],
+    periodMs: [source.intervals.realtimeSeconds * 1000, source.intervals.minuteMinutes * MIN, HOUR, DAY, 0, 5 * MIN],
     faultByFlag,
     production: source.equipment.filter((e) => e.role === 'production'),
     treatment: source.equipment.filter((e) => e.role === 'treatment'),
@@ -304,7 +333,7 @@ function pollutantPlan(plan: Plan, code: string): PollutantPlan {
     limit: lv && (lv.max !== undefined || lv.min !== undefined) ? limitPlan(plan, code, lv) : undefined,
     equipment: plan.source.equipment.find((e) => e.code === code),
     owner: undefined,
-    states: [undefined, undefined, undefined, undefined],
+    states: [undefined, undefined, undefined, undefined, undefined, undefined],
   };
   if (plan.byCode.size < MAX_PLAN_CODES) plan.byCode.set(code, pp);
   return pp;
@@ -477,7 +506,7 @@ export function evaluate(
     if (ki >= 0) {
       if (pp.owner !== series) {
         pp.owner = series;
-        pp.states = [undefined, undefined, undefined, undefined];
+        pp.states = [undefined, undefined, undefined, undefined, undefined, undefined];
       }
       s = pp.states[ki];
       if (s === undefined) {
@@ -486,19 +515,35 @@ export function evaluate(
         pp.states[ki] = s;
       }
     }
-    if (s === undefined || !(t > s.w) || t > recvMs(r.receivedAt) + MAX_FUTURE_MS) {
-      // skipped: duplicate, late, future-dated, not a kind, or beyond the series cap
+    if (
+      s === undefined ||
+      !(t > s.w) ||
+      r.resent === true ||
+      t > recvMs(r.receivedAt) + MAX_FUTURE_MS
+    ) {
+      // skipped: duplicate, late, re-sent, future-dated, not a kind, or beyond the series cap; re-sent data and data
+      // far behind the watermark are judged retrospectively (a record, never a page)
+      if (
+        s !== undefined &&
+        er.retrospective.enabled &&
+        (r.resent === true || s.w - t > er.retrospective.lateAfterMinutes * MIN) &&
+        t <= recvMs(r.receivedAt) + MAX_FUTURE_MS
+      ) {
+        retrospective(run, r, t, pp, ki);
+      }
       if (fresh === undefined) fresh = readings.slice(0, i);
       continue;
     }
     s.w = t;
     if (fresh !== undefined) fresh.push(r);
-    kinds |= 1 << ki;
+    if (ki < DATA_KIND_COUNT) kinds |= 1 << ki;
     if (t > newest) {
       newest = t;
       newestIso = r.dataTime;
     }
-    if (r.subject === 'pollutant') onPollutant(run, r, t, s, pp, ki);
+    if (ki === CHECK) checkRule(run, r, pp);
+    else if (ki === FURNACE) furnaceRule(run, r, t, s, pp);
+    else if (r.subject === 'pollutant') onPollutant(run, r, t, s, pp, ki);
     else if (pp.equipment !== undefined) onEquipment(run, r, t, pp.equipment);
   }
   const batch = fresh ?? readings;
@@ -581,6 +626,10 @@ export function applySignals(state: EvalState, signals: readonly AlarmSignal[], 
  * condition that persists raises a fresh alarm. Also run by `evaluate` for ids queued in `state.forget`.
  */
 export function forgetAlarms(state: EvalState, alarmIds: readonly string[], at?: string): void {
+  // a retrospective record officials closed keeps covering its times (a re-send records nothing) but grows no more
+  for (const windows of Object.values(state.retro ?? {})) {
+    for (const w of windows) if (w[2] !== '' && alarmIds.includes(w[2])) w[2] = '';
+  }
   for (const [key, ref] of Object.entries(state.open)) {
     if (!alarmIds.includes(ref.alarmId)) continue;
     delete state.open[key];
@@ -609,6 +658,9 @@ function onPollutant(run: Run, r: Reading, t: number, s: SeriesState, pp: Pollut
   const lp = pp.limit;
   if (lp === undefined || !valid) return;
   const vals = r.values;
+  // a flue-gas value whose converted form the device could not compute (+9999.99): the raw value is not what the
+  // limit is on, so nothing is judged (HJ 212-2025 §8.1.1 d)
+  if (lp.flue && r.notComputable !== undefined && convertedMissing(r)) return;
   if (r.kind === 'realtime') {
     const zs = lp.flue && vals.zsRtd !== undefined;
     const v = zs ? vals.zsRtd : vals.rtd;
@@ -790,6 +842,294 @@ function faultStillOn(run: Run, pp: PollutantPlan, type: string): boolean {
   return false;
 }
 
+/** The converted value the limit would be judged on was sent as not computable (+9999.99). */
+function convertedMissing(r: Reading): boolean {
+  const nc = r.notComputable as readonly string[];
+  return r.kind === 'realtime' ? nc.includes('zsRtd') : nc.includes('zsAvg');
+}
+
+// ───────────────────────────── device quality (HJ 212-2025) ─────────────────────────────
+
+/**
+ * 标样核查 (CN 2062): ResultType 0 opens `standard_check_failed` for the pollutant (one alarm per pollutant, like a
+ * device fault); ResultType 1 (a passed check) clears it. A check without a ResultType concludes nothing.
+ */
+function checkRule(run: Run, r: Reading, pp: PollutantPlan): void {
+  const rules = run.er.standardCheck;
+  const result = r.values.result;
+  if (!rules.enabled || result === undefined) return;
+  const key = alarmKey('standard_check_failed', pp.code);
+  const open = run.state.open[key];
+  const { sampleRd, standardValue } = r.values;
+  const measured =
+    sampleRd !== undefined && standardValue !== undefined
+      ? `测定值 ${fmt(sampleRd)}，标准值 ${fmt(standardValue)}${standardValue !== 0 ? `（相对误差 ${fmt(((sampleRd - standardValue) / standardValue) * 100)}%）` : ''}`
+      : '';
+  const measuredEn =
+    sampleRd !== undefined && standardValue !== undefined
+      ? ` (measured ${fmt(sampleRd)}, standard ${fmt(standardValue)})`
+      : '';
+  const evidence = [point(run, r, sampleRd ?? result, r.flag)];
+  if (result === 0) {
+    if (open !== undefined) return;
+    const sig: AlarmSignal = {
+      key,
+      type: 'standard_check_failed',
+      pollutant: pp.code,
+      level: rules.level,
+      at: r.dataTime,
+      value: sampleRd ?? result,
+      rules: ['standard-check.failed'],
+      reasonZh: `${nameZh(pp.code)}标样核查不合格${measured ? `：${measured}` : ''}`,
+      reason: `${pp.code} standard-sample check failed${measuredEn}`,
+      evidence,
+    };
+    if (standardValue !== undefined) sig.limit = standardValue;
+    apply(run, sig);
+  } else if (result === 1 && open !== undefined) {
+    apply(run, {
+      key,
+      type: 'standard_check_failed',
+      pollutant: pp.code,
+      at: r.dataTime,
+      rules: ['standard-check.passed'],
+      reasonZh: `${nameZh(pp.code)}标样核查合格${measured ? `（${measured}）` : ''}，标样核查不合格告警解除`,
+      reason: `${pp.code} standard-sample check passed${measuredEn}`,
+      evidence,
+    });
+  }
+}
+
+/** Whether the furnace-temperature rule applies to this code at this source (a registered incinerator). */
+function furnaceApplies(run: Run, code: string): boolean {
+  const fr = run.er.furnace;
+  return fr.enabled && fr.codes.includes(code) && fr.industries.includes(run.plan.source.industry);
+}
+
+/** A furnace average the rule may judge: its 5-minute average (or real-time value), unless flagged other than N. */
+function furnaceValue(r: Reading): number | undefined {
+  if (r.flag !== undefined && r.flag !== 'N') return undefined;
+  return r.values.avg ?? r.values.rtd;
+}
+
+/**
+ * 炉膛温度过低 (CN 2111) at a registered incinerator: `raiseAfterValues` 5-minute averages in a row below
+ * `minCelsius` open `furnace_low_temperature`; `clearAfterValues` in a row at or above it clear it. The series keeps the
+ * run of low averages in `en` (the first one's DataTime and value in `es`/`ev`) and the run of good ones in `fk`.
+ */
+function furnaceRule(run: Run, r: Reading, t: number, s: SeriesState, pp: PollutantPlan): void {
+  if (!furnaceApplies(run, pp.code)) return;
+  const fr = run.er.furnace;
+  const v = furnaceValue(r);
+  if (v === undefined) return;
+  const key = alarmKey('furnace_low_temperature', pp.code);
+  const open = run.state.open[key];
+  if (v < fr.minCelsius) {
+    if (s.en === 0) {
+      s.es = t;
+      s.ev = v;
+    }
+    s.en++;
+    s.fk = 0;
+    if (open === undefined && s.en >= fr.raiseAfterValues) apply(run, furnaceSignal(run, r, pp, v, s.en));
+    return;
+  }
+  s.en = 0;
+  s.fk++;
+  if (open !== undefined && s.fk >= fr.clearAfterValues) {
+    apply(run, {
+      key,
+      type: 'furnace_low_temperature',
+      pollutant: pp.code,
+      at: r.dataTime,
+      value: v,
+      limit: fr.minCelsius,
+      unit: '°C',
+      rules: ['furnace.low-temperature'],
+      reasonZh: `炉膛温度连续${s.fk}个5分钟均值不低于${fmt(fr.minCelsius)}℃（最新 ${fmt(v)}℃），炉膛温度过低告警解除`,
+      reason: `furnace temperature at or above ${fmt(fr.minCelsius)} °C for ${s.fk} 5-minute averages`,
+      evidence: [point(run, r, v, r.flag)],
+    });
+  }
+}
+
+function furnaceSignal(run: Run, r: Reading, pp: PollutantPlan, v: number, n: number): AlarmSignal {
+  const fr = run.er.furnace;
+  return {
+    key: alarmKey('furnace_low_temperature', pp.code),
+    type: 'furnace_low_temperature',
+    pollutant: pp.code,
+    level: fr.level,
+    at: r.dataTime,
+    value: v,
+    limit: fr.minCelsius,
+    unit: '°C',
+    rules: ['furnace.low-temperature'],
+    reasonZh: `焚烧炉炉膛温度5分钟均值 ${fmt(v)}℃，低于${fmt(fr.minCelsius)}℃${n > 1 ? `（连续${n}个）` : ''}（GB 18485-2014）`,
+    reason: `furnace temperature 5-minute average ${fmt(v)} °C below ${fmt(fr.minCelsius)} °C${n > 1 ? ` (${n} in a row)` : ''}`,
+    evidence: [point(run, r, v, r.flag)],
+  };
+}
+
+// ───────────────────────────── retrospective (补传超标) ─────────────────────────────
+
+/** What a retrospective reading violates: the alarm type, the value judged, its limit and how far beyond it is. */
+interface Violation {
+  type: 'exceedance' | 'furnace_low_temperature';
+  value: number;
+  limit: number;
+  unit: string;
+  /** larger is worse: the limit load (exceedance) or how far below the minimum (furnace) */
+  load: number;
+  multiple?: number;
+  zs: boolean;
+  lp?: LimitPlan;
+}
+
+/** The violation a reading judged retrospectively shows (the live rules' judgement, without their state), if any. */
+function violationOf(run: Run, r: Reading, pp: PollutantPlan, ki: number): Violation | undefined {
+  if (ki === FURNACE) {
+    if (!furnaceApplies(run, pp.code)) return undefined;
+    const v = furnaceValue(r);
+    const min = run.er.furnace.minCelsius;
+    if (v === undefined || !(v < min)) return undefined;
+    return { type: 'furnace_low_temperature', value: v, limit: min, unit: '°C', load: min - v, zs: false };
+  }
+  if (ki >= DATA_KIND_COUNT || r.subject !== 'pollutant') return undefined;
+  const er = run.er;
+  const lp = pp.limit;
+  if (lp === undefined || !er.exceedance.enabled) return undefined;
+  if (!(r.flag === 'N' || (r.flag === undefined && er.missingFlagIsNormal))) return undefined;
+  if (r.kind !== lp.judgeKind) return undefined;
+  if (lp.flue && r.notComputable !== undefined && convertedMissing(r)) return undefined;
+  const vals = r.values;
+  const realtime = r.kind === 'realtime';
+  const zs = lp.flue && (realtime ? vals.zsRtd : vals.zsAvg) !== undefined;
+  const v = realtime ? (zs ? vals.zsRtd : vals.rtd) : zs ? vals.zsAvg : vals.avg;
+  if (v === undefined) return undefined;
+  const ld = load(lp, v);
+  if (!(ld > 1)) return undefined;
+  const lim = limitText(lp, v);
+  const out: Violation = { type: 'exceedance', value: v, limit: lim.limit, unit: lp.value.unit, load: ld, zs, lp };
+  if (lp.shape === 0) out.multiple = round2(v / lp.max);
+  return out;
+}
+
+/** Whether a live alarm already covered time `t` of this pollutant (then the late reading adds nothing). */
+function liveCovered(run: Run, type: Violation['type'], code: string, t: number): boolean {
+  if (type === 'exceedance') {
+    const e = run.state.recentExceedances[code];
+    return e !== undefined && isoMs(e.openedAt) <= t && (e.clearedAt === undefined || t <= isoMs(e.clearedAt));
+  }
+  const open = run.state.open[alarmKey(type, code)];
+  return open !== undefined && isoMs(open.openedAt) <= t;
+}
+
+function retrospective(run: Run, r: Reading, t: number, pp: PollutantPlan, ki: number): void {
+  const v = violationOf(run, r, pp, ki);
+  if (v === undefined || liveCovered(run, v.type, pp.code, t)) return;
+  const state = run.state;
+  state.retro ??= {};
+  const wkey = `${v.type}#${pp.code}#${r.kind}`;
+  let windows = state.retro[wkey];
+  if (windows === undefined) {
+    windows = [];
+    state.retro[wkey] = windows;
+  }
+  for (const w of windows) if (t >= w[0] && t <= w[1]) return; // recorded already: a re-send of the same backlog
+  const slack = Math.max(run.plan.periodMs[ki] ?? 0, MIN) * 1.5;
+  let w = windows.find((x) => x[2] !== '' && t >= x[0] - slack && t <= x[1] + slack);
+  const extend = w !== undefined;
+  if (w === undefined) {
+    w = [t, t, run.newId(), 1, v.value];
+    windows.push(w);
+    if (windows.length > MAX_RETRO_WINDOWS) {
+      let oldest = 0;
+      for (let i = 1; i < windows.length; i++) if ((windows[i] as RetroWindowState)[1] < (windows[oldest] as RetroWindowState)[1]) oldest = i;
+      windows.splice(oldest, 1);
+    }
+  } else {
+    if (t < w[0]) w[0] = t;
+    if (t > w[1]) w[1] = t;
+    w[3]++;
+    if (worse(v, w[4])) w[4] = v.value;
+  }
+  const period = run.plan.periodMs[ki] ?? 0;
+  const window: RetrospectiveWindow = {
+    from: iso(w[0]),
+    to: iso(w[1]),
+    kind: r.kind,
+    count: w[3],
+    peak: w[4],
+    resent: r.resent === true,
+  };
+  record(run, { kind: 'retro', alarmId: w[2], signal: retroSignal(run, r, pp, v, w, period), window, extend });
+}
+
+/** Is `v` further beyond the limit than the value `peak`? */
+function worse(v: Violation, peak: number): boolean {
+  if (v.type === 'furnace_low_temperature') return v.value < peak;
+  const lp = v.lp as LimitPlan;
+  return load(lp, v.value) > load(lp, peak);
+}
+
+function retroSignal(
+  run: Run,
+  r: Reading,
+  pp: PollutantPlan,
+  v: Violation,
+  w: RetroWindowState,
+  period: number,
+): AlarmSignal {
+  const when = r.resent === true ? '补传数据' : '迟到数据';
+  const whenEn = r.resent === true ? 're-sent (RF=1) data' : 'late data';
+  let level: AlarmLevel = run.er.furnace.level;
+  let ids = ['retrospective', 'furnace.low-temperature'];
+  let zh: string;
+  let en: string;
+  if (v.type === 'exceedance' && v.lp !== undefined) {
+    const lp = v.lp;
+    const peakMultiple = lp.shape === 0 ? w[4] / lp.max : undefined;
+    const decided = exceedanceLevel(
+      {
+        pollutant: pp.code,
+        multiple: peakMultiple,
+        durationMs: w[1] + period - w[0],
+        basis: lp.basis,
+        inDrinkingWaterProtectionZone: run.plan.source.inDrinkingWaterProtectionZone,
+      },
+      run.er.exceedance,
+    );
+    level = decided.level;
+    ids = ['retrospective', ...decided.rules];
+    const what = described(r, pp.code, v.zs);
+    const lim = limitText(lp, v.value);
+    zh = `${when}显示${what.zh}超标：${fmt(v.value)} ${lp.value.unit}，超出${lim.zh}${v.multiple !== undefined ? `（${v.multiple}倍）` : ''}`;
+    en = `${whenEn}: ${what.en} ${fmt(v.value)} ${lp.value.unit} exceeds the ${lim.en}`;
+  } else {
+    zh = `${when}显示焚烧炉炉膛温度5分钟均值 ${fmt(v.value)}℃，低于${fmt(v.limit)}℃`;
+    en = `${whenEn}: furnace temperature 5-minute average ${fmt(v.value)} °C below ${fmt(v.limit)} °C`;
+  }
+  zh += `；超标时段 ${iso(w[0])} 至 ${iso(w[1])}，共${w[3]}个数据（补传超标，不推送通知）`;
+  en += `; window ${iso(w[0])} to ${iso(w[1])}, ${w[3]} values (retrospective, not paged)`;
+  const sig: AlarmSignal = {
+    key: `retro#${alarmKey(v.type, pp.code)}`,
+    type: v.type,
+    pollutant: pp.code,
+    level,
+    at: r.dataTime,
+    value: v.value,
+    limit: v.limit,
+    unit: v.unit,
+    rules: ids,
+    reasonZh: zh,
+    reason: en,
+    evidence: [point(run, r, v.value, r.flag)],
+  };
+  if (v.multiple !== undefined) sig.multiple = v.multiple;
+  return sig;
+}
+
 // ───────────────────────────── treatment facility ─────────────────────────────
 
 function onEquipment(run: Run, r: Reading, t: number, eq: EquipmentMeter): void {
@@ -944,7 +1284,9 @@ export function lastSeenByKind(state: EvalState): LastSeen[] {
     const kind = key.slice(key.lastIndexOf('#') + 1);
     if (s.w > (newest[kind] ?? 0)) newest[kind] = s.w;
   }
-  return KINDS.filter((k) => newest[k] !== undefined).map((kind) => ({
+  return KINDS.slice(0, DATA_KIND_COUNT)
+    .filter((k) => newest[k] !== undefined)
+    .map((kind) => ({
     kind,
     lastDataTime: iso(newest[kind] as number),
   }));
@@ -952,12 +1294,21 @@ export function lastSeenByKind(state: EvalState): LastSeen[] {
 
 // ───────────────────────────── signals ─────────────────────────────
 
-const KIND_ZH: Record<string, string> = { realtime: '实时值', minute: '分钟均值', hour: '小时均值', day: '日均值' };
+const KIND_ZH: Record<string, string> = {
+  realtime: '实时值',
+  minute: '分钟均值',
+  hour: '小时均值',
+  day: '日均值',
+  check: '标样核查',
+  furnace: '5分钟均值',
+};
 const KIND_EN: Record<string, string> = {
   realtime: 'real-time value',
   minute: 'minute average',
   hour: 'hourly average',
   day: 'daily average',
+  check: 'standard-sample check',
+  furnace: '5-minute average',
 };
 const FAULT_ZH: Record<string, string> = { device_fault: '设备故障', comm_loss: '通讯异常', over_range: '超量程' };
 const FLAG_ZH: Record<string, string> = {

@@ -144,11 +144,62 @@ export const FacilityRules = z.object({
 });
 export type FacilityRules = z.infer<typeof FacilityRules>;
 
+/**
+ * 补传超标 (retrospective exceedances): data judged long after its DataTime never pages as a fresh alarm, but an
+ * exceedance found in it is recorded (a retrospective, non-paging alarm record duty officers review), so a device
+ * cannot escape an alarm by cutting its link during an exceedance and re-sending later. Judged retrospectively: every
+ * reading of an HJ 212-2025 `RF=1` (re-sent) packet, and any other reading dated more than `lateAfterMinutes` before
+ * the newest DataTime already evaluated for its series (a 2017 device's backlog after an outage). Later readings that
+ * are only a little behind (reordered delivery) are skipped as before.
+ */
+export const RetrospectiveRules = z.object({
+  enabled: z.boolean().default(true),
+  lateAfterMinutes: minutes(60),
+});
+export type RetrospectiveRules = z.infer<typeof RetrospectiveRules>;
+
+/**
+ * 标样核查 (HJ 212-2025 CN 2062, automatic standard-sample checks): a check whose ResultType is 0 (fail) opens a
+ * `standard_check_failed` alarm for the pollutant (a device-quality alarm, like a device fault); the next passed check
+ * of that pollutant clears it. Passed checks are stored as readings (kind `check`) and raise nothing.
+ */
+export const StandardCheckRules = z.object({
+  enabled: z.boolean().default(true),
+  level: level(3),
+});
+export type StandardCheckRules = z.infer<typeof StandardCheckRules>;
+
+/**
+ * 炉膛温度 (HJ 212-2025 CN 2111, furnace temperature 5-minute averages `a01901-Avg`): at a unit registered as a waste
+ * incinerator (enterprise `industry` in `industries`), a 5-minute average below `minCelsius` opens a
+ * `furnace_low_temperature` alarm after `raiseAfterValues` such averages in a row; `clearAfterValues` averages at or
+ * above it clear it. 850 °C: GB 18485-2014 (生活垃圾焚烧污染控制标准) requires the furnace at ≥ 850 °C, and the MEE's
+ * 《生活垃圾焚烧发电厂自动监测数据应用管理规定》 (生态环境部令第10号) judges the 5-minute average against it
+ * (docs/decisions.md). Values flagged other than N (or without a flag) are judged; flagged ones are not.
+ */
+export const FurnaceRules = z.object({
+  enabled: z.boolean().default(true),
+  minCelsius: z.number().min(0).max(2000).default(850),
+  codes: z
+    .array(z.string().regex(/^a\d{5}$/))
+    .min(1)
+    .max(10)
+    .default(['a01901']),
+  industries: z.array(z.string().regex(/^[a-z_]{2,40}$/)).max(10).default(['waste_incineration']),
+  raiseAfterValues: count(1, 288),
+  clearAfterValues: count(3, 288),
+  level: level(3),
+});
+export type FurnaceRules = z.infer<typeof FurnaceRules>;
+
 export const EvaluationRules = z.object({
   exceedance: ExceedanceRules.prefault({}),
   prewarning: PrewarningRules.prefault({}),
   faults: FaultRules.prefault({}),
   facility: FacilityRules.prefault({}),
+  retrospective: RetrospectiveRules.prefault({}),
+  standardCheck: StandardCheckRules.prefault({}),
+  furnace: FurnaceRules.prefault({}),
   /**
    * HJ 212-2017 requires a Flag with every value; a pollutant value without one does not count unless this is set
    * (for old devices that never send flags)

@@ -67,7 +67,9 @@ export class AlarmEvaluator {
         this.remember(mn, { ver: result.ver, state: snap.state });
         const deliveries: DeliveryOutcome[] = [];
         for (const alarm of result.alarms) {
-          const event = transitions.find((t) => t.alarmId === alarm.alarmId)?.kind ?? 'tick';
+          if (alarm.retrospective !== undefined) continue; // 补传超标: recorded for review, never paged
+          const kind = transitions.find((t) => t.alarmId === alarm.alarmId)?.kind;
+          const event = kind === undefined || kind === 'retro' ? 'tick' : kind;
           deliveries.push(await this.deps.delivery.deliver(alarm, event, source, rules.notification, now));
         }
         return {

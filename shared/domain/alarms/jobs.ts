@@ -173,7 +173,9 @@ export class AlarmJobs {
         continue;
       }
       for (const alarm of result.alarms) {
-        const event = transitions.find((t) => t.alarmId === alarm.alarmId)?.kind ?? 'tick';
+        if (alarm.retrospective !== undefined) continue; // 补传超标: recorded for review, never paged
+        const kind = transitions.find((t) => t.alarmId === alarm.alarmId)?.kind;
+        const event = kind === undefined || kind === 'retro' ? 'tick' : kind;
         await this.deps.delivery.deliver(alarm, event, source, rules.notification, now);
       }
       return transitions.length;

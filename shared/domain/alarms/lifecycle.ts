@@ -10,6 +10,7 @@ import {
   type Audience,
   type EvidencePoint,
   LEVELS,
+  type RetrospectiveWindow,
 } from './model.ts';
 
 /**
@@ -97,6 +98,11 @@ export interface Alarm {
   summary: string;
   /** rule-set version in force when it opened */
   ruleVersion: number;
+  /**
+   * 补传超标: a retrospective record (data judged long after its DataTime showed a violation). Never paged, no slot;
+   * duty officers review it (acknowledge, comment, clear with a note). Absent on live alarms.
+   */
+  retrospective?: RetrospectiveWindow;
 }
 
 interface EventBase {
@@ -261,6 +267,77 @@ export function openAlarm(input: {
   };
 }
 
+/** evidence points a retrospective record keeps: the first ones and the latest */
+export const MAX_RETRO_EVIDENCE = 48;
+
+/**
+ * A retrospective record (补传超标) from the evaluator's `retro` transition: active (for review) but never due for
+ * notification, its window and archive references (the evidence points' packets) on the record.
+ */
+export function openRetrospective(input: {
+  alarmId: string;
+  signal: AlarmSignal;
+  window: RetrospectiveWindow;
+  source: AlarmSource;
+  now: Date;
+  ruleVersion: number;
+}): LifecycleChange {
+  const opened = openAlarm(input);
+  const { notifyDue: _never, ...alarm } = opened.alarm;
+  return {
+    alarm: {
+      ...alarm,
+      openedAt: input.window.from,
+      retrospective: input.window,
+      summary: `补传${alarm.summary}`.slice(0, 120),
+    },
+    events: [{ ...(opened.events[0] as AlarmEvent & { type: 'open' }), dataTime: input.window.from }],
+    changed: true,
+  };
+}
+
+/**
+ * More violating data adjacent to a retrospective record's window: the window grows (its count, peak and level
+ * follow), the evidence gains the new point (the first and the latest MAX_RETRO_EVIDENCE kept), a system comment says
+ * so. The record's state is untouched: an acknowledged one stays acknowledged.
+ */
+export function extendRetrospective(
+  alarm: Alarm,
+  signal: AlarmSignal,
+  window: RetrospectiveWindow,
+  now: Date,
+): LifecycleChange {
+  notCleared(alarm, 'change level');
+  const at = now.toISOString();
+  const evidence = [...alarm.lastSignal.evidence, ...signal.evidence];
+  const kept =
+    evidence.length > MAX_RETRO_EVIDENCE
+      ? [...evidence.slice(0, MAX_RETRO_EVIDENCE / 2), ...evidence.slice(-MAX_RETRO_EVIDENCE / 2)]
+      : evidence;
+  const level = Math.min(alarm.level, requireLevel(signal)) as AlarmLevel;
+  const next: Alarm = compact({
+    ...alarm,
+    level,
+    openedAt: window.from,
+    retrospective: { ...window, resent: window.resent || alarm.retrospective?.resent === true },
+    lastSignal: { ...lastSignalOf(signal), evidence: kept },
+    updatedAt: at,
+    version: alarm.version + 1,
+  });
+  return {
+    alarm: next,
+    events: [
+      {
+        type: 'comment',
+        at,
+        by: SYSTEM,
+        note: `补传数据延长超标时段：${window.from} 至 ${window.to}，共${window.count}个数据`,
+      },
+    ],
+    changed: true,
+  };
+}
+
 /** The evaluator moved an open alarm to another level. A rise re-activates an acknowledged alarm and ends a snooze. */
 export function changeLevel(alarm: Alarm, signal: AlarmSignal, now: Date): LifecycleChange {
   notCleared(alarm, 'change level');
@@ -375,7 +452,8 @@ export function clearManually(alarm: Alarm, by: string, now: Date, note: string 
     snoozedUntil: undefined,
     snoozedBy: undefined,
     updatedAt: at,
-    notifyDue: at,
+    // a retrospective record was never paged, so its review is not announced either
+    notifyDue: alarm.retrospective === undefined ? at : undefined,
     version: alarm.version + 1,
   });
   return { alarm: next, events: [{ type: 'clear', at, by, mode: 'manual', note: text }], changed: true };

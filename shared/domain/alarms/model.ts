@@ -15,6 +15,8 @@ export const ALARM_TYPES = [
   'data_gap',
   'facility_abnormal',
   'suspected_falsification',
+  'standard_check_failed',
+  'furnace_low_temperature',
 ] as const;
 export type AlarmType = (typeof ALARM_TYPES)[number];
 
@@ -27,6 +29,8 @@ export const ALARM_TYPE_LABELS: Record<AlarmType, string> = {
   data_gap: '数据缺失',
   facility_abnormal: '治污设施异常',
   suspected_falsification: '数据造假嫌疑',
+  standard_check_failed: '标样核查不合格',
+  furnace_low_temperature: '炉膛温度过低',
 };
 
 export type AlarmLevel = 1 | 2 | 3 | 4;
@@ -58,7 +62,8 @@ export const LEVELS: Record<AlarmLevel, LevelInfo> = {
   3: {
     label: '三级',
     colour: '黄色',
-    meaning: '一般超标；设备故障、通讯中断、数据缺失；超量程；数据造假嫌疑线索（待研判）',
+    meaning:
+      '一般超标；设备故障、通讯中断、数据缺失；超量程；标样核查不合格；焚烧炉炉膛温度低于限值；数据造假嫌疑线索（待研判）',
     audiences: ['bureau', 'enterprise'],
   },
   4: {
@@ -165,10 +170,31 @@ export interface OpenRef {
   openedAt: string;
 }
 
+/**
+ * A retrospective record's window (补传超标): data judged long after its DataTime (HJ 212-2025 `RF=1` re-sent data, or
+ * data far behind its series' watermark) that shows a violation. It never pages and never takes the key's slot of
+ * the live alarm; duty officers review it (evaluation-rules.ts RetrospectiveRules, docs/alarms.md).
+ */
+export interface RetrospectiveWindow {
+  /** DataTime of the first and the last violating value of the window (ISO) */
+  from: string;
+  to: string;
+  /** the kind of data judged (hour, realtime …) */
+  kind: string;
+  /** how many violating values the window holds */
+  count: number;
+  /** the value furthest beyond the limit */
+  peak: number;
+  /** true: some of the data came in `RF=1` (re-sent) packets; false: late data without RF */
+  resent: boolean;
+}
+
 /** A change the evaluator wants recorded: the adapter turns each into one transaction with the state write. */
 export type Transition =
   | { kind: 'open'; alarmId: string; signal: AlarmSignal }
   | { kind: 'level'; alarmId: string; from: AlarmLevel; signal: AlarmSignal }
-  | { kind: 'clear'; alarmId: string; signal: AlarmSignal };
+  | { kind: 'clear'; alarmId: string; signal: AlarmSignal }
+  /** a retrospective record opened (`extend` false) or its window grown by adjacent late data (`extend` true) */
+  | { kind: 'retro'; alarmId: string; signal: AlarmSignal; window: RetrospectiveWindow; extend: boolean };
 
 export type AlarmState = 'active' | 'acknowledged' | 'cleared';

@@ -69,6 +69,8 @@ export interface AlarmFilter {
   to?: string;
   /** only alarms whose enterprise answer waits for the bureau's review (the other filters apply to that page) */
   response?: 'submitted';
+  /** true: only retrospective records (补传超标); false: only live alarms; absent: both */
+  retrospective?: boolean;
 }
 
 export interface PageQuery {

@@ -189,6 +189,7 @@ export class AlarmService {
         (!rest.type || a.type === rest.type) &&
         (!rest.township || a.townshipId === rest.township) &&
         (!rest.enterprise || a.enterpriseId === rest.enterprise) &&
+        (rest.retrospective === undefined || (a.retrospective !== undefined) === rest.retrospective) &&
         (!from || a.raisedAt >= from) &&
         (!to || a.raisedAt <= to);
       return { ...out, items: out.items.filter(keep) };
@@ -224,7 +225,11 @@ export class AlarmService {
     );
   }
 
-  /** 人工解除, with a note: the slot is freed and the evaluator told to forget the alarm (lifecycle.ts). */
+  /**
+   * 人工解除, with a note: the slot is freed and the evaluator told to forget the alarm (lifecycle.ts). A
+   * retrospective record (补传超标) holds no slot: clearing it closes the review and tells the evaluator too (its
+   * window stops growing, engine.ts forgetAlarms).
+   */
   clear(alarmId: string, by: string, note: string | undefined, expectedVersion?: number): Promise<Alarm> {
     return this.deps.store.change(
       alarmId,

@@ -2,10 +2,17 @@
  * Normalized readings: one item per device, pollutant (or facility / info code), kind and DataTime, whichever way the
  * device spoke (HJ 212 over TCP or MQTT, JSON over MQTT). The alarm engine and the officials' API read these.
  */
-export const READING_KINDS = ['realtime', 'minute', 'hour', 'day'] as const;
+export const READING_KINDS = ['realtime', 'minute', 'hour', 'day', 'check', 'furnace'] as const;
 export type ReadingKind = (typeof READING_KINDS)[number];
+/** The kinds of monitoring data proper (the data-gap job and the limits judge these). */
+export const DATA_KINDS = ['realtime', 'minute', 'hour', 'day'] as const;
 
-/** HJ 212 CN → reading kind (docs/domain.md §1.6). 2021 (facility status) is real-time, 2041 (facility run time) daily. */
+/**
+ * HJ 212 CN → reading kind (docs/domain.md §1.6). 2021 (facility status) is real-time, 2041 (facility run time) daily.
+ * HJ 212-2025 adds 2062 (automatic standard-sample check results, kind `check`: `sampleRd`, `standardValue`, `result`
+ * 1 pass / 0 fail) and 2111 (furnace temperature 5-minute averages, kind `furnace`: `a01901-Avg`). 2013 (raw data)
+ * gives no readings: it is kept in the sealed archive only (docs/devices.md §2.3).
+ */
 const KIND_BY_CN: Record<string, ReadingKind> = {
   '2011': 'realtime',
   '2021': 'realtime',
@@ -13,6 +20,8 @@ const KIND_BY_CN: Record<string, ReadingKind> = {
   '2061': 'hour',
   '2031': 'day',
   '2041': 'day',
+  '2062': 'check',
+  '2111': 'furnace',
 };
 
 export const kindOfCn = (cn: string): ReadingKind | undefined => KIND_BY_CN[cn];
@@ -20,7 +29,8 @@ export const kindOfCn = (cn: string): ReadingKind | undefined => KIND_BY_CN[cn];
 /**
  * Value keys: the HJ 212 suffixes in lower camel case (`rtd avg min max cou zsRtd zsAvg zsMin zsMax`), `rs`/`rt` for a
  * treatment facility (SBx-RS status, SBx-RT run hours), `info` for a numeric field-information code (i332xx current
- * and energy, I33400 production load).
+ * and energy, I33400 production load), and for a standard-sample check (CN 2062) `sampleRd` (the instrument's reading of
+ * the standard sample), `standardValue` (the sample's certified value) and `result` (ResultType: 1 pass, 0 fail).
  */
 export type ValueKey =
   | 'rtd'
@@ -34,7 +44,10 @@ export type ValueKey =
   | 'zsMax'
   | 'rs'
   | 'rt'
-  | 'info';
+  | 'info'
+  | 'sampleRd'
+  | 'standardValue'
+  | 'result';
 export type ReadingValues = Partial<Record<ValueKey, number>>;
 
 /**
@@ -75,6 +88,14 @@ export interface Reading {
   /** the code as the device sent it, when it was an old (2005) code */
   sentCode?: string;
   sampleTime?: string;
+  /**
+   * values the device could not compute: HJ 212-2025 §8.1.1 d) sends a converted (折算) value as +9999.99 when it
+   * cannot be computed; such a value is absent from `values` and named here (shown as 不可计算), never a number and
+   * never judged against a limit
+   */
+  notComputable?: ValueKey[];
+  /** HJ 212-2025 `RF=1`: the packet was re-sent (补传); the alarm engine judges it retrospectively, never pages */
+  resent?: boolean;
   /** how it arrived and when the platform received it (ISO) */
   source: string;
   receivedAt: string;
@@ -95,7 +116,10 @@ export function readingIdentity(r: Pick<Reading, 'mn' | 'pollutant' | 'kind' | '
 /** The partition of one device's readings of one pollutant and kind. */
 export const seriesKey = (mn: string, pollutant: string, kind: ReadingKind): string => `r#${mn}#${pollutant}#${kind}`;
 
-/** Retention of raw-ish data: real-time and minute readings expire, hourly and daily are kept. */
+/**
+ * Retention of raw-ish data: real-time and minute readings (and furnace 5-minute averages, kept like minute data)
+ * expire; hourly, daily and standard-sample checks are kept.
+ */
 export interface RetentionPolicy {
   realtimeDays: number;
   minuteDays: number;
@@ -105,7 +129,12 @@ export const DEFAULT_RETENTION: RetentionPolicy = { realtimeDays: 30, minuteDays
 
 /** Epoch seconds when a reading expires (DynamoDB TTL), or undefined when it is kept. Counted from its DataTime. */
 export function expiresAt(kind: ReadingKind, dataTime: string, policy: RetentionPolicy): number | undefined {
-  const days = kind === 'realtime' ? policy.realtimeDays : kind === 'minute' ? policy.minuteDays : undefined;
+  const days =
+    kind === 'realtime'
+      ? policy.realtimeDays
+      : kind === 'minute' || kind === 'furnace'
+        ? policy.minuteDays
+        : undefined;
   if (days === undefined) return undefined;
   return Math.floor(new Date(dataTime).getTime() / 1000) + days * 86_400;
 }
@@ -119,5 +148,8 @@ export interface KindState {
   lastReceivedAt: string;
   /** when data of this kind last arrived at all, older DataTimes included (a backfill keeps a device "heard") */
   lastArrivalAt?: string;
-  values: Record<string, { values: ReadingValues; flag?: string; subject: ReadingSubject }>;
+  values: Record<
+    string,
+    { values: ReadingValues; flag?: string; subject: ReadingSubject; notComputable?: ValueKey[] }
+  >;
 }

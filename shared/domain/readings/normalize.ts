@@ -6,8 +6,10 @@ import { kindOfCn, type Reading, type ReadingKind, type ReadingValues, type Valu
 
 /**
  * Pure normalization of a decoded HJ 212 packet or a JSON telemetry message into readings, with the outlet and
- * enterprise of the registered device. Data commands (2011, 2021, 2031, 2041, 2051, 2061) give readings; any other CN
- * (replies, parameters, logs) gives none. A data command without a DataTime is refused ('missing-datatime').
+ * enterprise of the registered device. Data commands (2011, 2021, 2031, 2041, 2051, 2061, and HJ 212-2025's 2062
+ * standard-sample checks and 2111 furnace temperatures) give readings; any other CN (replies, parameters, logs, 2013 raw
+ * data) gives none. A converted value sent as +9999.99 in a 2025 packet is absent from the values and named in
+ * `notComputable`; an `RF=1` packet's readings carry `resent`. A data command without a DataTime is refused ('missing-datatime').
  * Facility status (SBx-RS / SBx-RT) and numeric electricity / production info (i332xx, I33400) become readings of
  * their own, so the alarm engine can relate them to the pollutant values (e.g. treatment off while producing); so do
  * HJ 212-2025's electricity meters (`d2xxxx`/`d3xxxx`, ST=44) and production conditions (`pxxxxx`, ST=45), recognised
@@ -56,7 +58,7 @@ export function buildReading(
   pollutant: string,
   subject: Reading['subject'],
   values: ReadingValues,
-  extra?: { flag?: string; eflag?: string; sentCode?: string; sampleTime?: string },
+  extra?: { flag?: string; eflag?: string; sentCode?: string; sampleTime?: string; notComputable?: ValueKey[] },
 ): Reading {
   return {
     mn: base.mn,
@@ -71,6 +73,8 @@ export function buildReading(
     eflag: extra?.eflag,
     sentCode: extra?.sentCode,
     sampleTime: extra?.sampleTime,
+    notComputable: extra?.notComputable,
+    resent: base.resent,
     source: base.source,
     receivedAt: base.receivedAt,
   };
@@ -84,6 +88,26 @@ export interface Base {
   dataTime: string;
   source: string;
   receivedAt: string;
+  /** HJ 212-2025 `RF=1` (re-sent); absent otherwise */
+  resent?: boolean;
+}
+
+/** A standard-sample check's fields (HJ 212-2025 CN 2062: `x-SampleRd;x-StandardValue;x-ResultType`) as value keys. */
+const CHECK_FIELDS: Record<string, ValueKey> = {
+  SampleRd: 'sampleRd',
+  StandardValue: 'standardValue',
+  ResultType: 'result',
+};
+
+/** The numbers of a 2062 record (kept as extra suffixes by the codec); a field that is not a number is left out. */
+function checkValues(extra: Record<string, string> | undefined, values: ReadingValues): void {
+  if (extra === undefined) return;
+  for (const [suffix, key] of Object.entries(CHECK_FIELDS)) {
+    const text = extra[suffix];
+    if (text === undefined || text.trim() === '') continue;
+    const n = Number(text);
+    if (Number.isFinite(n)) values[key] = n;
+  }
 }
 
 export function normalizePacket(packet: Hj212Packet, device: DeviceRef, at: Received): Normalized {
@@ -98,13 +122,23 @@ export function normalizePacket(packet: Hj212Packet, device: DeviceRef, at: Rece
     kind,
     dataTime,
     ...at,
+    ...(packet.resent ? { resent: true } : {}),
   };
   const out = new ReadingSet(base);
   for (const p of Object.values(packet.cp.pollutants)) {
     const values: ReadingValues = {};
     for (const [suffix, v] of Object.entries(p.values) as [ValueSuffix, number][]) values[SUFFIX_KEYS[suffix]] = v;
-    if (Object.keys(values).length === 0) continue;
-    out.add(p.code, valueSubject(p.code), values, p);
+    if (kind === 'check') checkValues(p.extra, values);
+    // +9999.99 (HJ 212-2025 §8.1.1 d): the codec kept no number; the reading says which value is not computable
+    const notComputable = p.notComputable?.map((suffix) => SUFFIX_KEYS[suffix]);
+    if (Object.keys(values).length === 0 && notComputable === undefined) continue;
+    out.add(p.code, valueSubject(p.code), values, {
+      flag: p.flag,
+      eflag: p.eflag,
+      sentCode: p.sentCode,
+      sampleTime: p.sampleTime,
+      notComputable,
+    });
   }
   for (const [code, f] of Object.entries(packet.cp.facilities)) {
     const values: ReadingValues = {};

@@ -35,7 +35,9 @@ export class MemoryAlarmStore implements AlarmStore {
   }
   async list(filter: AlarmFilter, _page: PageQuery) {
     this.filters.push(filter);
-    return { items: [...this.alarms.values()].map((s) => s.alarm) };
+    const items = [...this.alarms.values()].map((s) => s.alarm);
+    const want = filter.retrospective;
+    return { items: want === undefined ? items : items.filter((a) => (a.retrospective !== undefined) === want) };
   }
   async timeline(alarmId: string) {
     return { items: this.events.filter((e) => e.alarmId === alarmId).map((e) => e.event) };

@@ -133,9 +133,21 @@ export interface ReadingSpec {
   values: ReadingValues;
   flag?: string;
   subject?: Reading['subject'];
+  /** HJ 212-2025 RF=1 */
+  resent?: boolean;
+  /** received this long after its period ended (default a minute) */
+  receivedAfterMs?: number;
+  notComputable?: Reading['notComputable'];
 }
 
-const PERIOD_MS: Record<ReadingKind, number> = { realtime: 0, minute: 600_000, hour: 3_600_000, day: 86_400_000 };
+const PERIOD_MS: Record<ReadingKind, number> = {
+  realtime: 0,
+  minute: 600_000,
+  hour: 3_600_000,
+  day: 86_400_000,
+  check: 0,
+  furnace: 300_000,
+};
 
 /** A normalized reading as the ingest path produces it; received a minute after its period ends. */
 export function reading(src: AlarmSource, spec: ReadingSpec): Reading {
@@ -151,8 +163,10 @@ export function reading(src: AlarmSource, spec: ReadingSpec): Reading {
     dataTime,
     values: spec.values,
     source: 'mqtt',
-    receivedAt: new Date(Date.parse(dataTime) + PERIOD_MS[kind] + 60_000).toISOString(),
+    receivedAt: new Date(Date.parse(dataTime) + PERIOD_MS[kind] + (spec.receivedAfterMs ?? 60_000)).toISOString(),
   };
+  if (spec.resent) r.resent = true;
+  if (spec.notComputable) r.notComputable = spec.notComputable;
   const flag = spec.flag ?? ((spec.subject ?? 'pollutant') === 'pollutant' ? 'N' : undefined);
   if (flag !== undefined) r.flag = flag;
   return r;

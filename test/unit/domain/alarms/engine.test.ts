@@ -303,8 +303,9 @@ describe('evaluate — duplicates and late data', () => {
     const d = new Device(bambooSource());
     d.hourly(COD, '2026-11-29T02:00:00Z', [130, 60]);
     expect(kinds(d.transitions)).toEqual(['open:exceedance#w01018@3', 'clear:exceedance#w01018']);
-    // the 01:00 hour arrives late (device back-fill), and the 02:00 hour is redelivered
-    expect(d.hourly(COD, '2026-11-29T01:00:00Z', [150, 150])).toEqual([]);
+    // the 01:00 hour arrives late (device back-fill), and the 02:00 hour is redelivered: the late exceedance is a
+    // retrospective record (补传超标), never a reopening; the redelivered hour is covered by the live alarm
+    expect(kinds(d.hourly(COD, '2026-11-29T01:00:00Z', [150, 150]))).toEqual(['retro:retro#exceedance#w01018@3']);
     expect(d.state.open).toEqual({});
   });
 
