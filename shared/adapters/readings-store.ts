@@ -58,6 +58,8 @@ const READING_FIELDS = [
   'eflag',
   'sentCode',
   'sampleTime',
+  'notComputable',
+  'resent',
   'source',
   'receivedAt',
 ] as const;
@@ -113,7 +115,12 @@ export class DynamoReadingStore implements ReadingStore, ReadingReader, ChainHea
     const sets = ['lastDataTime = :t', 'lastReceivedAt = :r', 'lastArrivalAt = :r', 'kind = :k', 'mn = :mn'];
     readings.forEach((r, i) => {
       names[`#p${i}`] = `p_${r.pollutant}`;
-      values[`:p${i}`] = { values: r.values, subject: r.subject, ...(r.flag !== undefined ? { flag: r.flag } : {}) };
+      values[`:p${i}`] = {
+        values: r.values,
+        subject: r.subject,
+        ...(r.flag !== undefined ? { flag: r.flag } : {}),
+        ...(r.notComputable !== undefined ? { notComputable: r.notComputable } : {}),
+      };
       sets.push(`#p${i} = :p${i}`);
     });
     try {

@@ -33,7 +33,12 @@ const date = z.iso.date();
 const Values = z
   .record(z.string(), z.number())
   .describe(
-    'rtd avg min max cou zsRtd zsAvg zsMin zsMax (pollutants, electricity meters, conditions), rs rt (facility), info (i-codes)',
+    'rtd avg min max cou zsRtd zsAvg zsMin zsMax (pollutants, electricity meters, conditions), rs rt (facility), info (i-codes), sampleRd standardValue result (kind check: CN 2062 standard-sample checks, result 1 pass / 0 fail)',
+  );
+const NotComputable = z
+  .array(z.string())
+  .describe(
+    '不可计算: value keys (e.g. zsAvg) the device sent as +9999.99 (HJ 212-2025 §8.1.1 d, a converted value it could not compute); absent from `values`, never judged against a limit',
   );
 
 export const ReadingOut = z.object({
@@ -53,6 +58,8 @@ export const ReadingOut = z.object({
   eflag: z.string().optional(),
   sentCode: z.string().optional(),
   sampleTime: z.string().optional(),
+  notComputable: NotComputable.optional(),
+  resent: z.boolean().optional().describe('HJ 212-2025 RF=1: the packet was re-sent (补传)'),
   source: z.string(),
   receivedAt: z.iso.datetime(),
 });
@@ -63,7 +70,12 @@ export const KindStateOut = z.object({
   lastReceivedAt: z.iso.datetime(),
   values: z.record(
     z.string(),
-    z.object({ values: Values, flag: z.string().optional(), subject: z.enum(READING_SUBJECTS) }),
+    z.object({
+      values: Values,
+      flag: z.string().optional(),
+      subject: z.enum(READING_SUBJECTS),
+      notComputable: NotComputable.optional(),
+    }),
   ),
 });
 

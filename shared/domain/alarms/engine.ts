@@ -515,12 +515,7 @@ export function evaluate(
         pp.states[ki] = s;
       }
     }
-    if (
-      s === undefined ||
-      !(t > s.w) ||
-      r.resent === true ||
-      t > recvMs(r.receivedAt) + MAX_FUTURE_MS
-    ) {
+    if (s === undefined || !(t > s.w) || r.resent === true || t > recvMs(r.receivedAt) + MAX_FUTURE_MS) {
       // skipped: duplicate, late, re-sent, future-dated, not a kind, or beyond the series cap; re-sent data and data
       // far behind the watermark are judged retrospectively (a record, never a page)
       if (
@@ -1045,7 +1040,8 @@ function retrospective(run: Run, r: Reading, t: number, pp: PollutantPlan, ki: n
     windows.push(w);
     if (windows.length > MAX_RETRO_WINDOWS) {
       let oldest = 0;
-      for (let i = 1; i < windows.length; i++) if ((windows[i] as RetroWindowState)[1] < (windows[oldest] as RetroWindowState)[1]) oldest = i;
+      for (let i = 1; i < windows.length; i++)
+        if ((windows[i] as RetroWindowState)[1] < (windows[oldest] as RetroWindowState)[1]) oldest = i;
       windows.splice(oldest, 1);
     }
   } else {
@@ -1287,9 +1283,9 @@ export function lastSeenByKind(state: EvalState): LastSeen[] {
   return KINDS.slice(0, DATA_KIND_COUNT)
     .filter((k) => newest[k] !== undefined)
     .map((kind) => ({
-    kind,
-    lastDataTime: iso(newest[kind] as number),
-  }));
+      kind,
+      lastDataTime: iso(newest[kind] as number),
+    }));
 }
 
 // ───────────────────────────── signals ─────────────────────────────

@@ -185,7 +185,10 @@ export const FurnaceRules = z.object({
     .min(1)
     .max(10)
     .default(['a01901']),
-  industries: z.array(z.string().regex(/^[a-z_]{2,40}$/)).max(10).default(['waste_incineration']),
+  industries: z
+    .array(z.string().regex(/^[a-z_]{2,40}$/))
+    .max(10)
+    .default(['waste_incineration']),
   raiseAfterValues: count(1, 288),
   clearAfterValues: count(3, 288),
   level: level(3),

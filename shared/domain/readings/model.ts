@@ -130,11 +130,7 @@ export const DEFAULT_RETENTION: RetentionPolicy = { realtimeDays: 30, minuteDays
 /** Epoch seconds when a reading expires (DynamoDB TTL), or undefined when it is kept. Counted from its DataTime. */
 export function expiresAt(kind: ReadingKind, dataTime: string, policy: RetentionPolicy): number | undefined {
   const days =
-    kind === 'realtime'
-      ? policy.realtimeDays
-      : kind === 'minute' || kind === 'furnace'
-        ? policy.minuteDays
-        : undefined;
+    kind === 'realtime' ? policy.realtimeDays : kind === 'minute' || kind === 'furnace' ? policy.minuteDays : undefined;
   if (days === undefined) return undefined;
   return Math.floor(new Date(dataTime).getTime() / 1000) + days * 86_400;
 }
@@ -148,8 +144,5 @@ export interface KindState {
   lastReceivedAt: string;
   /** when data of this kind last arrived at all, older DataTimes included (a backfill keeps a device "heard") */
   lastArrivalAt?: string;
-  values: Record<
-    string,
-    { values: ReadingValues; flag?: string; subject: ReadingSubject; notComputable?: ValueKey[] }
-  >;
+  values: Record<string, { values: ReadingValues; flag?: string; subject: ReadingSubject; notComputable?: ValueKey[] }>;
 }

@@ -75,9 +75,10 @@ export const Industry = z
     'boiler_heating',
     'paper',
     'chemical',
+    'waste_incineration',
     'other',
   ])
-  .describe('行业');
+  .describe('行业（waste_incineration 生活垃圾焚烧：炉膛温度告警规则只用于此类单位）');
 export const INDUSTRY_LABELS: Record<z.infer<typeof Industry>, string> = {
   bamboo_wood: '竹木制品',
   edible_fungi: '食用菌',
@@ -86,6 +87,7 @@ export const INDUSTRY_LABELS: Record<z.infer<typeof Industry>, string> = {
   boiler_heating: '锅炉供热',
   paper: '造纸',
   chemical: '化工',
+  waste_incineration: '生活垃圾焚烧',
   other: '其他',
 };
 

@@ -27,6 +27,8 @@ export interface ExportAlarm {
   raisedAt: string;
   acknowledgedAt?: string | undefined;
   clearedAt?: string | undefined;
+  /** 补传超标: a retrospective record (never paged) */
+  retrospective?: { from: string; to: string } | undefined;
 }
 
 export const EXPORT_COLUMNS: { header: string; width: number }[] = [
@@ -55,7 +57,7 @@ export function exportRow(a: ExportAlarm, townshipName: (id: string) => string):
   const row: Cell[] = [
     a.alarmId,
     levelText(a.level),
-    typeText(a.type),
+    a.retrospective ? `${typeText(a.type)}（补传超标）` : typeText(a.type),
     stateText(a.state),
     a.enterpriseName,
     a.enterpriseId,

@@ -1,5 +1,6 @@
 import { ALARM_TYPE_LABELS, ALARM_TYPES } from '../../../../shared/domain/alarms/model.ts';
 import { pollutant } from '../../../../shared/domain/pollutants.ts';
+import { beijing } from '../time.ts';
 
 /**
  * Chinese names the alarm and device pages show, from the platform's own vocabulary (shared/domain: the alarm types
@@ -10,6 +11,16 @@ export const levelText = (l: number) => LEVEL_TEXT[l] ?? `${l}级`;
 
 export const TYPE_OPTIONS = ALARM_TYPES.map((value) => ({ value, label: ALARM_TYPE_LABELS[value] }));
 export const typeText = (t: string) => (ALARM_TYPE_LABELS as Record<string, string>)[t] ?? t;
+
+/**
+ * 补传超标: what a retrospective record's window says (Beijing times), for its tag's title and the alarm detail. Such
+ * a record comes from re-sent (RF=1) or late data and was never paged.
+ */
+export function retroText(w: { from: string; to: string; count: number; resent: boolean } | undefined): string {
+  if (!w) return '';
+  const source = w.resent ? '补传数据（RF=1）' : '迟到数据';
+  return `补传超标：${source}显示 ${beijing(w.from)} 至 ${beijing(w.to)} 超标，共 ${w.count} 个数据；仅记录备查，未推送通知`;
+}
 
 export const STATE_TEXT: Record<string, string> = { active: '未处理', acknowledged: '已确认', cleared: '已解除' };
 export const stateText = (s: string) => STATE_TEXT[s] ?? s;
@@ -54,5 +65,10 @@ export const KIND_OPTIONS = [
   { value: 'minute', label: '分钟数据' },
   { value: 'hour', label: '小时数据' },
   { value: 'day', label: '日数据' },
+  { value: 'check', label: '标样核查' },
+  { value: 'furnace', label: '炉膛温度（5分钟）' },
 ] as const;
+
+/** HJ 212-2025 §8.1.1 d): a converted value the device could not compute (+9999.99) is shown as this, never a number */
+export const NOT_COMPUTABLE_TEXT = '不可计算';
 export type ReadingKind = (typeof KIND_OPTIONS)[number]['value'];

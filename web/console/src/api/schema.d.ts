@@ -741,7 +741,7 @@ export interface paths {
         };
         /**
          * 告警列表 alarms, newest first
-         * @description With `enterprise`, that unit’s alarms (any state unless `state` is given); otherwise the alarms in `state` (default `active`). `from`/`to` bound raisedAt. `response=submitted`: the alarms whose enterprise answer waits for review (the other filters then apply to each page). Other filters may leave a page short of `limit` while a `cursor` is still returned: follow it. An enterprise user always gets its own unit’s alarms, without the bureau’s bookkeeping and without the types withheld from enterprises (suspected falsification by default).
+         * @description With `enterprise`, that unit’s alarms (any state unless `state` is given); otherwise the alarms in `state` (default `active`). `from`/`to` bound raisedAt. `response=submitted`: the alarms whose enterprise answer waits for review (the other filters then apply to each page). `retrospective=true`: only the retrospective records (补传超标: violations found in re-sent or late data, recorded for review and never paged; they carry `retrospective`). Other filters may leave a page short of `limit` while a `cursor` is still returned: follow it. An enterprise user always gets its own unit’s alarms, without the bureau’s bookkeeping and without the types withheld from enterprises (suspected falsification by default).
          *
          *     角色 Roles: `duty_officer`（值班人员）, `analyst`（线索研判岗）, `handler`（案件承办人）, `section_chief`（科室负责人）, `bureau_head`（局领导）, `inspector`（执法检查人员）, `admin`（系统管理员）, `enterprise`（企业用户）
          */
@@ -1563,10 +1563,10 @@ export interface components {
             name: string;
             townshipId: string;
             /**
-             * @description 行业
+             * @description 行业（waste_incineration 生活垃圾焚烧：炉膛温度告警规则只用于此类单位）
              * @enum {string}
              */
-            industry: "bamboo_wood" | "edible_fungi" | "pencil" | "wastewater_treatment" | "boiler_heating" | "paper" | "chemical" | "other";
+            industry: "bamboo_wood" | "edible_fungi" | "pencil" | "wastewater_treatment" | "boiler_heating" | "paper" | "chemical" | "waste_incineration" | "other";
             address: string;
             location: {
                 /** @description 纬度 latitude, WGS-84 */
@@ -1602,10 +1602,10 @@ export interface components {
             name: string;
             townshipId: string;
             /**
-             * @description 行业
+             * @description 行业（waste_incineration 生活垃圾焚烧：炉膛温度告警规则只用于此类单位）
              * @enum {string}
              */
-            industry: "bamboo_wood" | "edible_fungi" | "pencil" | "wastewater_treatment" | "boiler_heating" | "paper" | "chemical" | "other";
+            industry: "bamboo_wood" | "edible_fungi" | "pencil" | "wastewater_treatment" | "boiler_heating" | "paper" | "chemical" | "waste_incineration" | "other";
             address: string;
             location: {
                 /** @description 纬度 latitude, WGS-84 */
@@ -2695,7 +2695,7 @@ export interface operations {
         parameters: {
             query: {
                 pollutant: string;
-                kind?: "realtime" | "minute" | "hour" | "day";
+                kind?: "realtime" | "minute" | "hour" | "day" | "check" | "furnace";
                 from?: string;
                 to?: string;
                 order?: "asc" | "desc";
@@ -2729,10 +2729,10 @@ export interface operations {
                              */
                             subject: "pollutant" | "facility" | "info" | "power" | "condition";
                             /** @enum {string} */
-                            kind: "realtime" | "minute" | "hour" | "day";
+                            kind: "realtime" | "minute" | "hour" | "day" | "check" | "furnace";
                             /** Format: date-time */
                             dataTime: string;
-                            /** @description rtd avg min max cou zsRtd zsAvg zsMin zsMax (pollutants, electricity meters, conditions), rs rt (facility), info (i-codes) */
+                            /** @description rtd avg min max cou zsRtd zsAvg zsMin zsMax (pollutants, electricity meters, conditions), rs rt (facility), info (i-codes), sampleRd standardValue result (kind check: CN 2062 standard-sample checks, result 1 pass / 0 fail) */
                             values: {
                                 [key: string]: number;
                             };
@@ -2740,6 +2740,10 @@ export interface operations {
                             eflag?: string;
                             sentCode?: string;
                             sampleTime?: string;
+                            /** @description 不可计算: value keys (e.g. zsAvg) the device sent as +9999.99 (HJ 212-2025 §8.1.1 d, a converted value it could not compute); absent from `values`, never judged against a limit */
+                            notComputable?: string[];
+                            /** @description HJ 212-2025 RF=1: the packet was re-sent (补传) */
+                            resent?: boolean;
                             source: string;
                             /** Format: date-time */
                             receivedAt: string;
@@ -2776,20 +2780,22 @@ export interface operations {
                         mn: string;
                         kinds: {
                             /** @enum {string} */
-                            kind: "realtime" | "minute" | "hour" | "day";
+                            kind: "realtime" | "minute" | "hour" | "day" | "check" | "furnace";
                             /** Format: date-time */
                             lastDataTime: string;
                             /** Format: date-time */
                             lastReceivedAt: string;
                             values: {
                                 [key: string]: {
-                                    /** @description rtd avg min max cou zsRtd zsAvg zsMin zsMax (pollutants, electricity meters, conditions), rs rt (facility), info (i-codes) */
+                                    /** @description rtd avg min max cou zsRtd zsAvg zsMin zsMax (pollutants, electricity meters, conditions), rs rt (facility), info (i-codes), sampleRd standardValue result (kind check: CN 2062 standard-sample checks, result 1 pass / 0 fail) */
                                     values: {
                                         [key: string]: number;
                                     };
                                     flag?: string;
                                     /** @enum {string} */
                                     subject: "pollutant" | "facility" | "info" | "power" | "condition";
+                                    /** @description 不可计算: value keys (e.g. zsAvg) the device sent as +9999.99 (HJ 212-2025 §8.1.1 d, a converted value it could not compute); absent from `values`, never judged against a limit */
+                                    notComputable?: string[];
                                 };
                             };
                         }[];
@@ -5040,13 +5046,15 @@ export interface operations {
             query?: {
                 state?: "active" | "acknowledged" | "cleared";
                 level?: number;
-                type?: "exceedance" | "prewarning" | "over_range" | "device_fault" | "comm_loss" | "data_gap" | "facility_abnormal" | "suspected_falsification";
+                type?: "exceedance" | "prewarning" | "over_range" | "device_fault" | "comm_loss" | "data_gap" | "facility_abnormal" | "suspected_falsification" | "standard_check_failed" | "furnace_low_temperature";
                 township?: string;
                 enterprise?: string;
                 from?: string;
                 to?: string;
                 /** @description only alarms whose enterprise answer waits for review (待审核), latest answer first */
                 response?: "submitted";
+                /** @description true: only retrospective records (补传超标, never paged); false: only live alarms; absent: both */
+                retrospective?: "true" | "false";
                 limit?: number;
                 cursor?: string;
             };
@@ -5076,7 +5084,7 @@ export interface operations {
                             industry: string;
                             regulator: string;
                             /** @enum {string} */
-                            type: "exceedance" | "prewarning" | "over_range" | "device_fault" | "comm_loss" | "data_gap" | "facility_abnormal" | "suspected_falsification";
+                            type: "exceedance" | "prewarning" | "over_range" | "device_fault" | "comm_loss" | "data_gap" | "facility_abnormal" | "suspected_falsification" | "standard_check_failed" | "furnace_low_temperature";
                             pollutant?: string;
                             /** @description 1 = 一级 (most severe) … 4 = 四级 */
                             level: 1 | 2 | 3 | 4;
@@ -5124,6 +5132,21 @@ export interface operations {
                             notifyDue?: string;
                             summary: string;
                             ruleVersion: number;
+                            /** @description 补传超标: a retrospective, non-paging record of a violation found in data judged long after its DataTime (docs/alarms.md); absent on live alarms */
+                            retrospective?: {
+                                /** @description DataTime of the first violating value */
+                                from: string;
+                                /** @description DataTime of the last violating value */
+                                to: string;
+                                /** @description the kind of data judged (hour, realtime, furnace …) */
+                                kind: string;
+                                /** @description violating values in the window */
+                                count: number;
+                                /** @description the value furthest beyond the limit */
+                                peak: number;
+                                /** @description true: HJ 212-2025 RF=1 re-sent data; false: late data without RF */
+                                resent: boolean;
+                            };
                         }[];
                         cursor?: string;
                     };
@@ -5165,7 +5188,7 @@ export interface operations {
                         industry: string;
                         regulator: string;
                         /** @enum {string} */
-                        type: "exceedance" | "prewarning" | "over_range" | "device_fault" | "comm_loss" | "data_gap" | "facility_abnormal" | "suspected_falsification";
+                        type: "exceedance" | "prewarning" | "over_range" | "device_fault" | "comm_loss" | "data_gap" | "facility_abnormal" | "suspected_falsification" | "standard_check_failed" | "furnace_low_temperature";
                         pollutant?: string;
                         /** @description 1 = 一级 (most severe) … 4 = 四级 */
                         level: 1 | 2 | 3 | 4;
@@ -5213,6 +5236,21 @@ export interface operations {
                         notifyDue?: string;
                         summary: string;
                         ruleVersion: number;
+                        /** @description 补传超标: a retrospective, non-paging record of a violation found in data judged long after its DataTime (docs/alarms.md); absent on live alarms */
+                        retrospective?: {
+                            /** @description DataTime of the first violating value */
+                            from: string;
+                            /** @description DataTime of the last violating value */
+                            to: string;
+                            /** @description the kind of data judged (hour, realtime, furnace …) */
+                            kind: string;
+                            /** @description violating values in the window */
+                            count: number;
+                            /** @description the value furthest beyond the limit */
+                            peak: number;
+                            /** @description true: HJ 212-2025 RF=1 re-sent data; false: late data without RF */
+                            resent: boolean;
+                        };
                     };
                 };
             };
@@ -5380,7 +5418,7 @@ export interface operations {
                         industry: string;
                         regulator: string;
                         /** @enum {string} */
-                        type: "exceedance" | "prewarning" | "over_range" | "device_fault" | "comm_loss" | "data_gap" | "facility_abnormal" | "suspected_falsification";
+                        type: "exceedance" | "prewarning" | "over_range" | "device_fault" | "comm_loss" | "data_gap" | "facility_abnormal" | "suspected_falsification" | "standard_check_failed" | "furnace_low_temperature";
                         pollutant?: string;
                         /** @description 1 = 一级 (most severe) … 4 = 四级 */
                         level: 1 | 2 | 3 | 4;
@@ -5428,6 +5466,21 @@ export interface operations {
                         notifyDue?: string;
                         summary: string;
                         ruleVersion: number;
+                        /** @description 补传超标: a retrospective, non-paging record of a violation found in data judged long after its DataTime (docs/alarms.md); absent on live alarms */
+                        retrospective?: {
+                            /** @description DataTime of the first violating value */
+                            from: string;
+                            /** @description DataTime of the last violating value */
+                            to: string;
+                            /** @description the kind of data judged (hour, realtime, furnace …) */
+                            kind: string;
+                            /** @description violating values in the window */
+                            count: number;
+                            /** @description the value furthest beyond the limit */
+                            peak: number;
+                            /** @description true: HJ 212-2025 RF=1 re-sent data; false: late data without RF */
+                            resent: boolean;
+                        };
                     };
                 };
             };
@@ -5479,7 +5532,7 @@ export interface operations {
                         industry: string;
                         regulator: string;
                         /** @enum {string} */
-                        type: "exceedance" | "prewarning" | "over_range" | "device_fault" | "comm_loss" | "data_gap" | "facility_abnormal" | "suspected_falsification";
+                        type: "exceedance" | "prewarning" | "over_range" | "device_fault" | "comm_loss" | "data_gap" | "facility_abnormal" | "suspected_falsification" | "standard_check_failed" | "furnace_low_temperature";
                         pollutant?: string;
                         /** @description 1 = 一级 (most severe) … 4 = 四级 */
                         level: 1 | 2 | 3 | 4;
@@ -5527,6 +5580,21 @@ export interface operations {
                         notifyDue?: string;
                         summary: string;
                         ruleVersion: number;
+                        /** @description 补传超标: a retrospective, non-paging record of a violation found in data judged long after its DataTime (docs/alarms.md); absent on live alarms */
+                        retrospective?: {
+                            /** @description DataTime of the first violating value */
+                            from: string;
+                            /** @description DataTime of the last violating value */
+                            to: string;
+                            /** @description the kind of data judged (hour, realtime, furnace …) */
+                            kind: string;
+                            /** @description violating values in the window */
+                            count: number;
+                            /** @description the value furthest beyond the limit */
+                            peak: number;
+                            /** @description true: HJ 212-2025 RF=1 re-sent data; false: late data without RF */
+                            resent: boolean;
+                        };
                     };
                 };
             };
@@ -5576,7 +5644,7 @@ export interface operations {
                         industry: string;
                         regulator: string;
                         /** @enum {string} */
-                        type: "exceedance" | "prewarning" | "over_range" | "device_fault" | "comm_loss" | "data_gap" | "facility_abnormal" | "suspected_falsification";
+                        type: "exceedance" | "prewarning" | "over_range" | "device_fault" | "comm_loss" | "data_gap" | "facility_abnormal" | "suspected_falsification" | "standard_check_failed" | "furnace_low_temperature";
                         pollutant?: string;
                         /** @description 1 = 一级 (most severe) … 4 = 四级 */
                         level: 1 | 2 | 3 | 4;
@@ -5624,6 +5692,21 @@ export interface operations {
                         notifyDue?: string;
                         summary: string;
                         ruleVersion: number;
+                        /** @description 补传超标: a retrospective, non-paging record of a violation found in data judged long after its DataTime (docs/alarms.md); absent on live alarms */
+                        retrospective?: {
+                            /** @description DataTime of the first violating value */
+                            from: string;
+                            /** @description DataTime of the last violating value */
+                            to: string;
+                            /** @description the kind of data judged (hour, realtime, furnace …) */
+                            kind: string;
+                            /** @description violating values in the window */
+                            count: number;
+                            /** @description the value furthest beyond the limit */
+                            peak: number;
+                            /** @description true: HJ 212-2025 RF=1 re-sent data; false: late data without RF */
+                            resent: boolean;
+                        };
                     };
                 };
             };
@@ -6186,6 +6269,42 @@ export interface operations {
                                 /** @default 15 */
                                 staleAfterMinutes: number;
                             };
+                            retrospective: {
+                                /** @default true */
+                                enabled: boolean;
+                                /** @default 60 */
+                                lateAfterMinutes: number;
+                            };
+                            standardCheck: {
+                                /** @default true */
+                                enabled: boolean;
+                                /** @default 3 */
+                                level: 1 | 2 | 3 | 4;
+                            };
+                            furnace: {
+                                /** @default true */
+                                enabled: boolean;
+                                /** @default 850 */
+                                minCelsius: number;
+                                /**
+                                 * @default [
+                                 *       "a01901"
+                                 *     ]
+                                 */
+                                codes: string[];
+                                /**
+                                 * @default [
+                                 *       "waste_incineration"
+                                 *     ]
+                                 */
+                                industries: string[];
+                                /** @default 1 */
+                                raiseAfterValues: number;
+                                /** @default 3 */
+                                clearAfterValues: number;
+                                /** @default 3 */
+                                level: 1 | 2 | 3 | 4;
+                            };
                             /** @default false */
                             missingFlagIsNormal: boolean;
                             /** @default 24 */
@@ -6419,7 +6538,7 @@ export interface operations {
                              *       "suspected_falsification"
                              *     ]
                              */
-                            enterpriseWithheldTypes: ("exceedance" | "prewarning" | "over_range" | "device_fault" | "comm_loss" | "data_gap" | "facility_abnormal" | "suspected_falsification")[];
+                            enterpriseWithheldTypes: ("exceedance" | "prewarning" | "over_range" | "device_fault" | "comm_loss" | "data_gap" | "facility_abnormal" | "suspected_falsification" | "standard_check_failed" | "furnace_low_temperature")[];
                             /**
                              * @default {
                              *       "bureau": [
@@ -6593,7 +6712,7 @@ export interface operations {
                                 regulators: {
                                     [key: string]: {
                                         desk: string;
-                                        industries?: ("bamboo_wood" | "edible_fungi" | "pencil" | "wastewater_treatment" | "boiler_heating" | "paper" | "chemical" | "other")[];
+                                        industries?: ("bamboo_wood" | "edible_fungi" | "pencil" | "wastewater_treatment" | "boiler_heating" | "paper" | "chemical" | "waste_incineration" | "other")[];
                                         tiers: {
                                             name: string;
                                             phone: string;
@@ -6785,6 +6904,45 @@ export interface operations {
                             offStatuses?: number[];
                             /** @default 15 */
                             staleAfterMinutes?: number;
+                        };
+                        /** @default {} */
+                        retrospective?: {
+                            /** @default true */
+                            enabled?: boolean;
+                            /** @default 60 */
+                            lateAfterMinutes?: number;
+                        };
+                        /** @default {} */
+                        standardCheck?: {
+                            /** @default true */
+                            enabled?: boolean;
+                            /** @default 3 */
+                            level?: 1 | 2 | 3 | 4;
+                        };
+                        /** @default {} */
+                        furnace?: {
+                            /** @default true */
+                            enabled?: boolean;
+                            /** @default 850 */
+                            minCelsius?: number;
+                            /**
+                             * @default [
+                             *       "a01901"
+                             *     ]
+                             */
+                            codes?: string[];
+                            /**
+                             * @default [
+                             *       "waste_incineration"
+                             *     ]
+                             */
+                            industries?: string[];
+                            /** @default 1 */
+                            raiseAfterValues?: number;
+                            /** @default 3 */
+                            clearAfterValues?: number;
+                            /** @default 3 */
+                            level?: 1 | 2 | 3 | 4;
                         };
                         /** @default false */
                         missingFlagIsNormal?: boolean;
@@ -7027,7 +7185,7 @@ export interface operations {
                          *       "suspected_falsification"
                          *     ]
                          */
-                        enterpriseWithheldTypes?: ("exceedance" | "prewarning" | "over_range" | "device_fault" | "comm_loss" | "data_gap" | "facility_abnormal" | "suspected_falsification")[];
+                        enterpriseWithheldTypes?: ("exceedance" | "prewarning" | "over_range" | "device_fault" | "comm_loss" | "data_gap" | "facility_abnormal" | "suspected_falsification" | "standard_check_failed" | "furnace_low_temperature")[];
                         /**
                          * @default {
                          *       "bureau": [
@@ -7201,7 +7359,7 @@ export interface operations {
                             regulators?: {
                                 [key: string]: {
                                     desk: string;
-                                    industries?: ("bamboo_wood" | "edible_fungi" | "pencil" | "wastewater_treatment" | "boiler_heating" | "paper" | "chemical" | "other")[];
+                                    industries?: ("bamboo_wood" | "edible_fungi" | "pencil" | "wastewater_treatment" | "boiler_heating" | "paper" | "chemical" | "waste_incineration" | "other")[];
                                     tiers: {
                                         name: string;
                                         phone: string;
@@ -7377,6 +7535,42 @@ export interface operations {
                                 offStatuses: number[];
                                 /** @default 15 */
                                 staleAfterMinutes: number;
+                            };
+                            retrospective: {
+                                /** @default true */
+                                enabled: boolean;
+                                /** @default 60 */
+                                lateAfterMinutes: number;
+                            };
+                            standardCheck: {
+                                /** @default true */
+                                enabled: boolean;
+                                /** @default 3 */
+                                level: 1 | 2 | 3 | 4;
+                            };
+                            furnace: {
+                                /** @default true */
+                                enabled: boolean;
+                                /** @default 850 */
+                                minCelsius: number;
+                                /**
+                                 * @default [
+                                 *       "a01901"
+                                 *     ]
+                                 */
+                                codes: string[];
+                                /**
+                                 * @default [
+                                 *       "waste_incineration"
+                                 *     ]
+                                 */
+                                industries: string[];
+                                /** @default 1 */
+                                raiseAfterValues: number;
+                                /** @default 3 */
+                                clearAfterValues: number;
+                                /** @default 3 */
+                                level: 1 | 2 | 3 | 4;
                             };
                             /** @default false */
                             missingFlagIsNormal: boolean;
@@ -7611,7 +7805,7 @@ export interface operations {
                              *       "suspected_falsification"
                              *     ]
                              */
-                            enterpriseWithheldTypes: ("exceedance" | "prewarning" | "over_range" | "device_fault" | "comm_loss" | "data_gap" | "facility_abnormal" | "suspected_falsification")[];
+                            enterpriseWithheldTypes: ("exceedance" | "prewarning" | "over_range" | "device_fault" | "comm_loss" | "data_gap" | "facility_abnormal" | "suspected_falsification" | "standard_check_failed" | "furnace_low_temperature")[];
                             /**
                              * @default {
                              *       "bureau": [
@@ -7785,7 +7979,7 @@ export interface operations {
                                 regulators: {
                                     [key: string]: {
                                         desk: string;
-                                        industries?: ("bamboo_wood" | "edible_fungi" | "pencil" | "wastewater_treatment" | "boiler_heating" | "paper" | "chemical" | "other")[];
+                                        industries?: ("bamboo_wood" | "edible_fungi" | "pencil" | "wastewater_treatment" | "boiler_heating" | "paper" | "chemical" | "waste_incineration" | "other")[];
                                         tiers: {
                                             name: string;
                                             phone: string;
@@ -7986,6 +8180,42 @@ export interface operations {
                                     offStatuses: number[];
                                     /** @default 15 */
                                     staleAfterMinutes: number;
+                                };
+                                retrospective: {
+                                    /** @default true */
+                                    enabled: boolean;
+                                    /** @default 60 */
+                                    lateAfterMinutes: number;
+                                };
+                                standardCheck: {
+                                    /** @default true */
+                                    enabled: boolean;
+                                    /** @default 3 */
+                                    level: 1 | 2 | 3 | 4;
+                                };
+                                furnace: {
+                                    /** @default true */
+                                    enabled: boolean;
+                                    /** @default 850 */
+                                    minCelsius: number;
+                                    /**
+                                     * @default [
+                                     *       "a01901"
+                                     *     ]
+                                     */
+                                    codes: string[];
+                                    /**
+                                     * @default [
+                                     *       "waste_incineration"
+                                     *     ]
+                                     */
+                                    industries: string[];
+                                    /** @default 1 */
+                                    raiseAfterValues: number;
+                                    /** @default 3 */
+                                    clearAfterValues: number;
+                                    /** @default 3 */
+                                    level: 1 | 2 | 3 | 4;
                                 };
                                 /** @default false */
                                 missingFlagIsNormal: boolean;
@@ -8220,7 +8450,7 @@ export interface operations {
                                  *       "suspected_falsification"
                                  *     ]
                                  */
-                                enterpriseWithheldTypes: ("exceedance" | "prewarning" | "over_range" | "device_fault" | "comm_loss" | "data_gap" | "facility_abnormal" | "suspected_falsification")[];
+                                enterpriseWithheldTypes: ("exceedance" | "prewarning" | "over_range" | "device_fault" | "comm_loss" | "data_gap" | "facility_abnormal" | "suspected_falsification" | "standard_check_failed" | "furnace_low_temperature")[];
                                 /**
                                  * @default {
                                  *       "bureau": [
@@ -8394,7 +8624,7 @@ export interface operations {
                                     regulators: {
                                         [key: string]: {
                                             desk: string;
-                                            industries?: ("bamboo_wood" | "edible_fungi" | "pencil" | "wastewater_treatment" | "boiler_heating" | "paper" | "chemical" | "other")[];
+                                            industries?: ("bamboo_wood" | "edible_fungi" | "pencil" | "wastewater_treatment" | "boiler_heating" | "paper" | "chemical" | "waste_incineration" | "other")[];
                                             tiers: {
                                                 name: string;
                                                 phone: string;

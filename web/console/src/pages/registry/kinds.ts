@@ -69,6 +69,7 @@ export const INDUSTRIES: Option[] = [
   { value: 'boiler_heating', label: '锅炉供热' },
   { value: 'paper', label: '造纸' },
   { value: 'chemical', label: '化工' },
+  { value: 'waste_incineration', label: '生活垃圾焚烧' },
   { value: 'other', label: '其他' },
 ];
 const PERMIT_CLASSES: Option[] = [
