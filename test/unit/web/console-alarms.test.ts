@@ -1,8 +1,9 @@
 import ExcelJS from 'exceljs';
 import { describe, expect, it } from 'vitest';
 import { escapeCell, safeRow } from '../../../web/console/src/alarms/cells.ts';
-import { alarmsWorkbook, EXPORT_COLUMNS, type ExportAlarm } from '../../../web/console/src/alarms/export.ts';
-import { gapsOf, intervalMs, plotValue } from '../../../web/console/src/components/series.ts';
+import { alarmsWorkbook, EXPORT_COLUMNS, type ExportAlarm, exportRow } from '../../../web/console/src/alarms/export.ts';
+import { NOT_COMPUTABLE_TEXT, retroText } from '../../../web/console/src/alarms/labels.ts';
+import { gapsOf, intervalMs, notComputableShown, plotValue } from '../../../web/console/src/components/series.ts';
 
 /** The console's alarm export (formula escaping, the workbook) and the time-series chart's arithmetic. */
 describe('escapeCell', () => {
@@ -85,5 +86,42 @@ describe('time-series chart arithmetic', () => {
     expect(intervalMs('realtime', { realtimeSeconds: 30 })).toBe(30_000);
     expect(intervalMs('minute', { minuteMinutes: 5 })).toBe(300_000);
     expect(intervalMs('day')).toBe(86_400_000);
+  });
+});
+
+describe('HJ 212-2025 values and records on the console', () => {
+  it('plots nothing (never the raw value) where the converted value was sent as not computable, and says 不可计算', () => {
+    expect(plotValue('a21026', { avg: 400 }, ['zsAvg'])).toBeUndefined();
+    expect(notComputableShown('a21026', { avg: 400 }, ['zsAvg'])).toBe(true);
+    expect(plotValue('a21026', { avg: 400, zsAvg: 80 })).toBe(80);
+    expect(notComputableShown('a21026', { avg: 400, zsAvg: 80 }, undefined)).toBe(false);
+    expect(plotValue('a01901', { avg: 861.2 })).toBe(861.2);
+    expect(NOT_COMPUTABLE_TEXT).toBe('不可计算');
+  });
+
+  it('describes a retrospective record (补传超标) in Beijing time and marks it in the export', async () => {
+    const window = { from: '2026-11-28T19:00:00.000Z', to: '2026-11-28T21:00:00.000Z', count: 3, resent: true };
+    expect(retroText(window)).toBe(
+      '补传超标：补传数据（RF=1）显示 2026-11-29 03:00:00 至 2026-11-29 05:00:00 超标，共 3 个数据；仅记录备查，未推送通知',
+    );
+    expect(retroText(undefined)).toBe('');
+    const row = exportRow(
+      {
+        alarmId: '01KALARM',
+        level: 3,
+        type: 'exceedance',
+        state: 'active',
+        enterpriseName: '示例',
+        enterpriseId: '91331126MA2BX9K3XY',
+        outletName: 'DW001',
+        townshipId: 'songyuan',
+        lastSignal: { reasonZh: '补传数据显示超标' },
+        openedAt: window.from,
+        raisedAt: '2026-11-29T10:00:00.000Z',
+        retrospective: window,
+      },
+      (id) => id,
+    );
+    expect(row[2]).toBe('超标（补传超标）');
   });
 });

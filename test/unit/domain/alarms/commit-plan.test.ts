@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { alarmsToRead, planCommit } from '#shared/domain/alarms/commit-plan.ts';
-import { type Alarm, openAlarm } from '#shared/domain/alarms/lifecycle.ts';
+import { type Alarm, clearManually, openAlarm } from '#shared/domain/alarms/lifecycle.ts';
 import type { Transition } from '#shared/domain/alarms/model.ts';
 import { codSignal, wwtpAlarmSource } from './lifecycle-fixtures.ts';
 
@@ -44,6 +44,51 @@ describe('planCommit', () => {
         { kind: 'alarm_closed', alarmId: A1 },
         { kind: 'alarm_closed', alarmId: A2 },
       ],
+    });
+  });
+
+  it('opens a retrospective record without a slot or a notification, and grows it with adjacent re-sent data', () => {
+    const window = {
+      from: '2025-03-01T09:00:00.000Z',
+      to: '2025-03-01T09:00:00.000Z',
+      kind: 'hour',
+      count: 1,
+      peak: 115,
+      resent: true,
+    };
+    const retroSignal = codSignal({ key: 'retro#exceedance#w01018', level: 3 });
+    const first: Transition[] = [{ kind: 'retro', alarmId: A1, signal: retroSignal, window, extend: false }];
+    expect(alarmsToRead(first)).toEqual([]);
+    const plan = planCommit(first, new Map(), ctx);
+    if ('conflicts' in plan) throw new Error('unexpected conflicts');
+    expect(plan.slots.size).toBe(0);
+    const record = plan.work.get(A1)?.after as Alarm;
+    expect(record).toMatchObject({ state: 'active', retrospective: window, openedAt: window.from, level: 3 });
+    expect(record.notifyDue).toBeUndefined();
+
+    const later = { ...window, to: '2025-03-01T10:00:00.000Z', count: 2, peak: 160 };
+    const grow: Transition[] = [
+      {
+        kind: 'retro',
+        alarmId: A1,
+        signal: codSignal({ ...retroSignal, level: 2, value: 160 }),
+        window: later,
+        extend: true,
+      },
+    ];
+    expect(alarmsToRead(grow)).toEqual([A1]);
+    const next = planCommit(grow, new Map([[A1, record]]), ctx);
+    if ('conflicts' in next) throw new Error('unexpected conflicts');
+    expect(next.work.get(A1)?.after).toMatchObject({ retrospective: later, level: 2, version: 2, state: 'active' });
+    expect(next.work.get(A1)?.after.lastSignal.evidence).toHaveLength(2);
+    expect(next.work.get(A1)?.events.map((e) => e.type)).toEqual(['comment']);
+    expect(next.work.get(A1)?.after.notifyDue).toBeUndefined();
+    // an official closing the review announces nothing either
+    expect(clearManually(record, 'duty-1', NOW, '已核实，移交执法').alarm.notifyDue).toBeUndefined();
+    // a record officials closed grows no more: the engine is told to start a new one
+    const closed = clearManually(record, 'duty-1', NOW, '已核实').alarm;
+    expect(planCommit(grow, new Map([[A1, closed]]), ctx)).toEqual({
+      conflicts: [{ kind: 'alarm_closed', alarmId: A1 }],
     });
   });
 });

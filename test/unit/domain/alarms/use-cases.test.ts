@@ -9,7 +9,9 @@ import {
   autoClear,
   changeLevel,
   clearManually,
+  extendRetrospective,
   openAlarm,
+  openRetrospective,
 } from '#shared/domain/alarms/lifecycle.ts';
 import type { AlarmSource, Transition } from '#shared/domain/alarms/model.ts';
 import type { OutboundMessage } from '#shared/domain/alarms/notify.ts';
@@ -49,9 +51,13 @@ class MemoryAlarmStore implements EvalStore {
       const change =
         t.kind === 'open'
           ? openAlarm({ alarmId: t.alarmId, signal: t.signal, source, now, ruleVersion })
-          : t.kind === 'level'
-            ? changeLevel(before as Alarm, t.signal, now)
-            : autoClear(before as Alarm, t.signal, now);
+          : t.kind === 'retro'
+            ? t.extend
+              ? extendRetrospective(before as Alarm, t.signal, t.window, now)
+              : openRetrospective({ alarmId: t.alarmId, signal: t.signal, window: t.window, source, now, ruleVersion })
+            : t.kind === 'level'
+              ? changeLevel(before as Alarm, t.signal, now)
+              : autoClear(before as Alarm, t.signal, now);
       this.alarms.set(t.alarmId, change.alarm);
       this.events.push(...change.events);
       changed.push(change.alarm);
@@ -229,6 +235,48 @@ describe('AlarmEvaluator', () => {
     expect(out.transitions.map((t) => t.kind)).toEqual(['open']);
     expect(out.transitions[0]?.alarmId).not.toBe(first);
     expect(h.store.alarms.get(first)?.state).toBe('cleared');
+  });
+
+  it('records an exceedance in re-sent (RF=1) data as one retrospective record and pages nobody, twice sent or not', async () => {
+    const h = harness();
+    const ev = h.evaluator();
+    await ev.evaluate(source.mn, hourly(30, 40)); // live data is a day ahead of the backlog
+    const backlog = [2, 3, 4].map((hour) => ({ ...(hourly(hour, 180)[0] as Reading), resent: true }));
+    for (const r of [...backlog, ...backlog]) {
+      const out = await ev.evaluate(source.mn, [r]);
+      expect(out.deliveries).toEqual([]);
+    }
+    const stored = [...h.store.alarms.values()];
+    expect(stored).toHaveLength(1);
+    expect(stored[0]).toMatchObject({
+      type: 'exceedance',
+      state: 'active',
+      openedAt: '2026-11-28T02:00:00.000Z',
+      retrospective: { from: '2026-11-28T02:00:00.000Z', to: '2026-11-28T04:00:00.000Z', count: 3, resent: true },
+    });
+    expect(stored[0]?.notifyDue).toBeUndefined();
+    expect(stored[0]?.summary).toMatch(/^补传/);
+    expect(h.publisher.sent).toEqual([]);
+    expect(await h.store.due(new Date('2030-01-01T00:00:00Z'))).toEqual([]);
+    // the delivery refuses to page it even when asked
+    expect(await h.delivery.deliver(stored[0] as Alarm, 'open', source, rules.notification, NOW)).toEqual({
+      alarmId: stored[0]?.alarmId,
+      sent: 0,
+    });
+  });
+
+  it('pages a failed standard-sample check (CN 2062) as a device-quality alarm', async () => {
+    const h = harness();
+    const check = reading(source, {
+      pollutant: 'w01018',
+      kind: 'check',
+      at: '2026-11-29T01:30:00.000Z',
+      values: { sampleRd: 61.3, standardValue: 50, result: 0 },
+    });
+    const out = await h.evaluator().evaluate(source.mn, [check]);
+    expect(out.transitions).toMatchObject([{ kind: 'open', key: 'standard_check_failed#w01018', level: 3 }]);
+    expect(out.deliveries[0]?.sent).toBeGreaterThan(0);
+    expect(h.publisher.sent.some((m) => JSON.stringify(m).includes('标样核查不合格'))).toBe(true);
   });
 
   it('ignores devices the registry does not know', async () => {
