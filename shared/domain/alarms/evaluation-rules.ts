@@ -181,12 +181,19 @@ export const FurnaceRules = z.object({
   enabled: z.boolean().default(true),
   minCelsius: z.number().min(0).max(2000).default(850),
   codes: z
-    .array(z.string().regex(/^a\d{5}$/))
+    .array(z.string().regex(/^a\d{5}$/, 'an HJ 212 air code such as a01901 (须为废气因子编码，如炉膛温度 a01901)'))
     .min(1)
     .max(10)
     .default(['a01901']),
   industries: z
-    .array(z.string().regex(/^[a-z_]{2,40}$/))
+    .array(
+      z
+        .string()
+        .regex(
+          /^[a-z_]{2,40}$/,
+          'a registry industry id such as waste_incineration (须为名录行业编号，如生活垃圾焚烧 waste_incineration)',
+        ),
+    )
     .max(10)
     .default(['waste_incineration']),
   raiseAfterValues: count(1, 288),
