@@ -536,6 +536,15 @@ describe('DynamoAlarmStore', () => {
       });
     });
 
+    it('filters retrospective records (补传超标) in or out by the attribute they carry', async () => {
+      await alarms.list({ retrospective: true }, { limit: 10 });
+      await alarms.list({ enterprise: WWTP, retrospective: false }, { limit: 10 });
+
+      const [inOnly, outOnly] = ddb.commandCalls(QueryCommand).map((c) => c.args[0].input);
+      expect(inOnly).toMatchObject({ IndexName: 'gsi1', FilterExpression: 'attribute_exists(retrospective)' });
+      expect(outOnly).toMatchObject({ IndexName: 'gsi2', FilterExpression: 'attribute_not_exists(retrospective)' });
+    });
+
     it('uses the closed half of gsi2 with a time range for an enterprise`s cleared alarms', async () => {
       await alarms.list({ enterprise: WWTP, state: 'cleared', from: '2025-02-01T00:00:00.000Z' }, { limit: 10 });
 
@@ -767,6 +776,30 @@ describe('DynamoAlarmStore', () => {
         note: '现场核查：进水冲击已消除',
       });
       expect(items[4]?.Put).toMatchObject({ TableName: 'audit', Item: { action: 'alarm.clear' } });
+    });
+
+    it('clears a retrospective record (补传超标) without a slot to free and without a notice, telling the evaluator', async () => {
+      const window = {
+        from: NOW.toISOString(),
+        to: NOW.toISOString(),
+        kind: 'hour',
+        count: 1,
+        peak: 180,
+        resent: true,
+      };
+      ddb.on(GetCommand).resolves({
+        Item: stored(alarmAt({ notifyDue: undefined, key: 'retro#exceedance#w01018', retrospective: window })),
+      });
+      ddb.on(TransactWriteCommand).resolves({});
+
+      const alarm = await alarms.clear(A1, 'u-duty-01', '已核实，移交执法', 1);
+
+      expect(alarm).toMatchObject({ state: 'cleared', retrospective: window });
+      expect(alarm.notifyDue).toBeUndefined();
+      const items = transactItems();
+      expect(items.map((i) => Object.keys(i)[0])).toEqual(['Put', 'Update', 'Put', 'Put']);
+      expect(items[0]?.Put?.Item?.gsi3pk).toBeUndefined();
+      expect(items[1]?.Update?.Key).toEqual({ pk: `eval#${MN}`, sk: 'state' });
     });
 
     it('comments on an alarm in any state: existence check, event and audit entry', async () => {
