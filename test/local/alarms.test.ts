@@ -217,11 +217,20 @@ describe('alarm engine on the local platform', () => {
     expect(alarm).toMatchObject({ level: 2, state: 'active', mn: GA01 });
     expect(alarm.lastSignal.reasonZh).toContain('烟气再循环风机用电');
     expect(alarm.lastSignal.evidence.find((e) => e.pollutant === 'd30106')).toMatchObject({ value: 0 });
-    // and the meters are on the device's data, as power readings
-    const latest = (await api('GET', `/devices/${GA01}/latest`)).json as unknown as {
+    // and the meters are on the device's data, as power readings (stored by ingestion, which may finish after the
+    // alarm opened)
+    type Latest = {
       kinds: { kind: string; values: Record<string, { subject: string; values: { rtd?: number } }> }[];
     };
-    const realtime = latest.kinds.find((k) => k.kind === 'realtime')?.values ?? {};
+    const realtime = await eventually(
+      async () => {
+        const latest = (await api('GET', `/devices/${GA01}/latest`)).json as unknown as Latest;
+        const values = latest.kinds.find((k) => k.kind === 'realtime')?.values;
+        return values?.d30106 ? values : undefined;
+      },
+      15_000,
+      'the meters in the latest real-time values',
+    );
     expect(realtime.d30106).toMatchObject({ subject: 'power', values: { rtd: 0 } });
     expect(realtime.d20105?.subject).toBe('power');
   });
