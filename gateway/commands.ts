@@ -1,6 +1,6 @@
 import { commandFrame, GATEWAY_COMMAND_PREFIX, GatewayCommand } from '#shared/domain/commands/delivery.ts';
 import type { Logger } from '#shared/observability/logger.ts';
-import type { Connection } from './connection.ts';
+import type { Connection, GatewayKeys } from './connection.ts';
 import type { Metrics } from './metrics.ts';
 
 /**
@@ -13,7 +13,7 @@ import type { Metrics } from './metrics.ts';
  */
 export interface CommandFeed {
   /** starts delivering the messages of `envwatch/gateway/cmd/+` to `deliver`; resolves once subscribed */
-  start(deliver: (topic: string, payload: Buffer) => void): Promise<void>;
+  start(deliver: (topic: string, payload: Buffer) => void | Promise<void>): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -27,6 +27,8 @@ export class CommandRouter {
   constructor(
     private readonly metrics: Metrics,
     private readonly logger: Logger,
+    /** writes key pushes (GatewayCommand.keyPush); without it they are dropped as undeliverable */
+    private readonly keys?: Pick<GatewayKeys, 'pushFrame'>,
   ) {}
 
   attach(conn: Connection, mn: string): void {
@@ -51,8 +53,12 @@ export class CommandRouter {
     this.mnsOf.delete(conn);
   }
 
-  /** One message of the command topic: written to the device when this task holds it; never throws. */
-  deliver(topic: string, payload: Buffer): void {
+  /**
+   * One message of the command topic: written to the device when this task holds it; never throws. A key push
+   * (`keyPush`) is turned into its encrypted frame first (GatewayKeys.pushFrame: the key read sealed from the registry,
+   * never from the message), with the PW of the connection it is written on.
+   */
+  async deliver(topic: string, payload: Buffer): Promise<void> {
     let parsed: ReturnType<typeof GatewayCommand.safeParse>;
     try {
       parsed = GatewayCommand.safeParse(JSON.parse(payload.toString('utf8')));
@@ -70,6 +76,10 @@ export class CommandRouter {
       this.metrics.inc('commands.notHere');
       return;
     }
+    if (c.keyPush) {
+      await this.deliverKey(c, held);
+      return;
+    }
     for (let i = held.length - 1; i >= 0; i--) {
       const conn = held[i] as Connection;
       if (conn.sendCommand(c.mn, (pw) => commandFrame(c, pw))) {
@@ -80,6 +90,31 @@ export class CommandRouter {
     }
     this.metrics.inc('commands.undeliverable');
     this.logger.warn('command for a device whose connection is gone', { mn: c.mn, qn: c.qn, cn: c.cn });
+  }
+
+  private async deliverKey(c: GatewayCommand, held: Connection[]): Promise<void> {
+    const conn = [...held].reverse().find((x) => x.commandPw(c.mn) !== undefined);
+    const pw = conn?.commandPw(c.mn);
+    if (!this.keys || !conn || pw === undefined) {
+      this.metrics.inc('commands.undeliverable');
+      this.logger.warn('key push for a device this task cannot write to', { mn: c.mn, qn: c.qn });
+      return;
+    }
+    try {
+      const frame = await this.keys.pushFrame(c, pw, conn.wireForm(c.mn));
+      if (!frame) {
+        this.metrics.inc('commands.keyPushStale');
+        this.logger.warn('key push no longer pending: not written', { mn: c.mn, qn: c.qn });
+        return;
+      }
+      if (conn.sendCommand(c.mn, () => frame)) {
+        this.metrics.inc('commands.delivered');
+        this.logger.info('command delivered', { connection: conn.id, mn: c.mn, qn: c.qn, cn: c.cn });
+      } else this.metrics.inc('commands.undeliverable');
+    } catch (err) {
+      this.metrics.inc('commands.keyPushFailed');
+      this.logger.error('key push could not be written', { mn: c.mn, qn: c.qn, error: err });
+    }
   }
 
   /** devices this task holds (for tests and stats) */

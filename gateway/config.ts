@@ -13,8 +13,11 @@ export const DEFAULT_GATEWAY_PORT = 9212;
 export interface GatewayConfig {
   topicPrefix: string;
   registryTable: string;
-  /** HJ 212-2025 device keys: the KMS key that seals them and the audit table of their changes (both or neither) */
-  deviceKeys?: { keyId: string; auditTable: string };
+  /**
+   * HJ 212-2025 device keys: the KMS key that seals them, the audit table of their changes and the table of device
+   * commands (a key push is one): all three or none
+   */
+  deviceKeys?: { keyId: string; auditTable: string; commandsTable: string };
   port: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   limits: Partial<GatewayLimits>;
@@ -35,6 +38,7 @@ export function gatewayConfig(env: Record<string, string | undefined>): GatewayC
       registryTable: ENV.registryTable,
       deviceKeysKey: envVar(ENV.deviceKeysKey, z.string().min(1).optional()),
       auditTable: envVar(ENV.auditTable, z.string().min(1).optional()),
+      commandsTable: envVar(ENV.readingsTable, z.string().min(1).optional()),
       port: envVar(
         ENV.gatewayPort,
         z.coerce.number().int().min(1).max(65_535, 'expected a port 1–65535').default(DEFAULT_GATEWAY_PORT),
@@ -48,7 +52,9 @@ export function gatewayConfig(env: Record<string, string | undefined>): GatewayC
   return {
     topicPrefix: c.topicPrefix,
     registryTable: c.registryTable,
-    ...(c.deviceKeysKey && c.auditTable ? { deviceKeys: { keyId: c.deviceKeysKey, auditTable: c.auditTable } } : {}),
+    ...(c.deviceKeysKey && c.auditTable && c.commandsTable
+      ? { deviceKeys: { keyId: c.deviceKeysKey, auditTable: c.auditTable, commandsTable: c.commandsTable } }
+      : {}),
     port: c.port,
     logLevel: c.logLevel,
     limits: {

@@ -1,11 +1,13 @@
 import type { Socket } from 'node:net';
+import type { GatewayCommand } from '#shared/domain/commands/delivery.ts';
+import type { CommandChannel } from '#shared/domain/commands/ports.ts';
 import { decodeFrame } from '#shared/domain/hj212/codec.ts';
 import { FrameStream } from '#shared/domain/hj212/frame-stream.ts';
 import { dataAck, noticeAck, QN_RTN, qnRtn, rejectionReply } from '#shared/domain/hj212/replies.ts';
 import { type ExpiredSplit, SplitReassembler } from '#shared/domain/hj212/split.ts';
 import type { DecodeOptions, DecodeResult, Hj212Packet } from '#shared/domain/hj212/types.ts';
 import { type KeySettings, type KeySource, pushDue } from '#shared/domain/registry/device-keys.ts';
-import type { DeviceLink, KeyPush } from '#shared/domain/registry/key-lifecycle.ts';
+import type { KeyPush, WireForm } from '#shared/domain/registry/key-lifecycle.ts';
 import type { StoredDevice } from '#shared/domain/registry/model.ts';
 import type { Logger } from '#shared/observability/logger.ts';
 import type { GatewayLimits } from './limits.ts';
@@ -33,7 +35,7 @@ import type { Metrics } from './metrics.ts';
  *   (current, pushed-but-unconfirmed, replaced within the grace window) before anything else: a packet that does not
  *   open (`decrypt-failed`: QnRtn=9, the CRC failing after decryption) or data sent in clear (`plaintext-refused`) is
  *   archived as received and refused. Its key request (CN 1014) is answered with 9013 and a new key pushed (CN 1014,
- *   encrypted under the current key) on this connection; a due rotation (90 days, an administrator's request, an
+ *   encrypted under the current key) through the command path to this connection; a due rotation (90 days, an administrator's request, an
  *   unconfirmed push) is pushed when the device next sends; its 9012 to a push makes the new key current. Heartbeats
  *   (CN 9015) keep the connection alive and are answered with 9013 when Flag asks; they are counted, not archived.
  * - Split messages (Flag D=1): every part is published (and acknowledged) as it arrives, as received; the
@@ -51,8 +53,13 @@ export interface DeviceRegistry {
 export interface GatewayKeys {
   /** the keys that open the device's packets now, in order */
   open(device: StoredDevice): Promise<Uint8Array[]>;
-  /** pushes a new key when one is due, or `force` says why */
-  pushIfDue(mn: string, link: DeviceLink, force?: KeySource): Promise<KeyPush | undefined>;
+  /**
+   * pushes a new key when one is due, or `force` says why, as a device command (CN 1014) published on `channel`
+   * (the gateway's own command router: the device is connected here), written in the device's wire form
+   */
+  pushIfDue(mn: string, channel: CommandChannel, force?: KeySource, form?: WireForm): Promise<KeyPush | undefined>;
+  /** the frame of a key push the platform asked this task to write (GatewayCommand.keyPush), or undefined when stale */
+  pushFrame(c: GatewayCommand, pw: string, form: WireForm): Promise<Buffer | undefined>;
   /** the device's 9012 to a push */
   confirm(mn: string, qn: string, exeRtn: string): Promise<boolean>;
   settings: KeySettings;
@@ -84,6 +91,8 @@ export interface ConnectionContext {
   onClose: (conn: Connection, reason: string) => void;
   /** a device's MN and PW were verified on this connection (commands for it may now come here) */
   onAuthenticated?: (conn: Connection, mn: string) => void;
+  /** hands a command message to this task's command router, as if it came from the command topic */
+  deliverCommand?: (topic: string, payload: Buffer) => Promise<void>;
   keys?: GatewayKeys;
 }
 
@@ -124,6 +133,8 @@ export class Connection {
   private readonly verified = new Map<string, string>();
   private authFailures = 0;
   private readonly keyCheckedAt = new Map<string, number>();
+  /** the SM4 wire form each MN last used on this connection: a key push is written in it */
+  private readonly formSeen = new Map<string, WireForm>();
   /** the version recorded for each MN by this connection (one write per change, not per packet) */
   private readonly versionSeen = new Map<string, string>();
   private primaryMn: string | undefined;
@@ -247,7 +258,10 @@ export class Connection {
     if (!result.ok) return this.rejectFrame(frame, result);
     const packet = result.packet;
     if (!(await this.authenticate(packet, frame))) return;
-    if (packet.encryption) this.ctx.metrics.inc('frames.decrypted');
+    if (packet.encryption) {
+      this.ctx.metrics.inc('frames.decrypted');
+      this.formSeen.set(packet.mn, packet.encryption.form);
+    }
     await this.recordVersion(packet);
     if (packet.cn === HEARTBEAT) {
       // alive: the connection's activity is what a heartbeat proves; nothing to archive or evaluate
@@ -349,11 +363,12 @@ export class Connection {
     const keys = this.ctx.keys;
     if (!keys || !device?.sm4?.encrypting) return;
     const mn = packet.mn;
-    const link: DeviceLink = {
-      sendToDevice: async (_mn, frame) => {
-        if (this.closed || this.socket.destroyed || !this.socket.writable) return false;
-        this.reply(frame);
-        return true;
+    // the push is a device command like any other; its message goes to this task's router (the device is here)
+    const deliver = this.ctx.deliverCommand;
+    const channel: CommandChannel = {
+      publish: async (topic, payload) => {
+        if (!deliver) throw new Error('this gateway has no command router');
+        await deliver(topic, Buffer.from(payload));
       },
     };
     try {
@@ -373,15 +388,16 @@ export class Connection {
       // a push is asked at most once a minute per device while the cached record still says it is due
       if (!force && (this.keyCheckedAt.get(mn) ?? Number.NEGATIVE_INFINITY) + KEY_CHECK_MS > now) return;
       this.keyCheckedAt.set(mn, now);
-      const push = await keys.pushIfDue(mn, link, force);
+      const push = await keys.pushIfDue(mn, channel, force, this.formSeen.get(mn));
       if (push) {
         this.ctx.registry.invalidate?.(mn);
-        this.ctx.metrics.inc(push.delivered ? 'keys.pushed' : 'keys.pushUndelivered');
+        this.ctx.metrics.inc(push.command.status === 'undelivered' ? 'keys.pushUndelivered' : 'keys.pushed');
         this.ctx.logger.info('device key pushed', {
           connection: this.id,
           mn,
           version: push.version,
           source: push.source,
+          qn: push.qn,
         });
       }
     } catch (err) {
@@ -557,11 +573,23 @@ export class Connection {
    * Writes a platform command for device `mn` with the PW that device logged in with on this connection (the
    * platform keeps only a hash of it); false when the device is not (or no longer) verified here or the socket is gone.
    */
-  sendCommand(mn: string, frame: (pw: string) => string): boolean {
-    const pw = this.verified.get(mn);
-    if (pw === undefined || this.closed || this.socket.destroyed || !this.socket.writable) return false;
+  sendCommand(mn: string, frame: (pw: string) => string | Buffer): boolean {
+    const pw = this.commandPw(mn);
+    if (pw === undefined) return false;
     this.reply(frame(pw));
     return true;
+  }
+
+  /** The PW device `mn` logged in with here, when a command can be written to it now. */
+  commandPw(mn: string): string | undefined {
+    const pw = this.verified.get(mn);
+    if (pw === undefined || this.closed || this.socket.destroyed || !this.socket.writable) return undefined;
+    return pw;
+  }
+
+  /** The SM4 wire form device `mn` used here last (a key push is written in it); raw bytes when none was seen. */
+  wireForm(mn: string): WireForm {
+    return this.formSeen.get(mn) ?? 'binary';
   }
 
   private reply(text: string | Buffer): void {

@@ -133,8 +133,9 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       logger.debug('connection closed', { connection: conn.id, reason });
     },
     onAuthenticated: (conn: Connection, mn: string) => router.attach(conn, mn),
+    deliverCommand: (topic: string, payload: Buffer) => router.deliver(topic, payload),
   };
-  const router = new CommandRouter(metrics, logger);
+  const router = new CommandRouter(metrics, logger, opts.keys);
   await opts.commands?.start((topic, payload) => router.deliver(topic, payload));
 
   const server = createServer({ noDelay: true }, (socket: Socket) => {

@@ -7,14 +7,14 @@ import { CachedDeviceDirectory } from '#shared/adapters/device-directory.ts';
 import { dynamo } from '#shared/adapters/dynamodb.ts';
 import { CachingKeyOpener, KmsKeySealer } from '#shared/adapters/kms-key-sealer.ts';
 import { DynamoReadingStore } from '#shared/adapters/readings-store.ts';
-import { DynamoRegistryReader } from '#shared/adapters/registry-store.ts';
+import { DynamoRegistryReader, DynamoRegistryStore } from '#shared/adapters/registry-store.ts';
 import { days, envVar, readConfig, seconds } from '#shared/config/config.ts';
 import { ENV } from '#shared/config/env-names.ts';
 import { IngestEvent } from '#shared/contracts/ingest.ts';
 import { SealedArchive } from '#shared/domain/archive/archive.ts';
-import { recordAnswer } from '#shared/domain/commands/use-cases.ts';
 import { type IngestOutcome, IngestService } from '#shared/domain/ingest/ingest.ts';
 import { DEFAULT_RETENTION } from '#shared/domain/readings/model.ts';
+import { answerCommand, KeyLifecycle } from '#shared/domain/registry/key-lifecycle.ts';
 import { observedHandler } from '#shared/observability/lambda.ts';
 import { logger } from '#shared/observability/logger.ts';
 import { INGEST_METRICS } from '#shared/observability/metric-names.ts';
@@ -29,10 +29,17 @@ const config = readConfig({
   realtimeDays: envVar(ENV.realtimeRetentionDays, days(DEFAULT_RETENTION.realtimeDays)),
   minuteDays: envVar(ENV.minuteRetentionDays, days(DEFAULT_RETENTION.minuteDays)),
   deviceKeysKey: envVar(ENV.deviceKeysKey, z.string().min(1).optional()),
+  auditTable: envVar(ENV.auditTable, z.string().min(1).optional()),
 });
 
 const store = new DynamoReadingStore(dynamo, config.readingsTable);
 const commands = new DynamoCommandStore(dynamo, { readings: config.readingsTable });
+const sealer = config.deviceKeysKey ? new KmsKeySealer(new KMSClient({}), config.deviceKeysKey) : undefined;
+// a device's 9012 to a key push makes the key current (the registry record and its audit entry)
+const keyConfirmations =
+  sealer && config.auditTable
+    ? new KeyLifecycle(new DynamoRegistryStore(dynamo, config.registryTable, config.auditTable), sealer)
+    : undefined;
 const service = new IngestService({
   devices: new CachedDeviceDirectory(
     new DynamoRegistryReader(dynamo, config.registryTable),
@@ -41,10 +48,8 @@ const service = new IngestService({
   readings: store,
   archive: new SealedArchive(store, new S3ArchiveObjects(new S3Client({}), config.evidenceBucket)),
   retention: { realtimeDays: config.realtimeDays, minuteDays: config.minuteDays },
-  answers: { answer: (mn, qn, a) => recordAnswer(commands, mn, qn, a) },
-  ...(config.deviceKeysKey
-    ? { keys: new CachingKeyOpener(new KmsKeySealer(new KMSClient({}), config.deviceKeysKey)) }
-    : {}),
+  answers: { answer: (mn, qn, a) => answerCommand(commands, keyConfirmations, mn, qn, a) },
+  ...(sealer ? { keys: new CachingKeyOpener(sealer) } : {}),
 });
 
 /** EnvWatch/Ingest: messages by source and outcome, readings stored and duplicates, one EMF line per message. */

@@ -1,16 +1,14 @@
 import { IoTClient } from '@aws-sdk/client-iot';
-import { KMSClient } from '@aws-sdk/client-kms';
 import * as z from 'zod';
 import { dynamo } from '#shared/adapters/dynamodb.ts';
 import { IotCoreControlPlane } from '#shared/adapters/iot-control-plane.ts';
-import { KmsKeySealer } from '#shared/adapters/kms-key-sealer.ts';
 import { DynamoRegistryStore } from '#shared/adapters/registry-store.ts';
 import { envVar, readConfig } from '#shared/config/config.ts';
 import { ENV } from '#shared/config/env-names.ts';
 import { type deviceIdentityRoutes, PARENT_FILTERS, registryRoutes } from '#shared/contracts/registry.ts';
 import { ConflictError } from '#shared/domain/errors.ts';
 import { DEFAULT_KEY_SETTINGS, ringView } from '#shared/domain/registry/device-keys.ts';
-import { KeyLifecycle } from '#shared/domain/registry/key-lifecycle.ts';
+import type { KeyLifecycle } from '#shared/domain/registry/key-lifecycle.ts';
 import type { StoredDevice } from '#shared/domain/registry/model.ts';
 import { DeviceOnboarding } from '#shared/domain/registry/onboarding.ts';
 import type { RegistryKind, Versioned } from '#shared/domain/registry/store.ts';
@@ -19,6 +17,7 @@ import { RegistryService } from '#shared/domain/registry/use-cases.ts';
 import { type ApiRequest, type ApiResult, httpApi } from '#shared/http/api-handler.ts';
 import type { RouteContract } from '#shared/http/contract.ts';
 import { etag, ifMatch } from '#shared/http/versioning.ts';
+import { keyPushServices } from '#shared/wiring/device-keys.ts';
 import { registryPlaces } from '#shared/wiring/places.ts';
 
 const config = readConfig({
@@ -26,12 +25,16 @@ const config = readConfig({
   auditTable: ENV.auditTable,
   devicePolicy: ENV.iotDevicePolicy,
   deviceKeysKey: envVar(ENV.deviceKeysKey, z.string().min(1).optional()),
+  readingsTable: envVar(ENV.readingsTable, z.string().min(1).optional()),
 });
 const store = new DynamoRegistryStore(dynamo, config.registryTable, config.auditTable);
 const onboarding = new DeviceOnboarding(store, new IotCoreControlPlane(new IoTClient({})), config.devicePolicy);
-const keys = config.deviceKeysKey
-  ? new KeyLifecycle(store, new KmsKeySealer(new KMSClient({}), config.deviceKeysKey))
-  : undefined;
+// an administrator's rotation is pushed at once through the device-command path (commands on the readings table)
+const pushes =
+  config.deviceKeysKey && config.readingsTable
+    ? keyPushServices(store, { readings: config.readingsTable, audit: config.auditTable }, config.deviceKeysKey)
+    : undefined;
+const keys = pushes?.lifecycle;
 const registry = new RegistryService(store, undefined, undefined, onboarding, keys);
 const requireKeys = (): KeyLifecycle => {
   if (!keys) throw new ConflictError('device keys are not configured here (本环境未配置设备密钥)');
@@ -108,7 +111,8 @@ export const handler = httpApi(
     },
     rotate_device_key: async (req: Req): Promise<ApiResult> => {
       const { params } = req as unknown as ApiRequest<DeviceRoute['rotate_device_key']>;
-      await requireKeys().requestRotation(params.id, principal(req));
+      if (!pushes) throw new ConflictError('device keys are not configured here (本环境未配置设备密钥)');
+      await requireKeys().rotate(params.id, principal(req), pushes.commands);
       const device = await registry.get('devices', params.id);
       return { body: device, headers: etag(device.version) };
     },

@@ -66,9 +66,10 @@ export interface Hj212GatewayProps {
   idleTimeoutSeconds?: number;
   /**
    * HJ 212-2025 device keys: the KMS key that seals them (Encrypt for a pushed key, Decrypt to open packets) and the
-   * audit table; with them the task may also write device records (a push, a confirmation) with their audit entries
+   * audit table; with them the task may also write device records (a push, a confirmation) with their audit entries,
+   * and record a key push as a device command (the commands item family of the readings table, commands-store.ts)
    */
-  deviceKeys?: { key: IKey; auditTable: DataTable };
+  deviceKeys?: { key: IKey; auditTable: DataTable; commandsTable: DataTable };
 }
 
 export const DEFAULT_GATEWAY_PORT = 9212;
@@ -153,6 +154,7 @@ export class Hj212Gateway extends Construct {
           ? {
               [ENV.deviceKeysKey]: props.deviceKeys.key.keyArn,
               [ENV.auditTable]: props.deviceKeys.auditTable.table.tableName,
+              [ENV.readingsTable]: props.deviceKeys.commandsTable.table.tableName,
             }
           : {}),
       },
@@ -184,12 +186,20 @@ export class Hj212Gateway extends Construct {
     if (props.deviceKeys) {
       // HJ 212-2025 keys: a push or a confirmation rewrites the device record (conditional on its version) with an
       // audit entry in one transaction; the device-key KMS key seals a pushed key and opens a device's keys
-      const { key: deviceKey, auditTable } = props.deviceKeys;
+      const { key: deviceKey, auditTable, commandsTable } = props.deviceKeys;
       role.addToPrincipalPolicy(
         new PolicyStatement({
           effect: Effect.ALLOW,
           actions: ['dynamodb:PutItem', 'dynamodb:ConditionCheckItem'],
           resources: [props.registryTable.table.tableArn],
+        }),
+      );
+      // a key push is a device command: created with its audit entry, marked undelivered when it cannot be prepared
+      role.addToPrincipalPolicy(
+        new PolicyStatement({
+          effect: Effect.ALLOW,
+          actions: ['dynamodb:PutItem', 'dynamodb:GetItem'],
+          resources: [commandsTable.table.tableArn],
         }),
       );
       role.addToPrincipalPolicy(
@@ -199,9 +209,11 @@ export class Hj212Gateway extends Construct {
           resources: [auditTable.table.tableArn],
         }),
       );
-      const tableKeys = [props.registryTable.table.encryptionKey, auditTable.table.encryptionKey].filter(
-        (k): k is NonNullable<typeof k> => k !== undefined,
-      );
+      const tableKeys = [
+        props.registryTable.table.encryptionKey,
+        auditTable.table.encryptionKey,
+        commandsTable.table.encryptionKey,
+      ].filter((k): k is NonNullable<typeof k> => k !== undefined);
       if (tableKeys.length > 0)
         role.addToPrincipalPolicy(
           new PolicyStatement({

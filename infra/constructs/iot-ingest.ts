@@ -38,6 +38,11 @@ export interface IotIngestProps {
   alsoInvoke?: IFunction[];
   /** opens HJ 212-2025 device keys to read encrypted frames: Decrypt only */
   deviceKeysKey?: IKey;
+  /**
+   * with the device keys: a device's 9012 to a key push makes the key current, written to the device record
+   * (PutItem in a transaction) with its audit entry
+   */
+  auditTable?: DataTable;
 }
 
 export const ruleNames = (stage: string) => ({
@@ -85,6 +90,12 @@ export class IotIngest extends Construct {
       .bindTable(props.readingsTable, ENV.readingsTable, 'readwrite')
       .bindTable(props.registryTable, ENV.registryTable, 'read');
     if (props.deviceKeysKey) fn.bindKey(props.deviceKeysKey, ENV.deviceKeysKey, ['kms:Decrypt']);
+    if (props.deviceKeysKey && props.auditTable)
+      fn.bindTable(props.registryTable, ENV.registryTable, 'append').bindTable(
+        props.auditTable,
+        ENV.auditTable,
+        'append',
+      );
     this.function = fn;
     grantArchive(fn, props.evidenceBucket, props.dataKey, 'write');
     // failed async invocations (after Lambda's own retries) go to the dead-letter queue; explicit grants, no wildcards

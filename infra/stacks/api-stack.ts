@@ -41,6 +41,7 @@ export class ApiStack extends Stack {
       // the Ingest stack defines the policy; buildEnvWatch deploys it before this stack
       devicePolicyName: devicePolicyName(config.stage),
       deviceKeysKey: data.deviceKeysKey,
+      readingsTable: data.tables.byName.readings,
       stage: config.stage,
       logRetentionDays: config.logRetentionDays,
     });

@@ -114,12 +114,17 @@ export class IngestStack extends Stack {
       realtimeRetentionDays: days(this.node.tryGetContext('readingsRealtimeRetentionDays'), 30),
       minuteRetentionDays: days(this.node.tryGetContext('readingsMinuteRetentionDays'), 180),
       deviceKeysKey: data.deviceKeysKey,
+      auditTable: data.tables.byName.audit,
     });
     this.devicePolicy = new IotDevicePolicy(this, 'DevicePolicy', { stage: config.stage });
     this.gateway = new Hj212Gateway(this, 'Hj212Gateway', {
       registryTable: data.tables.byName.registry,
       ingestTopicPrefix: this.ingest.gatewayIngestTopic,
-      deviceKeys: { key: data.deviceKeysKey, auditTable: data.tables.byName.audit },
+      deviceKeys: {
+        key: data.deviceKeysKey,
+        auditTable: data.tables.byName.audit,
+        commandsTable: data.tables.byName.readings,
+      },
       stage: config.stage,
       logRetentionDays: config.logRetentionDays,
     });

@@ -5,7 +5,8 @@ import type { CommandChannel } from '#shared/domain/commands/ports.ts';
 export class IotCommandChannel implements CommandChannel {
   constructor(private readonly iot: IoTDataPlaneClient) {}
 
-  async publish(topic: string, payload: string): Promise<void> {
-    await this.iot.send(new PublishCommand({ topic, qos: 1, payload: Buffer.from(payload, 'utf8') }));
+  async publish(topic: string, payload: string | Uint8Array): Promise<void> {
+    const bytes = typeof payload === 'string' ? Buffer.from(payload, 'utf8') : payload;
+    await this.iot.send(new PublishCommand({ topic, qos: 1, payload: bytes }));
   }
 }

@@ -40,11 +40,11 @@ afterAll(() => {
   prod?.cleanup();
 });
 
-const registryFnId = (s: SynthesizedApp) => {
+const registryFnId = (s: SynthesizedApp, service = 'registry-api') => {
   const fns = idsOfType(s.apiTemplate, 'AWS::Lambda::Function').filter((id) => {
     const env = props(s.apiTemplate, id)['Environment'];
     const vars = isRecord(env) && isRecord(env['Variables']) ? env['Variables'] : {};
-    return vars['ENVWATCH_SERVICE'] === 'registry-api';
+    return vars['ENVWATCH_SERVICE'] === service;
   });
   expect(fns).toHaveLength(1);
   return fns[0] as string;
@@ -223,6 +223,9 @@ describe('Api stack', () => {
             `iot:UpdateCertificate ${iot('cert/*')}`,
             'iot:CreateKeysAndCertificate *',
             'iot:CreateCertificateFromCsr *',
+            // an administrator's key rotation is a device command (CN 1014)
+            `iot:Publish ${iot('topic/envwatch/gateway/cmd/*')}`,
+            `iot:Publish ${iot('topic/envwatch/devices/*/cmd')}`,
           ].sort(),
         );
       }
@@ -239,14 +242,18 @@ describe('Api stack', () => {
             expect(st.resources).toEqual(['*']);
             expect([[...XRAY].sort(), iotCreate]).toContainEqual(st.actions.sort());
           } else {
-            for (const r of wild) expect(r).toMatch(/:iot:\$\{AWS::Region\}:\$\{AWS::AccountId\}:(thing|cert)\/\*$/);
+            for (const r of wild)
+              expect(r).toMatch(
+                /:iot:\$\{AWS::Region\}:\$\{AWS::AccountId\}:((thing|cert)\/\*|topic\/envwatch\/(gateway\/cmd\/\*|devices\/\*\/cmd))$/,
+              );
           }
         }
       }
     });
 
-    it('reads and writes only the registry table and its gsi1/gsi2 indexes, and only appends to the audit table', () => {
+    it('reads and writes only the registry table and its gsi1/gsi2 indexes and the readings table (device commands), and only appends to the audit table', () => {
       for (const s of [dev, prod]) {
+        const readings = `\${${logicalId(s.data.tables.byName.readings.table)}.Arn}`;
         const registry = `\${${logicalId(s.data.tables.byName.registry.table)}.Arn}`;
         const audit = `\${${logicalId(s.data.tables.byName.audit.table)}.Arn}`;
         const dynamo = grants(statements(s, registryFnId(s))).filter(([a]) => a?.startsWith('dynamodb:'));
@@ -260,12 +267,21 @@ describe('Api stack', () => {
         expect(on(`${registry}/index/gsi1`)).toEqual(expected);
         expect(on(`${registry}/index/gsi2`)).toEqual(expected);
         expect(on(audit)).toEqual(['dynamodb:PutItem']);
-        const allowed = new Set([registry, `${registry}/index/gsi1`, `${registry}/index/gsi2`, audit]);
+        expect(on(readings)).toEqual(expected);
+        const readingIndexes = s.data.tables.byName.readings.indexes.map((i) => `${readings}/index/${i}`);
+        const allowed = new Set([
+          registry,
+          `${registry}/index/gsi1`,
+          `${registry}/index/gsi2`,
+          audit,
+          readings,
+          ...readingIndexes,
+        ]);
         expect(dynamo.filter(([, r]) => !allowed.has(r as string))).toEqual([]);
       }
     });
 
-    it('uses exactly the KMS actions it needs: the data key for its tables, and only Encrypt on the device-key key', () => {
+    it('uses exactly the KMS actions it needs: the data key for its tables, Encrypt and Decrypt on the device-key key', () => {
       for (const s of [dev, prod]) {
         const kms = grants(statements(s, registryFnId(s))).filter(([a]) => a?.startsWith('kms:'));
         const dataKey = `\${${logicalId(s.data.dataKey)}.Arn}`;
@@ -273,8 +289,40 @@ describe('Api stack', () => {
         expect(new Set(kms.map(([, r]) => r))).toEqual(new Set([dataKey, deviceKeys]));
         const on = (res: string) => [...new Set(kms.filter(([, r]) => r === res).map(([a]) => a))].sort();
         expect(on(dataKey)).toEqual(DATA_KEY_ACTIONS);
-        // it seals installers' keys; it never opens one
-        expect(on(deviceKeys)).toEqual(['kms:Encrypt']);
+        // it seals installers' and pushed keys, and opens an MQTT device's current key to encrypt its push
+        expect(on(deviceKeys)).toEqual(['kms:Decrypt', 'kms:Encrypt']);
+      }
+    });
+
+    it('runs the key rotation daily at 02:00 Beijing time with the event time, on the tables, topics and key it needs', () => {
+      for (const s of [dev, prod]) {
+        const fn = registryFnId(s, 'key-rotation');
+        const rules = idsOfType(s.apiTemplate, 'AWS::Events::Rule').filter((id) =>
+          JSON.stringify(props(s.apiTemplate, id)['Targets']).includes(fn),
+        );
+        expect(rules).toHaveLength(1);
+        const rule = props(s.apiTemplate, rules[0] as string);
+        expect(rule['ScheduleExpression']).toBe('cron(0 18 * * ? *)');
+        expect(JSON.stringify(rule['Targets'])).toContain('"InputPathsMap":{"time":"$.time"}');
+        const granted = grants(statements(s, fn));
+        const kinds = new Set(granted.map(([a]) => a?.split(':')[0]));
+        expect([...kinds].sort()).toEqual(['dynamodb', 'iot', 'kms', 'xray']);
+        const deviceKeys = `\${${logicalId(s.data.deviceKeysKey)}.Arn}`;
+        expect(
+          granted
+            .filter(([, r]) => r === deviceKeys)
+            .map(([a]) => a)
+            .sort(),
+        ).toEqual(['kms:Decrypt', 'kms:Encrypt']);
+        expect(
+          granted
+            .filter(([a]) => a === 'iot:Publish')
+            .map(([, r]) => r)
+            .sort(),
+        ).toEqual([
+          `arn:\${AWS::Partition}:iot:\${AWS::Region}:\${AWS::AccountId}:topic/envwatch/devices/*/cmd`,
+          `arn:\${AWS::Partition}:iot:\${AWS::Region}:\${AWS::AccountId}:topic/envwatch/gateway/cmd/*`,
+        ]);
       }
     });
 

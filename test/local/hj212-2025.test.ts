@@ -18,7 +18,7 @@ import { eventually, realAppAssembly, tempDir } from './helpers.ts';
 /**
  * An HJ 212-2025 device on the embedded platform, from the real synthesized app: registered through the API with its
  * SM4 key (sealed by the local KMS facade), it sends encrypted minute data over TCP; an administrator asks for a new
- * key, the gateway pushes it on the device's next packet, the device confirms with 9012 and goes on under the new key
+ * key, the platform pushes it through the gateway command topic, the device confirms with 9012 and goes on under the new key
  * without a reading lost; heartbeats are answered; a re-sent (RF=1) backlog is stored once.
  */
 const MN = '33112600000000000000BW25';
@@ -125,7 +125,7 @@ describe('HJ 212-2025 device on the local platform', () => {
   it('rotates the key mid-stream on an administrator request without losing a reading', async () => {
     const asked = await api('POST', `/registry/devices/${MN}/sm4-key/rotation`);
     expect(asked.status).toBe(200);
-    // the gateway's registry cache (5 s locally) sees the request, then the next packet brings the push
+    // the push is a device command: the gateway task holding the connection writes it at once (with the data acks)
     let push: Hj212Packet | undefined;
     for (let i = 3; push === undefined && i < 20; i++) {
       const replies = await send(data(i, KEY), 1);

@@ -29,6 +29,11 @@ export const GatewayCommand = z.strictObject({
     .max(950)
     .regex(/^[\x20-\x7e]*$/)
     .refine((cp) => !cp.includes('&&')),
+  /**
+   * A key push (CN 1014, docs/devices.md §2.2): the gateway adds `NewSK` of this pending key version, read sealed from
+   * the device's record, and encrypts the CP under the device's current key. The key itself never travels here.
+   */
+  keyPush: z.strictObject({ version: z.number().int().min(1).max(1_000_000) }).optional(),
 });
 export type GatewayCommand = z.infer<typeof GatewayCommand>;
 
@@ -36,9 +41,24 @@ export type GatewayCommand = z.infer<typeof GatewayCommand>;
 export const commandFrame = (c: GatewayCommand, pw?: string): string =>
   encodePacket({ qn: c.qn, st: c.st, cn: c.cn, ...(pw !== undefined ? { pw } : {}), mn: c.mn, flag: c.flag, cp: c.cp });
 
+/**
+ * What a command needs besides its header and CP, made once its QN is fixed (CommandService.send `prepare`):
+ * `keyPush` for the gateway's message, `frame` the whole frame for an MQTT device (an encrypted 1014).
+ */
+export interface PreparedDelivery {
+  keyPush?: { version: number };
+  frame?: Uint8Array;
+}
+
 /** The topic and payload that carry a command on its route. */
-export function outgoing(route: CommandRoute, c: GatewayCommand): { topic: string; payload: string } {
-  return route === 'tcp'
-    ? { topic: gatewayCommandTopic(c.mn), payload: JSON.stringify(c) }
-    : { topic: deviceCommandTopic(c.mn), payload: commandFrame(c) };
+export function outgoing(
+  route: CommandRoute,
+  c: GatewayCommand,
+  prepared: PreparedDelivery = {},
+): { topic: string; payload: string | Uint8Array } {
+  if (route === 'tcp') {
+    const message: GatewayCommand = prepared.keyPush ? { ...c, keyPush: prepared.keyPush } : c;
+    return { topic: gatewayCommandTopic(c.mn), payload: JSON.stringify(message) };
+  }
+  return { topic: deviceCommandTopic(c.mn), payload: prepared.frame ?? commandFrame(c) };
 }

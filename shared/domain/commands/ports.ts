@@ -31,5 +31,5 @@ export interface CommandStore {
 
 /** Publishes one message on an IoT topic (QoS 1). */
 export interface CommandChannel {
-  publish(topic: string, payload: string): Promise<void>;
+  publish(topic: string, payload: string | Uint8Array): Promise<void>;
 }

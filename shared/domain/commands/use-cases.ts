@@ -1,5 +1,5 @@
 import { ConflictError, NotFoundError, ValidationError } from '#shared/domain/errors.ts';
-import { GatewayCommand, outgoing } from './delivery.ts';
+import { GatewayCommand, outgoing, type PreparedDelivery } from './delivery.ts';
 import {
   CNS_2025,
   type CommandAnswer,
@@ -35,6 +35,12 @@ export interface SendCommand {
   action?: string;
   /** HJ 212 version of the frame; default: the device's, 2025 for commands that exist only in 2025 */
   version?: '2005' | '2017' | '2025';
+  /**
+   * Runs once the command is stored with its QN and before it is published (a key push records its pending key
+   * under that QN and builds the encrypted frame here). When it throws, the command is left `undelivered` and the
+   * error goes to the caller.
+   */
+  prepare?: (command: GatewayCommand, route: DeviceCommand['route']) => Promise<PreparedDelivery>;
 }
 
 /** A command as officials see it: its state at the time of reading. */
@@ -123,7 +129,19 @@ export class CommandService {
         detail: { qn: m.qn, cn: m.cn, cp: command.cp, route },
       };
       if (!(await this.deps.store.create(command, audit))) continue;
-      const { topic, payload } = outgoing(route, m);
+      let prepared: PreparedDelivery = {};
+      if (input.prepare) {
+        try {
+          prepared = await input.prepare(m, route);
+        } catch (err) {
+          await this.deps.store.update(
+            { ...command, state: 'undelivered', reason: 'the command could not be prepared (命令未能生成)' },
+            command,
+          );
+          throw err;
+        }
+      }
+      const { topic, payload } = outgoing(route, m, prepared);
       try {
         await this.deps.channel.publish(topic, payload);
         return view(command, at);

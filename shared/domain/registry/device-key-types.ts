@@ -30,7 +30,7 @@ export interface DeviceKeyRing {
   /** the device encrypts CN 2000–2999, 1014 and 3020: the same commands in clear are refused (no downgrade) */
   encrypting: boolean;
   versions: SealedKeyVersion[];
-  /** an administrator asked for a new key; pushed when the gateway next hears from the device */
+  /** an administrator asked for a new key (records from before pushes went through the command path): pushed when next due */
   rotationRequestedAt?: string;
   rotationRequestedBy?: string;
 }

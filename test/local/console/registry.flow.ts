@@ -12,6 +12,8 @@ import { api, type ContextRef, signIn, tokenFor } from './context.ts';
 const body17 = '91331126MA2CR7T40';
 const UNIT = `${body17}${usccCheckChar(body17) ?? '0'}`;
 const MQTT_DEVICE = '33112600000000000000FW01'; // seeded without a certificate
+const UPGRADED = '33112600000000000000AB01'; // the waste-water plant's DAQ, upgraded in place to HJ 212-2025 here
+const INSTALLER_KEY = 'w8Jd3QkZ5nTb7Xr2';
 const FINDING = '竹口溪大桥下游左岸排口有黄色泡沫，气味刺鼻';
 
 interface Tip {
@@ -113,6 +115,45 @@ export function registryFlows(context: ContextRef) {
         `/registry/devices/${MQTT_DEVICE}`,
       );
       expect(device.json.item.iot.certificates.map((c) => c.status).sort()).toEqual(['active', 'inactive']);
+      await page.close();
+    });
+
+    it('lets the admin enter an upgraded device’s SM4 key (a patterned one refused first) and rotate it, never showing a key', async () => {
+      const ctx = context();
+      const page = await ctx.browser.newPage();
+      await signIn(ctx, page, 'admin', `/registry/devices/${UPGRADED}`);
+      const keys = page.getByTestId('device-keys');
+      const field = keys.getByLabel('SM4 密钥', { exact: true });
+      await field.fill('1234567890123456');
+      await expect.poll(() => keys.locator('.el-form-item__error').textContent()).toContain('连续字符');
+      expect(await keys.getByRole('button', { name: '录入密钥' }).isDisabled()).toBe(true);
+      await field.fill(INSTALLER_KEY);
+      await keys.getByRole('button', { name: '录入密钥' }).click();
+      const versions = keys
+        .getByRole('table', { name: '密钥版本' })
+        .or(keys.locator('.el-table', { hasText: '登记录入' }));
+      await expect.poll(() => versions.first().textContent()).toContain('当前使用');
+      await keys.getByRole('button', { name: '立即轮换密钥' }).click();
+      await page.getByRole('button', { name: '下发新密钥' }).click();
+      await expect.poll(() => keys.getByTestId('rotation-pending').textContent()).toContain('待设备 9012 确认');
+      expect(await page.content()).not.toContain(INSTALLER_KEY);
+      const device = await api<{ item: { sm4: { versions: { status: string; source: string; pushQn?: string }[] } } }>(
+        ctx,
+        tokenFor(ctx, 'check', ['admin']),
+        'GET',
+        `/registry/devices/${UPGRADED}`,
+      );
+      expect(device.json.item.sm4.versions.map((v) => [v.status, v.source])).toEqual([
+        ['current', 'registration'],
+        ['pending', 'admin'],
+      ]);
+      const push = await api<{ cn: string }>(
+        ctx,
+        tokenFor(ctx, 'check', ['admin']),
+        'GET',
+        `/devices/${UPGRADED}/commands/${device.json.item.sm4.versions[1]?.pushQn}`,
+      );
+      expect(push.json.cn).toBe('1014');
       await page.close();
     });
 

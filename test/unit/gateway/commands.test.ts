@@ -9,9 +9,9 @@ import { cnOf, device, type Harness, MN_A, MN_B, PASSWORD, startHarness, until, 
  * Core's `envwatch/gateway/cmd/+` would be) and the one holding the device's connection writes the command.
  */
 class Bus {
-  private readonly subscribers = new Set<(topic: string, payload: Buffer) => void>();
+  private readonly subscribers = new Set<(topic: string, payload: Buffer) => void | Promise<void>>();
   feed(): CommandFeed {
-    let mine: ((topic: string, payload: Buffer) => void) | undefined;
+    let mine: ((topic: string, payload: Buffer) => void | Promise<void>) | undefined;
     return {
       start: async (deliver) => {
         mine = deliver;
@@ -22,8 +22,8 @@ class Bus {
       },
     };
   }
-  publish(topic: string, payload: string): void {
-    for (const s of this.subscribers) s(topic, Buffer.from(payload));
+  publish(topic: string, payload: string | Uint8Array): void {
+    for (const s of this.subscribers) void s(topic, Buffer.from(payload));
   }
 }
 

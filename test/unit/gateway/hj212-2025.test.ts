@@ -1,5 +1,8 @@
 import { connect, type Socket } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { GatewayCommand } from '#shared/domain/commands/delivery.ts';
+import type { CommandChannel } from '#shared/domain/commands/ports.ts';
+import { CommandService } from '#shared/domain/commands/use-cases.ts';
 import {
   decodeFrame,
   encodeEncryptedFrame,
@@ -17,6 +20,7 @@ import { DEVICES, ENTERPRISES, OUTLETS, TOWNSHIPS } from '#shared/domain/registr
 import { RegistryService } from '#shared/domain/registry/use-cases.ts';
 import { verifySecret } from '#shared/domain/secrets.ts';
 import { type Gateway, startGateway } from '../../../gateway/server.ts';
+import { MemoryChannel, MemoryCommandStore, MemoryDevices } from '../helpers/memory-commands.ts';
 import { MemoryKeySealer } from '../helpers/memory-key-sealer.ts';
 import { MemoryRegistryStore } from '../helpers/memory-registry-store.ts';
 import { fastHash } from '../helpers/secrets.ts';
@@ -76,6 +80,10 @@ describe('gateway with HJ 212-2025 devices', () => {
   let store: MemoryRegistryStore;
   let keys: KeyLifecycle;
   let gateway: Gateway;
+  let commandStore: MemoryCommandStore;
+  let devices: MemoryDevices;
+  /** the gateway's command feed: what the platform publishes on `envwatch/gateway/cmd/<MN>` goes here */
+  let feed: (topic: string, payload: Buffer) => void | Promise<void>;
   let published: { reason?: string; accepted: boolean; raw: Buffer; mn: string }[];
   let c: Client;
   const ring = () => (store.raw('devices', MN) as StoredDevice).sm4 as DeviceKeyRing;
@@ -83,8 +91,12 @@ describe('gateway with HJ 212-2025 devices', () => {
   beforeEach(async () => {
     store = new MemoryRegistryStore();
     const sealer = new MemoryKeySealer();
-    keys = new KeyLifecycle(store, sealer, () => new Date(), DEFAULT_KEY_SETTINGS);
-    const registry = new RegistryService(store, () => new Date(), fastHash, undefined, keys);
+    const now = () => new Date();
+    keys = new KeyLifecycle(store, sealer, now, DEFAULT_KEY_SETTINGS);
+    const registry = new RegistryService(store, now, fastHash, undefined, keys);
+    commandStore = new MemoryCommandStore();
+    devices = new MemoryDevices([{ mn: MN, st: '32', protocol: 'hj212-2025', transport: 'tcp', status: 'active' }]);
+    const service = (channel: CommandChannel) => new CommandService({ devices, store: commandStore, channel });
     const device = DEVICES.find((d) => d.mn === MN) as DeviceRegistration;
     for (const t of TOWNSHIPS) await registry.create('townships', t, admin);
     await registry.create('enterprises', ENTERPRISES.find((e) => e.id === device.enterpriseId) as Enterprise, admin);
@@ -98,12 +110,19 @@ describe('gateway with HJ 212-2025 devices', () => {
       registry: { deviceForAuthentication: async (mn) => (await store.get<StoredDevice>('devices', mn))?.item },
       keys: {
         open: (d) => keys.openKeys(d.mn, d.sm4),
-        pushIfDue: (mn, link, force) => keys.pushIfDue(mn, link, force),
+        pushIfDue: (mn, channel, force, form) => keys.pushIfDue(mn, service(channel), force, undefined, form),
+        pushFrame: (cmd, pw, form) => keys.pushFrame(cmd, pw, form),
         confirm: (mn, q, exe) => keys.confirm(mn, q, exe),
         settings: DEFAULT_KEY_SETTINGS,
         recordProtocol: (mn, version) => recordProtocolSeen(store, mn, version, new Date()),
       },
       verify: verifySecret,
+      commands: {
+        start: async (deliver) => {
+          feed = deliver;
+        },
+        stop: async () => {},
+      },
       publish: async (_topic, payload) => {
         const e = JSON.parse(payload) as { reason?: string; accepted: boolean; raw: string; mn: string };
         published.push({ ...e, raw: Buffer.from(e.raw, 'base64') });
@@ -187,11 +206,101 @@ describe('gateway with HJ 212-2025 devices', () => {
     expect(store.audits.map((a) => a.action)).toContain('registry.device.sm4-key-activated');
   });
 
-  it('pushes a key an administrator asked for when the device next sends', async () => {
-    await keys.requestRotation(MN, admin);
-    c.send(data(KEY));
-    await until(() => c.frames.length === 2, '9014 and the push');
-    expect(packetOf(c.frames[1], [Buffer.from(KEY)]).cn).toBe('1014');
-    expect(ring().versions.at(-1)).toMatchObject({ status: 'pending', source: 'admin' });
+  it('records the pushed key as a 1014 command with its QN, the key never in the command', async () => {
+    c.send(data(KEY, 'SKCreateTime=20260301120000000', '1014'));
+    await until(() => c.frames.length === 2, '9013 and the 1014 push');
+    const push = packetOf(c.frames[1], [Buffer.from(KEY)]);
+    const command = await commandStore.get(MN, push.qn as string);
+    expect(command).toMatchObject({ cn: '1014', route: 'tcp', state: 'sent', requestedBy: 'system:key-rotation' });
+    expect(push.pw).toBe(PW);
+    expect(JSON.stringify([command, commandStore.audits])).not.toContain(push.cp.params.NewSK as string);
+    expect(ring().versions.at(-1)).toMatchObject({ status: 'pending', source: 'device-request', pushQn: push.qn });
+  });
+
+  it("writes the platform's key push on the device's connection, in the device's wire form, with its PW", async () => {
+    // the device speaks the {0x..} text form
+    const text = encodeEncryptedFrame(
+      encodeSegment({
+        qn: '20260301120500000',
+        st: '32',
+        cn: '2051',
+        pw: PW,
+        mn: MN,
+        flag: 9,
+        cp: 'DataTime=20260301120500;w01018-Avg=1,w01018-Flag=N',
+      }),
+      Buffer.from(KEY),
+      'text',
+    );
+    c.send(text);
+    await until(() => c.frames.length === 1, '9014');
+    // the platform (the registry API, the rotation job) publishes on the gateway's command topic
+    const platform = new MemoryChannel();
+    platform.onPublish = (topic, payload) => feed(topic, payload);
+    const push = await keys.rotate(MN, admin, new CommandService({ devices, store: commandStore, channel: platform }));
+    expect(platform.published[0]?.payload).not.toContain('NewSK');
+    expect(GatewayCommand.parse(JSON.parse(platform.published[0]?.payload as string)).keyPush).toEqual({ version: 2 });
+    await until(() => c.frames.length === 2, 'the push');
+    expect(c.frames[1]?.toString('latin1')).toContain('{0x');
+    const frame = packetOf(c.frames[1], [Buffer.from(KEY)]);
+    expect(frame).toMatchObject({ cn: '1014', qn: push.qn, pw: PW, encryption: { form: 'text' } });
+    const newKey = frame.cp.params.NewSK as string;
+    // a message whose push is no longer pending (sent again, stale) writes nothing
+    c.send(encodePacket({ qn: push.qn, st: '91', cn: '9012', pw: PW, mn: MN, flag: 8, cp: 'ExeRtn=1' }));
+    await until(() => ring().versions[1]?.status === 'current', 'the new key current');
+    await feed(platform.published[0]?.topic as string, platform.published[0]?.bytes as Buffer);
+    c.send(data(newKey));
+    await until(() => c.frames.length === 3, '9014 under the new key');
+    expect(packetOf(c.frames[2]).cn).toBe('9014');
+    expect(gateway.stats().counters['commands.keyPushStale']).toBe(1);
+  });
+});
+
+describe('gateway with an HJ 212-2025 device whose key is due', () => {
+  it('pushes a due key (90 days) when the device next sends', async () => {
+    {
+      const store = new MemoryRegistryStore();
+      const sealer = new MemoryKeySealer();
+      const keys = new KeyLifecycle(store, sealer);
+      // registered 91 days ago: the key is due
+      const then = () => new Date(Date.now() - 91 * 86_400_000);
+      const registry = new RegistryService(store, then, fastHash, undefined, new KeyLifecycle(store, sealer, then));
+      const device = DEVICES.find((d) => d.mn === MN) as DeviceRegistration;
+      for (const t of TOWNSHIPS) await registry.create('townships', t, admin);
+      await registry.create('enterprises', ENTERPRISES.find((e) => e.id === device.enterpriseId) as Enterprise, admin);
+      await registry.create('outlets', OUTLETS.find((o) => o.id === device.outletId) as Outlet, admin);
+      await registry.create('devices', { ...device, protocol: 'hj212-2025', password: PW, sm4Key: KEY }, admin);
+      const commandStore = new MemoryCommandStore();
+      const devices = new MemoryDevices([
+        { mn: MN, st: '32', protocol: 'hj212-2025', transport: 'tcp', status: 'active' },
+      ]);
+      const gateway = await startGateway({
+        port: 0,
+        topicPrefix: PREFIX,
+        metricsIntervalMs: 0,
+        registry: { deviceForAuthentication: async (mn) => (await store.get<StoredDevice>('devices', mn))?.item },
+        keys: {
+          open: (d) => keys.openKeys(d.mn, d.sm4),
+          pushIfDue: (mn, channel, force, form) =>
+            keys.pushIfDue(mn, new CommandService({ devices, store: commandStore, channel }), force, undefined, form),
+          pushFrame: (cmd, pw, form) => keys.pushFrame(cmd, pw, form),
+          confirm: (mn, q, exe) => keys.confirm(mn, q, exe),
+          settings: DEFAULT_KEY_SETTINGS,
+        },
+        verify: verifySecret,
+        publish: async () => {},
+      });
+      const c = await client(gateway.port);
+      try {
+        c.send(data(KEY));
+        await until(() => c.frames.length === 2, '9014 and the push');
+        expect(packetOf(c.frames[1], [Buffer.from(KEY)]).cn).toBe('1014');
+        const ring = (store.raw('devices', MN) as StoredDevice).sm4 as DeviceKeyRing;
+        expect(ring.versions.at(-1)).toMatchObject({ status: 'pending', source: 'scheduled' });
+      } finally {
+        c.socket.destroy();
+        await gateway.stop();
+      }
+    }
   });
 });

@@ -48,10 +48,14 @@ export class MemoryDevices implements CommandDevices {
 }
 
 export class MemoryChannel implements CommandChannel {
-  readonly published: { topic: string; payload: string }[] = [];
+  readonly published: { topic: string; payload: string; bytes: Buffer }[] = [];
   failing = false;
-  async publish(topic: string, payload: string): Promise<void> {
+  /** where a published message goes next (a gateway router in a test), after it was recorded */
+  onPublish?: (topic: string, payload: Buffer) => void | Promise<void>;
+  async publish(topic: string, payload: string | Uint8Array): Promise<void> {
     if (this.failing) throw new Error('publish failed');
-    this.published.push({ topic, payload });
+    const bytes = Buffer.from(payload);
+    this.published.push({ topic, payload: bytes.toString('latin1'), bytes });
+    await this.onPublish?.(topic, bytes);
   }
 }

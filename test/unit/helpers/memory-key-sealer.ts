@@ -1,5 +1,5 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import type { DeviceLink, KeySealer } from '#shared/domain/registry/key-lifecycle.ts';
+import type { KeySealer } from '#shared/domain/registry/key-lifecycle.ts';
 
 /**
  * A KeySealer in memory, sealing as KMS would: AES-256-GCM under a master key of its own, the MN and version as
@@ -24,17 +24,5 @@ export class MemoryKeySealer implements KeySealer {
     d.setAAD(Buffer.from(`${mn}#${version}`));
     d.setAuthTag(b.subarray(12, 28));
     return Buffer.concat([d.update(b.subarray(28)), d.final()]);
-  }
-}
-
-/** A DeviceLink that records what was sent, connected unless told otherwise. */
-export class MemoryDeviceLink implements DeviceLink {
-  readonly sent: { mn: string; frame: Buffer }[] = [];
-  connected = true;
-
-  async sendToDevice(mn: string, frame: Buffer): Promise<boolean> {
-    if (!this.connected) return false;
-    this.sent.push({ mn, frame });
-    return true;
   }
 }

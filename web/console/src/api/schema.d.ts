@@ -279,7 +279,7 @@ export interface paths {
         put?: never;
         /**
          * 立即轮换设备 SM4 密钥
-         * @description Asks for a new SM4 key for an encrypting device now, besides the 90-day schedule: the gateway pushes it (CN 1014, encrypted under the current key) when it next hears from the device, and the key becomes current once the device confirms it (9012). The device record shows `sm4.rotationRequestedAt` until then. 409 when the device does not encrypt.
+         * @description Pushes a new SM4 key to an encrypting device now, besides the 90-day schedule, through the device-command path: a CN 1014 command (its QN in the answer's pending key version, `sm4.versions[].pushQn`; follow it at GET /devices/{mn}/commands/{qn}) encrypted under the current key, written by the gateway task holding a TCP device's connection or published on an MQTT device's command topic. The key becomes current once the device answers 9012 ExeRtn=1; the old one stays valid for the grace window. A device not connected now gets the push again when it next sends (after 10 minutes). The key is never shown. 409 when the device does not encrypt.
          *
          *     角色 Roles: `admin`（系统管理员）
          */

@@ -105,6 +105,7 @@ const SYSTEMS: Option[] = [
   { value: '52', label: '52 污水排放过程监控' },
 ];
 const PROTOCOLS: Option[] = [
+  { value: 'hj212-2025', label: 'HJ 212-2025（SM4 加密）' },
   { value: 'hj212-2017', label: 'HJ 212-2017' },
   { value: 'hj212-2005', label: 'HJ/T 212-2005' },
   { value: 'json-mqtt', label: 'JSON（MQTT）' },
@@ -246,6 +247,13 @@ export const KINDS: Record<Kind, KindSpec> = {
       { path: 'installedAt', label: '安装日期', type: 'date' },
       { path: 'status', label: '状态', type: 'select', options: DEVICE_STATUS, required: true },
       { path: 'password', label: '访问密码（TCP 设备；留空不修改）', type: 'password' },
+      {
+        path: 'sm4Key',
+        label: 'SM4 密钥（HJ 212-2025 加密设备）',
+        type: 'password',
+        createOnly: true,
+        hint: '16 位，安装人员设置；只在登记时录入，此后不再显示',
+      },
     ],
     blank: () => ({
       protocol: 'hj212-2017',
