@@ -6,7 +6,7 @@ import { DynamoReadingStore } from '#shared/adapters/readings-store.ts';
 import { topicPublisher } from '#shared/adapters/topic-publisher.ts';
 import { readConfig } from '#shared/config/config.ts';
 import { ENV } from '#shared/config/env-names.ts';
-import { AlarmJobs } from '#shared/domain/alarms/jobs.ts';
+import { AlarmJobs, type JobsDeps } from '#shared/domain/alarms/jobs.ts';
 import { checkCalendar } from '#shared/domain/calendar/coverage.ts';
 import { ulid } from '#shared/domain/ids.ts';
 import type { Device } from '#shared/domain/registry/model.ts';
@@ -31,7 +31,7 @@ const config = readConfig({ readingsTable: ENV.readingsTable, alarmsTable: ENV.a
 const readingsTable = config.readingsTable;
 const claims = new DynamoDailyClaims(dynamo, config.alarmsTable);
 const notifyOps = topicPublisher(new SNSClient({}), config.opsTopic);
-const deps = {
+const deps: JobsDeps = {
   store: services.store,
   sources: services.sources,
   rules: services.rules,
