@@ -176,6 +176,21 @@ export function registryKeys(access: Omit<RegistryAccess, 'ca'>): DeviceKeyAcces
   };
 }
 
+/** When the platform last stored real-time data of a device as arrived (`GET /devices/{mn}/latest`), epoch ms. */
+export function realtimeArrivals(
+  access: Pick<RegistryAccess, 'api' | 'token'>,
+): (mn: string) => Promise<number | undefined> {
+  const call = api(access);
+  return async (mn) => {
+    const r = await call('GET', `/devices/${encodeURIComponent(mn)}/latest`);
+    if (r.status !== 200) return undefined;
+    const kinds = (r.body.kinds ?? []) as { kind: string; lastArrivalAt?: string; lastReceivedAt?: string }[];
+    const rt = kinds.find((k) => k.kind === 'realtime');
+    const at = Date.parse(rt?.lastArrivalAt ?? rt?.lastReceivedAt ?? '');
+    return Number.isNaN(at) ? undefined : at;
+  };
+}
+
 /**
  * The local platform's scheduler (`/_local/schedules`, `npm start` only): fires the alarm engine's data-gap job as of
  * an instant, as its 5-minute schedule would then (the job measures silence from when data last arrived up to it).

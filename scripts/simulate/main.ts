@@ -11,7 +11,7 @@ import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { readKeys, signToken } from '#infra/local/jwt.ts';
 import { HELP, parseDuration } from './commands.ts';
-import { localDataGapJob, registryCredentials, registryKeys } from './credentials.ts';
+import { localDataGapJob, realtimeArrivals, registryCredentials, registryKeys } from './credentials.ts';
 import type { SimDevice } from './devices.ts';
 import type { MqttTls } from './mqtt-link.ts';
 import { type Endpoints, runSimulation, type SimSummary, type SimulationOptions } from './runner.ts';
@@ -208,6 +208,7 @@ async function main(argv: string[]): Promise<number> {
   const access = await adminAccess(dataDir, all);
   opts.keys = registryKeys({ ...access, dataDir, log: out });
   opts.dataGapJob = localDataGapJob(access.api);
+  opts.arrivals = realtimeArrivals(access);
   let sim: ReturnType<typeof runSimulation>;
   try {
     sim = runSimulation(opts, endpoints);

@@ -66,6 +66,10 @@ export interface SimulationOptions {
   keys?: DeviceKeyAccess;
   /** the local platform's data-gap job, fired as of an instant (credentials.ts localDataGapJob), for `datagaps` */
   dataGapJob?: (at: Date) => Promise<string>;
+  /** when the platform last stored real-time data of a device as arrived (credentials.ts realtimeArrivals) */
+  arrivals?: (mn: string) => Promise<number | undefined>;
+  /** how long `datagaps` waits for the platform to store the devices' data (default 120 s) */
+  dataGapWaitMs?: number;
   /** wall ms between heartbeats in a quiet period (default: a simulated minute, at least 2 s) */
   heartbeatMs?: number;
   log?: (line: string) => void;
@@ -594,29 +598,44 @@ export function runSimulation(opts: SimulationOptions, endpoints: Endpoints): Si
 
   /**
    * Fires the platform's data-gap job as of the instant the quiet device's real-time silence passes the platform's
-   * default allowance (its last data + allowance + 2 s): the job measures silence from when data last ARRIVED, in
-   * platform time, which a sped-up run cannot wait for. Devices still sending (every second or two when sped up)
-   * stay within their allowance at that instant; the quiet one's heartbeats do not count as data.
+   * default allowance (its last stored arrival + allowance + 2 s): the job measures silence from when data last
+   * ARRIVED, in platform time, which a sped-up run cannot wait for. It first waits until the platform has stored data
+   * that every other device sent after that (a busy local platform stores data later than it arrives), so that the
+   * devices still sending stay within their allowance at that instant; the quiet one's heartbeats are not data.
    */
   function dataGaps(r: Running): string {
     const d = r.device;
     const job = opts.dataGapJob;
-    if (!job) return 'the data-gap job can be run only on the local platform (npm start)';
+    const arrivals = opts.arrivals;
+    if (!job || !arrivals) return 'the data-gap job can be run only on the local platform (npm start)';
     if (r.inj.quietUntil === undefined || r.lastDataAt === undefined)
       return `${d.label} is not quiet: \`quiet ${d.label} <minutes>\` first`;
-    const silent = Date.now() - r.lastDataAt;
-    if (silent < 4000) return `${d.label} has been quiet for ${silent} ms only; try again in a few seconds`;
     const rules = DataGapRules.parse({});
     const allowance = Math.max(rules.realtimeMultiple * d.realtimeSeconds * 1000, rules.realtimeMinMinutes * 60_000);
-    const at = new Date(r.lastDataAt + allowance + 2000);
-    job(at).then(
-      (rule) =>
-        log(
-          `${d.label}: data-gap job ${rule} ran as of ${at.toISOString()} (its last data + ${allowance / 60_000} min + 2 s): look for a data_gap alarm (GET /alarms?type=data_gap)`,
-        ),
-      (err: unknown) => log(`data-gap job: ${err instanceof Error ? err.message : String(err)}`),
-    );
-    return `${d.label}: running the data-gap job as of ${Math.round(allowance / 60_000)} min 2 s after its last data…`;
+    const others = running.filter((x) => x !== r && x.ready && x.device.registered);
+    const quietSince = r.lastDataAt;
+    const fail = (why: string) => log(`${d.label}: data-gap job not run: ${why}`);
+    void (async () => {
+      const until = Date.now() + (opts.dataGapWaitMs ?? 120_000);
+      for (;;) {
+        if (stopped) return;
+        const last = await arrivals(d.mn);
+        if (last !== undefined && last > quietSince + 1000)
+          return fail('its quiet period ended before the platform had stored what came before it (try a longer quiet)');
+        const seen = await Promise.all(others.map((x) => arrivals(x.device.mn)));
+        if (last !== undefined && last >= quietSince - 2000 && seen.every((t) => t !== undefined && t > last + 3000)) {
+          const at = new Date(last + allowance + 2000);
+          const rule = await job(at);
+          log(
+            `${d.label}: data-gap job ${rule} ran as of ${at.toISOString()} (its last data + ${allowance / 60_000} min + 2 s; the others sent since): look for a data_gap alarm (GET /alarms?type=data_gap)`,
+          );
+          return;
+        }
+        if (Date.now() > until) return fail("the platform has not stored the devices' recent data yet (is it busy?)");
+        await new Promise((res) => setTimeout(res, 1000));
+      }
+    })().catch((err: unknown) => fail(err instanceof Error ? err.message : String(err)));
+    return `${d.label}: the data-gap job will run as of ${Math.round(allowance / 60_000)} min 2 s after its last data, once the platform has stored the others' newer data…`;
   }
 
   const command = (line: string): string => {

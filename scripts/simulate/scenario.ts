@@ -55,15 +55,15 @@ export const DEMO_STEPS: ScenarioStep[] = [
   },
   {
     at: 30_000,
-    command: 'quiet AB01 20',
+    command: 'quiet AB01 30',
     lookFor:
-      'the WWTP AB01 (HJ 212-2025) sends only 9015 heartbeats for 20 simulated minutes (20 s; the gateway answers 9013), keeping its data; then it re-sends them with RF=1 (the summary counts them) and they are stored once, in their own time order, never paging as fresh alarms',
+      'the WWTP AB01 (HJ 212-2025) sends only 9015 heartbeats for 30 simulated minutes (30 s; the gateway answers 9013), keeping its data; then it re-sends them with RF=1 (the summary counts them) and they are stored once, in their own time order, never paging as fresh alarms',
   },
   {
     at: 36_000,
     command: 'datagaps AB01',
     lookFor:
-      'the platform measures silence from when data last arrived, in its own time (≥ 10 min): the data-gap job runs as of 10 min after AB01 last sent data; its heartbeats do not count, so a 三级 数据缺失 alarm opens for AB01 (GET /alarms?type=data_gap), and none for the devices still sending',
+      'the platform measures silence from when data last arrived, in its own time (≥ 10 min): once the platform has stored the other devices\' newer data, the simulator runs the local data-gap job as of 10 min after AB01\'s last data; its heartbeats do not count, so a 三级 数据缺失 alarm opens for AB01 (GET /alarms?type=data_gap) and none for the devices still sending; the RF=1 backlog clears it',
   },
   { at: 38_000, command: 'normal BW01', lookFor: 'BW01 COD back to ≈45 mg/L' },
   {
