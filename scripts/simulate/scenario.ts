@@ -63,7 +63,7 @@ export const DEMO_STEPS: ScenarioStep[] = [
     at: 36_000,
     command: 'datagaps AB01',
     lookFor:
-      'the platform measures silence from when data last arrived, in its own time (≥ 10 min): once the platform has stored the other devices\' newer data, the simulator runs the local data-gap job as of 10 min after AB01\'s last data; its heartbeats do not count, so a 三级 数据缺失 alarm opens for AB01 (GET /alarms?type=data_gap) and none for the devices still sending; the RF=1 backlog clears it',
+      "the platform measures silence from when data last arrived, in its own time (≥ 10 min): once the platform has stored the other devices' newer data, the simulator runs the local data-gap job as of 10 min after AB01's last data; its heartbeats do not count, so a 三级 数据缺失 alarm opens for AB01 (GET /alarms?type=data_gap) and none for the devices still sending; the RF=1 backlog clears it",
   },
   { at: 38_000, command: 'normal BW01', lookFor: 'BW01 COD back to ≈45 mg/L' },
   {
