@@ -111,7 +111,7 @@ describe('simulated devices on the local platform', () => {
     }
   });
 
-  it("decodes and stores a 2025 device's encrypted data, and a heartbeat-only quiet period opens a data gap", async () => {
+  it("decodes and stores a 2025 device's encrypted data through a key rotation, and a heartbeat-only quiet period opens a data gap", async () => {
     const access = { api: platform.endpoints.api, token: admin };
     const start = Date.now() - 2 * 3_600_000;
     sim = runSimulation(
@@ -166,7 +166,7 @@ describe('simulated devices on the local platform', () => {
     );
     expect(sim.stats().devices.find((d) => d.mn === DEVICE_2025)?.keyChanges).toBe(1);
 
-    expect(sim.command('quiet AB01 15')).toMatch(/only 9015 heartbeats/);
+    expect(sim.command('quiet AB01 20')).toMatch(/only 9015 heartbeats/);
     await new Promise((r) => setTimeout(r, 4_000));
     expect(sim.command('datagaps AB01')).toMatch(/data-gap job will run/);
     const gaps = async () => {
@@ -178,7 +178,7 @@ describe('simulated devices on the local platform', () => {
     // raised as of the quiet device's last data + 10 min; the RF=1 backlog after the quiet period clears it again
     const gap = await eventually(
       async () => (await gaps()).find((a) => a.mn === DEVICE_2025 && a.key === 'data_gap#realtime'),
-      30_000,
+      45_000,
       'a real-time data gap of the quiet device',
     );
     expect(['active', 'cleared']).toContain(gap.state);
