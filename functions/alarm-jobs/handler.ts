@@ -6,7 +6,7 @@ import { DynamoReadingStore } from '#shared/adapters/readings-store.ts';
 import { topicPublisher } from '#shared/adapters/topic-publisher.ts';
 import { readConfig } from '#shared/config/config.ts';
 import { ENV } from '#shared/config/env-names.ts';
-import { AlarmJobs } from '#shared/domain/alarms/jobs.ts';
+import { AlarmJobs, type JobsDeps } from '#shared/domain/alarms/jobs.ts';
 import { checkCalendar } from '#shared/domain/calendar/coverage.ts';
 import { ulid } from '#shared/domain/ids.ts';
 import type { Device } from '#shared/domain/registry/model.ts';
@@ -18,7 +18,8 @@ import { alarmServicesFromEnv } from '#shared/wiring/alarm-engine.ts';
  * The alarm engine's scheduled jobs. Each EventBridge schedule passes an input naming its job
  * (infra/constructs/alarm-engine.ts ALARM_JOBS): `sweep` every minute, `data-gaps` every 5 minutes,
  * `identical-series` every hour; and daily `calendar` (CALENDAR_CHECK: the working-day calendar's coverage, to the
- * ops topic once per Beijing day) with the scheduled event's `time`, the instant it checks for (the clock without it).
+ * ops topic once per Beijing day). `calendar` and `data-gaps` take the scheduled event's `time` as the instant they
+ * judge for (the clock without it): silence is measured up to it.
  */
 export const JobEvent = z.object({
   job: z.enum(['sweep', 'data-gaps', 'identical-series', 'calendar']),
@@ -30,7 +31,7 @@ const config = readConfig({ readingsTable: ENV.readingsTable, alarmsTable: ENV.a
 const readingsTable = config.readingsTable;
 const claims = new DynamoDailyClaims(dynamo, config.alarmsTable);
 const notifyOps = topicPublisher(new SNSClient({}), config.opsTopic);
-const jobs = new AlarmJobs({
+const deps: JobsDeps = {
   store: services.store,
   sources: services.sources,
   rules: services.rules,
@@ -40,7 +41,8 @@ const jobs = new AlarmJobs({
   },
   readings: new DynamoReadingStore(dynamo, readingsTable),
   newId: ulid,
-});
+};
+const jobs = new AlarmJobs(deps);
 
 export const handler = observedHandler(async (event: unknown) => {
   const parsed = JobEvent.safeParse(event);
@@ -53,7 +55,7 @@ export const handler = observedHandler(async (event: unknown) => {
     job === 'sweep'
       ? await jobs.sweep()
       : job === 'data-gaps'
-        ? await jobs.dataGaps()
+        ? await (time ? new AlarmJobs({ ...deps, now: () => new Date(time) }) : jobs).dataGaps()
         : job === 'identical-series'
           ? await jobs.identicalSeries()
           : await checkCalendar({

@@ -19,8 +19,9 @@ import type { DataTable } from './tables.ts';
  *    the replay rule `envwatch_<stage>_alarm_replay` (topic `envwatch/replay/alarms`, where the dead-letter redrive and
  *    `npm run replay-dead-letters` publish the evaluator's failed envelopes back to). Failed invocations (after Lambda's two retries) go to the alarms dead-letter
  *    queue with the envelope.
- *  - `alarm-jobs`: EventBridge schedules with a constant input naming the job: the notification sweep every minute
- *    (reminders, escalations, deliveries that failed), data gaps every 5 minutes, identical series across devices
+ *  - `alarm-jobs`: EventBridge schedules with an input naming the job: the notification sweep every minute
+ *    (reminders, escalations, deliveries that failed), data gaps every 5 minutes (with the scheduled event's time,
+ *    TIMED_JOBS), identical series across devices
  *    every hour; and once a day (CALENDAR_CHECK) the working-day calendar's coverage, with the scheduled event's time:
  *    the ops topic hears, once per Beijing day, when this year's or (from 1 November) next year's holiday data is
  *    missing (shared/domain/calendar/coverage.ts). Its once-claims are items of the alarms table.
@@ -59,6 +60,12 @@ export const ALARM_JOBS = {
   'identical-series': 'rate(1 hour)',
 } as const;
 export type AlarmJob = keyof typeof ALARM_JOBS;
+/**
+ * Jobs whose input also carries the scheduled event's time, the instant they judge for: data gaps measure silence up to
+ * it (in the cloud it is the schedule's own minute; the local platform can fire the job as of a later instant, which
+ * lets a quiet period be seen without waiting it out).
+ */
+export const TIMED_JOBS: ReadonlySet<AlarmJob> = new Set(['data-gaps']);
 
 /** The calendar check: 09:00 Beijing (01:00 UTC) every day; the input carries the scheduled event's time. */
 export const CALENDAR_CHECK = { job: 'calendar', schedule: 'cron(0 1 * * ? *)' } as const;
@@ -140,7 +147,12 @@ export class AlarmEngine extends Construct {
       new Rule(this, `Schedule-${job}`, {
         description: `EnvWatch alarm job: ${job}`,
         schedule: Schedule.expression(expression),
-        targets: [new LambdaFunction(this.jobs.fn, { event: RuleTargetInput.fromObject({ job }), retryAttempts: 2 })],
+        targets: [
+          new LambdaFunction(this.jobs.fn, {
+            event: RuleTargetInput.fromObject(TIMED_JOBS.has(job) ? { job, time: EventField.time } : { job }),
+            retryAttempts: 2,
+          }),
+        ],
       });
     }
     new Rule(this, 'Schedule-calendar', {

@@ -12,6 +12,9 @@ export type Command =
   | { kind: 'badcrc'; device: string; count: number }
   | { kind: 'flat'; device: string; pollutant: string }
   | { kind: 'treatment-off'; device: string }
+  | { kind: 'quiet'; device: string; minutes: number }
+  | { kind: 'rotate-key'; device: string }
+  | { kind: 'datagaps'; device: string }
   | { kind: 'status' }
   | { kind: 'help' }
   | { kind: 'quit' };
@@ -27,6 +30,10 @@ export const HELP = [
   '  flat <mn> <pollutant>              the pollutant flat-lines at its current value',
   '  treatment-off <mn>                 SB2 (treatment facility) off while SB1 (production) runs',
   '  normal <mn>                        clears exceed, flag, flat and treatment-off on that device',
+  'HJ 212-2025 devices (AB01, GA01: SM4-encrypted):',
+  '  quiet <mn> <minutes>               only 9015 heartbeats for that many simulated minutes, then the stored data re-sent with RF=1',
+  '  rotate-key <mn>                    an administrator asks the registry for a new SM4 key; the device answers the 1014 push',
+  "  datagaps <mn>                      (local platform) runs the data-gap job as of the quiet device's last data + the real-time allowance",
   '  status | help | quit',
 ].join('\n');
 
@@ -69,6 +76,9 @@ const USAGE: Record<string, string> = {
   badcrc: 'badcrc <mn> <count>',
   flat: 'flat <mn> <pollutant>',
   'treatment-off': 'treatment-off <mn>',
+  quiet: 'quiet <mn> <minutes>',
+  'rotate-key': 'rotate-key <mn>',
+  datagaps: 'datagaps <mn>',
 };
 
 export function parseCommand(line: string): ParseResult {
@@ -106,7 +116,14 @@ export function parseCommand(line: string): ParseResult {
   switch (name) {
     case 'normal':
     case 'treatment-off':
+    case 'rotate-key':
+    case 'datagaps':
       return { ok: true, command: { kind: name, device } };
+    case 'quiet': {
+      const minutes = positive(args[1] as string, 'minutes', false);
+      if (typeof minutes !== 'number') return minutes;
+      return { ok: true, command: { kind: 'quiet', device, minutes } };
+    }
     case 'exceed': {
       const pollutant = code(1);
       if (typeof pollutant !== 'string') return pollutant;

@@ -4,6 +4,11 @@ import { DEVICES, ENTERPRISES, OUTLETS } from '#shared/domain/registry/qingyuan-
  * The simulated DAQs: the seeded devices of shared/domain/registry/qingyuan-seed.ts (MN, protocol, pollutants,
  * intervals, password, the outlet's permit limits) plus optional synthetic clones whose MNs are NOT registered
  * (the platform must reject them; that is what they are for).
+ *
+ * Two seeded DAQs have been upgraded in place to HJ 212-2025 (UPGRADED_TO_2025): the WWTP's AB01 and the heating
+ * station's GA01 (whose ST=44 electricity meters are a 2025 system anyway). They encrypt their data with SM4 under a
+ * key the simulator enters through the registry as their installer would (credentials.ts `registryKeys`); the others
+ * stay HJ 212-2017 (and the pencil factory's PW01 HJ/T 212-2005).
  */
 export type Protocol = 'hj212-2025' | 'hj212-2017' | 'hj212-2005' | 'json-mqtt';
 /** how the device's day looks: a factory on day shift, the town's WWTP, the heating station running around the clock */
@@ -39,7 +44,13 @@ export interface SimDevice {
   clonedFrom?: string;
 }
 
+/** an HJ 212-2025 device: SM4-encrypted data, 9015 heartbeats, RF=1 re-sent data, answers to CN 1014 key pushes */
+export const speaks2025 = (d: Pick<SimDevice, 'protocol'>): boolean => d.protocol === 'hj212-2025';
+
 export const UNREGISTERED_PREFIX = '3311260000000000SIM';
+
+/** seeded DAQs the simulator runs as HJ 212-2025 (SM4-encrypted), upgraded in place from HJ 212-2017 */
+export const UPGRADED_TO_2025: readonly string[] = ['33112600000000000000AB01', '33112600000000000000GA01'];
 
 function patternOf(industry: string | undefined): Pattern {
   if (industry === 'wastewater_treatment') return 'wwtp';
@@ -67,7 +78,7 @@ export function seededDevices(): SimDevice[] {
       mn: d.mn,
       label: d.mn.slice(-4),
       st: d.st,
-      protocol: d.protocol,
+      protocol: UPGRADED_TO_2025.includes(d.mn) ? 'hj212-2025' : d.protocol,
       password: d.password ?? '123456',
       pollutants: [...d.pollutants],
       realtimeSeconds: d.intervals.realtimeSeconds,

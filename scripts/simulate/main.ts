@@ -11,7 +11,7 @@ import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { readKeys, signToken } from '#infra/local/jwt.ts';
 import { HELP, parseDuration } from './commands.ts';
-import { registryCredentials } from './credentials.ts';
+import { localDataGapJob, realtimeArrivals, registryCredentials, registryKeys } from './credentials.ts';
 import type { SimDevice } from './devices.ts';
 import type { MqttTls } from './mqtt-link.ts';
 import { type Endpoints, runSimulation, type SimSummary, type SimulationOptions } from './runner.ts';
@@ -64,15 +64,11 @@ async function readEndpoints(dataDir: string): Promise<PlatformEndpoints> {
   };
 }
 
-/** MQTT devices' certificates from the registry API, with an admin token of the running platform's local issuer. */
-async function credentialsFor(
-  dataDir: string,
-  e: PlatformEndpoints,
-  log: (line: string) => void,
-): Promise<(device: SimDevice) => Promise<MqttTls>> {
+/** The registry API with an admin token of the running platform's local issuer (the simulator acts as the installer). */
+async function adminAccess(dataDir: string, e: PlatformEndpoints): Promise<{ api: string; token: string }> {
   const keys = await readKeys(dataDir);
-  if (!keys || !e.api || !e.mqttCa || !e.auth?.issuer || !e.auth.audience)
-    throw new CliError(`${join(dataDir, 'endpoints.json')} lacks api, mqttCa or auth: is the platform up to date?`);
+  if (!keys || !e.api || !e.auth?.issuer || !e.auth.audience)
+    throw new CliError(`${join(dataDir, 'endpoints.json')} lacks api or auth: is the platform up to date?`);
   const token = signToken(
     keys,
     {
@@ -85,7 +81,18 @@ async function credentialsFor(
     },
     3600,
   );
-  return registryCredentials({ api: e.api, token, dataDir, ca: await readFile(e.mqttCa, 'utf8'), log });
+  return { api: e.api, token };
+}
+
+/** MQTT devices' certificates from the registry API. */
+async function credentialsFor(
+  dataDir: string,
+  e: PlatformEndpoints,
+  log: (line: string) => void,
+): Promise<(device: SimDevice) => Promise<MqttTls>> {
+  if (!e.mqttCa) throw new CliError(`${join(dataDir, 'endpoints.json')} lacks mqttCa: is the platform up to date?`);
+  const access = await adminAccess(dataDir, e);
+  return registryCredentials({ ...access, dataDir, ca: await readFile(e.mqttCa, 'utf8'), log });
 }
 
 function number(text: string | undefined, name: string): number | undefined {
@@ -111,7 +118,10 @@ function summaryText(s: SimSummary): string {
       .map(([k, v]) => `${k}×${v}`)
       .join(' ');
     lines.push(
-      `  ${d.label.padEnd(8)} ${d.transport.padEnd(10)} sent ${d.sent} (rt ${d.byCn['2011']}, min ${d.byCn['2051']}, hour ${d.byCn['2061']}) acked ${d.acked} rejected ${d.rejected}${reasons ? ` [${reasons}]` : ''} unanswered ${d.failed}`,
+      `  ${d.label.padEnd(8)} ${d.transport.padEnd(10)} sent ${d.sent} (rt ${d.byCn['2011']}, min ${d.byCn['2051']}, hour ${d.byCn['2061']}) acked ${d.acked} rejected ${d.rejected}${reasons ? ` [${reasons}]` : ''} unanswered ${d.failed}` +
+        (d.protocol === 'hj212-2025'
+          ? ` | 2025: ${d.heartbeats} heartbeats, ${d.resent} re-sent (RF=1), ${d.keyChanges} key change(s)`
+          : ''),
     );
   }
   if (s.skipped.length > 0) lines.push(`  skipped: ${s.skipped.join(', ')}`);
@@ -194,6 +204,11 @@ async function main(argv: string[]): Promise<number> {
   if (!endpoints.mqtts && !endpoints.mqtt && !endpoints.hj212)
     throw new CliError('endpoints.json lists neither mqtts nor hj212: is the platform up to date?');
   if (endpoints.mqtts) opts.credentials = await credentialsFor(dataDir, all, out);
+  // HJ 212-2025 devices: their SM4 keys through the registry; the local scheduler for `datagaps`
+  const access = await adminAccess(dataDir, all);
+  opts.keys = registryKeys({ ...access, dataDir, log: out });
+  opts.dataGapJob = localDataGapJob(access.api);
+  opts.arrivals = realtimeArrivals(access);
   let sim: ReturnType<typeof runSimulation>;
   try {
     sim = runSimulation(opts, endpoints);

@@ -26,8 +26,9 @@ export class MqttLink {
     readonly mn: string,
     onConnectionChange?: (connected: boolean, detail: string) => void,
     tls?: () => Promise<MqttTls>,
-    /** a command on the device's topic `envwatch/devices/<MN>/cmd`: the frames to answer with on its hj212 topic */
-    onCommand?: (frame: string) => string[],
+    /** a command on the device's topic `envwatch/devices/<MN>/cmd` (bytes: a key push is encrypted): the frames to
+     * answer with on its hj212 topic */
+    onCommand?: (frame: Buffer) => string[],
   ) {
     const open = (credentials?: MqttTls) => {
       const client = mqtt.connect(url, {
@@ -49,8 +50,7 @@ export class MqttLink {
         client.on('connect', () => void client.subscribeAsync(commands, { qos: 1 }).catch(() => {}));
         client.on('message', (topic, payload) => {
           if (topic !== commands) return;
-          for (const answer of onCommand(payload.toString('utf8')))
-            void this.publish(`envwatch/devices/${mn}/hj212`, answer);
+          for (const answer of onCommand(payload)) void this.publish(`envwatch/devices/${mn}/hj212`, answer);
         });
       }
       this.client = client;
@@ -70,7 +70,7 @@ export class MqttLink {
     return this.pending;
   }
 
-  async publish(topic: string, payload: string): Promise<SendOutcome> {
+  async publish(topic: string, payload: string | Buffer): Promise<SendOutcome> {
     this.pending++;
     try {
       await this.ready;

@@ -1,4 +1,12 @@
-import { encodeCp, encodePacket, isoToBeijing } from '#shared/domain/hj212/codec.ts';
+import {
+  encodeCp,
+  encodeEncryptedFrame,
+  encodeFrame,
+  encodePacket,
+  encodeSegment,
+  isoToBeijing,
+  type SegmentFields,
+} from '#shared/domain/hj212/codec.ts';
 import type { ValueSuffix } from '#shared/domain/hj212/types.ts';
 import type { JsonTelemetry } from '#shared/domain/ingest/envelope.ts';
 import { POLLUTANTS } from '#shared/domain/pollutants.ts';
@@ -8,8 +16,11 @@ import type { Emission } from './timeline.ts';
 import type { Sample } from './values.ts';
 
 /**
- * What a simulated DAQ puts on the wire, built with the project's codec (encodePacket / encodeCp):
+ * What a simulated DAQ puts on the wire, built with the project's codec (encodePacket / encodeCp / encodeEncryptedFrame):
  * - HJ 212-2017: `QN=<simulated time, ms>;ST;CN;PW;MN;Flag=5` (2017 + acknowledgement wanted → the platform answers 9014);
+ * - HJ 212-2025: `Flag=9` (2025 + acknowledgement wanted), the CP SM4-encrypted under the device's current key by the
+ *   shared codec (docs/devices.md §2.1: whole 16-byte blocks, the tail and the CRC over the plaintext), `RF=1` on data
+ *   re-sent after a quiet period, and 9015 heartbeats (in clear, as every non-data command);
  * - HJ/T 212-2005: no QN and no Flag (so no acknowledgement), old pollutant codes (011, 060, B01 …);
  * - JSON for `envwatch/devices/{mn}/telemetry` (schema JsonTelemetry).
  * Factory devices add `SB1-RS` (production) and `SB2-RS` (treatment facility) to real-time and minute data; devices with
@@ -44,48 +55,64 @@ function cpOf(device: SimDevice, e: Emission): string {
   return encodeCp({ dataTime: new Date(e.dataTime).toISOString(), params, pollutants });
 }
 
-/** One HJ 212 frame (with CR LF). `qn` is ignored for 2005 devices. */
-export function buildHj212(device: SimDevice, e: Emission, qn: string, opts: { corruptCrc?: boolean } = {}): string {
-  const legacy = device.protocol === 'hj212-2005';
-  const frame = encodePacket({
-    ...(legacy ? {} : { qn, flag: FLAG_2017_ACK }),
-    st: device.st,
-    cn: e.cn,
-    pw: device.password,
-    mn: device.mn,
-    cp: cpOf(device, e),
-  });
-  return opts.corruptCrc ? corruptCrc(frame) : frame;
+/** A frame on the wire: text, or bytes when its CP is SM4-encrypted (the ciphertext is not text). */
+export type Frame = string | Buffer;
+
+export interface FrameOptions {
+  corruptCrc?: boolean;
+  /** HJ 212-2025: the SM4 key the CP is encrypted under (the device's current key) */
+  key?: Uint8Array;
+  /** HJ 212-2025 `RF=1`: data re-sent after the link was down */
+  resent?: boolean;
 }
 
 /**
- * HJ 212-2025 Flag with an answer wanted (version bits 000010, A=1): the ST=44 electricity data is a 2025 system, so
+ * HJ 212-2025 Flag with an answer wanted (version bits 000010, A=1). The ST=44 electricity data is a 2025 system, so
  * its packets say so whatever the device's other packets use (docs/devices.md).
  */
 export const FLAG_2025_ACK = 9;
 
+/** the header fields of a device's uploads: 2005 has no QN nor Flag, 2017 Flag=5, 2025 Flag=9 (and RF=1 when re-sent) */
+function header(device: SimDevice, qn: string, opts: FrameOptions): Omit<SegmentFields, 'st' | 'cn' | 'cp'> {
+  const base = { pw: device.password, mn: device.mn };
+  if (device.protocol === 'hj212-2005') return base;
+  if (device.protocol !== 'hj212-2025') return { ...base, qn, flag: FLAG_2017_ACK };
+  return { ...base, qn, flag: FLAG_2025_ACK, ...(opts.resent ? { resent: true } : {}) };
+}
+
+/** The frame of a segment: encrypted by the shared codec when a key is given, then its CRC corrupted when asked. */
+function frameOf(fields: SegmentFields, opts: FrameOptions): Frame {
+  const segment = encodeSegment(fields);
+  const frame: Frame = opts.key ? encodeEncryptedFrame(segment, opts.key) : encodeFrame(segment);
+  return opts.corruptCrc ? corruptCrc(frame) : frame;
+}
+
+/** One HJ 212 data frame (with CR LF). `qn` is ignored for 2005 devices. */
+export function buildHj212(device: SimDevice, e: Emission, qn: string, opts: FrameOptions = {}): Frame {
+  return frameOf({ ...header(device, qn, opts), st: device.st, cn: e.cn, cp: cpOf(device, e) }, opts);
+}
+
 /** The ST=44 real-time electricity packet (CN 2011) of a sample with `power`, or undefined (with CR LF). */
-export function buildPower(device: SimDevice, sample: Sample, qn: string): string | undefined {
+export function buildPower(device: SimDevice, sample: Sample, qn: string, opts: FrameOptions = {}): Frame | undefined {
   if (!sample.power) return undefined;
   const pollutants: CpPollutants = {};
   for (const [code, kw] of Object.entries(sample.power)) pollutants[code] = { values: { Rtd: kw }, flag: 'N' };
-  return encodePacket({
-    qn,
-    flag: FLAG_2025_ACK,
-    st: '44',
-    cn: '2011',
-    pw: device.password,
-    mn: device.mn,
-    cp: encodeCp({ dataTime: new Date(sample.t).toISOString(), params: {}, pollutants }),
-  });
+  const cp = encodeCp({ dataTime: new Date(sample.t).toISOString(), params: {}, pollutants });
+  const fields = { ...header(device, qn, opts), qn, flag: FLAG_2025_ACK, st: '44', cn: '2011', cp };
+  return frameOf(fields, opts);
 }
 
-/** The same frame with a CRC that cannot match (every bit of the sent CRC flipped). */
-export function corruptCrc(frame: string): string {
-  const end = frame.endsWith('\r\n') ? frame.length - 2 : frame.length;
-  const crc = Number.parseInt(frame.slice(end - 4, end), 16);
-  const bad = (crc ^ 0xffff).toString(16).toUpperCase().padStart(4, '0');
-  return frame.slice(0, end - 4) + bad + frame.slice(end);
+/** HJ 212-2025 heartbeat (CN 9015, ST=91, in clear; Flag=9 asks the platform for its 9013). */
+export const buildHeartbeat = (device: SimDevice, qn: string): string =>
+  encodePacket({ qn, st: '91', cn: '9015', pw: device.password, mn: device.mn, flag: FLAG_2025_ACK, cp: '' });
+
+/** The same frame with a CRC that cannot match (every bit of the sent CRC flipped; the CRC is ASCII in any frame). */
+export function corruptCrc(frame: Frame): Frame {
+  const bytes = Buffer.from(frame);
+  const end = bytes.length >= 2 && bytes[bytes.length - 2] === 0x0d ? bytes.length - 2 : bytes.length;
+  const crc = Number.parseInt(bytes.toString('latin1', end - 4, end), 16);
+  bytes.write((crc ^ 0xffff).toString(16).toUpperCase().padStart(4, '0'), end - 4, 'latin1');
+  return typeof frame === 'string' ? bytes.toString('utf8') : bytes;
 }
 
 /** `2026-11-29T16:00:00+08:00` */

@@ -1,9 +1,12 @@
+import { DataGapRules } from '#shared/domain/alarms/gaps.ts';
 import { decodeFrame } from '#shared/domain/hj212/codec.ts';
-import { answerCommand } from './answers.ts';
+import type { Hj212Packet } from '#shared/domain/hj212/types.ts';
+import { answerCommand, answerKeyPush } from './answers.ts';
 import { type Command, HELP, parseCommand } from './commands.ts';
-import { findDevice, type SimDevice, seededDevices, syntheticDevices } from './devices.ts';
+import type { DeviceKeyAccess } from './credentials.ts';
+import { findDevice, type SimDevice, seededDevices, speaks2025, syntheticDevices } from './devices.ts';
 import { MqttLink, type MqttTls } from './mqtt-link.ts';
-import { buildHj212, buildJson, buildPower, qnClock } from './packets.ts';
+import { buildHeartbeat, buildHj212, buildJson, buildPower, type FrameOptions, qnClock } from './packets.ts';
 import { TcpLink } from './tcp-link.ts';
 import { type Emission, Timeline } from './timeline.ts';
 import { emptyInjections, type Injections, type Sample, ValueGenerator } from './values.ts';
@@ -14,6 +17,12 @@ import { emptyInjections, type Injections, type Sample, ValueGenerator } from '.
  *   hj212-2017 / hj212-2005 → TCP to the gateway (or, with `mqttHj212`, HJ 212 text to `envwatch/devices/{mn}/hj212`),
  *   json-mqtt → JSON to `envwatch/devices/{mn}/telemetry`.
  * Injection commands change a device's `Injections`; counts per device feed the minute report and the summary.
+ *
+ * HJ 212-2025 devices (devices.ts UPGRADED_TO_2025) start once their SM4 keys are known (`keys`: entered in the
+ * registry as an installer would) and encrypt every data packet under their current key. A key push (CN 1014, on the
+ * TCP connection or the device's MQTT command topic) is answered 9011/9012 with its QN and the device encrypts with the
+ * new key from then on. `quiet` sends only 9015 heartbeats while the device keeps its data, then re-sends it with RF=1
+ * in time order before going on.
  */
 export type Transport = 'tcp' | 'mqtt-hj212' | 'mqtt-json';
 
@@ -53,6 +62,16 @@ export interface SimulationOptions {
   ackTimeoutMs?: number;
   retries?: number;
   backoffBaseMs?: number;
+  /** HJ 212-2025 devices' SM4 keys (credentials.ts registryKeys); without it those devices are skipped */
+  keys?: DeviceKeyAccess;
+  /** the local platform's data-gap job, fired as of an instant (credentials.ts localDataGapJob), for `datagaps` */
+  dataGapJob?: (at: Date) => Promise<string>;
+  /** when the platform last stored real-time data of a device as arrived (credentials.ts realtimeArrivals) */
+  arrivals?: (mn: string) => Promise<number | undefined>;
+  /** how long `datagaps` waits for the platform to store the devices' data (default 120 s) */
+  dataGapWaitMs?: number;
+  /** wall ms between heartbeats in a quiet period (default: a simulated minute, at least 2 s) */
+  heartbeatMs?: number;
   log?: (line: string) => void;
 }
 
@@ -70,6 +89,10 @@ export interface DeviceStats {
   dropped: number;
   retries: number;
   byCn: Record<'2011' | '2051' | '2061', number>;
+  /** HJ 212-2025: heartbeats sent, data packets re-sent with RF=1, keys switched to after a push */
+  heartbeats: number;
+  resent: number;
+  keyChanges: number;
   rejectReasons: Record<string, number>;
   injections: string[];
 }
@@ -106,7 +129,20 @@ interface Running {
   mqtt?: MqttLink;
   stats: DeviceStats;
   reported: { sent: number; acked: number; rejected: number };
+  /** HJ 212-2025: SM4 keys, newest (current) first */
+  keys?: Buffer[];
+  /** links started (an HJ 212-2025 device waits for its keys); what fell due before is held */
+  ready: boolean;
+  held: Emission[];
+  /** data kept during a quiet period, re-sent with RF=1 after it */
+  backlog: Emission[];
+  lastBeatAt: number;
+  /** wall ms of the last data packet sent */
+  lastDataAt?: number;
 }
+
+/** what a DAQ keeps while it cannot send (its memory) */
+const MAX_KEPT = 2000;
 
 function transportOf(d: SimDevice, mqttHj212: boolean): Transport {
   if (d.protocol === 'json-mqtt') return 'mqtt-json';
@@ -130,6 +166,7 @@ function describeInjections(inj: Injections): string[] {
   for (const c of inj.flat.keys()) out.push(`flat ${c}`);
   if (inj.treatmentOff) out.push('treatment-off');
   if (inj.badCrc > 0) out.push(`badcrc ×${inj.badCrc}`);
+  if (inj.quietUntil !== undefined) out.push('quiet (heartbeats only)');
   return out;
 }
 
@@ -163,6 +200,7 @@ export function runSimulation(opts: SimulationOptions, endpoints: Endpoints): Si
   const simStart = opts.start ?? realStart;
   const simNow = () => simStart + (Date.now() - realStart) * speed;
   const skipped: string[] = [];
+  const skipped2025: string[] = [];
   const tcp = endpoints.hj212 ? parseTcp(endpoints.hj212) : undefined;
   const running: Running[] = [];
   const injected = (opts.inject ?? []).map((line) => {
@@ -203,15 +241,49 @@ export function runSimulation(opts: SimulationOptions, endpoints: Endpoints): Si
         dropped: 0,
         retries: 0,
         byCn: { '2011': 0, '2051': 0, '2061': 0 },
+        heartbeats: 0,
+        resent: 0,
+        keyChanges: 0,
         rejectReasons: {},
         injections: [],
       },
       reported: { sent: 0, acked: 0, rejected: 0 },
+      ready: false,
+      held: [],
+      backlog: [],
+      lastBeatAt: 0,
     };
     const onConn = (up: boolean, detail: string) => {
       r.stats.connected = up;
       log(`${device.label} ${transport}: ${detail}`);
     };
+    const start = () => {
+      r.ready = true;
+      openLinks(r, onConn);
+    };
+    if (speaks2025(device)) {
+      const keys = opts.keys;
+      if (!keys) {
+        skipped2025.push(device.label);
+        continue;
+      }
+      keys.keys(device).then(
+        (k) => {
+          r.keys = k;
+          log(`${device.label}: HJ 212-2025, data SM4-encrypted under its key`);
+          if (!stopped) start();
+        },
+        (err: unknown) =>
+          log(`${device.label}: no SM4 key (${err instanceof Error ? err.message : String(err)}); it stays silent`),
+      );
+    } else start();
+    running.push(r);
+  }
+
+  /** the device's links; commands from the platform are answered on them */
+  function openLinks(r: Running, onConn: (up: boolean, detail: string) => void): void {
+    const { device, transport } = r;
+    const mqttUrl = endpoints.mqtts && opts.credentials ? endpoints.mqtts : endpoints.mqtt;
     if (transport === 'tcp' && tcp) {
       r.tcp = new TcpLink({
         ...tcp,
@@ -222,7 +294,8 @@ export function runSimulation(opts: SimulationOptions, endpoints: Endpoints): Si
         onRetry: () => {
           r.stats.retries++;
         },
-        onRequest: (p) => answered(r, answerCommand(device, p), p.cn),
+        onRequest: (p) => onCommand(r, p),
+        decodeOptions: () => (r.keys ? { keys: r.keys } : undefined),
         onUnmatchedReply: (p) => {
           // e.g. a 9011 answering a 2005 packet, which has no QN to match
           if (p.cn === '9011' && p.cp.params.QnRtn !== '1') reject(r, `QnRtn=${p.cp.params.QnRtn ?? '?'}`);
@@ -231,17 +304,38 @@ export function runSimulation(opts: SimulationOptions, endpoints: Endpoints): Si
       r.tcp.start();
     } else if (mqttUrl) {
       const credentials = mqttUrl === endpoints.mqtts ? opts.credentials : undefined;
-      const onCommand =
+      const fromPlatform =
         transport === 'mqtt-hj212'
-          ? (frame: string) => {
-              const d = decodeFrame(frame);
-              return d.ok ? answered(r, answerCommand(device, d.packet), d.packet.cn) : [];
+          ? (frame: Buffer) => {
+              const d = decodeFrame(frame, r.keys ? { keys: r.keys } : undefined);
+              return d.ok ? onCommand(r, d.packet) : [];
             }
           : undefined;
-      r.mqtt = new MqttLink(mqttUrl, device.mn, onConn, credentials && (() => credentials(device)), onCommand);
+      r.mqtt = new MqttLink(mqttUrl, device.mn, onConn, credentials && (() => credentials(device)), fromPlatform);
     }
-    running.push(r);
   }
+
+  /** a frame from the platform that is not a reply: a key push (CN 1014) or another command */
+  function onCommand(r: Running, p: Hj212Packet): string[] {
+    if (p.cn !== '1014') return answered(r, answerCommand(r.device, p), p.cn);
+    const a = answerKeyPush(r.device, p);
+    if (a.frames.length === 0) return [];
+    const codes = a.frames.map((f) => /(QnRtn|ExeRtn)=\d+/.exec(f)?.[0]).join(', ');
+    if (a.newKey) {
+      const key = a.newKey;
+      r.keys = [key, ...(r.keys ?? []).filter((k) => !k.equals(key))].slice(0, 3);
+      opts.keys?.save(r.device, r.keys);
+      r.stats.keyChanges++;
+    }
+    log(
+      `${r.device.label}: key push CN=1014 (QN ${p.qn ?? '?'}) → ${codes}` +
+        (a.newKey ? '; encrypting with the new key from now on' : `; refused: ${a.refused}`),
+    );
+    return a.frames;
+  }
+
+  if (skipped2025.length > 0)
+    log(`skipping ${skipped2025.join(', ')}: HJ 212-2025 devices need the registry for their SM4 keys`);
   if (skipped.length > 0) {
     const why = !tcp
       ? endpoints.hj212
@@ -273,10 +367,12 @@ export function runSimulation(opts: SimulationOptions, endpoints: Endpoints): Si
     else if (outcome.result === 'dropped') s.dropped++;
   }
 
-  function send(r: Running, e: Emission): void {
+  function send(r: Running, e: Emission, resent = false): void {
     const d = r.device;
     r.stats.sent++;
     r.stats.byCn[e.cn]++;
+    r.lastDataAt = Date.now();
+    if (resent) r.stats.resent++;
     if (r.transport === 'mqtt-json') {
       void r.mqtt
         ?.publish(`envwatch/devices/${d.mn}/telemetry`, JSON.stringify(buildJson(d, e)))
@@ -286,20 +382,26 @@ export function runSimulation(opts: SimulationOptions, endpoints: Endpoints): Si
     const corrupt = r.inj.badCrc > 0;
     if (corrupt) r.inj.badCrc--;
     const qn = r.qn(simNow());
-    const frame = buildHj212(d, e, qn, { corruptCrc: corrupt });
+    const frame = buildHj212(d, e, qn, { ...frameOptions(r, resent), corruptCrc: corrupt });
     if (r.transport === 'mqtt-hj212') {
       void r.mqtt?.publish(`envwatch/devices/${d.mn}/hj212`, frame).then((o) => count(r, o));
     } else {
       const legacy = d.protocol === 'hj212-2005';
       void r.tcp?.send(frame, legacy ? undefined : qn, !legacy).then((o) => count(r, o));
     }
-    if (e.cn === '2011') sendPower(r, e.sample);
+    if (e.cn === '2011') sendPower(r, e.sample, resent);
+  }
+
+  /** an HJ 212-2025 device encrypts under its current key, and marks re-sent data RF=1 */
+  function frameOptions(r: Running, resent: boolean): FrameOptions {
+    const key = speaks2025(r.device) ? r.keys?.[0] : undefined;
+    return { ...(key ? { key } : {}), ...(resent ? { resent } : {}) };
   }
 
   /** the ST=44 electricity packet beside a real-time packet (devices with meters) */
-  function sendPower(r: Running, sample: Sample): void {
+  function sendPower(r: Running, sample: Sample, resent: boolean): void {
     const qn = r.qn(simNow());
-    const frame = buildPower(r.device, sample, qn);
+    const frame = buildPower(r.device, sample, qn, frameOptions(r, resent));
     if (frame === undefined) return;
     r.stats.sent++;
     if (r.transport === 'mqtt-hj212') {
@@ -309,10 +411,45 @@ export function runSimulation(opts: SimulationOptions, endpoints: Endpoints): Si
     }
   }
 
+  /** an HJ 212-2025 heartbeat (9015, answered 9013 over TCP): the link is alive, but it is not data */
+  function heartbeat(r: Running): void {
+    r.lastBeatAt = Date.now();
+    r.stats.heartbeats++;
+    const qn = r.qn(simNow());
+    const frame = buildHeartbeat(r.device, qn);
+    if (r.transport === 'tcp') void r.tcp?.send(frame, qn, true);
+    else void r.mqtt?.publish(`envwatch/devices/${r.device.mn}/hj212`, frame);
+  }
+
+  const keep = (list: Emission[], more: Emission[]) => {
+    list.push(...more);
+    if (list.length > MAX_KEPT) list.splice(0, list.length - MAX_KEPT);
+  };
+  const heartbeatMs = opts.heartbeatMs ?? Math.max(2000, 60_000 / speed);
+
   let stopped = false;
   const tick = () => {
     const now = simNow();
-    for (const r of running) for (const e of r.timeline.advance(now, r.inj)) send(r, e);
+    for (const r of running) {
+      const due = r.timeline.advance(now, r.inj);
+      if (!r.ready) {
+        keep(r.held, due);
+        continue;
+      }
+      if (r.held.length > 0) due.unshift(...r.held.splice(0));
+      if (r.inj.quietUntil !== undefined) {
+        if (now < r.inj.quietUntil) {
+          keep(r.backlog, due);
+          if (Date.now() - r.lastBeatAt >= heartbeatMs) heartbeat(r);
+          continue;
+        }
+        r.inj.quietUntil = undefined;
+        const backlog = r.backlog.splice(0);
+        log(`${r.device.label}: quiet period over; re-sending ${backlog.length} stored packet(s) with RF=1`);
+        for (const e of backlog) send(r, e, true);
+      }
+      for (const e of due) send(r, e);
+    }
   };
 
   /** HJ/T 212-2005 packets have no Flag, so TCP gives no acknowledgement to count */
@@ -434,6 +571,20 @@ export function runSimulation(opts: SimulationOptions, endpoints: Endpoints): Si
         r.inj.flat.set(c.pollutant, undefined);
         return `${d.label}: ${c.pollutant} flat-lines from the next sample`;
       }
+      case 'quiet':
+        if (!speaks2025(d)) return `${d.label} speaks ${d.protocol}: heartbeats and RF=1 are HJ 212-2025 (try gap)`;
+        r.inj.quietUntil = simNow() + c.minutes * 60_000;
+        r.lastBeatAt = 0;
+        return `${d.label}: only 9015 heartbeats for ${c.minutes} simulated minutes (${Math.round((c.minutes * 60) / speed)} s real); its data is kept and re-sent with RF=1 after`;
+      case 'rotate-key': {
+        if (!speaks2025(d)) return `${d.label} speaks ${d.protocol}: only HJ 212-2025 devices have SM4 keys`;
+        const keys = opts.keys;
+        if (!keys) return 'no registry access for keys';
+        keys.rotate(d).then(log, (err: unknown) => log(err instanceof Error ? err.message : String(err)));
+        return `${d.label}: asking the registry for a new SM4 key (as an administrator)…`;
+      }
+      case 'datagaps':
+        return dataGaps(r);
       case 'treatment-off':
         if (d.power) {
           r.inj.treatmentOff = true;
@@ -443,6 +594,48 @@ export function runSimulation(opts: SimulationOptions, endpoints: Endpoints): Si
         r.inj.treatmentOff = true;
         return `${d.label}: SB2-RS=0 (treatment off) while SB1 production runs`;
     }
+  }
+
+  /**
+   * Fires the platform's data-gap job as of the instant the quiet device's real-time silence passes the platform's
+   * default allowance (its last stored arrival + allowance + 2 s): the job measures silence from when data last
+   * ARRIVED, in platform time, which a sped-up run cannot wait for. It first waits until the platform has stored data
+   * that every other device sent after that (a busy local platform stores data later than it arrives), so that the
+   * devices still sending stay within their allowance at that instant; the quiet one's heartbeats are not data.
+   */
+  function dataGaps(r: Running): string {
+    const d = r.device;
+    const job = opts.dataGapJob;
+    const arrivals = opts.arrivals;
+    if (!job || !arrivals) return 'the data-gap job can be run only on the local platform (npm start)';
+    if (r.inj.quietUntil === undefined || r.lastDataAt === undefined)
+      return `${d.label} is not quiet: \`quiet ${d.label} <minutes>\` first`;
+    const rules = DataGapRules.parse({});
+    const allowance = Math.max(rules.realtimeMultiple * d.realtimeSeconds * 1000, rules.realtimeMinMinutes * 60_000);
+    const others = running.filter((x) => x !== r && x.ready && x.device.registered);
+    const quietSince = r.lastDataAt;
+    const fail = (why: string) => log(`${d.label}: data-gap job not run: ${why}`);
+    void (async () => {
+      const until = Date.now() + (opts.dataGapWaitMs ?? 120_000);
+      for (;;) {
+        if (stopped) return;
+        const last = await arrivals(d.mn);
+        if (last !== undefined && last > quietSince + 1000)
+          return fail('its quiet period ended before the platform had stored what came before it (try a longer quiet)');
+        const seen = await Promise.all(others.map((x) => arrivals(x.device.mn)));
+        if (last !== undefined && last >= quietSince - 2000 && seen.every((t) => t !== undefined && t > last + 3000)) {
+          const at = new Date(last + allowance + 2000);
+          const rule = await job(at);
+          log(
+            `${d.label}: data-gap job ${rule} ran as of ${at.toISOString()} (its last data + ${allowance / 60_000} min + 2 s; the others sent since): look for a data_gap alarm (GET /alarms?type=data_gap)`,
+          );
+          return;
+        }
+        if (Date.now() > until) return fail("the platform has not stored the devices' recent data yet (is it busy?)");
+        await new Promise((res) => setTimeout(res, 1000));
+      }
+    })().catch((err: unknown) => fail(err instanceof Error ? err.message : String(err)));
+    return `${d.label}: the data-gap job will run as of ${Math.round(allowance / 60_000)} min 2 s after its last data, once the platform has stored the others' newer data…`;
   }
 
   const command = (line: string): string => {

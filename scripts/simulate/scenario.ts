@@ -55,9 +55,15 @@ export const DEMO_STEPS: ScenarioStep[] = [
   },
   {
     at: 30_000,
-    command: 'gap AB01 20',
+    command: 'quiet AB01 30',
     lookFor:
-      'the WWTP AB01 goes silent for 20 simulated minutes (20 s): a gap in its readings; too short in wall time for a data-gap alarm (those are measured on arrival: try `gap AB01 15` at --speed 1)',
+      'the WWTP AB01 (HJ 212-2025) sends only 9015 heartbeats for 30 simulated minutes (30 s; the gateway answers 9013), keeping its data; then it re-sends them with RF=1 (the summary counts them) and they are stored once, in their own time order, never paging as fresh alarms',
+  },
+  {
+    at: 36_000,
+    command: 'datagaps AB01',
+    lookFor:
+      "the platform measures silence from when data last arrived, in its own time (≥ 10 min): once the platform has stored the other devices' newer data, the simulator runs the local data-gap job as of 10 min after AB01's last data; its heartbeats do not count, so a 三级 数据缺失 alarm opens for AB01 (GET /alarms?type=data_gap) and none for the devices still sending; the RF=1 backlog clears it",
   },
   { at: 38_000, command: 'normal BW01', lookFor: 'BW01 COD back to ≈45 mg/L' },
   {
@@ -66,6 +72,12 @@ export const DEMO_STEPS: ScenarioStep[] = [
     lookFor: 'PA01 a24088 (NMHC) repeats the same value: after 30 values a 三级 数据造假嫌疑 clue (flat values)',
   },
   { at: 55_000, command: 'flag GA01 nox N', lookFor: 'GA01 NOx flags back to N' },
+  {
+    at: 60_000,
+    command: 'rotate-key GA01',
+    lookFor:
+      'an administrator asks for a new SM4 key (POST /registry/devices/…GA01/sm4-key/rotation); within seconds the gateway pushes CN 1014 (encrypted under the current key), GA01 answers 9011 QnRtn=1 and 9012 ExeRtn=1 and encrypts with the new key: GET /registry/devices/33112600000000000000GA01 shows sm4.versions with version 2 current and version 1 previous; its readings go on without a gap',
+  },
   { at: 100_000, command: 'normal PA01', lookFor: 'PA01 NMHC varies again' },
   { at: 105_000, command: 'normal PW01', lookFor: 'PW01 SB2-RS=1 again' },
   { at: 107_000, command: 'normal GA01', lookFor: 'GA01 d30106 draws power again' },
@@ -75,5 +87,6 @@ export const DEMO_STEPS: ScenarioStep[] = [
 export const DEMO_INTRO = [
   'demo: 2 minutes of wall time at ×60 from 09:55 Beijing time (one real second = one simulated minute).',
   'Every device sends real-time data every second or two, minute data every 1–10 s and hourly data at 10:00 and 11:00.',
+  'AB01 and GA01 speak HJ 212-2025 with SM4-encrypted data (Flag=9); BW01, FA01 and PA01 HJ 212-2017, PW01 HJ/T 212-2005, FW01 JSON over MQTT.',
   'Watch the readings API and the raw archive as the steps below happen; every HJ 212-2017 packet over TCP should be acknowledged (9014).',
 ].join('\n');

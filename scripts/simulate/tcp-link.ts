@@ -1,7 +1,7 @@
 import net from 'node:net';
 import { decodeFrame } from '#shared/domain/hj212/codec.ts';
 import { FrameStream } from '#shared/domain/hj212/frame-stream.ts';
-import type { Hj212Packet } from '#shared/domain/hj212/types.ts';
+import type { DecodeOptions, Hj212Packet } from '#shared/domain/hj212/types.ts';
 
 /**
  * One DAQ's persistent TCP connection to the HJ 212 gateway, behaving like a field device (docs/domain.md §1.6):
@@ -10,7 +10,9 @@ import type { Hj212Packet } from '#shared/domain/hj212/types.ts';
  * A 9011 reply with QnRtn ≠ 1 (e.g. 3 wrong PW, 4 unknown MN, 9 bad CRC) is a rejection and is not retried.
  * The connection is re-opened with exponential backoff (1 s → 30 s, with jitter; reset by an acknowledgement or a
  * connection that lasted 10 s, so a gateway that keeps hanging up is not hammered); packets wait in a bounded queue
- * (the oldest is dropped when it is full, as a DAQ's memory would overflow).
+ * (the oldest is dropped when it is full, as a DAQ's memory would overflow). An HJ 212-2025 heartbeat (9015) is
+ * answered 9013, which settles it as a data packet's 9014 does. Frames from the platform are decoded with
+ * `decodeOptions()` (an HJ 212-2025 device's SM4 keys: a key push, CN 1014, arrives encrypted).
  */
 export type SendResult = 'acked' | 'rejected' | 'sent' | 'failed' | 'dropped';
 export interface SendOutcome {
@@ -31,13 +33,15 @@ export interface TcpLinkOptions {
   onUnmatchedReply?: (packet: Hj212Packet) => void;
   /** a request from the platform (a command): the frames to answer it with, written at once */
   onRequest?: (packet: Hj212Packet) => string[];
+  /** how to decode the platform's frames (the device's SM4 keys, newest first) */
+  decodeOptions?: () => DecodeOptions | undefined;
   onConnectionChange?: (connected: boolean, detail: string) => void;
   /** counts each re-sent packet */
   onRetry?: () => void;
 }
 
 interface Pending {
-  frame: string;
+  frame: string | Buffer;
   qn: string | undefined;
   ack: boolean;
   attempts: number;
@@ -56,7 +60,7 @@ export class TcpLink {
   private reconnectTimer: NodeJS.Timeout | undefined;
   private stream = new FrameStream();
   private readonly o: Required<
-    Omit<TcpLinkOptions, 'onUnmatchedReply' | 'onConnectionChange' | 'onRetry' | 'onRequest'>
+    Omit<TcpLinkOptions, 'onUnmatchedReply' | 'onConnectionChange' | 'onRetry' | 'onRequest' | 'decodeOptions'>
   > &
     TcpLinkOptions;
 
@@ -78,7 +82,7 @@ export class TcpLink {
   }
 
   /** Queues one frame; resolves when it is acknowledged, rejected, written (no ack wanted), given up or dropped. */
-  send(frame: string, qn: string | undefined, ack: boolean): Promise<SendOutcome> {
+  send(frame: string | Buffer, qn: string | undefined, ack: boolean): Promise<SendOutcome> {
     return new Promise((resolve) => {
       if (this.closed) return resolve({ result: 'dropped' });
       this.queue.push({ frame, qn, ack, attempts: 0, resolve });
@@ -175,7 +179,7 @@ export class TcpLink {
   private onData(chunk: Buffer): void {
     for (const item of this.stream.push(chunk)) {
       if (item.kind !== 'frame') continue;
-      const r = decodeFrame(item.bytes);
+      const r = decodeFrame(item.bytes, this.o.decodeOptions?.());
       if (!r.ok) continue;
       const reply = r.packet;
       if (!reply.cn.startsWith('90')) {
@@ -185,7 +189,7 @@ export class TcpLink {
       }
       const p = this.inflight;
       const matches = p?.ack && (p.qn === undefined || reply.qn === p.qn);
-      if (matches && reply.cn === '9014') {
+      if (matches && (reply.cn === '9014' || reply.cn === '9013')) {
         this.failures = 0;
         this.finish({ result: 'acked' });
       } else if (matches && reply.cn === '9011' && reply.cp.params.QnRtn !== '1') {

@@ -40,6 +40,11 @@ export interface Injections {
   treatmentOff: boolean;
   /** simulated epoch ms until which the device is silent */
   gapUntil?: number;
+  /**
+   * HJ 212-2025: simulated epoch ms until which the link carries only heartbeats (9015); the device keeps measuring and
+   * re-sends what it stored with RF=1 when the quiet period ends (runner.ts)
+   */
+  quietUntil?: number;
   /** the next n packets go out with a corrupted CRC */
   badCrc: number;
 }

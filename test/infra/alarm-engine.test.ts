@@ -1,7 +1,13 @@
 import type { Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ALARM_JOBS, ALARM_REPLAY_TOPIC, CALENDAR_CHECK } from '#infra/constructs/alarm-engine.ts';
+import {
+  ALARM_JOBS,
+  ALARM_REPLAY_TOPIC,
+  type AlarmJob,
+  CALENDAR_CHECK,
+  TIMED_JOBS,
+} from '#infra/constructs/alarm-engine.ts';
 import { asArray, buildForTest, idsOfType, isRecord, type Json, props, renderValue } from './helpers.ts';
 
 /** The alarm engine: evaluator fed by the ingest rules, its dead letters and replay rule, the scheduled jobs, the API. */
@@ -37,17 +43,38 @@ describe('alarm engine', () => {
     Object.values(t.findResources('AWS::Events::Rule')).map((r) => r.Properties as Record<string, unknown>);
   const targetOf = (r: Record<string, unknown>) => (r.Targets as Json[])[0] as Json;
 
-  it('schedules each job with a constant input naming it', () => {
-    const constant = rules().filter((r) => typeof targetOf(r).Input === 'string');
-    const byJob = Object.fromEntries(
-      constant.map((r) => [JSON.parse(targetOf(r).Input as string).job, r.ScheduleExpression]),
-    );
-    expect(byJob).toEqual(ALARM_JOBS);
+  it('schedules each job with an input naming it, the timed ones with the scheduled time', () => {
+    const inputOf = (r: Record<string, unknown>): Record<string, unknown> => {
+      const target = targetOf(r);
+      if (typeof target.Input === 'string') return JSON.parse(target.Input) as Record<string, unknown>;
+      const transformer = target.InputTransformer as { InputPathsMap: Record<string, string>; InputTemplate: string };
+      const [name, path] = Object.entries(transformer.InputPathsMap)[0] as [string, string];
+      expect(path).toBe('$.time');
+      return JSON.parse(transformer.InputTemplate.replace(`<${name}>`, '"2026-11-01T01:00:00Z"')) as Record<
+        string,
+        unknown
+      >;
+    };
+    const inputs = rules()
+      .filter(
+        (r) => r.ScheduleExpression !== CALENDAR_CHECK.schedule && renderValue(targetOf(r).Arn).includes('AlarmsJobs'),
+      )
+      .map((r) => [inputOf(r), r.ScheduleExpression] as const);
+    expect(Object.fromEntries(inputs.map(([i, e]) => [i.job, e]))).toEqual(ALARM_JOBS);
+    for (const [input] of inputs) {
+      expect(input).toEqual(
+        TIMED_JOBS.has(input.job as AlarmJob) ? { job: input.job, time: '2026-11-01T01:00:00Z' } : { job: input.job },
+      );
+    }
+    expect([...TIMED_JOBS]).toEqual(['data-gaps']);
   });
 
   it('checks the working-day calendar daily at 09:00 Beijing, passing the scheduled time, with retries', () => {
     const calendar = rules().filter(
-      (r) => isRecord(targetOf(r).InputTransformer) && renderValue(targetOf(r).Arn).includes('AlarmsJobs'),
+      (r) =>
+        isRecord(targetOf(r).InputTransformer) &&
+        renderValue(targetOf(r).Arn).includes('AlarmsJobs') &&
+        String((targetOf(r).InputTransformer as Json).InputTemplate).includes('"calendar"'),
     );
     expect(calendar).toHaveLength(1);
     const rule = calendar[0] as Record<string, unknown>;

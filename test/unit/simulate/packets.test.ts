@@ -3,9 +3,11 @@ import { decodeFrame } from '#shared/domain/hj212/codec.ts';
 import { rejectionReply } from '#shared/domain/hj212/replies.ts';
 import type { Hj212Packet } from '#shared/domain/hj212/types.ts';
 import { JsonTelemetry } from '#shared/domain/ingest/envelope.ts';
+import { generateKeyText, keyBytes } from '#shared/domain/registry/device-keys.ts';
 import { type SimDevice, seededDevices } from '../../../scripts/simulate/devices.ts';
 import {
   beijingIso,
+  buildHeartbeat,
   buildHj212,
   buildJson,
   buildPower,
@@ -27,7 +29,13 @@ function emissions(d: SimDevice): Emission[] {
   return new Timeline(d, new ValueGenerator(d, 42), T0).advance(T0 + 2 * 3_600_000, emptyInjections());
 }
 
-function decoded(frame: string): Hj212Packet {
+function decodedWith(frame: string | Buffer, key: Buffer): Hj212Packet {
+  const r = decodeFrame(frame, { keys: [key] });
+  if (!r.ok) throw new Error(`${r.reason}: ${r.detail}`);
+  return r.packet;
+}
+
+function decoded(frame: string | Buffer): Hj212Packet {
   const r = decodeFrame(frame);
   if (!r.ok) throw new Error(`${r.reason}: ${r.detail}`);
   return r.packet;
@@ -133,6 +141,39 @@ describe('buildPower', () => {
     const other = emissions(bw).find((x) => x.cn === '2011');
     if (other?.cn !== '2011') throw new Error('no real-time emission');
     expect(buildPower(bw, other.sample, '20261130090000000')).toBeUndefined();
+  });
+});
+
+describe('HJ 212-2025 frames', () => {
+  const ab = device('AB01');
+  const key = keyBytes(generateKeyText());
+
+  it('encrypts data under the device key with the shared codec (Flag=9), RF=1 when re-sent, and corrupts its CRC', () => {
+    const e = emissions(ab).find((x) => x.cn === '2051') as Emission;
+    const frame = buildHj212(ab, e, '20261130090000000', { key, resent: true });
+    expect(Buffer.isBuffer(frame)).toBe(true);
+    expect(decodeFrame(frame).ok).toBe(false);
+    const p = decodedWith(frame, key);
+    expect(p).toMatchObject({ version: '2025', flag: 9, ack: true, resent: true, encryption: { form: 'binary' } });
+    expect(p.cp.pollutants.w01018?.values.Avg).toBe(e.cn === '2051' ? e.values.w01018?.values.Avg : undefined);
+    const fresh = decodedWith(buildHj212(ab, e, '20261130090000001', { key }), key);
+    expect(fresh.resent).toBe(false);
+    const bad = decodeFrame(buildHj212(ab, e, '20261130090000002', { key, corruptCrc: true }), { keys: [key] });
+    expect(bad.ok ? 'ok' : bad.reason).toBe('decrypt-failed');
+  });
+
+  it('encrypts the ST=44 electricity packet of a 2025 device, and sends heartbeats in clear', () => {
+    const ga = device('GA01');
+    const e = emissions(ga).find((x) => x.cn === '2011');
+    if (e?.cn !== '2011') throw new Error('no real-time emission');
+    const p = decodedWith(buildPower(ga, e.sample, '20261130090000000', { key }) ?? '', key);
+    expect(p).toMatchObject({ st: '44', version: '2025', encryption: { form: 'binary' } });
+    expect(decoded(buildHeartbeat(ga, '20261130090000000'))).toMatchObject({
+      st: '91',
+      cn: '9015',
+      flag: 9,
+      ack: true,
+    });
   });
 });
 

@@ -1,15 +1,46 @@
 import net from 'node:net';
 import { Aedes } from 'aedes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodeFrame, encodePacket } from '#shared/domain/hj212/codec.ts';
+import { decodeFrame, encodeEncryptedFrame, encodePacket, encodeSegment } from '#shared/domain/hj212/codec.ts';
 import { FrameStream } from '#shared/domain/hj212/frame-stream.ts';
-import { dataAck, QN_RTN, qnRtn, rejectionReply } from '#shared/domain/hj212/replies.ts';
+import { dataAck, noticeAck, QN_RTN, qnRtn, rejectionReply } from '#shared/domain/hj212/replies.ts';
 import type { Hj212Packet } from '#shared/domain/hj212/types.ts';
 import { JsonTelemetry } from '#shared/domain/ingest/envelope.ts';
+import { generateKeyText, keyBytes } from '#shared/domain/registry/device-keys.ts';
+import type { DeviceKeyAccess } from '../../../scripts/simulate/credentials.ts';
+import { UPGRADED_TO_2025 } from '../../../scripts/simulate/devices.ts';
 import { runSimulation, type SimSummary, type Simulation } from '../../../scripts/simulate/runner.ts';
 import { TcpLink } from '../../../scripts/simulate/tcp-link.ts';
 
-/** A stand-in gateway: acknowledges per Flag, answers bad CRC with QnRtn=9 and unknown MNs with QnRtn=4. */
+/** The HJ 212-2025 devices' keys as the registry would hand them over: one installer key each, kept in memory. */
+function memoryKeys(): DeviceKeyAccess & { held: Map<string, Buffer[]>; rotations: string[] } {
+  const held = new Map<string, Buffer[]>();
+  const rotations: string[] = [];
+  return {
+    held,
+    rotations,
+    async keys(device) {
+      const keys = held.get(device.mn) ?? [keyBytes(generateKeyText())];
+      held.set(device.mn, keys);
+      return keys;
+    },
+    save(device, keys) {
+      held.set(device.mn, [...keys]);
+    },
+    async rotate(device) {
+      rotations.push(device.mn);
+      return `${device.label}: rotation requested`;
+    },
+  };
+}
+
+/** every key any simulated device holds or held: what the platform would open their packets with */
+const everyKey = (k: ReturnType<typeof memoryKeys>) => [...k.held.values()].flat();
+
+/**
+ * A stand-in gateway: acknowledges per Flag (9013 for heartbeats), answers bad CRC with QnRtn=9 and unknown MNs with
+ * QnRtn=4; opens encrypted packets with `keys()`.
+ */
 interface FakeGateway {
   port: number;
   packets: Hj212Packet[];
@@ -18,6 +49,7 @@ interface FakeGateway {
   server: net.Server;
   /** decides what to do with a decoded packet; default: answer per protocol */
   behaviour: (p: Hj212Packet, socket: net.Socket, seen: number) => void;
+  keys: () => Buffer[];
 }
 
 async function fakeGateway(): Promise<FakeGateway> {
@@ -27,10 +59,8 @@ async function fakeGateway(): Promise<FakeGateway> {
     rejected: [],
     sockets: new Set(),
     server: net.createServer(),
-    behaviour: (p, socket) => {
-      if (p.mn.includes('SIM')) socket.write(qnRtn(p, QN_RTN.mnError));
-      else if (p.ack) socket.write(dataAck(p));
-    },
+    behaviour: (p, socket) => defaultAnswer(p, socket),
+    keys: () => [],
   };
   g.server.on('connection', (socket) => {
     g.sockets.add(socket);
@@ -40,7 +70,10 @@ async function fakeGateway(): Promise<FakeGateway> {
     socket.on('data', (chunk: Buffer) => {
       for (const item of stream.push(chunk)) {
         if (item.kind !== 'frame') continue;
-        const r = decodeFrame(item.bytes);
+        // as the gateway does, keys only for the devices that encrypt (a 2017 frame with a bad CRC stays bad-crc)
+        const mn = /;MN=([0-9A-Za-z]+);/.exec(item.bytes.toString('latin1'))?.[1] ?? '';
+        const encrypting = UPGRADED_TO_2025.includes(mn);
+        const r = decodeFrame(item.bytes, encrypting ? { keys: g.keys(), requireEncryption: true } : undefined);
         if (r.ok) {
           g.packets.push(r.packet);
           g.behaviour(r.packet, socket, g.packets.length);
@@ -55,6 +88,12 @@ async function fakeGateway(): Promise<FakeGateway> {
   await new Promise<void>((r) => g.server.listen(0, '127.0.0.1', r));
   g.port = (g.server.address() as net.AddressInfo).port;
   return g;
+}
+
+function defaultAnswer(p: Hj212Packet, socket: net.Socket): void {
+  if (p.mn.includes('SIM')) socket.write(qnRtn(p, QN_RTN.mnError));
+  else if (p.cn === '9015' && p.ack) socket.write(noticeAck(p));
+  else if (p.ack && !p.cn.startsWith('90')) socket.write(dataAck(p));
 }
 
 async function closeGateway(g: FakeGateway): Promise<void> {
@@ -75,14 +114,15 @@ describe('runSimulation', () => {
   let broker: Aedes;
   let mqttServer: net.Server;
   let mqttPort = 0;
-  const published: { topic: string; payload: string }[] = [];
+  const published: { topic: string; payload: string; raw: Buffer }[] = [];
   const sims: Simulation[] = [];
 
   beforeAll(async () => {
     gateway = await fakeGateway();
     broker = await Aedes.createBroker();
     broker.on('publish', (packet, client) => {
-      if (client) published.push({ topic: packet.topic, payload: packet.payload.toString() });
+      if (client)
+        published.push({ topic: packet.topic, payload: packet.payload.toString(), raw: Buffer.from(packet.payload) });
     });
     mqttServer = net.createServer(broker.handle);
     await new Promise<void>((r) => mqttServer.listen(0, '127.0.0.1', r));
@@ -98,8 +138,11 @@ describe('runSimulation', () => {
 
   it('sends every seeded device over TCP and MQTT, counts acks and rejections, and stops with a summary', async () => {
     const lines: string[] = [];
+    const keys = memoryKeys();
+    gateway.keys = () => everyKey(keys);
     const sim = runSimulation(
       {
+        keys,
         speed: 3600,
         seed: 42,
         start: Date.parse('2026-11-30T09:59:00+08:00'),
@@ -155,30 +198,144 @@ describe('runSimulation', () => {
     const pw = gateway.packets.find((p) => p.mn.endsWith('PW01'));
     expect(pw?.version).toBe('2005');
     expect(pw?.cp.pollutants.w01018?.sentCode).toBe('011');
+    // HJ 212-2025 next to 2017: every data packet of AB01 and GA01 arrived SM4-encrypted with Flag=9
+    for (const label of ['AB01', 'GA01']) {
+      const mine = gateway.packets.filter((p) => p.mn.endsWith(label));
+      expect(mine.length).toBeGreaterThan(0);
+      expect(mine.every((p) => p.version === '2025' && p.encryption?.form === 'binary')).toBe(true);
+    }
+    expect(gateway.packets.filter((p) => p.mn.endsWith('BW01')).every((p) => p.version === '2017')).toBe(true);
     // JSON over MQTT, valid per the schema
     const fw = published.filter((m) => m.topic === `envwatch/devices/${byLabel(summary, 'FW01')?.mn}/telemetry`);
     expect(fw.length).toBeGreaterThan(0);
     for (const m of fw) JsonTelemetry.parse(JSON.parse(m.payload));
     expect(summary.totals.sent).toBe(summary.devices.reduce((a, d) => a + d.sent, 0));
-    expect(summary.devices.every((d) => d.failed === 0)).toBe(true);
+    expect(summary.devices.filter((d) => d.failed > 0).map((d) => d.label)).toEqual([]);
     expect(await sim.done).toBe(summary);
     expect(sim.command('status')).toBe('the simulation has stopped');
   });
 
-  it('publishes HJ 212 text over MQTT with --mqtt-hj212 and skips nothing', async () => {
+  it('publishes HJ 212 over MQTT with --mqtt-hj212 and skips nothing, a 2025 device encrypted', async () => {
+    const keys = memoryKeys();
     const sim = runSimulation(
-      { speed: 600, seed: 1, tickMs: 20, reportEveryMs: 0, mqttHj212: true, only: ['GA01'] },
+      { speed: 600, seed: 1, tickMs: 20, reportEveryMs: 0, mqttHj212: true, only: ['GA01', 'PA01'], keys },
       { mqtt: `mqtt://127.0.0.1:${mqttPort}` },
     );
     sims.push(sim);
-    const topic = `envwatch/devices/${sim.devices[0]?.mn}/hj212`;
-    await until('an HJ 212 message on the device topic', () => published.some((m) => m.topic === topic));
-    const m = published.find((x) => x.topic === topic);
-    const r = decodeFrame(m?.payload ?? '');
-    expect(r.ok && r.packet.mn).toBe(sim.devices[0]?.mn);
+    for (const d of sim.devices) {
+      const topic = `envwatch/devices/${d.mn}/hj212`;
+      await until('an HJ 212 message on the device topic', () => published.some((m) => m.topic === topic));
+      const m = published.find((x) => x.topic === topic);
+      const r = decodeFrame(m?.raw ?? '', d.label === 'GA01' ? { keys: everyKey(keys) } : undefined);
+      expect(r.ok && [r.packet.mn, r.packet.version, r.packet.encryption?.form]).toEqual(
+        d.label === 'GA01' ? [d.mn, '2025', 'binary'] : [d.mn, '2017', undefined],
+      );
+    }
     const s = await sim.stop();
     expect(s.skipped).toEqual([]);
-    expect(s.devices[0]?.transport).toBe('mqtt-hj212');
+    expect(s.devices.map((d) => d.transport)).toEqual(['mqtt-hj212', 'mqtt-hj212']);
+  });
+
+  it('answers a key push over TCP and encrypts with the new key, keeps data through a heartbeat-only quiet period and re-sends it with RF=1', async () => {
+    const keys = memoryKeys();
+    gateway.keys = () => everyKey(keys);
+    const lines: string[] = [];
+    const answers: Hj212Packet[] = [];
+    const newKey = generateKeyText();
+    let pushed = false;
+    gateway.behaviour = (p, socket) => {
+      if (p.cn === '9011' || p.cn === '9012') answers.push(p);
+      if (!pushed && p.cn === '2011' && p.st === '32') {
+        pushed = true;
+        // the platform's push: CN 1014 encrypted under the device's current key, no PW (docs/devices.md §2.2)
+        const segment = encodeSegment({
+          qn: '20261206090000000',
+          st: '32',
+          cn: '1014',
+          mn: p.mn,
+          flag: 9,
+          cp: `SKCreateTime=20261206090000000,NewSK=${newKey}`,
+        });
+        socket.write(encodeEncryptedFrame(segment, keys.held.get(p.mn)?.[0] as Buffer));
+      }
+      defaultAnswer(p, socket);
+    };
+    const sim = runSimulation(
+      {
+        speed: 600,
+        seed: 3,
+        start: Date.parse('2026-11-30T09:00:30+08:00'),
+        tickMs: 20,
+        reportEveryMs: 0,
+        heartbeatMs: 50,
+        only: ['AB01'],
+        keys,
+        log: (l) => lines.push(l),
+      },
+      { hj212: `tcp://127.0.0.1:${gateway.port}` },
+    );
+    sims.push(sim);
+    const mn = sim.devices[0]?.mn as string;
+    const mine = () => gateway.packets.filter((p) => p.mn === mn);
+    await until('the 9012 answering the push', () => answers.some((a) => a.cn === '9012'));
+    expect(answers.map((a) => [a.cn, a.qn, a.cp.params.QnRtn ?? a.cp.params.ExeRtn])).toEqual([
+      ['9011', '20261206090000000', '1'],
+      ['9012', '20261206090000000', '1'],
+    ]);
+    expect(keys.held.get(mn)?.[0]?.toString('latin1')).toBe(newKey);
+    // after the 9012 every new data packet is opened with the new key (index 0 of what the gateway tries first)
+    const after = mine().length;
+    await until('data under the new key', () => mine().length > after + 2);
+    expect(
+      mine()
+        .slice(after + 1)
+        .every((p) => p.encryption !== undefined),
+    ).toBe(true);
+    gateway.keys = () => [keyBytes(newKey)];
+    const beforeQuiet = mine().length;
+    await until('data still opening with only the new key', () => mine().length > beforeQuiet + 1);
+
+    expect(sim.command('quiet AB01 10')).toMatch(/only 9015 heartbeats for 10 simulated minutes/);
+    const quietFrom = mine().length;
+    await until('the quiet period to end with a re-sent backlog', () => mine().some((p) => p.resent));
+    const quiet = mine().slice(quietFrom);
+    const firstResent = quiet.findIndex((p) => p.resent);
+    // only heartbeats (and perhaps one packet already in flight) until the backlog, then the backlog in time order
+    expect(quiet.slice(0, firstResent).filter((p) => p.cn === '9015').length).toBeGreaterThan(1);
+    expect(quiet.slice(0, firstResent).filter((p) => p.cn !== '9015').length).toBeLessThanOrEqual(1);
+    await until('fresh data after the backlog', () =>
+      mine()
+        .slice(quietFrom + firstResent)
+        .some((p) => !p.resent && p.cn === '2011'),
+    );
+    const resent = mine().filter((p) => p.resent);
+    const times = resent.filter((p) => p.cn === '2011').map((p) => Date.parse(p.cp.dataTime ?? ''));
+    expect(times.length).toBeGreaterThanOrEqual(8);
+    expect([...times].sort((a, b) => a - b)).toEqual(times);
+    expect(resent.every((p) => p.version === '2025' && p.encryption !== undefined)).toBe(true);
+    const s = await sim.stop(0);
+    expect(s.devices[0]).toMatchObject({ keyChanges: 1, protocol: 'hj212-2025' });
+    expect(s.devices[0]?.heartbeats).toBeGreaterThan(1);
+    expect(s.devices[0]?.resent).toBe(resent.length);
+    expect(
+      lines.some((l) =>
+        /key push CN=1014 \(QN 20261206090000000\) → QnRtn=1, ExeRtn=1; encrypting with the new key/.test(l),
+      ),
+    ).toBe(true);
+    gateway.behaviour = (p, socket) => defaultAnswer(p, socket);
+    gateway.keys = () => [];
+  });
+
+  it('skips HJ 212-2025 devices without registry access for their keys', async () => {
+    const lines: string[] = [];
+    const sim = runSimulation(
+      { tickMs: 50, reportEveryMs: 0, only: ['AB01', 'BW01'], log: (l) => lines.push(l) },
+      { hj212: `tcp://127.0.0.1:${gateway.port}` },
+    );
+    sims.push(sim);
+    expect(sim.devices.map((d) => d.label)).toEqual(['BW01']);
+    await sim.stop(0);
+    expect(lines).toContain('skipping AB01: HJ 212-2025 devices need the registry for their SM4 keys');
   });
 
   it('skips TCP devices with a one-line notice when there is no hj212 endpoint', async () => {
