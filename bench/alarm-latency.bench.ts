@@ -296,7 +296,7 @@ async function latency(platform: Platform, dataDir: string, alarmsTable: string)
 /** What the evaluator Lambda logged per transition (attempts, deliveries) and per delivered message. */
 function evaluatorLog(platform: Platform) {
   // the ingest function evaluates every message it ingests (one invocation per message)
-  const fn = platform.spec.functions.find((f) => /\/Ingest\/Function(\/|$)/.test(f.path));
+  const fn = platform.spec.functions.find((f) => f.environment.ENVWATCH_SERVICE === 'ingest');
   if (!fn) return undefined;
   const file = readdirSync(platform.endpoints.logs).find((f) => f.startsWith(fn.functionName));
   if (!file) return { functionName: fn.functionName, note: 'no log file' };
