@@ -34,7 +34,7 @@ import { stats } from './measure.ts';
  *
  * (1) End-to-end latency: a device publishes an hourly HJ 212 packet over MQTT whose value is 3× a permit limit
  *     (flag N, a back-dated hour; a daily value at a past day for the WWTP, whose GB 18918 limits are daily); the IoT
- *     rule invokes the evaluator Lambda, which opens the alarm (one transaction) and delivers at once (three audience
+ *     rule invokes the ingest Lambda, which ingests and evaluates the message and opens the alarm (one transaction) and delivers at once (three audience
  *     topics + SMS, local SNS). Measured: the time right before `publishAsync`
  *     → the `at` of the first message of that alarm in the captured SNS log (`/_local/messages.json`; same process,
  *     same clock). Keys rotate over 4 seeded devices × 3 pollutants; between rounds the alarm is cleared by hand
@@ -295,7 +295,8 @@ async function latency(platform: Platform, dataDir: string, alarmsTable: string)
 
 /** What the evaluator Lambda logged per transition (attempts, deliveries) and per delivered message. */
 function evaluatorLog(platform: Platform) {
-  const fn = platform.spec.functions.find((f) => /alarms?-?evaluator/i.test(`${f.path} ${f.functionName}`));
+  // the ingest function evaluates every message it ingests (one invocation per message)
+  const fn = platform.spec.functions.find((f) => f.environment.ENVWATCH_SERVICE === 'ingest');
   if (!fn) return undefined;
   const file = readdirSync(platform.endpoints.logs).find((f) => f.startsWith(fn.functionName));
   if (!file) return { functionName: fn.functionName, note: 'no log file' };

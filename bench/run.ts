@@ -29,6 +29,8 @@ const BENCHES: {
   { name: 'alarmEval', load: () => import('./alarm-eval.bench.ts') },
   { name: 'alarmLatency', load: () => import('./alarm-latency.bench.ts') },
   { name: 'load', explicit: true, load: () => import('./load.bench.ts') },
+  // boots the platform and prices what the pipeline sends (docs/cost.md): several minutes, only when named
+  { name: 'cost', explicit: true, load: () => import('./cost.bench.ts') },
   { name: 'fuzzCodec', group: 'fuzz', load: () => import('./fuzz-codec.bench.ts') },
   { name: 'fuzzPublic', group: 'fuzz', load: () => import('./fuzz-public.bench.ts') },
 ];

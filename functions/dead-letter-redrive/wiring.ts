@@ -19,7 +19,7 @@ import { RedriveService } from '#shared/domain/redrive/use-cases.ts';
  * The redrive's wiring from its environment. What each source's failed work needs, and so what is probed before its
  * messages go back:
  *   ingest  the readings and registry tables, and the raw archive in the evidence bucket (functions/ingest)
- *   alarms  the alarms and registry tables (functions/alarm-evaluator)
+ *   alarms  the alarms and registry tables (the alarm evaluation, which runs in functions/ingest)
  * The ledger (backoff and replay counts) is in the alarms table; reading it is the redrive's own first probe.
  */
 /** A whole number ≥ 1, `fallback` when unset; a set but invalid value fails the load (shared/config/config.ts). */

@@ -1,56 +1,20 @@
-import { KMSClient } from '@aws-sdk/client-kms';
-import { S3Client } from '@aws-sdk/client-s3';
-import * as z from 'zod';
-import { S3ArchiveObjects } from '#shared/adapters/archive-objects.ts';
-import { DynamoCommandStore } from '#shared/adapters/commands-store.ts';
-import { CachedDeviceDirectory } from '#shared/adapters/device-directory.ts';
-import { dynamo } from '#shared/adapters/dynamodb.ts';
-import { CachingKeyOpener, KmsKeySealer } from '#shared/adapters/kms-key-sealer.ts';
-import { DynamoReadingStore } from '#shared/adapters/readings-store.ts';
-import { DynamoRegistryReader, DynamoRegistryStore } from '#shared/adapters/registry-store.ts';
-import { days, envVar, readConfig, seconds } from '#shared/config/config.ts';
-import { ENV } from '#shared/config/env-names.ts';
 import { IngestEvent } from '#shared/contracts/ingest.ts';
-import { SealedArchive } from '#shared/domain/archive/archive.ts';
-import { type IngestOutcome, IngestService } from '#shared/domain/ingest/ingest.ts';
-import { DEFAULT_RETENTION } from '#shared/domain/readings/model.ts';
-import { answerCommand, KeyLifecycle } from '#shared/domain/registry/key-lifecycle.ts';
+import type { IngestOutcome } from '#shared/domain/ingest/ingest.ts';
 import { observedHandler } from '#shared/observability/lambda.ts';
 import { logger } from '#shared/observability/logger.ts';
 import { INGEST_METRICS } from '#shared/observability/metric-names.ts';
 import { EmfMetrics, MetricUnit } from '#shared/observability/metrics.ts';
+import { ingestServiceFromEnv } from '#shared/wiring/ingest.ts';
 
-/** The ingest function: IoT rule event → IngestService (verdict, sealed archive, readings, device state, answers to commands). */
-const config = readConfig({
-  readingsTable: ENV.readingsTable,
-  registryTable: ENV.registryTable,
-  evidenceBucket: ENV.evidenceBucket,
-  registryCacheSeconds: envVar(ENV.registryCacheSeconds, seconds(60)),
-  realtimeDays: envVar(ENV.realtimeRetentionDays, days(DEFAULT_RETENTION.realtimeDays)),
-  minuteDays: envVar(ENV.minuteRetentionDays, days(DEFAULT_RETENTION.minuteDays)),
-  deviceKeysKey: envVar(ENV.deviceKeysKey, z.string().min(1).optional()),
-  auditTable: envVar(ENV.auditTable, z.string().min(1).optional()),
-});
-
-const store = new DynamoReadingStore(dynamo, config.readingsTable);
-const commands = new DynamoCommandStore(dynamo, { readings: config.readingsTable });
-const sealer = config.deviceKeysKey ? new KmsKeySealer(new KMSClient({}), config.deviceKeysKey) : undefined;
-// a device's 9012 to a key push makes the key current (the registry record and its audit entry)
-const keyConfirmations =
-  sealer && config.auditTable
-    ? new KeyLifecycle(new DynamoRegistryStore(dynamo, config.registryTable, config.auditTable), sealer)
-    : undefined;
-const service = new IngestService({
-  devices: new CachedDeviceDirectory(
-    new DynamoRegistryReader(dynamo, config.registryTable),
-    config.registryCacheSeconds,
-  ),
-  readings: store,
-  archive: new SealedArchive(store, new S3ArchiveObjects(new S3Client({}), config.evidenceBucket)),
-  retention: { realtimeDays: config.realtimeDays, minuteDays: config.minuteDays },
-  answers: { answer: (mn, qn, a) => answerCommand(commands, keyConfirmations, mn, qn, a) },
-  ...(sealer ? { keys: new CachingKeyOpener(sealer) } : {}),
-});
+/**
+ * The ingest function, the one function every device message invokes: IoT rule event → IngestService (verdict, sealed
+ * archive, readings, device state, answers to commands) and, on the same decoded message and verdict, the alarm engine
+ * (alarm rules → lifecycle → notifications at once). The device lookup (registry snapshot, device keys) is the alarm
+ * engine's, shared by both (shared/wiring/ingest.ts). Also invoked by the two replay rules (dead letters; replaying is
+ * harmless). Throwing sends the event to Lambda's retries and then to the ingest dead-letter queue
+ * (`npm run replay-dead-letters`).
+ */
+const { service } = ingestServiceFromEnv();
 
 /** EnvWatch/Ingest: messages by source and outcome, readings stored and duplicates, one EMF line per message. */
 const metrics = new EmfMetrics({ namespace: INGEST_METRICS.namespace, dimensions: {} });
@@ -76,7 +40,7 @@ export const handler = observedHandler(async (event: unknown): Promise<IngestOut
   for (const envelope of envelopes) {
     const outcome = await service.ingest(envelope);
     outcomes.push(outcome);
-    const { detail: _d, warnings, ...brief } = outcome;
+    const { detail: _d, warnings, alarms: evaluation, ...brief } = outcome;
     const fields = {
       ...brief,
       ...(outcome.detail ? { rejectDetail: outcome.detail } : {}),
@@ -85,6 +49,14 @@ export const handler = observedHandler(async (event: unknown): Promise<IngestOut
     if (outcome.accepted) logger.info('message ingested', fields);
     else logger.warn('message rejected', fields);
     count(outcome);
+    if (evaluation && (evaluation.transitions.length > 0 || evaluation.deliveries.some((d) => d.failed))) {
+      logger.info('alarm transitions', {
+        mn: evaluation.mn,
+        transitions: evaluation.transitions,
+        attempts: evaluation.attempts,
+        deliveries: evaluation.deliveries,
+      });
+    }
   }
   return outcomes;
 });

@@ -15,10 +15,14 @@ import type { DataTable } from './tables.ts';
 
 /**
  * The alarm engine:
- *  - `alarm-evaluator`: invoked by the ingest topic rules as their second action (same envelope as ingest), and by
- *    the replay rule `envwatch_<stage>_alarm_replay` (topic `envwatch/replay/alarms`, where the dead-letter redrive and
- *    `npm run replay-dead-letters` publish the evaluator's failed envelopes back to). Failed invocations (after Lambda's two retries) go to the alarms dead-letter
- *    queue with the envelope.
+ *  - evaluation runs in the ingest function (`evaluator`, passed in): every device message is one invocation that
+ *    ingests and then evaluates the same decoded message (shared/domain/ingest/ingest.ts step 5). This construct gives
+ *    that function the alarm environment, the alarms table, the audience topics and SMS, and points the replay rule
+ *    `envwatch_<stage>_alarm_replay` (topic `envwatch/replay/alarms`, where the dead-letter redrive and
+ *    `npm run replay-dead-letters` publish what the alarms dead-letter queue holds) at it: replaying a message through
+ *    ingestion again is harmless (the archive recognises it, readings are first-write-wins, the evaluator skips what
+ *    it has seen). The alarms dead-letter queue takes the replay rule's own failures and anything left from before
+ *    evaluation moved into the ingest function; the function's failed invocations go to the ingest dead-letter queue.
  *  - `alarm-jobs`: EventBridge schedules with an input naming the job: the notification sweep every minute
  *    (reminders, escalations, deliveries that failed), data gaps every 5 minutes (with the scheduled event's time,
  *    TIMED_JOBS), identical series across devices
@@ -38,6 +42,8 @@ export interface SmsConfig {
 
 export interface AlarmEngineProps {
   stage: string;
+  /** the function that evaluates every device message: the ingest function (IotIngest.function) */
+  evaluator: EnvWatchFunction;
   logRetentionDays: number;
   alarmsTable: DataTable;
   registryTable: DataTable;
@@ -47,8 +53,6 @@ export interface AlarmEngineProps {
   sms: SmsConfig;
   registryCacheSeconds?: number;
   rulesCacheSeconds?: number;
-  /** opens HJ 212-2025 device keys to read encrypted frames: Decrypt only */
-  deviceKeysKey?: IKey;
 }
 
 export const alarmReplayRuleName = (stage: string) => `envwatch_${stage}_alarm_replay`;
@@ -71,15 +75,16 @@ export const TIMED_JOBS: ReadonlySet<AlarmJob> = new Set(['data-gaps']);
 export const CALENDAR_CHECK = { job: 'calendar', schedule: 'cron(0 1 * * ? *)' } as const;
 
 export class AlarmEngine extends Construct {
+  /** the ingest function, which evaluates every message it ingests */
   public readonly evaluator: EnvWatchFunction;
   public readonly jobs: EnvWatchFunction;
   public readonly deadLetters: Queue;
-  /** dead-lettered envelopes replayed to the evaluator alone (ALARM_REPLAY_TOPIC) */
+  /** the alarms dead-letter queue's envelopes replayed to the evaluating (ingest) function (ALARM_REPLAY_TOPIC) */
   public readonly replayRule: CfnTopicRule;
 
   constructor(scope: Construct, id: string, props: AlarmEngineProps) {
     super(scope, id);
-    this.deadLetters = deadLetterQueue(this, props.dataKey, 'the alarm evaluator');
+    this.deadLetters = deadLetterQueue(this, props.dataKey, 'the alarm replay rule');
 
     const environment = {
       [ENV.registryCacheSeconds]: String(props.registryCacheSeconds ?? 60),
@@ -107,26 +112,12 @@ export class AlarmEngine extends Construct {
       return fn;
     };
 
-    this.evaluator = notifying(
-      new EnvWatchFunction(this, 'Evaluator', {
-        name: 'alarm-evaluator',
-        stage: props.stage,
-        logRetentionDays: props.logRetentionDays,
-        memorySize: 1024,
-        timeout: Duration.seconds(30),
-        description: 'EnvWatch alarm evaluator: IoT rule envelopes → alarm rules → lifecycle → notifications',
-        environment,
-      })
-        .bindTable(props.alarmsTable, ENV.alarmsTable, 'readwrite')
-        .bindTable(props.registryTable, ENV.registryTable, 'read'),
-    );
+    // the ingest function evaluates: the alarm environment, table, topics and SMS on top of its own grants
+    this.evaluator = notifying(props.evaluator).bindTable(props.alarmsTable, ENV.alarmsTable, 'readwrite');
+    for (const [name, value] of Object.entries(environment)) {
+      if (name !== ENV.registryCacheSeconds) this.evaluator.fn.addEnvironment(name, value);
+    }
     const dlq = this.deadLetters;
-    this.evaluator.fn.configureAsyncInvoke({
-      retryAttempts: 2,
-      onFailure: { bind: () => ({ destination: dlq.queueArn }) },
-    });
-    grantSend(this.evaluator.fn, dlq, props.dataKey);
-    if (props.deviceKeysKey) this.evaluator.bindKey(props.deviceKeysKey, ENV.deviceKeysKey, ['kms:Decrypt']);
 
     this.jobs = notifying(
       new EnvWatchFunction(this, 'Jobs', {
@@ -166,7 +157,7 @@ export class AlarmEngine extends Construct {
       ],
     });
 
-    // dead letters go back through this rule (evaluator only: ingestion already has them)
+    // the alarms dead-letter queue's envelopes go back through this rule to the evaluating function
     const role = new Role(this, 'ReplayErrorActionRole', {
       assumedBy: new ServicePrincipal('iot.amazonaws.com'),
       description: 'IoT alarm replay rule: failed replays back to the alarms dead-letter queue',
@@ -175,7 +166,7 @@ export class AlarmEngine extends Construct {
     const replay = new CfnTopicRule(this, 'ReplayRule', {
       ruleName: alarmReplayRuleName(props.stage),
       topicRulePayload: {
-        description: 'Dead-lettered alarm envelopes replayed to the alarm evaluator',
+        description: 'Dead-lettered alarm envelopes replayed to the ingest function (ingestion and evaluation)',
         awsIotSqlVersion: '2016-03-23',
         sql: `SELECT * FROM '${ALARM_REPLAY_TOPIC}'`,
         ruleDisabled: false,

@@ -14,14 +14,16 @@ import { acknowledgeBucketPrefix } from './nag.ts';
 import type { DataTable } from './tables.ts';
 
 /**
- * Device ingestion through IoT Core: the ingest function and the three topic rules that feed it.
+ * Device ingestion through IoT Core: the ingest function and the three topic rules that feed it, one Lambda action
+ * each: one invocation per message, which archives, stores the readings and state and evaluates the alarm rules
+ * (the AlarmEngine construct adds the alarm grants and environment to this same function).
  *   envwatch_<stage>_gateway  Basic Ingest from the HJ 212 TCP gateway: `$aws/rules/<name>/envwatch/gateway/<mn>`
  *   envwatch_<stage>_hj212    raw HJ 212 text on `envwatch/devices/<mn>/hj212` (bytes kept: encode(*, 'base64'))
  *   envwatch_<stage>_json     JSON telemetry on `envwatch/devices/<mn>/telemetry` (bytes kept the same way)
  * Every rule has an error action to one dead-letter queue (SSE with the data key, TLS only, 14 days), and the
  * function's asynchronous invocations that still fail after Lambda's retries go to the same queue. A fourth rule,
  * `envwatch_<stage>_ingest_replay` (topic INGEST_REPLAY_TOPIC), takes those failed envelopes back to the ingest
- * function alone when the dead-letter redrive replays them (dead-letter-redrive.ts). The Lambda permission for each
+ * function when the dead-letter redrive replays them (dead-letter-redrive.ts). The Lambda permission for each
  * rule is scoped to that rule's ARN.
  */
 export interface IotIngestProps {
@@ -34,8 +36,6 @@ export interface IotIngestProps {
   realtimeRetentionDays: number;
   minuteRetentionDays: number;
   registryCacheSeconds?: number;
-  /** more functions every rule also invokes with the same envelope (the alarm evaluator) */
-  alsoInvoke?: IFunction[];
   /** opens HJ 212-2025 device keys to read encrypted frames: Decrypt only */
   deviceKeysKey?: IKey;
   /**
@@ -80,7 +80,7 @@ export class IotIngest extends Construct {
       logRetentionDays: props.logRetentionDays,
       memorySize: 1024,
       timeout: Duration.seconds(30),
-      description: 'EnvWatch ingest: IoT rule envelopes → sealed raw archive, readings, device state',
+      description: 'EnvWatch ingest: IoT rule envelopes → sealed raw archive, readings, device state, alarm evaluation',
       environment: {
         [ENV.realtimeRetentionDays]: String(props.realtimeRetentionDays),
         [ENV.minuteRetentionDays]: String(props.minuteRetentionDays),
@@ -132,13 +132,7 @@ export class IotIngest extends Construct {
       return r;
     };
     const device = (key: keyof typeof RULE_SQL, description: string) =>
-      rule(
-        `${key[0]?.toUpperCase()}${key.slice(1)}Rule`,
-        names[key],
-        RULE_SQL[key],
-        [fn.fn, ...(props.alsoInvoke ?? [])],
-        description,
-      );
+      rule(`${key[0]?.toUpperCase()}${key.slice(1)}Rule`, names[key], RULE_SQL[key], [fn.fn], description);
     this.rules = {
       gateway: device('gateway', 'HJ 212 TCP gateway envelopes (Basic Ingest) to the ingest function'),
       hj212: device('hj212', 'Raw HJ 212 over MQTT to the ingest function'),

@@ -11,7 +11,7 @@ import { type AsyncInvokeSpec, type InvokeFn, LOCAL_REGION } from './spec.ts';
  *     approximateInvokeCount }, requestPayload, responseContext: { statusCode, executedVersion, functionError },
  *     responsePayload: { errorType, errorMessage } }
  * IoT rules invoke their Lambda actions this way in AWS, so the local IoT stand-in invokes through it: a function error
- * of the ingest function or the alarm evaluator reaches its dead-letter queue as in the cloud (with the envelope, which
+ * of the ingest function (which also evaluates the alarm rules) reaches its dead-letter queue as in the cloud (with the envelope, which
  * the redrive replays), not the rule's error action. Functions without such a configuration are invoked directly, as
  * before (their errors still reach the rule's error action locally, where the team wants to see them).
  */

@@ -10,7 +10,8 @@ import type { DataStack } from './data-stack.ts';
 
 /**
  * Stateless: device ingestion. IoT Core topic rules (MQTT HJ 212, MQTT JSON, the TCP gateway's Basic Ingest) → the
- * ingest function (sealed raw archive, readings, device state), a dead-letter queue, the device IoT policy, the
+ * ingest function (sealed raw archive, readings, device state, alarm evaluation: one invocation per message), the
+ * alarm engine's grants on it and its scheduled jobs, a dead-letter queue, the device IoT policy, the
  * HJ 212 TCP gateway (Fargate behind an NLB) that publishes through Basic Ingest, and the dead-letter redrive that
  * replays both dead-letter queues once their dependencies answer.
  * Retention of real-time and minute readings comes from context (`-c readingsRealtimeRetentionDays=30
@@ -92,19 +93,7 @@ export class IngestStack extends Stack {
       });
     }
     const { config, data } = props;
-    this.alarms = new AlarmEngine(this, 'Alarms', {
-      stage: config.stage,
-      logRetentionDays: config.logRetentionDays,
-      alarmsTable: data.tables.byName.alarms,
-      registryTable: data.tables.byName.registry,
-      readingsTable: data.tables.byName.readings,
-      topics: data.topics.byAudience,
-      dataKey: data.dataKey,
-      deviceKeysKey: data.deviceKeysKey,
-      sms: smsConfig(this.node.tryGetContext.bind(this.node)),
-    });
     this.ingest = new IotIngest(this, 'Ingest', {
-      alsoInvoke: [this.alarms.evaluator.fn],
       stage: config.stage,
       logRetentionDays: config.logRetentionDays,
       readingsTable: data.tables.byName.readings,
@@ -115,6 +104,17 @@ export class IngestStack extends Stack {
       minuteRetentionDays: days(this.node.tryGetContext('readingsMinuteRetentionDays'), 180),
       deviceKeysKey: data.deviceKeysKey,
       auditTable: data.tables.byName.audit,
+    });
+    this.alarms = new AlarmEngine(this, 'Alarms', {
+      evaluator: this.ingest.function,
+      stage: config.stage,
+      logRetentionDays: config.logRetentionDays,
+      alarmsTable: data.tables.byName.alarms,
+      registryTable: data.tables.byName.registry,
+      readingsTable: data.tables.byName.readings,
+      topics: data.topics.byAudience,
+      dataKey: data.dataKey,
+      sms: smsConfig(this.node.tryGetContext.bind(this.node)),
     });
     this.devicePolicy = new IotDevicePolicy(this, 'DevicePolicy', { stage: config.stage });
     this.gateway = new Hj212Gateway(this, 'Hj212Gateway', {

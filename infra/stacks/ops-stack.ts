@@ -59,7 +59,7 @@ export class OpsStack extends Stack {
         { name: 'reward', machine: api.caseWorkflows.reward },
         { name: 'transfer', machine: api.caseWorkflows.transfer },
       ],
-      smsLogGroups: [ingest.alarms.evaluator.fn.logGroup, ingest.alarms.jobs.fn.logGroup],
+      smsLogGroups: [ingest.ingest.function.fn.logGroup, ingest.alarms.jobs.fn.logGroup],
     });
   }
 }

@@ -1,5 +1,6 @@
 import { KMSClient } from '@aws-sdk/client-kms';
 import { SNSClient } from '@aws-sdk/client-sns';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
 import { AlarmPublisher } from '#shared/adapters/alarm-publisher.ts';
 import { CachedAlarmRules, SnapshotAlarmSources } from '#shared/adapters/alarm-sources.ts';
@@ -18,32 +19,47 @@ import type { DeviceDirectory } from '#shared/domain/ingest/ports.ts';
 import type { DeviceRef } from '#shared/domain/readings/normalize.ts';
 import { logger } from '#shared/observability/logger.ts';
 
+/** The AWS clients the wiring uses; the defaults are the function's (a bench passes counting ones). */
+export interface WiringClients {
+  db: DynamoDBDocumentClient;
+  sns: SNSClient;
+  kms: KMSClient;
+}
+
+export const defaultClients = (): WiringClients => ({ db: dynamo, sns: new SNSClient({}), kms: new KMSClient({}) });
+
 /**
- * The alarm engine's wiring from the function environment, shared by the evaluator and the scheduled jobs: the alarm
- * store, registry-backed sources and the rules (both cached per container), the publisher (three audience topics and
- * the SMS gateway), delivery and the evaluator.
+ * The alarm engine's wiring from the function environment, shared by the ingest function (which evaluates every
+ * message) and the scheduled jobs: the alarm store, registry-backed sources and the rules (both cached per container),
+ * the publisher (three audience topics and the SMS gateway), delivery and the evaluator.
  */
-export function alarmServicesFromEnv() {
-  const config = readConfig({
-    alarmsTable: ENV.alarmsTable,
-    registryTable: ENV.registryTable,
-    bureauTopic: ENV.bureauTopic,
-    regulatorTopic: ENV.regulatorTopic,
-    enterpriseTopic: ENV.enterpriseTopic,
-    registryCacheSeconds: envVar(ENV.registryCacheSeconds, seconds(300)),
-    rulesCacheSeconds: envVar(ENV.alarmRulesCacheSeconds, seconds(60)),
-    deviceKeysKey: envVar(ENV.deviceKeysKey, z.string().min(1).optional()),
-  });
+export function alarmServicesFromEnv(
+  env: Readonly<Record<string, string | undefined>> = process.env,
+  clients: WiringClients = defaultClients(),
+) {
+  const { db, sns, kms } = clients;
+  const config = readConfig(
+    {
+      alarmsTable: ENV.alarmsTable,
+      registryTable: ENV.registryTable,
+      bureauTopic: ENV.bureauTopic,
+      regulatorTopic: ENV.regulatorTopic,
+      enterpriseTopic: ENV.enterpriseTopic,
+      registryCacheSeconds: envVar(ENV.registryCacheSeconds, seconds(300)),
+      rulesCacheSeconds: envVar(ENV.alarmRulesCacheSeconds, seconds(60)),
+      deviceKeysKey: envVar(ENV.deviceKeysKey, z.string().min(1).optional()),
+    },
+    env,
+  );
   // system transitions write no audit entry (officials' actions go through alarms-api): no audit table here
-  const store = new DynamoAlarmRecords(dynamo, { alarms: config.alarmsTable });
-  const registry = new DynamoRegistryReader(dynamo, config.registryTable);
+  const store = new DynamoAlarmRecords(db, { alarms: config.alarmsTable });
+  const registry = new DynamoRegistryReader(db, config.registryTable);
   const sources = new SnapshotAlarmSources(registry, config.registryCacheSeconds);
   const rules = new CachedAlarmRules(store, config.rulesCacheSeconds);
-  const sns = new SNSClient({});
   const publisher = new AlarmPublisher({
     sns,
     topics: { bureau: config.bureauTopic, regulator: config.regulatorTopic, enterprise: config.enterpriseTopic },
-    sms: smsGatewayFromEnv(process.env, { sns }),
+    sms: smsGatewayFromEnv(env as NodeJS.ProcessEnv, { sns }),
     log: logger,
   });
   const delivery = new AlarmDelivery(store, publisher);
@@ -64,8 +80,6 @@ export function alarmServicesFromEnv() {
     get: (mn) => withKeys(mn, keyed ? (m) => keyed.get(m) : undefined),
     ...(keyed ? { fresh: (mn: string) => withKeys(mn, (m) => keyed.fresh(m)) } : {}),
   };
-  const keys = config.deviceKeysKey
-    ? new CachingKeyOpener(new KmsKeySealer(new KMSClient({}), config.deviceKeysKey))
-    : undefined;
+  const keys = config.deviceKeysKey ? new CachingKeyOpener(new KmsKeySealer(kms, config.deviceKeysKey)) : undefined;
   return { store, registry, sources, rules, delivery, evaluator, devices, keys };
 }

@@ -10,7 +10,10 @@ import {
 } from '#infra/constructs/alarm-engine.ts';
 import { asArray, buildForTest, idsOfType, isRecord, type Json, props, renderValue } from './helpers.ts';
 
-/** The alarm engine: evaluator fed by the ingest rules, its dead letters and replay rule, the scheduled jobs, the API. */
+/**
+ * The alarm engine: evaluation in the ingest function (one invocation per message), the alarms dead letters and
+ * replay rule, the scheduled jobs, the API.
+ */
 const built = buildForTest({ stage: 'dev' });
 const t = Template.fromStack(built.app.node.findChild('EnvWatch-dev-Ingest') as Stack);
 const api = Template.fromStack(built.api);
@@ -20,23 +23,25 @@ const fnId = (prefix: string) => idsOfType(t, 'AWS::Lambda::Function').find((id)
 const env = (id: string) => (props(t, id).Environment as { Variables: Record<string, unknown> }).Variables;
 
 describe('alarm engine', () => {
-  it('sends failed evaluations (after two retries) to its own dead-letter queue', () => {
-    const dlq = idsOfType(t, 'AWS::SQS::Queue').find((id) => id.startsWith('AlarmsDeadLetters')) as string;
-    expect(dlq).toBeDefined();
+  it('evaluates in the ingest function (no function of its own), whose failures go to the ingest dead-letter queue', () => {
+    expect(fnId('AlarmsEvaluator')).toBeUndefined();
+    const ingestDlq = idsOfType(t, 'AWS::SQS::Queue').find((id) => id.startsWith('IngestDeadLetters')) as string;
+    expect(idsOfType(t, 'AWS::SQS::Queue').find((id) => id.startsWith('AlarmsDeadLetters'))).toBeDefined();
+    expect(Object.keys(t.findResources('AWS::Lambda::EventInvokeConfig'))).toHaveLength(1);
     t.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
-      FunctionName: { Ref: fnId('AlarmsEvaluator') },
+      FunctionName: { Ref: fnId('IngestFunction') },
       MaximumRetryAttempts: 2,
-      DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [dlq, 'Arn'] } } },
+      DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [ingestDlq, 'Arn'] } } },
     });
   });
 
-  it('replays dead letters through a rule that invokes only the evaluator', () => {
+  it('replays the alarms dead letters through a rule that invokes the ingest function', () => {
     const replay = idsOfType(t, 'AWS::IoT::TopicRule').find(
       (id) => props(t, id).RuleName === 'envwatch_dev_alarm_replay',
     );
     const payload = props(t, replay as string).TopicRulePayload as { Sql: string; Actions: unknown[] };
     expect(payload.Sql).toBe(`SELECT * FROM '${ALARM_REPLAY_TOPIC}'`);
-    expect(payload.Actions).toEqual([{ Lambda: { FunctionArn: { 'Fn::GetAtt': [fnId('AlarmsEvaluator'), 'Arn'] } } }]);
+    expect(payload.Actions).toEqual([{ Lambda: { FunctionArn: { 'Fn::GetAtt': [fnId('IngestFunction'), 'Arn'] } } }]);
   });
 
   const rules = () =>
@@ -112,12 +117,12 @@ describe('alarm engine', () => {
     const ops = JSON.stringify(env(fnId('AlarmsJobs')).OPS_TOPIC_ARN);
     expect(ops).toMatch(/ExportsOutputRefTopicsops/); // the Data stack's ops topic
     expect(publishes('AlarmsJobs')).toContain(ops);
-    expect(publishes('AlarmsEvaluator')).not.toContain(ops);
-    expect(env(fnId('AlarmsEvaluator'))).not.toHaveProperty('OPS_TOPIC_ARN');
+    expect(publishes('IngestFunction')).not.toContain(ops);
+    expect(env(fnId('IngestFunction'))).not.toHaveProperty('OPS_TOPIC_ARN');
   });
 
-  it('wires both functions to the alarms table, the three audience topics and SMS over SNS by default', () => {
-    for (const id of [fnId('AlarmsEvaluator'), fnId('AlarmsJobs')]) {
+  it('wires the ingest function and the jobs to the alarms table, the three audience topics and SMS over SNS by default', () => {
+    for (const id of [fnId('IngestFunction'), fnId('AlarmsJobs')]) {
       const vars = env(id);
       expect(Object.keys(vars)).toEqual(
         expect.arrayContaining([
@@ -131,7 +136,7 @@ describe('alarm engine', () => {
       expect(vars.SMS_GATEWAY).toBe('sns');
     }
     expect(env(fnId('AlarmsJobs'))).toHaveProperty('READINGS_TABLE');
-    expect(env(fnId('AlarmsEvaluator'))).not.toHaveProperty('READINGS_TABLE');
+    expect(env(fnId('IngestFunction'))).toHaveProperty('ALARM_RULES_CACHE_SECONDS');
   });
 
   it('takes a domestic SMS provider from context, with its secret from Secrets Manager', () => {
@@ -143,7 +148,7 @@ describe('alarm engine', () => {
     });
     try {
       const ct = Template.fromStack(china.app.node.findChild('EnvWatch-dev-Ingest') as Stack);
-      const id = idsOfType(ct, 'AWS::Lambda::Function').find((i) => i.startsWith('AlarmsEvaluator')) as string;
+      const id = idsOfType(ct, 'AWS::Lambda::Function').find((i) => i.startsWith('IngestFunction')) as string;
       const vars = (props(ct, id).Environment as { Variables: Record<string, unknown> }).Variables;
       expect(vars.SMS_GATEWAY).toBe('http');
       expect(vars.SMS_HTTP_URL).toBe('https://sms.example.cn/send');

@@ -18,7 +18,6 @@ const payload = (id: string) => props(t, id).TopicRulePayload as Record<string, 
 const ruleByName = (name: string) => ruleIds.find((id) => props(t, id).RuleName === name) as string;
 const queueId = idsOfType(t, 'AWS::SQS::Queue').find((id) => id.startsWith('IngestDeadLetters')) as string;
 const fnId = idsOfType(t, 'AWS::Lambda::Function').find((id) => id.startsWith('IngestFunction')) as string;
-const evaluatorId = idsOfType(t, 'AWS::Lambda::Function').find((id) => id.startsWith('AlarmsEvaluator')) as string;
 const ingestRuleIds = ruleIds.filter((id) => !String(props(t, id).RuleName).endsWith('_replay'));
 
 describe('Ingest stack', () => {
@@ -31,7 +30,7 @@ describe('Ingest stack', () => {
     ['envwatch_dev_hj212', RULE_SQL.hj212, 'envwatch/devices/+/hj212'],
     ['envwatch_dev_json', RULE_SQL.json, 'envwatch/devices/+/telemetry'],
   ])(
-    'has rule %s with its SQL (2016-03-23) invoking the ingest function and the alarm evaluator',
+    'has rule %s with its SQL (2016-03-23) invoking the ingest function alone (one invocation per message)',
     (name, sql, expected) => {
       const id = ruleByName(name);
       expect(id, name).toBeDefined();
@@ -39,10 +38,7 @@ describe('Ingest stack', () => {
       expect(p.Sql).toBe(sql);
       expect(String(p.Sql)).toContain(expected);
       expect(p.AwsIotSqlVersion).toBe('2016-03-23');
-      expect(p.Actions).toEqual([
-        { Lambda: { FunctionArn: { 'Fn::GetAtt': [fnId, 'Arn'] } } },
-        { Lambda: { FunctionArn: { 'Fn::GetAtt': [evaluatorId, 'Arn'] } } },
-      ]);
+      expect(p.Actions).toEqual([{ Lambda: { FunctionArn: { 'Fn::GetAtt': [fnId, 'Arn'] } } }]);
     },
   );
 
@@ -81,8 +77,9 @@ describe('Ingest stack', () => {
     const perms = Object.values(t.findResources('AWS::Lambda::Permission'))
       .map((r) => r.Properties as Record<string, unknown>)
       .filter((p) => p.Principal === 'iot.amazonaws.com');
-    // each device rule may invoke the ingest function and the evaluator; each replay rule only its own function
-    expect(perms).toHaveLength(ingestRuleIds.length * 2 + 2);
+    // each rule (three device rules, two replay rules) may invoke the one ingest function
+    expect(perms).toHaveLength(ingestRuleIds.length + 2);
+    for (const p of perms) expect(p.FunctionName).toEqual({ 'Fn::GetAtt': [fnId, 'Arn'] });
     const sources = perms.map((p) => {
       expect(p.Principal).toBe('iot.amazonaws.com');
       expect(p.SourceAccount).toEqual({ Ref: 'AWS::AccountId' });

@@ -192,9 +192,8 @@ describe('Ops stack', () => {
       ),
     );
     expect(fns.length).toBe(withService.length);
-    expect(fns.map((f) => f.service)).toEqual(
-      expect.arrayContaining(['ingest', 'alarm-evaluator', 'dead-letter-redrive']),
-    );
+    expect(fns.map((f) => f.service)).toEqual(expect.arrayContaining(['ingest', 'alarm-jobs', 'dead-letter-redrive']));
+    expect(fns.map((f) => f.service)).not.toContain('alarm-evaluator'); // evaluation runs in the ingest function
     for (const f of fns) {
       const dimensions = { FunctionName: ref(f.fn) };
       expect(shape(alarm(`Lambda-${f.service}-Errors`))).toEqual({
@@ -340,10 +339,11 @@ describe('Ops stack', () => {
     }
   });
 
-  it('counts failed alarm SMS from both alarm functions’ logs and alarms on the first', () => {
+  it('counts failed alarm SMS from the logs of both functions that send them (ingest, alarm jobs) and alarms on the first', () => {
     const filters = Object.values(ops.findResources('AWS::Logs::MetricFilter')).map((r) => r.Properties as Json);
+    expect(built.ingest.alarms.evaluator).toBe(built.ingest.ingest.function);
     expect(filters.map((f) => render(f.LogGroupName)).sort()).toEqual(
-      [ref(built.ingest.alarms.evaluator.fn.logGroup), ref(built.ingest.alarms.jobs.fn.logGroup)].sort(),
+      [ref(built.ingest.ingest.function.fn.logGroup), ref(built.ingest.alarms.jobs.fn.logGroup)].sort(),
     );
     for (const f of filters) {
       expect(f.FilterPattern).toBe(`{ ($.message = "${SMS_FAILURE_LOG_MESSAGE}") && ($.smsFailures > 0) }`);

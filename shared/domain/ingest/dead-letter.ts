@@ -10,7 +10,11 @@ export const RULE_TOPICS = {
   json: 'envwatch/devices/+/telemetry',
 } as const;
 
-/** Where Lambda failure records go back to: each replay rule feeds exactly one function, the one that failed. */
+/**
+ * Where Lambda failure records go back to, one topic per dead-letter queue. Both replay rules feed the ingest function,
+ * which ingests and evaluates every message (replaying either part is harmless); the alarms queue's topic stays for
+ * what its queue holds.
+ */
 export const INGEST_REPLAY_TOPIC = 'envwatch/replay/ingest';
 export const ALARM_REPLAY_TOPIC = 'envwatch/replay/alarms';
 
@@ -35,8 +39,8 @@ export function replayTopicFilters(gatewayIngestTopic: string): string[] {
  *    the archive recognises the replay, readings are first-write-wins, the evaluator skips what it has seen);
  *  - a Lambda asynchronous-invocation failure record: `{ requestContext, requestPayload, responseContext }` — the
  *    envelope the rule built; replayed to the replay topic of the queue it came from (`replayTopic`: the ingest
- *    dead-letter queue's records to INGEST_REPLAY_TOPIC, which feeds only the ingest function; the alarms queue's to
- *    ALARM_REPLAY_TOPIC, only the evaluator).
+ *    dead-letter queue's records to INGEST_REPLAY_TOPIC, the alarms queue's to ALARM_REPLAY_TOPIC; both rules invoke the
+ *    ingest function, which ingests and evaluates).
  */
 const ErrorActionRecord = z.object({
   ruleName: z.string().optional(),

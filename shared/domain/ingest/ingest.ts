@@ -1,12 +1,13 @@
+import type { EvaluationOutcome } from '#shared/domain/alarms/evaluator.ts';
 import type { SealedArchive } from '#shared/domain/archive/archive.ts';
-import { chainFor } from '#shared/domain/archive/record.ts';
+import { chainFor, sha256Hex } from '#shared/domain/archive/record.ts';
 import { decodeFrame, decodeSegment } from '#shared/domain/hj212/codec.ts';
 import { SplitReassembler } from '#shared/domain/hj212/split.ts';
 import type { DecodeResult, Hj212Packet } from '#shared/domain/hj212/types.ts';
 import type { RetentionPolicy } from '#shared/domain/readings/model.ts';
 import { type DeviceRef, type Normalized, normalizeJson, normalizePacket } from '#shared/domain/readings/normalize.ts';
 import { type IngestEnvelope, JsonTelemetry } from './envelope.ts';
-import type { CommandAnswers, DeviceDirectory, DeviceKeyOpener, ReadingStore } from './ports.ts';
+import type { CommandAnswers, DeviceDirectory, DeviceKeyOpener, ReadingStore, ReadingsEvaluation } from './ports.ts';
 
 /**
  * The ingest use-case: one envelope in (from an IoT rule: MQTT HJ 212, MQTT JSON, or the TCP gateway), and
@@ -15,7 +16,12 @@ import type { CommandAnswers, DeviceDirectory, DeviceKeyOpener, ReadingStore } f
  *  2. the sealed archive: every message, accepted or not, appended to its device's hash chain (unknown devices and
  *     garbage to the `_unknown` chain) before anything else;
  *  3. for accepted data: normalized readings stored once each, and the device's per-kind state;
- *  4. a device's 9011 / 9012 answers to the platform's commands recorded against the command (by QN).
+ *  4. a device's 9011 / 9012 answers to the platform's commands recorded against the command (by QN);
+ *  5. with `alarms`, the same accepted readings evaluated by the alarm engine, from the same decoded message and
+ *     verdict (one decode, one device lookup, one invocation per message). The evaluation runs alongside 2–4, so an
+ *     alarm is as quick as when the evaluator was the rules' second action; the message fails (and is retried whole)
+ *     when either fails. A retry is harmless: the archive recognises the replay, readings are first-write-wins, the
+ *     evaluator skips readings it has seen (its watermark) and sends nothing twice.
  *
  * HJ 212-2025 (docs/devices.md §2.1): the frame of a device registered as encrypting is decoded again with its keys
  * (`keys`, the registry's sealed ring opened by KMS; once more with the device read fresh when they do not open): data
@@ -45,6 +51,8 @@ export interface IngestOutcome {
   warnings?: string[];
   /** a 9011 / 9012 that answered one of the platform's commands */
   answered?: boolean;
+  /** what the alarm engine made of the readings (with `alarms` in the deps, accepted readings only) */
+  alarms?: EvaluationOutcome;
 }
 
 export interface IngestDeps {
@@ -56,6 +64,8 @@ export interface IngestDeps {
   answers?: CommandAnswers;
   /** opens HJ 212-2025 device keys; without it encrypted frames are refused as `no-key` */
   keys?: DeviceKeyOpener;
+  /** the alarm engine: accepted readings are evaluated in the same invocation (step 5) */
+  alarms?: ReadingsEvaluation<EvaluationOutcome>;
 }
 
 export const toIso = (at: string | number): string => new Date(at).toISOString();
@@ -78,8 +88,26 @@ export class IngestService {
 
   /** `message`: the envelope decoded once (decodeMessage), when the caller has it already. */
   async ingest(envelope: IngestEnvelope, message: DecodedMessage = decodeMessage(envelope)): Promise<IngestOutcome> {
-    const { raw, receivedAt } = message;
     const verdict = await judgeMessage(message, this.deps.devices, this.deps.keys);
+    const [outcome, alarms] = await both(this.store(envelope, message, verdict), this.evaluate(message, verdict));
+    return alarms ? { ...outcome, alarms } : outcome;
+  }
+
+  /** 5. The alarm engine on the verdict's readings (accepted data of a registered device only). */
+  private async evaluate(message: DecodedMessage, verdict: Verdict): Promise<EvaluationOutcome | undefined> {
+    const readings = verdict.normalized?.readings ?? [];
+    if (!this.deps.alarms || !verdict.accepted || !verdict.device || readings.length === 0) return undefined;
+    const packet = {
+      receivedAt: message.receivedAt,
+      source: message.envelope.source,
+      rawSha256: sha256Hex(message.raw),
+    };
+    return this.deps.alarms.evaluate(verdict.device.mn, readings, packet);
+  }
+
+  /** 2–4: the sealed archive first, then the answers, readings and device state. */
+  private async store(envelope: IngestEnvelope, message: DecodedMessage, verdict: Verdict): Promise<IngestOutcome> {
+    const { raw, receivedAt } = message;
     const chain = chainFor(verdict.device?.mn, verdict.device !== undefined);
     const detail = archiveDetail(verdict);
     const appended = await this.deps.archive.append(chain, {
@@ -353,3 +381,11 @@ async function judgeSplitMessage(
 }
 
 const dev = (device: DeviceRef | undefined) => (device ? { device } : {});
+
+/** Both results once both have settled (nothing left running unobserved); the first failure when either failed. */
+async function both<A, B>(a: Promise<A>, b: Promise<B>): Promise<[A, B]> {
+  const [ra, rb] = await Promise.allSettled([a, b]);
+  if (ra.status === 'rejected') throw ra.reason;
+  if (rb.status === 'rejected') throw rb.reason;
+  return [ra.value, rb.value];
+}

@@ -55,3 +55,16 @@ export interface CommandAnswers {
     answer: { cn: '9011' | '9012'; code: number; at: string },
   ): Promise<boolean>;
 }
+
+/**
+ * The alarm engine, as ingest sees it: one device's accepted readings of one message, evaluated once (the evaluator
+ * skips readings it has already seen, so a retried or replayed message changes nothing). `packet` names the message
+ * the way its archive record does (`rawSha256`).
+ */
+export interface ReadingsEvaluation<Outcome = unknown> {
+  evaluate(
+    mn: string,
+    readings: readonly Reading[],
+    packet: { receivedAt: string; source: string; rawSha256: string },
+  ): Promise<Outcome>;
+}
