@@ -1,20 +1,14 @@
-import {
-  DeleteCommand,
-  type DynamoDBDocumentClient,
-  ScanCommand,
-  type ScanCommandOutput,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, type DynamoDBDocumentClient, ScanCommand, type ScanCommandOutput } from '@aws-sdk/lib-dynamodb';
 import { READING_KINDS, type Reading, type ReadingKind, seriesKey } from '#shared/domain/readings/model.ts';
 import { decodeCursor, encodeCursor, isConditionFailure } from './dynamodb.ts';
-import { CODE_PREFIX, readingCell, rowUpdate } from './readings-store.ts';
+import { CODE_PREFIX, readingCell, writeRow } from './readings-store.ts';
 
 /**
  * Migration of the readings table from the first layout (one item per reading: pk `r#<mn>#<pollutant>#<kind>`, sk the
  * DataTime) to the row layout (one item per device, kind and DataTime; readings-store.ts), docs/operations.md.
  *
  * For each old item, found by a paged Scan: one conditional merge into its row (`if_not_exists` per code, the same
- * UpdateItem ingest sends, with the old item's own `expiresAt`), then, only when the row now holds that very value,
+ * writes ingest sends, with the old item's own `expiresAt`), then, only when the row now holds that very value,
  * a conditional delete of the old item. A row that already holds a different value for that code and DataTime (a
  * resend with other values stored by the new layout meanwhile) is a conflict: the old item stays and is reported (the
  * sealed archive has both messages). Re-running is safe (what moved is gone, what is left moves or is reported again);
@@ -115,8 +109,8 @@ export async function migrateReadings(
     if (!reading) return 'skipped';
     if (opts.dryRun) return 'moved';
     const ttl = typeof item.expiresAt === 'number' ? item.expiresAt : undefined;
-    const out = await db.send(new UpdateCommand(rowUpdate(table, [reading], ttl)));
-    const before = out.Attributes?.[`${CODE_PREFIX}${reading.pollutant}`];
+    const { old } = await writeRow(db, table, [reading], ttl);
+    const before = old?.[`${CODE_PREFIX}${reading.pollutant}`];
     if (before !== undefined && canonical(before) !== canonical(readingCell(reading))) return 'conflict';
     try {
       await db.send(

@@ -31,12 +31,14 @@ import { encodeCursor, isConditionFailure, startKeyOf } from './dynamodb.ts';
 /**
  * Readings, device state and archive chain heads on the `readings` table (pk/sk strings, TTL on `expiresAt`):
  *   readings     pk `rd#<mn>#<kind>`  sk `<DataTime ISO>`: ONE item per device, kind and DataTime holding every code
- *                of that DataTime, one map attribute `p_<code>` each (values, subject, flag, eflag, sentCode,
- *                sampleTime, notComputable, source, receivedAt), plus mn, kind, dataTime, enterpriseId, outletId and,
- *                for real-time and minute data, `expiresAt` (TTL; hourly and daily are kept).
+ *                of that DataTime, one map attribute `p_<code>` each (values, flag, eflag, sentCode, sampleTime,
+ *                notComputable, subject unless a pollutant), plus mn, kind, dataTime, enterpriseId, outletId, the
+ *                first packet's source and receivedAt and, for real-time and minute data, `expiresAt` (TTL; hourly
+ *                and daily are kept).
  *                Written by one UpdateItem per message (`SET #p = if_not_exists(#p, :v)` per code, `UPDATED_OLD`):
  *                first write wins per code, a resend is stored once and counted as duplicates, a later packet with
- *                other codes of the same DataTime is merged. One series (device, pollutant, kind) is a Query of the
+ *                other codes of the same DataTime is merged (its codes then get their own source and receivedAt in
+ *                a second write, only for such a merge). One series (device, pollutant, kind) is a Query of the
  *                device's kind partition over a time range projected to that code; a unit's devices for a day are
  *                one Query per device (rows).
  *   device state pk `d#<mn>`  sk `state#<kind>`: lastDataTime, lastReceivedAt, one attribute `p_<code>` per pollutant
@@ -44,8 +46,8 @@ import { encodeCursor, isConditionFailure, startKeyOf } from './dynamodb.ts';
  *   chain head   pk `d#<chain>` sk `archive`: seq, hash, lastDate, recent delivery keys (see SealedArchive).
  * Codes come from devices: they are checked again here (letters and digits) and reach expressions only through
  * ExpressionAttributeNames; read back, they are values, never object keys of a plain object.
- * Cost: one readings write per message and kind (1 WCU up to ~1 KB, about 7 codes; see docs/architecture.md), plus
- * one state update and one head update; no reads in steady state. The first layout (pk `r#<mn>#<pollutant>#<kind>`,
+ * Cost: one readings write per message and kind (1 WCU up to 1 KB: ~10 codes with converted values; bench readings),
+ * plus one state update and one head update; no reads in steady state. The first layout (pk `r#<mn>#<pollutant>#<kind>`,
  * one conditional PutItem per reading) is rewritten by `npm run migrate-readings` (scripts/migrate-readings.ts).
  */
 const STATE_PREFIX = 'state#';
@@ -58,6 +60,10 @@ const CODE = /^[A-Za-z0-9]{1,16}$/;
 export const CODE_PREFIX = 'p_';
 /** Reading fields held once per item rather than per code. */
 const ROW_FIELDS = new Set(['mn', 'enterpriseId', 'outletId', 'pollutant', 'kind', 'dataTime']);
+/** Held once per item for the packet that made the row; a code merged from a later packet carries its own. */
+const ARRIVAL_FIELDS = new Set(['source', 'receivedAt']);
+/** the subject a code's map omits (most codes are pollutants) */
+const DEFAULT_SUBJECT = 'pollutant';
 
 export const readingKeys = {
   row: (mn: string, kind: ReadingKind, dataTime: string) => ({
@@ -68,10 +74,17 @@ export const readingKeys = {
   head: (chain: string) => ({ pk: `d#${chain}`, sk: 'archive' }),
 };
 
-/** The per-code part of a reading (what is not the row's), as stored under `p_<code>`. */
+/**
+ * The per-code part of a reading, as stored under `p_<code>`: what is neither the row's nor the packet's arrival
+ * (values, flag, eflag, sentCode, sampleTime, notComputable …); `subject` only when it is not a pollutant.
+ */
 export function readingCell(r: Reading): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(r)) if (!ROW_FIELDS.has(k) && v !== undefined) out[k] = v;
+  for (const [k, v] of Object.entries(r)) {
+    if (ROW_FIELDS.has(k) || ARRIVAL_FIELDS.has(k) || v === undefined) continue;
+    if (k === 'subject' && v === DEFAULT_SUBJECT) continue;
+    out[k] = v;
+  }
   return out;
 }
 
@@ -84,17 +97,56 @@ export function rowReadings(item: Record<string, unknown>): Reading[] {
     kind: item.kind as ReadingKind,
     dataTime: typeof item.dataTime === 'string' ? item.dataTime : String(item.sk),
   };
+  const arrival = { source: String(item.source), receivedAt: String(item.receivedAt) };
   const out: Reading[] = [];
   for (const [key, cell] of Object.entries(item)) {
     if (!key.startsWith(CODE_PREFIX) || !cell || typeof cell !== 'object') continue;
     const pollutant = key.slice(CODE_PREFIX.length);
     if (!CODE.test(pollutant)) continue;
-    out.push({ ...(cell as Omit<Reading, keyof typeof base | 'pollutant'>), ...base, pollutant });
+    out.push({
+      subject: DEFAULT_SUBJECT,
+      ...arrival,
+      ...(cell as Partial<Reading>),
+      ...base,
+      pollutant,
+    } as Reading);
   }
   return out.sort((a, b) => (a.pollutant < b.pollutant ? -1 : a.pollutant > b.pollutant ? 1 : 0));
 }
 
-/** One UpdateItem merging `readings` (one device, kind and DataTime, distinct codes) into their row. */
+function assertCode(code: string): void {
+  if (!CODE.test(code)) throw new Error(`not a code: ${JSON.stringify(code.slice(0, 20))}`);
+}
+
+/**
+ * The row item `readings` (one device, kind and DataTime, distinct codes) make when written to an empty row: what put()
+ * leaves in the table (bulk loads of benches and fixtures write it directly).
+ */
+export function rowItem(readings: Reading[], ttl: number | undefined): Record<string, unknown> {
+  const first = readings[0];
+  if (!first) throw new Error('rowItem: no readings');
+  const item: Record<string, unknown> = {
+    ...readingKeys.row(first.mn, first.kind, first.dataTime),
+    mn: first.mn,
+    kind: first.kind,
+    dataTime: new Date(first.dataTime).toISOString(),
+    enterpriseId: first.enterpriseId,
+    outletId: first.outletId,
+    source: first.source,
+    receivedAt: first.receivedAt,
+    ...(ttl !== undefined ? { expiresAt: ttl } : {}),
+  };
+  for (const r of readings) {
+    assertCode(r.pollutant);
+    item[`${CODE_PREFIX}${r.pollutant}`] = readingCell(r);
+  }
+  return item;
+}
+
+/**
+ * One UpdateItem merging `readings` (one device, kind and DataTime, distinct codes, one packet) into their row: each
+ * code `if_not_exists`, the row's own fields and the packet's arrival (source, receivedAt) kept from the first writer.
+ */
 export function rowUpdate(
   table: string,
   readings: Reading[],
@@ -102,13 +154,15 @@ export function rowUpdate(
 ): ConstructorParameters<typeof UpdateCommand>[0] {
   const first = readings[0];
   if (!first) throw new Error('rowUpdate: no readings');
-  const names: Record<string, string> = {};
+  const names: Record<string, string> = { '#src': 'source' };
   const values: Record<string, unknown> = {
     ':mn': first.mn,
     ':k': first.kind,
     ':t': new Date(first.dataTime).toISOString(),
     ':e': first.enterpriseId,
     ':o': first.outletId,
+    ':s': first.source,
+    ':r': first.receivedAt,
   };
   const sets = [
     'mn = :mn',
@@ -116,13 +170,15 @@ export function rowUpdate(
     'dataTime = :t',
     'enterpriseId = if_not_exists(enterpriseId, :e)',
     'outletId = if_not_exists(outletId, :o)',
+    '#src = if_not_exists(#src, :s)',
+    'receivedAt = if_not_exists(receivedAt, :r)',
   ];
   if (ttl !== undefined) {
     values[':x'] = ttl;
     sets.push('expiresAt = :x');
   }
   readings.forEach((r, i) => {
-    if (!CODE.test(r.pollutant)) throw new Error(`not a code: ${JSON.stringify(r.pollutant.slice(0, 20))}`);
+    assertCode(r.pollutant);
     names[`#p${i}`] = `${CODE_PREFIX}${r.pollutant}`;
     values[`:v${i}`] = readingCell(r);
     sets.push(`#p${i} = if_not_exists(#p${i}, :v${i})`);
@@ -135,6 +191,52 @@ export function rowUpdate(
     ExpressionAttributeValues: values,
     ReturnValues: 'UPDATED_OLD',
   };
+}
+
+/**
+ * Writes one packet's readings of one row (rowUpdate) and returns the codes that were stored already (duplicates).
+ * When the row existed with another packet's arrival and this packet added codes, those codes get their own source
+ * and receivedAt in a second, conditional write (only then: a merge of a later partial packet).
+ */
+export async function writeRow(
+  db: DynamoDBDocumentClient,
+  table: string,
+  readings: Reading[],
+  ttl: number | undefined,
+): Promise<{ before: Set<string>; old?: Record<string, unknown> }> {
+  const first = readings[0];
+  if (!first) return { before: new Set() };
+  const out = await db.send(new UpdateCommand(rowUpdate(table, readings, ttl)));
+  const before = codesAlreadyStored(out.Attributes);
+  const old = out.Attributes;
+  const added = readings.filter((r) => !before.has(r.pollutant));
+  const sameArrival = !old || (old.source === first.source && old.receivedAt === first.receivedAt);
+  const result = { before, ...(old ? { old } : {}) };
+  if (added.length === 0 || sameArrival || old?.receivedAt === undefined) return result;
+  const names: Record<string, string> = {};
+  const sets: string[] = [];
+  const conditions: string[] = [];
+  added.forEach((r, i) => {
+    names[`#p${i}`] = `${CODE_PREFIX}${r.pollutant}`;
+    sets.push(`#p${i}.#src = :s`, `#p${i}.receivedAt = :r`);
+    conditions.push(`attribute_not_exists(#p${i}.receivedAt)`);
+  });
+  try {
+    await db.send(
+      new UpdateCommand({
+        TableName: table,
+        Key: readingKeys.row(first.mn, first.kind, first.dataTime),
+        UpdateExpression: `SET ${sets.join(', ')}`,
+        ConditionExpression: conditions.join(' AND '),
+        ExpressionAttributeNames: { ...names, '#src': 'source' },
+        ExpressionAttributeValues: { ':s': first.source, ':r': first.receivedAt },
+      }),
+    );
+  } catch (err) {
+    // a retry of this very write already marked them
+    if (!isConditionFailure(err)) throw err;
+  }
+  return result;
 }
 
 /** The codes of a row update that were there already (UPDATED_OLD): stored once before, so duplicates now. */
@@ -186,10 +288,7 @@ export class DynamoReadingStore implements ReadingStore, ReadingReader, ReadingR
     const results = await Promise.all(
       writes.map(async (chunk) => {
         const first = chunk[0] as Reading;
-        const out = await this.db.send(
-          new UpdateCommand(rowUpdate(this.table, chunk, expiresAt(first.kind, first.dataTime, retention))),
-        );
-        const before = codesAlreadyStored(out.Attributes);
+        const { before } = await writeRow(this.db, this.table, chunk, expiresAt(first.kind, first.dataTime, retention));
         return chunk.filter((r) => before.has(r.pollutant)).length;
       }),
     );
@@ -268,8 +367,8 @@ export class DynamoReadingStore implements ReadingStore, ReadingReader, ReadingR
           TableName: this.table,
           KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
           FilterExpression: 'attribute_exists(#p)',
-          ProjectionExpression: 'pk, sk, mn, kind, dataTime, enterpriseId, outletId, #p',
-          ExpressionAttributeNames: { '#p': attr },
+          ProjectionExpression: 'pk, sk, mn, kind, dataTime, enterpriseId, outletId, #src, receivedAt, #p',
+          ExpressionAttributeNames: { '#p': attr, '#src': 'source' },
           ExpressionAttributeValues: { ':pk': pk, ':from': q.from, ':to': q.to },
           ScanIndexForward: q.order === 'asc',
           Limit: page,

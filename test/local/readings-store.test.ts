@@ -12,7 +12,7 @@ import {
 } from '#infra/local/services/dynamodb.ts';
 import type { TableSpec } from '#infra/local/spec.ts';
 import { legacyItem, migrateReadings } from '#shared/adapters/readings-migration.ts';
-import { DynamoReadingStore, readingKeys, rowUpdate } from '#shared/adapters/readings-store.ts';
+import { DynamoReadingStore, readingKeys, rowItem, rowUpdate } from '#shared/adapters/readings-store.ts';
 import { ValidationError } from '#shared/domain/errors.ts';
 import { DEFAULT_RETENTION, expiresAt, type Reading, type ReadingKind } from '#shared/domain/readings/model.ts';
 
@@ -118,11 +118,19 @@ describe('DynamoReadingStore', () => {
       kind: 'hour',
       dataTime: T0,
       enterpriseId: 'E1',
-      p_w01018: { values: { avg: 20, min: 19, max: 21 }, flag: 'N', subject: 'pollutant', receivedAt: RECEIVED },
+      source: 'mqtt-hj212',
+      receivedAt: RECEIVED,
+      // per code only what is its own: the packet's arrival is the row's, a pollutant's subject the default
+      p_w01018: { values: { avg: 20, min: 19, max: 21 }, flag: 'N' },
       p_w21003: { values: { avg: 1.5 } },
     });
+    expect(Object.keys(item?.p_w01018 ?? {}).sort()).toEqual(['flag', 'values']);
     // hourly data is kept: no TTL
     expect(item?.expiresAt).toBeUndefined();
+    // what bulk loads write directly is exactly this item
+    expect(
+      rowItem([reading(mn, 'w01018', 20), reading(mn, 'w21003', 1.5), reading(mn, 'w00000', 300)], undefined),
+    ).toEqual(item);
   });
 
   it('stores a resent message once, counts it as duplicates and keeps the first values', async () => {
@@ -162,6 +170,21 @@ describe('DynamoReadingStore', () => {
       ['w21003', 1.5, RECEIVED],
       ['w21011', 0.3, later],
     ]);
+    // the series of the merged code shows its own packet's arrival; a resend of that packet changes nothing
+    expect(await store.put([reading(mn, 'w21011', 0.3, { receivedAt: later })], DEFAULT_RETENTION)).toEqual({
+      stored: 0,
+      duplicates: 1,
+    });
+    const { items } = await store.query({
+      mn,
+      pollutant: 'w21011',
+      kind: 'hour',
+      from: T0,
+      to: T0,
+      limit: 5,
+      order: 'asc',
+    });
+    expect(items).toEqual([reading(mn, 'w21011', 0.3, { receivedAt: later })]);
   });
 
   it('counts a code given twice in one call once, and splits a message with many codes into few writes', async () => {
