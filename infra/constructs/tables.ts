@@ -21,7 +21,7 @@ export const TABLES = {
   cases: 3,
   /** hazardous-waste manifests: gsi1 = by producer, gsi2 = by carrier/vehicle */
   manifests: 2,
-  /** normalized readings: pk = device#pollutant#kind, sk = time */
+  /** normalized readings: pk = rd#device#kind, sk = DataTime (one item holds every code); device state; commands */
   readings: 1,
   /** alarms, their timelines, active slots, evaluator state and rules: gsi1 = by state, gsi2 = by unit, gsi3 = due */
   alarms: 3,

@@ -3,10 +3,18 @@ import {
   GetCommand,
   PutCommand,
   QueryCommand,
+  type QueryCommandOutput,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { ChainHeadStore, StoredHead } from '#shared/domain/archive/archive.ts';
-import type { ReadingQuery, ReadingReader, ReadingStore } from '#shared/domain/ingest/ports.ts';
+import { ValidationError } from '#shared/domain/errors.ts';
+import type {
+  ReadingQuery,
+  ReadingReader,
+  ReadingRowReader,
+  ReadingStore,
+  RowQuery,
+} from '#shared/domain/ingest/ports.ts';
 import { nullRecord } from '#shared/domain/null-record.ts';
 import {
   expiresAt,
@@ -14,63 +22,247 @@ import {
   READING_KINDS,
   type Reading,
   type ReadingKind,
+  type ReadingRow,
   type RetentionPolicy,
-  readingIdentity,
-  seriesKey,
+  rowKey,
 } from '#shared/domain/readings/model.ts';
 import { encodeCursor, isConditionFailure, startKeyOf } from './dynamodb.ts';
 
 /**
  * Readings, device state and archive chain heads on the `readings` table (pk/sk strings, TTL on `expiresAt`):
- *   reading      pk `r#<mn>#<pollutant>#<kind>`  sk `<DataTime ISO>`   → Query one series over a time range, no scan;
- *                conditional put `attribute_not_exists(pk)`: the same reading twice is stored once (first wins);
- *                real-time and minute readings carry `expiresAt` (TTL), hourly and daily none.
+ *   readings     pk `rd#<mn>#<kind>`  sk `<DataTime ISO>`: ONE item per device, kind and DataTime holding every code
+ *                of that DataTime, one map attribute `p_<code>` each (values, flag, eflag, sentCode, sampleTime,
+ *                notComputable, subject unless a pollutant), plus mn, kind, dataTime, enterpriseId, outletId, the
+ *                first packet's source and receivedAt and, for real-time and minute data, `expiresAt` (TTL; hourly
+ *                and daily are kept).
+ *                Written by one UpdateItem per message (`SET #p = if_not_exists(#p, :v)` per code, `UPDATED_OLD`):
+ *                first write wins per code, a resend is stored once and counted as duplicates, a later packet with
+ *                other codes of the same DataTime is merged (its codes then get their own source and receivedAt in
+ *                a second write, only for such a merge). One series (device, pollutant, kind) is a Query of the
+ *                device's kind partition over a time range projected to that code; a unit's devices for a day are
+ *                one Query per device (rows).
  *   device state pk `d#<mn>`  sk `state#<kind>`: lastDataTime, lastReceivedAt, one attribute `p_<code>` per pollutant
  *                with its last values; updated only when not older (condition on lastDataTime).
  *   chain head   pk `d#<chain>` sk `archive`: seq, hash, lastDate, recent delivery keys (see SealedArchive).
- * Cost: one write per reading (no GSI is set on readings, so no index write), plus per message one state update and
- * one head update; no reads in steady state. Single conditional PutItems rather than BatchWriteItem, which cannot
- * carry a condition: with a batch a resent packet would overwrite the first values (last writer wins) and duplicates
- * could not be counted; the puts of one message run in parallel, so latency stays one round trip.
+ * Codes come from devices: they are checked again here (letters and digits) and reach expressions only through
+ * ExpressionAttributeNames; read back, they are values, never object keys of a plain object.
+ * Cost: one readings write per message and kind (1 WCU up to 1 KB: ~10 codes with converted values; bench readings),
+ * plus one state update and one head update; no reads in steady state. The first layout (pk `r#<mn>#<pollutant>#<kind>`,
+ * one conditional PutItem per reading) is rewritten by `npm run migrate-readings` (scripts/migrate-readings.ts).
  */
-const PARALLEL = 16;
 const STATE_PREFIX = 'state#';
+/** codes per UpdateItem: keeps the update expression well under DynamoDB's 4 KB limit (a message has ~5–30) */
+const CODES_PER_WRITE = 40;
+/** the largest page read while looking for one code in the rows of a time range */
+const MAX_PAGE = 1000;
+/** what a code may be (shared/domain/hj212/fields.ts isCode, JSON telemetry codes): letters and digits */
+const CODE = /^[A-Za-z0-9]{1,16}$/;
+export const CODE_PREFIX = 'p_';
+/** Reading fields held once per item rather than per code. */
+const ROW_FIELDS = new Set(['mn', 'enterpriseId', 'outletId', 'pollutant', 'kind', 'dataTime']);
+/** Held once per item for the packet that made the row; a code merged from a later packet carries its own. */
+const ARRIVAL_FIELDS = new Set(['source', 'receivedAt']);
+/** the subject a code's map omits (most codes are pollutants) */
+const DEFAULT_SUBJECT = 'pollutant';
 
 export const readingKeys = {
-  reading: (r: Pick<Reading, 'mn' | 'pollutant' | 'kind' | 'dataTime'>) => {
-    const id = readingIdentity(r);
-    return { pk: id.series, sk: id.at };
-  },
+  row: (mn: string, kind: ReadingKind, dataTime: string) => ({
+    pk: rowKey(mn, kind),
+    sk: new Date(dataTime).toISOString(),
+  }),
   state: (mn: string, kind: ReadingKind) => ({ pk: `d#${mn}`, sk: `${STATE_PREFIX}${kind}` }),
   head: (chain: string) => ({ pk: `d#${chain}`, sk: 'archive' }),
 };
 
-const READING_FIELDS = [
-  'mn',
-  'enterpriseId',
-  'outletId',
-  'pollutant',
-  'subject',
-  'kind',
-  'dataTime',
-  'values',
-  'flag',
-  'eflag',
-  'sentCode',
-  'sampleTime',
-  'notComputable',
-  'resent',
-  'source',
-  'receivedAt',
-] as const;
-
-function toReading(item: Record<string, unknown>): Reading {
+/**
+ * The per-code part of a reading, as stored under `p_<code>`: what is neither the row's nor the packet's arrival
+ * (values, flag, eflag, sentCode, sampleTime, notComputable …); `subject` only when it is not a pollutant.
+ */
+export function readingCell(r: Reading): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const f of READING_FIELDS) if (item[f] !== undefined) out[f] = item[f];
-  return out as unknown as Reading;
+  for (const [k, v] of Object.entries(r)) {
+    if (ROW_FIELDS.has(k) || ARRIVAL_FIELDS.has(k) || v === undefined) continue;
+    if (k === 'subject' && v === DEFAULT_SUBJECT) continue;
+    out[k] = v;
+  }
+  return out;
 }
 
-export class DynamoReadingStore implements ReadingStore, ReadingReader, ChainHeadStore {
+/** The readings of one stored row item, in code order; a code that is not one (never written by us) is skipped. */
+export function rowReadings(item: Record<string, unknown>): Reading[] {
+  const base = {
+    mn: String(item.mn),
+    enterpriseId: String(item.enterpriseId),
+    outletId: String(item.outletId),
+    kind: item.kind as ReadingKind,
+    dataTime: typeof item.dataTime === 'string' ? item.dataTime : String(item.sk),
+  };
+  const arrival = { source: String(item.source), receivedAt: String(item.receivedAt) };
+  const out: Reading[] = [];
+  for (const [key, cell] of Object.entries(item)) {
+    if (!key.startsWith(CODE_PREFIX) || !cell || typeof cell !== 'object') continue;
+    const pollutant = key.slice(CODE_PREFIX.length);
+    if (!CODE.test(pollutant)) continue;
+    out.push({
+      subject: DEFAULT_SUBJECT,
+      ...arrival,
+      ...(cell as Partial<Reading>),
+      ...base,
+      pollutant,
+    } as Reading);
+  }
+  return out.sort((a, b) => (a.pollutant < b.pollutant ? -1 : a.pollutant > b.pollutant ? 1 : 0));
+}
+
+function assertCode(code: string): void {
+  if (!CODE.test(code)) throw new Error(`not a code: ${JSON.stringify(code.slice(0, 20))}`);
+}
+
+/**
+ * The row item `readings` (one device, kind and DataTime, distinct codes) make when written to an empty row: what put()
+ * leaves in the table (bulk loads of benches and fixtures write it directly).
+ */
+export function rowItem(readings: Reading[], ttl: number | undefined): Record<string, unknown> {
+  const first = readings[0];
+  if (!first) throw new Error('rowItem: no readings');
+  const item: Record<string, unknown> = {
+    ...readingKeys.row(first.mn, first.kind, first.dataTime),
+    mn: first.mn,
+    kind: first.kind,
+    dataTime: new Date(first.dataTime).toISOString(),
+    enterpriseId: first.enterpriseId,
+    outletId: first.outletId,
+    source: first.source,
+    receivedAt: first.receivedAt,
+    ...(ttl !== undefined ? { expiresAt: ttl } : {}),
+  };
+  for (const r of readings) {
+    assertCode(r.pollutant);
+    item[`${CODE_PREFIX}${r.pollutant}`] = readingCell(r);
+  }
+  return item;
+}
+
+/**
+ * One UpdateItem merging `readings` (one device, kind and DataTime, distinct codes, one packet) into their row: each
+ * code `if_not_exists`, the row's own fields and the packet's arrival (source, receivedAt) kept from the first writer.
+ */
+export function rowUpdate(
+  table: string,
+  readings: Reading[],
+  ttl: number | undefined,
+): ConstructorParameters<typeof UpdateCommand>[0] {
+  const first = readings[0];
+  if (!first) throw new Error('rowUpdate: no readings');
+  const names: Record<string, string> = { '#src': 'source' };
+  const values: Record<string, unknown> = {
+    ':mn': first.mn,
+    ':k': first.kind,
+    ':t': new Date(first.dataTime).toISOString(),
+    ':e': first.enterpriseId,
+    ':o': first.outletId,
+    ':s': first.source,
+    ':r': first.receivedAt,
+  };
+  const sets = [
+    'mn = :mn',
+    'kind = :k',
+    'dataTime = :t',
+    'enterpriseId = if_not_exists(enterpriseId, :e)',
+    'outletId = if_not_exists(outletId, :o)',
+    '#src = if_not_exists(#src, :s)',
+    'receivedAt = if_not_exists(receivedAt, :r)',
+  ];
+  if (ttl !== undefined) {
+    values[':x'] = ttl;
+    sets.push('expiresAt = :x');
+  }
+  readings.forEach((r, i) => {
+    assertCode(r.pollutant);
+    names[`#p${i}`] = `${CODE_PREFIX}${r.pollutant}`;
+    values[`:v${i}`] = readingCell(r);
+    sets.push(`#p${i} = if_not_exists(#p${i}, :v${i})`);
+  });
+  return {
+    TableName: table,
+    Key: readingKeys.row(first.mn, first.kind, first.dataTime),
+    UpdateExpression: `SET ${sets.join(', ')}`,
+    ExpressionAttributeNames: names,
+    ExpressionAttributeValues: values,
+    ReturnValues: 'UPDATED_OLD',
+  };
+}
+
+/**
+ * Writes one packet's readings of one row (rowUpdate) and returns the codes that were stored already (duplicates).
+ * When the row existed with another packet's arrival and this packet added codes, those codes get their own source
+ * and receivedAt in a second, conditional write (only then: a merge of a later partial packet).
+ */
+export async function writeRow(
+  db: DynamoDBDocumentClient,
+  table: string,
+  readings: Reading[],
+  ttl: number | undefined,
+): Promise<{ before: Set<string>; old?: Record<string, unknown> }> {
+  const first = readings[0];
+  if (!first) return { before: new Set() };
+  const out = await db.send(new UpdateCommand(rowUpdate(table, readings, ttl)));
+  const before = codesAlreadyStored(out.Attributes);
+  const old = out.Attributes;
+  const added = readings.filter((r) => !before.has(r.pollutant));
+  const sameArrival = !old || (old.source === first.source && old.receivedAt === first.receivedAt);
+  const result = { before, ...(old ? { old } : {}) };
+  if (added.length === 0 || sameArrival || old?.receivedAt === undefined) return result;
+  const names: Record<string, string> = {};
+  const sets: string[] = [];
+  const conditions: string[] = [];
+  added.forEach((r, i) => {
+    names[`#p${i}`] = `${CODE_PREFIX}${r.pollutant}`;
+    sets.push(`#p${i}.#src = :s`, `#p${i}.receivedAt = :r`);
+    conditions.push(`attribute_not_exists(#p${i}.receivedAt)`);
+  });
+  try {
+    await db.send(
+      new UpdateCommand({
+        TableName: table,
+        Key: readingKeys.row(first.mn, first.kind, first.dataTime),
+        UpdateExpression: `SET ${sets.join(', ')}`,
+        ConditionExpression: conditions.join(' AND '),
+        ExpressionAttributeNames: { ...names, '#src': 'source' },
+        ExpressionAttributeValues: { ':s': first.source, ':r': first.receivedAt },
+      }),
+    );
+  } catch (err) {
+    // a retry of this very write already marked them
+    if (!isConditionFailure(err)) throw err;
+  }
+  return result;
+}
+
+/** The codes of a row update that were there already (UPDATED_OLD): stored once before, so duplicates now. */
+export function codesAlreadyStored(attributes: Record<string, unknown> | undefined): Set<string> {
+  const out = new Set<string>();
+  for (const key of Object.keys(attributes ?? {}))
+    if (key.startsWith(CODE_PREFIX)) out.add(key.slice(CODE_PREFIX.length));
+  return out;
+}
+
+/** A cursor's start key, when it is one of this partition's (a cursor of another query or layout is a 400). */
+function startKeyIn(cursor: string | undefined, pk: string): Record<string, unknown> | undefined {
+  const key = startKeyOf(cursor);
+  if (key && (key.pk !== pk || typeof key.sk !== 'string' || Object.keys(key).length !== 2)) {
+    throw new ValidationError('cursor is not valid for this query (翻页游标与本查询不符)', [
+      {
+        field: 'query.cursor',
+        message: 'not for this query',
+        messageZh: '翻页游标与本查询不符，请使用上一页返回的 cursor',
+      },
+    ]);
+  }
+  return key;
+}
+
+export class DynamoReadingStore implements ReadingStore, ReadingReader, ReadingRowReader, ChainHeadStore {
   constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly table: string,
@@ -79,27 +271,32 @@ export class DynamoReadingStore implements ReadingStore, ReadingReader, ChainHea
   async put(readings: Reading[], retention: RetentionPolicy): Promise<{ stored: number; duplicates: number }> {
     let stored = 0;
     let duplicates = 0;
-    for (let i = 0; i < readings.length; i += PARALLEL) {
-      const results = await Promise.all(
-        readings.slice(i, i + PARALLEL).map(async (r) => {
-          const ttl = expiresAt(r.kind, r.dataTime, retention);
-          try {
-            await this.db.send(
-              new PutCommand({
-                TableName: this.table,
-                Item: { ...readingKeys.reading(r), ...r, ...(ttl !== undefined ? { expiresAt: ttl } : {}) },
-                ConditionExpression: 'attribute_not_exists(pk)',
-              }),
-            );
-            return true;
-          } catch (err) {
-            if (isConditionFailure(err)) return false;
-            throw err;
-          }
-        }),
-      );
-      for (const ok of results) ok ? stored++ : duplicates++;
+    // one group per row (a message has one device, kind and DataTime); a code given twice counts once
+    const groups = new Map<string, Map<string, Reading>>();
+    for (const r of readings) {
+      const key = `${rowKey(r.mn, r.kind)}|${new Date(r.dataTime).toISOString()}`;
+      const group = groups.get(key) ?? new Map<string, Reading>();
+      groups.set(key, group);
+      if (group.has(r.pollutant)) duplicates++;
+      else group.set(r.pollutant, r);
     }
+    const writes: Reading[][] = [];
+    for (const group of groups.values()) {
+      const list = [...group.values()];
+      for (let i = 0; i < list.length; i += CODES_PER_WRITE) writes.push(list.slice(i, i + CODES_PER_WRITE));
+    }
+    const results = await Promise.all(
+      writes.map(async (chunk) => {
+        const first = chunk[0] as Reading;
+        const { before } = await writeRow(this.db, this.table, chunk, expiresAt(first.kind, first.dataTime, retention));
+        return chunk.filter((r) => before.has(r.pollutant)).length;
+      }),
+    );
+    writes.forEach((chunk, i) => {
+      const dup = results[i] ?? 0;
+      duplicates += dup;
+      stored += chunk.length - dup;
+    });
     return { stored, duplicates };
   }
 
@@ -157,19 +354,64 @@ export class DynamoReadingStore implements ReadingStore, ReadingReader, ChainHea
   }
 
   async query(q: ReadingQuery): Promise<{ items: Reading[]; cursor?: string }> {
-    const start = startKeyOf(q.cursor);
+    const pk = rowKey(q.mn, q.kind);
+    let start = startKeyIn(q.cursor, pk);
+    if (!CODE.test(q.pollutant)) return { items: [] };
+    const attr = `${CODE_PREFIX}${q.pollutant}`;
+    // rows without this code are skipped by the filter; pages grow while they come back sparse
+    const found: { reading: Reading; sk: string }[] = [];
+    let page = q.limit;
+    for (;;) {
+      const out: QueryCommandOutput = await this.db.send(
+        new QueryCommand({
+          TableName: this.table,
+          KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+          FilterExpression: 'attribute_exists(#p)',
+          ProjectionExpression: 'pk, sk, mn, kind, dataTime, enterpriseId, outletId, #src, receivedAt, #p',
+          ExpressionAttributeNames: { '#p': attr, '#src': 'source' },
+          ExpressionAttributeValues: { ':pk': pk, ':from': q.from, ':to': q.to },
+          ScanIndexForward: q.order === 'asc',
+          Limit: page,
+          ...(start ? { ExclusiveStartKey: start } : {}),
+        }),
+      );
+      for (const item of out.Items ?? []) {
+        const [reading] = rowReadings(item);
+        if (reading) found.push({ reading, sk: String(item.sk) });
+      }
+      start = out.LastEvaluatedKey;
+      if (!start || found.length >= q.limit) break;
+      page = Math.min(MAX_PAGE, page * 4);
+    }
+    const items = found.slice(0, q.limit);
+    const last = items.at(-1);
+    // more may follow: after the last reading returned (the page read further), else where the read stopped
+    const next = found.length > q.limit && last ? { pk, sk: last.sk } : start;
+    const cursor = encodeCursor(next);
+    return { items: items.map((f) => f.reading), ...(cursor ? { cursor } : {}) };
+  }
+
+  async rows(q: RowQuery): Promise<{ items: ReadingRow[]; cursor?: string }> {
+    const pk = rowKey(q.mn, q.kind);
+    const start = startKeyIn(q.cursor, pk);
     const out = await this.db.send(
       new QueryCommand({
         TableName: this.table,
         KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
-        ExpressionAttributeValues: { ':pk': seriesKey(q.mn, q.pollutant, q.kind), ':from': q.from, ':to': q.to },
+        ExpressionAttributeValues: { ':pk': pk, ':from': q.from, ':to': q.to },
         ScanIndexForward: q.order === 'asc',
         Limit: q.limit,
         ...(start ? { ExclusiveStartKey: start } : {}),
       }),
     );
+    const items = (out.Items ?? []).map((item) => ({
+      mn: q.mn,
+      kind: q.kind,
+      dataTime: typeof item.dataTime === 'string' ? item.dataTime : String(item.sk),
+      readings: rowReadings(item),
+    }));
     const cursor = encodeCursor(out.LastEvaluatedKey);
-    return { items: (out.Items ?? []).map(toReading), ...(cursor ? { cursor } : {}) };
+    return { items, ...(cursor ? { cursor } : {}) };
   }
 
   async latest(mn: string): Promise<KindState[]> {

@@ -1,4 +1,4 @@
-import type { KindState, Reading, ReadingKind, RetentionPolicy } from '#shared/domain/readings/model.ts';
+import type { KindState, Reading, ReadingKind, ReadingRow, RetentionPolicy } from '#shared/domain/readings/model.ts';
 import type { DeviceRef } from '#shared/domain/readings/normalize.ts';
 
 /** What the ingest use-case needs from the outside; shared/adapters implements these on DynamoDB and S3. */
@@ -43,8 +43,16 @@ export interface ReadingQuery {
 }
 
 export interface ReadingReader {
+  /** One series (device, pollutant, kind) in a time range: up to `limit` readings, `cursor` when more may follow. */
   query(q: ReadingQuery): Promise<{ items: Reading[]; cursor?: string }>;
   latest(mn: string): Promise<KindState[]>;
+}
+
+/** Every code of one device and kind in a time range, one row per DataTime (e.g. a unit's devices for a day). */
+export type RowQuery = Omit<ReadingQuery, 'pollutant'>;
+
+export interface ReadingRowReader {
+  rows(q: RowQuery): Promise<{ items: ReadingRow[]; cursor?: string }>;
 }
 
 /** The device-command capability, as ingest sees it: a 9011 / 9012 answer (true when it answered a command). */

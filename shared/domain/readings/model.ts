@@ -113,8 +113,26 @@ export function readingIdentity(r: Pick<Reading, 'mn' | 'pollutant' | 'kind' | '
   return { series: seriesKey(r.mn, r.pollutant, r.kind), at: new Date(r.dataTime).toISOString() };
 }
 
-/** The partition of one device's readings of one pollutant and kind. */
+/**
+ * The partition of one device's readings of one pollutant and kind in the first layout (one item per reading); read
+ * only by the migration to the row layout (rowKey), docs/operations.md.
+ */
 export const seriesKey = (mn: string, pollutant: string, kind: ReadingKind): string => `r#${mn}#${pollutant}#${kind}`;
+
+/**
+ * The partition of one device's readings of one kind: one item per DataTime holds every code of that DataTime
+ * (docs/architecture.md, readings layout).
+ */
+export const rowKey = (mn: string, kind: ReadingKind): string => `rd#${mn}#${kind}`;
+
+/** The readings of one device, kind and DataTime (one item of the row layout). */
+export interface ReadingRow {
+  mn: string;
+  kind: ReadingKind;
+  /** ISO instant (UTC) */
+  dataTime: string;
+  readings: Reading[];
+}
 
 /**
  * Retention of raw-ish data: real-time and minute readings (and furnace 5-minute averages, kept like minute data)

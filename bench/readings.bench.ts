@@ -1,0 +1,374 @@
+import { PutCommand, QueryCommand, type QueryCommandOutput } from '@aws-sdk/lib-dynamodb';
+import { marshall } from '@aws-sdk/util-dynamodb';
+import { freePort } from '#infra/local/ports.ts';
+import { ensureTables, startDynamoDb } from '#infra/local/services/dynamodb.ts';
+import type { TableSpec } from '#infra/local/spec.ts';
+import { encodeCursor, isConditionFailure } from '#shared/adapters/dynamodb.ts';
+import { legacyItem } from '#shared/adapters/readings-migration.ts';
+import { DynamoReadingStore, rowItem } from '#shared/adapters/readings-store.ts';
+import {
+  DEFAULT_RETENTION,
+  expiresAt,
+  type Reading,
+  type ReadingKind,
+  type ReadingValues,
+  seriesKey,
+} from '#shared/domain/readings/model.ts';
+import { createRng, type Rng } from '../scripts/simulate/rng.ts';
+import { atMost, ratio, tempDir } from './lib.ts';
+import { batchPut, type Recorded, recordingClient, stats, timed } from './measure.ts';
+
+/**
+ * Readings layout at scale, against DynamoDB Local (the platform's stand-in, started directly; temp data dir): the
+ * first layout (one item per reading, pk `r#<mn>#<pollutant>#<kind>`) and the row layout (one item per device, kind
+ * and DataTime, readings-store.ts) loaded with the same data into two tables, side by side in one run.
+ *
+ * Data: a flue-gas unit of 3 devices (8 codes each with converted values, real-time every 30 s, minute data every
+ * minute, as the seed's air devices): the queried device holds a month of minute data and a year of hourly data,
+ * every device of the unit its queried day of real-time data and two hours either side, and 4 other devices a day of
+ * minute data each. DynamoDB Local runs in memory (`inMemory`): on disk, SQLite's sync of every batch makes the bulk
+ * load of the first layout's ~550,000 items take the better part of an hour on a loaded 2-core machine; the queries
+ * read the same way either way (the pages come from the OS cache once loaded).
+ * Queries, each timed whole (every page, as a chart or export needs it), after one unmeasured warm-up:
+ *  (1) a month of minute data of one device and pollutant: pages of 500 (the API's largest) followed by cursor;
+ *  (2) a day of real-time data of the unit's devices: every code of each device (first layout: one series per
+ *      device and code, all in parallel; row layout: one Query per device, in parallel).
+ * Writes per message: the commands put() sends for one 8-code message, and the item size (WCU) they write.
+ * BENCH_READINGS_DAYS (default 30) shortens the month for a quick run.
+ */
+const CODES = ['a21026', 'a21002', 'a34013', 'a19001', 'a01012', 'a01013', 'a01011', 'a01014'];
+const UNIT = ['88330001000001', '88330001000002', '88330001000003'];
+const OTHERS = Array.from({ length: 4 }, (_, i) => `8833000200${String(i).padStart(4, '0')}`);
+const END = Date.parse('2026-11-30T16:00:00.000Z'); // Beijing midnight, 1 December
+const MIN = 60_000;
+const HOUR = 3_600_000;
+const DAY = 86_400_000;
+const REPS = 10;
+const PAGE = 500;
+
+const spec = (tableName: string): TableSpec => ({
+  id: `Bench/${tableName}`,
+  tableName,
+  arn: `arn:aws:dynamodb:us-east-1:000000000000:table/${tableName}`,
+  keySchema: [
+    { AttributeName: 'pk', KeyType: 'HASH' },
+    { AttributeName: 'sk', KeyType: 'RANGE' },
+  ],
+  attributeDefinitions: [
+    { AttributeName: 'pk', AttributeType: 'S' },
+    { AttributeName: 'sk', AttributeType: 'S' },
+  ],
+  globalSecondaryIndexes: [],
+  ttlAttribute: 'expiresAt',
+});
+
+const round = (n: number, digits = 2) => Math.round(n * 10 ** digits) / 10 ** digits;
+
+function valuesOf(rng: Rng, kind: ReadingKind, code: string): ReadingValues {
+  const base = 10 + (code.charCodeAt(4) % 7) * 12;
+  const v = () => round(base * (0.8 + rng.next() * 0.4), 3);
+  if (kind === 'realtime') return { rtd: v(), zsRtd: v() };
+  const avg = v();
+  return { avg, min: round(avg * 0.9, 3), max: round(avg * 1.1, 3), zsAvg: v(), zsMin: v(), zsMax: v() };
+}
+
+function message(rng: Rng, mn: string, kind: ReadingKind, at: number): Reading[] {
+  const dataTime = new Date(at).toISOString();
+  const receivedAt = new Date(at + 4_000).toISOString();
+  return CODES.map((pollutant) => ({
+    mn,
+    enterpriseId: 'E-bench',
+    outletId: 'O-bench',
+    pollutant,
+    subject: 'pollutant',
+    kind,
+    dataTime,
+    values: valuesOf(rng, kind, pollutant),
+    flag: 'N',
+    source: 'mqtt-hj212',
+    receivedAt,
+  }));
+}
+
+/** DynamoDB's item size rules (attribute names + values; numbers ~1 byte per 2 digits + 1; maps/lists 3 + 1 each). */
+function itemBytes(item: Record<string, unknown>): number {
+  const size = (v: Record<string, unknown>): number => {
+    const [type, value] = Object.entries(v)[0] as [string, unknown];
+    if (type === 'S') return Buffer.byteLength(String(value));
+    if (type === 'N') return Math.ceil(String(value).replace(/[-.]/g, '').length / 2) + 1;
+    if (type === 'BOOL' || type === 'NULL') return 1;
+    if (type === 'M')
+      return (
+        3 +
+        Object.entries(value as Record<string, Record<string, unknown>>).reduce(
+          (n, [k, x]) => n + 1 + Buffer.byteLength(k) + size(x),
+          0,
+        )
+      );
+    if (type === 'L') return 3 + (value as Record<string, unknown>[]).reduce((n, x) => n + 1 + size(x), 0);
+    return 0;
+  };
+  return Object.entries(marshall(item, { removeUndefinedValues: true })).reduce(
+    (n, [k, v]) => n + Buffer.byteLength(k) + size(v as unknown as Record<string, unknown>),
+    0,
+  );
+}
+
+export async function run(): Promise<Record<string, unknown>> {
+  const days = Number(process.env.BENCH_READINGS_DAYS ?? 30);
+  const tmp = tempDir('readings');
+  const service = await startDynamoDb({ port: await freePort(), dataDir: tmp.dir, inMemory: true });
+  const calls: Recorded[] = [];
+  const db = recordingClient(service.endpoint, calls);
+  try {
+    await ensureTables(service.endpoint, [spec('old'), spec('rows')]);
+    const store = new DynamoReadingStore(db, 'rows');
+    const rng = createRng(212);
+
+    // ---- load: the same messages into both layouts ----
+    const loadStarted = performance.now();
+    const series: [string, ReadingKind, number, number, number][] = [
+      [UNIT[0] as string, 'minute', END - days * DAY, END, MIN],
+      [UNIT[0] as string, 'hour', END - 365 * DAY, END, HOUR],
+      ...UNIT.map((mn): [string, ReadingKind, number, number, number] => [
+        mn,
+        'realtime',
+        END - DAY - 2 * HOUR,
+        END + 2 * HOUR,
+        30_000,
+      ]),
+      ...OTHERS.map((mn): [string, ReadingKind, number, number, number] => [mn, 'minute', END - DAY, END, MIN]),
+    ];
+    let rows = 0;
+    let oldItems = 0;
+    let oldBytes = 0;
+    let rowBytes = 0;
+    for (const [mn, kind, from, to, step] of series) {
+      const newBatch: Record<string, unknown>[] = [];
+      const oldBatch: Record<string, unknown>[] = [];
+      for (let t = from; t < to; t += step) {
+        const msg = message(rng, mn, kind, t);
+        const ttl = expiresAt(kind, msg[0]?.dataTime as string, DEFAULT_RETENTION);
+        newBatch.push(rowItem(msg, ttl));
+        for (const r of msg) oldBatch.push(legacyItem(r, ttl));
+        if (newBatch.length >= 2_000) {
+          await batchPut(db, 'rows', newBatch.splice(0));
+          await batchPut(db, 'old', oldBatch.splice(0));
+        }
+        rows++;
+        oldItems += msg.length;
+      }
+      await batchPut(db, 'rows', newBatch);
+      await batchPut(db, 'old', oldBatch);
+      process.stderr.write(
+        `readings bench: loaded ${mn} ${kind} (${rows} rows, ${oldItems} old items, ${round((performance.now() - loadStarted) / 1000, 1)} s)\n`,
+      );
+    }
+    const loadSeconds = round((performance.now() - loadStarted) / 1000, 1);
+    {
+      const sample = message(rng, UNIT[0] as string, 'minute', END);
+      rowBytes = itemBytes(rowItem(sample, 1));
+      oldBytes = itemBytes(legacyItem(sample[0] as Reading, 1));
+    }
+
+    // ---- writes per message ----
+    const writes = async (put: () => Promise<unknown>) => {
+      calls.length = 0;
+      await put();
+      return calls.map((c) => c.command);
+    };
+    const fresh = message(rng, UNIT[1] as string, 'minute', END + MIN);
+    const legacyPut = (msg: Reading[]) =>
+      Promise.all(
+        msg.map((r) =>
+          db
+            .send(
+              new PutCommand({
+                TableName: 'old',
+                Item: legacyItem(r, expiresAt(r.kind, r.dataTime, DEFAULT_RETENTION)),
+                ConditionExpression: 'attribute_not_exists(pk)',
+              }),
+            )
+            .catch((err: unknown) => {
+              if (!isConditionFailure(err)) throw err;
+            }),
+        ),
+      );
+    const oldWrites = await writes(() => legacyPut(fresh));
+    const newWrites = await writes(() => store.put(fresh, DEFAULT_RETENTION));
+    const resend = await store.put(fresh, DEFAULT_RETENTION);
+
+    // ---- queries ----
+    const monthFrom = new Date(END - days * DAY).toISOString();
+    const monthTo = new Date(END - 1).toISOString();
+    const dayFrom = new Date(END - DAY).toISOString();
+    const dayTo = new Date(END - 1).toISOString();
+
+    const legacyAll = async (pk: string, from: string, to: string) => {
+      let start: Record<string, unknown> | undefined;
+      let n = 0;
+      do {
+        const out: QueryCommandOutput = await db.send(
+          new QueryCommand({
+            TableName: 'old',
+            KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+            ExpressionAttributeValues: { ':pk': pk, ':from': from, ':to': to },
+            Limit: PAGE,
+            ...(start ? { ExclusiveStartKey: start } : {}),
+          }),
+        );
+        n += out.Items?.length ?? 0;
+        start = out.LastEvaluatedKey;
+        // the API hands the next page's key out as a cursor
+        void encodeCursor(start);
+      } while (start);
+      return n;
+    };
+    const newSeries = async () => {
+      let cursor: string | undefined;
+      let n = 0;
+      do {
+        const page = await store.query({
+          mn: UNIT[0] as string,
+          pollutant: 'a21026',
+          kind: 'minute',
+          from: monthFrom,
+          to: monthTo,
+          limit: PAGE,
+          order: 'asc',
+          ...(cursor ? { cursor } : {}),
+        });
+        n += page.items.length;
+        cursor = page.cursor;
+      } while (cursor);
+      return n;
+    };
+    const newUnitDay = async () => {
+      const counts = await Promise.all(
+        UNIT.map(async (mn) => {
+          let cursor: string | undefined;
+          let n = 0;
+          do {
+            const page = await store.rows({
+              mn,
+              kind: 'realtime',
+              from: dayFrom,
+              to: dayTo,
+              limit: 1000,
+              order: 'asc',
+              ...(cursor ? { cursor } : {}),
+            });
+            n += page.items.reduce((m, r) => m + r.readings.length, 0);
+            cursor = page.cursor;
+          } while (cursor);
+          return n;
+        }),
+      );
+      return counts.reduce((a, b) => a + b, 0);
+    };
+    const oldUnitDay = async () => {
+      const counts = await Promise.all(
+        UNIT.flatMap((mn) => CODES.map((code) => legacyAll(seriesKey(mn, code, 'realtime'), dayFrom, dayTo))),
+      );
+      return counts.reduce((a, b) => a + b, 0);
+    };
+
+    const measure = async (fn: () => Promise<number>) => {
+      const expected = await fn(); // warm-up, unmeasured
+      const ms: number[] = [];
+      calls.length = 0;
+      for (let i = 0; i < REPS; i++) {
+        const { ms: t, value } = await timed(fn);
+        if (value !== expected) throw new Error(`a query returned ${value} readings, then ${expected}`);
+        ms.push(t);
+      }
+      return { readings: expected, queriesPerRun: round(calls.length / REPS, 1), ...stats(ms) };
+    };
+    // one API call: the first page of 500 of that month (what GET /devices/{mn}/readings answers at once)
+    const firstPageOld = await measure(async () => {
+      const out = await db.send(
+        new QueryCommand({
+          TableName: 'old',
+          KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+          ExpressionAttributeValues: {
+            ':pk': seriesKey(UNIT[0] as string, 'a21026', 'minute'),
+            ':from': monthFrom,
+            ':to': monthTo,
+          },
+          Limit: PAGE,
+        }),
+      );
+      return out.Items?.length ?? 0;
+    });
+    const firstPageNew = await measure(
+      async () =>
+        (
+          await store.query({
+            mn: UNIT[0] as string,
+            pollutant: 'a21026',
+            kind: 'minute',
+            from: monthFrom,
+            to: monthTo,
+            limit: PAGE,
+            order: 'asc',
+          })
+        ).items.length,
+    );
+    const monthOld = await measure(() =>
+      legacyAll(seriesKey(UNIT[0] as string, 'a21026', 'minute'), monthFrom, monthTo),
+    );
+    const monthNew = await measure(newSeries);
+    const unitOld = await measure(oldUnitDay);
+    const unitNew = await measure(newUnitDay);
+
+    return {
+      data: {
+        monthDays: days,
+        codesPerMessage: CODES.length,
+        rows,
+        oldItems,
+        loadSeconds,
+        itemBytes: { old: oldBytes, row: rowBytes },
+      },
+      writesPerMessage: {
+        old: {
+          commands: oldWrites.length,
+          kinds: [...new Set(oldWrites)],
+          wcu: oldWrites.length * Math.ceil(oldBytes / 1024),
+        },
+        rows: {
+          commands: newWrites.length,
+          kinds: [...new Set(newWrites)],
+          wcu: newWrites.length * Math.ceil(rowBytes / 1024),
+        },
+        resendOfTheSameMessage: resend,
+        note: 'plus one device-state update per message in both layouts (updateState, unchanged)',
+      },
+      onePageOf500: {
+        old: firstPageOld,
+        rows: firstPageNew,
+        p95RowsOverOld: ratio(firstPageNew.p95Ms, firstPageOld.p95Ms),
+      },
+      monthOfMinuteDataOnePollutant: {
+        old: monthOld,
+        rows: monthNew,
+        p95RowsOverOld: ratio(monthNew.p95Ms, monthOld.p95Ms),
+      },
+      dayOfRealtimeForUnit: {
+        devices: UNIT.length,
+        old: unitOld,
+        rows: unitNew,
+        p95RowsOverOld: ratio(unitNew.p95Ms, unitOld.p95Ms),
+      },
+      targets: [
+        atMost('month of minute data, one device and pollutant, p95 (row layout)', monthNew.p95Ms, 200, 'ms'),
+        atMost("day of real-time data of a unit's devices, p95 (row layout)", unitNew.p95Ms, 200, 'ms'),
+        atMost('readings writes per message (row layout)', newWrites.length, 1, 'commands'),
+      ],
+    };
+  } finally {
+    db.destroy();
+    await service.stop();
+    tmp.remove();
+  }
+}
