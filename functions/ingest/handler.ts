@@ -2,6 +2,7 @@ import { KMSClient } from '@aws-sdk/client-kms';
 import { S3Client } from '@aws-sdk/client-s3';
 import * as z from 'zod';
 import { S3ArchiveObjects } from '#shared/adapters/archive-objects.ts';
+import { DynamoArchiveStore } from '#shared/adapters/archive-store.ts';
 import { DynamoCommandStore } from '#shared/adapters/commands-store.ts';
 import { CachedDeviceDirectory } from '#shared/adapters/device-directory.ts';
 import { dynamo } from '#shared/adapters/dynamodb.ts';
@@ -11,7 +12,7 @@ import { DynamoRegistryReader, DynamoRegistryStore } from '#shared/adapters/regi
 import { days, envVar, readConfig, seconds } from '#shared/config/config.ts';
 import { ENV } from '#shared/config/env-names.ts';
 import { IngestEvent } from '#shared/contracts/ingest.ts';
-import { SealedArchive } from '#shared/domain/archive/archive.ts';
+import { DEFAULT_ARCHIVE_TAIL_DAYS, SealedArchive } from '#shared/domain/archive/archive.ts';
 import { type IngestOutcome, IngestService } from '#shared/domain/ingest/ingest.ts';
 import { DEFAULT_RETENTION } from '#shared/domain/readings/model.ts';
 import { answerCommand, KeyLifecycle } from '#shared/domain/registry/key-lifecycle.ts';
@@ -28,6 +29,7 @@ const config = readConfig({
   registryCacheSeconds: envVar(ENV.registryCacheSeconds, seconds(60)),
   realtimeDays: envVar(ENV.realtimeRetentionDays, days(DEFAULT_RETENTION.realtimeDays)),
   minuteDays: envVar(ENV.minuteRetentionDays, days(DEFAULT_RETENTION.minuteDays)),
+  archiveTailDays: envVar(ENV.archiveTailDays, days(DEFAULT_ARCHIVE_TAIL_DAYS)),
   deviceKeysKey: envVar(ENV.deviceKeysKey, z.string().min(1).optional()),
   auditTable: envVar(ENV.auditTable, z.string().min(1).optional()),
 });
@@ -46,7 +48,11 @@ const service = new IngestService({
     config.registryCacheSeconds,
   ),
   readings: store,
-  archive: new SealedArchive(store, new S3ArchiveObjects(new S3Client({}), config.evidenceBucket)),
+  // one conditional put per message (archive-store.ts); the bucket only for replays of records of before batching
+  archive: new SealedArchive(
+    new DynamoArchiveStore(dynamo, config.readingsTable, { tailDays: config.archiveTailDays }),
+    new S3ArchiveObjects(new S3Client({}), config.evidenceBucket),
+  ),
   retention: { realtimeDays: config.realtimeDays, minuteDays: config.minuteDays },
   answers: { answer: (mn, qn, a) => answerCommand(commands, keyConfirmations, mn, qn, a) },
   ...(sealer ? { keys: new CachingKeyOpener(sealer) } : {}),
