@@ -1,11 +1,4 @@
-import {
-  type DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
-  QueryCommand,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
-import type { ChainHeadStore, StoredHead } from '#shared/domain/archive/archive.ts';
+import { type DynamoDBDocumentClient, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { ReadingQuery, ReadingReader, ReadingStore } from '#shared/domain/ingest/ports.ts';
 import { nullRecord } from '#shared/domain/null-record.ts';
 import {
@@ -21,15 +14,16 @@ import {
 import { encodeCursor, isConditionFailure, startKeyOf } from './dynamodb.ts';
 
 /**
- * Readings, device state and archive chain heads on the `readings` table (pk/sk strings, TTL on `expiresAt`):
+ * Readings and device state on the `readings` table (pk/sk strings, TTL on `expiresAt`):
  *   reading      pk `r#<mn>#<pollutant>#<kind>`  sk `<DataTime ISO>`   → Query one series over a time range, no scan;
  *                conditional put `attribute_not_exists(pk)`: the same reading twice is stored once (first wins);
  *                real-time and minute readings carry `expiresAt` (TTL), hourly and daily none.
  *   device state pk `d#<mn>`  sk `state#<kind>`: lastDataTime, lastReceivedAt, one attribute `p_<code>` per pollutant
  *                with its last values; updated only when not older (condition on lastDataTime).
- *   chain head   pk `d#<chain>` sk `archive`: seq, hash, lastDate, recent delivery keys (see SealedArchive).
- * Cost: one write per reading (no GSI is set on readings, so no index write), plus per message one state update and
- * one head update; no reads in steady state. Single conditional PutItems rather than BatchWriteItem, which cannot
+ * The sealed archive's records share the table (pk `a#<chain>`, and the head item of before batching `d#<chain>` /
+ * `archive`): see archive-store.ts.
+ * Cost: one write per reading (no GSI is set on readings, so no index write), plus per message one state update (and
+ * the archive's one record put); no reads in steady state. Single conditional PutItems rather than BatchWriteItem, which cannot
  * carry a condition: with a batch a resent packet would overwrite the first values (last writer wins) and duplicates
  * could not be counted; the puts of one message run in parallel, so latency stays one round trip.
  */
@@ -42,7 +36,6 @@ export const readingKeys = {
     return { pk: id.series, sk: id.at };
   },
   state: (mn: string, kind: ReadingKind) => ({ pk: `d#${mn}`, sk: `${STATE_PREFIX}${kind}` }),
-  head: (chain: string) => ({ pk: `d#${chain}`, sk: 'archive' }),
 };
 
 const READING_FIELDS = [
@@ -70,7 +63,7 @@ function toReading(item: Record<string, unknown>): Reading {
   return out as unknown as Reading;
 }
 
-export class DynamoReadingStore implements ReadingStore, ReadingReader, ChainHeadStore {
+export class DynamoReadingStore implements ReadingStore, ReadingReader {
   constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly table: string,
@@ -197,39 +190,5 @@ export class DynamoReadingStore implements ReadingStore, ReadingReader, ChainHea
       });
     }
     return states.sort((a, b) => READING_KINDS.indexOf(a.kind) - READING_KINDS.indexOf(b.kind));
-  }
-
-  // ---- chain heads (ChainHeadStore) ----
-
-  async read(chain: string): Promise<StoredHead | undefined> {
-    const out = await this.db.send(
-      new GetCommand({ TableName: this.table, Key: readingKeys.head(chain), ConsistentRead: true }),
-    );
-    const item = out.Item;
-    if (!item) return undefined;
-    return {
-      seq: Number(item.seq),
-      hash: String(item.hash),
-      lastDate: String(item.lastDate),
-      recent: Array.isArray(item.recent) ? (item.recent as StoredHead['recent']) : [],
-    };
-  }
-
-  async advance(chain: string, expectedSeq: number, next: StoredHead): Promise<boolean> {
-    try {
-      await this.db.send(
-        new PutCommand({
-          TableName: this.table,
-          Item: { ...readingKeys.head(chain), chain, ...next, updatedAt: new Date().toISOString() },
-          ...(expectedSeq === 0
-            ? { ConditionExpression: 'attribute_not_exists(pk)' }
-            : { ConditionExpression: 'seq = :prev', ExpressionAttributeValues: { ':prev': expectedSeq } }),
-        }),
-      );
-      return true;
-    } catch (err) {
-      if (isConditionFailure(err)) return false;
-      throw err;
-    }
   }
 }

@@ -210,9 +210,3 @@ async function findLegacyRecord(
   }
   return undefined;
 }
-
-/** The head store of before batching (readings-store.ts still implements it until it is removed there). */
-export interface ChainHeadStore {
-  read(chain: string): Promise<StoredHead | undefined>;
-  advance(chain: string, expectedSeq: number, next: StoredHead): Promise<boolean>;
-}
