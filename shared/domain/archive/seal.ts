@@ -12,6 +12,9 @@ import { parseRecords } from './verify.ts';
  * writing and moving the mark) is never replaced: it is read, checked against the records and adopted. Records then
  * expire from the store (their TTL, set when written: see docs/decisions.md). Records of an open hour wait.
  */
+/** Minutes after the end of an hour before its records are sealed (docs/decisions.md). */
+export const DEFAULT_SEAL_GRACE_MINUTES = 10;
+
 export interface SealOptions {
   /** minutes after the end of an hour before its records are sealed (late appends of that hour) */
   graceMinutes: number;
