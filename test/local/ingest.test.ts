@@ -385,7 +385,7 @@ describe('device ingestion on the local platform', () => {
     const T = Date.now() + 3_600_000;
     const at = (minutes: number) => new Date(T + minutes * 60_000);
 
-    it('brings back every message of a transient bucket outage once the bucket answers, each ingested once', async () => {
+    it('brings back every message of a transient readings table outage once the table answers, each ingested once', async () => {
       const dlq = redrive().environment.INGEST_DEAD_LETTER_QUEUE_URL as string;
       const hours = [5, 6, 7].map((h) => new Date(Math.floor(now.getTime() / 3_600_000) * 3_600_000 - h * 3_600_000));
       const packets = hours.map((h, i) =>
@@ -555,7 +555,8 @@ describe('device ingestion on the local platform', () => {
         new UpdateCommand({
           TableName: readingsTable(),
           Key: itemKey,
-          UpdateExpression: 'SET raw = :r',
+          UpdateExpression: 'SET #raw = :r',
+          ExpressionAttributeNames: { '#raw': 'raw' },
           ExpressionAttributeValues: { ':r': raw },
         }),
       );
@@ -569,7 +570,7 @@ describe('device ingestion on the local platform', () => {
 
     // the sealing job, as if run two hours on: every record so far in one object per hour in the bucket, then the
     // table and the bucket verify as one chain, and the same run again writes nothing
-    const sealer = platform.spec.functions.find((f) => f.path.includes('archive-sealer')) as { arn: string };
+    const sealer = platform.spec.functions.find((f) => f.path.includes('ArchiveSealer')) as { arn: string };
     const time = new Date(Date.now() + 2 * 3_600_000).toISOString();
     const run = (await platform.runtime.invoke(sealer.arn, { time })) as { batches: number; problems: string[] };
     expect(run.batches).toBeGreaterThanOrEqual(1);
