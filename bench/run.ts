@@ -29,6 +29,7 @@ const BENCHES: {
   { name: 'alarmEval', load: () => import('./alarm-eval.bench.ts') },
   { name: 'alarmLatency', load: () => import('./alarm-latency.bench.ts') },
   { name: 'load', explicit: true, load: () => import('./load.bench.ts') },
+  { name: 'archive', load: () => import('./archive.bench.ts') },
   { name: 'fuzzCodec', group: 'fuzz', load: () => import('./fuzz-codec.bench.ts') },
   { name: 'fuzzPublic', group: 'fuzz', load: () => import('./fuzz-public.bench.ts') },
 ];
