@@ -283,9 +283,9 @@ export function verifyChain(
       breaks.push({
         kind: 'changed',
         seq: a.seq,
-        key: prev.seq === a.seq ? prev.key : undefined,
+        ...(prev.seq === a.seq ? { key: prev.key } : {}),
         message: `seq ${a.seq} is not the record ${a.what} sealed: changed`,
-      } as ChainBreak);
+      });
     }
     if (a === head && prev && prev.seq > a.seq) {
       breaks.push({
@@ -301,9 +301,7 @@ export function verifyChain(
   const covered = (b: ChainBreak) =>
     b.kind === 'deleted' && b.toSeq === undefined && gaps.some((g) => g.seq <= b.seq && b.seq <= (g.toSeq as number));
   const unique = new Map(breaks.filter((b) => !covered(b)).map((b) => [`${b.kind}:${b.seq}:${b.toSeq ?? ''}`, b]));
-  const sorted = [...unique.values()]
-    .map((b) => (b.key === undefined ? (({ key: _k, ...rest }) => rest)(b) : b))
-    .sort((a, b) => a.seq - b.seq);
+  const sorted = [...unique.values()].sort((a, b) => a.seq - b.seq);
   return {
     chain,
     from: range.from,
