@@ -53,8 +53,7 @@ function fakes() {
     archive: new SealedArchive(recordStore),
     retention: { realtimeDays: 30, minuteDays: 180 },
   });
-  const archived = () =>
-    all();
+  const archived = () => all();
   return { service, devices, stored, states, archived };
 }
 
