@@ -5,6 +5,7 @@ import { type Platform, startPlatform } from '#infra/local/platform.ts';
 import { freePorts } from '#infra/local/ports.ts';
 import { synthEnvWatch } from '#infra/local/synth.ts';
 import { S3ArchiveObjects } from '#shared/adapters/archive-objects.ts';
+import { DynamoArchiveStore } from '#shared/adapters/archive-store.ts';
 import { CachedDeviceDirectory } from '#shared/adapters/device-directory.ts';
 import { CachingKeyOpener, KmsKeySealer } from '#shared/adapters/kms-key-sealer.ts';
 import { DynamoReadingStore } from '#shared/adapters/readings-store.ts';
@@ -270,7 +271,10 @@ function beforeShape(platform: Platform, env: Record<string, string>): Pipeline 
   const ingest = new IngestService({
     devices: new CachedDeviceDirectory(new DynamoRegistryReader(db, String(env[ENV.registryTable])), 60),
     readings: store,
-    archive: new SealedArchive(store, new S3ArchiveObjects(ingestClients.s3, String(env[ENV.evidenceBucket]))),
+    archive: new SealedArchive(
+      new DynamoArchiveStore(db, String(env[ENV.readingsTable])),
+      new S3ArchiveObjects(ingestClients.s3, String(env[ENV.evidenceBucket])),
+    ),
     retention: { realtimeDays: 30, minuteDays: 180 },
     ...(keysKey ? { keys: new CachingKeyOpener(new KmsKeySealer(ingestClients.kms, keysKey)) } : {}),
   });

@@ -2,6 +2,7 @@ import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { ListBucketsCommand, S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { S3ArchiveObjects } from '#shared/adapters/archive-objects.ts';
+import { DynamoArchiveStore } from '#shared/adapters/archive-store.ts';
 import { DynamoReadingStore } from '#shared/adapters/readings-store.ts';
 import { beijingDate } from '#shared/domain/archive/record.ts';
 import { verifyArchive } from '#shared/domain/archive/verify-archive.ts';
@@ -40,7 +41,9 @@ export async function countArchiveAndReadings(
     const bucket = buckets.find((n) => /evidencebucket/i.test(n) && !/accesslogs/i.test(n));
     const table = ((await ddb.send(new ListTablesCommand({}))).TableNames ?? []).find((n) => /readings/i.test(n));
     if (!bucket || !table) throw new Error('no evidence bucket or readings table on the platform');
-    const store = new DynamoReadingStore(DynamoDBDocumentClient.from(ddb), table);
+    const db = DynamoDBDocumentClient.from(ddb);
+    const store = new DynamoReadingStore(db, table);
+    const records = new DynamoArchiveStore(db, table);
     const objects = new S3ArchiveObjects(s3, bucket);
     const from = beijingDate(new Date(fromMs).toISOString());
     const to = beijingDate(new Date(toMs).toISOString());
@@ -49,7 +52,7 @@ export async function countArchiveAndReadings(
     const worker = async () => {
       while (next < devices.length) {
         const d = devices[next++] as { mn: string; pollutant: string };
-        const report = await verifyArchive({ objects, heads: store }, d.mn, from, to, { concurrency: 4 });
+        const report = await verifyArchive({ objects, records }, d.mn, from, to, { concurrency: 4 });
         let realtimeReadings = 0;
         let cursor: string | undefined;
         do {

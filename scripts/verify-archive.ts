@@ -1,5 +1,6 @@
 /**
- * Verifies a device's sealed raw archive over Beijing dates:
+ * Verifies a device's sealed raw archive over Beijing dates, as one chain across the sealed batches (and the objects of
+ * before batching) in the evidence bucket and the unsealed tail in the readings table:
  *   npm run verify-archive -- --mn <MN> --from 2026-11-01 --to 2026-11-29 [--data-dir .envwatch] [--bucket B] [--table T] [--json]
  * Locally it reads `<data-dir>/endpoints.json` (written by `npm start`) and talks to s3rver and DynamoDB Local; without
  * that file it uses the default AWS environment (credentials, region) of the shell. The evidence bucket and readings
@@ -13,7 +14,7 @@ import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { ListBucketsCommand, S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { S3ArchiveObjects } from '#shared/adapters/archive-objects.ts';
-import { DynamoReadingStore } from '#shared/adapters/readings-store.ts';
+import { DynamoArchiveStore } from '#shared/adapters/archive-store.ts';
 import { ENV } from '#shared/config/env-names.ts';
 import { summarize } from '#shared/domain/archive/verify.ts';
 import { verifyArchive } from '#shared/domain/archive/verify-archive.ts';
@@ -59,8 +60,8 @@ async function main(): Promise<number> {
   try {
     const bucket = values.bucket ?? process.env[ENV.evidenceBucket] ?? (await findBucket(s3));
     const table = values.table ?? process.env[ENV.readingsTable] ?? (await findTable(ddb));
-    const store = new DynamoReadingStore(DynamoDBDocumentClient.from(ddb), table);
-    const report = await verifyArchive({ objects: new S3ArchiveObjects(s3, bucket), heads: store }, mn, from, to);
+    const records = new DynamoArchiveStore(DynamoDBDocumentClient.from(ddb), table);
+    const report = await verifyArchive({ objects: new S3ArchiveObjects(s3, bucket), records }, mn, from, to);
     process.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : `${summarize(report)}\n`);
     return report.ok ? 0 : 1;
   } finally {

@@ -1,6 +1,7 @@
 import { IoTDataPlaneClient } from '@aws-sdk/client-iot-data-plane';
 import { S3Client } from '@aws-sdk/client-s3';
 import { S3ArchiveObjects } from '#shared/adapters/archive-objects.ts';
+import { DynamoArchiveStore } from '#shared/adapters/archive-store.ts';
 import { IotCommandChannel } from '#shared/adapters/command-channel.ts';
 import { DynamoCommandStore, registryCommandDevices } from '#shared/adapters/commands-store.ts';
 import { dynamo } from '#shared/adapters/dynamodb.ts';
@@ -28,6 +29,7 @@ const config = readConfig({
   evidenceBucket: ENV.evidenceBucket,
 });
 const store = new DynamoReadingStore(dynamo, config.readingsTable);
+const archiveRecords = new DynamoArchiveStore(dynamo, config.readingsTable);
 const registry = new DynamoRegistryReader(dynamo, config.registryTable);
 const objects = new S3ArchiveObjects(new S3Client({}), config.evidenceBucket);
 const commands = new CommandService({
@@ -81,7 +83,7 @@ export const handler = httpApi(
       const { mn } = req.params as { mn: string };
       const { from, to } = req.query as { from: string; to: string };
       if (mn !== UNKNOWN_CHAIN) await requireDevice(mn);
-      const report = await verifyArchive({ objects, heads: store }, mn, from, to);
+      const report = await verifyArchive({ objects, records: archiveRecords }, mn, from, to);
       return { body: { ...report, summary: summarize(report) } };
     },
     device_command_send: async (req: Req): Promise<ApiResult> => {

@@ -2,10 +2,13 @@ import { CfnOutput, SecretValue, Stack, type StackProps, Token, Validations } fr
 import type { Construct } from 'constructs';
 import type { AppConfig } from '#infra/config.ts';
 import { AlarmEngine, type SmsConfig } from '#infra/constructs/alarm-engine.ts';
+import { ArchiveSealer } from '#infra/constructs/archive-sealer.ts';
 import { DeadLetterRedrive } from '#infra/constructs/dead-letter-redrive.ts';
 import { Hj212Gateway } from '#infra/constructs/hj212-gateway.ts';
 import { IotDevicePolicy } from '#infra/constructs/iot-device-policy.ts';
 import { IotIngest } from '#infra/constructs/iot-ingest.ts';
+import { ENV } from '#shared/config/env-names.ts';
+import { DEFAULT_ARCHIVE_TAIL_DAYS } from '#shared/domain/archive/archive.ts';
 import type { DataStack } from './data-stack.ts';
 
 /**
@@ -15,7 +18,9 @@ import type { DataStack } from './data-stack.ts';
  * HJ 212 TCP gateway (Fargate behind an NLB) that publishes through Basic Ingest, and the dead-letter redrive that
  * replays both dead-letter queues once their dependencies answer.
  * Retention of real-time and minute readings comes from context (`-c readingsRealtimeRetentionDays=30
- * -c readingsMinuteRetentionDays=180`, the defaults); hourly and daily readings are kept.
+ * -c readingsMinuteRetentionDays=180`, the defaults); hourly and daily readings are kept. The archive's records stay
+ * `-c archiveTailDays=7` days in the readings table after receipt; the sealing job (ArchiveSealer) writes them to the
+ * evidence bucket hourly.
  */
 export interface IngestStackProps extends StackProps {
   config: AppConfig;
@@ -74,6 +79,7 @@ export class IngestStack extends Stack {
   public readonly devicePolicy: IotDevicePolicy;
   public readonly gateway: Hj212Gateway;
   public readonly redrive: DeadLetterRedrive;
+  public readonly sealer: ArchiveSealer;
 
   private readonly zones: string[] | undefined;
 
@@ -115,6 +121,19 @@ export class IngestStack extends Stack {
       topics: data.topics.byAudience,
       dataKey: data.dataKey,
       sms: smsConfig(this.node.tryGetContext.bind(this.node)),
+    });
+    // the archive's records stay this long in the readings table after receipt (sealed to the bucket hourly)
+    this.ingest.function.fn.addEnvironment(
+      ENV.archiveTailDays,
+      String(days(this.node.tryGetContext('archiveTailDays'), DEFAULT_ARCHIVE_TAIL_DAYS)),
+    );
+    this.sealer = new ArchiveSealer(this, 'ArchiveSealer', {
+      stage: config.stage,
+      logRetentionDays: config.logRetentionDays,
+      readingsTable: data.tables.byName.readings,
+      registryTable: data.tables.byName.registry,
+      evidenceBucket: data.evidence.bucket,
+      dataKey: data.dataKey,
     });
     this.devicePolicy = new IotDevicePolicy(this, 'DevicePolicy', { stage: config.stage });
     this.gateway = new Hj212Gateway(this, 'Hj212Gateway', {

@@ -6,7 +6,6 @@ import {
   type QueryCommandOutput,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import type { ChainHeadStore, StoredHead } from '#shared/domain/archive/archive.ts';
 import { ValidationError } from '#shared/domain/errors.ts';
 import type {
   ReadingQuery,
@@ -29,7 +28,7 @@ import {
 import { encodeCursor, isConditionFailure, startKeyOf } from './dynamodb.ts';
 
 /**
- * Readings, device state and archive chain heads on the `readings` table (pk/sk strings, TTL on `expiresAt`):
+ * Readings and device state on the `readings` table (pk/sk strings, TTL on `expiresAt`):
  *   readings     pk `rd#<mn>#<kind>`  sk `<DataTime ISO>`: ONE item per device, kind and DataTime holding every code
  *                of that DataTime, one map attribute `p_<code>` each (values, flag, eflag, sentCode, sampleTime,
  *                notComputable, subject unless a pollutant), plus mn, kind, dataTime, enterpriseId, outletId, the
@@ -43,11 +42,12 @@ import { encodeCursor, isConditionFailure, startKeyOf } from './dynamodb.ts';
  *                one Query per device (rows).
  *   device state pk `d#<mn>`  sk `state#<kind>`: lastDataTime, lastReceivedAt, one attribute `p_<code>` per pollutant
  *                with its last values; updated only when not older (condition on lastDataTime).
- *   chain head   pk `d#<chain>` sk `archive`: seq, hash, lastDate, recent delivery keys (see SealedArchive).
+ * The sealed archive's records share the table (pk `a#<chain>`, and the head item of before batching `d#<chain>` /
+ * `archive`): see archive-store.ts.
  * Codes come from devices: they are checked again here (letters and digits) and reach expressions only through
  * ExpressionAttributeNames; read back, they are values, never object keys of a plain object.
  * Cost: one readings write per message and kind (1 WCU up to 1 KB: ~10 codes with converted values; bench readings),
- * plus one state update and one head update; no reads in steady state. The first layout (pk `r#<mn>#<pollutant>#<kind>`,
+ * plus one state update (and the archive's one record put); no reads in steady state. The first layout (pk `r#<mn>#<pollutant>#<kind>`,
  * one conditional PutItem per reading) is rewritten by `npm run migrate-readings` (scripts/migrate-readings.ts).
  */
 const STATE_PREFIX = 'state#';
@@ -71,7 +71,6 @@ export const readingKeys = {
     sk: new Date(dataTime).toISOString(),
   }),
   state: (mn: string, kind: ReadingKind) => ({ pk: `d#${mn}`, sk: `${STATE_PREFIX}${kind}` }),
-  head: (chain: string) => ({ pk: `d#${chain}`, sk: 'archive' }),
 };
 
 /**
@@ -262,7 +261,7 @@ function startKeyIn(cursor: string | undefined, pk: string): Record<string, unkn
   return key;
 }
 
-export class DynamoReadingStore implements ReadingStore, ReadingReader, ReadingRowReader, ChainHeadStore {
+export class DynamoReadingStore implements ReadingStore, ReadingReader, ReadingRowReader {
   constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly table: string,
@@ -439,39 +438,5 @@ export class DynamoReadingStore implements ReadingStore, ReadingReader, ReadingR
       });
     }
     return states.sort((a, b) => READING_KINDS.indexOf(a.kind) - READING_KINDS.indexOf(b.kind));
-  }
-
-  // ---- chain heads (ChainHeadStore) ----
-
-  async read(chain: string): Promise<StoredHead | undefined> {
-    const out = await this.db.send(
-      new GetCommand({ TableName: this.table, Key: readingKeys.head(chain), ConsistentRead: true }),
-    );
-    const item = out.Item;
-    if (!item) return undefined;
-    return {
-      seq: Number(item.seq),
-      hash: String(item.hash),
-      lastDate: String(item.lastDate),
-      recent: Array.isArray(item.recent) ? (item.recent as StoredHead['recent']) : [],
-    };
-  }
-
-  async advance(chain: string, expectedSeq: number, next: StoredHead): Promise<boolean> {
-    try {
-      await this.db.send(
-        new PutCommand({
-          TableName: this.table,
-          Item: { ...readingKeys.head(chain), chain, ...next, updatedAt: new Date().toISOString() },
-          ...(expectedSeq === 0
-            ? { ConditionExpression: 'attribute_not_exists(pk)' }
-            : { ConditionExpression: 'seq = :prev', ExpressionAttributeValues: { ':prev': expectedSeq } }),
-        }),
-      );
-      return true;
-    } catch (err) {
-      if (isConditionFailure(err)) return false;
-      throw err;
-    }
   }
 }

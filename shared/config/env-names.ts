@@ -37,6 +37,10 @@ export const ENV = {
   /** the KMS key that seals HJ 212-2025 devices' SM4 keys (registry device-keys.ts) */
   deviceKeysKey: 'DEVICE_KEYS_KEY_ARN',
   realtimeRetentionDays: 'READINGS_REALTIME_RETENTION_DAYS',
+  /** days an archive record stays in the readings table after receipt (sealed to the bucket hourly long before) */
+  archiveTailDays: 'ARCHIVE_TAIL_DAYS',
+  /** minutes after the end of an hour before the sealing job seals its records */
+  archiveSealGraceMinutes: 'ARCHIVE_SEAL_GRACE_MINUTES',
   minuteRetentionDays: 'READINGS_MINUTE_RETENTION_DAYS',
   registryCacheSeconds: 'REGISTRY_CACHE_SECONDS',
   /** alarm rules (the versioned RuleSet) cached per container for this long */

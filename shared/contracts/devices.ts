@@ -85,6 +85,9 @@ export const VerifyReportOut = z.object({
   to: z.string(),
   ok: z.boolean(),
   records: z.number().int(),
+  /** of `records`: read from sealed objects in the evidence bucket, and from the unsealed tail in the readings table */
+  sealed: z.number().int().optional(),
+  tail: z.number().int().optional(),
   firstSeq: z.number().int().optional(),
   lastSeq: z.number().int().optional(),
   head: z.object({ seq: z.number().int(), lastDate: z.string() }).optional(),
@@ -169,7 +172,9 @@ export const deviceDataRoutes = defineRoutes({
     summary: '校验原始报文存证链 verify the sealed raw archive of a device',
     description:
       'Recomputes every record hash of the device’s hash chain for the Beijing dates `from`..`to` (at most 31 days), ' +
-      'checks seq continuity and links, compares with the chain head, and reports exactly where the chain breaks. ' +
+      'checks seq continuity and links across the hourly sealed batches in the evidence bucket and the records not yet ' +
+      'sealed (a record in both must be identical), checks the chain passes through its newest record, its seal mark ' +
+      'and the head of before hourly sealing, and reports exactly where the chain breaks. ' +
       'Use `_unknown` as MN for messages from unregistered devices and garbage.',
     params,
     query: z

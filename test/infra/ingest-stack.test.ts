@@ -1,6 +1,7 @@
 import type { Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { afterAll, describe, expect, it } from 'vitest';
+import { SEAL_SCHEDULE } from '#infra/constructs/archive-sealer.ts';
 import { THING } from '#infra/constructs/iot-device-policy.ts';
 import { RULE_SQL } from '#infra/constructs/iot-ingest.ts';
 import { INGEST_REPLAY_TOPIC } from '#shared/domain/ingest/dead-letter.ts';
@@ -133,6 +134,21 @@ describe('Ingest stack', () => {
     expect(policy).toContain('/raw/*');
     expect(policy).not.toContain('s3:DeleteObject');
     expect(policy).not.toMatch(/"s3:\*"|"kms:\*"/);
+  });
+
+  it('seals the archive hourly with a function of its own, and keeps the records in the table the tail days', () => {
+    const env = (props(t, fnId).Environment as { Variables: Record<string, unknown> }).Variables;
+    expect(env).toMatchObject({ ARCHIVE_TAIL_DAYS: '7' });
+    const sealerId = idsOfType(t, 'AWS::Lambda::Function').find((id) => id.startsWith('ArchiveSealerFunction'));
+    expect(sealerId).toBeDefined();
+    const sealerEnv = (props(t, sealerId as string).Environment as { Variables: Record<string, unknown> }).Variables;
+    expect(sealerEnv).toMatchObject({ ARCHIVE_SEAL_GRACE_MINUTES: '10' });
+    expect(Object.keys(sealerEnv)).toEqual(
+      expect.arrayContaining(['READINGS_TABLE', 'REGISTRY_TABLE', 'EVIDENCE_BUCKET']),
+    );
+    const schedule = idsOfType(t, 'AWS::Events::Rule').find((id) => id.startsWith('ArchiveSealerSchedule')) as string;
+    expect(props(t, schedule).ScheduleExpression).toBe(SEAL_SCHEDULE);
+    expect(JSON.stringify(props(t, schedule).Targets)).toContain(sealerId as string);
   });
 
   it('adds the device data routes to the HTTP API', () => {

@@ -1,9 +1,13 @@
 import { execFile } from 'node:child_process';
-import { renameSync } from 'node:fs';
 import { connect } from 'node:net';
-import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  type AttributeValue,
+  BatchWriteItemCommand,
+  DeleteTableCommand,
+  DynamoDBClient,
+  ScanCommand,
+} from '@aws-sdk/client-dynamodb';
 import { IoTDataPlaneClient, PublishCommand } from '@aws-sdk/client-iot-data-plane';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import {
@@ -14,13 +18,15 @@ import {
   SendMessageCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
-import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadOrCreateKeys, signToken } from '#infra/local/jwt.ts';
 import { type Platform, startPlatform } from '#infra/local/platform.ts';
 import { freePorts } from '#infra/local/ports.ts';
+import { ensureTables } from '#infra/local/services/dynamodb.ts';
 import { localS3ClientConfig } from '#infra/local/services/s3.ts';
+import { DynamoArchiveStore } from '#shared/adapters/archive-store.ts';
 import { ENV } from '#shared/config/env-names.ts';
 import { beijingDate } from '#shared/domain/archive/record.ts';
 import { encodePacket, isoToBeijing } from '#shared/domain/hj212/codec.ts';
@@ -29,7 +35,7 @@ import { eventually, localClientConfig, realAppAssembly, tempDir } from './helpe
 /**
  * Device ingestion on the embedded platform, from the real synthesized app: devices publish HJ 212 and JSON over MQTT
  * (and a gateway-style envelope through Basic Ingest); officials read readings, latest values and verify the archive.
- * A transient outage of the evidence bucket sends messages to the dead-letter queue, and the scheduled redrive brings
+ * A transient outage of the readings table sends messages to the dead-letter queue, and the scheduled redrive brings
  * them back once the bucket answers; poison is parked with its reason.
  */
 const WWTP = '33112600000000000000AB01'; // hj212-2017 water device of the seeded WWTP
@@ -45,16 +51,18 @@ describe('device ingestion on the local platform', () => {
   let s3: S3Client;
   let bucket: string;
   type Rec = { seq: number; accepted: boolean; reason: string | null; mn: string; rawBase64: string; source: string };
+  /** a chain's records in the readings table (the unsealed tail: every record of these tests until it is sealed) */
   const records = async (chain: string): Promise<{ key: string; rec: Rec }[]> => {
-    const out = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: `raw/${chain}/` }));
-    const keys = (out.Contents ?? []).map((o) => o.Key as string).sort();
-    return Promise.all(
-      keys.map(async (key) => {
-        const obj = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-        return { key, rec: JSON.parse(await (obj.Body?.transformToString() ?? '{}')) as Rec };
-      }),
-    );
+    const db = DynamoDBDocumentClient.from(new DynamoDBClient(localClientConfig(platform.endpoints.dynamodb)));
+    try {
+      const stored = await new DynamoArchiveStore(db, readingsTable()).after(chain, 0, Number.POSITIVE_INFINITY);
+      return stored.map((s) => ({ key: `a#${chain}/${s.record.seq}`, rec: s.record }));
+    } finally {
+      db.destroy();
+    }
   };
+  const readingsTable = () =>
+    platform.spec.functions.map((f) => f.environment[ENV.readingsTable]).find((t) => t) as string;
 
   beforeAll(async () => {
     // plain MQTT (the debugging listener): this file is about what ingestion stores; devices authenticating over TLS
@@ -377,7 +385,7 @@ describe('device ingestion on the local platform', () => {
     const T = Date.now() + 3_600_000;
     const at = (minutes: number) => new Date(T + minutes * 60_000);
 
-    it('brings back every message of a transient bucket outage once the bucket answers, each ingested once', async () => {
+    it('brings back every message of a transient readings table outage once the table answers, each ingested once', async () => {
       const dlq = redrive().environment.INGEST_DEAD_LETTER_QUEUE_URL as string;
       const hours = [5, 6, 7].map((h) => new Date(Math.floor(now.getTime() / 3_600_000) * 3_600_000 - h * 3_600_000));
       const packets = hours.map((h, i) =>
@@ -386,22 +394,42 @@ describe('device ingestion on the local platform', () => {
       const hourQuery = (h: Date) =>
         `/devices/${WWTP}/readings?pollutant=w01018&kind=hour&from=${encodeURIComponent(new Date(h.getTime() - 60_000).toISOString())}&to=${encodeURIComponent(new Date(h.getTime() + 60_000).toISOString())}`;
 
-      // the outage: the evidence bucket is gone for s3rver (NoSuchBucket), as if S3 failed; ingest archives first, so
-      // every message fails, and after Lambda's two retries its failure record (the envelope) is dead-lettered
-      const bucketDir = join(dataDir, 's3', bucket);
-      renameSync(bucketDir, `${bucketDir}.away`);
+      // the outage: the readings table is gone (DynamoDB Local), as if DynamoDB failed; ingest archives first (a
+      // record item in that table), so every message fails, and after Lambda's two retries its failure record (the
+      // envelope) is dead-lettered. The table's items are kept aside and put back when it returns.
+      const table = readingsTable();
+      const raw = new DynamoDBClient(localClientConfig(platform.endpoints.dynamodb));
+      const kept: Record<string, AttributeValue>[] = [];
+      let start: Record<string, AttributeValue> | undefined;
+      do {
+        const page = await raw.send(new ScanCommand({ TableName: table, ExclusiveStartKey: start }));
+        kept.push(...(page.Items ?? []));
+        start = page.LastEvaluatedKey;
+      } while (start);
+      await raw.send(new DeleteTableCommand({ TableName: table }));
       try {
         for (const p of packets) await client.publishAsync(`envwatch/devices/${WWTP}/hj212`, p, { qos: 1 });
         await depthIs(dlq, 3, 'three dead letters');
         await fire(at(0));
-        const down = await backoff();
-        expect(down?.failures).toBeGreaterThanOrEqual(1);
-        expect(down?.failing).toEqual([`bucket ${bucket}/raw/: NoSuchBucket: The specified bucket does not exist`]);
+        const down = await eventually(
+          async () => {
+            const b = await backoff();
+            return (b?.failures ?? 0) >= 1 ? b : undefined;
+          },
+          10_000,
+          'the redrive backing off',
+        );
+        expect(down?.failing?.[0]).toMatch(new RegExp(`^table ${table}: ResourceNotFoundException`));
         expect(await depth(dlq)).toBe(3);
       } finally {
-        renameSync(`${bucketDir}.away`, bucketDir);
+        await ensureTables(platform.endpoints.dynamodb, platform.spec.tables);
+        for (let i = 0; i < kept.length; i += 25) {
+          const batch = kept.slice(i, i + 25).map((Item) => ({ PutRequest: { Item } }));
+          await raw.send(new BatchWriteItemCommand({ RequestItems: { [table]: batch } }));
+        }
+        raw.destroy();
       }
-      // the bucket answers again, but the source backs off: a run before nextAttemptAt replays nothing
+      // the table answers again, but the source backs off: a run before nextAttemptAt replays nothing
       const state = (await backoff()) as { nextAttemptAt: string };
       await fire(new Date(Date.parse(state.nextAttemptAt) - 120_000));
       expect(await depth(dlq)).toBe(3);
@@ -423,8 +451,8 @@ describe('device ingestion on the local platform', () => {
         expect((page.items as { values: { avg: number } }[])[0]?.values.avg).toBe(20 + i);
       }
       expect(await backoff()).toMatchObject({ failures: 0 });
-      // archived once each: the chain head advanced during the outage; the replayed envelope is the same delivery, so
-      // the archive wrote the missing objects at their seq (the archive check below finds no gap)
+      // archived once each, when the table was back (nothing was written during the outage: the archive's record put
+      // is its first write); the archive check below finds no gap
       const archived = (await records(WWTP)).filter((r) =>
         packets.some((p) => Buffer.from(p).toString('base64') === r.rec.rawBase64),
       );
@@ -512,15 +540,64 @@ describe('device ingestion on the local platform', () => {
     });
   });
 
-  it('verifies the archive, and reports exactly the seq of an object overwritten in s3rver', async () => {
+  it('verifies the archive across its sealed batches and the table, and reports exactly the seq of a changed record', async () => {
     const ok = await get(`/devices/${WWTP}/archive/verify?from=${today}&to=${today}`);
     expect(ok.status).toBe(200);
     expect(ok.body).toMatchObject({ ok: true, breaks: [] });
     const all = await records(WWTP);
     expect(all.length).toBeGreaterThanOrEqual(3);
     const victim = all[1] as { key: string; rec: Rec };
-    const rec = { ...victim.rec, rawBase64: Buffer.from('##0000tampered').toString('base64') };
-    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: victim.key, Body: `${JSON.stringify(rec)}\n` }));
+    // a record item changed in the table (the unsealed tail)
+    const db = DynamoDBDocumentClient.from(new DynamoDBClient(localClientConfig(platform.endpoints.dynamodb)));
+    const itemKey = { pk: `a#${WWTP}`, sk: String(victim.rec.seq).padStart(12, '0') };
+    const setRaw = (raw: Uint8Array) =>
+      db.send(
+        new UpdateCommand({
+          TableName: readingsTable(),
+          Key: itemKey,
+          UpdateExpression: 'SET #raw = :r',
+          ExpressionAttributeNames: { '#raw': 'raw' },
+          ExpressionAttributeValues: { ':r': raw },
+        }),
+      );
+    await setRaw(Buffer.from('##0000tampered'));
+    const badItem = await get(`/devices/${WWTP}/archive/verify?from=${today}&to=${today}`);
+    expect((badItem.body.breaks as { kind: string; seq: number }[]).map((b) => [b.kind, b.seq])).toEqual([
+      ['changed', victim.rec.seq],
+    ]);
+    await setRaw(Buffer.from(victim.rec.rawBase64, 'base64'));
+    db.destroy();
+
+    // the sealing job, as if run two hours on: every record so far in one object per hour in the bucket, then the
+    // table and the bucket verify as one chain, and the same run again writes nothing
+    const sealer = platform.spec.functions.find((f) => f.path.includes('ArchiveSealer')) as { arn: string };
+    const time = new Date(Date.now() + 2 * 3_600_000).toISOString();
+    const run = (await platform.runtime.invoke(sealer.arn, { time })) as { batches: number; problems: string[] };
+    expect(run.batches).toBeGreaterThanOrEqual(1);
+    expect(run.problems).toEqual([]);
+    expect(await platform.runtime.invoke(sealer.arn, { time })).toMatchObject({ batches: 0 });
+    const sealed = await get(`/devices/${WWTP}/archive/verify?from=${today}&to=${today}`);
+    expect(sealed.body).toMatchObject({ ok: true, tail: 0 });
+    expect(sealed.body.sealed).toBe(sealed.body.records);
+
+    // a line of a sealed batch overwritten in s3rver
+    const listed = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: `raw/${WWTP}/` }));
+    const batches = (listed.Contents ?? []).map((o) => o.Key as string).filter((k) => k.endsWith('.jsonl'));
+    let found: { key: string; lines: string[]; at: number } | undefined;
+    for (const key of batches) {
+      const text = await (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }))).Body?.transformToString();
+      const lines = (text ?? '').trimEnd().split('\n');
+      const at = lines.findIndex((l) => (JSON.parse(l) as Rec).seq === victim.rec.seq);
+      if (at >= 0) found = { key, lines, at };
+    }
+    expect(found).toBeDefined();
+    const { key, lines, at } = found as { key: string; lines: string[]; at: number };
+    const rec = {
+      ...(JSON.parse(lines[at] as string) as Rec),
+      rawBase64: Buffer.from('##0000tampered').toString('base64'),
+    };
+    lines[at] = JSON.stringify(rec);
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: `${lines.join('\n')}\n` }));
     const bad = await get(`/devices/${WWTP}/archive/verify?from=${today}&to=${today}`);
     expect(bad.body.ok).toBe(false);
     const breaks = bad.body.breaks as { kind: string; seq: number }[];

@@ -97,8 +97,8 @@ describe('simulated devices on the local platform', () => {
 
     const day = new Date(Date.now() + 8 * 3_600_000).toISOString().slice(0, 10);
     for (const mn of [TCP_DEVICE, MQTT_DEVICE]) {
-      // packets sent just before the stop may still be on their way into the archive (its head moves first): a break
-      // that is real stays, one that is a write in flight heals within moments
+      // packets sent just before the stop may still be on their way into the archive: the verification retries
+      // for moments (a record is one write, so a real break stays broken)
       const verify = await eventually(
         async () => {
           const v = await get(`/devices/${mn}/archive/verify?from=${day}&to=${day}`);

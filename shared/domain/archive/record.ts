@@ -7,8 +7,16 @@ import { createHash } from 'node:crypto';
  * inserting any record breaks the chain at that point (see verify.ts).
  *
  * Canonical form: `JSON.stringify` of the fields in the fixed order below (absent optional fields are `null`), UTF-8.
- * Object key: `raw/<chain>/<yyyy-mm-dd Beijing date of receipt>/<seq, 12 digits>-<receivedAt compact>.json`; keys of
- * one device sort by day and then by seq.
+ *
+ * Where records live (docs/architecture.md "Sealed raw archive"):
+ *  - the tail: one DynamoDB item per record (pk `a#<chain>`, sk = seq, 12 digits), written once with a condition, so
+ *    the write that stores the record is also the claim of its seq (see archive.ts);
+ *  - sealed batches: a scheduled job writes each chain's records of a closed Beijing hour as ONE object to the
+ *    Object-Locked evidence bucket, `raw/<chain>/<yyyy-mm-dd>/<first seq, 12 digits>-h<HH>.jsonl`, one record per line
+ *    (the same text as a single-record object), then the items expire (TTL);
+ *  - single-record objects of the platform before batching: `raw/<chain>/<yyyy-mm-dd Beijing date of receipt>/
+ *    <seq, 12 digits>-<receivedAt compact>.json`; still valid sealed history, read by the verifier like batches.
+ * Keys of one device sort by day and then by (first) seq.
  */
 export const GENESIS_HASH = '0'.repeat(64);
 export const UNKNOWN_CHAIN = '_unknown';
@@ -111,10 +119,38 @@ export function beijingDate(iso: string): string {
 
 export const SEQ_DIGITS = 12;
 
+/** The key of a single-record object (the layout before batching; read for replays and verification only). */
 export function recordKey(r: Pick<ArchiveRecord, 'chain' | 'seq' | 'receivedAt'>): string {
   const compact = r.receivedAt.replace(/[-:.]/g, '');
   return `${ARCHIVE_PREFIX}${r.chain}/${beijingDate(r.receivedAt)}/${String(r.seq).padStart(SEQ_DIGITS, '0')}-${compact}.json`;
 }
+
+/** A record's reference (the ingest outcome's `archiveKey`): `<chain>/<seq, 12 digits>`, wherever it lives now. */
+export const recordRef = (r: Pick<ArchiveRecord, 'chain' | 'seq'>): string =>
+  `${r.chain}/${String(r.seq).padStart(SEQ_DIGITS, '0')}`;
+
+/** The Beijing hour `yyyy-mm-ddTHH` of an instant: the sealing period of a record received then. */
+export function beijingHour(iso: string): string {
+  return new Date(new Date(iso).getTime() + 8 * 3_600_000).toISOString().slice(0, 13);
+}
+
+/** The object key of a sealed batch: the Beijing day and hour of its first record, and its first seq. */
+export function batchKey(first: Pick<ArchiveRecord, 'chain' | 'seq' | 'receivedAt'>): string {
+  const hour = beijingHour(first.receivedAt);
+  return `${ARCHIVE_PREFIX}${first.chain}/${hour.slice(0, 10)}/${String(first.seq).padStart(SEQ_DIGITS, '0')}-h${hour.slice(11, 13)}.jsonl`;
+}
+
+/** Whether a key names a sealed batch (else a single-record object). */
+export const isBatchKey = (key: string): boolean => key.endsWith('.jsonl');
+
+/** The seq of the first record a batch key claims, or undefined. */
+export function firstSeqOfBatchKey(key: string): number | undefined {
+  const m = /\/(\d{12})-h\d{2}\.jsonl$/.exec(key);
+  return m ? Number(m[1]) : undefined;
+}
+
+/** A batch object's text: one serialized record per line, in seq order. */
+export const serializeBatch = (records: ArchiveRecord[]): string => records.map(serializeRecord).join('');
 
 export const dayPrefix = (chain: string, date: string): string => `${ARCHIVE_PREFIX}${chain}/${date}/`;
 

@@ -1,73 +1,50 @@
 import { describe, expect, it } from 'vitest';
-import {
-  type ArchiveObjectStore,
-  type ChainHeadStore,
-  SealedArchive,
-  type StoredHead,
-} from '#shared/domain/archive/archive.ts';
+import { SealedArchive, type SealMark } from '#shared/domain/archive/archive.ts';
 import {
   type ArchiveInput,
+  type ArchiveRecord,
+  batchKey,
   buildRecord,
   deliveryKey,
   GENESIS,
   recordHash,
+  recordKey,
   serializeRecord,
+  sha256Hex,
 } from '#shared/domain/archive/record.ts';
+import { sealChain } from '#shared/domain/archive/seal.ts';
 import { verifyArchive } from '#shared/domain/archive/verify-archive.ts';
-
-/** In-memory stores with the same semantics as the adapters: compare-and-set heads, sorted object listing. */
-class MemoryHeads implements ChainHeadStore {
-  heads = new Map<string, StoredHead>();
-  async read(chain: string) {
-    const h = this.heads.get(chain);
-    return h ? structuredClone(h) : undefined;
-  }
-  async advance(chain: string, expectedSeq: number, next: StoredHead) {
-    await Promise.resolve();
-    const cur = this.heads.get(chain);
-    if ((cur?.seq ?? 0) !== expectedSeq) return false;
-    this.heads.set(chain, structuredClone(next));
-    return true;
-  }
-}
-
-class MemoryObjects implements ArchiveObjectStore {
-  objects = new Map<string, string>();
-  async put(key: string, body: string) {
-    this.objects.set(key, body);
-  }
-  async get(key: string) {
-    return this.objects.get(key);
-  }
-  async exists(key: string) {
-    return this.objects.has(key);
-  }
-  async list(prefix: string) {
-    return [...this.objects.keys()].filter((k) => k.startsWith(prefix)).sort();
-  }
-}
+import { memoryArchive } from '../helpers/memory-archive.ts';
 
 const MN = '33112600000000000000AB01';
+/** message i of a day: one a minute from 08:00 Beijing time */
 const msg = (i: number, day = '2026-11-02'): ArchiveInput => ({
   mn: MN,
-  receivedAt: new Date(Date.parse(`${day}T08:00:00+08:00`) + i * 1000).toISOString(),
+  receivedAt: new Date(Date.parse(`${day}T08:00:00+08:00`) + i * 60_000).toISOString(),
   source: 'mqtt-hj212',
   clientId: MN,
   accepted: true,
   raw: Buffer.from(`##0000packet ${i}`),
 });
+/** well after every hour of the test days has closed */
+const LATER = new Date('2026-11-10T00:00:00Z');
+const SEAL = { graceMinutes: 10 };
 
 async function chainOf(n: number, days = ['2026-11-02']) {
-  const heads = new MemoryHeads();
-  const objects = new MemoryObjects();
-  const archive = new SealedArchive(heads, objects);
+  const mem = memoryArchive();
+  const archive = new SealedArchive(mem.recordStore, mem.objectStore);
   let i = 0;
   for (const day of days) for (let k = 0; k < n; k++) await archive.append(MN, msg(i++, day));
-  const keys = [...objects.objects.keys()].sort();
-  const verify = (from = days[0] as string, to = days.at(-1) as string) =>
-    verifyArchive({ objects, heads }, MN, from, to);
-  return { heads, objects, archive, keys, verify };
+  const deps = { objects: mem.objectStore, records: mem.recordStore };
+  const verify = (from = days[0] as string, to = days.at(-1) as string) => verifyArchive(deps, MN, from, to);
+  const seal = (now = LATER) => sealChain(deps, MN, now, SEAL);
+  const items = () => mem.records.get(MN) as Map<number, { record: ArchiveRecord; k: string }>;
+  const batchKeys = () => [...mem.objects.keys()].filter((k) => k.endsWith('.jsonl')).sort();
+  return { ...mem, archive, verify, seal, items, batchKeys };
 }
+
+const breaksOf = (r: { breaks: { kind: string; seq: number; toSeq?: number }[] }) =>
+  r.breaks.map((b) => [b.kind, b.seq, ...(b.toSeq !== undefined ? [b.toSeq] : [])]);
 
 describe('hash chain', () => {
   it('links each record to the previous hash, from the genesis hash', () => {
@@ -88,86 +65,216 @@ describe('hash chain', () => {
 });
 
 describe('SealedArchive', () => {
-  it('verifies an intact chain across days and up to the head', async () => {
-    const { verify } = await chainOf(3, ['2026-11-01', '2026-11-02']);
-    const r = await verify();
-    expect(r).toMatchObject({ ok: true, records: 6, firstSeq: 1, lastSeq: 6, head: { seq: 6 }, breaks: [] });
+  it('appends with one conditional put and no read in steady state, and verifies up to the newest record', async () => {
+    const c = await chainOf(4, ['2026-11-01', '2026-11-02']);
+    expect(c.counts).toEqual({ puts: 8, reads: 1 }); // the one read: the cold head
+    expect(c.objects.size).toBe(0);
+    const r = await c.verify();
+    expect(r).toMatchObject({ ok: true, records: 8, tail: 8, sealed: 0, head: { seq: 8, lastDate: '2026-11-02' } });
   });
 
   it('never forks the chain when appends race, and archives a retried delivery once', async () => {
-    const heads = new MemoryHeads();
-    const objects = new MemoryObjects();
-    const writers = [
-      new SealedArchive(heads, objects),
-      new SealedArchive(heads, objects),
-      new SealedArchive(heads, objects),
-    ];
+    const mem = memoryArchive();
+    const writers = [1, 2, 3].map(() => new SealedArchive(mem.recordStore));
     await Promise.all(Array.from({ length: 30 }, (_, i) => (writers[i % 3] as SealedArchive).append(MN, msg(i))));
     const again = await (writers[1] as SealedArchive).append(MN, msg(7));
     expect(again.replay).toBe(true);
-    expect(objects.objects.size).toBe(30);
-    expect((await heads.read(MN))?.seq).toBe(30);
-    expect((await verifyArchive({ objects, heads }, MN, '2026-11-02', '2026-11-02')).ok).toBe(true);
+    expect(again.key).toBe(`${MN}/${String(again.record.seq).padStart(12, '0')}`);
+    expect(mem.all().map((r) => r.seq)).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
+    const deps = { objects: mem.objectStore, records: mem.recordStore };
+    expect((await verifyArchive(deps, MN, '2026-11-02', '2026-11-02')).ok).toBe(true);
   });
 
-  it('rewrites the object of a delivery that claimed its seq but crashed before writing it', async () => {
-    const { objects, archive, keys, verify } = await chainOf(3);
-    objects.objects.delete(keys[2] as string);
-    const r = await archive.append(MN, msg(2));
-    expect(r).toMatchObject({ replay: true, key: keys[2] });
-    expect((await verify()).ok).toBe(true);
+  it('replays a delivery archived by another container whose head it had cached stale', async () => {
+    const mem = memoryArchive();
+    const [a, b] = [new SealedArchive(mem.recordStore), new SealedArchive(mem.recordStore)] as const;
+    await a.append(MN, msg(0));
+    await b.append(MN, msg(1)); // b's head: seq 2
+    await a.append(MN, msg(2)); // a's cached head was seq 1: its put of seq 2 fails, it re-reads and appends seq 3
+    const retried = await b.append(MN, msg(2)); // b's cached head (seq 2) is stale: its put of seq 3 fails
+    expect(retried).toMatchObject({ replay: true, record: { seq: 3 } });
+    expect(mem.all()).toHaveLength(3);
+  });
+
+  it('continues the chain of before batching from its head item, and replays a delivery of that time', async () => {
+    const mem = memoryArchive();
+    // the platform before batching: head item d#<chain>/archive and one object per record
+    let prev = GENESIS;
+    const old: ArchiveRecord[] = [];
+    for (let i = 0; i < 3; i++) {
+      const r = buildRecord(MN, msg(i), prev);
+      old.push(r);
+      prev = r;
+    }
+    for (const r of old.slice(0, 2)) mem.objects.set(recordKey(r), serializeRecord(r));
+    // seq 3 claimed its head but crashed before its object was written
+    mem.legacyHeads.set(MN, {
+      seq: 3,
+      hash: prev.hash,
+      lastDate: '2026-11-02',
+      recent: [0, 1, 2].map((i) => ({ k: deliveryKey(msg(i)), seq: i + 1 })),
+    });
+    const archive = new SealedArchive(mem.recordStore, mem.objectStore);
+    const next = await archive.append(MN, msg(3));
+    expect(next.record).toMatchObject({ seq: 4, prevHash: prev.hash });
+    expect(await archive.append(MN, msg(1))).toMatchObject({ replay: true, record: { seq: 2 } });
+    const lost = await archive.append(MN, msg(2));
+    expect(lost).toMatchObject({ replay: true, record: { seq: 3, hash: prev.hash } });
+    expect(mem.objects.get(recordKey(old[2] as ArchiveRecord))).toBe(serializeRecord(old[2] as ArchiveRecord));
+    const deps = { objects: mem.objectStore, records: mem.recordStore };
+    const r = await verifyArchive(deps, MN, '2026-11-02', '2026-11-02');
+    expect(r).toMatchObject({ ok: true, records: 4, sealed: 3, tail: 1 });
+  });
+});
+
+describe('sealChain', () => {
+  it('seals each closed hour as one object, leaves the open hour, and verifies across batches and the tail', async () => {
+    const c = await chainOf(150); // 08:00–10:29 Beijing
+    const report = await c.seal(new Date('2026-11-02T09:15:00+08:00'));
+    expect(report.batches).toEqual([
+      { key: `raw/${MN}/2026-11-02/000000000001-h08.jsonl`, firstSeq: 1, lastSeq: 60, adopted: false },
+    ]);
+    expect(batchKey(c.items().get(61)?.record as ArchiveRecord)).toBe(`raw/${MN}/2026-11-02/000000000061-h09.jsonl`);
+    expect(c.marks.get(MN)).toMatchObject({ seq: 60 });
+    await c.seal(LATER);
+    expect(c.batchKeys()).toEqual([
+      `raw/${MN}/2026-11-02/000000000001-h08.jsonl`,
+      `raw/${MN}/2026-11-02/000000000061-h09.jsonl`,
+      `raw/${MN}/2026-11-02/000000000121-h10.jsonl`,
+    ]);
+    expect(await c.verify()).toMatchObject({ ok: true, records: 150, sealed: 150, tail: 0 });
+    // the items expire after sealing: the chain is whole from the bucket alone, and the next append continues it
+    c.items().clear();
+    expect(await c.verify()).toMatchObject({ ok: true, records: 150, sealed: 150 });
+    const fresh = new SealedArchive(c.recordStore);
+    expect((await fresh.append(MN, msg(151))).record.seq).toBe(151);
+    expect((await c.verify()).ok).toBe(true);
+  });
+
+  it('writes nothing different when run again, and adopts the object of a run that stopped before its mark', async () => {
+    const c = await chainOf(90);
+    await c.seal();
+    const before = new Map(c.objects);
+    expect((await c.seal()).batches).toEqual([]);
+    expect(c.objects).toEqual(before);
+    // a run that wrote the batch of hour 09 but stopped before moving the mark
+    c.marks.set(MN, { ...(c.marks.get(MN) as SealMark), seq: 60, hash: c.items().get(60)?.record.hash as string });
+    const again = await c.seal();
+    expect(again.batches).toEqual([expect.objectContaining({ firstSeq: 61, lastSeq: 90, adopted: true })]);
+    expect(c.objects).toEqual(before);
+    expect(c.marks.get(MN)?.seq).toBe(90);
+  });
+
+  it('puts a record appended late for a sealed hour in a batch of its own', async () => {
+    const c = await chainOf(70);
+    await c.seal();
+    await c.archive.append(MN, { ...msg(5), clientId: 'redriven' }); // received at 08:05, appended after sealing
+    await c.seal();
+    expect(c.batchKeys().at(-1)).toBe(`raw/${MN}/2026-11-02/000000000071-h08.jsonl`);
+    expect(await c.verify()).toMatchObject({ ok: true, records: 71 });
   });
 });
 
 describe('verifyChain', () => {
-  it('reports a changed object as a hash mismatch at exactly its seq', async () => {
-    const { objects, keys, verify } = await chainOf(5);
-    const key = keys[2] as string;
-    const rec = JSON.parse(objects.objects.get(key) as string);
-    rec.accepted = false;
-    objects.objects.set(key, JSON.stringify(rec));
-    const r = await verify();
-    expect(r.ok).toBe(false);
-    expect(r.breaks).toEqual([expect.objectContaining({ kind: 'changed', seq: 3, key })]);
+  const lines = (text: string) => text.trimEnd().split('\n');
+  const edit = (c: Awaited<ReturnType<typeof chainOf>>, key: string, f: (ls: string[]) => string[]) =>
+    c.objects.set(key, `${f(lines(c.objects.get(key) as string)).join('\n')}\n`);
+
+  it('reports a changed line of a sealed batch, and a changed item of the tail, at exactly its seq', async () => {
+    const c = await chainOf(90);
+    await c.seal(new Date('2026-11-02T09:15:00+08:00')); // seq 1–60 sealed, 61–90 in the tail
+    c.items().clear(); // the sealed items expired
+    edit(c, c.batchKeys()[0] as string, (ls) =>
+      ls.map((l, i) => (i === 2 ? l.replace('"accepted":true', '"accepted":false') : l)),
+    );
+    const s = await c.verify();
+    expect(breaksOf(s)).toEqual([['changed', 3]]);
+    expect(s.breaks[0]?.key).toContain('line 3');
+    const d = await chainOf(5);
+    const item = d.items().get(4) as { record: ArchiveRecord };
+    item.record = { ...item.record, accepted: false };
+    expect(breaksOf(await d.verify())).toEqual([['changed', 4]]);
   });
 
-  it('reports a record rewritten with a recomputed hash at the next link', async () => {
-    const { objects, keys, verify } = await chainOf(5);
-    const key = keys[2] as string;
-    const rec = JSON.parse(objects.objects.get(key) as string);
-    rec.rawBase64 = Buffer.from('forged').toString('base64');
-    rec.rawSha256 = (await import('node:crypto')).createHash('sha256').update('forged').digest('hex');
-    rec.hash = recordHash(rec);
-    objects.objects.set(key, JSON.stringify(rec));
-    const r = await verify();
-    expect(r.breaks.map((b) => [b.kind, b.seq])).toEqual([['inserted', 4]]);
+  it('reports a record that differs between its sealed batch and the store', async () => {
+    const c = await chainOf(10);
+    await c.seal();
+    const key = c.batchKeys()[0] as string;
+    edit(c, key, (ls) =>
+      ls.map((l, i) => {
+        if (i !== 9) return l;
+        const r = JSON.parse(l) as ArchiveRecord;
+        const forged = { ...r, rawBase64: Buffer.from('forged').toString('base64'), rawSha256: sha256Hex('forged') };
+        return serializeRecord({ ...forged, hash: recordHash(forged) }).trimEnd();
+      }),
+    );
+    const r = await c.verify();
+    expect(r.ok).toBe(false);
+    expect(r.breaks).toContainEqual(expect.objectContaining({ kind: 'changed', seq: 10, key: `${key} line 10` }));
+  });
+
+  it('reports a record rewritten with a recomputed hash at the next link, in the bucket and in the store', async () => {
+    const c = await chainOf(5);
+    const item = c.items().get(3) as { record: ArchiveRecord };
+    const forged = {
+      ...item.record,
+      rawBase64: Buffer.from('forged').toString('base64'),
+      rawSha256: sha256Hex('forged'),
+    };
+    item.record = { ...forged, hash: recordHash(forged) };
+    const r = await c.verify();
+    expect(breaksOf(r)).toEqual([['inserted', 4]]);
     expect(r.breaks[0]?.message).toContain('seq 3 was replaced');
   });
 
-  it('reports a deleted object as a gap, and a deleted last object against the head', async () => {
-    const { objects, keys, verify } = await chainOf(6);
-    objects.objects.delete(keys[1] as string);
-    objects.objects.delete(keys[2] as string);
-    objects.objects.delete(keys[5] as string);
-    const r = await verify();
-    expect(r.breaks.map((b) => [b.kind, b.seq, b.toSeq])).toEqual([
-      ['deleted', 2, 3],
-      ['deleted', 6, 6],
+  it('reports deleted lines, a deleted batch and deleted tail items as gaps or against the anchors', async () => {
+    const c = await chainOf(150);
+    await c.seal(new Date('2026-11-02T10:15:00+08:00')); // 1–120 sealed, 121–150 in the tail
+    for (const seq of c.items().keys()) if (seq <= 120) c.items().delete(seq); // expired
+    const [h08, h09] = c.batchKeys() as [string, string];
+    edit(c, h08, (ls) => ls.filter((_, i) => i !== 4 && i !== 5)); // seq 5–6
+    c.objects.delete(h09); // seq 61–120, the last sealed batch
+    c.items().delete(130);
+    expect(breaksOf(await c.verify())).toEqual([
+      ['deleted', 5, 6],
+      ['deleted', 61, 120],
+      ['deleted', 130, 130],
     ]);
   });
 
-  it('reports an inserted record as a duplicate seq', async () => {
-    const { objects, keys, verify } = await chainOf(4);
-    const original = JSON.parse(objects.objects.get(keys[1] as string) as string);
+  it('reports a sealed batch deleted while its items are still in the store', async () => {
+    const c = await chainOf(90);
+    await c.seal();
+    c.objects.delete(c.batchKeys()[1] as string); // seq 61–90, the items still there
+    const r = await c.verify();
+    expect(r.ok).toBe(false);
+    expect(r.breaks).toContainEqual(expect.objectContaining({ kind: 'deleted', seq: 90 }));
+  });
+
+  it('reports an inserted record as a duplicate seq, in a batch or as an object of before batching', async () => {
+    const c = await chainOf(4);
+    await c.seal();
+    const original = c.items().get(2)?.record as ArchiveRecord;
     const forged = buildRecord(
       MN,
       { ...msg(99), receivedAt: '2026-11-02T00:30:00.000Z' },
-      { seq: original.seq - 1, hash: original.prevHash },
+      {
+        seq: original.seq - 1,
+        hash: original.prevHash,
+      },
     );
-    const key = (keys[1] as string).replace(/-\d{8}T\d+Z\.json$/, '-20261102T003000000Z.json');
-    objects.objects.set(key, serializeRecord(forged));
-    const r = await verify();
+    c.objects.set(recordKey(forged), serializeRecord(forged));
+    const r = await c.verify();
     expect(r.ok).toBe(false);
     expect(r.breaks.some((b) => b.kind === 'inserted' && b.seq === 2)).toBe(true);
+    const d = await chainOf(4);
+    await d.seal();
+    edit(d, d.batchKeys()[0] as string, (ls) => [
+      ls[0] as string,
+      ls[1] as string,
+      serializeRecord(forged).trimEnd(),
+      ...ls.slice(2),
+    ]);
+    expect((await d.verify()).breaks.some((b) => b.kind === 'inserted' && b.seq === 2)).toBe(true);
   });
 });

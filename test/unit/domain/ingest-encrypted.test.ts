@@ -16,7 +16,7 @@ const OLD = 'q7Rk2pXv9LmZ4tBw';
 const NEW = 'Zx8Wq3Lp5Rt7Vn2K';
 
 async function fakes() {
-  const { objects, headStore, objectStore } = memoryArchive();
+  const { all, recordStore } = memoryArchive();
   const sealer = new MemoryKeySealer();
   const at = '2026-03-01T00:00:00.000Z';
   const ringOf = async (...texts: string[]): Promise<DeviceKeyRing> => ({
@@ -55,10 +55,10 @@ async function fakes() {
       },
       updateState: async () => true,
     },
-    archive: new SealedArchive(headStore, objectStore),
+    archive: new SealedArchive(recordStore),
     retention: { realtimeDays: 30, minuteDays: 180 },
   });
-  return { service, stored, objects, freshReads: () => freshReads };
+  return { service, stored, archived: all, freshReads: () => freshReads };
 }
 
 const segment = (minute: number) =>
@@ -99,7 +99,7 @@ describe('ingest of HJ 212-2025 encrypted frames', () => {
     const b = await f.service.ingest(envelope(wrong));
     expect([a.reason, b.reason]).toEqual(['plaintext-refused', 'decrypt-failed']);
     expect(f.stored).toEqual([]);
-    const records = [...f.objects.values()].map((o) => JSON.parse(o) as { rawBase64: string; reason: string });
+    const records = f.archived();
     expect(records.map((r) => r.reason)).toEqual(['plaintext-refused', 'decrypt-failed']);
     expect(Buffer.from(records[1]?.rawBase64 as string, 'base64').equals(wrong)).toBe(true);
   });

@@ -10,7 +10,7 @@ import { memoryArchive } from '../helpers/memory-archive.ts';
 const MN = '33112600000000000000AB01';
 
 function fakes(answers?: IngestDeps['answers']) {
-  const { objects, headStore, objectStore } = memoryArchive();
+  const { all, recordStore } = memoryArchive();
   const stored: Reading[] = [];
   const service = new IngestService({
     devices: {
@@ -24,11 +24,11 @@ function fakes(answers?: IngestDeps['answers']) {
       },
       updateState: async () => true,
     },
-    archive: new SealedArchive(headStore, objectStore),
+    archive: new SealedArchive(recordStore),
     retention: { realtimeDays: 30, minuteDays: 180 },
     ...(answers ? { answers } : {}),
   });
-  return { service, stored, objects };
+  return { service, stored, archived: all };
 }
 
 const segment = (pno: number, cp: string) =>
@@ -51,12 +51,12 @@ const envelope = (raw: string, extra: Record<string, unknown> = {}) =>
 
 describe('ingest of split HJ 212 messages', () => {
   it('archives each part without making readings from it', async () => {
-    const { service, stored, objects } = fakes();
+    const { service, stored, archived } = fakes();
     const outcome = await service.ingest(envelope(encodeFrame(parts[0] as string)));
     expect(outcome).toMatchObject({ accepted: true, readings: 0 });
     expect(outcome.detail).toMatch(/split part 1\/2/);
     expect(stored).toEqual([]);
-    expect(objects.size).toBe(1);
+    expect(archived().length).toBe(1);
   });
 
   it('stores the readings of the reassembled message once', async () => {
@@ -82,7 +82,7 @@ describe('ingest of split HJ 212 messages', () => {
 describe('ingest of answers to the platform commands', () => {
   it('hands a 9011 and a 9012 with their codes and QN to the command capability, and archives them', async () => {
     const got: unknown[] = [];
-    const { service, objects } = fakes({
+    const { service, archived } = fakes({
       answer: async (mn, qn, a) => {
         got.push({ mn, qn, ...a });
         return true;
@@ -97,7 +97,7 @@ describe('ingest of answers to the platform commands', () => {
       { mn: MN, qn: '20261206090000000', cn: '9011', code: 1, at: '2026-11-29T02:00:01.000Z' },
       { mn: MN, qn: '20261206090000000', cn: '9012', code: 2, at: '2026-11-29T02:00:01.000Z' },
     ]);
-    expect(objects.size).toBe(3);
+    expect(archived().length).toBe(3);
   });
 
   it('does not hand on an answer the gateway refused', async () => {

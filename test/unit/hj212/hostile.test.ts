@@ -24,7 +24,7 @@ const segment = (cp: string) =>
   `QN=20261129100000001;ST=32;CN=2011;PW=123456;MN=${MN};Flag=5;CP=&&DataTime=20261129100000;w01018-Rtd=150.5,w01018-Flag=N;${cp}&&`;
 
 function fakes() {
-  const { objects, headStore, objectStore } = memoryArchive();
+  const { all, recordStore } = memoryArchive();
   const stored: Reading[] = [];
   const states: { kind: string; readings: Reading[] }[] = [];
   const source = bambooSource();
@@ -50,11 +50,10 @@ function fakes() {
         return true;
       },
     },
-    archive: new SealedArchive(headStore, objectStore),
+    archive: new SealedArchive(recordStore),
     retention: { realtimeDays: 30, minuteDays: 180 },
   });
-  const archived = () =>
-    [...objects.values()].map((o) => JSON.parse(o) as { accepted: boolean; detail: string | null });
+  const archived = () => all();
   return { service, devices, stored, states, archived };
 }
 

@@ -341,7 +341,7 @@ export interface paths {
         };
         /**
          * 校验原始报文存证链 verify the sealed raw archive of a device
-         * @description Recomputes every record hash of the device’s hash chain for the Beijing dates `from`..`to` (at most 31 days), checks seq continuity and links, compares with the chain head, and reports exactly where the chain breaks. Use `_unknown` as MN for messages from unregistered devices and garbage.
+         * @description Recomputes every record hash of the device’s hash chain for the Beijing dates `from`..`to` (at most 31 days), checks seq continuity and links across the hourly sealed batches in the evidence bucket and the records not yet sealed (a record in both must be identical), checks the chain passes through its newest record, its seal mark and the head of before hourly sealing, and reports exactly where the chain breaks. Use `_unknown` as MN for messages from unregistered devices and garbage.
          *
          *     角色 Roles: `admin`（系统管理员）, `duty_officer`（值班人员）, `analyst`（线索研判岗）, `handler`（案件承办人）, `section_chief`（科室负责人）, `bureau_head`（局领导）, `reward_post`（举报奖励岗）, `police_liaison`（公安联络员）, `procuratorate_liaison`（检察联络员）, `grid_member`（网格员）, `river_chief`（河长）, `inspector`（执法检查人员）, `township_official`（乡镇（街道）环保员）, `leader`（县领导）, `industry_regulator`（行业主管部门）, `enterprise`（企业用户）
          */
@@ -2835,6 +2835,8 @@ export interface operations {
                         to: string;
                         ok: boolean;
                         records: number;
+                        sealed?: number;
+                        tail?: number;
                         firstSeq?: number;
                         lastSeq?: number;
                         head?: {
