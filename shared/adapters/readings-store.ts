@@ -1,7 +1,5 @@
 import {
   type DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
   QueryCommand,
   type QueryCommandOutput,
   UpdateCommand,
