@@ -124,7 +124,9 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     limits,
     registry: opts.registry,
     ...(opts.keys ? { keys: opts.keys } : {}),
-    ...(opts.loggers ? { loggers: { ...opts.loggers, take: reportBudget(limits.loggerReportsPerMinute, now) } } : {}),
+    ...(opts.loggers
+      ? { loggers: gatewayLoggers(opts.loggers, reportBudget(limits.loggerReportsPerMinute, now)) }
+      : {}),
     verify: opts.verify ?? verifySecret,
     publish: publishVerdict,
     metrics,
@@ -219,6 +221,14 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   };
 
   return { host, port, metrics, stats, stop };
+}
+
+function gatewayLoggers(l: Pick<GatewayLoggers, 'seen' | 'confirm'>, take: () => boolean): GatewayLoggers {
+  return {
+    seen: (identity, via) => l.seen(identity, via),
+    confirm: (mn, qn, exeRtn) => l.confirm(mn, qn, exeRtn),
+    take,
+  };
 }
 
 /** A task-wide token bucket: `perMinute` tokens, refilled continuously (pending-logger writes, docs/decisions.md). */
