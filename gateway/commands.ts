@@ -65,24 +65,26 @@ export class CommandRouter {
     } catch {
       parsed = GatewayCommand.safeParse(undefined);
     }
-    if (!parsed.success || topic !== `${GATEWAY_COMMAND_PREFIX}/${parsed.data.mn}`) {
+    // a logger without an MN yet (CN 1002) is held under its address, `to`; every other device under its MN
+    const holder = parsed.success ? (parsed.data.to ?? parsed.data.mn) : undefined;
+    if (!parsed.success || topic !== `${GATEWAY_COMMAND_PREFIX}/${holder}`) {
       this.metrics.inc('commands.invalid');
       this.logger.warn('command message refused', { topic: topic.slice(0, 120) });
       return;
     }
     const c = parsed.data;
-    const held = this.byMn.get(c.mn);
+    const held = this.byMn.get(holder as string);
     if (held === undefined) {
       this.metrics.inc('commands.notHere');
       return;
     }
-    if (c.keyPush) {
+    if (c.keyPush && c.to === undefined) {
       await this.deliverKey(c, held);
       return;
     }
     for (let i = held.length - 1; i >= 0; i--) {
       const conn = held[i] as Connection;
-      if (conn.sendCommand(c.mn, (pw) => commandFrame(c, pw))) {
+      if (conn.sendCommand(holder as string, (pw) => commandFrame(c, pw))) {
         this.metrics.inc('commands.delivered');
         this.logger.info('command delivered', { connection: conn.id, mn: c.mn, qn: c.qn, cn: c.cn });
         return;

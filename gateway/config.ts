@@ -18,6 +18,8 @@ export interface GatewayConfig {
    * commands (a key push is one): all three or none
    */
   deviceKeys?: { keyId: string; auditTable: string; commandsTable: string };
+  /** the audit table: with it, new loggers' CN 1001 reports are recorded as pending loggers (registry/loggers.ts) */
+  auditTable?: string;
   port: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   limits: Partial<GatewayLimits>;
@@ -55,6 +57,7 @@ export function gatewayConfig(env: Record<string, string | undefined>): GatewayC
     ...(c.deviceKeysKey && c.auditTable && c.commandsTable
       ? { deviceKeys: { keyId: c.deviceKeysKey, auditTable: c.auditTable, commandsTable: c.commandsTable } }
       : {}),
+    ...(c.auditTable ? { auditTable: c.auditTable } : {}),
     port: c.port,
     logLevel: c.logLevel,
     limits: {

@@ -1,13 +1,14 @@
 import type { Socket } from 'node:net';
 import type { GatewayCommand } from '#shared/domain/commands/delivery.ts';
 import type { CommandChannel } from '#shared/domain/commands/ports.ts';
-import { decodeFrame } from '#shared/domain/hj212/codec.ts';
+import { decodeCp, decodeFrame } from '#shared/domain/hj212/codec.ts';
 import { FrameStream } from '#shared/domain/hj212/frame-stream.ts';
 import { dataAck, noticeAck, QN_RTN, qnRtn, rejectionReply } from '#shared/domain/hj212/replies.ts';
 import { type ExpiredSplit, SplitReassembler } from '#shared/domain/hj212/split.ts';
 import type { DecodeOptions, DecodeResult, Hj212Packet } from '#shared/domain/hj212/types.ts';
 import { type KeySettings, type KeySource, pushDue } from '#shared/domain/registry/device-keys.ts';
 import type { KeyPush, WireForm } from '#shared/domain/registry/key-lifecycle.ts';
+import { type HardwareIdentity, identityFromCp, loggerAddress } from '#shared/domain/registry/loggers.ts';
 import type { StoredDevice } from '#shared/domain/registry/model.ts';
 import type { Logger } from '#shared/observability/logger.ts';
 import type { GatewayLimits } from './limits.ts';
@@ -67,6 +68,17 @@ export interface GatewayKeys {
   recordProtocol?(mn: string, version: Hj212Packet['version']): Promise<boolean>;
 }
 
+/**
+ * New loggers (CN 1001 / 1002, docs/devices.md §2.4): hardware identities reported by loggers without an MN, recorded
+ * as pending loggers (registry/loggers.ts), and a logger's 9012 to its 1002.
+ */
+export interface GatewayLoggers {
+  seen(identity: HardwareIdentity, via: { transport: 'tcp'; connection: string }): Promise<string>;
+  confirm(mn: string, qn: string, exeRtn: string): Promise<boolean>;
+  /** whether a report may be recorded now (the task-wide budget: loggerReportsPerMinute) */
+  take(): boolean;
+}
+
 /** The gateway's verdict on bytes it received; the server turns it into an IngestEnvelope and a topic. */
 export interface Verdict {
   /** MN for the topic and the envelope ('unknown' when none can be trusted or is topic-safe) */
@@ -94,12 +106,29 @@ export interface ConnectionContext {
   /** hands a command message to this task's command router, as if it came from the command topic */
   deliverCommand?: (topic: string, payload: Buffer) => Promise<void>;
   keys?: GatewayKeys;
+  loggers?: GatewayLoggers;
 }
 
 const REPLY_CNS = new Set(['9011', '9012', '9013', '9014']);
 /** notifications a device sends, answered with 9013 rather than the data acknowledgement 9014 */
 const NOTICE_CNS = new Set(['9015', '1014', '1013', '1001']);
 const HEARTBEAT = '9015';
+const HARDWARE_SERIAL = '1001';
+const CP_MARK = Buffer.from('CP=&&');
+
+/** The CP data area of a plain frame (between `CP=&&` and the `&&` before the CRC), as latin1 text. */
+function cpText(frame: Buffer): string | undefined {
+  const at = frame.indexOf(CP_MARK, 6);
+  const end = frame.length - 8; // `&&` + 4 CRC digits + CR LF
+  if (at < 0 || end < at + 5 || frame.toString('latin1', end, end + 2) !== '&&') return undefined;
+  return frame.toString('latin1', at + 5, end);
+}
+
+/** The `-Info` fields of a CP (decodeCp drops names that could reach a prototype). */
+function infoOf(cp: string): Record<string, string> {
+  const decoded = decodeCp(cp, []);
+  return 'error' in decoded ? {} : decoded.info;
+}
 /** while a device's cached record says a push is due, the lifecycle is asked at most this often */
 const KEY_CHECK_MS = 60_000;
 const MN_MARK = Buffer.from(';MN=');
@@ -138,6 +167,8 @@ export class Connection {
   /** the version recorded for each MN by this connection (one write per change, not per packet) */
   private readonly versionSeen = new Map<string, string>();
   private primaryMn: string | undefined;
+  /** loggers without an MN that reported here (address → the PW of their 1001): a 1002 for them is written here */
+  private readonly hardware = new Map<string, { pw: string; recordedAt: number }>();
   private lastActivity: number;
   private partialSince: number | undefined;
   private bytesIn = 0;
@@ -255,6 +286,8 @@ export class Connection {
       if (fresh === 'unavailable') return;
       result = decodeFrame(frame, fresh?.options);
     }
+    if (!result.ok && result.reason === 'missing-mn' && result.header.cn === HARDWARE_SERIAL && this.ctx.loggers)
+      return this.hardwareReport(frame, result.header);
     if (!result.ok) return this.rejectFrame(frame, result);
     const packet = result.packet;
     if (!(await this.authenticate(packet, frame))) return;
@@ -311,6 +344,90 @@ export class Connection {
       }
     }
     await this.keyDuties(packet, opts?.device);
+    if (packet.cn === '9012' && packet.qn !== undefined && this.ctx.loggers) await this.loggerAnswer(packet);
+  }
+
+  /**
+   * A 1001 with an empty MN: a new logger's hardware identity (serial, CPUID, MACs). Recorded as a pending logger when
+   * every field passes its pattern, within the connection's and the task's budgets; the connection then answers for
+   * the logger's address (a 1002 for it is written here with the PW of this report). Answered 9013 when recorded or
+   * already known; nothing else is trusted, archived or published: the sender is not authenticated.
+   */
+  private async hardwareReport(frame: Buffer, header: { qn?: string; pw?: string; flag?: number }): Promise<void> {
+    const loggers = this.ctx.loggers as GatewayLoggers;
+    const cp = cpText(frame);
+    const identity = cp === undefined ? undefined : identityFromCp(infoOf(cp));
+    if (!identity) {
+      this.ctx.metrics.inc('loggers.invalid');
+      this.ctx.logger.warn('hardware identity refused: a field does not match its pattern', { connection: this.id });
+      return;
+    }
+    const address = loggerAddress(identity.serial);
+    const now = this.ctx.now();
+    const known = this.hardware.get(address);
+    const l = this.ctx.limits;
+    if (!known && this.hardware.size >= l.maxLoggersPerConnection) {
+      this.ctx.metrics.inc('loggers.overConnectionLimit');
+      return;
+    }
+    const pw = header.pw !== undefined && /^[\x21-\x7e]{1,64}$/.test(header.pw) ? header.pw : '';
+    if (!known || now - known.recordedAt >= l.loggerReportIntervalMs) {
+      if (!loggers.take()) {
+        this.ctx.metrics.inc('loggers.overTaskLimit');
+        return;
+      }
+      try {
+        const outcome = await loggers.seen(identity, { transport: 'tcp', connection: this.id });
+        this.ctx.metrics.inc(`loggers.${outcome}`);
+        if (outcome === 'conflict') {
+          this.ctx.logger.warn('security event: a known logger serial reported with another CPUID or MAC', {
+            event: 'security',
+            connection: this.id,
+            address,
+          });
+          return;
+        }
+        if (outcome === 'recorded') this.ctx.logger.info('new logger reported', { connection: this.id, address });
+      } catch (err) {
+        this.ctx.metrics.inc('loggers.errors');
+        this.ctx.logger.error('pending logger not recorded', { connection: this.id, address, error: err });
+        return;
+      }
+    }
+    this.hardware.set(address, {
+      pw,
+      recordedAt: known && now - known.recordedAt < l.loggerReportIntervalMs ? known.recordedAt : now,
+    });
+    this.ctx.onAuthenticated?.(this, address);
+    if (header.flag !== undefined && (header.flag & 1) === 1)
+      this.reply(
+        noticeAck({
+          ...(header.qn !== undefined ? { qn: header.qn } : {}),
+          ...(pw ? { pw } : {}),
+          mn: '',
+          flag: header.flag,
+        }),
+      );
+  }
+
+  /** A 9012 under a verified MN: it may confirm the 1002 that gave the logger this MN (LoggerRegistry.confirm). */
+  private async loggerAnswer(packet: Hj212Packet): Promise<void> {
+    try {
+      if (
+        await (this.ctx.loggers as GatewayLoggers).confirm(
+          packet.mn,
+          packet.qn as string,
+          packet.cp.params.ExeRtn ?? '',
+        )
+      ) {
+        this.ctx.metrics.inc('loggers.linked');
+        this.ctx.registry.invalidate?.(packet.mn);
+        this.ctx.logger.info('logger linked to its MN', { connection: this.id, mn: packet.mn });
+      }
+    } catch (err) {
+      this.ctx.metrics.inc('loggers.errors');
+      this.ctx.logger.error('logger link not recorded', { connection: this.id, mn: packet.mn, error: err });
+    }
   }
 
   /** Records the packet's HJ 212 version on the device when it differs from what this connection recorded last. */
@@ -582,7 +699,7 @@ export class Connection {
 
   /** The PW device `mn` logged in with here, when a command can be written to it now. */
   commandPw(mn: string): string | undefined {
-    const pw = this.verified.get(mn);
+    const pw = this.verified.get(mn) ?? this.hardware.get(mn)?.pw;
     if (pw === undefined || this.closed || this.socket.destroyed || !this.socket.writable) return undefined;
     return pw;
   }

@@ -35,6 +35,12 @@ export interface GatewayLimits {
   splitTimeoutMs: number;
   /** (mn, pw) pairs verified per connection (a DAQ may speak for a few MNs) */
   maxVerifiedPerConnection: number;
+  /** new loggers (CN 1001 without MN) one connection may report: more are dropped */
+  maxLoggersPerConnection: number;
+  /** a logger's report is written to the registry at most this often per connection (repeats answered, not written) */
+  loggerReportIntervalMs: number;
+  /** registry writes for logger reports per minute per gateway task (a bucket of this many, refilled per minute) */
+  loggerReportsPerMinute: number;
   /** how often idle, slow-frame, garbage-flush and split-expiry checks run */
   sweepMs: number;
   /** on stop(): how long in-flight frames may take to be published and acknowledged */
@@ -57,6 +63,9 @@ export const DEFAULT_LIMITS: GatewayLimits = {
   rejectPerSecond: 2,
   splitTimeoutMs: 60_000,
   maxVerifiedPerConnection: 8,
+  maxLoggersPerConnection: 2,
+  loggerReportIntervalMs: 10 * 60_000,
+  loggerReportsPerMinute: 30,
   sweepMs: 1_000,
   drainMs: 10_000,
 };

@@ -8,7 +8,7 @@ import type { CommandFeed } from './commands.ts';
 import { gatewayConfig } from './config.ts';
 import { iotCommandFeed } from './iot-feed.ts';
 import { gatewayKeys } from './keys.ts';
-import { cachedRegistry, dynamoDeviceRegistry } from './registry.ts';
+import { cachedRegistry, dynamoDeviceRegistry, dynamoGatewayLoggers } from './registry.ts';
 import { startGateway } from './server.ts';
 
 /**
@@ -40,6 +40,7 @@ async function main() {
     log: write,
     logLevel: config.logLevel,
     limits: config.limits,
+    ...(config.auditTable ? { loggers: dynamoGatewayLoggers(db, config.registryTable, config.auditTable) } : {}),
     ...(commands ? { commands } : {}),
   });
   let stopping = false;

@@ -1,7 +1,8 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { DynamoRegistryReader } from '#shared/adapters/registry-store.ts';
+import { DynamoRegistryReader, DynamoRegistryStore } from '#shared/adapters/registry-store.ts';
+import { LoggerRegistry } from '#shared/domain/registry/loggers.ts';
 import type { StoredDevice } from '#shared/domain/registry/model.ts';
-import type { DeviceRegistry } from './connection.ts';
+import type { DeviceRegistry, GatewayLoggers } from './connection.ts';
 
 /**
  * Device lookups for authentication: the registry on DynamoDB (read-only: GetItem on the registry table) behind a
@@ -54,4 +55,14 @@ export function cachedRegistry(inner: DeviceRegistry, opts: CacheOptions = {}): 
       return lookup;
     },
   };
+}
+
+/** New loggers' reports and links (CN 1001 / 1002) written to the registry table with their audit entries. */
+export function dynamoGatewayLoggers(
+  db: DynamoDBDocumentClient,
+  registryTable: string,
+  auditTable: string,
+): Pick<GatewayLoggers, 'seen' | 'confirm'> {
+  const loggers = new LoggerRegistry(new DynamoRegistryStore(db, registryTable, auditTable));
+  return { seen: (identity, via) => loggers.seen(identity, via), confirm: (mn, qn, e) => loggers.confirm(mn, qn, e) };
 }

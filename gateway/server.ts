@@ -3,7 +3,7 @@ import { ulid } from '#shared/domain/ids.ts';
 import { verifySecret } from '#shared/domain/secrets.ts';
 import { createLogger, type Logger } from '#shared/observability/logger.ts';
 import { type CommandFeed, CommandRouter } from './commands.ts';
-import { Connection, type DeviceRegistry, type GatewayKeys, type Verdict } from './connection.ts';
+import { Connection, type DeviceRegistry, type GatewayKeys, type GatewayLoggers, type Verdict } from './connection.ts';
 import { DEFAULT_LIMITS, type GatewayLimits } from './limits.ts';
 import { Metrics } from './metrics.ts';
 
@@ -42,6 +42,8 @@ export interface GatewayOptions {
   now?: () => number;
   /** platform commands for the devices connected here (commands.ts); none: the gateway only receives */
   commands?: CommandFeed;
+  /** new loggers' CN 1001 reports and their 9012 to a 1002 (registry/loggers.ts); none: a 1001 without MN is refused */
+  loggers?: Pick<GatewayLoggers, 'seen' | 'confirm'>;
 }
 
 export interface GatewayStats {
@@ -122,6 +124,9 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     limits,
     registry: opts.registry,
     ...(opts.keys ? { keys: opts.keys } : {}),
+    ...(opts.loggers
+      ? { loggers: gatewayLoggers(opts.loggers, reportBudget(limits.loggerReportsPerMinute, now)) }
+      : {}),
     verify: opts.verify ?? verifySecret,
     publish: publishVerdict,
     metrics,
@@ -216,4 +221,26 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   };
 
   return { host, port, metrics, stats, stop };
+}
+
+function gatewayLoggers(l: Pick<GatewayLoggers, 'seen' | 'confirm'>, take: () => boolean): GatewayLoggers {
+  return {
+    seen: (identity, via) => l.seen(identity, via),
+    confirm: (mn, qn, exeRtn) => l.confirm(mn, qn, exeRtn),
+    take,
+  };
+}
+
+/** A task-wide token bucket: `perMinute` tokens, refilled continuously (pending-logger writes, docs/decisions.md). */
+function reportBudget(perMinute: number, now: () => number): () => boolean {
+  let tokens = perMinute;
+  let at = now();
+  return () => {
+    const t = now();
+    tokens = Math.min(perMinute, tokens + ((t - at) / 60_000) * perMinute);
+    at = t;
+    if (tokens < 1) return false;
+    tokens -= 1;
+    return true;
+  };
 }

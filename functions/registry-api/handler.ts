@@ -5,10 +5,16 @@ import { IotCoreControlPlane } from '#shared/adapters/iot-control-plane.ts';
 import { DynamoRegistryStore } from '#shared/adapters/registry-store.ts';
 import { envVar, readConfig } from '#shared/config/config.ts';
 import { ENV } from '#shared/config/env-names.ts';
-import { type deviceIdentityRoutes, PARENT_FILTERS, registryRoutes } from '#shared/contracts/registry.ts';
+import {
+  type deviceIdentityRoutes,
+  type loggerRoutes,
+  PARENT_FILTERS,
+  registryRoutes,
+} from '#shared/contracts/registry.ts';
 import { ConflictError } from '#shared/domain/errors.ts';
 import { DEFAULT_KEY_SETTINGS, ringView } from '#shared/domain/registry/device-keys.ts';
 import type { KeyLifecycle } from '#shared/domain/registry/key-lifecycle.ts';
+import { LoggerRegistry } from '#shared/domain/registry/loggers.ts';
 import type { StoredDevice } from '#shared/domain/registry/model.ts';
 import { DeviceOnboarding } from '#shared/domain/registry/onboarding.ts';
 import type { RegistryKind, Versioned } from '#shared/domain/registry/store.ts';
@@ -35,6 +41,7 @@ const pushes =
     ? keyPushServices(store, { readings: config.readingsTable, audit: config.auditTable }, config.deviceKeysKey)
     : undefined;
 const keys = pushes?.lifecycle;
+const loggers = new LoggerRegistry(store);
 const registry = new RegistryService(store, undefined, undefined, onboarding, keys);
 const requireKeys = (): KeyLifecycle => {
   if (!keys) throw new ConflictError('device keys are not configured here (本环境未配置设备密钥)');
@@ -43,6 +50,7 @@ const requireKeys = (): KeyLifecycle => {
 
 type Req = ApiRequest<RouteContract>;
 type DeviceRoute = typeof deviceIdentityRoutes;
+type LoggerRoute = typeof loggerRoutes;
 const principal = (req: Req) => ({ sub: req.principal?.sub ?? 'unknown' });
 /** A device answer never carries the password hash nor sealed keys (only their states). */
 const shown = ({ item: { passwordHash: _h, sm4, ...item }, ...v }: Versioned<StoredDevice>) => {
@@ -115,6 +123,17 @@ export const handler = httpApi(
       await requireKeys().rotate(params.id, principal(req), pushes.commands);
       const device = await registry.get('devices', params.id);
       return { body: device, headers: etag(device.version) };
+    },
+    list_pending_loggers: async (req: Req): Promise<ApiResult> => {
+      const { query } = req as unknown as ApiRequest<LoggerRoute['list_pending_loggers']>;
+      return { body: await loggers.list(query.limit, query.cursor) };
+    },
+    assign_logger_mn: async (req: Req): Promise<ApiResult> => {
+      const { params, body } = req as unknown as ApiRequest<LoggerRoute['assign_logger_mn']>;
+      // CN 1002 is a device command: it needs the command path (configured with the device keys)
+      if (!pushes) throw new ConflictError('device commands are not configured here (本环境未配置设备命令)');
+      const assigned = await loggers.assign(params.address, body, principal(req), pushes.commands);
+      return { status: 201, body: assigned };
     },
   },
   { places: registryPlaces(store) },

@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { AssignMnRequest, PendingLogger } from '#shared/domain/registry/loggers.ts';
 import {
   Csr,
   Device,
@@ -237,9 +238,46 @@ export const deviceIdentityRoutes = defineRoutes({
   },
 });
 
+/** New data loggers (HJ 212-2025 CN 1001 / 1002): the hardware identities reported, and an MN given to one. */
+export const loggerRoutes = defineRoutes({
+  list_pending_loggers: {
+    method: 'GET',
+    // loggers are not yet anywhere: they are managed for the whole county, like certificates and keys
+    scope: { kind: 'county' },
+    path: '/registry/loggers',
+    auth: REGISTRY_WRITERS,
+    tags: ['registry'],
+    summary: '待分配 MN 的数采仪（CN 1001 上报的硬件序号）',
+    description:
+      'Data loggers that reported their hardware identity with CN 1001 and an empty MN: serial (`i23005-Info`), CPUID (`i23006-Info`), MACs (`i23007/i23008-Info`), first and last seen, the gateway connection of the latest report, and the state of their MN assignment (`pending`, `assigning` once a 1002 was sent, `linked` once the logger answered 9012 ExeRtn=1). Nothing else a logger sends before it has an MN is kept. The address (`HW` + 24 hex digits) names the logger in the assignment route.',
+    query: listQuery,
+    response: page(PendingLogger),
+  },
+  assign_logger_mn: {
+    method: 'POST',
+    scope: { kind: 'county' },
+    path: '/registry/loggers/{address}/assignment',
+    auth: REGISTRY_WRITERS,
+    tags: ['registry'],
+    summary: '为数采仪分配 MN（下发 CN 1002）',
+    description:
+      "Gives a pending logger the MN of a device already registered (HJ 212 over TCP, not retired, with no logger linked): the device records the logger's identity as `assigning` and a CN 1002 command (`i23005-Info=<serial>`, the new MN in the header, Flag 9) goes through the device-command path to the gateway task holding the logger's connection (topic `envwatch/gateway/cmd/<address>`), written with the PW of the logger's report. Follow it at GET /devices/{mn}/commands/{qn}. The logger answers 9011/9012 under its new MN and PW; its 9012 ExeRtn=1 links it (`linked`). Sending the same MN again re-sends the 1002. 404 unknown address; 400 when the MN is not a registered TCP device; 409 when the device or the logger is linked to another.",
+    params: z.strictObject({
+      address: z.string().regex(/^HW[0-9A-F]{24}$/, 'HW followed by 24 hex digits (HW 加 24 位十六进制数字)'),
+    }),
+    body: AssignMnRequest,
+    response: z.object({
+      logger: versioned(PendingLogger),
+      command: z.object({ qn: z.string(), status: z.string() }),
+    }),
+    status: 201,
+  },
+});
+
 export const registryRoutes = defineRoutes({
   ...Object.assign({}, ...KINDS.map(routesFor)),
   ...deviceIdentityRoutes,
+  ...loggerRoutes,
 } as Record<string, RouteContract>);
 
 /** Which list filter selects a parent: `?township=` for enterprises, `?enterprise=` for outlets and devices. */
@@ -248,4 +286,5 @@ export const PARENT_FILTERS: Record<RegistryKind, { query: string; parent: Regis
   enterprises: { query: 'township', parent: 'townships' },
   outlets: { query: 'enterprise', parent: 'enterprises' },
   devices: { query: 'enterprise', parent: 'enterprises' },
+  loggers: undefined,
 };

@@ -7,7 +7,7 @@ import { type ContainerServiceSpec, LOCAL_REGION, type LocalService } from '#inf
 import { COMMAND_FILTER, type CommandFeed } from '../../../gateway/commands.ts';
 import { gatewayConfig } from '../../../gateway/config.ts';
 import { gatewayKeys } from '../../../gateway/keys.ts';
-import { cachedRegistry, dynamoDeviceRegistry } from '../../../gateway/registry.ts';
+import { cachedRegistry, dynamoDeviceRegistry, dynamoGatewayLoggers } from '../../../gateway/registry.ts';
 import { type Gateway, startGateway } from '../../../gateway/server.ts';
 import { localDynamoDbClient } from './dynamodb.ts';
 
@@ -80,6 +80,7 @@ export async function startLocalGateway(opts: StartLocalGatewayOptions): Promise
       log: write,
       logLevel: config.logLevel,
       limits: config.limits,
+      ...(config.auditTable ? { loggers: dynamoGatewayLoggers(db, config.registryTable, config.auditTable) } : {}),
       ...(opts.subscribe ? { commands: localCommandFeed(opts.subscribe) } : {}),
     });
   } catch (err) {

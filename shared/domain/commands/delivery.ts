@@ -34,6 +34,15 @@ export const GatewayCommand = z.strictObject({
    * the device's record, and encrypts the CP under the device's current key. The key itself never travels here.
    */
   keyPush: z.strictObject({ version: z.number().int().min(1).max(1_000_000) }).optional(),
+  /**
+   * A logger that has no MN yet (CN 1002, docs/devices.md §2.4): the message goes to `envwatch/gateway/cmd/<to>`, `to`
+   * being the logger's address (registry/loggers.ts), and the task where that logger reported its hardware identity
+   * writes the frame, whose header carries `mn`, the MN being assigned.
+   */
+  to: z
+    .string()
+    .regex(/^HW[0-9A-F]{24}$/)
+    .optional(),
 });
 export type GatewayCommand = z.infer<typeof GatewayCommand>;
 
@@ -58,7 +67,7 @@ export function outgoing(
 ): { topic: string; payload: string | Uint8Array } {
   if (route === 'tcp') {
     const message: GatewayCommand = prepared.keyPush ? { ...c, keyPush: prepared.keyPush } : c;
-    return { topic: gatewayCommandTopic(c.mn), payload: JSON.stringify(message) };
+    return { topic: gatewayCommandTopic(c.to ?? c.mn), payload: JSON.stringify(message) };
   }
   return { topic: deviceCommandTopic(c.mn), payload: prepared.frame ?? commandFrame(c) };
 }

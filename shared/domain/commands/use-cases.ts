@@ -41,6 +41,8 @@ export interface SendCommand {
    * error goes to the caller.
    */
   prepare?: (command: GatewayCommand, route: DeviceCommand['route']) => Promise<PreparedDelivery>;
+  /** a TCP logger without an MN yet, by its address (CN 1002: registry/loggers.ts); the command is stored under `mn` */
+  to?: string;
 }
 
 /** A command as officials see it: its state at the time of reading. */
@@ -91,6 +93,8 @@ export class CommandService {
     const t = this.deps.timeouts ?? DEFAULT_COMMAND_TIMEOUTS;
     const version = input.version ?? versionFor(device, input.cn, input.cp);
     const route = device.transport;
+    if (input.to !== undefined && route !== 'tcp')
+      throw new ConflictError('only a TCP device is addressed by its logger (仅 TCP 设备可按数采仪地址下发)');
     for (let i = 0; i < MAX_QN_TRIES; i++) {
       const message = GatewayCommand.safeParse({
         mn: device.mn,
@@ -99,6 +103,7 @@ export class CommandService {
         cn: input.cn,
         flag: FLAG_BY_VERSION[version],
         cp: input.cp,
+        ...(input.to !== undefined ? { to: input.to } : {}),
       });
       if (!message.success) {
         throw new ValidationError(
@@ -126,7 +131,7 @@ export class CommandService {
         action: input.action ?? 'device.command',
         entity: `device#${m.mn}`,
         at: command.requestedAt,
-        detail: { qn: m.qn, cn: m.cn, cp: command.cp, route },
+        detail: { qn: m.qn, cn: m.cn, cp: command.cp, route, ...(m.to ? { to: m.to } : {}) },
       };
       if (!(await this.deps.store.create(command, audit))) continue;
       let prepared: PreparedDelivery = {};

@@ -2,6 +2,7 @@ import * as z from 'zod';
 import { pollutant, unitFactor } from '#shared/domain/pollutants.ts';
 import { lineText, multilineText } from '#shared/domain/text.ts';
 import type { DeviceKeyRing } from './device-key-types.ts';
+import { DeviceLogger } from './logger-link.ts';
 import { isValidUscc } from './uscc.ts';
 
 /**
@@ -374,6 +375,7 @@ export const Device = DeviceFields.extend({
   iot: DeviceIot.optional(),
   sm4: DeviceKeysView.optional(),
   protocolSeen: ProtocolSeen.optional(),
+  logger: DeviceLogger.optional().describe('经 CN 1001/1002 关联的数采仪硬件标识（平台设置）'),
 }).superRefine(mqttIsJson);
 export type Device = z.infer<typeof Device>;
 

@@ -1,11 +1,12 @@
 /** The port the registry use-cases need; shared/adapters/registry-store.ts implements it on DynamoDB. */
-export type RegistryKind = 'townships' | 'enterprises' | 'outlets' | 'devices';
+export type RegistryKind = 'townships' | 'enterprises' | 'outlets' | 'devices' | 'loggers';
 /** Each kind in Chinese, for messages. */
 export const REGISTRY_KIND_LABELS: Record<RegistryKind, string> = {
   townships: '乡镇（街道）',
   enterprises: '排污单位',
   outlets: '排放口',
   devices: '监测设备',
+  loggers: '待分配数采仪',
 };
 
 export interface Versioned<T> {

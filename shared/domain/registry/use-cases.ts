@@ -1,4 +1,4 @@
-import { NotFoundError, PreconditionFailedError, ValidationError } from '#shared/domain/errors.ts';
+import { ConflictError, NotFoundError, PreconditionFailedError, ValidationError } from '#shared/domain/errors.ts';
 import { pollutant } from '#shared/domain/pollutants.ts';
 import { hashSecret } from '#shared/domain/secrets.ts';
 import { DEFAULT_KEY_SETTINGS, ringView } from './device-keys.ts';
@@ -174,8 +174,9 @@ export class RegistryService {
           sm4Key: _key,
           sm4: _view,
           protocolSeen: _seen,
+          logger: _logger,
           ...fields
-        } = input as DeviceRegistration & Pick<Device, 'sm4' | 'protocolSeen'>;
+        } = input as DeviceRegistration & Pick<Device, 'sm4' | 'protocolSeen' | 'logger'>;
         const previous = existing as StoredDevice | undefined;
         const device: StoredDevice = {
           ...fields,
@@ -184,6 +185,7 @@ export class RegistryService {
           // set by the platform only: the keys (key-lifecycle.ts) and the version last seen are kept as they are
           ...(previous?.sm4 ? { sm4: previous.sm4 } : {}),
           ...(previous?.protocolSeen ? { protocolSeen: previous.protocolSeen } : {}),
+          ...(previous?.logger ? { logger: previous.logger } : {}),
           passwordHash: '',
         };
         const outlet = await this.requireExisting<Outlet>('outlets', device.outletId, 'body.outletId');
@@ -222,6 +224,9 @@ export class RegistryService {
           parent: { kind: 'enterprises', id: device.enterpriseId },
         };
       }
+      case 'loggers':
+        // pending loggers are written by the gateway and the assignment only (loggers.ts)
+        throw new ConflictError('pending loggers are reported by the loggers themselves (待分配数采仪由设备自行上报)');
     }
   }
 }

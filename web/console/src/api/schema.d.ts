@@ -290,6 +290,50 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/registry/loggers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * 待分配 MN 的数采仪（CN 1001 上报的硬件序号）
+         * @description Data loggers that reported their hardware identity with CN 1001 and an empty MN: serial (`i23005-Info`), CPUID (`i23006-Info`), MACs (`i23007/i23008-Info`), first and last seen, the gateway connection of the latest report, and the state of their MN assignment (`pending`, `assigning` once a 1002 was sent, `linked` once the logger answered 9012 ExeRtn=1). Nothing else a logger sends before it has an MN is kept. The address (`HW` + 24 hex digits) names the logger in the assignment route.
+         *
+         *     角色 Roles: `admin`（系统管理员）
+         */
+        get: operations["list_pending_loggers"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/registry/loggers/{address}/assignment": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * 为数采仪分配 MN（下发 CN 1002）
+         * @description Gives a pending logger the MN of a device already registered (HJ 212 over TCP, not retired, with no logger linked): the device records the logger's identity as `assigning` and a CN 1002 command (`i23005-Info=<serial>`, the new MN in the header, Flag 9) goes through the device-command path to the gateway task holding the logger's connection (topic `envwatch/gateway/cmd/<address>`), written with the PW of the logger's report. Follow it at GET /devices/{mn}/commands/{qn}. The logger answers 9011/9012 under its new MN and PW; its 9012 ExeRtn=1 links it (`linked`). Sending the same MN again re-sends the 1002. 404 unknown address; 400 when the MN is not a registered TCP device; 409 when the device or the logger is linked to another.
+         *
+         *     角色 Roles: `admin`（系统管理员）
+         */
+        post: operations["assign_logger_mn"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/devices/{mn}/readings": {
         parameters: {
             query?: never;
@@ -1511,6 +1555,20 @@ export interface components {
                 /** Format: date-time */
                 at: string;
             };
+            /** @description 经 CN 1001/1002 关联的数采仪硬件标识（平台设置） */
+            logger?: {
+                address: string;
+                serial: string;
+                cpuid: string;
+                macs: string[];
+                /** @enum {string} */
+                state: "assigning" | "linked";
+                assignQn: string;
+                /** Format: date-time */
+                assignedAt: string;
+                /** Format: date-time */
+                linkedAt?: string;
+            };
         };
         DeviceInput: {
             mn: string;
@@ -2688,6 +2746,138 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    list_pending_loggers: {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功 OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: {
+                            item: {
+                                address: string;
+                                serial: string;
+                                cpuid: string;
+                                macs: string[];
+                                /** Format: date-time */
+                                firstSeenAt: string;
+                                /** Format: date-time */
+                                lastSeenAt: string;
+                                via: {
+                                    /** @constant */
+                                    transport: "tcp";
+                                    connection: string;
+                                };
+                                /** @enum {string} */
+                                state: "pending" | "assigning" | "linked";
+                                mn?: string;
+                                assignQn?: string;
+                                /** Format: date-time */
+                                assignedAt?: string;
+                                assignedBy?: string;
+                                /** Format: date-time */
+                                linkedAt?: string;
+                            };
+                            version: number;
+                            /** Format: date-time */
+                            createdAt: string;
+                            /** Format: date-time */
+                            updatedAt: string;
+                        }[];
+                        cursor?: string;
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    assign_logger_mn: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                address: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    mn: string;
+                };
+            };
+        };
+        responses: {
+            /** @description 已创建 Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        logger: {
+                            item: {
+                                address: string;
+                                serial: string;
+                                cpuid: string;
+                                macs: string[];
+                                /** Format: date-time */
+                                firstSeenAt: string;
+                                /** Format: date-time */
+                                lastSeenAt: string;
+                                via: {
+                                    /** @constant */
+                                    transport: "tcp";
+                                    connection: string;
+                                };
+                                /** @enum {string} */
+                                state: "pending" | "assigning" | "linked";
+                                mn?: string;
+                                assignQn?: string;
+                                /** Format: date-time */
+                                assignedAt?: string;
+                                assignedBy?: string;
+                                /** Format: date-time */
+                                linkedAt?: string;
+                            };
+                            version: number;
+                            /** Format: date-time */
+                            createdAt: string;
+                            /** Format: date-time */
+                            updatedAt: string;
+                        };
+                        command: {
+                            qn: string;
+                            status: string;
+                        };
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             500: components["responses"]["InternalError"];
         };
     };

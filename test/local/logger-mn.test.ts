@@ -1,0 +1,146 @@
+import { connect, type Socket } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadOrCreateKeys, signToken } from '#infra/local/jwt.ts';
+import { type Platform, startPlatform } from '#infra/local/platform.ts';
+import { freePorts } from '#infra/local/ports.ts';
+import { decodeFrame, encodePacket, isoToBeijing } from '#shared/domain/hj212/codec.ts';
+import { FrameStream } from '#shared/domain/hj212/frame-stream.ts';
+import type { Hj212Packet } from '#shared/domain/hj212/types.ts';
+import { DEVICES } from '#shared/domain/registry/qingyuan-seed.ts';
+import { eventually, realAppAssembly, tempDir } from './helpers.ts';
+
+/**
+ * A new data logger takes its MN on the embedded platform, from the real synthesized app (docs/devices.md §2.4): it
+ * reports its hardware identity over TCP with CN 1001 and an empty MN, an administrator sees it pending and assigns the
+ * MN of a device registered a moment before, the gateway task holding the logger's connection writes the CN 1002, the
+ * logger answers 9011 / 9012 under its new MN and PW (the command is executed, the registry links the identity), and
+ * its data under the new MN is accepted.
+ */
+const MN = '33112600000000000000LG01';
+const PW = 'Lg01-2026';
+const SERIAL = 'DAQ-2026-0001';
+
+describe('new data logger MN assignment on the local platform', () => {
+  const tmp = tempDir('logger-mn');
+  let platform: Platform;
+  let admin: string;
+  let socket: Socket;
+  const frames: Buffer[] = [];
+
+  beforeAll(async () => {
+    platform = await startPlatform({ cdkOut: realAppAssembly(), dataDir: `${tmp.dir}/data`, ports: await freePorts() });
+    const keys = await loadOrCreateKeys(`${tmp.dir}/data`);
+    const { issuer, audience } = platform.endpoints.auth;
+    admin = signToken(keys, { iss: issuer, aud: audience, sub: 'admin-1', roles: ['admin'], townships: ['*'] }, 600);
+    const url = new URL(platform.endpoints.hj212 as string);
+    socket = connect({ host: url.hostname, port: Number(url.port) });
+    socket.on('error', () => {});
+    const stream = new FrameStream();
+    socket.on('data', (chunk: Buffer) => {
+      for (const item of stream.push(chunk)) if (item.kind === 'frame') frames.push(Buffer.from(item.bytes));
+    });
+    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+  }, 120_000);
+
+  afterAll(async () => {
+    socket?.destroy();
+    await platform?.stop();
+    tmp.cleanup();
+  });
+
+  const api = async (method: string, path: string, body?: unknown) => {
+    const res = await fetch(`${platform.endpoints.api}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${admin}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+      ...(body ? { body: JSON.stringify(body) } : {}),
+    });
+    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+  };
+  const next = async (count: number): Promise<Hj212Packet[]> => {
+    const before = frames.length;
+    await eventually(async () => (frames.length >= before + count ? true : undefined), 15_000, 'frames');
+    return frames.slice(before, before + count).map((f) => {
+      const r = decodeFrame(f);
+      if (!r.ok) throw new Error(`${r.reason}: ${r.detail}`);
+      return r.packet;
+    });
+  };
+  const base = Date.now() - 3_600_000;
+
+  it('records a 1001, assigns an MN through the API, sends 1002, links on 9012, then accepts data', async () => {
+    const report = encodePacket({
+      qn: isoToBeijing(new Date(base), true),
+      st: '91',
+      cn: '1001',
+      pw: PW,
+      mn: '',
+      flag: 9,
+      cp: `i23005-Info=${SERIAL};i23006-Info=0123456789ABCDEF;i23007-Info=00-11-22-33-44-55`,
+    });
+    const before = frames.length;
+    socket.write(report);
+    // the 9013 to a logger without an MN carries an empty MN (as the standard's example)
+    await eventually(async () => (frames.length > before ? true : undefined), 15_000, 'the 9013');
+    expect(frames[before]?.toString('latin1')).toMatch(/;CN=9013;.*;MN=;/);
+
+    const pending = await api('GET', '/registry/loggers');
+    expect(pending.status).toBe(200);
+    const items = pending.body.items as { item: { address: string; serial: string; macs: string[]; state: string } }[];
+    const logger = items.find((l) => l.item.serial === SERIAL)?.item;
+    expect(logger).toMatchObject({ state: 'pending', macs: ['00:11:22:33:44:55'] });
+
+    const seed = DEVICES.find((d) => d.mn === '33112600000000000000BW01');
+    const created = await api('POST', '/registry/devices', {
+      ...seed,
+      mn: MN,
+      protocol: 'hj212-2017',
+      transport: 'tcp',
+      password: PW,
+    });
+    expect(created.status).toBe(201);
+    expect((await api('POST', `/registry/loggers/${logger?.address}/assignment`, { mn: 'NOSUCHMN' })).status).toBe(400);
+
+    const written = next(1);
+    const assigned = await api('POST', `/registry/loggers/${logger?.address}/assignment`, { mn: MN });
+    expect(assigned.status).toBe(201);
+    const qn = (assigned.body.command as { qn: string }).qn;
+    const command = (await written)[0];
+    expect(command).toMatchObject({ cn: '1002', mn: MN, pw: PW, qn, ack: true, version: '2025' });
+    expect(command?.cp.info).toEqual({ i23005: SERIAL });
+
+    for (const [cn, cp] of [
+      ['9011', 'QnRtn=1'],
+      ['9012', 'ExeRtn=1'],
+    ] as const)
+      socket.write(encodePacket({ qn, st: '91', cn, pw: PW, mn: MN, flag: 4, cp }));
+    await eventually(
+      async () => ((await api('GET', `/devices/${MN}/commands/${qn}`)).body.status === 'executed' ? true : undefined),
+      15_000,
+      'the 1002 executed',
+    );
+    const linked = await eventually(
+      async () => {
+        const d = await api('GET', `/registry/devices/${MN}`);
+        const l = (d.body.item as { logger?: { state: string; serial: string } }).logger;
+        return l?.state === 'linked' ? l : undefined;
+      },
+      15_000,
+      'the logger linked',
+    );
+    expect(linked.serial).toBe(SERIAL);
+
+    const acceptance = next(1);
+    socket.write(
+      encodePacket({
+        qn: isoToBeijing(new Date(base + 1), true),
+        st: '32',
+        cn: '2051',
+        pw: PW,
+        mn: MN,
+        flag: 5,
+        cp: `DataTime=${isoToBeijing(new Date(Math.floor(base / 60_000) * 60_000))};w01018-Avg=21,w01018-Flag=N`,
+      }),
+    );
+    expect((await acceptance)[0]?.cn).toBe('9014');
+  });
+});
