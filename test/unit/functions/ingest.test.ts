@@ -23,9 +23,41 @@ const device = {
   enterpriseId: '91331126MA2BX9K3XY',
   outletId: '91331126MA2BX9K3XY-DW001',
   status: 'active',
+  st: '32',
+  protocol: 'hj212-2017',
+  pollutants: ['w01018', 'w21003'],
+  intervals: { realtimeSeconds: 60, minuteMinutes: 10, hourly: true },
   version: 1,
   createdAt: 'x',
   updatedAt: 'x',
+};
+const ENTERPRISE = device.enterpriseId;
+const outlet = {
+  pk: `outlets#${device.outletId}`,
+  sk: '#',
+  id: device.outletId,
+  enterpriseId: ENTERPRISE,
+  code: 'DW001',
+  name: '污水总排口',
+  medium: 'water',
+  location: { lat: 27.6, lng: 119.06 },
+  limits: [],
+  version: 1,
+};
+const enterprise = {
+  pk: `enterprises#${ENTERPRISE}`,
+  sk: '#',
+  id: ENTERPRISE,
+  name: '庆元县城污水处理厂',
+  townshipId: 'songyuan',
+  industry: 'wastewater_treatment',
+  version: 1,
+};
+/** The registry as the ingest function reads it: the alarm engine's by-kind snapshot, and single items on a miss. */
+const registryItems: Record<string, Record<string, unknown>[]> = {
+  devices: [device],
+  outlets: [outlet],
+  enterprises: [enterprise],
 };
 const frame = encodePacket({
   qn: '20261129160000000',
@@ -50,6 +82,12 @@ describe('ingest handler', () => {
     vi.stubEnv('READINGS_TABLE', 'readings-test');
     vi.stubEnv('REGISTRY_TABLE', 'registry-test');
     vi.stubEnv('EVIDENCE_BUCKET', 'evidence-test');
+    // one invocation per message: the function also evaluates the alarm rules (shared/wiring/ingest.ts)
+    vi.stubEnv('ALARMS_TABLE', 'alarms-test');
+    vi.stubEnv('BUREAU_TOPIC_ARN', 'arn:aws:sns:us-east-1:123456789012:bureau');
+    vi.stubEnv('REGULATOR_TOPIC_ARN', 'arn:aws:sns:us-east-1:123456789012:regulator');
+    vi.stubEnv('ENTERPRISE_TOPIC_ARN', 'arn:aws:sns:us-east-1:123456789012:enterprise');
+    vi.stubEnv('SMS_GATEWAY', 'sns');
     vi.stubEnv('AWS_REGION', 'us-east-1');
     vi.stubEnv('LOG_LEVEL', 'error');
     ({ handler } = (await import('#functions/ingest/handler.ts')) as unknown as { handler: typeof handler });
@@ -58,29 +96,41 @@ describe('ingest handler', () => {
   beforeEach(() => {
     ddb.reset();
     s3.reset();
-    ddb.on(GetCommand, { TableName: 'registry-test' }).resolves({ Item: device });
+    ddb.on(GetCommand, { TableName: 'registry-test' }).callsFake((input: { Key: { pk: string } }) => ({
+      Item: Object.values(registryItems)
+        .flat()
+        .find((i) => i.pk === input.Key.pk),
+    }));
     ddb.on(GetCommand, { TableName: 'readings-test' }).resolves({});
+    ddb.on(GetCommand, { TableName: 'alarms-test' }).resolves({});
     ddb.on(PutCommand).resolves({});
     ddb.on(UpdateCommand).resolves({});
     ddb.on(QueryCommand).resolves({ Items: [] });
+    ddb
+      .on(QueryCommand, { TableName: 'registry-test' })
+      .callsFake((input: { ExpressionAttributeValues?: Record<string, string> }) => ({
+        Items: registryItems[input.ExpressionAttributeValues?.[':k'] ?? ''] ?? [],
+      }));
     s3.on(PutObjectCommand).resolves({});
   });
 
-  it('archives, stores each reading with a conditional put and TTL-free hourly keys, and updates the device state', async () => {
+  it("archives, stores the message's readings as one row without TTL for hourly data, and updates the device state", async () => {
     const [out] = await handler(envelope(frame, { receivedAt: 1_795_939_205_001 }));
     expect(out).toMatchObject({ accepted: true, stored: 2, duplicates: 0, chain: MN });
-    expect(ddb).toHaveReceivedCommandWith(PutCommand, {
+    const rows = ddb
+      .commandCalls(UpdateCommand)
+      .filter((c) => String(c.args[0].input.Key?.pk).startsWith('rd#'))
+      .map((c) => c.args[0].input);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({
       TableName: 'readings-test',
-      Item: expect.objectContaining({
-        pk: `r#${MN}#w01018#hour`,
-        sk: '2026-11-29T07:00:00.000Z',
-        values: { avg: 50 },
-        flag: 'N',
-      }),
-      ConditionExpression: 'attribute_not_exists(pk)',
+      Key: { pk: `rd#${MN}#hour`, sk: '2026-11-29T07:00:00.000Z' },
+      ReturnValues: 'UPDATED_OLD',
     });
-    const readingPuts = ddb.commandCalls(PutCommand).filter((c) => String(c.args[0].input.Item?.pk).startsWith('r#'));
-    expect(readingPuts.every((c) => c.args[0].input.Item?.expiresAt === undefined)).toBe(true);
+    expect(Object.values(rows[0]?.ExpressionAttributeNames ?? {})).toEqual(
+      expect.arrayContaining(['p_w01018', 'p_w21003']),
+    );
+    expect(rows[0]?.UpdateExpression).not.toContain('expiresAt');
     // the archive record: one conditional put (the claim of seq 1), the exact bytes as Binary, no S3 PUT per message
     expect(ddb).toHaveReceivedCommandWith(PutCommand, {
       TableName: 'readings-test',
@@ -95,13 +145,12 @@ describe('ingest handler', () => {
   });
 
   it('counts readings already stored as duplicates, not errors, and needs no read for the next message', async () => {
+    // the row holds both codes already: UPDATED_OLD returns them
     ddb
-      .on(PutCommand, { TableName: 'readings-test', ConditionExpression: 'attribute_not_exists(pk)' })
-      .callsFake((input: { Item: { pk: string } }) => {
-        if (input.Item.pk.startsWith('r#'))
-          throw new ConditionalCheckFailedException({ message: 'exists', $metadata: {} });
-        return {};
-      });
+      .on(UpdateCommand)
+      .callsFake((input: { Key: { pk: string } }) =>
+        input.Key.pk.startsWith('rd#') ? { Attributes: { p_w01018: { values: { avg: 50 } }, p_w21003: {} } } : {},
+      );
     const [out] = await handler(envelope(frame, { receivedAt: 1_795_939_205_002 }));
     expect(out).toMatchObject({ accepted: true, stored: 0, duplicates: 2 });
     expect(ddb.commandCalls(GetCommand).filter((c) => c.args[0].input.TableName === 'readings-test')).toHaveLength(0);
@@ -110,9 +159,9 @@ describe('ingest handler', () => {
   it('archives a packet whose MN differs from the topic as rejected, and stores no reading', async () => {
     const [out] = await handler(envelope(frame, { mn: '33112600000000000000BW01', receivedAt: 1_795_939_205_003 }));
     expect(out).toMatchObject({ accepted: false, reason: 'mn-mismatch' });
-    expect(ddb.commandCalls(PutCommand).filter((c) => String(c.args[0].input.Item?.pk).startsWith('r#'))).toHaveLength(
-      0,
-    );
+    expect(
+      ddb.commandCalls(UpdateCommand).filter((c) => String(c.args[0].input.Key?.pk).startsWith('rd#')),
+    ).toHaveLength(0);
     expect(ddb.commandCalls(PutCommand).filter((c) => String(c.args[0].input.Item?.pk).startsWith('a#'))).toHaveLength(
       1,
     );
