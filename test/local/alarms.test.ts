@@ -1,14 +1,11 @@
 import { IoTDataPlaneClient, PublishCommand } from '@aws-sdk/client-iot-data-plane';
 import mqtt, { type MqttClient } from 'mqtt';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadOrCreateKeys, signToken } from '#infra/local/jwt.ts';
-import { type Platform, startPlatform } from '#infra/local/platform.ts';
-import { freePorts } from '#infra/local/ports.ts';
+import { afterAll, describe, expect, it } from 'vitest';
 import { SAMPLE_CONTACTS } from '#shared/domain/alarms/notify.ts';
 import { CN_CALENDAR } from '#shared/domain/calendar/cn-holidays.ts';
 import { encodePacket, isoToBeijing } from '#shared/domain/hj212/codec.ts';
 import { BAMBOO, BOILER, PENCIL, WWTP } from '#shared/domain/registry/qingyuan-seed.ts';
-import { eventually, localClientConfig, realAppAssembly, tempDir } from './helpers.ts';
+import { apiAs, eventually, localClientConfig, sentMessages, usePlatform } from './helpers.ts';
 
 /**
  * The alarm engine on the local platform, from the real synthesized app: devices publish over MQTT, the IoT rules
@@ -45,39 +42,20 @@ interface Captured {
 }
 
 describe('alarm engine on the local platform', () => {
-  const tmp = tempDir('alarms');
-  let platform: Platform;
-  let duty: string;
+  // plain MQTT (the debugging listener): devices here publish as their MN without certificates; device
+  // authentication over TLS is device-onboarding.test.ts's subject
+  const local = usePlatform('alarms', { plainMqtt: true });
+  const duty = apiAs(local, 'duty-1', ['duty_officer']);
   const clients = new Map<string, MqttClient>();
-
-  beforeAll(async () => {
-    // plain MQTT (the debugging listener): devices here publish as their MN without certificates; device
-    // authentication over TLS is device-onboarding.test.ts's subject
-    platform = await startPlatform({
-      cdkOut: realAppAssembly(),
-      dataDir: `${tmp.dir}/data`,
-      ports: await freePorts(),
-      plainMqtt: true,
-    });
-    const keys = await loadOrCreateKeys(`${tmp.dir}/data`);
-    const { issuer, audience } = platform.endpoints.auth;
-    duty = signToken(
-      keys,
-      { iss: issuer, aud: audience, sub: 'duty-1', roles: ['duty_officer'], townships: ['*'] },
-      600,
-    );
-  }, 180_000);
 
   afterAll(async () => {
     for (const c of clients.values()) await c.endAsync();
-    await platform?.stop();
-    tmp.cleanup();
   });
 
   const client = async (mn: string) => {
     const existing = clients.get(mn);
     if (existing) return existing;
-    const c = await mqtt.connectAsync(platform.endpoints.mqtt as string, { clientId: mn, reconnectPeriod: 0 });
+    const c = await mqtt.connectAsync(local.platform.endpoints.mqtt as string, { clientId: mn, reconnectPeriod: 0 });
     clients.set(mn, c);
     return c;
   };
@@ -93,20 +71,10 @@ describe('alarm engine on the local platform', () => {
     });
     await (await client(mn)).publishAsync(`envwatch/devices/${mn}/hj212`, packet, { qos: 1 });
   };
-  const messages = async (): Promise<Captured[]> => {
-    const res = await fetch(`${platform.endpoints.api}/_local/messages.json`);
-    return ((await res.json()) as { messages: Captured[] }).messages;
-  };
-  const api = async (method: string, path: string, body?: unknown) => {
-    const res = await fetch(`${platform.endpoints.api}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${duty}`, 'content-type': 'application/json' },
-      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-    });
-    return { status: res.status, json: (await res.json()) as AlarmView };
-  };
+  const messages = () => sentMessages<Captured>(local.platform);
+  const api = (method: string, path: string, body?: unknown) => duty<AlarmView>(method, path, body);
   const alarmsOf = async (enterprise: string) =>
-    (await api('GET', `/alarms?enterprise=${enterprise}`)).json.items ?? [];
+    (await api('GET', `/alarms?enterprise=${enterprise}`)).body.items ?? [];
   const alarmOf = (enterprise: string, type: string, state?: string) =>
     eventually(
       async () =>
@@ -161,16 +129,16 @@ describe('alarm engine on the local platform', () => {
     const alarm = await alarmOf(BAMBOO, 'exceedance', 'active');
     const ack = await api('POST', `/alarms/${alarm.alarmId}/acknowledge`, { note: '已电话通知企业' });
     expect(ack.status).toBe(200);
-    expect(ack.json).toMatchObject({ state: 'acknowledged', acknowledgedBy: 'duty-1' });
+    expect(ack.body).toMatchObject({ state: 'acknowledged', acknowledgedBy: 'duty-1' });
 
     // 95 is under the limit but not clearly: the alarm holds (hysteresis)
     await hj212(BW01, '2061', hour(2), 'w01018-Avg=95.0,w01018-Flag=N;w00000-Avg=5.0,w00000-Flag=N');
     await new Promise((r) => setTimeout(r, 1500));
-    expect((await api('GET', `/alarms/${alarm.alarmId}`)).json.state).toBe('acknowledged');
+    expect((await api('GET', `/alarms/${alarm.alarmId}`)).body.state).toBe('acknowledged');
     await hj212(BW01, '2061', hour(1), 'w01018-Avg=42.0,w01018-Flag=N;w00000-Avg=5.1,w00000-Flag=N');
     const cleared = await eventually(
       async () => {
-        const a = (await api('GET', `/alarms/${alarm.alarmId}`)).json;
+        const a = (await api('GET', `/alarms/${alarm.alarmId}`)).body;
         return a.state === 'cleared' ? a : undefined;
       },
       10_000,
@@ -178,7 +146,7 @@ describe('alarm engine on the local platform', () => {
     );
     expect(cleared).toMatchObject({ clearMode: 'auto', clearedBy: 'system' });
 
-    const timeline = (await api('GET', `/alarms/${alarm.alarmId}/timeline`)).json.items as unknown as {
+    const timeline = (await api('GET', `/alarms/${alarm.alarmId}/timeline`)).body.items as unknown as {
       type: string;
       by: string;
     }[];
@@ -224,7 +192,7 @@ describe('alarm engine on the local platform', () => {
     };
     const realtime = await eventually(
       async () => {
-        const latest = (await api('GET', `/devices/${GA01}/latest`)).json as unknown as Latest;
+        const latest = (await api('GET', `/devices/${GA01}/latest`)).body as unknown as Latest;
         const values = latest.kinds.find((k) => k.kind === 'realtime')?.values;
         return values?.d30106 ? values : undefined;
       },
@@ -255,7 +223,7 @@ describe('alarm engine on the local platform', () => {
   it('raises a data gap from the scheduled job and clears it when the device speaks again, even with old data', async () => {
     // PA01 (pencil factory, flue gas) last reached the platform 30 minutes ago, through the HJ 212 gateway
     const PA01 = '33112600000000000000PA01';
-    const iot = new IoTDataPlaneClient(localClientConfig(platform.endpoints.iotData));
+    const iot = new IoTDataPlaneClient(localClientConfig(local.platform.endpoints.iotData));
     const old = minutesAgo(30);
     const raw = encodePacket({
       qn: isoToBeijing(old, true),
@@ -281,11 +249,11 @@ describe('alarm engine on the local platform', () => {
     );
     iot.destroy();
     await new Promise((r) => setTimeout(r, 1000));
-    const schedules = (await (await fetch(`${platform.endpoints.api}/_local/schedules`)).json()) as {
+    const schedules = (await (await fetch(`${local.platform.endpoints.api}/_local/schedules`)).json()) as {
       schedules: { ruleName: string }[];
     };
     const gaps = schedules.schedules.find((s) => /datagaps/i.test(s.ruleName))?.ruleName as string;
-    const fired = await fetch(`${platform.endpoints.api}/_local/schedules/${encodeURIComponent(gaps)}/run`, {
+    const fired = await fetch(`${local.platform.endpoints.api}/_local/schedules/${encodeURIComponent(gaps)}/run`, {
       method: 'POST',
     });
     expect(fired.status).toBe(202);
@@ -300,9 +268,11 @@ describe('alarm engine on the local platform', () => {
     await hj212(PA01, '2011', minutesAgo(45), 'a24088-Rtd=12.9,a24088-Flag=N;a00000-Rtd=3.1,a00000-Flag=N');
     const cleared = await eventually(
       async () => {
-        await fetch(`${platform.endpoints.api}/_local/schedules/${encodeURIComponent(gaps)}/run`, { method: 'POST' });
+        await fetch(`${local.platform.endpoints.api}/_local/schedules/${encodeURIComponent(gaps)}/run`, {
+          method: 'POST',
+        });
         await new Promise((r) => setTimeout(r, 500));
-        const a = (await api('GET', `/alarms/${gap.alarmId}`)).json;
+        const a = (await api('GET', `/alarms/${gap.alarmId}`)).body;
         return a.state === 'cleared' ? a : undefined;
       },
       15_000,
@@ -314,7 +284,7 @@ describe('alarm engine on the local platform', () => {
   it('tells ops once a day, from 1 November, that next year has no holiday data (the daily calendar check)', async () => {
     // the last year with data: on its 31 October nothing is missing; from its 1 November, the year after it is
     const last = Math.max(...CN_CALENDAR.years);
-    const schedules = (await (await fetch(`${platform.endpoints.api}/_local/schedules`)).json()) as {
+    const schedules = (await (await fetch(`${local.platform.endpoints.api}/_local/schedules`)).json()) as {
       schedules: { ruleName: string; scheduleExpression: string }[];
     };
     const rule = schedules.schedules.find((r) => /calendar/i.test(r.ruleName));
@@ -322,11 +292,11 @@ describe('alarm engine on the local platform', () => {
     const fire = async (time: string) =>
       (
         await fetch(
-          `${platform.endpoints.api}/_local/schedules/${encodeURIComponent(rule?.ruleName ?? '')}/run?time=${time}`,
+          `${local.platform.endpoints.api}/_local/schedules/${encodeURIComponent(rule?.ruleName ?? '')}/run?time=${time}`,
           { method: 'POST' },
         )
       ).status;
-    const ops = platform.spec.topics.find((t) => /ops/i.test(t.id))?.arn;
+    const ops = local.platform.spec.topics.find((t) => /ops/i.test(t.id))?.arn;
     const calendarMessages = async () =>
       (await messages()).filter(
         (m) => m.topicArn === ops && m.messageAttributes?.kind?.StringValue === 'calendar_missing',
@@ -345,20 +315,14 @@ describe('alarm engine on the local platform', () => {
 
   it('refuses alarms to callers without a token, and acting on one to roles that may not', async () => {
     const anyAlarm = (await alarmsOf(BAMBOO))[0] as { alarmId: string };
-    const anonymous = await fetch(`${platform.endpoints.api}/alarms/${anyAlarm.alarmId}/acknowledge`, {
+    const anonymous = await fetch(`${local.platform.endpoints.api}/alarms/${anyAlarm.alarmId}/acknowledge`, {
       method: 'POST',
       body: '{}',
     });
     expect(anonymous.status).toBe(401);
-    expect((await fetch(`${platform.endpoints.api}/alarms`)).status).toBe(401);
-    const keys = await loadOrCreateKeys(`${tmp.dir}/data`);
-    const { issuer, audience } = platform.endpoints.auth;
-    const rewardPost = signToken(
-      keys,
-      { iss: issuer, aud: audience, sub: 'reward-1', roles: ['reward_post'], townships: ['*'] },
-      600,
-    );
-    const res = await fetch(`${platform.endpoints.api}/alarms/${anyAlarm.alarmId}/acknowledge`, {
+    expect((await fetch(`${local.platform.endpoints.api}/alarms`)).status).toBe(401);
+    const rewardPost = local.token('reward-1', ['reward_post']);
+    const res = await fetch(`${local.platform.endpoints.api}/alarms/${anyAlarm.alarmId}/acknowledge`, {
       method: 'POST',
       headers: { authorization: `Bearer ${rewardPost}`, 'content-type': 'application/json' },
       body: '{}',

@@ -1,11 +1,8 @@
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadOrCreateKeys, signToken } from '#infra/local/jwt.ts';
-import { type Platform, startPlatform } from '#infra/local/platform.ts';
-import { freePorts } from '#infra/local/ports.ts';
 import { encodePacket, isoToBeijing } from '#shared/domain/hj212/codec.ts';
 import { BAMBOO } from '#shared/domain/registry/qingyuan-seed.ts';
-import { eventually, realAppAssembly, tempDir } from './helpers.ts';
+import { apiAs, eventually, sentMessages, usePlatform } from './helpers.ts';
 
 /**
  * HJ 212-2025 data and the alarm engine on the local platform, from the real synthesized app: a device cut off during
@@ -29,32 +26,16 @@ interface AlarmView {
 }
 
 describe('HJ 212-2025 alarms on the local platform', () => {
-  const tmp = tempDir('hj212-2025-alarms');
-  let platform: Platform;
-  let duty: string;
+  const local = usePlatform('hj212-2025-alarms', { plainMqtt: true });
+  const duty = apiAs(local, 'duty-1', ['duty_officer']);
   let device: MqttClient;
 
   beforeAll(async () => {
-    platform = await startPlatform({
-      cdkOut: realAppAssembly(),
-      dataDir: `${tmp.dir}/data`,
-      ports: await freePorts(),
-      plainMqtt: true,
-    });
-    const keys = await loadOrCreateKeys(`${tmp.dir}/data`);
-    const { issuer, audience } = platform.endpoints.auth;
-    duty = signToken(
-      keys,
-      { iss: issuer, aud: audience, sub: 'duty-1', roles: ['duty_officer'], townships: ['*'] },
-      600,
-    );
-    device = await mqtt.connectAsync(platform.endpoints.mqtt as string, { clientId: BW01, reconnectPeriod: 0 });
-  }, 180_000);
+    device = await mqtt.connectAsync(local.platform.endpoints.mqtt as string, { clientId: BW01, reconnectPeriod: 0 });
+  });
 
   afterAll(async () => {
     await device?.endAsync();
-    await platform?.stop();
-    tmp.cleanup();
   });
 
   /** a plaintext HJ 212-2025 packet (Flag=8: version bits 000010, no reply over MQTT) */
@@ -72,16 +53,13 @@ describe('HJ 212-2025 alarms on the local platform', () => {
     await device.publishAsync(`envwatch/devices/${BW01}/hj212`, packet, { qos: 1 });
   };
   const api = async <T>(path: string): Promise<T> => {
-    const res = await fetch(`${platform.endpoints.api}${path}`, { headers: { authorization: `Bearer ${duty}` } });
+    const res = await duty<T>('GET', path);
     expect(res.status).toBe(200);
-    return (await res.json()) as T;
+    return res.body;
   };
   const alarms = async (query: string) =>
     (await api<{ items: AlarmView[] }>(`/alarms?enterprise=${BAMBOO}${query}`)).items;
-  const messages = async () => {
-    const res = await fetch(`${platform.endpoints.api}/_local/messages.json`);
-    return ((await res.json()) as { messages: { message: string; phoneNumber?: string }[] }).messages;
-  };
+  const messages = () => sentMessages(local.platform);
   const hour = (back: number) => new Date(Math.floor(Date.now() / 3_600_000) * 3_600_000 - back * 3_600_000);
   const cod = (avg: number) => `w01018-Avg=${avg},w01018-Flag=N`;
 

@@ -1,8 +1,4 @@
-import { connect, type Socket } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadOrCreateKeys, signToken } from '#infra/local/jwt.ts';
-import { type Platform, startPlatform } from '#infra/local/platform.ts';
-import { freePorts } from '#infra/local/ports.ts';
+import { describe, expect, it } from 'vitest';
 import {
   decodeFrame,
   encodeEncryptedFrame,
@@ -10,10 +6,10 @@ import {
   encodeSegment,
   isoToBeijing,
 } from '#shared/domain/hj212/codec.ts';
-import { FrameStream } from '#shared/domain/hj212/frame-stream.ts';
 import type { Hj212Packet } from '#shared/domain/hj212/types.ts';
 import { DEVICES } from '#shared/domain/registry/qingyuan-seed.ts';
-import { eventually, realAppAssembly, tempDir } from './helpers.ts';
+import { packetOf, useDeviceLink } from './device-link.ts';
+import { apiAs, eventually, usePlatform } from './helpers.ts';
 
 /**
  * An HJ 212-2025 device on the embedded platform, from the real synthesized app: registered through the API with its
@@ -26,41 +22,10 @@ const KEY = 'q7Rk2pXv9LmZ4tBw';
 const PW = 'Bw25-2026';
 
 describe('HJ 212-2025 device on the local platform', () => {
-  const tmp = tempDir('hj212-2025');
-  let platform: Platform;
-  let admin: string;
-  let socket: Socket;
-  const frames: Buffer[] = [];
+  const local = usePlatform('hj212-2025');
+  const api = apiAs(local, 'admin-1', ['admin']);
+  const link = useDeviceLink(local);
 
-  beforeAll(async () => {
-    platform = await startPlatform({ cdkOut: realAppAssembly(), dataDir: `${tmp.dir}/data`, ports: await freePorts() });
-    const keys = await loadOrCreateKeys(`${tmp.dir}/data`);
-    const { issuer, audience } = platform.endpoints.auth;
-    admin = signToken(keys, { iss: issuer, aud: audience, sub: 'admin-1', roles: ['admin'], townships: ['*'] }, 600);
-    const url = new URL(platform.endpoints.hj212 as string);
-    socket = connect({ host: url.hostname, port: Number(url.port) });
-    socket.on('error', () => {});
-    const stream = new FrameStream();
-    socket.on('data', (chunk: Buffer) => {
-      for (const item of stream.push(chunk)) if (item.kind === 'frame') frames.push(Buffer.from(item.bytes));
-    });
-    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
-  }, 120_000);
-
-  afterAll(async () => {
-    socket?.destroy();
-    await platform?.stop();
-    tmp.cleanup();
-  });
-
-  const api = async (method: string, path: string, body?: unknown) => {
-    const res = await fetch(`${platform.endpoints.api}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${admin}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-      ...(body ? { body: JSON.stringify(body) } : {}),
-    });
-    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
-  };
   const base = Date.now() - 3 * 3_600_000;
   const minute = (i: number) => new Date(Math.floor(base / 60_000) * 60_000 + i * 60_000);
   let qn = 0;
@@ -80,17 +45,6 @@ describe('HJ 212-2025 device on the local platform', () => {
       segment('2051', `DataTime=${isoToBeijing(minute(i))};w01018-Avg=${20 + i},w01018-Flag=N`, extra),
       Buffer.from(key, 'latin1'),
     );
-  const send = async (frame: Buffer | string, replies: number) => {
-    const before = frames.length;
-    socket.write(frame);
-    await eventually(async () => (frames.length >= before + replies ? true : undefined), 15_000, 'replies');
-    return frames.slice(before);
-  };
-  const packetOf = (frame: Buffer | undefined, key?: string): Hj212Packet => {
-    const r = decodeFrame(frame ?? Buffer.alloc(0), key ? { keys: [Buffer.from(key, 'latin1')] } : undefined);
-    if (!r.ok) throw new Error(`${r.reason}: ${r.detail}`);
-    return r.packet;
-  };
   const readings = async () => {
     const from = encodeURIComponent(minute(-1).toISOString());
     const to = encodeURIComponent(minute(60).toISOString());
@@ -111,28 +65,28 @@ describe('HJ 212-2025 device on the local platform', () => {
   });
 
   it('reads encrypted minute data, and refuses the same data in clear', async () => {
-    expect(packetOf((await send(data(1, KEY), 1))[0]).cn).toBe('9014');
+    expect(packetOf((await link.send(data(1, KEY), 1))[0]).cn).toBe('9014');
     const clear = encodeFrame(segment('2051', `DataTime=${isoToBeijing(minute(2))};w01018-Avg=99,w01018-Flag=N`));
-    expect(packetOf((await send(clear, 1))[0]).cp.params.QnRtn).toBe('2');
+    expect(packetOf((await link.send(clear, 1))[0]).cp.params.QnRtn).toBe('2');
     await eventually(async () => ((await readings()).length === 1 ? true : undefined), 15_000, 'the first reading');
   });
 
   it('answers heartbeats with 9013', async () => {
     const beat = encodeFrame(segment('9015', '').replace('ST=32', 'ST=91'));
-    expect(packetOf((await send(beat, 1))[0]).cn).toBe('9013');
+    expect(packetOf((await link.send(beat, 1))[0]).cn).toBe('9013');
   });
 
   it('rotates the key mid-stream on an administrator request without losing a reading', async () => {
-    const heard = frames.length;
+    const heard = link.frames.length;
     const asked = await api('POST', `/registry/devices/${MN}/sm4-key/rotation`);
     expect(asked.status).toBe(200);
     // the push is a device command: the gateway task holding the connection writes it at once (with the data acks)
     let push: Hj212Packet | undefined;
     for (let i = 3; push === undefined && i < 20; i++) {
-      const replies = await send(data(i, KEY), 1);
+      const replies = await link.send(data(i, KEY), 1);
       await new Promise((r) => setTimeout(r, 1_000));
       // the push may arrive before, between or after the data acks: every frame heard since the request
-      const all = [...replies, ...frames.slice(heard)];
+      const all = [...replies, ...link.frames.slice(heard)];
       const found = all
         .map((f) => decodeFrame(f, { keys: [Buffer.from(KEY, 'latin1')] }))
         .find((r) => r.ok && r.packet.cn === '1014');
@@ -143,7 +97,7 @@ describe('HJ 212-2025 device on the local platform', () => {
     const done = encodeFrame(
       encodeSegment({ qn: push?.qn as string, st: '91', cn: '9012', pw: PW, mn: MN, flag: 8, cp: 'ExeRtn=1' }),
     );
-    socket.write(done);
+    link.write(done);
     await eventually(
       async () => {
         const d = await api('GET', `/registry/devices/${MN}`);
@@ -153,9 +107,9 @@ describe('HJ 212-2025 device on the local platform', () => {
       15_000,
       'the new key current',
     );
-    expect(packetOf((await send(data(30, newKey), 1))[0]).cn).toBe('9014');
+    expect(packetOf((await link.send(data(30, newKey), 1))[0]).cn).toBe('9014');
     // still within the grace window, a packet under the old key is read too
-    expect(packetOf((await send(data(31, KEY), 1))[0]).cn).toBe('9014');
+    expect(packetOf((await link.send(data(31, KEY), 1))[0]).cn).toBe('9014');
     const before = (await readings()).length;
     await eventually(async () => ((await readings()).length >= before ? true : undefined), 15_000, 'readings');
     const all = await eventually(
@@ -169,7 +123,7 @@ describe('HJ 212-2025 device on the local platform', () => {
     expect(all.map((r) => r.values.avg)).toContain(50);
     // a re-sent backlog (RF=1) of a minute already stored is stored once
     const count = all.length;
-    expect(packetOf((await send(data(30, newKey, { resent: true }), 1))[0]).cn).toBe('9014');
+    expect(packetOf((await link.send(data(30, newKey, { resent: true }), 1))[0]).cn).toBe('9014');
     await new Promise((r) => setTimeout(r, 2_000));
     expect((await readings()).length).toBe(count);
   });

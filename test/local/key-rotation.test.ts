@@ -1,9 +1,5 @@
-import { connect, type Socket } from 'node:net';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadOrCreateKeys, signToken } from '#infra/local/jwt.ts';
-import { type Platform, startPlatform } from '#infra/local/platform.ts';
-import { freePorts } from '#infra/local/ports.ts';
 import {
   decodeFrame,
   encodeEncryptedFrame,
@@ -11,10 +7,9 @@ import {
   encodeSegment,
   isoToBeijing,
 } from '#shared/domain/hj212/codec.ts';
-import { FrameStream } from '#shared/domain/hj212/frame-stream.ts';
-import type { Hj212Packet } from '#shared/domain/hj212/types.ts';
 import { DEVICES } from '#shared/domain/registry/qingyuan-seed.ts';
-import { eventually, realAppAssembly, tempDir } from './helpers.ts';
+import { packetOf, useDeviceLink } from './device-link.ts';
+import { apiAs, eventually, usePlatform } from './helpers.ts';
 
 /**
  * The scheduled 90-day key rotation on the embedded platform, from the real synthesized app: an HJ 212-2025 device
@@ -31,52 +26,23 @@ const MQTT_KEY = 'Zp4mT9wQ2vKx7Ls3';
 const PW = 'Kr01-2026';
 
 describe('HJ 212-2025 key rotation on the local platform', () => {
-  const tmp = tempDir('key-rotation');
-  let platform: Platform;
-  let admin: string;
-  let socket: Socket;
+  const local = usePlatform('key-rotation', { plainMqtt: true });
+  const api = apiAs(local, 'admin-1', ['admin']);
+  const link = useDeviceLink(local);
   let device: MqttClient;
-  const tcpFrames: Buffer[] = [];
   const mqttFrames: Buffer[] = [];
 
   beforeAll(async () => {
-    platform = await startPlatform({
-      cdkOut: realAppAssembly(),
-      dataDir: `${tmp.dir}/data`,
-      ports: await freePorts(),
-      plainMqtt: true,
-    });
-    const keys = await loadOrCreateKeys(`${tmp.dir}/data`);
-    const { issuer, audience } = platform.endpoints.auth;
-    admin = signToken(keys, { iss: issuer, aud: audience, sub: 'admin-1', roles: ['admin'], townships: ['*'] }, 600);
-    const url = new URL(platform.endpoints.hj212 as string);
-    socket = connect({ host: url.hostname, port: Number(url.port) });
-    socket.on('error', () => {});
-    const stream = new FrameStream();
-    socket.on('data', (chunk: Buffer) => {
-      for (const item of stream.push(chunk)) if (item.kind === 'frame') tcpFrames.push(Buffer.from(item.bytes));
-    });
-    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
-    device = await mqtt.connectAsync(platform.endpoints.mqtt as string, { clientId: MQTT_MN, reconnectPeriod: 0 });
+    const mqttUrl = local.platform.endpoints.mqtt as string;
+    device = await mqtt.connectAsync(mqttUrl, { clientId: MQTT_MN, reconnectPeriod: 0 });
     device.on('message', (_topic, payload) => mqttFrames.push(Buffer.from(payload)));
     await device.subscribeAsync(`envwatch/devices/${MQTT_MN}/cmd`, { qos: 1 });
-  }, 120_000);
-
-  afterAll(async () => {
-    socket?.destroy();
-    await device?.endAsync();
-    await platform?.stop();
-    tmp.cleanup();
   });
 
-  const api = async (method: string, path: string, body?: unknown) => {
-    const res = await fetch(`${platform.endpoints.api}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${admin}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-      ...(body ? { body: JSON.stringify(body) } : {}),
-    });
-    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
-  };
+  afterAll(async () => {
+    await device?.endAsync();
+  });
+
   const base = Date.now() - 3 * 3_600_000;
   const minute = (i: number) => new Date(Math.floor(base / 60_000) * 60_000 + i * 60_000);
   let qn = 0;
@@ -95,17 +61,6 @@ describe('HJ 212-2025 key rotation on the local platform', () => {
     );
   const answer = (mn: string, pushQn: string, cn: '9011' | '9012') =>
     encodePacket({ qn: pushQn, st: '91', cn, pw: PW, mn, flag: 8, cp: cn === '9011' ? 'QnRtn=1' : 'ExeRtn=1' });
-  const sendTcp = async (frame: Buffer | string, replies: number) => {
-    const before = tcpFrames.length;
-    socket.write(frame);
-    await eventually(async () => (tcpFrames.length >= before + replies ? true : undefined), 15_000, 'replies');
-    return tcpFrames.slice(before);
-  };
-  const open = (frame: Buffer | undefined, key?: string): Hj212Packet => {
-    const r = decodeFrame(frame ?? Buffer.alloc(0), key ? { keys: [Buffer.from(key, 'latin1')] } : undefined);
-    if (!r.ok) throw new Error(`${r.reason}: ${r.detail}`);
-    return r.packet;
-  };
   const averages = async (mn: string) => {
     const from = encodeURIComponent(minute(-1).toISOString());
     const to = encodeURIComponent(minute(60).toISOString());
@@ -133,35 +88,35 @@ describe('HJ 212-2025 key rotation on the local platform', () => {
       });
       expect(created.status).toBe(201);
     }
-    expect(open((await sendTcp(data(TCP_MN, 1, TCP_KEY), 1))[0]).cn).toBe('9014');
+    expect(packetOf((await link.send(data(TCP_MN, 1, TCP_KEY), 1))[0]).cn).toBe('9014');
     await device.publishAsync(`envwatch/devices/${MQTT_MN}/hj212`, data(MQTT_MN, 1, MQTT_KEY), { qos: 1 });
     await eventually(async () => ((await averages(TCP_MN)).includes(21) ? true : undefined), 15_000, 'TCP reading');
     await eventually(async () => ((await averages(MQTT_MN)).includes(21) ? true : undefined), 15_000, 'MQTT reading');
   });
 
   it('pushes new keys from the 90-day schedule over TCP and MQTT; each becomes current on the 9012, the old one still read in the grace window', async () => {
-    const schedules = (await (await fetch(`${platform.endpoints.api}/_local/schedules`)).json()) as {
+    const schedules = (await (await fetch(`${local.platform.endpoints.api}/_local/schedules`)).json()) as {
       schedules: { ruleName: string; scheduleExpression: string }[];
     };
     const rule = schedules.schedules.find((r) => /keyrotation/i.test(r.ruleName));
     expect(rule?.scheduleExpression).toBe('cron(0 18 * * ? *)');
     const in91Days = new Date(Date.now() + 91 * 86_400_000).toISOString();
     const fired = await fetch(
-      `${platform.endpoints.api}/_local/schedules/${encodeURIComponent(rule?.ruleName ?? '')}/run?time=${in91Days}`,
+      `${local.platform.endpoints.api}/_local/schedules/${encodeURIComponent(rule?.ruleName ?? '')}/run?time=${in91Days}`,
       { method: 'POST' },
     );
     expect(fired.status).toBe(202);
 
     // TCP: the gateway task holding the connection writes the 1014, with the PW, under the current key
-    await eventually(async () => (tcpFrames.length >= 2 ? true : undefined), 20_000, 'the TCP push');
-    const tcpPush = open(tcpFrames[1], TCP_KEY);
+    await eventually(async () => (link.frames.length >= 2 ? true : undefined), 20_000, 'the TCP push');
+    const tcpPush = packetOf(link.frames[1], TCP_KEY);
     expect(tcpPush).toMatchObject({ cn: '1014', mn: TCP_MN, pw: PW, encryption: { form: 'binary' } });
     const newTcpKey = tcpPush.cp.params.NewSK as string;
     expect(newTcpKey).toMatch(/^[0-9A-Za-z]{16}$/);
     // MQTT: the frame on the device's command topic, under its current key
     await eventually(async () => (mqttFrames.length >= 1 ? true : undefined), 20_000, 'the MQTT push');
     expect(decodeFrame(mqttFrames[0] as Buffer).ok).toBe(false);
-    const mqttPush = open(mqttFrames[0], MQTT_KEY);
+    const mqttPush = packetOf(mqttFrames[0], MQTT_KEY);
     expect(mqttPush).toMatchObject({ cn: '1014', mn: MQTT_MN });
     const newMqttKey = mqttPush.cp.params.NewSK as string;
 
@@ -177,8 +132,8 @@ describe('HJ 212-2025 key rotation on the local platform', () => {
     }
 
     // the devices answer 9011 and 9012
-    socket.write(answer(TCP_MN, tcpPush.qn as string, '9011'));
-    socket.write(answer(TCP_MN, tcpPush.qn as string, '9012'));
+    link.write(answer(TCP_MN, tcpPush.qn as string, '9011'));
+    link.write(answer(TCP_MN, tcpPush.qn as string, '9012'));
     await device.publishAsync(`envwatch/devices/${MQTT_MN}/hj212`, answer(MQTT_MN, mqttPush.qn as string, '9011'));
     await device.publishAsync(`envwatch/devices/${MQTT_MN}/hj212`, answer(MQTT_MN, mqttPush.qn as string, '9012'));
     for (const [mn, push] of [
@@ -199,8 +154,8 @@ describe('HJ 212-2025 key rotation on the local platform', () => {
     }
 
     // data under the new key, and under the old one within the grace window
-    expect(open((await sendTcp(data(TCP_MN, 30, newTcpKey), 1))[0]).cn).toBe('9014');
-    expect(open((await sendTcp(data(TCP_MN, 31, TCP_KEY), 1))[0]).cn).toBe('9014');
+    expect(packetOf((await link.send(data(TCP_MN, 30, newTcpKey), 1))[0]).cn).toBe('9014');
+    expect(packetOf((await link.send(data(TCP_MN, 31, TCP_KEY), 1))[0]).cn).toBe('9014');
     await device.publishAsync(`envwatch/devices/${MQTT_MN}/hj212`, data(MQTT_MN, 30, newMqttKey), { qos: 1 });
     await device.publishAsync(`envwatch/devices/${MQTT_MN}/hj212`, data(MQTT_MN, 31, MQTT_KEY), { qos: 1 });
     for (const mn of [TCP_MN, MQTT_MN]) {

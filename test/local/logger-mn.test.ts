@@ -1,13 +1,8 @@
-import { connect, type Socket } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadOrCreateKeys, signToken } from '#infra/local/jwt.ts';
-import { type Platform, startPlatform } from '#infra/local/platform.ts';
-import { freePorts } from '#infra/local/ports.ts';
-import { decodeFrame, encodePacket, isoToBeijing } from '#shared/domain/hj212/codec.ts';
-import { FrameStream } from '#shared/domain/hj212/frame-stream.ts';
-import type { Hj212Packet } from '#shared/domain/hj212/types.ts';
+import { describe, expect, it } from 'vitest';
+import { encodePacket, isoToBeijing } from '#shared/domain/hj212/codec.ts';
 import { DEVICES } from '#shared/domain/registry/qingyuan-seed.ts';
-import { eventually, realAppAssembly, tempDir } from './helpers.ts';
+import { useDeviceLink } from './device-link.ts';
+import { apiAs, eventually, usePlatform } from './helpers.ts';
 
 /**
  * A new data logger takes its MN on the embedded platform, from the real synthesized app (docs/devices.md §2.4): it
@@ -21,50 +16,10 @@ const PW = 'Lg01-2026';
 const SERIAL = 'DAQ-2026-0001';
 
 describe('new data logger MN assignment on the local platform', () => {
-  const tmp = tempDir('logger-mn');
-  let platform: Platform;
-  let admin: string;
-  let socket: Socket;
-  const frames: Buffer[] = [];
+  const local = usePlatform('logger-mn');
+  const api = apiAs(local, 'admin-1', ['admin']);
+  const link = useDeviceLink(local);
 
-  beforeAll(async () => {
-    platform = await startPlatform({ cdkOut: realAppAssembly(), dataDir: `${tmp.dir}/data`, ports: await freePorts() });
-    const keys = await loadOrCreateKeys(`${tmp.dir}/data`);
-    const { issuer, audience } = platform.endpoints.auth;
-    admin = signToken(keys, { iss: issuer, aud: audience, sub: 'admin-1', roles: ['admin'], townships: ['*'] }, 600);
-    const url = new URL(platform.endpoints.hj212 as string);
-    socket = connect({ host: url.hostname, port: Number(url.port) });
-    socket.on('error', () => {});
-    const stream = new FrameStream();
-    socket.on('data', (chunk: Buffer) => {
-      for (const item of stream.push(chunk)) if (item.kind === 'frame') frames.push(Buffer.from(item.bytes));
-    });
-    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
-  }, 120_000);
-
-  afterAll(async () => {
-    socket?.destroy();
-    await platform?.stop();
-    tmp.cleanup();
-  });
-
-  const api = async (method: string, path: string, body?: unknown) => {
-    const res = await fetch(`${platform.endpoints.api}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${admin}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-      ...(body ? { body: JSON.stringify(body) } : {}),
-    });
-    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
-  };
-  const next = async (count: number): Promise<Hj212Packet[]> => {
-    const before = frames.length;
-    await eventually(async () => (frames.length >= before + count ? true : undefined), 15_000, 'frames');
-    return frames.slice(before, before + count).map((f) => {
-      const r = decodeFrame(f);
-      if (!r.ok) throw new Error(`${r.reason}: ${r.detail}`);
-      return r.packet;
-    });
-  };
   const base = Date.now() - 3_600_000;
 
   it('records a 1001, assigns an MN through the API, sends 1002, links on 9012, then accepts data', async () => {
@@ -77,11 +32,9 @@ describe('new data logger MN assignment on the local platform', () => {
       flag: 9,
       cp: `i23005-Info=${SERIAL};i23006-Info=0123456789ABCDEF;i23007-Info=00-11-22-33-44-55`,
     });
-    const before = frames.length;
-    socket.write(report);
     // the 9013 to a logger without an MN carries an empty MN (as the standard's example)
-    await eventually(async () => (frames.length > before ? true : undefined), 15_000, 'the 9013');
-    expect(frames[before]?.toString('latin1')).toMatch(/;CN=9013;.*;MN=;/);
+    const [ack] = await link.send(report, 1);
+    expect(ack?.toString('latin1')).toMatch(/;CN=9013;.*;MN=;/);
 
     const pending = await api('GET', '/registry/loggers');
     expect(pending.status).toBe(200);
@@ -100,7 +53,7 @@ describe('new data logger MN assignment on the local platform', () => {
     expect(created.status).toBe(201);
     expect((await api('POST', `/registry/loggers/${logger?.address}/assignment`, { mn: 'NOSUCHMN' })).status).toBe(400);
 
-    const written = next(1);
+    const written = link.next(1);
     const assigned = await api('POST', `/registry/loggers/${logger?.address}/assignment`, { mn: MN });
     expect(assigned.status).toBe(201);
     const qn = (assigned.body.command as { qn: string }).qn;
@@ -112,7 +65,7 @@ describe('new data logger MN assignment on the local platform', () => {
       ['9011', 'QnRtn=1'],
       ['9012', 'ExeRtn=1'],
     ] as const)
-      socket.write(encodePacket({ qn, st: '91', cn, pw: PW, mn: MN, flag: 4, cp }));
+      link.write(encodePacket({ qn, st: '91', cn, pw: PW, mn: MN, flag: 4, cp }));
     await eventually(
       async () => ((await api('GET', `/devices/${MN}/commands/${qn}`)).body.status === 'executed' ? true : undefined),
       15_000,
@@ -129,8 +82,8 @@ describe('new data logger MN assignment on the local platform', () => {
     );
     expect(linked.serial).toBe(SERIAL);
 
-    const acceptance = next(1);
-    socket.write(
+    const acceptance = link.next(1);
+    link.write(
       encodePacket({
         qn: isoToBeijing(new Date(base + 1), true),
         st: '32',
