@@ -15,7 +15,7 @@ import { SealedArchive } from '#shared/domain/archive/archive.ts';
 import { sha256Hex } from '#shared/domain/archive/record.ts';
 import { encodeEncryptedFrame, encodeFrame, encodeSegment, isoToBeijing } from '#shared/domain/hj212/codec.ts';
 import { IngestEnvelope } from '#shared/domain/ingest/envelope.ts';
-import { decodeMessage, IngestService, judgeMessage } from '#shared/domain/ingest/ingest.ts';
+import { decodeMessage, type IngestOutcome, IngestService, judgeMessage } from '#shared/domain/ingest/ingest.ts';
 import { DEVICES, SEED_DEVICE_PASSWORD } from '#shared/domain/registry/qingyuan-seed.ts';
 import { alarmServicesFromEnv } from '#shared/wiring/alarm-engine.ts';
 import { ingestServiceFromEnv } from '#shared/wiring/ingest.ts';
@@ -142,6 +142,22 @@ const envelopeOf = (source: IngestEnvelope['source'], mn: string, frame: Buffer 
     ...(source === 'tcp-gateway' ? { accepted: true } : {}),
   });
 
+/** What reaches the function for a frame sent at `at` (received 5 s later), the frame's size and the topic. */
+const delivered = (source: IngestEnvelope['source'], mn: string, at: Date, frame: Buffer | string, topic: string) => ({
+  envelope: envelopeOf(source, mn, frame, at.getTime() + 5_000),
+  bytes: frame.length,
+  topic,
+});
+
+/** HJ 212-2017 minute data (CN 2051) of the gas boiler, in clear. */
+const boilerMinute = (mn: string, at: Date, i: number) =>
+  encodeFrame(
+    encodeSegment({ qn: nextQn(at), st: '31', cn: '2051', pw: SEED_DEVICE_PASSWORD, mn, flag: 5, cp: airCp(at, i) }),
+  );
+
+/** The Basic Ingest topic the gateway publishes a device's frames to. */
+const gatewayTopic = (mn: string) => `$aws/rules/envwatch_dev_gateway/envwatch/gateway/${mn}`;
+
 const SCENARIOS: Scenario[] = [
   {
     name: 'mqtt-2017',
@@ -149,21 +165,7 @@ const SCENARIOS: Scenario[] = [
     transport: 'mqtt',
     like: GA01,
     devices: 2,
-    message: (mn, at, i) => {
-      const frame = encodeFrame(
-        encodeSegment({
-          qn: nextQn(at),
-          st: '31',
-          cn: '2051',
-          pw: SEED_DEVICE_PASSWORD,
-          mn,
-          flag: 5,
-          cp: airCp(at, i),
-        }),
-      );
-      const topic = `envwatch/devices/${mn}/hj212`;
-      return { envelope: envelopeOf('mqtt-hj212', mn, frame, at.getTime() + 5_000), bytes: frame.length, topic };
-    },
+    message: (mn, at, i) => delivered('mqtt-hj212', mn, at, boilerMinute(mn, at, i), `envwatch/devices/${mn}/hj212`),
   },
   {
     name: 'gateway-2017',
@@ -171,21 +173,7 @@ const SCENARIOS: Scenario[] = [
     transport: 'gateway',
     like: GA01,
     devices: 2,
-    message: (mn, at, i) => {
-      const frame = encodeFrame(
-        encodeSegment({
-          qn: nextQn(at),
-          st: '31',
-          cn: '2051',
-          pw: SEED_DEVICE_PASSWORD,
-          mn,
-          flag: 5,
-          cp: airCp(at, i),
-        }),
-      );
-      const topic = `$aws/rules/envwatch_dev_gateway/envwatch/gateway/${mn}`;
-      return { envelope: envelopeOf('tcp-gateway', mn, frame, at.getTime() + 5_000), bytes: frame.length, topic };
-    },
+    message: (mn, at, i) => delivered('tcp-gateway', mn, at, boilerMinute(mn, at, i), gatewayTopic(mn)),
   },
   {
     name: 'gateway-2025',
@@ -205,8 +193,7 @@ const SCENARIOS: Scenario[] = [
         cp: waterCp(at, i),
       });
       const frame = encodeEncryptedFrame(segment, Buffer.from(ENC_KEY, 'latin1'));
-      const topic = `$aws/rules/envwatch_dev_gateway/envwatch/gateway/${mn}`;
-      return { envelope: envelopeOf('tcp-gateway', mn, frame, at.getTime() + 5_000), bytes: frame.length, topic };
+      return delivered('tcp-gateway', mn, at, frame, gatewayTopic(mn));
     },
   },
 ];
@@ -244,64 +231,75 @@ interface Pipeline {
   close(): void;
 }
 
-function afterShape(platform: Platform, env: Record<string, string>): Pipeline {
-  const meter = newMeter();
-  const clients = meteredClients(platform.endpoints, meter);
+type Clients = ReturnType<typeof meteredClients>;
+/** One function of a shape, built on clients of its own: what one invocation does with a message. */
+type Fn = (envelope: IngestEnvelope) => Promise<void>;
+
+const accepted = (out: IngestOutcome) => {
+  if (!out.accepted) throw new Error(`${out.mn}: refused (${out.reason}: ${out.detail ?? ''})`);
+};
+
+/** after: the ingest function as it is, ingesting and evaluating (its own wiring). */
+function ingestAndEvaluate(env: Record<string, string>, clients: Clients): Fn {
   const { service } = ingestServiceFromEnv(env, clients);
-  return {
-    meter,
-    handle: async (envelope) => {
-      const lap = timer(meter);
-      const out = await service.ingest(envelope);
-      if (!out.accepted) throw new Error(`${out.mn}: refused (${out.reason}: ${out.detail ?? ''})`);
-      return [lap()];
-    },
-    close: () => destroyClients(clients),
-  };
+  return async (envelope) => accepted(await service.ingest(envelope));
 }
 
-/** The two functions as they were: ingest with its own device directory and no evaluation, then the evaluator. */
-function beforeShape(platform: Platform, env: Record<string, string>): Pipeline {
-  const meter = newMeter();
-  const ingestClients = meteredClients(platform.endpoints, meter);
-  const evaluatorClients = meteredClients(platform.endpoints, meter);
-  const db = ingestClients.db;
-  const store = new DynamoReadingStore(db, String(env[ENV.readingsTable]));
+/** before, first: the ingest function as it was, with its own device directory and no evaluation. */
+function ingestOnly(env: Record<string, string>, { db, s3, kms }: Clients): Fn {
   const keysKey = env[ENV.deviceKeysKey];
   const ingest = new IngestService({
     devices: new CachedDeviceDirectory(new DynamoRegistryReader(db, String(env[ENV.registryTable])), 60),
-    readings: store,
+    readings: new DynamoReadingStore(db, String(env[ENV.readingsTable])),
     archive: new SealedArchive(
       new DynamoArchiveStore(db, String(env[ENV.readingsTable])),
-      new S3ArchiveObjects(ingestClients.s3, String(env[ENV.evidenceBucket])),
+      new S3ArchiveObjects(s3, String(env[ENV.evidenceBucket])),
     ),
     retention: { realtimeDays: 30, minuteDays: 180 },
-    ...(keysKey ? { keys: new CachingKeyOpener(new KmsKeySealer(ingestClients.kms, keysKey)) } : {}),
+    ...(keysKey ? { keys: new CachingKeyOpener(new KmsKeySealer(kms, keysKey)) } : {}),
   });
-  const alarms = alarmServicesFromEnv(env, evaluatorClients);
+  return async (envelope) => accepted(await ingest.ingest(envelope));
+}
+
+/** before, second: the evaluator as it was, decoding and judging the envelope again. */
+function evaluateAgain(env: Record<string, string>, clients: Clients): Fn {
+  const alarms = alarmServicesFromEnv(env, clients);
+  return async (envelope) => {
+    const message = decodeMessage(envelope);
+    const verdict = await judgeMessage(message, alarms.devices, alarms.keys);
+    const readings = verdict.normalized?.readings ?? [];
+    if (verdict.accepted && verdict.device && readings.length > 0) {
+      await alarms.evaluator.evaluate(verdict.device.mn, readings, {
+        receivedAt: message.receivedAt,
+        source: envelope.source,
+        rawSha256: sha256Hex(message.raw),
+      });
+    }
+  };
+}
+
+const SHAPES: Record<Shape, ((env: Record<string, string>, clients: Clients) => Fn)[]> = {
+  after: [ingestAndEvaluate],
+  before: [ingestOnly, evaluateAgain],
+};
+
+/** A shape's functions invoked one after another per message, each timed, all counted on one meter. */
+function pipelineOf(platform: Platform, env: Record<string, string>, shape: Shape): Pipeline {
+  const meter = newMeter();
+  const clients = SHAPES[shape].map(() => meteredClients(platform.endpoints, meter));
+  const fns = SHAPES[shape].map((build, i) => build(env, clients[i] as Clients));
   return {
     meter,
     handle: async (envelope) => {
       const lap = timer(meter);
-      const out = await ingest.ingest(envelope);
-      if (!out.accepted) throw new Error(`${out.mn}: refused (${out.reason}: ${out.detail ?? ''})`);
-      const first = lap();
-      const message = decodeMessage(envelope);
-      const verdict = await judgeMessage(message, alarms.devices, alarms.keys);
-      const readings = verdict.normalized?.readings ?? [];
-      if (verdict.accepted && verdict.device && readings.length > 0) {
-        await alarms.evaluator.evaluate(verdict.device.mn, readings, {
-          receivedAt: message.receivedAt,
-          source: envelope.source,
-          rawSha256: sha256Hex(message.raw),
-        });
+      const took: Took[] = [];
+      for (const fn of fns) {
+        await fn(envelope);
+        took.push(lap());
       }
-      return [first, lap()];
+      return took;
     },
-    close: () => {
-      destroyClients(ingestClients);
-      destroyClients(evaluatorClients);
-    },
+    close: () => clients.forEach(destroyClients),
   };
 }
 
@@ -514,7 +512,7 @@ export async function run(): Promise<Record<string, unknown>> {
       const counted = {} as Record<Shape, Counted>;
       results[scenario.name] = counted;
       for (const shape of ['before', 'after'] as Shape[]) {
-        const pipeline = shape === 'after' ? afterShape(platform, env) : beforeShape(platform, env);
+        const pipeline = pipelineOf(platform, env, shape);
         try {
           const ms: Took[][] = [];
           let bytes = 0;
