@@ -43,6 +43,9 @@ interface Check {
 
 async function main() {
   const only = process.argv.slice(2);
+  // before any bench runs: cost and load write their own files here (bench/results is git-ignored, absent when cloned)
+  const dir = join(ROOT, 'bench', 'results');
+  mkdirSync(dir, { recursive: true });
   const results: Record<string, unknown> = {};
   const failed: string[] = [];
   for (const bench of BENCHES) {
@@ -73,8 +76,6 @@ async function main() {
     results,
   };
   const json = JSON.stringify(doc, null, 2);
-  const dir = join(ROOT, 'bench', 'results');
-  mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'latest.json'), `${json}\n`);
   process.stdout.write(`${json}\n`);
 }
