@@ -105,7 +105,7 @@ export class IngestService {
     return this.deps.alarms.evaluate(verdict.device.mn, readings, packet);
   }
 
-  /** 2–4: the sealed archive first, then the answers, readings and device state. */
+  /** 2–4: the sealed archive first, then the answers, then the readings and the device state together. */
   private async store(envelope: IngestEnvelope, message: DecodedMessage, verdict: Verdict): Promise<IngestOutcome> {
     const { raw, receivedAt } = message;
     const chain = chainFor(verdict.device?.mn, verdict.device !== undefined);
@@ -143,11 +143,14 @@ export class IngestService {
       return outcome;
     }
     const readings = normalized.readings;
-    const { stored, duplicates } = await this.deps.readings.put(readings, this.deps.retention);
     const first = readings[0];
-    const stateUpdated = first
-      ? await this.deps.readings.updateState(verdict.device.mn, normalized.kind, first.dataTime, receivedAt, readings)
-      : false;
+    // the readings and the device's latest values are independent writes, both after the archive: at once
+    const [{ stored, duplicates }, stateUpdated] = await both(
+      this.deps.readings.put(readings, this.deps.retention),
+      first
+        ? this.deps.readings.updateState(verdict.device.mn, normalized.kind, first.dataTime, receivedAt, readings)
+        : Promise.resolve(false),
+    );
     return { ...outcome, readings: readings.length, stored, duplicates, stateUpdated };
   }
 
