@@ -1,6 +1,6 @@
 import { IngestEvent } from '#shared/contracts/ingest.ts';
 import type { IngestOutcome } from '#shared/domain/ingest/ingest.ts';
-import { observedHandler } from '#shared/observability/lambda.ts';
+import { untracedHandler } from '#shared/observability/lambda-untraced.ts';
 import { logger } from '#shared/observability/logger.ts';
 import { INGEST_METRICS } from '#shared/observability/metric-names.ts';
 import { EmfMetrics, MetricUnit } from '#shared/observability/metrics.ts';
@@ -12,7 +12,7 @@ import { ingestServiceFromEnv } from '#shared/wiring/ingest.ts';
  * (alarm rules → lifecycle → notifications at once). The device lookup (registry snapshot, device keys) is the alarm
  * engine's, shared by both (shared/wiring/ingest.ts). Also invoked by the two replay rules (dead letters; replaying is
  * harmless). Throwing sends the event to Lambda's retries and then to the ingest dead-letter queue
- * (`npm run replay-dead-letters`).
+ * (`npm run replay-dead-letters`). Untraced (no X-Ray on the per-message path: docs/decisions.md).
  */
 const { service } = ingestServiceFromEnv();
 
@@ -28,7 +28,7 @@ function count(o: IngestOutcome): void {
   metrics.publishStoredMetrics();
 }
 
-export const handler = observedHandler(async (event: unknown): Promise<IngestOutcome[]> => {
+export const handler = untracedHandler(async (event: unknown): Promise<IngestOutcome[]> => {
   const parsed = IngestEvent.safeParse(event);
   if (!parsed.success) {
     // not an envelope at all: nothing to archive; fail so the invocation goes to the retry / dead-letter path
@@ -46,7 +46,10 @@ export const handler = observedHandler(async (event: unknown): Promise<IngestOut
       ...(outcome.detail ? { rejectDetail: outcome.detail } : {}),
       ...(warnings ? { warnings } : {}),
     };
-    if (outcome.accepted) logger.info('message ingested', fields);
+    // an accepted message is counted by the metrics line; its own line only at debug (a line per message is the
+    // largest log cost at scale: docs/cost.md); what is refused or odd is always written
+    if (outcome.accepted && !warnings) logger.debug('message ingested', fields);
+    else if (outcome.accepted) logger.info('message ingested with warnings', fields);
     else logger.warn('message rejected', fields);
     count(outcome);
     if (evaluation && (evaluation.transitions.length > 0 || evaluation.deliveries.some((d) => d.failed))) {

@@ -14,8 +14,8 @@ import type { DataTable } from './tables.ts';
 
 /**
  * Every EnvWatch Lambda: Node.js 22 on arm64, an ESM bundle with the AWS SDK and Powertools inside (the deployed SDK is
- * the tested one), source maps, its own log group with retention, X-Ray tracing (active; the Powertools Tracer adds the
- * handler and HTTPS subsegments), and the Powertools service name. `bind*` helpers set the env var and the matching
+ * the tested one), source maps, its own log group with retention, X-Ray tracing (active unless `tracing: false`; the
+ * Powertools Tracer adds the handler and HTTPS subsegments), and the Powertools service name. `bind*` helpers set the env var and the matching
  * least-privilege grant in one call.
  */
 export interface EnvWatchFunctionProps {
@@ -29,6 +29,11 @@ export interface EnvWatchFunctionProps {
   timeout?: Duration;
   description?: string;
   environment?: Record<string, string>;
+  /**
+   * X-Ray active tracing (default true). The ingest function, invoked once per device message, is untraced: at the
+   * province's rate the sampled traces would cost more than the rest of its observability (docs/decisions.md).
+   */
+  tracing?: boolean;
 }
 
 const TABLE_ACTIONS = {
@@ -86,7 +91,7 @@ export class EnvWatchFunction extends Construct {
       architecture: Architecture.ARM_64,
       memorySize: props.memorySize ?? 512,
       timeout: props.timeout ?? Duration.seconds(10),
-      tracing: Tracing.ACTIVE,
+      tracing: props.tracing === false ? Tracing.DISABLED : Tracing.ACTIVE,
       logGroup,
       description: props.description ?? `EnvWatch ${props.name}`,
       projectRoot: ROOT,

@@ -80,6 +80,7 @@ export class IotIngest extends Construct {
       logRetentionDays: props.logRetentionDays,
       memorySize: 1024,
       timeout: Duration.seconds(30),
+      tracing: false,
       description: 'EnvWatch ingest: IoT rule envelopes → sealed raw archive, readings, device state, alarm evaluation',
       environment: {
         [ENV.realtimeRetentionDays]: String(props.realtimeRetentionDays),

@@ -136,6 +136,14 @@ describe('Ingest stack', () => {
     expect(policy).not.toMatch(/"s3:\*"|"kms:\*"/);
   });
 
+  it('does not trace the ingest function, invoked once per device message, while the sealer is traced', () => {
+    const tracing = (id: string) => props(t, id).TracingConfig as { Mode: string } | undefined;
+    expect(tracing(fnId)?.Mode ?? 'PassThrough').toBe('PassThrough');
+    const sealer = Object.keys(t.findResources('AWS::Lambda::Function')).find((id) => id.includes('ArchiveSealer'));
+    expect(sealer).toBeDefined();
+    expect(tracing(String(sealer))).toEqual({ Mode: 'Active' });
+  });
+
   it('seals the archive hourly with a function of its own, and keeps the records in the table the tail days', () => {
     const env = (props(t, fnId).Environment as { Variables: Record<string, unknown> }).Variables;
     expect(env).toMatchObject({ ARCHIVE_TAIL_DAYS: '7' });
