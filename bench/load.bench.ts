@@ -40,6 +40,9 @@ import { stats } from './measure.ts';
  *    the report says which queue grew and which process used the CPU.
  *
  * ENVWATCH_LAMBDA_CONCURRENCY (passed on to the platform) sets the worker threads per function (default 4).
+ * ENVWATCH_LOAD_STORAGE: `memory` (default: `npm start -- --in-memory`, DynamoDB Local's tables in memory) or `disk` (as
+ * everyday `npm start`: SQLite synced on every write, which caps the pipeline long before the functions or the CPU do;
+ * `npm run bench -- ingestCpu` measures both). DynamoDB in AWS does not make a write wait on a local disk.
  * Short run for a smoke: `ENVWATCH_LOAD_DEVICES=100 ENVWATCH_LOAD_MINUTES=2 ENVWATCH_LOAD_KNEE=off npm run bench -- load`.
  */
 const N = Number(process.env.ENVWATCH_LOAD_DEVICES ?? 2000);
@@ -47,6 +50,9 @@ const MINUTES = Number(process.env.ENVWATCH_LOAD_MINUTES ?? 10);
 const INTERVAL_S = Number(process.env.ENVWATCH_LOAD_INTERVAL_SECONDS ?? 30);
 const RAMP_PER_S = Number(process.env.ENVWATCH_LOAD_RAMP ?? 25);
 const KNEE = process.env.ENVWATCH_LOAD_KNEE !== 'off';
+const STORAGE = process.env.ENVWATCH_LOAD_STORAGE ?? 'memory';
+if (STORAGE !== 'memory' && STORAGE !== 'disk')
+  throw new Error(`ENVWATCH_LOAD_STORAGE is memory or disk, not ${STORAGE}`);
 const KNEE_FACTORS = [2, 3, 4, 6, 8];
 const KNEE_STEP_MS = 60_000;
 const SAMPLE_MS = 10_000;
@@ -175,6 +181,7 @@ async function startPlatform(
       String(base),
       '--no-synth',
       '--quiet',
+      ...(STORAGE === 'memory' ? ['--in-memory'] : []),
     ],
     {
       cwd: ROOT,
@@ -579,6 +586,7 @@ export async function run(): Promise<Record<string, unknown>> {
       tcp: devices.filter((d) => d.tcp).length,
       mqtt: devices.filter((d) => !d.tcp).length,
       intervalSeconds: INTERVAL_S,
+      dynamodbStorage: STORAGE,
       lambdaWorkersPerFunction: Number(process.env.ENVWATCH_LAMBDA_CONCURRENCY ?? 4),
       messagesPerSecond: Math.round((N / INTERVAL_S) * 10) / 10,
       minutes: MINUTES,

@@ -32,6 +32,7 @@ const BENCHES: {
   // boots the platform and prices what the pipeline sends (docs/cost.md): several minutes, only when named
   { name: 'cost', explicit: true, load: () => import('./cost.bench.ts') },
   { name: 'readings', explicit: true, load: () => import('./readings.bench.ts') },
+  { name: 'ingestCpu', explicit: true, load: () => import('./ingest-cpu.bench.ts') },
   { name: 'archive', load: () => import('./archive.bench.ts') },
   { name: 'fuzzCodec', group: 'fuzz', load: () => import('./fuzz-codec.bench.ts') },
   { name: 'fuzzPublic', group: 'fuzz', load: () => import('./fuzz-public.bench.ts') },

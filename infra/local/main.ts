@@ -12,7 +12,9 @@ import { synthEnvWatch } from './synth.ts';
  * everything is and runs until Ctrl-C. Problems a user can fix get one line saying what to do.
  * ENVWATCH_SFN_MAX_EXECUTION_SECONDS shortens the Step Functions maximum execution time (default one year, as AWS)
  * to watch what happens to an execution that outlives it. ENVWATCH_LAMBDA_CONCURRENCY sets how many worker threads each
- * function may use at once (default 4; the load bench explores it).
+ * function may use at once (default 4; the load bench explores it). `--in-memory` keeps DynamoDB Local's data in memory
+ * (gone at exit): on disk, its SQLite file is synced on every write, which caps the whole local pipeline well below
+ * what the functions can do (bench ingestCpu shows both); load runs use it, everyday use keeps its data.
  */
 const { values: args } = parseArgs({
   options: {
@@ -22,6 +24,8 @@ const { values: args } = parseArgs({
     /** also plain MQTT without authentication, for debugging (IoT Core has none; devices use TLS) */
     'plain-mqtt': { type: 'boolean', default: false },
     quiet: { type: 'boolean', default: false },
+    /** DynamoDB Local's data in memory, lost at exit (load runs: on disk it syncs every write) */
+    'in-memory': { type: 'boolean', default: false },
   },
 });
 
@@ -94,6 +98,7 @@ async function main() {
       dataDir,
       ports,
       plainMqtt,
+      ...(args['in-memory'] ? { dynamodbInMemory: true } : {}),
       ...(maxExecutionSeconds ? { maxExecutionSeconds } : {}),
       ...(lambdaConcurrency ? { lambdaConcurrency } : {}),
       log: verbose ? (line) => process.stdout.write(`  ${line}\n`) : undefined,

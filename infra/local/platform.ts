@@ -56,6 +56,11 @@ export interface PlatformOptions {
    * much further; locally each one is a worker thread on the same cores (`ENVWATCH_LAMBDA_CONCURRENCY` for `npm start`)
    */
   lambdaConcurrency?: number;
+  /**
+   * DynamoDB Local keeps its tables in memory, lost at stop (default: on disk under dataDir, synced on every write,
+   * which caps the local pipeline's messages per second: bench ingestCpu). Load runs (`npm start -- --in-memory`).
+   */
+  dynamodbInMemory?: boolean;
   log?: (line: string) => void;
 }
 
@@ -121,7 +126,13 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
   };
 
   try {
-    const dynamodb = await startDynamoDb({ host, port: ports.dynamodb, dataDir, log });
+    const dynamodb = await startDynamoDb({
+      host,
+      port: ports.dynamodb,
+      dataDir,
+      log,
+      ...(opts.dynamodbInMemory ? { inMemory: true } : {}),
+    });
     started.push(dynamodb);
     await ensureTables(dynamodb.endpoint, spec.tables, log);
 
