@@ -9,12 +9,16 @@ import { TtlCache } from './ttl-cache.ts';
 
 /**
  * What the alarm engine knows about every device, from a snapshot of the whole registry held per container: devices,
- * outlets and enterprises are listed (by-kind index queries, 100 a page) and joined into AlarmSources, and the
- * snapshot is loaded again after `ttlSeconds`. A county has hundreds of devices, not millions, so a snapshot is a few
- * pages, and its cost does not grow with the message rate: in the steady state a reading costs no registry read,
+ * outlets and enterprises are listed (by-kind index queries, SNAPSHOT_PAGE a page) and joined into AlarmSources, and
+ * the snapshot is loaded again after `ttlSeconds`. A county has hundreds of devices, not millions, so a snapshot is a
+ * few pages, and its cost does not grow with the message rate: in the steady state a reading costs no registry read,
  * however rarely each device reports (a per-device cache whose lifetime equals the reporting interval would read
- * three items for almost every message). A limit or contact changed in the registry reaches the evaluators within
- * the TTL. An MN missing from the snapshot (registered since) is looked up by key, misses included, under the same TTL.
+ * three items for almost every message). Only the first load is waited for: once a snapshot exists, an expired one
+ * keeps answering while the next loads (one load at a time), so no message waits for the registry's pages (at 2,000
+ * devices a reload is ~20 queries; the load run showed every worker stalling on it once a minute). A limit or contact
+ * changed in the registry reaches the evaluators within the TTL plus one load; a failed load keeps the old snapshot
+ * and is tried again by the next message. An MN missing from the snapshot (registered since) is looked up by key,
+ * misses included, under the same TTL.
  */
 export class SnapshotAlarmSources {
   private snapshot: { sources: Map<string, AlarmSource>; until: number } | undefined;
@@ -35,16 +39,25 @@ export class SnapshotAlarmSources {
   }
 
   private async sources(): Promise<Map<string, AlarmSource>> {
-    const t = this.now();
-    if (this.snapshot && this.snapshot.until > t) return this.snapshot.sources;
-    this.loading ??= loadAllSources(this.registry).finally(() => {
-      this.loading = undefined;
-    });
-    const sources = await this.loading;
-    this.snapshot = { sources, until: t + this.ttlSeconds * 1000 };
-    return sources;
+    const snapshot = this.snapshot;
+    if (snapshot && snapshot.until > this.now()) return snapshot.sources;
+    this.loading ??= loadAllSources(this.registry)
+      .then((sources) => {
+        this.snapshot = { sources, until: this.now() + this.ttlSeconds * 1000 };
+        return sources;
+      })
+      .finally(() => {
+        this.loading = undefined;
+      });
+    if (!snapshot) return this.loading;
+    // stale while the next one loads; a failed load leaves this one in place for the next message to try again
+    this.loading.catch(() => undefined);
+    return snapshot.sources;
   }
 }
+
+/** items per registry query of a snapshot (a device item is ~1 KB: well under a query's 1 MB page) */
+const SNAPSHOT_PAGE = 500;
 
 /** Every registered device as an AlarmSource: three paged by-kind listings joined in memory. */
 export async function loadAllSources(registry: Pick<RegistryStore, 'list'>): Promise<Map<string, AlarmSource>> {
@@ -52,7 +65,7 @@ export async function loadAllSources(registry: Pick<RegistryStore, 'list'>): Pro
     const out: T[] = [];
     let cursor: string | undefined;
     do {
-      const page = await registry.list<T>(kind, { limit: 100, ...(cursor ? { cursor } : {}) });
+      const page = await registry.list<T>(kind, { limit: SNAPSHOT_PAGE, ...(cursor ? { cursor } : {}) });
       out.push(...page.items.map((v) => v.item));
       cursor = page.cursor;
     } while (cursor);

@@ -54,6 +54,58 @@ describe('SnapshotAlarmSources', () => {
     expect(registry.calls.list).toBe(6);
   });
 
+  it('keeps answering from the expired snapshot while the next one loads, and uses the new one once loaded', async () => {
+    let now = 0;
+    const registry = fakeRegistry();
+    const sources = new SnapshotAlarmSources(registry, 60, () => now);
+    const mn = DEVICES[0]?.mn as string;
+    expect((await sources.get(mn))?.enterpriseId).toBe(DEVICES[0]?.enterpriseId);
+    // the device moves to another enterprise; the registry answers slowly
+    const moved = Device.parse({
+      ...DEVICES[0],
+      enterpriseId: DEVICES[1]?.enterpriseId,
+      outletId: DEVICES[1]?.outletId,
+    });
+    registry.byKind.devices = [moved, ...(registry.byKind.devices ?? []).slice(1)];
+    let release: () => void = () => {};
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    const list = registry.list.bind(registry);
+    registry.list = async (kind, q) => {
+      await gate;
+      return list(kind, q);
+    };
+    now += 61_000;
+    expect((await sources.get(mn))?.enterpriseId).toBe(DEVICES[0]?.enterpriseId); // stale, not waiting
+    expect((await sources.get(mn))?.enterpriseId).toBe(DEVICES[0]?.enterpriseId);
+    release();
+    await new Promise((r) => setTimeout(r, 0));
+    expect((await sources.get(mn))?.enterpriseId).toBe(DEVICES[1]?.enterpriseId);
+    expect(registry.calls.list).toBe(6); // one reload, however many messages came while it ran
+  });
+
+  it('keeps the old snapshot when a reload fails and tries again with the next message', async () => {
+    let now = 0;
+    const registry = fakeRegistry();
+    const sources = new SnapshotAlarmSources(registry, 60, () => now);
+    const mn = DEVICES[0]?.mn as string;
+    await sources.get(mn);
+    const list = registry.list.bind(registry);
+    let fail = true;
+    registry.list = async (kind, q) => {
+      if (fail) throw new Error('throttled');
+      return list(kind, q);
+    };
+    now += 61_000;
+    expect((await sources.get(mn))?.mn).toBe(mn);
+    await new Promise((r) => setTimeout(r, 0));
+    fail = false;
+    expect((await sources.get(mn))?.mn).toBe(mn);
+    await new Promise((r) => setTimeout(r, 0));
+    expect(registry.calls.list).toBe(6);
+  });
+
   it('looks up by key a device registered after the snapshot, and remembers a miss', async () => {
     const registry = fakeRegistry();
     const sources = new SnapshotAlarmSources(registry, 300, () => 0);
