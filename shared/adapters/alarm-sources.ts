@@ -3,7 +3,8 @@ import type { AlarmStore } from '#shared/domain/alarms/ports.ts';
 import type { RuleSet } from '#shared/domain/alarms/rules.ts';
 import { rulesInForce } from '#shared/domain/alarms/use-cases.ts';
 import { pollutant, unitFactor } from '#shared/domain/pollutants.ts';
-import type { Device, Enterprise, LimitValue, Outlet } from '#shared/domain/registry/model.ts';
+import type { DeviceKeyRing } from '#shared/domain/registry/device-key-types.ts';
+import type { Device, Enterprise, LimitValue, Outlet, StoredDevice } from '#shared/domain/registry/model.ts';
 import type { RegistryStore } from '#shared/domain/registry/store.ts';
 import { TtlCache } from './ttl-cache.ts';
 
@@ -23,6 +24,8 @@ import { TtlCache } from './ttl-cache.ts';
 export class SnapshotAlarmSources {
   private snapshot: { sources: Map<string, AlarmSource>; until: number } | undefined;
   private loading: Promise<Map<string, AlarmSource>> | undefined;
+  /** the sealed SM4 key rings of the snapshot's devices that have one (HJ 212-2025), by MN */
+  private keyRings = new Map<string, DeviceKeyRing>();
   private readonly misses: TtlCache<string, AlarmSource | undefined>;
 
   constructor(
@@ -38,12 +41,25 @@ export class SnapshotAlarmSources {
     return sources.get(mn) ?? this.misses.get(mn, (key) => resolveAlarmSource(this.registry, key));
   }
 
+  /**
+   * A device's sealed key ring as of the snapshot: `{ sm4 }` (none for a device without keys) when the snapshot holds
+   * the device, undefined when it does not (look it up by key). Saves the ingest path a registry read per device per
+   * TTL; a frame that does not open under these keys is retried with the registry's record (DeviceDirectory.fresh).
+   */
+  async keysOf(mn: string): Promise<{ sm4?: DeviceKeyRing } | undefined> {
+    const sources = await this.sources();
+    if (!sources.has(mn)) return undefined;
+    const sm4 = this.keyRings.get(mn);
+    return sm4 ? { sm4 } : {};
+  }
+
   private async sources(): Promise<Map<string, AlarmSource>> {
     const snapshot = this.snapshot;
     if (snapshot && snapshot.until > this.now()) return snapshot.sources;
     this.loading ??= loadAllSources(this.registry)
-      .then((sources) => {
+      .then(({ sources, keyRings }) => {
         this.snapshot = { sources, until: this.now() + this.ttlSeconds * 1000 };
+        this.keyRings = keyRings;
         return sources;
       })
       .finally(() => {
@@ -59,8 +75,13 @@ export class SnapshotAlarmSources {
 /** items per registry query of a snapshot (a device item is ~1 KB: well under a query's 1 MB page) */
 const SNAPSHOT_PAGE = 500;
 
-/** Every registered device as an AlarmSource: three paged by-kind listings joined in memory. */
-export async function loadAllSources(registry: Pick<RegistryStore, 'list'>): Promise<Map<string, AlarmSource>> {
+/**
+ * Every registered device as an AlarmSource, and the sealed key rings of those that have one: three paged by-kind
+ * listings joined in memory.
+ */
+export async function loadAllSources(
+  registry: Pick<RegistryStore, 'list'>,
+): Promise<{ sources: Map<string, AlarmSource>; keyRings: Map<string, DeviceKeyRing> }> {
   const all = async <T>(kind: 'devices' | 'outlets' | 'enterprises'): Promise<T[]> => {
     const out: T[] = [];
     let cursor: string | undefined;
@@ -72,19 +93,22 @@ export async function loadAllSources(registry: Pick<RegistryStore, 'list'>): Pro
     return out;
   };
   const [devices, outlets, enterprises] = await Promise.all([
-    all<Device>('devices'),
+    all<StoredDevice>('devices'),
     all<Outlet>('outlets'),
     all<Enterprise>('enterprises'),
   ]);
   const outletById = new Map(outlets.map((o) => [o.id, o]));
   const enterpriseById = new Map(enterprises.map((e) => [e.id, e]));
   const sources = new Map<string, AlarmSource>();
+  const keyRings = new Map<string, DeviceKeyRing>();
   for (const d of devices) {
     const outlet = outletById.get(d.outletId);
     const enterprise = enterpriseById.get(d.enterpriseId);
-    if (outlet && enterprise) sources.set(d.mn, toAlarmSource(d, outlet, enterprise));
+    if (!outlet || !enterprise) continue;
+    sources.set(d.mn, toAlarmSource(d, outlet, enterprise));
+    if (d.sm4) keyRings.set(d.mn, d.sm4);
   }
-  return sources;
+  return { sources, keyRings };
 }
 
 /** The alarm rules in force, cached per container: a new version reaches the evaluators within the TTL. */
@@ -120,7 +144,7 @@ export async function resolveAlarmSource(
 }
 
 /** Pure: the registry entities of one device as the engine's AlarmSource. */
-export function toAlarmSource(device: Device, outlet: Outlet, enterprise: Enterprise): AlarmSource {
+export function toAlarmSource(device: Omit<Device, 'sm4'>, outlet: Outlet, enterprise: Enterprise): AlarmSource {
   const limits: Record<string, LimitValue> = {};
   for (const l of outlet.limits) limits[l.pollutant] = inReportedUnit(l);
   return {

@@ -1,6 +1,6 @@
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
-import type { EnvWatchLogger } from './logger.ts';
 import { untracedHandler } from './lambda-untraced.ts';
+import type { EnvWatchLogger } from './logger.ts';
 import type { EmfMetrics } from './metrics.ts';
 import { tracer } from './tracer.ts';
 

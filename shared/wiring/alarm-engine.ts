@@ -65,19 +65,22 @@ export function alarmServicesFromEnv(
   const delivery = new AlarmDelivery(store, publisher);
   const evaluator = new AlarmEvaluator({ sources, rules, store, delivery, newId: ulid });
   /**
-   * the ingest verdict's device lookup, answered from the same cache; with device keys configured, an HJ 212-2025
-   * device's sealed keys come from the registry record (cached alike, read fresh when they do not open a frame)
+   * the ingest verdict's device lookup, answered from the same snapshot; with device keys configured, an HJ 212-2025
+   * device's sealed keys come from the snapshot too (a device registered since: its registry record, cached alike;
+   * read fresh when they do not open a frame)
    */
   const keyed = config.deviceKeysKey ? new CachedDeviceDirectory(registry, config.registryCacheSeconds) : undefined;
-  const withKeys = async (mn: string, lookup?: (mn: string) => Promise<DeviceRef | undefined>) => {
+  const withKeys = async (mn: string, lookup?: (mn: string) => Promise<Pick<DeviceRef, 'sm4'> | undefined>) => {
     const s = await sources.get(mn);
     if (!s) return undefined;
     const ref: DeviceRef = { mn: s.mn, enterpriseId: s.enterpriseId, outletId: s.outletId, status: s.deviceStatus };
     const sm4 = lookup ? (await lookup(mn))?.sm4 : undefined;
     return sm4 ? { ...ref, sm4 } : ref;
   };
+  // the snapshot's key rings first (no registry read per device); a device registered since is looked up by key
+  const snapshotKeys = keyed ? async (m: string) => (await sources.keysOf(m)) ?? (await keyed.get(m)) : undefined;
   const devices: DeviceDirectory = {
-    get: (mn) => withKeys(mn, keyed ? (m) => keyed.get(m) : undefined),
+    get: (mn) => withKeys(mn, snapshotKeys),
     ...(keyed ? { fresh: (mn: string) => withKeys(mn, (m) => keyed.fresh(m)) } : {}),
   };
   const keys = config.deviceKeysKey ? new CachingKeyOpener(new KmsKeySealer(kms, config.deviceKeysKey)) : undefined;

@@ -85,6 +85,20 @@ describe('SnapshotAlarmSources', () => {
     expect(registry.calls.list).toBe(6); // one reload, however many messages came while it ran
   });
 
+  it("carries the snapshot's sealed key rings, so a 2025 device's keys cost no registry read per message", async () => {
+    const registry = fakeRegistry();
+    const ring = { current: { version: 1, sealed: 'c2VhbGVk', createdAt: '2026-11-01T00:00:00.000Z' } };
+    const [keyed, plain] = DEVICES as [(typeof DEVICES)[number], (typeof DEVICES)[number]];
+    registry.byKind.devices = (registry.byKind.devices ?? []).map((d) =>
+      (d as { mn: string }).mn === keyed.mn ? { ...(d as object), sm4: ring } : d,
+    );
+    const sources = new SnapshotAlarmSources(registry, 300, () => 0);
+    expect(await sources.keysOf(keyed.mn)).toEqual({ sm4: ring });
+    expect(await sources.keysOf(plain.mn)).toEqual({});
+    expect(await sources.keysOf('33112600000000000000ZZ99')).toBeUndefined();
+    expect(registry.calls).toEqual({ list: 3, get: 0 });
+  });
+
   it('keeps the old snapshot when a reload fails and tries again with the next message', async () => {
     let now = 0;
     const registry = fakeRegistry();
