@@ -51,6 +51,8 @@ export const handler = untracedHandler(async (event: unknown): Promise<IngestOut
     if (outcome.accepted && !warnings) logger.debug('message ingested', fields);
     else if (outcome.accepted) logger.info('message ingested with warnings', fields);
     else logger.warn('message rejected', fields);
+    if (outcome.keyRequest === 'failed')
+      logger.error('key request not answered', { mn: outcome.mn, error: outcome.keyRequestError });
     count(outcome);
     if (evaluation && (evaluation.transitions.length > 0 || evaluation.deliveries.some((d) => d.failed))) {
       logger.info('alarm transitions', {

@@ -8,9 +8,10 @@ import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { ENV } from '#shared/config/env-names.ts';
 import { ARCHIVE_PREFIX } from '#shared/domain/archive/record.ts';
+import { deviceCommandTopic } from '#shared/domain/commands/delivery.ts';
 import { INGEST_REPLAY_TOPIC, RULE_TOPICS } from '#shared/domain/ingest/dead-letter.ts';
 import { EnvWatchFunction } from './envwatch-function.ts';
-import { acknowledgeBucketPrefix } from './nag.ts';
+import { acknowledgeBucketPrefix, acknowledgeWildcardResource } from './nag.ts';
 import type { DataTable } from './tables.ts';
 
 /**
@@ -36,11 +37,12 @@ export interface IotIngestProps {
   realtimeRetentionDays: number;
   minuteRetentionDays: number;
   registryCacheSeconds?: number;
-  /** opens HJ 212-2025 device keys to read encrypted frames: Decrypt only */
+  /** opens HJ 212-2025 device keys to read encrypted frames: Decrypt only (without `auditTable`) */
   deviceKeysKey?: IKey;
   /**
    * with the device keys: a device's 9012 to a key push makes the key current, written to the device record
-   * (PutItem in a transaction) with its audit entry
+   * (PutItem in a transaction) with its audit entry; an MQTT device's own key request gets a push (Encrypt to seal the
+   * new key, iot:Publish on `envwatch/devices/<MN>/cmd`)
    */
   auditTable?: DataTable;
 }
@@ -90,13 +92,22 @@ export class IotIngest extends Construct {
     })
       .bindTable(props.readingsTable, ENV.readingsTable, 'readwrite')
       .bindTable(props.registryTable, ENV.registryTable, 'read');
-    if (props.deviceKeysKey) fn.bindKey(props.deviceKeysKey, ENV.deviceKeysKey, ['kms:Decrypt']);
-    if (props.deviceKeysKey && props.auditTable)
-      fn.bindTable(props.registryTable, ENV.registryTable, 'append').bindTable(
-        props.auditTable,
-        ENV.auditTable,
-        'append',
+    if (props.deviceKeysKey && props.auditTable) {
+      // an MQTT device's own key request gets a push: the new key sealed (Encrypt), the 1014 encrypted under the
+      // current key (Decrypt), the command published on the device's own command topic only
+      fn.bindKey(props.deviceKeysKey, ENV.deviceKeysKey, ['kms:Decrypt', 'kms:Encrypt'])
+        .bindTable(props.registryTable, ENV.registryTable, 'append')
+        .bindTable(props.auditTable, ENV.auditTable, 'append');
+      const commandTopic = `arn:${Aws.PARTITION}:iot:${Aws.REGION}:${Aws.ACCOUNT_ID}:topic/${deviceCommandTopic('*')}`;
+      fn.fn.addToRolePolicy(
+        new PolicyStatement({ effect: Effect.ALLOW, actions: ['iot:Publish'], resources: [commandTopic] }),
       );
+      acknowledgeWildcardResource(
+        fn,
+        commandTopic,
+        'Command topics are one per device MN: the wildcard is the MN, nothing wider (a key push answering an MQTT device).',
+      );
+    } else if (props.deviceKeysKey) fn.bindKey(props.deviceKeysKey, ENV.deviceKeysKey, ['kms:Decrypt']);
     this.function = fn;
     grantArchive(fn, props.evidenceBucket, props.dataKey, 'write');
     // failed async invocations (after Lambda's own retries) go to the dead-letter queue; explicit grants, no wildcards

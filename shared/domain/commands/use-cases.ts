@@ -165,6 +165,51 @@ export class CommandService {
     );
   }
 
+  /**
+   * Sends a stored command again under its own QN (a key push the device asked for again while it was pending): the
+   * same header and CP, `prepare` run again for its route, the answer deadlines counted from now. Undefined when the
+   * device has no such command or it is final (executed, failed): there is nothing to send again.
+   */
+  async resend(mn: string, qn: string, prepare?: SendCommand['prepare']): Promise<CommandView | undefined> {
+    const stored = await this.deps.store.get(mn, qn);
+    if (!stored || stored.state === 'executed' || stored.state === 'failed') return undefined;
+    // a CP stored redacted (a key in it) cannot be sent again as it was
+    if (stored.cp !== redactedCp(stored.cn, stored.cp) || stored.cp.includes('(redacted)')) return undefined;
+    const message = GatewayCommand.safeParse({
+      mn: stored.mn,
+      qn: stored.qn,
+      st: stored.st,
+      cn: stored.cn,
+      flag: stored.flag,
+      cp: stored.cp,
+    });
+    if (!message.success) return undefined;
+    const at = this.now();
+    const t = this.deps.timeouts ?? DEFAULT_COMMAND_TIMEOUTS;
+    const again: DeviceCommand = {
+      ...stored,
+      state: stored.state === 'undelivered' ? 'sent' : stored.state,
+      answerBy: new Date(at + t.answerSeconds * 1000).toISOString(),
+      executeBy: new Date(at + t.executeMinutes * 60_000).toISOString(),
+    };
+    delete again.reason;
+    if (!(await this.deps.store.update(again, stored))) return undefined;
+    const prepared = prepare ? await prepare(message.data, stored.route) : {};
+    const { topic, payload } = outgoing(stored.route, message.data, prepared);
+    try {
+      await this.deps.channel.publish(topic, payload);
+      return view(again, at);
+    } catch {
+      const failed: DeviceCommand = {
+        ...again,
+        state: 'undelivered',
+        reason: 'the command could not be published; send it again (命令未能发出，请重新发送)',
+      };
+      await this.deps.store.update(failed, again);
+      return view(failed, at);
+    }
+  }
+
   /** A device's 9011 / 9012: true when it answered one of the platform's commands (and was recorded). */
   answer(mn: string, qn: string | undefined, answer: CommandAnswer): Promise<boolean> {
     return recordAnswer(this.deps.store, mn, qn, answer);

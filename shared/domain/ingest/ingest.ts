@@ -7,7 +7,14 @@ import type { DecodeResult, Hj212Packet } from '#shared/domain/hj212/types.ts';
 import type { RetentionPolicy } from '#shared/domain/readings/model.ts';
 import { type DeviceRef, type Normalized, normalizeJson, normalizePacket } from '#shared/domain/readings/normalize.ts';
 import { type IngestEnvelope, JsonTelemetry } from './envelope.ts';
-import type { CommandAnswers, DeviceDirectory, DeviceKeyOpener, ReadingStore, ReadingsEvaluation } from './ports.ts';
+import type {
+  CommandAnswers,
+  DeviceDirectory,
+  DeviceKeyOpener,
+  KeyRequests,
+  ReadingStore,
+  ReadingsEvaluation,
+} from './ports.ts';
 
 /**
  * The ingest use-case: one envelope in (from an IoT rule: MQTT HJ 212, MQTT JSON, or the TCP gateway), and
@@ -16,7 +23,9 @@ import type { CommandAnswers, DeviceDirectory, DeviceKeyOpener, ReadingStore, Re
  *  2. the sealed archive: every message, accepted or not, appended to its device's hash chain (unknown devices and
  *     garbage to the `_unknown` chain) before anything else;
  *  3. for accepted data: normalized readings stored once each, and the device's per-kind state;
- *  4. a device's 9011 / 9012 answers to the platform's commands recorded against the command (by QN);
+ *  4. a device's 9011 / 9012 answers to the platform's commands recorded against the command (by QN), and an MQTT
+ *     device's own key request (HJ 212-2025 CN 1014 without NewSK, decrypted) answered with a key push through the
+ *     device-command path, as the gateway answers a TCP device's (`keyRequests`; docs/devices.md §2.2);
  *  5. with `alarms`, the same accepted readings evaluated by the alarm engine, from the same decoded message and
  *     verdict (one decode, one device lookup, one invocation per message). The evaluation runs alongside 2–4, so an
  *     alarm is as quick as when the evaluator was the rules' second action; the message fails (and is retried whole)
@@ -51,6 +60,13 @@ export interface IngestOutcome {
   warnings?: string[];
   /** a 9011 / 9012 that answered one of the platform's commands */
   answered?: boolean;
+  /**
+   * an MQTT device's key request: the push it got (`resent` when the pending one was sent again), `none` when the
+   * request limits sent nothing, `failed` when the push could not be made (the message itself is kept; the device asks again)
+   */
+  keyRequest?: { version: number; qn: string; resent: boolean } | 'none' | 'failed';
+  /** why the key request's push failed (the error's message, which names no key) */
+  keyRequestError?: string;
   /** what the alarm engine made of the readings (with `alarms` in the deps, accepted readings only) */
   alarms?: EvaluationOutcome;
 }
@@ -64,6 +80,8 @@ export interface IngestDeps {
   answers?: CommandAnswers;
   /** opens HJ 212-2025 device keys; without it encrypted frames are refused as `no-key` */
   keys?: DeviceKeyOpener;
+  /** answers an MQTT device's own key request (CN 1014 without NewSK); without it such a request is only archived */
+  keyRequests?: KeyRequests;
   /** the alarm engine: accepted readings are evaluated in the same invocation (step 5) */
   alarms?: ReadingsEvaluation<EvaluationOutcome>;
 }
@@ -81,6 +99,8 @@ export type Verdict = {
   cn?: string;
   dataTime?: string;
   warnings?: string[];
+  /** the packet is the device's own key request (CN 1014 without NewSK) */
+  keyRequest?: true;
 };
 
 export class IngestService {
@@ -138,6 +158,7 @@ export class IngestService {
     };
     const answered = await this.recordAnswer(verdict, message);
     if (answered) outcome.answered = true;
+    if (!appended.replay) Object.assign(outcome, await this.answerKeyRequest(envelope, verdict));
     const normalized = verdict.normalized;
     if (!verdict.accepted || !normalized || !verdict.device || normalized.readings.length === 0 || !normalized.kind) {
       return outcome;
@@ -164,6 +185,26 @@ export class IngestService {
     const code = Number(p.cp.params[p.cn === '9011' ? 'QnRtn' : 'ExeRtn']);
     if (!Number.isInteger(code)) return false;
     return answers.answer(verdict.device.mn, p.qn, { cn: p.cn, code, at: message.receivedAt });
+  }
+
+  /**
+   * 4. An MQTT device's own key request (accepted: decrypted with its keys, from its certificate's topic), answered once
+   * per message received: a replayed message (a retry, a dead letter) is not answered again, and a failed push does
+   * not fail the message (archived already; the device asks again). The gateway answers a TCP device's request.
+   */
+  private async answerKeyRequest(
+    envelope: IngestEnvelope,
+    verdict: Verdict,
+  ): Promise<Pick<IngestOutcome, 'keyRequest' | 'keyRequestError'>> {
+    const keyRequests = this.deps.keyRequests;
+    if (!keyRequests || envelope.source !== 'mqtt-hj212' || !verdict.accepted || !verdict.keyRequest) return {};
+    if (!verdict.device?.sm4?.encrypting) return {};
+    try {
+      return { keyRequest: (await keyRequests.request(verdict.device.mn)) ?? 'none' };
+    } catch (err) {
+      const why = err instanceof Error ? `${err.name}: ${err.message}` : 'unknown error';
+      return { keyRequest: 'failed', keyRequestError: why.slice(0, 200) };
+    }
   }
 }
 
@@ -337,6 +378,7 @@ export async function judgeMessage(
     normalized,
     cn: packet.cn,
     warnings: normalized.warnings ? [...packet.warnings, ...normalized.warnings] : packet.warnings,
+    ...(packet.cn === '1014' && packet.cp.params.NewSK === undefined ? { keyRequest: true as const } : {}),
   };
 }
 

@@ -76,3 +76,12 @@ export interface ReadingsEvaluation<Outcome = unknown> {
     packet: { receivedAt: string; source: string; rawSha256: string },
   ): Promise<Outcome>;
 }
+
+/**
+ * The key lifecycle, as ingest sees it: an MQTT device's own key request (HJ 212-2025 CN 1014 without NewSK) answered
+ * through the device-command path (registry key-lifecycle.ts answerRequest: a new key, or the pending push again, within
+ * the request limits). Undefined when nothing was sent. A TCP device's request is the gateway's to answer.
+ */
+export interface KeyRequests {
+  request(mn: string): Promise<{ version: number; qn: string; resent: boolean } | undefined>;
+}

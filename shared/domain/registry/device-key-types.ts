@@ -24,6 +24,8 @@ export interface SealedKeyVersion {
   /** QN of the CN 1014 push, which the device's 9012 echoes */
   pushQn?: string;
   pushedAt?: string;
+  /** the same push sent again (the device asked for a key while this one was pending): when, last */
+  resentAt?: string;
 }
 
 export interface DeviceKeyRing {

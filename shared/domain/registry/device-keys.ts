@@ -18,9 +18,22 @@ export interface KeySettings {
   graceHours: number;
   /** a push not confirmed after this long is sent again */
   pushRetryMinutes: number;
+  /** a device's own key request (CN 1014) makes a new key at most this often … */
+  requestIntervalMinutes: number;
+  /** … and at most this many in 24 hours (every key is kept as long as the archive: a looping device fills its ring) */
+  requestsPerDay: number;
+  /** a pending push is sent again on the device's request at most this often */
+  resendSeconds: number;
 }
 
-export const DEFAULT_KEY_SETTINGS: KeySettings = { rotationDays: 90, graceHours: 72, pushRetryMinutes: 10 };
+export const DEFAULT_KEY_SETTINGS: KeySettings = {
+  rotationDays: 90,
+  graceHours: 72,
+  pushRetryMinutes: 10,
+  requestIntervalMinutes: 60,
+  requestsPerDay: 4,
+  resendSeconds: 60,
+};
 
 const DAY = 86_400_000;
 /** what the platform generates from: letters and digits */
@@ -83,6 +96,38 @@ export function pushDue(ring: DeviceKeyRing | undefined, now: Date, settings: Ke
   if (ring.rotationRequestedAt) return 'admin';
   const since = Date.parse(current.activatedAt ?? current.createdAt);
   return now.getTime() - since >= settings.rotationDays * DAY ? 'scheduled' : undefined;
+}
+
+/** What the platform does with a device's own key request (CN 1014 without NewSK): keyRequestAnswer. */
+export type KeyRequestAnswer =
+  | { kind: 'new' }
+  | { kind: 'resend'; pending: SealedKeyVersion }
+  | { kind: 'none'; why: 'not-encrypting' | 'resent-recently' | 'too-soon' | 'daily-limit' };
+
+/**
+ * A device's own key request, judged on its ring (the record, so the limits hold across gateway tasks and ingest
+ * invocations): a push still pending is sent again (at most once per `resendSeconds`), never replaced by a new key;
+ * otherwise a new key, unless the device's requests made one less than `requestIntervalMinutes` ago or
+ * `requestsPerDay` in the last 24 hours. A device cannot make the platform mint keys in a loop.
+ */
+export function keyRequestAnswer(ring: DeviceKeyRing | undefined, now: Date, settings: KeySettings): KeyRequestAnswer {
+  if (!ring?.encrypting || !currentOf(ring)) return { kind: 'none', why: 'not-encrypting' };
+  const t = now.getTime();
+  const pending = pendingOf(ring);
+  if (pending) {
+    const last = Date.parse(pending.resentAt ?? pending.pushedAt ?? pending.createdAt);
+    return t - last >= settings.resendSeconds * 1000
+      ? { kind: 'resend', pending }
+      : { kind: 'none', why: 'resent-recently' };
+  }
+  const requested = ring.versions
+    .filter((v) => v.source === 'device-request')
+    .map((v) => Date.parse(v.createdAt))
+    .filter((at) => t - at < DAY);
+  if (requested.some((at) => t - at < settings.requestIntervalMinutes * 60_000))
+    return { kind: 'none', why: 'too-soon' };
+  if (requested.length >= settings.requestsPerDay) return { kind: 'none', why: 'daily-limit' };
+  return { kind: 'new' };
 }
 
 /** When the current key is due for rotation (ISO), for the device's page. */

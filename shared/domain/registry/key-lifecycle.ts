@@ -15,6 +15,7 @@ import {
   type KeySource,
   keyBytes,
   keyProblem,
+  keyRequestAnswer,
   pendingOf,
   pushDue,
   type SealedKeyVersion,
@@ -51,13 +52,16 @@ export interface KeySealer {
 /** The device-command capability as key pushes use it (CommandService). */
 export interface KeyCommands {
   send(input: SendCommand): Promise<CommandView>;
+  /** the same command sent again under its QN (CommandService.resend); undefined when there is none to resend */
+  resend(mn: string, qn: string, prepare: SendCommand['prepare']): Promise<CommandView | undefined>;
 }
 
 export interface KeyActor {
   sub: string;
 }
 
-export type KeyPush = { version: number; qn: string; source: KeySource; command: CommandView };
+/** A push made or, on a device's request while one was pending, sent again (`resent`, same key and QN). */
+export type KeyPush = { version: number; qn: string; source: KeySource; command: CommandView; resent?: true };
 
 /** The SM4 wire form a key push is written in (docs/devices.md §2.1): the device's own, else raw ciphertext bytes. */
 export type WireForm = 'binary' | 'text';
@@ -147,12 +151,73 @@ export class KeyLifecycle {
     actor: KeyActor = { sub: 'system:key-rotation' },
     form?: WireForm,
   ): Promise<KeyPush | undefined> {
+    if (force === 'device-request') return this.answerRequest(mn, commands, actor, form);
     const found = await this.device(mn);
     const ring = found.item.sm4;
     if (!ring?.encrypting || !currentOf(ring)) return undefined;
     const source = force ?? pushDue(ring, this.now(), this.settings);
     if (!source) return undefined;
     return this.push(found, source, actor, commands, form);
+  }
+
+  /**
+   * A device's own key request (CN 1014 without NewSK), from the gateway (TCP) or ingest (MQTT), judged on the record
+   * (keyRequestAnswer): a push still pending is sent again, same key and QN (its command resent); otherwise a new key
+   * is pushed unless the device's requests made one too recently or too often today. Undefined when nothing is sent.
+   */
+  async answerRequest(
+    mn: string,
+    commands: KeyCommands,
+    actor: KeyActor = { sub: 'system:key-rotation' },
+    form?: WireForm,
+  ): Promise<KeyPush | undefined> {
+    const found = await this.device(mn);
+    const answer = keyRequestAnswer(found.item.sm4, this.now(), this.settings);
+    if (answer.kind === 'none') return undefined;
+    if (answer.kind === 'resend') {
+      const again = await this.resend(found, answer.pending, actor, commands, form);
+      if (again) return again;
+      // the pending push's command is gone or final: a new key replaces it
+      const reread = await this.device(mn);
+      if (!reread.item.sm4?.encrypting || !currentOf(reread.item.sm4)) return undefined;
+      return this.push(reread, 'device-request', actor, commands, form);
+    }
+    return this.push(found, 'device-request', actor, commands, form);
+  }
+
+  /**
+   * The pending push sent again: its `resentAt` and an audit entry written first (conditional on the record's version,
+   * so two requests handled at once send it once), then its command resent with the same key under the current one.
+   */
+  private async resend(
+    found: Versioned<DeviceWithKeys>,
+    pending: SealedKeyVersion,
+    actor: KeyActor,
+    commands: KeyCommands,
+    form: WireForm = 'binary',
+  ): Promise<KeyPush | undefined> {
+    const mn = found.item.mn;
+    const ring = found.item.sm4 as DeviceKeyRing;
+    const current = currentOf(ring) as SealedKeyVersion;
+    const qn = pending.pushQn;
+    if (qn === undefined) return undefined;
+    const at = this.now().toISOString();
+    const versions = ring.versions.map((v) => (v.version === pending.version ? { ...v, resentAt: at } : v));
+    await this.write(found, { ...ring, versions }, actor, 'registry.device.sm4-key-resent', {
+      version: pending.version,
+      qn,
+    });
+    const prepare = async (c: GatewayCommand, route: 'tcp' | 'mqtt'): Promise<PreparedDelivery> => {
+      if (route === 'tcp') return { keyPush: { version: pending.version } };
+      const [newKey, currentKey] = await Promise.all([
+        this.sealer.open(mn, pending.version, pending.sealed),
+        this.sealer.open(mn, current.version, current.sealed),
+      ]);
+      return { frame: keyPushFrame(c, Buffer.from(newKey).toString('latin1'), currentKey, form) };
+    };
+    const command = await commands.resend(mn, qn, prepare);
+    if (!command) return undefined;
+    return { version: pending.version, qn, source: pending.source, command, resent: true };
   }
 
   /**

@@ -221,6 +221,7 @@ describe('KeyLifecycle', () => {
           await keys.pushIfDue(MN, commands, 'admin');
           return send(input);
         },
+        resend: racing.resend.bind(racing),
       },
       'device-request',
     );
