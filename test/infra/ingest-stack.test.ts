@@ -144,6 +144,36 @@ describe('Ingest stack', () => {
     expect(tracing(String(sealer))).toEqual({ Mode: 'Active' });
   });
 
+  it("lets the ingest function answer an MQTT device's key request: Encrypt and Decrypt on the device-key key, iot:Publish on device command topics only", () => {
+    const role = (props(t, fnId).Role as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
+    const statements = Object.values(t.findResources('AWS::IAM::Policy'))
+      .map(
+        (r) => r.Properties as { Roles: { Ref: string }[]; PolicyDocument: { Statement: Record<string, unknown>[] } },
+      )
+      .filter((p) => p.Roles.some((r) => r.Ref === role))
+      .flatMap((p) => p.PolicyDocument.Statement);
+    const actions = (s: Record<string, unknown>) => [s.Action].flat() as string[];
+    const publish = statements.filter((s) => actions(s).includes('iot:Publish'));
+    expect(publish.map((s) => JSON.stringify(s.Resource))).toEqual([
+      JSON.stringify({
+        'Fn::Join': [
+          '',
+          [
+            'arn:',
+            { Ref: 'AWS::Partition' },
+            ':iot:',
+            { Ref: 'AWS::Region' },
+            ':',
+            { Ref: 'AWS::AccountId' },
+            ':topic/envwatch/devices/*/cmd',
+          ],
+        ],
+      }),
+    ]);
+    const deviceKeys = statements.filter((s) => JSON.stringify(s.Resource).includes('DeviceKeysKey'));
+    expect(deviceKeys.flatMap(actions).sort()).toEqual(['kms:Decrypt', 'kms:Encrypt']);
+  });
+
   it('seals the archive hourly with a function of its own, and keeps the records in the table the tail days', () => {
     const env = (props(t, fnId).Environment as { Variables: Record<string, unknown> }).Variables;
     expect(env).toMatchObject({ ARCHIVE_TAIL_DAYS: '7' });

@@ -8,6 +8,7 @@ import {
   type DeviceKeyRing,
   generateKeyText,
   keyProblem,
+  keyRequestAnswer,
   pushDue,
 } from '#shared/domain/registry/device-keys.ts';
 import { answerCommand, KeyLifecycle, keyPushFrame } from '#shared/domain/registry/key-lifecycle.ts';
@@ -242,6 +243,90 @@ describe('KeyLifecycle', () => {
     now = new Date(now.getTime() + DEFAULT_KEY_SETTINGS.pushRetryMinutes * 60_000);
     expect(await keys.pushIfDue(MN, commands)).toMatchObject({ version: 3, source: 'scheduled' });
     expect(ring().versions.map((v) => v.status)).toEqual(['current', 'failed', 'pending']);
+  });
+
+  it("answers a device's key request with the pending push again (same key, same QN), never a second key, at most once a minute", async () => {
+    await keys.enroll(MN, INSTALLER_KEY, admin);
+    const old = Buffer.from(INSTALLER_KEY, 'latin1');
+    const first = await keys.answerRequest(MN, commands);
+    expect(first).toMatchObject({ version: 2, source: 'device-request', command: { cn: '1014', status: 'sent' } });
+    expect(first?.resent).toBeUndefined();
+    // asked again at once: nothing (the push just went out)
+    now = new Date(now.getTime() + 10_000);
+    expect(await keys.answerRequest(MN, commands)).toBeUndefined();
+    // a minute later, with the command past its answer deadline: the same push again, under the same QN
+    now = new Date(now.getTime() + DEFAULT_KEY_SETTINGS.resendSeconds * 1000);
+    expect((await commands.get(MN, first?.qn as string)).status).toBe('timed_out');
+    const again = await keys.answerRequest(MN, commands);
+    expect(again).toMatchObject({ version: 2, qn: first?.qn, resent: true, command: { status: 'sent' } });
+    expect((await commands.get(MN, first?.qn as string)).status).toBe('sent');
+    expect(channel.published).toHaveLength(2);
+    const frames = channel.published.map((p) => {
+      const opened = decodeFrame(p.bytes as Buffer, { keys: [old] });
+      if (!opened.ok) throw new Error(opened.detail);
+      return opened.packet;
+    });
+    expect(frames.map((f) => f.qn)).toEqual([first?.qn, first?.qn]);
+    expect(frames.map((f) => f.cp.params.NewSK)).toEqual([generated[0], generated[0]]);
+    expect(generated).toHaveLength(1);
+    expect(ring().versions.map((v) => v.status)).toEqual(['current', 'pending']);
+    expect(await commandStore.list(MN, 10)).toMatchObject({ items: [{ qn: first?.qn }] });
+    expect(store.audits.map((a) => a.action)).toEqual([
+      'registry.device.sm4-key-enrolled',
+      'registry.device.sm4-key-pushed',
+      'registry.device.sm4-key-resent',
+    ]);
+    expect(store.audits.at(-1)).toMatchObject({ detail: { version: 2, qn: first?.qn } });
+    expect(JSON.stringify([store.raw('devices', MN), store.audits, commandStore.items])).not.toContain(generated[0]);
+    // the device's 9012 to the push it got twice makes that key current
+    await answerCommand(commandStore, keys, MN, first?.qn, { cn: '9012', code: 1, at: now.toISOString() });
+    expect(ring().versions.map((v) => v.status)).toEqual(['previous', 'current']);
+  });
+
+  it('mints a key on request at most once an hour and four times a day, through the gateway path (pushIfDue) too', async () => {
+    (devices.devices[0] as { transport: string }).transport = 'tcp';
+    await keys.enroll(MN, INSTALLER_KEY, admin);
+    const confirmLatest = async () => {
+      const pending = ring().versions.at(-1);
+      expect(pending?.status).toBe('pending');
+      await keys.confirm(MN, pending?.pushQn as string, '1');
+    };
+    const minted: (number | undefined)[] = [];
+    for (let i = 0; i < 6; i++) {
+      const push = await keys.pushIfDue(MN, commands, 'device-request');
+      minted.push(push?.version);
+      if (push) await confirmLatest();
+      // asked again within the hour: nothing, and nothing pending to send again
+      now = new Date(now.getTime() + 59 * 60_000);
+      expect(await keys.pushIfDue(MN, commands, 'device-request')).toBeUndefined();
+      now = new Date(now.getTime() + 2 * 60_000);
+    }
+    // six requests an hour apart: four keys (the day's limit), then none until the first is a day old
+    expect(minted).toEqual([2, 3, 4, 5, undefined, undefined]);
+    expect(keyRequestAnswer(ring(), now, DEFAULT_KEY_SETTINGS)).toEqual({ kind: 'none', why: 'daily-limit' });
+    now = new Date(Date.parse(ring().versions[1]?.createdAt as string) + DAY + 1000);
+    expect(keyRequestAnswer(ring(), now, DEFAULT_KEY_SETTINGS)).toEqual({ kind: 'new' });
+    // over TCP the message names the version only, for the gateway task holding the connection
+    expect(channel.published.every((p) => p.topic === `envwatch/gateway/cmd/${MN}`)).toBe(true);
+    expect(channel.published.map((p) => JSON.parse(p.payload as string).keyPush.version)).toEqual([2, 3, 4, 5]);
+  });
+
+  it('pushes a new key when the pending push it would send again has no open command any more', async () => {
+    await keys.enroll(MN, INSTALLER_KEY, admin);
+    const first = await keys.answerRequest(MN, commands);
+    // the command was closed (its 9011 refused it) without the key being refused
+    await commands.answer(MN, first?.qn, { cn: '9011', code: 2, at: now.toISOString() });
+    now = new Date(now.getTime() + 61_000);
+    const next = await keys.answerRequest(MN, commands);
+    expect(next).toMatchObject({ version: 3, source: 'device-request' });
+    expect(next?.qn).not.toBe(first?.qn);
+    expect(ring().versions.map((v) => v.status)).toEqual(['current', 'failed', 'pending']);
+  });
+
+  it('answers no key request of a device that does not encrypt', async () => {
+    expect(await keys.answerRequest(MN, commands)).toBeUndefined();
+    expect(keyRequestAnswer(undefined, now, DEFAULT_KEY_SETTINGS)).toEqual({ kind: 'none', why: 'not-encrypting' });
+    expect(channel.published).toEqual([]);
   });
 
   it('refuses an on-demand rotation for a device that does not encrypt', async () => {

@@ -4,6 +4,7 @@ import { SealedArchive } from '#shared/domain/archive/archive.ts';
 import { encodeEncryptedFrame, encodeFrame, encodeSegment } from '#shared/domain/hj212/codec.ts';
 import { IngestEnvelope } from '#shared/domain/ingest/envelope.ts';
 import { IngestService } from '#shared/domain/ingest/ingest.ts';
+import type { KeyRequests } from '#shared/domain/ingest/ports.ts';
 import type { Reading } from '#shared/domain/readings/model.ts';
 import type { DeviceRef } from '#shared/domain/readings/normalize.ts';
 import { type DeviceKeyRing, keyBytes } from '#shared/domain/registry/device-keys.ts';
@@ -15,7 +16,7 @@ const MN = '33112600000000000000BW01';
 const OLD = 'q7Rk2pXv9LmZ4tBw';
 const NEW = 'Zx8Wq3Lp5Rt7Vn2K';
 
-async function fakes() {
+async function fakes(keyRequests?: KeyRequests) {
   const { all, recordStore } = memoryArchive();
   const sealer = new MemoryKeySealer();
   const at = '2026-03-01T00:00:00.000Z';
@@ -57,6 +58,7 @@ async function fakes() {
     },
     archive: new SealedArchive(recordStore),
     retention: { realtimeDays: 30, minuteDays: 180 },
+    ...(keyRequests ? { keyRequests } : {}),
   });
   return { service, stored, archived: all, freshReads: () => freshReads };
 }
@@ -71,15 +73,18 @@ const segment = (minute: number) =>
     flag: 8,
     cp: `DataTime=2026030108${String(minute).padStart(2, '0')}00;w01018-Avg=4${minute},w01018-Flag=N`,
   });
-const envelope = (raw: Buffer | string) =>
+const envelope = (raw: Buffer | string, source: 'tcp-gateway' | 'mqtt-hj212' = 'tcp-gateway') =>
   IngestEnvelope.parse({
-    source: 'tcp-gateway',
+    source,
     mn: MN,
     receivedAt: '2026-03-01T01:00:01.000Z',
     raw: Buffer.from(raw).toString('base64'),
     clientId: 'c1',
-    accepted: true,
+    ...(source === 'tcp-gateway' ? { accepted: true } : {}),
   });
+/** a device's CN 1014: its own key request (SKCreateTime only), or with NewSK (not a request) */
+const keyRequest = (qn: string, cp = `SKCreateTime=${qn}`) =>
+  encodeEncryptedFrame(encodeSegment({ qn, st: '32', cn: '1014', pw: '123456', mn: MN, flag: 9, cp }), keyBytes(OLD));
 
 describe('ingest of HJ 212-2025 encrypted frames', () => {
   it('opens a frame under the old key, then one under a key the cache does not know yet, losing no reading', async () => {
@@ -102,5 +107,57 @@ describe('ingest of HJ 212-2025 encrypted frames', () => {
     const records = f.archived();
     expect(records.map((r) => r.reason)).toEqual(['plaintext-refused', 'decrypt-failed']);
     expect(Buffer.from(records[1]?.rawBase64 as string, 'base64').equals(wrong)).toBe(true);
+  });
+
+  it("answers an MQTT device's own key request once per message received, and leaves a TCP device's to the gateway", async () => {
+    const asked: string[] = [];
+    let fail = false;
+    const f = await fakes({
+      request: async (mn) => {
+        asked.push(mn);
+        if (fail) throw new Error('KMS unavailable');
+        return { version: 2, qn: '20260301090000123', resent: asked.length > 1 };
+      },
+    });
+    const request = keyRequest('20260301090000001');
+    const a = await f.service.ingest(envelope(request, 'mqtt-hj212'));
+    expect(a).toMatchObject({
+      accepted: true,
+      cn: '1014',
+      keyRequest: { version: 2, qn: '20260301090000123', resent: false },
+    });
+    // the same message again (a Lambda retry, a dead letter replayed): archived once, not answered again
+    const replay = await f.service.ingest(envelope(request, 'mqtt-hj212'));
+    expect(replay.replay).toBe(true);
+    expect(replay.keyRequest).toBeUndefined();
+    // over TCP the gateway answers; a 1014 carrying NewSK is no request; a request in clear is refused
+    const tcp = await f.service.ingest(envelope(keyRequest('20260301090000002')));
+    const withKey = await f.service.ingest(
+      envelope(keyRequest('20260301090000003', 'NewSK=Lp5Rt7Vn2KZx8Wq3,SKCreateTime=20260301090000003'), 'mqtt-hj212'),
+    );
+    const clear = await f.service.ingest(
+      envelope(
+        encodeFrame(
+          encodeSegment({
+            qn: '20260301090000004',
+            st: '32',
+            cn: '1014',
+            mn: MN,
+            flag: 9,
+            cp: 'SKCreateTime=20260301090000004',
+          }),
+        ),
+        'mqtt-hj212',
+      ),
+    );
+    expect([tcp.accepted, withKey.accepted, clear.reason]).toEqual([true, true, 'plaintext-refused']);
+    expect([tcp.keyRequest, withKey.keyRequest, clear.keyRequest]).toEqual([undefined, undefined, undefined]);
+    expect(asked).toEqual([MN]);
+    // a push that cannot be made does not fail the message: archived, reported, the device asks again
+    fail = true;
+    const failed = await f.service.ingest(envelope(keyRequest('20260301090000005'), 'mqtt-hj212'));
+    expect(failed).toMatchObject({ accepted: true, keyRequest: 'failed', keyRequestError: 'Error: KMS unavailable' });
+    expect(f.archived()).toHaveLength(5);
+    expect(f.stored).toEqual([]);
   });
 });
