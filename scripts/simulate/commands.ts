@@ -14,6 +14,7 @@ export type Command =
   | { kind: 'treatment-off'; device: string }
   | { kind: 'quiet'; device: string; minutes: number }
   | { kind: 'rotate-key'; device: string }
+  | { kind: 'request-key'; device: string }
   | { kind: 'datagaps'; device: string }
   | { kind: 'status' }
   | { kind: 'help' }
@@ -33,6 +34,7 @@ export const HELP = [
   'HJ 212-2025 devices (AB01, GA01: SM4-encrypted):',
   '  quiet <mn> <minutes>               only 9015 heartbeats for that many simulated minutes, then the stored data re-sent with RF=1',
   '  rotate-key <mn>                    an administrator asks the registry for a new SM4 key; the device answers the 1014 push',
+  '  request-key <mn>                   the device itself asks for a new key (CN 1014 SKCreateTime=…, over TCP or MQTT)',
   "  datagaps <mn>                      (local platform) runs the data-gap job as of the quiet device's last data + the real-time allowance",
   '  status | help | quit',
 ].join('\n');
@@ -78,6 +80,7 @@ const USAGE: Record<string, string> = {
   'treatment-off': 'treatment-off <mn>',
   quiet: 'quiet <mn> <minutes>',
   'rotate-key': 'rotate-key <mn>',
+  'request-key': 'request-key <mn>',
   datagaps: 'datagaps <mn>',
 };
 
@@ -117,6 +120,7 @@ export function parseCommand(line: string): ParseResult {
     case 'normal':
     case 'treatment-off':
     case 'rotate-key':
+    case 'request-key':
     case 'datagaps':
       return { ok: true, command: { kind: name, device } };
     case 'quiet': {

@@ -106,6 +106,18 @@ export function buildPower(device: SimDevice, sample: Sample, qn: string, opts: 
 export const buildHeartbeat = (device: SimDevice, qn: string): string =>
   encodePacket({ qn, st: '91', cn: '9015', pw: device.password, mn: device.mn, flag: FLAG_2025_ACK, cp: '' });
 
+/**
+ * HJ 212-2025 key request (CN 1014 `SKCreateTime=<now>` without NewSK, ST=91, Flag=9): the device asks the platform for
+ * a new key; encrypted under its current key like every 1014 (docs/devices.md §2.2).
+ */
+export const buildKeyRequest = (device: SimDevice, qn: string, key: Uint8Array): Frame =>
+  frameOf(
+    { qn, st: '91', cn: '1014', pw: device.password, mn: device.mn, flag: FLAG_2025_ACK, cp: `SKCreateTime=${qn}` },
+    {
+      key,
+    },
+  );
+
 /** The same frame with a CRC that cannot match (every bit of the sent CRC flipped; the CRC is ASCII in any frame). */
 export function corruptCrc(frame: Frame): Frame {
   const bytes = Buffer.from(frame);

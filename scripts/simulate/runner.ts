@@ -6,7 +6,15 @@ import { type Command, HELP, parseCommand } from './commands.ts';
 import type { DeviceKeyAccess } from './credentials.ts';
 import { findDevice, type SimDevice, seededDevices, speaks2025, syntheticDevices } from './devices.ts';
 import { MqttLink, type MqttTls } from './mqtt-link.ts';
-import { buildHeartbeat, buildHj212, buildJson, buildPower, type FrameOptions, qnClock } from './packets.ts';
+import {
+  buildHeartbeat,
+  buildHj212,
+  buildJson,
+  buildKeyRequest,
+  buildPower,
+  type FrameOptions,
+  qnClock,
+} from './packets.ts';
 import { TcpLink } from './tcp-link.ts';
 import { type Emission, Timeline } from './timeline.ts';
 import { emptyInjections, type Injections, type Sample, ValueGenerator } from './values.ts';
@@ -582,6 +590,16 @@ export function runSimulation(opts: SimulationOptions, endpoints: Endpoints): Si
         if (!keys) return 'no registry access for keys';
         keys.rotate(d).then(log, (err: unknown) => log(err instanceof Error ? err.message : String(err)));
         return `${d.label}: asking the registry for a new SM4 key (as an administrator)…`;
+      }
+      case 'request-key': {
+        if (!speaks2025(d)) return `${d.label} speaks ${d.protocol}: only HJ 212-2025 devices have SM4 keys`;
+        const key = r.keys?.[0];
+        if (!key) return `${d.label} has no SM4 key yet`;
+        const qn = r.qn(simNow());
+        const frame = buildKeyRequest(d, qn, key);
+        if (r.transport === 'tcp') void r.tcp?.send(frame, qn, true);
+        else void r.mqtt?.publish(`envwatch/devices/${d.mn}/hj212`, frame);
+        return `${d.label}: key request CN=1014 (QN ${qn}) sent over ${r.transport === 'tcp' ? 'TCP' : 'MQTT'}; the platform pushes a new key (or its pending push again) through the command path`;
       }
       case 'datagaps':
         return dataGaps(r);

@@ -22,6 +22,7 @@ describe('parseCommand', () => {
     expect(ok('badcrc FA01 3')).toEqual({ kind: 'badcrc', device: 'FA01', count: 3 });
     expect(ok('flat PA01 a24088')).toEqual({ kind: 'flat', device: 'PA01', pollutant: 'a24088' });
     expect(ok('treatment-off PW01')).toEqual({ kind: 'treatment-off', device: 'PW01' });
+    expect(ok('request-key GA01')).toEqual({ kind: 'request-key', device: 'GA01' });
     expect(ok('status')).toEqual({ kind: 'status' });
     expect(ok('help')).toEqual({ kind: 'help' });
     expect(ok('quit')).toEqual({ kind: 'quit' });

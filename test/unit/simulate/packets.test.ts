@@ -10,6 +10,7 @@ import {
   buildHeartbeat,
   buildHj212,
   buildJson,
+  buildKeyRequest,
   buildPower,
   corruptCrc,
   qnClock,
@@ -174,6 +175,18 @@ describe('HJ 212-2025 frames', () => {
       flag: 9,
       ack: true,
     });
+  });
+});
+
+describe('buildKeyRequest', () => {
+  it("builds a 2025 device's own key request: CN 1014 with SKCreateTime and no NewSK, encrypted under its key", () => {
+    const ga = device('GA01');
+    const key = keyBytes(generateKeyText());
+    const frame = buildKeyRequest(ga, '20261130090000000', key);
+    expect(decodeFrame(frame).ok).toBe(false);
+    const p = decodedWith(frame, key);
+    expect(p).toMatchObject({ st: '91', cn: '1014', flag: 9, ack: true, mn: ga.mn, encryption: { form: 'binary' } });
+    expect(p.cp.params).toEqual({ SKCreateTime: '20261130090000000' });
   });
 });
 
