@@ -17,7 +17,8 @@ import { apiAs, eventually, usePlatform } from './helpers.ts';
  * as if 91 days had passed; the TCP device gets its CN 1014 from the gateway task holding its connection (through the
  * gateway command topic), the MQTT device on its command topic, each encrypted under its current key; each answers
  * 9011 / 9012 and the new key becomes current; data under the new key is read, and under the old one still within
- * the grace window.
+ * the grace window. Then the MQTT device asks for a key itself (CN 1014 without NewSK): ingest answers it through the
+ * same command path, and its 9012 makes that key current.
  */
 const TCP_MN = '33112600000000000000KR01';
 const MQTT_MN = '33112600000000000000KR02';
@@ -31,6 +32,8 @@ describe('HJ 212-2025 key rotation on the local platform', () => {
   const link = useDeviceLink(local);
   let device: MqttClient;
   const mqttFrames: Buffer[] = [];
+  /** the MQTT device's key once the scheduled push is current */
+  let mqttKey = MQTT_KEY;
 
   beforeAll(async () => {
     const mqttUrl = local.platform.endpoints.mqtt as string;
@@ -170,5 +173,52 @@ describe('HJ 212-2025 key rotation on the local platform', () => {
     }
     const audit = await api('GET', `/registry/devices/${TCP_MN}`);
     expect(JSON.stringify(audit.body)).not.toContain(newTcpKey);
+    mqttKey = newMqttKey;
+  });
+
+  it("answers an MQTT device's own key request with a push on its command topic; its 9012 makes the key current", async () => {
+    const before = mqttFrames.length;
+    const requestQn = isoToBeijing(new Date(base + qn++), true);
+    const request = encodeEncryptedFrame(
+      encodeSegment({
+        qn: requestQn,
+        st: '91',
+        cn: '1014',
+        pw: PW,
+        mn: MQTT_MN,
+        flag: 9,
+        cp: `SKCreateTime=${requestQn}`,
+      }),
+      Buffer.from(mqttKey, 'latin1'),
+    );
+    await device.publishAsync(`envwatch/devices/${MQTT_MN}/hj212`, request, { qos: 1 });
+    await eventually(async () => (mqttFrames.length > before ? true : undefined), 20_000, 'the answer to the request');
+    const push = packetOf(mqttFrames[before], mqttKey);
+    expect(push).toMatchObject({ cn: '1014', mn: MQTT_MN, flag: 9 });
+    expect(push.qn).not.toBe(requestQn);
+    const newKey = push.cp.params.NewSK as string;
+    expect(newKey).toMatch(/^[0-9A-Za-z]{16}$/);
+    expect(newKey).not.toBe(mqttKey);
+    const command = await api('GET', `/devices/${MQTT_MN}/commands/${push.qn}`);
+    expect(command.body).toMatchObject({
+      cn: '1014',
+      status: 'sent',
+      requestedBy: 'system:key-rotation',
+      route: 'mqtt',
+    });
+    expect(JSON.stringify(command.body)).not.toContain(newKey);
+    const ring = await api('GET', `/registry/devices/${MQTT_MN}`);
+    const versions = (ring.body.item as { sm4: { versions: { status: string; source: string }[] } }).sm4.versions;
+    expect(versions.at(-1)).toMatchObject({ status: 'pending', source: 'device-request' });
+
+    await device.publishAsync(`envwatch/devices/${MQTT_MN}/hj212`, answer(MQTT_MN, push.qn as string, '9011'));
+    await device.publishAsync(`envwatch/devices/${MQTT_MN}/hj212`, answer(MQTT_MN, push.qn as string, '9012'));
+    await eventually(
+      async () => ((await statuses(MQTT_MN)).join() === 'previous,previous,current' ? true : undefined),
+      20_000,
+      'the requested key current',
+    );
+    await device.publishAsync(`envwatch/devices/${MQTT_MN}/hj212`, data(MQTT_MN, 40, newKey), { qos: 1 });
+    await eventually(async () => ((await averages(MQTT_MN)).includes(60) ? true : undefined), 20_000, 'data under it');
   });
 });
