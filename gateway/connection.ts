@@ -36,7 +36,8 @@ import type { Metrics } from './metrics.ts';
  *   (current, pushed-but-unconfirmed, replaced within the grace window) before anything else: a packet that does not
  *   open (`decrypt-failed`: QnRtn=9, the CRC failing after decryption) or data sent in clear (`plaintext-refused`) is
  *   archived as received and refused. Its key request (CN 1014) is answered with 9013 and a new key pushed (CN 1014,
- *   encrypted under the current key) through the command path to this connection; a due rotation (90 days, an administrator's request, an
+ *   encrypted under the current key) through the command path to this connection, or the pending push sent again,
+ *   within the request limits kept on the device record (KeyLifecycle.answerRequest; ingest answers an MQTT device's); a due rotation (90 days, an administrator's request, an
  *   unconfirmed push) is pushed when the device next sends; its 9012 to a push makes the new key current. Heartbeats
  *   (CN 9015) keep the connection alive and are answered with 9013 when Flag asks; they are counted, not archived.
  * - Split messages (Flag D=1): every part is published (and acknowledged) as it arrives, as received; the

@@ -34,8 +34,9 @@ import type { AuditEntry, RegistryStore, Versioned } from './store.ts';
  *    a command with its QN, audited, over the device's route). Once the command is stored with its QN the key is
  *    recorded `pending` under that QN, and then the frame goes out: to an MQTT device the whole frame, encrypted here
  *    under its current key; to a TCP device a message naming the key version only, which the gateway task holding the
- *    connection turns into the frame (pushFrame: it adds the PW and encrypts). A device's own key request, the 90-day
- *    job and an administrator's request all come here.
+ *    connection turns into the frame (pushFrame: it adds the PW and encrypts). A device's own key request (from the
+ *    gateway for TCP, from ingest for MQTT: answerRequest, which sends a pending push again rather than a new key and
+ *    limits new keys per device on the record), the 90-day job and an administrator's request all come here.
  *  - confirm: the device's 9012 for that QN makes the pending key current (ExeRtn=1) and the old one `previous`,
  *    which opens packets for the grace window and archived packets forever; another ExeRtn marks the push failed.
  *  - openKeys: the keys that open the device's packets now, in order (decryptionOrder), opened by the sealer.
