@@ -13,6 +13,7 @@ import type {
   RowQuery,
 } from '#shared/domain/ingest/ports.ts';
 import { nullRecord } from '#shared/domain/null-record.ts';
+import { BLOCK_LAYOUTS, type BlockLayout, blockKey, periodStart } from '#shared/domain/readings/blocks.ts';
 import {
   expiresAt,
   type KindState,
@@ -24,6 +25,7 @@ import {
   rowKey,
 } from '#shared/domain/readings/model.ts';
 import { encodeCursor, isConditionFailure, startKeyOf } from './dynamodb.ts';
+import { blockRows, readBlockState, rowItemOf } from './readings-blocks.ts';
 
 /**
  * Readings and device state on the `readings` table (pk/sk strings, TTL on `expiresAt`):
@@ -334,23 +336,240 @@ export class DynamoReadingStore implements ReadingStore, ReadingReader, ReadingR
     }
     // older data (a backfill, a device clock set back): the last values stay, but the device did speak now, so the
     // data-gap job must not call it silent (one more write, only for out-of-order messages)
+    // a kind rolled up into blocks (readings-blocks.ts): the DataTime marked late in the same write, so that a period
+    // already in blocks is read from rows until the next roll-up builds it again
+    const late = BLOCK_LAYOUTS[kind] ? new Set([`${new Date(dataTime).toISOString()}|${receivedAt}`]) : undefined;
     try {
       await this.db.send(
         new UpdateCommand({
           TableName: this.table,
           Key: readingKeys.state(mn, kind),
-          UpdateExpression: 'SET lastArrivalAt = :r',
+          UpdateExpression: `SET lastArrivalAt = :r${late ? ' ADD late :l' : ''}`,
           ConditionExpression: 'attribute_not_exists(lastArrivalAt) OR lastArrivalAt < :r',
-          ExpressionAttributeValues: { ':r': receivedAt },
+          ExpressionAttributeValues: { ':r': receivedAt, ...(late ? { ':l': late } : {}) },
         }),
       );
     } catch (err) {
       if (!isConditionFailure(err)) throw err;
+      // an arrival older than the last one (rare): the late mark alone, when the period may be in blocks already
+      if (late) {
+        try {
+          await this.db.send(
+            new UpdateCommand({
+              TableName: this.table,
+              Key: readingKeys.state(mn, kind),
+              UpdateExpression: 'ADD late :l',
+              ConditionExpression: 'blocksTo > :t',
+              ExpressionAttributeValues: { ':l': late, ':t': new Date(dataTime).toISOString() },
+            }),
+          );
+        } catch (err2) {
+          if (!isConditionFailure(err2)) throw err2;
+        }
+      }
     }
     return false;
   }
 
   async query(q: ReadingQuery): Promise<{ items: Reading[]; cursor?: string }> {
+    const layout = BLOCK_LAYOUTS[q.kind];
+    if (layout && CODE.test(q.pollutant)) {
+      const state = await readBlockState(this.db, this.table, q.mn, q.kind);
+      if (state?.blocksTo) return this.queryBlocks(q, layout, state.blocksTo, state.late, q.pollutant);
+    }
+    return this.queryRows(q);
+  }
+
+  async rows(q: RowQuery): Promise<{ items: ReadingRow[]; cursor?: string }> {
+    const layout = BLOCK_LAYOUTS[q.kind];
+    // per-code blocks hold one code each: a whole row is read from rows
+    if (layout && !layout.perCode) {
+      const state = await readBlockState(this.db, this.table, q.mn, q.kind);
+      if (state?.blocksTo) {
+        const page = await this.queryBlocks(q, layout, state.blocksTo, state.late, undefined);
+        return {
+          items: page.rows.map((item) => ({
+            mn: q.mn,
+            kind: q.kind,
+            dataTime: String(item.dataTime),
+            readings: rowReadings(item),
+          })),
+          ...(page.cursor ? { cursor: page.cursor } : {}),
+        };
+      }
+    }
+    return this.rowsOnly(q);
+  }
+
+  /**
+   * A query over blocks before the mark and rows from it on (and rows for periods marked late or kept as rows), in
+   * the order asked, `limit` readings (a code) or rows (none); the cursor is the last one's row key, as in queryRows.
+   */
+  private async queryBlocks(
+    q: RowQuery,
+    layout: BlockLayout,
+    blocksTo: string,
+    lateTokens: string[],
+    code: string,
+  ): Promise<{ items: Reading[]; cursor?: string }>;
+  private async queryBlocks(
+    q: RowQuery,
+    layout: BlockLayout,
+    blocksTo: string,
+    lateTokens: string[],
+    code: undefined,
+  ): Promise<{ rows: Record<string, unknown>[]; cursor?: string }>;
+  private async queryBlocks(
+    q: RowQuery,
+    layout: BlockLayout,
+    blocksTo: string,
+    lateTokens: string[],
+    code: string | undefined,
+  ): Promise<{ items?: Reading[]; rows?: Record<string, unknown>[]; cursor?: string }> {
+    const pk = rowKey(q.mn, q.kind);
+    const start = startKeyIn(q.cursor, pk);
+    const asc = q.order === 'asc';
+    let lo = Date.parse(q.from);
+    let hi = Date.parse(q.to);
+    if (start) {
+      const c = Date.parse(String(start.sk));
+      if (asc) lo = Math.max(lo, c + 1);
+      else hi = Math.min(hi, c - 1);
+    }
+    const mark = Date.parse(blocksTo);
+    const late = new Set(lateTokens.map((t) => periodStart(layout, Date.parse(t.slice(0, t.indexOf('|'))))));
+    const segments = asc
+      ? [
+          this.blockSegment(q, layout, code, lo, Math.min(hi, mark - 1), late, asc),
+          this.rowSegment(pk, code, Math.max(lo, mark), hi, asc),
+        ]
+      : [
+          this.rowSegment(pk, code, Math.max(lo, mark), hi, asc),
+          this.blockSegment(q, layout, code, lo, Math.min(hi, mark - 1), late, asc),
+        ];
+    const items: Record<string, unknown>[] = [];
+    outer: for (const segment of segments)
+      for await (const item of segment) {
+        items.push(item);
+        if (items.length > q.limit) break outer;
+      }
+    const more = items.length > q.limit;
+    const page = items.slice(0, q.limit);
+    const last = page.at(-1);
+    const cursor = more && last ? encodeCursor({ pk, sk: String(last.sk) }) : undefined;
+    if (code === undefined) return { rows: page, ...(cursor ? { cursor } : {}) };
+    return { items: page.flatMap((item) => rowReadings(item)), ...(cursor ? { cursor } : {}) };
+  }
+
+  /** Row items of [lo, hi] (epoch ms, inclusive) from rows, with `code` only (rows without it skipped) or whole. */
+  private async *rowSegment(
+    pk: string,
+    code: string | undefined,
+    lo: number,
+    hi: number,
+    asc: boolean,
+  ): AsyncGenerator<Record<string, unknown>> {
+    if (lo > hi) return;
+    let start: Record<string, unknown> | undefined;
+    let page = 50;
+    do {
+      const out: QueryCommandOutput = await this.db.send(
+        new QueryCommand({
+          TableName: this.table,
+          KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+          ...(code !== undefined
+            ? {
+                FilterExpression: 'attribute_exists(#p)',
+                ProjectionExpression: 'pk, sk, mn, kind, dataTime, enterpriseId, outletId, #src, receivedAt, #p',
+                ExpressionAttributeNames: { '#p': `${CODE_PREFIX}${code}`, '#src': 'source' },
+              }
+            : {}),
+          ExpressionAttributeValues: {
+            ':pk': pk,
+            ':from': new Date(lo).toISOString(),
+            ':to': new Date(hi).toISOString(),
+          },
+          ScanIndexForward: asc,
+          Limit: page,
+          ...(start ? { ExclusiveStartKey: start } : {}),
+        }),
+      );
+      for (const item of out.Items ?? []) yield item;
+      start = out.LastEvaluatedKey;
+      page = Math.min(MAX_PAGE, page * 4);
+    } while (start);
+  }
+
+  /**
+   * Row items of [lo, hi] from the blocks of the closed periods; a period marked late, or kept as rows, from rows.
+   */
+  private async *blockSegment(
+    q: RowQuery,
+    layout: BlockLayout,
+    code: string | undefined,
+    lo: number,
+    hi: number,
+    late: Set<number>,
+    asc: boolean,
+  ): AsyncGenerator<Record<string, unknown>> {
+    if (lo > hi) return;
+    const pk = rowKey(q.mn, q.kind);
+    const first = periodStart(layout, lo);
+    const pending = [...late].filter((p) => p >= first && p <= hi).sort((a, b) => (asc ? a - b : b - a));
+    const before = (p: number, than: number) => (asc ? p < than : p > than);
+    const fromRows = (p: number) =>
+      this.rowSegment(pk, code, Math.max(lo, p), Math.min(hi, p + layout.periodMs - 1), asc);
+    const bk = blockKey(q.mn, q.kind, layout.perCode ? code : undefined);
+    let start: Record<string, unknown> | undefined;
+    let page = 2;
+    do {
+      const out: QueryCommandOutput = await this.db.send(
+        new QueryCommand({
+          TableName: this.table,
+          KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+          ExpressionAttributeValues: {
+            ':pk': bk,
+            ':from': new Date(first).toISOString(),
+            ':to': new Date(hi).toISOString(),
+          },
+          ScanIndexForward: asc,
+          Limit: page,
+          ...(start ? { ExclusiveStartKey: start } : {}),
+        }),
+      );
+      for (const item of out.Items ?? []) {
+        const p = Date.parse(String(item.sk));
+        while (pending.length > 0 && before(pending[0] as number, p)) yield* fromRows(pending.shift() as number);
+        if (pending[0] === p) {
+          pending.shift();
+          yield* fromRows(p);
+          continue;
+        }
+        const rows = blockRows(item, p);
+        if (!rows) {
+          yield* fromRows(p);
+          continue;
+        }
+        if (!asc) rows.reverse();
+        for (const row of rows) {
+          const at = Date.parse(row.dataTime);
+          if (at < lo || at > hi) continue;
+          if (code !== undefined) {
+            const cell = row.cells.get(code);
+            if (!cell) continue;
+            row.cells = new Map([[code, cell]]);
+          }
+          yield rowItemOf(q.mn, q.kind, row);
+        }
+      }
+      start = out.LastEvaluatedKey;
+      page = Math.min(64, page * 4);
+    } while (start);
+    for (const p of pending) yield* fromRows(p);
+  }
+
+  /** The rows layout alone: one Query of the device's kind partition, projected to the code. */
+  async queryRows(q: ReadingQuery): Promise<{ items: Reading[]; cursor?: string }> {
     const pk = rowKey(q.mn, q.kind);
     let start = startKeyIn(q.cursor, pk);
     if (!CODE.test(q.pollutant)) return { items: [] };
@@ -388,7 +607,8 @@ export class DynamoReadingStore implements ReadingStore, ReadingReader, ReadingR
     return { items: items.map((f) => f.reading), ...(cursor ? { cursor } : {}) };
   }
 
-  async rows(q: RowQuery): Promise<{ items: ReadingRow[]; cursor?: string }> {
+  /** The rows layout alone. */
+  async rowsOnly(q: RowQuery): Promise<{ items: ReadingRow[]; cursor?: string }> {
     const pk = rowKey(q.mn, q.kind);
     const start = startKeyIn(q.cursor, pk);
     const out = await this.db.send(

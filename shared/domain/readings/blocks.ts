@@ -1,0 +1,191 @@
+import type { ReadingKind } from './model.ts';
+
+/**
+ * Readings blocks: the rows of one closed period (one device and kind; per code for minute data) rolled up after the
+ * fact into one item with a compact, lossless, columnar encoding, so that a month of minute data of one pollutant is
+ * ~30 items instead of ~43,000 rows, and a unit's day of real-time data 24 items per device instead of ~2,900 rows.
+ *
+ * Why blocks (measured, docs/architecture.md "Readings blocks"): a Query's time on DynamoDB Local follows the number of
+ * items and their attributes far more than their bytes (2 MB as 20,000 nested-map rows takes tens of seconds, as 20
+ * binary items ~0.2 s), and DynamoDB bills reads by bytes: a block read is the same data in fewer, smaller
+ * (compressed) items. The per-message write path stays one UpdateItem; the blocks are written by the roll-up job.
+ *
+ * Layout per kind (BLOCK_LAYOUTS; hourly and daily data keep being read as rows: a year of hourly data is ~8,800
+ * rows): real-time data in one block per device and hour with every code (a unit's day reads every code); minute
+ * data in one block per device, code and Beijing day (a month of one pollutant reads 30 blocks of one code).
+ *
+ * The encoding keeps exactly what a row item holds for rowReadings (readings-store.ts): each row's DataTime,
+ * enterprise and outlet, the first packet's source and receivedAt, and each code's cell (values as numeric
+ * columns, the rest of the cell — flag, eflag, a merged code's own arrival … — as a dictionary of its JSON); decoding
+ * gives the row items back, so a query over blocks returns what the same query over rows does.
+ */
+
+const HOUR = 3_600_000;
+const DAY = 86_400_000;
+/** Beijing days (UTC+8): a day block runs from Beijing midnight to Beijing midnight */
+const BEIJING_OFFSET = 8 * HOUR;
+
+export interface BlockLayout {
+  /** the period one block covers, ms */
+  periodMs: number;
+  /** where periods start, ms after a UTC multiple of periodMs: -8 h for Beijing days */
+  offsetMs: number;
+  /** one block per code (a series query reads one code) or one per period with every code (a whole device) */
+  perCode: boolean;
+}
+
+export const BLOCK_LAYOUTS: Partial<Record<ReadingKind, BlockLayout>> = {
+  realtime: { periodMs: HOUR, offsetMs: 0, perCode: false },
+  minute: { periodMs: DAY, offsetMs: -BEIJING_OFFSET, perCode: true },
+};
+
+/** The start (epoch ms) of the block period that holds `ms`. */
+export function periodStart(layout: BlockLayout, ms: number): number {
+  return Math.floor((ms - layout.offsetMs) / layout.periodMs) * layout.periodMs + layout.offsetMs;
+}
+
+/** Partition of a device's blocks of one kind (all codes) or of one code. */
+export const blockKey = (mn: string, kind: ReadingKind, code?: string): string =>
+  code === undefined ? `rb#${mn}#${kind}` : `rb#${mn}#${kind}#${code}`;
+
+/** What a row item holds that a block keeps (readings-store.ts rowItem). */
+export interface RowItemFields {
+  dataTime: string;
+  enterpriseId: string;
+  outletId: string;
+  source: string;
+  receivedAt: string;
+  /** code → the stored cell (`p_<code>` without the prefix) */
+  cells: Map<string, Record<string, unknown>>;
+}
+
+interface CodeColumn {
+  /** row indices that hold this code; absent when every row does */
+  i?: number[];
+  /** value key → one number per present row (null: the key was absent) */
+  v: Record<string, (number | null)[]>;
+  /** the cell without values, as JSON, by dictionary index (one per present row); absent when every cell is `{}` */
+  m?: number[];
+}
+
+/** The encoded block (JSON, then gzip in the adapter); version 1. */
+export interface EncodedBlock {
+  v: 1;
+  /** DataTime of each row, ms after the period start, ascending */
+  t: number[];
+  /** dictionary of [enterpriseId, outletId, source] */
+  d: [string, string, string][];
+  /** per row, index into d (absent when all 0) */
+  di?: number[];
+  /** per row, receivedAt as ms after DataTime, or the ISO text when that does not round-trip */
+  r: (number | string)[];
+  /** dictionary of cell rests (JSON) */
+  md: string[];
+  c: Record<string, CodeColumn>;
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+/** Encodes rows (ascending DataTime, one period) losslessly; `codes` limits the cells kept (a per-code block). */
+export function encodeBlock(
+  periodStartMs: number,
+  rows: readonly RowItemFields[],
+  codes?: ReadonlySet<string>,
+): EncodedBlock {
+  const dict: [string, string, string][] = [];
+  const dictIndex = new Map<string, number>();
+  const metaDict: string[] = [];
+  const metaIndex = new Map<string, number>();
+  const block: EncodedBlock = { v: 1, t: [], d: dict, r: [], md: metaDict, c: {} };
+  const di: number[] = [];
+  const present = new Map<string, number[]>();
+  rows.forEach((row, index) => {
+    const at = Date.parse(row.dataTime);
+    if (iso(at) !== row.dataTime) throw new Error(`block: a row's DataTime is not an ISO instant: ${row.dataTime}`);
+    block.t.push(at - periodStartMs);
+    const triple: [string, string, string] = [row.enterpriseId, row.outletId, row.source];
+    const key = JSON.stringify(triple);
+    let d = dictIndex.get(key);
+    if (d === undefined) {
+      d = dict.length;
+      dict.push(triple);
+      dictIndex.set(key, d);
+    }
+    di.push(d);
+    const received = Date.parse(row.receivedAt);
+    block.r.push(Number.isFinite(received) && iso(received) === row.receivedAt ? received - at : row.receivedAt);
+    for (const [code, cell] of row.cells) {
+      if (codes && !codes.has(code)) continue;
+      const list = present.get(code) ?? [];
+      present.set(code, list);
+      list.push(index);
+      const column = block.c[code] ?? { v: {} };
+      block.c[code] = column;
+      const { values, ...rest } = cell as { values?: Record<string, unknown> };
+      const n = list.length - 1;
+      for (const [k, x] of Object.entries(values ?? {})) {
+        if (typeof x !== 'number') throw new Error(`block: a value that is not a number (${code}.${k})`);
+        const col = column.v[k] ?? [];
+        column.v[k] = col;
+        while (col.length < n) col.push(null);
+        col.push(x);
+      }
+      const metaJson = JSON.stringify(values === undefined ? { ...rest, _nv: 1 } : rest);
+      let m = metaIndex.get(metaJson);
+      if (m === undefined) {
+        m = metaDict.length;
+        metaDict.push(metaJson);
+        metaIndex.set(metaJson, m);
+      }
+      column.m = column.m ?? [];
+      column.m.push(m);
+    }
+  });
+  if (di.some((x) => x !== 0)) block.di = di;
+  for (const [code, list] of present) {
+    const column = block.c[code] as CodeColumn;
+    for (const col of Object.values(column.v)) while (col.length < list.length) col.push(null);
+    if (list.length !== rows.length) column.i = list;
+    if (column.m?.every((m) => metaDict[m] === '{}')) delete column.m;
+  }
+  return block;
+}
+
+/** The rows of an encoded block, as encoded (cells of the codes it holds). */
+export function decodeBlock(periodStartMs: number, block: EncodedBlock): RowItemFields[] {
+  if (block.v !== 1) throw new Error(`block: unknown encoding version ${String(block.v)}`);
+  const rows: RowItemFields[] = block.t.map((offset, index) => {
+    const at = periodStartMs + offset;
+    const [enterpriseId, outletId, source] = block.d[block.di?.[index] ?? 0] as [string, string, string];
+    const r = block.r[index] as number | string;
+    return {
+      dataTime: iso(at),
+      enterpriseId,
+      outletId,
+      source,
+      receivedAt: typeof r === 'number' ? iso(at + r) : r,
+      cells: new Map(),
+    };
+  });
+  const metas = block.md.map((json) => JSON.parse(json) as Record<string, unknown>);
+  for (const [code, column] of Object.entries(block.c)) {
+    const indices = column.i ?? rows.map((_, i) => i);
+    indices.forEach((rowIndex, n) => {
+      const meta = column.m ? (metas[column.m[n] as number] as Record<string, unknown>) : {};
+      const { _nv, ...rest } = meta;
+      const cell: Record<string, unknown> = { ...rest };
+      if (_nv === undefined) {
+        const values: Record<string, number> = {};
+        for (const [k, col] of Object.entries(column.v)) {
+          const x = col[n];
+          if (typeof x === 'number') values[k] = x;
+        }
+        cell.values = values;
+      }
+      rows[rowIndex]?.cells.set(code, cell);
+    });
+  }
+  return rows;
+}
+
+export { DAY as BLOCK_DAY_MS, HOUR as BLOCK_HOUR_MS };
