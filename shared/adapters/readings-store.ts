@@ -13,7 +13,13 @@ import type {
   RowQuery,
 } from '#shared/domain/ingest/ports.ts';
 import { nullRecord } from '#shared/domain/null-record.ts';
-import { BLOCK_LAYOUTS, type BlockLayout, blockKey, periodStart } from '#shared/domain/readings/blocks.ts';
+import {
+  BLOCK_LAYOUTS,
+  type BlockLayout,
+  blockKey,
+  periodStart,
+  type RowItemFields,
+} from '#shared/domain/readings/blocks.ts';
 import {
   expiresAt,
   type KindState,
@@ -25,7 +31,7 @@ import {
   rowKey,
 } from '#shared/domain/readings/model.ts';
 import { encodeCursor, isConditionFailure, startKeyOf } from './dynamodb.ts';
-import { blockRows, readBlockState, rowItemOf } from './readings-blocks.ts';
+import { blockRows, readBlockState } from './readings-blocks.ts';
 
 /**
  * Readings and device state on the `readings` table (pk/sk strings, TTL on `expiresAt`):
@@ -111,6 +117,28 @@ export function rowReadings(item: Record<string, unknown>): Reading[] {
     } as Reading);
   }
   return out.sort((a, b) => (a.pollutant < b.pollutant ? -1 : a.pollutant > b.pollutant ? 1 : 0));
+}
+
+/** A row decoded from a block, carried on the item a block segment yields (readingsOf reads it). */
+const BLOCK_ROW = Symbol('block row');
+
+/** The readings of a stored row item, or of a block's row: the same readings rowReadings gives for its row item. */
+function readingsOf(mn: string, kind: ReadingKind, item: Record<string | symbol, unknown>): Reading[] {
+  const row = item[BLOCK_ROW] as RowItemFields | undefined;
+  if (!row) return rowReadings(item as Record<string, unknown>);
+  const base = { mn, enterpriseId: row.enterpriseId, outletId: row.outletId, kind, dataTime: row.dataTime };
+  const codes = [...row.cells.keys()].filter((c) => CODE.test(c)).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  return codes.map(
+    (pollutant) =>
+      ({
+        subject: DEFAULT_SUBJECT,
+        source: row.source,
+        receivedAt: row.receivedAt,
+        ...(row.cells.get(pollutant) as Partial<Reading>),
+        ...base,
+        pollutant,
+      }) as Reading,
+  );
 }
 
 function assertCode(code: string): void {
@@ -392,7 +420,7 @@ export class DynamoReadingStore implements ReadingStore, ReadingReader, ReadingR
             mn: q.mn,
             kind: q.kind,
             dataTime: String(item.dataTime),
-            readings: rowReadings(item),
+            readings: readingsOf(q.mn, q.kind, item),
           })),
           ...(page.cursor ? { cursor: page.cursor } : {}),
         };
@@ -458,7 +486,7 @@ export class DynamoReadingStore implements ReadingStore, ReadingReader, ReadingR
     const last = page.at(-1);
     const cursor = more && last ? encodeCursor({ pk, sk: String(last.sk) }) : undefined;
     if (code === undefined) return { rows: page, ...(cursor ? { cursor } : {}) };
-    return { items: page.flatMap((item) => rowReadings(item)), ...(cursor ? { cursor } : {}) };
+    return { items: page.flatMap((item) => readingsOf(q.mn, q.kind, item)), ...(cursor ? { cursor } : {}) };
   }
 
   /** Row items of [lo, hi] (epoch ms, inclusive) from rows, with `code` only (rows without it skipped) or whole. */
@@ -559,7 +587,7 @@ export class DynamoReadingStore implements ReadingStore, ReadingReader, ReadingR
             if (!cell) continue;
             row.cells = new Map([[code, cell]]);
           }
-          yield rowItemOf(q.mn, q.kind, row);
+          yield { sk: row.dataTime, dataTime: row.dataTime, [BLOCK_ROW]: row };
         }
       }
       start = out.LastEvaluatedKey;

@@ -167,23 +167,29 @@ export function decodeBlock(periodStartMs: number, block: EncodedBlock): RowItem
       cells: new Map(),
     };
   });
-  const metas = block.md.map((json) => JSON.parse(json) as Record<string, unknown>);
+  // each dictionary entry parsed once: the cell's rest, and whether it had values
+  const metas = block.md.map((json) => {
+    const { _nv, ...rest } = JSON.parse(json) as Record<string, unknown>;
+    return { rest, values: _nv === undefined };
+  });
+  const plain = { rest: {}, values: true };
   for (const [code, column] of Object.entries(block.c)) {
-    const indices = column.i ?? rows.map((_, i) => i);
-    indices.forEach((rowIndex, n) => {
-      const meta = column.m ? (metas[column.m[n] as number] as Record<string, unknown>) : {};
-      const { _nv, ...rest } = meta;
-      const cell: Record<string, unknown> = { ...rest };
-      if (_nv === undefined) {
+    const indices = column.i;
+    const valueColumns = Object.entries(column.v);
+    const count = indices ? indices.length : rows.length;
+    for (let n = 0; n < count; n++) {
+      const meta = column.m ? (metas[column.m[n] as number] ?? plain) : plain;
+      const cell: Record<string, unknown> = { ...meta.rest };
+      if (meta.values) {
         const values: Record<string, number> = {};
-        for (const [k, col] of Object.entries(column.v)) {
+        for (const [k, col] of valueColumns) {
           const x = col[n];
           if (typeof x === 'number') values[k] = x;
         }
         cell.values = values;
       }
-      rows[rowIndex]?.cells.set(code, cell);
-    });
+      rows[indices ? (indices[n] as number) : n]?.cells.set(code, cell);
+    }
   }
   return rows;
 }
