@@ -7,6 +7,7 @@ import { DeadLetterRedrive } from '#infra/constructs/dead-letter-redrive.ts';
 import { Hj212Gateway } from '#infra/constructs/hj212-gateway.ts';
 import { IotDevicePolicy } from '#infra/constructs/iot-device-policy.ts';
 import { IotIngest } from '#infra/constructs/iot-ingest.ts';
+import { ReadingsRollUp } from '#infra/constructs/readings-roll-up.ts';
 import { ENV } from '#shared/config/env-names.ts';
 import { DEFAULT_ARCHIVE_TAIL_DAYS } from '#shared/domain/archive/archive.ts';
 import type { DataStack } from './data-stack.ts';
@@ -80,6 +81,7 @@ export class IngestStack extends Stack {
   public readonly gateway: Hj212Gateway;
   public readonly redrive: DeadLetterRedrive;
   public readonly sealer: ArchiveSealer;
+  public readonly rollUp: ReadingsRollUp;
 
   private readonly zones: string[] | undefined;
 
@@ -134,6 +136,13 @@ export class IngestStack extends Stack {
       registryTable: data.tables.byName.registry,
       evidenceBucket: data.evidence.bucket,
       dataKey: data.dataKey,
+    });
+    // real-time and minute readings of closed periods as blocks, for queries at scale (docs/architecture.md)
+    this.rollUp = new ReadingsRollUp(this, 'ReadingsRollUp', {
+      stage: config.stage,
+      logRetentionDays: config.logRetentionDays,
+      readingsTable: data.tables.byName.readings,
+      registryTable: data.tables.byName.registry,
     });
     this.devicePolicy = new IotDevicePolicy(this, 'DevicePolicy', { stage: config.stage });
     this.gateway = new Hj212Gateway(this, 'Hj212Gateway', {

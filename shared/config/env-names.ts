@@ -41,6 +41,8 @@ export const ENV = {
   archiveTailDays: 'ARCHIVE_TAIL_DAYS',
   /** minutes after the end of an hour before the sealing job seals its records */
   archiveSealGraceMinutes: 'ARCHIVE_SEAL_GRACE_MINUTES',
+  /** minutes after the end of a readings period before the roll-up writes its blocks (shared/domain/readings/roll-up.ts) */
+  readingsRollUpGraceMinutes: 'READINGS_ROLL_UP_GRACE_MINUTES',
   minuteRetentionDays: 'READINGS_MINUTE_RETENTION_DAYS',
   registryCacheSeconds: 'REGISTRY_CACHE_SECONDS',
   /** alarm rules (the versioned RuleSet) cached per container for this long */

@@ -4,6 +4,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { SEAL_SCHEDULE } from '#infra/constructs/archive-sealer.ts';
 import { THING } from '#infra/constructs/iot-device-policy.ts';
 import { RULE_SQL } from '#infra/constructs/iot-ingest.ts';
+import { ROLL_UP_SCHEDULE } from '#infra/constructs/readings-roll-up.ts';
 import { INGEST_REPLAY_TOPIC } from '#shared/domain/ingest/dead-letter.ts';
 import { buildForTest, idsOfType, props } from './helpers.ts';
 
@@ -187,6 +188,18 @@ describe('Ingest stack', () => {
     const schedule = idsOfType(t, 'AWS::Events::Rule').find((id) => id.startsWith('ArchiveSealerSchedule')) as string;
     expect(props(t, schedule).ScheduleExpression).toBe(SEAL_SCHEDULE);
     expect(JSON.stringify(props(t, schedule).Targets)).toContain(sealerId as string);
+  });
+
+  it('rolls readings up into blocks hourly with a function of its own that reads the registry and writes no bucket', () => {
+    const rollUpId = idsOfType(t, 'AWS::Lambda::Function').find((id) => id.startsWith('ReadingsRollUpFunction'));
+    expect(rollUpId).toBeDefined();
+    const env = (props(t, rollUpId as string).Environment as { Variables: Record<string, unknown> }).Variables;
+    expect(env).toMatchObject({ READINGS_ROLL_UP_GRACE_MINUTES: '10' });
+    expect(Object.keys(env)).toEqual(expect.arrayContaining(['READINGS_TABLE', 'REGISTRY_TABLE']));
+    expect(Object.keys(env)).not.toContain('EVIDENCE_BUCKET');
+    const schedule = idsOfType(t, 'AWS::Events::Rule').find((id) => id.startsWith('ReadingsRollUpSchedule')) as string;
+    expect(props(t, schedule).ScheduleExpression).toBe(ROLL_UP_SCHEDULE);
+    expect(JSON.stringify(props(t, schedule).Targets)).toContain(rollUpId as string);
   });
 
   it('adds the device data routes to the HTTP API', () => {
