@@ -1,0 +1,79 @@
+import { describe, expect, it } from 'vitest';
+import { rollUpAll } from '#shared/domain/readings/roll-up.ts';
+import { MemoryRollUpStore } from '../helpers/memory-readings-blocks.ts';
+
+const HOUR = 3_600_000;
+const T0 = Date.parse('2026-11-30T00:00:00.000Z');
+const iso = (ms: number) => new Date(ms).toISOString();
+const MN = '88330000000001';
+const devices = async function* () {
+  yield MN;
+};
+
+/** real-time rows every 10 minutes over `hours` hours from T0 */
+function withRows(hours: number) {
+  const store = new MemoryRollUpStore();
+  for (let t = T0; t < T0 + hours * HOUR; t += 10 * 60_000) store.addRow(MN, 'realtime', iso(t));
+  return store;
+}
+
+describe('rollUpAll', () => {
+  it('closes the periods before the last DataTime and before now less the grace, from the first row on', async () => {
+    const store = withRows(5);
+    const run = await rollUpAll(store, devices, T0 + 5 * HOUR + 5 * 60_000, { graceMinutes: 10, budgetMs: 60_000 });
+    // the last row is in hour 4 and now is 5 minutes into hour 5 (less than the grace): hours 0–3 closed
+    expect(run.periods).toBe(4);
+    expect([...store.blocks.keys()]).toEqual([0, 1, 2, 3].map((h) => `${MN}#realtime#${iso(T0 + h * HOUR)}`));
+    expect((await store.state(MN, 'realtime'))?.blocksTo).toBe(iso(T0 + 4 * HOUR));
+    const again = await rollUpAll(store, devices, T0 + 5 * HOUR + 5 * 60_000, { graceMinutes: 10, budgetMs: 60_000 });
+    expect(again.periods).toBe(0);
+  });
+
+  it('keeps the period of the last DataTime open while the device is silent, whatever the clock', async () => {
+    const store = withRows(3);
+    await rollUpAll(store, devices, T0 + 30 * HOUR, { graceMinutes: 10, budgetMs: 60_000 });
+    expect((await store.state(MN, 'realtime'))?.blocksTo).toBe(iso(T0 + 2 * HOUR));
+  });
+
+  it('stops at its budget and goes on from the mark in the next run', async () => {
+    const store = withRows(6);
+    let ticks = 0;
+    const clock = () => T0 + ticks++ * 1000;
+    const first = await rollUpAll(store, devices, T0 + 7 * HOUR, {
+      graceMinutes: 10,
+      budgetMs: 4_500,
+      periodsPerMark: 1,
+      clock,
+    });
+    expect(first.incomplete).toBe(true);
+    const mark = (await store.state(MN, 'realtime'))?.blocksTo as string;
+    expect(Date.parse(mark)).toBeLessThan(T0 + 5 * HOUR);
+    const second = await rollUpAll(store, devices, T0 + 7 * HOUR, { graceMinutes: 10, budgetMs: 60_000 });
+    expect(second.incomplete).toBe(false);
+    expect(first.periods + second.periods).toBe(5);
+    expect((await store.state(MN, 'realtime'))?.blocksTo).toBe(iso(T0 + 5 * HOUR));
+  });
+
+  it('builds a period in blocks again when data arrived for it out of order, and clears that mark only', async () => {
+    const store = withRows(5);
+    await rollUpAll(store, devices, T0 + 6 * HOUR, { graceMinutes: 10, budgetMs: 60_000 });
+    store.addRow(MN, 'realtime', iso(T0 + HOUR + 5 * 60_000));
+    expect((await store.state(MN, 'realtime'))?.late).toHaveLength(1);
+    const run = await rollUpAll(store, devices, T0 + 6 * HOUR, { graceMinutes: 10, budgetMs: 60_000 });
+    expect(run.rebuilt).toBe(1);
+    expect(store.blocks.get(`${MN}#realtime#${iso(T0 + HOUR)}`)).toBe(7);
+    expect((await store.state(MN, 'realtime'))?.late).toEqual([]);
+  });
+
+  it('leaves the mark alone when another run moved it meanwhile', async () => {
+    const store = withRows(5);
+    const advance = store.advance.bind(store);
+    store.advance = async (mn, kind, from, to, seen) => {
+      const s = store.states.get(`${mn}#${kind}`);
+      if (s) s.blocksTo = iso(T0 + 4 * HOUR); // the other run
+      return advance(mn, kind, from, to, seen);
+    };
+    await rollUpAll(store, devices, T0 + 6 * HOUR, { graceMinutes: 10, budgetMs: 60_000, periodsPerMark: 1 });
+    expect((await store.state(MN, 'realtime'))?.blocksTo).toBe(iso(T0 + 4 * HOUR));
+  });
+});
