@@ -4,6 +4,7 @@ import {
   type QueryCommandOutput,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { ValidationError } from '#shared/domain/errors.ts';
 import type {
   ReadingQuery,
@@ -40,14 +41,17 @@ import { blockRows, readBlockState } from './readings-blocks.ts';
  *                notComputable, subject unless a pollutant), plus mn, kind, dataTime, enterpriseId, outletId, the
  *                first packet's source and receivedAt and, for real-time and minute data, `expiresAt` (TTL; hourly
  *                and daily are kept).
- *                Written by one UpdateItem per message (`SET #p = if_not_exists(#p, :v)` per code, `UPDATED_OLD`):
- *                first write wins per code, a resend is stored once and counted as duplicates, a later packet with
- *                other codes of the same DataTime is merged (its codes then get their own source and receivedAt in
- *                a second write, only for such a merge). One series (device, pollutant, kind) is a Query of the
- *                device's kind partition over a time range projected to that code; a unit's devices for a day are
- *                one Query per device (rows).
+ *                Written by one UpdateItem per message (`SET #p = if_not_exists(#p, :v)` per code, `UPDATED_OLD`,
+ *                conditional on the row being new or the packet's own): first write wins per code, a resend is
+ *                stored once and counted as duplicates (the failed condition returns the row), a later packet with
+ *                other codes of the same DataTime is merged by a second UpdateItem whose cells carry their own
+ *                source and receivedAt (only for such a merge; never visible with the row's). One series (device,
+ *                pollutant, kind) is a Query of the device's kind partition over a time range projected to that
+ *                code; a unit's devices for a day are one Query per device (rows). Closed periods of real-time and
+ *                minute data are also kept as blocks (readings-blocks.ts) and read from them.
  *   device state pk `d#<mn>`  sk `state#<kind>`: lastDataTime, lastReceivedAt, one attribute `p_<code>` per pollutant
- *                with its last values; updated only when not older (condition on lastDataTime).
+ *                with its last values; updated only when not older (condition on lastDataTime); the blocks' mark
+ *                (blocksTo) and late marks of a kind with blocks (readings-blocks.ts).
  * The sealed archive's records share the table (pk `a#<chain>`, and the head item of before batching `d#<chain>` /
  * `archive`): see archive-store.ts.
  * Codes come from devices: they are checked again here (letters and digits) and reach expressions only through
@@ -173,11 +177,13 @@ export function rowItem(readings: Reading[], ttl: number | undefined): Record<st
 /**
  * One UpdateItem merging `readings` (one device, kind and DataTime, distinct codes, one packet) into their row: each
  * code `if_not_exists`, the row's own fields and the packet's arrival (source, receivedAt) kept from the first writer.
+ * `ownArrival`: each code's cell carries its packet's source and receivedAt (a merge into a row another packet made).
  */
 export function rowUpdate(
   table: string,
   readings: Reading[],
   ttl: number | undefined,
+  ownArrival = false,
 ): ConstructorParameters<typeof UpdateCommand>[0] {
   const first = readings[0];
   if (!first) throw new Error('rowUpdate: no readings');
@@ -207,7 +213,7 @@ export function rowUpdate(
   readings.forEach((r, i) => {
     assertCode(r.pollutant);
     names[`#p${i}`] = `${CODE_PREFIX}${r.pollutant}`;
-    values[`:v${i}`] = readingCell(r);
+    values[`:v${i}`] = ownArrival ? { ...readingCell(r), source: r.source, receivedAt: r.receivedAt } : readingCell(r);
     sets.push(`#p${i} = if_not_exists(#p${i}, :v${i})`);
   });
   return {
@@ -221,9 +227,11 @@ export function rowUpdate(
 }
 
 /**
- * Writes one packet's readings of one row (rowUpdate) and returns the codes that were stored already (duplicates).
- * When the row existed with another packet's arrival and this packet added codes, those codes get their own source
- * and receivedAt in a second, conditional write (only then: a merge of a later partial packet).
+ * Writes one packet's readings of one row and returns the codes that were stored already (duplicates) and the row's
+ * attributes before (`old`). The write is conditional on the row being new or this packet's (the common case: one
+ * write). When another packet made the row, the failed condition returns the row: a resend (every code there) stores
+ * nothing more; a later packet's new codes are merged in a second write whose cells carry their own source and
+ * receivedAt, so that a reader never sees a merged code with the row's arrival.
  */
 export async function writeRow(
   db: DynamoDBDocumentClient,
@@ -233,37 +241,28 @@ export async function writeRow(
 ): Promise<{ before: Set<string>; old?: Record<string, unknown> }> {
   const first = readings[0];
   if (!first) return { before: new Set() };
-  const out = await db.send(new UpdateCommand(rowUpdate(table, readings, ttl)));
-  const before = codesAlreadyStored(out.Attributes);
-  const old = out.Attributes;
-  const added = readings.filter((r) => !before.has(r.pollutant));
-  const sameArrival = !old || (old.source === first.source && old.receivedAt === first.receivedAt);
-  const result = { before, ...(old ? { old } : {}) };
-  if (added.length === 0 || sameArrival || old?.receivedAt === undefined) return result;
-  const names: Record<string, string> = {};
-  const sets: string[] = [];
-  const conditions: string[] = [];
-  added.forEach((r, i) => {
-    names[`#p${i}`] = `${CODE_PREFIX}${r.pollutant}`;
-    sets.push(`#p${i}.#src = :s`, `#p${i}.receivedAt = :r`);
-    conditions.push(`attribute_not_exists(#p${i}.receivedAt)`);
-  });
+  const update = rowUpdate(table, readings, ttl);
+  let existing: Record<string, unknown> | undefined;
   try {
-    await db.send(
+    const out = await db.send(
       new UpdateCommand({
-        TableName: table,
-        Key: readingKeys.row(first.mn, first.kind, first.dataTime),
-        UpdateExpression: `SET ${sets.join(', ')}`,
-        ConditionExpression: conditions.join(' AND '),
-        ExpressionAttributeNames: { ...names, '#src': 'source' },
-        ExpressionAttributeValues: { ':s': first.source, ':r': first.receivedAt },
+        ...update,
+        ConditionExpression: 'attribute_not_exists(pk) OR (#src = :s AND receivedAt = :r)',
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
       }),
     );
+    const old = out.Attributes;
+    return { before: codesAlreadyStored(old), ...(old ? { old } : {}) };
   } catch (err) {
-    // a retry of this very write already marked them
     if (!isConditionFailure(err)) throw err;
+    const item = (err as { Item?: Parameters<typeof unmarshall>[0] }).Item;
+    existing = item ? unmarshall(item) : undefined;
   }
-  return result;
+  if (existing && readings.every((r) => existing[`${CODE_PREFIX}${r.pollutant}`] !== undefined))
+    return { before: codesAlreadyStored(existing), old: existing };
+  const out = await db.send(new UpdateCommand(rowUpdate(table, readings, ttl, true)));
+  const old = out.Attributes;
+  return { before: codesAlreadyStored(old), ...(old ? { old } : {}) };
 }
 
 /** The codes of a row update that were there already (UPDATED_OLD): stored once before, so duplicates now. */
