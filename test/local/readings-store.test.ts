@@ -1,50 +1,13 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import net from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { DynamoDBDocumentClient, GetCommand, PutCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  type DynamoDbService,
-  ensureTables,
-  localDynamoDbClient,
-  startDynamoDb,
-} from '#infra/local/services/dynamodb.ts';
-import type { TableSpec } from '#infra/local/spec.ts';
 import { legacyItem, migrateReadings } from '#shared/adapters/readings-migration.ts';
 import { DynamoReadingStore, readingKeys, rowItem, rowUpdate } from '#shared/adapters/readings-store.ts';
 import { ValidationError } from '#shared/domain/errors.ts';
 import { DEFAULT_RETENTION, expiresAt, type Reading, type ReadingKind } from '#shared/domain/readings/model.ts';
+import { type LocalTable, startTable } from './dynamodb-table.ts';
 
 /** The readings store and its migration against DynamoDB Local (the platform's stand-in), no platform booted. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 const TABLE = 'envwatch-readings-test';
-const spec: TableSpec = {
-  id: 'Data/ReadingsTable',
-  tableName: TABLE,
-  arn: `arn:aws:dynamodb:us-east-1:000000000000:table/${TABLE}`,
-  keySchema: [
-    { AttributeName: 'pk', KeyType: 'HASH' },
-    { AttributeName: 'sk', KeyType: 'RANGE' },
-  ],
-  attributeDefinitions: [
-    { AttributeName: 'pk', AttributeType: 'S' },
-    { AttributeName: 'sk', AttributeType: 'S' },
-  ],
-  globalSecondaryIndexes: [],
-  ttlAttribute: 'expiresAt',
-};
 
 const T0 = '2026-11-29T08:00:00.000Z';
 const RECEIVED = '2026-11-29T08:00:05.000Z';
@@ -71,24 +34,18 @@ function reading(mn: string, pollutant: string, avg: number, over: Partial<Readi
 const at = (minutes: number) => new Date(Date.parse(T0) + minutes * 60_000).toISOString();
 
 describe('DynamoReadingStore', () => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'envwatch-readings-'));
-  let service: DynamoDbService | undefined;
-  let db: DynamoDBDocumentClient;
+  let t: LocalTable;
+  let db: LocalTable['db'];
   let store: DynamoReadingStore;
 
   beforeAll(async () => {
-    service = await startDynamoDb({ host: '127.0.0.1', port: await freePort(), dataDir });
-    await ensureTables(service.endpoint, [spec]);
-    db = DynamoDBDocumentClient.from(localDynamoDbClient(service.endpoint), {
-      marshallOptions: { removeUndefinedValues: true },
-    });
+    t = await startTable(TABLE);
+    db = t.db;
     store = new DynamoReadingStore(db, TABLE);
   });
 
   afterAll(async () => {
-    db?.destroy();
-    await service?.stop();
-    rmSync(dataDir, { recursive: true, force: true });
+    await t?.stop();
   });
 
   const row = async (mn: string, kind: ReadingKind, dataTime = T0) =>
@@ -102,7 +59,7 @@ describe('DynamoReadingStore', () => {
         sent.push(cmd);
         return db.send(cmd as UpdateCommand);
       },
-    } as unknown as DynamoDBDocumentClient;
+    } as unknown as LocalTable['db'];
     const out = await new DynamoReadingStore(counting, TABLE).put(
       [reading(mn, 'w01018', 20), reading(mn, 'w21003', 1.5), reading(mn, 'w00000', 300)],
       DEFAULT_RETENTION,
@@ -287,24 +244,18 @@ describe('DynamoReadingStore', () => {
 });
 
 describe('migrateReadings', () => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'envwatch-readings-migrate-'));
-  let service: DynamoDbService | undefined;
-  let db: DynamoDBDocumentClient;
+  let t: LocalTable;
+  let db: LocalTable['db'];
   let store: DynamoReadingStore;
 
   beforeAll(async () => {
-    service = await startDynamoDb({ host: '127.0.0.1', port: await freePort(), dataDir });
-    await ensureTables(service.endpoint, [spec]);
-    db = DynamoDBDocumentClient.from(localDynamoDbClient(service.endpoint), {
-      marshallOptions: { removeUndefinedValues: true },
-    });
+    t = await startTable(TABLE);
+    db = t.db;
     store = new DynamoReadingStore(db, TABLE);
   });
 
   afterAll(async () => {
-    db?.destroy();
-    await service?.stop();
-    rmSync(dataDir, { recursive: true, force: true });
+    await t?.stop();
   });
 
   const putLegacy = (r: Reading) =>

@@ -11,20 +11,9 @@ import {
   QueryCommand,
 } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '#infra/local/ports.ts';
 import { type DynamoDbService, ensureTables, startDynamoDb } from '#infra/local/services/dynamodb.ts';
 import type { TableSpec } from '#infra/local/spec.ts';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 function client(endpoint: string): DynamoDBClient {
   return new DynamoDBClient({
