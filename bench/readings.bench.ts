@@ -17,6 +17,7 @@ import {
 } from '#shared/domain/readings/model.ts';
 import { rollUpAll } from '#shared/domain/readings/roll-up.ts';
 import { createRng, type Rng } from '../scripts/simulate/rng.ts';
+import { PRICES } from './cost/prices.ts';
 import { atMost, ratio, tempDir } from './lib.ts';
 import { batchPut, type Recorded, recordingClient, stats, timed } from './measure.ts';
 
@@ -462,6 +463,19 @@ export async function run(): Promise<Record<string, unknown>> {
               (rollUpCommands.QueryCommand ?? 0),
           ),
           storedBlockBytes: million(blockSizes.items.reduce((a, b) => a + b, 0)),
+          // at the cost model's global prices (bench/cost/prices.ts): request units, and a month of the blocks' storage
+          usd: round(
+            (million(blockWriteUnits + (rollUpCommands.UpdateCommand ?? 0)) / 1e6) * PRICES.dynamoWrite.global.price +
+              (million(
+                Math.ceil((rolled.rows * rowBytes) / 4096) +
+                  (rollUpCommands.GetCommand ?? 0) +
+                  (rollUpCommands.QueryCommand ?? 0),
+              ) /
+                1e6) *
+                PRICES.dynamoRead.global.price +
+              (million(blockSizes.items.reduce((a, b) => a + b, 0)) / 1e9) * PRICES.dynamoStorage.global.price,
+            4,
+          ),
           note: 'WRU: each block item ceil(bytes/1 KB) plus the mark updates; RRU: the rows read (1 per 4 KB, strongly consistent) plus each Get/Query (1 at least)',
         },
       },
