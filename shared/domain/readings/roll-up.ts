@@ -65,6 +65,20 @@ export interface RollUpRun {
 }
 
 export const lateDataTime = (token: string): string => token.slice(0, token.indexOf('|'));
+const lateArrival = (token: string): string => token.slice(token.indexOf('|') + 1);
+/** how long a late mark whose arrival no row shows is kept (built again each run) before it is cleared */
+export const LATE_SETTLE_MS = 15 * 60_000;
+
+/** Whether the rows hold the late mark's packet: its DataTime's row made by it, or a code merged from it. */
+function shows(rows: RowItemFields[], token: string): boolean {
+  const at = new Date(Date.parse(lateDataTime(token))).toISOString();
+  const arrival = lateArrival(token);
+  const row = rows.find((r) => r.dataTime === at);
+  if (!row) return false;
+  if (row.receivedAt === arrival) return true;
+  for (const cell of row.cells.values()) if (cell.receivedAt === arrival) return true;
+  return false;
+}
 
 /** Rolls up one device's closed periods of one kind (see the module comment). */
 export async function rollUpDevice(
@@ -91,21 +105,26 @@ export async function rollUpDevice(
     if (rows.length > 0) run.blocks += await store.putBlocks(mn, kind, layout, start, rows, ttl);
     run.rows += rows.length;
     run.periods++;
+    return rows;
   };
   let mark = state.blocksTo;
-  // late data in periods already in blocks: built again
-  const seen = [...state.late];
+  // late data in periods already in blocks: built again. Ingest writes the row and the late mark side by side, so a
+  // mark is cleared only once the rebuilt rows show its arrival, or once it is older than LATE_SETTLE_MS (a resend
+  // that stored nothing): a mark seen before its row lands stays for the next run.
+  const seen: string[] = [];
   if (mark !== undefined) {
-    const lateStarts = new Set<number>();
-    for (const token of seen) {
-      const start = periodStart(layout, Date.parse(lateDataTime(token)));
-      if (start < Date.parse(mark)) lateStarts.add(start);
-    }
-    for (const start of [...lateStarts].sort((a, b) => a - b)) {
-      await build(start);
+    const rebuilt = new Map<number, RowItemFields[]>();
+    const startOf = (token: string) => periodStart(layout, Date.parse(lateDataTime(token)));
+    const starts = [...new Set(state.late.map(startOf))].filter((start) => start < Date.parse(mark as string));
+    for (const start of starts.sort((a, b) => a - b)) {
+      rebuilt.set(start, await build(start));
       run.rebuilt++;
     }
-  }
+    for (const token of state.late) {
+      const rows = rebuilt.get(startOf(token));
+      if (!rows || shows(rows, token) || Date.parse(lateArrival(token)) < clock() - LATE_SETTLE_MS) seen.push(token);
+    }
+  } else seen.push(...state.late);
   let next = mark !== undefined ? Date.parse(mark) : undefined;
   if (next === undefined) {
     const first = await store.firstRowAt(mn, kind);

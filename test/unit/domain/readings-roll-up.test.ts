@@ -65,6 +65,38 @@ describe('rollUpAll', () => {
     expect((await store.state(MN, 'realtime'))?.late).toEqual([]);
   });
 
+  it('keeps a late mark whose row has not landed yet (written beside it), and clears it once the row shows it', async () => {
+    const store = withRows(5);
+    await rollUpAll(store, devices, T0 + 6 * HOUR, { graceMinutes: 10, budgetMs: 60_000 });
+    const at = iso(T0 + HOUR + 5 * 60_000);
+    const received = iso(T0 + 6 * HOUR);
+    store.addRow(MN, 'realtime', at, received, true); // the state write came first
+    const clock = () => T0 + 6 * HOUR + 60_000;
+    await rollUpAll(store, devices, T0 + 6 * HOUR, { graceMinutes: 10, budgetMs: 60_000, clock });
+    expect((await store.state(MN, 'realtime'))?.late).toEqual([`${at}|${received}`]);
+    store.rows.get(`${MN}#realtime`)?.push({
+      dataTime: at,
+      enterpriseId: 'E1',
+      outletId: 'O1',
+      source: 'mqtt-hj212',
+      receivedAt: received,
+      cells: new Map([['a21026', { values: { rtd: 2 } }]]),
+    });
+    store.rows.get(`${MN}#realtime`)?.sort((a, b) => (a.dataTime < b.dataTime ? -1 : 1));
+    const run = await rollUpAll(store, devices, T0 + 6 * HOUR, { graceMinutes: 10, budgetMs: 60_000, clock });
+    expect(run.rebuilt).toBe(1);
+    expect(store.blocks.get(`${MN}#realtime#${iso(T0 + HOUR)}`)).toBe(7);
+    expect((await store.state(MN, 'realtime'))?.late).toEqual([]);
+  });
+
+  it('clears a late mark no row shows once it is older than the settling time (a resend that stored nothing)', async () => {
+    const store = withRows(5);
+    await rollUpAll(store, devices, T0 + 6 * HOUR, { graceMinutes: 10, budgetMs: 60_000 });
+    store.addRow(MN, 'realtime', iso(T0 + HOUR), iso(T0 + 6 * HOUR), true);
+    await rollUpAll(store, devices, T0 + 7 * HOUR, { graceMinutes: 10, budgetMs: 60_000, clock: () => T0 + 7 * HOUR });
+    expect((await store.state(MN, 'realtime'))?.late).toEqual([]);
+  });
+
   it('leaves the mark alone when another run moved it meanwhile', async () => {
     const store = withRows(5);
     const advance = store.advance.bind(store);

@@ -10,7 +10,13 @@ export class MemoryRollUpStore implements RollUpStore {
   readonly blocks = new Map<string, number>();
   puts = 0;
 
-  addRow(mn: string, kind: ReadingKind, dataTime: string): void {
+  /** a row made by a packet received at `receivedAt` (default: its DataTime), its state moved as ingest moves it */
+  addRow(mn: string, kind: ReadingKind, dataTime: string, receivedAt = dataTime, lateOnly = false): void {
+    const state = this.states.get(`${mn}#${kind}`) ?? { late: [] };
+    this.states.set(`${mn}#${kind}`, state);
+    if (!state.lastDataTime || state.lastDataTime <= dataTime) state.lastDataTime = dataTime;
+    else state.late.push(`${dataTime}|${receivedAt}`);
+    if (lateOnly) return;
     const list = this.rows.get(`${mn}#${kind}`) ?? [];
     this.rows.set(`${mn}#${kind}`, list);
     list.push({
@@ -18,14 +24,10 @@ export class MemoryRollUpStore implements RollUpStore {
       enterpriseId: 'E1',
       outletId: 'O1',
       source: 'mqtt-hj212',
-      receivedAt: dataTime,
+      receivedAt,
       cells: new Map([['a21026', { values: { rtd: 1 } }]]),
     });
     list.sort((a, b) => (a.dataTime < b.dataTime ? -1 : 1));
-    const state = this.states.get(`${mn}#${kind}`) ?? { late: [] };
-    if (!state.lastDataTime || state.lastDataTime <= dataTime) state.lastDataTime = dataTime;
-    else state.late.push(`${dataTime}|x`);
-    this.states.set(`${mn}#${kind}`, state);
   }
 
   async state(mn: string, kind: ReadingKind): Promise<BlockState | undefined> {
