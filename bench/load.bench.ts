@@ -37,8 +37,8 @@ import { stats } from './measure.ts';
  *    (records = messages it sent: nothing lost, nothing archived twice, the chain intact) and its real-time readings of
  *    one pollutant counted (= packets sent: no reading lost or stored twice).
  * 6. Knee (ENVWATCH_LOAD_KNEE, default on): after the run, the same devices send faster in steps of one minute
- *    (2×, 3×, 4×, 6×, 8× the run's rate) until, in a step, the functions' queue ends the step higher than it started and
- *    higher than one second of messages, or the TCP acknowledgements' p95 exceeds 2 s: that step's rate is the knee, and
+ *    (1.25×, 1.5×, 2×, 3×, 4×, 6×, 8× the run's rate) until, in a step, the functions' queue ends the step higher than
+ *    it started and higher than one second of messages, or the TCP acknowledgements' p95 exceeds 2 s: that step's rate is the knee, and
  *    the report says which queue grew and which process used the CPU.
  *
  * ENVWATCH_LAMBDA_CONCURRENCY (passed on to the platform) sets the worker threads per function (default 4).
@@ -55,7 +55,7 @@ const KNEE = process.env.ENVWATCH_LOAD_KNEE !== 'off';
 const STORAGE = process.env.ENVWATCH_LOAD_STORAGE ?? 'memory';
 if (STORAGE !== 'memory' && STORAGE !== 'disk')
   throw new Error(`ENVWATCH_LOAD_STORAGE is memory or disk, not ${STORAGE}`);
-const KNEE_FACTORS = [2, 3, 4, 6, 8];
+const KNEE_FACTORS = [1.25, 1.5, 2, 3, 4, 6, 8];
 const KNEE_STEP_MS = 60_000;
 const SAMPLE_MS = 10_000;
 /** after the traffic, how long the platform may take to work off what it queued before the count */
