@@ -317,13 +317,15 @@ export async function judgeMessage(
   let device = await devices.get(claimedMn);
   if (device?.sm4?.encrypting && keys && envelope.accepted !== false) {
     decoded = decodeFrame(message.raw, { keys: await keys.open(device), requireEncryption: true });
-    if (!decoded.ok && decoded.reason === 'decrypt-failed' && devices.fresh) {
-      // the keys may have changed since the device was cached (a rotation): once more, read now
-      const fresh = await devices.fresh(claimedMn);
-      if (fresh?.sm4) {
-        device = fresh;
-        decoded = decodeFrame(message.raw, { keys: await keys.open(fresh), requireEncryption: true });
-      }
+  }
+  const stale = !decoded.ok && (decoded.reason === 'decrypt-failed' || (decoded.reason === 'no-key' && device));
+  if (stale && keys && devices.fresh && envelope.accepted !== false) {
+    // the keys may have changed since the device was cached (a rotation, or a key registered for a device cached
+    // without one): once more, read now
+    const fresh = await devices.fresh(claimedMn);
+    if (fresh?.sm4?.encrypting) {
+      device = fresh;
+      decoded = decodeFrame(message.raw, { keys: await keys.open(fresh), requireEncryption: true });
     }
   }
   if (envelope.source === 'tcp-gateway' && envelope.accepted === false) {

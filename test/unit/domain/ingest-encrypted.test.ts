@@ -16,7 +16,7 @@ const MN = '33112600000000000000BW01';
 const OLD = 'q7Rk2pXv9LmZ4tBw';
 const NEW = 'Zx8Wq3Lp5Rt7Vn2K';
 
-async function fakes(keyRequests?: KeyRequests) {
+async function fakes(keyRequests?: KeyRequests, opts: { cachedWithoutKeys?: boolean } = {}) {
   const { all, recordStore } = memoryArchive();
   const sealer = new MemoryKeySealer();
   const at = '2026-03-01T00:00:00.000Z';
@@ -35,7 +35,7 @@ async function fakes(keyRequests?: KeyRequests) {
   });
   const base = { mn: MN, enterpriseId: '91331126MA2BW0T89P', outletId: '91331126MA2BW0T89P-DW001' };
   // the cached device still has the old ring; the registry has moved on to the new key
-  let cached: DeviceRef = { ...base, sm4: await ringOf(OLD) };
+  let cached: DeviceRef = opts.cachedWithoutKeys ? { ...base } : { ...base, sm4: await ringOf(OLD) };
   const current: DeviceRef = { ...base, sm4: await ringOf(OLD, NEW) };
   const stored: Reading[] = [];
   let freshReads = 0;
@@ -93,6 +93,14 @@ describe('ingest of HJ 212-2025 encrypted frames', () => {
     const b = await f.service.ingest(envelope(encodeEncryptedFrame(segment(2), keyBytes(NEW), 'text')));
     expect([a.accepted, b.accepted]).toEqual([true, true]);
     expect(f.stored.map((r) => r.values.avg)).toEqual([41, 42]);
+    expect(f.freshReads()).toBe(1);
+  });
+
+  it('reads the device again when it was cached before its key was registered, losing no reading', async () => {
+    const f = await fakes(undefined, { cachedWithoutKeys: true });
+    const a = await f.service.ingest(envelope(encodeEncryptedFrame(segment(1), keyBytes(NEW))));
+    expect(a.accepted).toBe(true);
+    expect(f.stored.map((r) => r.values.avg)).toEqual([41]);
     expect(f.freshReads()).toBe(1);
   });
 
