@@ -1,4 +1,3 @@
-import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadOrCreateKeys, signToken } from '#infra/local/jwt.ts';
 import { type Platform, startPlatform } from '#infra/local/platform.ts';
@@ -7,7 +6,7 @@ import { synthEnvWatch } from '#infra/local/synth.ts';
 import { encodeFrame, encodeSegment, isoToBeijing } from '#shared/domain/hj212/codec.ts';
 import { DEVICES, SEED_DEVICE_PASSWORD } from '#shared/domain/registry/qingyuan-seed.ts';
 import { ratio, tempDir } from './lib.ts';
-import { stats } from './measure.ts';
+import { inParallel, javaChildOf, procSample, stats } from './measure.ts';
 
 /**
  * `npm run bench -- ingestCpu`: the CPU one device message costs the local platform's ingest pipeline, the figure
@@ -30,29 +29,6 @@ const N_DEVICES = Number(process.env.ENVWATCH_CPU_DEVICES ?? 40);
 const CONCURRENCY = Number(process.env.ENVWATCH_LAMBDA_CONCURRENCY ?? 4);
 const LIKE = '33112600000000000000GA01';
 const mnOf = (i: number) => `3311260000000000CPU${String(i).padStart(5, '0')}`;
-
-/** user + system CPU of a process from /proc (ms) */
-function procCpuMs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const ticks = Number(fields[11]) + Number(fields[12]);
-  return (ticks * 1000) / 100;
-}
-
-/** the Java process of the DynamoDB Local listening on `port` */
-function dynamoPid(port: string): number {
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const cmd = readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0');
-      if (cmd[0]?.endsWith('java') && cmd.includes('DynamoDBLocal.jar') && cmd[cmd.indexOf('-port') + 1] === port)
-        return Number(name);
-    } catch {
-      // gone meanwhile
-    }
-  }
-  throw new Error(`no DynamoDB Local on port ${port}`);
-}
 
 async function register(platform: Platform, dataDir: string): Promise<void> {
   const keys = await loadOrCreateKeys(dataDir);
@@ -109,7 +85,9 @@ async function measure(storage: Storage): Promise<Record<string, unknown>> {
     const fn = platform.spec.functions.find((f) => f.environment.ENVWATCH_SERVICE === 'ingest');
     if (!fn) throw new Error('no ingest function in the template');
     await register(platform, dataDir);
-    const java = dynamoPid(new URL(platform.endpoints.dynamodb).port);
+    const java = javaChildOf(process.pid);
+    if (!java) throw new Error('no DynamoDB Local among the processes this one started');
+    const javaCpuMs = () => (procSample(java)?.cpuTicks ?? Number.NaN) * 10;
     const runtime = platform.runtime;
     // device time: 30 s apart per device, ending a minute ago (real-time data of the recent past)
     const total = WARMUP + MESSAGES;
@@ -120,30 +98,23 @@ async function measure(storage: Storage): Promise<Record<string, unknown>> {
       return envelope(mnOf(k % N_DEVICES), start + i * 30_000, i);
     });
     const latencies: number[] = [];
-    const drive = async (from: number, to: number) => {
-      let next = from;
-      await Promise.all(
-        Array.from({ length: CONCURRENCY }, async () => {
-          while (next < to) {
-            const job = jobs[next++];
-            const t0 = performance.now();
-            const out = (await runtime.invoke(fn.functionName, job)) as { accepted: boolean; reason?: string }[];
-            latencies.push(performance.now() - t0);
-            if (!out[0]?.accepted) throw new Error(`refused: ${JSON.stringify(out[0])}`);
-          }
-        }),
-      );
-    };
+    const drive = (from: number, to: number) =>
+      inParallel(jobs.slice(from, to), CONCURRENCY, async (job) => {
+        const t0 = performance.now();
+        const out = (await runtime.invoke(fn.functionName, job)) as { accepted: boolean; reason?: string }[];
+        latencies.push(performance.now() - t0);
+        if (!out[0]?.accepted) throw new Error(`refused: ${JSON.stringify(out[0])}`);
+      });
     await drive(0, WARMUP);
     latencies.length = 0;
     const cpu0 = process.cpuUsage();
-    const java0 = procCpuMs(java);
+    const java0 = javaCpuMs();
     const t0 = performance.now();
     await drive(WARMUP, total);
     const wallMs = performance.now() - t0;
     const cpu = process.cpuUsage(cpu0);
     const nodeMs = (cpu.user + cpu.system) / 1000 / MESSAGES;
-    const dynamoMs = (procCpuMs(java) - java0) / MESSAGES;
+    const dynamoMs = (javaCpuMs() - java0) / MESSAGES;
     return {
       cpuMsPerMessage: { platform: round(nodeMs), dynamodbLocal: round(dynamoMs), both: round(nodeMs + dynamoMs) },
       messagesPerSecond: round((MESSAGES * 1000) / wallMs),

@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { webcrypto } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { loadOrCreateKeys, signToken } from '#infra/local/jwt.ts';
@@ -11,7 +11,7 @@ import { encodeCp, encodePacket, isoToBeijing } from '#shared/domain/hj212/codec
 import { DEVICES, OUTLETS } from '#shared/domain/registry/qingyuan-seed.ts';
 import { TcpLink } from '../scripts/simulate/tcp-link.ts';
 import { atMost, ROOT, tempDir } from './lib.ts';
-import { stats } from './measure.ts';
+import { javaChildOf, procSample, stats } from './measure.ts';
 
 /**
  * `npm run bench -- load` (never in `npm test`): the embedded platform, started as `npm start` starts it (its own
@@ -215,43 +215,6 @@ async function startPlatform(
     if (child.exitCode === null) child.kill('SIGKILL');
   };
   return { child, endpoints, stop };
-}
-
-/** A process's resident memory (kB) and CPU time (ticks), from /proc. */
-function procSample(pid: number): { rssKb: number; cpuTicks: number } | undefined {
-  try {
-    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    const rssKb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return { rssKb, cpuTicks: Number(fields[11]) + Number(fields[12]) };
-  } catch {
-    return undefined;
-  }
-}
-
-/** The platform's DynamoDB Local: the java process among its descendants (a launcher shell may sit between). */
-function javaChildOf(pid: number): number | undefined {
-  const parent = new Map<number, number>();
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      parent.set(Number(entry), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
-    } catch {}
-  }
-  const descends = (p: number): boolean => {
-    for (let q = parent.get(p); q !== undefined && q > 1; q = parent.get(q)) if (q === pid) return true;
-    return false;
-  };
-  for (const p of parent.keys()) {
-    if (!descends(p)) continue;
-    try {
-      const exe = readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0')[0] ?? '';
-      if (/(^|\/)java$/.test(exe)) return p;
-    } catch {}
-  }
-  return undefined;
 }
 
 interface FunctionStats {

@@ -1,3 +1,4 @@
+import { readdirSync, readFileSync } from 'node:fs';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { BatchWriteCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { LOCAL_REGION } from '#infra/local/spec.ts';
@@ -32,6 +33,45 @@ export function usccOf(body: string, n: number): string {
   let sum = 0;
   for (let i = 0; i < 17; i++) sum += alphabet.indexOf(first17.charAt(i)) * (weights[i] ?? 0);
   return first17 + alphabet.charAt((31 - (sum % 31)) % 31);
+}
+
+// ---- processes (Linux /proc) ----
+
+/** A process's resident memory (kB) and CPU time (ticks), from /proc. */
+export function procSample(pid: number): { rssKb: number; cpuTicks: number } | undefined {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const rssKb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return { rssKb, cpuTicks: Number(fields[11]) + Number(fields[12]) };
+  } catch {
+    return undefined;
+  }
+}
+
+/** The platform's DynamoDB Local: the java process among its descendants (a launcher shell may sit between). */
+export function javaChildOf(pid: number): number | undefined {
+  const parent = new Map<number, number>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      parent.set(Number(entry), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+    } catch {}
+  }
+  const descends = (p: number): boolean => {
+    for (let q = parent.get(p); q !== undefined && q > 1; q = parent.get(q)) if (q === pid) return true;
+    return false;
+  };
+  for (const p of parent.keys()) {
+    if (!descends(p)) continue;
+    try {
+      const exe = readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0')[0] ?? '';
+      if (/(^|\/)java$/.test(exe)) return p;
+    } catch {}
+  }
+  return undefined;
 }
 
 // ---- loading ----
