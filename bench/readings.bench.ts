@@ -1,8 +1,7 @@
 import { type DynamoDBDocumentClient, PutCommand, QueryCommand, type QueryCommandOutput } from '@aws-sdk/lib-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { freePort } from '#infra/local/ports.ts';
-import { ensureTables, startDynamoDb } from '#infra/local/services/dynamodb.ts';
-import type { TableSpec } from '#infra/local/spec.ts';
+import { ensureTables, pkSkTableSpec, startDynamoDb } from '#infra/local/services/dynamodb.ts';
 import { encodeCursor, isConditionFailure } from '#shared/adapters/dynamodb.ts';
 import { DynamoRollUpStore } from '#shared/adapters/readings-blocks.ts';
 import { legacyItem } from '#shared/adapters/readings-migration.ts';
@@ -54,22 +53,6 @@ const HOUR = 3_600_000;
 const DAY = 86_400_000;
 const REPS = 10;
 const PAGE = 500;
-
-const spec = (tableName: string): TableSpec => ({
-  id: `Bench/${tableName}`,
-  tableName,
-  arn: `arn:aws:dynamodb:us-east-1:000000000000:table/${tableName}`,
-  keySchema: [
-    { AttributeName: 'pk', KeyType: 'HASH' },
-    { AttributeName: 'sk', KeyType: 'RANGE' },
-  ],
-  attributeDefinitions: [
-    { AttributeName: 'pk', AttributeType: 'S' },
-    { AttributeName: 'sk', AttributeType: 'S' },
-  ],
-  globalSecondaryIndexes: [],
-  ttlAttribute: 'expiresAt',
-});
 
 const round = (n: number, digits = 2) => Math.round(n * 10 ** digits) / 10 ** digits;
 
@@ -159,7 +142,7 @@ export async function run(): Promise<Record<string, unknown>> {
   const calls: Recorded[] = [];
   const db = recordingClient(service.endpoint, calls);
   try {
-    await ensureTables(service.endpoint, [spec('old'), spec('rows')]);
+    await ensureTables(service.endpoint, [pkSkTableSpec('old', 'Bench'), pkSkTableSpec('rows', 'Bench')]);
     const store = new DynamoReadingStore(db, 'rows');
     const rng = createRng(212);
 

@@ -7,32 +7,14 @@ import {
   type DynamoDbService,
   ensureTables,
   localDynamoDbClient,
+  pkSkTableSpec,
   startDynamoDb,
 } from '#infra/local/services/dynamodb.ts';
-import type { TableSpec } from '#infra/local/spec.ts';
 
 /**
  * One DynamoDB Local (the platform's stand-in, temp data dir) with one pk/sk table (TTL on `expiresAt`), for adapter
  * tests that boot no platform: `const t = await startTable(name)` in beforeAll, `await t.stop()` in afterAll.
  */
-export function tableSpec(tableName: string): TableSpec {
-  return {
-    id: `Test/${tableName}`,
-    tableName,
-    arn: `arn:aws:dynamodb:us-east-1:000000000000:table/${tableName}`,
-    keySchema: [
-      { AttributeName: 'pk', KeyType: 'HASH' },
-      { AttributeName: 'sk', KeyType: 'RANGE' },
-    ],
-    attributeDefinitions: [
-      { AttributeName: 'pk', AttributeType: 'S' },
-      { AttributeName: 'sk', AttributeType: 'S' },
-    ],
-    globalSecondaryIndexes: [],
-    ttlAttribute: 'expiresAt',
-  };
-}
-
 export interface LocalTable {
   db: DynamoDBDocumentClient;
   table: string;
@@ -44,7 +26,7 @@ export async function startTable(table: string): Promise<LocalTable> {
   let service: DynamoDbService | undefined;
   try {
     service = await startDynamoDb({ host: '127.0.0.1', port: await freePort(), dataDir });
-    await ensureTables(service.endpoint, [tableSpec(table)]);
+    await ensureTables(service.endpoint, [pkSkTableSpec(table, 'Test')]);
   } catch (err) {
     await service?.stop();
     rmSync(dataDir, { recursive: true, force: true });

@@ -314,6 +314,28 @@ async function addMissingIndexes(
 }
 
 /** Creates missing tables, rebuilds ones that lack GSIs (items kept) and adds TTL. Idempotent; never drops data. */
+/**
+ * A table of the platform's usual shape (string pk/sk, TTL on `expiresAt`, no index), for benches and adapter tests
+ * that start DynamoDB Local without a platform.
+ */
+export function pkSkTableSpec(tableName: string, idPrefix = 'Local'): TableSpec {
+  return {
+    id: `${idPrefix}/${tableName}`,
+    tableName,
+    arn: `arn:aws:dynamodb:us-east-1:000000000000:table/${tableName}`,
+    keySchema: [
+      { AttributeName: 'pk', KeyType: 'HASH' },
+      { AttributeName: 'sk', KeyType: 'RANGE' },
+    ],
+    attributeDefinitions: [
+      { AttributeName: 'pk', AttributeType: 'S' },
+      { AttributeName: 'sk', AttributeType: 'S' },
+    ],
+    globalSecondaryIndexes: [],
+    ttlAttribute: 'expiresAt',
+  };
+}
+
 export async function ensureTables(endpoint: string, tables: TableSpec[], log?: (line: string) => void): Promise<void> {
   const say = log ?? (() => {});
   const client = localDynamoDbClient(endpoint);
