@@ -99,39 +99,55 @@ export async function rollUpDevice(
     periodStart(layout, Date.parse(state.lastDataTime)),
     periodStart(layout, now - opts.graceMinutes * 60_000),
   );
+  const startOf = (token: string) => periodStart(layout, Date.parse(lateDataTime(token)));
+  const built = new Map<number, RowItemFields[]>();
   const build = async (start: number) => {
     const end = start + layout.periodMs;
     const { rows, ttl } = await store.periodRows(mn, kind, iso(start), iso(end));
     if (rows.length > 0) run.blocks += await store.putBlocks(mn, kind, layout, start, rows, ttl);
     run.rows += rows.length;
     run.periods++;
+    built.set(start, rows);
     return rows;
   };
   let mark = state.blocksTo;
-  // late data in periods already in blocks: built again. Ingest writes the row and the late mark side by side, so a
-  // mark is cleared only once the rebuilt rows show its arrival, or once it is older than LATE_SETTLE_MS (a resend
-  // that stored nothing): a mark seen before its row lands stays for the next run.
-  const seen: string[] = [];
+  // late data in periods already in blocks: built again
   if (mark !== undefined) {
-    const rebuilt = new Map<number, RowItemFields[]>();
-    const startOf = (token: string) => periodStart(layout, Date.parse(lateDataTime(token)));
-    const starts = [...new Set(state.late.map(startOf))].filter((start) => start < Date.parse(mark as string));
+    const before = Date.parse(mark);
+    const starts = [...new Set(state.late.map(startOf))].filter((start) => start < before);
     for (const start of starts.sort((a, b) => a - b)) {
-      rebuilt.set(start, await build(start));
+      await build(start);
       run.rebuilt++;
     }
+  }
+  // Ingest writes the row and the late mark side by side, so a mark may be seen before its row lands: a mark of a
+  // period the mark moves past is cleared only once this run's rows of that period show its arrival (or once it is
+  // older than LATE_SETTLE_MS: a resend that stored nothing); otherwise it stays and the next run builds the period
+  // again. A mark of a period still after the mark is cleared with the last move: that period is built later, from rows.
+  const cleared = new Set<string>();
+  const clearing = (to: number, last: boolean) => {
+    const out: string[] = [];
     for (const token of state.late) {
-      const rows = rebuilt.get(startOf(token));
-      if (!rows || shows(rows, token) || Date.parse(lateArrival(token)) < clock() - LATE_SETTLE_MS) seen.push(token);
+      if (cleared.has(token)) continue;
+      const start = startOf(token);
+      const rows = built.get(start);
+      const clear =
+        start < to
+          ? (rows !== undefined && shows(rows, token)) || Date.parse(lateArrival(token)) < clock() - LATE_SETTLE_MS
+          : last;
+      if (clear) {
+        cleared.add(token);
+        out.push(token);
+      }
     }
-  } else seen.push(...state.late);
+    return out;
+  };
   let next = mark !== undefined ? Date.parse(mark) : undefined;
   if (next === undefined) {
     const first = await store.firstRowAt(mn, kind);
     if (first === undefined) return;
     next = periodStart(layout, Date.parse(first));
   }
-  let pendingSeen = seen;
   let periods = 0;
   while (next < limit && clock() < deadline) {
     await build(next);
@@ -144,14 +160,15 @@ export async function rollUpDevice(
       if (jump > next) next = jump;
       continue;
     }
-    if (!(await store.advance(mn, kind, mark, iso(next), pendingSeen))) return;
+    if (next >= limit || clock() >= deadline) break;
+    const seen = clearing(next, false);
+    if (!(await store.advance(mn, kind, mark, iso(next), seen))) return;
     mark = iso(next);
-    pendingSeen = [];
   }
   if (clock() >= deadline && next < limit) run.incomplete = true;
   const moved = mark === undefined || next > Date.parse(mark);
-  if (moved || pendingSeen.length > 0)
-    await store.advance(mn, kind, mark, moved ? iso(next) : (mark as string), pendingSeen);
+  const seen = clearing(next, true);
+  if (moved || seen.length > 0) await store.advance(mn, kind, mark, moved ? iso(next) : (mark as string), seen);
 }
 
 /** One run over every device (`devices`: the registered MNs) and kind with a block layout. */

@@ -89,6 +89,46 @@ describe('rollUpAll', () => {
     expect((await store.state(MN, 'realtime'))?.late).toEqual([]);
   });
 
+  it('keeps a late mark of a period it builds for the first time while the row has not landed yet', async () => {
+    // the state write of an out-of-order packet came first; the roll-up builds its period (never in blocks before) in
+    // between: the period must be built again once the row lands, or the reading would stay hidden behind the mark
+    const store = withRows(5);
+    const at = iso(T0 + HOUR + 5 * 60_000);
+    const received = iso(T0 + 5 * HOUR);
+    store.addRow(MN, 'realtime', at, received, true);
+    const clock = () => T0 + 5 * HOUR + 12 * 60_000;
+    await rollUpAll(store, devices, T0 + 5 * HOUR + 12 * 60_000, { graceMinutes: 10, budgetMs: 60_000, clock });
+    expect((await store.state(MN, 'realtime'))?.blocksTo).toBe(iso(T0 + 4 * HOUR));
+    expect((await store.state(MN, 'realtime'))?.late).toEqual([`${at}|${received}`]);
+    expect(store.blocks.get(`${MN}#realtime#${iso(T0 + HOUR)}`)).toBe(6);
+    store.rows.get(`${MN}#realtime`)?.push({
+      dataTime: at,
+      enterpriseId: 'E1',
+      outletId: 'O1',
+      source: 'mqtt-hj212',
+      receivedAt: received,
+      cells: new Map([['a21026', { values: { rtd: 2 } }]]),
+    });
+    store.rows.get(`${MN}#realtime`)?.sort((a, b) => (a.dataTime < b.dataTime ? -1 : 1));
+    const run = await rollUpAll(store, devices, T0 + 5 * HOUR + 12 * 60_000, {
+      graceMinutes: 10,
+      budgetMs: 60_000,
+      clock,
+    });
+    expect(run.rebuilt).toBe(1);
+    expect(store.blocks.get(`${MN}#realtime#${iso(T0 + HOUR)}`)).toBe(7);
+    expect((await store.state(MN, 'realtime'))?.late).toEqual([]);
+  });
+
+  it("clears a late mark of a period still open with the mark's move: that period is built later, from rows", async () => {
+    const store = withRows(5);
+    const at = iso(T0 + 4 * HOUR + 5 * 60_000);
+    store.addRow(MN, 'realtime', at, iso(T0 + 5 * HOUR), true);
+    const clock = () => T0 + 5 * HOUR + 20 * 60_000;
+    await rollUpAll(store, devices, T0 + 5 * HOUR + 20 * 60_000, { graceMinutes: 10, budgetMs: 60_000, clock });
+    expect((await store.state(MN, 'realtime'))?.late).toEqual([]);
+  });
+
   it('clears a late mark no row shows once it is older than the settling time (a resend that stored nothing)', async () => {
     const store = withRows(5);
     await rollUpAll(store, devices, T0 + 6 * HOUR, { graceMinutes: 10, budgetMs: 60_000 });
