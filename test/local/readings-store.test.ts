@@ -33,21 +33,22 @@ function reading(mn: string, pollutant: string, avg: number, over: Partial<Readi
 
 const at = (minutes: number) => new Date(Date.parse(T0) + minutes * 60_000).toISOString();
 
+// One DynamoDB Local and one table for the file: the store's tests and the migration's use MNs of their own.
+let t: LocalTable;
+let db: LocalTable['db'];
+let store: DynamoReadingStore;
+
+beforeAll(async () => {
+  t = await startTable(TABLE);
+  db = t.db;
+  store = new DynamoReadingStore(db, TABLE);
+});
+
+afterAll(async () => {
+  await t?.stop();
+});
+
 describe('DynamoReadingStore', () => {
-  let t: LocalTable;
-  let db: LocalTable['db'];
-  let store: DynamoReadingStore;
-
-  beforeAll(async () => {
-    t = await startTable(TABLE);
-    db = t.db;
-    store = new DynamoReadingStore(db, TABLE);
-  });
-
-  afterAll(async () => {
-    await t?.stop();
-  });
-
   const row = async (mn: string, kind: ReadingKind, dataTime = T0) =>
     (await db.send(new GetCommand({ TableName: TABLE, Key: readingKeys.row(mn, kind, dataTime) }))).Item;
 
@@ -244,20 +245,6 @@ describe('DynamoReadingStore', () => {
 });
 
 describe('migrateReadings', () => {
-  let t: LocalTable;
-  let db: LocalTable['db'];
-  let store: DynamoReadingStore;
-
-  beforeAll(async () => {
-    t = await startTable(TABLE);
-    db = t.db;
-    store = new DynamoReadingStore(db, TABLE);
-  });
-
-  afterAll(async () => {
-    await t?.stop();
-  });
-
   const putLegacy = (r: Reading) =>
     db.send(
       new PutCommand({ TableName: TABLE, Item: legacyItem(r, expiresAt(r.kind, r.dataTime, DEFAULT_RETENTION)) }),
