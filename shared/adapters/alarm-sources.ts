@@ -22,10 +22,8 @@ import { TtlCache } from './ttl-cache.ts';
  * misses included, under the same TTL.
  */
 export class SnapshotAlarmSources {
-  private snapshot: { sources: Map<string, AlarmSource>; until: number } | undefined;
-  private loading: Promise<Map<string, AlarmSource>> | undefined;
-  /** the sealed SM4 key rings of the snapshot's devices that have one (HJ 212-2025), by MN */
-  private keyRings = new Map<string, DeviceKeyRing>();
+  private snapshot: (Snapshot & { until: number }) | undefined;
+  private loading: Promise<Snapshot> | undefined;
   private readonly misses: TtlCache<string, AlarmSource | undefined>;
 
   constructor(
@@ -37,30 +35,33 @@ export class SnapshotAlarmSources {
   }
 
   async get(mn: string): Promise<AlarmSource | undefined> {
-    const sources = await this.sources();
-    return sources.get(mn) ?? this.misses.get(mn, (key) => resolveAlarmSource(this.registry, key));
+    return (await this.entry(mn))?.source;
   }
 
   /**
-   * A device's sealed key ring as of the snapshot: `{ sm4 }` (none for a device without keys) when the snapshot holds
-   * the device, undefined when it does not (look it up by key). Saves the ingest path a registry read per device per
-   * TTL; a frame that does not open under these keys is retried with the registry's record (DeviceDirectory.fresh).
+   * A device in one lookup: its AlarmSource and, when the snapshot holds the device, its sealed key ring as of the
+   * snapshot (`keys: { sm4 }`, `keys: {}` for a device without keys). A device registered since comes without `keys`
+   * (look them up by key). The key rings save the ingest path a registry read per device per TTL; a frame that does not
+   * open under them is retried with the registry's record (DeviceDirectory.fresh).
    */
-  async keysOf(mn: string): Promise<{ sm4?: DeviceKeyRing } | undefined> {
-    const sources = await this.sources();
-    if (!sources.has(mn)) return undefined;
-    const sm4 = this.keyRings.get(mn);
-    return sm4 ? { sm4 } : {};
+  async entry(mn: string): Promise<SourceEntry | undefined> {
+    const { sources, keyRings } = await this.current();
+    const source = sources.get(mn);
+    if (source) {
+      const sm4 = keyRings.get(mn);
+      return { source, keys: sm4 ? { sm4 } : {} };
+    }
+    const missed = await this.misses.get(mn, (key) => resolveAlarmSource(this.registry, key));
+    return missed && { source: missed };
   }
 
-  private async sources(): Promise<Map<string, AlarmSource>> {
+  private async current(): Promise<Snapshot> {
     const snapshot = this.snapshot;
-    if (snapshot && snapshot.until > this.now()) return snapshot.sources;
+    if (snapshot && snapshot.until > this.now()) return snapshot;
     this.loading ??= loadAllSources(this.registry)
-      .then(({ sources, keyRings }) => {
-        this.snapshot = { sources, until: this.now() + this.ttlSeconds * 1000 };
-        this.keyRings = keyRings;
-        return sources;
+      .then((loaded) => {
+        this.snapshot = { ...loaded, until: this.now() + this.ttlSeconds * 1000 };
+        return loaded;
       })
       .finally(() => {
         this.loading = undefined;
@@ -68,8 +69,20 @@ export class SnapshotAlarmSources {
     if (!snapshot) return this.loading;
     // stale while the next one loads; a failed load leaves this one in place for the next message to try again
     this.loading.catch(() => undefined);
-    return snapshot.sources;
+    return snapshot;
   }
+}
+
+/** Every registered device as an AlarmSource, and the sealed SM4 key rings (HJ 212-2025) of those that have one. */
+interface Snapshot {
+  sources: Map<string, AlarmSource>;
+  keyRings: Map<string, DeviceKeyRing>;
+}
+
+/** SnapshotAlarmSources.entry: a device's AlarmSource and, from the snapshot, its key ring. */
+export interface SourceEntry {
+  source: AlarmSource;
+  keys?: { sm4?: DeviceKeyRing };
 }
 
 /** items per registry query of a snapshot (a device item is ~1 KB: well under a query's 1 MB page) */
@@ -79,9 +92,7 @@ const SNAPSHOT_PAGE = 500;
  * Every registered device as an AlarmSource, and the sealed key rings of those that have one: three paged by-kind
  * listings joined in memory.
  */
-export async function loadAllSources(
-  registry: Pick<RegistryStore, 'list'>,
-): Promise<{ sources: Map<string, AlarmSource>; keyRings: Map<string, DeviceKeyRing> }> {
+export async function loadAllSources(registry: Pick<RegistryStore, 'list'>): Promise<Snapshot> {
   const all = async <T>(kind: 'devices' | 'outlets' | 'enterprises'): Promise<T[]> => {
     const out: T[] = [];
     let cursor: string | undefined;

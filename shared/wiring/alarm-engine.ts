@@ -14,6 +14,7 @@ import { envVar, readConfig, seconds } from '#shared/config/config.ts';
 import { ENV } from '#shared/config/env-names.ts';
 import { AlarmDelivery } from '#shared/domain/alarms/delivery.ts';
 import { AlarmEvaluator } from '#shared/domain/alarms/evaluator.ts';
+import type { AlarmSource } from '#shared/domain/alarms/model.ts';
 import { ulid } from '#shared/domain/ids.ts';
 import type { DeviceDirectory } from '#shared/domain/ingest/ports.ts';
 import type { DeviceRef } from '#shared/domain/readings/normalize.ts';
@@ -70,18 +71,29 @@ export function alarmServicesFromEnv(
    * read fresh when they do not open a frame)
    */
   const keyed = config.deviceKeysKey ? new CachedDeviceDirectory(registry, config.registryCacheSeconds) : undefined;
-  const withKeys = async (mn: string, lookup?: (mn: string) => Promise<Pick<DeviceRef, 'sm4'> | undefined>) => {
-    const s = await sources.get(mn);
-    if (!s) return undefined;
-    const ref: DeviceRef = { mn: s.mn, enterpriseId: s.enterpriseId, outletId: s.outletId, status: s.deviceStatus };
-    const sm4 = lookup ? (await lookup(mn))?.sm4 : undefined;
-    return sm4 ? { ...ref, sm4 } : ref;
-  };
-  // the snapshot's key rings first (no registry read per device); a device registered since is looked up by key
-  const snapshotKeys = keyed ? async (m: string) => (await sources.keysOf(m)) ?? (await keyed.get(m)) : undefined;
+  const ref = (s: AlarmSource, sm4: DeviceRef['sm4']): DeviceRef => ({
+    mn: s.mn,
+    enterpriseId: s.enterpriseId,
+    outletId: s.outletId,
+    status: s.deviceStatus,
+    ...(sm4 ? { sm4 } : {}),
+  });
   const devices: DeviceDirectory = {
-    get: (mn) => withKeys(mn, snapshotKeys),
-    ...(keyed ? { fresh: (mn: string) => withKeys(mn, (m) => keyed.fresh(m)) } : {}),
+    // one snapshot lookup: the source and the snapshot's key ring (no registry read per device); a device registered
+    // since is looked up by key
+    get: async (mn) => {
+      const entry = await sources.entry(mn);
+      if (!entry) return undefined;
+      return ref(entry.source, keyed ? (entry.keys ?? (await keyed.get(mn)))?.sm4 : undefined);
+    },
+    ...(keyed
+      ? {
+          fresh: async (mn: string) => {
+            const source = await sources.get(mn);
+            return source && ref(source, (await keyed.fresh(mn))?.sm4);
+          },
+        }
+      : {}),
   };
   const keys = config.deviceKeysKey ? new CachingKeyOpener(new KmsKeySealer(kms, config.deviceKeysKey)) : undefined;
   return { store, registry, sources, rules, delivery, evaluator, devices, keys };

@@ -93,10 +93,24 @@ describe('SnapshotAlarmSources', () => {
       (d as { mn: string }).mn === keyed.mn ? { ...(d as object), sm4: ring } : d,
     );
     const sources = new SnapshotAlarmSources(registry, 300, () => 0);
-    expect(await sources.keysOf(keyed.mn)).toEqual({ sm4: ring });
-    expect(await sources.keysOf(plain.mn)).toEqual({});
-    expect(await sources.keysOf('33112600000000000000ZZ99')).toBeUndefined();
-    expect(registry.calls).toEqual({ list: 3, get: 0 });
+    const a = await sources.entry(keyed.mn);
+    expect(a?.source.mn).toBe(keyed.mn);
+    expect(a?.keys).toEqual({ sm4: ring });
+    expect((await sources.entry(plain.mn))?.keys).toEqual({});
+    expect(await sources.entry('33112600000000000000ZZ99')).toBeUndefined();
+    expect(registry.calls).toEqual({ list: 3, get: 1 }); // the unknown MN: one read by key, a miss
+  });
+
+  it('answers a device registered since the snapshot by key, without key rings (looked up by key)', async () => {
+    const registry = fakeRegistry();
+    const sources = new SnapshotAlarmSources(registry, 300, () => 0);
+    const [first] = DEVICES as [(typeof DEVICES)[number]];
+    await sources.get(first.mn); // the snapshot, before the device below is registered
+    const late = { ...(Device.parse(first) as object), mn: '33112600000000000000LATE' };
+    registry.byKind.devices = [...(registry.byKind.devices ?? []), late];
+    const entry = await sources.entry(late.mn);
+    expect(entry?.source.mn).toBe(late.mn);
+    expect(entry && 'keys' in entry).toBe(false);
   });
 
   it('keeps the old snapshot when a reload fails and tries again with the next message', async () => {
