@@ -37,6 +37,11 @@ export interface IotIngestProps {
   realtimeRetentionDays: number;
   minuteRetentionDays: number;
   registryCacheSeconds?: number;
+  /**
+   * how long a device whose frames its registry record did not open either is judged by that read without reading
+   * it again (default 30 s: DEFAULT_FRESH_READ_SECONDS, shared/adapters/device-directory.ts)
+   */
+  registryFreshReadSeconds?: number;
   /** opens HJ 212-2025 device keys to read encrypted frames: Decrypt only (without `auditTable`) */
   deviceKeysKey?: IKey;
   /**
@@ -88,6 +93,9 @@ export class IotIngest extends Construct {
         [ENV.realtimeRetentionDays]: String(props.realtimeRetentionDays),
         [ENV.minuteRetentionDays]: String(props.minuteRetentionDays),
         [ENV.registryCacheSeconds]: String(props.registryCacheSeconds ?? 60),
+        ...(props.registryFreshReadSeconds !== undefined
+          ? { [ENV.registryFreshReadSeconds]: String(props.registryFreshReadSeconds) }
+          : {}),
       },
     })
       .bindTable(props.readingsTable, ENV.readingsTable, 'readwrite')

@@ -22,6 +22,12 @@ export class TtlCache<K, V> {
     return value;
   }
 
+  /** The cached value when it has not expired (no load). */
+  peek(key: K): V | undefined {
+    const hit = this.entries.get(key);
+    return hit && hit.until > this.now() ? hit.value : undefined;
+  }
+
   /** Puts a value read just now (replacing what was cached). */
   set(key: K, value: V): void {
     if (this.entries.size >= this.maxEntries) this.entries.clear();

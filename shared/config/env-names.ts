@@ -45,6 +45,8 @@ export const ENV = {
   readingsRollUpGraceMinutes: 'READINGS_ROLL_UP_GRACE_MINUTES',
   minuteRetentionDays: 'READINGS_MINUTE_RETENTION_DAYS',
   registryCacheSeconds: 'REGISTRY_CACHE_SECONDS',
+  /** a device whose frames its registry record did not open either: not read again for this long */
+  registryFreshReadSeconds: 'REGISTRY_FRESH_READ_SECONDS',
   /** alarm rules (the versioned RuleSet) cached per container for this long */
   alarmRulesCacheSeconds: 'ALARM_RULES_CACHE_SECONDS',
   /** SMS for alarms: `sns` (SNS direct SMS; not in AWS China regions) or `http` (a domestic SMS provider) */

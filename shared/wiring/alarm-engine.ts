@@ -5,7 +5,7 @@ import * as z from 'zod';
 import { AlarmPublisher } from '#shared/adapters/alarm-publisher.ts';
 import { CachedAlarmRules, SnapshotAlarmSources } from '#shared/adapters/alarm-sources.ts';
 import { DynamoAlarmRecords } from '#shared/adapters/alarms-store.ts';
-import { CachedDeviceDirectory } from '#shared/adapters/device-directory.ts';
+import { CachedDeviceDirectory, DEFAULT_FRESH_READ_SECONDS } from '#shared/adapters/device-directory.ts';
 import { dynamo } from '#shared/adapters/dynamodb.ts';
 import { CachingKeyOpener, KmsKeySealer } from '#shared/adapters/kms-key-sealer.ts';
 import { DynamoRegistryReader } from '#shared/adapters/registry-store.ts';
@@ -47,6 +47,7 @@ export function alarmServicesFromEnv(
       regulatorTopic: ENV.regulatorTopic,
       enterpriseTopic: ENV.enterpriseTopic,
       registryCacheSeconds: envVar(ENV.registryCacheSeconds, seconds(300)),
+      freshReadSeconds: envVar(ENV.registryFreshReadSeconds, seconds(DEFAULT_FRESH_READ_SECONDS)),
       rulesCacheSeconds: envVar(ENV.alarmRulesCacheSeconds, seconds(60)),
       deviceKeysKey: envVar(ENV.deviceKeysKey, z.string().min(1).optional()),
     },
@@ -70,7 +71,9 @@ export function alarmServicesFromEnv(
    * device's sealed keys come from the snapshot too (a device registered since: its registry record, cached alike;
    * read fresh when they do not open a frame)
    */
-  const keyed = config.deviceKeysKey ? new CachedDeviceDirectory(registry, config.registryCacheSeconds) : undefined;
+  const keyed = config.deviceKeysKey
+    ? new CachedDeviceDirectory(registry, config.registryCacheSeconds, { freshSeconds: config.freshReadSeconds })
+    : undefined;
   const ref = (s: AlarmSource, sm4: DeviceRef['sm4']): DeviceRef => ({
     mn: s.mn,
     enterpriseId: s.enterpriseId,
@@ -92,6 +95,7 @@ export function alarmServicesFromEnv(
             const source = await sources.get(mn);
             return source && ref(source, (await keyed.fresh(mn))?.sm4);
           },
+          unopened: (mn: string) => keyed.unopened(mn),
         }
       : {}),
   };

@@ -33,9 +33,10 @@ import type {
  *     evaluator skips readings it has seen (its watermark) and sends nothing twice.
  *
  * HJ 212-2025 (docs/devices.md §2.1): the frame of a device registered as encrypting is decoded again with its keys
- * (`keys`, the registry's sealed ring opened by KMS; once more with the device read fresh when they do not open): data
- * in clear is refused (`plaintext-refused`), a frame that does not open is refused (`decrypt-failed`), both archived as
- * received. Without `keys`, such a frame is refused as `no-key`.
+ * (`keys`, the registry's sealed ring opened by KMS; once more with the device read fresh when they do not open, a
+ * read the directory may spare for a while once it did not open them either): data in clear is refused
+ * (`plaintext-refused`), a frame that does not open is refused (`decrypt-failed`), both archived as received. Without
+ * `keys`, such a frame is refused as `no-key`.
  *
  * Authentication: MQTT devices are authenticated by IoT Core (X.509 certificate, thing name = MN, a policy that lets a
  * device publish only under its own MN), so the PW inside an MQTT message is informational and not checked here
@@ -327,6 +328,9 @@ export async function judgeMessage(
       device = fresh;
       decoded = decodeFrame(message.raw, { keys: await keys.open(fresh), requireEncryption: true });
     }
+    // the registry's record does not open it either (no key, a wrong one): the directory may spare the next messages
+    // of this device that read for a while
+    if (!decoded.ok) devices.unopened?.(claimedMn);
   }
   if (envelope.source === 'tcp-gateway' && envelope.accepted === false) {
     return {

@@ -5,8 +5,12 @@ import type { DeviceRef } from '#shared/domain/readings/normalize.ts';
 export interface DeviceDirectory {
   /** the registered device with this MN, or undefined (cached by the adapter) */
   get(mn: string): Promise<DeviceRef | undefined>;
-  /** the same, read again now (its keys changed since it was cached); optional for directories without a cache */
+  /**
+   * the same, read again now (its keys changed since it was cached); optional for directories without a cache
+   */
   fresh?(mn: string): Promise<DeviceRef | undefined>;
+  /** the device read again did not open the frame either: the adapter may answer `fresh` from that read for a while */
+  unopened?(mn: string): void;
 }
 
 /** Opens an HJ 212-2025 device's sealed keys (registry key-lifecycle.ts, KMS), in the order to try them. */

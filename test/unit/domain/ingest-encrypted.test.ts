@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { CachedDeviceDirectory } from '#shared/adapters/device-directory.ts';
 import { CachingKeyOpener } from '#shared/adapters/kms-key-sealer.ts';
 import { SealedArchive } from '#shared/domain/archive/archive.ts';
 import { encodeEncryptedFrame, encodeFrame, encodeSegment } from '#shared/domain/hj212/codec.ts';
@@ -102,6 +103,33 @@ describe('ingest of HJ 212-2025 encrypted frames', () => {
     expect(a.accepted).toBe(true);
     expect(f.stored.map((r) => r.values.avg)).toEqual([41]);
     expect(f.freshReads()).toBe(1);
+  });
+
+  it('reads a device without keys that sends encrypted frames once per REGISTRY_FRESH_READ_SECONDS, not per message', async () => {
+    const now = Date.parse('2026-03-01T01:00:00.000Z');
+    const reads: string[] = [];
+    const at = '2026-03-01T00:00:00.000Z';
+    const registry = {
+      get: async <T>(_kind: string, id: string) => {
+        reads.push(id);
+        const item = { mn: MN, enterpriseId: '91331126MA2BW0T89P', outletId: '91331126MA2BW0T89P-DW001' };
+        return id === MN ? { item: item as T, version: 1, createdAt: at, updatedAt: at } : undefined;
+      },
+    };
+    const service = new IngestService({
+      devices: new CachedDeviceDirectory(registry, 300, { freshSeconds: 30, now: () => now }),
+      keys: new CachingKeyOpener(new MemoryKeySealer(), undefined, 3600, () => now),
+      readings: { put: async () => ({ stored: 0, duplicates: 0 }), updateState: async () => false },
+      archive: new SealedArchive(memoryArchive().recordStore),
+      retention: { realtimeDays: 30, minuteDays: 180 },
+    });
+    const reasons: (string | undefined)[] = [];
+    for (let minute = 1; minute <= 5; minute++) {
+      const frame = encodeEncryptedFrame(segment(minute), keyBytes(OLD));
+      reasons.push((await service.ingest(envelope(frame, 'mqtt-hj212'))).reason);
+    }
+    expect(reasons).toEqual(['no-key', 'no-key', 'no-key', 'no-key', 'no-key']);
+    expect(reads).toEqual([MN, MN]); // the cached lookup, and one read again
   });
 
   it('refuses data in clear and a frame that does not open, archiving the bytes as received', async () => {
