@@ -8,13 +8,11 @@
  * with no conflict, 1 when conflicts were left in place (listed), 3 when stopped by --max-pages with more to do, 2 on
  * bad usage or errors.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { migrateReadings } from '#shared/adapters/readings-migration.ts';
 import { ENV } from '#shared/config/env-names.ts';
+import { dynamoDbClient, findReadingsTable, localEndpoints, PLATFORM_OPTIONS, runScript } from './cli.ts';
 
 const POSITIVE = /^[1-9]\d{0,5}$/;
 
@@ -25,9 +23,7 @@ async function main(): Promise<number> {
       cursor: { type: 'string' },
       'max-pages': { type: 'string' },
       'page-size': { type: 'string', default: '200' },
-      'data-dir': { type: 'string', default: '.envwatch' },
-      table: { type: 'string' },
-      json: { type: 'boolean', default: false },
+      ...PLATFORM_OPTIONS,
     },
   });
   const pageSize = values['page-size'] as string;
@@ -38,16 +34,9 @@ async function main(): Promise<number> {
     );
     return 2;
   }
-  const endpointsFile = join(values['data-dir'] as string, 'endpoints.json');
-  const ddb = existsSync(endpointsFile)
-    ? new DynamoDBClient({
-        region: 'us-east-1',
-        credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-        endpoint: (JSON.parse(readFileSync(endpointsFile, 'utf8')) as { dynamodb: string }).dynamodb,
-      })
-    : new DynamoDBClient({});
+  const ddb = dynamoDbClient(localEndpoints(values['data-dir']));
   try {
-    const table = values.table ?? process.env[ENV.readingsTable] ?? (await findTable(ddb));
+    const table = values.table ?? process.env[ENV.readingsTable] ?? (await findReadingsTable(ddb));
     const db = DynamoDBDocumentClient.from(ddb, { marshallOptions: { removeUndefinedValues: true } });
     const report = await migrateReadings(db, table, {
       dryRun: values['dry-run'] as boolean,
@@ -76,19 +65,4 @@ async function main(): Promise<number> {
   }
 }
 
-async function findTable(ddb: DynamoDBClient): Promise<string> {
-  const names = (await ddb.send(new ListTablesCommand({}))).TableNames ?? [];
-  const found = names.filter((n) => /readings/i.test(n));
-  if (found.length !== 1) throw new Error(`cannot tell the readings table among [${names.join(', ')}]: pass --table`);
-  return found[0] as string;
-}
-
-main().then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (err: unknown) => {
-    process.stderr.write(`migrate-readings: ${err instanceof Error ? err.message : String(err)}\n`);
-    process.exitCode = 2;
-  },
-);
+runScript('migrate-readings', main);

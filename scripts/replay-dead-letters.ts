@@ -18,8 +18,6 @@
  * --stage; the IoT data endpoint is the partition's default (`IOT_DATA_ENDPOINT` overrides it).
  * Exit code 0 when everything was replayed (or discarded), 1 when something was left, 2 on bad usage.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { IoTDataPlaneClient } from '@aws-sdk/client-iot-data-plane';
 import { ListQueuesCommand, SQSClient } from '@aws-sdk/client-sqs';
@@ -29,6 +27,7 @@ import { iotReplayPublisher } from '#shared/adapters/replay-publisher.ts';
 import { ALARM_REPLAY_TOPIC, INGEST_REPLAY_TOPIC, replayTopicFilters } from '#shared/domain/ingest/dead-letter.ts';
 import { describeLetters } from '#shared/domain/redrive/decide.ts';
 import type { DeadLetter, SourceName } from '#shared/domain/redrive/model.ts';
+import { localEndpoints } from './cli.ts';
 
 const USAGE =
   'usage: npm run replay-dead-letters -- [--queue <url>]… [--source ingest|alarms] [--max 1-10000] [--dry-run] [--stage dev|prod]\n' +
@@ -69,14 +68,12 @@ async function main(): Promise<number> {
     process.stderr.write(USAGE);
     return 2;
   }
-  const endpointsFile = join(values['data-dir'] as string, 'endpoints.json');
+  const local = localEndpoints(values['data-dir']);
   let sqs: SQSClient;
   let iot: IoTDataPlaneClient;
-  if (existsSync(endpointsFile)) {
-    const e = JSON.parse(readFileSync(endpointsFile, 'utf8')) as { sqs: string; iotData: string };
-    const local = { region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } };
-    sqs = new SQSClient({ ...local, endpoint: e.sqs });
-    iot = new IoTDataPlaneClient({ ...local, endpoint: e.iotData });
+  if (local) {
+    sqs = new SQSClient(local.sqs ?? {});
+    iot = new IoTDataPlaneClient(local.iotData ?? {});
   } else {
     sqs = new SQSClient({});
     const endpoint = process.env.IOT_DATA_ENDPOINT;

@@ -7,10 +7,7 @@
  * table come from --bucket/--table, EVIDENCE_BUCKET/READINGS_TABLE, or are found by name (…evidencebucket…, …Readings…).
  * Prints a summary; exit code 0 when the chain is intact, 1 when it breaks, 2 on bad usage or errors.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { ListBucketsCommand, S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { S3ArchiveObjects } from '#shared/adapters/archive-objects.ts';
@@ -18,6 +15,7 @@ import { DynamoArchiveStore } from '#shared/adapters/archive-store.ts';
 import { ENV } from '#shared/config/env-names.ts';
 import { summarize } from '#shared/domain/archive/verify.ts';
 import { verifyArchive } from '#shared/domain/archive/verify-archive.ts';
+import { dynamoDbClient, findReadingsTable, localEndpoints, PLATFORM_OPTIONS, runScript } from './cli.ts';
 
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 
@@ -27,10 +25,8 @@ async function main(): Promise<number> {
       mn: { type: 'string' },
       from: { type: 'string' },
       to: { type: 'string' },
-      'data-dir': { type: 'string', default: '.envwatch' },
       bucket: { type: 'string' },
-      table: { type: 'string' },
-      json: { type: 'boolean', default: false },
+      ...PLATFORM_OPTIONS,
     },
   });
   const { mn, from } = values;
@@ -39,27 +35,21 @@ async function main(): Promise<number> {
     process.stderr.write('usage: npm run verify-archive -- --mn <MN> --from YYYY-MM-DD [--to YYYY-MM-DD]\n');
     return 2;
   }
-  const endpointsFile = join(values['data-dir'] as string, 'endpoints.json');
-  let s3: S3Client;
-  let ddb: DynamoDBClient;
-  if (existsSync(endpointsFile)) {
-    const e = JSON.parse(readFileSync(endpointsFile, 'utf8')) as { s3: string; dynamodb: string };
-    const local = { region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } };
-    s3 = new S3Client({
-      ...local,
-      endpoint: e.s3,
-      forcePathStyle: true,
-      requestChecksumCalculation: 'WHEN_REQUIRED',
-      responseChecksumValidation: 'WHEN_REQUIRED',
-    });
-    ddb = new DynamoDBClient({ ...local, endpoint: e.dynamodb });
-  } else {
-    s3 = new S3Client({});
-    ddb = new DynamoDBClient({});
-  }
+  const local = localEndpoints(values['data-dir']);
+  const s3 = new S3Client(
+    local?.s3
+      ? {
+          ...local.s3,
+          forcePathStyle: true,
+          requestChecksumCalculation: 'WHEN_REQUIRED',
+          responseChecksumValidation: 'WHEN_REQUIRED',
+        }
+      : {},
+  );
+  const ddb = dynamoDbClient(local);
   try {
     const bucket = values.bucket ?? process.env[ENV.evidenceBucket] ?? (await findBucket(s3));
-    const table = values.table ?? process.env[ENV.readingsTable] ?? (await findTable(ddb));
+    const table = values.table ?? process.env[ENV.readingsTable] ?? (await findReadingsTable(ddb));
     const records = new DynamoArchiveStore(DynamoDBDocumentClient.from(ddb), table);
     const report = await verifyArchive({ objects: new S3ArchiveObjects(s3, bucket), records }, mn, from, to);
     process.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : `${summarize(report)}\n`);
@@ -77,19 +67,4 @@ async function findBucket(s3: S3Client): Promise<string> {
   return found[0] as string;
 }
 
-async function findTable(ddb: DynamoDBClient): Promise<string> {
-  const names = (await ddb.send(new ListTablesCommand({}))).TableNames ?? [];
-  const found = names.filter((n) => /readings/i.test(n));
-  if (found.length !== 1) throw new Error(`cannot tell the readings table among [${names.join(', ')}]: pass --table`);
-  return found[0] as string;
-}
-
-main().then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (err: unknown) => {
-    process.stderr.write(`verify-archive: ${err instanceof Error ? err.message : String(err)}\n`);
-    process.exitCode = 2;
-  },
-);
+runScript('verify-archive', main);
