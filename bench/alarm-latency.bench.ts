@@ -3,11 +3,8 @@ import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import mqtt, { type MqttClient } from 'mqtt';
-import { loadOrCreateKeys, signToken } from '#infra/local/jwt.ts';
-import { type Platform, startPlatform } from '#infra/local/platform.ts';
-import { freePorts } from '#infra/local/ports.ts';
+import type { Platform } from '#infra/local/platform.ts';
 import { LOCAL_REGION } from '#infra/local/spec.ts';
-import { synthEnvWatch } from '#infra/local/synth.ts';
 import { deliveryKeys } from '#shared/adapters/alarm-publisher.ts';
 import { CachedAlarmRules, SnapshotAlarmSources } from '#shared/adapters/alarm-sources.ts';
 import { alarmKeys, DynamoAlarmRecords } from '#shared/adapters/alarms-store.ts';
@@ -27,7 +24,7 @@ import { pollutant as pollutantInfo } from '#shared/domain/pollutants.ts';
 import { BAMBOO, BOILER, DEVICES, FUNGI, OUTLETS, WWTP } from '#shared/domain/registry/qingyuan-seed.ts';
 import { createRng, type Rng } from '../scripts/simulate/rng.ts';
 import { atMost, ratio, tempDir } from './lib.ts';
-import { stats } from './measure.ts';
+import { type BenchPlatform, bootBenchPlatform, stats } from './measure.ts';
 
 /**
  * The alarm engine on the embedded platform (booted in-process from a fresh synth, temp data dir, free ports).
@@ -66,7 +63,6 @@ const LATENCY_TARGET_MS = 100;
 const STEADY_DEVICES = 5;
 const STEADY_MESSAGES = 200;
 const STEADY_WARMUP = 20;
-const STAGE_THROTTLE = { publicRateLimit: 10_000, publicBurstLimit: 10_000 };
 const HOUR = 3_600_000;
 const MIN = 60_000;
 const DAY = 86_400_000;
@@ -146,14 +142,9 @@ interface Round {
   alarmId: string;
 }
 
-async function latency(platform: Platform, dataDir: string, alarmsTable: string) {
-  const keys = await loadOrCreateKeys(dataDir);
-  const { issuer, audience } = platform.endpoints.auth;
-  const duty = signToken(
-    keys,
-    { iss: issuer, aud: audience, sub: 'bench-duty', roles: ['duty_officer'], townships: ['*'] },
-    3600,
-  );
+async function latency(bench: BenchPlatform, alarmsTable: string) {
+  const { platform } = bench;
+  const duty = await bench.token('bench-duty', ['duty_officer'], 3600);
   const api = async (method: string, path: string, body?: unknown) => {
     const res = await fetch(`${platform.endpoints.api}${path}`, {
       method,
@@ -294,10 +285,8 @@ async function latency(platform: Platform, dataDir: string, alarmsTable: string)
 }
 
 /** What the evaluator Lambda logged per transition (attempts, deliveries) and per delivered message. */
-function evaluatorLog(platform: Platform) {
+function evaluatorLog({ platform, ingest: fn }: BenchPlatform) {
   // the ingest function evaluates every message it ingests (one invocation per message)
-  const fn = platform.spec.functions.find((f) => f.environment.ENVWATCH_SERVICE === 'ingest');
-  if (!fn) return undefined;
   const file = readdirSync(platform.endpoints.logs).find((f) => f.startsWith(fn.functionName));
   if (!file) return { functionName: fn.functionName, note: 'no log file' };
   const lines = readFileSync(join(platform.endpoints.logs, file), 'utf8').split('\n');
@@ -570,16 +559,11 @@ export async function run(): Promise<Record<string, unknown>> {
   const tmp = tempDir('alarm-latency');
   let platform: Platform | undefined;
   try {
-    synthEnvWatch(join(tmp.dir, 'cdk.out'), STAGE_THROTTLE);
-    const dataDir = join(tmp.dir, 'data');
     // plain MQTT (the debugging listener): the seeded HJ 212 devices publish as their MN without certificates; the
     // latency measured starts at the broker either way
-    platform = await startPlatform({
-      cdkOut: join(tmp.dir, 'cdk.out'),
-      dataDir,
-      ports: await freePorts(),
-      plainMqtt: true,
-    });
+    const bench = await bootBenchPlatform(tmp.dir, { plainMqtt: true });
+    platform = bench.platform;
+    const { endpoints } = platform;
     const env = platform.spec.functions
       .map((f) => f.environment)
       .find((e) => e[ENV.alarmsTable] && e[ENV.registryTable]);
@@ -587,7 +571,7 @@ export async function run(): Promise<Record<string, unknown>> {
     const tables = { alarms: String(env[ENV.alarmsTable]), registry: String(env[ENV.registryTable]) };
 
     // (1)
-    const { warm, rounds, afterClear } = await latency(platform, dataDir, tables.alarms);
+    const { warm, rounds, afterClear } = await latency(bench, tables.alarms);
     const e2e = stats(rounds.map((r) => r.latencyMs));
     const allMessages = stats(rounds.map((r) => r.lastMessageMs));
     const byKey: Record<string, number[]> = {};
@@ -597,8 +581,8 @@ export async function run(): Promise<Record<string, unknown>> {
     // end 20 minutes ago (no DataTime in the future; each window's DataTimes are new to every series)
     const window = (STEADY_WARMUP + STEADY_MESSAGES) * MIN;
     const startMs = Math.floor((Date.now() - 2 * window - 20 * MIN) / MIN) * MIN;
-    const wall = await steadyPass(platform.endpoints.dynamodb, tables, startMs, false);
-    const onDeviceTime = await steadyPass(platform.endpoints.dynamodb, tables, startMs + window, true);
+    const wall = await steadyPass(endpoints.dynamodb, tables, startMs, false);
+    const onDeviceTime = await steadyPass(endpoints.dynamodb, tables, startMs + window, true);
     return {
       what: 'MQTT publish → first message of the alarm in the local SNS log; evaluator DynamoDB commands per reading',
       latency: {
@@ -613,7 +597,7 @@ export async function run(): Promise<Record<string, unknown>> {
         },
         perKeyP50Ms: Object.fromEntries(Object.entries(byKey).map(([k, v]) => [k, stats(v).p50Ms])),
         rounds: rounds.map((r) => ({ key: r.key, ms: r.latencyMs, lastMs: r.lastMessageMs, messages: r.messages })),
-        evaluatorLog: evaluatorLog(platform),
+        evaluatorLog: evaluatorLog(bench),
       },
       steadyState: {
         devices: STEADY_MNS.slice(0, STEADY_DEVICES).map((mn) => mn.slice(-4)),

@@ -1,9 +1,6 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadOrCreateKeys, signToken } from '#infra/local/jwt.ts';
-import { type Platform, startPlatform } from '#infra/local/platform.ts';
-import { freePorts } from '#infra/local/ports.ts';
-import { synthEnvWatch } from '#infra/local/synth.ts';
+import type { Platform } from '#infra/local/platform.ts';
 import { S3ArchiveObjects } from '#shared/adapters/archive-objects.ts';
 import { DynamoArchiveStore } from '#shared/adapters/archive-store.ts';
 import { CachedDeviceDirectory } from '#shared/adapters/device-directory.ts';
@@ -22,6 +19,7 @@ import { ingestServiceFromEnv } from '#shared/wiring/ingest.ts';
 import { destroyClients, type Meter, meteredClients, newMeter, resetMeter } from './cost/meter.ts';
 import { PRICES, type PriceId, type PriceRow, perItem } from './cost/prices.ts';
 import { ROOT, tempDir } from './lib.ts';
+import { bootBenchPlatform } from './measure.ts';
 
 /**
  * `npm run bench -- cost`: what one device message costs, from the commands the pipeline sends.
@@ -456,41 +454,26 @@ const sig = (v: number) => (v === 0 ? 0 : Number(v.toPrecision(3)));
 const mnOf = (scenario: number, shape: Shape, n: number) =>
   `3311260000000000000C${scenario}${shape === 'after' ? 1 : 0}D${n}`;
 
-/** Registers every scenario's devices through the registry API (as an administrator would, keys sealed by KMS). */
-async function registerDevices(platform: Platform, dataDir: string): Promise<void> {
-  const keys = await loadOrCreateKeys(dataDir);
-  const { issuer, audience } = platform.endpoints.auth;
-  const admin = signToken(
-    keys,
-    { iss: issuer, aud: audience, sub: 'bench-admin', roles: ['admin'], townships: ['*'] },
-    600,
-  );
-  for (const [si, scenario] of SCENARIOS.entries()) {
+/** Every scenario's devices, per shape, as an administrator registers them (HJ 212-2025 ones with their SM4 key). */
+function scenarioDevices() {
+  return SCENARIOS.flatMap((scenario, si) => {
     const seed = DEVICES.find((d) => d.mn === scenario.like);
     if (!seed) throw new Error(`no seeded device ${scenario.like}`);
-    for (const shape of ['before', 'after'] as Shape[]) {
-      for (let n = 0; n < scenario.devices; n++) {
-        const body = {
-          ...seed,
-          mn: mnOf(si, shape, n),
-          password: SEED_DEVICE_PASSWORD,
-          ...(scenario.sm4Key
-            ? {
-                protocol: 'hj212-2025',
-                pollutants: ['w01018', 'w21003', 'w21011', 'w21001', 'w01001', 'w00000'],
-                sm4Key: scenario.sm4Key,
-              }
-            : {}),
-        };
-        const res = await fetch(`${platform.endpoints.api}/registry/devices`, {
-          method: 'POST',
-          headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
-          body: JSON.stringify(body),
-        });
-        if (res.status !== 201) throw new Error(`registering ${body.mn} answered ${res.status}: ${await res.text()}`);
-      }
-    }
-  }
+    return (['before', 'after'] as Shape[]).flatMap((shape) =>
+      Array.from({ length: scenario.devices }, (_, n) => ({
+        ...seed,
+        mn: mnOf(si, shape, n),
+        password: SEED_DEVICE_PASSWORD,
+        ...(scenario.sm4Key
+          ? {
+              protocol: 'hj212-2025',
+              pollutants: ['w01018', 'w21003', 'w21011', 'w21001', 'w01001', 'w00000'],
+              sm4Key: scenario.sm4Key,
+            }
+          : {}),
+      })),
+    );
+  });
 }
 
 export async function run(): Promise<Record<string, unknown>> {
@@ -498,13 +481,11 @@ export async function run(): Promise<Record<string, unknown>> {
   const tmp = tempDir('cost');
   let platform: Platform | undefined;
   try {
-    synthEnvWatch(join(tmp.dir, 'cdk.out'), { publicRateLimit: 10_000, publicBurstLimit: 10_000 });
-    const dataDir = join(tmp.dir, 'data');
-    platform = await startPlatform({ cdkOut: join(tmp.dir, 'cdk.out'), dataDir, ports: await freePorts() });
-    const fn = platform.spec.functions.find((f) => f.environment.ENVWATCH_SERVICE === 'ingest');
-    if (!fn) throw new Error('no ingest function in the template');
+    const bench = await bootBenchPlatform(tmp.dir);
+    platform = bench.platform;
+    const fn = bench.ingest;
     const env: Record<string, string> = { ...fn.environment };
-    await registerDevices(platform, dataDir);
+    await bench.register(scenarioDevices());
 
     // device time: windows of minutes in the past, new for every series of every shape and scenario
     const perScenario = a.warmup + a.messages;
@@ -514,7 +495,7 @@ export async function run(): Promise<Record<string, unknown>> {
       const counted = {} as Record<Shape, Counted>;
       results[scenario.name] = counted;
       for (const shape of ['before', 'after'] as Shape[]) {
-        const pipeline = pipelineOf(platform, env, shape);
+        const pipeline = pipelineOf(bench.platform, env, shape);
         try {
           const ms: Took[][] = [];
           let bytes = 0;

@@ -1,12 +1,8 @@
-import { join } from 'node:path';
-import { loadOrCreateKeys, signToken } from '#infra/local/jwt.ts';
-import { type Platform, startPlatform } from '#infra/local/platform.ts';
-import { freePorts } from '#infra/local/ports.ts';
-import { synthEnvWatch } from '#infra/local/synth.ts';
+import type { Platform } from '#infra/local/platform.ts';
 import { encodeFrame, encodeSegment, isoToBeijing } from '#shared/domain/hj212/codec.ts';
 import { DEVICES, SEED_DEVICE_PASSWORD } from '#shared/domain/registry/qingyuan-seed.ts';
 import { ratio, tempDir } from './lib.ts';
-import { inParallel, javaChildOf, procSample, stats } from './measure.ts';
+import { bootBenchPlatform, inParallel, javaChildOf, procSample, stats } from './measure.ts';
 
 /**
  * `npm run bench -- ingestCpu`: the CPU one device message costs the local platform's ingest pipeline, the figure
@@ -30,20 +26,11 @@ const CONCURRENCY = Number(process.env.ENVWATCH_LAMBDA_CONCURRENCY ?? 4);
 const LIKE = '33112600000000000000GA01';
 const mnOf = (i: number) => `3311260000000000CPU${String(i).padStart(5, '0')}`;
 
-async function register(platform: Platform, dataDir: string): Promise<void> {
-  const keys = await loadOrCreateKeys(dataDir);
-  const { issuer, audience } = platform.endpoints.auth;
-  const token = signToken(keys, { iss: issuer, aud: audience, sub: 'bench', roles: ['admin'], townships: ['*'] }, 600);
+/** DEVICES copies of the seeded gas boiler GA01 */
+function devices() {
   const seed = DEVICES.find((d) => d.mn === LIKE);
   if (!seed) throw new Error(`no seeded ${LIKE}`);
-  for (let i = 0; i < N_DEVICES; i++) {
-    const res = await fetch(`${platform.endpoints.api}/registry/devices`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ ...seed, mn: mnOf(i), password: SEED_DEVICE_PASSWORD }),
-    });
-    if (res.status !== 201) throw new Error(`registering ${mnOf(i)}: ${res.status} ${await res.text()}`);
-  }
+  return Array.from({ length: N_DEVICES }, (_, i) => ({ ...seed, mn: mnOf(i), password: SEED_DEVICE_PASSWORD }));
 }
 
 function envelope(mn: string, at: number, i: number) {
@@ -73,18 +60,13 @@ async function measure(storage: Storage): Promise<Record<string, unknown>> {
   const tmp = tempDir(`ingest-cpu-${storage}`);
   let platform: Platform | undefined;
   try {
-    synthEnvWatch(join(tmp.dir, 'cdk.out'), { publicRateLimit: 10_000, publicBurstLimit: 10_000 });
-    const dataDir = join(tmp.dir, 'data');
-    platform = await startPlatform({
-      cdkOut: join(tmp.dir, 'cdk.out'),
-      dataDir,
-      ports: await freePorts(),
+    const bench = await bootBenchPlatform(tmp.dir, {
       lambdaConcurrency: CONCURRENCY,
       dynamodbInMemory: storage === 'memory',
     });
-    const fn = platform.spec.functions.find((f) => f.environment.ENVWATCH_SERVICE === 'ingest');
-    if (!fn) throw new Error('no ingest function in the template');
-    await register(platform, dataDir);
+    platform = bench.platform;
+    const fn = bench.ingest;
+    await bench.register(devices());
     const java = javaChildOf(process.pid);
     if (!java) throw new Error('no DynamoDB Local among the processes this one started');
     const javaCpuMs = () => (procSample(java)?.cpuTicks ?? Number.NaN) * 10;

@@ -1,12 +1,18 @@
 import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { BatchWriteCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { LOCAL_REGION } from '#infra/local/spec.ts';
+import { loadOrCreateKeys, signToken } from '#infra/local/jwt.ts';
+import { type Platform, type PlatformOptions, startPlatform } from '#infra/local/platform.ts';
+import { freePorts } from '#infra/local/ports.ts';
+import { type FunctionSpec, LOCAL_REGION } from '#infra/local/spec.ts';
+import { synthEnvWatch } from '#infra/local/synth.ts';
 import type { Rng } from '../scripts/simulate/rng.ts';
 
 /**
  * What the benches on the local platform share: seeded sample data, bulk loading into DynamoDB Local, latency
- * statistics, and a document client that records every command (to prove index queries, not scans).
+ * statistics, a document client that records every command (to prove index queries, not scans), and a platform booted
+ * for the bench with its ingest function and an administrator's device registrations.
  */
 
 // ---- realistic data, deterministic (seeded) ----
@@ -162,4 +168,54 @@ export function recordingClient(endpoint: string, calls: Recorded[]): DynamoDBDo
     { step: 'initialize', name: 'benchCommandRecorder' },
   );
   return DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+}
+
+// ---- a bench's own platform ----
+
+/** A platform booted for one bench (bootBenchPlatform), its ingest function and an administrator's API. */
+export interface BenchPlatform {
+  platform: Platform;
+  dataDir: string;
+  /** the ingest function of the template */
+  ingest: FunctionSpec;
+  /** a token for `sub` with `roles` in every township, signed with the platform's keys */
+  token(sub: string, roles: string[], seconds?: number): Promise<string>;
+  /** registers devices through the registry API as an administrator would (keys sealed by KMS), one after another */
+  register(devices: readonly { mn: string }[]): Promise<void>;
+}
+
+/**
+ * The app synthesized afresh into `<dir>/cdk.out` (the stage throttle lifted: a bench drives requests back to back) and
+ * booted on free ports with its data in `<dir>/data`; the caller stops `platform`.
+ */
+export async function bootBenchPlatform(
+  dir: string,
+  options: Omit<PlatformOptions, 'cdkOut' | 'dataDir' | 'ports'> = {},
+): Promise<BenchPlatform> {
+  const cdkOut = join(dir, 'cdk.out');
+  const dataDir = join(dir, 'data');
+  synthEnvWatch(cdkOut, { publicRateLimit: 10_000, publicBurstLimit: 10_000 });
+  const platform = await startPlatform({ cdkOut, dataDir, ports: await freePorts(), ...options });
+  const ingest = platform.spec.functions.find((f) => f.environment.ENVWATCH_SERVICE === 'ingest');
+  if (!ingest) {
+    await platform.stop();
+    throw new Error('no ingest function in the template');
+  }
+  const token = async (sub: string, roles: string[], seconds = 3600) => {
+    const { issuer, audience } = platform.endpoints.auth;
+    const claims = { iss: issuer, aud: audience, sub, roles, townships: ['*'] };
+    return signToken(await loadOrCreateKeys(dataDir), claims, seconds);
+  };
+  const register = async (devices: readonly { mn: string }[]) => {
+    const admin = await token('bench-admin', ['admin'], 600);
+    for (const device of devices) {
+      const res = await fetch(`${platform.endpoints.api}/registry/devices`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
+        body: JSON.stringify(device),
+      });
+      if (res.status !== 201) throw new Error(`registering ${device.mn} answered ${res.status}: ${await res.text()}`);
+    }
+  };
+  return { platform, dataDir, ingest, token, register };
 }
