@@ -1,11 +1,15 @@
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 /**
  * The IoT Core registry of the local platform: things, certificates (with status and PEM, never a private key),
- * which certificates are attached to which things, and which policies to which certificates. Kept in one JSON file
- * under the data dir, written whole (to a temporary file, then renamed) after each change, so a restart loses nothing.
+ * which certificates are attached to which things, and which policies to which certificates. Kept in one file under the
+ * data dir, a journal of JSON lines: each change appends the changed record (a thing or a certificate, whole), so
+ * thousands of registrations cost one short append each, not the whole registry rewritten each time, and a restart
+ * loses nothing. Loading replays the lines (the last of a record wins), passes over a line a crash left torn, and
+ * writes the journal anew, one line a record (to a temporary file, then renamed); a registry written whole by an
+ * earlier version is read the same way.
  * Errors are IoT Core's, by name and HTTP status (control-plane.ts answers them); `onChange` tells the broker which
  * certificate changed, so that it drops connections that are no longer allowed.
  */
@@ -35,7 +39,7 @@ export interface CertificateRecord {
   policies: string[];
 }
 
-interface State {
+export interface State {
   things: Record<string, ThingRecord>;
   certificates: Record<string, CertificateRecord>;
 }
@@ -66,9 +70,8 @@ export class IotIdentities {
     /** policy names that exist (those the template defines) */
     private readonly policyNames: ReadonlySet<string>,
   ) {
-    this.state = existsSync(file)
-      ? (JSON.parse(readFileSync(file, 'utf8')) as State)
-      : { things: {}, certificates: {} };
+    this.state = existsSync(file) ? readJournal(readFileSync(file, 'utf8')) : emptyState();
+    this.compact();
   }
 
   onChange(listener: (certificateId: string) => void): void {
@@ -99,7 +102,7 @@ export class IotIdentities {
       version: 1,
     };
     this.state.things[thingName] = thing;
-    this.save();
+    this.append({ thing });
     return thing;
   }
 
@@ -123,7 +126,7 @@ export class IotIdentities {
       policies: [],
     };
     this.state.certificates[certificateId] = record;
-    this.save();
+    this.append({ certificate: record });
     return record;
   }
 
@@ -216,16 +219,64 @@ export class IotIdentities {
   }
 
   private changed(certificateId: string): void {
-    this.save();
+    this.append({ certificate: this.certificate(certificateId) });
     for (const listener of this.listeners) listener(certificateId);
   }
 
-  private save(): void {
+  /** One change: the changed record as one line, in one write. */
+  private append(entry: JournalEntry): void {
+    appendFileSync(this.file, `${JSON.stringify(entry)}\n`);
+  }
+
+  /** The journal written anew, one line a record, replacing the old one whole (a torn line gone). */
+  private compact(): void {
     mkdirSync(dirname(this.file), { recursive: true });
+    const lines = [
+      ...Object.values(this.state.things).map((thing) => JSON.stringify({ thing })),
+      ...Object.values(this.state.certificates).map((certificate) => JSON.stringify({ certificate })),
+    ];
     const tmp = `${this.file}.tmp`;
-    writeFileSync(tmp, `${JSON.stringify(this.state, null, 2)}\n`);
+    writeFileSync(tmp, lines.map((l) => `${l}\n`).join(''));
     renameSync(tmp, this.file);
   }
+}
+
+/** records by name and id in objects without a prototype (a thing name may be `__proto__`) */
+const emptyState = (): State => ({ things: Object.create(null), certificates: Object.create(null) });
+
+type JournalEntry = { thing: ThingRecord } | { certificate: CertificateRecord };
+
+/**
+ * The registry from its journal: each line a record (the last of a thing or certificate wins); a line that does not
+ * parse (a crash in the middle of an append) is passed over. A file written whole by an earlier version (one JSON
+ * object with `things` and `certificates`) is taken as it is.
+ */
+export function readJournal(text: string): State {
+  const state = emptyState();
+  try {
+    const whole = JSON.parse(text) as Partial<State>;
+    if (whole && typeof whole === 'object' && whole.things && whole.certificates) {
+      Object.assign(state.things, whole.things);
+      Object.assign(state.certificates, whole.certificates);
+      return state;
+    }
+  } catch {
+    // a journal of lines
+  }
+  for (const line of text.split('\n')) {
+    if (!line.trim()) continue;
+    let entry: Partial<JournalEntry>;
+    try {
+      entry = JSON.parse(line) as Partial<JournalEntry>;
+    } catch {
+      continue;
+    }
+    if ('thing' in entry && typeof entry.thing?.thingName === 'string')
+      state.things[entry.thing.thingName] = entry.thing;
+    else if ('certificate' in entry && typeof entry.certificate?.certificateId === 'string')
+      state.certificates[entry.certificate.certificateId] = entry.certificate;
+  }
+  return state;
 }
 
 function sorted(o: Record<string, string>): [string, string][] {
