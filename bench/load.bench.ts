@@ -23,7 +23,8 @@ import { javaChildOf, procSample, stats } from './measure.ts';
  *    HJ 212 over MQTT with a certificate signed from the device's own CSR (an EC P-256 key made here). Clones of two
  *    seeded outlets: water (5 pollutants, the bamboo mill's permit) and flue gas (6, the fungus boiler's).
  * 2. Connections ramp up at ENVWATCH_LOAD_RAMP per second (default 25: each TCP login costs the gateway a password
- *    hash, each MQTT connection a TLS handshake), then every device sends one real-time packet (CN 2011, all its
+ *    hash, each MQTT connection a TLS handshake); a device sends its first real-time packet as it connects (a TCP
+ *    device's login, and its first contact with the functions), then every device sends one real-time packet (CN 2011, all its
  *    pollutants) every ENVWATCH_LOAD_INTERVAL_SECONDS (default 30), spread evenly over the interval, for
  *    ENVWATCH_LOAD_MINUTES (default 10) after the ramp. TCP packets ask for the 9014 answer, MQTT publishes are QoS 1.
  * 3. Alarms under load: one device in ten (at most 120) sends, once, at a moment spread over the run from minute 2, an
@@ -349,7 +350,11 @@ export async function run(): Promise<Record<string, unknown>> {
         d.client = client;
         clients.push(client);
       }
-      // a first packet logs the TCP device in (the gateway checks its password once per connection)
+      // a data logger sends as soon as it is connected: its first packet logs a TCP device in (the gateway checks its
+      // password once per connection) and is a device's first contact for the functions, so the password hashes and
+      // the first-contact reads are spread over the ramp, as the ramp is meant to spread them (not all due in the
+      // first interval of the steady traffic)
+      send(d, realtimeFrame(d, Math.floor(Date.now() / 1000) * 1000), 'realtime');
       const wait = rampStart + ((i + 1) * 1000) / RAMP_PER_S - performance.now();
       if (wait > 0) await sleep(wait);
     }
