@@ -20,8 +20,9 @@ import {
  * free: that conditional put is both the record and the claim of its seq, so two writers can never both write seq N
  * and there is no step between "claim" and "store" a crash could split. The head (seq, hash, the delivery keys of the
  * newest `recentSize` records) is cached per container; it is read again from the newest records and the seal mark
- * (one query, newest first: the mark sorts after the records) when the cache is cold or a put finds its seq taken. A delivery already archived is never archived twice
- * while its key is among the `recentSize` newest records of the chain:
+ * (one query, newest first: the mark sorts after the records) when the cache is cold or a put finds its seq taken.
+ * A delivery already archived is never archived twice while its key is among the `recentSize` newest records of the
+ * chain:
  *  - a retry in the same container finds its key in the cached head;
  *  - a retry in another container either finds it in its cached head or, its put of a seq that is taken failing,
  *    re-reads the newest records and finds it there;
