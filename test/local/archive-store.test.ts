@@ -5,6 +5,7 @@ import { type LocalTable, startTable } from './dynamodb-table.ts';
 
 /** The archive's record store against DynamoDB Local (the platform's stand-in), no platform booted. */
 const MN = '33112600000000000000AR01';
+const T0 = Date.now() - 3_600_000;
 
 function chain(n: number): ArchiveRecord[] {
   const out: ArchiveRecord[] = [];
@@ -14,7 +15,8 @@ function chain(n: number): ArchiveRecord[] {
       MN,
       {
         mn: MN,
-        receivedAt: new Date(Date.parse('2026-11-29T08:00:00Z') + i * 30_000).toISOString(),
+        // recent: the table's TTL (7 days after receipt) must not remove them while the test runs
+        receivedAt: new Date(T0 + i * 30_000).toISOString(),
         source: 'mqtt-hj212',
         accepted: true,
         raw: Buffer.from(`##packet ${i}`),
@@ -41,7 +43,7 @@ describe('DynamoArchiveStore.head', () => {
     for (const r of records) expect(await store.putNew(r, `k${r.seq}`)).toBe(true);
     expect(await store.head(MN, 24)).toEqual({ newest: expect.any(Array) });
     const last = records[19] as ArchiveRecord;
-    const mark = { seq: last.seq, hash: last.hash, lastDate: '2026-11-29', key: 'raw/batch.jsonl' };
+    const mark = { seq: last.seq, hash: last.hash, lastDate: last.receivedAt.slice(0, 10), key: 'raw/batch.jsonl' };
     expect(await store.markSealed(MN, 0, mark)).toBe(true);
     const head = await store.head(MN, 24);
     expect(head.sealed).toEqual(mark);
