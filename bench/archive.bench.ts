@@ -32,8 +32,9 @@ import { inParallel, type Recorded, recordingClient } from './measure.ts';
  * Messages: DEVICES devices × PER_DEVICE real-time HJ 212 packets of six pollutants, one a minute, appended WIDTH at a
  * time across devices (a device's messages in order, as a device sends them). Commands are counted by the SDK
  * middleware of each client (every command the archive sends), appends/s is wall time on this machine's stand-ins
- * (relative: the ratio matters, not the absolute figure). The record store's cold start per chain (a Query of the
- * newest records, a GetItem of the seal mark and of the head item of before) happens once per chain and container.
+ * (relative: the ratio matters, not the absolute figure). The record store's cold start per chain (one Query of the
+ * seal mark and the newest records; for a chain without records yet also a GetItem of the head item of before)
+ * happens once per chain and container.
  */
 const DEVICES = 20;
 const PER_DEVICE = 60;

@@ -2,6 +2,7 @@ import { type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } fro
 import {
   type ArchiveRecordStore,
   DEFAULT_ARCHIVE_TAIL_DAYS,
+  type HeadEntry,
   type SealMark,
   type StoredHead,
   type StoredRecord,
@@ -13,7 +14,8 @@ import { isConditionFailure } from './dynamodb.ts';
  * The sealed archive's tail on the `readings` table (TTL on `expiresAt`), one item per record:
  *   record     pk `a#<chain>` sk `<seq, 12 digits>`: v, mn, t (receivedAt), src, cid?, ok, why?, det?, raw (Binary: the
  *              exact bytes), ph / h (Binary, 32 bytes: prevHash / hash), k (delivery key), expiresAt
- *   seal mark  pk `a#<chain>` sk `sealed`: seq, hash, lastDate, key of the last sealed batch
+ *   seal mark  pk `a#<chain>` sk `sealed`: seq, hash, lastDate, key of the last sealed batch (sorts after the records:
+ *              a cold head is one query, newest first, from the mark down)
  *   head item of the platform before batching (read-only): pk `d#<chain>` sk `archive`.
  * `rawSha256` and `rawBase64` are not stored: they are computed from `raw` when read (a changed `raw` then no longer
  * matches `h`). A typical HJ 212 message (about 6 readings, ~350 bytes) makes an item of about 600 bytes: one write
@@ -23,10 +25,12 @@ export const ARCHIVE_PK = 'a#';
 const SEQ_MIN = '0'.repeat(SEQ_DIGITS);
 const SEQ_MAX = '9'.repeat(SEQ_DIGITS);
 const pad = (seq: number) => String(seq).padStart(SEQ_DIGITS, '0');
+/** the seal mark's sort key: after every record's (digits sort before letters) */
+const SEAL_SK = 'sealed';
 
 export const archiveKeys = {
   record: (chain: string, seq: number) => ({ pk: `${ARCHIVE_PK}${chain}`, sk: pad(seq) }),
-  sealMark: (chain: string) => ({ pk: `${ARCHIVE_PK}${chain}`, sk: 'sealed' }),
+  sealMark: (chain: string) => ({ pk: `${ARCHIVE_PK}${chain}`, sk: SEAL_SK }),
   legacyHead: (chain: string) => ({ pk: `d#${chain}`, sk: 'archive' }),
 };
 
@@ -76,6 +80,13 @@ export function fromItem(item: Record<string, unknown>): StoredRecord {
   };
 }
 
+const sealMarkOf = (i: Record<string, unknown>): SealMark => ({
+  seq: Number(i.seq),
+  hash: String(i.hash),
+  lastDate: String(i.lastDate),
+  key: String(i.key),
+});
+
 export class DynamoArchiveStore implements ArchiveRecordStore {
   constructor(
     private readonly db: DynamoDBDocumentClient,
@@ -100,18 +111,32 @@ export class DynamoArchiveStore implements ArchiveRecordStore {
     }
   }
 
-  async newest(chain: string, limit: number): Promise<StoredRecord[]> {
+  /**
+   * One consistent query, newest first, from the seal mark (sk `sealed` sorts after every 12-digit seq) down: the mark
+   * if there is one, then the newest `limit` records, of which only seq, hash and delivery key are read (a projection:
+   * the raw bytes stay in the table).
+   */
+  async head(chain: string, limit: number): Promise<{ newest: HeadEntry[]; sealed?: SealMark }> {
     const out = await this.db.send(
       new QueryCommand({
         TableName: this.table,
         KeyConditionExpression: 'pk = :pk AND sk BETWEEN :lo AND :hi',
-        ExpressionAttributeValues: { ':pk': `${ARCHIVE_PK}${chain}`, ':lo': SEQ_MIN, ':hi': SEQ_MAX },
+        ExpressionAttributeValues: { ':pk': `${ARCHIVE_PK}${chain}`, ':lo': SEQ_MIN, ':hi': SEAL_SK },
+        // the record's sk, h, k; the mark's seq, hash, lastDate, key
+        ProjectionExpression: 'sk, h, k, #seq, #hash, lastDate, #key',
+        ExpressionAttributeNames: { '#seq': 'seq', '#hash': 'hash', '#key': 'key' },
         ScanIndexForward: false,
-        Limit: limit,
+        Limit: limit + 1,
         ConsistentRead: true,
       }),
     );
-    return (out.Items ?? []).map(fromItem);
+    const items = out.Items ?? [];
+    const mark = items[0]?.sk === SEAL_SK ? items[0] : undefined;
+    const newest = items
+      .filter((i) => i.sk !== SEAL_SK)
+      .slice(0, limit)
+      .map((i) => ({ seq: Number(i.sk), hash: hex(i.h), k: String(i.k ?? '') }));
+    return { newest, ...(mark ? { sealed: sealMarkOf(mark) } : {}) };
   }
 
   async get(chain: string, seq: number): Promise<StoredRecord | undefined> {
@@ -145,10 +170,7 @@ export class DynamoArchiveStore implements ArchiveRecordStore {
     const out = await this.db.send(
       new GetCommand({ TableName: this.table, Key: archiveKeys.sealMark(chain), ConsistentRead: true }),
     );
-    const i = out.Item;
-    return i
-      ? { seq: Number(i.seq), hash: String(i.hash), lastDate: String(i.lastDate), key: String(i.key) }
-      : undefined;
+    return out.Item ? sealMarkOf(out.Item) : undefined;
   }
 
   async markSealed(chain: string, expectedSeq: number, next: SealMark): Promise<boolean> {

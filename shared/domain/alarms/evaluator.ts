@@ -13,8 +13,11 @@ import type { RuleSet } from './rules.ts';
  * The device's engine state is cached in the container with the version it was stored at. In the steady state a
  * message costs exactly one conditional PutItem and no read. When another container (or an official's manual clear)
  * moved the version, the write fails and returns the stored state; the batch is evaluated again from it. A container
- * that has never seen the device first writes as if the state were new; that fails if it exists and returns it, so a
- * cold start costs one failed write instead of a read.
+ * that has never seen the device reads its state first (one consistent GetItem), then writes: the same two round
+ * trips as writing blind as if the state were new and failing on the stored one, but a read unit instead of the
+ * failed write's write units, one evaluation instead of two, and no transaction planned from an empty state (an
+ * exceedance already open would otherwise be "opened" again, fail on its slot and be adopted). Only a device no
+ * container has seen yet pays the read for nothing, once.
  */
 export type { CommitConflict, EvalSnapshot, EvalStore };
 
@@ -50,7 +53,7 @@ export class AlarmEvaluator {
     const rules = await this.deps.rules.current();
     const now = this.deps.now?.() ?? new Date();
 
-    let snap = this.cache.get(mn) ?? { ver: 0, state: emptyEvalState() };
+    let snap = this.cache.get(mn) ?? (await this.recover(mn, undefined, []));
     this.cache.delete(mn);
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
       const { transitions } = evaluate(snap.state, readings, source, rules, { packet, newId: this.deps.newId });
@@ -89,7 +92,7 @@ export class AlarmEvaluator {
     throw new Error(`alarm state of ${mn} kept changing during ${MAX_ATTEMPTS} attempts`);
   }
 
-  /** The stored state after a failed write, with what the conflicts tell us applied. */
+  /** The stored state (cold, or after a failed write), with what the conflicts tell us applied. */
   private async recover(
     mn: string,
     current: EvalSnapshot | undefined,

@@ -19,15 +19,19 @@ import {
  * Each record is one item of the record store (DynamoDB: pk `a#<chain>`, sk = seq) put only when that seq is still
  * free: that conditional put is both the record and the claim of its seq, so two writers can never both write seq N
  * and there is no step between "claim" and "store" a crash could split. The head (seq, hash, the delivery keys of the
- * newest `recentSize` records) is cached per container; it is read again from the newest records (one query, newest
- * first) when the cache is cold or a put finds its seq taken. A delivery already archived is never archived twice
- * while its key is among the `recentSize` newest records of the chain:
+ * newest `recentSize` records) is cached per container; it is read again from the newest records and the seal mark
+ * (one query, newest first: the mark sorts after the records) when the cache is cold or a put finds its seq taken.
+ * A delivery already archived is never archived twice while its key is among the `recentSize` newest records of the
+ * chain:
  *  - a retry in the same container finds its key in the cached head;
  *  - a retry in another container either finds it in its cached head or, its put of a seq that is taken failing,
  *    re-reads the newest records and finds it there;
  *  - a crash after the put leaves the record stored: the retry is a replay (the readings are stored then).
  * A chain with no records in the store continues from the last sealed batch (its items expired after sealing) or from
  * the head item of the platform before batching (`legacyHead`: the upgrade's starting point), whichever is newer.
+ * That item is read only when the query leaves it open: never when the records read reach `recentSize` or include
+ * seq 1 (a chain born after batching, which has no such item); so a cold head costs one query, and a second read only
+ * for a new chain (no records yet) or one with few records since batching.
  * Steady state: one conditional put per message, no read. Sealing into the Object-Locked bucket is seal.ts.
  */
 /** Days a record stays in the record store after receipt (docs/decisions.md); sealing runs hourly. */
@@ -54,6 +58,13 @@ export interface StoredRecord {
   k: string;
 }
 
+/** What the head needs of a stored record: its place in the chain and the key of the delivery that brought it. */
+export interface HeadEntry {
+  seq: number;
+  hash: string;
+  k: string;
+}
+
 /** How far a chain is sealed into the bucket: its last sealed record and the batch holding it. */
 export interface SealMark {
   seq: number;
@@ -66,8 +77,11 @@ export interface SealMark {
 export interface ArchiveRecordStore {
   /** Stores the record when its seq is still free in its chain (the claim); false when the seq is taken. */
   putNew(record: ArchiveRecord, k: string): Promise<boolean>;
-  /** The newest `limit` records of a chain, newest first. */
-  newest(chain: string, limit: number): Promise<StoredRecord[]>;
+  /**
+   * A chain's head in one read: its newest `limit` records (seq, hash and delivery key only), newest first, and its
+   * seal mark (none yet: undefined).
+   */
+  head(chain: string, limit: number): Promise<{ newest: HeadEntry[]; sealed?: SealMark }>;
   get(chain: string, seq: number): Promise<StoredRecord | undefined>;
   /** Records of a chain with seq > afterSeq, ascending, at most `limit`. */
   after(chain: string, afterSeq: number, limit: number): Promise<StoredRecord[]>;
@@ -145,23 +159,24 @@ export class SealedArchive {
     throw new ArchiveConflictError(`chain ${chain}: the head kept moving (${maxAttempts} attempts)`);
   }
 
-  /** The head from the newest records; without records, from the seal mark or the head item before batching. */
+  /**
+   * The head from the newest records; without records, from the seal mark or the head item before batching. One query
+   * (records and seal mark); the head item of before batching only when the records read do not rule it out.
+   */
   private async readHead(chain: string): Promise<Head> {
-    const newest = await this.records.newest(chain, this.recentSize);
+    const { newest, sealed: mark } = await this.records.head(chain, this.recentSize);
     const top = newest[0];
-    const recent = newest.map((s) => ({ k: s.k, seq: s.record.seq })).reverse();
-    if (top && newest.length >= this.recentSize)
-      return { seq: top.record.seq, hash: top.record.hash, recent, legacyUpTo: 0 };
+    const recent = newest.map((s) => ({ k: s.k, seq: s.seq })).reverse();
+    // enough records for the recent deliveries, or the chain's first record among them: nothing before batching
+    if (top && (newest.length >= this.recentSize || newest.at(-1)?.seq === 1))
+      return { seq: top.seq, hash: top.hash, recent, legacyUpTo: 0 };
     // few or no records since batching: the deliveries before them may be in the old head item
-    const [legacy, mark] = await Promise.all([
-      this.records.legacyHead(chain),
-      top ? Promise.resolve(undefined) : this.records.sealed(chain),
-    ]);
-    const oldest = newest.at(-1)?.record.seq ?? Number.POSITIVE_INFINITY;
+    const legacy = await this.records.legacyHead(chain);
+    const oldest = newest.at(-1)?.seq ?? Number.POSITIVE_INFINITY;
     const older = (legacy?.recent ?? []).filter((r) => r.seq < oldest);
     const all = [...older, ...recent].slice(-this.recentSize);
     const legacyUpTo = legacy?.seq ?? 0;
-    if (top) return { seq: top.record.seq, hash: top.record.hash, recent: all, legacyUpTo };
+    if (top) return { seq: top.seq, hash: top.hash, recent: all, legacyUpTo };
     const base = [mark, legacy].reduce<ChainHead>(
       (best, h) => (h && h.seq > best.seq ? { seq: h.seq, hash: h.hash } : best),
       GENESIS,

@@ -92,16 +92,29 @@ describe('DynamoArchiveStore', () => {
     });
   });
 
-  it('reads the newest records newest first, consistently, within the seq range (not the seal mark)', async () => {
-    ddb.on(QueryCommand).resolves({ Items: [toItem(record, 'k1', 1)] });
-    expect(await store.newest(MN, 24)).toEqual([{ record, k: 'k1' }]);
+  it('reads the head in one consistent query, newest first, from the seal mark down to the seq range', async () => {
+    const mark = { seq: 7, hash: 'ab'.repeat(32), lastDate: '2026-11-29', key: 'raw/x.jsonl' };
+    ddb.on(QueryCommand).resolves({ Items: [{ pk: `a#${MN}`, sk: 'sealed', ...mark }, toItem(record, 'k1', 1)] });
+    expect(await store.head(MN, 24)).toEqual({ newest: [{ seq: 1, hash: record.hash, k: 'k1' }], sealed: mark });
     expect(ddb).toHaveReceivedCommandWith(QueryCommand, {
       KeyConditionExpression: 'pk = :pk AND sk BETWEEN :lo AND :hi',
-      ExpressionAttributeValues: { ':pk': `a#${MN}`, ':lo': '000000000000', ':hi': '999999999999' },
+      ExpressionAttributeValues: { ':pk': `a#${MN}`, ':lo': '000000000000', ':hi': 'sealed' },
+      ProjectionExpression: 'sk, h, k, #seq, #hash, lastDate, #key',
       ScanIndexForward: false,
-      Limit: 24,
+      Limit: 25,
       ConsistentRead: true,
     });
+  });
+
+  it('gives at most `limit` records and no seal mark when the chain has none', async () => {
+    const items = [3, 2, 1].map((seq) => {
+      const { raw: _raw, ...projected } = toItem({ ...record, seq }, `k${seq}`, 1);
+      return projected;
+    });
+    ddb.on(QueryCommand).resolves({ Items: items });
+    const head = await store.head(MN, 2);
+    expect(head.newest.map((s) => s.seq)).toEqual([3, 2]);
+    expect(head).not.toHaveProperty('sealed');
   });
 });
 

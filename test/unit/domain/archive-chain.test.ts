@@ -67,7 +67,8 @@ describe('hash chain', () => {
 describe('SealedArchive', () => {
   it('appends with one conditional put and no read in steady state, and verifies up to the newest record', async () => {
     const c = await chainOf(4, ['2026-11-01', '2026-11-02']);
-    expect(c.counts).toEqual({ puts: 8, reads: 1 }); // the one read: the cold head
+    // the cold head: its query, and for a chain without records the head item of before batching
+    expect(c.counts).toEqual({ puts: 8, reads: 2 });
     expect(c.objects.size).toBe(0);
     const r = await c.verify();
     expect(r).toMatchObject({ ok: true, records: 8, tail: 8, sealed: 0, head: { seq: 8, lastDate: '2026-11-02' } });
@@ -96,6 +97,29 @@ describe('SealedArchive', () => {
     expect(mem.all()).toHaveLength(3);
   });
 
+  it('reads the cold head of a chain born after batching in one query, and still replays a retry', async () => {
+    const mem = memoryArchive();
+    const first = new SealedArchive(mem.recordStore);
+    for (let i = 0; i < 3; i++) await first.append(MN, msg(i));
+    mem.counts.reads = 0;
+    const cold = new SealedArchive(mem.recordStore);
+    expect(await cold.append(MN, msg(3))).toMatchObject({ replay: false, record: { seq: 4 } });
+    expect(await cold.append(MN, msg(1))).toMatchObject({ replay: true, record: { seq: 2 } });
+    expect(mem.counts.reads).toBe(2); // the head's query, and the replayed record
+  });
+
+  it('continues from the seal mark its head query read once the sealed items have expired', async () => {
+    const c = await chainOf(3);
+    await c.seal();
+    const mark = c.marks.get(MN) as SealMark;
+    c.items().clear(); // expired after sealing (TTL)
+    c.counts.reads = 0;
+    const cold = new SealedArchive(c.recordStore, c.objectStore);
+    expect((await cold.append(MN, msg(3))).record).toMatchObject({ seq: 4, prevHash: mark.hash });
+    expect(c.counts.reads).toBe(2); // the head's query (records and mark) and the head item of before batching
+    expect((await c.verify()).ok).toBe(true);
+  });
+
   it('continues the chain of before batching from its head item, and replays a delivery of that time', async () => {
     const mem = memoryArchive();
     // the platform before batching: head item d#<chain>/archive and one object per record
@@ -120,6 +144,9 @@ describe('SealedArchive', () => {
     expect(await archive.append(MN, msg(1))).toMatchObject({ replay: true, record: { seq: 2 } });
     const lost = await archive.append(MN, msg(2));
     expect(lost).toMatchObject({ replay: true, record: { seq: 3, hash: prev.hash } });
+    // another container, cold: the records since batching do not start the chain, so it reads the head item too
+    const other = new SealedArchive(mem.recordStore, mem.objectStore);
+    expect(await other.append(MN, msg(0))).toMatchObject({ replay: true, record: { seq: 1 } });
     expect(mem.objects.get(recordKey(old[2] as ArchiveRecord))).toBe(serializeRecord(old[2] as ArchiveRecord));
     const deps = { objects: mem.objectStore, records: mem.recordStore };
     const r = await verifyArchive(deps, MN, '2026-11-02', '2026-11-02');

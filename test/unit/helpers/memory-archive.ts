@@ -8,7 +8,7 @@ import type {
 
 /**
  * The sealed archive's ports in memory, with the adapters' semantics: records put only when their seq is free (the
- * claim), read newest first or after a seq; the seal mark moved only from the expected seq; the head item of before
+ * claim), read newest first (with the seal mark, as one read) or after a seq; `counts.reads` counts every read; the seal mark moved only from the expected seq; the head item of before
  * batching (read-only for the archive; `legacyHeads` seeds it); objects by key, `putIfAbsent` never replacing one.
  * `records` is the raw map (chain → seq → stored record) so that tests can change, delete or insert items.
  */
@@ -33,9 +33,14 @@ export function memoryArchive() {
       m.set(record.seq, structuredClone({ record, k }));
       return true;
     },
-    newest: async (c, limit) => {
+    head: async (c, limit) => {
       counts.reads++;
-      return structuredClone(sorted(c).reverse().slice(0, limit));
+      const mark = marks.get(c);
+      const newest = sorted(c)
+        .reverse()
+        .slice(0, limit)
+        .map((s) => ({ seq: s.record.seq, hash: s.record.hash, k: s.k }));
+      return structuredClone({ newest, ...(mark ? { sealed: mark } : {}) });
     },
     get: async (c, seq) => {
       counts.reads++;
@@ -48,13 +53,19 @@ export function memoryArchive() {
           .filter((s) => s.record.seq > seq)
           .slice(0, limit),
       ),
-    sealed: async (c) => structuredClone(marks.get(c)),
+    sealed: async (c) => {
+      counts.reads++;
+      return structuredClone(marks.get(c));
+    },
     markSealed: async (c, expected, next) => {
       if ((marks.get(c)?.seq ?? 0) !== expected) return false;
       marks.set(c, structuredClone(next));
       return true;
     },
-    legacyHead: async (c) => structuredClone(legacyHeads.get(c)),
+    legacyHead: async (c) => {
+      counts.reads++;
+      return structuredClone(legacyHeads.get(c));
+    },
   };
   const objectStore: ArchiveObjectStore = {
     put: async (k, b) => void objects.set(k, b),
