@@ -23,9 +23,10 @@ import {
   cellPosition,
   type OpenBlock,
   periodStart,
-  rowArrival,
-  rowAt,
+  rowDataTime,
+  rowOrigin,
   rowRange,
+  rowReceivedAt,
 } from '#shared/domain/readings/blocks.ts';
 import {
   expiresAt,
@@ -154,8 +155,7 @@ class Collected<T> {
 function blockReading(open: OpenBlock, row: number, code: string, mn: string, kind: ReadingKind): Reading | undefined {
   const n = cellPosition(open, code, row);
   if (n < 0) return undefined;
-  const arrival = rowArrival(open, row);
-  return cellReading(open, code, n, mn, kind, new Date(rowAt(open, row)).toISOString(), arrival);
+  return cellReading(open, code, n, mn, kind, rowDataTime(open, row), rowOrigin(open, row), rowReceivedAt(open, row));
 }
 
 function cellReading(
@@ -165,18 +165,15 @@ function cellReading(
   mn: string,
   kind: ReadingKind,
   dataTime: string,
-  arrival: ReturnType<typeof rowArrival>,
+  origin: readonly [string, string, string],
+  receivedAt: string,
 ): Reading {
   // the fields in the order rowReadings spreads them: defaults, the cell, the row's own fields
-  const r: Record<string, unknown> = {
-    subject: DEFAULT_SUBJECT,
-    source: arrival.source,
-    receivedAt: arrival.receivedAt,
-  };
+  const r: Record<string, unknown> = { subject: DEFAULT_SUBJECT, source: origin[2], receivedAt };
   assignCell(open, code, n, r);
   r.mn = mn;
-  r.enterpriseId = arrival.enterpriseId;
-  r.outletId = arrival.outletId;
+  r.enterpriseId = origin[0];
+  r.outletId = origin[1];
   r.kind = kind;
   r.dataTime = dataTime;
   r.pollutant = code;
@@ -185,12 +182,13 @@ function cellReading(
 
 /** A block's row with every code, in code order: what rowReadings gives for its row item. */
 function blockRow(open: OpenBlock, row: number, codes: string[], mn: string, kind: ReadingKind): ReadingRow {
-  const dataTime = new Date(rowAt(open, row)).toISOString();
-  const arrival = rowArrival(open, row);
+  const dataTime = rowDataTime(open, row);
+  const origin = rowOrigin(open, row);
+  const receivedAt = rowReceivedAt(open, row);
   const readings: Reading[] = [];
   for (const code of codes) {
     const n = cellPosition(open, code, row);
-    if (n >= 0) readings.push(cellReading(open, code, n, mn, kind, dataTime, arrival));
+    if (n >= 0) readings.push(cellReading(open, code, n, mn, kind, dataTime, origin, receivedAt));
   }
   return { mn, kind, dataTime, readings };
 }
@@ -208,9 +206,14 @@ function codesOf(open: OpenBlock): string[] {
   return codes;
 }
 
-function pushBlockRow<T>(open: OpenBlock, row: number, shape: Shape<T>, out: Collected<T>): void {
+function pushBlockRow<T extends { dataTime: string }>(
+  open: OpenBlock,
+  row: number,
+  shape: Shape<T>,
+  out: Collected<T>,
+): void {
   const value = shape.block(open, row);
-  if (value !== undefined) out.push(new Date(rowAt(open, row)).toISOString(), value);
+  if (value !== undefined) out.push(value.dataTime, value);
 }
 
 function assertCode(code: string): void {
@@ -504,7 +507,7 @@ export class DynamoReadingStore implements ReadingStore, ReadingReader, ReadingR
    * the order asked, `limit` readings (a code) or rows (none); the cursor is the last one's row key, as in queryRows.
    * Only the results returned are built (a block's rows outside the range or past the page are never decoded).
    */
-  private async queryBlocks<T>(
+  private async queryBlocks<T extends { dataTime: string }>(
     q: RowQuery,
     layout: BlockLayout,
     blocksTo: string,
@@ -594,7 +597,7 @@ export class DynamoReadingStore implements ReadingStore, ReadingReader, ReadingR
    * Results of [lo, hi] into `out` until it is full, from the blocks of the closed periods (only the rows in range
    * built); a period marked late, or kept as rows, from rows.
    */
-  private async blockSegment<T>(
+  private async blockSegment<T extends { dataTime: string }>(
     q: RowQuery,
     layout: BlockLayout,
     code: string | undefined,
