@@ -617,7 +617,8 @@ export class DynamoReadingStore implements ReadingStore, ReadingReader, ReadingR
       this.rowSegment(pk, code, Math.max(lo, p), Math.min(hi, p + layout.periodMs - 1), asc, shape, out);
     const bk = blockKey(q.mn, q.kind, layout.perCode ? code : undefined);
     let start: Record<string, unknown> | undefined;
-    let page = 2;
+    // a page of the API (at most 500) needs a block or two; a read of thousands (an export) its blocks in one request
+    let page = Math.min(64, Math.max(2, Math.ceil(q.limit / 500)));
     do {
       const res: QueryCommandOutput = await this.db.send(
         new QueryCommand({
