@@ -472,13 +472,12 @@ export class DynamoReadingStore implements ReadingStore, ReadingReader, ReadingR
   async query(q: ReadingQuery): Promise<{ items: Reading[]; cursor?: string }> {
     const layout = BLOCK_LAYOUTS[q.kind];
     if (layout && CODE.test(q.pollutant)) {
-      const state = await readBlockState(this.db, this.table, q.mn, q.kind);
       const code = q.pollutant;
-      if (state?.blocksTo)
-        return this.queryBlocks(q, layout, state.blocksTo, state.late, code, {
-          item: (item) => rowReadings(item)[0],
-          block: (open, row) => blockReading(open, row, code, q.mn, q.kind),
-        });
+      const page = await this.queryBlocks(q, layout, code, {
+        item: (item) => rowReadings(item)[0],
+        block: (open, row) => blockReading(open, row, code, q.mn, q.kind),
+      });
+      if (page) return page;
     }
     return this.queryRows(q);
   }
@@ -487,17 +486,16 @@ export class DynamoReadingStore implements ReadingStore, ReadingReader, ReadingR
     const layout = BLOCK_LAYOUTS[q.kind];
     // per-code blocks hold one code each: a whole row is read from rows
     if (layout && !layout.perCode) {
-      const state = await readBlockState(this.db, this.table, q.mn, q.kind);
-      if (state?.blocksTo)
-        return this.queryBlocks(q, layout, state.blocksTo, state.late, undefined, {
-          item: (item) => ({
-            mn: q.mn,
-            kind: q.kind,
-            dataTime: String(item.dataTime),
-            readings: rowReadings(item),
-          }),
-          block: (open, row) => blockRow(open, row, codesOf(open), q.mn, q.kind),
-        });
+      const page = await this.queryBlocks(q, layout, undefined, {
+        item: (item) => ({
+          mn: q.mn,
+          kind: q.kind,
+          dataTime: String(item.dataTime),
+          readings: rowReadings(item),
+        }),
+        block: (open, row) => blockRow(open, row, codesOf(open), q.mn, q.kind),
+      });
+      if (page) return page;
     }
     return this.rowsOnly(q);
   }
@@ -505,16 +503,15 @@ export class DynamoReadingStore implements ReadingStore, ReadingReader, ReadingR
   /**
    * A query over blocks before the mark and rows from it on (and rows for periods marked late or kept as rows), in
    * the order asked, `limit` readings (a code) or rows (none); the cursor is the last one's row key, as in queryRows.
-   * Only the results returned are built (a block's rows outside the range or past the page are never decoded).
+   * Only the results returned are built (a block's rows outside the range or past the page are never decoded). The
+   * device's mark and the first page of blocks are read side by side (one round trip less); undefined: no blocks yet.
    */
   private async queryBlocks<T extends { dataTime: string }>(
     q: RowQuery,
     layout: BlockLayout,
-    blocksTo: string,
-    lateTokens: string[],
     code: string | undefined,
     shape: Shape<T>,
-  ): Promise<{ items: T[]; cursor?: string }> {
+  ): Promise<{ items: T[]; cursor?: string } | undefined> {
     const pk = rowKey(q.mn, q.kind);
     const start = startKeyIn(q.cursor, pk);
     const asc = q.order === 'asc';
@@ -525,15 +522,33 @@ export class DynamoReadingStore implements ReadingStore, ReadingReader, ReadingR
       if (asc) lo = Math.max(lo, c + 1);
       else hi = Math.min(hi, c - 1);
     }
-    const mark = Date.parse(blocksTo);
+    const stateRead = readBlockState(this.db, this.table, q.mn, q.kind);
+    const firstPage = lo <= hi ? this.blockPage(q, layout, code, lo, hi, asc, undefined) : undefined;
+    // not awaited when there are no blocks (or the mark's read fails): never an unhandled rejection
+    firstPage?.catch(() => {});
+    const state = await stateRead;
+    if (!state?.blocksTo) return undefined;
+    const mark = Date.parse(state.blocksTo);
     // data written out of order from the mark on is read from rows anyway
     const late = new Set<number>();
-    for (const token of lateTokens) {
+    for (const token of state.late) {
       const at = Date.parse(token.slice(0, token.indexOf('|')));
       if (at < mark) late.add(periodStart(layout, at));
     }
     const out = new Collected<T>(q.limit + 1);
-    const blocks = () => this.blockSegment(q, layout, code, lo, Math.min(hi, mark - 1), late, asc, shape, out);
+    const blocks = () =>
+      this.blockSegment(
+        q,
+        layout,
+        code,
+        lo,
+        Math.min(hi, mark - 1),
+        late,
+        asc,
+        shape,
+        out,
+        firstPage && { firstPage, hi },
+      );
     const rows = () => this.rowSegment(pk, code, Math.max(lo, mark), hi, asc, shape, out);
     if (asc) {
       await blocks();
@@ -607,6 +622,11 @@ export class DynamoReadingStore implements ReadingStore, ReadingReader, ReadingR
     asc: boolean,
     shape: Shape<T>,
     out: Collected<T>,
+    /**
+     * the first page, read before the mark was known: of blocks up to the query's end (`hi` here), so blocks after
+     * this segment's `hi` are passed over and later pages keep that range (their start key lies in it)
+     */
+    prefetch?: { firstPage: Promise<QueryCommandOutput>; hi: number },
   ): Promise<void> {
     if (lo > hi) return;
     const pk = rowKey(q.mn, q.kind);
@@ -615,27 +635,20 @@ export class DynamoReadingStore implements ReadingStore, ReadingReader, ReadingR
     const before = (p: number, than: number) => (asc ? p < than : p > than);
     const fromRows = (p: number) =>
       this.rowSegment(pk, code, Math.max(lo, p), Math.min(hi, p + layout.periodMs - 1), asc, shape, out);
-    const bk = blockKey(q.mn, q.kind, layout.perCode ? code : undefined);
     let start: Record<string, unknown> | undefined;
-    // a page of the API (at most 500) needs a block or two; a read of thousands (an export) its blocks in one request
-    let page = Math.min(64, Math.max(2, Math.ceil(q.limit / 500)));
+    const pagesTo = prefetch?.hi ?? hi;
+    let page = prefetch ? 1 : 0;
+    let prefetched = prefetch?.firstPage;
     do {
-      const res: QueryCommandOutput = await this.db.send(
-        new QueryCommand({
-          TableName: this.table,
-          KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
-          ExpressionAttributeValues: {
-            ':pk': bk,
-            ':from': new Date(first).toISOString(),
-            ':to': new Date(hi).toISOString(),
-          },
-          ScanIndexForward: asc,
-          Limit: page,
-          ...(start ? { ExclusiveStartKey: start } : {}),
-        }),
-      );
+      const res: QueryCommandOutput = await (prefetched ??
+        this.blockPage(q, layout, code, lo, pagesTo, asc, start, page++));
+      prefetched = undefined;
       for (const item of res.Items ?? []) {
         const p = Date.parse(String(item.sk));
+        if (p > hi) {
+          if (asc) break; // the first page read on past the mark: nothing after it is wanted
+          continue;
+        }
         while (!out.full && pending.length > 0 && before(pending[0] as number, p))
           await fromRows(pending.shift() as number);
         if (out.full) return;
@@ -654,13 +667,46 @@ export class DynamoReadingStore implements ReadingStore, ReadingReader, ReadingR
         else for (let row = b - 1; row >= a && !out.full; row--) pushBlockRow(open, row, shape, out);
         if (out.full) return;
       }
-      start = res.LastEvaluatedKey;
-      page = Math.min(64, page * 4);
+      const last = res.Items?.at(-1);
+      // ascending past `hi` (the first page read on past the mark): done
+      start = asc && last && Date.parse(String(last.sk)) > hi ? undefined : res.LastEvaluatedKey;
     } while (start);
     for (const p of pending) {
       if (out.full) return;
       await fromRows(p);
     }
+  }
+
+  /**
+   * One Query page of the blocks of [lo, hi] (from `start`). The first page asks for the blocks the query likely needs
+   * (its limit at a row a minute, and one more: a page of the API one or two, a read of thousands all of them, up to
+   * 64); later pages grow fourfold.
+   */
+  private blockPage(
+    q: RowQuery,
+    layout: BlockLayout,
+    code: string | undefined,
+    lo: number,
+    hi: number,
+    asc: boolean,
+    start: Record<string, unknown> | undefined,
+    page = 0,
+  ): Promise<QueryCommandOutput> {
+    const first = Math.max(2, Math.ceil(q.limit / (layout.periodMs / 60_000)) + 1);
+    return this.db.send(
+      new QueryCommand({
+        TableName: this.table,
+        KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+        ExpressionAttributeValues: {
+          ':pk': blockKey(q.mn, q.kind, layout.perCode ? code : undefined),
+          ':from': new Date(periodStart(layout, lo)).toISOString(),
+          ':to': new Date(hi).toISOString(),
+        },
+        ScanIndexForward: asc,
+        Limit: Math.min(64, first * 4 ** page),
+        ...(start ? { ExclusiveStartKey: start } : {}),
+      }),
+    );
   }
 
   /** The rows layout alone: one Query of the device's kind partition, projected to the code. */
