@@ -10,9 +10,10 @@ import {
 import {
   type BlockLayout,
   blockKey,
-  decodeBlock,
   type EncodedBlock,
   encodeBlock,
+  type OpenBlock,
+  openBlock,
   type RowItemFields,
 } from '#shared/domain/readings/blocks.ts';
 import { type ReadingKind, rowKey } from '#shared/domain/readings/model.ts';
@@ -215,8 +216,8 @@ export class DynamoRollUpStore implements RollUpStore {
   }
 }
 
-/** One block item's rows (undefined: the period is marked to be read from rows). */
-export function blockRows(item: Record<string, unknown>, start: number): RowItemFields[] | undefined {
+/** One block item opened for reading (undefined: the period is marked to be read from rows). */
+export function openBlockItem(item: Record<string, unknown>, start: number): OpenBlock | undefined {
   if (item.rows === true || !(item.z instanceof Uint8Array)) return undefined;
-  return decodeBlock(start, unpackBlock(item.z));
+  return openBlock(start, unpackBlock(item.z));
 }

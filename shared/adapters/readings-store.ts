@@ -15,11 +15,18 @@ import type {
 } from '#shared/domain/ingest/ports.ts';
 import { nullRecord } from '#shared/domain/null-record.ts';
 import {
+  assignCell,
   BLOCK_LAYOUTS,
   type BlockLayout,
+  blockCodes,
   blockKey,
+  cellPosition,
+  type OpenBlock,
   periodStart,
-  type RowItemFields,
+  rowDataTime,
+  rowOrigin,
+  rowRange,
+  rowReceivedAt,
 } from '#shared/domain/readings/blocks.ts';
 import {
   expiresAt,
@@ -32,7 +39,7 @@ import {
   rowKey,
 } from '#shared/domain/readings/model.ts';
 import { encodeCursor, isConditionFailure, startKeyOf } from './dynamodb.ts';
-import { blockRows, readBlockState } from './readings-blocks.ts';
+import { openBlockItem, readBlockState } from './readings-blocks.ts';
 
 /**
  * Readings and device state on the `readings` table (pk/sk strings, TTL on `expiresAt`):
@@ -123,26 +130,90 @@ export function rowReadings(item: Record<string, unknown>): Reading[] {
   return out.sort((a, b) => (a.pollutant < b.pollutant ? -1 : a.pollutant > b.pollutant ? 1 : 0));
 }
 
-/** A row decoded from a block, carried on the item a block segment yields (readingsOf reads it). */
-const BLOCK_ROW = Symbol('block row');
+/** How a query's results are built from a stored row item and from a block's row (undefined: skipped). */
+interface Shape<T> {
+  item(item: Record<string, unknown>): T | undefined;
+  block(open: OpenBlock, row: number): T | undefined;
+}
 
-/** The readings of a stored row item, or of a block's row: the same readings rowReadings gives for its row item. */
-function readingsOf(mn: string, kind: ReadingKind, item: Record<string | symbol, unknown>): Reading[] {
-  const row = item[BLOCK_ROW] as RowItemFields | undefined;
-  if (!row) return rowReadings(item as Record<string, unknown>);
-  const base = { mn, enterpriseId: row.enterpriseId, outletId: row.outletId, kind, dataTime: row.dataTime };
-  const codes = [...row.cells.keys()].filter((c) => CODE.test(c)).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-  return codes.map(
-    (pollutant) =>
-      ({
-        subject: DEFAULT_SUBJECT,
-        source: row.source,
-        receivedAt: row.receivedAt,
-        ...(row.cells.get(pollutant) as Partial<Reading>),
-        ...base,
-        pollutant,
-      }) as Reading,
-  );
+/** Results up to `want` (a page and one more), with each one's row key (the cursor). */
+class Collected<T> {
+  readonly items: T[] = [];
+  readonly sks: string[] = [];
+  constructor(private readonly want: number) {}
+  get full(): boolean {
+    return this.items.length >= this.want;
+  }
+  push(sk: string, value: T | undefined): void {
+    if (value === undefined) return;
+    this.items.push(value);
+    this.sks.push(sk);
+  }
+}
+
+/** The reading of `code` of a block's row: what rowReadings gives for its row item projected to that code. */
+function blockReading(open: OpenBlock, row: number, code: string, mn: string, kind: ReadingKind): Reading | undefined {
+  const n = cellPosition(open, code, row);
+  if (n < 0) return undefined;
+  return cellReading(open, code, n, mn, kind, rowDataTime(open, row), rowOrigin(open, row), rowReceivedAt(open, row));
+}
+
+function cellReading(
+  open: OpenBlock,
+  code: string,
+  n: number,
+  mn: string,
+  kind: ReadingKind,
+  dataTime: string,
+  origin: readonly [string, string, string],
+  receivedAt: string,
+): Reading {
+  // the fields in the order rowReadings spreads them: defaults, the cell, the row's own fields
+  const r: Record<string, unknown> = { subject: DEFAULT_SUBJECT, source: origin[2], receivedAt };
+  assignCell(open, code, n, r);
+  r.mn = mn;
+  r.enterpriseId = origin[0];
+  r.outletId = origin[1];
+  r.kind = kind;
+  r.dataTime = dataTime;
+  r.pollutant = code;
+  return r as unknown as Reading;
+}
+
+/** A block's row with every code, in code order: what rowReadings gives for its row item. */
+function blockRow(open: OpenBlock, row: number, codes: string[], mn: string, kind: ReadingKind): ReadingRow {
+  const dataTime = rowDataTime(open, row);
+  const origin = rowOrigin(open, row);
+  const receivedAt = rowReceivedAt(open, row);
+  const readings: Reading[] = [];
+  for (const code of codes) {
+    const n = cellPosition(open, code, row);
+    if (n >= 0) readings.push(cellReading(open, code, n, mn, kind, dataTime, origin, receivedAt));
+  }
+  return { mn, kind, dataTime, readings };
+}
+
+/** A block's codes that are codes, in order (rowReadings' order), once per block. */
+const sortedCodes = new WeakMap<OpenBlock, string[]>();
+function codesOf(open: OpenBlock): string[] {
+  let codes = sortedCodes.get(open);
+  if (!codes) {
+    codes = blockCodes(open)
+      .filter((c) => CODE.test(c))
+      .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    sortedCodes.set(open, codes);
+  }
+  return codes;
+}
+
+function pushBlockRow<T extends { dataTime: string }>(
+  open: OpenBlock,
+  row: number,
+  shape: Shape<T>,
+  out: Collected<T>,
+): void {
+  const value = shape.block(open, row);
+  if (value !== undefined) out.push(value.dataTime, value);
 }
 
 function assertCode(code: string): void {
@@ -401,8 +472,12 @@ export class DynamoReadingStore implements ReadingStore, ReadingReader, ReadingR
   async query(q: ReadingQuery): Promise<{ items: Reading[]; cursor?: string }> {
     const layout = BLOCK_LAYOUTS[q.kind];
     if (layout && CODE.test(q.pollutant)) {
-      const state = await readBlockState(this.db, this.table, q.mn, q.kind);
-      if (state?.blocksTo) return this.queryBlocks(q, layout, state.blocksTo, state.late, q.pollutant);
+      const code = q.pollutant;
+      const page = await this.queryBlocks(q, layout, code, {
+        item: (item) => rowReadings(item)[0],
+        block: (open, row) => blockReading(open, row, code, q.mn, q.kind),
+      });
+      if (page) return page;
     }
     return this.queryRows(q);
   }
@@ -411,19 +486,16 @@ export class DynamoReadingStore implements ReadingStore, ReadingReader, ReadingR
     const layout = BLOCK_LAYOUTS[q.kind];
     // per-code blocks hold one code each: a whole row is read from rows
     if (layout && !layout.perCode) {
-      const state = await readBlockState(this.db, this.table, q.mn, q.kind);
-      if (state?.blocksTo) {
-        const page = await this.queryBlocks(q, layout, state.blocksTo, state.late, undefined);
-        return {
-          items: page.rows.map((item) => ({
-            mn: q.mn,
-            kind: q.kind,
-            dataTime: String(item.dataTime),
-            readings: readingsOf(q.mn, q.kind, item),
-          })),
-          ...(page.cursor ? { cursor: page.cursor } : {}),
-        };
-      }
+      const page = await this.queryBlocks(q, layout, undefined, {
+        item: (item) => ({
+          mn: q.mn,
+          kind: q.kind,
+          dataTime: String(item.dataTime),
+          readings: rowReadings(item),
+        }),
+        block: (open, row) => blockRow(open, row, codesOf(open), q.mn, q.kind),
+      });
+      if (page) return page;
     }
     return this.rowsOnly(q);
   }
@@ -431,28 +503,15 @@ export class DynamoReadingStore implements ReadingStore, ReadingReader, ReadingR
   /**
    * A query over blocks before the mark and rows from it on (and rows for periods marked late or kept as rows), in
    * the order asked, `limit` readings (a code) or rows (none); the cursor is the last one's row key, as in queryRows.
+   * Only the results returned are built (a block's rows outside the range or past the page are never decoded). The
+   * device's mark and the first page of blocks are read side by side (one round trip less); undefined: no blocks yet.
    */
-  private async queryBlocks(
+  private async queryBlocks<T extends { dataTime: string }>(
     q: RowQuery,
     layout: BlockLayout,
-    blocksTo: string,
-    lateTokens: string[],
-    code: string,
-  ): Promise<{ items: Reading[]; cursor?: string }>;
-  private async queryBlocks(
-    q: RowQuery,
-    layout: BlockLayout,
-    blocksTo: string,
-    lateTokens: string[],
-    code: undefined,
-  ): Promise<{ rows: Record<string, unknown>[]; cursor?: string }>;
-  private async queryBlocks(
-    q: RowQuery,
-    layout: BlockLayout,
-    blocksTo: string,
-    lateTokens: string[],
     code: string | undefined,
-  ): Promise<{ items?: Reading[]; rows?: Record<string, unknown>[]; cursor?: string }> {
+    shape: Shape<T>,
+  ): Promise<{ items: T[]; cursor?: string } | undefined> {
     const pk = rowKey(q.mn, q.kind);
     const start = startKeyIn(q.cursor, pk);
     const asc = q.order === 'asc';
@@ -463,44 +522,63 @@ export class DynamoReadingStore implements ReadingStore, ReadingReader, ReadingR
       if (asc) lo = Math.max(lo, c + 1);
       else hi = Math.min(hi, c - 1);
     }
-    const mark = Date.parse(blocksTo);
-    const late = new Set(lateTokens.map((t) => periodStart(layout, Date.parse(t.slice(0, t.indexOf('|'))))));
-    const segments = asc
-      ? [
-          this.blockSegment(q, layout, code, lo, Math.min(hi, mark - 1), late, asc),
-          this.rowSegment(pk, code, Math.max(lo, mark), hi, asc),
-        ]
-      : [
-          this.rowSegment(pk, code, Math.max(lo, mark), hi, asc),
-          this.blockSegment(q, layout, code, lo, Math.min(hi, mark - 1), late, asc),
-        ];
-    const items: Record<string, unknown>[] = [];
-    outer: for (const segment of segments)
-      for await (const item of segment) {
-        items.push(item);
-        if (items.length > q.limit) break outer;
-      }
-    const more = items.length > q.limit;
-    const page = items.slice(0, q.limit);
-    const last = page.at(-1);
-    const cursor = more && last ? encodeCursor({ pk, sk: String(last.sk) }) : undefined;
-    if (code === undefined) return { rows: page, ...(cursor ? { cursor } : {}) };
-    return { items: page.flatMap((item) => readingsOf(q.mn, q.kind, item)), ...(cursor ? { cursor } : {}) };
+    const stateRead = readBlockState(this.db, this.table, q.mn, q.kind);
+    const firstPage = lo <= hi ? this.blockPage(q, layout, code, lo, hi, asc, undefined) : undefined;
+    // not awaited when there are no blocks (or the mark's read fails): never an unhandled rejection
+    firstPage?.catch(() => {});
+    const state = await stateRead;
+    if (!state?.blocksTo) return undefined;
+    const mark = Date.parse(state.blocksTo);
+    // data written out of order from the mark on is read from rows anyway
+    const late = new Set<number>();
+    for (const token of state.late) {
+      const at = Date.parse(token.slice(0, token.indexOf('|')));
+      if (at < mark) late.add(periodStart(layout, at));
+    }
+    const out = new Collected<T>(q.limit + 1);
+    const blocks = () =>
+      this.blockSegment(
+        q,
+        layout,
+        code,
+        lo,
+        Math.min(hi, mark - 1),
+        late,
+        asc,
+        shape,
+        out,
+        firstPage && { firstPage, hi },
+      );
+    const rows = () => this.rowSegment(pk, code, Math.max(lo, mark), hi, asc, shape, out);
+    if (asc) {
+      await blocks();
+      if (!out.full) await rows();
+    } else {
+      await rows();
+      if (!out.full) await blocks();
+    }
+    const more = out.items.length > q.limit;
+    const items = out.items.slice(0, q.limit);
+    const last = out.sks[items.length - 1];
+    const cursor = more && last ? encodeCursor({ pk, sk: last }) : undefined;
+    return { items, ...(cursor ? { cursor } : {}) };
   }
 
-  /** Row items of [lo, hi] (epoch ms, inclusive) from rows, with `code` only (rows without it skipped) or whole. */
-  private async *rowSegment(
+  /** Rows of [lo, hi] (epoch ms, inclusive) into `out` until it is full, projected to `code` (rows without it skipped). */
+  private async rowSegment<T>(
     pk: string,
     code: string | undefined,
     lo: number,
     hi: number,
     asc: boolean,
-  ): AsyncGenerator<Record<string, unknown>> {
+    shape: Shape<T>,
+    out: Collected<T>,
+  ): Promise<void> {
     if (lo > hi) return;
     let start: Record<string, unknown> | undefined;
     let page = 50;
     do {
-      const out: QueryCommandOutput = await this.db.send(
+      const res: QueryCommandOutput = await this.db.send(
         new QueryCommand({
           TableName: this.table,
           KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
@@ -521,16 +599,20 @@ export class DynamoReadingStore implements ReadingStore, ReadingReader, ReadingR
           ...(start ? { ExclusiveStartKey: start } : {}),
         }),
       );
-      for (const item of out.Items ?? []) yield item;
-      start = out.LastEvaluatedKey;
+      for (const item of res.Items ?? []) {
+        if (out.full) return;
+        out.push(String(item.sk), shape.item(item));
+      }
+      start = res.LastEvaluatedKey;
       page = Math.min(MAX_PAGE, page * 4);
-    } while (start);
+    } while (start && !out.full);
   }
 
   /**
-   * Row items of [lo, hi] from the blocks of the closed periods; a period marked late, or kept as rows, from rows.
+   * Results of [lo, hi] into `out` until it is full, from the blocks of the closed periods (only the rows in range
+   * built); a period marked late, or kept as rows, from rows.
    */
-  private async *blockSegment(
+  private async blockSegment<T extends { dataTime: string }>(
     q: RowQuery,
     layout: BlockLayout,
     code: string | undefined,
@@ -538,61 +620,93 @@ export class DynamoReadingStore implements ReadingStore, ReadingReader, ReadingR
     hi: number,
     late: Set<number>,
     asc: boolean,
-  ): AsyncGenerator<Record<string, unknown>> {
+    shape: Shape<T>,
+    out: Collected<T>,
+    /**
+     * the first page, read before the mark was known: of blocks up to the query's end (`hi` here), so blocks after
+     * this segment's `hi` are passed over and later pages keep that range (their start key lies in it)
+     */
+    prefetch?: { firstPage: Promise<QueryCommandOutput>; hi: number },
+  ): Promise<void> {
     if (lo > hi) return;
     const pk = rowKey(q.mn, q.kind);
     const first = periodStart(layout, lo);
     const pending = [...late].filter((p) => p >= first && p <= hi).sort((a, b) => (asc ? a - b : b - a));
     const before = (p: number, than: number) => (asc ? p < than : p > than);
     const fromRows = (p: number) =>
-      this.rowSegment(pk, code, Math.max(lo, p), Math.min(hi, p + layout.periodMs - 1), asc);
-    const bk = blockKey(q.mn, q.kind, layout.perCode ? code : undefined);
+      this.rowSegment(pk, code, Math.max(lo, p), Math.min(hi, p + layout.periodMs - 1), asc, shape, out);
     let start: Record<string, unknown> | undefined;
-    let page = 2;
+    const pagesTo = prefetch?.hi ?? hi;
+    let page = prefetch ? 1 : 0;
+    let prefetched = prefetch?.firstPage;
     do {
-      const out: QueryCommandOutput = await this.db.send(
-        new QueryCommand({
-          TableName: this.table,
-          KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
-          ExpressionAttributeValues: {
-            ':pk': bk,
-            ':from': new Date(first).toISOString(),
-            ':to': new Date(hi).toISOString(),
-          },
-          ScanIndexForward: asc,
-          Limit: page,
-          ...(start ? { ExclusiveStartKey: start } : {}),
-        }),
-      );
-      for (const item of out.Items ?? []) {
+      const res: QueryCommandOutput = await (prefetched ??
+        this.blockPage(q, layout, code, lo, pagesTo, asc, start, page++));
+      prefetched = undefined;
+      for (const item of res.Items ?? []) {
         const p = Date.parse(String(item.sk));
-        while (pending.length > 0 && before(pending[0] as number, p)) yield* fromRows(pending.shift() as number);
+        if (p > hi) {
+          if (asc) break; // the first page read on past the mark: nothing after it is wanted
+          continue;
+        }
+        while (!out.full && pending.length > 0 && before(pending[0] as number, p))
+          await fromRows(pending.shift() as number);
+        if (out.full) return;
         if (pending[0] === p) {
           pending.shift();
-          yield* fromRows(p);
+          await fromRows(p);
           continue;
         }
-        const rows = blockRows(item, p);
-        if (!rows) {
-          yield* fromRows(p);
+        const open = openBlockItem(item, p);
+        if (!open) {
+          await fromRows(p);
           continue;
         }
-        if (!asc) rows.reverse();
-        for (const row of rows) {
-          const at = Date.parse(row.dataTime);
-          if (at < lo || at > hi) continue;
-          if (code !== undefined) {
-            const cell = row.cells.get(code);
-            if (!cell) continue;
-            row.cells = new Map([[code, cell]]);
-          }
-          yield { sk: row.dataTime, dataTime: row.dataTime, [BLOCK_ROW]: row };
-        }
+        const [a, b] = rowRange(open, lo, hi);
+        if (asc) for (let row = a; row < b && !out.full; row++) pushBlockRow(open, row, shape, out);
+        else for (let row = b - 1; row >= a && !out.full; row--) pushBlockRow(open, row, shape, out);
+        if (out.full) return;
       }
-      start = out.LastEvaluatedKey;
-      page = Math.min(64, page * 4);
+      const last = res.Items?.at(-1);
+      // ascending past `hi` (the first page read on past the mark): done
+      start = asc && last && Date.parse(String(last.sk)) > hi ? undefined : res.LastEvaluatedKey;
     } while (start);
-    for (const p of pending) yield* fromRows(p);
+    for (const p of pending) {
+      if (out.full) return;
+      await fromRows(p);
+    }
+  }
+
+  /**
+   * One Query page of the blocks of [lo, hi] (from `start`). The first page asks for the blocks the query likely needs
+   * (its limit at a row a minute, and one more: a page of the API one or two, a read of thousands all of them, up to
+   * 64); later pages grow fourfold.
+   */
+  private blockPage(
+    q: RowQuery,
+    layout: BlockLayout,
+    code: string | undefined,
+    lo: number,
+    hi: number,
+    asc: boolean,
+    start: Record<string, unknown> | undefined,
+    page = 0,
+  ): Promise<QueryCommandOutput> {
+    const first = Math.max(2, Math.ceil(q.limit / (layout.periodMs / 60_000)) + 1);
+    return this.db.send(
+      new QueryCommand({
+        TableName: this.table,
+        KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+        ExpressionAttributeValues: {
+          ':pk': blockKey(q.mn, q.kind, layout.perCode ? code : undefined),
+          ':from': new Date(periodStart(layout, lo)).toISOString(),
+          ':to': new Date(hi).toISOString(),
+        },
+        ScanIndexForward: asc,
+        Limit: Math.min(64, first * 4 ** page),
+        ...(start ? { ExclusiveStartKey: start } : {}),
+      }),
+    );
   }
 
   /** The rows layout alone: one Query of the device's kind partition, projected to the code. */

@@ -86,6 +86,27 @@ export interface EncodedBlock {
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
+let cachedHour = Number.NaN;
+let cachedPrefix = '';
+const two = (n: number) => (n < 10 ? `0${n}` : String(n));
+
+/**
+ * `new Date(ms).toISOString()` for an integer `ms`, the hour's prefix formatted once: a query over blocks formats two
+ * instants per reading (its DataTime and receivedAt), tens of thousands in a month of one pollutant.
+ */
+export function isoInstant(ms: number): string {
+  const hour = Math.floor(ms / HOUR);
+  if (hour !== cachedHour || !Number.isInteger(ms)) {
+    const text = new Date(ms).toISOString();
+    if (!Number.isInteger(ms)) return text;
+    cachedHour = hour;
+    cachedPrefix = text.slice(0, -10);
+  }
+  const inHour = ms - hour * HOUR;
+  const milli = inHour % 1000;
+  return `${cachedPrefix}${two(Math.floor(inHour / 60_000))}:${two(Math.floor(inHour / 1000) % 60)}.${milli < 10 ? '00' : milli < 100 ? '0' : ''}${milli}Z`;
+}
+
 /** Encodes rows (ascending DataTime, one period) losslessly; `codes` limits the cells kept (a per-code block). */
 export function encodeBlock(
   periodStartMs: number,
@@ -193,5 +214,102 @@ export function decodeBlock(periodStartMs: number, block: EncodedBlock): RowItem
   }
   return rows;
 }
+
+/**
+ * A block opened for reading (its dictionary parsed once): a query builds only the cells of the rows and code it
+ * returns, straight from the columns, instead of decoding every row and cell of the block (decodeBlock).
+ */
+export interface OpenBlock {
+  start: number;
+  block: EncodedBlock;
+  metas: { rest: Record<string, unknown>; values: boolean }[];
+  /** per code holding only some rows: row index → its position in the code's column (-1: absent), built on demand */
+  positions: Map<string, Int32Array>;
+}
+
+export function openBlock(periodStartMs: number, block: EncodedBlock): OpenBlock {
+  if (block.v !== 1) throw new Error(`block: unknown encoding version ${String(block.v)}`);
+  const metas = block.md.map((json) => {
+    const { _nv, ...rest } = JSON.parse(json) as Record<string, unknown>;
+    return { rest, values: _nv === undefined };
+  });
+  return { start: periodStartMs, block, metas, positions: new Map() };
+}
+
+/** The rows whose DataTime lies in [lo, hi] (epoch ms, inclusive), as [first, end) row indices. */
+export function rowRange(open: OpenBlock, lo: number, hi: number): [number, number] {
+  const t = open.block.t;
+  const search = (ms: number) => {
+    let a = 0;
+    let b = t.length;
+    while (a < b) {
+      const m = (a + b) >>> 1;
+      if (open.start + (t[m] as number) < ms) a = m + 1;
+      else b = m;
+    }
+    return a;
+  };
+  return [search(lo), search(hi + 1)];
+}
+
+/** A row's DataTime (epoch ms). */
+export const rowAt = (open: OpenBlock, row: number): number => open.start + (open.block.t[row] as number);
+
+/** A row's DataTime as an ISO instant. */
+export const rowDataTime = (open: OpenBlock, row: number): string => isoInstant(rowAt(open, row));
+
+/** A row's [enterpriseId, outletId, source] (shared by the block's rows; not to be changed). */
+export const rowOrigin = (open: OpenBlock, row: number): readonly [string, string, string] =>
+  open.block.d[open.block.di?.[row] ?? 0] as [string, string, string];
+
+/** A row's receivedAt (the first packet's). */
+export function rowReceivedAt(open: OpenBlock, row: number): string {
+  const r = open.block.r[row] as number | string;
+  return typeof r === 'number' ? isoInstant(rowAt(open, row) + r) : r;
+}
+
+/** The position of `row` in `code`'s column, -1 when the row holds no such code. */
+export function cellPosition(open: OpenBlock, code: string, row: number): number {
+  const column = open.block.c[code];
+  if (!column) return -1;
+  if (!column.i) return row;
+  let positions = open.positions.get(code);
+  if (!positions) {
+    positions = new Int32Array(open.block.t.length).fill(-1);
+    column.i.forEach((r, n) => {
+      (positions as Int32Array)[r] = n;
+    });
+    open.positions.set(code, positions);
+  }
+  return positions[row] ?? -1;
+}
+
+const PLAIN: OpenBlock['metas'][number] = { rest: {}, values: true };
+
+/**
+ * Copies the cell of `code` at column position `n` (cellPosition) onto `target`: the cell's rest, then its values —
+ * the cell decodeBlock gives, without building it apart.
+ */
+export function assignCell(open: OpenBlock, code: string, n: number, target: Record<string, unknown>): void {
+  const column = open.block.c[code] as CodeColumn;
+  const meta = column.m ? (open.metas[column.m[n] as number] ?? PLAIN) : PLAIN;
+  for (const k in meta.rest) {
+    // as a spread would: an own property, whatever the name
+    if (k === '__proto__')
+      Object.defineProperty(target, k, { value: meta.rest[k], enumerable: true, writable: true, configurable: true });
+    else target[k] = meta.rest[k];
+  }
+  if (meta.values) {
+    const values: Record<string, number> = {};
+    for (const k in column.v) {
+      const x = (column.v[k] as (number | null)[])[n];
+      if (typeof x === 'number') values[k] = x;
+    }
+    target.values = values;
+  }
+}
+
+/** The codes a block holds. */
+export const blockCodes = (open: OpenBlock): string[] => Object.keys(open.block.c);
 
 export { DAY as BLOCK_DAY_MS, HOUR as BLOCK_HOUR_MS };
