@@ -92,7 +92,7 @@ export async function readBlockState(
     new GetCommand({
       TableName: table,
       Key: blockStateKey(mn, kind),
-      ProjectionExpression: 'lastDataTime, blocksTo, late',
+      ProjectionExpression: 'lastDataTime, blocksTo, late, blocksMovedAt',
       ConsistentRead: consistent,
     }),
   );
@@ -103,6 +103,7 @@ export async function readBlockState(
     ...(typeof item.lastDataTime === 'string' ? { lastDataTime: item.lastDataTime } : {}),
     ...(typeof item.blocksTo === 'string' ? { blocksTo: item.blocksTo } : {}),
     late,
+    ...(typeof item.blocksMovedAt === 'string' ? { movedAt: item.blocksMovedAt } : {}),
   };
 }
 
@@ -199,10 +200,13 @@ export class DynamoRollUpStore implements RollUpStore {
         new UpdateCommand({
           TableName: this.table,
           Key: blockStateKey(mn, kind),
-          UpdateExpression: `SET blocksTo = :to${seen.length > 0 ? ' DELETE late :seen' : ''}`,
+          // the move's time: a query that read the first page of blocks beside the mark trusts that page only when
+          // the mark moved well before (readings-store.ts queryBlocks)
+          UpdateExpression: `SET blocksTo = :to, blocksMovedAt = :now${seen.length > 0 ? ' DELETE late :seen' : ''}`,
           ConditionExpression: from === undefined ? 'attribute_not_exists(blocksTo)' : 'blocksTo = :from',
           ExpressionAttributeValues: {
             ':to': to,
+            ':now': new Date().toISOString(),
             ...(from !== undefined ? { ':from': from } : {}),
             ...(seen.length > 0 ? { ':seen': new Set(seen) } : {}),
           },

@@ -359,6 +359,9 @@ function startKeyIn(cursor: string | undefined, pk: string): Record<string, unkn
   return key;
 }
 
+/** How long after a block mark's move a first page of blocks read beside the mark is trusted (clock skew included). */
+const MARK_SETTLE_MS = 60_000;
+
 export class DynamoReadingStore implements ReadingStore, ReadingReader, ReadingRowReader {
   constructor(
     private readonly db: DynamoDBDocumentClient,
@@ -522,12 +525,17 @@ export class DynamoReadingStore implements ReadingStore, ReadingReader, ReadingR
       if (asc) lo = Math.max(lo, c + 1);
       else hi = Math.min(hi, c - 1);
     }
+    const issuedAt = Date.now();
     const stateRead = readBlockState(this.db, this.table, q.mn, q.kind);
-    const firstPage = lo <= hi ? this.blockPage(q, layout, code, lo, hi, asc, undefined) : undefined;
+    let firstPage = lo <= hi ? this.blockPage(q, layout, code, lo, hi, asc, undefined) : undefined;
     // not awaited when there are no blocks (or the mark's read fails): never an unhandled rejection
     firstPage?.catch(() => {});
     const state = await stateRead;
     if (!state?.blocksTo) return undefined;
+    // the roll-up writes blocks, then moves the mark: a page read beside a mark that moved just now may predate the
+    // blocks the mark now stands for (a period missing, or a late period's old block with its late mark cleared);
+    // then the blocks are read again, after the mark
+    if (state.movedAt === undefined || issuedAt - Date.parse(state.movedAt) < MARK_SETTLE_MS) firstPage = undefined;
     const mark = Date.parse(state.blocksTo);
     // data written out of order from the mark on is read from rows anyway
     const late = new Set<number>();

@@ -1,4 +1,10 @@
-import { BatchWriteCommand, GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  BatchWriteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  QueryCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoRollUpStore } from '#shared/adapters/readings-blocks.ts';
 import { DynamoReadingStore, readingKeys, rowItem } from '#shared/adapters/readings-store.ts';
@@ -199,13 +205,14 @@ describe('readings blocks', () => {
     // mark must not be read as well as the rows from the mark on
     const key = readingKeys.state(MN, 'realtime');
     const mark = (await t.db.send(new GetCommand({ TableName: t.table, Key: key }))).Item?.blocksTo as string;
+    // a mark that moved an hour ago: the first page read beside it is used
     const setMark = (to: string) =>
       t.db.send(
         new UpdateCommand({
           TableName: t.table,
           Key: key,
-          UpdateExpression: 'SET blocksTo = :to',
-          ExpressionAttributeValues: { ':to': to },
+          UpdateExpression: 'SET blocksTo = :to, blocksMovedAt = :at',
+          ExpressionAttributeValues: { ':to': to, ':at': new Date(Date.now() - HOUR).toISOString() },
         }),
       );
     await setMark(new Date(Date.parse(mark) - 2 * HOUR - 20 * MIN).toISOString());
@@ -221,6 +228,72 @@ describe('readings blocks', () => {
         }
     } finally {
       await setMark(mark);
+    }
+  });
+
+  it('reads the blocks again when the mark moved just now (the page read beside it may predate the blocks)', async () => {
+    // the roll-up writes blocks, then moves the mark; a query reads the mark and the first page of blocks side by side:
+    // here the page is answered before the roll-up writes two hours' blocks, the mark after it moved past them
+    const key = readingKeys.state(MN, 'realtime');
+    const pk = `rb#${MN}#realtime`;
+    const mark = (await t.db.send(new GetCommand({ TableName: t.table, Key: key }))).Item?.blocksTo as string;
+    const earlier = new Date(Date.parse(mark) - 2 * HOUR).toISOString();
+    const moved = (
+      await t.db.send(
+        new QueryCommand({
+          TableName: t.table,
+          KeyConditionExpression: 'pk = :pk AND sk >= :from',
+          ExpressionAttributeValues: { ':pk': pk, ':from': earlier },
+        }),
+      )
+    ).Items as Record<string, unknown>[];
+    expect(moved.length).toBe(2);
+    const write = (requests: Record<string, unknown>[]) =>
+      t.db.send(new BatchWriteCommand({ RequestItems: { [t.table]: requests } }));
+    const setMark = (to: string, at: number) =>
+      t.db.send(
+        new UpdateCommand({
+          TableName: t.table,
+          Key: key,
+          UpdateExpression: 'SET blocksTo = :to, blocksMovedAt = :at',
+          ExpressionAttributeValues: { ':to': to, ':at': new Date(at).toISOString() },
+        }),
+      );
+    await write(moved.map((i) => ({ DeleteRequest: { Key: { pk: i.pk, sk: i.sk } } })));
+    await setMark(earlier, Date.now() - HOUR);
+    let firstPage: Promise<unknown> | undefined;
+    let rolled = false;
+    const racing = {
+      send: async (command: unknown) => {
+        if (command instanceof QueryCommand && command.input.ExpressionAttributeValues?.[':pk'] === pk && !firstPage) {
+          firstPage = t.db.send(command);
+          return firstPage;
+        }
+        if (command instanceof GetCommand && !rolled) {
+          rolled = true;
+          await new Promise((r) => setTimeout(r, 0));
+          await firstPage; // the page is answered first …
+          await write(moved.map((Item) => ({ PutRequest: { Item } }))); // … then the roll-up writes and moves
+          await setMark(mark, Date.now());
+        }
+        return t.db.send(command as GetCommand);
+      },
+    } as unknown as DynamoDBDocumentClient;
+    try {
+      const q = {
+        mn: MN,
+        kind: 'realtime' as const,
+        from: new Date(START).toISOString(),
+        to: new Date(end('realtime')).toISOString(),
+        order: 'asc' as const,
+        limit: 5_000,
+      };
+      const page = await new DynamoReadingStore(racing, t.table).rows(q);
+      expect(rolled).toBe(true);
+      expect(page).toEqual(await store.rowsOnly(q));
+    } finally {
+      await write(moved.map((Item) => ({ PutRequest: { Item } })));
+      await setMark(mark, Date.now() - HOUR);
     }
   });
 

@@ -21,6 +21,8 @@ export interface BlockState {
   blocksTo?: string;
   /** `<DataTime ISO>|<receivedAt ISO>` of data written out of order since the last run */
   late: string[];
+  /** ISO instant of the mark's last move (or late marks' clearing): a query that read blocks before it re-reads them */
+  movedAt?: string;
 }
 
 export interface RollUpStore {
