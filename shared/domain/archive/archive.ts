@@ -165,7 +165,8 @@ export class SealedArchive {
    */
   private async readHead(chain: string): Promise<Head> {
     const { newest, sealed: mark } = await this.records.head(chain, this.recentSize);
-    const top = newest[0];
+    // sealed records expire in no order: when the newest ones are gone before older ones, the seal mark is the head
+    const top = newest[0] && !(mark && mark.seq > newest[0].seq) ? newest[0] : undefined;
     const recent = newest.map((s) => ({ k: s.k, seq: s.seq })).reverse();
     // enough records for the recent deliveries, or the chain's first record among them: nothing before batching
     if (top && (newest.length >= this.recentSize || newest.at(-1)?.seq === 1))

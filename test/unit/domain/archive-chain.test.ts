@@ -120,6 +120,16 @@ describe('SealedArchive', () => {
     expect((await c.verify()).ok).toBe(true);
   });
 
+  it('continues from the seal mark when the newest sealed items expired before older ones (TTL deletes in no order)', async () => {
+    const c = await chainOf(3);
+    await c.seal();
+    const mark = c.marks.get(MN) as SealMark;
+    c.items().delete(3); // seq 3 expired, 1 and 2 not yet
+    const cold = new SealedArchive(c.recordStore, c.objectStore);
+    expect((await cold.append(MN, msg(3))).record).toMatchObject({ seq: 4, prevHash: mark.hash });
+    expect((await c.verify()).ok).toBe(true);
+  });
+
   it('continues the chain of before batching from its head item, and replays a delivery of that time', async () => {
     const mem = memoryArchive();
     // the platform before batching: head item d#<chain>/archive and one object per record
