@@ -36,9 +36,24 @@ export interface LocalClientConfig {
   endpoint: string;
 }
 
+/**
+ * A service's client settings: the local platform's when its endpoints.json is there (a service missing from it is an
+ * error, never a fall-through to the shell's AWS account), the shell's AWS environment's (`{}`) otherwise.
+ */
+export function clientConfig(
+  local: ReturnType<typeof localEndpoints>,
+  service: string,
+): LocalClientConfig | Record<string, never> {
+  if (!local) return {};
+  const config = local[service];
+  if (!config)
+    throw new Error(`the local platform's endpoints.json has no ${service} endpoint: start it again (npm start)`);
+  return config;
+}
+
 /** DynamoDB of the local platform (`local`: localEndpoints' answer) or of the shell's AWS environment. */
 export const dynamoDbClient = (local: ReturnType<typeof localEndpoints>): DynamoDBClient =>
-  new DynamoDBClient(local?.dynamodb ?? {});
+  new DynamoDBClient(clientConfig(local, 'dynamodb'));
 
 /** The one table whose name holds "readings" (the stacks name it …Readings…); pass --table when there are several. */
 export async function findReadingsTable(ddb: DynamoDBClient): Promise<string> {

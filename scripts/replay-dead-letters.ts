@@ -27,7 +27,7 @@ import { iotReplayPublisher } from '#shared/adapters/replay-publisher.ts';
 import { ALARM_REPLAY_TOPIC, INGEST_REPLAY_TOPIC, replayTopicFilters } from '#shared/domain/ingest/dead-letter.ts';
 import { describeLetters } from '#shared/domain/redrive/decide.ts';
 import type { DeadLetter, SourceName } from '#shared/domain/redrive/model.ts';
-import { localEndpoints } from './cli.ts';
+import { clientConfig, localEndpoints } from './cli.ts';
 
 const USAGE =
   'usage: npm run replay-dead-letters -- [--queue <url>]… [--source ingest|alarms] [--max 1-10000] [--dry-run] [--stage dev|prod]\n' +
@@ -72,8 +72,8 @@ async function main(): Promise<number> {
   let sqs: SQSClient;
   let iot: IoTDataPlaneClient;
   if (local) {
-    sqs = new SQSClient(local.sqs ?? {});
-    iot = new IoTDataPlaneClient(local.iotData ?? {});
+    sqs = new SQSClient(clientConfig(local, 'sqs'));
+    iot = new IoTDataPlaneClient(clientConfig(local, 'iotData'));
   } else {
     sqs = new SQSClient({});
     const endpoint = process.env.IOT_DATA_ENDPOINT;

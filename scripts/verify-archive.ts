@@ -15,7 +15,7 @@ import { DynamoArchiveStore } from '#shared/adapters/archive-store.ts';
 import { ENV } from '#shared/config/env-names.ts';
 import { summarize } from '#shared/domain/archive/verify.ts';
 import { verifyArchive } from '#shared/domain/archive/verify-archive.ts';
-import { dynamoDbClient, findReadingsTable, localEndpoints, PLATFORM_OPTIONS, runScript } from './cli.ts';
+import { clientConfig, dynamoDbClient, findReadingsTable, localEndpoints, PLATFORM_OPTIONS, runScript } from './cli.ts';
 
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 
@@ -37,9 +37,9 @@ async function main(): Promise<number> {
   }
   const local = localEndpoints(values['data-dir']);
   const s3 = new S3Client(
-    local?.s3
+    local
       ? {
-          ...local.s3,
+          ...clientConfig(local, 's3'),
           forcePathStyle: true,
           requestChecksumCalculation: 'WHEN_REQUIRED',
           responseChecksumValidation: 'WHEN_REQUIRED',
