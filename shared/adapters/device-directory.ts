@@ -16,6 +16,8 @@ export class CachedDeviceDirectory implements DeviceDirectory {
   private readonly cache: TtlCache<string, DeviceRef | undefined>;
   /** MNs whose last read again did not open their frame, with what it found */
   private readonly spared: TtlCache<string, { device: DeviceRef | undefined }>;
+  /** what the last read again of an MN found, for `unopened` to spare (never an older cached value) */
+  private readonly readAgain: TtlCache<string, { device: DeviceRef | undefined }>;
 
   constructor(
     private readonly registry: Pick<RegistryStore, 'get'>,
@@ -25,6 +27,7 @@ export class CachedDeviceDirectory implements DeviceDirectory {
     const { freshSeconds = DEFAULT_FRESH_READ_SECONDS, now = Date.now, maxEntries = 10_000 } = opts;
     this.cache = new TtlCache(ttlSeconds, now, maxEntries);
     this.spared = new TtlCache(freshSeconds, now, maxEntries);
+    this.readAgain = new TtlCache(freshSeconds, now, maxEntries);
   }
 
   get(mn: string): Promise<DeviceRef | undefined> {
@@ -36,13 +39,15 @@ export class CachedDeviceDirectory implements DeviceDirectory {
     if (spared) return spared.device;
     const device = await this.read(mn);
     this.cache.set(mn, device);
+    this.readAgain.set(mn, { device });
     return device;
   }
 
   unopened(mn: string): void {
     if (this.spared.peek(mn)) return;
-    // what the read again just found (it replaced the cached entry)
-    this.spared.set(mn, { device: this.cache.peek(mn) });
+    // what the read again just found; without a recent one there is nothing to spare (the next `fresh` reads)
+    const found = this.readAgain.peek(mn);
+    if (found) this.spared.set(mn, found);
   }
 
   private async read(mn: string): Promise<DeviceRef | undefined> {

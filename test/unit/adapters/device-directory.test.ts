@@ -52,4 +52,20 @@ describe('CachedDeviceDirectory', () => {
     expect((await directory.fresh(MN))?.status).toBe('maintenance');
     expect(registry.reads).toEqual([MN, MN]);
   });
+
+  it('spares only what a read again found, never an older cached value', async () => {
+    let now = 0;
+    const registry = countingRegistry();
+    const directory = new CachedDeviceDirectory(registry, 300, { freshSeconds: 30, now: () => now });
+    expect((await directory.get(MN))?.status).toBe('active'); // cached
+    registry.set({ ...device, status: 'maintenance' });
+    now += 100_000;
+    directory.unopened(MN); // no read again before it: nothing to spare
+    expect((await directory.fresh(MN))?.status).toBe('maintenance');
+    now += 40_000; // the read again is past freshSeconds: it is not spared either
+    directory.unopened(MN);
+    registry.set({ ...device, status: 'inactive' });
+    expect((await directory.fresh(MN))?.status).toBe('inactive');
+    expect(registry.reads).toEqual([MN, MN, MN]);
+  });
 });
