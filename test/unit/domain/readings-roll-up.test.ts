@@ -74,15 +74,7 @@ describe('rollUpAll', () => {
     const clock = () => T0 + 6 * HOUR + 60_000;
     await rollUpAll(store, devices, T0 + 6 * HOUR, { graceMinutes: 10, budgetMs: 60_000, clock });
     expect((await store.state(MN, 'realtime'))?.late).toEqual([`${at}|${received}`]);
-    store.rows.get(`${MN}#realtime`)?.push({
-      dataTime: at,
-      enterpriseId: 'E1',
-      outletId: 'O1',
-      source: 'mqtt-hj212',
-      receivedAt: received,
-      cells: new Map([['a21026', { values: { rtd: 2 } }]]),
-    });
-    store.rows.get(`${MN}#realtime`)?.sort((a, b) => (a.dataTime < b.dataTime ? -1 : 1));
+    store.landRow(MN, 'realtime', at, received, 2);
     const run = await rollUpAll(store, devices, T0 + 6 * HOUR, { graceMinutes: 10, budgetMs: 60_000, clock });
     expect(run.rebuilt).toBe(1);
     expect(store.blocks.get(`${MN}#realtime#${iso(T0 + HOUR)}`)).toBe(7);
@@ -101,15 +93,7 @@ describe('rollUpAll', () => {
     expect((await store.state(MN, 'realtime'))?.blocksTo).toBe(iso(T0 + 4 * HOUR));
     expect((await store.state(MN, 'realtime'))?.late).toEqual([`${at}|${received}`]);
     expect(store.blocks.get(`${MN}#realtime#${iso(T0 + HOUR)}`)).toBe(6);
-    store.rows.get(`${MN}#realtime`)?.push({
-      dataTime: at,
-      enterpriseId: 'E1',
-      outletId: 'O1',
-      source: 'mqtt-hj212',
-      receivedAt: received,
-      cells: new Map([['a21026', { values: { rtd: 2 } }]]),
-    });
-    store.rows.get(`${MN}#realtime`)?.sort((a, b) => (a.dataTime < b.dataTime ? -1 : 1));
+    store.landRow(MN, 'realtime', at, received, 2);
     const run = await rollUpAll(store, devices, T0 + 5 * HOUR + 12 * 60_000, {
       graceMinutes: 10,
       budgetMs: 60_000,

@@ -16,7 +16,11 @@ export class MemoryRollUpStore implements RollUpStore {
     this.states.set(`${mn}#${kind}`, state);
     if (!state.lastDataTime || state.lastDataTime <= dataTime) state.lastDataTime = dataTime;
     else state.late.push(`${dataTime}|${receivedAt}`);
-    if (lateOnly) return;
+    if (!lateOnly) this.landRow(mn, kind, dataTime, receivedAt);
+  }
+
+  /** the row alone (its state written before, with `addRow(…, lateOnly)`: ingest writes both side by side) */
+  landRow(mn: string, kind: ReadingKind, dataTime: string, receivedAt = dataTime, rtd = 1): void {
     const list = this.rows.get(`${mn}#${kind}`) ?? [];
     this.rows.set(`${mn}#${kind}`, list);
     list.push({
@@ -25,7 +29,7 @@ export class MemoryRollUpStore implements RollUpStore {
       outletId: 'O1',
       source: 'mqtt-hj212',
       receivedAt,
-      cells: new Map([['a21026', { values: { rtd: 1 } }]]),
+      cells: new Map([['a21026', { values: { rtd } }]]),
     });
     list.sort((a, b) => (a.dataTime < b.dataTime ? -1 : 1));
   }
