@@ -1,3 +1,4 @@
+import { forEachLimited } from '#shared/domain/concurrency.ts';
 import type { ArchiveObjectStore, ArchiveRecordStore } from './archive.ts';
 import { beijingDate, datesBetween, dayPrefix, firstSeqOfBatchKey, isBatchKey, seqOfKey } from './record.ts';
 import { type Anchor, type StoredObject, type VerifyReport, verifyChain } from './verify.ts';
@@ -22,16 +23,10 @@ export async function verifyArchive(
   for (const date of datesBetween(from, to, MAX_VERIFY_DAYS))
     keys.push(...(await deps.objects.list(dayPrefix(chain, date))));
   const objects: StoredObject[] = new Array(keys.length);
-  const concurrency = opts.concurrency ?? 16;
-  let next = 0;
-  const worker = async () => {
-    while (next < keys.length) {
-      const i = next++;
-      const key = keys[i] as string;
-      objects[i] = { key, text: (await deps.objects.get(key)) ?? '' };
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, keys.length) }, worker));
+  await forEachLimited(keys.keys(), opts.concurrency ?? 16, async (i) => {
+    const key = keys[i] as string;
+    objects[i] = { key, text: (await deps.objects.get(key)) ?? '' };
+  });
   // the tail from the first sealed seq of the range on (or all of it, when nothing of the range is sealed yet)
   const firstSealed = keys
     .map((k) => (isBatchKey(k) ? firstSeqOfBatchKey(k) : seqOfKey(k)))

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { AlarmDelivery, type Publisher } from '#shared/domain/alarms/delivery.ts';
 import type { EvalState } from '#shared/domain/alarms/engine.ts';
 import { AlarmEvaluator, type EvalSnapshot, type EvalStore } from '#shared/domain/alarms/evaluator.ts';
-import { AlarmJobs } from '#shared/domain/alarms/jobs.ts';
+import { AlarmJobs, JOB_CONCURRENCY } from '#shared/domain/alarms/jobs.ts';
 import {
   type Alarm,
   type AlarmEvent,
@@ -15,8 +15,10 @@ import {
 } from '#shared/domain/alarms/lifecycle.ts';
 import type { AlarmSource, Transition } from '#shared/domain/alarms/model.ts';
 import type { OutboundMessage } from '#shared/domain/alarms/notify.ts';
+import type { AlarmFilter } from '#shared/domain/alarms/ports.ts';
 import { defaultRuleSet } from '#shared/domain/alarms/rules.ts';
-import type { KindState, Reading } from '#shared/domain/readings/model.ts';
+import type { RowQuery } from '#shared/domain/ingest/ports.ts';
+import type { KindState, Reading, ReadingRow } from '#shared/domain/readings/model.ts';
 import type { Device } from '#shared/domain/registry/model.ts';
 import { bambooSource, reading } from './engine-fixtures.ts';
 
@@ -28,7 +30,7 @@ class MemoryAlarmStore implements EvalStore {
   readonly states = new Map<string, { ver: number; json: string; forget: string[] }>();
   readonly alarms = new Map<string, Alarm>();
   readonly events: AlarmEvent[] = [];
-  calls = { commits: 0, failedCommits: 0, loads: 0, gets: 0, recordNotified: 0 };
+  calls = { commits: 0, failedCommits: 0, loads: 0, gets: 0, recordNotified: 0, lists: 0 };
 
   async commitEvaluation(
     mn: string,
@@ -80,6 +82,15 @@ class MemoryAlarmStore implements EvalStore {
 
   async due(now: Date) {
     return [...this.alarms.values()].filter((a) => a.notifyDue !== undefined && a.notifyDue <= now.toISOString());
+  }
+
+  /** the state index, one page, newest first */
+  async list(filter: AlarmFilter) {
+    this.calls.lists++;
+    const items = [...this.alarms.values()]
+      .filter((a) => a.state === (filter.state ?? 'active') && (!filter.type || a.type === filter.type))
+      .sort((a, b) => b.raisedAt.localeCompare(a.raisedAt));
+    return { items };
   }
 
   async recordNotified(
@@ -182,7 +193,7 @@ describe('AlarmEvaluator', () => {
     const h = harness();
     await h.evaluator().evaluate(source.mn, hourly(0, 250)); // container A opens the exceedance
     const b = h.evaluator(); // container B has never seen the device
-    h.store.calls = { commits: 0, failedCommits: 0, loads: 0, gets: 0, recordNotified: 0 };
+    h.store.calls = { commits: 0, failedCommits: 0, loads: 0, gets: 0, recordNotified: 0, lists: 0 };
     const out = await b.evaluate(source.mn, hourly(1, 260));
     expect(out.attempts).toBe(1);
     expect(out.transitions).toEqual([]); // still the same open alarm, not a second one
@@ -323,7 +334,7 @@ describe('AlarmDelivery', () => {
       rules: { current: async () => rules },
       delivery: h.delivery,
       devices: { list: async () => ({ items: [] }) },
-      readings: { query: async () => ({ items: [] }), latest: async () => [] },
+      readings: { rows: async () => ({ items: [] }), latest: async () => [] },
       newId: () => 'unused',
       now: () => new Date(NOW.getTime() + 60_000),
     });
@@ -362,19 +373,23 @@ describe('AlarmJobs.dataGaps', () => {
     createdAt: '2026-11-01T00:00:00.000Z',
     updatedAt: '2026-11-01T00:00:00.000Z',
   };
+  const jobsDeps = (h: ReturnType<typeof harness>, now: Date) => ({
+    store: h.store,
+    sources: { get: async () => source },
+    rules: { current: async () => rules },
+    delivery: h.delivery,
+    devices: { list: async () => ({ items: [device] }) },
+    readings: { rows: async () => ({ items: [] }), latest: async (): Promise<KindState[]> => [] },
+    newId: (() => {
+      let n = 0;
+      return () => `01KGAP${String(++n).padStart(20, '0')}`;
+    })(),
+    now: () => now,
+  });
   const jobsFor = (h: ReturnType<typeof harness>, latest: () => KindState[], now: Date) =>
     new AlarmJobs({
-      store: h.store,
-      sources: { get: async () => source },
-      rules: { current: async () => rules },
-      delivery: h.delivery,
-      devices: { list: async () => ({ items: [device] }) },
-      readings: { query: async () => ({ items: [] }), latest: async () => latest() },
-      newId: (() => {
-        let n = 0;
-        return () => `01KGAP${String(++n).padStart(20, '0')}`;
-      })(),
-      now: () => now,
+      ...jobsDeps(h, now),
+      readings: { rows: async () => ({ items: [] }), latest: async () => latest() },
     });
   const arrived = (kind: KindState['kind'], at: string): KindState => ({
     kind,
@@ -392,13 +407,167 @@ describe('AlarmJobs.dataGaps', () => {
       arrived('hour', '2026-11-29T09:00:00.000Z'),
     ];
     const jobs = jobsFor(h, () => latest, now);
-    expect(await jobs.dataGaps()).toEqual({ devices: 1, transitions: 1 });
-    expect(await jobs.dataGaps()).toEqual({ devices: 1, transitions: 0 });
+    expect(await jobs.dataGaps()).toEqual({ devices: 1, transitions: 1, stateReads: 1 });
+    expect(await jobs.dataGaps()).toEqual({ devices: 1, transitions: 0, stateReads: 1 });
     const gap = [...h.store.alarms.values()][0] as Alarm;
     expect(gap).toMatchObject({ type: 'data_gap', key: 'data_gap#realtime', level: 3, state: 'active' });
 
+    // the data came back and the evaluator did not clear the gap (e.g. it raced the job): the job clears it
     latest = [arrived('realtime', '2026-11-29T09:59:30.000Z'), ...latest.slice(1)];
-    expect(await jobs.dataGaps()).toEqual({ devices: 1, transitions: 1 });
+    expect(await jobs.dataGaps()).toEqual({ devices: 1, transitions: 1, stateReads: 1 });
     expect(h.store.alarms.get(gap.alarmId)?.state).toBe('cleared');
+    // nothing open any more, everything in time: the state is not read again
+    const loads = h.store.calls.loads;
+    expect(await jobs.dataGaps()).toEqual({ devices: 1, transitions: 0, stateReads: 0 });
+    expect(h.store.calls.loads).toBe(loads);
+  });
+
+  it('reads no alarm state for a device whose kinds all arrived in time, and one listing of open gaps per run', async () => {
+    const h = harness();
+    const now = new Date('2026-11-29T10:00:00.000Z');
+    const latest = [
+      arrived('realtime', '2026-11-29T09:59:30.000Z'),
+      arrived('minute', '2026-11-29T09:50:00.000Z'),
+      arrived('hour', '2026-11-29T09:00:00.000Z'),
+    ];
+    expect(await jobsFor(h, () => latest, now).dataGaps()).toEqual({ devices: 1, transitions: 0, stateReads: 0 });
+    expect(h.store.calls).toMatchObject({ loads: 0, commits: 0, lists: 2 }); // active and acknowledged
+  });
+
+  it('reads the state of a device never heard from (its silence counts from registration)', async () => {
+    const h = harness();
+    const out = await jobsFor(h, () => [], new Date('2026-11-29T10:00:00.000Z')).dataGaps();
+    expect(out).toMatchObject({ devices: 1, stateReads: 1 });
+    expect(out.transitions).toBeGreaterThan(0);
+  });
+
+  it('clears the open gap of a device put under maintenance, though its data are still missing', async () => {
+    const h = harness();
+    const now = new Date('2026-11-29T10:00:00.000Z');
+    const latest = [
+      arrived('realtime', '2026-11-29T09:20:00.000Z'),
+      arrived('minute', '2026-11-29T09:50:00.000Z'),
+      arrived('hour', '2026-11-29T09:00:00.000Z'),
+    ];
+    let current: AlarmSource = source;
+    const jobs = new AlarmJobs({
+      ...jobsDeps(h, now),
+      sources: { get: async () => current },
+      readings: { rows: async () => ({ items: [] }), latest: async () => latest },
+    });
+    expect(await jobs.dataGaps()).toMatchObject({ transitions: 1 });
+    current = { ...source, deviceStatus: 'maintenance' };
+    expect(await jobs.dataGaps()).toEqual({ devices: 1, transitions: 1, stateReads: 1 });
+    expect([...h.store.alarms.values()].map((a) => a.state)).toEqual(['cleared']);
+  });
+
+  it('judges many devices a few at a time, each once', async () => {
+    const h = harness();
+    const now = new Date('2026-11-29T10:00:00.000Z');
+    const devices = Array.from({ length: 40 }, (_, i) => ({
+      ...device,
+      item: { ...device.item, mn: `${source.mn.slice(0, -2)}${String(i).padStart(2, '0')}` } as Device,
+    }));
+    let inFlight = 0;
+    let maxInFlight = 0;
+    const jobs = new AlarmJobs({
+      ...jobsDeps(h, now),
+      sources: { get: async (mn) => ({ ...source, mn }) },
+      devices: {
+        list: async (cursor) => {
+          const from = Number(cursor ?? 0);
+          const next = from + 15;
+          return { items: devices.slice(from, next), ...(next < devices.length ? { cursor: String(next) } : {}) };
+        },
+      },
+      readings: {
+        rows: async () => ({ items: [] }),
+        latest: async (mn) => {
+          inFlight++;
+          maxInFlight = Math.max(maxInFlight, inFlight);
+          await new Promise((r) => setImmediate(r));
+          inFlight--;
+          // every other device silent for 40 minutes
+          const at = Number(mn.slice(-2)) % 2 === 0 ? '2026-11-29T09:20:00.000Z' : '2026-11-29T09:59:30.000Z';
+          return [
+            arrived('realtime', at),
+            arrived('minute', '2026-11-29T09:50:00.000Z'),
+            arrived('hour', at.slice(0, 13) + ':00:00.000Z'),
+          ];
+        },
+      },
+    });
+    expect(await jobs.dataGaps()).toEqual({ devices: 40, transitions: 20, stateReads: 20 });
+    expect(new Set([...h.store.alarms.values()].map((a) => a.mn)).size).toBe(20);
+    expect(maxInFlight).toBeGreaterThan(1);
+    expect(maxInFlight).toBeLessThanOrEqual(JOB_CONCURRENCY);
+  });
+});
+
+describe('AlarmJobs.identicalSeries', () => {
+  const HOUR = 3_600_000;
+  const now = new Date('2026-11-29T10:00:00.000Z');
+  const a = bambooSource();
+  const b = bambooSource({ mn: `${a.mn.slice(0, -2)}77`, enterpriseId: '91331126MA2E000077' });
+  const asDevice = (src: AlarmSource) => ({
+    item: { mn: src.mn, status: 'active', enterpriseId: src.enterpriseId, pollutants: ['w01018', 'w21003'] } as Device,
+    version: 1,
+    createdAt: '2026-11-01T00:00:00.000Z',
+    updatedAt: '2026-11-01T00:00:00.000Z',
+  });
+  // a day of hourly COD with a daily shape; device b copies it; ammonia differs
+  const cod = (h: number) => Math.round((60 + 20 * Math.sin(h / 3)) * 10) / 10;
+  const rowsOf = (src: AlarmSource, ammoniaShift: number): ReadingRow[] =>
+    Array.from({ length: 24 }, (_, i) => {
+      const at = new Date(now.getTime() - (24 - i) * HOUR).toISOString();
+      return {
+        mn: src.mn,
+        kind: 'hour' as const,
+        dataTime: at,
+        readings: [
+          reading(src, { pollutant: 'w01018', at, values: { avg: cod(i) } }),
+          reading(src, { pollutant: 'w21003', at, values: { avg: 1 + ((i * 7 + ammoniaShift) % 11) / 10 } }),
+          reading(src, { pollutant: 'w00000', at, values: { avg: 12 } }), // not a registered pollutant
+        ],
+      };
+    });
+
+  it('reads each device once (an hour row holds every code) and opens an alarm on both copies', async () => {
+    const h = harness();
+    const queried: RowQuery[] = [];
+    const jobs = new AlarmJobs({
+      store: h.store,
+      sources: { get: async (mn) => [a, b].find((s) => s.mn === mn) },
+      rules: { current: async () => rules },
+      delivery: h.delivery,
+      devices: { list: async () => ({ items: [asDevice(a), asDevice(b)] }) },
+      readings: {
+        rows: async (q) => {
+          queried.push(q);
+          return { items: rowsOf(q.mn === a.mn ? a : b, q.mn === a.mn ? 0 : 5) };
+        },
+        latest: async () => [],
+      },
+      newId: (() => {
+        let n = 0;
+        return () => `01KSAME${String(++n).padStart(19, '0')}`;
+      })(),
+      now: () => now,
+    });
+    expect(await jobs.identicalSeries()).toEqual({ series: 4, hits: 1, transitions: 2 });
+    expect(queried.map((q) => [q.mn, q.kind, q.from, q.to])).toEqual(
+      expect.arrayContaining([
+        [a.mn, 'hour', '2026-11-28T10:00:00.000Z', now.toISOString()],
+        [b.mn, 'hour', '2026-11-28T10:00:00.000Z', now.toISOString()],
+      ]),
+    );
+    expect(queried).toHaveLength(2);
+    const opened = [...h.store.alarms.values()];
+    expect(opened.map((x) => [x.mn, x.key]).sort()).toEqual([
+      [a.mn, 'suspected_falsification#w01018'],
+      [b.mn, 'suspected_falsification#w01018'],
+    ]);
+    // again: the keys are open, nothing more
+    expect(await jobs.identicalSeries()).toMatchObject({ hits: 1, transitions: 0 });
   });
 });
