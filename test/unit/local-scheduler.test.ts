@@ -52,6 +52,33 @@ describe('local scheduler', () => {
     });
   });
 
+  it('keeps each run of a rule: when, for which instant, how long its targets took, whether one failed', async () => {
+    let fail = false;
+    const scheduler = startScheduler({
+      schedules: [
+        {
+          ruleName: 'gaps',
+          scheduleExpression: 'rate(5 minutes)',
+          targets: [{ functionArn: 'arn:aws:lambda:local:0:function:jobs', input: { job: 'data-gaps' } }],
+        },
+      ],
+      invoke: async () => {
+        await new Promise((r) => setTimeout(r, 20));
+        if (fail) throw new Error('job failed');
+      },
+    });
+    await scheduler.runNow('gaps', { time: new Date('2026-11-01T01:00:00Z') });
+    fail = true;
+    await scheduler.runNow('gaps');
+    await scheduler.stop();
+    const [rule] = scheduler.rules();
+    expect(rule?.runs).toHaveLength(2);
+    expect(rule?.runs[0]).toMatchObject({ scheduledFor: '2026-11-01T01:00:00.000Z', failed: false });
+    expect(rule?.runs[0]?.ms).toBeGreaterThanOrEqual(15);
+    expect(Date.parse(rule?.runs[0]?.startedAt ?? '')).toBeGreaterThan(Date.parse('2026-12-01T00:00:00Z'));
+    expect(rule?.runs[1]?.failed).toBe(true);
+  });
+
   it("fires as if scheduled at a given time, through the target's input transformer", async () => {
     const seen: unknown[] = [];
     const scheduler = startScheduler({

@@ -9,11 +9,30 @@ import { type InvokeFn, LOCAL_ACCOUNT, LOCAL_REGION, type LocalService, type Sch
  * and `/` steps, month and weekday names; `L`, `W`, `#` and other paths fail start-up clearly.
  * `runNow(ruleName, { time })` fires a rule at once, as if scheduled at `time` (default now): the event's `time`, and
  * so what a transformer passes on (the platform exposes it for people and tests).
+ * Each rule keeps its last RUNS_KEPT runs (when, how long its targets took, whether one failed): `/_local/schedules`
+ * shows them, and the load bench tells the alarms that met a job from those that did not.
  */
 export interface SchedulerService extends LocalService {
   runNow(ruleName: string, options?: { time?: Date }): Promise<void>;
-  rules(): { ruleName: string; scheduleExpression: string; next: string | undefined }[];
+  rules(): {
+    ruleName: string;
+    scheduleExpression: string;
+    next: string | undefined;
+    /** oldest first */
+    runs: ScheduleRun[];
+  }[];
 }
+
+export interface ScheduleRun {
+  /** the event's time: the scheduled instant (or the one asked for by runNow) */
+  scheduledFor: string;
+  startedAt: string;
+  /** until every target's invocation settled */
+  ms: number;
+  failed: boolean;
+}
+
+export const RUNS_KEPT = 50;
 
 type Matcher = (value: number) => boolean;
 interface Cron {
@@ -165,6 +184,7 @@ interface Compiled {
   next: (after: Date) => Date | undefined;
   timer?: NodeJS.Timeout;
   nextAt?: Date;
+  runs: ScheduleRun[];
 }
 
 export function startScheduler(opts: {
@@ -184,10 +204,10 @@ export function startScheduler(opts: {
     try {
       if (m[1] === 'rate') {
         const ms = parseRate(m[2] as string);
-        return { spec, next: (after: Date) => new Date(after.getTime() + ms / scale) };
+        return { spec, next: (after: Date) => new Date(after.getTime() + ms / scale), runs: [] };
       }
       const cron = parseCron(m[2] as string);
-      return { spec, next: (after: Date) => nextCron(cron, after) };
+      return { spec, next: (after: Date) => nextCron(cron, after), runs: [] };
     } catch (err) {
       throw new Error(`schedule ${spec.ruleName}: ${err instanceof Error ? err.message : String(err)}`);
     }
@@ -205,6 +225,9 @@ export function startScheduler(opts: {
       resources: [`arn:aws:events:${LOCAL_REGION}:${LOCAL_ACCOUNT}:rule/${c.spec.ruleName}`],
       detail: {},
     };
+    const startedAt = new Date();
+    const start = performance.now();
+    let failed = false;
     await Promise.all(
       c.spec.targets.map((t) =>
         Promise.resolve()
@@ -215,12 +238,20 @@ export function startScheduler(opts: {
             ),
           )
           .catch((err: unknown) => {
+            failed = true;
             log(
               `schedule ${c.spec.ruleName}: target ${t.functionArn} failed: ${err instanceof Error ? err.message : String(err)}`,
             );
           }),
       ),
     );
+    c.runs.push({
+      scheduledFor: at.toISOString(),
+      startedAt: startedAt.toISOString(),
+      ms: Math.round(performance.now() - start),
+      failed,
+    });
+    if (c.runs.length > RUNS_KEPT) c.runs.splice(0, c.runs.length - RUNS_KEPT);
   };
 
   let stopped = false;
@@ -253,6 +284,7 @@ export function startScheduler(opts: {
         ruleName: c.spec.ruleName,
         scheduleExpression: c.spec.scheduleExpression,
         next: c.nextAt?.toISOString(),
+        runs: [...c.runs],
       })),
     stop: async () => {
       stopped = true;
