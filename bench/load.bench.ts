@@ -30,7 +30,11 @@ import { javaChildOf, procSample, stats } from './measure.ts';
  * 3. Alarms under load: one device in ten (at most 120) sends, once, at a moment spread over the run from minute 2, an
  *    hourly packet (CN 2061, the last full hour) with a permit-limited pollutant at 3× its limit. Latency = that send →
  *    the first message of the exceedance alarm it opens in the platform's SNS log (`/_local/messages.json`, same
- *    machine clock); also reported for the probes sent while the ingest queue was empty at the last sample.
+ *    machine clock); also reported for the probes sent while the ingest queue was empty at the last sample, and apart
+ *    for the probes whose alarm was on its way while a scheduled job ran and those it was not (the local scheduler's
+ *    run records, `/_local/schedules`: on 2 cores a job's run takes CPU from the ingest function; in AWS it has its own
+ *    container). Before the traffic, every scheduled rule due during the run fires once, so each function's worker
+ *    thread has started before the memory is first measured (a worker's start is a cold start, not growth).
  * 4. Every 10 s: resident memory (VmRSS; growth = the mean of minute 2 against the mean of the last minute) of the
  *    platform process and of DynamoDB Local, their CPU, and each function's invocations and queue
  *    (`/_local/stats.json`: an invocation queue that keeps growing is the pipeline falling behind).
@@ -218,10 +222,23 @@ async function startPlatform(
   return { child, endpoints, stop };
 }
 
+interface ScheduleRun {
+  startedAt: string;
+  ms: number;
+  failed: boolean;
+}
+
+async function scheduleRules(url: string) {
+  const res = await fetch(url);
+  if (!res.ok) throw new Error(`${url}: ${res.status}`);
+  return ((await res.json()) as { schedules: { ruleName: string; next?: string; runs: ScheduleRun[] }[] }).schedules;
+}
+
 interface FunctionStats {
   functionName: string;
   invocations: number;
   errors: number;
+  environments: number;
   busy: number;
   queued: number;
   maxQueued: number;
@@ -298,6 +315,19 @@ export async function run(): Promise<Record<string, unknown>> {
       }),
     );
     const registerSeconds = (performance.now() - registerStart) / 1000;
+
+    // 1b. every scheduled rule due during the run fires once now, before the traffic: its function's worker thread
+    // starts here, not in the measured window (a worker's start is a cold start, once; not the growth the memory
+    // target is about), and the run's own firings find their workers warm as they would in AWS
+    const schedulesUrl = `${endpoints.api}/_local/schedules`;
+    const runEnd = Date.now() + (MINUTES + 20) * 60_000;
+    const warmed: string[] = [];
+    for (const r of await scheduleRules(schedulesUrl)) {
+      if (!r.next || Date.parse(r.next) > runEnd) continue;
+      const fired = await fetch(`${schedulesUrl}/${encodeURIComponent(r.ruleName)}/run`, { method: 'POST' });
+      if (fired.status !== 202) throw new Error(`warming ${r.ruleName}: ${fired.status} ${await fired.text()}`);
+      warmed.push(r.ruleName);
+    }
 
     // 2. connections, ramped
     const ca = readFileSync(endpoints.mqttCa, 'utf8');
@@ -390,6 +420,7 @@ export async function run(): Promise<Record<string, unknown>> {
         dynamodbLocalCpuPct: cpu(prev.java, java),
         queued: Object.fromEntries(fns.filter((f) => f.queued > 0).map((f) => [f.functionName, f.queued])),
         invocations: fns.reduce((a, f) => a + f.invocations, 0),
+        workers: fns.reduce((a, f) => a + f.environments, 0),
         sent: devices.reduce((a, d) => a + d.sent, 0),
       };
       prev = { at: now, node, java };
@@ -532,6 +563,35 @@ export async function run(): Promise<Record<string, unknown>> {
       return at === undefined || queueAt(sentAt) > 0 ? [] : [at - sentAt];
     });
     const alarmLatencyKeptUp = stats(keptUp);
+    // the scheduled jobs' runs in the window, and the probes whose alarm was on its way while one ran: on 2 cores a
+    // job takes its CPU from the ingest function (in AWS each runs in its own container)
+    const steadyEnd = Date.now();
+    const jobRuns = (await scheduleRules(schedulesUrl)).flatMap((r) =>
+      r.runs
+        .map((run) => ({
+          rule: r.ruleName,
+          from: Date.parse(run.startedAt),
+          to: Date.parse(run.startedAt) + run.ms,
+          ...run,
+        }))
+        .filter((run) => run.from >= steadyStart && run.from <= steadyEnd),
+    );
+    const byRule = new Map<string, number[]>();
+    for (const run of jobRuns) byRule.set(run.rule, [...(byRule.get(run.rule) ?? []), run.ms]);
+    const jobs = [...byRule].map(([rule, ms]) => ({
+      rule,
+      runs: ms.length,
+      meanMs: Math.round(ms.reduce((a, b) => a + b, 0) / ms.length),
+      maxMs: Math.max(...ms),
+      totalSeconds: Math.round(ms.reduce((a, b) => a + b, 0) / 100) / 10,
+    }));
+    const metJob = (from: number, to: number) => jobRuns.some((run) => run.from <= to && run.to >= from);
+    const probeSpans = [...probes.values()].flatMap((d) => {
+      const at = firstMessage.get(d.mn);
+      return at === undefined ? [] : [{ from: d.alarmSentAt as number, to: at }];
+    });
+    const apartFromJobs = stats(probeSpans.filter((p) => !metJob(p.from, p.to)).map((p) => p.to - p.from));
+    const meetingJobs = stats(probeSpans.filter((p) => metJob(p.from, p.to)).map((p) => p.to - p.from));
 
     // archive and readings per device
     const verify = await import('./load-verify.ts');
@@ -598,6 +658,9 @@ export async function run(): Promise<Record<string, unknown>> {
       readings: { missing: readingsMissing, extra: readingsExtra },
       alarmProbes: { sent: probes.size, alarmsFound: alarmOf.size, ...alarmLatency },
       alarmProbesWhileQueueEmpty: alarmLatencyKeptUp,
+      alarmProbesApartFromJobs: apartFromJobs,
+      alarmProbesMeetingJobs: meetingJobs,
+      jobs: { warmedBeforeTraffic: warmed, inWindow: jobs },
       tcpAck: steadyAck,
       mqttPuback: steadyPuback,
       rss: {
