@@ -39,6 +39,7 @@ class ExecutionEnvironment {
     env: Record<string, string>,
     logStream: WriteStream,
     private readonly onExit: (e: ExecutionEnvironment) => void,
+    nice = 0,
   ) {
     const [file, exportName] = splitHandler(fn.handler);
     this.worker = new Worker(new URL('./lambda-worker.mjs', import.meta.url), {
@@ -53,6 +54,7 @@ class ExecutionEnvironment {
         memoryMb: fn.memoryMb,
         timeoutSeconds: fn.timeoutSeconds,
         logGroupName: `/aws/lambda/${fn.functionName}`,
+        nice,
       },
       execArgv: [],
     });
@@ -120,6 +122,15 @@ export interface LambdaRuntimeOptions {
   baseEnv: Record<string, string>;
   logDir: string;
   maxConcurrency?: number;
+  /**
+   * Functions (ids) whose workers run at a lower CPU priority: the batch jobs only schedules invoke (spec.ts
+   * `scheduledOnly`). In AWS every function has its own containers; here all share the machine's cores, and an hourly
+   * roll-up over thousands of devices would otherwise take its CPU from the device messages' path (Linux: the worker
+   * thread's nice value; elsewhere nothing changes).
+   */
+  background?: ReadonlySet<string>;
+  /** the background workers' nice value (default 10; 0 leaves them as the others) */
+  backgroundNice?: number;
 }
 
 /** What one function's execution environments have done so far (`/_local/stats.json`; the load bench reads it). */
@@ -212,10 +223,17 @@ export class LambdaRuntime {
       return Promise.resolve(idle);
     }
     if (pool.length < this.maxConcurrency) {
-      const created = new ExecutionEnvironment(fn, this.envFor(fn), this.logFor(fn), (gone) => {
-        const i = pool.indexOf(gone);
-        if (i >= 0) pool.splice(i, 1);
-      });
+      const nice = this.opts.background?.has(fn.id) ? (this.opts.backgroundNice ?? 10) : 0;
+      const created = new ExecutionEnvironment(
+        fn,
+        this.envFor(fn),
+        this.logFor(fn),
+        (gone) => {
+          const i = pool.indexOf(gone);
+          if (i >= 0) pool.splice(i, 1);
+        },
+        nice,
+      );
       created.busy = true;
       pool.push(created);
       return Promise.resolve(created);

@@ -1,10 +1,19 @@
 // One Lambda execution environment: a worker thread with its own process.env, the function's bundled module loaded
 // once (a warm container), one invocation at a time. Started by lambda-runtime.ts.
+import { readlinkSync } from 'node:fs';
+import { setPriority } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { parentPort, workerData } from 'node:worker_threads';
 
 process.setSourceMapsEnabled?.(true);
-const { modulePath, exportName, functionName, functionArn, memoryMb, timeoutSeconds, logGroupName } = workerData;
+const { modulePath, exportName, functionName, functionArn, memoryMb, timeoutSeconds, logGroupName, nice } = workerData;
+// a batch job's worker yields the CPU to the others (lambda-runtime.ts `background`): on Linux a thread's nice value
+// is set through its thread id (/proc/thread-self → <pid>/task/<tid>); where that is missing nothing changes
+if (nice) {
+  try {
+    setPriority(Number(readlinkSync('/proc/thread-self').split('/').pop()), nice);
+  } catch {}
+}
 let handlerPromise;
 
 function loadHandler() {

@@ -15,6 +15,8 @@ import { synthEnvWatch } from './synth.ts';
  * function may use at once (default 4; the load bench explores it). `--in-memory` keeps DynamoDB Local's data in memory
  * (gone at exit): on disk, its SQLite file is synced on every write, which caps the whole local pipeline well below
  * what the functions can do (bench ingestCpu shows both); load runs use it, everyday use keeps its data.
+ * ENVWATCH_LAMBDA_BACKGROUND_NICE (default 10; 0 turns it off) is the nice value of the batch jobs' workers (functions
+ * only schedules invoke), so that an hourly job over thousands of devices does not take the device messages' CPU.
  */
 const { values: args } = parseArgs({
   options: {
@@ -91,6 +93,14 @@ async function main() {
       `ENVWATCH_LAMBDA_CONCURRENCY must be a whole number of workers per function from 1 to 64, not "${concurrencyText}".`,
     );
 
+  const niceText = process.env.ENVWATCH_LAMBDA_BACKGROUND_NICE;
+  const backgroundNice = niceText ? Number(niceText) : undefined;
+  if (
+    backgroundNice !== undefined &&
+    !(Number.isInteger(backgroundNice) && backgroundNice >= 0 && backgroundNice <= 19)
+  )
+    fail(`ENVWATCH_LAMBDA_BACKGROUND_NICE must be a whole nice value from 0 to 19, not "${niceText}".`);
+
   let platform: Platform;
   try {
     platform = await startPlatform({
@@ -101,6 +111,7 @@ async function main() {
       ...(args['in-memory'] ? { dynamodbInMemory: true } : {}),
       ...(maxExecutionSeconds ? { maxExecutionSeconds } : {}),
       ...(lambdaConcurrency ? { lambdaConcurrency } : {}),
+      ...(backgroundNice !== undefined ? { backgroundNice } : {}),
       log: verbose ? (line) => process.stdout.write(`  ${line}\n`) : undefined,
     });
   } catch (err) {

@@ -22,7 +22,7 @@ import { startOidc } from './services/oidc.ts';
 import { LOCAL_S3_SDK_ENV, startS3 } from './services/s3.ts';
 import { startScheduler } from './services/scheduler.ts';
 import { startStepFunctions } from './services/stepfunctions.ts';
-import { LOCAL_REGION, type LocalService, type PlatformSpec } from './spec.ts';
+import { LOCAL_REGION, type LocalService, type PlatformSpec, scheduledOnly } from './spec.ts';
 import { deriveSpec } from './template.ts';
 
 /**
@@ -56,6 +56,11 @@ export interface PlatformOptions {
    * much further; locally each one is a worker thread on the same cores (`ENVWATCH_LAMBDA_CONCURRENCY` for `npm start`)
    */
   lambdaConcurrency?: number;
+  /**
+   * The nice value of the batch jobs' workers (functions only schedules invoke; default 10, 0 = as every function):
+   * `ENVWATCH_LAMBDA_BACKGROUND_NICE` for `npm start`. See LambdaRuntimeOptions.background.
+   */
+  backgroundNice?: number;
   /**
    * DynamoDB Local keeps its tables in memory, lost at stop (default: on disk under dataDir, synced on every write,
    * which caps the local pipeline's messages per second: bench ingestCpu). Load runs (`npm start -- --in-memory`).
@@ -169,6 +174,8 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
       baseEnv: sdkEnv,
       logDir: logs,
       ...(opts.lambdaConcurrency !== undefined ? { maxConcurrency: opts.lambdaConcurrency } : {}),
+      background: scheduledOnly(spec),
+      ...(opts.backgroundNice !== undefined ? { backgroundNice: opts.backgroundNice } : {}),
     });
     started.push({ name: 'lambda', stop: () => runtime.stop() });
     const invoke = runtime.invoke;

@@ -209,6 +209,17 @@ export interface PlatformSpec {
   webRoot?: string;
 }
 
+/**
+ * The functions only schedules invoke (the batch jobs: roll-up, sealing, alarm jobs, redrive…): every function a
+ * schedule targets that no route, IoT rule, subscription, queue mapping, state machine or container refers to.
+ */
+export function scheduledOnly(spec: PlatformSpec): Set<string> {
+  const { functions, schedules, asyncInvokeConfigs: _config, ...triggers } = spec;
+  const elsewhere = JSON.stringify(triggers);
+  const targets = new Set(schedules.flatMap((s) => s.targets.map((t) => t.functionArn)));
+  return new Set(functions.filter((f) => targets.has(f.arn) && !elsewhere.includes(f.arn)).map((f) => f.id));
+}
+
 /** A started local service. `stop()` must release every port and child process. */
 export interface LocalService {
   name: string;
