@@ -46,7 +46,8 @@ import { javaChildOf, procSample, stats } from './measure.ts';
  *    it started and higher than one second of messages, or the TCP acknowledgements' p95 exceeds 2 s: that step's rate is the knee, and
  *    the report says which queue grew and which process used the CPU.
  *
- * ENVWATCH_LAMBDA_CONCURRENCY (passed on to the platform) sets the worker threads per function (default 4).
+ * ENVWATCH_LAMBDA_CONCURRENCY (passed on to the platform) sets the worker threads per function (default 4);
+ * ENVWATCH_LAMBDA_BACKGROUND_NICE the batch jobs' nice value (default 10; 0: they share the CPU as every function).
  * ENVWATCH_LOAD_STORAGE: `memory` (default: `npm start -- --in-memory`, DynamoDB Local's tables in memory) or `disk` (as
  * everyday `npm start`: SQLite synced on every write, which caps the pipeline long before the functions or the CPU do;
  * `npm run bench -- ingestCpu` measures both). DynamoDB in AWS does not make a write wait on a local disk.
@@ -646,6 +647,7 @@ export async function run(): Promise<Record<string, unknown>> {
       intervalSeconds: INTERVAL_S,
       dynamodbStorage: STORAGE,
       lambdaWorkersPerFunction: Number(process.env.ENVWATCH_LAMBDA_CONCURRENCY ?? 4),
+      batchJobsNice: Number(process.env.ENVWATCH_LAMBDA_BACKGROUND_NICE ?? 10),
       messagesPerSecond: Math.round((N / INTERVAL_S) * 10) / 10,
       minutes: MINUTES,
       registerSeconds: Math.round(registerSeconds),
