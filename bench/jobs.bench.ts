@@ -1,3 +1,6 @@
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
+import { join } from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
 import {
   DeleteCommand,
@@ -42,11 +45,13 @@ import { batchPut, inParallel, javaChildOf, procSample } from './measure.ts';
  * blocks are rewritten in place, as a rerun would); the variants alternate order between runs.
  * Each run reports wall time, DynamoDB and S3 commands by operation (cost meter: bench/cost/meter.ts, read and write
  * units as DynamoDB Local answers them), commands per device, this process's CPU (SDK, blocks, hashing) and DynamoDB
- * Local's CPU (the java process) over the run.
+ * Local's CPU (the java process) over the run. BENCH_JOBS_PROFILE=<dir> writes a CPU profile of this process per job run.
  */
 const DEVICES = Number(process.env.BENCH_JOBS_DEVICES ?? 2000);
 const VARIANTS = (process.env.BENCH_JOBS_VARIANTS ?? '1,8').split(',').map(Number);
 const ONLY = process.env.BENCH_JOBS_ONLY; // 'rollUp' | 'sealing': one job only (profiling)
+/** a CPU profile of each job run (this process only) written to this directory */
+const PROFILE_DIR = process.env.BENCH_JOBS_PROFILE;
 const CODES = ['w01018', 'w21003', 'w01001', 'w00000', 'w21011', 'w01014'];
 const STEP = 30_000;
 const MIN = 60_000;
@@ -158,11 +163,8 @@ async function restore(db: DynamoDBDocumentClient, marks: Marks): Promise<void> 
   await inParallel([...marks], 16, async ([id, item]) => {
     const [pk, sk] = id.split('|') as [string, string];
     if (sk === 'sealed') {
-      await db.send(
-        item
-          ? new PutCommand({ TableName: TABLE, Item: item })
-          : new DeleteCommand({ TableName: TABLE, Key: { pk, sk } }),
-      );
+      if (item) await db.send(new PutCommand({ TableName: TABLE, Item: item }));
+      else await db.send(new DeleteCommand({ TableName: TABLE, Key: { pk, sk } }));
       return;
     }
     if (!item) return; // no state of this kind: the roll-up writes none
@@ -198,8 +200,14 @@ function meteredS3Client(endpoint: string, m: Meter): S3Client {
 }
 
 /** Times one job run: wall, this process's CPU, DynamoDB Local's CPU, commands by operation and per device. */
-async function measured<T>(m: Meter, javaPid: number | undefined, job: () => Promise<T>) {
+async function measured<T>(m: Meter, javaPid: number | undefined, name: string, job: () => Promise<T>) {
   resetMeter(m);
+  const profiler = PROFILE_DIR ? new Session() : undefined;
+  if (profiler) {
+    profiler.connect();
+    await profiler.post('Profiler.enable');
+    await profiler.post('Profiler.start');
+  }
   const java0 = javaPid ? procSample(javaPid) : undefined;
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
@@ -207,6 +215,11 @@ async function measured<T>(m: Meter, javaPid: number | undefined, job: () => Pro
   const wallMs = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
   const java1 = javaPid ? procSample(javaPid) : undefined;
+  if (profiler && PROFILE_DIR) {
+    const { profile } = await profiler.post('Profiler.stop');
+    writeFileSync(join(PROFILE_DIR, `${name}.cpuprofile`), JSON.stringify(profile));
+    profiler.disconnect();
+  }
   const commands = Object.fromEntries([...m.commands].sort(([a], [b]) => (a < b ? -1 : 1)));
   const total = [...m.commands.values()].reduce((s, n) => s + n, 0);
   return {
@@ -281,13 +294,13 @@ export async function run(): Promise<Record<string, unknown>> {
         const rollUp =
           ONLY === 'sealing'
             ? undefined
-            : await measured(meter, javaPid, () =>
+            : await measured(meter, javaPid, `rollUp-run${i + 1}-c${concurrency}`, () =>
                 rollUpAll(rollUpStore, devices, now, { graceMinutes: GRACE, budgetMs: BUDGET_MS, concurrency }),
               );
         const sealing =
           ONLY === 'rollUp'
             ? undefined
-            : await measured(meter, javaPid, () =>
+            : await measured(meter, javaPid, `sealing-run${i + 1}-c${concurrency}`, () =>
                 sealAll({ records, objects: new S3ArchiveObjects(s3, bucket), chains: devices }, new Date(now), {
                   graceMinutes: GRACE,
                   concurrency,
