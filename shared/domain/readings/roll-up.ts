@@ -143,7 +143,10 @@ export async function rollUpDevice(
   const built = new Map<number, RowItemFields[]>();
   const build = async (start: number, stored: StoredRow[]) => {
     const rows = stored.map((r) => r.row);
-    if (rows.length > 0) run.blocks += await store.putBlocks(mn, kind, layout, start, rows, latestTtl(stored));
+    // the count added once written: `run.blocks += await …` would read the sum before the write and lose the other
+    // devices' blocks counted meanwhile
+    const blocks = rows.length > 0 ? await store.putBlocks(mn, kind, layout, start, rows, latestTtl(stored)) : 0;
+    run.blocks += blocks;
     run.rows += rows.length;
     run.periods++;
     built.set(start, rows);

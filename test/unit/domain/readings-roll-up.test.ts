@@ -170,7 +170,7 @@ describe('rollUpAll', () => {
       );
   });
 
-  it('rolls up devices `concurrency` at a time, each once', async () => {
+  it('rolls up devices `concurrency` at a time, each once, and counts every block', async () => {
     const store = new MemoryRollUpStore();
     const mns = Array.from({ length: 9 }, (_, d) => `8833000000010${d}`);
     for (const mn of mns) for (let t = T0; t < T0 + 3 * HOUR; t += 10 * 60_000) store.addRow(mn, 'realtime', iso(t));
@@ -182,6 +182,11 @@ describe('rollUpAll', () => {
       most = Math.max(most, inFlight);
       await new Promise((resolve) => setTimeout(resolve, 1));
       return blockStates(mn);
+    };
+    const putBlocks = store.putBlocks.bind(store);
+    store.putBlocks = async (...args) => {
+      await new Promise((resolve) => setTimeout(resolve, 1));
+      return putBlocks(...args);
     };
     const advance = store.advance.bind(store);
     store.advance = async (...args) => {
@@ -199,6 +204,7 @@ describe('rollUpAll', () => {
     expect(most).toBe(4);
     expect(run.devices).toBe(9);
     expect(run.periods).toBe(18);
+    expect(run.blocks).toBe(18);
     for (const mn of mns) expect((await store.state(mn, 'realtime'))?.blocksTo).toBe(iso(T0 + 2 * HOUR));
   });
 
