@@ -40,15 +40,24 @@ import { batchPut, inParallel, javaChildOf, procSample } from './measure.ts';
  * by buildRecord and stored as DynamoArchiveStore stores it (toItem; the raw packet encoded by the codec).
  * Runs: the first as an hour closes (run 1 at H+1:10, data from H−0:20: closes the 20 minutes of hour H−1 and hour H;
  * no marks yet), then one more hour of data and run 2 at H+2:10 (closes hour H+1: the steady state). Each run is timed
- * for each variant side by side (BENCH_JOBS_VARIANTS, default concurrency 1 and 8), the jobs' marks (block marks, seal
- * marks) restored between variants so that each starts from the same state (variant B seals into a bucket of its own;
- * blocks are rewritten in place, as a rerun would); the variants alternate order between runs.
+ * for each variant side by side (BENCH_JOBS_VARIANTS: `<code>:<concurrency>`, default `current:1,current:8`; code
+ * `before` runs the jobs and adapters of the tree at BENCH_JOBS_BEFORE, e.g. a worktree of main, in the same run), the
+ * jobs' marks (block marks, seal marks) restored between variants so that each starts from the same state (each
+ * variant seals into a bucket of its own; blocks are rewritten in place, as a rerun would); the order of the variants
+ * is reversed in the second run.
  * Each run reports wall time, DynamoDB and S3 commands by operation (cost meter: bench/cost/meter.ts, read and write
  * units as DynamoDB Local answers them), commands per device, this process's CPU (SDK, blocks, hashing) and DynamoDB
  * Local's CPU (the java process) over the run. BENCH_JOBS_PROFILE=<dir> writes a CPU profile of this process per job run.
  */
 const DEVICES = Number(process.env.BENCH_JOBS_DEVICES ?? 2000);
-const VARIANTS = (process.env.BENCH_JOBS_VARIANTS ?? '1,8').split(',').map(Number);
+/** `<code>:<concurrency>`, code `current` (this tree) or `before` (the tree at BENCH_JOBS_BEFORE) */
+const VARIANTS = (process.env.BENCH_JOBS_VARIANTS ?? 'current:1,current:8').split(',').map((spec) => {
+  const [code, concurrency] = spec.split(':');
+  if ((code !== 'current' && code !== 'before') || !Number.isInteger(Number(concurrency)))
+    throw new Error(`BENCH_JOBS_VARIANTS: "${spec}" is not current:<n> or before:<n>`);
+  return { code, concurrency: Number(concurrency), name: `${code}C${concurrency}` } as const;
+});
+const BEFORE = process.env.BENCH_JOBS_BEFORE;
 const ONLY = process.env.BENCH_JOBS_ONLY; // 'rollUp' | 'sealing': one job only (profiling)
 /** a CPU profile of each job run (this process only) written to this directory */
 const PROFILE_DIR = process.env.BENCH_JOBS_PROFILE;
@@ -59,7 +68,7 @@ const HOUR = 3_600_000;
 const BUDGET_MS = 8 * 60_000;
 const GRACE = 10;
 const TABLE = 'readings';
-const BUCKETS = ['evidence-a', 'evidence-b'];
+const BUCKETS = VARIANTS.map((_, v) => `evidence-${v}`);
 
 const mnOf = (d: number) => `88331126W${String(d).padStart(5, '0')}`;
 const round = (n: number, digits = 3) => Math.round(n * 10 ** digits) / 10 ** digits;
@@ -270,8 +279,21 @@ export async function run(): Promise<Record<string, unknown>> {
     const H = Math.floor(Date.now() / HOUR) * HOUR - 4 * HOUR;
     const runsAt = [H + HOUR + GRACE * MIN, H + 2 * HOUR + GRACE * MIN];
     const readingStore = new DynamoReadingStore(plain, TABLE);
-    const rollUpStore = new DynamoRollUpStore(db, TABLE);
-    const records = new DynamoArchiveStore(db, TABLE);
+    // each variant's code: the jobs and their adapters from this tree, or from the tree of before (BENCH_JOBS_BEFORE)
+    const current = { rollUpAll, sealAll, DynamoRollUpStore, DynamoArchiveStore, S3ArchiveObjects };
+    const before: typeof current | undefined = VARIANTS.some((v) => v.code === 'before')
+      ? await (async () => {
+          if (!BEFORE) throw new Error('a `before` variant needs BENCH_JOBS_BEFORE: a worktree of the code before');
+          const at = (path: string) => import(join(BEFORE, path));
+          return {
+            rollUpAll: (await at('shared/domain/readings/roll-up.ts')).rollUpAll,
+            sealAll: (await at('shared/domain/archive/seal.ts')).sealAll,
+            DynamoRollUpStore: (await at('shared/adapters/readings-blocks.ts')).DynamoRollUpStore,
+            DynamoArchiveStore: (await at('shared/adapters/archive-store.ts')).DynamoArchiveStore,
+            S3ArchiveObjects: (await at('shared/adapters/archive-objects.ts')).S3ArchiveObjects,
+          };
+        })()
+      : undefined;
     const devices = async function* () {
       yield* mns;
     };
@@ -285,53 +307,62 @@ export async function run(): Promise<Record<string, unknown>> {
         `jobs bench: loaded ${loaded.rows} rows and ${loaded.records} records up to run ${i + 1} in ${round((performance.now() - loadStarted) / 1000, 1)} s\n`,
       );
       const marks = await snapshot(plain, mns);
-      const order =
-        i % 2 === 0 ? VARIANTS.map((c, v) => [c, v] as const) : VARIANTS.map((c, v) => [c, v] as const).reverse();
-      const byVariant: Record<string, unknown> = {};
-      for (const [n, [concurrency, v]] of order.entries()) {
+      const order = VARIANTS.map((variant, v) => ({ ...variant, bucket: BUCKETS[v] as string }));
+      if (i % 2 === 1) order.reverse();
+      const byVariant: Record<
+        string,
+        { rollUp?: { wallSeconds: number }; sealing?: { wallSeconds: number } } & object
+      > = {};
+      for (const [n, { code, concurrency, name, bucket }] of order.entries()) {
         if (n > 0) await restore(plain, marks);
-        const bucket = BUCKETS[v] as string;
+        const jobs = (code === 'before' ? before : current) as typeof current;
+        const rollUpStore = new jobs.DynamoRollUpStore(db, TABLE);
+        const records = new jobs.DynamoArchiveStore(db, TABLE);
         const rollUp =
           ONLY === 'sealing'
             ? undefined
-            : await measured(meter, javaPid, `rollUp-run${i + 1}-c${concurrency}`, () =>
-                rollUpAll(rollUpStore, devices, now, { graceMinutes: GRACE, budgetMs: BUDGET_MS, concurrency }),
+            : await measured(meter, javaPid, `rollUp-run${i + 1}-${name}`, () =>
+                jobs.rollUpAll(rollUpStore, devices, now, { graceMinutes: GRACE, budgetMs: BUDGET_MS, concurrency }),
               );
         const sealing =
           ONLY === 'rollUp'
             ? undefined
-            : await measured(meter, javaPid, `sealing-run${i + 1}-c${concurrency}`, () =>
-                sealAll({ records, objects: new S3ArchiveObjects(s3, bucket), chains: devices }, new Date(now), {
-                  graceMinutes: GRACE,
-                  concurrency,
-                }),
+            : await measured(meter, javaPid, `sealing-run${i + 1}-${name}`, () =>
+                jobs.sealAll(
+                  { records, objects: new jobs.S3ArchiveObjects(s3, bucket), chains: devices },
+                  new Date(now),
+                  { graceMinutes: GRACE, concurrency },
+                ),
               );
         process.stderr.write(
-          `jobs bench: run ${i + 1} concurrency ${concurrency}: roll-up ${rollUp?.wallSeconds ?? '-'} s, sealing ${sealing?.wallSeconds ?? '-'} s\n`,
+          `jobs bench: run ${i + 1} ${name}: roll-up ${rollUp?.wallSeconds ?? '-'} s, sealing ${sealing?.wallSeconds ?? '-'} s\n`,
         );
-        byVariant[`concurrency${concurrency}`] = {
+        const measuredRun = {
           ...(rollUp ? { rollUp } : {}),
           ...(sealing
             ? { sealing: { ...sealing, result: { ...sealing.result, problems: sealing.result.problems.length } } }
             : {}),
         };
+        byVariant[name] = measuredRun;
       }
-      const [a, b] = VARIANTS.map((c) => byVariant[`concurrency${c}`] as Record<string, { wallSeconds: number }>);
+      const first = VARIANTS[0]?.name as string;
+      const base = byVariant[first];
       runs.push({
         run: i + 1,
         now: new Date(now).toISOString(),
         loaded,
+        order: order.map((v) => v.name),
         ...byVariant,
-        ...(a && b
-          ? {
-              wallRatios: {
-                [`rollUpConcurrency${VARIANTS[1]}Vs${VARIANTS[0]}`]:
-                  a.rollUp && b.rollUp ? ratio(b.rollUp.wallSeconds, a.rollUp.wallSeconds) : null,
-                [`sealingConcurrency${VARIANTS[1]}Vs${VARIANTS[0]}`]:
-                  a.sealing && b.sealing ? ratio(b.sealing.wallSeconds, a.sealing.wallSeconds) : null,
-              },
-            }
-          : {}),
+        wallRatios: Object.fromEntries(
+          VARIANTS.slice(1).flatMap(({ name }) =>
+            (['rollUp', 'sealing'] as const).map((job) => [
+              `${job}${name[0]?.toUpperCase()}${name.slice(1)}Vs${first[0]?.toUpperCase()}${first.slice(1)}`,
+              base?.[job] && byVariant[name]?.[job]
+                ? ratio(byVariant[name]?.[job]?.wallSeconds as number, base[job]?.wallSeconds as number)
+                : null,
+            ]),
+          ),
+        ),
       });
     }
     return {
