@@ -33,6 +33,8 @@ const BENCHES: {
   { name: 'cost', explicit: true, load: () => import('./cost.bench.ts') },
   { name: 'readings', explicit: true, load: () => import('./readings.bench.ts') },
   { name: 'ingestCpu', explicit: true, load: () => import('./ingest-cpu.bench.ts') },
+  // the hourly roll-up and sealing over 2,000 devices on DynamoDB Local: minutes, only when named
+  { name: 'jobs', explicit: true, load: () => import('./jobs.bench.ts') },
   { name: 'archive', load: () => import('./archive.bench.ts') },
   { name: 'fuzzCodec', group: 'fuzz', load: () => import('./fuzz-codec.bench.ts') },
   { name: 'fuzzPublic', group: 'fuzz', load: () => import('./fuzz-public.bench.ts') },

@@ -8,6 +8,7 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import {
+  BLOCK_LAYOUTS,
   type BlockLayout,
   blockKey,
   type EncodedBlock,
@@ -17,7 +18,7 @@ import {
   type RowItemFields,
 } from '#shared/domain/readings/blocks.ts';
 import { type ReadingKind, rowKey } from '#shared/domain/readings/model.ts';
-import type { BlockState, RollUpStore } from '#shared/domain/readings/roll-up.ts';
+import type { BlockState, RollUpStore, StoredRow } from '#shared/domain/readings/roll-up.ts';
 import { isConditionFailure } from './dynamodb.ts';
 
 /**
@@ -35,7 +36,8 @@ const CODE = /^[A-Za-z0-9]{1,16}$/;
 /** DynamoDB items are at most 400 KB: a bigger block is not written (its period is read from rows) */
 export const MAX_BLOCK_BYTES = 350_000;
 
-export const blockStateKey = (mn: string, kind: ReadingKind) => ({ pk: `d#${mn}`, sk: `state#${kind}` });
+const STATE_SK_PREFIX = 'state#';
+export const blockStateKey = (mn: string, kind: ReadingKind) => ({ pk: `d#${mn}`, sk: `${STATE_SK_PREFIX}${kind}` });
 
 /** The fields of a stored row item a block keeps. */
 export function rowFields(item: Record<string, unknown>): RowItemFields {
@@ -92,12 +94,16 @@ export async function readBlockState(
     new GetCommand({
       TableName: table,
       Key: blockStateKey(mn, kind),
-      ProjectionExpression: 'lastDataTime, blocksTo, late, blocksMovedAt',
+      ProjectionExpression: BLOCK_STATE_FIELDS,
       ConsistentRead: consistent,
     }),
   );
-  const item = out.Item;
-  if (!item) return undefined;
+  return out.Item ? blockStateOf(out.Item) : undefined;
+}
+
+const BLOCK_STATE_FIELDS = 'lastDataTime, blocksTo, late, blocksMovedAt';
+
+function blockStateOf(item: Record<string, unknown>): BlockState {
   const late = item.late instanceof Set ? [...(item.late as Set<string>)].map(String) : [];
   return {
     ...(typeof item.lastDataTime === 'string' ? { lastDataTime: item.lastDataTime } : {}),
@@ -113,54 +119,58 @@ export class DynamoRollUpStore implements RollUpStore {
     private readonly table: string,
   ) {}
 
-  state(mn: string, kind: ReadingKind): Promise<BlockState | undefined> {
-    return readBlockState(this.db, this.table, mn, kind, true);
-  }
-
-  async firstRowAt(mn: string, kind: ReadingKind, from?: string): Promise<string | undefined> {
-    const out = await this.db.send(
-      new QueryCommand({
-        TableName: this.table,
-        KeyConditionExpression: from ? 'pk = :pk AND sk >= :from' : 'pk = :pk',
-        ExpressionAttributeValues: { ':pk': rowKey(mn, kind), ...(from ? { ':from': from } : {}) },
-        ProjectionExpression: 'sk',
-        Limit: 1,
-      }),
-    );
-    const sk = out.Items?.[0]?.sk;
-    return typeof sk === 'string' ? sk : undefined;
-  }
-
-  async periodRows(
-    mn: string,
-    kind: ReadingKind,
-    from: string,
-    to: string,
-  ): Promise<{ rows: RowItemFields[]; ttl?: number }> {
-    const rows: RowItemFields[] = [];
-    let ttl: number | undefined;
+  /**
+   * The device's state items side by side (pk `d#<mn>`, sk `state#<kind>`): one consistent Query for every kind, where
+   * a GetItem per kind cost a round trip and at least one read unit each.
+   */
+  async blockStates(mn: string): Promise<Partial<Record<ReadingKind, BlockState>>> {
+    const states: Partial<Record<ReadingKind, BlockState>> = {};
     let start: Record<string, unknown> | undefined;
     do {
       const out: QueryCommandOutput = await this.db.send(
         new QueryCommand({
           TableName: this.table,
-          KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :last',
-          ExpressionAttributeValues: {
-            ':pk': rowKey(mn, kind),
-            ':from': from,
-            ':last': new Date(Date.parse(to) - 1).toISOString(),
-          },
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :s)',
+          ExpressionAttributeValues: { ':pk': blockStateKey(mn, 'realtime').pk, ':s': STATE_SK_PREFIX },
+          ProjectionExpression: `sk, ${BLOCK_STATE_FIELDS}`,
           ConsistentRead: true,
           ...(start ? { ExclusiveStartKey: start } : {}),
         }),
       );
       for (const item of out.Items ?? []) {
-        rows.push(rowFields(item));
-        if (typeof item.expiresAt === 'number') ttl = Math.max(ttl ?? 0, item.expiresAt);
+        const kind = String(item.sk).slice(STATE_SK_PREFIX.length);
+        if (Object.hasOwn(BLOCK_LAYOUTS, kind)) states[kind as ReadingKind] = blockStateOf(item);
       }
       start = out.LastEvaluatedKey;
     } while (start);
-    return { rows, ...(ttl !== undefined ? { ttl } : {}) };
+    return states;
+  }
+
+  /** One page (at most 1 MB, DynamoDB's page) of rows of [from, to), ascending, consistent, each with its TTL. */
+  async rowsPage(
+    mn: string,
+    kind: ReadingKind,
+    from: string | undefined,
+    to: string,
+  ): Promise<{ rows: StoredRow[]; more: boolean }> {
+    const out: QueryCommandOutput = await this.db.send(
+      new QueryCommand({
+        TableName: this.table,
+        KeyConditionExpression:
+          from !== undefined ? 'pk = :pk AND sk BETWEEN :from AND :last' : 'pk = :pk AND sk <= :last',
+        ExpressionAttributeValues: {
+          ':pk': rowKey(mn, kind),
+          ...(from !== undefined ? { ':from': from } : {}),
+          ':last': new Date(Date.parse(to) - 1).toISOString(),
+        },
+        ConsistentRead: true,
+      }),
+    );
+    const rows = (out.Items ?? []).map((item) => ({
+      row: rowFields(item),
+      ...(typeof item.expiresAt === 'number' ? { ttl: item.expiresAt } : {}),
+    }));
+    return { rows, more: out.LastEvaluatedKey !== undefined };
   }
 
   async putBlocks(

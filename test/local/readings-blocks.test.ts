@@ -6,7 +6,7 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DynamoRollUpStore } from '#shared/adapters/readings-blocks.ts';
+import { DynamoRollUpStore, readBlockState } from '#shared/adapters/readings-blocks.ts';
 import { DynamoReadingStore, readingKeys, rowItem } from '#shared/adapters/readings-store.ts';
 import { decodeBlock, encodeBlock, type RowItemFields } from '#shared/domain/readings/blocks.ts';
 import { DEFAULT_RETENTION, expiresAt, type Reading, type ReadingKind } from '#shared/domain/readings/model.ts';
@@ -22,6 +22,7 @@ const HOUR = 3_600_000;
 const DAY = 86_400_000;
 // Beijing midnight, 29 November
 const START = Date.parse('2026-11-28T16:00:00.000Z');
+const START_ISO = new Date(START).toISOString();
 const CODES = ['a21026', 'a21002', 'a34013', 'a01012', 'SB1'];
 
 function rng(seed: number) {
@@ -178,6 +179,16 @@ describe('readings blocks', () => {
     expect(decodeBlock(START, encodeBlock(START, rows, new Set(['SB1'])))[2]?.cells).toEqual(
       new Map([['SB1', { eflag: 'A' }]]),
     );
+  });
+
+  it("reads the device's block state of every kind with blocks in one query, as a read of each kind's item gives it", async () => {
+    const hourly = message(next, MN, 'hour', START);
+    await store.updateState(MN, 'hour', START_ISO, START_ISO, hourly); // a kind without blocks: not among them
+    const states = await rollUp.blockStates(MN);
+    expect(Object.keys(states).sort()).toEqual(['minute', 'realtime']);
+    for (const kind of ['realtime', 'minute'] as const)
+      expect(states[kind]).toEqual(await readBlockState(t.db, t.table, MN, kind, true));
+    expect(states.realtime?.lastDataTime).toBeDefined();
   });
 
   it('answers like rows alone before any roll-up, after a partial one and after a full one', async () => {

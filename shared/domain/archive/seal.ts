@@ -1,4 +1,4 @@
-import type { ArchiveObjectStore, ArchiveRecordStore, SealMark } from './archive.ts';
+import type { ArchiveObjectStore, ArchiveRecordStore, SealMark, StoredRecord } from './archive.ts';
 import { type ArchiveRecord, batchKey, beijingDate, beijingHour, serializeBatch } from './record.ts';
 import { parseRecords } from './verify.ts';
 
@@ -52,14 +52,22 @@ export async function sealChain(
   const maxRecords = opts.maxRecords ?? 5000;
   const cutoff = now.getTime() - opts.graceMinutes * 60_000;
   let mark: SealMark | undefined = await deps.records.sealed(chain);
+  // the records after the mark from the last read; `whole`: that read was not cut at maxRecords, so they are every
+  // record after the mark and the next batch comes from them without reading again (a chain's run: one read, not one
+  // per batch plus one that finds only the open hour)
+  let rest: StoredRecord[] = [];
+  let whole = false;
   for (let n = 0; n < (opts.maxBatches ?? 200); n++) {
-    const page = await deps.records.after(chain, mark?.seq ?? 0, maxRecords);
-    const first = page[0]?.record;
+    if (!whole) {
+      rest = await deps.records.after(chain, mark?.seq ?? 0, maxRecords);
+      whole = rest.length < maxRecords;
+    }
+    const first = rest[0]?.record;
     if (!first) break;
     const hour = beijingHour(first.receivedAt);
     if (hourEnd(hour) > cutoff) break;
     const batch: ArchiveRecord[] = [];
-    for (const { record } of page) {
+    for (const { record } of rest) {
       const prev = batch.at(-1);
       if (beijingHour(record.receivedAt) !== hour || (prev && record.seq !== prev.seq + 1)) break;
       batch.push(record);
@@ -91,6 +99,7 @@ export async function sealChain(
     if (!(await deps.records.markSealed(chain, mark?.seq ?? 0, next))) break; // another run is sealing this chain
     report.batches.push({ key, firstSeq: first.seq, lastSeq: last.seq, adopted });
     mark = next;
+    rest = rest.filter((r) => r.record.seq > last.seq);
   }
   return report;
 }

@@ -25,12 +25,25 @@ export interface BlockState {
   movedAt?: string;
 }
 
+/** A stored row and its TTL (epoch seconds; a block expires with the latest of its period's rows). */
+export interface StoredRow {
+  row: RowItemFields;
+  ttl?: number;
+}
+
 export interface RollUpStore {
-  state(mn: string, kind: ReadingKind): Promise<BlockState | undefined>;
-  /** DataTime of the first row at or after `from` (ISO), if any */
-  firstRowAt(mn: string, kind: ReadingKind, from?: string): Promise<string | undefined>;
-  /** the rows of [from, to) ascending, and the latest TTL among them */
-  periodRows(mn: string, kind: ReadingKind, from: string, to: string): Promise<{ rows: RowItemFields[]; ttl?: number }>;
+  /** the device's block state of each kind that has one: ONE read for every kind (the state items side by side) */
+  blockStates(mn: string): Promise<Partial<Record<ReadingKind, BlockState>>>;
+  /**
+   * One page of the rows of [from, to) ascending (`from` undefined: from the device's first row on), read
+   * consistently; `more`: rows may be left after the page's last row.
+   */
+  rowsPage(
+    mn: string,
+    kind: ReadingKind,
+    from: string | undefined,
+    to: string,
+  ): Promise<{ rows: StoredRow[]; more: boolean }>;
   /** writes the period's block(s) (one, or one per code); returns how many items were written */
   putBlocks(
     mn: string,
@@ -51,6 +64,8 @@ export interface RollUpOptions {
   budgetMs: number;
   /** periods per mark move */
   periodsPerMark?: number;
+  /** devices rolled up at a time (default 1): shortens the run, not the work (docs/architecture.md) */
+  concurrency?: number;
   clock?: () => number;
 }
 
@@ -82,35 +97,59 @@ function shows(rows: RowItemFields[], token: string): boolean {
   return false;
 }
 
-/** Rolls up one device's closed periods of one kind (see the module comment). */
+/** The rows of [from, to), every page. */
+async function allRows(store: RollUpStore, mn: string, kind: ReadingKind, from: string, to: string) {
+  const out: StoredRow[] = [];
+  for (let at: string | undefined = from; at !== undefined; ) {
+    const page = await store.rowsPage(mn, kind, at, to);
+    out.push(...page.rows);
+    const last = page.rows.at(-1);
+    at = page.more && last ? iso(Date.parse(last.row.dataTime) + 1) : undefined;
+  }
+  return out;
+}
+
+const latestTtl = (rows: StoredRow[]): number | undefined =>
+  rows.reduce<number | undefined>(
+    (max, r) => (r.ttl !== undefined && (max === undefined || r.ttl > max) ? r.ttl : max),
+    undefined,
+  );
+
+/**
+ * Rolls up one device's closed periods of one kind (see the module comment), from its block state (`blockStates`).
+ * Nothing is read when no period closed since the mark and no late mark waits. The periods from the mark (or the first
+ * row) to the limit are read as ONE stream of rows in pages (a period is built once a row of a later one, or the end,
+ * shows it complete): an empty stretch (a device silent for days) costs nothing, and the first run needs no search for
+ * the first row.
+ */
 export async function rollUpDevice(
   store: RollUpStore,
   mn: string,
   kind: ReadingKind,
+  state: BlockState | undefined,
   now: number,
   opts: RollUpOptions,
   run: RollUpRun,
   deadline: number,
 ): Promise<void> {
   const layout = BLOCK_LAYOUTS[kind];
-  if (!layout) return;
+  if (!layout || !state?.lastDataTime) return;
   const clock = opts.clock ?? Date.now;
-  const state = await store.state(mn, kind);
-  if (!state?.lastDataTime) return;
   const limit = Math.min(
     periodStart(layout, Date.parse(state.lastDataTime)),
     periodStart(layout, now - opts.graceMinutes * 60_000),
   );
   const startOf = (token: string) => periodStart(layout, Date.parse(lateDataTime(token)));
   const built = new Map<number, RowItemFields[]>();
-  const build = async (start: number) => {
-    const end = start + layout.periodMs;
-    const { rows, ttl } = await store.periodRows(mn, kind, iso(start), iso(end));
-    if (rows.length > 0) run.blocks += await store.putBlocks(mn, kind, layout, start, rows, ttl);
+  const build = async (start: number, stored: StoredRow[]) => {
+    const rows = stored.map((r) => r.row);
+    // the count added once written: `run.blocks += await …` would read the sum before the write and lose the other
+    // devices' blocks counted meanwhile
+    const blocks = rows.length > 0 ? await store.putBlocks(mn, kind, layout, start, rows, latestTtl(stored)) : 0;
+    run.blocks += blocks;
     run.rows += rows.length;
     run.periods++;
     built.set(start, rows);
-    return rows;
   };
   let mark = state.blocksTo;
   // late data in periods already in blocks: built again
@@ -118,7 +157,7 @@ export async function rollUpDevice(
     const before = Date.parse(mark);
     const starts = [...new Set(state.late.map(startOf))].filter((start) => start < before);
     for (const start of starts.sort((a, b) => a - b)) {
-      await build(start);
+      await build(start, await allRows(store, mn, kind, iso(start), iso(start + layout.periodMs)));
       run.rebuilt++;
     }
   }
@@ -144,36 +183,64 @@ export async function rollUpDevice(
     }
     return out;
   };
+  // `next`: where the periods not yet in blocks start (every closed period before it is built by now)
   let next = mark !== undefined ? Date.parse(mark) : undefined;
-  if (next === undefined) {
-    const first = await store.firstRowAt(mn, kind);
-    if (first === undefined) return;
-    next = periodStart(layout, Date.parse(first));
-  }
-  let periods = 0;
-  while (next < limit && clock() < deadline) {
-    await build(next);
-    next += layout.periodMs;
-    periods++;
-    if (next < limit && periods % (opts.periodsPerMark ?? 24) !== 0) {
-      // skip empty stretches (a device silent for days) to the period of its next row
-      const upcoming = await store.firstRowAt(mn, kind, iso(next));
-      const jump = upcoming === undefined ? limit : Math.min(limit, periodStart(layout, Date.parse(upcoming)));
-      if (jump > next) next = jump;
-      continue;
+  if (next === undefined || next < limit) {
+    let from = mark;
+    let current: { start: number; rows: StoredRow[] } | undefined;
+    let periods = 0;
+    let stopped = false;
+    const flush = async (period: { start: number; rows: StoredRow[] }) => {
+      await build(period.start, period.rows);
+      next = period.start + layout.periodMs;
+      periods++;
+      if (clock() >= deadline) return false;
+      if (periods % (opts.periodsPerMark ?? 24) === 0 && next < limit) {
+        const seen = clearing(next, false);
+        if (!(await store.advance(mn, kind, mark, iso(next), seen))) return undefined;
+        mark = iso(next);
+      }
+      return true;
+    };
+    stream: for (;;) {
+      if (clock() >= deadline) {
+        stopped = true;
+        break;
+      }
+      const page = await store.rowsPage(mn, kind, from, iso(limit));
+      for (const stored of page.rows) {
+        const start = periodStart(layout, Date.parse(stored.row.dataTime));
+        if (current && start !== current.start) {
+          const go = await flush(current);
+          current = undefined;
+          if (go === undefined) return; // another run moved the mark
+          if (!go) {
+            stopped = true;
+            break stream;
+          }
+        }
+        current ??= { start, rows: [] };
+        current.rows.push(stored);
+      }
+      const last = page.rows.at(-1);
+      if (!page.more || !last) break;
+      from = iso(Date.parse(last.row.dataTime) + 1);
     }
-    if (next >= limit || clock() >= deadline) break;
-    const seen = clearing(next, false);
-    if (!(await store.advance(mn, kind, mark, iso(next), seen))) return;
-    mark = iso(next);
+    if (!stopped && current) {
+      const go = await flush(current);
+      if (go === undefined) return;
+    }
+    if (stopped) run.incomplete = true;
+    // every row before the limit read: the periods up to it are in blocks (an empty one needs none)
+    else next = limit;
+    if (next === undefined) return; // stopped before the first period
   }
-  if (clock() >= deadline && next < limit) run.incomplete = true;
   const moved = mark === undefined || next > Date.parse(mark);
   const seen = clearing(next, true);
   if (moved || seen.length > 0) await store.advance(mn, kind, mark, moved ? iso(next) : (mark as string), seen);
 }
 
-/** One run over every device (`devices`: the registered MNs) and kind with a block layout. */
+/** One run over every device (`devices`: the registered MNs) and kind with a block layout, `concurrency` at a time. */
 export async function rollUpAll(
   store: RollUpStore,
   devices: () => AsyncIterable<string>,
@@ -183,16 +250,41 @@ export async function rollUpAll(
   const clock = opts.clock ?? Date.now;
   const deadline = clock() + opts.budgetMs;
   const run: RollUpRun = { devices: 0, periods: 0, blocks: 0, rows: 0, rebuilt: 0, incomplete: false };
-  for await (const mn of devices()) {
-    run.devices++;
-    for (const kind of Object.keys(BLOCK_LAYOUTS) as ReadingKind[]) {
+  const kinds = Object.keys(BLOCK_LAYOUTS) as ReadingKind[];
+  const device = async (mn: string) => {
+    const states = await store.blockStates(mn);
+    for (const kind of kinds) {
       if (clock() >= deadline) {
         run.incomplete = true;
-        return run;
+        return;
       }
-      await rollUpDevice(store, mn, kind, now, opts, run, deadline);
+      await rollUpDevice(store, mn, kind, states[kind], now, opts, run, deadline);
     }
+  };
+  // a device's failure fails the run (the next run goes on from the marks), once the devices under way are done
+  let failure: { error: unknown } | undefined;
+  const pending = new Set<Promise<void>>();
+  for await (const mn of devices()) {
+    if (failure) break;
+    if (clock() >= deadline) {
+      run.incomplete = true;
+      break;
+    }
+    run.devices++;
+    const p: Promise<void> = device(mn).then(
+      () => {
+        pending.delete(p);
+      },
+      (error: unknown) => {
+        pending.delete(p);
+        failure ??= { error };
+      },
+    );
+    pending.add(p);
+    if (pending.size >= Math.max(1, opts.concurrency ?? 1)) await Promise.race(pending);
   }
+  await Promise.all(pending);
+  if (failure) throw failure.error;
   return run;
 }
 

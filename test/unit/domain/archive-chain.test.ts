@@ -202,6 +202,28 @@ describe('sealChain', () => {
     expect(c.marks.get(MN)?.seq).toBe(90);
   });
 
+  it('seals every closed hour of a chain from one read of its records, and reads again only after a cut read', async () => {
+    const c = await chainOf(150); // 08:00–10:29 Beijing: hours 08 and 09 closed at 10:15, 10 open
+    const report = await c.seal(new Date('2026-11-02T10:15:00+08:00'));
+    expect(report.batches.map((b) => [b.firstSeq, b.lastSeq])).toEqual([
+      [1, 60],
+      [61, 120],
+    ]);
+    expect(c.pages.after).toBe(1);
+    // a read cut at maxRecords: the next batch is read again from the mark (40 records: 1–40, 41–60, 61–100, 101–120)
+    const d = await chainOf(150);
+    const deps = { objects: d.objectStore, records: d.recordStore };
+    const cut = await sealChain(deps, MN, new Date('2026-11-02T10:15:00+08:00'), { ...SEAL, maxRecords: 40 });
+    expect(cut.batches.map((b) => [b.firstSeq, b.lastSeq])).toEqual([
+      [1, 40],
+      [41, 60],
+      [61, 100],
+      [101, 120],
+    ]);
+    expect(d.pages.after).toBe(5);
+    expect(await d.verify()).toMatchObject({ ok: true, records: 150, sealed: 120, tail: 30 });
+  });
+
   it('puts a record appended late for a sealed hour in a batch of its own', async () => {
     const c = await chainOf(70);
     await c.seal();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isoInstant } from '#shared/domain/readings/blocks.ts';
+import { decodeBlock, encodeBlock, isoInstant, type RowItemFields } from '#shared/domain/readings/blocks.ts';
 
 describe('isoInstant', () => {
   it('formats an instant as toISOString does, across hours, days, years and before 1970', () => {
@@ -18,5 +18,54 @@ describe('isoInstant', () => {
   it('keeps what toISOString does for an instant that is not a whole millisecond or not a time', () => {
     expect(isoInstant(1.5)).toBe(new Date(1.5).toISOString());
     expect(() => isoInstant(Number.NaN)).toThrow(RangeError);
+  });
+});
+
+describe('encodeBlock', () => {
+  const START = Date.parse('2026-12-01T02:00:00.000Z');
+  const row = (i: number, origin: [string, string, string], cell: Record<string, unknown>): RowItemFields => ({
+    dataTime: new Date(START + i * 30_000).toISOString(),
+    enterpriseId: origin[0],
+    outletId: origin[1],
+    source: origin[2],
+    receivedAt: new Date(START + i * 30_000 + 3_000).toISOString(),
+    cells: new Map([['a21026', cell]]),
+  });
+
+  it('keeps apart origins and cell rests whose texts run together, and gives each rest its JSON once', () => {
+    const rows = [
+      row(0, ['E1', 'O1', 'mqtt-hj212'], { values: { rtd: 1 }, flag: 'N' }),
+      row(1, ['E1O', '1', 'mqtt-hj212'], { values: { rtd: 2 }, flag: '1a' }),
+      row(2, ['E1', 'O1', 'mqtt-hj212'], { values: { rtd: 3 }, flag: '1', a: '' }),
+      row(3, ['E1', 'O1', 'mqtt-hj212'], { values: { rtd: 4 }, flag: 1 }),
+      row(4, ['E1', 'O1', 'mqtt-hj212'], { flag: 'N' }),
+      row(5, ['E1', 'O1', 'mqtt-hj212'], { values: { rtd: 6 }, flag: 'N', notComputable: ['zsRtd'] }),
+      row(6, ['E1', 'O1', 'mqtt-hj212'], { flag: 'N', values: { rtd: 7 }, eflag: undefined }),
+    ];
+    const block = encodeBlock(START, rows);
+    expect(block.d).toEqual([
+      ['E1', 'O1', 'mqtt-hj212'],
+      ['E1O', '1', 'mqtt-hj212'],
+    ]);
+    expect(block.md).toEqual([
+      '{"flag":"N"}',
+      '{"flag":"1a"}',
+      '{"flag":"1","a":""}',
+      '{"flag":1}',
+      '{"flag":"N","_nv":1}',
+      '{"flag":"N","notComputable":["zsRtd"]}',
+    ]);
+    expect(block.c.a21026?.m).toEqual([0, 1, 2, 3, 4, 5, 0]);
+    expect(decodeBlock(START, block).map((r) => r.cells.get('a21026'))).toEqual(
+      rows.map((r) => {
+        const { eflag: _eflag, ...cell } = r.cells.get('a21026') as Record<string, unknown>;
+        return cell;
+      }),
+    );
+  });
+
+  it('refuses a row whose DataTime is not the ISO instant it stands for', () => {
+    const bad = { ...row(0, ['E1', 'O1', 's'], { values: { rtd: 1 } }), dataTime: '2026-12-01T02:00:00Z' };
+    expect(() => encodeBlock(START, [bad])).toThrow(/not an ISO instant/);
   });
 });

@@ -132,4 +132,100 @@ describe('rollUpAll', () => {
     await rollUpAll(store, devices, T0 + 6 * HOUR, { graceMinutes: 10, budgetMs: 60_000, periodsPerMark: 1 });
     expect((await store.state(MN, 'realtime'))?.blocksTo).toBe(iso(T0 + 4 * HOUR));
   });
+
+  it("reads a device's state once for both kinds, and nothing else when no period closed since the mark", async () => {
+    const store = withRows(5);
+    for (let t = T0; t < T0 + 5 * HOUR; t += 30 * 60_000) store.addRow(MN, 'minute', iso(t));
+    await rollUpAll(store, devices, T0 + 5 * HOUR + 20 * 60_000, { graceMinutes: 10, budgetMs: 60_000 });
+    expect(store.reads.states).toBe(1);
+    store.reads.states = 0;
+    store.reads.rows = 0;
+    // ten minutes later: hour 4 is still the last DataTime's, and the minute day is open
+    const run = await rollUpAll(store, devices, T0 + 5 * HOUR + 30 * 60_000, { graceMinutes: 10, budgetMs: 60_000 });
+    expect(run.periods).toBe(0);
+    expect(store.reads).toEqual({ states: 1, rows: 0 });
+  });
+
+  it('reads the closed periods as one stream of rows: no search for the first row, nothing for a silent stretch', async () => {
+    const store = withRows(2);
+    // silent for two days, then three more hours of rows
+    for (let t = T0 + 50 * HOUR; t < T0 + 53 * HOUR; t += 10 * 60_000) store.addRow(MN, 'realtime', iso(t));
+    store.pageRows = 4;
+    const run = await rollUpAll(store, devices, T0 + 54 * HOUR, { graceMinutes: 10, budgetMs: 60_000 });
+    // hours 0, 1, 50, 51 closed (52 holds the last DataTime): 24 rows in pages of 4, nothing more
+    expect(run.periods).toBe(4);
+    expect(run.rows).toBe(24);
+    expect(store.reads.rows).toBe(6);
+    expect([...store.blocks.values()]).toEqual([6, 6, 6, 6]);
+    expect((await store.state(MN, 'realtime'))?.blocksTo).toBe(iso(T0 + 52 * HOUR));
+  });
+
+  it("gives a block the latest TTL of its own period's rows, not of the page it was read in", async () => {
+    const store = withRows(3);
+    store.pageRows = 100;
+    await rollUpAll(store, devices, T0 + 4 * HOUR, { graceMinutes: 10, budgetMs: 60_000 });
+    for (const h of [0, 1])
+      expect(store.ttls.get(`${MN}#realtime#${iso(T0 + h * HOUR)}`)).toBe(
+        (T0 + h * HOUR + 50 * 60_000) / 1000 + 86_400,
+      );
+  });
+
+  it('rolls up devices `concurrency` at a time, each once, and counts every block', async () => {
+    const store = new MemoryRollUpStore();
+    const mns = Array.from({ length: 9 }, (_, d) => `8833000000010${d}`);
+    for (const mn of mns) for (let t = T0; t < T0 + 3 * HOUR; t += 10 * 60_000) store.addRow(mn, 'realtime', iso(t));
+    let inFlight = 0;
+    let most = 0;
+    const blockStates = store.blockStates.bind(store);
+    store.blockStates = async (mn) => {
+      inFlight++;
+      most = Math.max(most, inFlight);
+      await new Promise((resolve) => setTimeout(resolve, 1));
+      return blockStates(mn);
+    };
+    const putBlocks = store.putBlocks.bind(store);
+    store.putBlocks = async (...args) => {
+      await new Promise((resolve) => setTimeout(resolve, 1));
+      return putBlocks(...args);
+    };
+    const advance = store.advance.bind(store);
+    store.advance = async (...args) => {
+      inFlight--;
+      return advance(...args);
+    };
+    const run = await rollUpAll(
+      store,
+      async function* () {
+        yield* mns;
+      },
+      T0 + 4 * HOUR,
+      { graceMinutes: 10, budgetMs: 60_000, concurrency: 4 },
+    );
+    expect(most).toBe(4);
+    expect(run.devices).toBe(9);
+    expect(run.periods).toBe(18);
+    expect(run.blocks).toBe(18);
+    for (const mn of mns) expect((await store.state(mn, 'realtime'))?.blocksTo).toBe(iso(T0 + 2 * HOUR));
+  });
+
+  it('fails the run when a device fails, once the devices under way are done', async () => {
+    const store = new MemoryRollUpStore();
+    const mns = ['88330000000201', '88330000000202', '88330000000203'];
+    for (const mn of mns) for (let t = T0; t < T0 + 3 * HOUR; t += 10 * 60_000) store.addRow(mn, 'realtime', iso(t));
+    const rowsPage = store.rowsPage.bind(store);
+    store.rowsPage = async (mn, ...rest) => {
+      if (mn === mns[0]) throw new Error('throttled');
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      return rowsPage(mn, ...rest);
+    };
+    const all = async function* () {
+      yield* mns;
+    };
+    await expect(
+      rollUpAll(store, all, T0 + 4 * HOUR, { graceMinutes: 10, budgetMs: 60_000, concurrency: 2 }),
+    ).rejects.toThrow('throttled');
+    // the device under way beside it finished; none was started after the failure
+    expect((await store.state(mns[1] as string, 'realtime'))?.blocksTo).toBe(iso(T0 + 2 * HOUR));
+    expect((await store.state(mns[2] as string, 'realtime'))?.blocksTo).toBeUndefined();
+  });
 });

@@ -24,6 +24,8 @@ export function memoryArchive() {
   };
   const sorted = (c: string) => [...chainOf(c).values()].sort((a, b) => a.record.seq - b.record.seq);
   const counts = { puts: 0, reads: 0 };
+  /** reads of the records after a seq (the sealing's), apart from `counts` (the appends') */
+  const pages = { after: 0 };
   const recordStore: ArchiveRecordStore = {
     putNew: async (record, k) => {
       await Promise.resolve();
@@ -47,12 +49,14 @@ export function memoryArchive() {
       const s = chainOf(c).get(seq);
       return s ? structuredClone(s) : undefined;
     },
-    after: async (c, seq, limit) =>
-      structuredClone(
+    after: async (c, seq, limit) => {
+      pages.after++;
+      return structuredClone(
         sorted(c)
           .filter((s) => s.record.seq > seq)
           .slice(0, limit),
-      ),
+      );
+    },
     sealed: async (c) => {
       counts.reads++;
       return structuredClone(marks.get(c));
@@ -80,5 +84,5 @@ export function memoryArchive() {
   };
   /** every archived record, of every chain, in chain and seq order */
   const all = () => [...records.keys()].sort().flatMap((c) => sorted(c).map((s) => s.record));
-  return { records, marks, legacyHeads, objects, recordStore, objectStore, counts, all };
+  return { records, marks, legacyHeads, objects, recordStore, objectStore, counts, pages, all };
 }

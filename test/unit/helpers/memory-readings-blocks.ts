@@ -8,6 +8,8 @@ export class MemoryRollUpStore implements RollUpStore {
   readonly states = new Map<string, BlockState>();
   /** `<mn>#<kind>#<period start>` → rows in the block(s) */
   readonly blocks = new Map<string, number>();
+  /** `<mn>#<kind>#<period start>` → the block's TTL */
+  readonly ttls = new Map<string, number | undefined>();
   puts = 0;
 
   /** a row made by a packet received at `receivedAt` (default: its DataTime), its state moved as ingest moves it */
@@ -39,12 +41,28 @@ export class MemoryRollUpStore implements RollUpStore {
     return s ? { ...s, late: [...s.late] } : undefined;
   }
 
-  async firstRowAt(mn: string, kind: ReadingKind, from?: string): Promise<string | undefined> {
-    return (this.rows.get(`${mn}#${kind}`) ?? []).find((r) => from === undefined || r.dataTime >= from)?.dataTime;
+  /** every read the roll-up makes, by kind of read: `states` (one per device), `rows` (one per page) */
+  readonly reads = { states: 0, rows: 0 };
+  /** rows per page of `rowsPage` (DynamoDB's page is 1 MB) */
+  pageRows = 5;
+
+  async blockStates(mn: string): Promise<Partial<Record<ReadingKind, BlockState>>> {
+    this.reads.states++;
+    const out: Partial<Record<ReadingKind, BlockState>> = {};
+    for (const kind of ['realtime', 'minute'] as const) {
+      const s = await this.state(mn, kind);
+      if (s) out[kind] = s;
+    }
+    return out;
   }
 
-  async periodRows(mn: string, kind: ReadingKind, from: string, to: string) {
-    return { rows: (this.rows.get(`${mn}#${kind}`) ?? []).filter((r) => r.dataTime >= from && r.dataTime < to) };
+  async rowsPage(mn: string, kind: ReadingKind, from: string | undefined, to: string) {
+    this.reads.rows++;
+    const all = (this.rows.get(`${mn}#${kind}`) ?? []).filter(
+      (r) => (from === undefined || r.dataTime >= from) && r.dataTime < to,
+    );
+    const rows = all.slice(0, this.pageRows).map((row) => ({ row, ttl: Date.parse(row.dataTime) / 1000 + 86_400 }));
+    return { rows, more: all.length > this.pageRows };
   }
 
   async putBlocks(
@@ -53,9 +71,11 @@ export class MemoryRollUpStore implements RollUpStore {
     _layout: BlockLayout,
     start: number,
     rows: RowItemFields[],
+    ttl: number | undefined,
   ): Promise<number> {
     this.puts++;
     this.blocks.set(`${mn}#${kind}#${new Date(start).toISOString()}`, rows.length);
+    this.ttls.set(`${mn}#${kind}#${new Date(start).toISOString()}`, ttl);
     return 1;
   }
 
