@@ -1,3 +1,4 @@
+import { forEachLimited } from '#shared/domain/concurrency.ts';
 import type { ArchiveObjectStore, ArchiveRecordStore, SealMark, StoredRecord } from './archive.ts';
 import { type ArchiveRecord, batchKey, beijingDate, beijingHour, serializeBatch } from './record.ts';
 import { parseRecords } from './verify.ts';
@@ -118,23 +119,17 @@ export async function sealAll(
   opts: SealOptions & { concurrency?: number },
 ): Promise<SealRunReport> {
   const run: SealRunReport = { chains: 0, batches: 0, records: 0, problems: [] };
-  const pending = new Set<Promise<void>>();
-  for await (const chain of deps.chains()) {
+  // a chain that fails is reported and left for the next run; the others go on
+  await forEachLimited(deps.chains(), opts.concurrency ?? 8, async (chain) => {
     run.chains++;
-    const p: Promise<void> = sealChain(deps, chain, now, opts).then(
-      (r) => {
-        run.batches += r.batches.length;
-        for (const b of r.batches) run.records += b.lastSeq - b.firstSeq + 1;
-        run.problems.push(...r.problems);
-      },
-      (err: unknown) => {
-        run.problems.push(`${chain}: not sealed this run: ${err instanceof Error ? err.message : String(err)}`);
-      },
-    );
-    const tracked = p.finally(() => pending.delete(tracked));
-    pending.add(tracked);
-    if (pending.size >= (opts.concurrency ?? 8)) await Promise.race(pending);
-  }
-  await Promise.all(pending);
+    try {
+      const r = await sealChain(deps, chain, now, opts);
+      run.batches += r.batches.length;
+      for (const b of r.batches) run.records += b.lastSeq - b.firstSeq + 1;
+      run.problems.push(...r.problems);
+    } catch (err) {
+      run.problems.push(`${chain}: not sealed this run: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  });
   return run;
 }

@@ -1,3 +1,4 @@
+import { forEachLimited } from '#shared/domain/concurrency.ts';
 import { BLOCK_LAYOUTS, type BlockLayout, periodStart, type RowItemFields } from './blocks.ts';
 import type { ReadingKind } from './model.ts';
 
@@ -261,30 +262,21 @@ export async function rollUpAll(
       await rollUpDevice(store, mn, kind, states[kind], now, opts, run, deadline);
     }
   };
-  // a device's failure fails the run (the next run goes on from the marks), once the devices under way are done
-  let failure: { error: unknown } | undefined;
-  const pending = new Set<Promise<void>>();
-  for await (const mn of devices()) {
-    if (failure) break;
-    if (clock() >= deadline) {
-      run.incomplete = true;
-      break;
+  // stops starting devices at the deadline (the next run goes on from the marks)
+  async function* untilDeadline() {
+    for await (const mn of devices()) {
+      if (clock() >= deadline) {
+        run.incomplete = true;
+        return;
+      }
+      yield mn;
     }
-    run.devices++;
-    const p: Promise<void> = device(mn).then(
-      () => {
-        pending.delete(p);
-      },
-      (error: unknown) => {
-        pending.delete(p);
-        failure ??= { error };
-      },
-    );
-    pending.add(p);
-    if (pending.size >= Math.max(1, opts.concurrency ?? 1)) await Promise.race(pending);
   }
-  await Promise.all(pending);
-  if (failure) throw failure.error;
+  // a device's failure fails the run (the next run goes on from the marks), once the devices under way are done
+  await forEachLimited(untilDeadline(), Math.max(1, opts.concurrency ?? 1), async (mn) => {
+    run.devices++;
+    await device(mn);
+  });
   return run;
 }
 
