@@ -150,6 +150,10 @@ class Collected<T> {
   get full(): boolean {
     return this.items.length >= this.want;
   }
+  /** how many more are wanted */
+  get missing(): number {
+    return this.want - this.items.length;
+  }
   push(sk: string, value: T | undefined): void {
     if (value === undefined) return;
     this.items.push(value);
@@ -616,7 +620,9 @@ export class DynamoReadingStore implements ReadingStore, ReadingReader, ReadingR
   ): Promise<void> {
     if (lo > hi) return;
     let start: Record<string, unknown> | undefined;
-    let page = 50;
+    // as many rows as are still wanted (at least 50, at most MAX_PAGE): a read of thousands takes the open day's rows
+    // in one or two round trips instead of pages of 50, 200, 800 …; a page of the API reads at most the rows it wants
+    let page = Math.min(MAX_PAGE, Math.max(50, out.missing));
     do {
       const res: QueryCommandOutput = await this.db.send(
         new QueryCommand({
