@@ -113,6 +113,22 @@ function itemBytes(item: Record<string, unknown>): number {
   );
 }
 
+/** Every page of a query, following its cursor (or the first page alone): the results counted by `count`. */
+async function readPages<T, C>(
+  read: (cursor: C | undefined) => Promise<{ items: T[]; cursor?: C }>,
+  count: (items: T[]) => number,
+  all = true,
+): Promise<number> {
+  let cursor: C | undefined;
+  let n = 0;
+  do {
+    const page = await read(cursor);
+    n += count(page.items);
+    cursor = page.cursor;
+  } while (all && cursor);
+  return n;
+}
+
 /** The stored size of every block item of these devices (its `z`), and the median of each layout's blocks. */
 async function blockBytes(db: DynamoDBDocumentClient, mns: string[]) {
   const items: number[] = [];
@@ -259,65 +275,63 @@ export async function run(): Promise<Record<string, unknown>> {
     const dayFrom = new Date(END - DAY).toISOString();
     const dayTo = new Date(END - 1).toISOString();
 
-    const legacyAll = async (pk: string, from: string, to: string) => {
-      let start: Record<string, unknown> | undefined;
-      let n = 0;
-      do {
-        const out: QueryCommandOutput = await db.send(
-          new QueryCommand({
-            TableName: 'old',
-            KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
-            ExpressionAttributeValues: { ':pk': pk, ':from': from, ':to': to },
-            Limit: PAGE,
-            ...(start ? { ExclusiveStartKey: start } : {}),
-          }),
-        );
-        n += out.Items?.length ?? 0;
-        start = out.LastEvaluatedKey;
-        // the API hands the next page's key out as a cursor
-        void encodeCursor(start);
-      } while (start);
-      return n;
-    };
-    const newSeries = async (path: 'rows' | 'blocks') => {
-      let cursor: string | undefined;
-      let n = 0;
-      do {
-        const page = await (path === 'rows' ? store.queryRows.bind(store) : store.query.bind(store))({
-          mn: UNIT[0] as string,
-          pollutant: 'a21026',
-          kind: 'minute',
-          from: monthFrom,
-          to: monthTo,
-          limit: PAGE,
-          order: 'asc',
-          ...(cursor ? { cursor } : {}),
-        });
-        n += page.items.length;
-        cursor = page.cursor;
-      } while (cursor);
-      return n;
-    };
-    const newUnitDay = async (path: 'rows' | 'blocks') => {
-      const counts = await Promise.all(
-        UNIT.map(async (mn) => {
-          let cursor: string | undefined;
-          let n = 0;
-          do {
-            const page = await (path === 'rows' ? store.rowsOnly.bind(store) : store.rows.bind(store))({
+    type Path = 'rows' | 'blocks';
+    /** one pollutant's minute data (default: the queried device's month), by rows alone or over blocks */
+    const oneCode =
+      (path: Path, { mn = UNIT[0] as string, from = monthFrom, to = monthTo, limit = PAGE, all = true } = {}) =>
+      () =>
+        readPages(
+          (cursor: string | undefined) =>
+            (path === 'rows' ? store.queryRows.bind(store) : store.query.bind(store))({
               mn,
-              kind: 'realtime',
-              from: dayFrom,
-              to: dayTo,
-              limit: 1000,
+              pollutant: 'a21026',
+              kind: 'minute',
+              from,
+              to,
+              limit,
               order: 'asc',
               ...(cursor ? { cursor } : {}),
-            });
-            n += page.items.reduce((m, r) => m + r.readings.length, 0);
-            cursor = page.cursor;
-          } while (cursor);
-          return n;
-        }),
+            }),
+          (items) => items.length,
+          all,
+        );
+    /** one series of the first layout, every page (the API hands the next page's key out as a cursor) */
+    const legacyAll = (pk: string, from: string, to: string, all = true) =>
+      readPages(
+        async (start: Record<string, unknown> | undefined) => {
+          const out: QueryCommandOutput = await db.send(
+            new QueryCommand({
+              TableName: 'old',
+              KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+              ExpressionAttributeValues: { ':pk': pk, ':from': from, ':to': to },
+              Limit: PAGE,
+              ...(start ? { ExclusiveStartKey: start } : {}),
+            }),
+          );
+          void encodeCursor(out.LastEvaluatedKey);
+          return { items: out.Items ?? [], ...(out.LastEvaluatedKey ? { cursor: out.LastEvaluatedKey } : {}) };
+        },
+        (items) => items.length,
+        all,
+      );
+    /** a day of real-time data of the unit's devices: every page of each device, the devices in parallel */
+    const newUnitDay = async (path: Path) => {
+      const counts = await Promise.all(
+        UNIT.map((mn) =>
+          readPages(
+            (cursor: string | undefined) =>
+              (path === 'rows' ? store.rowsOnly.bind(store) : store.rows.bind(store))({
+                mn,
+                kind: 'realtime',
+                from: dayFrom,
+                to: dayTo,
+                limit: 1000,
+                order: 'asc',
+                ...(cursor ? { cursor } : {}),
+              }),
+            (items) => items.reduce((m, r) => m + r.readings.length, 0),
+          ),
+        ),
       );
       return counts.reduce((a, b) => a + b, 0);
     };
@@ -349,83 +363,26 @@ export async function run(): Promise<Record<string, unknown>> {
     /** the first layout's figure, unless left out (BENCH_READINGS_QUICK) */
     const measureOld = (fn: () => Promise<number>) => (quick ? Promise.resolve(null) : measure(fn));
     // one API call: the first page of 500 of that month (what GET /devices/{mn}/readings answers at once)
-    const firstPageOld = await measureOld(async () => {
-      const out = await db.send(
-        new QueryCommand({
-          TableName: 'old',
-          KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
-          ExpressionAttributeValues: {
-            ':pk': seriesKey(UNIT[0] as string, 'a21026', 'minute'),
-            ':from': monthFrom,
-            ':to': monthTo,
-          },
-          Limit: PAGE,
-        }),
-      );
-      return out.Items?.length ?? 0;
-    });
-    const firstPage = (path: 'rows' | 'blocks') => async () =>
-      (
-        await (path === 'rows' ? store.queryRows.bind(store) : store.query.bind(store))({
-          mn: UNIT[0] as string,
-          pollutant: 'a21026',
-          kind: 'minute',
-          from: monthFrom,
-          to: monthTo,
-          limit: PAGE,
-          order: 'asc',
-        })
-      ).items.length;
-    const firstPageNew = await measure(firstPage('rows'));
-    const firstPageBlocks = await measure(firstPage('blocks'), BLOCK_REPS);
+    const firstPageOld = await measureOld(() =>
+      legacyAll(seriesKey(UNIT[0] as string, 'a21026', 'minute'), monthFrom, monthTo, false),
+    );
+    const firstPageNew = await measure(oneCode('rows', { all: false }));
+    const firstPageBlocks = await measure(oneCode('blocks', { all: false }), BLOCK_REPS);
     const monthOld = await measureOld(() =>
       legacyAll(seriesKey(UNIT[0] as string, 'a21026', 'minute'), monthFrom, monthTo),
     );
-    const monthNew = quick ? null : await measure(() => newSeries('rows'));
-    const monthBlocks = await measure(() => newSeries('blocks'), BLOCK_REPS);
-    const wholeMonth = (path: 'rows' | 'blocks') => async () =>
-      (
-        await (path === 'rows' ? store.queryRows.bind(store) : store.query.bind(store))({
-          mn: UNIT[0] as string,
-          pollutant: 'a21026',
-          kind: 'minute',
-          from: monthFrom,
-          to: monthTo,
-          limit: 50_000,
-          order: 'asc',
-        })
-      ).items.length;
-    const monthOneReadBlocks = await measure(wholeMonth('blocks'), BLOCK_REPS);
+    const monthNew = quick ? null : await measure(oneCode('rows'));
+    const monthBlocks = await measure(oneCode('blocks'), BLOCK_REPS);
+    // the whole month in one read (what an export or a use-case reads)
+    const monthOneReadBlocks = await measure(oneCode('blocks', { limit: 50_000, all: false }), BLOCK_REPS);
     // the month up to 2 hours after its end: the open day's minute rows (2 hours here, at most a day) read from rows
     const monthWithTail = await measure(
-      async () =>
-        (
-          await store.query({
-            mn: UNIT[0] as string,
-            pollutant: 'a21026',
-            kind: 'minute',
-            from: monthFrom,
-            to: new Date(END + 2 * HOUR).toISOString(),
-            limit: 50_000,
-            order: 'asc',
-          })
-        ).items.length,
+      oneCode('blocks', { to: new Date(END + 2 * HOUR).toISOString(), limit: 50_000, all: false }),
       BLOCK_REPS,
     );
     // a day still open: its minute rows (what follows the mark, at most a day) through query, as one read
     const openDayTail = await measure(
-      async () =>
-        (
-          await store.query({
-            mn: OTHERS[0] as string,
-            pollutant: 'a21026',
-            kind: 'minute',
-            from: dayFrom,
-            to: dayTo,
-            limit: 50_000,
-            order: 'asc',
-          })
-        ).items.length,
+      oneCode('blocks', { mn: OTHERS[0] as string, from: dayFrom, to: dayTo, limit: 50_000, all: false }),
     );
     const unitOld = await measureOld(oldUnitDay);
     const unitNew = await measure(() => newUnitDay('rows'));

@@ -15,12 +15,15 @@ import type {
 } from '#shared/domain/ingest/ports.ts';
 import { nullRecord } from '#shared/domain/null-record.ts';
 import {
-  assignCell,
+  assignRest,
   BLOCK_LAYOUTS,
   type BlockLayout,
   blockCodes,
   blockKey,
+  cellMeta,
+  cellMetaIndex,
   cellPosition,
+  cellValues,
   type OpenBlock,
   periodStart,
   rowDataTime,
@@ -130,10 +133,13 @@ export function rowReadings(item: Record<string, unknown>): Reading[] {
   return out.sort((a, b) => (a.pollutant < b.pollutant ? -1 : a.pollutant > b.pollutant ? 1 : 0));
 }
 
-/** How a query's results are built from a stored row item and from a block's row (undefined: skipped). */
+/**
+ * How a query's results are built from a stored row item and from a block's rows: `block` is called once per block
+ * read and gives the builder of its rows (undefined: skipped).
+ */
 interface Shape<T> {
   item(item: Record<string, unknown>): T | undefined;
-  block(open: OpenBlock, row: number): T | undefined;
+  block(open: OpenBlock): (row: number) => T | undefined;
 }
 
 /** Results up to `want` (a page and one more), with each one's row key (the cursor). */
@@ -144,6 +150,10 @@ class Collected<T> {
   get full(): boolean {
     return this.items.length >= this.want;
   }
+  /** how many more are wanted */
+  get missing(): number {
+    return this.want - this.items.length;
+  }
   push(sk: string, value: T | undefined): void {
     if (value === undefined) return;
     this.items.push(value);
@@ -151,69 +161,95 @@ class Collected<T> {
   }
 }
 
-/** The reading of `code` of a block's row: what rowReadings gives for its row item projected to that code. */
-function blockReading(open: OpenBlock, row: number, code: string, mn: string, kind: ReadingKind): Reading | undefined {
-  const n = cellPosition(open, code, row);
-  if (n < 0) return undefined;
-  return cellReading(open, code, n, mn, kind, rowDataTime(open, row), rowOrigin(open, row), rowReceivedAt(open, row));
+/**
+ * A reading's fields for one rest of a cell (a block's dictionary entry), in the order rowReadings spreads them —
+ * defaults, the cell, the row's own fields — with the query's constants set: each reading is a copy (made at its
+ * final size and shape at once) with the row's fields set, instead of an object grown key by key.
+ */
+interface ReadingTemplate {
+  fields: Record<string, unknown>;
+  /** the row's source and receivedAt apply (the cell does not carry its own: a merged code's) */
+  rowSource: boolean;
+  rowReceivedAt: boolean;
+  values: boolean;
 }
 
-function cellReading(
-  open: OpenBlock,
-  code: string,
-  n: number,
-  mn: string,
-  kind: ReadingKind,
-  dataTime: string,
-  origin: readonly [string, string, string],
-  receivedAt: string,
-): Reading {
-  // the fields in the order rowReadings spreads them: defaults, the cell, the row's own fields
-  const r: Record<string, unknown> = { subject: DEFAULT_SUBJECT, source: origin[2], receivedAt };
-  assignCell(open, code, n, r);
-  r.mn = mn;
-  r.enterpriseId = origin[0];
-  r.outletId = origin[1];
-  r.kind = kind;
-  r.dataTime = dataTime;
-  r.pollutant = code;
-  return r as unknown as Reading;
+function readingTemplate(open: OpenBlock, metaIndex: number, code: string, mn: string, kind: ReadingKind) {
+  const meta = cellMeta(open, metaIndex);
+  const fields: Record<string, unknown> = { subject: DEFAULT_SUBJECT, source: '', receivedAt: '' };
+  assignRest(meta.rest, fields);
+  if (meta.values) fields.values = null;
+  fields.mn = mn;
+  fields.enterpriseId = '';
+  fields.outletId = '';
+  fields.kind = kind;
+  fields.dataTime = '';
+  fields.pollutant = code;
+  return {
+    fields,
+    rowSource: !Object.hasOwn(meta.rest, 'source'),
+    rowReceivedAt: !Object.hasOwn(meta.rest, 'receivedAt'),
+    values: meta.values,
+  };
 }
 
-/** A block's row with every code, in code order: what rowReadings gives for its row item. */
-function blockRow(open: OpenBlock, row: number, codes: string[], mn: string, kind: ReadingKind): ReadingRow {
-  const dataTime = rowDataTime(open, row);
-  const origin = rowOrigin(open, row);
-  const receivedAt = rowReceivedAt(open, row);
-  const readings: Reading[] = [];
-  for (const code of codes) {
+/**
+ * The builder of `code`'s readings of an open block: what rowReadings gives for a row item projected to that code,
+ * from the cell at column position `n` (cellPosition) and the row's DataTime, origin and receivedAt (shared by the
+ * row's codes).
+ */
+function cellReader(open: OpenBlock, code: string, mn: string, kind: ReadingKind) {
+  // by dictionary index + 1 (0: a cell with no rest)
+  const templates: ReadingTemplate[] = [];
+  return (n: number, dataTime: string, origin: readonly [string, string, string], receivedAt: string): Reading => {
+    const m = cellMetaIndex(open, code, n);
+    let t = templates[m + 1];
+    if (!t) {
+      t = readingTemplate(open, m, code, mn, kind);
+      templates[m + 1] = t;
+    }
+    const r = { ...t.fields };
+    if (t.rowSource) r.source = origin[2];
+    if (t.rowReceivedAt) r.receivedAt = receivedAt;
+    if (t.values) r.values = cellValues(open, code, n);
+    r.enterpriseId = origin[0];
+    r.outletId = origin[1];
+    r.dataTime = dataTime;
+    return r as unknown as Reading;
+  };
+}
+
+/** The readings of `code` of a block's rows: what rowReadings gives for their row items projected to that code. */
+function blockReadings(open: OpenBlock, code: string, mn: string, kind: ReadingKind) {
+  const read = cellReader(open, code, mn, kind);
+  return (row: number): Reading | undefined => {
     const n = cellPosition(open, code, row);
-    if (n >= 0) readings.push(cellReading(open, code, n, mn, kind, dataTime, origin, receivedAt));
-  }
-  return { mn, kind, dataTime, readings };
+    return n < 0 ? undefined : read(n, rowDataTime(open, row), rowOrigin(open, row), rowReceivedAt(open, row));
+  };
 }
 
-/** A block's codes that are codes, in order (rowReadings' order), once per block. */
-const sortedCodes = new WeakMap<OpenBlock, string[]>();
+/** A block's rows with every code, in code order: what rowReadings gives for their row items. */
+function blockRows(open: OpenBlock, mn: string, kind: ReadingKind) {
+  const codes = codesOf(open);
+  const readers = codes.map((code) => cellReader(open, code, mn, kind));
+  return (row: number): ReadingRow => {
+    const dataTime = rowDataTime(open, row);
+    const origin = rowOrigin(open, row);
+    const receivedAt = rowReceivedAt(open, row);
+    const readings: Reading[] = [];
+    for (let i = 0; i < codes.length; i++) {
+      const n = cellPosition(open, codes[i] as string, row);
+      if (n >= 0) readings.push((readers[i] as ReturnType<typeof cellReader>)(n, dataTime, origin, receivedAt));
+    }
+    return { mn, kind, dataTime, readings };
+  };
+}
+
+/** A block's codes that are codes, in order (rowReadings' order). */
 function codesOf(open: OpenBlock): string[] {
-  let codes = sortedCodes.get(open);
-  if (!codes) {
-    codes = blockCodes(open)
-      .filter((c) => CODE.test(c))
-      .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-    sortedCodes.set(open, codes);
-  }
-  return codes;
-}
-
-function pushBlockRow<T extends { dataTime: string }>(
-  open: OpenBlock,
-  row: number,
-  shape: Shape<T>,
-  out: Collected<T>,
-): void {
-  const value = shape.block(open, row);
-  if (value !== undefined) out.push(value.dataTime, value);
+  return blockCodes(open)
+    .filter((c) => CODE.test(c))
+    .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
 function assertCode(code: string): void {
@@ -478,7 +514,7 @@ export class DynamoReadingStore implements ReadingStore, ReadingReader, ReadingR
       const code = q.pollutant;
       const page = await this.queryBlocks(q, layout, code, {
         item: (item) => rowReadings(item)[0],
-        block: (open, row) => blockReading(open, row, code, q.mn, q.kind),
+        block: (open) => blockReadings(open, code, q.mn, q.kind),
       });
       if (page) return page;
     }
@@ -496,7 +532,7 @@ export class DynamoReadingStore implements ReadingStore, ReadingReader, ReadingR
           dataTime: String(item.dataTime),
           readings: rowReadings(item),
         }),
-        block: (open, row) => blockRow(open, row, codesOf(open), q.mn, q.kind),
+        block: (open) => blockRows(open, q.mn, q.kind),
       });
       if (page) return page;
     }
@@ -584,7 +620,9 @@ export class DynamoReadingStore implements ReadingStore, ReadingReader, ReadingR
   ): Promise<void> {
     if (lo > hi) return;
     let start: Record<string, unknown> | undefined;
-    let page = 50;
+    // as many rows as are still wanted (at least 50, at most MAX_PAGE): a read of thousands takes the open day's rows
+    // in one or two round trips instead of pages of 50, 200, 800 …; a page of the API reads at most the rows it wants
+    let page = Math.min(MAX_PAGE, Math.max(50, out.missing));
     do {
       const res: QueryCommandOutput = await this.db.send(
         new QueryCommand({
@@ -671,8 +709,13 @@ export class DynamoReadingStore implements ReadingStore, ReadingReader, ReadingR
           continue;
         }
         const [a, b] = rowRange(open, lo, hi);
-        if (asc) for (let row = a; row < b && !out.full; row++) pushBlockRow(open, row, shape, out);
-        else for (let row = b - 1; row >= a && !out.full; row--) pushBlockRow(open, row, shape, out);
+        const build = shape.block(open);
+        const push = (row: number) => {
+          const value = build(row);
+          if (value !== undefined) out.push(value.dataTime, value);
+        };
+        if (asc) for (let row = a; row < b && !out.full; row++) push(row);
+        else for (let row = b - 1; row >= a && !out.full; row--) push(row);
         if (out.full) return;
       }
       const last = res.Items?.at(-1);
@@ -710,6 +753,9 @@ export class DynamoReadingStore implements ReadingStore, ReadingReader, ReadingR
           ':from': new Date(periodStart(layout, lo)).toISOString(),
           ':to': new Date(hi).toISOString(),
         },
+        // what a block is read for (openBlockItem): its period, encoded rows or mark to read rows
+        ProjectionExpression: 'sk, z, #rows',
+        ExpressionAttributeNames: { '#rows': 'rows' },
         ScanIndexForward: asc,
         Limit: Math.min(64, first * 4 ** page),
         ...(start ? { ExclusiveStartKey: start } : {}),

@@ -89,10 +89,17 @@ const iso = (ms: number) => new Date(ms).toISOString();
 let cachedHour = Number.NaN;
 let cachedPrefix = '';
 const two = (n: number) => (n < 10 ? `0${n}` : String(n));
+/** `MM:SS` of each second of an hour and `.mmmZ` of each millisecond, made on first use (flat strings, kept) */
+const SECONDS: string[] = [];
+const MILLIS: string[] = [];
+/** `MM:SS.000Z` of each second of an hour (whole seconds: every DataTime, most arrivals) */
+const WHOLE_SECONDS: string[] = [];
 
 /**
- * `new Date(ms).toISOString()` for an integer `ms`, the hour's prefix formatted once: a query over blocks formats two
- * instants per reading (its DataTime and receivedAt), tens of thousands in a month of one pollutant.
+ * `new Date(ms).toISOString()` for an integer `ms`, from pieces made once: the hour's prefix (`YYYY-MM-DDTHH:`), then
+ * the second's `MM:SS` and the millisecond's `.mmmZ` — one or two concatenations and no number formatting per
+ * instant. A query over blocks formats two instants per reading (its DataTime and receivedAt), tens of thousands in
+ * a month of one pollutant.
  */
 export function isoInstant(ms: number): string {
   const hour = Math.floor(ms / HOUR);
@@ -103,8 +110,27 @@ export function isoInstant(ms: number): string {
     cachedPrefix = text.slice(0, -10);
   }
   const inHour = ms - hour * HOUR;
-  const milli = inHour % 1000;
-  return `${cachedPrefix}${two(Math.floor(inHour / 60_000))}:${two(Math.floor(inHour / 1000) % 60)}.${milli < 10 ? '00' : milli < 100 ? '0' : ''}${milli}Z`;
+  const second = Math.floor(inHour / 1000);
+  const milli = inHour - second * 1000;
+  if (milli === 0) {
+    let whole = WHOLE_SECONDS[second];
+    if (whole === undefined) {
+      whole = `${two(Math.floor(second / 60))}:${two(second % 60)}.000Z`;
+      WHOLE_SECONDS[second] = whole;
+    }
+    return cachedPrefix + whole;
+  }
+  let mmss = SECONDS[second];
+  if (mmss === undefined) {
+    mmss = `${two(Math.floor(second / 60))}:${two(second % 60)}`;
+    SECONDS[second] = mmss;
+  }
+  let fraction = MILLIS[milli];
+  if (fraction === undefined) {
+    fraction = `.${String(milli).padStart(3, '0')}Z`;
+    MILLIS[milli] = fraction;
+  }
+  return cachedPrefix + mmss + fraction;
 }
 
 /**
@@ -268,6 +294,19 @@ export interface OpenBlock {
   metas: { rest: Record<string, unknown>; values: boolean }[];
   /** per code holding only some rows: row index → its position in the code's column (-1: absent), built on demand */
   positions: Map<string, Int32Array>;
+  /** per code: its value columns, built on demand */
+  values: Map<string, ValueColumns>;
+}
+
+/** A code's value columns in an open block. */
+interface ValueColumns {
+  keys: string[];
+  columns: (number | null)[][];
+  /**
+   * every key in every cell (no null): a cell's values are a copy of this object with the numbers set, made at its
+   * final size at once instead of growing key by key
+   */
+  full?: Record<string, number>;
 }
 
 export function openBlock(periodStartMs: number, block: EncodedBlock): OpenBlock {
@@ -276,7 +315,7 @@ export function openBlock(periodStartMs: number, block: EncodedBlock): OpenBlock
     const { _nv, ...rest } = JSON.parse(json) as Record<string, unknown>;
     return { rest, values: _nv === undefined };
   });
-  return { start: periodStartMs, block, metas, positions: new Map() };
+  return { start: periodStartMs, block, metas, positions: new Map(), values: new Map() };
 }
 
 /** The rows whose DataTime lies in [lo, hi] (epoch ms, inclusive), as [first, end) row indices. */
@@ -329,26 +368,55 @@ export function cellPosition(open: OpenBlock, code: string, row: number): number
 
 const PLAIN: OpenBlock['metas'][number] = { rest: {}, values: true };
 
-/**
- * Copies the cell of `code` at column position `n` (cellPosition) onto `target`: the cell's rest, then its values —
- * the cell decodeBlock gives, without building it apart.
- */
-export function assignCell(open: OpenBlock, code: string, n: number, target: Record<string, unknown>): void {
-  const column = open.block.c[code] as CodeColumn;
-  const meta = column.m ? (open.metas[column.m[n] as number] ?? PLAIN) : PLAIN;
-  for (const k in meta.rest) {
-    // as a spread would: an own property, whatever the name
-    if (k === '__proto__')
-      Object.defineProperty(target, k, { value: meta.rest[k], enumerable: true, writable: true, configurable: true });
-    else target[k] = meta.rest[k];
-  }
-  if (meta.values) {
-    const values: Record<string, number> = {};
-    for (const k in column.v) {
-      const x = (column.v[k] as (number | null)[])[n];
-      if (typeof x === 'number') values[k] = x;
+/** The dictionary index of the rest of `code`'s cell at column position `n` (cellPosition); -1: none (no rest, values). */
+export function cellMetaIndex(open: OpenBlock, code: string, n: number): number {
+  const m = open.block.c[code]?.m?.[n];
+  return m === undefined || open.metas[m] === undefined ? -1 : m;
+}
+
+/** A dictionary entry of cell rests (cellMetaIndex): the rest (not to be changed) and whether the cell had values. */
+export const cellMeta = (open: OpenBlock, index: number): OpenBlock['metas'][number] => open.metas[index] ?? PLAIN;
+
+function valueColumns(open: OpenBlock, code: string): ValueColumns {
+  let found = open.values.get(code);
+  if (!found) {
+    const v = (open.block.c[code] as CodeColumn).v;
+    const keys = Object.keys(v);
+    const columns = keys.map((k) => v[k] as (number | null)[]);
+    found = { keys, columns };
+    // a key a plain object would not keep as its own (`__proto__`) leaves the cells to be built key by key
+    if (!keys.includes('__proto__') && columns.every((col) => !col.includes(null))) {
+      const full: Record<string, number> = {};
+      for (const k of keys) full[k] = 0.5;
+      found.full = full;
     }
-    target.values = values;
+    open.values.set(code, found);
+  }
+  return found;
+}
+
+/** The values of `code`'s cell at column position `n` (cellPosition), keys in column order (a null: no such key). */
+export function cellValues(open: OpenBlock, code: string, n: number): Record<string, number> {
+  const { keys, columns, full } = valueColumns(open, code);
+  if (full) {
+    const values = { ...full };
+    for (let i = 0; i < keys.length; i++) values[keys[i] as string] = (columns[i] as number[])[n] as number;
+    return values;
+  }
+  const values: Record<string, number> = {};
+  for (let i = 0; i < keys.length; i++) {
+    const x = (columns[i] as (number | null)[])[n];
+    if (typeof x === 'number') values[keys[i] as string] = x;
+  }
+  return values;
+}
+
+/** Copies a cell's rest onto `target`, every key an own property as a spread would make it (`__proto__` too). */
+export function assignRest(rest: Record<string, unknown>, target: Record<string, unknown>): void {
+  for (const k in rest) {
+    if (k === '__proto__')
+      Object.defineProperty(target, k, { value: rest[k], enumerable: true, writable: true, configurable: true });
+    else target[k] = rest[k];
   }
 }
 

@@ -1,5 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { decodeBlock, encodeBlock, isoInstant, type RowItemFields } from '#shared/domain/readings/blocks.ts';
+import {
+  assignRest,
+  cellMeta,
+  cellMetaIndex,
+  cellPosition,
+  cellValues,
+  decodeBlock,
+  encodeBlock,
+  isoInstant,
+  openBlock,
+  type RowItemFields,
+} from '#shared/domain/readings/blocks.ts';
 
 describe('isoInstant', () => {
   it('formats an instant as toISOString does, across hours, days, years and before 1970', () => {
@@ -12,6 +23,8 @@ describe('isoInstant', () => {
     for (let i = 0; i < 2_000; i++) samples.push(Math.floor((next() - 0.3) * 4e12));
     // nearby instants alternate within and across cached hours
     for (let i = 0; i < 500; i++) samples.push(1_796_000_000_000 + Math.floor(next() * 2 * 3_600_000));
+    // whole seconds and whole minutes (every DataTime), each second of an hour
+    for (let i = 0; i < 3_700; i++) samples.push(1_796_000_000_000 + i * 1_000, 1_796_000_000_000 + i * 60_000);
     for (const ms of samples) expect(isoInstant(ms)).toBe(new Date(ms).toISOString());
   });
 
@@ -67,5 +80,53 @@ describe('encodeBlock', () => {
   it('refuses a row whose DataTime is not the ISO instant it stands for', () => {
     const bad = { ...row(0, ['E1', 'O1', 's'], { values: { rtd: 1 } }), dataTime: '2026-12-01T02:00:00Z' };
     expect(() => encodeBlock(START, [bad])).toThrow(/not an ISO instant/);
+  });
+});
+
+describe('openBlock', () => {
+  it('gives each cell as decodeBlock does: values full or with gaps, the rest by dictionary, cells without values', () => {
+    const start = Date.parse('2026-11-28T16:00:00.000Z');
+    const rows: RowItemFields[] = Array.from({ length: 6 }, (_, i) => ({
+      dataTime: new Date(start + i * 60_000).toISOString(),
+      enterpriseId: 'E1',
+      outletId: 'O1',
+      source: 'mqtt-hj212',
+      receivedAt: new Date(start + i * 60_000 + 4_321).toISOString(),
+      cells: new Map<string, Record<string, unknown>>([
+        // every key in every cell
+        ['a21026', { values: { avg: i + 0.5, min: i, max: i + 1.25 }, flag: i === 3 ? 'D' : 'N' }],
+        // a key missing from some cells, a rest with a merged arrival, a cell without values
+        [
+          'a34013',
+          i === 2
+            ? { notComputable: ['zsAvg'] }
+            : {
+                values: { avg: i, ...(i % 2 === 0 ? {} : { zsAvg: i * 2 }) },
+                ...(i === 4 ? { source: 'tcp-hj212', receivedAt: 'x' } : {}),
+              },
+        ],
+        ...(i === 5 ? [['SB1', { values: { rs: 1 }, subject: 'facility' }] as const] : []),
+      ]),
+    }));
+    const block = encodeBlock(start, rows);
+    const decoded = decodeBlock(start, block);
+    const open = openBlock(start, block);
+    rows.forEach((_, row) => {
+      for (const code of ['a21026', 'a34013', 'SB1']) {
+        const n = cellPosition(open, code, row);
+        const expected = decoded[row]?.cells.get(code);
+        if (n < 0) {
+          expect(expected).toBeUndefined();
+          continue;
+        }
+        const meta = cellMeta(open, cellMetaIndex(open, code, n));
+        const cell: Record<string, unknown> = {};
+        assignRest(meta.rest, cell);
+        if (meta.values) cell.values = cellValues(open, code, n);
+        expect(cell).toEqual(expected);
+        // keys in the same order
+        expect(JSON.stringify(cell.values)).toBe(JSON.stringify(expected?.values));
+      }
+    });
   });
 });
