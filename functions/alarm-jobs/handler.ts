@@ -55,7 +55,7 @@ export const handler = observedHandler(async (event: unknown) => {
     job === 'sweep'
       ? await jobs.sweep()
       : job === 'data-gaps'
-        ? await (time ? new AlarmJobs({ ...deps, now: () => new Date(time) }) : jobs).dataGaps()
+        ? await jobs.dataGaps(time ? new Date(time) : undefined)
         : job === 'identical-series'
           ? await jobs.identicalSeries()
           : await checkCalendar({

@@ -407,18 +407,18 @@ describe('AlarmJobs.dataGaps', () => {
       arrived('hour', '2026-11-29T09:00:00.000Z'),
     ];
     const jobs = jobsFor(h, () => latest, now);
-    expect(await jobs.dataGaps()).toEqual({ devices: 1, transitions: 1, stateReads: 1 });
-    expect(await jobs.dataGaps()).toEqual({ devices: 1, transitions: 0, stateReads: 1 });
+    expect(await jobs.dataGaps()).toEqual({ devices: 1, arrivalReads: 1, stateReads: 1, transitions: 1 });
+    expect(await jobs.dataGaps()).toEqual({ devices: 1, arrivalReads: 1, stateReads: 1, transitions: 0 });
     const gap = [...h.store.alarms.values()][0] as Alarm;
     expect(gap).toMatchObject({ type: 'data_gap', key: 'data_gap#realtime', level: 3, state: 'active' });
 
     // the data came back and the evaluator did not clear the gap (e.g. it raced the job): the job clears it
     latest = [arrived('realtime', '2026-11-29T09:59:30.000Z'), ...latest.slice(1)];
-    expect(await jobs.dataGaps()).toEqual({ devices: 1, transitions: 1, stateReads: 1 });
+    expect(await jobs.dataGaps()).toEqual({ devices: 1, arrivalReads: 1, stateReads: 1, transitions: 1 });
     expect(h.store.alarms.get(gap.alarmId)?.state).toBe('cleared');
     // nothing open any more, everything in time: the state is not read again
     const loads = h.store.calls.loads;
-    expect(await jobs.dataGaps()).toEqual({ devices: 1, transitions: 0, stateReads: 0 });
+    expect(await jobs.dataGaps()).toEqual({ devices: 1, arrivalReads: 0, stateReads: 0, transitions: 0 });
     expect(h.store.calls.loads).toBe(loads);
   });
 
@@ -430,8 +430,42 @@ describe('AlarmJobs.dataGaps', () => {
       arrived('minute', '2026-11-29T09:50:00.000Z'),
       arrived('hour', '2026-11-29T09:00:00.000Z'),
     ];
-    expect(await jobsFor(h, () => latest, now).dataGaps()).toEqual({ devices: 1, transitions: 0, stateReads: 0 });
+    expect(await jobsFor(h, () => latest, now).dataGaps()).toEqual({
+      devices: 1,
+      arrivalReads: 1,
+      stateReads: 0,
+      transitions: 0,
+    });
     expect(h.store.calls).toMatchObject({ loads: 0, commits: 0, lists: 2 }); // active and acknowledged
+  });
+
+  it("reads a device's arrivals again only once what it last read of them could be overdue", async () => {
+    const h = harness();
+    let reads = 0;
+    const at = (iso: string) => new Date(iso);
+    const latest = [
+      arrived('realtime', '2026-11-29T09:59:30.000Z'),
+      arrived('minute', '2026-11-29T09:50:00.000Z'),
+      arrived('hour', '2026-11-29T09:00:00.000Z'),
+    ];
+    const jobs = new AlarmJobs({
+      ...jobsDeps(h, at('2026-11-29T10:00:00.000Z')),
+      readings: {
+        rows: async () => ({ items: [] }),
+        latest: async () => {
+          reads++;
+          return latest;
+        },
+      },
+    });
+    expect(await jobs.dataGaps(at('2026-11-29T10:00:00.000Z'))).toMatchObject({ arrivalReads: 1, transitions: 0 });
+    // 5 minutes on: the real-time data read at 09:59:30 are 5½ minutes old, within their 10 minutes; nothing read
+    expect(await jobs.dataGaps(at('2026-11-29T10:05:00.000Z'))).toMatchObject({ arrivalReads: 0, transitions: 0 });
+    // 10 minutes on: that read could be overdue now, so the arrivals are read again (and the device went quiet)
+    expect(await jobs.dataGaps(at('2026-11-29T10:10:00.000Z'))).toMatchObject({ arrivalReads: 1, transitions: 1 });
+    expect(reads).toBe(2);
+    // an open gap alarm is always judged from a fresh read
+    expect(await jobs.dataGaps(at('2026-11-29T10:11:00.000Z'))).toMatchObject({ arrivalReads: 1, stateReads: 1 });
   });
 
   it('reads the state of a device never heard from (its silence counts from registration)', async () => {
@@ -457,7 +491,7 @@ describe('AlarmJobs.dataGaps', () => {
     });
     expect(await jobs.dataGaps()).toMatchObject({ transitions: 1 });
     current = { ...source, deviceStatus: 'maintenance' };
-    expect(await jobs.dataGaps()).toEqual({ devices: 1, transitions: 1, stateReads: 1 });
+    expect(await jobs.dataGaps()).toEqual({ devices: 1, arrivalReads: 1, stateReads: 1, transitions: 1 });
     expect([...h.store.alarms.values()].map((a) => a.state)).toEqual(['cleared']);
   });
 
@@ -497,7 +531,7 @@ describe('AlarmJobs.dataGaps', () => {
         },
       },
     });
-    expect(await jobs.dataGaps()).toEqual({ devices: 40, transitions: 20, stateReads: 20 });
+    expect(await jobs.dataGaps()).toEqual({ devices: 40, arrivalReads: 40, stateReads: 20, transitions: 20 });
     expect(new Set([...h.store.alarms.values()].map((a) => a.mn)).size).toBe(20);
     expect(maxInFlight).toBeGreaterThan(1);
     expect(maxInFlight).toBeLessThanOrEqual(JOB_CONCURRENCY);
