@@ -113,6 +113,9 @@ function blockStateOf(item: Record<string, unknown>): BlockState {
   };
 }
 
+/** rows per page of the roll-up's stream: a few periods' worth (a real-time hour at 30 s is 120 rows, a minute day 1,440) */
+export const ROLL_UP_PAGE_ROWS = 2_000;
+
 export class DynamoRollUpStore implements RollUpStore {
   constructor(
     private readonly db: DynamoDBDocumentClient,
@@ -164,6 +167,9 @@ export class DynamoRollUpStore implements RollUpStore {
           ':last': new Date(Date.parse(to) - 1).toISOString(),
         },
         ConsistentRead: true,
+        // a page of at most ROLL_UP_PAGE_ROWS: DynamoDB stops at 1 MB, but DynamoDB Local gathers every row of the
+        // range first (a month of rows from a device's first row ran it out of heap on its first roll-up)
+        Limit: ROLL_UP_PAGE_ROWS,
       }),
     );
     const rows = (out.Items ?? []).map((item) => ({
