@@ -6,6 +6,7 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { loadOrCreateKeys, signToken } from '#infra/local/jwt.ts';
 import { defaultPorts, firstBusyPort } from '#infra/local/ports.ts';
 import { x509 } from '#infra/local/services/iot/x509.ts';
+import type { ScheduleRun } from '#infra/local/services/scheduler.ts';
 import { synthEnvWatch } from '#infra/local/synth.ts';
 import { encodeCp, encodePacket, isoToBeijing } from '#shared/domain/hj212/codec.ts';
 import { DEVICES, OUTLETS } from '#shared/domain/registry/qingyuan-seed.ts';
@@ -221,12 +222,6 @@ async function startPlatform(
     if (child.exitCode === null) child.kill('SIGKILL');
   };
   return { child, endpoints, stop };
-}
-
-interface ScheduleRun {
-  startedAt: string;
-  ms: number;
-  failed: boolean;
 }
 
 async function scheduleRules(url: string) {
@@ -575,7 +570,7 @@ export async function run(): Promise<Record<string, unknown>> {
           to: Date.parse(run.startedAt) + run.ms,
           ...run,
         }))
-        .filter((run) => run.from >= steadyStart && run.from <= steadyEnd),
+        .filter((run) => run.to >= steadyStart && run.from <= steadyEnd),
     );
     const byRule = new Map<string, number[]>();
     for (const run of jobRuns) byRule.set(run.rule, [...(byRule.get(run.rule) ?? []), run.ms]);
@@ -647,7 +642,9 @@ export async function run(): Promise<Record<string, unknown>> {
       intervalSeconds: INTERVAL_S,
       dynamodbStorage: STORAGE,
       lambdaWorkersPerFunction: Number(process.env.ENVWATCH_LAMBDA_CONCURRENCY ?? 4),
-      batchJobsNice: Number(process.env.ENVWATCH_LAMBDA_BACKGROUND_NICE ?? 10),
+      batchJobsNice: process.env.ENVWATCH_LAMBDA_BACKGROUND_NICE
+        ? Number(process.env.ENVWATCH_LAMBDA_BACKGROUND_NICE)
+        : 10,
       messagesPerSecond: Math.round((N / INTERVAL_S) * 10) / 10,
       minutes: MINUTES,
       registerSeconds: Math.round(registerSeconds),

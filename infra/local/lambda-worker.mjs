@@ -1,7 +1,7 @@
 // One Lambda execution environment: a worker thread with its own process.env, the function's bundled module loaded
 // once (a warm container), one invocation at a time. Started by lambda-runtime.ts.
 import { readlinkSync } from 'node:fs';
-import { setPriority } from 'node:os';
+import { getPriority, setPriority } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { parentPort, workerData } from 'node:worker_threads';
 
@@ -9,9 +9,11 @@ process.setSourceMapsEnabled?.(true);
 const { modulePath, exportName, functionName, functionArn, memoryMb, timeoutSeconds, logGroupName, nice } = workerData;
 // a batch job's worker yields the CPU to the others (lambda-runtime.ts `background`): on Linux a thread's nice value
 // is set through its thread id (/proc/thread-self → <pid>/task/<tid>); where that is missing nothing changes
+// (never raised above what the platform already runs at: a niced platform keeps its jobs at least as low)
 if (nice) {
   try {
-    setPriority(Number(readlinkSync('/proc/thread-self').split('/').pop()), nice);
+    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
+    setPriority(tid, Math.max(nice, getPriority(tid)));
   } catch {}
 }
 let handlerPromise;

@@ -69,7 +69,10 @@ describe('local scheduler', () => {
     });
     await scheduler.runNow('gaps', { time: new Date('2026-11-01T01:00:00Z') });
     fail = true;
-    await scheduler.runNow('gaps');
+    const second = scheduler.runNow('gaps');
+    // a run still going is there already, marked running
+    expect(scheduler.rules()[0]?.runs[1]).toMatchObject({ running: true, failed: false });
+    await second;
     await scheduler.stop();
     const [rule] = scheduler.rules();
     expect(rule?.runs).toHaveLength(2);
@@ -77,6 +80,7 @@ describe('local scheduler', () => {
     expect(rule?.runs[0]?.ms).toBeGreaterThanOrEqual(15);
     expect(Date.parse(rule?.runs[0]?.startedAt ?? '')).toBeGreaterThan(Date.parse('2026-12-01T00:00:00Z'));
     expect(rule?.runs[1]?.failed).toBe(true);
+    expect(rule?.runs[1]).not.toHaveProperty('running');
   });
 
   it("fires as if scheduled at a given time, through the target's input transformer", async () => {

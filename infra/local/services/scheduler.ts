@@ -27,9 +27,10 @@ export interface ScheduleRun {
   /** the event's time: the scheduled instant (or the one asked for by runNow) */
   scheduledFor: string;
   startedAt: string;
-  /** until every target's invocation settled */
+  /** until every target's invocation settled (so far, while `running`) */
   ms: number;
   failed: boolean;
+  running?: true;
 }
 
 export const RUNS_KEPT = 50;
@@ -184,7 +185,7 @@ interface Compiled {
   next: (after: Date) => Date | undefined;
   timer?: NodeJS.Timeout;
   nextAt?: Date;
-  runs: ScheduleRun[];
+  runs: { run: ScheduleRun; t0: number }[];
 }
 
 export function startScheduler(opts: {
@@ -225,9 +226,17 @@ export function startScheduler(opts: {
       resources: [`arn:aws:events:${LOCAL_REGION}:${LOCAL_ACCOUNT}:rule/${c.spec.ruleName}`],
       detail: {},
     };
-    const startedAt = new Date();
-    const start = performance.now();
-    let failed = false;
+    // recorded as it starts (a run still going shows with its milliseconds so far), completed when its targets settle
+    const run: ScheduleRun = {
+      scheduledFor: at.toISOString(),
+      startedAt: new Date().toISOString(),
+      ms: 0,
+      failed: false,
+      running: true,
+    };
+    const t0 = performance.now();
+    c.runs.push({ run, t0 });
+    if (c.runs.length > RUNS_KEPT) c.runs.splice(0, c.runs.length - RUNS_KEPT);
     await Promise.all(
       c.spec.targets.map((t) =>
         Promise.resolve()
@@ -238,20 +247,15 @@ export function startScheduler(opts: {
             ),
           )
           .catch((err: unknown) => {
-            failed = true;
+            run.failed = true;
             log(
               `schedule ${c.spec.ruleName}: target ${t.functionArn} failed: ${err instanceof Error ? err.message : String(err)}`,
             );
           }),
       ),
     );
-    c.runs.push({
-      scheduledFor: at.toISOString(),
-      startedAt: startedAt.toISOString(),
-      ms: Math.round(performance.now() - start),
-      failed,
-    });
-    if (c.runs.length > RUNS_KEPT) c.runs.splice(0, c.runs.length - RUNS_KEPT);
+    run.ms = Math.round(performance.now() - t0);
+    delete run.running;
   };
 
   let stopped = false;
@@ -284,7 +288,9 @@ export function startScheduler(opts: {
         ruleName: c.spec.ruleName,
         scheduleExpression: c.spec.scheduleExpression,
         next: c.nextAt?.toISOString(),
-        runs: [...c.runs],
+        runs: c.runs.map(({ run, t0 }) =>
+          run.running ? { ...run, ms: Math.round(performance.now() - t0) } : { ...run },
+        ),
       })),
     stop: async () => {
       stopped = true;

@@ -84,8 +84,8 @@ export class AlarmJobs {
    * kinds all arrived in time, with no gap alarm open, has nothing to raise or clear: its alarm state is not read. (A
    * gap alarm of a kind whose data arrive again is cleared by the evaluator at the arrival; the open-alarm listing lets
    * this job clear what the evaluator could not: e.g. a device put under maintenance.) Nor are its arrivals read again
-   * while what this container last read of them shows every kind in time: arrivals only move forward, so a device in
-   * time by an older read is in time now (a realtime allowance of 10 minutes spares every other 5-minute run).
+   * while what this container last read of them shows every kind in time: what that read showed really arrived, so
+   * the device has not been silent since (a realtime allowance of 10 minutes spares every other 5-minute run).
    */
   async dataGaps(
     at?: Date,

@@ -24,16 +24,33 @@ describe('forEachLimited', () => {
   });
 
   it('starts nothing after a failure, lets what is in flight finish, then throws the failure', async () => {
+    const started: number[] = [];
     const finished: number[] = [];
     const run = forEachLimited([0, 1, 2, 3, 4, 5, 6, 7], 3, async (i) => {
+      started.push(i);
       if (i === 1) throw new Error('device 1 failed');
       await tick();
       await tick();
       finished.push(i);
     });
     await expect(run).rejects.toThrow('device 1 failed');
-    expect(finished).toEqual(expect.arrayContaining([0, 2]));
-    expect(finished).not.toContain(7);
+    expect(started).toEqual([0, 1, 2]);
+    expect(finished).toEqual([0, 2]);
+  });
+
+  it('when the source fails, lets the work in flight finish before throwing', async () => {
+    const finished: number[] = [];
+    async function* items() {
+      yield 0;
+      yield 1;
+      throw new Error('registry page failed');
+    }
+    const run = forEachLimited(items(), 4, async (i) => {
+      for (let t = 0; t < 3; t++) await tick();
+      finished.push(i);
+    });
+    await expect(run).rejects.toThrow('registry page failed');
+    expect(finished).toEqual([0, 1]);
   });
 
   it('turns a synchronous throw of the work into the run failing', async () => {
