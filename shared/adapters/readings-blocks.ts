@@ -36,7 +36,8 @@ const CODE = /^[A-Za-z0-9]{1,16}$/;
 /** DynamoDB items are at most 400 KB: a bigger block is not written (its period is read from rows) */
 export const MAX_BLOCK_BYTES = 350_000;
 
-const STATE_SK_PREFIX = 'state#';
+/** a device's state item per kind (the ingest's latest values and the roll-up's marks), readings-store.ts too */
+export const STATE_SK_PREFIX = 'state#';
 export const blockStateKey = (mn: string, kind: ReadingKind) => ({ pk: `d#${mn}`, sk: `${STATE_SK_PREFIX}${kind}` });
 
 /** The fields of a stored row item a block keeps. */

@@ -42,7 +42,7 @@ import {
   rowKey,
 } from '#shared/domain/readings/model.ts';
 import { encodeCursor, isConditionFailure, startKeyOf } from './dynamodb.ts';
-import { openBlockItem, readBlockState } from './readings-blocks.ts';
+import { blockStateKey, openBlockItem, readBlockState, STATE_SK_PREFIX } from './readings-blocks.ts';
 
 /**
  * Readings and device state on the `readings` table (pk/sk strings, TTL on `expiresAt`):
@@ -70,7 +70,7 @@ import { openBlockItem, readBlockState } from './readings-blocks.ts';
  * plus one state update (and the archive's one record put); no reads in steady state. The first layout (pk `r#<mn>#<pollutant>#<kind>`,
  * one conditional PutItem per reading) is rewritten by `npm run migrate-readings` (scripts/migrate-readings.ts).
  */
-const STATE_PREFIX = 'state#';
+const STATE_PREFIX = STATE_SK_PREFIX;
 /** codes per UpdateItem: keeps the update expression well under DynamoDB's 4 KB limit (a message has ~5–30) */
 const CODES_PER_WRITE = 40;
 /** the largest page read while looking for one code in the rows of a time range */
@@ -90,7 +90,7 @@ export const readingKeys = {
     pk: rowKey(mn, kind),
     sk: new Date(dataTime).toISOString(),
   }),
-  state: (mn: string, kind: ReadingKind) => ({ pk: `d#${mn}`, sk: `${STATE_PREFIX}${kind}` }),
+  state: blockStateKey,
 };
 
 /**

@@ -397,6 +397,12 @@ describe('AlarmJobs.dataGaps', () => {
     lastReceivedAt: at,
     values: {},
   });
+  /** the real-time arrival as given; minute (10-min data) and hourly data in time at 10:00 */
+  const inTimeBut = (realtime: string): KindState[] => [
+    arrived('realtime', realtime),
+    arrived('minute', '2026-11-29T09:50:00.000Z'),
+    arrived('hour', '2026-11-29T09:00:00.000Z'),
+  ];
 
   it('raises one gap per silent kind, does not raise it twice, and clears it when data arrive again', async () => {
     const h = harness();
@@ -425,11 +431,7 @@ describe('AlarmJobs.dataGaps', () => {
   it('reads no alarm state for a device whose kinds all arrived in time, and one listing of open gaps per run', async () => {
     const h = harness();
     const now = new Date('2026-11-29T10:00:00.000Z');
-    const latest = [
-      arrived('realtime', '2026-11-29T09:59:30.000Z'),
-      arrived('minute', '2026-11-29T09:50:00.000Z'),
-      arrived('hour', '2026-11-29T09:00:00.000Z'),
-    ];
+    const latest = inTimeBut('2026-11-29T09:59:30.000Z');
     expect(await jobsFor(h, () => latest, now).dataGaps()).toEqual({
       devices: 1,
       arrivalReads: 1,
@@ -443,11 +445,7 @@ describe('AlarmJobs.dataGaps', () => {
     const h = harness();
     let reads = 0;
     const at = (iso: string) => new Date(iso);
-    const latest = [
-      arrived('realtime', '2026-11-29T09:59:30.000Z'),
-      arrived('minute', '2026-11-29T09:50:00.000Z'),
-      arrived('hour', '2026-11-29T09:00:00.000Z'),
-    ];
+    const latest = inTimeBut('2026-11-29T09:59:30.000Z');
     const jobs = new AlarmJobs({
       ...jobsDeps(h, at('2026-11-29T10:00:00.000Z')),
       readings: {
@@ -478,11 +476,7 @@ describe('AlarmJobs.dataGaps', () => {
   it('clears the open gap of a device put under maintenance, though its data are still missing', async () => {
     const h = harness();
     const now = new Date('2026-11-29T10:00:00.000Z');
-    const latest = [
-      arrived('realtime', '2026-11-29T09:20:00.000Z'),
-      arrived('minute', '2026-11-29T09:50:00.000Z'),
-      arrived('hour', '2026-11-29T09:00:00.000Z'),
-    ];
+    const latest = inTimeBut('2026-11-29T09:20:00.000Z');
     let current: AlarmSource = source;
     const jobs = new AlarmJobs({
       ...jobsDeps(h, now),
